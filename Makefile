@@ -1,0 +1,51 @@
+# The README's commands. CMake does the building; this file names the jobs.
+#
+#   make run     build, then run the main job (for now: every example)
+#   make test    build and test three ways: optimized with OpenBLAS,
+#                AddressSanitizer + UndefinedBehaviorSanitizer, and without
+#                OpenBLAS (the fallback GEMM); ends with CTest's summary
+#   make bench   build optimized and print the benchmark tables
+#   make install PREFIX=/usr/local
+
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+CMAKE  ?= cmake
+CTEST  ?= ctest
+
+.PHONY: all build run test test-release test-sanitize test-fallback bench install clean
+
+all: build
+
+build:
+	@$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@$(CMAKE) --build build/release -j $(JOBS)
+
+run: build
+	@for example in build/release/example_*; do \
+	    echo "== $$example"; "$$example" || exit 1; done
+
+test-release: build
+	$(CTEST) --test-dir build/release --output-on-failure -j $(JOBS)
+
+test-sanitize:
+	@$(CMAKE) -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=address,undefined >/dev/null
+	@$(CMAKE) --build build/sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(CTEST) --test-dir build/sanitize --output-on-failure -j $(JOBS)
+
+test-fallback:
+	@$(CMAKE) -S . -B build/fallback -DCMAKE_BUILD_TYPE=Release -DNB_USE_OPENBLAS=OFF >/dev/null
+	@$(CMAKE) --build build/fallback -j $(JOBS)
+	$(CTEST) --test-dir build/fallback --output-on-failure -j $(JOBS)
+
+test: test-release test-sanitize test-fallback
+	@echo "== all three builds passed (release with OpenBLAS, ASan+UBSan, fallback GEMM)"
+
+bench: build
+	@for b in build/release/bench_*; do echo "== $$b"; "$$b" || exit 1; done
+
+install: build
+	$(CMAKE) --install build/release --prefix $(PREFIX)
+
+clean:
+	rm -rf build

@@ -1,0 +1,540 @@
+/*
+ * nabla.h — the whole public API of nabla, and its reference manual.
+ *
+ * nabla is an N-dimensional tensor library in C11: shapes, strides, dtypes and
+ * devices, broadcasting elementwise ops, reductions, matmul, indexing, and
+ * (in later parts) reverse-mode automatic differentiation.
+ *
+ * Conventions that hold for every function below, so they are not repeated:
+ *
+ *   Errors.   A function that makes a tensor returns NULL on failure; one that
+ *             does something returns an nb_status. Either way the failure is
+ *             recorded in a thread-local error: nb_last_status() and
+ *             nb_last_error() ("nb_matmul: shapes [4, 3] and [2, 2] cannot be
+ *             multiplied (3 != 2)"). Nothing aborts on bad input.
+ *   NULL in.  A tensor argument that is NULL makes the call return NULL (or
+ *             NB_ERR_ARG) *without* overwriting the error already recorded, so
+ *             a chained expression needs one check and reports the first cause.
+ *   Owning.   Every nb_tensor * returned is a new handle that the caller owns.
+ *             Made inside a scope (nb_scope_begin), it belongs to that scope
+ *             and is released by nb_scope_end unless nb_keep'd; made outside
+ *             any scope, it lives until nb_free. Arguments are borrowed: no
+ *             function takes over a tensor passed to it.
+ *   Views.    Functions documented as views share storage with their input;
+ *             writing through one is visible through the other.
+ *   Dims.     A dim argument may be negative (-1 is the last dimension).
+ *   Dtypes.   Binary ops promote as torch.result_type does. Ops that need
+ *             floating point refuse integer tensors with NB_ERR_DTYPE rather
+ *             than converting them silently.
+ */
+#ifndef NABLA_H
+#define NABLA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(NB_BUILDING_SHARED)
+#define NB_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define NB_API __attribute__((visibility("default")))
+#else
+#define NB_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NB_OK = 0,
+    NB_ERR_SHAPE,       /* shapes do not fit the op                      */
+    NB_ERR_DTYPE,       /* dtype not supported by the op                 */
+    NB_ERR_DEVICE,      /* tensors on different devices, or no device    */
+    NB_ERR_OOM,         /* host or device allocation failed              */
+    NB_ERR_IO,          /* file missing, unreadable or malformed         */
+    NB_ERR_ARG,         /* an argument is out of range or NULL           */
+    NB_ERR_STATE,       /* the call is not valid in the current state    */
+    NB_ERR_INDEX,       /* an index is out of bounds                     */
+    NB_ERR_UNSUPPORTED, /* valid request that this build cannot do       */
+} nb_status;
+
+/* The status and message of the most recent failure on this thread.
+ * The message stays until the next failure or nb_clear_error(); it is never
+ * NULL ("" when there is none). */
+NB_API nb_status   nb_last_status(void);
+NB_API const char *nb_last_error(void);
+NB_API void        nb_clear_error(void);
+/* The name of a status code, e.g. "NB_ERR_SHAPE". */
+NB_API const char *nb_status_name(nb_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Dtypes and devices                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NB_FLOAT32 = 0, /* the default */
+    NB_FLOAT64,
+    NB_INT64,
+    NB_INT32,
+    NB_UINT8,
+    NB_BOOL,
+    NB_NUM_DTYPES
+} nb_dtype;
+
+NB_API const char *nb_dtype_name(nb_dtype dtype);      /* "float32", ...       */
+NB_API size_t      nb_dtype_size(nb_dtype dtype);      /* bytes per element    */
+NB_API bool        nb_dtype_is_floating(nb_dtype dtype);
+/* torch.promote_types: the smallest dtype both a and b convert to safely. */
+NB_API nb_dtype    nb_promote_types(nb_dtype a, nb_dtype b);
+
+typedef enum { NB_CPU = 0, NB_CUDA = 1 } nb_device_type;
+typedef struct {
+    nb_device_type type;
+    int            index;
+} nb_device;
+#define NB_DEVICE_CPU ((nb_device){ .type = NB_CPU, .index = 0 })
+
+/* ------------------------------------------------------------------------ */
+/* Shapes, dim lists and options: small value types                          */
+/* ------------------------------------------------------------------------ */
+
+#define NB_MAX_DIMS 8
+
+/* A shape of 0 to NB_MAX_DIMS dimensions: NB_SHAPE(4, 3); NB_SCALAR_SHAPE
+ * for a 0-d tensor. More than NB_MAX_DIMS sizes fail to compile. */
+typedef struct {
+    int     ndim;
+    int64_t dims[NB_MAX_DIMS];
+} nb_shape;
+#define NB_SHAPE(...)                                                          \
+    ((nb_shape){ .ndim = (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), \
+                 .dims = { __VA_ARGS__ } })
+#define NB_SCALAR_SHAPE ((nb_shape){ .ndim = 0 })
+
+/* A list of dimensions for reductions and permute: NB_DIMS(0, -1). */
+typedef struct {
+    int n;
+    int dims[NB_MAX_DIMS];
+} nb_dims;
+#define NB_DIMS(...)                                                           \
+    ((nb_dims){ .n = (int)(sizeof((int[]){ __VA_ARGS__ }) / sizeof(int)),      \
+                .dims = { __VA_ARGS__ } })
+
+/* Options for creation functions; the zero value is the default
+ * (float32, CPU, no grad): NB_OPTS(), NB_OPTS(.dtype = NB_INT64). */
+typedef struct {
+    int       reserved_; /* lets NB_OPTS() be empty; leave it zero */
+    nb_dtype  dtype;
+    nb_device device;
+    bool      requires_grad;
+} nb_opts;
+#define NB_OPTS(...) ((nb_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* "Until the end" for nb_slice's stop. */
+#define NB_END INT64_MAX
+
+/* ------------------------------------------------------------------------ */
+/* The tensor and its accessors                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nb_tensor nb_tensor;
+
+NB_API int       nb_ndim(const nb_tensor *t);
+NB_API nb_shape  nb_shape_of(const nb_tensor *t);
+/* Size and stride (in elements) of one dim; negative dims count from the end.
+ * An out-of-range dim returns -1 and records NB_ERR_INDEX. */
+NB_API int64_t   nb_size(const nb_tensor *t, int dim);
+NB_API int64_t   nb_stride(const nb_tensor *t, int dim);
+NB_API int64_t   nb_numel(const nb_tensor *t);
+NB_API int64_t   nb_storage_offset(const nb_tensor *t);
+NB_API nb_dtype  nb_dtype_of(const nb_tensor *t);
+NB_API nb_device nb_device_of(const nb_tensor *t);
+NB_API bool      nb_is_contiguous(const nb_tensor *t);
+NB_API bool      nb_requires_grad(const nb_tensor *t);
+/* The element data of a contiguous CPU tensor (borrowed; valid while the
+ * tensor lives), or NULL with NB_ERR_STATE for a non-contiguous or device
+ * tensor (call nb_contiguous first). */
+NB_API void     *nb_data(nb_tensor *t);
+/* The value of a one-element tensor, converted to double / int64.
+ * Other sizes: NAN / 0 and NB_ERR_SHAPE. */
+NB_API double    nb_item(const nb_tensor *t);
+NB_API int64_t   nb_item_int64(const nb_tensor *t);
+/* Copy all elements, in row-major order and the tensor's dtype, into buf
+ * (which must hold nb_numel * nb_dtype_size bytes; NB_ERR_ARG if smaller). */
+NB_API nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Memory: handles, scopes, allocation hooks                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Release a handle. Safe on NULL. A tensor owned by a scope may be freed
+ * early; the scope then forgets it. Storage is freed with its last view. */
+NB_API void       nb_free(nb_tensor *t);
+/* Open a scope: tensors made until the matching nb_scope_end belong to it.
+ * Scopes nest (up to 64 deep). */
+NB_API nb_status  nb_scope_begin(void);
+/* Release every tensor the innermost scope still owns. NB_ERR_STATE if no
+ * scope is open. */
+NB_API nb_status  nb_scope_end(void);
+/* Hand t to the enclosing scope (or to the caller, outside any scope), so it
+ * survives the current nb_scope_end. Returns t. */
+NB_API nb_tensor *nb_keep(nb_tensor *t);
+/* Handles alive now on this process: tests use it to prove nothing leaked. */
+NB_API int64_t    nb_live_tensors(void);
+
+/* Replace the host allocator (before the first tensor is made). alloc must
+ * return memory aligned to at least 64 bytes, or NULL. */
+typedef void *(*nb_alloc_fn)(size_t bytes, void *user);
+typedef void  (*nb_release_fn)(void *ptr, size_t bytes, void *user);
+NB_API nb_status nb_set_allocator(nb_alloc_fn alloc, nb_release_fn release, void *user);
+/* Return cached CPU blocks to the allocator (they are kept for reuse). */
+NB_API void      nb_empty_cache(void);
+
+/* ------------------------------------------------------------------------ */
+/* Threads and random numbers                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Threads used by CPU kernels (default: the number of cores). Results do not
+ * depend on it except for float rounding in reductions. */
+NB_API nb_status nb_set_num_threads(int n);
+NB_API int       nb_get_num_threads(void);
+/* The BLAS behind matmul on the CPU: "openblas" or "fallback". */
+NB_API const char *nb_gemm_backend(void);
+
+/* Seed the generator. Random tensors are a function of (seed, offset,
+ * element index) only: the same seed gives the same numbers whatever the
+ * thread count. Each random call advances the offset. */
+NB_API void     nb_manual_seed(uint64_t seed);
+NB_API uint64_t nb_initial_seed(void);
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                  */
+/* ------------------------------------------------------------------------ */
+
+NB_API nb_tensor *nb_empty(nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_zeros(nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_ones(nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_full(nb_shape shape, double value, nb_opts opts);
+/* A 0-d tensor holding value. */
+NB_API nb_tensor *nb_scalar(double value, nb_opts opts);
+/* Copy numel(shape) elements of dtype opts.dtype from data. */
+NB_API nb_tensor *nb_from_data(const void *data, nb_shape shape, nb_opts opts);
+/* [start, end) in steps of step, as torch.arange (length ceil((end-start)/step)). */
+NB_API nb_tensor *nb_arange(double start, double end, double step, nb_opts opts);
+/* steps values evenly spaced from start to end inclusive. */
+NB_API nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts);
+/* n x m with ones on the diagonal. */
+NB_API nb_tensor *nb_eye(int64_t n, int64_t m, nb_opts opts);
+/* Uniform on [0, 1); standard normal; integers uniform on [low, high);
+ * normal(mean, std). Floating dtypes only except nb_randint. */
+NB_API nb_tensor *nb_rand(nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_randn(nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts);
+NB_API nb_tensor *nb_normal(double mean, double std, nb_shape shape, nb_opts opts);
+/* Same shape, dtype and device as t (opts are not taken: use nb_to_dtype). */
+NB_API nb_tensor *nb_empty_like(const nb_tensor *t);
+NB_API nb_tensor *nb_zeros_like(const nb_tensor *t);
+NB_API nb_tensor *nb_ones_like(const nb_tensor *t);
+NB_API nb_tensor *nb_full_like(const nb_tensor *t, double value);
+NB_API nb_tensor *nb_rand_like(const nb_tensor *t);
+NB_API nb_tensor *nb_randn_like(const nb_tensor *t);
+/* A contiguous copy with its own storage. */
+NB_API nb_tensor *nb_clone(const nb_tensor *t);
+
+/* ------------------------------------------------------------------------ */
+/* Views (share storage) and layout                                          */
+/* ------------------------------------------------------------------------ */
+
+/* As torch.reshape: a view when the strides allow, else a copy. One size may
+ * be -1 (inferred). */
+NB_API nb_tensor *nb_reshape(const nb_tensor *t, nb_shape shape);
+/* As torch.view: always a view; NB_ERR_SHAPE when the strides do not allow. */
+NB_API nb_tensor *nb_view(const nb_tensor *t, nb_shape shape);
+NB_API nb_tensor *nb_transpose(const nb_tensor *t, int dim0, int dim1);
+NB_API nb_tensor *nb_permute(const nb_tensor *t, nb_dims order);
+/* Transpose of a tensor of at most 2 dims. */
+NB_API nb_tensor *nb_t(const nb_tensor *t);
+/* Broadcast to shape (stride 0 in new or size-1 dims); -1 keeps a size. */
+NB_API nb_tensor *nb_expand(const nb_tensor *t, nb_shape shape);
+NB_API nb_tensor *nb_broadcast_to(const nb_tensor *t, nb_shape shape);
+/* The broadcast of two shapes, or NB_ERR_SHAPE. */
+NB_API nb_status  nb_broadcast_shapes(nb_shape a, nb_shape b, nb_shape *out);
+NB_API nb_tensor *nb_squeeze(const nb_tensor *t);              /* all size-1 dims */
+NB_API nb_tensor *nb_squeeze_dim(const nb_tensor *t, int dim); /* no-op if size != 1 */
+NB_API nb_tensor *nb_unsqueeze(const nb_tensor *t, int dim);
+/* Flatten dims start..end (inclusive) into one; a view when possible. */
+NB_API nb_tensor *nb_flatten(const nb_tensor *t, int start_dim, int end_dim);
+NB_API nb_tensor *nb_unflatten(const nb_tensor *t, int dim, nb_shape sizes);
+NB_API nb_tensor *nb_narrow(const nb_tensor *t, int dim, int64_t start, int64_t length);
+/* Python's t[start:stop:step] along dim: negative start/stop count from the
+ * end, out-of-range bounds clamp, step must be positive. NB_END for "to the end". */
+NB_API nb_tensor *nb_slice(const nb_tensor *t, int dim, int64_t start, int64_t stop, int64_t step);
+/* t[..., index, ...]: removes dim. Negative index counts from the end. */
+NB_API nb_tensor *nb_select(const nb_tensor *t, int dim, int64_t index);
+NB_API nb_tensor *nb_diagonal(const nb_tensor *t, int64_t offset, int dim1, int dim2);
+/* A new handle viewing t when t is contiguous, else a contiguous copy. */
+NB_API nb_tensor *nb_contiguous(const nb_tensor *t);
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise ops                                                           */
+/* ------------------------------------------------------------------------ */
+/* Binary ops broadcast both inputs and promote dtypes (torch.result_type).
+ * The _scalar forms treat the number as a Python scalar: it does not widen
+ * the tensor's dtype within a category (float32 stays float32) but an int
+ * tensor with a fractional scalar gives float32.
+ * In-place forms (trailing _) write into a and return a itself (not a new
+ * handle: nothing to free), or NULL on error with a unchanged. They refuse a
+ * result dtype a cannot hold (float into int), a broadcast that would grow
+ * a, and an a whose elements overlap (an expanded view). */
+
+NB_API nb_tensor *nb_add(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_sub(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_mul(const nb_tensor *a, const nb_tensor *b);
+/* True division: integers give float32. */
+NB_API nb_tensor *nb_div(const nb_tensor *a, const nb_tensor *b);
+/* Rounds toward -inf (Python's //); integer division by zero is NB_ERR_ARG. */
+NB_API nb_tensor *nb_floor_divide(const nb_tensor *a, const nb_tensor *b);
+/* Python's %: the result has the sign of the divisor. */
+NB_API nb_tensor *nb_remainder(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_pow(const nb_tensor *a, const nb_tensor *b);
+/* Propagate NaN as torch.maximum / minimum. */
+NB_API nb_tensor *nb_maximum(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_minimum(const nb_tensor *a, const nb_tensor *b);
+/* Comparisons and logical ops give bool tensors. */
+NB_API nb_tensor *nb_eq(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_ne(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_lt(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_le(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_gt(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_ge(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_logical_and(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_logical_or(const nb_tensor *a, const nb_tensor *b);
+
+NB_API nb_tensor *nb_add_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_sub_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_mul_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_div_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_pow_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_remainder_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_floor_divide_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_maximum_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_minimum_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_eq_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_ne_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_lt_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_le_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_gt_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_ge_scalar(const nb_tensor *a, double s);
+/* s - a and s / a. */
+NB_API nb_tensor *nb_rsub_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_rdiv_scalar(const nb_tensor *a, double s);
+
+NB_API nb_tensor *nb_add_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_sub_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_mul_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_div_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_add_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_sub_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_mul_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_div_scalar_(nb_tensor *a, double s);
+/* Fill every element of a with value; returns a itself. */
+NB_API nb_tensor *nb_fill_(nb_tensor *a, double value);
+/* Copy src into dst (broadcasting src, converting dtype); returns dst itself. */
+NB_API nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src);
+
+/* Unary ops. Those marked (float) refuse integer and bool tensors. */
+NB_API nb_tensor *nb_neg(const nb_tensor *t);
+NB_API nb_tensor *nb_abs(const nb_tensor *t);
+NB_API nb_tensor *nb_sign(const nb_tensor *t);
+NB_API nb_tensor *nb_exp(const nb_tensor *t);     /* (float) */
+NB_API nb_tensor *nb_log(const nb_tensor *t);     /* (float) */
+NB_API nb_tensor *nb_log1p(const nb_tensor *t);   /* (float) */
+NB_API nb_tensor *nb_expm1(const nb_tensor *t);   /* (float) */
+NB_API nb_tensor *nb_sqrt(const nb_tensor *t);    /* (float) */
+NB_API nb_tensor *nb_rsqrt(const nb_tensor *t);   /* (float) */
+NB_API nb_tensor *nb_sin(const nb_tensor *t);     /* (float) */
+NB_API nb_tensor *nb_cos(const nb_tensor *t);     /* (float) */
+NB_API nb_tensor *nb_tanh(const nb_tensor *t);    /* (float) */
+NB_API nb_tensor *nb_sigmoid(const nb_tensor *t); /* (float) */
+NB_API nb_tensor *nb_relu(const nb_tensor *t);
+NB_API nb_tensor *nb_silu(const nb_tensor *t);    /* (float) */
+/* GELU: x * Phi(x) (erf form), or its tanh approximation when tanh_approx. */
+NB_API nb_tensor *nb_gelu(const nb_tensor *t, bool tanh_approx); /* (float) */
+/* log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
+ * (torch's defaults: beta 1, threshold 20). (float) */
+NB_API nb_tensor *nb_softplus(const nb_tensor *t, double beta, double threshold);
+/* Clamp into [min, max]; pass NAN for a missing bound. NaN inputs stay NaN. */
+NB_API nb_tensor *nb_clamp(const nb_tensor *t, double min, double max);
+NB_API nb_tensor *nb_logical_not(const nb_tensor *t);
+NB_API nb_tensor *nb_isnan(const nb_tensor *t);
+NB_API nb_tensor *nb_isinf(const nb_tensor *t);
+NB_API nb_tensor *nb_isfinite(const nb_tensor *t);
+/* cond ? a : b elementwise, broadcasting all three; cond must be bool. */
+NB_API nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *b);
+
+/* In-place unary forms: write into t, return t itself (NULL on error). */
+NB_API nb_tensor *nb_neg_(nb_tensor *t);
+NB_API nb_tensor *nb_abs_(nb_tensor *t);
+NB_API nb_tensor *nb_sign_(nb_tensor *t);
+NB_API nb_tensor *nb_exp_(nb_tensor *t);
+NB_API nb_tensor *nb_log_(nb_tensor *t);
+NB_API nb_tensor *nb_log1p_(nb_tensor *t);
+NB_API nb_tensor *nb_expm1_(nb_tensor *t);
+NB_API nb_tensor *nb_sqrt_(nb_tensor *t);
+NB_API nb_tensor *nb_rsqrt_(nb_tensor *t);
+NB_API nb_tensor *nb_sin_(nb_tensor *t);
+NB_API nb_tensor *nb_cos_(nb_tensor *t);
+NB_API nb_tensor *nb_tanh_(nb_tensor *t);
+NB_API nb_tensor *nb_sigmoid_(nb_tensor *t);
+NB_API nb_tensor *nb_relu_(nb_tensor *t);
+NB_API nb_tensor *nb_silu_(nb_tensor *t);
+NB_API nb_tensor *nb_clamp_(nb_tensor *t, double min, double max);
+
+/* ------------------------------------------------------------------------ */
+/* Reductions                                                                */
+/* ------------------------------------------------------------------------ */
+/* The plain forms reduce every element to a 0-d tensor; the _dims forms
+ * reduce the listed dims (NB_DIMS(0, 2)), keeping them as size 1 when
+ * keepdim. An empty dim list reduces everything, as in PyTorch.
+ * sum/prod of bool and integer tensors give int64; mean, var, std,
+ * logsumexp, norm, softmax and log_softmax need floating point.
+ * Reducing an empty tensor: sum 0, prod 1, mean NaN; max/min/argmax refuse. */
+
+NB_API nb_tensor *nb_sum(const nb_tensor *t);
+NB_API nb_tensor *nb_sum_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+NB_API nb_tensor *nb_mean(const nb_tensor *t);
+NB_API nb_tensor *nb_mean_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+NB_API nb_tensor *nb_prod(const nb_tensor *t);
+NB_API nb_tensor *nb_prod_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+/* Largest / smallest value (NaN if any is NaN). */
+NB_API nb_tensor *nb_max(const nb_tensor *t);
+NB_API nb_tensor *nb_min(const nb_tensor *t);
+/* Values and (if indices != NULL) int64 indices along dim; ties give the
+ * first index. *indices is a new handle the caller owns. */
+NB_API nb_tensor *nb_max_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
+NB_API nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
+/* Index into the flattened tensor (0-d int64). */
+NB_API nb_tensor *nb_argmax(const nb_tensor *t);
+NB_API nb_tensor *nb_argmin(const nb_tensor *t);
+NB_API nb_tensor *nb_argmax_dim(const nb_tensor *t, int dim, bool keepdim);
+NB_API nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim);
+/* Variance / standard deviation with Bessel's correction (1 = unbiased). */
+NB_API nb_tensor *nb_var(const nb_tensor *t, int64_t correction);
+NB_API nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim);
+NB_API nb_tensor *nb_std(const nb_tensor *t, int64_t correction);
+NB_API nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim);
+/* log(sum(exp(t))) computed stably (max subtracted). */
+NB_API nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim);
+/* p-norm for p = 1, 2 or INFINITY. */
+NB_API nb_tensor *nb_norm(const nb_tensor *t, double p);
+NB_API nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim);
+/* Bool 0-d (or reduced) results: every / some element is nonzero. */
+NB_API nb_tensor *nb_all(const nb_tensor *t);
+NB_API nb_tensor *nb_any(const nb_tensor *t);
+NB_API nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+NB_API nb_tensor *nb_any_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+/* Running sum along dim; bool and integers give int64. */
+NB_API nb_tensor *nb_cumsum(const nb_tensor *t, int dim);
+/* Stable softmax / log-softmax along dim. */
+NB_API nb_tensor *nb_softmax(const nb_tensor *t, int dim);
+NB_API nb_tensor *nb_log_softmax(const nb_tensor *t, int dim);
+
+/* ------------------------------------------------------------------------ */
+/* Linear algebra                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* torch.matmul: 1-D·1-D is a dot product (0-d); 2-D·2-D a matrix product;
+ * a 1-D operand is promoted to a matrix and the added dim removed after;
+ * higher ranks are batched with broadcast batch dims. Float dtypes use GEMM
+ * (OpenBLAS when built with it); transposed views reach GEMM without a copy. */
+NB_API nb_tensor *nb_matmul(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_mm(const nb_tensor *a, const nb_tensor *b);    /* 2-D only */
+NB_API nb_tensor *nb_bmm(const nb_tensor *a, const nb_tensor *b);   /* 3-D only, same batch */
+NB_API nb_tensor *nb_dot(const nb_tensor *a, const nb_tensor *b);   /* 1-D only */
+NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b); /* 1-D x 1-D */
+
+/* ------------------------------------------------------------------------ */
+/* Joining, splitting and indexing                                           */
+/* ------------------------------------------------------------------------ */
+/* Index tensors are int64; negative indices count from the end, as in
+ * PyTorch; out-of-range indices are NB_ERR_INDEX. */
+
+NB_API nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim);
+NB_API nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim);
+/* Split into pieces of split_size along dim (the last may be smaller).
+ * Writes up to capacity views to out and returns how many pieces there are,
+ * or -1 on error. Call with capacity 0 to count. */
+NB_API int64_t    nb_split(const nb_tensor *t, int64_t split_size, int dim,
+                           nb_tensor **out, int64_t capacity);
+/* Split into at most chunks pieces, as torch.chunk. Same return rule. */
+NB_API int64_t    nb_chunk(const nb_tensor *t, int64_t chunks, int dim,
+                           nb_tensor **out, int64_t capacity);
+NB_API nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index);
+/* out[i][j] = t[index[i][j]][j] for dim 0, and so on (torch.gather). */
+NB_API nb_tensor *nb_gather(const nb_tensor *t, int dim, const nb_tensor *index);
+/* A copy of t with src written at index along dim (torch.scatter), or added
+ * there (torch.scatter_add). */
+NB_API nb_tensor *nb_scatter(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
+NB_API nb_tensor *nb_scatter_add(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
+/* In-place forms: write into t; return t itself. */
+NB_API nb_tensor *nb_scatter_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
+NB_API nb_tensor *nb_scatter_add_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
+/* value where mask (bool, broadcast to t) is true. */
+NB_API nb_tensor *nb_masked_fill(const nb_tensor *t, const nb_tensor *mask, double value);
+/* 1-D tensor of the elements where mask is true. */
+NB_API nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask);
+/* (count, ndim) int64 coordinates of nonzero elements, row-major order. */
+NB_API nb_tensor *nb_nonzero(const nb_tensor *t);
+/* int64 classes -> int64 one-hot, one more dim of size num_classes
+ * (-1: max + 1). */
+NB_API nb_tensor *nb_one_hot(const nb_tensor *t, int64_t num_classes);
+/* Sorted values along dim (stable; NaN sorts as largest); int64 positions
+ * in *indices if indices != NULL. */
+NB_API nb_tensor *nb_sort(const nb_tensor *t, int dim, bool descending, nb_tensor **indices);
+/* The k largest (or smallest) along dim, sorted. */
+NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tensor **indices);
+
+/* ------------------------------------------------------------------------ */
+/* Conversion and devices                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A copy converted to dtype (floats to integers truncate toward zero; to
+ * bool is "nonzero"); a new handle to t when the dtype is already dtype. */
+NB_API nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype);
+/* A copy on device (a new handle to t when already there). */
+NB_API nb_tensor *nb_to(const nb_tensor *t, nb_device device);
+NB_API bool       nb_cuda_is_available(void);
+
+/* ------------------------------------------------------------------------ */
+/* Printing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The text torch prints for t ("tensor([[1., 2.],\n        [3., 4.]])"),
+ * summarised with "..." past 1000 elements. Caller frees with
+ * nb_string_free. NULL on error. */
+NB_API char *nb_to_string(const nb_tensor *t);
+NB_API void  nb_string_free(char *s);
+/* Print nb_to_string(t) and a newline to stdout / to f. */
+NB_API nb_status nb_print(const nb_tensor *t);
+NB_API nb_status nb_fprint(FILE *f, const nb_tensor *t);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* NumPy .npy files: versions 1.0, 2.0 and 3.0, C or Fortran order, little- or
+ * big-endian. Any dtype above (float16 and others are NB_ERR_DTYPE).
+ * Malformed files are NB_ERR_IO with the reason. */
+NB_API nb_tensor *nb_load_npy(const char *path);
+NB_API nb_status  nb_save_npy(const nb_tensor *t, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NABLA_H */

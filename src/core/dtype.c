@@ -1,0 +1,140 @@
+/*
+ * dtype.c — dtype names and sizes, PyTorch's promotion rules, and slow
+ * element access by dtype.
+ */
+#include "internal.h"
+
+const char *nb_dtype_name(nb_dtype dtype)
+{
+    switch (dtype) {
+    case NB_FLOAT32: return "float32";
+    case NB_FLOAT64: return "float64";
+    case NB_INT64: return "int64";
+    case NB_INT32: return "int32";
+    case NB_UINT8: return "uint8";
+    case NB_BOOL: return "bool";
+    default: return "invalid";
+    }
+}
+
+size_t nb_dtype_size(nb_dtype dtype)
+{
+    switch (dtype) {
+    case NB_FLOAT32: return 4;
+    case NB_FLOAT64: return 8;
+    case NB_INT64: return 8;
+    case NB_INT32: return 4;
+    case NB_UINT8: return 1;
+    case NB_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+bool nb_dtype_is_floating(nb_dtype dtype) { return dtype == NB_FLOAT32 || dtype == NB_FLOAT64; }
+
+/* Categories order the kinds of number: a higher category always wins. */
+typedef enum { CATEGORY_BOOL, CATEGORY_INTEGRAL, CATEGORY_FLOATING } category;
+
+static category category_of(nb_dtype d)
+{
+    if (d == NB_BOOL) return CATEGORY_BOOL;
+    return nb_dtype_is_floating(d) ? CATEGORY_FLOATING : CATEGORY_INTEGRAL;
+}
+
+nb_dtype nb_promote_types(nb_dtype a, nb_dtype b)
+{
+    if (a == b) return a;
+    category ca = category_of(a), cb = category_of(b);
+    if (ca != cb) return ca > cb ? a : b;
+    if (ca == CATEGORY_FLOATING) return NB_FLOAT64; /* float32 with float64 */
+    /* Integers: uint8 with a signed type gives that type (int32, int64);
+     * int32 with int64 gives int64. */
+    if (a == NB_INT64 || b == NB_INT64) return NB_INT64;
+    return NB_INT32;
+}
+
+/* torch.result_type: three tiers, each only able to raise the category.
+ * Dimensioned tensors decide the dtype; a 0-d tensor of a higher category
+ * sets it to that 0-d tensor's dtype; a C scalar of a higher category sets
+ * it to the default dtype of its category (float32 / int64). */
+nb_dtype nbi_result_type(int count, const nb_tensor *const *tensors, bool has_scalar,
+                         bool scalar_is_float)
+{
+    bool     have_dim = false, have_zero = false;
+    nb_dtype dim_type = NB_BOOL, zero_type = NB_BOOL;
+    for (int i = 0; i < count; i++) {
+        const nb_tensor *t = tensors[i];
+        if (t->ndim > 0) {
+            dim_type = have_dim ? nb_promote_types(dim_type, t->dtype) : t->dtype;
+            have_dim = true;
+        } else {
+            zero_type = have_zero ? nb_promote_types(zero_type, t->dtype) : t->dtype;
+            have_zero = true;
+        }
+    }
+    nb_dtype result;
+    if (have_dim) {
+        result = dim_type;
+        if (have_zero && category_of(zero_type) > category_of(result)) result = zero_type;
+    } else {
+        result = have_zero ? zero_type : NB_BOOL;
+    }
+    if (has_scalar) {
+        category scalar_category = scalar_is_float ? CATEGORY_FLOATING : CATEGORY_INTEGRAL;
+        if (!have_dim && !have_zero)
+            result = scalar_is_float ? NB_FLOAT32 : NB_INT64;
+        else if (scalar_category > category_of(result))
+            result = scalar_is_float ? NB_FLOAT32 : NB_INT64;
+    }
+    return result;
+}
+
+double nbi_load_f64(const void *p, nb_dtype dtype)
+{
+    switch (dtype) {
+    case NB_FLOAT32: return *(const float *)p;
+    case NB_FLOAT64: return *(const double *)p;
+    case NB_INT64: return (double)*(const int64_t *)p;
+    case NB_INT32: return *(const int32_t *)p;
+    case NB_UINT8: return *(const uint8_t *)p;
+    case NB_BOOL: return *(const uint8_t *)p != 0;
+    default: return NAN;
+    }
+}
+
+int64_t nbi_load_i64(const void *p, nb_dtype dtype)
+{
+    switch (dtype) {
+    case NB_FLOAT32: return nbi_f64_to_i64(*(const float *)p);
+    case NB_FLOAT64: return nbi_f64_to_i64(*(const double *)p);
+    case NB_INT64: return *(const int64_t *)p;
+    case NB_INT32: return *(const int32_t *)p;
+    case NB_UINT8: return *(const uint8_t *)p;
+    case NB_BOOL: return *(const uint8_t *)p != 0;
+    default: return 0;
+    }
+}
+
+void nbi_store_f64(void *p, nb_dtype dtype, double value)
+{
+    switch (dtype) {
+    case NB_FLOAT32: *(float *)p = (float)value; break;
+    case NB_FLOAT64: *(double *)p = value; break;
+    case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    default: nbi_store_i64(p, dtype, nbi_f64_to_i64(value)); break;
+    }
+}
+
+void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
+{
+    switch (dtype) {
+    case NB_FLOAT32: *(float *)p = (float)value; break;
+    case NB_FLOAT64: *(double *)p = (double)value; break;
+    case NB_INT64: *(int64_t *)p = value; break;
+    /* Narrowing wraps modulo 2^bits, as PyTorch's casts do. */
+    case NB_INT32: *(int32_t *)p = (int32_t)(uint32_t)(uint64_t)value; break;
+    case NB_UINT8: *(uint8_t *)p = (uint8_t)(uint64_t)value; break;
+    case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    default: break;
+    }
+}

@@ -1,0 +1,184 @@
+/*
+ * internal.h — what every part of the library shares but users never see:
+ * the tensor and storage structs, error helpers, shape helpers, allocation,
+ * element load/store by dtype, and the per-dtype X-macro.
+ *
+ * Internal names start with nbi_. Public ones (nb_) live in include/nabla.h.
+ */
+#ifndef NABLA_INTERNAL_H
+#define NABLA_INTERNAL_H
+
+#include "nabla.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define NBI_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#define NBI_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define NBI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define NBI_PRINTF(fmt_index, first_arg)
+#define NBI_LIKELY(x)   (x)
+#define NBI_UNLIKELY(x) (x)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Dtypes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Every dtype with its C storage type and a short suffix used in generated
+ * kernel names. NOTE: bool is stored as uint8_t holding 0 or 1, never as C
+ * bool, so that loading a byte written by a file or a user is defined. */
+#define NBI_FOR_EACH_DTYPE(X)                                                  \
+    X(NB_FLOAT32, float, f32)                                                  \
+    X(NB_FLOAT64, double, f64)                                                 \
+    X(NB_INT64, int64_t, i64)                                                  \
+    X(NB_INT32, int32_t, i32)                                                  \
+    X(NB_UINT8, uint8_t, u8)                                                   \
+    X(NB_BOOL, uint8_t, b8)
+
+static inline bool nbi_is_integral(nb_dtype d) { return d == NB_INT64 || d == NB_INT32 || d == NB_UINT8; }
+
+/* Read / write one element of any dtype as double or int64. Slow paths only
+ * (printing, item, fills); kernels use typed loops. */
+double  nbi_load_f64(const void *p, nb_dtype dtype);
+int64_t nbi_load_i64(const void *p, nb_dtype dtype);
+void    nbi_store_f64(void *p, nb_dtype dtype, double value);
+void    nbi_store_i64(void *p, nb_dtype dtype, int64_t value);
+
+/* Float to integer as PyTorch does on x86: truncate toward zero; NaN, inf
+ * and out-of-range values give INT64_MIN instead of undefined behaviour. */
+static inline int64_t nbi_f64_to_i64(double v)
+{
+    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+    return (int64_t)v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Storage and tensor                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The bytes, on one device; shared by every view. */
+typedef struct nbi_storage {
+    atomic_int_fast64_t refcount;
+    void               *data;
+    size_t              nbytes;
+    nb_device           device;
+    /* Bumped by every in-place write; autograd compares it with the value
+     * saved at forward time. Shared by views, as in PyTorch. */
+    uint64_t            version;
+} nbi_storage;
+
+struct nbi_scope;
+struct nbi_node;
+
+struct nb_tensor {
+    nbi_storage      *storage;
+    int64_t           offset;                 /* elements from storage->data */
+    int               ndim;
+    int64_t           shape[NB_MAX_DIMS];
+    int64_t           stride[NB_MAX_DIMS];    /* elements */
+    int64_t           numel;
+    nb_dtype          dtype;
+    bool              requires_grad;
+    /* One count for the user's handle (or its scope), one per internal
+     * holder (autograd graph). */
+    atomic_int        refcount;
+    struct nbi_scope *scope;                  /* owning scope, or NULL */
+    int64_t           scope_slot;             /* index in scope->tensors */
+    /* Autograd (filled in by src/autograd). */
+    nb_tensor        *grad;
+    struct nbi_node  *grad_fn;
+};
+
+/* Element size and the address of element 0 (the view's first element). */
+static inline size_t nbi_itemsize(const nb_tensor *t) { return nb_dtype_size(t->dtype); }
+static inline char  *nbi_ptr(const nb_tensor *t)
+{
+    return (char *)t->storage->data + t->offset * (int64_t)nb_dtype_size(t->dtype);
+}
+
+/* A new contiguous tensor (uninitialised data) owned by the current scope. */
+nb_tensor *nbi_empty(int ndim, const int64_t *shape, nb_dtype dtype, nb_device device);
+/* A new handle viewing base's storage with the given geometry. */
+nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
+                         const int64_t *stride, int64_t offset);
+/* A new handle with t's exact geometry: what an op returns when it would
+ * "return t" (handles are owned one by one, so t itself cannot be returned). */
+nb_tensor *nbi_alias(const nb_tensor *t);
+/* Internal references (autograd): retain adds one, release drops one and
+ * frees at zero. nb_free is release plus leaving the scope. */
+void       nbi_tensor_retain(nb_tensor *t);
+void       nbi_tensor_release(nb_tensor *t);
+/* Write src into dst elementwise (src broadcast to dst's shape, converted
+ * to dst's dtype; dst may be any strided view). The caller checked shapes. */
+void       nbi_copy_into(nb_tensor *dst, const nb_tensor *src);
+/* Record an in-place write to t's storage. */
+static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Record an error; return NULL / the status so that a check reads
+ * `return nbi_fail(NB_ERR_SHAPE, "nb_add: ...")`. */
+void     *nbi_fail(nb_status status, const char *fmt, ...) NBI_PRINTF(2, 3);
+nb_status nbi_fail_status(nb_status status, const char *fmt, ...) NBI_PRINTF(2, 3);
+/* NULL-argument rule of nabla.h: true when t is usable. When it is NULL,
+ * records "op: argument 'name' is NULL" unless an error is already pending,
+ * so the first cause of a failed chain survives. */
+bool      nbi_check_tensor(const nb_tensor *t, const char *op, const char *name);
+/* NOTE: errors are sticky until the next failure or nb_clear_error, as
+ * errno is; a successful op does not clear them. */
+
+/* ------------------------------------------------------------------------ */
+/* Shapes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* "[4, 3]" into buf; returns buf. */
+char   *nbi_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
+#define NBI_SHAPE_STR_SIZE 200
+/* Wrap a possibly negative dim into [0, ndim); -1 with NB_ERR_INDEX
+ * recorded ("op: dim 3 is out of range for a 2-d tensor"). A 0-d tensor
+ * accepts dims -1 and 0 as PyTorch does, when allow_scalar. */
+int     nbi_wrap_dim(int dim, int ndim, const char *op);
+/* Validate a shape given by a user (0..8 dims, sizes >= 0, numel fits). */
+bool    nbi_check_shape(nb_shape shape, const char *op);
+int64_t nbi_shape_numel(int ndim, const int64_t *shape);
+/* Broadcast two shapes; false with NB_ERR_SHAPE naming op. */
+bool    nbi_broadcast(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b,
+                      int *ndim_out, int64_t *out, const char *op);
+/* Row-major contiguous strides for shape. */
+void    nbi_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+
+/* ------------------------------------------------------------------------ */
+/* Type promotion                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* torch.result_type over tensors (0-d tensors rank below dimensioned ones)
+ * plus an optional Python-style scalar (has_scalar; scalar_is_float when it
+ * has a fraction or is written as a float). */
+nb_dtype nbi_result_type(int count, const nb_tensor *const *tensors,
+                         bool has_scalar, bool scalar_is_float);
+
+/* ------------------------------------------------------------------------ */
+/* Host memory                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* 64-byte aligned host memory through the user's hooks and the block cache.
+ * nbi_host_alloc returns NULL (no error recorded) when memory runs out. */
+void *nbi_host_alloc(size_t bytes);
+void  nbi_host_release(void *ptr, size_t bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Reserve count values of the global stream; returns the (seed, offset) key
+ * the caller passes to the Philox functions. */
+void nbi_rng_reserve(uint64_t count, uint64_t *seed, uint64_t *offset);
+
+#endif /* NABLA_INTERNAL_H */

@@ -1,0 +1,116 @@
+/*
+ * cpu.h — the CPU backend's shared machinery: the thread pool entry point,
+ * the N-d iterator, and the tables of 1-D kernels.
+ *
+ * How an elementwise op runs: the op (src/ops) checks its inputs and makes
+ * the output; nbi_iter_init lines the operands up (broadcast dims get stride
+ * 0, contiguous dims are collapsed into one); nbi_iter_run cuts the element
+ * range across threads and calls a 1-D loop kernel on each contiguous run.
+ * Loop kernels never see shapes: only (pointers, byte strides, count).
+ */
+#ifndef NABLA_CPU_H
+#define NABLA_CPU_H
+
+#include "../core/internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Threads                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Below this many elements an op stays on one thread: waking a second thread
+ * costs ~0.6 us, the time to add ~16k floats. */
+#define NBI_PARALLEL_GRAIN 32768
+
+/* body(begin, end, ctx) over [0, n) cut into at most nb_get_num_threads()
+ * contiguous pieces; serial when n < grain or already inside a parallel
+ * region. Pieces never depend on timing, so results are deterministic for a
+ * given thread count. */
+typedef void (*nbi_range_fn)(int64_t begin, int64_t end, void *ctx);
+void nbi_parallel_for(int64_t n, int64_t grain, nbi_range_fn body, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* N-d iterator                                                              */
+/* ------------------------------------------------------------------------ */
+
+enum { NBI_MAX_OPERANDS = 4 };
+
+/* A 1-D kernel: data[k] points at operand k's first element (operand 0 is
+ * the output), strides[k] is its step in bytes, n the element count. ctx is
+ * the op's parameters. */
+typedef void (*nbi_loop_fn)(char **data, const int64_t *strides, int64_t n, const void *ctx);
+
+typedef struct {
+    int     ndim;      /* >= 1; dim ndim-1 is the innermost */
+    int     noperands;
+    int64_t numel;
+    int64_t shape[NB_MAX_DIMS];
+    int64_t strides[NB_MAX_DIMS][NBI_MAX_OPERANDS]; /* bytes */
+    char   *base[NBI_MAX_OPERANDS];
+} nbi_iter;
+
+/* operands[0] is the output: its shape is the iteration shape and the others
+ * must broadcast to it (the caller has checked). Dims are ordered by the
+ * output's strides and mergeable dims are collapsed. */
+void nbi_iter_init(nbi_iter *it, int noperands, const nb_tensor *const *operands);
+/* Run loop over every element; threads when numel >= NBI_PARALLEL_GRAIN. */
+void nbi_iter_run(const nbi_iter *it, nbi_loop_fn loop, const void *ctx);
+/* Run loop over linear positions [begin, end) of the iteration space. */
+void nbi_iter_run_range(const nbi_iter *it, int64_t begin, int64_t end, nbi_loop_fn loop, const void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise kernel tables                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Parameters of parametrised ops (clamp bounds, softplus beta/threshold,
+ * gelu's approximation flag) and the error flag integer kernels raise. */
+enum { NBI_KERNEL_OK = 0, NBI_KERNEL_DIV_BY_ZERO = 1, NBI_KERNEL_NEGATIVE_POWER = 2 };
+typedef struct {
+    double      a, b;
+    int         flag;
+    atomic_int *error;
+} nbi_params;
+
+#define NBI_UNARY(name, dtypes, result)             NBI_UNARY_##name,
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result) NBI_UNARY_##name,
+#define NBI_BINARY(name, dtypes, result)
+typedef enum {
+#include "../ops/ops.def"
+    NBI_NUM_UNARY
+} nbi_unary_op;
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+#define NBI_UNARY(name, dtypes, result)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
+#define NBI_BINARY(name, dtypes, result) NBI_BINARY_##name,
+typedef enum {
+#include "../ops/ops.def"
+    NBI_NUM_BINARY
+} nbi_binary_op;
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+/* One loop per (op, dtype of the input); NULL where the op does not take
+ * that dtype. Unary loops: operands (out, x). Binary: (out, a, b), with a
+ * and b already in the same dtype. */
+typedef struct {
+    nbi_loop_fn unary[NBI_NUM_UNARY][NB_NUM_DTYPES];
+    nbi_loop_fn binary[NBI_NUM_BINARY][NB_NUM_DTYPES];
+    /* where: (out, cond as uint8, a, b), indexed by the dtype of a/b. */
+    nbi_loop_fn where[NB_NUM_DTYPES];
+} nbi_elementwise_kernels;
+
+/* The table for the best instruction set this CPU has (AVX-512, AVX2+FMA,
+ * or portable C), chosen once at first use. */
+const nbi_elementwise_kernels *nbi_elementwise(void);
+/* Name of the chosen instruction set: "avx512", "avx2" or "baseline". */
+const char *nbi_elementwise_isa(void);
+/* Every table this build has, for tests that compare them to the baseline. */
+int nbi_elementwise_tables(const nbi_elementwise_kernels **tables, const char **names, int capacity);
+
+/* Dtype conversion: (out of dst dtype, x of src dtype). Never NULL. */
+nbi_loop_fn nbi_cast_loop(nb_dtype src, nb_dtype dst);
+
+#endif /* NABLA_CPU_H */

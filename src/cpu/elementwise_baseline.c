@@ -1,0 +1,4 @@
+/* The elementwise kernels compiled for the baseline instruction set (CMake adds
+ * the matching -m flags to this file alone); see elementwise_kernels.inc. */
+#define NBI_KERNEL_TABLE nbi_elementwise_table_baseline
+#include "elementwise_kernels.inc"

@@ -1,0 +1,74 @@
+/*
+ * gemm.h — matrix products on the CPU: GEMM through OpenBLAS when the build
+ * has it, else nabla's own blocked kernel; plus the reference kernels the
+ * tests compare the fast ones against.
+ *
+ * Layout convention (BLAS, row-major): C is m x n with row stride ldc;
+ * op(A) is m x k and op(B) is k x n. With trans_a false, A is stored m x k
+ * (element (i, p) at a[i * lda + p], lda >= max(1, k)); with trans_a true, A
+ * is stored k x m (element (i, p) of op(A) at a[p * lda + i], lda >= max(1, m)).
+ * Likewise B with ldb: k x n stored (ldb >= max(1, n)) or n x k transposed
+ * (ldb >= max(1, k)). Callers guarantee these; the kernels do not check.
+ *
+ *   C = alpha * op(A) op(B) + beta * C
+ *
+ * As in BLAS, beta == 0 means C is written without being read (it may hold
+ * garbage or NaN), and k == 0 or alpha == 0 leaves beta * C.
+ */
+#ifndef NABLA_GEMM_H
+#define NABLA_GEMM_H
+
+#include "cpu.h"
+
+/* The library's GEMM: OpenBLAS's cblas_?gemm / cblas_?gemv when built with
+ * it (and the sizes fit its 32-bit ints), else the fallback. Threads follow
+ * nb_get_num_threads(). Returns NB_OK, or NB_ERR_OOM (nothing recorded) when
+ * the fallback could not get its packing buffers; C is then unspecified. */
+nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                       int64_t ldc);
+nb_status nbi_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                       const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                       int64_t ldc);
+
+/* nabla's own GEMM, built in every configuration: packed panels and a
+ * register-blocked micro-kernel, with the instruction set chosen at run
+ * time (see nbi_gemm_fallback_isa). Same contract as nbi_gemm_f32. */
+nb_status nbi_gemm_fallback_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                                const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                                float *c, int64_t ldc);
+nb_status nbi_gemm_fallback_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                                const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                                double *c, int64_t ldc);
+
+/* The micro-kernel variants this CPU can run, best last, for tests that run
+ * each one against the reference: variant in [0, nbi_gemm_fallback_variant_count()).
+ * Names: "baseline" (plain C), "avx2" (AVX2+FMA), "avx512" (AVX-512F). */
+int         nbi_gemm_fallback_variant_count(void);
+const char *nbi_gemm_fallback_variant_name(int variant);
+/* The variant nbi_gemm_fallback_* uses on this CPU. */
+const char *nbi_gemm_fallback_isa(void);
+nb_status   nbi_gemm_fallback_variant_f32(int variant, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                                          int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                                          int64_t ldb, float beta, float *c, int64_t ldc);
+nb_status   nbi_gemm_fallback_variant_f64(int variant, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                                          int64_t k, double alpha, const double *a, int64_t lda,
+                                          const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
+
+/* Reference kernels: the plain triple loop (accumulating in double), for
+ * tests. Same contract as above. */
+void nbi_gemm_reference_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                            int64_t ldc);
+void nbi_gemm_reference_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                            const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                            double *c, int64_t ldc);
+
+/* Integer matrix product for int64, int32 and uint8 (dtype), wrapping on
+ * overflow as PyTorch does: C (m x n, contiguous rows of ldc) = A B, where
+ * A(i, p) is at a + (i * a_row + p * a_col) elements and B(p, j) at
+ * b + (p * b_row + j * b_col). Any strides (broadcast 0 included). */
+void nbi_matmul_int(nb_dtype dtype, int64_t m, int64_t n, int64_t k, const void *a, int64_t a_row,
+                    int64_t a_col, const void *b, int64_t b_row, int64_t b_col, void *c, int64_t ldc);
+
+#endif /* NABLA_GEMM_H */

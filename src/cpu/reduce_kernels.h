@@ -1,0 +1,114 @@
+/*
+ * reduce_kernels.h — the CPU side of reductions (sum, max, var, norm, ...)
+ * and of the "line" ops that run along one dim and keep the shape (cumsum,
+ * softmax, log_softmax).
+ *
+ * How a reduction runs: the op (src/ops/reduce.c) checks its arguments, makes
+ * the output and describes the input as a plan: the kept dims (output order)
+ * and ONE reduced run of n elements `stride` apart. When the reduced dims of
+ * a view cannot be merged into one run, the op copies them into a contiguous
+ * block first (nbi_reduce_plan_init says so). nbi_reduce then walks the
+ * outputs, choosing per layout:
+ *   - rows:    the run of each output is contiguous or strided; reduced by a
+ *              fixed tree of leaf blocks (below);
+ *   - columns: the kept innermost dim is contiguous and the run is strided
+ *              (sum over dim 0 of a (R, C) matrix): whole rows are added into
+ *              a tile of column accumulators, so the loads are contiguous.
+ *
+ * Accuracy and determinism. Every float sum is pairwise over leaf blocks of
+ * NBI_REDUCE_LEAF elements: the tree splits a run at the largest
+ * power-of-two multiple of the leaf below its length, and a leaf sums into 32
+ * interleaved accumulators combined pairwise. float32 sums accumulate in
+ * float32 this way (as torch's cascade sum does; error grows with log n, so
+ * 1e7 or 2^24+5 ones sum exactly); variance, norms and logsumexp accumulate
+ * in double. Threads compute whole subtrees of that same tree and combine
+ * them in its order, so results do not depend on the thread count at all.
+ */
+#ifndef NABLA_REDUCE_KERNELS_H
+#define NABLA_REDUCE_KERNELS_H
+
+#include "cpu.h"
+
+/* Elements per leaf of the reduction tree (a power of two). */
+#define NBI_REDUCE_LEAF 4096
+
+typedef enum {
+    NBI_REDUCE_SUM,       /* floats keep their dtype; integers and bool give int64 */
+    NBI_REDUCE_MEAN,      /* float only */
+    NBI_REDUCE_PROD,      /* as SUM */
+    NBI_REDUCE_MAX,       /* values only, same dtype; NaN wins */
+    NBI_REDUCE_MIN,
+    NBI_REDUCE_ARGMAX,    /* int64 first index of the max (first NaN), and optionally the value */
+    NBI_REDUCE_ARGMIN,
+    NBI_REDUCE_ALL,       /* bool */
+    NBI_REDUCE_ANY,
+    NBI_REDUCE_VAR,       /* float only; job.correction */
+    NBI_REDUCE_STD,
+    NBI_REDUCE_NORM,      /* float only; job.p */
+    NBI_REDUCE_LOGSUMEXP, /* float only */
+} nbi_reduce_op;
+
+/* The input as seen by a reduction. Element strides, not bytes. */
+typedef struct {
+    const char *base;  /* element 0 of the input */
+    nb_dtype    dtype;
+    int         nkept; /* kept dims of size > 1, outermost first, merged where possible */
+    int64_t     kept_size[NB_MAX_DIMS];
+    int64_t     kept_stride[NB_MAX_DIMS];
+    int64_t     out_numel; /* product of kept_size */
+    int64_t     n;         /* elements reduced into each output (0 for an empty dim) */
+    int64_t     stride;    /* between those elements */
+} nbi_reduce_plan;
+
+/* Fill plan for reducing the dims of t marked in reduce_mask. Reduced dims
+ * may be reordered by stride to merge them when allow_reorder (sum, max;
+ * not argmax, whose index is in row-major order). Returns false when the
+ * reduced dims do not merge into one run: the caller then passes a
+ * contiguous copy with the reduced dims moved last. */
+bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask,
+                          bool allow_reorder);
+
+typedef struct {
+    nbi_reduce_op op;
+    int64_t       correction;   /* VAR, STD: divisor is max(0, n - correction) */
+    double        p;            /* NORM: 0, 1, 2, INFINITY, -INFINITY or any other p */
+    void         *values;       /* out_numel contiguous elements of values_dtype, or NULL (arg ops) */
+    nb_dtype      values_dtype; /* what the op's dtype rule gives (see nbi_reduce_op) */
+    int64_t      *indices;      /* ARGMAX/ARGMIN: out_numel int64, or NULL */
+} nbi_reduce_job;
+
+/* Run job over plan. The caller has checked dtypes and that arg ops and
+ * MAX/MIN have n > 0 whenever out_numel > 0. */
+void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+
+/* ------------------------------------------------------------------------ */
+/* Line ops: one output line per input line along dim, same shape           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NBI_LINE_CUMSUM,      /* floats keep their dtype (accumulated in double, as torch);
+                             integers and bool give int64 */
+    NBI_LINE_SOFTMAX,     /* float only; max subtracted */
+    NBI_LINE_LOG_SOFTMAX, /* float only */
+} nbi_line_op;
+
+typedef struct {
+    const char *in;
+    nb_dtype    in_dtype;
+    char       *out;
+    nb_dtype    out_dtype;
+    int         nouter; /* the other dims of size > 1 */
+    int64_t     outer_size[NB_MAX_DIMS];
+    int64_t     outer_in_stride[NB_MAX_DIMS];
+    int64_t     outer_out_stride[NB_MAX_DIMS];
+    int64_t     lines;  /* product of outer_size */
+    int64_t     n;      /* length of a line */
+    int64_t     in_step, out_step;
+} nbi_line_plan;
+
+/* Plan lines along dim (already wrapped) of in, writing out (same shape,
+ * contiguous). */
+void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim);
+void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op);
+
+#endif /* NABLA_REDUCE_KERNELS_H */

@@ -1,0 +1,112 @@
+/*
+ * copy.c — copies between layouts, dtypes and devices: nb_contiguous,
+ * nb_clone, nb_copy_, nb_to_dtype, nb_to.
+ *
+ * All of them are one loop: nbi_copy_into runs the cast kernel of the
+ * (source, destination) dtype pair through the N-d iterator, which handles
+ * any strides and broadcasting.
+ */
+#include "cpu/cpu.h"
+
+void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
+{
+    if (dst->numel == 0) return;
+    const nb_tensor *operands[2] = { dst, src };
+    nbi_iter         it;
+    nbi_iter_init(&it, 2, operands);
+    nbi_iter_run(&it, nbi_cast_loop(src->dtype, dst->dtype), NULL);
+}
+
+static bool check_cpu(const nb_tensor *t, const char *op)
+{
+    if (t->storage->device.type == NB_CPU) return true;
+    nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
+    return false;
+}
+
+/* A contiguous copy of t in dtype, owned by the current scope. */
+static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
+{
+    nb_tensor *out = nbi_empty(t->ndim, t->shape, dtype, t->storage->device);
+    if (out == NULL) return NULL;
+    nbi_copy_into(out, t);
+    return out;
+}
+
+nb_tensor *nb_contiguous(const nb_tensor *t)
+{
+    if (!nbi_check_tensor(t, "nb_contiguous", "t") || !check_cpu(t, "nb_contiguous")) return NULL;
+    if (nb_is_contiguous(t)) return nbi_alias(t);
+    nb_tensor *out = copy_as(t, t->dtype);
+    if (out) out->requires_grad = t->requires_grad;
+    return out;
+}
+
+nb_tensor *nb_clone(const nb_tensor *t)
+{
+    if (!nbi_check_tensor(t, "nb_clone", "t") || !check_cpu(t, "nb_clone")) return NULL;
+    nb_tensor *out = copy_as(t, t->dtype);
+    if (out) out->requires_grad = t->requires_grad;
+    return out;
+}
+
+nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
+{
+    if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !check_cpu(t, "nb_to_dtype")) return NULL;
+    if ((unsigned)dtype >= NB_NUM_DTYPES)
+        return nbi_fail(NB_ERR_DTYPE, "nb_to_dtype: %d is not a dtype", (int)dtype);
+    if (dtype == t->dtype) return nbi_alias(t);
+    nb_tensor *out = copy_as(t, dtype);
+    if (out) out->requires_grad = t->requires_grad && nb_dtype_is_floating(dtype);
+    return out;
+}
+
+nb_tensor *nb_to(const nb_tensor *t, nb_device device)
+{
+    if (!nbi_check_tensor(t, "nb_to", "t")) return NULL;
+    if (device.type != NB_CPU)
+        return nbi_fail(NB_ERR_DEVICE, "nb_to: device %s:%d is not available (this build has no CUDA backend)",
+                        device.type == NB_CUDA ? "cuda" : "unknown", device.index);
+    return nbi_alias(t);
+}
+
+bool nb_cuda_is_available(void) { return false; }
+
+/* Elements of t that share memory with another element: a view expanded
+ * with stride 0 cannot be written in place. */
+static bool has_internal_overlap(const nb_tensor *t)
+{
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) return true;
+    return false;
+}
+
+nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
+{
+    if (!nbi_check_tensor(dst, "nb_copy_", "dst") || !nbi_check_tensor(src, "nb_copy_", "src")) return NULL;
+    if (!check_cpu(dst, "nb_copy_") || !check_cpu(src, "nb_copy_")) return NULL;
+    int     ndim;
+    int64_t shape[NB_MAX_DIMS];
+    if (!nbi_broadcast(dst->ndim, dst->shape, src->ndim, src->shape, &ndim, shape, "nb_copy_")) return NULL;
+    if (ndim != dst->ndim || nbi_shape_numel(ndim, shape) != dst->numel) {
+        char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
+        return nbi_fail(NB_ERR_SHAPE, "nb_copy_: source of shape %s cannot be broadcast to destination shape %s",
+                        nbi_shape_str(src->ndim, src->shape, a, sizeof a),
+                        nbi_shape_str(dst->ndim, dst->shape, b, sizeof b));
+    }
+    if (has_internal_overlap(dst))
+        return nbi_fail(NB_ERR_ARG, "nb_copy_: the destination has elements that share memory (an expanded view); "
+                                    "clone it first");
+    /* A source overlapping the destination with another layout would be
+     * read after being written: copy it out first. */
+    nb_tensor *staged = NULL;
+    if (src->storage == dst->storage) {
+        staged = nb_clone(src);
+        if (staged == NULL) return NULL;
+        src = staged;
+    }
+    nbi_copy_into(dst, src);
+    nbi_bump_version(dst);
+    nb_free(staged);
+    return dst;
+}

@@ -1,0 +1,415 @@
+/*
+ * elementwise.c — the front doors of every elementwise op in ops.def:
+ * argument checks, type promotion, broadcasting, output allocation, and the
+ * call into the CPU kernel table.
+ *
+ * Flow of nb_add(a, b): check both are usable and on one device -> result
+ * dtype by torch.result_type -> refuse dtypes the op does not take -> convert
+ * inputs to the compute dtype if they differ -> broadcast shapes -> make the
+ * output -> run the kernel through the N-d iterator.
+ */
+#include "cpu/cpu.h"
+
+typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
+typedef enum { RESULT_SAME, RESULT_BOOL, RESULT_FLOAT_RESULT } result_kind;
+
+typedef struct {
+    const char *name;
+    dtype_class dtypes;
+    result_kind result;
+} op_info;
+
+#define DTYPES_OF_FLOAT   DTYPES_FLOAT
+#define DTYPES_OF_NUMERIC DTYPES_NUMERIC
+#define DTYPES_OF_ALL     DTYPES_ALL
+#define RESULT_OF_SAME         RESULT_SAME
+#define RESULT_OF_BOOL         RESULT_BOOL
+#define RESULT_OF_FLOAT_RESULT RESULT_FLOAT_RESULT
+
+static const op_info unary_info[NBI_NUM_UNARY] = {
+#define NBI_UNARY(name, dtypes, result) [NBI_UNARY_##name] = { #name, DTYPES_OF_##dtypes, RESULT_OF_##result },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result) NBI_UNARY(name, dtypes, result)
+#define NBI_BINARY(name, dtypes, result)
+#include "ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+static const op_info binary_info[NBI_NUM_BINARY] = {
+#define NBI_UNARY(name, dtypes, result)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
+#define NBI_BINARY(name, dtypes, result) [NBI_BINARY_##name] = { #name, DTYPES_OF_##dtypes, RESULT_OF_##result },
+#include "ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+/* ------------------------------------------------------------------------ */
+/* Checks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static bool dtype_allowed(dtype_class c, nb_dtype d)
+{
+    switch (c) {
+    case DTYPES_FLOAT: return nb_dtype_is_floating(d);
+    case DTYPES_NUMERIC: return d != NB_BOOL;
+    case DTYPES_ALL: return true;
+    }
+    return false;
+}
+
+static bool check_dtype(const op_info *info, const char *op, nb_dtype d)
+{
+    if (dtype_allowed(info->dtypes, d)) return true;
+    if (info->dtypes == DTYPES_FLOAT)
+        nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float32 or float64), got %s; "
+                               "convert it with nb_to_dtype", op, nb_dtype_name(d));
+    else
+        nbi_fail(NB_ERR_DTYPE, "%s: %s tensors are not supported", op, nb_dtype_name(d));
+    return false;
+}
+
+static bool check_cpu(const nb_tensor *t, const char *op)
+{
+    if (NBI_LIKELY(t->storage->device.type == NB_CPU)) return true;
+    nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
+    return false;
+}
+
+static bool same_device(const nb_tensor *a, const nb_tensor *b, const char *op)
+{
+    nb_device da = a->storage->device, db = b->storage->device;
+    if (da.type == db.type && da.index == db.index) return true;
+    nbi_fail(NB_ERR_DEVICE, "%s: expected all tensors on the same device, got %s:%d and %s:%d", op,
+             da.type == NB_CPU ? "cpu" : "cuda", da.index, db.type == NB_CPU ? "cpu" : "cuda", db.index);
+    return false;
+}
+
+static bool has_internal_overlap(const nb_tensor *t)
+{
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) return true;
+    return false;
+}
+
+/* torch.can_cast for in-place ops: no float into an integer, no number
+ * into bool. */
+static bool can_cast(nb_dtype from, nb_dtype to)
+{
+    if (nb_dtype_is_floating(from) && !nb_dtype_is_floating(to)) return false;
+    if (from != NB_BOOL && to == NB_BOOL) return false;
+    return true;
+}
+
+static bool check_in_place_target(const nb_tensor *t, nb_dtype result, const char *op)
+{
+    if (!can_cast(result, t->dtype)) {
+        nbi_fail(NB_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s", op,
+                 nb_dtype_name(result), nb_dtype_name(t->dtype));
+        return false;
+    }
+    if (has_internal_overlap(t)) {
+        nbi_fail(NB_ERR_ARG, "%s: more than one element of the written-to tensor refers to a single memory "
+                             "location (an expanded view); clone it first", op);
+        return false;
+    }
+    return true;
+}
+
+/* A copy of t in dtype, or a new handle to t when it already is. */
+static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
+{
+    return t->dtype == dtype ? nbi_alias(t) : nb_to_dtype(t, dtype);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unary                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_params *params,
+                            bool in_place)
+{
+    const op_info *info = &unary_info[op];
+    if (!nbi_check_tensor(t, name, "t") || !check_cpu(t, name) || !check_dtype(info, name, t->dtype)) return NULL;
+    nb_dtype   out_dtype = info->result == RESULT_BOOL ? NB_BOOL : t->dtype;
+    nb_tensor *out;
+    if (in_place) {
+        if (!check_in_place_target(t, out_dtype, name)) return NULL;
+        out = (nb_tensor *)t;
+    } else {
+        out = nbi_empty(t->ndim, t->shape, out_dtype, t->storage->device);
+        if (out == NULL) return NULL;
+    }
+    if (t->numel > 0) {
+        const nb_tensor *operands[2] = { out, t };
+        nbi_iter         it;
+        nbi_iter_init(&it, 2, operands);
+        nbi_iter_run(&it, nbi_elementwise()->unary[op][t->dtype], params);
+    }
+    if (in_place) nbi_bump_version(out);
+    return out;
+}
+
+static const nbi_params no_params = { 0 };
+
+#define INPLACE_SAME(name)                                                                     \
+    nb_tensor *nb_##name##_(nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name "_", t, &no_params, true); }
+#define INPLACE_BOOL(name)
+#define NBI_UNARY(name, dtypes, result)                                                        \
+    nb_tensor *nb_##name(const nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name, t, &no_params, false); } \
+    INPLACE_##result(name)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
+#define NBI_BINARY(name, dtypes, result)
+#include "ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+nb_tensor *nb_gelu(const nb_tensor *t, bool tanh_approx)
+{
+    nbi_params params = { .flag = tanh_approx };
+    return run_unary(NBI_UNARY_gelu, "nb_gelu", t, &params, false);
+}
+
+nb_tensor *nb_softplus(const nb_tensor *t, double beta, double threshold)
+{
+    if (!(beta != 0 && isfinite(beta)) || isnan(threshold))
+        return nbi_fail(NB_ERR_ARG, "nb_softplus: beta must be finite and nonzero and threshold a number "
+                                    "(got beta %g, threshold %g)", beta, threshold);
+    nbi_params params = { .a = beta, .b = threshold };
+    return run_unary(NBI_UNARY_softplus, "nb_softplus", t, &params, false);
+}
+
+/* Bounds of clamp for t's dtype: integer bounds are clipped to the dtype's
+ * range (so converting them is defined). */
+static nbi_params clamp_params(nb_dtype dtype, double min, double max)
+{
+    nbi_params params = { .a = min, .b = max };
+    if (nbi_is_integral(dtype)) {
+        double lo = dtype == NB_UINT8 ? 0 : dtype == NB_INT32 ? -2147483648.0 : -9223372036854775808.0;
+        double hi = dtype == NB_UINT8 ? 255 : dtype == NB_INT32 ? 2147483647.0 : 9223372036854774784.0;
+        if (!isnan(params.a)) params.a = params.a < lo ? lo : (params.a > hi ? hi : params.a);
+        if (!isnan(params.b)) params.b = params.b < lo ? lo : (params.b > hi ? hi : params.b);
+    }
+    return params;
+}
+
+static bool is_integral_value(double v) { return isnan(v) || (isfinite(v) && v == floor(v)); }
+
+static nb_tensor *clamp(nb_tensor *t, double min, double max, bool in_place)
+{
+    const char *name = in_place ? "nb_clamp_" : "nb_clamp";
+    if (!nbi_check_tensor(t, name, "t")) return NULL;
+    if (isnan(min) && isnan(max))
+        return nbi_fail(NB_ERR_ARG, "%s: at least one of min and max must be a number (not NAN)", name);
+    /* An integer tensor with a fractional bound computes in float32, as
+     * torch.clamp's type promotion does. */
+    nb_dtype result = nbi_result_type(1, (const nb_tensor *const *)&t, true,
+                                      !(is_integral_value(min) && is_integral_value(max)));
+    if (result != t->dtype && t->dtype != NB_BOOL) {
+        if (in_place) {
+            if (!check_in_place_target(t, result, name)) return NULL;
+        } else {
+            nb_tensor *widened = nb_to_dtype(t, result);
+            if (widened == NULL) return NULL;
+            nbi_params params = clamp_params(result, min, max);
+            nb_tensor *out    = run_unary(NBI_UNARY_clamp, name, widened, &params, false);
+            nb_free(widened);
+            return out;
+        }
+    }
+    nbi_params params = clamp_params(t->dtype, min, max);
+    return run_unary(NBI_UNARY_clamp, name, t, &params, in_place);
+}
+
+nb_tensor *nb_clamp(const nb_tensor *t, double min, double max) { return clamp((nb_tensor *)t, min, max, false); }
+nb_tensor *nb_clamp_(nb_tensor *t, double min, double max) { return clamp(t, min, max, true); }
+
+/* ------------------------------------------------------------------------ */
+/* Binary                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *fail_kernel_error(int code, const char *op)
+{
+    if (code == NBI_KERNEL_DIV_BY_ZERO) return nbi_fail(NB_ERR_ARG, "%s: integer division by zero", op);
+    return nbi_fail(NB_ERR_ARG, "%s: the kernel reported error %d", op, code);
+}
+
+/* The dtype the kernel computes in, from the promoted dtype. */
+static nb_dtype compute_dtype_of(const op_info *info, nb_dtype promoted)
+{
+    if (info->result == RESULT_FLOAT_RESULT && !nb_dtype_is_floating(promoted)) return NB_FLOAT32;
+    return promoted;
+}
+
+/* a op b with the result dtype already decided. When in_place, the output is
+ * a itself and the computation runs in a's dtype. */
+static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b,
+                             nb_dtype promoted, bool in_place)
+{
+    const op_info *info    = &binary_info[op];
+    nb_dtype       compute = compute_dtype_of(info, promoted);
+    if (in_place) {
+        if (!check_in_place_target(a, compute, name)) return NULL;
+        compute = a->dtype;
+    }
+    if (!check_dtype(info, name, compute)) return NULL;
+
+    int     ndim;
+    int64_t shape[NB_MAX_DIMS];
+    if (!nbi_broadcast(a->ndim, a->shape, b->ndim, b->shape, &ndim, shape, name)) return NULL;
+    if (in_place && (ndim != a->ndim || nbi_shape_numel(ndim, shape) != a->numel)) {
+        char sa[NBI_SHAPE_STR_SIZE], sb[NBI_SHAPE_STR_SIZE];
+        return nbi_fail(NB_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape of %s and %s", name,
+                        nbi_shape_str(a->ndim, a->shape, sa, sizeof sa), sa,
+                        nbi_shape_str(b->ndim, b->shape, sb, sizeof sb));
+    }
+
+    /* Inputs in the compute dtype. An in-place b that shares a's storage in
+     * another layout is copied, so it is not read after being written. */
+    nb_tensor *a_cast = NULL, *b_cast = NULL, *out = NULL;
+    if (!in_place && a->dtype != compute && (a_cast = as_dtype(a, compute)) == NULL) return NULL;
+    bool b_overlaps = in_place && b->storage == a->storage
+                      && !(b->offset == a->offset && b->ndim == a->ndim
+                           && memcmp(b->stride, a->stride, sizeof(int64_t) * (size_t)a->ndim) == 0);
+    if (b->dtype != compute || b_overlaps) {
+        b_cast = b_overlaps ? nb_clone(b) : as_dtype(b, compute);
+        if (b_cast != NULL && b_cast->dtype != compute) {
+            nb_tensor *converted = nb_to_dtype(b_cast, compute);
+            nb_free(b_cast);
+            b_cast = converted;
+        }
+        if (b_cast == NULL) goto fail;
+    }
+    if (in_place) {
+        out = (nb_tensor *)a;
+    } else {
+        out = nbi_empty(ndim, shape, info->result == RESULT_BOOL ? NB_BOOL : compute, a->storage->device);
+        if (out == NULL) goto fail;
+    }
+    if (out->numel > 0) {
+        atomic_int       kernel_error = NBI_KERNEL_OK;
+        nbi_params       params       = { .error = &kernel_error };
+        const nb_tensor *operands[3]  = { out, a_cast ? a_cast : a, b_cast ? b_cast : b };
+        nbi_iter         it;
+        nbi_iter_init(&it, 3, operands);
+        nbi_iter_run(&it, nbi_elementwise()->binary[op][compute], &params);
+        int code = atomic_load(&kernel_error);
+        if (code != NBI_KERNEL_OK) {
+            if (!in_place) nb_free(out);
+            out = NULL;
+            fail_kernel_error(code, name);
+            goto fail;
+        }
+    }
+    if (in_place) nbi_bump_version(out);
+    nb_free(a_cast);
+    nb_free(b_cast);
+    return out;
+fail:
+    nb_free(a_cast);
+    nb_free(b_cast);
+    return NULL;
+}
+
+static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b, bool in_place)
+{
+    if (!nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b")) return NULL;
+    if (!check_cpu(a, name) || !same_device(a, b, name)) return NULL;
+    const nb_tensor *both[2] = { a, b };
+    return run_binary(op, name, a, b, nbi_result_type(2, both, false, false), in_place);
+}
+
+/* a op s (or s op a when reversed), s taking part in promotion as a Python
+ * number: it can raise the category (int tensor * 0.5 is float32) but not
+ * widen within one (float32 + 1e300 stays float32). In C a double carries
+ * no int/float distinction, so an integral value counts as an int. */
+static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_tensor *a, double s, bool reversed,
+                                bool in_place)
+{
+    if (!nbi_check_tensor(a, name, "a") || !check_cpu(a, name)) return NULL;
+    nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
+    nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
+    if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
+    nb_tensor *scalar = nbi_empty(0, NULL, compute, a->storage->device);
+    if (scalar == NULL) return NULL;
+    nbi_store_f64(nbi_ptr(scalar), compute, s);
+    nb_tensor *out = reversed ? run_binary(op, name, scalar, a, promoted, false)
+                              : run_binary(op, name, a, scalar, promoted, in_place);
+    nb_free(scalar);
+    return out;
+}
+
+#define BINARY_FRONT_DOOR(name)                                                                \
+    nb_tensor *nb_##name(const nb_tensor *a, const nb_tensor *b)                               \
+    {                                                                                          \
+        return binary(NBI_BINARY_##name, "nb_" #name, a, b, false);                            \
+    }                                                                                          \
+    nb_tensor *nb_##name##_scalar(const nb_tensor *a, double s)                                \
+    {                                                                                          \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar", a, s, false, false);    \
+    }
+#define NBI_UNARY(name, dtypes, result)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
+#define NBI_BINARY(name, dtypes, result) BINARY_FRONT_DOOR(name)
+#include "ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+nb_tensor *nb_rsub_scalar(const nb_tensor *a, double s)
+{
+    return binary_scalar(NBI_BINARY_sub, "nb_rsub_scalar", a, s, true, false);
+}
+nb_tensor *nb_rdiv_scalar(const nb_tensor *a, double s)
+{
+    return binary_scalar(NBI_BINARY_div, "nb_rdiv_scalar", a, s, true, false);
+}
+
+#define IN_PLACE_FRONT_DOOR(name)                                                              \
+    nb_tensor *nb_##name##_(nb_tensor *a, const nb_tensor *b)                                  \
+    {                                                                                          \
+        return binary(NBI_BINARY_##name, "nb_" #name "_", a, b, true);                         \
+    }                                                                                          \
+    nb_tensor *nb_##name##_scalar_(nb_tensor *a, double s)                                     \
+    {                                                                                          \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar_", a, s, false, true);    \
+    }
+IN_PLACE_FRONT_DOOR(add)
+IN_PLACE_FRONT_DOOR(sub)
+IN_PLACE_FRONT_DOOR(mul)
+IN_PLACE_FRONT_DOOR(div)
+
+/* ------------------------------------------------------------------------ */
+/* where                                                                     */
+/* ------------------------------------------------------------------------ */
+
+nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *b)
+{
+    const char *name = "nb_where";
+    if (!nbi_check_tensor(cond, name, "cond") || !nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b"))
+        return NULL;
+    if (!check_cpu(cond, name) || !same_device(cond, a, name) || !same_device(a, b, name)) return NULL;
+    if (cond->dtype != NB_BOOL)
+        return nbi_fail(NB_ERR_DTYPE, "nb_where: cond must be a bool tensor, got %s", nb_dtype_name(cond->dtype));
+    int     ndim;
+    int64_t shape[NB_MAX_DIMS];
+    if (!nbi_broadcast(cond->ndim, cond->shape, a->ndim, a->shape, &ndim, shape, name)
+        || !nbi_broadcast(ndim, shape, b->ndim, b->shape, &ndim, shape, name))
+        return NULL;
+    const nb_tensor *both[2] = { a, b };
+    nb_dtype         dtype   = nbi_result_type(2, both, false, false);
+    nb_tensor       *a_cast = as_dtype(a, dtype), *b_cast = as_dtype(b, dtype);
+    nb_tensor       *out    = a_cast && b_cast ? nbi_empty(ndim, shape, dtype, a->storage->device) : NULL;
+    if (out != NULL && out->numel > 0) {
+        const nb_tensor *operands[4] = { out, cond, a_cast, b_cast };
+        nbi_iter         it;
+        nbi_iter_init(&it, 4, operands);
+        nbi_iter_run(&it, nbi_elementwise()->where[dtype], NULL);
+    }
+    nb_free(a_cast);
+    nb_free(b_cast);
+    return out;
+}
