@@ -39,6 +39,7 @@ test-fallback:
 	$(CTEST) --test-dir build/fallback --output-on-failure -j $(JOBS)
 
 test: test-release test-sanitize test-fallback
+	@scripts/line-counts
 	@echo "== all three builds passed (release with OpenBLAS, ASan+UBSan, fallback GEMM)"
 
 bench: build

@@ -20,16 +20,22 @@
 #endif
 
 enum {
-    NUM_CLASSES       = 240,
-    BLOCKS_PER_CLASS  = 4,
-    HUGE_PAGE_BYTES   = 2 << 20,
+    NUM_CLASSES     = 240,
+    HUGE_PAGE_BYTES = 2 << 20,
+    /* A training step in a scope frees hundreds of small tensors at once and
+     * makes them again next step: small classes keep many blocks, large
+     * ones few (each may be megabytes). */
+    SMALL_CLASS_BYTES  = 64 << 10,
+    SMALL_CLASS_BLOCKS = 1024,
+    LARGE_CLASS_BLOCKS = 4,
 };
 /* Past this many cached bytes per thread, freed blocks go back to the OS. */
 static const size_t CACHE_LIMIT_BYTES = (size_t)1 << 31;
 
 typedef struct {
-    void *blocks[BLOCKS_PER_CLASS];
-    int   count;
+    void **blocks; /* a stack, allocated on first release into this class */
+    int    count;
+    int    capacity;
 } size_bin;
 
 static _Thread_local size_bin bins[NUM_CLASSES];
@@ -104,11 +110,18 @@ void nbi_host_release(void *ptr, size_t bytes)
     if (bytes == 0) bytes = 1;
     size_t class_bytes;
     int    cls = size_class(bytes, &class_bytes);
-    if (cls < NUM_CLASSES && bins[cls].count < BLOCKS_PER_CLASS
-        && cached_bytes + class_bytes <= CACHE_LIMIT_BYTES) {
-        bins[cls].blocks[bins[cls].count++] = ptr;
-        cached_bytes += class_bytes;
-        return;
+    if (cls < NUM_CLASSES && cached_bytes + class_bytes <= CACHE_LIMIT_BYTES) {
+        size_bin *bin = &bins[cls];
+        if (bin->blocks == NULL) {
+            int capacity = class_bytes <= SMALL_CLASS_BYTES ? SMALL_CLASS_BLOCKS : LARGE_CLASS_BLOCKS;
+            bin->blocks  = malloc((size_t)capacity * sizeof *bin->blocks);
+            bin->capacity = bin->blocks ? capacity : 0;
+        }
+        if (bin->count < bin->capacity) {
+            bin->blocks[bin->count++] = ptr;
+            cached_bytes += class_bytes;
+            return;
+        }
     }
     release_hook(ptr, class_bytes, hook_user);
 }

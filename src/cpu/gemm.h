@@ -31,6 +31,11 @@ nb_status nbi_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
                        const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
                        int64_t ldc);
 
+/* Call before a parallel region whose bodies call nbi_gemm_*: it brings
+ * OpenBLAS's thread count in line with nb_get_num_threads(), which is not
+ * safe to do from inside the region. (nbi_gemm_* also do it themselves.) */
+void nbi_gemm_prepare(void);
+
 /* nabla's own GEMM, built in every configuration: packed panels and a
  * register-blocked micro-kernel, with the instruction set chosen at run
  * time (see nbi_gemm_fallback_isa). Same contract as nbi_gemm_f32. */

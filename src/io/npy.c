@@ -554,23 +554,30 @@ nb_status nb_save_npy(const nb_tensor *t, const char *path)
 
     unsigned char header[1024];
     size_t        header_bytes = build_header(c_order, header, sizeof header);
-    errno                      = 0;
-    FILE *f                    = fopen(path, "wb");
+    if (header_bytes == 0) {
+        nb_free(c_order);
+        return nbi_fail_status(NB_ERR_STATE, "nb_save_npy: %s: the header does not fit its buffer", path);
+    }
+    errno   = 0;
+    FILE *f = fopen(path, "wb");
     if (f == NULL) {
         int error = errno;
         nb_free(c_order);
         return nbi_fail_status(NB_ERR_IO, "nb_save_npy: %s: cannot open for writing: %s", path,
                                error ? strerror(error) : "unknown error");
     }
+    errno      = 0;
     bool ok    = fwrite(header, 1, header_bytes, f) == header_bytes && write_data(f, c_order);
-    int  error = errno;
+    int  error = ok ? 0 : errno;
     if (fclose(f) != 0 && ok) {
         ok    = false;
         error = errno;
     }
     nb_free(c_order);
+    /* NOTE: a half-written file is left as it is, as np.save leaves it:
+     * removing path could delete something that is not ours (a device, a
+     * file behind a link). */
     if (!ok) {
-        remove(path); /* leave no half-written file behind */
         return nbi_fail_status(NB_ERR_IO, "nb_save_npy: %s: writing failed: %s", path,
                                error ? strerror(error) : "unknown error");
     }

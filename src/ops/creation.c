@@ -478,7 +478,7 @@ static void integer_bounds(nb_dtype dtype, int64_t *min, int64_t *max)
 nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts)
 {
     const char *op = "nb_randint";
-    if (!check_dtype(opts.dtype, op)) return NULL;
+    if (!nbi_check_shape(shape, op) || !check_opts(opts, op)) return NULL;
     if (low >= high)
         return nbi_fail(NB_ERR_ARG, "nb_randint: expects low < high, but got low=%lld >= high=%lld",
                         (long long)low, (long long)high);

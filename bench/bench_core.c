@@ -1,0 +1,326 @@
+/*
+ * bench_core.c — times nabla's core tensor ops on the CPU and prints one
+ * machine-readable line per (case, thread count):
+ *
+ *   case threads min_us median_us
+ *
+ * Times are microseconds per single call of the op (a batch of calls is
+ * timed with CLOCK_MONOTONIC and divided by the batch size, so tiny cases are
+ * not lost in the clock's resolution). Lines starting with '#' are comments
+ * (the build's GEMM backend and elementwise ISA). bench/compare.py prints the
+ * same cases, by the same names, for PyTorch and NumPy, and
+ * bench/bench_torch.cpp for libtorch; bench/compare.sh puts them side by side.
+ *
+ * The cases (all float32, inputs from nb_randn):
+ *   matmul_MxKxN        nb_matmul of (M, K) by (K, N), result freed
+ *   OP_SIZE             allocating: out = nb_OP(a[, b]); nb_free(out). With
+ *                       nabla's block cache the free + next allocation reuse
+ *                       memory, so this also measures that cache.
+ *   OP_inplace_SIZE     nb_OP_(a[, b]): writes into a, nothing allocated
+ *   sum_SIZE            out = nb_sum(a); nb_free(out)
+ *   add_4x3[...]        per-op cost of a tiny allocating add (overheads only)
+ *
+ * Usage: bench_core [--threads N] [--filter SUBSTRING] [--reps N]
+ *   --threads N   run at N threads only (default: 1 and then 2)
+ *   --filter S    run only the cases whose name contains S
+ *   --reps N      timed repetitions per case (default 7; 5 for matmul 2048)
+ */
+#define _POSIX_C_SOURCE 199309L
+
+#include "nabla.h"
+#include "cpu/cpu.h" /* nbi_elementwise_isa: which kernel table runs */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { MAX_REPS = 1000 };
+
+/* A batch of calls is grown until it takes about this long, so that clock
+ * resolution and loop overhead vanish from the per-call time. */
+static const double target_batch_us = 20000.0;
+
+typedef enum {
+    CASE_MATMUL,          /* out = a @ b                                    */
+    CASE_BINARY,          /* out = op(a, b), freed                          */
+    CASE_BINARY_INPLACE,  /* op_(a, b)                                      */
+    CASE_UNARY,           /* out = op(a), freed                             */
+    CASE_UNARY_INPLACE,   /* op_(a)                                         */
+    CASE_SUM,             /* out = nb_sum(a), freed                         */
+    CASE_TINY_ADD,        /* nb_add + nb_free on 4x3, outside any scope     */
+    CASE_TINY_ADD_SCOPED, /* the same inside an open scope                  */
+    CASE_TINY_ADD_STEP,   /* scope_begin; nb_add; scope_end (scope frees)   */
+} case_kind;
+
+typedef enum { OP_NONE, OP_ADD, OP_MUL, OP_EXP, OP_RELU } case_op;
+
+typedef struct {
+    const char *name;
+    case_kind   kind;
+    case_op     op;
+    int64_t     m, k, n;     /* matmul (M, K) @ (K, N); elementwise: n elements */
+    int         reps;        /* 0: the default (7, or --reps) */
+    int64_t     fixed_batch; /* 0: calibrated */
+} bench_case;
+
+static const bench_case cases[] = {
+    { "matmul_64x64x64", CASE_MATMUL, OP_NONE, 64, 64, 64, 0, 0 },
+    { "matmul_256x256x256", CASE_MATMUL, OP_NONE, 256, 256, 256, 0, 0 },
+    { "matmul_1024x1024x1024", CASE_MATMUL, OP_NONE, 1024, 1024, 1024, 0, 0 },
+    { "matmul_2048x2048x2048", CASE_MATMUL, OP_NONE, 2048, 2048, 2048, 5, 1 },
+    { "matmul_64x784x256", CASE_MATMUL, OP_NONE, 64, 784, 256, 0, 0 },
+
+    { "add_1e3", CASE_BINARY, OP_ADD, 0, 0, 1000, 0, 0 },
+    { "add_1e5", CASE_BINARY, OP_ADD, 0, 0, 100000, 0, 0 },
+    { "add_1e7", CASE_BINARY, OP_ADD, 0, 0, 10000000, 0, 0 },
+    { "mul_1e3", CASE_BINARY, OP_MUL, 0, 0, 1000, 0, 0 },
+    { "mul_1e5", CASE_BINARY, OP_MUL, 0, 0, 100000, 0, 0 },
+    { "mul_1e7", CASE_BINARY, OP_MUL, 0, 0, 10000000, 0, 0 },
+    { "exp_1e3", CASE_UNARY, OP_EXP, 0, 0, 1000, 0, 0 },
+    { "exp_1e5", CASE_UNARY, OP_EXP, 0, 0, 100000, 0, 0 },
+    { "exp_1e7", CASE_UNARY, OP_EXP, 0, 0, 10000000, 0, 0 },
+    { "relu_1e3", CASE_UNARY, OP_RELU, 0, 0, 1000, 0, 0 },
+    { "relu_1e5", CASE_UNARY, OP_RELU, 0, 0, 100000, 0, 0 },
+    { "relu_1e7", CASE_UNARY, OP_RELU, 0, 0, 10000000, 0, 0 },
+
+    { "add_inplace_1e3", CASE_BINARY_INPLACE, OP_ADD, 0, 0, 1000, 0, 0 },
+    { "add_inplace_1e5", CASE_BINARY_INPLACE, OP_ADD, 0, 0, 100000, 0, 0 },
+    { "add_inplace_1e7", CASE_BINARY_INPLACE, OP_ADD, 0, 0, 10000000, 0, 0 },
+    { "mul_inplace_1e3", CASE_BINARY_INPLACE, OP_MUL, 0, 0, 1000, 0, 0 },
+    { "mul_inplace_1e5", CASE_BINARY_INPLACE, OP_MUL, 0, 0, 100000, 0, 0 },
+    { "mul_inplace_1e7", CASE_BINARY_INPLACE, OP_MUL, 0, 0, 10000000, 0, 0 },
+    { "exp_inplace_1e3", CASE_UNARY_INPLACE, OP_EXP, 0, 0, 1000, 0, 0 },
+    { "exp_inplace_1e5", CASE_UNARY_INPLACE, OP_EXP, 0, 0, 100000, 0, 0 },
+    { "exp_inplace_1e7", CASE_UNARY_INPLACE, OP_EXP, 0, 0, 10000000, 0, 0 },
+    { "relu_inplace_1e3", CASE_UNARY_INPLACE, OP_RELU, 0, 0, 1000, 0, 0 },
+    { "relu_inplace_1e5", CASE_UNARY_INPLACE, OP_RELU, 0, 0, 100000, 0, 0 },
+    { "relu_inplace_1e7", CASE_UNARY_INPLACE, OP_RELU, 0, 0, 10000000, 0, 0 },
+
+    { "sum_1e3", CASE_SUM, OP_NONE, 0, 0, 1000, 0, 0 },
+    { "sum_1e5", CASE_SUM, OP_NONE, 0, 0, 100000, 0, 0 },
+    { "sum_1e7", CASE_SUM, OP_NONE, 0, 0, 10000000, 0, 0 },
+
+    { "add_4x3", CASE_TINY_ADD, OP_ADD, 4, 0, 3, 0, 1000000 },
+    { "add_4x3_scoped", CASE_TINY_ADD_SCOPED, OP_ADD, 4, 0, 3, 0, 1000000 },
+    { "add_4x3_scope_step", CASE_TINY_ADD_STEP, OP_ADD, 4, 0, 3, 0, 1000000 },
+};
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+/* The operands of one case, made before timing and freed after it. */
+typedef struct {
+    nb_tensor *a, *b;
+} operands;
+
+static bool make_operands(const bench_case *c, operands *ops)
+{
+    ops->a = ops->b = NULL;
+    switch (c->kind) {
+    case CASE_MATMUL:
+        ops->a = nb_randn(NB_SHAPE(c->m, c->k), NB_OPTS());
+        ops->b = nb_randn(NB_SHAPE(c->k, c->n), NB_OPTS());
+        break;
+    case CASE_TINY_ADD:
+    case CASE_TINY_ADD_SCOPED:
+    case CASE_TINY_ADD_STEP:
+        ops->a = nb_randn(NB_SHAPE(c->m, c->n), NB_OPTS());
+        ops->b = nb_randn(NB_SHAPE(c->m, c->n), NB_OPTS());
+        break;
+    case CASE_BINARY_INPLACE:
+        ops->a = nb_randn(NB_SHAPE(c->n), NB_OPTS());
+        /* NOTE: a *= randn, repeated, sinks a into subnormals, whose slow
+         * arithmetic would time the CPU's microcode instead of the kernel; a
+         * factor of 1 keeps a's values (the cost does not depend on them). */
+        ops->b = c->op == OP_MUL ? nb_ones(NB_SHAPE(c->n), NB_OPTS()) : nb_randn(NB_SHAPE(c->n), NB_OPTS());
+        break;
+    case CASE_BINARY:
+        ops->a = nb_randn(NB_SHAPE(c->n), NB_OPTS());
+        ops->b = nb_randn(NB_SHAPE(c->n), NB_OPTS());
+        break;
+    case CASE_UNARY:
+    case CASE_UNARY_INPLACE:
+    case CASE_SUM:
+        /* NOTE: exp_ repeated drives a to +inf within 5 calls; nabla's exp is
+         * branch-free (src/cpu/vecmath.h), so that costs the same. */
+        ops->a = nb_randn(NB_SHAPE(c->n), NB_OPTS());
+        ops->b = nb_scalar(0.0, NB_OPTS()); /* unused; keeps the NULL check uniform */
+        break;
+    }
+    return ops->a && ops->b;
+}
+
+static nb_tensor *allocating_op(case_op op, const operands *ops)
+{
+    switch (op) {
+    case OP_ADD: return nb_add(ops->a, ops->b);
+    case OP_MUL: return nb_mul(ops->a, ops->b);
+    case OP_EXP: return nb_exp(ops->a);
+    case OP_RELU: return nb_relu(ops->a);
+    case OP_NONE: break;
+    }
+    return NULL;
+}
+
+static nb_tensor *inplace_op(case_op op, const operands *ops)
+{
+    switch (op) {
+    case OP_ADD: return nb_add_(ops->a, ops->b);
+    case OP_MUL: return nb_mul_(ops->a, ops->b);
+    case OP_EXP: return nb_exp_(ops->a);
+    case OP_RELU: return nb_relu_(ops->a);
+    case OP_NONE: break;
+    }
+    return NULL;
+}
+
+/* Call the case's op `calls` times. False (with nb_last_error set) if a
+ * call failed. */
+static bool run_batch(const bench_case *c, const operands *ops, int64_t calls)
+{
+    for (int64_t i = 0; i < calls; i++) {
+        nb_tensor *out = NULL;
+        switch (c->kind) {
+        case CASE_MATMUL: out = nb_matmul(ops->a, ops->b); break;
+        case CASE_BINARY:
+        case CASE_UNARY:
+        case CASE_TINY_ADD:
+        case CASE_TINY_ADD_SCOPED: out = allocating_op(c->op, ops); break;
+        case CASE_SUM: out = nb_sum(ops->a); break;
+        case CASE_BINARY_INPLACE:
+        case CASE_UNARY_INPLACE:
+            if (!inplace_op(c->op, ops)) return false;
+            continue; /* returns a itself: nothing to free */
+        case CASE_TINY_ADD_STEP:
+            if (nb_scope_begin() != NB_OK) return false;
+            out = nb_add(ops->a, ops->b);
+            if (nb_scope_end() != NB_OK || !out) return false;
+            continue; /* the scope released out */
+        }
+        if (!out) return false;
+        nb_free(out);
+    }
+    return true;
+}
+
+/* Time one batch in microseconds, or a negative number if it failed. */
+static double time_batch(const bench_case *c, const operands *ops, int64_t calls)
+{
+    bool   scoped = c->kind == CASE_TINY_ADD_SCOPED;
+    double start  = now_us();
+    if (scoped && nb_scope_begin() != NB_OK) return -1.0;
+    bool ok = run_batch(c, ops, calls);
+    if (scoped && nb_scope_end() != NB_OK) ok = false;
+    double elapsed = now_us() - start;
+    return ok ? elapsed : -1.0;
+}
+
+/* Calls per timed batch: doubled from 1 until a batch takes target_batch_us
+ * (this also warms caches, the allocator cache and the thread pool). 0 on
+ * failure. */
+static int64_t calibrate(const bench_case *c, const operands *ops)
+{
+    if (time_batch(c, ops, 1) < 0) return 0; /* warm-up */
+    if (c->fixed_batch > 0) return c->fixed_batch;
+    int64_t calls = 1;
+    for (;;) {
+        double us = time_batch(c, ops, calls);
+        if (us < 0) return 0;
+        if (us >= target_batch_us / 4 || calls >= ((int64_t)1 << 30)) {
+            double  per_call = us / (double)calls;
+            int64_t want     = (int64_t)(target_batch_us / (per_call > 1e-3 ? per_call : 1e-3));
+            return want > calls ? want : calls;
+        }
+        calls *= 2;
+    }
+}
+
+static int compare_doubles(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Run one case and print its line; false if the op failed. */
+static bool run_case(const bench_case *c, int threads, int reps_override)
+{
+    int reps = reps_override > 0 ? reps_override : (c->reps > 0 ? c->reps : 7);
+    if (reps > MAX_REPS) reps = MAX_REPS;
+    operands ops;
+    bool     ok = make_operands(c, &ops);
+    int64_t  calls = ok ? calibrate(c, &ops) : 0;
+    double   per_call_us[MAX_REPS];
+    for (int r = 0; ok && calls > 0 && r < reps; r++) {
+        double us = time_batch(c, &ops, calls);
+        if (us < 0) ok = false;
+        per_call_us[r] = us / (double)calls;
+    }
+    ok = ok && calls > 0;
+    if (ok) {
+        qsort(per_call_us, (size_t)reps, sizeof per_call_us[0], compare_doubles);
+        double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
+        printf("%s %d %.3f %.3f\n", c->name, threads, per_call_us[0], median);
+    } else {
+        fprintf(stderr, "bench_core: %s failed: %s\n", c->name, nb_last_error());
+        nb_clear_error();
+    }
+    fflush(stdout);
+    nb_free(ops.a);
+    nb_free(ops.b);
+    return ok;
+}
+
+static void usage(const char *program)
+{
+    fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", program);
+}
+
+int main(int argc, char **argv)
+{
+    int         only_threads = 0, reps = 0;
+    const char *filter       = NULL;
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (!strcmp(argv[i], "--threads") && has_value) only_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
+        else if (!strcmp(argv[i], "--reps") && has_value) reps = atoi(argv[++i]);
+        else {
+            usage(argv[0]);
+            return 2;
+        }
+    }
+    if (only_threads < 0 || reps < 0) {
+        usage(argv[0]);
+        return 2;
+    }
+    int thread_counts[2] = { 1, 2 }, nthread_counts = 2;
+    if (only_threads > 0) {
+        thread_counts[0] = only_threads;
+        nthread_counts   = 1;
+    }
+
+    nb_manual_seed(0);
+    printf("# nabla bench_core: gemm=%s elementwise_isa=%s default_threads=%d\n", nb_gemm_backend(),
+           nbi_elementwise_isa(), nb_get_num_threads());
+    printf("# case threads min_us median_us\n");
+    int failures = 0;
+    for (int t = 0; t < nthread_counts; t++) {
+        if (nb_set_num_threads(thread_counts[t]) != NB_OK) {
+            fprintf(stderr, "bench_core: %s\n", nb_last_error());
+            nb_clear_error();
+            failures++;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            if (filter && !strstr(cases[i].name, filter)) continue;
+            if (!run_case(&cases[i], thread_counts[t], reps)) failures++;
+        }
+    }
+    nb_empty_cache();
+    return failures ? 1 : 0;
+}

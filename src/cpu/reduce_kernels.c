@@ -1,0 +1,1128 @@
+/*
+ * reduce_kernels.c — CPU loops for reductions and line ops (see
+ * reduce_kernels.h for the plan, the layouts and the accuracy rules).
+ *
+ * Layout of this file:
+ *   plans        geometry: merging dims into kept dims and one reduced run
+ *   fast leaves  float sums and max/min over one leaf block, vectorizable,
+ *                compiled twice on x86 (baseline and AVX2) and picked at
+ *                run time
+ *   generic leaf every other pass: the block is gathered into doubles (float
+ *                inputs) or int64 (integer inputs) and reduced there
+ *   tree         pairwise combination of leaves; threads take subtrees
+ *   rows         one output at a time (final formulas of each op)
+ *   columns      tiles of contiguous outputs, for sum/mean/max/min
+ *   lines        cumsum, softmax, log_softmax
+ */
+#include "reduce_kernels.h"
+
+#include "vecmath.h"
+
+#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
+#define NBI_AVX2_CLONES 1
+#define NBI_TARGET_AVX2 __attribute__((target("avx2")))
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NBI_ALWAYS_INLINE inline
+#endif
+
+static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------------------ */
+/* Plans                                                                     */
+/* ------------------------------------------------------------------------ */
+
+bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask,
+                          bool allow_reorder)
+{
+    int64_t red_size[NB_MAX_DIMS], red_stride[NB_MAX_DIMS];
+    int     nred      = 0;
+    bool    empty_run = false;
+    plan->base        = nbi_ptr(t);
+    plan->dtype       = t->dtype;
+    plan->nkept       = 0;
+    plan->out_numel   = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        int64_t size = t->shape[d], stride = t->stride[d];
+        if (reduce_mask[d]) {
+            if (size == 0) empty_run = true;
+            if (size > 1) {
+                red_size[nred]     = size;
+                red_stride[nred++] = stride;
+            }
+            continue;
+        }
+        plan->out_numel *= size;
+        if (size == 1) continue;
+        int k = plan->nkept;
+        /* Merge with the previous kept dim when one stride walks both. */
+        if (k > 0 && plan->kept_stride[k - 1] == stride * size) {
+            plan->kept_size[k - 1] *= size;
+            plan->kept_stride[k - 1] = stride;
+        } else {
+            plan->kept_size[k]   = size;
+            plan->kept_stride[k] = stride;
+            plan->nkept++;
+        }
+    }
+    if (empty_run || nred == 0) {
+        /* n = 0: identities. n = 1 (only size-1 dims reduced): the element. */
+        plan->n      = empty_run ? 0 : 1;
+        plan->stride = 0;
+        return true;
+    }
+    if (allow_reorder) {
+        /* Largest stride first (insertion sort; stable). */
+        for (int i = 1; i < nred; i++)
+            for (int j = i; j > 0 && red_stride[j - 1] < red_stride[j]; j--) {
+                int64_t s = red_size[j], st = red_stride[j];
+                red_size[j] = red_size[j - 1], red_stride[j] = red_stride[j - 1];
+                red_size[j - 1] = s, red_stride[j - 1] = st;
+            }
+    }
+    int64_t size = red_size[0], stride = red_stride[0];
+    for (int i = 1; i < nred; i++) {
+        if (stride != red_stride[i] * red_size[i]) return false;
+        size *= red_size[i];
+        stride = red_stride[i];
+    }
+    plan->n      = size;
+    plan->stride = stride;
+    return true;
+}
+
+void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim)
+{
+    plan->in        = nbi_ptr(in);
+    plan->in_dtype  = in->dtype;
+    plan->out       = nbi_ptr(out);
+    plan->out_dtype = out->dtype;
+    plan->nouter    = 0;
+    plan->lines     = 1;
+    plan->n         = in->ndim > 0 ? in->shape[dim] : 1;
+    plan->in_step   = in->ndim > 0 ? in->stride[dim] : 0;
+    plan->out_step  = out->ndim > 0 ? out->stride[dim] : 0;
+    for (int d = 0; d < in->ndim; d++) {
+        if (d == dim) continue;
+        plan->lines *= in->shape[d];
+        if (in->shape[d] == 1) continue;
+        int k                    = plan->nouter++;
+        plan->outer_size[k]      = in->shape[d];
+        plan->outer_in_stride[k] = in->stride[d];
+        plan->outer_out_stride[k] = out->stride[d];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fast leaves                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* NOTE: 32 separate accumulators, combined pairwise at the end. The compiler
+ * turns them into vector registers without reordering a single float add,
+ * so the baseline and AVX2 builds give bit-identical sums. Do not "simplify"
+ * into one accumulator: that is both slower and far less accurate. */
+#define SUM_LANES 32
+
+static NBI_ALWAYS_INLINE float sum_f32_contiguous_body(const float *x, int64_t n)
+{
+    float   acc[SUM_LANES] = { 0 };
+    int64_t i              = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+        for (int k = 0; k < SUM_LANES; k++) acc[k] += x[i + k];
+    float tail = 0.0f;
+    for (; i < n; i++) tail += x[i];
+    for (int width = SUM_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) acc[k] += acc[k + width];
+    return acc[0] + tail;
+}
+
+static NBI_ALWAYS_INLINE double sum_f64_contiguous_body(const double *x, int64_t n)
+{
+    double  acc[SUM_LANES] = { 0 };
+    int64_t i              = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+        for (int k = 0; k < SUM_LANES; k++) acc[k] += x[i + k];
+    double tail = 0.0;
+    for (; i < n; i++) tail += x[i];
+    for (int width = SUM_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) acc[k] += acc[k + width];
+    return acc[0] + tail;
+}
+
+/* Max (is_max) or min of a contiguous float block; *saw_nan set when a NaN
+ * is among them. The select compiles to maxps/minps-like blends. */
+#define MINMAX_LANES 16
+#define DEFINE_MINMAX_BODY(suffix, T)                                                      \
+    static NBI_ALWAYS_INLINE T minmax_##suffix##_body(const T *x, int64_t n, bool is_max,  \
+                                                      bool *saw_nan)                       \
+    {                                                                                      \
+        T       best[MINMAX_LANES];                                                        \
+        int     nan_lanes[MINMAX_LANES] = { 0 };                                           \
+        int64_t i                       = 0;                                               \
+        for (int k = 0; k < MINMAX_LANES; k++) best[k] = x[0];                             \
+        if (is_max) {                                                                      \
+            for (; i + MINMAX_LANES <= n; i += MINMAX_LANES)                               \
+                for (int k = 0; k < MINMAX_LANES; k++) {                                   \
+                    T v          = x[i + k];                                               \
+                    best[k]      = v > best[k] ? v : best[k];                              \
+                    nan_lanes[k] |= v != v;                                                \
+                }                                                                          \
+        } else {                                                                           \
+            for (; i + MINMAX_LANES <= n; i += MINMAX_LANES)                               \
+                for (int k = 0; k < MINMAX_LANES; k++) {                                   \
+                    T v          = x[i + k];                                               \
+                    best[k]      = v < best[k] ? v : best[k];                              \
+                    nan_lanes[k] |= v != v;                                                \
+                }                                                                          \
+        }                                                                                  \
+        T   result = best[0];                                                              \
+        int nan    = 0;                                                                    \
+        for (int k = 0; k < MINMAX_LANES; k++) {                                           \
+            nan |= nan_lanes[k];                                                           \
+            result = is_max ? (best[k] > result ? best[k] : result)                        \
+                            : (best[k] < result ? best[k] : result);                       \
+        }                                                                                  \
+        for (; i < n; i++) {                                                               \
+            nan |= x[i] != x[i];                                                           \
+            result = is_max ? (x[i] > result ? x[i] : result) : (x[i] < result ? x[i] : result); \
+        }                                                                                  \
+        *saw_nan = nan != 0;                                                               \
+        return result;                                                                     \
+    }
+DEFINE_MINMAX_BODY(f32, float)
+DEFINE_MINMAX_BODY(f64, double)
+#undef DEFINE_MINMAX_BODY
+
+/* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
+ * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
+#define TILE  64
+#define VLEAF 16
+
+static int64_t tree_split(int64_t n, int64_t leaf)
+{
+    int64_t half = leaf;
+    while (half < n - half) half *= 2;
+    return half;
+}
+
+#define DEFINE_COLUMN_SUM_BODY(suffix, T)                                                  \
+    static NBI_ALWAYS_INLINE void column_leaf_##suffix##_body(const T *x, int64_t rows,   \
+                                                              int64_t row_stride, int w,  \
+                                                              T *acc)                     \
+    {                                                                                      \
+        if (w == TILE) {                                                                   \
+            T tile[TILE] = { 0 };                                                          \
+            for (int64_t r = 0; r < rows; r++)                                             \
+                for (int j = 0; j < TILE; j++) tile[j] += x[r * row_stride + j];           \
+            for (int j = 0; j < TILE; j++) acc[j] = tile[j];                               \
+            return;                                                                        \
+        }                                                                                  \
+        for (int j = 0; j < w; j++) acc[j] = 0;                                            \
+        for (int64_t r = 0; r < rows; r++)                                                 \
+            for (int j = 0; j < w; j++) acc[j] += x[r * row_stride + j];                   \
+    }
+DEFINE_COLUMN_SUM_BODY(f32, float)
+DEFINE_COLUMN_SUM_BODY(f64, double)
+#undef DEFINE_COLUMN_SUM_BODY
+
+/* The function-pointer table of the fast leaves, filled once. */
+typedef struct {
+    float  (*sum_f32)(const float *x, int64_t n);
+    double (*sum_f64)(const double *x, int64_t n);
+    float  (*minmax_f32)(const float *x, int64_t n, bool is_max, bool *saw_nan);
+    double (*minmax_f64)(const double *x, int64_t n, bool is_max, bool *saw_nan);
+    void   (*column_f32)(const float *x, int64_t rows, int64_t row_stride, int w, float *acc);
+    void   (*column_f64)(const double *x, int64_t rows, int64_t row_stride, int w, double *acc);
+} fast_leaves;
+
+#define DEFINE_FAST_LEAVES(isa, ATTR)                                                               \
+    ATTR static float sum_f32_##isa(const float *x, int64_t n) { return sum_f32_contiguous_body(x, n); } \
+    ATTR static double sum_f64_##isa(const double *x, int64_t n) { return sum_f64_contiguous_body(x, n); } \
+    ATTR static float minmax_f32_##isa(const float *x, int64_t n, bool is_max, bool *saw_nan)        \
+    {                                                                                               \
+        return minmax_f32_body(x, n, is_max, saw_nan);                                              \
+    }                                                                                               \
+    ATTR static double minmax_f64_##isa(const double *x, int64_t n, bool is_max, bool *saw_nan)      \
+    {                                                                                               \
+        return minmax_f64_body(x, n, is_max, saw_nan);                                              \
+    }                                                                                               \
+    ATTR static void column_f32_##isa(const float *x, int64_t rows, int64_t row_stride, int w, float *acc) \
+    {                                                                                               \
+        column_leaf_f32_body(x, rows, row_stride, w, acc);                                          \
+    }                                                                                               \
+    ATTR static void column_f64_##isa(const double *x, int64_t rows, int64_t row_stride, int w,     \
+                                      double *acc)                                                  \
+    {                                                                                               \
+        column_leaf_f64_body(x, rows, row_stride, w, acc);                                          \
+    }                                                                                               \
+    static const fast_leaves fast_leaves_##isa = { sum_f32_##isa,    sum_f64_##isa,    minmax_f32_##isa, \
+                                                   minmax_f64_##isa, column_f32_##isa, column_f64_##isa };
+
+DEFINE_FAST_LEAVES(baseline, )
+#if NBI_AVX2_CLONES
+DEFINE_FAST_LEAVES(avx2, NBI_TARGET_AVX2)
+#endif
+#undef DEFINE_FAST_LEAVES
+
+static const fast_leaves *chosen_leaves;
+
+/* NOTE: a benign race: two threads may both choose, and pick the same. */
+static const fast_leaves *leaves(void)
+{
+    if (NBI_UNLIKELY(chosen_leaves == NULL)) {
+        const fast_leaves *pick = &fast_leaves_baseline;
+#if NBI_AVX2_CLONES
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2")) pick = &fast_leaves_avx2;
+#endif
+        chosen_leaves = pick;
+    }
+    return chosen_leaves;
+}
+
+/* Strided float sums: 4 interleaved accumulators. */
+#define DEFINE_STRIDED_SUM(suffix, T)                                                      \
+    static T sum_##suffix##_strided(const T *x, int64_t n, int64_t stride)                \
+    {                                                                                      \
+        T       acc[4] = { 0, 0, 0, 0 };                                                   \
+        int64_t i      = 0;                                                                \
+        for (; i + 4 <= n; i += 4)                                                         \
+            for (int k = 0; k < 4; k++) acc[k] += x[(i + k) * stride];                     \
+        for (; i < n; i++) acc[0] += x[i * stride];                                        \
+        return (acc[0] + acc[1]) + (acc[2] + acc[3]);                                      \
+    }
+DEFINE_STRIDED_SUM(f32, float)
+DEFINE_STRIDED_SUM(f64, double)
+#undef DEFINE_STRIDED_SUM
+
+/* ------------------------------------------------------------------------ */
+/* Passes and the generic leaf                                               */
+/* ------------------------------------------------------------------------ */
+
+/* What one walk over a run computes. The first group takes every dtype; the
+ * second only floats, accumulated in double. */
+typedef enum {
+    PASS_SUM,
+    PASS_PROD,
+    PASS_MAX,
+    PASS_MIN,
+    PASS_ARGMAX,
+    PASS_ARGMIN,
+    PASS_ALL,
+    PASS_ANY,
+    PASS_SUM_DOUBLE,
+    PASS_ABS_SUM,
+    PASS_SQUARE_SUM,
+    PASS_POW_SUM,      /* sum |x|^param */
+    PASS_NONZERO_COUNT,
+    PASS_ABS_MAX,
+    PASS_ABS_MIN,
+    PASS_SQUARED_DEVIATION_SUM, /* sum (x - param)^2 */
+    PASS_EXP_SUM,               /* sum exp(x - param) */
+} pass_kind;
+
+typedef struct {
+    pass_kind kind;
+    nb_dtype  dtype;
+    size_t    itemsize;
+    double    param;
+} pass;
+
+/* The result of a pass over part of a run. Which fields mean something
+ * depends on the pass and dtype (see combine). */
+typedef struct {
+    double  d;     /* float values, double sums */
+    float   s;     /* float32 SUM and PROD stay in float32 */
+    int64_t i;     /* integer values; ALL/ANY flag */
+    int64_t index; /* ARGMAX/ARGMIN: position in the run */
+} partial;
+
+static bool is_float(nb_dtype d) { return d == NB_FLOAT32 || d == NB_FLOAT64; }
+
+/* Gather m elements (stride apart) as double / as int64. */
+static void gather_f64(double *buf, const char *x, int m, int64_t stride, nb_dtype dtype)
+{
+    if (dtype == NB_FLOAT32) {
+        const float *p = (const float *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+    } else {
+        const double *p = (const double *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+    }
+}
+
+static void gather_i64(int64_t *buf, const char *x, int m, int64_t stride, nb_dtype dtype)
+{
+    switch (dtype) {
+    case NB_INT64: {
+        const int64_t *p = (const int64_t *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        break;
+    }
+    case NB_INT32: {
+        const int32_t *p = (const int32_t *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        break;
+    }
+    case NB_UINT8: {
+        const uint8_t *p = (const uint8_t *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        break;
+    }
+    default: { /* bool: any nonzero byte is true */
+        const uint8_t *p = (const uint8_t *)x;
+        for (int i = 0; i < m; i++) buf[i] = p[i * stride] != 0;
+        break;
+    }
+    }
+}
+
+enum { GATHER = 256 };
+
+/* Sum of buf into acc[4] (four interleaved chains). */
+static void add_into(double *acc, const double *buf, int m)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int k = 0; k < 4; k++) acc[k] += buf[i + k];
+    for (; i < m; i++) acc[0] += buf[i];
+}
+
+/* A float run of n >= 1 elements, any pass but PASS_SUM. */
+static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
+{
+    double  buf[GATHER];
+    double  acc[4] = { 0, 0, 0, 0 };
+    double  best = 0.0, prod = 1.0;
+    float   prod32 = 1.0f;
+    int64_t best_at = -1;
+    bool    saw_nan = false, flag = ps->kind == PASS_ALL;
+    partial r = { 0 };
+    for (int64_t b = 0; b < n; b += GATHER) {
+        int m = (int)min_i64(GATHER, n - b);
+        gather_f64(buf, x + (size_t)(b * stride) * ps->itemsize, m, stride, ps->dtype);
+        switch (ps->kind) {
+        case PASS_PROD:
+            if (ps->dtype == NB_FLOAT32)
+                for (int i = 0; i < m; i++) prod32 *= (float)buf[i];
+            else
+                for (int i = 0; i < m; i++) prod *= buf[i];
+            break;
+        case PASS_ABS_MAX:
+        case PASS_ABS_MIN:
+            for (int i = 0; i < m; i++) buf[i] = fabs(buf[i]);
+            /* fall through */
+        case PASS_MAX:
+        case PASS_MIN: {
+            bool want_max = ps->kind == PASS_MAX || ps->kind == PASS_ABS_MAX;
+            if (b == 0) best = buf[0];
+            for (int i = 0; i < m; i++) {
+                double v = buf[i];
+                saw_nan |= v != v;
+                best = want_max ? (v > best ? v : best) : (v < best ? v : best);
+            }
+            break;
+        }
+        case PASS_ARGMAX:
+        case PASS_ARGMIN:
+            for (int i = 0; i < m; i++) {
+                double v = buf[i];
+                if (v != v) { /* the first NaN wins, as in torch */
+                    r.d     = v;
+                    r.index = first + b + i;
+                    return r;
+                }
+                bool better = ps->kind == PASS_ARGMAX ? v > best : v < best;
+                if (best_at < 0 || better) {
+                    best    = v;
+                    best_at = b + i;
+                }
+            }
+            break;
+        case PASS_ALL:
+            for (int i = 0; i < m; i++) flag &= buf[i] != 0.0;
+            break;
+        case PASS_ANY:
+            for (int i = 0; i < m; i++) flag |= buf[i] != 0.0;
+            break;
+        case PASS_SUM:
+        case PASS_SUM_DOUBLE: add_into(acc, buf, m); break;
+        case PASS_ABS_SUM:
+            for (int i = 0; i < m; i++) buf[i] = fabs(buf[i]);
+            add_into(acc, buf, m);
+            break;
+        case PASS_SQUARE_SUM:
+            for (int i = 0; i < m; i++) buf[i] *= buf[i];
+            add_into(acc, buf, m);
+            break;
+        case PASS_POW_SUM:
+            for (int i = 0; i < m; i++) buf[i] = pow(fabs(buf[i]), ps->param);
+            add_into(acc, buf, m);
+            break;
+        case PASS_NONZERO_COUNT:
+            for (int i = 0; i < m; i++) buf[i] = buf[i] != 0.0;
+            add_into(acc, buf, m);
+            break;
+        case PASS_SQUARED_DEVIATION_SUM:
+            for (int i = 0; i < m; i++) {
+                double dev = buf[i] - ps->param;
+                buf[i]     = dev * dev;
+            }
+            add_into(acc, buf, m);
+            break;
+        case PASS_EXP_SUM:
+            for (int i = 0; i < m; i++) buf[i] = exp(buf[i] - ps->param);
+            add_into(acc, buf, m);
+            break;
+        }
+    }
+    switch (ps->kind) {
+    case PASS_PROD:
+        r.s = prod32;
+        r.d = prod;
+        break;
+    case PASS_MAX:
+    case PASS_MIN:
+    case PASS_ABS_MAX:
+    case PASS_ABS_MIN: r.d = saw_nan ? NAN : best; break;
+    case PASS_ARGMAX:
+    case PASS_ARGMIN:
+        r.d     = best;
+        r.index = first + best_at;
+        break;
+    case PASS_ALL:
+    case PASS_ANY: r.i = flag; break;
+    default: r.d = (acc[0] + acc[1]) + (acc[2] + acc[3]); break;
+    }
+    return r;
+}
+
+/* An integer or bool run of n >= 1 elements. Sums and products wrap as
+ * two's complement int64 (computed in uint64: no undefined overflow). */
+static partial leaf_integer(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
+{
+    int64_t  buf[GATHER];
+    uint64_t sum = 0, prod = 1;
+    int64_t  best = 0, best_at = -1;
+    bool     flag = ps->kind == PASS_ALL;
+    partial  r    = { 0 };
+    for (int64_t b = 0; b < n; b += GATHER) {
+        int m = (int)min_i64(GATHER, n - b);
+        gather_i64(buf, x + (size_t)(b * stride) * ps->itemsize, m, stride, ps->dtype);
+        switch (ps->kind) {
+        case PASS_SUM:
+            for (int i = 0; i < m; i++) sum += (uint64_t)buf[i];
+            break;
+        case PASS_PROD:
+            for (int i = 0; i < m; i++) prod *= (uint64_t)buf[i];
+            break;
+        case PASS_MAX:
+            if (b == 0) best = buf[0];
+            for (int i = 0; i < m; i++) best = buf[i] > best ? buf[i] : best;
+            break;
+        case PASS_MIN:
+            if (b == 0) best = buf[0];
+            for (int i = 0; i < m; i++) best = buf[i] < best ? buf[i] : best;
+            break;
+        case PASS_ARGMAX:
+        case PASS_ARGMIN:
+            for (int i = 0; i < m; i++) {
+                bool better = ps->kind == PASS_ARGMAX ? buf[i] > best : buf[i] < best;
+                if (best_at < 0 || better) {
+                    best    = buf[i];
+                    best_at = b + i;
+                }
+            }
+            break;
+        case PASS_ALL:
+            for (int i = 0; i < m; i++) flag &= buf[i] != 0;
+            break;
+        case PASS_ANY:
+            for (int i = 0; i < m; i++) flag |= buf[i] != 0;
+            break;
+        default: break; /* float-only passes never reach integers */
+        }
+    }
+    switch (ps->kind) {
+    case PASS_SUM: r.i = (int64_t)sum; break;
+    case PASS_PROD: r.i = (int64_t)prod; break;
+    case PASS_ARGMAX:
+    case PASS_ARGMIN:
+        r.i     = best;
+        r.index = first + best_at;
+        break;
+    case PASS_ALL:
+    case PASS_ANY: r.i = flag; break;
+    default: r.i = best; break;
+    }
+    return r;
+}
+
+/* One leaf (n <= NBI_REDUCE_LEAF, n >= 1): fast paths, else generic. */
+static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
+{
+    partial r = { 0 };
+    if (ps->kind == PASS_SUM && ps->dtype == NB_FLOAT32) {
+        r.s = stride == 1 ? leaves()->sum_f32((const float *)x, n) : sum_f32_strided((const float *)x, n, stride);
+        return r;
+    }
+    if ((ps->kind == PASS_SUM || ps->kind == PASS_SUM_DOUBLE) && ps->dtype == NB_FLOAT64) {
+        r.d = stride == 1 ? leaves()->sum_f64((const double *)x, n) : sum_f64_strided((const double *)x, n, stride);
+        return r;
+    }
+    if ((ps->kind == PASS_MAX || ps->kind == PASS_MIN) && stride == 1 && is_float(ps->dtype)) {
+        bool saw_nan = false, is_max = ps->kind == PASS_MAX;
+        r.d = ps->dtype == NB_FLOAT32 ? leaves()->minmax_f32((const float *)x, n, is_max, &saw_nan)
+                                      : leaves()->minmax_f64((const double *)x, n, is_max, &saw_nan);
+        if (saw_nan) r.d = NAN;
+        return r;
+    }
+    return is_float(ps->dtype) ? leaf_float(ps, x, n, stride, first) : leaf_integer(ps, x, n, stride, first);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tree                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* a covers the earlier part of the run, b the later: ties keep a. */
+static partial combine(const pass *ps, partial a, partial b)
+{
+    bool floating = is_float(ps->dtype);
+    switch (ps->kind) {
+    case PASS_SUM:
+        if (ps->dtype == NB_FLOAT32) a.s += b.s;
+        else if (floating) a.d += b.d;
+        else a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i);
+        return a;
+    case PASS_PROD:
+        if (ps->dtype == NB_FLOAT32) a.s *= b.s;
+        else if (floating) a.d *= b.d;
+        else a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i);
+        return a;
+    case PASS_MAX:
+    case PASS_ABS_MAX:
+        if (!floating) return b.i > a.i ? b : a;
+        if (a.d != a.d) return a;
+        return b.d != b.d || b.d > a.d ? b : a;
+    case PASS_MIN:
+    case PASS_ABS_MIN:
+        if (!floating) return b.i < a.i ? b : a;
+        if (a.d != a.d) return a;
+        return b.d != b.d || b.d < a.d ? b : a;
+    case PASS_ARGMAX:
+        if (!floating) return b.i > a.i ? b : a;
+        if (a.d != a.d) return a;
+        return b.d != b.d || b.d > a.d ? b : a;
+    case PASS_ARGMIN:
+        if (!floating) return b.i < a.i ? b : a;
+        if (a.d != a.d) return a;
+        return b.d != b.d || b.d < a.d ? b : a;
+    case PASS_ALL: a.i = a.i && b.i; return a;
+    case PASS_ANY: a.i = a.i || b.i; return a;
+    default: a.d += b.d; return a;
+    }
+}
+
+/* A run of n >= 1 elements: leaves combined pairwise, split at the largest
+ * power-of-two multiple of the leaf below n. */
+static partial tree(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
+{
+    if (n <= NBI_REDUCE_LEAF) return leaf(ps, x, n, stride, first);
+    int64_t half = tree_split(n, NBI_REDUCE_LEAF);
+    partial left = tree(ps, x, half, stride, first);
+    partial right =
+        tree(ps, x + (size_t)(half * stride) * ps->itemsize, n - half, stride, first + half);
+    return combine(ps, left, right);
+}
+
+/* Combine count chunk results with the same splitting rule as tree. */
+static partial combine_chunks(const pass *ps, const partial *parts, int64_t count)
+{
+    if (count == 1) return parts[0];
+    int64_t half = tree_split(count, 1);
+    return combine(ps, combine_chunks(ps, parts, half), combine_chunks(ps, parts + half, count - half));
+}
+
+enum { MAX_CHUNKS = 256 };
+
+typedef struct {
+    const pass *ps;
+    const char *x;
+    int64_t     n, stride, chunk;
+    partial    *parts;
+} chunk_job;
+
+static void chunk_body(int64_t begin, int64_t end, void *ctx)
+{
+    const chunk_job *job = ctx;
+    for (int64_t c = begin; c < end; c++) {
+        int64_t start = c * job->chunk;
+        job->parts[c] = tree(job->ps, job->x + (size_t)(start * job->stride) * job->ps->itemsize,
+                             min_i64(job->chunk, job->n - start), job->stride, start);
+    }
+}
+
+/* tree() over a run, with threads taking whole subtrees when may_split and
+ * the run is long. NOTE: chunks are power-of-two multiples of the leaf, so
+ * they are exactly subtrees of tree() and the result is bit-identical to
+ * the serial one whatever the thread count. */
+static partial run_pass(const pass *ps, const char *x, int64_t n, int64_t stride, bool may_split)
+{
+    if (!may_split || n < 4 * NBI_PARALLEL_GRAIN || nb_get_num_threads() < 2) return tree(ps, x, n, stride, 0);
+    int64_t chunk = NBI_REDUCE_LEAF;
+    while (chunk < NBI_PARALLEL_GRAIN || (n + chunk - 1) / chunk > MAX_CHUNKS) chunk *= 2;
+    partial   parts[MAX_CHUNKS];
+    chunk_job job   = { .ps = ps, .x = x, .n = n, .stride = stride, .chunk = chunk, .parts = parts };
+    int64_t   count = (n + chunk - 1) / chunk;
+    nbi_parallel_for(count, 1, chunk_body, &job);
+    return combine_chunks(ps, parts, count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rows: one output                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void store_float(void *values, nb_dtype dtype, int64_t o, double v)
+{
+    if (dtype == NB_FLOAT32) ((float *)values)[o] = (float)v;
+    else ((double *)values)[o] = v;
+}
+
+/* v is in the range of dtype (it came from a tensor of that dtype). */
+static void store_integer(void *values, nb_dtype dtype, int64_t o, int64_t v)
+{
+    switch (dtype) {
+    case NB_INT64: ((int64_t *)values)[o] = v; break;
+    case NB_INT32: ((int32_t *)values)[o] = (int32_t)v; break;
+    default: ((uint8_t *)values)[o] = (uint8_t)v; break;
+    }
+}
+
+/* A pass over the run at x; run_pass needs n >= 1. */
+static partial walk(const nbi_reduce_plan *plan, pass_kind kind, double param, const char *x, bool may_split)
+{
+    pass ps = { .kind = kind, .dtype = plan->dtype, .itemsize = nb_dtype_size(plan->dtype), .param = param };
+    return run_pass(&ps, x, plan->n, plan->stride, may_split);
+}
+
+static double norm_of_run(const nbi_reduce_plan *plan, double p, const char *x, bool may_split)
+{
+    if (plan->n == 0) return 0.0; /* every p, as torch.norm */
+    if (p == 1.0) return walk(plan, PASS_ABS_SUM, 0, x, may_split).d;
+    if (p == 2.0) return sqrt(walk(plan, PASS_SQUARE_SUM, 0, x, may_split).d);
+    if (p == INFINITY) return walk(plan, PASS_ABS_MAX, 0, x, may_split).d;
+    if (p == -INFINITY) return walk(plan, PASS_ABS_MIN, 0, x, may_split).d;
+    if (p == 0.0) return walk(plan, PASS_NONZERO_COUNT, 0, x, may_split).d;
+    return pow(walk(plan, PASS_POW_SUM, p, x, may_split).d, 1.0 / p);
+}
+
+/* Variance of the run in double: mean first, then squared deviations from
+ * it (two passes: no cancellation, unlike sum(x^2) - n mean^2). */
+static double variance_of_run(const nbi_reduce_plan *plan, int64_t correction, const char *x, bool may_split)
+{
+    int64_t n    = plan->n;
+    double  mean = n > 0 ? walk(plan, PASS_SUM_DOUBLE, 0, x, may_split).d / (double)n : NAN;
+    double  ss   = n > 0 ? walk(plan, PASS_SQUARED_DEVIATION_SUM, mean, x, may_split).d : 0.0;
+    /* max(0, n - correction) without overflow for extreme corrections */
+    double divisor = correction >= n ? 0.0 : (double)n - (double)correction;
+    return ss / divisor;
+}
+
+/* log(sum(exp(x))) with the max subtracted; an infinite max is replaced by
+ * 0 so that all -inf gives -inf and any +inf gives +inf (as torch). */
+static double logsumexp_of_run(const nbi_reduce_plan *plan, const char *x, bool may_split)
+{
+    if (plan->n == 0) return -INFINITY;
+    double max = walk(plan, PASS_MAX, 0, x, may_split).d;
+    if (max != max) return max;
+    double shift = isinf(max) ? 0.0 : max;
+    return log(walk(plan, PASS_EXP_SUM, shift, x, may_split).d) + shift;
+}
+
+/* Reduce the run at x into output o. */
+static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o,
+                       bool may_split)
+{
+    int64_t  n        = plan->n;
+    nb_dtype dtype    = plan->dtype;
+    bool     floating = is_float(dtype);
+    switch (job->op) {
+    case NBI_REDUCE_SUM:
+    case NBI_REDUCE_MEAN: {
+        partial r = { 0 };
+        if (n > 0) r = walk(plan, PASS_SUM, 0, x, may_split);
+        if (!floating) {
+            ((int64_t *)job->values)[o] = r.i;
+        } else if (dtype == NB_FLOAT32) {
+            /* NOTE: mean divides the float32 sum in float32, as torch. */
+            ((float *)job->values)[o] = job->op == NBI_REDUCE_MEAN ? r.s / (float)n : r.s;
+        } else {
+            ((double *)job->values)[o] = job->op == NBI_REDUCE_MEAN ? r.d / (double)n : r.d;
+        }
+        break;
+    }
+    case NBI_REDUCE_PROD: {
+        partial r = { .d = 1.0, .s = 1.0f, .i = 1 };
+        if (n > 0) r = walk(plan, PASS_PROD, 0, x, may_split);
+        if (!floating) ((int64_t *)job->values)[o] = r.i;
+        else if (dtype == NB_FLOAT32) ((float *)job->values)[o] = r.s;
+        else ((double *)job->values)[o] = r.d;
+        break;
+    }
+    case NBI_REDUCE_MAX:
+    case NBI_REDUCE_MIN: {
+        partial r = walk(plan, job->op == NBI_REDUCE_MAX ? PASS_MAX : PASS_MIN, 0, x, may_split);
+        if (floating) store_float(job->values, job->values_dtype, o, r.d);
+        else store_integer(job->values, job->values_dtype, o, r.i);
+        break;
+    }
+    case NBI_REDUCE_ARGMAX:
+    case NBI_REDUCE_ARGMIN: {
+        partial r = walk(plan, job->op == NBI_REDUCE_ARGMAX ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
+        if (job->indices) job->indices[o] = r.index;
+        if (job->values) {
+            if (floating) store_float(job->values, job->values_dtype, o, r.d);
+            else store_integer(job->values, job->values_dtype, o, r.i);
+        }
+        break;
+    }
+    case NBI_REDUCE_ALL:
+    case NBI_REDUCE_ANY: {
+        bool is_all = job->op == NBI_REDUCE_ALL;
+        bool flag   = is_all;
+        if (n > 0) flag = walk(plan, is_all ? PASS_ALL : PASS_ANY, 0, x, may_split).i != 0;
+        ((uint8_t *)job->values)[o] = flag;
+        break;
+    }
+    case NBI_REDUCE_VAR:
+    case NBI_REDUCE_STD: {
+        double var = variance_of_run(plan, job->correction, x, may_split);
+        store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_STD ? sqrt(var) : var);
+        break;
+    }
+    case NBI_REDUCE_NORM: store_float(job->values, job->values_dtype, o, norm_of_run(plan, job->p, x, may_split)); break;
+    case NBI_REDUCE_LOGSUMEXP: store_float(job->values, job->values_dtype, o, logsumexp_of_run(plan, x, may_split)); break;
+    }
+}
+
+typedef struct {
+    const nbi_reduce_plan *plan;
+    const nbi_reduce_job  *job;
+    bool                   may_split; /* threads split each run (few long runs) */
+} rows_ctx;
+
+/* Outputs [begin, end): input offsets by an odometer over the kept dims. */
+static void rows_body(int64_t begin, int64_t end, void *ctx)
+{
+    const rows_ctx        *c    = ctx;
+    const nbi_reduce_plan *plan = c->plan;
+    size_t                 item = nb_dtype_size(plan->dtype);
+    int64_t                index[NB_MAX_DIMS], offset = 0, rest = begin;
+    for (int d = plan->nkept - 1; d >= 0; d--) {
+        index[d] = rest % plan->kept_size[d];
+        rest /= plan->kept_size[d];
+        offset += index[d] * plan->kept_stride[d];
+    }
+    for (int64_t o = begin; o < end; o++) {
+        reduce_one(plan, c->job, plan->base + (size_t)offset * item, o, c->may_split);
+        for (int d = plan->nkept - 1; d >= 0; d--) {
+            offset += plan->kept_stride[d];
+            if (++index[d] < plan->kept_size[d]) break;
+            offset -= plan->kept_stride[d] * plan->kept_size[d];
+            index[d] = 0;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Columns: tiles of contiguous outputs                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Sum of rows x rows (row_stride apart) into acc[0..w): VLEAF-row leaves
+ * combined pairwise. */
+#define DEFINE_COLUMN_SUM(suffix, T, LEAF_FN)                                              \
+    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, T *acc) \
+    {                                                                                      \
+        if (rows <= VLEAF) {                                                               \
+            leaves()->LEAF_FN(x, rows, row_stride, w, acc);                                \
+            return;                                                                        \
+        }                                                                                  \
+        int64_t half = tree_split(rows, VLEAF);                                            \
+        T       right[TILE];                                                               \
+        column_sum_##suffix(x, half, row_stride, w, acc);                                  \
+        column_sum_##suffix(x + half * row_stride, rows - half, row_stride, w, right);     \
+        for (int j = 0; j < w; j++) acc[j] += right[j];                                    \
+    }
+DEFINE_COLUMN_SUM(f32, float, column_f32)
+DEFINE_COLUMN_SUM(f64, double, column_f64)
+#undef DEFINE_COLUMN_SUM
+
+/* Integer column sums wrap exactly, so one pass in any order is the answer. */
+#define DEFINE_COLUMN_SUM_INT(suffix, T, LOAD)                                             \
+    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w,  \
+                                    uint64_t *acc)                                         \
+    {                                                                                      \
+        for (int j = 0; j < w; j++) acc[j] = 0;                                            \
+        for (int64_t r = 0; r < rows; r++)                                                 \
+            for (int j = 0; j < w; j++) acc[j] += (uint64_t)(LOAD(x[r * row_stride + j])); \
+    }
+#define LOAD_SIGNED(v) ((int64_t)(v))
+#define LOAD_BOOL(v)   ((v) != 0)
+DEFINE_COLUMN_SUM_INT(i64, int64_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(i32, int32_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(u8, uint8_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
+#undef DEFINE_COLUMN_SUM_INT
+#undef LOAD_SIGNED
+#undef LOAD_BOOL
+
+/* Max / min over rows of a tile. Floats note NaNs per column (NaN wins). */
+#define DEFINE_COLUMN_MINMAX(suffix, T)                                                    \
+    static void column_minmax_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, \
+                                       bool is_max, T *best, int *nan)                     \
+    {                                                                                      \
+        for (int j = 0; j < w; j++) best[j] = x[j];                                        \
+        for (int j = 0; j < w; j++) nan[j] = x[j] != x[j];                                 \
+        for (int64_t r = 1; r < rows; r++) {                                               \
+            const T *row = x + r * row_stride;                                             \
+            if (is_max)                                                                    \
+                for (int j = 0; j < w; j++) best[j] = row[j] > best[j] ? row[j] : best[j]; \
+            else                                                                           \
+                for (int j = 0; j < w; j++) best[j] = row[j] < best[j] ? row[j] : best[j]; \
+            for (int j = 0; j < w; j++) nan[j] |= row[j] != row[j];                        \
+        }                                                                                  \
+    }
+DEFINE_COLUMN_MINMAX(f32, float)
+DEFINE_COLUMN_MINMAX(f64, double)
+DEFINE_COLUMN_MINMAX(i64, int64_t)
+DEFINE_COLUMN_MINMAX(i32, int32_t)
+DEFINE_COLUMN_MINMAX(u8, uint8_t)
+#undef DEFINE_COLUMN_MINMAX
+
+typedef struct {
+    const nbi_reduce_plan *plan;
+    const nbi_reduce_job  *job;
+    int64_t                columns; /* innermost kept size */
+    int64_t                tiles;   /* per outer index */
+} columns_ctx;
+
+static void column_tile(const columns_ctx *c, int64_t item)
+{
+    const nbi_reduce_plan *plan  = c->plan;
+    const nbi_reduce_job  *job   = c->job;
+    int64_t                outer = item / c->tiles, tile = item % c->tiles;
+    /* Input offset of the outer index: every kept dim but the innermost. */
+    int64_t offset = 0, rest = outer;
+    for (int d = plan->nkept - 2; d >= 0; d--) {
+        offset += (rest % plan->kept_size[d]) * plan->kept_stride[d];
+        rest /= plan->kept_size[d];
+    }
+    int64_t first_column = tile * TILE;
+    int     w            = (int)min_i64(TILE, c->columns - first_column);
+    int64_t o            = outer * c->columns + first_column;
+    size_t  item_size    = nb_dtype_size(plan->dtype);
+    const char *x        = plan->base + (size_t)(offset + first_column) * item_size;
+    int64_t     n = plan->n, rs = plan->stride;
+    bool        is_max = job->op == NBI_REDUCE_MAX;
+
+    if (job->op == NBI_REDUCE_MAX || job->op == NBI_REDUCE_MIN) {
+        char *out = (char *)job->values + (size_t)o * item_size;
+        int   nan[TILE];
+        switch (plan->dtype) {
+        case NB_FLOAT32: {
+            float *best = (float *)out;
+            column_minmax_f32((const float *)x, n, rs, w, is_max, best, nan);
+            for (int j = 0; j < w; j++) best[j] = nan[j] ? NAN : best[j];
+            break;
+        }
+        case NB_FLOAT64: {
+            double *best = (double *)out;
+            column_minmax_f64((const double *)x, n, rs, w, is_max, best, nan);
+            for (int j = 0; j < w; j++) best[j] = nan[j] ? NAN : best[j];
+            break;
+        }
+        case NB_INT64: column_minmax_i64((const int64_t *)x, n, rs, w, is_max, (int64_t *)out, nan); break;
+        case NB_INT32: column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out, nan); break;
+        default: column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out, nan); break;
+        }
+        return;
+    }
+    bool mean = job->op == NBI_REDUCE_MEAN;
+    if (plan->dtype == NB_FLOAT32) {
+        float *out = (float *)job->values + o;
+        column_sum_f32((const float *)x, n, rs, w, out);
+        if (mean)
+            for (int j = 0; j < w; j++) out[j] /= (float)n;
+    } else if (plan->dtype == NB_FLOAT64) {
+        double *out = (double *)job->values + o;
+        column_sum_f64((const double *)x, n, rs, w, out);
+        if (mean)
+            for (int j = 0; j < w; j++) out[j] /= (double)n;
+    } else {
+        uint64_t acc[TILE];
+        switch (plan->dtype) {
+        case NB_INT64: column_sum_i64((const int64_t *)x, n, rs, w, acc); break;
+        case NB_INT32: column_sum_i32((const int32_t *)x, n, rs, w, acc); break;
+        case NB_UINT8: column_sum_u8((const uint8_t *)x, n, rs, w, acc); break;
+        default: column_sum_b8((const uint8_t *)x, n, rs, w, acc); break;
+        }
+        int64_t *out = (int64_t *)job->values + o;
+        for (int j = 0; j < w; j++) out[j] = (int64_t)acc[j];
+    }
+}
+
+static void columns_body(int64_t begin, int64_t end, void *ctx)
+{
+    for (int64_t item = begin; item < end; item++) column_tile(ctx, item);
+}
+
+/* The columns layout applies: the innermost kept dim is contiguous and wide
+ * enough, the run is strided and long enough, and the op has tile loops. */
+static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+{
+    bool tile_op = job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX
+                   || job->op == NBI_REDUCE_MIN;
+    return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == 1
+           && plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != 1;
+}
+
+void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+{
+    if (plan->out_numel == 0) return;
+    int64_t work = plan->n > 0 ? plan->n : 1;
+    if (use_columns(plan, job)) {
+        columns_ctx c = { .plan = plan, .job = job, .columns = plan->kept_size[plan->nkept - 1] };
+        c.tiles       = (c.columns + TILE - 1) / TILE;
+        int64_t items = plan->out_numel / c.columns * c.tiles;
+        int64_t grain = NBI_PARALLEL_GRAIN / (work * TILE) + 1;
+        nbi_parallel_for(items, grain, columns_body, &c);
+        return;
+    }
+    rows_ctx c = { .plan = plan, .job = job, .may_split = false };
+    if (work >= 4 * NBI_PARALLEL_GRAIN && plan->out_numel < 4 * nb_get_num_threads()) {
+        /* Few long runs: one after another, threads splitting each (same
+         * tree, same result). */
+        c.may_split = true;
+        rows_body(0, plan->out_numel, &c);
+        return;
+    }
+    nbi_parallel_for(plan->out_numel, NBI_PARALLEL_GRAIN / work + 1, rows_body, &c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines: cumsum, softmax, log_softmax                                       */
+/* ------------------------------------------------------------------------ */
+
+/* cumsum of one line. Floats accumulate in double (as torch on the CPU);
+ * integers and bool in wrapping int64. */
+static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
+{
+    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
+    switch (plan->in_dtype) {
+    case NB_FLOAT32: {
+        const float *x = (const float *)in;
+        float       *y = (float *)out;
+        double       acc = 0.0;
+        for (int64_t i = 0; i < n; i++) y[i * os] = (float)(acc += x[i * is]);
+        return;
+    }
+    case NB_FLOAT64: {
+        const double *x = (const double *)in;
+        double       *y = (double *)out;
+        double        acc = 0.0;
+        for (int64_t i = 0; i < n; i++) y[i * os] = acc += x[i * is];
+        return;
+    }
+    default: break;
+    }
+    int64_t *y = (int64_t *)out;
+    uint64_t acc = 0;
+    for (int64_t b = 0; b < n; b += GATHER) {
+        int64_t buf[GATHER];
+        int     m = (int)min_i64(GATHER, n - b);
+        gather_i64(buf, in + (size_t)(b * is) * nb_dtype_size(plan->in_dtype), m, is, plan->in_dtype);
+        for (int i = 0; i < m; i++) {
+            acc += (uint64_t)buf[i];
+            y[(b + i) * os] = (int64_t)acc;
+        }
+    }
+}
+
+/* softmax / log_softmax of one line: max (NaN wins), sum of exp(x - max) in
+ * double, then scale or shift. An all -inf line gives NaN, as torch. */
+#define DEFINE_SOFTMAX_LINE(suffix, T, EXP)                                                \
+    static void softmax_line_##suffix(const T *x, T *y, int64_t n, int64_t is, int64_t os, bool log_form) \
+    {                                                                                      \
+        T   max     = x[0];                                                                \
+        int saw_nan = 0;                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            T v = x[i * is];                                                               \
+            saw_nan |= v != v;                                                             \
+            max = v > max ? v : max;                                                       \
+        }                                                                                  \
+        if (saw_nan) max = (T)NAN;                                                         \
+        double sum = 0.0;                                                                  \
+        if (log_form) {                                                                    \
+            for (int64_t i = 0; i < n; i++) sum += EXP(x[i * is] - max);                   \
+            T log_sum = (T)log(sum);                                                       \
+            for (int64_t i = 0; i < n; i++) y[i * os] = (x[i * is] - max) - log_sum;       \
+            return;                                                                        \
+        }                                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            T e       = EXP(x[i * is] - max);                                              \
+            y[i * os] = e;                                                                 \
+            sum += e;                                                                      \
+        }                                                                                  \
+        T scale = (T)(1.0 / sum);                                                          \
+        for (int64_t i = 0; i < n; i++) y[i * os] *= scale;                                \
+    }
+DEFINE_SOFTMAX_LINE(f32, float, nbi_expf)
+DEFINE_SOFTMAX_LINE(f64, double, exp)
+#undef DEFINE_SOFTMAX_LINE
+
+typedef struct {
+    const nbi_line_plan *plan;
+    nbi_line_op          op;
+} lines_ctx;
+
+static void lines_body(int64_t begin, int64_t end, void *ctx)
+{
+    const lines_ctx     *c    = ctx;
+    const nbi_line_plan *plan = c->plan;
+    size_t               in_item = nb_dtype_size(plan->in_dtype), out_item = nb_dtype_size(plan->out_dtype);
+    int64_t              index[NB_MAX_DIMS], in_off = 0, out_off = 0, rest = begin;
+    for (int d = plan->nouter - 1; d >= 0; d--) {
+        index[d] = rest % plan->outer_size[d];
+        rest /= plan->outer_size[d];
+        in_off += index[d] * plan->outer_in_stride[d];
+        out_off += index[d] * plan->outer_out_stride[d];
+    }
+    for (int64_t line = begin; line < end; line++) {
+        const char *in  = plan->in + (size_t)in_off * in_item;
+        char       *out = plan->out + (size_t)out_off * out_item;
+        if (c->op == NBI_LINE_CUMSUM) cumsum_line(plan, in, out);
+        else if (plan->in_dtype == NB_FLOAT32)
+            softmax_line_f32((const float *)in, (float *)out, plan->n, plan->in_step, plan->out_step,
+                             c->op == NBI_LINE_LOG_SOFTMAX);
+        else
+            softmax_line_f64((const double *)in, (double *)out, plan->n, plan->in_step, plan->out_step,
+                             c->op == NBI_LINE_LOG_SOFTMAX);
+        for (int d = plan->nouter - 1; d >= 0; d--) {
+            in_off += plan->outer_in_stride[d];
+            out_off += plan->outer_out_stride[d];
+            if (++index[d] < plan->outer_size[d]) break;
+            in_off -= plan->outer_in_stride[d] * plan->outer_size[d];
+            out_off -= plan->outer_out_stride[d] * plan->outer_size[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op)
+{
+    if (plan->lines == 0 || plan->n == 0) return;
+    lines_ctx c = { .plan = plan, .op = op };
+    nbi_parallel_for(plan->lines, NBI_PARALLEL_GRAIN / plan->n + 1, lines_body, &c);
+}

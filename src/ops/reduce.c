@@ -1,0 +1,367 @@
+/*
+ * reduce.c — the front doors of the reductions of nabla.h (sum, mean, prod,
+ * max, min, arg*, var, std, logsumexp, norm, all, any) and of cumsum: the
+ * argument checks, the dtype rule, the output shape, then one call into the
+ * CPU loops of src/cpu/reduce_kernels.c.
+ *
+ * Shared rules (PyTorch's): an empty dim list reduces every dim; a dim listed
+ * twice is NB_ERR_ARG; keepdim keeps reduced dims as size 1; a 0-d tensor
+ * takes dim 0 or -1. Reductions without an identity (max, min, argmax,
+ * argmin) refuse to reduce zero elements.
+ */
+#include "cpu/reduce_kernels.h"
+
+/* ------------------------------------------------------------------------ */
+/* Checks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static bool check_input(const nb_tensor *t, const char *op)
+{
+    if (!nbi_check_tensor(t, op, "t")) return false;
+    if (t->storage->device.type != NB_CPU) {
+        nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
+        return false;
+    }
+    return true;
+}
+
+/* mean, var, std, norm, logsumexp, softmax: integers are refused, not
+ * converted (as torch). */
+static bool require_floating(const nb_tensor *t, const char *op)
+{
+    if (nb_dtype_is_floating(t->dtype)) return true;
+    nbi_fail(NB_ERR_DTYPE,
+             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first",
+             op, nb_dtype_name(t->dtype));
+    return false;
+}
+
+/* Mark the dims of t that dims names (all of them for an empty list). */
+static bool dims_to_mask(const nb_tensor *t, nb_dims dims, const char *op, bool *mask)
+{
+    for (int d = 0; d < NB_MAX_DIMS; d++) mask[d] = dims.n == 0;
+    if (dims.n < 0 || dims.n > NB_MAX_DIMS) {
+        nbi_fail(NB_ERR_ARG, "%s: a dim list holds 0 to %d dims, not %d", op, NB_MAX_DIMS, dims.n);
+        return false;
+    }
+    bool seen[NB_MAX_DIMS] = { false };
+    for (int i = 0; i < dims.n; i++) {
+        int d = nbi_wrap_dim(dims.dims[i], t->ndim, op);
+        if (d < 0) return false;
+        if (seen[d]) {
+            nbi_fail(NB_ERR_ARG, "%s: dim %d appears multiple times in the list of dims", op, d);
+            return false;
+        }
+        seen[d] = true;
+        mask[d] = true;
+    }
+    return true;
+}
+
+/* Mark one dim. */
+static bool dim_to_mask(const nb_tensor *t, int dim, const char *op, bool *mask)
+{
+    for (int d = 0; d < NB_MAX_DIMS; d++) mask[d] = false;
+    int d = nbi_wrap_dim(dim, t->ndim, op);
+    if (d < 0) return false;
+    mask[d] = true;
+    return true;
+}
+
+/* The output of reducing the marked dims of t (new, contiguous). */
+static nb_tensor *make_output(const nb_tensor *t, const bool *mask, bool keepdim, nb_dtype dtype)
+{
+    int64_t shape[NB_MAX_DIMS];
+    int     ndim = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        if (!mask[d]) shape[ndim++] = t->shape[d];
+        else if (keepdim) shape[ndim++] = 1;
+    }
+    return nbi_empty(ndim, shape, dtype, t->storage->device);
+}
+
+/* Number of elements each output reduces. */
+static int64_t reduced_count(const nb_tensor *t, const bool *mask)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++)
+        if (mask[d]) n *= t->shape[d];
+    return n;
+}
+
+/* max, min, argmax, argmin over zero elements have no answer. */
+static bool check_not_empty(const nb_tensor *t, const bool *mask, const char *op, const char *what, int dim)
+{
+    if (reduced_count(t, mask) > 0) return true;
+    char buf[NBI_SHAPE_STR_SIZE];
+    nbi_shape_str(t->ndim, t->shape, buf, sizeof buf);
+    if (dim < 0)
+        nbi_fail(NB_ERR_SHAPE,
+                 "%s: cannot perform reduction function %s on a tensor with no elements (shape %s); "
+                 "reduce a non-empty dim instead",
+                 op, what, buf);
+    else
+        nbi_fail(NB_ERR_SHAPE, "%s: dim %d has size 0 in shape %s, and %s of no elements is undefined", op, dim,
+                 buf, what);
+    return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running a reduction                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Plan the marked dims of t and run job. When the reduced dims do not merge
+ * into one run, they are first copied to the end of a contiguous block. */
+static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job)
+{
+    nbi_reduce_plan plan;
+    if (nbi_reduce_plan_init(&plan, t, mask, allow_reorder)) {
+        nbi_reduce(&plan, job);
+        return true;
+    }
+    /* Permute kept dims first, then reduced dims, each in their order. */
+    int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
+    bool    moved_mask[NB_MAX_DIMS];
+    int     k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int d = 0; d < t->ndim; d++) {
+            if (mask[d] != (pass == 1)) continue;
+            shape[k]        = t->shape[d];
+            stride[k]       = t->stride[d];
+            moved_mask[k++] = pass == 1;
+        }
+    nb_tensor *view = nbi_make_view(t, t->ndim, shape, stride, t->offset);
+    if (view == NULL) return false;
+    nb_tensor *block = nb_contiguous(view);
+    nb_free(view);
+    if (block == NULL) return false;
+    bool merged = nbi_reduce_plan_init(&plan, block, moved_mask, allow_reorder);
+    (void)merged; /* trailing dims of a contiguous block always merge */
+    nbi_reduce(&plan, job);
+    nb_free(block);
+    return true;
+}
+
+/* The common front door: reduce dims of t into a new tensor of out_dtype. */
+static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi_reduce_job job,
+                         nb_dtype out_dtype)
+{
+    nb_tensor *out = make_output(t, mask, keepdim, out_dtype);
+    if (out == NULL) return NULL;
+    job.values       = nbi_ptr(out);
+    job.values_dtype = out_dtype;
+    bool allow_reorder = job.op != NBI_REDUCE_ARGMAX && job.op != NBI_REDUCE_ARGMIN;
+    if (!run(t, mask, allow_reorder, &job)) {
+        nb_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static const nb_dims every_dim = { .n = 0 };
+
+/* sum and prod keep float dtypes; integers and bool accumulate in int64. */
+static nb_dtype widened(nb_dtype d) { return nb_dtype_is_floating(d) ? d : NB_INT64; }
+
+static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_job job,
+                              const char *op, bool floating_only)
+{
+    if (!check_input(t, op)) return NULL;
+    if (floating_only && !require_floating(t, op)) return NULL;
+    bool mask[NB_MAX_DIMS];
+    if (!dims_to_mask(t, dims, op, mask)) return NULL;
+    nb_dtype out_dtype;
+    switch (job.op) {
+    case NBI_REDUCE_SUM:
+    case NBI_REDUCE_PROD: out_dtype = widened(t->dtype); break;
+    case NBI_REDUCE_ALL:
+    case NBI_REDUCE_ANY: out_dtype = NB_BOOL; break;
+    default: out_dtype = t->dtype; break;
+    }
+    return reduce(t, mask, keepdim, job, out_dtype);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public front doors                                                        */
+/* ------------------------------------------------------------------------ */
+
+nb_tensor *nb_sum(const nb_tensor *t) { return nb_sum_dims(t, every_dim, false); }
+
+nb_tensor *nb_sum_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_SUM }, "nb_sum", false);
+}
+
+nb_tensor *nb_mean(const nb_tensor *t) { return nb_mean_dims(t, every_dim, false); }
+
+nb_tensor *nb_mean_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_MEAN }, "nb_mean", true);
+}
+
+nb_tensor *nb_prod(const nb_tensor *t) { return nb_prod_dims(t, every_dim, false); }
+
+nb_tensor *nb_prod_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_PROD }, "nb_prod", false);
+}
+
+nb_tensor *nb_var(const nb_tensor *t, int64_t correction) { return nb_var_dims(t, every_dim, correction, false); }
+
+nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
+{
+    nbi_reduce_job job = { .op = NBI_REDUCE_VAR, .correction = correction };
+    return reduce_dims(t, dims, keepdim, job, "nb_var", true);
+}
+
+nb_tensor *nb_std(const nb_tensor *t, int64_t correction) { return nb_std_dims(t, every_dim, correction, false); }
+
+nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
+{
+    nbi_reduce_job job = { .op = NBI_REDUCE_STD, .correction = correction };
+    return reduce_dims(t, dims, keepdim, job, "nb_std", true);
+}
+
+nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_LOGSUMEXP }, "nb_logsumexp", true);
+}
+
+nb_tensor *nb_norm(const nb_tensor *t, double p) { return nb_norm_dims(t, p, every_dim, false); }
+
+nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim)
+{
+    if (p != p) {
+        if (!check_input(t, "nb_norm")) return NULL;
+        return nbi_fail(NB_ERR_ARG, "nb_norm: p is NaN");
+    }
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_NORM, .p = p }, "nb_norm", true);
+}
+
+nb_tensor *nb_all(const nb_tensor *t) { return nb_all_dims(t, every_dim, false); }
+nb_tensor *nb_any(const nb_tensor *t) { return nb_any_dims(t, every_dim, false); }
+
+nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_ALL }, "nb_all", false);
+}
+
+nb_tensor *nb_any_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_ANY }, "nb_any", false);
+}
+
+/* max / min of every element (0-d, same dtype). */
+static nb_tensor *extreme(const nb_tensor *t, nbi_reduce_op op, const char *name, const char *what)
+{
+    if (!check_input(t, name)) return NULL;
+    bool mask[NB_MAX_DIMS];
+    dims_to_mask(t, every_dim, name, mask);
+    if (!check_not_empty(t, mask, name, what, -1)) return NULL;
+    return reduce(t, mask, false, (nbi_reduce_job){ .op = op }, t->dtype);
+}
+
+nb_tensor *nb_max(const nb_tensor *t) { return extreme(t, NBI_REDUCE_MAX, "nb_max", "max"); }
+nb_tensor *nb_min(const nb_tensor *t) { return extreme(t, NBI_REDUCE_MIN, "nb_min", "min"); }
+
+/* Values (same dtype) and int64 indices along dim. */
+static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices,
+                              nbi_reduce_op op, const char *name, const char *what)
+{
+    if (indices) *indices = NULL;
+    if (!check_input(t, name)) return NULL;
+    bool mask[NB_MAX_DIMS];
+    if (!dim_to_mask(t, dim, name, mask)) return NULL;
+    int wrapped = t->ndim > 0 ? nbi_wrap_dim(dim, t->ndim, name) : -1;
+    if (!check_not_empty(t, mask, name, what, wrapped)) return NULL;
+    nb_tensor *values = make_output(t, mask, keepdim, t->dtype);
+    nb_tensor *index  = indices ? make_output(t, mask, keepdim, NB_INT64) : NULL;
+    if (values == NULL || (indices && index == NULL)) {
+        nb_free(values);
+        nb_free(index);
+        return NULL;
+    }
+    nbi_reduce_job job = { .op = op, .values = nbi_ptr(values), .values_dtype = t->dtype };
+    if (index) job.indices = (int64_t *)nbi_ptr(index);
+    /* Values alone are max / min (tile loops); indices need the arg pass. */
+    if (!indices) job.op = op == NBI_REDUCE_ARGMAX ? NBI_REDUCE_MAX : NBI_REDUCE_MIN;
+    if (!run(t, mask, false, &job)) {
+        nb_free(values);
+        nb_free(index);
+        return NULL;
+    }
+    if (indices) *indices = index;
+    return values;
+}
+
+nb_tensor *nb_max_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices)
+{
+    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_ARGMAX, "nb_max_dim", "max");
+}
+
+nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices)
+{
+    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_ARGMIN, "nb_min_dim", "min");
+}
+
+/* int64 positions: along dim (dim >= -NB_MAX_DIMS... as given), or in the
+ * flattened tensor when flat. */
+static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepdim, nbi_reduce_op op,
+                              const char *name, const char *what)
+{
+    if (!check_input(t, name)) return NULL;
+    bool mask[NB_MAX_DIMS];
+    int  wrapped = -1;
+    if (flat) {
+        dims_to_mask(t, every_dim, name, mask);
+    } else {
+        if (!dim_to_mask(t, dim, name, mask)) return NULL;
+        wrapped = t->ndim > 0 ? nbi_wrap_dim(dim, t->ndim, name) : -1;
+    }
+    if (!check_not_empty(t, mask, name, what, wrapped)) return NULL;
+    nb_tensor *out = make_output(t, mask, keepdim && !flat, NB_INT64);
+    if (out == NULL) return NULL;
+    nbi_reduce_job job = { .op = op, .indices = (int64_t *)nbi_ptr(out) };
+    if (!run(t, mask, false, &job)) {
+        nb_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+nb_tensor *nb_argmax(const nb_tensor *t)
+{
+    return arg_extreme(t, true, 0, false, NBI_REDUCE_ARGMAX, "nb_argmax", "argmax");
+}
+
+nb_tensor *nb_argmin(const nb_tensor *t)
+{
+    return arg_extreme(t, true, 0, false, NBI_REDUCE_ARGMIN, "nb_argmin", "argmin");
+}
+
+nb_tensor *nb_argmax_dim(const nb_tensor *t, int dim, bool keepdim)
+{
+    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_ARGMAX, "nb_argmax_dim", "argmax");
+}
+
+nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim)
+{
+    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_ARGMIN, "nb_argmin_dim", "argmin");
+}
+
+/* ------------------------------------------------------------------------ */
+/* cumsum                                                                    */
+/* ------------------------------------------------------------------------ */
+
+nb_tensor *nb_cumsum(const nb_tensor *t, int dim)
+{
+    if (!check_input(t, "nb_cumsum")) return NULL;
+    int d = nbi_wrap_dim(dim, t->ndim, "nb_cumsum");
+    if (d < 0) return NULL;
+    nb_tensor *out = nbi_empty(t->ndim, t->shape, widened(t->dtype), t->storage->device);
+    if (out == NULL) return NULL;
+    nbi_line_plan plan;
+    nbi_line_plan_init(&plan, t, out, d);
+    nbi_line_run(&plan, NBI_LINE_CUMSUM);
+    return out;
+}

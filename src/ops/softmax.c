@@ -1,0 +1,39 @@
+/*
+ * softmax.c — softmax and log_softmax along one dim: the front doors; the
+ * loops are the line kernels of src/cpu/reduce_kernels.c.
+ *
+ * Both subtract the line's max before exp (stable for any finite input).
+ * As in torch: a line that is all -inf, or holds +inf or NaN, gives NaN.
+ * The output is a new contiguous tensor of the input's shape and dtype.
+ */
+#include "cpu/reduce_kernels.h"
+
+static nb_tensor *softmax_common(const nb_tensor *t, int dim, nbi_line_op op, const char *name)
+{
+    if (!nbi_check_tensor(t, name, "t")) return NULL;
+    if (t->storage->device.type != NB_CPU)
+        return nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", name);
+    if (!nb_dtype_is_floating(t->dtype))
+        return nbi_fail(NB_ERR_DTYPE,
+                        "%s: expected a floating-point tensor (float32 or float64), got %s; "
+                        "convert it with nb_to_dtype first",
+                        name, nb_dtype_name(t->dtype));
+    int d = nbi_wrap_dim(dim, t->ndim, name);
+    if (d < 0) return NULL;
+    nb_tensor *out = nbi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
+    if (out == NULL) return NULL;
+    nbi_line_plan plan;
+    nbi_line_plan_init(&plan, t, out, d);
+    nbi_line_run(&plan, op);
+    return out;
+}
+
+nb_tensor *nb_softmax(const nb_tensor *t, int dim)
+{
+    return softmax_common(t, dim, NBI_LINE_SOFTMAX, "nb_softmax");
+}
+
+nb_tensor *nb_log_softmax(const nb_tensor *t, int dim)
+{
+    return softmax_common(t, dim, NBI_LINE_LOG_SOFTMAX, "nb_log_softmax");
+}

@@ -1,0 +1,252 @@
+/*
+ * test_core.c — the tensor object itself: accessors, ownership (free,
+ * scopes, keep, the live count), the error model, allocation hooks, dtype
+ * promotion tables, threads setting.
+ */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign */
+#include "core/internal.h"
+#include "nb_test.h"
+
+static void test_accessors(void)
+{
+    nb_tensor *t = nb_zeros(NB_SHAPE(2, 3, 4), NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_ndim(t) == 3);
+    NBT_CHECK(nb_numel(t) == 24);
+    NBT_CHECK(nb_size(t, 0) == 2 && nb_size(t, -1) == 4);
+    NBT_CHECK(nb_stride(t, 0) == 12 && nb_stride(t, 1) == 4 && nb_stride(t, 2) == 1);
+    NBT_CHECK(nb_dtype_of(t) == NB_FLOAT64);
+    NBT_CHECK(nb_device_of(t).type == NB_CPU);
+    NBT_CHECK(nb_is_contiguous(t));
+    NBT_CHECK(nb_storage_offset(t) == 0);
+    NBT_CHECK(!nb_requires_grad(t));
+    NBT_CHECK(nb_data(t) != NULL);
+    nb_shape s = nb_shape_of(t);
+    NBT_CHECK(s.ndim == 3 && s.dims[0] == 2 && s.dims[1] == 3 && s.dims[2] == 4);
+    NBT_CHECK(nb_size(t, 3) == -1);
+    NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_size: dim 3 is out of range for a 3-d tensor (expected -3 to 2)");
+    NBT_CHECK(nb_stride(t, -4) == -1);
+    NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_stride: dim -4 is out of range");
+    /* A transposed view is not contiguous: nb_data refuses it. */
+    nb_tensor *tt = nb_transpose(t, 0, 2);
+    NBT_CHECK(!nb_is_contiguous(tt));
+    NBT_CHECK(nb_data(tt) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_data: the tensor is not contiguous; call nb_contiguous first");
+    nb_free(tt);
+    nb_free(t);
+    /* 0-d and empty tensors. */
+    nb_tensor *scalar = nb_scalar(2.5, NB_OPTS());
+    NBT_CHECK(nb_ndim(scalar) == 0 && nb_numel(scalar) == 1 && nb_item(scalar) == 2.5);
+    NBT_CHECK(nb_size(scalar, -1) == 1); /* a 0-d tensor accepts dim -1 and 0 */
+    nb_tensor *empty = nb_empty(NB_SHAPE(3, 0, 2), NB_OPTS());
+    NBT_CHECK(nb_numel(empty) == 0 && nb_is_contiguous(empty));
+    NBT_CHECK(nb_item(empty) != nb_item(empty)); /* NAN */
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_item: a tensor with 0 elements (shape [3, 0, 2]) cannot be converted to a scalar");
+    nb_free(scalar);
+    nb_free(empty);
+}
+
+static void test_copy_to_buffer(void)
+{
+    nb_scope_begin();
+    nb_tensor *t = nb_arange(0, 6, 1, NB_OPTS(.dtype = NB_INT32));
+    nb_tensor *m = nb_t(nb_reshape(t, NB_SHAPE(2, 3)));
+    int32_t    out[6];
+    NBT_CHECK(nb_copy_to_buffer(m, out, sizeof out) == NB_OK);
+    NBT_CHECK(out[0] == 0 && out[1] == 3 && out[2] == 1 && out[3] == 4 && out[4] == 2 && out[5] == 5);
+    NBT_CHECK(nb_copy_to_buffer(m, out, 8) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_copy_to_buffer: the buffer holds 8 bytes but the tensor needs 24");
+    NBT_CHECK(nb_item_int64(nb_select(t, 0, 5)) == 5);
+    nb_scope_end();
+}
+
+static void test_scopes(void)
+{
+    int64_t live = nb_live_tensors();
+    NBT_CHECK(nb_scope_begin() == NB_OK);
+    nb_tensor *a = nb_ones(NB_SHAPE(3), NB_OPTS());
+    nb_tensor *b = nb_add(a, a);
+    nb_tensor *kept = nb_keep(nb_mul(b, b));
+    NBT_CHECK(nb_live_tensors() == live + 3);
+    nb_free(a); /* freed early: the scope forgets it */
+    NBT_CHECK(nb_live_tensors() == live + 2);
+    NBT_CHECK(nb_scope_end() == NB_OK);
+    NBT_CHECK(nb_live_tensors() == live + 1); /* only the kept one */
+    NBT_CHECK_TENSOR(kept, NB_SHAPE(3), 0, 4, 4, 4);
+    nb_free(kept);
+    NBT_CHECK(nb_live_tensors() == live);
+
+    /* Nested: keep moves a tensor one level out, not to the top. */
+    nb_scope_begin();
+    nb_scope_begin();
+    nb_tensor *inner = nb_keep(nb_zeros(NB_SHAPE(2), NB_OPTS()));
+    nb_scope_end();
+    NBT_CHECK(nb_live_tensors() == live + 1);
+    NBT_CHECK(nb_numel(inner) == 2);
+    nb_scope_end();
+    NBT_CHECK(nb_live_tensors() == live);
+
+    /* A view outlives its base's handle: storage is shared and counted. */
+    nb_tensor *base = nb_arange(0, 4, 1, NB_OPTS());
+    nb_tensor *view = nb_slice(base, 0, 1, 3, 1);
+    nb_free(base);
+    NBT_CHECK_TENSOR(view, NB_SHAPE(2), 0, 1, 2);
+    nb_free(view);
+
+    NBT_CHECK(nb_scope_end() == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_scope_end: no scope is open");
+    for (int i = 0; i < 64; i++) nb_scope_begin();
+    NBT_CHECK(nb_scope_begin() == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "scopes nest at most 64 deep");
+    for (int i = 0; i < 64; i++) nb_scope_end();
+    nb_free(NULL);                    /* harmless */
+    NBT_CHECK(nb_keep(NULL) == NULL); /* harmless */
+}
+
+static void test_many_steps_in_scopes(void)
+{
+    /* A training-like loop: the live count returns to its start. */
+    nb_tensor *w     = nb_ones(NB_SHAPE(8, 8), NB_OPTS());
+    int64_t    start = nb_live_tensors();
+    for (int step = 0; step < 2000; step++) {
+        nb_scope_begin();
+        nb_tensor *x = nb_full(NB_SHAPE(8, 8), 0.001, NB_OPTS());
+        nb_tensor *y = nb_tanh(nb_add(nb_mul(x, w), x));
+        nb_sub_(w, nb_mul_scalar(y, 0.01));
+        nb_scope_end();
+    }
+    NBT_CHECK(nb_live_tensors() == start);
+    nb_scope_begin();
+    NBT_CHECK(nb_item(nb_select(nb_select(w, 0, 0), 0, 0)) < 1);
+    nb_scope_end();
+    nb_free(w);
+}
+
+static void test_errors_are_sticky_and_first(void)
+{
+    nb_clear_error();
+    NBT_CHECK(nb_last_status() == NB_OK && strcmp(nb_last_error(), "") == 0);
+    nb_scope_begin();
+    nb_tensor *a   = nb_ones(NB_SHAPE(2), NB_OPTS());
+    nb_tensor *bad = nb_exp(nb_add(a, nb_ones(NB_SHAPE(3), NB_OPTS(.dtype = NB_INT64))));
+    NBT_CHECK(bad == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_add: shapes [2] and [3] cannot be broadcast");
+    nb_scope_end();
+    NBT_CHECK(strcmp(nb_status_name(NB_ERR_DTYPE), "NB_ERR_DTYPE") == 0);
+    NBT_CHECK(strcmp(nb_status_name((nb_status)99), "NB_ERR_UNKNOWN") == 0);
+}
+
+static int    hook_allocs, hook_releases;
+static size_t hook_bytes;
+static void  *counting_alloc(size_t bytes, void *user)
+{
+    (void)user;
+    hook_allocs++;
+    hook_bytes += bytes;
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+}
+static void counting_release(void *ptr, size_t bytes, void *user)
+{
+    (void)bytes;
+    (void)user;
+    hook_releases++;
+    free(ptr);
+}
+static void *failing_alloc(size_t bytes, void *user)
+{
+    (void)bytes;
+    (void)user;
+    return NULL;
+}
+
+static void test_allocator_hooks(void)
+{
+    nb_tensor *alive = nb_ones(NB_SHAPE(1), NB_OPTS());
+    NBT_CHECK(nb_set_allocator(counting_alloc, counting_release, NULL) == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "tensors are alive");
+    nb_free(alive);
+    NBT_CHECK(nb_set_allocator(counting_alloc, NULL, NULL) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "give both alloc and release");
+    NBT_CHECK(nb_set_allocator(counting_alloc, counting_release, NULL) == NB_OK);
+    nb_tensor *t = nb_zeros(NB_SHAPE(1000), NB_OPTS());
+    NBT_CHECK(hook_allocs == 1 && hook_bytes >= 4000);
+    nb_free(t);
+    nb_empty_cache();
+    NBT_CHECK(hook_releases == 1);
+    /* Out of memory is an error like any other, and nothing is left behind. */
+    NBT_CHECK(nb_set_allocator(failing_alloc, counting_release, NULL) == NB_OK);
+    NBT_CHECK(nb_zeros(NB_SHAPE(1000), NB_OPTS()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_OOM, "out of host memory allocating 4000 bytes");
+    NBT_CHECK(nb_set_allocator(NULL, NULL, NULL) == NB_OK); /* back to the default */
+    nb_tensor *after = nb_ones(NB_SHAPE(3), NB_OPTS());
+    NBT_CHECK_TENSOR(after, NB_SHAPE(3), 0, 1, 1, 1);
+    nb_free(after);
+}
+
+static void test_huge_shape_is_an_error(void)
+{
+    NBT_CHECK(nb_empty(NB_SHAPE(INT64_C(1) << 40, INT64_C(1) << 30), NB_OPTS()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "has too many elements");
+    NBT_CHECK(nb_empty(NB_SHAPE(INT64_C(1) << 45), NB_OPTS()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_OOM, "out of host memory");
+    NBT_CHECK(nb_zeros(NB_SHAPE(2, -1), NB_OPTS()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "size -1 in shape [2, -1] is negative");
+}
+
+static void test_promote_types(void)
+{
+    NBT_CHECK(nb_promote_types(NB_FLOAT32, NB_FLOAT64) == NB_FLOAT64);
+    NBT_CHECK(nb_promote_types(NB_INT64, NB_FLOAT32) == NB_FLOAT32);
+    NBT_CHECK(nb_promote_types(NB_UINT8, NB_INT32) == NB_INT32);
+    NBT_CHECK(nb_promote_types(NB_UINT8, NB_BOOL) == NB_UINT8);
+    NBT_CHECK(nb_promote_types(NB_INT32, NB_INT64) == NB_INT64);
+    NBT_CHECK(nb_promote_types(NB_BOOL, NB_BOOL) == NB_BOOL);
+    NBT_CHECK(nb_dtype_size(NB_INT32) == 4 && nb_dtype_size(NB_BOOL) == 1);
+    NBT_CHECK(strcmp(nb_dtype_name(NB_UINT8), "uint8") == 0);
+    nb_shape out;
+    NBT_CHECK(nb_broadcast_shapes(NB_SHAPE(3, 1), NB_SHAPE(4), &out) == NB_OK);
+    NBT_CHECK(out.ndim == 2 && out.dims[0] == 3 && out.dims[1] == 4);
+    NBT_CHECK(nb_broadcast_shapes(NB_SHAPE(3), NB_SHAPE(4), &out) == NB_ERR_SHAPE);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_broadcast_shapes: shapes [3] and [4] cannot be broadcast");
+}
+
+static void test_threads_setting(void)
+{
+    int saved = nb_get_num_threads();
+    NBT_CHECK(saved >= 1);
+    NBT_CHECK(nb_set_num_threads(0) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_set_num_threads: need at least 1 thread, got 0");
+    NBT_CHECK(nb_set_num_threads(1) == NB_OK && nb_get_num_threads() == 1);
+    nb_set_num_threads(saved);
+    NBT_CHECK(strcmp(nb_gemm_backend(), "openblas") == 0 || strcmp(nb_gemm_backend(), "fallback") == 0);
+}
+
+static void test_devices(void)
+{
+    NBT_CHECK(!nb_cuda_is_available());
+    nb_tensor *t = nb_ones(NB_SHAPE(2), NB_OPTS(.device = { NB_CUDA, 0 }));
+    NBT_CHECK(t == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "cuda:0 is not available");
+    nb_tensor *c = nb_ones(NB_SHAPE(2), NB_OPTS());
+    NBT_CHECK(nb_to(c, (nb_device){ NB_CUDA, 0 }) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_to: device cuda:0 is not available");
+    nb_tensor *same = nb_to(c, NB_DEVICE_CPU);
+    NBT_CHECK(same != NULL && nb_data(same) == nb_data(c));
+    nb_free(same);
+    nb_free(c);
+}
+
+int main(void)
+{
+    NBT_RUN(test_accessors);
+    NBT_RUN(test_copy_to_buffer);
+    NBT_RUN(test_scopes);
+    NBT_RUN(test_errors_are_sticky_and_first);
+    NBT_RUN(test_allocator_hooks);
+    NBT_RUN(test_huge_shape_is_an_error);
+    NBT_RUN(test_promote_types);
+    NBT_RUN(test_threads_setting);
+    NBT_RUN(test_devices);
+    NBT_RUN(test_many_steps_in_scopes);
+    return nbt_finish();
+}
