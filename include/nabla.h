@@ -209,7 +209,9 @@ NB_API const char *nb_gemm_backend(void);
 
 /* Seed the generator. Random tensors are a function of (seed, offset,
  * element index) only: the same seed gives the same numbers whatever the
- * thread count. Each random call advances the offset. */
+ * thread count. Each random call advances the offset by the number of
+ * values it draws. Before any nb_manual_seed the seed is 67280421310721,
+ * PyTorch's default (the numbers themselves differ from PyTorch's). */
 NB_API void     nb_manual_seed(uint64_t seed);
 NB_API uint64_t nb_initial_seed(void);
 
@@ -232,7 +234,9 @@ NB_API nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts o
 /* n x m with ones on the diagonal. */
 NB_API nb_tensor *nb_eye(int64_t n, int64_t m, nb_opts opts);
 /* Uniform on [0, 1); standard normal; integers uniform on [low, high);
- * normal(mean, std). Floating dtypes only except nb_randint. */
+ * normal(mean, std). Floating dtypes only except nb_randint, whose
+ * [low, high) must fit the dtype (NB_ERR_ARG), for floats the integers they
+ * hold exactly (|x| <= 2^24 for float32, 2^53 for float64). */
 NB_API nb_tensor *nb_rand(nb_shape shape, nb_opts opts);
 NB_API nb_tensor *nb_randn(nb_shape shape, nb_opts opts);
 NB_API nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts);

@@ -30,8 +30,8 @@ static int same_bytes(const nb_tensor *a, const nb_tensor *b)
     if (a == NULL || b == NULL || nb_numel(a) != nb_numel(b) || nb_dtype_of(a) != nb_dtype_of(b)) return 0;
     size_t bytes = (size_t)nb_numel(a) * nb_dtype_size(nb_dtype_of(a));
     char  *x = malloc(bytes + 1), *y = malloc(bytes + 1);
-    int    ok = nb_copy_to_buffer(a, x, bytes) == NB_OK && nb_copy_to_buffer(b, y, bytes) == NB_OK &&
-             memcmp(x, y, bytes) == 0;
+    int    ok =
+        nb_copy_to_buffer(a, x, bytes) == NB_OK && nb_copy_to_buffer(b, y, bytes) == NB_OK && memcmp(x, y, bytes) == 0;
     free(x);
     free(y);
     return ok;
@@ -73,13 +73,15 @@ static void test_zeros_ones_full(void)
     nb_tensor *big = nb_full(NB_SHAPE(300, 400), -3, NB_OPTS(.dtype = NB_FLOAT64));
     double    *v   = values_of(big);
     int        all = v != NULL;
-    for (int64_t i = 0; all && i < 120000; i++) all = v[i] == -3;
+    for (int64_t i = 0; all && i < 120000; i++)
+        all = v[i] == -3;
     NBT_CHECK(all);
     free(v);
     nb_tensor *bz = nb_zeros(NB_SHAPE(100000), NB_OPTS(.dtype = NB_INT32));
     int32_t   *zi = nb_data(bz);
     all           = zi != NULL;
-    for (int64_t i = 0; all && i < 100000; i++) all = zi[i] == 0;
+    for (int64_t i = 0; all && i < 100000; i++)
+        all = zi[i] == 0;
     NBT_CHECK(all);
     nb_scope_end();
 }
@@ -90,14 +92,14 @@ static void test_scalar_and_from_data(void)
     nb_tensor *s = nb_scalar(3.5, NB_OPTS(.dtype = NB_FLOAT64));
     NBT_CHECK(nb_ndim(s) == 0 && nb_item(s) == 3.5);
     NBT_CHECK(nb_item_int64(nb_scalar(-7, NB_OPTS(.dtype = NB_INT64))) == -7);
-    const float f[6] = { 1, 2, 3, 4, 5, 6 };
+    const float f[6] = {1, 2, 3, 4, 5, 6};
     nb_tensor  *a    = nb_from_data(f, NB_SHAPE(2, 3), NB_OPTS());
     NBT_CHECK_TENSOR(a, NB_SHAPE(2, 3), 0, 1, 2, 3, 4, 5, 6);
     NBT_CHECK(nb_data(a) != (void *)f); /* a copy, not the caller's memory */
-    const int32_t i[3] = { -1, 0, INT32_MAX };
+    const int32_t i[3] = {-1, 0, INT32_MAX};
     NBT_CHECK_TENSOR(nb_from_data(i, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT32)), NB_SHAPE(3), 0, -1, 0, INT32_MAX);
     /* Bool bytes other than 0/1 are normalised to 1. */
-    const uint8_t b[3] = { 0, 2, 255 };
+    const uint8_t b[3] = {0, 2, 255};
     uint8_t      *bd   = nb_data(nb_from_data(b, NB_SHAPE(3), NB_OPTS(.dtype = NB_BOOL)));
     NBT_CHECK(bd && bd[0] == 0 && bd[1] == 1 && bd[2] == 1);
     /* Empty: data may be NULL. */
@@ -112,7 +114,7 @@ static void test_scalar_and_from_data(void)
 
 static void test_option_errors(void)
 {
-    nb_opts cuda = NB_OPTS(.device = { .type = NB_CUDA, .index = 0 });
+    nb_opts cuda = NB_OPTS(.device = {.type = NB_CUDA, .index = 0});
     NBT_CHECK(nb_zeros(NB_SHAPE(2), cuda) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_zeros: device cuda:0 is not available");
     NBT_CHECK(nb_rand(NB_SHAPE(2), cuda) == NULL);
@@ -127,7 +129,7 @@ static void test_option_errors(void)
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_empty: dtype 42 is not a valid nb_dtype");
     NBT_CHECK(nb_zeros(NB_SHAPE(2, -1), NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_zeros: size -1 in shape [2, -1] is negative");
-    nb_shape nine = { .ndim = 9 };
+    nb_shape nine = {.ndim = 9};
     NBT_CHECK(nb_full(nine, 1, NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_full: a shape has 0 to 8 dims, not 9");
     /* Values a dtype cannot hold (torch's overflow rule). */
@@ -170,7 +172,8 @@ static void test_arange(void)
     nb_tensor *big = nb_arange(0, 100000, 1, NB_OPTS(.dtype = NB_INT64));
     int64_t   *bv  = nb_data(big);
     int        ok  = bv != NULL;
-    for (int64_t i = 0; ok && i < 100000; i++) ok = bv[i] == i;
+    for (int64_t i = 0; ok && i < 100000; i++)
+        ok = bv[i] == i;
     NBT_CHECK(ok);
     NBT_CHECK_NEAR(nb_item(nb_select(nb_arange(0, 1e5, 1, NB_OPTS(.dtype = NB_FLOAT64)), 0, -1)), 99999, 0);
     /* Errors. */
@@ -205,8 +208,7 @@ static void test_linspace(void)
     /* Integers: the ends are converted first, the step stays fractional. */
     NBT_CHECK_TENSOR(nb_linspace(0, 10, 4, NB_OPTS(.dtype = NB_INT64)), NB_SHAPE(4), 0, 0, 3, 6, 10);
     NBT_CHECK_TENSOR(nb_linspace(10, -1, 4, NB_OPTS(.dtype = NB_INT32)), NB_SHAPE(4), 0, 10, 6, 2, -1);
-    NBT_CHECK_TENSOR(nb_linspace(-3, 250, 6, NB_OPTS(.dtype = NB_UINT8)), NB_SHAPE(6), 0, 253, 252, 251, 251, 250,
-                     250);
+    NBT_CHECK_TENSOR(nb_linspace(-3, 250, 6, NB_OPTS(.dtype = NB_UINT8)), NB_SHAPE(6), 0, 253, 252, 251, 251, 250, 250);
     NBT_CHECK_TENSOR(nb_linspace(4, 9, 1, NB_OPTS()), NB_SHAPE(1), 0, 4);
     NBT_CHECK(nb_numel(nb_linspace(0, 1, 0, NB_OPTS())) == 0);
     /* Large: threads; the ends are exact. */
@@ -245,20 +247,21 @@ static void test_eye(void)
 static void test_philox_known_answers(void)
 {
     static const uint32_t cases[3][10] = {
-        { 0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8 },
-        { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e,
-          0xa20bc7c6, 0x6d5451fd },
-        { 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb,
-          0x5001e420, 0x24126ea1 },
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+         0x6d5451fd},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+         0x24126ea1},
     };
     for (int c = 0; c < 3; c++) {
         uint32_t out[4];
         nbi_philox4x32_10(&cases[c][0], &cases[c][4], out);
-        for (int k = 0; k < 4; k++) NBT_CHECK(out[k] == cases[c][6 + k]);
+        for (int k = 0; k < 4; k++)
+            NBT_CHECK(out[k] == cases[c][6 + k]);
     }
     /* The keying: counter (index, offset), key seed, low words first. */
     uint32_t direct[4], keyed[4];
-    uint32_t counter[4] = { 5, 0, 7, 0 }, key[2] = { 0x9abcdef0, 0x12345678 };
+    uint32_t counter[4] = {5, 0, 7, 0}, key[2] = {0x9abcdef0, 0x12345678};
     nbi_philox4x32_10(counter, key, direct);
     nbi_philox_words(UINT64_C(0x123456789abcdef0), 7, 5, keyed);
     NBT_CHECK(memcmp(direct, keyed, sizeof direct) == 0);
@@ -298,8 +301,10 @@ static void test_offsets_and_pairs(void)
     nb_tensor *n3 = nb_randn(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64));
     float     *p1 = nb_data(u1);
     double    *p2 = nb_data(u2), *p3 = nb_data(n3);
-    for (int i = 0; i < 10; i++) NBT_CHECK(p1[i] == nbi_philox_uniform_f32(99, 0, (uint64_t)i));
-    for (int i = 0; i < 5; i++) NBT_CHECK(p2[i] == nbi_philox_uniform_f64(99, 10, (uint64_t)i));
+    for (int i = 0; i < 10; i++)
+        NBT_CHECK(p1[i] == nbi_philox_uniform_f32(99, 0, (uint64_t)i));
+    for (int i = 0; i < 5; i++)
+        NBT_CHECK(p2[i] == nbi_philox_uniform_f64(99, 10, (uint64_t)i));
     /* Box-Muller pairs: elements 0 and 1 share a pair; 2 is half of the next. */
     double pair0[2], pair1[2];
     nbi_philox_normal_pair(99, 15, 0, pair0);
@@ -311,7 +316,8 @@ static void test_offsets_and_pairs(void)
     nbi_rng_reserve(0, &seed, &offset);
     NBT_CHECK(seed == 99 && offset == 18);
     /* float32 uniforms are multiples of 2^-24, so never round up to 1. */
-    for (int i = 0; i < 10; i++) NBT_CHECK(p1[i] * 16777216.0f == floorf(p1[i] * 16777216.0f));
+    for (int i = 0; i < 10; i++)
+        NBT_CHECK(p1[i] * 16777216.0f == floorf(p1[i] * 16777216.0f));
     nb_scope_end();
 }
 
@@ -335,9 +341,10 @@ static void test_thread_count_independence(void)
         out[3] = nb_randint(-1000, 1000, NB_SHAPE(N), NB_OPTS(.dtype = NB_INT32));
         out[4] = nb_rand(NB_SHAPE(N), NB_OPTS(.dtype = NB_FLOAT64));
     }
-    for (int k = 0; k < 5; k++) NBT_CHECK(same_bytes(one[k], two[k]));
+    for (int k = 0; k < 5; k++)
+        NBT_CHECK(same_bytes(one[k], two[k]));
     /* The element at the odd split equals the generator's value there. */
-    float *n = nb_data(two[1]);
+    float   *n    = nb_data(two[1]);
     uint64_t seed = 2024, offset = N; /* randn was the second call */
     NBT_CHECK(n[50001] == (float)nbi_philox_normal(seed, offset, 50001));
     NBT_CHECK(n[50000] == (float)nbi_philox_normal(seed, offset, 50000));
@@ -351,7 +358,7 @@ static void test_distributions(void)
     enum { N = 100000 };
     nb_scope_begin();
     nb_manual_seed(7);
-    double *z = values_of(nb_randn(NB_SHAPE(N), NB_OPTS()));
+    double *z   = values_of(nb_randn(NB_SHAPE(N), NB_OPTS()));
     double  sum = 0, sum_sq = 0;
     int     within_one = 0;
     for (int i = 0; i < N; i++) {
@@ -360,7 +367,7 @@ static void test_distributions(void)
         within_one += fabs(z[i]) < 1;
     }
     double mean = sum / N, std = sqrt(sum_sq / N - mean * mean);
-    NBT_CHECK_NEAR(mean, 0, 0.02);  /* standard error 0.003 */
+    NBT_CHECK_NEAR(mean, 0, 0.02); /* standard error 0.003 */
     NBT_CHECK_NEAR(std, 1, 0.02);
     NBT_CHECK_NEAR((double)within_one / N, 0.6827, 0.01);
     free(z);
@@ -402,24 +409,26 @@ static void test_randint(void)
     enum { N = 20000 };
     nb_scope_begin();
     nb_manual_seed(5);
-    double *v      = values_of(nb_randint(-3, 4, NB_SHAPE(N), NB_OPTS(.dtype = NB_INT64)));
-    int     counts[7] = { 0 }, ok = v != NULL;
+    double *v         = values_of(nb_randint(-3, 4, NB_SHAPE(N), NB_OPTS(.dtype = NB_INT64)));
+    int     counts[7] = {0}, ok = v != NULL;
     for (int i = 0; ok && i < N; i++) {
         ok = v[i] >= -3 && v[i] < 4 && v[i] == floor(v[i]);
         if (ok) counts[(int)v[i] + 3]++;
     }
     NBT_CHECK(ok);
-    for (int k = 0; k < 7; k++) NBT_CHECK(counts[k] > N / 7 - 400 && counts[k] < N / 7 + 400);
+    for (int k = 0; k < 7; k++)
+        NBT_CHECK(counts[k] > N / 7 - 400 && counts[k] < N / 7 + 400);
     free(v);
     /* Every dtype, including floats (integral values) and bool. */
-    const nb_dtype dtypes[] = { NB_INT32, NB_UINT8, NB_BOOL, NB_FLOAT32, NB_FLOAT64 };
-    const int64_t  highs[]  = { 1000, 256, 2, 1 << 24, 1000 };
+    const nb_dtype dtypes[] = {NB_INT32, NB_UINT8, NB_BOOL, NB_FLOAT32, NB_FLOAT64};
+    const int64_t  highs[]  = {1000, 256, 2, 1 << 24, 1000};
     for (int k = 0; k < 5; k++) {
         nb_tensor *t = nb_randint(0, highs[k], NB_SHAPE(1000), NB_OPTS(.dtype = dtypes[k]));
         NBT_CHECK(t != NULL && nb_dtype_of(t) == dtypes[k]);
         double *x  = values_of(t);
         int     in = x != NULL;
-        for (int i = 0; in && i < 1000; i++) in = x[i] >= 0 && x[i] < (double)highs[k] && x[i] == floor(x[i]);
+        for (int i = 0; in && i < 1000; i++)
+            in = x[i] >= 0 && x[i] < (double)highs[k] && x[i] == floor(x[i]);
         NBT_CHECK(in);
         free(x);
     }
@@ -540,7 +549,8 @@ static void test_fill_(void)
     nb_fill_(nb_slice(nb_t(big), 0, 1, NB_END, 2), 3); /* odd columns */
     double *v  = nb_data(big);
     int     ok = v != NULL;
-    for (int64_t k = 0; ok && k < 400 * 300; k++) ok = v[k] == ((k % 300) % 2 == 1 ? 3 : 0);
+    for (int64_t k = 0; ok && k < 400 * 300; k++)
+        ok = v[k] == ((k % 300) % 2 == 1 ? 3 : 0);
     NBT_CHECK(ok);
     /* Errors leave the tensor as it was. */
     NBT_CHECK(nb_fill_(u, 256) == NULL);

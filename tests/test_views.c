@@ -13,7 +13,8 @@
 static nb_tensor *iota(nb_shape shape)
 {
     int64_t n = 1;
-    for (int i = 0; i < shape.ndim; i++) n *= shape.dims[i];
+    for (int i = 0; i < shape.ndim; i++)
+        n *= shape.dims[i];
     nb_tensor *flat = nb_arange(0, (double)n, 1, NB_OPTS(.dtype = NB_INT64));
     nb_tensor *t    = nb_reshape(flat, shape);
     nb_free(flat);
@@ -32,10 +33,10 @@ static int strides_equal(const nb_tensor *t, int n, const int64_t *expected)
         }
     return 1;
 }
-#define CHECK_STRIDES(t, ...)                                                                      \
-    do {                                                                                           \
-        const int64_t expected_[] = { __VA_ARGS__ };                                               \
-        NBT_CHECK(strides_equal((t), (int)(sizeof expected_ / sizeof expected_[0]), expected_));   \
+#define CHECK_STRIDES(t, ...)                                                                                          \
+    do {                                                                                                               \
+        const int64_t expected_[] = {__VA_ARGS__};                                                                     \
+        NBT_CHECK(strides_equal((t), (int)(sizeof expected_ / sizeof expected_[0]), expected_));                       \
     } while (0)
 
 /* ------------------------------------------------------------------------ */
@@ -94,7 +95,7 @@ static void test_view_errors(void)
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "shape [13] is invalid for input of size 12");
     NBT_CHECK(nb_view(a, NB_SHAPE(INT64_MAX, 4, -1)) == NULL); /* product overflows */
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "is invalid for input of size 12");
-    nb_shape too_many = { .ndim = 9 };
+    nb_shape too_many = {.ndim = 9};
     NBT_CHECK(nb_view(a, too_many) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_view: a shape has 0 to 8 dims, not 9");
     NBT_CHECK(nb_view(nb_t(a), NB_SHAPE(12)) == NULL);
@@ -116,7 +117,7 @@ static void test_view_noncontiguous(void)
     CHECK_STRIDES(v, 1, 4);
     NBT_CHECK_TENSOR(v, NB_SHAPE(4, 3), 0, 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11);
     /* Columns 0..3 of a (4,6): rows can be split but not merged. */
-    nb_tensor *cols = nb_narrow(iota(NB_SHAPE(4, 6)), 1, 0, 4);
+    nb_tensor *cols  = nb_narrow(iota(NB_SHAPE(4, 6)), 1, 0, 4);
     nb_tensor *split = nb_view(cols, NB_SHAPE(2, 2, 4));
     CHECK_STRIDES(split, 12, 6, 1);
     NBT_CHECK_TENSOR(split, NB_SHAPE(2, 2, 4), 0, 0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15, 18, 19, 20, 21);
@@ -124,14 +125,14 @@ static void test_view_noncontiguous(void)
     NBT_CHECK(nb_view(cols, NB_SHAPE(16)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "view size is not compatible");
     /* An expanded dim can be split (stride 0 stays 0 outside the chunk). */
-    nb_tensor *e = nb_expand(iota(NB_SHAPE(1, 4)), NB_SHAPE(3, 4));
+    nb_tensor *e  = nb_expand(iota(NB_SHAPE(1, 4)), NB_SHAPE(3, 4));
     nb_tensor *ev = nb_view(e, NB_SHAPE(3, 2, 2));
     CHECK_STRIDES(ev, 0, 2, 1);
     NBT_CHECK_TENSOR(ev, NB_SHAPE(3, 2, 2), 0, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
     NBT_CHECK(nb_view(e, NB_SHAPE(12)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "view size is not compatible");
     /* A slice with step 2 viewed with a leading 1. */
-    nb_tensor *s = nb_slice(iota(NB_SHAPE(10)), 0, 0, NB_END, 2);
+    nb_tensor *s  = nb_slice(iota(NB_SHAPE(10)), 0, 0, NB_END, 2);
     nb_tensor *sv = nb_view(s, NB_SHAPE(1, 5));
     CHECK_STRIDES(sv, 10, 2);
     NBT_CHECK_TENSOR(sv, NB_SHAPE(1, 5), 0, 0, 2, 4, 6, 8);
@@ -184,16 +185,16 @@ static void test_transpose_permute_t(void)
     nb_tensor *x  = iota(NB_SHAPE(2, 3, 4));
     nb_tensor *xt = nb_transpose(x, -1, 0);
     CHECK_STRIDES(xt, 1, 4, 12);
-    NBT_CHECK_TENSOR(xt, NB_SHAPE(4, 3, 2), 0, 0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3,
-                     15, 7, 19, 11, 23);
+    NBT_CHECK_TENSOR(xt, NB_SHAPE(4, 3, 2), 0, 0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7,
+                     19, 11, 23);
     nb_tensor *p = nb_permute(x, NB_DIMS(2, 0, -2));
     CHECK_STRIDES(p, 1, 12, 4);
-    NBT_CHECK_TENSOR(p, NB_SHAPE(4, 2, 3), 0, 0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21, 2, 6, 10, 14, 18, 22, 3,
-                     7, 11, 15, 19, 23);
+    NBT_CHECK_TENSOR(p, NB_SHAPE(4, 2, 3), 0, 0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21, 2, 6, 10, 14, 18, 22, 3, 7, 11,
+                     15, 19, 23);
     /* Permuting a 0-d tensor with no dims; transposing it with dims 0/-1;
      * t of 0-d and 1-d tensors. */
     nb_tensor *s = nb_scalar(2, NB_OPTS());
-    NBT_CHECK_TENSOR(nb_permute(s, (nb_dims){ .n = 0 }), NB_SCALAR_SHAPE, 0, 2);
+    NBT_CHECK_TENSOR(nb_permute(s, (nb_dims){.n = 0}), NB_SCALAR_SHAPE, 0, 2);
     NBT_CHECK_TENSOR(nb_transpose(s, 0, -1), NB_SCALAR_SHAPE, 0, 2);
     NBT_CHECK_TENSOR(nb_t(s), NB_SCALAR_SHAPE, 0, 2);
     NBT_CHECK_TENSOR(nb_t(iota(NB_SHAPE(3))), NB_SHAPE(3), 0, 0, 1, 2);
@@ -222,8 +223,7 @@ static void test_expand(void)
     nb_tensor *a = iota(NB_SHAPE(3, 1));
     nb_tensor *e = nb_expand(a, NB_SHAPE(2, 3, 4));
     CHECK_STRIDES(e, 0, 1, 0);
-    NBT_CHECK_TENSOR(e, NB_SHAPE(2, 3, 4), 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                     2);
+    NBT_CHECK_TENSOR(e, NB_SHAPE(2, 3, 4), 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2);
     /* -1 keeps a size; a new leading dim of size 1 is laid over the next. */
     nb_tensor *k = nb_expand(a, NB_SHAPE(1, -1, 2));
     CHECK_STRIDES(k, 3, 1, 0);
@@ -256,7 +256,7 @@ static void test_expand(void)
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_expand: the expanded size -2 at dim 1 is negative");
     NBT_CHECK(nb_broadcast_to(a, NB_SHAPE(INT64_MAX / 4, 3, INT64_MAX / 4)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_broadcast_to: target");
-    nb_shape too_many = { .ndim = 9 };
+    nb_shape too_many = {.ndim = 9};
     NBT_CHECK(nb_broadcast_to(a, too_many) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_broadcast_to: a shape has 0 to 8 dims, not 9");
     nb_scope_end();
@@ -315,8 +315,8 @@ static void test_flatten_unflatten(void)
     CHECK_STRIDES(f12, 12, 1);
     nb_fill_(nb_select(f12, 1, 0), -5); /* a view: x[:, 0, 0] = -5 */
     NBT_CHECK(nb_item_int64(nb_select(nb_select(nb_select(x, 0, 1), 0, 0), 0, 0)) == -5);
-    NBT_CHECK_TENSOR(nb_flatten(x, 1, 1), NB_SHAPE(2, 3, 4), 0, -5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -5, 13, 14,
-                     15, 16, 17, 18, 19, 20, 21, 22, 23);
+    NBT_CHECK_TENSOR(nb_flatten(x, 1, 1), NB_SHAPE(2, 3, 4), 0, -5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -5, 13, 14, 15,
+                     16, 17, 18, 19, 20, 21, 22, 23);
     /* Rows 0 and 2 of each block cannot merge with the batch: a copy. */
     nb_tensor *strided = nb_slice(x, 1, 0, NB_END, 2);
     nb_tensor *fc      = nb_flatten(strided, 0, 1);

@@ -79,10 +79,10 @@ void nbi_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_
         uint32_t n1 = (uint32_t)p1;
         uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
         uint32_t n3 = (uint32_t)p0;
-        c0 = n0;
-        c1 = n1;
-        c2 = n2;
-        c3 = n3;
+        c0          = n0;
+        c1          = n1;
+        c2          = n2;
+        c3          = n3;
     }
     out[0] = c0;
     out[1] = c1;
@@ -92,9 +92,8 @@ void nbi_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_
 
 void nbi_philox_words(uint64_t seed, uint64_t offset, uint64_t index, uint32_t out[4])
 {
-    const uint32_t counter[4] = { (uint32_t)index, (uint32_t)(index >> 32), (uint32_t)offset,
-                                  (uint32_t)(offset >> 32) };
-    const uint32_t key[2]     = { (uint32_t)seed, (uint32_t)(seed >> 32) };
+    const uint32_t counter[4] = {(uint32_t)index, (uint32_t)(index >> 32), (uint32_t)offset, (uint32_t)(offset >> 32)};
+    const uint32_t key[2]     = {(uint32_t)seed, (uint32_t)(seed >> 32)};
     nbi_philox4x32_10(counter, key, out);
 }
 

@@ -62,15 +62,29 @@ static bool check_fill_value(double value, nb_dtype dtype, const char *op)
 {
     bool fits = true;
     switch (dtype) {
-    case NB_FLOAT32: fits = !isfinite(value) || fabs(value) <= FLT_MAX; break;
+    case NB_FLOAT32:
+        fits = !isfinite(value) || fabs(value) <= FLT_MAX;
+        break;
     case NB_FLOAT64:
-    case NB_BOOL: fits = true; break;
-    case NB_INT64: fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0; break;
-    case NB_INT32: fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX; break;
-    case NB_UINT8: fits = value >= -255.0 && value <= 255.0; break;
-    default: fits = false; break;
+    case NB_BOOL:
+        fits = true;
+        break;
+    case NB_INT64:
+        fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
+        break;
+    case NB_INT32:
+        fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
+        break;
+    case NB_UINT8:
+        fits = value >= -255.0 && value <= 255.0;
+        break;
+    default:
+        fits = false;
+        break;
     }
-    if (!fits) nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value, nb_dtype_name(dtype));
+    if (!fits)
+        nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value,
+                 nb_dtype_name(dtype));
     return fits;
 }
 
@@ -96,19 +110,23 @@ static void fill_range(int64_t begin, int64_t end, void *arg)
         return;
     }
     switch (job->itemsize) {
-    case 1: memset(p, job->pattern[0], (size_t)n); break;
+    case 1:
+        memset(p, job->pattern[0], (size_t)n);
+        break;
     case 4: {
         uint32_t v;
         memcpy(&v, job->pattern, 4);
         uint32_t *q = (uint32_t *)(void *)p;
-        for (int64_t i = 0; i < n; i++) q[i] = v;
+        for (int64_t i = 0; i < n; i++)
+            q[i] = v;
         break;
     }
     default: {
         uint64_t v;
         memcpy(&v, job->pattern, 8);
         uint64_t *q = (uint64_t *)(void *)p;
-        for (int64_t i = 0; i < n; i++) q[i] = v;
+        for (int64_t i = 0; i < n; i++)
+            q[i] = v;
         break;
     }
     }
@@ -119,7 +137,8 @@ static void fill_loop(char **data, const int64_t *strides, int64_t n, const void
 {
     const fill_job *job = ctx;
     char           *p   = data[0];
-    for (int64_t i = 0; i < n; i++, p += strides[0]) memcpy(p, job->pattern, job->itemsize);
+    for (int64_t i = 0; i < n; i++, p += strides[0])
+        memcpy(p, job->pattern, job->itemsize);
 }
 
 /* Write value (already checked to fit) into every element of t, any
@@ -128,23 +147,24 @@ static void fill_loop(char **data, const int64_t *strides, int64_t n, const void
 static void fill_tensor(nb_tensor *t, double value)
 {
     if (t->numel == 0) return;
-    fill_job job = { .data = nbi_ptr(t), .itemsize = nbi_itemsize(t) };
+    fill_job job = {.data = nbi_ptr(t), .itemsize = nbi_itemsize(t)};
     nbi_store_f64(job.pattern, t->dtype, value);
     job.zero = true;
-    for (size_t i = 0; i < job.itemsize; i++) job.zero = job.zero && job.pattern[i] == 0;
+    for (size_t i = 0; i < job.itemsize; i++)
+        job.zero = job.zero && job.pattern[i] == 0;
     if (nb_is_contiguous(t)) {
         nbi_parallel_for(t->numel, NBI_PARALLEL_GRAIN, fill_range, &job);
         return;
     }
     /* A stack geometry over t's storage: what the iterator reads of it. */
-    nb_tensor distinct = { .storage = t->storage, .offset = t->offset, .ndim = t->ndim, .dtype = t->dtype };
+    nb_tensor distinct = {.storage = t->storage, .offset = t->offset, .ndim = t->ndim, .dtype = t->dtype};
     distinct.numel     = 1;
     for (int d = 0; d < t->ndim; d++) {
         distinct.shape[d]  = t->stride[d] == 0 ? 1 : t->shape[d];
         distinct.stride[d] = t->stride[d];
         distinct.numel *= distinct.shape[d];
     }
-    const nb_tensor *operands[1] = { &distinct };
+    const nb_tensor *operands[1] = {&distinct};
     nbi_iter         it;
     nbi_iter_init(&it, 1, operands);
     nbi_iter_run(&it, fill_loop, &job);
@@ -156,8 +176,7 @@ static void fill_tensor(nb_tensor *t, double value)
 
 static nb_tensor *full(nb_shape shape, double value, nb_opts opts, const char *op)
 {
-    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !check_fill_value(value, opts.dtype, op))
-        return NULL;
+    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !check_fill_value(value, opts.dtype, op)) return NULL;
     nb_tensor *t = make(shape, opts, op);
     if (t) fill_tensor(t, value);
     return t;
@@ -180,7 +199,8 @@ nb_tensor *nb_from_data(const void *data, nb_shape shape, nb_opts opts)
         /* Bool is stored as exactly 0 or 1: normalise the user's bytes. */
         const unsigned char *src = data;
         unsigned char       *dst = (unsigned char *)nbi_ptr(t);
-        for (int64_t i = 0; i < numel; i++) dst[i] = src[i] != 0;
+        for (int64_t i = 0; i < numel; i++)
+            dst[i] = src[i] != 0;
     } else {
         memcpy(nbi_ptr(t), data, (size_t)numel * nb_dtype_size(opts.dtype));
     }
@@ -208,10 +228,12 @@ static void arange_float_range(int64_t begin, int64_t end, void *arg)
     const range_job *job = arg;
     if (job->out->dtype == NB_FLOAT32) {
         float *out = (float *)(void *)nbi_ptr(job->out);
-        for (int64_t i = begin; i < end; i++) out[i] = (float)(job->start_f + job->step_f * (double)i);
+        for (int64_t i = begin; i < end; i++)
+            out[i] = (float)(job->start_f + job->step_f * (double)i);
     } else {
         double *out = (double *)(void *)nbi_ptr(job->out);
-        for (int64_t i = begin; i < end; i++) out[i] = job->start_f + job->step_f * (double)i;
+        for (int64_t i = begin; i < end; i++)
+            out[i] = job->start_f + job->step_f * (double)i;
     }
 }
 
@@ -234,14 +256,16 @@ nb_tensor *nb_arange(double start, double end, double step, nb_opts opts)
     if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_arange: not implemented for bool");
     if (!isfinite(start) || !isfinite(end))
         return nbi_fail(NB_ERR_ARG, "nb_arange: unsupported range: %g -> %g", start, end);
-    range_job job = { .start_f = start, .end_f = end, .step_f = step };
+    range_job job = {.start_f = start, .end_f = end, .step_f = step};
     int64_t   length;
     bool      is_float = nb_dtype_is_floating(opts.dtype);
     if (is_float) {
         if (!(step > 0 || step < 0)) return nbi_fail(NB_ERR_ARG, "nb_arange: step must be nonzero");
         if ((step > 0 && end < start) || (step < 0 && end > start))
-            return nbi_fail(NB_ERR_ARG, "nb_arange: upper bound and lower bound inconsistent with step sign "
-                                        "(start %g, end %g, step %g)", start, end, step);
+            return nbi_fail(NB_ERR_ARG,
+                            "nb_arange: upper bound and lower bound inconsistent with step sign "
+                            "(start %g, end %g, step %g)",
+                            start, end, step);
         double size = ceil((end - start) / step);
         if (!(size >= 0 && size < 9223372036854775807.0))
             return nbi_fail(NB_ERR_ARG, "nb_arange: invalid size %g, possible overflow", size);
@@ -255,14 +279,15 @@ nb_tensor *nb_arange(double start, double end, double step, nb_opts opts)
             return nbi_fail(NB_ERR_ARG, "nb_arange: step must be nonzero (step %g is %lld as %s)", step,
                             (long long)istep, nb_dtype_name(opts.dtype));
         if ((istep > 0 && iend < istart) || (istep < 0 && iend > istart))
-            return nbi_fail(NB_ERR_ARG, "nb_arange: upper bound and lower bound inconsistent with step sign "
-                                        "(start %g, end %g, step %g)", start, end, step);
+            return nbi_fail(NB_ERR_ARG,
+                            "nb_arange: upper bound and lower bound inconsistent with step sign "
+                            "(start %g, end %g, step %g)",
+                            start, end, step);
         if (opts.dtype == NB_INT64) {
             uint64_t distance = istep > 0 ? (uint64_t)iend - (uint64_t)istart : (uint64_t)istart - (uint64_t)iend;
             uint64_t stride   = istep > 0 ? (uint64_t)istep : 0 - (uint64_t)istep;
             uint64_t count    = distance / stride + (distance % stride != 0);
-            if (count > (uint64_t)INT64_MAX)
-                return nbi_fail(NB_ERR_ARG, "nb_arange: invalid size, possible overflow");
+            if (count > (uint64_t)INT64_MAX) return nbi_fail(NB_ERR_ARG, "nb_arange: invalid size, possible overflow");
             length = (int64_t)count;
         } else {
             double size = ceil((end - start) / step);
@@ -288,8 +313,8 @@ static void linspace_range(int64_t begin, int64_t end, void *arg)
     if (out->dtype == NB_FLOAT32) {
         /* NOTE: float32 steps are computed in float, as torch's kernel does,
          * so the values match it bit for bit. */
-        float start = (float)job->start_f, stop = (float)job->end_f, step = (float)job->step_f;
-        float *o    = (float *)(void *)data;
+        float  start = (float)job->start_f, stop = (float)job->end_f, step = (float)job->step_f;
+        float *o = (float *)(void *)data;
         for (int64_t i = begin; i < end; i++)
             o[i] = i < job->halfway ? start + step * (float)i : stop - step * (float)(job->steps - 1 - i);
     } else if (out->dtype == NB_FLOAT64) {
@@ -312,7 +337,8 @@ nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts)
     const char *op = "nb_linspace";
     if (!check_opts(opts, op)) return NULL;
     if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_linspace: not implemented for bool");
-    if (steps < 0) return nbi_fail(NB_ERR_ARG, "nb_linspace: number of steps must be non-negative, got %lld", (long long)steps);
+    if (steps < 0)
+        return nbi_fail(NB_ERR_ARG, "nb_linspace: number of steps must be non-negative, got %lld", (long long)steps);
     if (nbi_is_integral(opts.dtype)) {
         /* Integer dtypes: the ends are converted to the dtype first (uint8
          * wraps -3 to 253), the step stays in double, as in torch. */
@@ -328,7 +354,7 @@ nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts)
         start = (float)start;
         end   = (float)end;
     }
-    range_job job = { .start_f = start, .end_f = end, .steps = steps, .halfway = steps / 2 };
+    range_job job = {.start_f = start, .end_f = end, .steps = steps, .halfway = steps / 2};
     if (steps > 1)
         job.step_f = opts.dtype == NB_FLOAT32 ? (double)(((float)end - (float)start) / (float)(steps - 1))
                                               : (end - start) / (double)(steps - 1);
@@ -347,7 +373,8 @@ nb_tensor *nb_eye(int64_t n, int64_t m, nb_opts opts)
     if (t == NULL) return NULL;
     char  *data = nbi_ptr(t);
     size_t size = nbi_itemsize(t);
-    for (int64_t i = 0; i < n && i < m; i++) nbi_store_f64(data + (size_t)(i * m + i) * size, t->dtype, 1.0);
+    for (int64_t i = 0; i < n && i < m; i++)
+        nbi_store_f64(data + (size_t)(i * m + i) * size, t->dtype, 1.0);
     return t;
 }
 
@@ -357,10 +384,10 @@ nb_tensor *nb_eye(int64_t n, int64_t m, nb_opts opts)
 
 typedef struct {
     nb_tensor *out;
-    uint64_t   seed, offset;  /* from nbi_rng_reserve */
-    double     mean, std;     /* normal */
-    int64_t    low;           /* randint */
-    uint64_t   range;         /* randint: high - low, >= 1 */
+    uint64_t   seed, offset; /* from nbi_rng_reserve */
+    double     mean, std;    /* normal */
+    int64_t    low;          /* randint */
+    uint64_t   range;        /* randint: high - low, >= 1 */
 } random_job;
 
 static void uniform_range(int64_t begin, int64_t end, void *arg)
@@ -368,10 +395,12 @@ static void uniform_range(int64_t begin, int64_t end, void *arg)
     const random_job *job = arg;
     if (job->out->dtype == NB_FLOAT32) {
         float *o = (float *)(void *)nbi_ptr(job->out);
-        for (int64_t i = begin; i < end; i++) o[i] = nbi_philox_uniform_f32(job->seed, job->offset, (uint64_t)i);
+        for (int64_t i = begin; i < end; i++)
+            o[i] = nbi_philox_uniform_f32(job->seed, job->offset, (uint64_t)i);
     } else {
         double *o = (double *)(void *)nbi_ptr(job->out);
-        for (int64_t i = begin; i < end; i++) o[i] = nbi_philox_uniform_f64(job->seed, job->offset, (uint64_t)i);
+        for (int64_t i = begin; i < end; i++)
+            o[i] = nbi_philox_uniform_f64(job->seed, job->offset, (uint64_t)i);
     }
 }
 
@@ -439,7 +468,7 @@ static bool start_random(random_job *job, nb_shape shape, nb_opts opts, const ch
 
 static nb_tensor *rand_op(nb_shape shape, nb_opts opts, const char *op)
 {
-    random_job job = { 0 };
+    random_job job = {0};
     if (!start_random(&job, shape, opts, op, true)) return NULL;
     nbi_parallel_for(job.out->numel, NBI_PARALLEL_GRAIN, uniform_range, &job);
     return job.out;
@@ -448,7 +477,7 @@ static nb_tensor *rand_op(nb_shape shape, nb_opts opts, const char *op)
 static nb_tensor *normal_op(double mean, double std, nb_shape shape, nb_opts opts, const char *op)
 {
     if (!(std >= 0)) return nbi_fail(NB_ERR_ARG, "%s: expects std >= 0.0, but found std %g", op, std);
-    random_job job = { .mean = mean, .std = std };
+    random_job job = {.mean = mean, .std = std};
     if (!start_random(&job, shape, opts, op, true)) return NULL;
     nbi_parallel_for(job.out->numel, NBI_PARALLEL_GRAIN, normal_range, &job);
     return job.out;
@@ -466,12 +495,30 @@ nb_tensor *nb_normal(double mean, double std, nb_shape shape, nb_opts opts)
 static void integer_bounds(nb_dtype dtype, int64_t *min, int64_t *max)
 {
     switch (dtype) {
-    case NB_FLOAT32: *min = -(INT64_C(1) << 24); *max = INT64_C(1) << 24; break;
-    case NB_FLOAT64: *min = -(INT64_C(1) << 53); *max = INT64_C(1) << 53; break;
-    case NB_INT32: *min = INT32_MIN; *max = INT32_MAX; break;
-    case NB_UINT8: *min = 0; *max = 255; break;
-    case NB_BOOL: *min = 0; *max = 1; break;
-    default: *min = INT64_MIN; *max = INT64_MAX; break;
+    case NB_FLOAT32:
+        *min = -(INT64_C(1) << 24);
+        *max = INT64_C(1) << 24;
+        break;
+    case NB_FLOAT64:
+        *min = -(INT64_C(1) << 53);
+        *max = INT64_C(1) << 53;
+        break;
+    case NB_INT32:
+        *min = INT32_MIN;
+        *max = INT32_MAX;
+        break;
+    case NB_UINT8:
+        *min = 0;
+        *max = 255;
+        break;
+    case NB_BOOL:
+        *min = 0;
+        *max = 1;
+        break;
+    default:
+        *min = INT64_MIN;
+        *max = INT64_MAX;
+        break;
     }
 }
 
@@ -480,8 +527,8 @@ nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts)
     const char *op = "nb_randint";
     if (!nbi_check_shape(shape, op) || !check_opts(opts, op)) return NULL;
     if (low >= high)
-        return nbi_fail(NB_ERR_ARG, "nb_randint: expects low < high, but got low=%lld >= high=%lld",
-                        (long long)low, (long long)high);
+        return nbi_fail(NB_ERR_ARG, "nb_randint: expects low < high, but got low=%lld >= high=%lld", (long long)low,
+                        (long long)high);
     int64_t min, max;
     integer_bounds(opts.dtype, &min, &max);
     if (low < min)
@@ -490,7 +537,7 @@ nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts)
     if (high - 1 > max)
         return nbi_fail(NB_ERR_ARG, "nb_randint: high - 1 = %lld is out of bounds for %s (%lld to %lld)",
                         (long long)(high - 1), nb_dtype_name(opts.dtype), (long long)min, (long long)max);
-    random_job job = { .low = low, .range = (uint64_t)high - (uint64_t)low };
+    random_job job = {.low = low, .range = (uint64_t)high - (uint64_t)low};
     if (!start_random(&job, shape, opts, op, false)) return NULL;
     nbi_parallel_for(job.out->numel, NBI_PARALLEL_GRAIN, randint_range, &job);
     return job.out;
@@ -501,10 +548,7 @@ nb_tensor *nb_randint(int64_t low, int64_t high, nb_shape shape, nb_opts opts)
 /* ------------------------------------------------------------------------ */
 
 /* t's shape, dtype and device; no grad (as torch's *_like by default). */
-static nb_opts like_opts(const nb_tensor *t)
-{
-    return (nb_opts){ .dtype = t->dtype, .device = t->storage->device };
-}
+static nb_opts like_opts(const nb_tensor *t) { return (nb_opts){.dtype = t->dtype, .device = t->storage->device}; }
 
 nb_tensor *nb_empty_like(const nb_tensor *t)
 {
@@ -549,8 +593,7 @@ nb_tensor *nb_randn_like(const nb_tensor *t)
 nb_tensor *nb_fill_(nb_tensor *a, double value)
 {
     if (!nbi_check_tensor(a, "nb_fill_", "a")) return NULL;
-    if (a->storage->device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "nb_fill_: the tensor is not on the CPU");
+    if (a->storage->device.type != NB_CPU) return nbi_fail(NB_ERR_DEVICE, "nb_fill_: the tensor is not on the CPU");
     if (!check_fill_value(value, a->dtype, "nb_fill_")) return NULL;
     fill_tensor(a, value);
     nbi_bump_version(a);

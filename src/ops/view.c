@@ -11,8 +11,7 @@
 #include "core/internal.h"
 
 /* A view of t with this geometry; requires_grad follows t. */
-static nb_tensor *make_view(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
-                            int64_t offset)
+static nb_tensor *make_view(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset)
 {
     nb_tensor *v = nbi_make_view(t, ndim, shape, stride, offset);
     if (v) v->requires_grad = t->requires_grad;
@@ -87,28 +86,31 @@ static bool infer_size(nb_shape *shape, int64_t numel, const char *op, int split
 static bool view_strides(const nb_tensor *t, int new_ndim, const int64_t *new_shape, int64_t *new_stride)
 {
     if (t->ndim == 0) { /* one element: any strides do; torch uses 1 */
-        for (int i = 0; i < new_ndim; i++) new_stride[i] = 1;
+        for (int i = 0; i < new_ndim; i++)
+            new_stride[i] = 1;
         return true;
     }
     if (t->numel == 0) {
         bool same = new_ndim == t->ndim;
-        for (int i = 0; same && i < new_ndim; i++) same = new_shape[i] == t->shape[i];
+        for (int i = 0; same && i < new_ndim; i++)
+            same = new_shape[i] == t->shape[i];
         if (same) {
-            for (int i = 0; i < new_ndim; i++) new_stride[i] = t->stride[i];
+            for (int i = 0; i < new_ndim; i++)
+                new_stride[i] = t->stride[i];
         } else {
             nbi_contiguous_strides(new_ndim, new_shape, new_stride);
         }
         return true;
     }
-    int     view_d      = new_ndim - 1;
-    int64_t chunk_base  = t->stride[t->ndim - 1]; /* stride of the chunk's innermost dim */
+    int     view_d       = new_ndim - 1;
+    int64_t chunk_base   = t->stride[t->ndim - 1]; /* stride of the chunk's innermost dim */
     int64_t tensor_numel = 1, view_numel = 1;
     for (int tensor_d = t->ndim - 1; tensor_d >= 0; tensor_d--) {
         tensor_numel *= t->shape[tensor_d];
         /* Does the chunk end here (dim tensor_d - 1 is not evenly spaced
          * with it)? Then the new dims must tile exactly this chunk. */
-        bool chunk_ends = tensor_d == 0 || (t->shape[tensor_d - 1] != 1 &&
-                                            t->stride[tensor_d - 1] != tensor_numel * chunk_base);
+        bool chunk_ends =
+            tensor_d == 0 || (t->shape[tensor_d - 1] != 1 && t->stride[tensor_d - 1] != tensor_numel * chunk_base);
         if (!chunk_ends) continue;
         while (view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d] == 1)) {
             new_stride[view_d] = view_numel * chunk_base;
@@ -149,8 +151,7 @@ nb_tensor *nb_view(const nb_tensor *t, nb_shape shape)
 static nb_tensor *reshape_inferred(const nb_tensor *t, nb_shape shape)
 {
     int64_t stride[NB_MAX_DIMS];
-    if (view_strides(t, shape.ndim, shape.dims, stride))
-        return make_view(t, shape.ndim, shape.dims, stride, t->offset);
+    if (view_strides(t, shape.ndim, shape.dims, stride)) return make_view(t, shape.ndim, shape.dims, stride, t->offset);
     nb_tensor *copy = nb_contiguous(t);
     if (copy == NULL) return NULL;
     nbi_contiguous_strides(shape.ndim, shape.dims, stride);
@@ -195,10 +196,9 @@ nb_tensor *nb_permute(const nb_tensor *t, nb_dims order)
 {
     if (!nbi_check_tensor(t, "nb_permute", "t")) return NULL;
     if (order.n != t->ndim)
-        return nbi_fail(NB_ERR_SHAPE, "nb_permute: the order lists %d dims but the tensor has %d", order.n,
-                        t->ndim);
+        return nbi_fail(NB_ERR_SHAPE, "nb_permute: the order lists %d dims but the tensor has %d", order.n, t->ndim);
     int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
-    bool    seen[NB_MAX_DIMS] = { false };
+    bool    seen[NB_MAX_DIMS] = {false};
     for (int i = 0; i < order.n; i++) {
         int d = nbi_wrap_dim(order.dims[i], t->ndim, "nb_permute");
         if (d < 0) return NULL;
@@ -235,7 +235,8 @@ static nb_tensor *expand(const nb_tensor *t, nb_shape target, const char *op)
         return nbi_fail(NB_ERR_SHAPE,
                         "%s: the number of sizes provided (%d) must be greater or equal to the number of "
                         "dimensions in the tensor (%d): target %s, tensor %s",
-                        op, target.ndim, t->ndim, nbi_shape_str(target.ndim, target.dims, buf_target, sizeof buf_target),
+                        op, target.ndim, t->ndim,
+                        nbi_shape_str(target.ndim, target.dims, buf_target, sizeof buf_target),
                         nbi_shape_str(t->ndim, t->shape, buf_t, sizeof buf_t));
     int     ndim = target.ndim;
     int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
@@ -330,8 +331,8 @@ nb_tensor *nb_unsqueeze(const nb_tensor *t, int dim)
     if (!nbi_check_tensor(t, "nb_unsqueeze", "t")) return NULL;
     int range = t->ndim + 1; /* the new dim may go anywhere, the end included */
     if (dim < -range || dim >= range)
-        return nbi_fail(NB_ERR_INDEX, "nb_unsqueeze: dim %d is out of range for a %d-d tensor (expected %d to %d)",
-                        dim, t->ndim, -range, range - 1);
+        return nbi_fail(NB_ERR_INDEX, "nb_unsqueeze: dim %d is out of range for a %d-d tensor (expected %d to %d)", dim,
+                        t->ndim, -range, range - 1);
     if (t->ndim == NB_MAX_DIMS)
         return nbi_fail(NB_ERR_SHAPE, "nb_unsqueeze: the tensor already has the maximum of %d dims", NB_MAX_DIMS);
     int     d = dim < 0 ? dim + range : dim;
@@ -361,14 +362,13 @@ nb_tensor *nb_flatten(const nb_tensor *t, int start_dim, int end_dim)
     if (start < 0) return NULL;
     int end = nbi_wrap_dim(end_dim, t->ndim, "nb_flatten");
     if (end < 0) return NULL;
-    if (start > end)
-        return nbi_fail(NB_ERR_ARG, "nb_flatten: start_dim %d cannot come after end_dim %d", start, end);
+    if (start > end) return nbi_fail(NB_ERR_ARG, "nb_flatten: start_dim %d cannot come after end_dim %d", start, end);
     if (t->ndim == 0) { /* flattening a scalar gives one dim, as torch */
         const int64_t one = 1;
         return make_view(t, 1, &one, &one, t->offset);
     }
     if (start == end) return make_view(t, t->ndim, t->shape, t->stride, t->offset);
-    nb_shape shape = { .ndim = 0 };
+    nb_shape shape = {.ndim = 0};
     for (int i = 0; i < t->ndim; i++) {
         if (i > start && i <= end)
             shape.dims[shape.ndim - 1] *= t->shape[i];
@@ -389,10 +389,11 @@ nb_tensor *nb_unflatten(const nb_tensor *t, int dim, nb_shape sizes)
         return nbi_fail(NB_ERR_SHAPE, "nb_unflatten: the result would have %d dims; at most %d are allowed",
                         t->ndim - 1 + sizes.ndim, NB_MAX_DIMS);
     if (!infer_size(&sizes, t->shape[d], "nb_unflatten", d)) return NULL;
-    nb_shape shape = { .ndim = 0 };
+    nb_shape shape = {.ndim = 0};
     for (int i = 0; i < t->ndim; i++) {
         if (i == d)
-            for (int k = 0; k < sizes.ndim; k++) shape.dims[shape.ndim++] = sizes.dims[k];
+            for (int k = 0; k < sizes.ndim; k++)
+                shape.dims[shape.ndim++] = sizes.dims[k];
         else
             shape.dims[shape.ndim++] = t->shape[i];
     }
@@ -412,7 +413,8 @@ nb_tensor *nb_narrow(const nb_tensor *t, int dim, int64_t start, int64_t length)
     if (d < 0) return NULL;
     int64_t size = t->shape[d];
     if (start < -size || start > size)
-        return nbi_fail(NB_ERR_INDEX, "nb_narrow: start %lld is out of range for dim %d of size %lld (expected %lld to %lld)",
+        return nbi_fail(NB_ERR_INDEX,
+                        "nb_narrow: start %lld is out of range for dim %d of size %lld (expected %lld to %lld)",
                         (long long)start, d, (long long)size, (long long)-size, (long long)size);
     if (start < 0) start += size;
     if (length < 0) return nbi_fail(NB_ERR_ARG, "nb_narrow: length %lld is negative", (long long)length);
@@ -420,7 +422,8 @@ nb_tensor *nb_narrow(const nb_tensor *t, int dim, int64_t start, int64_t length)
         return nbi_fail(NB_ERR_INDEX, "nb_narrow: start (%lld) + length (%lld) exceeds dimension size (%lld)",
                         (long long)start, (long long)length, (long long)size);
     int64_t shape[NB_MAX_DIMS];
-    for (int i = 0; i < t->ndim; i++) shape[i] = t->shape[i];
+    for (int i = 0; i < t->ndim; i++)
+        shape[i] = t->shape[i];
     shape[d] = length;
     /* NOTE: an empty result keeps its offset in range (start <= size), so a
      * later view of it never points past the storage. */
@@ -438,8 +441,8 @@ nb_tensor *nb_slice(const nb_tensor *t, int dim, int64_t start, int64_t stop, in
     /* Python's rules: negative bounds count from the end, then clamp. */
     if (start < 0) start += size;
     if (stop < 0) stop += size;
-    start = start < 0 ? 0 : start > size ? size : start;
-    stop  = stop < start ? start : stop > size ? size : stop;
+    start          = start < 0 ? 0 : start > size ? size : start;
+    stop           = stop < start ? start : stop > size ? size : stop;
     int64_t span   = stop - start;
     int64_t length = span == 0 ? 0 : 1 + (span - 1) / step;
     int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
@@ -482,8 +485,7 @@ nb_tensor *nb_select(const nb_tensor *t, int dim, int64_t index)
 nb_tensor *nb_diagonal(const nb_tensor *t, int64_t offset, int dim1, int dim2)
 {
     if (!nbi_check_tensor(t, "nb_diagonal", "t")) return NULL;
-    if (t->ndim < 2)
-        return nbi_fail(NB_ERR_SHAPE, "nb_diagonal: needs a tensor with at least 2 dims, got %d", t->ndim);
+    if (t->ndim < 2) return nbi_fail(NB_ERR_SHAPE, "nb_diagonal: needs a tensor with at least 2 dims, got %d", t->ndim);
     int d1 = nbi_wrap_dim(dim1, t->ndim, "nb_diagonal");
     if (d1 < 0) return NULL;
     int d2 = nbi_wrap_dim(dim2, t->ndim, "nb_diagonal");

@@ -1,0 +1,141 @@
+/*
+ * bench_gemm.c — float32 matrix products: nb_matmul (whatever GEMM the build
+ * has), nabla's fallback kernel alone, and raw cblas_sgemm when the build has
+ * OpenBLAS, side by side, on 1 and 2 threads.
+ *
+ * Each cell is GFLOPS (2 m n k / time) of the best and the median of RUNS
+ * runs; a run repeats the product enough times to last ~30 ms, so that small
+ * sizes are not timer noise. Build in Release (the default) before reading
+ * the numbers: bench_gemm [max_size] skips square sizes above max_size.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cpu/gemm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#if defined(NB_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
+
+enum { RUNS = 7 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    int64_t    m, n, k;
+    nb_tensor *a, *b;          /* for nb_matmul */
+    float     *ra, *rb, *rc;   /* raw buffers for the kernels */
+} problem;
+
+typedef enum { VIA_MATMUL, VIA_FALLBACK, VIA_CBLAS } via;
+
+static void run_once(const problem *p, via how)
+{
+    switch (how) {
+    case VIA_MATMUL: nb_free(nb_matmul(p->a, p->b)); break;
+    case VIA_FALLBACK:
+        nbi_gemm_fallback_f32(false, false, p->m, p->n, p->k, 1.0f, p->ra, p->k, p->rb, p->n, 0.0f, p->rc, p->n);
+        break;
+    case VIA_CBLAS:
+#if defined(NB_HAVE_OPENBLAS)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)p->m, (blasint)p->n, (blasint)p->k, 1.0f,
+                    p->ra, (blasint)p->k, p->rb, (blasint)p->n, 0.0f, p->rc, (blasint)p->n);
+#endif
+        break;
+    }
+}
+
+static int compare_doubles(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Best and median GFLOPS of RUNS timed runs. */
+static void measure(const problem *p, via how, double *best, double *median)
+{
+    double flops = 2.0 * (double)p->m * (double)p->n * (double)p->k;
+    run_once(p, how); /* warm up: caches, thread pool, packing buffers */
+    double t0 = now_seconds();
+    run_once(p, how);
+    double one = now_seconds() - t0;
+    int    reps = one > 0.03 ? 1 : (int)(0.03 / (one > 1e-7 ? one : 1e-7)) + 1;
+    double gflops[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        double start = now_seconds();
+        for (int i = 0; i < reps; i++) run_once(p, how);
+        double per_product = (now_seconds() - start) / reps;
+        gflops[r]          = flops / per_product * 1e-9;
+    }
+    qsort(gflops, RUNS, sizeof gflops[0], compare_doubles);
+    *best   = gflops[RUNS - 1];
+    *median = gflops[RUNS / 2];
+}
+
+static void bench_case(int64_t m, int64_t n, int64_t k)
+{
+    problem p = { .m = m, .n = n, .k = k };
+    p.a       = nb_rand(NB_SHAPE(m, k), NB_OPTS());
+    p.b       = nb_rand(NB_SHAPE(k, n), NB_OPTS());
+    p.ra      = malloc((size_t)(m * k) * sizeof(float));
+    p.rb      = malloc((size_t)(k * n) * sizeof(float));
+    p.rc      = malloc((size_t)(m * n) * sizeof(float));
+    nb_copy_to_buffer(p.a, p.ra, (size_t)(m * k) * sizeof(float));
+    nb_copy_to_buffer(p.b, p.rb, (size_t)(k * n) * sizeof(float));
+
+    for (int threads = 1; threads <= 2; threads++) {
+        if (nb_set_num_threads(threads) != NB_OK) {
+            nb_clear_error();
+            continue;
+        }
+#if defined(NB_HAVE_OPENBLAS)
+        openblas_set_num_threads(threads);
+#endif
+        char name[64];
+        snprintf(name, sizeof name, "%lldx%lld . %lldx%lld", (long long)m, (long long)k, (long long)k, (long long)n);
+        printf("%-22s %7d", name, threads);
+        double best, median;
+        measure(&p, VIA_MATMUL, &best, &median);
+        printf("   %7.1f %7.1f", best, median);
+        measure(&p, VIA_FALLBACK, &best, &median);
+        printf("   %7.1f %7.1f", best, median);
+#if defined(NB_HAVE_OPENBLAS)
+        double cblas_best, cblas_median;
+        measure(&p, VIA_CBLAS, &cblas_best, &cblas_median);
+        printf("   %7.1f %7.1f   %5.2f", cblas_best, cblas_median, best / cblas_best);
+#endif
+        printf("\n");
+        fflush(stdout);
+    }
+    nb_free(p.a);
+    nb_free(p.b);
+    free(p.ra);
+    free(p.rb);
+    free(p.rc);
+}
+
+int main(int argc, char **argv)
+{
+    int64_t max_size = argc > 1 ? atoll(argv[1]) : 2048;
+    int     saved    = nb_get_num_threads();
+    printf("float32 GEMM, GFLOPS best / median of %d runs. nb_matmul uses: %s; fallback kernel: %s\n", RUNS,
+           nb_gemm_backend(), nbi_gemm_fallback_isa());
+    printf("%-22s %7s   %-15s   %-15s", "m x k . k x n", "threads", "nb_matmul", "fallback");
+#if defined(NB_HAVE_OPENBLAS)
+    printf("   %-15s   %s", "cblas_sgemm", "fallback/cblas (best)");
+#endif
+    printf("\n");
+    static const int64_t squares[] = { 64, 256, 1024, 2048 };
+    for (int i = 0; i < 4; i++)
+        if (squares[i] <= max_size) bench_case(squares[i], squares[i], squares[i]);
+    bench_case(64, 256, 784); /* an MLP layer: batch 64, 784 -> 256 */
+    nb_set_num_threads(saved);
+    return 0;
+}
