@@ -30,7 +30,7 @@ test-release: build
 test-sanitize:
 	@$(CMAKE) -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=address,undefined >/dev/null
 	@$(CMAKE) --build build/sanitize -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(CTEST) --test-dir build/sanitize --output-on-failure -j $(JOBS)
 
 test-fallback:

@@ -34,7 +34,9 @@ typedef struct {
     float     *ra, *rb, *rc;   /* raw buffers for the kernels */
 } problem;
 
-typedef enum { VIA_MATMUL, VIA_FALLBACK, VIA_CBLAS } via;
+typedef enum { VIA_MATMUL, VIA_FALLBACK, VIA_CBLAS, VIA_VARIANT } via;
+
+static int variant_under_test; /* for VIA_VARIANT */
 
 static void run_once(const problem *p, via how)
 {
@@ -42,6 +44,10 @@ static void run_once(const problem *p, via how)
     case VIA_MATMUL: nb_free(nb_matmul(p->a, p->b)); break;
     case VIA_FALLBACK:
         nbi_gemm_fallback_f32(false, false, p->m, p->n, p->k, 1.0f, p->ra, p->k, p->rb, p->n, 0.0f, p->rc, p->n);
+        break;
+    case VIA_VARIANT:
+        nbi_gemm_fallback_variant_f32(variant_under_test, false, false, p->m, p->n, p->k, 1.0f, p->ra, p->k, p->rb,
+                                      p->n, 0.0f, p->rc, p->n);
         break;
     case VIA_CBLAS:
 #if defined(NB_HAVE_OPENBLAS)
@@ -79,7 +85,7 @@ static void measure(const problem *p, via how, double *best, double *median)
     *median = gflops[RUNS / 2];
 }
 
-static void bench_case(int64_t m, int64_t n, int64_t k)
+static problem problem_new(int64_t m, int64_t n, int64_t k)
 {
     problem p = { .m = m, .n = n, .k = k };
     p.a       = nb_rand(NB_SHAPE(m, k), NB_OPTS());
@@ -89,6 +95,21 @@ static void bench_case(int64_t m, int64_t n, int64_t k)
     p.rc      = malloc((size_t)(m * n) * sizeof(float));
     nb_copy_to_buffer(p.a, p.ra, (size_t)(m * k) * sizeof(float));
     nb_copy_to_buffer(p.b, p.rb, (size_t)(k * n) * sizeof(float));
+    return p;
+}
+
+static void problem_free(problem *p)
+{
+    nb_free(p->a);
+    nb_free(p->b);
+    free(p->ra);
+    free(p->rb);
+    free(p->rc);
+}
+
+static void bench_case(int64_t m, int64_t n, int64_t k)
+{
+    problem p = problem_new(m, n, k);
 
     for (int threads = 1; threads <= 2; threads++) {
         if (nb_set_num_threads(threads) != NB_OK) {
@@ -114,11 +135,23 @@ static void bench_case(int64_t m, int64_t n, int64_t k)
         printf("\n");
         fflush(stdout);
     }
-    nb_free(p.a);
-    nb_free(p.b);
-    free(p.ra);
-    free(p.rb);
-    free(p.rc);
+    problem_free(&p);
+}
+
+/* Each micro-kernel variant this CPU runs, alone on one thread. */
+static void bench_variants(int64_t size)
+{
+    problem p = problem_new(size, size, size);
+    nb_set_num_threads(1);
+    printf("\nfallback variants, %lldx%lld . %lldx%lld, 1 thread (GFLOPS best / median):\n", (long long)size,
+           (long long)size, (long long)size, (long long)size);
+    for (int v = 0; v < nbi_gemm_fallback_variant_count(); v++) {
+        double best, median;
+        variant_under_test = v;
+        measure(&p, VIA_VARIANT, &best, &median);
+        printf("  %-10s %7.1f %7.1f\n", nbi_gemm_fallback_variant_name(v), best, median);
+    }
+    problem_free(&p);
 }
 
 int main(int argc, char **argv)
@@ -136,6 +169,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (squares[i] <= max_size) bench_case(squares[i], squares[i], squares[i]);
     bench_case(64, 256, 784); /* an MLP layer: batch 64, 784 -> 256 */
+    bench_variants(max_size < 1024 ? max_size : 1024);
     nb_set_num_threads(saved);
     return 0;
 }

@@ -19,6 +19,11 @@ whatever the setting; only its matmul (OpenBLAS) uses threads.
 Usage: /usr/bin/python3 bench/compare.py [--impl torch|numpy|all]
            [--threads N] [--filter SUBSTRING] [--reps N]
 (PyTorch 1.13 and NumPy are installed for /usr/bin/python3 only.)
+
+       /usr/bin/python3 bench/compare.py --join nabla=FILE [NAME=FILE ...]
+joins saved tables into one (as compare.sh does): per case and thread count,
+each implementation's min and median, and for all but the first the ratio of
+its median to the first's (> 1: the first, nabla, is faster).
 """
 import argparse
 import os
@@ -153,14 +158,82 @@ def run_child(impl, threads, case_filter, reps_override):
         print(f"{name} {threads} {per_call_us[0]:.3f} {median:.3f}", flush=True)
 
 
+def read_table(path):
+    """{(case, threads): (min_us, median_us)} and the '#' comments of a table."""
+    rows, comments = {}, []
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if not fields:
+                continue
+            if fields[0].startswith("#"):
+                if fields[1:2] != ["case"]:
+                    comments.append(line.strip())
+                continue
+            if len(fields) == 4:
+                rows[(fields[0], int(fields[1]))] = (float(fields[2]), float(fields[3]))
+    return rows, comments
+
+
+def format_us(us):
+    """Four significant digits or so, without exponents."""
+    if us >= 1000:
+        return f"{us:.0f}"
+    if us >= 10:
+        return f"{us:.1f}"
+    return f"{us:.3f}"
+
+
+def join_tables(specs):
+    """Prints one table from NAME=FILE specs; the first is the baseline."""
+    tables = []
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        if not path:
+            sys.exit(f"compare.py: --join takes NAME=FILE, got {spec!r}")
+        tables.append((name, *read_table(path)))
+    for name, _, comments in tables:
+        for comment in comments:
+            print(f"# {name}: {comment.lstrip('# ')}")
+    base_name, base_rows, _ = tables[0]
+    print(f"# microseconds per call; NAME/{base_name} = NAME's median / {base_name}'s median "
+          f"(> 1: {base_name} is faster)")
+    # Rows in the baseline's order, then any case only the others have.
+    keys = list(base_rows)
+    for _, rows, _ in tables[1:]:
+        keys += [key for key in rows if key not in keys]
+
+    header = ["case", "thr"]
+    for index, (name, _, _) in enumerate(tables):
+        header += [f"{name}_min", f"{name}_med"] + ([f"{name}/{base_name}"] if index else [])
+    lines = [header]
+    for key in keys:
+        line = [key[0], str(key[1])]
+        base = base_rows.get(key)
+        for index, (_, rows, _) in enumerate(tables):
+            row = rows.get(key)
+            line += [format_us(row[0]), format_us(row[1])] if row else ["-", "-"]
+            if index:
+                line.append(f"{row[1] / base[1]:.2f}" if row and base and base[1] > 0 else "-")
+        lines.append(line)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        cells = [line[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])]
+        print("  ".join(cells).rstrip())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", choices=("torch", "numpy", "all"), default="all")
     parser.add_argument("--threads", type=int, default=0, help="one thread count (default: 1 then 2)")
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
     parser.add_argument("--reps", type=int, default=0, help="timed repetitions per case (default 7)")
+    parser.add_argument("--join", nargs="+", metavar="NAME=FILE", help="join saved tables into one")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.join:
+        join_tables(args.join)
+        return 0
     if args.threads < 0 or args.reps < 0:
         parser.error("--threads and --reps must be positive")
 

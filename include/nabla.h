@@ -368,6 +368,7 @@ NB_API nb_tensor *nb_tanh(const nb_tensor *t);    /* (float) */
 NB_API nb_tensor *nb_sigmoid(const nb_tensor *t); /* (float) */
 NB_API nb_tensor *nb_relu(const nb_tensor *t);
 NB_API nb_tensor *nb_silu(const nb_tensor *t);    /* (float) */
+NB_API nb_tensor *nb_erf(const nb_tensor *t);     /* (float) */
 /* GELU: x * Phi(x) (erf form), or its tanh approximation when tanh_approx. */
 NB_API nb_tensor *nb_gelu(const nb_tensor *t, bool tanh_approx); /* (float) */
 /* log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
@@ -428,14 +429,17 @@ NB_API nb_tensor *nb_argmax(const nb_tensor *t);
 NB_API nb_tensor *nb_argmin(const nb_tensor *t);
 NB_API nb_tensor *nb_argmax_dim(const nb_tensor *t, int dim, bool keepdim);
 NB_API nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim);
-/* Variance / standard deviation with Bessel's correction (1 = unbiased). */
+/* Variance / standard deviation with Bessel's correction (1 = unbiased):
+ * the divisor is max(0, N - correction), as torch. */
 NB_API nb_tensor *nb_var(const nb_tensor *t, int64_t correction);
 NB_API nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim);
 NB_API nb_tensor *nb_std(const nb_tensor *t, int64_t correction);
 NB_API nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim);
 /* log(sum(exp(t))) computed stably (max subtracted). */
 NB_API nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim);
-/* p-norm for p = 1, 2 or INFINITY. */
+/* p-norm (sum |x|^p)^(1/p) for any p: INFINITY / -INFINITY give max / min
+ * of |x|, 0 counts nonzeros; zero elements give 0 (as torch.norm). A NaN p
+ * is NB_ERR_ARG. */
 NB_API nb_tensor *nb_norm(const nb_tensor *t, double p);
 NB_API nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim);
 /* Bool 0-d (or reduced) results: every / some element is nonzero. */
@@ -466,8 +470,9 @@ NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b); /* 1-D x 1-D
 /* ------------------------------------------------------------------------ */
 /* Joining, splitting and indexing                                           */
 /* ------------------------------------------------------------------------ */
-/* Index tensors are int64; negative indices count from the end, as in
- * PyTorch; out-of-range indices are NB_ERR_INDEX. */
+/* Index tensors are int64. As in torch.gather / index_select / scatter, an
+ * index must lie in [0, size): a negative one is NB_ERR_INDEX like any other
+ * out-of-range index (it does not count from the end). */
 
 NB_API nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim);
 NB_API nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim);
@@ -489,7 +494,8 @@ NB_API nb_tensor *nb_scatter_add(const nb_tensor *t, int dim, const nb_tensor *i
 /* In-place forms: write into t; return t itself. */
 NB_API nb_tensor *nb_scatter_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
 NB_API nb_tensor *nb_scatter_add_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
-/* value where mask (bool, broadcast to t) is true. */
+/* value (converted to t's dtype; NB_ERR_ARG if it overflows it) where mask
+ * (bool) is true; t and mask broadcast together, as torch's masked_fill. */
 NB_API nb_tensor *nb_masked_fill(const nb_tensor *t, const nb_tensor *mask, double value);
 /* 1-D tensor of the elements where mask is true. */
 NB_API nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask);
@@ -501,7 +507,8 @@ NB_API nb_tensor *nb_one_hot(const nb_tensor *t, int64_t num_classes);
 /* Sorted values along dim (stable; NaN sorts as largest); int64 positions
  * in *indices if indices != NULL. */
 NB_API nb_tensor *nb_sort(const nb_tensor *t, int dim, bool descending, nb_tensor **indices);
-/* The k largest (or smallest) along dim, sorted. */
+/* The k largest (or smallest) along dim, sorted; among equal values the
+ * earliest comes first. k outside [0, size] is NB_ERR_ARG. */
 NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tensor **indices);
 
 /* ------------------------------------------------------------------------ */
@@ -527,6 +534,107 @@ NB_API void  nb_string_free(char *s);
 /* Print nb_to_string(t) and a newline to stdout / to f. */
 NB_API nb_status nb_print(const nb_tensor *t);
 NB_API nb_status nb_fprint(FILE *f, const nb_tensor *t);
+
+/* ------------------------------------------------------------------------ */
+/* Automatic differentiation                                                 */
+/* ------------------------------------------------------------------------ */
+/* An op whose input requires grad records a node of the backward graph in
+ * its output (while grad mode is on); nb_backward walks the graph from a
+ * result back to the leaves (tensors made by the user with requires_grad)
+ * and accumulates (+=) gradients into their grad. The graph holds
+ * references to what backward needs, so freeing a user's handle never
+ * breaks a pending backward; it is released after backward unless
+ * retain_graph. Backward formulas are written with nb_* ops, so with
+ * create_graph the backward pass is itself recorded and can be
+ * differentiated again. */
+
+/* Make t (a leaf) start or stop requiring grad. Integer and bool tensors
+ * cannot require grad (NB_ERR_DTYPE); a non-leaf cannot stop (NB_ERR_STATE:
+ * use nb_detach). */
+NB_API nb_status  nb_requires_grad_(nb_tensor *t, bool requires_grad);
+/* True for tensors not produced by a recorded op: user-made tensors, and
+ * results computed while grad mode was off or from inputs needing no grad. */
+NB_API bool       nb_is_leaf(const nb_tensor *t);
+/* The accumulated gradient of t, or NULL if none. Borrowed: valid until t is
+ * freed or its grad is replaced (nb_zero_grad, nb_set_grad); clone it to keep
+ * it. Non-leaf tensors have one only after nb_retain_grad. */
+NB_API nb_tensor *nb_grad(const nb_tensor *t);
+/* Replace t's gradient with a copy of grad (NULL clears it). The shape must
+ * match t's. */
+NB_API nb_status  nb_set_grad(nb_tensor *t, const nb_tensor *grad);
+/* Keep the gradient of a non-leaf tensor at the next backward. */
+NB_API nb_status  nb_retain_grad(nb_tensor *t);
+/* A new handle sharing t's storage, outside the graph (requires no grad). */
+NB_API nb_tensor *nb_detach(const nb_tensor *t);
+/* The name of the backward node that made t: the op's name and "Backward"
+ * ("mulBackward", "matmulBackward"), or NULL for a leaf. A static string. */
+NB_API const char *nb_grad_fn_name(const nb_tensor *t);
+
+/* Options of a backward pass; the zero value is PyTorch's default. */
+typedef struct {
+    int  reserved_;    /* lets NB_GRAD_OPTS() be empty; leave it zero */
+    bool retain_graph; /* keep the graph for another backward           */
+    bool create_graph; /* record the backward pass (higher-order grads) */
+    bool allow_unused; /* nb_grad_of: NULL grads for unreachable inputs */
+} nb_grad_opts;
+#define NB_GRAD_OPTS(...) ((nb_grad_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* Backward from a one-element tensor (grad_output 1). Errors: t does not
+ * require grad (NB_ERR_STATE), t has more than one element (NB_ERR_SHAPE),
+ * the graph was already freed by an earlier backward (NB_ERR_STATE, retain
+ * it), a tensor saved for backward was changed in place (NB_ERR_STATE,
+ * naming the op), called inside no-grad with create_graph (NB_ERR_STATE). */
+NB_API nb_status nb_backward(nb_tensor *t);
+/* Backward from t with an explicit gradient of t's shape, dtype and device
+ * (NULL allowed only for one-element t). */
+NB_API nb_status nb_backward_with(nb_tensor *t, const nb_tensor *grad_output, nb_grad_opts opts);
+/* torch.autograd.grad: gradients of the outputs with respect to inputs,
+ * written as new handles to grads_out[0..n_inputs); nothing is accumulated
+ * into .grad. grad_outputs may be NULL (ones, for one-element outputs) or
+ * hold NULL entries. An input the outputs do not depend on is NB_ERR_STATE
+ * unless allow_unused (then its grad is NULL). */
+NB_API nb_status nb_grad_of(nb_tensor *const *outputs, int n_outputs, nb_tensor *const *inputs, int n_inputs,
+                            nb_tensor *const *grad_outputs, nb_grad_opts opts, nb_tensor **grads_out);
+/* Set the gradient of each tensor to NULL (PyTorch's set_to_none). */
+NB_API void      nb_zero_grad(nb_tensor *const *tensors, int count);
+
+/* Grad mode, per thread and nestable: inside nb_no_grad_begin/end nothing is
+ * recorded (results require no grad); nb_enable_grad_begin/end turns it
+ * back on inside a no-grad region. *_end without a begin: NB_ERR_STATE. */
+NB_API nb_status nb_no_grad_begin(void);
+NB_API nb_status nb_no_grad_end(void);
+NB_API nb_status nb_enable_grad_begin(void);
+NB_API nb_status nb_enable_grad_end(void);
+NB_API bool      nb_is_grad_enabled(void);
+
+/* A function of tensors for nb_gradcheck: returns a new tensor (its own
+ * handle), computed from inputs with nb_* ops, or NULL on error. */
+typedef nb_tensor *(*nb_function)(nb_tensor *const *inputs, int count, void *user);
+/* Tolerances; zero fields take PyTorch's defaults (eps 1e-6, atol 1e-5,
+ * rtol 1e-3). */
+typedef struct {
+    int    reserved_;
+    double eps;
+    double atol;
+    double rtol;
+} nb_gradcheck_opts;
+#define NB_GRADCHECK_OPTS(...) ((nb_gradcheck_opts){ .reserved_ = 0, __VA_ARGS__ })
+/* Compare the gradient of f computed by backward with central finite
+ * differences, for every element of every input that requires grad (inputs
+ * should be float64). NB_OK when they agree; NB_ERR_STATE with the first
+ * mismatch (output element, input, element, both values) otherwise. The
+ * inputs' values are perturbed during the check and restored. */
+NB_API nb_status nb_gradcheck(nb_function f, nb_tensor *const *inputs, int count, void *user,
+                              nb_gradcheck_opts opts);
+/* The same for second derivatives: checks the gradient of
+ * nb_grad_of(f(inputs), inputs, v, create_graph) against finite differences,
+ * with a random v. */
+NB_API nb_status nb_gradgradcheck(nb_function f, nb_tensor *const *inputs, int count, void *user,
+                                  nb_gradcheck_opts opts);
+
+/* Write the backward graph ending at t as Graphviz DOT: a node per backward
+ * op (name, output shape and dtype) and per leaf that requires grad. */
+NB_API nb_status nb_graph_dot(const nb_tensor *t, FILE *f);
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */

@@ -36,6 +36,7 @@ static double ref_unary(nbi_unary_op op, double x, const nbi_params *p)
     case NBI_UNARY_sigmoid: return 1 / (1 + exp(-x));
     case NBI_UNARY_relu: return x < 0 ? 0 : x;
     case NBI_UNARY_silu: return x / (1 + exp(-x));
+    case NBI_UNARY_erf: return erf(x);
     case NBI_UNARY_logical_not: return x == 0;
     case NBI_UNARY_isnan: return isnan(x);
     case NBI_UNARY_isinf: return isinf(x) != 0;
@@ -85,12 +86,13 @@ typedef struct {
     const char *name;
     const char *dtypes;
     const char *result;
+    const char *grad;
 } row;
 
 static const row unary_rows[] = {
-#define NBI_UNARY(name, dtypes, result) { #name, #dtypes, #result },
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result) NBI_UNARY(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result)
+#define NBI_UNARY(name, dtypes, result, grad) { #name, #dtypes, #result, #grad },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad)
 #include "ops/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -98,9 +100,9 @@ static const row unary_rows[] = {
 };
 
 static const row binary_rows[] = {
-#define NBI_UNARY(name, dtypes, result)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result) { #name, #dtypes, #result },
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) { #name, #dtypes, #result, #grad },
 #include "ops/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -121,9 +123,9 @@ static bool takes(const row *r, nb_dtype d)
 static nb_tensor *call_unary(nbi_unary_op op, const nb_tensor *t, nbi_params *p)
 {
     switch (op) {
-#define NBI_UNARY(name, dtypes, result) case NBI_UNARY_##name: return nb_##name(t);
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result)
+#define NBI_UNARY(name, dtypes, result, grad) case NBI_UNARY_##name: return nb_##name(t);
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad)
 #include "ops/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -138,9 +140,9 @@ static nb_tensor *call_unary(nbi_unary_op op, const nb_tensor *t, nbi_params *p)
 static nb_tensor *call_binary(nbi_binary_op op, const nb_tensor *a, const nb_tensor *b)
 {
     switch (op) {
-#define NBI_UNARY(name, dtypes, result)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result) case NBI_BINARY_##name: return nb_##name(a, b);
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) case NBI_BINARY_##name: return nb_##name(a, b);
 #include "ops/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -626,6 +628,130 @@ static void test_large_parallel(void)
     nb_scope_end();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Gradients: every DIFF row passes gradcheck and gradgradcheck              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int        op;
+    nbi_params params;
+} op_call;
+
+static nb_tensor *apply_unary(nb_tensor *const *inputs, int count, void *user)
+{
+    (void)count;
+    op_call *call = user;
+    return call_unary((nbi_unary_op)call->op, inputs[0], &call->params);
+}
+
+static nb_tensor *apply_binary(nb_tensor *const *inputs, int count, void *user)
+{
+    (void)count;
+    op_call *call = user;
+    return call_binary((nbi_binary_op)call->op, inputs[0], inputs[1]);
+}
+
+/* float64 values in (0.5, 2): inside every op's domain, away from kinks. */
+static nb_tensor *smooth_input(nb_shape shape)
+{
+    nb_tensor *r = nb_rand(shape, NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *x = nb_add_scalar(nb_mul_scalar(r, 1.5), 0.5);
+    nb_requires_grad_(x, true);
+    return x;
+}
+
+static void test_unary_gradients(void)
+{
+    nb_manual_seed(7);
+    for (int op = 0; op < NBI_NUM_UNARY; op++) {
+        if (strcmp(unary_rows[op].grad, "DIFF") != 0) continue;
+        for (int variant = 0; variant < 2; variant++) {
+            nb_scope_begin();
+            op_call call = { op, params_for((nbi_unary_op)op, variant) };
+            if (op == NBI_UNARY_clamp) { call.params.a = 0.9; call.params.b = variant ? NAN : 1.6; }
+            if (op == NBI_UNARY_softplus) { call.params.b = variant ? 2.5 : 20; }
+            /* Contiguous, then a transposed view of a base that requires grad. */
+            nb_tensor *x  = smooth_input(NB_SHAPE(3, 4));
+            nb_tensor *xt = nb_transpose(smooth_input(NB_SHAPE(4, 3)), 0, 1);
+            nb_tensor *inputs[2] = { x, xt };
+            for (int k = 0; k < 2; k++) {
+                if (nb_gradcheck(apply_unary, &inputs[k], 1, &call, NB_GRADCHECK_OPTS()) != NB_OK) {
+                    nbt_failures++;
+                    fprintf(stderr, "  gradcheck nb_%s (%s): %s\n", unary_rows[op].name, k ? "transposed" : "contiguous", nb_last_error());
+                    nb_clear_error();
+                }
+                nbt_checks++;
+            }
+            if (nb_gradgradcheck(apply_unary, &x, 1, &call, NB_GRADCHECK_OPTS()) != NB_OK) {
+                nbt_failures++;
+                fprintf(stderr, "  gradgradcheck nb_%s: %s\n", unary_rows[op].name, nb_last_error());
+                nb_clear_error();
+            }
+            nbt_checks++;
+            nb_scope_end();
+        }
+    }
+}
+
+static void test_binary_gradients(void)
+{
+    nb_manual_seed(8);
+    for (int op = 0; op < NBI_NUM_BINARY; op++) {
+        if (strcmp(binary_rows[op].grad, "DIFF") != 0) continue;
+        nb_scope_begin();
+        op_call call = { .op = op };
+        /* Same shapes; broadcast both ways ((3,1) with (4)); float32 with float64. */
+        nb_tensor *cases[3][2] = {
+            { smooth_input(NB_SHAPE(3, 4)), smooth_input(NB_SHAPE(3, 4)) },
+            { smooth_input(NB_SHAPE(3, 1)), smooth_input(NB_SHAPE(4)) },
+            { nb_transpose(smooth_input(NB_SHAPE(4, 3)), 0, 1), smooth_input(NB_SHAPE(1, 4)) },
+        };
+        if (op == NBI_BINARY_floor_divide || op == NBI_BINARY_remainder) {
+            /* Away from the jumps: a / b stays inside (1, 2) or (0, 1). */
+            for (int c = 0; c < 3; c++) {
+                bool needs = cases[c][1]->requires_grad;
+                cases[c][1] = nb_add_scalar(nb_detach(cases[c][1]), 2.5);
+                if (needs) nb_requires_grad_(cases[c][1], true);
+            }
+        }
+        for (int c = 0; c < 3; c++) {
+            if (nb_gradcheck(apply_binary, cases[c], 2, &call, NB_GRADCHECK_OPTS()) != NB_OK) {
+                nbt_failures++;
+                fprintf(stderr, "  gradcheck nb_%s case %d: %s\n", binary_rows[op].name, c, nb_last_error());
+                nb_clear_error();
+            }
+            nbt_checks++;
+        }
+        if (nb_gradgradcheck(apply_binary, cases[1], 2, &call, NB_GRADCHECK_OPTS()) != NB_OK) {
+            nbt_failures++;
+            fprintf(stderr, "  gradgradcheck nb_%s: %s\n", binary_rows[op].name, nb_last_error());
+            nb_clear_error();
+        }
+        nbt_checks++;
+        nb_scope_end();
+    }
+}
+
+static nb_tensor *apply_where(nb_tensor *const *inputs, int count, void *user)
+{
+    (void)count;
+    (void)user;
+    nb_tensor *cond = nb_gt_scalar(inputs[0], 1.2);
+    nb_tensor *out  = nb_where(cond, inputs[0], inputs[1]);
+    nb_free(cond);
+    return out;
+}
+
+static void test_where_gradient(void)
+{
+    nb_scope_begin();
+    nb_tensor *inputs[2] = { smooth_input(NB_SHAPE(3, 4)), smooth_input(NB_SHAPE(4)) };
+    NBT_CHECK(nb_gradcheck(apply_where, inputs, 2, NULL, NB_GRADCHECK_OPTS()) == NB_OK);
+    NBT_CHECK(nb_gradgradcheck(apply_where, inputs, 2, NULL, NB_GRADCHECK_OPTS()) == NB_OK);
+    nb_clear_error();
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_unary_table);
@@ -638,6 +764,9 @@ int main(void)
     NBT_RUN(test_where_and_params);
     NBT_RUN(test_errors);
     NBT_RUN(test_large_parallel);
+    NBT_RUN(test_unary_gradients);
+    NBT_RUN(test_binary_gradients);
+    NBT_RUN(test_where_gradient);
     printf("elementwise kernels: %s\n", nbi_elementwise_isa());
     return nbt_finish();
 }

@@ -20,7 +20,8 @@ static nb_tensor *make(nb_shape shape, nb_dtype dtype, const double *values)
 static nb_tensor *iota(nb_shape shape)
 {
     int64_t n = 1;
-    for (int i = 0; i < shape.ndim; i++) n *= shape.dims[i];
+    for (int i = 0; i < shape.ndim; i++)
+        n *= shape.dims[i];
     return nb_reshape(nb_arange(0, (double)n, 1, NB_OPTS()), shape);
 }
 
@@ -31,63 +32,63 @@ static nb_tensor *iota(nb_shape shape)
 static void test_cat_values(void)
 {
     nb_scope_begin();
-    nb_tensor *a = iota(NB_SHAPE(2, 3));                                      /* [[0,1,2],[3,4,5]] */
-    nb_tensor *b = make(NB_SHAPE(1, 3), NB_FLOAT32, (double[]){ 6, 7, 8 });
-    nb_tensor *c = make(NB_SHAPE(2, 1), NB_FLOAT32, (double[]){ 9, 10 });
+    nb_tensor *a = iota(NB_SHAPE(2, 3)); /* [[0,1,2],[3,4,5]] */
+    nb_tensor *b = make(NB_SHAPE(1, 3), NB_FLOAT32, (double[]){6, 7, 8});
+    nb_tensor *c = make(NB_SHAPE(2, 1), NB_FLOAT32, (double[]){9, 10});
 
-    nb_tensor *rows = nb_cat((nb_tensor *[]){ a, b }, 2, 0);
+    nb_tensor *rows = nb_cat((nb_tensor *[]){a, b}, 2, 0);
     NBT_CHECK_TENSOR(rows, NB_SHAPE(3, 3), 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
     NBT_CHECK(nb_dtype_of(rows) == NB_FLOAT32 && nb_is_contiguous(rows));
 
-    nb_tensor *cols = nb_cat((nb_tensor *[]){ c, a, c }, 3, -1);
+    nb_tensor *cols = nb_cat((nb_tensor *[]){c, a, c}, 3, -1);
     NBT_CHECK_TENSOR(cols, NB_SHAPE(2, 5), 0, 9, 0, 1, 2, 9, 10, 3, 4, 5, 10);
 
-    nb_tensor *one = nb_cat((nb_tensor *[]){ a }, 1, 1);
+    nb_tensor *one = nb_cat((nb_tensor *[]){a}, 1, 1);
     NBT_CHECK_TENSOR(one, NB_SHAPE(2, 3), 0, 0, 1, 2, 3, 4, 5);
     NBT_CHECK(nb_data(one) != nb_data(a)); /* a copy, not a view */
 
     /* 3-D along the middle dim. */
     nb_tensor *x = iota(NB_SHAPE(2, 1, 2));
     nb_tensor *y = nb_add_scalar(iota(NB_SHAPE(2, 2, 2)), 10);
-    NBT_CHECK_TENSOR(nb_cat((nb_tensor *[]){ x, y }, 2, 1), NB_SHAPE(2, 3, 2), 0,
-                     0, 1, 10, 11, 12, 13, 2, 3, 14, 15, 16, 17);
+    NBT_CHECK_TENSOR(nb_cat((nb_tensor *[]){x, y}, 2, 1), NB_SHAPE(2, 3, 2), 0, 0, 1, 10, 11, 12, 13, 2, 3, 14, 15, 16,
+                     17);
     nb_scope_end();
 }
 
 static void test_cat_promotes(void)
 {
     nb_scope_begin();
-    nb_tensor *i64 = make(NB_SHAPE(2), NB_INT64, (double[]){ -3, 4 });
-    nb_tensor *b8  = make(NB_SHAPE(2), NB_BOOL, (double[]){ 1, 0 });
-    nb_tensor *u8  = make(NB_SHAPE(2), NB_UINT8, (double[]){ 200, 7 });
-    nb_tensor *i32 = make(NB_SHAPE(1), NB_INT32, (double[]){ -5 });
-    nb_tensor *f32 = make(NB_SHAPE(1), NB_FLOAT32, (double[]){ 0.5 });
-    nb_tensor *f64 = make(NB_SHAPE(1), NB_FLOAT64, (double[]){ 0.25 });
+    nb_tensor *i64 = make(NB_SHAPE(2), NB_INT64, (double[]){-3, 4});
+    nb_tensor *b8  = make(NB_SHAPE(2), NB_BOOL, (double[]){1, 0});
+    nb_tensor *u8  = make(NB_SHAPE(2), NB_UINT8, (double[]){200, 7});
+    nb_tensor *i32 = make(NB_SHAPE(1), NB_INT32, (double[]){-5});
+    nb_tensor *f32 = make(NB_SHAPE(1), NB_FLOAT32, (double[]){0.5});
+    nb_tensor *f64 = make(NB_SHAPE(1), NB_FLOAT64, (double[]){0.25});
 
-    nb_tensor *r = nb_cat((nb_tensor *[]){ i64, b8 }, 2, 0);
+    nb_tensor *r = nb_cat((nb_tensor *[]){i64, b8}, 2, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_INT64);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, -3, 4, 1, 0);
 
-    r = nb_cat((nb_tensor *[]){ u8, i32 }, 2, 0);
+    r = nb_cat((nb_tensor *[]){u8, i32}, 2, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_INT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, 200, 7, -5);
 
-    r = nb_cat((nb_tensor *[]){ i64, f32 }, 2, 0);
+    r = nb_cat((nb_tensor *[]){i64, f32}, 2, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, -3, 4, 0.5);
 
-    r = nb_cat((nb_tensor *[]){ f32, f64, b8 }, 3, 0);
+    r = nb_cat((nb_tensor *[]){f32, f64, b8}, 3, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT64);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, 0.5, 0.25, 1, 0);
 
-    r = nb_cat((nb_tensor *[]){ b8, b8 }, 2, 0);
+    r = nb_cat((nb_tensor *[]){b8, b8}, 2, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_BOOL);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, 1, 0, 1, 0);
 
     /* Exact int64 beyond 2^53 survives (no trip through double). */
-    int64_t    big[2] = { INT64_MAX, INT64_MIN + 1 };
+    int64_t    big[2] = {INT64_MAX, INT64_MIN + 1};
     nb_tensor *bt     = nb_from_data(big, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *joined = nb_cat((nb_tensor *[]){ bt, i64 }, 2, 0);
+    nb_tensor *joined = nb_cat((nb_tensor *[]){bt, i64}, 2, 0);
     int64_t    got[4];
     NBT_CHECK(nb_copy_to_buffer(joined, got, sizeof got) == NB_OK);
     NBT_CHECK(got[0] == INT64_MAX && got[1] == INT64_MIN + 1 && got[2] == -3 && got[3] == 4);
@@ -100,21 +101,21 @@ static void test_cat_empty(void)
     nb_tensor *a      = iota(NB_SHAPE(2, 3));
     nb_tensor *legacy = nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_FLOAT64));
     /* A [0] tensor is skipped whatever the rank, but its dtype still counts. */
-    nb_tensor *r = nb_cat((nb_tensor *[]){ legacy, a, legacy }, 3, 1);
+    nb_tensor *r = nb_cat((nb_tensor *[]){legacy, a, legacy}, 3, 1);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT64);
     NBT_CHECK_TENSOR(r, NB_SHAPE(2, 3), 0, 0, 1, 2, 3, 4, 5);
 
     /* All legacy empties: a [0] of the promoted dtype, dim not looked at. */
     nb_tensor *li = nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_INT64));
-    r             = nb_cat((nb_tensor *[]){ li, legacy }, 2, 5);
+    r             = nb_cat((nb_tensor *[]){li, legacy}, 2, 5);
     NBT_CHECK(r != NULL && nb_dtype_of(r) == NB_FLOAT64 && nb_ndim(r) == 1 && nb_numel(r) == 0);
 
     /* Zero-size tensors of the right rank join normally. */
     nb_tensor *rows0 = nb_zeros(NB_SHAPE(0, 3), NB_OPTS());
-    NBT_CHECK_TENSOR(nb_cat((nb_tensor *[]){ rows0, a, rows0 }, 3, 0), NB_SHAPE(2, 3), 0, 0, 1, 2, 3, 4, 5);
+    NBT_CHECK_TENSOR(nb_cat((nb_tensor *[]){rows0, a, rows0}, 3, 0), NB_SHAPE(2, 3), 0, 0, 1, 2, 3, 4, 5);
     nb_tensor *e1 = nb_zeros(NB_SHAPE(2, 0), NB_OPTS());
     nb_tensor *e2 = nb_zeros(NB_SHAPE(3, 0), NB_OPTS());
-    r             = nb_cat((nb_tensor *[]){ e1, e2 }, 2, 0);
+    r             = nb_cat((nb_tensor *[]){e1, e2}, 2, 0);
     NBT_CHECK(r != NULL && nb_size(r, 0) == 5 && nb_size(r, 1) == 0);
     nb_scope_end();
 }
@@ -122,16 +123,16 @@ static void test_cat_empty(void)
 static void test_cat_non_contiguous(void)
 {
     nb_scope_begin();
-    nb_tensor *base = iota(NB_SHAPE(3, 2));                  /* [[0,1],[2,3],[4,5]] */
-    nb_tensor *tr   = nb_transpose(base, 0, 1);              /* [[0,2,4],[1,3,5]] */
+    nb_tensor *base = iota(NB_SHAPE(3, 2));     /* [[0,1],[2,3],[4,5]] */
+    nb_tensor *tr   = nb_transpose(base, 0, 1); /* [[0,2,4],[1,3,5]] */
     nb_tensor *wide = iota(NB_SHAPE(2, 6));
-    nb_tensor *step = nb_slice(wide, 1, 1, NB_END, 2);       /* [[1,3,5],[7,9,11]] */
-    nb_tensor *row  = make(NB_SHAPE(1, 3), NB_INT32, (double[]){ -1, -2, -3 });
-    nb_tensor *exp  = nb_expand(row, NB_SHAPE(2, 3));        /* stride 0 rows */
+    nb_tensor *step = nb_slice(wide, 1, 1, NB_END, 2); /* [[1,3,5],[7,9,11]] */
+    nb_tensor *row  = make(NB_SHAPE(1, 3), NB_INT32, (double[]){-1, -2, -3});
+    nb_tensor *exp  = nb_expand(row, NB_SHAPE(2, 3)); /* stride 0 rows */
     NBT_CHECK(!nb_is_contiguous(tr) && !nb_is_contiguous(step) && !nb_is_contiguous(exp));
-    nb_tensor *r = nb_cat((nb_tensor *[]){ tr, step, exp }, 3, 0);
+    nb_tensor *r = nb_cat((nb_tensor *[]){tr, step, exp}, 3, 0);
     NBT_CHECK_TENSOR(r, NB_SHAPE(6, 3), 0, 0, 2, 4, 1, 3, 5, 1, 3, 5, 7, 9, 11, -1, -2, -3, -1, -2, -3);
-    r = nb_cat((nb_tensor *[]){ tr, exp }, 2, 1);
+    r = nb_cat((nb_tensor *[]){tr, exp}, 2, 1);
     NBT_CHECK_TENSOR(r, NB_SHAPE(2, 6), 0, 0, 2, 4, -1, -2, -3, 1, 3, 5, -1, -2, -3);
     nb_scope_end();
 }
@@ -140,9 +141,9 @@ static void test_cat_large(void)
 {
     nb_scope_begin();
     /* 2 x 300 x 100 outputs, past the threading threshold. */
-    nb_tensor *a = iota(NB_SHAPE(300, 60));
-    nb_tensor *b = nb_transpose(iota(NB_SHAPE(40, 300)), 0, 1); /* b[i][j] = j * 300 + i */
-    nb_tensor *r = nb_contiguous(nb_cat((nb_tensor *[]){ a, b }, 2, 1));
+    nb_tensor   *a  = iota(NB_SHAPE(300, 60));
+    nb_tensor   *b  = nb_transpose(iota(NB_SHAPE(40, 300)), 0, 1); /* b[i][j] = j * 300 + i */
+    nb_tensor   *r  = nb_contiguous(nb_cat((nb_tensor *[]){a, b}, 2, 1));
     const float *v  = nb_data(r);
     int          ok = v != NULL;
     for (int i = 0; ok && i < 300; i++)
@@ -155,33 +156,35 @@ static void test_cat_large(void)
 static void test_cat_errors(void)
 {
     nb_scope_begin();
-    nb_tensor *a  = iota(NB_SHAPE(2, 3));
-    nb_tensor *b  = iota(NB_SHAPE(2, 2));
-    nb_tensor *v  = iota(NB_SHAPE(3));
-    nb_tensor *s  = nb_scalar(1, NB_OPTS());
+    nb_tensor *a = iota(NB_SHAPE(2, 3));
+    nb_tensor *b = iota(NB_SHAPE(2, 2));
+    nb_tensor *v = iota(NB_SHAPE(3));
+    nb_tensor *s = nb_scalar(1, NB_OPTS());
 
     NBT_CHECK(nb_cat(NULL, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_cat: tensors is NULL");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a }, 0, 0) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a}, 0, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "expected at least one tensor, got count 0");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, NULL }, 2, 0) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, NULL}, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_cat: argument 'tensors[1]' is NULL");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, s }, 2, 0) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, s}, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "tensors[1] is 0-d and cannot be concatenated");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, v }, 2, 0) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, v}, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "tensors[1] has 1 dims (shape [3]) but tensors[0] has 2 (shape [2, 3])");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, b }, 2, 0) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_SHAPE, "sizes must match except in dim 0, but tensors[1] has shape [2, 2] and tensors[0] has shape [2, 3]");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, a }, 2, 2) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, b}, 2, 0) == NULL);
+    NBT_CHECK_ERROR(
+        NB_ERR_SHAPE,
+        "sizes must match except in dim 0, but tensors[1] has shape [2, 2] and tensors[0] has shape [2, 3]");
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, a}, 2, 2) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_cat: dim 2 is out of range for a 2-d tensor");
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, a }, 2, -3) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, a}, 2, -3) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "dim -3 is out of range");
 
     /* A NULL input from a failed op keeps the first error. */
     nb_tensor *failed = nb_reshape(a, NB_SHAPE(7));
     NBT_CHECK(failed == NULL);
     nb_status first = nb_last_status();
-    NBT_CHECK(nb_cat((nb_tensor *[]){ a, failed }, 2, 0) == NULL);
+    NBT_CHECK(nb_cat((nb_tensor *[]){a, failed}, 2, 0) == NULL);
     NBT_CHECK(nb_last_status() == first && strstr(nb_last_error(), "nb_cat") == NULL);
     nb_clear_error();
     nb_scope_end();
@@ -196,26 +199,26 @@ static void test_stack(void)
     nb_scope_begin();
     nb_tensor *a = iota(NB_SHAPE(2, 3));
     nb_tensor *b = nb_add_scalar(a, 10);
-    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){ a, b }, 2, 0), NB_SHAPE(2, 2, 3), 0,
-                     0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15);
-    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){ a, b }, 2, 1), NB_SHAPE(2, 2, 3), 0,
-                     0, 1, 2, 10, 11, 12, 3, 4, 5, 13, 14, 15);
-    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){ a, b }, 2, -1), NB_SHAPE(2, 3, 2), 0,
-                     0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 5, 15);
+    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){a, b}, 2, 0), NB_SHAPE(2, 2, 3), 0, 0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14,
+                     15);
+    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){a, b}, 2, 1), NB_SHAPE(2, 2, 3), 0, 0, 1, 2, 10, 11, 12, 3, 4, 5, 13, 14,
+                     15);
+    NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){a, b}, 2, -1), NB_SHAPE(2, 3, 2), 0, 0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 5,
+                     15);
     /* Non-contiguous input and promotion: float32 with a transposed int64. */
-    nb_tensor *t = nb_transpose(make(NB_SHAPE(3, 2), NB_INT64, (double[]){ 1, 2, 3, 4, 5, 6 }), 0, 1);
-    nb_tensor *r = nb_stack((nb_tensor *[]){ t, a }, 2, 2);
+    nb_tensor *t = nb_transpose(make(NB_SHAPE(3, 2), NB_INT64, (double[]){1, 2, 3, 4, 5, 6}), 0, 1);
+    nb_tensor *r = nb_stack((nb_tensor *[]){t, a}, 2, 2);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(2, 3, 2), 0, 1, 0, 3, 1, 5, 2, 2, 3, 4, 4, 6, 5);
     /* 0-d tensors stack into a vector. */
     nb_tensor *s1 = nb_scalar(1.5, NB_OPTS());
     nb_tensor *s2 = nb_scalar(2, NB_OPTS(.dtype = NB_INT64));
-    r             = nb_stack((nb_tensor *[]){ s1, s2, s1 }, 3, -1);
+    r             = nb_stack((nb_tensor *[]){s1, s2, s1}, 3, -1);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, 1.5, 2, 1.5);
     /* Empty inputs. */
     nb_tensor *e = nb_zeros(NB_SHAPE(0), NB_OPTS());
-    r            = nb_stack((nb_tensor *[]){ e, e }, 2, 1);
+    r            = nb_stack((nb_tensor *[]){e, e}, 2, 1);
     NBT_CHECK(r != NULL && nb_size(r, 0) == 0 && nb_size(r, 1) == 2);
     nb_scope_end();
 }
@@ -227,18 +230,18 @@ static void test_stack_errors(void)
     nb_tensor *b = iota(NB_SHAPE(3, 2));
     NBT_CHECK(nb_stack(NULL, 1, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_stack: tensors is NULL");
-    NBT_CHECK(nb_stack((nb_tensor *[]){ a }, -1, 0) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){a}, -1, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_stack: expected at least one tensor, got count -1");
-    NBT_CHECK(nb_stack((nb_tensor *[]){ NULL }, 1, 0) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){NULL}, 1, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_stack: argument 'tensors[0]' is NULL");
-    NBT_CHECK(nb_stack((nb_tensor *[]){ a, b }, 2, 0) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){a, b}, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "tensors[1] has shape [3, 2] and tensors[0] has shape [2, 3]");
-    NBT_CHECK(nb_stack((nb_tensor *[]){ a, a }, 2, 3) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){a, a}, 2, 3) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_stack: dim 3 is out of range for a 3-d tensor");
-    NBT_CHECK(nb_stack((nb_tensor *[]){ a, a }, 2, -4) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){a, a}, 2, -4) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "dim -4 is out of range");
     nb_tensor *eight = nb_zeros(NB_SHAPE(1, 1, 1, 1, 1, 1, 1, 2), NB_OPTS());
-    NBT_CHECK(nb_stack((nb_tensor *[]){ eight, eight }, 2, 0) == NULL);
+    NBT_CHECK(nb_stack((nb_tensor *[]){eight, eight}, 2, 0) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "already have 8 dims");
     nb_scope_end();
 }
@@ -263,7 +266,7 @@ static void test_split(void)
     NBT_CHECK(nb_storage_offset(pieces[2]) == 8);
 
     /* Fewer slots than pieces: the first ones are written. */
-    nb_tensor *first[1] = { NULL };
+    nb_tensor *first[1] = {NULL};
     NBT_CHECK(nb_split(t, 1, -1, first, 1) == 2);
     NBT_CHECK_TENSOR(first[0], NB_SHAPE(5, 1), 0, 0, 2, -1, -1, 8);
 

@@ -48,13 +48,13 @@ static int tensor_is(const nb_tensor *t, nb_dtype dtype, nb_shape shape, const v
     return ok;
 }
 
-#define CHECK_TENSOR_IS(t, dtype, shape, ...)                                          \
-    do {                                                                               \
-        nbt_checks++;                                                                  \
-        if (!tensor_is((t), (dtype), (shape), (__VA_ARGS__))) {                        \
-            nbt_failures++;                                                            \
-            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);     \
-        }                                                                              \
+#define CHECK_TENSOR_IS(t, dtype, shape, ...)                                                                          \
+    do {                                                                                                               \
+        nbt_checks++;                                                                                                  \
+        if (!tensor_is((t), (dtype), (shape), (__VA_ARGS__))) {                                                        \
+            nbt_failures++;                                                                                            \
+            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);                                     \
+        }                                                                                                              \
     } while (0)
 
 /* The whole contents of a file, malloc'd; NULL if unreadable. */
@@ -100,7 +100,8 @@ static size_t make_npy(unsigned char *buf, int major, const char *header, const 
     memcpy(buf, "\x93NUMPY", 6);
     buf[6] = (unsigned char)major;
     buf[7] = 0;
-    for (size_t i = 0; i < length_bytes; i++) buf[8 + i] = (unsigned char)(header_len >> (8 * i));
+    for (size_t i = 0; i < length_bytes; i++)
+        buf[8 + i] = (unsigned char)(header_len >> (8 * i));
     unsigned char *h = buf + 8 + length_bytes;
     memcpy(h, header, text);
     memset(h + text, ' ', padding);
@@ -116,73 +117,72 @@ static size_t make_npy(unsigned char *buf, int major, const char *header, const 
 static void test_load_each_dtype(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "f32_2x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){ -1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "f64_3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){ 0.1, -2.5, 1e300 });
+    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){0.1, -2.5, 1e300});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i64_2x2.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2),
-                    (const int64_t[]){ -(INT64_C(1) << 62), 1, 2, INT64_C(1) << 62 });
+    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){-(INT64_C(1) << 62), 1, 2, INT64_C(1) << 62});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i32_4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(4), (const int32_t[]){ INT32_MIN, -1, 0, INT32_MAX });
+    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(4), (const int32_t[]){INT32_MIN, -1, 0, INT32_MAX});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "u1_5.npy");
-    CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(5), (const uint8_t[]){ 0, 1, 127, 128, 255 });
+    CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(5), (const uint8_t[]){0, 1, 127, 128, 255});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "b1_2x2.npy");
-    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(2, 2), (const uint8_t[]){ 1, 0, 0, 1 });
+    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(2, 2), (const uint8_t[]){1, 0, 0, 1});
     nb_free(t);
 }
 
 static void test_load_odd_shapes(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "scalar_f32.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){ 3.5f });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){3.5f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "empty_0x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(0, 3), (const float[]){ 0 });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(0, 3), (const float[]){0});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i64_8d.npy");
     CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(1, 2, 1, 2, 1, 2, 1, 2),
-                    (const int64_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 });
+                    (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
     nb_free(t);
 }
 
 static void test_load_big_endian(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "be_f4.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3), (const float[]){ 1.5f, -2.25f, 3.0f });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3), (const float[]){1.5f, -2.25f, 3.0f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "be_i8.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(3), (const int64_t[]){ 1, -2, INT64_C(1) << 40 });
+    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(3), (const int64_t[]){1, -2, INT64_C(1) << 40});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "be_i4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){ -5, 6 });
+    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-5, 6});
     nb_free(t);
 }
 
 static void test_load_fortran_order(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "fortran_f4_3x4.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3, 4),
-                    (const float[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3, 4), (const float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
     NBT_CHECK(nb_is_contiguous(t));
     nb_free(t);
 
     /* Fortran order and big-endian at once. */
     double expected[24];
-    for (int i = 0; i < 24; i++) expected[i] = i / 8.0;
+    for (int i = 0; i < 24; i++)
+        expected[i] = i / 8.0;
     t = nb_load_npy(NPY_DIR "fortran_be_f8_2x3x4.npy");
     CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(2, 3, 4), expected);
     NBT_CHECK(nb_is_contiguous(t));
@@ -192,31 +192,31 @@ static void test_load_fortran_order(void)
 static void test_load_versions_and_spellings(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "v2_i4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(5), (const int32_t[]){ 0, 1, 2, 3, 4 });
+    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(5), (const int32_t[]){0, 1, 2, 3, 4});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "v3_f4_2x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){ 0, 2, 4, 6, 8, 10 });
+    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){0, 2, 4, 6, 8, 10});
     nb_free(t);
 
     /* Keys in another order, no trailing comma. */
     t = nb_load_npy(NPY_DIR "raw_key_order.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){ 7, -7 });
+    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){7, -7});
     nb_free(t);
 
     /* Double quotes, tabs and newlines, "(3 , )", '=' byte order. */
     t = nb_load_npy(NPY_DIR "raw_spacing.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){ 1, 2, 3 });
+    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){1, 2, 3});
     nb_free(t);
 
     /* Bool bytes 2 and 255 are true, stored as 1. */
     t = nb_load_npy(NPY_DIR "raw_bool_bytes.npy");
-    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){ 0, 1, 1 });
+    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){0, 1, 1});
     nb_free(t);
 
     /* Version 3.0 in Fortran order. */
     t = nb_load_npy(NPY_DIR "raw_v3_utf8.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){ 1, 3, 2, 4 });
+    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){1, 3, 2, 4});
     nb_free(t);
 }
 
@@ -224,8 +224,8 @@ static void test_load_versions_and_spellings(void)
  * again, compare. */
 static void test_save_matches_numpy_bytes(void)
 {
-    static const char *names[] = { "f32_2x3.npy", "f64_3.npy",     "i64_2x2.npy",    "i32_4.npy", "u1_5.npy",
-                                   "b1_2x2.npy",  "scalar_f32.npy", "empty_0x3.npy", "i64_8d.npy" };
+    static const char *names[] = {"f32_2x3.npy", "f64_3.npy",      "i64_2x2.npy",   "i32_4.npy", "u1_5.npy",
+                                  "b1_2x2.npy",  "scalar_f32.npy", "empty_0x3.npy", "i64_8d.npy"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char numpy_path[512];
         snprintf(numpy_path, sizeof numpy_path, NPY_DIR "%s", names[i]);
@@ -238,8 +238,8 @@ static void test_save_matches_numpy_bytes(void)
         nbt_checks++;
         if (!numpy_bytes || !ours || numpy_size != ours_size || memcmp(numpy_bytes, ours, ours_size) != 0) {
             nbt_failures++;
-            fprintf(stderr, "%s: nb_save_npy's bytes differ from np.save's (%zu vs %zu bytes)\n", names[i],
-                    ours_size, numpy_size);
+            fprintf(stderr, "%s: nb_save_npy's bytes differ from np.save's (%zu vs %zu bytes)\n", names[i], ours_size,
+                    numpy_size);
         }
         free(numpy_bytes);
         free(ours);
@@ -264,13 +264,13 @@ static void check_round_trip(const nb_tensor *t, nb_dtype dtype, nb_shape shape,
 
 static void test_round_trip_every_dtype(void)
 {
-    static const float   f32[] = { 1.5f, -0.0f, INFINITY, 3e38f, 1e-45f, -7.0f };
-    static const double  f64[] = { 1e-308, -2.5, 0.1, 1e308, -INFINITY, 42.0 };
-    static const int64_t i64[] = { INT64_MIN, -1, 0, 1, INT64_MAX, 123456789012345 };
-    static const int32_t i32[] = { INT32_MIN, -1, 0, 1, INT32_MAX, 65536 };
-    static const uint8_t u8[]  = { 0, 1, 2, 127, 128, 255 };
-    static const uint8_t b8[]  = { 1, 0, 0, 1, 1, 0 };
-    const void          *data[NB_NUM_DTYPES] = { f32, f64, i64, i32, u8, b8 };
+    static const float   f32[]               = {1.5f, -0.0f, INFINITY, 3e38f, 1e-45f, -7.0f};
+    static const double  f64[]               = {1e-308, -2.5, 0.1, 1e308, -INFINITY, 42.0};
+    static const int64_t i64[]               = {INT64_MIN, -1, 0, 1, INT64_MAX, 123456789012345};
+    static const int32_t i32[]               = {INT32_MIN, -1, 0, 1, INT32_MAX, 65536};
+    static const uint8_t u8[]                = {0, 1, 2, 127, 128, 255};
+    static const uint8_t b8[]                = {1, 0, 0, 1, 1, 0};
+    const void          *data[NB_NUM_DTYPES] = {f32, f64, i64, i32, u8, b8};
     for (int d = 0; d < NB_NUM_DTYPES; d++) {
         nb_tensor *t = nb_from_data(data[d], NB_SHAPE(2, 3), NB_OPTS(.dtype = (nb_dtype)d));
         check_round_trip(t, (nb_dtype)d, NB_SHAPE(2, 3), data[d]);
@@ -288,19 +288,20 @@ static void test_round_trip_every_dtype(void)
 static void test_round_trip_odd_shapes(void)
 {
     nb_tensor *scalar = nb_scalar(-2.5, NB_OPTS(.dtype = NB_FLOAT64));
-    check_round_trip(scalar, NB_FLOAT64, NB_SCALAR_SHAPE, (const double[]){ -2.5 });
+    check_round_trip(scalar, NB_FLOAT64, NB_SCALAR_SHAPE, (const double[]){-2.5});
     nb_free(scalar);
 
     nb_tensor *empty = nb_zeros(NB_SHAPE(2, 0, 4), NB_OPTS(.dtype = NB_INT32));
-    check_round_trip(empty, NB_INT32, NB_SHAPE(2, 0, 4), (const int32_t[]){ 0 });
+    check_round_trip(empty, NB_INT32, NB_SHAPE(2, 0, 4), (const int32_t[]){0});
     nb_free(empty);
 
     nb_tensor *empty_1d = nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_BOOL));
-    check_round_trip(empty_1d, NB_BOOL, NB_SHAPE(0), (const uint8_t[]){ 0 });
+    check_round_trip(empty_1d, NB_BOOL, NB_SHAPE(0), (const uint8_t[]){0});
     nb_free(empty_1d);
 
     int64_t values[256];
-    for (int i = 0; i < 256; i++) values[i] = i * 3 - 100;
+    for (int i = 0; i < 256; i++)
+        values[i] = i * 3 - 100;
     nb_shape   eight = NB_SHAPE(2, 2, 2, 2, 2, 2, 2, 2);
     nb_tensor *t8    = nb_from_data(values, eight, NB_OPTS(.dtype = NB_INT64));
     check_round_trip(t8, NB_INT64, eight, values);
@@ -311,20 +312,20 @@ static void test_round_trip_odd_shapes(void)
 static void test_save_non_contiguous(void)
 {
     float values[12];
-    for (int i = 0; i < 12; i++) values[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        values[i] = (float)i;
     nb_tensor *t = nb_from_data(values, NB_SHAPE(3, 4), NB_OPTS());
 
     nb_tensor *transposed = nb_transpose(t, 0, 1);
     NBT_CHECK(!nb_is_contiguous(transposed));
-    check_round_trip(transposed, NB_FLOAT32, NB_SHAPE(4, 3),
-                     (const float[]){ 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11 });
+    check_round_trip(transposed, NB_FLOAT32, NB_SHAPE(4, 3), (const float[]){0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
 
     nb_tensor *stepped = nb_slice(t, 1, 0, NB_END, 2);
-    check_round_trip(stepped, NB_FLOAT32, NB_SHAPE(3, 2), (const float[]){ 0, 2, 4, 6, 8, 10 });
+    check_round_trip(stepped, NB_FLOAT32, NB_SHAPE(3, 2), (const float[]){0, 2, 4, 6, 8, 10});
 
     nb_tensor *row      = nb_select(t, 0, 1);
     nb_tensor *expanded = nb_expand(row, NB_SHAPE(2, 4));
-    check_round_trip(expanded, NB_FLOAT32, NB_SHAPE(2, 4), (const float[]){ 4, 5, 6, 7, 4, 5, 6, 7 });
+    check_round_trip(expanded, NB_FLOAT32, NB_SHAPE(2, 4), (const float[]){4, 5, 6, 7, 4, 5, 6, 7});
 
     nb_free(expanded);
     nb_free(row);
@@ -394,104 +395,109 @@ static void check_bad_header(int major, const char *header, size_t data_size, ba
 
 static void test_malformed_preamble(void)
 {
-    unsigned char buf[64] = { 0 };
-    check_bad(buf, 0, (bad_case){ "empty file", NB_ERR_IO, "not a .npy file" });
+    unsigned char buf[64] = {0};
+    check_bad(buf, 0, (bad_case){"empty file", NB_ERR_IO, "not a .npy file"});
     memcpy(buf, "\x93NUMPX\x01\x00", 8);
-    check_bad(buf, 8, (bad_case){ "bad magic", NB_ERR_IO, "not a .npy file" });
+    check_bad(buf, 8, (bad_case){"bad magic", NB_ERR_IO, "not a .npy file"});
     memcpy(buf, "PK\x03\x04 not npy", 13);
-    check_bad(buf, 13, (bad_case){ "a zip file", NB_ERR_IO, "not a .npy file" });
+    check_bad(buf, 13, (bad_case){"a zip file", NB_ERR_IO, "not a .npy file"});
     memcpy(buf, "\x93NUMPY", 6);
-    check_bad(buf, 6, (bad_case){ "ends after magic", NB_ERR_IO, "truncated: expected 8 bytes of preamble, found 6" });
+    check_bad(buf, 6, (bad_case){"ends after magic", NB_ERR_IO, "truncated: expected 8 bytes of preamble, found 6"});
     memcpy(buf, "\x93NUMPY\x04\x00\x10\x00", 10);
-    check_bad(buf, 10, (bad_case){ "version 4.0", NB_ERR_IO, "unsupported .npy version 4.0" });
+    check_bad(buf, 10, (bad_case){"version 4.0", NB_ERR_IO, "unsupported .npy version 4.0"});
     memcpy(buf, "\x93NUMPY\x01\x01\x10\x00", 10);
-    check_bad(buf, 10, (bad_case){ "version 1.1", NB_ERR_IO, "unsupported .npy version 1.1" });
+    check_bad(buf, 10, (bad_case){"version 1.1", NB_ERR_IO, "unsupported .npy version 1.1"});
     memcpy(buf, "\x93NUMPY\x00\x00\x10\x00", 10);
-    check_bad(buf, 10, (bad_case){ "version 0.0", NB_ERR_IO, "unsupported .npy version 0.0" });
+    check_bad(buf, 10, (bad_case){"version 0.0", NB_ERR_IO, "unsupported .npy version 0.0"});
     memcpy(buf, "\x93NUMPY\x01\x00\x10", 9);
-    check_bad(buf, 9, (bad_case){ "half a length field", NB_ERR_IO, "expected 2 bytes of header length, found 1" });
+    check_bad(buf, 9, (bad_case){"half a length field", NB_ERR_IO, "expected 2 bytes of header length, found 1"});
     memcpy(buf, "\x93NUMPY\x02\x00\x10\x00\x00", 11);
-    check_bad(buf, 11, (bad_case){ "v2 short length field", NB_ERR_IO, "expected 4 bytes of header length, found 3" });
+    check_bad(buf, 11, (bad_case){"v2 short length field", NB_ERR_IO, "expected 4 bytes of header length, found 3"});
     memcpy(buf, "\x93NUMPY\x01\x00\x00\x01{'descr'", 17);
-    check_bad(buf, 17, (bad_case){ "header past the end", NB_ERR_IO, "truncated: expected 256 bytes of header, found 7" });
+    check_bad(buf, 17,
+              (bad_case){"header past the end", NB_ERR_IO, "truncated: expected 256 bytes of header, found 7"});
     memcpy(buf, "\x93NUMPY\x02\x00\xf0\xff\xff\xff{", 13);
-    check_bad(buf, 13, (bad_case){ "4 GiB header", NB_ERR_IO, "header length 4294967280 is over the limit" });
+    check_bad(buf, 13, (bad_case){"4 GiB header", NB_ERR_IO, "header length 4294967280 is over the limit"});
     memcpy(buf, "\x93NUMPY\x01\x00\x00\x00", 10);
-    check_bad(buf, 10, (bad_case){ "empty header", NB_ERR_IO, "bad header: expected '{'" });
+    check_bad(buf, 10, (bad_case){"empty header", NB_ERR_IO, "bad header: expected '{'"});
 }
 
 static void test_malformed_dict(void)
 {
-    check_bad_header(1, "[1, 2]", 0, (bad_case){ "a list", NB_ERR_IO, "expected '{'" });
+    check_bad_header(1, "[1, 2]", 0, (bad_case){"a list", NB_ERR_IO, "expected '{'"});
     check_bad_header(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", 8,
-                     (bad_case){ "no closing brace", NB_ERR_IO, "expected ',' or '}' after the value of 'shape'" });
+                     (bad_case){"no closing brace", NB_ERR_IO, "expected ',' or '}' after the value of 'shape'"});
     check_bad_header(1, "{'descr': '<f4', 'shape': (2,), }", 8,
-                     (bad_case){ "missing key", NB_ERR_IO, "has no 'fortran_order'" });
+                     (bad_case){"missing key", NB_ERR_IO, "has no 'fortran_order'"});
     check_bad_header(1, "{'fortran_order': False, 'shape': (2,), }", 8,
-                     (bad_case){ "missing descr", NB_ERR_IO, "has no 'descr'" });
+                     (bad_case){"missing descr", NB_ERR_IO, "has no 'descr'"});
     check_bad_header(1, "{'descr': '<f4', 'fortran_order': False, }", 8,
-                     (bad_case){ "missing shape", NB_ERR_IO, "has no 'shape'" });
+                     (bad_case){"missing shape", NB_ERR_IO, "has no 'shape'"});
     check_bad_header(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", 8,
-                     (bad_case){ "unknown key", NB_ERR_IO, "unknown key 'extra'" });
+                     (bad_case){"unknown key", NB_ERR_IO, "unknown key 'extra'"});
+    check_bad_header(1, "{'a\001b': 1}", 8, (bad_case){"binary key", NB_ERR_IO, "unknown key 'a\\x01b'"});
     check_bad_header(1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", 8,
-                     (bad_case){ "repeated key", NB_ERR_IO, "key 'descr' appears twice" });
+                     (bad_case){"repeated key", NB_ERR_IO, "key 'descr' appears twice"});
     check_bad_header(1, "{'descr' '<f4', 'fortran_order': False, 'shape': (2,)}", 8,
-                     (bad_case){ "no colon", NB_ERR_IO, "expected ':' after key 'descr'" });
+                     (bad_case){"no colon", NB_ERR_IO, "expected ':' after key 'descr'"});
     check_bad_header(1, "{'descr': '<f4' 'fortran_order': False, 'shape': (2,)}", 8,
-                     (bad_case){ "no comma", NB_ERR_IO, "expected ',' or '}' after the value of 'descr'" });
+                     (bad_case){"no comma", NB_ERR_IO, "expected ',' or '}' after the value of 'descr'"});
     check_bad_header(1, "{'descr': '<f4, 'fortran_order': False, 'shape': (2,)}", 8,
-                     (bad_case){ "quote inside", NB_ERR_IO, "after the value of 'descr'" });
-    check_bad_header(1, "{'descr': '<f4", 8, (bad_case){ "unterminated string", NB_ERR_IO, "unterminated string" });
+                     (bad_case){"quote inside", NB_ERR_IO, "after the value of 'descr'"});
+    check_bad_header(1, "{'descr': '<f4", 8, (bad_case){"unterminated string", NB_ERR_IO, "unterminated string"});
     check_bad_header(1, "{'descr': '<\\x66\\x34', 'fortran_order': False, 'shape': (2,)}", 8,
-                     (bad_case){ "escapes", NB_ERR_IO, "escape sequences" });
+                     (bad_case){"escapes", NB_ERR_IO, "escape sequences"});
     check_bad_header(1, "{'descr': '<f4', 'fortran_order': yes, 'shape': (2,)}", 8,
-                     (bad_case){ "fortran_order yes", NB_ERR_IO, "'fortran_order' must be True or False" });
+                     (bad_case){"fortran_order yes", NB_ERR_IO, "'fortran_order' must be True or False"});
     check_bad_header(1, "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,)}", 8,
-                     (bad_case){ "fortran_order Falsey", NB_ERR_IO, "must be True or False" });
+                     (bad_case){"fortran_order Falsey", NB_ERR_IO, "must be True or False"});
     check_bad_header(1, HEADER_F4("(2,)") " trailing", 8,
-                     (bad_case){ "text after the dict", NB_ERR_IO, "unexpected text after the dict" });
-    check_bad_header(1, HEADER_F4("[2]"), 8, (bad_case){ "shape a list", NB_ERR_IO, "'shape' must be a tuple" });
-    check_bad_header(1, HEADER_F4("(2)"), 8, (bad_case){ "shape (2)", NB_ERR_IO, "is not a tuple" });
-    check_bad_header(1, HEADER_F4("(2, x)"), 8, (bad_case){ "shape with a name", NB_ERR_IO, "expected a size" });
-    check_bad_header(1, HEADER_F4("(2 3)"), 8, (bad_case){ "shape without comma", NB_ERR_IO, "expected ',' or ')'" });
-    check_bad_header(1, HEADER_F4("(2,"), 8, (bad_case){ "unclosed shape", NB_ERR_IO, "expected a size" });
+                     (bad_case){"text after the dict", NB_ERR_IO, "unexpected text after the dict"});
+    check_bad_header(1, HEADER_F4("[2]"), 8, (bad_case){"shape a list", NB_ERR_IO, "'shape' must be a tuple"});
+    check_bad_header(1, HEADER_F4("(2)"), 8, (bad_case){"shape (2)", NB_ERR_IO, "is not a tuple"});
+    check_bad_header(1, HEADER_F4("(2, x)"), 8, (bad_case){"shape with a name", NB_ERR_IO, "expected a size"});
+    check_bad_header(1, HEADER_F4("(2 3)"), 8, (bad_case){"shape without comma", NB_ERR_IO, "expected ',' or ')'"});
+    check_bad_header(1, HEADER_F4("(2,"), 8, (bad_case){"unclosed shape", NB_ERR_IO, "expected a size"});
 }
 
 static void test_malformed_sizes(void)
 {
-    check_bad_header(1, HEADER_F4("(-1,)"), 8, (bad_case){ "negative size", NB_ERR_IO, "is negative" });
+    check_bad_header(1, HEADER_F4("(-1,)"), 8, (bad_case){"negative size", NB_ERR_IO, "is negative"});
     check_bad_header(1, HEADER_F4("(99999999999999999999,)"), 8,
-                     (bad_case){ "size over int64", NB_ERR_IO, "a size in 'shape' is too large" });
+                     (bad_case){"size over int64", NB_ERR_IO, "a size in 'shape' is too large"});
     check_bad_header(1, HEADER_F4("(4294967296, 4294967296)"), 8,
-                     (bad_case){ "numel over int64", NB_ERR_IO, "shape [4294967296, 4294967296] is too large" });
+                     (bad_case){"numel over int64", NB_ERR_IO, "shape [4294967296, 4294967296] is too large"});
     /* A huge but representable size must fail on the file size, before any
      * allocation. */
     check_bad_header(1, HEADER_F4("(1099511627776,)"), 8,
-                     (bad_case){ "huge shape", NB_ERR_IO, "truncated: expected 4398046511104 bytes of data, found 8" });
+                     (bad_case){"huge shape", NB_ERR_IO, "truncated: expected 4398046511104 bytes of data, found 8"});
     check_bad_header(1, HEADER_F4("(12,)"), 20,
-                     (bad_case){ "truncated data", NB_ERR_IO, "truncated: expected 48 bytes of data, found 20" });
+                     (bad_case){"truncated data", NB_ERR_IO, "truncated: expected 48 bytes of data, found 20"});
     check_bad_header(3, HEADER_F4("(2, 3)"), 0,
-                     (bad_case){ "no data at all", NB_ERR_IO, "truncated: expected 24 bytes of data, found 0" });
+                     (bad_case){"no data at all", NB_ERR_IO, "truncated: expected 24 bytes of data, found 0"});
     check_bad_header(1, HEADER_F4("(1, 1, 1, 1, 1, 1, 1, 1, 1)"), 4,
-                     (bad_case){ "9 dims", NB_ERR_IO, "'shape' has more than 8 dims" });
+                     (bad_case){"9 dims", NB_ERR_IO, "'shape' has more than 8 dims"});
 }
 
 static void test_unsupported_dtypes(void)
 {
     check_bad_header(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", 4,
-                     (bad_case){ "float16", NB_ERR_DTYPE, "unsupported dtype '<f2'" });
+                     (bad_case){"float16", NB_ERR_DTYPE, "unsupported dtype '<f2'"});
     check_bad_header(1, "{'descr': '|i1', 'fortran_order': False, 'shape': (2,), }", 2,
-                     (bad_case){ "int8", NB_ERR_DTYPE, "unsupported dtype '|i1'" });
+                     (bad_case){"int8", NB_ERR_DTYPE, "unsupported dtype '|i1'"});
     check_bad_header(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }", 16,
-                     (bad_case){ "uint64", NB_ERR_DTYPE, "unsupported dtype '<u8'" });
+                     (bad_case){"uint64", NB_ERR_DTYPE, "unsupported dtype '<u8'"});
     check_bad_header(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", 16,
-                     (bad_case){ "objects", NB_ERR_DTYPE, "unsupported dtype '|O'" });
+                     (bad_case){"objects", NB_ERR_DTYPE, "unsupported dtype '|O'"});
     check_bad_header(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", 16,
-                     (bad_case){ "complex", NB_ERR_DTYPE, "unsupported dtype '<c8'" });
+                     (bad_case){"complex", NB_ERR_DTYPE, "unsupported dtype '<c8'"});
+    check_bad_header(
+        1, "{'descr': '<U0123456789012345678901234567890123456789', 'fortran_order': False, 'shape': (2,), }", 16,
+        (bad_case){"long descr", NB_ERR_DTYPE, "unsupported dtype '<U01234567890123456789012345678901234567...'"});
     check_bad_header(1, "{'descr': '', 'fortran_order': False, 'shape': (2,), }", 16,
-                     (bad_case){ "empty descr", NB_ERR_DTYPE, "unsupported dtype ''" });
+                     (bad_case){"empty descr", NB_ERR_DTYPE, "unsupported dtype ''"});
     check_bad_header(1, "{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (2,), }", 8,
-                     (bad_case){ "structured", NB_ERR_DTYPE, "structured dtypes" });
+                     (bad_case){"structured", NB_ERR_DTYPE, "structured dtypes"});
 }
 
 static void test_file_errors(void)

@@ -26,13 +26,14 @@ static void check_text(const char *name, const char *got, const char *expected)
 
 static void test_torch_fixtures(void)
 {
-    static const uint8_t no_data[1] = { 0 };
-    int count = (int)(sizeof print_cases / sizeof print_cases[0]);
+    static const uint8_t no_data[1] = {0};
+    int                  count      = (int)(sizeof print_cases / sizeof print_cases[0]);
     for (int i = 0; i < count; i++) {
-        const print_case *c = &print_cases[i];
-        nb_shape          shape = { .ndim = c->ndim };
-        for (int d = 0; d < c->ndim; d++) shape.dims[d] = c->shape[d];
-        nb_tensor *t = nb_from_data(c->data ? c->data : no_data, shape,
+        const print_case *c     = &print_cases[i];
+        nb_shape          shape = {.ndim = c->ndim};
+        for (int d = 0; d < c->ndim; d++)
+            shape.dims[d] = c->shape[d];
+        nb_tensor *t     = nb_from_data(c->data ? c->data : no_data, shape,
                                     NB_OPTS(.dtype = c->dtype, .requires_grad = c->requires_grad));
         nb_tensor *shown = c->transpose ? nb_transpose(t, -2, -1) : NULL;
         char      *text  = nb_to_string(shown ? shown : t);
@@ -51,9 +52,9 @@ static void test_strided_views(void)
     check_text("expanded", text, "tensor([[1., 2., 3.],\n        [1., 2., 3.]])");
     nb_string_free(text);
 
-    nb_tensor *ten    = nb_arange(0, 10, 1, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *ten     = nb_arange(0, 10, 1, NB_OPTS(.dtype = NB_INT64));
     nb_tensor *stepped = nb_slice(ten, 0, 1, NB_END, 3);
-    text              = nb_to_string(stepped);
+    text               = nb_to_string(stepped);
     check_text("sliced with step 3", text, "tensor([1, 4, 7])");
     nb_string_free(text);
 
@@ -83,7 +84,7 @@ static void test_large_tensor_is_summarised(void)
 
 static void test_fprint_writes_text_and_newline(void)
 {
-    nb_tensor *t = nb_from_data((const float[]){ 1.5f, -2.0f }, NB_SHAPE(2), NB_OPTS());
+    nb_tensor *t = nb_from_data((const float[]){1.5f, -2.0f}, NB_SHAPE(2), NB_OPTS());
     FILE      *f = tmpfile();
     NBT_CHECK(f != NULL);
     if (f == NULL) {
@@ -92,7 +93,7 @@ static void test_fprint_writes_text_and_newline(void)
     }
     NBT_CHECK(nb_fprint(f, t) == NB_OK);
     rewind(f);
-    char   buf[128] = { 0 };
+    char   buf[128] = {0};
     size_t n        = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     NBT_CHECK(n == strlen("tensor([ 1.5000, -2.0000])\n"));

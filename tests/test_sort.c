@@ -24,8 +24,9 @@ static nb_tensor *make_i64(nb_shape shape, const int64_t *values)
 
 static nb_shape shape_of(int ndim, const int64_t *dims)
 {
-    nb_shape s = { .ndim = ndim };
-    for (int i = 0; i < ndim; i++) s.dims[i] = dims[i];
+    nb_shape s = {.ndim = ndim};
+    for (int i = 0; i < ndim; i++)
+        s.dims[i] = dims[i];
     return s;
 }
 
@@ -40,7 +41,8 @@ static int equals_i64(const nb_tensor *t, nb_shape shape, const int64_t *expecte
     int64_t  n   = nb_numel(t);
     int64_t *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof *buf);
     int      ok  = nb_copy_to_buffer(t, buf, (size_t)n * sizeof *buf) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++) ok = buf[i] == expected[i];
+    for (int64_t i = 0; ok && i < n; i++)
+        ok = buf[i] == expected[i];
     free(buf);
     return ok;
 }
@@ -50,19 +52,19 @@ static int equals_i64(const nb_tensor *t, nb_shape shape, const int64_t *expecte
 static void test_sort_nan_and_ties(void)
 {
     nb_scope_begin();
-    nb_dtype floats[] = { NB_FLOAT32, NB_FLOAT64 };
+    nb_dtype floats[] = {NB_FLOAT32, NB_FLOAT64};
     for (int f = 0; f < 2; f++) {
-        nb_tensor *a   = make(NB_SHAPE(8), floats[f], (double[]){ MIXED_VALUES });
+        nb_tensor *a   = make(NB_SHAPE(8), floats[f], (double[]){MIXED_VALUES});
         nb_tensor *idx = NULL;
         nb_tensor *up  = nb_sort(a, 0, false, &idx);
         NBT_CHECK(nb_dtype_of(up) == floats[f]);
         NBT_CHECK_TENSOR(up, NB_SHAPE(8), 0, -INFINITY, -0.0, 0, 1, 3, 3, NAN, NAN);
-        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){ 7, 4, 5, 2, 0, 3, 1, 6 }));
+        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){7, 4, 5, 2, 0, 3, 1, 6}));
         /* -0.0 and 0.0 tie: both keep their bits and their input order. */
         NBT_CHECK(signbit(nb_item(nb_select(up, 0, 1))) && !signbit(nb_item(nb_select(up, 0, 2))));
         nb_tensor *down = nb_sort(a, -1, true, &idx);
         NBT_CHECK_TENSOR(down, NB_SHAPE(8), 0, NAN, NAN, 3, 3, 1, -0.0, 0, -INFINITY);
-        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){ 1, 6, 0, 3, 2, 4, 5, 7 }));
+        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){1, 6, 0, 3, 2, 4, 5, 7}));
     }
     nb_scope_end();
 }
@@ -71,28 +73,28 @@ static void test_sort_dtypes(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *l   = make_i64(NB_SHAPE(5), (int64_t[]){ 5, INT64_MIN, INT64_MAX, -1, 0 });
-    NBT_CHECK(equals_i64(nb_sort(l, 0, false, &idx), NB_SHAPE(5), (int64_t[]){ INT64_MIN, -1, 0, 5, INT64_MAX }));
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(5), (int64_t[]){ 1, 3, 4, 0, 2 }));
-    NBT_CHECK(equals_i64(nb_sort(l, 0, true, NULL), NB_SHAPE(5), (int64_t[]){ INT64_MAX, 5, 0, -1, INT64_MIN }));
+    nb_tensor *l   = make_i64(NB_SHAPE(5), (int64_t[]){5, INT64_MIN, INT64_MAX, -1, 0});
+    NBT_CHECK(equals_i64(nb_sort(l, 0, false, &idx), NB_SHAPE(5), (int64_t[]){INT64_MIN, -1, 0, 5, INT64_MAX}));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(5), (int64_t[]){1, 3, 4, 0, 2}));
+    NBT_CHECK(equals_i64(nb_sort(l, 0, true, NULL), NB_SHAPE(5), (int64_t[]){INT64_MAX, 5, 0, -1, INT64_MIN}));
 
-    nb_tensor *w = make(NB_SHAPE(4), NB_INT32, (double[]){ 3, -2147483648.0, 2147483647, -1 });
+    nb_tensor *w = make(NB_SHAPE(4), NB_INT32, (double[]){3, -2147483648.0, 2147483647, -1});
     nb_tensor *r = nb_sort(w, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_INT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, -2147483648.0, -1, 3, 2147483647);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){ 1, 3, 0, 2 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){1, 3, 0, 2}));
 
-    nb_tensor *u = make(NB_SHAPE(4), NB_UINT8, (double[]){ 200, 3, 255, 0 });
+    nb_tensor *u = make(NB_SHAPE(4), NB_UINT8, (double[]){200, 3, 255, 0});
     NBT_CHECK_TENSOR(nb_sort(u, 0, true, &idx), NB_SHAPE(4), 0, 255, 200, 3, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){ 2, 0, 1, 3 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){2, 0, 1, 3}));
 
-    nb_tensor *b = make(NB_SHAPE(3), NB_BOOL, (double[]){ 1, 0, 1 });
+    nb_tensor *b = make(NB_SHAPE(3), NB_BOOL, (double[]){1, 0, 1});
     r            = nb_sort(b, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_BOOL);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, 0, 1, 1);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){ 1, 0, 2 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){1, 0, 2}));
     NBT_CHECK_TENSOR(nb_sort(b, 0, true, &idx), NB_SHAPE(3), 0, 1, 1, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){ 0, 2, 1 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){0, 2, 1}));
     nb_scope_end();
 }
 
@@ -100,15 +102,15 @@ static void test_sort_dims(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *x   = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){ 5, 1, 4, 2, 8, 0 });
+    nb_tensor *x   = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_sort(x, 0, false, &idx), NB_SHAPE(2, 3), 0, 2, 1, 0, 5, 8, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){ 1, 0, 1, 0, 1, 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 0, 1, 0}));
     NBT_CHECK_TENSOR(nb_sort(x, 1, true, &idx), NB_SHAPE(2, 3), 0, 5, 4, 1, 8, 2, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){ 0, 2, 1, 1, 0, 2 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){0, 2, 1, 1, 0, 2}));
     /* Transposed (3, 2) = [[5,2],[1,8],[4,0]], along its last dim. */
     nb_tensor *xt = nb_transpose(x, 0, 1);
     NBT_CHECK_TENSOR(nb_sort(xt, -1, false, &idx), NB_SHAPE(3, 2), 0, 2, 5, 1, 8, 0, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){ 1, 0, 0, 1, 1, 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){1, 0, 0, 1, 1, 0}));
     NBT_CHECK(nb_is_contiguous(idx));
 
     /* Fixture: (4, 6, 5) permuted view with NaN, -0.0 and many ties, dim 1. */
@@ -123,9 +125,9 @@ static void test_sort_dims(void)
     NBT_CHECK(equals_i64(idx, es, sort_descending_indices));
 
     /* An expanded input (stride 0 along the sorted dim). */
-    nb_tensor *row = nb_expand(make(NB_SHAPE(1, 2), NB_FLOAT32, (double[]){ 7, -7 }), NB_SHAPE(3, 2));
+    nb_tensor *row = nb_expand(make(NB_SHAPE(1, 2), NB_FLOAT32, (double[]){7, -7}), NB_SHAPE(3, 2));
     NBT_CHECK_TENSOR(nb_sort(row, 0, false, &idx), NB_SHAPE(3, 2), 0, 7, -7, 7, -7, 7, -7);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){ 0, 0, 1, 1, 2, 2 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){0, 0, 1, 1, 2, 2}));
     nb_scope_end();
 }
 
@@ -135,7 +137,7 @@ static void test_sort_edges(void)
     nb_tensor *idx = NULL;
     nb_tensor *s   = nb_scalar(3, NB_OPTS());
     NBT_CHECK_TENSOR(nb_sort(s, 0, false, &idx), NB_SCALAR_SHAPE, 0, 3);
-    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){ 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){0}));
     NBT_CHECK_TENSOR(nb_sort(s, -1, true, NULL), NB_SCALAR_SHAPE, 0, 3);
     nb_tensor *e = nb_zeros(NB_SHAPE(0, 3), NB_OPTS());
     nb_tensor *r = nb_sort(e, 0, false, &idx);
@@ -144,7 +146,8 @@ static void test_sort_edges(void)
     r = nb_sort(e, 1, true, NULL);
     NBT_CHECK(r != NULL && nb_numel(r) == 0);
     /* Length-1 slices. */
-    NBT_CHECK_TENSOR(nb_sort(make(NB_SHAPE(2, 1), NB_INT32, (double[]){ 4, -4 }), 1, false, NULL), NB_SHAPE(2, 1), 0, 4, -4);
+    NBT_CHECK_TENSOR(nb_sort(make(NB_SHAPE(2, 1), NB_INT32, (double[]){4, -4}), 1, false, NULL), NB_SHAPE(2, 1), 0, 4,
+                     -4);
 
     NBT_CHECK(nb_sort(NULL, 0, false, &idx) == NULL && idx == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_sort: argument 't' is NULL");
@@ -159,19 +162,19 @@ static void test_topk(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *a   = make(NB_SHAPE(8), NB_FLOAT32, (double[]){ MIXED_VALUES });
+    nb_tensor *a   = make(NB_SHAPE(8), NB_FLOAT32, (double[]){MIXED_VALUES});
     /* NaN counts as the largest; among equal values the earliest comes
      * first (torch leaves the order of ties unspecified). */
     NBT_CHECK_TENSOR(nb_topk(a, 3, 0, true, &idx), NB_SHAPE(3), 0, NAN, NAN, 3);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){ 1, 6, 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){1, 6, 0}));
     NBT_CHECK_TENSOR(nb_topk(a, 3, -1, false, &idx), NB_SHAPE(3), 0, -INFINITY, -0.0, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){ 7, 4, 5 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){7, 4, 5}));
 
-    nb_tensor *x = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){ 5, 1, 4, 2, 8, 0 });
+    nb_tensor *x = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_topk(x, 1, 0, true, &idx), NB_SHAPE(1, 3), 0, 5, 8, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(1, 3), (int64_t[]){ 0, 1, 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(1, 3), (int64_t[]){0, 1, 0}));
     NBT_CHECK_TENSOR(nb_topk(nb_t(x), 2, 1, true, &idx), NB_SHAPE(3, 2), 0, 5, 2, 8, 1, 4, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){ 0, 1, 1, 0, 0, 1 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){0, 1, 1, 0, 0, 1}));
     NBT_CHECK_TENSOR(nb_topk(x, 3, 1, false, NULL), NB_SHAPE(2, 3), 0, 1, 4, 5, 0, 2, 8);
 
     /* Fixture: distinct values, permuted view, k 3 along dim 1 and k 2
@@ -186,14 +189,14 @@ static void test_topk(void)
     NBT_CHECK(equals_i64(idx, s0, topk_dim0_indices));
 
     /* Integer dtypes and bool. */
-    nb_tensor *u = make(NB_SHAPE(3), NB_UINT8, (double[]){ 3, 1, 2 });
+    nb_tensor *u = make(NB_SHAPE(3), NB_UINT8, (double[]){3, 1, 2});
     NBT_CHECK_TENSOR(nb_topk(u, 2, 0, true, &idx), NB_SHAPE(2), 0, 3, 2);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){ 0, 2 }));
-    nb_tensor *l = make_i64(NB_SHAPE(3), (int64_t[]){ INT64_MAX, INT64_MIN, 0 });
-    NBT_CHECK(equals_i64(nb_topk(l, 1, 0, false, &idx), NB_SHAPE(1), (int64_t[]){ INT64_MIN }));
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(1), (int64_t[]){ 1 }));
-    NBT_CHECK_TENSOR(nb_topk(make(NB_SHAPE(3), NB_BOOL, (double[]){ 0, 1, 0 }), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){ 1, 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){0, 2}));
+    nb_tensor *l = make_i64(NB_SHAPE(3), (int64_t[]){INT64_MAX, INT64_MIN, 0});
+    NBT_CHECK(equals_i64(nb_topk(l, 1, 0, false, &idx), NB_SHAPE(1), (int64_t[]){INT64_MIN}));
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(1), (int64_t[]){1}));
+    NBT_CHECK_TENSOR(nb_topk(make(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
+    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){1, 0}));
 
     /* k 0 and k = size; 0-d (k 0 or 1, as torch); empty. */
     nb_tensor *none = nb_topk(x, 0, 1, true, &idx);
@@ -201,7 +204,7 @@ static void test_topk(void)
     NBT_CHECK_TENSOR(nb_topk(x, 2, 0, false, NULL), NB_SHAPE(2, 3), 0, 2, 1, 0, 5, 8, 4);
     nb_tensor *s = nb_scalar(3, NB_OPTS());
     NBT_CHECK_TENSOR(nb_topk(s, 1, 0, true, &idx), NB_SCALAR_SHAPE, 0, 3);
-    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){ 0 }));
+    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){0}));
     NBT_CHECK_TENSOR(nb_topk(s, 0, -1, false, NULL), NB_SCALAR_SHAPE, 0, 3);
     nb_tensor *e = nb_topk(nb_zeros(NB_SHAPE(3, 0), NB_OPTS()), 2, 0, true, NULL);
     NBT_CHECK(e != NULL && nb_size(e, 0) == 2 && nb_size(e, 1) == 0);
@@ -212,7 +215,7 @@ static void test_topk_errors(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *v   = make(NB_SHAPE(5), NB_FLOAT32, (double[]){ 1, 2, 2, 1, 2 });
+    nb_tensor *v   = make(NB_SHAPE(5), NB_FLOAT32, (double[]){1, 2, 2, 1, 2});
     NBT_CHECK(nb_topk(NULL, 1, 0, true, &idx) == NULL && idx == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_topk: argument 't' is NULL");
     NBT_CHECK(nb_topk(v, 6, 0, true, &idx) == NULL && idx == NULL);
@@ -236,30 +239,32 @@ static void test_sort_large(void)
     enum { N = 40000 };
     float *raw = malloc(sizeof(float) * N * 3);
     for (int i = 0; i < N; i++)
-        for (int c = 0; c < 3; c++) raw[i * 3 + c] = (float)((int64_t)i * 7919 % N + (int64_t)c * N);
-    nb_tensor *t   = nb_from_data(raw, NB_SHAPE(N, 3), NB_OPTS());
-    nb_tensor *idx = NULL;
-    nb_tensor *up  = nb_sort(t, 0, false, &idx);
-    const float   *uv = nb_data(up);
-    const int64_t *iv = nb_data(idx);
-    int            ok = uv != NULL && iv != NULL;
+        for (int c = 0; c < 3; c++)
+            raw[i * 3 + c] = (float)((int64_t)i * 7919 % N + (int64_t)c * N);
+    nb_tensor     *t   = nb_from_data(raw, NB_SHAPE(N, 3), NB_OPTS());
+    nb_tensor     *idx = NULL;
+    nb_tensor     *up  = nb_sort(t, 0, false, &idx);
+    const float   *uv  = nb_data(up);
+    const int64_t *iv  = nb_data(idx);
+    int            ok  = uv != NULL && iv != NULL;
     for (int r = 0; ok && r < N; r++)
         for (int c = 0; ok && c < 3; c++)
             ok = uv[r * 3 + c] == (float)(r + c * N) && raw[iv[r * 3 + c] * 3 + c] == uv[r * 3 + c];
     NBT_CHECK(ok);
-    nb_tensor *top = nb_topk(t, 4, 0, true, &idx);
-    const float *tv = nb_data(top);
-    iv              = nb_data(idx);
-    ok              = tv != NULL && iv != NULL;
+    nb_tensor   *top = nb_topk(t, 4, 0, true, &idx);
+    const float *tv  = nb_data(top);
+    iv               = nb_data(idx);
+    ok               = tv != NULL && iv != NULL;
     for (int r = 0; ok && r < 4; r++)
         for (int c = 0; ok && c < 3; c++)
             ok = tv[r * 3 + c] == (float)(N - 1 - r + c * N) && raw[iv[r * 3 + c] * 3 + c] == tv[r * 3 + c];
     NBT_CHECK(ok);
     /* Many short slices: (N, 3) along dim 1, descending. */
-    nb_tensor *rows = nb_sort(t, 1, true, NULL);
-    const float *rv = nb_data(rows);
-    ok              = rv != NULL;
-    for (int i = 0; ok && i < N; i++) ok = rv[i * 3] == raw[i * 3 + 2] && rv[i * 3 + 2] == raw[i * 3];
+    nb_tensor   *rows = nb_sort(t, 1, true, NULL);
+    const float *rv   = nb_data(rows);
+    ok                = rv != NULL;
+    for (int i = 0; ok && i < N; i++)
+        ok = rv[i * 3] == raw[i * 3 + 2] && rv[i * 3 + 2] == raw[i * 3];
     NBT_CHECK(ok);
     free(raw);
     nb_scope_end();

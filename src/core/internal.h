@@ -89,9 +89,12 @@ struct nb_tensor {
     atomic_int        refcount;
     struct nbi_scope *scope;                  /* owning scope, or NULL */
     int64_t           scope_slot;             /* index in scope->tensors */
-    /* Autograd (filled in by src/autograd). */
+    /* Autograd (src/autograd): the accumulated gradient (an internal
+     * reference, in no scope), the node that made this tensor (NULL for a
+     * leaf), and whether a non-leaf keeps its gradient. */
     nb_tensor        *grad;
     struct nbi_node  *grad_fn;
+    bool              retains_grad;
 };
 
 /* Element size and the address of element 0 (the view's first element). */
@@ -111,6 +114,11 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
 nb_tensor *nbi_alias(const nb_tensor *t);
 /* Internal references (autograd): retain adds one, release drops one and
  * frees at zero. nb_free is release plus leaving the scope. */
+void       nbi_node_release(struct nbi_node *node); /* src/autograd/node.c */
+/* Take t out of its scope (the caller now owns it), or put an unscoped t
+ * into the current scope. */
+void       nbi_unscope(nb_tensor *t);
+void       nbi_adopt(nb_tensor *t);
 void       nbi_tensor_retain(nb_tensor *t);
 void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted

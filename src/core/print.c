@@ -53,7 +53,8 @@ static void text_append(text *s, const char *chars, size_t n)
     if (s->out_of_memory) return;
     if (s->length + n + 1 > s->capacity) {
         size_t capacity = s->capacity ? s->capacity : 256;
-        while (s->length + n + 1 > capacity) capacity *= 2;
+        while (s->length + n + 1 > capacity)
+            capacity *= 2;
         char *grown = realloc(s->data, capacity);
         if (grown == NULL) {
             s->out_of_memory = true;
@@ -71,7 +72,8 @@ static void text_puts(text *s, const char *chars) { text_append(s, chars, strlen
 
 static void text_repeat(text *s, char c, int count)
 {
-    for (int i = 0; i < count; i++) text_append(s, &c, 1);
+    for (int i = 0; i < count; i++)
+        text_append(s, &c, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -88,8 +90,7 @@ static int64_t shown_count(int64_t size, bool summarize)
 
 static int64_t shown_index(int64_t i, int64_t size, bool summarize)
 {
-    if (summarize && size > 2 * PRINT_EDGEITEMS && i >= PRINT_EDGEITEMS)
-        return size - 2 * PRINT_EDGEITEMS + i;
+    if (summarize && size > 2 * PRINT_EDGEITEMS && i >= PRINT_EDGEITEMS) return size - 2 * PRINT_EDGEITEMS + i;
     return i;
 }
 
@@ -97,8 +98,7 @@ typedef void (*element_fn)(const char *element, void *ctx);
 
 /* Calls visit on every shown element of t from dim on; element points at
  * the first element of the sub-tensor. */
-static void walk_shown(const nb_tensor *t, int dim, const char *element, bool summarize, element_fn visit,
-                       void *ctx)
+static void walk_shown(const nb_tensor *t, int dim, const char *element, bool summarize, element_fn visit, void *ctx)
 {
     if (dim == t->ndim) {
         visit(element, ctx);
@@ -121,8 +121,8 @@ typedef struct {
     bool     sci_mode;
     int      max_width;
     /* Statistics of the nonzero finite values (floats). */
-    bool     have_values;
-    double   min_abs, max_abs;
+    bool   have_values;
+    double min_abs, max_abs;
 } formatter;
 
 /* The text of one element in the formatter's mode, unpadded. */
@@ -172,8 +172,7 @@ static void measure_width(const char *element, void *ctx)
 
 static formatter make_formatter(const nb_tensor *t, bool summarize)
 {
-    formatter f = { .dtype = t->dtype, .floating = nb_dtype_is_floating(t->dtype), .int_mode = true,
-                    .max_width = 1 };
+    formatter f = {.dtype = t->dtype, .floating = nb_dtype_is_floating(t->dtype), .int_mode = true, .max_width = 1};
     if (f.floating) {
         walk_shown(t, 0, nbi_ptr(t), summarize, collect_float_stats, &f);
         if (!f.have_values) return f; /* only zeros, NaN, inf: "%.0f." at width 1 */
@@ -198,16 +197,15 @@ static void append_element(text *s, const formatter *f, const char *element)
 
 /* One row (the last dim), wrapped at PRINT_LINEWIDTH. indent is the column
  * of the row's "[". */
-static void append_row(text *s, const nb_tensor *t, const char *element, int indent, bool summarize,
-                       const formatter *f)
+static void append_row(text *s, const nb_tensor *t, const char *element, int indent, bool summarize, const formatter *f)
 {
-    int     dim       = t->ndim - 1;
-    int64_t size      = t->shape[dim];
-    int64_t step      = t->stride[dim] * (int64_t)nbi_itemsize(t);
-    int     per_line  = (PRINT_LINEWIDTH - indent) / (f->max_width + 2);
-    bool    ellipsis  = summarize && size > 2 * PRINT_EDGEITEMS;
-    int64_t count     = shown_count(size, summarize);
-    int64_t items     = count + (ellipsis ? 1 : 0); /* " ..." is an item too */
+    int     dim      = t->ndim - 1;
+    int64_t size     = t->shape[dim];
+    int64_t step     = t->stride[dim] * (int64_t)nbi_itemsize(t);
+    int     per_line = (PRINT_LINEWIDTH - indent) / (f->max_width + 2);
+    bool    ellipsis = summarize && size > 2 * PRINT_EDGEITEMS;
+    int64_t count    = shown_count(size, summarize);
+    int64_t items    = count + (ellipsis ? 1 : 0); /* " ..." is an item too */
     if (per_line < 1) per_line = 1;
 
     text_puts(s, "[");
@@ -299,13 +297,20 @@ static size_t last_line_measure(const text *s)
 static const char *torch_dtype_name(nb_dtype dtype)
 {
     switch (dtype) {
-    case NB_FLOAT32: return "torch.float32";
-    case NB_FLOAT64: return "torch.float64";
-    case NB_INT64: return "torch.int64";
-    case NB_INT32: return "torch.int32";
-    case NB_UINT8: return "torch.uint8";
-    case NB_BOOL: return "torch.bool";
-    default: return "unknown";
+    case NB_FLOAT32:
+        return "torch.float32";
+    case NB_FLOAT64:
+        return "torch.float64";
+    case NB_INT64:
+        return "torch.int64";
+    case NB_INT32:
+        return "torch.int32";
+    case NB_UINT8:
+        return "torch.uint8";
+    case NB_BOOL:
+        return "torch.bool";
+    default:
+        return "unknown";
     }
 }
 
@@ -316,7 +321,7 @@ static const char *torch_dtype_name(nb_dtype dtype)
 /* t: any shape, dtype and strides, on the CPU. Returns a malloc'd string. */
 static char *cpu_tensor_to_string(const nb_tensor *t, nb_device device)
 {
-    text s = { 0 };
+    text s = {0};
     text_puts(&s, "tensor(");
     bool summarize = t->numel > PRINT_THRESHOLD;
     if (t->numel == 0) {
@@ -329,8 +334,7 @@ static char *cpu_tensor_to_string(const nb_tensor *t, nb_device device)
     size_t last_line = last_line_measure(&s);
     char   suffix[NBI_SHAPE_STR_SIZE + 32];
     if (device.type != NB_CPU) {
-        snprintf(suffix, sizeof suffix, "device='%s:%d'", device.type == NB_CUDA ? "cuda" : "unknown",
-                 device.index);
+        snprintf(suffix, sizeof suffix, "device='%s:%d'", device.type == NB_CUDA ? "cuda" : "unknown", device.index);
         append_suffix(&s, suffix, &last_line);
     }
     if (t->numel == 0) {
@@ -353,9 +357,14 @@ static char *cpu_tensor_to_string(const nb_tensor *t, nb_device device)
         snprintf(suffix, sizeof suffix, "dtype=%s", torch_dtype_name(t->dtype));
         append_suffix(&s, suffix, &last_line);
     }
-    /* NOTE: torch shows "grad_fn=<MulBackward0>" instead for a non-leaf;
-     * nabla says requires_grad for both. */
-    if (t->requires_grad) append_suffix(&s, "requires_grad=True", &last_line);
+    /* A leaf says requires_grad; a result names the node that made it, as
+     * torch's "grad_fn=<MulBackward0>" (nabla's names: "mulBackward"). */
+    if (t->grad_fn != NULL) {
+        snprintf(suffix, sizeof suffix, "grad_fn=<%s>", nb_grad_fn_name(t));
+        append_suffix(&s, suffix, &last_line);
+    } else if (t->requires_grad) {
+        append_suffix(&s, "requires_grad=True", &last_line);
+    }
     text_puts(&s, ")");
 
     if (s.out_of_memory) {

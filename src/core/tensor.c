@@ -13,6 +13,7 @@
  * structs per op would be a third of that.
  */
 #include "internal.h"
+#include "autograd/autograd.h"
 
 #include <stdlib.h>
 
@@ -190,8 +191,9 @@ static nb_tensor *tensor_new(nbi_storage *storage, nb_dtype dtype)
     t->dtype         = dtype;
     t->requires_grad = false;
     atomic_init(&t->refcount, 1);
-    t->grad    = NULL;
-    t->grad_fn = NULL;
+    t->grad         = NULL;
+    t->grad_fn      = NULL;
+    t->retains_grad = false;
     if (!scope_adopt(scope_depth > 0 ? &scopes[scope_depth - 1] : NULL, t)) {
         tensor_header_release(t);
         return nbi_fail(NB_ERR_OOM, "nabla: out of host memory growing the scope");
@@ -241,11 +243,14 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
     return t;
 }
 
-nb_tensor *nbi_alias(const nb_tensor *t)
+nb_tensor *nbi_alias(const nb_tensor *t) { return nbi_make_view(t, t->ndim, t->shape, t->stride, t->offset); }
+
+void nbi_unscope(nb_tensor *t) { scope_forget(t); }
+
+void nbi_adopt(nb_tensor *t)
 {
-    nb_tensor *a = nbi_make_view(t, t->ndim, t->shape, t->stride, t->offset);
-    if (a) a->requires_grad = t->requires_grad;
-    return a;
+    if (t->scope == NULL && scope_depth > 0 && !scope_adopt(&scopes[scope_depth - 1], t))
+        nbi_fail(NB_ERR_OOM, "nabla: out of memory growing the scope; the tensor is now the caller's to free");
 }
 
 void nbi_tensor_retain(nb_tensor *t) { atomic_fetch_add_explicit(&t->refcount, 1, memory_order_relaxed); }
@@ -254,6 +259,10 @@ void nbi_tensor_release(nb_tensor *t)
 {
     if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
     if (t->grad) nbi_tensor_release(t->grad);
+    if (t->grad_fn) {
+        if (t->grad_fn->retain_owner == t) t->grad_fn->retain_owner = NULL; /* a weak reference */
+        nbi_node_release(t->grad_fn);
+    }
     storage_release(t->storage);
     tensor_header_release(t);
 }

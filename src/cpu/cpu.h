@@ -70,9 +70,9 @@ typedef struct {
     atomic_int *error;
 } nbi_params;
 
-#define NBI_UNARY(name, dtypes, result)             NBI_UNARY_##name,
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result) NBI_UNARY_##name,
-#define NBI_BINARY(name, dtypes, result)
+#define NBI_UNARY(name, dtypes, result, grad)             NBI_UNARY_##name,
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY_##name,
+#define NBI_BINARY(name, dtypes, result, grad)
 typedef enum {
 #include "../ops/ops.def"
     NBI_NUM_UNARY
@@ -81,9 +81,9 @@ typedef enum {
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
 
-#define NBI_UNARY(name, dtypes, result)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result) NBI_BINARY_##name,
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) NBI_BINARY_##name,
 typedef enum {
 #include "../ops/ops.def"
     NBI_NUM_BINARY

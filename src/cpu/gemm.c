@@ -49,7 +49,7 @@
 enum {
     GEMV_LANES = 8,   /* partial sums of a matrix-vector dot product        */
     GEMV_CHUNK = 256, /* outputs accumulated at once in the axpy form        */
-    MAX_SLOTS  = 64,  /* packed-A buffers: the most threads the driver uses  */
+    MAX_SLOTS  = 64,  /* packing buffer pairs: the most threads GEMM uses    */
 };
 
 /* ------------------------------------------------------------------------ */

@@ -1,32 +1,18 @@
 /*
- * reduce_kernels.c — CPU loops for reductions and line ops (see
- * reduce_kernels.h for the plan, the layouts and the accuracy rules).
+ * reduce_kernels.c — CPU reductions (see reduce_kernels.h for the plan, the
+ * layouts and the accuracy rules).
  *
  * Layout of this file:
  *   plans        geometry: merging dims into kept dims and one reduced run
- *   fast leaves  float sums and max/min over one leaf block, vectorizable,
- *                compiled twice on x86 (baseline and AVX2) and picked at
- *                run time
- *   generic leaf every other pass: the block is gathered into doubles (float
- *                inputs) or int64 (integer inputs) and reduced there
+ *   leaves       one block of a run: contiguous floats go to the vectorized
+ *                loops of reduce_loops.c; everything else is gathered into
+ *                doubles (float inputs) or int64 (integer inputs) and
+ *                reduced there
  *   tree         pairwise combination of leaves; threads take subtrees
- *   rows         one output at a time (final formulas of each op)
+ *   rows         one output at a time (the final formula of each op)
  *   columns      tiles of contiguous outputs, for sum/mean/max/min
- *   lines        cumsum, softmax, log_softmax
  */
 #include "reduce_kernels.h"
-
-#include "vecmath.h"
-
-#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
-#define NBI_AVX2_CLONES 1
-#define NBI_TARGET_AVX2 __attribute__((target("avx2")))
-#endif
-#if defined(__GNUC__) || defined(__clang__)
-#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define NBI_ALWAYS_INLINE inline
-#endif
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -93,193 +79,13 @@ bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool 
     return true;
 }
 
-void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim)
-{
-    plan->in        = nbi_ptr(in);
-    plan->in_dtype  = in->dtype;
-    plan->out       = nbi_ptr(out);
-    plan->out_dtype = out->dtype;
-    plan->nouter    = 0;
-    plan->lines     = 1;
-    plan->n         = in->ndim > 0 ? in->shape[dim] : 1;
-    plan->in_step   = in->ndim > 0 ? in->stride[dim] : 0;
-    plan->out_step  = out->ndim > 0 ? out->stride[dim] : 0;
-    for (int d = 0; d < in->ndim; d++) {
-        if (d == dim) continue;
-        plan->lines *= in->shape[d];
-        if (in->shape[d] == 1) continue;
-        int k                    = plan->nouter++;
-        plan->outer_size[k]      = in->shape[d];
-        plan->outer_in_stride[k] = in->stride[d];
-        plan->outer_out_stride[k] = out->stride[d];
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Fast leaves                                                               */
-/* ------------------------------------------------------------------------ */
-
-/* NOTE: 32 separate accumulators, combined pairwise at the end. The compiler
- * turns them into vector registers without reordering a single float add,
- * so the baseline and AVX2 builds give bit-identical sums. Do not "simplify"
- * into one accumulator: that is both slower and far less accurate. */
-#define SUM_LANES 32
-
-static NBI_ALWAYS_INLINE float sum_f32_contiguous_body(const float *x, int64_t n)
-{
-    float   acc[SUM_LANES] = { 0 };
-    int64_t i              = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
-        for (int k = 0; k < SUM_LANES; k++) acc[k] += x[i + k];
-    float tail = 0.0f;
-    for (; i < n; i++) tail += x[i];
-    for (int width = SUM_LANES / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; k++) acc[k] += acc[k + width];
-    return acc[0] + tail;
-}
-
-static NBI_ALWAYS_INLINE double sum_f64_contiguous_body(const double *x, int64_t n)
-{
-    double  acc[SUM_LANES] = { 0 };
-    int64_t i              = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
-        for (int k = 0; k < SUM_LANES; k++) acc[k] += x[i + k];
-    double tail = 0.0;
-    for (; i < n; i++) tail += x[i];
-    for (int width = SUM_LANES / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; k++) acc[k] += acc[k + width];
-    return acc[0] + tail;
-}
-
-/* Max (is_max) or min of a contiguous float block; *saw_nan set when a NaN
- * is among them. The select compiles to maxps/minps-like blends. */
-#define MINMAX_LANES 16
-#define DEFINE_MINMAX_BODY(suffix, T)                                                      \
-    static NBI_ALWAYS_INLINE T minmax_##suffix##_body(const T *x, int64_t n, bool is_max,  \
-                                                      bool *saw_nan)                       \
-    {                                                                                      \
-        T       best[MINMAX_LANES];                                                        \
-        int     nan_lanes[MINMAX_LANES] = { 0 };                                           \
-        int64_t i                       = 0;                                               \
-        for (int k = 0; k < MINMAX_LANES; k++) best[k] = x[0];                             \
-        if (is_max) {                                                                      \
-            for (; i + MINMAX_LANES <= n; i += MINMAX_LANES)                               \
-                for (int k = 0; k < MINMAX_LANES; k++) {                                   \
-                    T v          = x[i + k];                                               \
-                    best[k]      = v > best[k] ? v : best[k];                              \
-                    nan_lanes[k] |= v != v;                                                \
-                }                                                                          \
-        } else {                                                                           \
-            for (; i + MINMAX_LANES <= n; i += MINMAX_LANES)                               \
-                for (int k = 0; k < MINMAX_LANES; k++) {                                   \
-                    T v          = x[i + k];                                               \
-                    best[k]      = v < best[k] ? v : best[k];                              \
-                    nan_lanes[k] |= v != v;                                                \
-                }                                                                          \
-        }                                                                                  \
-        T   result = best[0];                                                              \
-        int nan    = 0;                                                                    \
-        for (int k = 0; k < MINMAX_LANES; k++) {                                           \
-            nan |= nan_lanes[k];                                                           \
-            result = is_max ? (best[k] > result ? best[k] : result)                        \
-                            : (best[k] < result ? best[k] : result);                       \
-        }                                                                                  \
-        for (; i < n; i++) {                                                               \
-            nan |= x[i] != x[i];                                                           \
-            result = is_max ? (x[i] > result ? x[i] : result) : (x[i] < result ? x[i] : result); \
-        }                                                                                  \
-        *saw_nan = nan != 0;                                                               \
-        return result;                                                                     \
-    }
-DEFINE_MINMAX_BODY(f32, float)
-DEFINE_MINMAX_BODY(f64, double)
-#undef DEFINE_MINMAX_BODY
-
-/* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
- * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
-#define TILE  64
-#define VLEAF 16
-
+/* Split point of a run of n > leaf: the largest power-of-two multiple of
+ * leaf below n. */
 static int64_t tree_split(int64_t n, int64_t leaf)
 {
     int64_t half = leaf;
     while (half < n - half) half *= 2;
     return half;
-}
-
-#define DEFINE_COLUMN_SUM_BODY(suffix, T)                                                  \
-    static NBI_ALWAYS_INLINE void column_leaf_##suffix##_body(const T *x, int64_t rows,   \
-                                                              int64_t row_stride, int w,  \
-                                                              T *acc)                     \
-    {                                                                                      \
-        if (w == TILE) {                                                                   \
-            T tile[TILE] = { 0 };                                                          \
-            for (int64_t r = 0; r < rows; r++)                                             \
-                for (int j = 0; j < TILE; j++) tile[j] += x[r * row_stride + j];           \
-            for (int j = 0; j < TILE; j++) acc[j] = tile[j];                               \
-            return;                                                                        \
-        }                                                                                  \
-        for (int j = 0; j < w; j++) acc[j] = 0;                                            \
-        for (int64_t r = 0; r < rows; r++)                                                 \
-            for (int j = 0; j < w; j++) acc[j] += x[r * row_stride + j];                   \
-    }
-DEFINE_COLUMN_SUM_BODY(f32, float)
-DEFINE_COLUMN_SUM_BODY(f64, double)
-#undef DEFINE_COLUMN_SUM_BODY
-
-/* The function-pointer table of the fast leaves, filled once. */
-typedef struct {
-    float  (*sum_f32)(const float *x, int64_t n);
-    double (*sum_f64)(const double *x, int64_t n);
-    float  (*minmax_f32)(const float *x, int64_t n, bool is_max, bool *saw_nan);
-    double (*minmax_f64)(const double *x, int64_t n, bool is_max, bool *saw_nan);
-    void   (*column_f32)(const float *x, int64_t rows, int64_t row_stride, int w, float *acc);
-    void   (*column_f64)(const double *x, int64_t rows, int64_t row_stride, int w, double *acc);
-} fast_leaves;
-
-#define DEFINE_FAST_LEAVES(isa, ATTR)                                                               \
-    ATTR static float sum_f32_##isa(const float *x, int64_t n) { return sum_f32_contiguous_body(x, n); } \
-    ATTR static double sum_f64_##isa(const double *x, int64_t n) { return sum_f64_contiguous_body(x, n); } \
-    ATTR static float minmax_f32_##isa(const float *x, int64_t n, bool is_max, bool *saw_nan)        \
-    {                                                                                               \
-        return minmax_f32_body(x, n, is_max, saw_nan);                                              \
-    }                                                                                               \
-    ATTR static double minmax_f64_##isa(const double *x, int64_t n, bool is_max, bool *saw_nan)      \
-    {                                                                                               \
-        return minmax_f64_body(x, n, is_max, saw_nan);                                              \
-    }                                                                                               \
-    ATTR static void column_f32_##isa(const float *x, int64_t rows, int64_t row_stride, int w, float *acc) \
-    {                                                                                               \
-        column_leaf_f32_body(x, rows, row_stride, w, acc);                                          \
-    }                                                                                               \
-    ATTR static void column_f64_##isa(const double *x, int64_t rows, int64_t row_stride, int w,     \
-                                      double *acc)                                                  \
-    {                                                                                               \
-        column_leaf_f64_body(x, rows, row_stride, w, acc);                                          \
-    }                                                                                               \
-    static const fast_leaves fast_leaves_##isa = { sum_f32_##isa,    sum_f64_##isa,    minmax_f32_##isa, \
-                                                   minmax_f64_##isa, column_f32_##isa, column_f64_##isa };
-
-DEFINE_FAST_LEAVES(baseline, )
-#if NBI_AVX2_CLONES
-DEFINE_FAST_LEAVES(avx2, NBI_TARGET_AVX2)
-#endif
-#undef DEFINE_FAST_LEAVES
-
-static const fast_leaves *chosen_leaves;
-
-/* NOTE: a benign race: two threads may both choose, and pick the same. */
-static const fast_leaves *leaves(void)
-{
-    if (NBI_UNLIKELY(chosen_leaves == NULL)) {
-        const fast_leaves *pick = &fast_leaves_baseline;
-#if NBI_AVX2_CLONES
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2")) pick = &fast_leaves_avx2;
-#endif
-        chosen_leaves = pick;
-    }
-    return chosen_leaves;
 }
 
 /* Strided float sums: 4 interleaved accumulators. */
@@ -560,26 +366,83 @@ static partial leaf_integer(const pass *ps, const char *x, int64_t n, int64_t st
     return r;
 }
 
-/* One leaf (n <= NBI_REDUCE_LEAF, n >= 1): fast paths, else generic. */
+/* A contiguous float block (elements first.. of the run) through the
+ * vectorized loops; false when the pass has none. */
+static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int64_t first, partial *r)
+{
+    const nbi_reduce_loops *loops = nbi_reduce_loops_get();
+    bool                    f32   = ps->dtype == NB_FLOAT32;
+    const float            *xf    = (const float *)x;
+    const double           *xd    = (const double *)x;
+    nbi_lane_transform      f;
+    switch (ps->kind) {
+    case PASS_SUM:
+        if (f32) r->s = loops->sum_f32(xf, n);
+        else r->d = loops->sum_f64(xd, n);
+        return true;
+    case PASS_MAX:
+    case PASS_MIN: {
+        bool saw_nan = false, is_max = ps->kind == PASS_MAX;
+        r->d = f32 ? loops->minmax_f32(xf, n, is_max, &saw_nan) : loops->minmax_f64(xd, n, is_max, &saw_nan);
+        if (saw_nan) r->d = NAN;
+        return true;
+    }
+    case PASS_ARGMAX:
+    case PASS_ARGMIN: {
+        /* the extreme value, then its first position (first NaN if any) */
+        bool saw_nan = false, is_max = ps->kind == PASS_ARGMAX;
+        if (f32) {
+            float v  = loops->minmax_f32(xf, n, is_max, &saw_nan);
+            v        = saw_nan ? NAN : v;
+            r->d     = v;
+            r->index = first + loops->find_f32(xf, n, v);
+        } else {
+            double v = loops->minmax_f64(xd, n, is_max, &saw_nan);
+            v        = saw_nan ? NAN : v;
+            r->d     = v;
+            r->index = first + loops->find_f64(xd, n, v);
+        }
+        return true;
+    }
+    case PASS_EXP_SUM: {
+        if (!f32) return false; /* float64 exp: libm, in the generic leaf */
+        float  buf[GATHER];
+        double sum = 0.0;
+        for (int64_t b = 0; b < n; b += GATHER) {
+            int64_t m = min_i64(GATHER, n - b);
+            loops->exp_shifted_f32(xf + b, m, (float)ps->param, buf);
+            sum += loops->transform_sum_f32(buf, m, NBI_LANES_PLAIN, 0.0);
+        }
+        r->d = sum;
+        return true;
+    }
+    case PASS_SUM_DOUBLE: f = NBI_LANES_PLAIN; break;
+    case PASS_ABS_SUM: f = NBI_LANES_ABS; break;
+    case PASS_SQUARE_SUM: f = NBI_LANES_SQUARE; break;
+    case PASS_SQUARED_DEVIATION_SUM: f = NBI_LANES_SQUARED_DEVIATION; break;
+    default: return false;
+    }
+    r->d = f32 ? loops->transform_sum_f32(xf, n, f, ps->param) : loops->transform_sum_f64(xd, n, f, ps->param);
+    return true;
+}
+
+/* One leaf (1 <= n <= NBI_REDUCE_LEAF). */
 static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     partial r = { 0 };
-    if (ps->kind == PASS_SUM && ps->dtype == NB_FLOAT32) {
-        r.s = stride == 1 ? leaves()->sum_f32((const float *)x, n) : sum_f32_strided((const float *)x, n, stride);
-        return r;
+    if (is_float(ps->dtype)) {
+        if (stride == 1 && leaf_contiguous_float(ps, x, n, first, &r)) return r;
+        if (ps->kind == PASS_SUM && ps->dtype == NB_FLOAT32) {
+            r.s = sum_f32_strided((const float *)x, n, stride);
+            return r;
+        }
+        if (ps->kind == PASS_SUM) {
+            r.d = sum_f64_strided((const double *)x, n, stride);
+            return r;
+        }
+        return leaf_float(ps, x, n, stride, first);
     }
-    if ((ps->kind == PASS_SUM || ps->kind == PASS_SUM_DOUBLE) && ps->dtype == NB_FLOAT64) {
-        r.d = stride == 1 ? leaves()->sum_f64((const double *)x, n) : sum_f64_strided((const double *)x, n, stride);
-        return r;
-    }
-    if ((ps->kind == PASS_MAX || ps->kind == PASS_MIN) && stride == 1 && is_float(ps->dtype)) {
-        bool saw_nan = false, is_max = ps->kind == PASS_MAX;
-        r.d = ps->dtype == NB_FLOAT32 ? leaves()->minmax_f32((const float *)x, n, is_max, &saw_nan)
-                                      : leaves()->minmax_f64((const double *)x, n, is_max, &saw_nan);
-        if (saw_nan) r.d = NAN;
-        return r;
-    }
-    return is_float(ps->dtype) ? leaf_float(ps, x, n, stride, first) : leaf_integer(ps, x, n, stride, first);
+    return leaf_integer(ps, x, n, stride, first);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -840,13 +703,17 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
 /* Columns: tiles of contiguous outputs                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Sum of rows x rows (row_stride apart) into acc[0..w): VLEAF-row leaves
- * combined pairwise. */
-#define DEFINE_COLUMN_SUM(suffix, T, LEAF_FN)                                              \
+/* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
+ * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
+#define TILE  NBI_COLUMN_TILE
+#define VLEAF 16
+
+/* Sum of rows x rows (row_stride apart) into acc[0..w). */
+#define DEFINE_COLUMN_SUM(suffix, T)                                                       \
     static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, T *acc) \
     {                                                                                      \
         if (rows <= VLEAF) {                                                               \
-            leaves()->LEAF_FN(x, rows, row_stride, w, acc);                                \
+            nbi_reduce_loops_get()->column_sum_##suffix(x, rows, row_stride, w, acc);      \
             return;                                                                        \
         }                                                                                  \
         int64_t half = tree_split(rows, VLEAF);                                            \
@@ -855,8 +722,8 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
         column_sum_##suffix(x + half * row_stride, rows - half, row_stride, w, right);     \
         for (int j = 0; j < w; j++) acc[j] += right[j];                                    \
     }
-DEFINE_COLUMN_SUM(f32, float, column_f32)
-DEFINE_COLUMN_SUM(f64, double, column_f64)
+DEFINE_COLUMN_SUM(f32, float)
+DEFINE_COLUMN_SUM(f64, double)
 #undef DEFINE_COLUMN_SUM
 
 /* Integer column sums wrap exactly, so one pass in any order is the answer. */
@@ -878,24 +745,20 @@ DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
 #undef LOAD_SIGNED
 #undef LOAD_BOOL
 
-/* Max / min over rows of a tile. Floats note NaNs per column (NaN wins). */
+/* Integer max / min over rows of a tile (floats: reduce_loops.c). */
 #define DEFINE_COLUMN_MINMAX(suffix, T)                                                    \
     static void column_minmax_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, \
-                                       bool is_max, T *best, int *nan)                     \
+                                       bool is_max, T *best)                               \
     {                                                                                      \
         for (int j = 0; j < w; j++) best[j] = x[j];                                        \
-        for (int j = 0; j < w; j++) nan[j] = x[j] != x[j];                                 \
         for (int64_t r = 1; r < rows; r++) {                                               \
             const T *row = x + r * row_stride;                                             \
             if (is_max)                                                                    \
                 for (int j = 0; j < w; j++) best[j] = row[j] > best[j] ? row[j] : best[j]; \
             else                                                                           \
                 for (int j = 0; j < w; j++) best[j] = row[j] < best[j] ? row[j] : best[j]; \
-            for (int j = 0; j < w; j++) nan[j] |= row[j] != row[j];                        \
         }                                                                                  \
     }
-DEFINE_COLUMN_MINMAX(f32, float)
-DEFINE_COLUMN_MINMAX(f64, double)
 DEFINE_COLUMN_MINMAX(i64, int64_t)
 DEFINE_COLUMN_MINMAX(i32, int32_t)
 DEFINE_COLUMN_MINMAX(u8, uint8_t)
@@ -929,23 +792,13 @@ static void column_tile(const columns_ctx *c, int64_t item)
 
     if (job->op == NBI_REDUCE_MAX || job->op == NBI_REDUCE_MIN) {
         char *out = (char *)job->values + (size_t)o * item_size;
-        int   nan[TILE];
+        const nbi_reduce_loops *loops = nbi_reduce_loops_get();
         switch (plan->dtype) {
-        case NB_FLOAT32: {
-            float *best = (float *)out;
-            column_minmax_f32((const float *)x, n, rs, w, is_max, best, nan);
-            for (int j = 0; j < w; j++) best[j] = nan[j] ? NAN : best[j];
-            break;
-        }
-        case NB_FLOAT64: {
-            double *best = (double *)out;
-            column_minmax_f64((const double *)x, n, rs, w, is_max, best, nan);
-            for (int j = 0; j < w; j++) best[j] = nan[j] ? NAN : best[j];
-            break;
-        }
-        case NB_INT64: column_minmax_i64((const int64_t *)x, n, rs, w, is_max, (int64_t *)out, nan); break;
-        case NB_INT32: column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out, nan); break;
-        default: column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out, nan); break;
+        case NB_FLOAT32: loops->column_minmax_f32((const float *)x, n, rs, w, is_max, (float *)out); break;
+        case NB_FLOAT64: loops->column_minmax_f64((const double *)x, n, rs, w, is_max, (double *)out); break;
+        case NB_INT64: column_minmax_i64((const int64_t *)x, n, rs, w, is_max, (int64_t *)out); break;
+        case NB_INT32: column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out); break;
+        default: column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out); break;
         }
         return;
     }
@@ -1009,120 +862,4 @@ void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
         return;
     }
     nbi_parallel_for(plan->out_numel, NBI_PARALLEL_GRAIN / work + 1, rows_body, &c);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Lines: cumsum, softmax, log_softmax                                       */
-/* ------------------------------------------------------------------------ */
-
-/* cumsum of one line. Floats accumulate in double (as torch on the CPU);
- * integers and bool in wrapping int64. */
-static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
-{
-    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
-    switch (plan->in_dtype) {
-    case NB_FLOAT32: {
-        const float *x = (const float *)in;
-        float       *y = (float *)out;
-        double       acc = 0.0;
-        for (int64_t i = 0; i < n; i++) y[i * os] = (float)(acc += x[i * is]);
-        return;
-    }
-    case NB_FLOAT64: {
-        const double *x = (const double *)in;
-        double       *y = (double *)out;
-        double        acc = 0.0;
-        for (int64_t i = 0; i < n; i++) y[i * os] = acc += x[i * is];
-        return;
-    }
-    default: break;
-    }
-    int64_t *y = (int64_t *)out;
-    uint64_t acc = 0;
-    for (int64_t b = 0; b < n; b += GATHER) {
-        int64_t buf[GATHER];
-        int     m = (int)min_i64(GATHER, n - b);
-        gather_i64(buf, in + (size_t)(b * is) * nb_dtype_size(plan->in_dtype), m, is, plan->in_dtype);
-        for (int i = 0; i < m; i++) {
-            acc += (uint64_t)buf[i];
-            y[(b + i) * os] = (int64_t)acc;
-        }
-    }
-}
-
-/* softmax / log_softmax of one line: max (NaN wins), sum of exp(x - max) in
- * double, then scale or shift. An all -inf line gives NaN, as torch. */
-#define DEFINE_SOFTMAX_LINE(suffix, T, EXP)                                                \
-    static void softmax_line_##suffix(const T *x, T *y, int64_t n, int64_t is, int64_t os, bool log_form) \
-    {                                                                                      \
-        T   max     = x[0];                                                                \
-        int saw_nan = 0;                                                                   \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T v = x[i * is];                                                               \
-            saw_nan |= v != v;                                                             \
-            max = v > max ? v : max;                                                       \
-        }                                                                                  \
-        if (saw_nan) max = (T)NAN;                                                         \
-        double sum = 0.0;                                                                  \
-        if (log_form) {                                                                    \
-            for (int64_t i = 0; i < n; i++) sum += EXP(x[i * is] - max);                   \
-            T log_sum = (T)log(sum);                                                       \
-            for (int64_t i = 0; i < n; i++) y[i * os] = (x[i * is] - max) - log_sum;       \
-            return;                                                                        \
-        }                                                                                  \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T e       = EXP(x[i * is] - max);                                              \
-            y[i * os] = e;                                                                 \
-            sum += e;                                                                      \
-        }                                                                                  \
-        T scale = (T)(1.0 / sum);                                                          \
-        for (int64_t i = 0; i < n; i++) y[i * os] *= scale;                                \
-    }
-DEFINE_SOFTMAX_LINE(f32, float, nbi_expf)
-DEFINE_SOFTMAX_LINE(f64, double, exp)
-#undef DEFINE_SOFTMAX_LINE
-
-typedef struct {
-    const nbi_line_plan *plan;
-    nbi_line_op          op;
-} lines_ctx;
-
-static void lines_body(int64_t begin, int64_t end, void *ctx)
-{
-    const lines_ctx     *c    = ctx;
-    const nbi_line_plan *plan = c->plan;
-    size_t               in_item = nb_dtype_size(plan->in_dtype), out_item = nb_dtype_size(plan->out_dtype);
-    int64_t              index[NB_MAX_DIMS], in_off = 0, out_off = 0, rest = begin;
-    for (int d = plan->nouter - 1; d >= 0; d--) {
-        index[d] = rest % plan->outer_size[d];
-        rest /= plan->outer_size[d];
-        in_off += index[d] * plan->outer_in_stride[d];
-        out_off += index[d] * plan->outer_out_stride[d];
-    }
-    for (int64_t line = begin; line < end; line++) {
-        const char *in  = plan->in + (size_t)in_off * in_item;
-        char       *out = plan->out + (size_t)out_off * out_item;
-        if (c->op == NBI_LINE_CUMSUM) cumsum_line(plan, in, out);
-        else if (plan->in_dtype == NB_FLOAT32)
-            softmax_line_f32((const float *)in, (float *)out, plan->n, plan->in_step, plan->out_step,
-                             c->op == NBI_LINE_LOG_SOFTMAX);
-        else
-            softmax_line_f64((const double *)in, (double *)out, plan->n, plan->in_step, plan->out_step,
-                             c->op == NBI_LINE_LOG_SOFTMAX);
-        for (int d = plan->nouter - 1; d >= 0; d--) {
-            in_off += plan->outer_in_stride[d];
-            out_off += plan->outer_out_stride[d];
-            if (++index[d] < plan->outer_size[d]) break;
-            in_off -= plan->outer_in_stride[d] * plan->outer_size[d];
-            out_off -= plan->outer_out_stride[d] * plan->outer_size[d];
-            index[d] = 0;
-        }
-    }
-}
-
-void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op)
-{
-    if (plan->lines == 0 || plan->n == 0) return;
-    lines_ctx c = { .plan = plan, .op = op };
-    nbi_parallel_for(plan->lines, NBI_PARALLEL_GRAIN / plan->n + 1, lines_body, &c);
 }

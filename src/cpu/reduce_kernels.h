@@ -1,7 +1,10 @@
 /*
  * reduce_kernels.h — the CPU side of reductions (sum, max, var, norm, ...)
  * and of the "line" ops that run along one dim and keep the shape (cumsum,
- * softmax, log_softmax).
+ * softmax, log_softmax). Three files implement it:
+ *   reduce_kernels.c  plans, the reduction tree, rows and columns
+ *   reduce_loops.c    the vectorized inner loops, one build per instruction set
+ *   line_kernels.c    cumsum, softmax, log_softmax
  *
  * How a reduction runs: the op (src/ops/reduce.c) checks its arguments, makes
  * the output and describes the input as a plan: the kept dims (output order)
@@ -17,12 +20,15 @@
  *
  * Accuracy and determinism. Every float sum is pairwise over leaf blocks of
  * NBI_REDUCE_LEAF elements: the tree splits a run at the largest
- * power-of-two multiple of the leaf below its length, and a leaf sums into 32
- * interleaved accumulators combined pairwise. float32 sums accumulate in
- * float32 this way (as torch's cascade sum does; error grows with log n, so
- * 1e7 or 2^24+5 ones sum exactly); variance, norms and logsumexp accumulate
- * in double. Threads compute whole subtrees of that same tree and combine
- * them in its order, so results do not depend on the thread count at all.
+ * power-of-two multiple of the leaf below its length, and a contiguous leaf
+ * sums into 32 interleaved accumulators combined pairwise. float32 sums
+ * accumulate in float32 this way (as torch's cascade sum does; the error
+ * grows with log n, so 1e7 or 2^24+5 ones sum exactly); variance, norms,
+ * logsumexp and the softmax denominator accumulate in double; cumsum of
+ * floats runs in double (as torch on the CPU). Threads compute whole
+ * subtrees of that same tree and combine them in its order, and the
+ * vectorized loops never reorder an add, so results depend neither on the
+ * thread count nor on the instruction set.
  */
 #ifndef NABLA_REDUCE_KERNELS_H
 #define NABLA_REDUCE_KERNELS_H
@@ -110,5 +116,48 @@ typedef struct {
  * contiguous). */
 void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim);
 void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op);
+
+/* ------------------------------------------------------------------------ */
+/* Vectorized loops (reduce_loops.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Columns are summed in tiles of this many outputs. */
+#define NBI_COLUMN_TILE 64
+
+/* What transform_sum adds up. */
+typedef enum {
+    NBI_LANES_PLAIN,             /* x */
+    NBI_LANES_ABS,               /* |x| */
+    NBI_LANES_SQUARE,            /* x^2 */
+    NBI_LANES_SQUARED_DEVIATION, /* (x - param)^2 */
+} nbi_lane_transform;
+
+/* Loops over contiguous data, one table per instruction set. Every table
+ * gives bit-identical results (same adds in the same order). */
+typedef struct {
+    float  (*sum_f32)(const float *x, int64_t n);   /* float32 lanes */
+    double (*sum_f64)(const double *x, int64_t n);
+    double (*transform_sum_f32)(const float *x, int64_t n, nbi_lane_transform f, double param); /* double lanes */
+    double (*transform_sum_f64)(const double *x, int64_t n, nbi_lane_transform f, double param);
+    /* max (is_max) or min, n >= 1; *saw_nan tells whether a NaN was seen */
+    float  (*minmax_f32)(const float *x, int64_t n, bool is_max, bool *saw_nan);
+    double (*minmax_f64)(const double *x, int64_t n, bool is_max, bool *saw_nan);
+    /* first i with x[i] == value (x[i] NaN when value is NaN), n if none */
+    int64_t (*find_f32)(const float *x, int64_t n, float value);
+    int64_t (*find_f64)(const double *x, int64_t n, double value);
+    /* acc[0..w) = sums of rows rows of w contiguous values, row_stride apart */
+    void   (*column_sum_f32)(const float *x, int64_t rows, int64_t row_stride, int w, float *acc);
+    void   (*column_sum_f64)(const double *x, int64_t rows, int64_t row_stride, int w, double *acc);
+    /* out[0..w) = max (is_max) or min over rows of w values; NaN wins */
+    void   (*column_minmax_f32)(const float *x, int64_t rows, int64_t row_stride, int w, bool is_max, float *out);
+    void   (*column_minmax_f64)(const double *x, int64_t rows, int64_t row_stride, int w, bool is_max, double *out);
+    /* out[i] = exp(x[i] - shift) (vecmath.h's nbi_expf) */
+    void   (*exp_shifted_f32)(const float *x, int64_t n, float shift, float *out);
+    const char *isa; /* "baseline" or "avx2" */
+} nbi_reduce_loops;
+
+/* The table for this CPU (chosen once), and the portable one (for tests). */
+const nbi_reduce_loops *nbi_reduce_loops_get(void);
+const nbi_reduce_loops *nbi_reduce_loops_baseline(void);
 
 #endif /* NABLA_REDUCE_KERNELS_H */

@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const unsigned char npy_magic[6] = { 0x93, 'N', 'U', 'M', 'P', 'Y' };
+static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 enum {
     PREAMBLE_BYTES = 8,  /* magic + major + minor */
@@ -66,10 +66,10 @@ static void swap_bytes(unsigned char *data, int64_t count, size_t itemsize)
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char          *name;   /* the path, for messages */
-    FILE                *file;   /* NULL: read from memory */
+    const char          *name; /* the path, for messages */
+    FILE                *file; /* NULL: read from memory */
     const unsigned char *memory;
-    uint64_t             size;   /* total bytes, known before reading */
+    uint64_t             size; /* total bytes, known before reading */
     uint64_t             position;
     int                  read_errno; /* set when a file read failed */
 } npy_source;
@@ -97,9 +97,17 @@ static uint64_t source_read(npy_source *src, void *dst, uint64_t n)
 static void *short_read(const npy_source *src, const char *what, uint64_t expected, uint64_t found)
 {
     if (src->read_errno)
-        return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: reading %s failed: %s", src->name, what, strerror(src->read_errno));
+        return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: reading %s failed: %s", src->name, what,
+                        strerror(src->read_errno));
     return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: truncated: expected %llu bytes of %s, found %llu", src->name,
                     (unsigned long long)expected, what, (unsigned long long)found);
+}
+
+/* short_read for functions that answer true / false. */
+static bool short_read_failed(const npy_source *src, const char *what, uint64_t expected, uint64_t found)
+{
+    short_read(src, what, expected, found);
+    return false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,6 +246,29 @@ static bool key_is(const char *key, size_t length, const char *name)
     return length == strlen(name) && memcmp(key, name, length) == 0;
 }
 
+/* A string from the file made fit for a message: at most 40 characters,
+ * bytes outside printable ASCII written as \xNN, "..." when cut. */
+typedef struct {
+    char text[4 * 40 + 4];
+} quoted;
+
+static quoted quote_for_message(const char *s, size_t length)
+{
+    quoted q    = {{0}};
+    size_t used = 0;
+    for (size_t i = 0; i < length && i < 40; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {
+            q.text[used++] = (char)c;
+        } else {
+            snprintf(q.text + used, sizeof q.text - used, "\\x%02x", c);
+            used += 4;
+        }
+    }
+    if (length > 40) memcpy(q.text + used, "...", 4);
+    return q;
+}
+
 /* The dict: {'descr': ..., 'fortran_order': ..., 'shape': ...} in any order,
  * each key once, with an optional trailing comma and any whitespace. */
 static bool parse_header(header_parser *p, npy_header *h)
@@ -254,17 +285,17 @@ static bool parse_header(header_parser *p, npy_header *h)
         const char *key;
         size_t      key_length;
         if (!parse_string(p, &key, &key_length, "key")) return false;
-        int shown = key_length > 40 ? 40 : (int)key_length;
+        quoted shown = quote_for_message(key, key_length);
         skip_space(p);
-        if (peek(p) != ':') return header_error(p, "expected ':' after key '%.*s'", shown, key);
+        if (peek(p) != ':') return header_error(p, "expected ':' after key '%s'", shown.text);
         p->at++;
         skip_space(p);
         bool *seen = key_is(key, key_length, "descr")           ? &h->have_descr
                      : key_is(key, key_length, "fortran_order") ? &h->have_fortran_order
                      : key_is(key, key_length, "shape")         ? &h->have_shape
                                                                 : NULL;
-        if (seen == NULL) return header_error(p, "unknown key '%.*s'", shown, key);
-        if (*seen) return header_error(p, "key '%.*s' appears twice", shown, key);
+        if (seen == NULL) return header_error(p, "unknown key '%s'", shown.text);
+        if (*seen) return header_error(p, "key '%s' appears twice", shown.text);
         *seen = true;
         if (seen == &h->have_descr) {
             if (peek(p) == '[') {
@@ -282,7 +313,7 @@ static bool parse_header(header_parser *p, npy_header *h)
         if (peek(p) == ',') {
             p->at++;
         } else if (peek(p) != '}') {
-            return header_error(p, "expected ',' or '}' after the value of '%.*s'", shown, key);
+            return header_error(p, "expected ',' or '}' after the value of '%s'", shown.text);
         }
     }
     skip_space(p);
@@ -300,8 +331,7 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
         const char *code;
         nb_dtype    dtype;
     } table[] = {
-        { "f4", NB_FLOAT32 }, { "f8", NB_FLOAT64 }, { "i8", NB_INT64 },
-        { "i4", NB_INT32 },   { "u1", NB_UINT8 },   { "b1", NB_BOOL },
+        {"f4", NB_FLOAT32}, {"f8", NB_FLOAT64}, {"i8", NB_INT64}, {"i4", NB_INT32}, {"u1", NB_UINT8}, {"b1", NB_BOOL},
     };
     const char *code   = h->descr;
     size_t      length = h->descr_length;
@@ -320,10 +350,8 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
             return true;
         }
     }
-    int shown = h->descr_length > 40 ? 40 : (int)h->descr_length;
-    nbi_fail(NB_ERR_DTYPE,
-             "nb_load_npy: %s: unsupported dtype '%.*s'%s (nabla reads f4, f8, i8, i4, u1 and b1)", name, shown,
-             h->descr, h->descr_length > 40 ? "..." : "");
+    nbi_fail(NB_ERR_DTYPE, "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f4, f8, i8, i4, u1 and b1)", name,
+             quote_for_message(h->descr, h->descr_length).text);
     return false;
 }
 
@@ -336,21 +364,21 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
 {
     unsigned char preamble[PREAMBLE_BYTES + 4];
     uint64_t      got = source_read(src, preamble, PREAMBLE_BYTES);
-    if (src->read_errno) return short_read(src, "preamble", PREAMBLE_BYTES, got), false;
+    if (src->read_errno) return short_read_failed(src, "preamble", PREAMBLE_BYTES, got);
     if (got < sizeof npy_magic || memcmp(preamble, npy_magic, sizeof npy_magic) != 0) {
         nbi_fail(NB_ERR_IO, "nb_load_npy: %s: not a .npy file (it does not start with \"\\x93NUMPY\")", src->name);
         return false;
     }
-    if (got < PREAMBLE_BYTES) return short_read(src, "preamble", PREAMBLE_BYTES, got), false;
+    if (got < PREAMBLE_BYTES) return short_read_failed(src, "preamble", PREAMBLE_BYTES, got);
     int major = preamble[6], minor = preamble[7];
     if (major < 1 || major > 3 || minor != 0) {
-        nbi_fail(NB_ERR_IO, "nb_load_npy: %s: unsupported .npy version %d.%d (nabla reads 1.0, 2.0 and 3.0)",
-                 src->name, major, minor);
+        nbi_fail(NB_ERR_IO, "nb_load_npy: %s: unsupported .npy version %d.%d (nabla reads 1.0, 2.0 and 3.0)", src->name,
+                 major, minor);
         return false;
     }
     unsigned length_bytes = major == 1 ? 2 : 4;
     got                   = source_read(src, preamble + PREAMBLE_BYTES, length_bytes);
-    if (got < length_bytes) return short_read(src, "header length", length_bytes, got), false;
+    if (got < length_bytes) return short_read_failed(src, "header length", length_bytes, got);
     const unsigned char *field      = preamble + PREAMBLE_BYTES;
     uint64_t             header_len = (uint64_t)field[0] | (uint64_t)field[1] << 8;
     if (length_bytes == 4) header_len |= (uint64_t)field[2] << 16 | (uint64_t)field[3] << 24;
@@ -359,7 +387,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
                  (unsigned long long)header_len, NBI_NPY_MAX_HEADER_BYTES);
         return false;
     }
-    if (header_len > source_left(src)) return short_read(src, "header", header_len, source_left(src)), false;
+    if (header_len > source_left(src)) return short_read_failed(src, "header", header_len, source_left(src));
 
     char *text = malloc(header_len > 0 ? (size_t)header_len : 1);
     if (text == NULL) {
@@ -376,7 +404,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
     /* NOTE: version 3.0 headers are utf-8, 1.0/2.0 latin-1; the parser
      * accepts only ASCII outside strings, and a descr with other bytes is
      * no dtype nabla knows, so one parser serves all three. */
-    header_parser parser = { .text = text, .length = (size_t)header_len, .name = src->name };
+    header_parser parser = {.text = text, .length = (size_t)header_len, .name = src->name};
     ok                   = ok && parse_header(&parser, h) && descr_to_dtype(h, src->name, dtype, swap);
     h->descr             = NULL; /* it pointed into text */
     free(text);
@@ -385,7 +413,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
 
 static nb_tensor *load_npy(npy_source *src)
 {
-    npy_header h = { 0 };
+    npy_header h = {0};
     nb_dtype   dtype;
     bool       swap;
     if (!read_header(src, &h, &dtype, &swap)) return NULL;
@@ -414,7 +442,8 @@ static nb_tensor *load_npy(npy_source *src)
      * copy the transposed view into C order. */
     bool    fortran = h.fortran_order && h.ndim > 1;
     int64_t file_shape[NB_MAX_DIMS];
-    for (int i = 0; i < h.ndim; i++) file_shape[i] = fortran ? h.shape[h.ndim - 1 - i] : h.shape[i];
+    for (int i = 0; i < h.ndim; i++)
+        file_shape[i] = fortran ? h.shape[h.ndim - 1 - i] : h.shape[i];
     nb_tensor *t = nbi_empty(h.ndim, file_shape, dtype, NB_DEVICE_CPU);
     if (t == NULL) return NULL;
     unsigned char *data = (unsigned char *)nbi_ptr(t);
@@ -425,12 +454,14 @@ static nb_tensor *load_npy(npy_source *src)
     }
     if (swap) swap_bytes(data, numel, itemsize);
     if (dtype == NB_BOOL) /* nabla's bools are 0 or 1; any nonzero byte is true */
-        for (int64_t i = 0; i < numel; i++) data[i] = data[i] != 0;
+        for (int64_t i = 0; i < numel; i++)
+            data[i] = data[i] != 0;
     if (!fortran) return t;
 
     int64_t view_stride[NB_MAX_DIMS];
-    for (int i = 0; i < h.ndim; i++) view_stride[i] = t->stride[h.ndim - 1 - i];
-    nb_tensor *view = nbi_make_view(t, h.ndim, h.shape, view_stride, 0);
+    for (int i = 0; i < h.ndim; i++)
+        view_stride[i] = t->stride[h.ndim - 1 - i];
+    nb_tensor *view    = nbi_make_view(t, h.ndim, h.shape, view_stride, 0);
     nb_tensor *c_order = view ? nb_contiguous(view) : NULL;
     nb_free(view);
     nb_free(t);
@@ -441,7 +472,7 @@ nb_tensor *nbi_load_npy_from_memory(const void *bytes, size_t size, const char *
 {
     if (name == NULL) name = "<memory>";
     if (bytes == NULL && size > 0) return nbi_fail(NB_ERR_ARG, "nb_load_npy: %s: argument 'bytes' is NULL", name);
-    npy_source src = { .name = name, .memory = bytes, .size = size };
+    npy_source src = {.name = name, .memory = bytes, .size = size};
     return load_npy(&src);
 }
 
@@ -461,7 +492,7 @@ nb_tensor *nb_load_npy(const char *path)
         return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: cannot find the file's size: %s", path,
                         error ? strerror(error) : "not a regular file");
     }
-    npy_source src = { .name = path, .file = f, .size = (uint64_t)size };
+    npy_source src = {.name = path, .file = f, .size = (uint64_t)size};
     nb_tensor *t   = load_npy(&src);
     fclose(f);
     return t;
@@ -474,13 +505,20 @@ nb_tensor *nb_load_npy(const char *path)
 static const char *save_descr(nb_dtype dtype)
 {
     switch (dtype) {
-    case NB_FLOAT32: return "<f4";
-    case NB_FLOAT64: return "<f8";
-    case NB_INT64: return "<i8";
-    case NB_INT32: return "<i4";
-    case NB_UINT8: return "|u1";
-    case NB_BOOL: return "|b1";
-    default: return NULL;
+    case NB_FLOAT32:
+        return "<f4";
+    case NB_FLOAT64:
+        return "<f8";
+    case NB_INT64:
+        return "<i8";
+    case NB_INT32:
+        return "<i4";
+    case NB_UINT8:
+        return "|u1";
+    case NB_BOOL:
+        return "|b1";
+    default:
+        return NULL;
     }
 }
 
@@ -489,15 +527,16 @@ static const char *save_descr(nb_dtype dtype)
 static size_t build_header(const nb_tensor *t, unsigned char *out, size_t capacity)
 {
     char   dict[900];
-    size_t n = (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                                save_descr(t->dtype));
+    size_t n =
+        (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", save_descr(t->dtype));
     for (int i = 0; i < t->ndim; i++)
         n += (size_t)snprintf(dict + n, sizeof dict - n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
     n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", t->ndim == 1 ? "," : "");
     if (t->ndim > 0) {
         char first[32];
         int  digits = snprintf(first, sizeof first, "%lld", (long long)t->shape[0]);
-        for (int i = digits; i < GROWTH_AXIS_MAX_DIGITS; i++) dict[n++] = ' ';
+        for (int i = digits; i < GROWTH_AXIS_MAX_DIGITS; i++)
+            dict[n++] = ' ';
     }
     /* Version 1.0 has a 2-byte length; 2.0 only when that cannot hold it. */
     size_t length_bytes = 2;
@@ -512,7 +551,8 @@ static size_t build_header(const nb_tensor *t, unsigned char *out, size_t capaci
     memcpy(out, npy_magic, sizeof npy_magic);
     out[6] = length_bytes == 2 ? 1 : 2;
     out[7] = 0;
-    for (size_t i = 0; i < length_bytes; i++) out[PREAMBLE_BYTES + i] = (unsigned char)(header_len >> (8 * i));
+    for (size_t i = 0; i < length_bytes; i++)
+        out[PREAMBLE_BYTES + i] = (unsigned char)(header_len >> (8 * i));
     unsigned char *text = out + PREAMBLE_BYTES + length_bytes;
     memcpy(text, dict, n);
     memset(text + n, ' ', padding);

@@ -6,6 +6,7 @@
  * (source, destination) dtype pair through the N-d iterator, which handles
  * any strides and broadcasting.
  */
+#include "autograd/autograd.h"
 #include "cpu/cpu.h"
 
 void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
@@ -36,18 +37,14 @@ static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
 nb_tensor *nb_contiguous(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_contiguous", "t") || !check_cpu(t, "nb_contiguous")) return NULL;
-    if (nb_is_contiguous(t)) return nbi_alias(t);
-    nb_tensor *out = copy_as(t, t->dtype);
-    if (out) out->requires_grad = t->requires_grad;
-    return out;
+    if (nb_is_contiguous(t)) return nbi_alias_recorded(t, "nb_contiguous");
+    return nbi_record_copy(copy_as(t, t->dtype), t, "contiguousBackward");
 }
 
 nb_tensor *nb_clone(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_clone", "t") || !check_cpu(t, "nb_clone")) return NULL;
-    nb_tensor *out = copy_as(t, t->dtype);
-    if (out) out->requires_grad = t->requires_grad;
-    return out;
+    return nbi_record_copy(copy_as(t, t->dtype), t, "cloneBackward");
 }
 
 nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
@@ -55,10 +52,8 @@ nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
     if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !check_cpu(t, "nb_to_dtype")) return NULL;
     if ((unsigned)dtype >= NB_NUM_DTYPES)
         return nbi_fail(NB_ERR_DTYPE, "nb_to_dtype: %d is not a dtype", (int)dtype);
-    if (dtype == t->dtype) return nbi_alias(t);
-    nb_tensor *out = copy_as(t, dtype);
-    if (out) out->requires_grad = t->requires_grad && nb_dtype_is_floating(dtype);
-    return out;
+    if (dtype == t->dtype) return nbi_alias_recorded(t, "nb_to_dtype");
+    return nbi_record_copy(copy_as(t, dtype), t, "to_dtypeBackward");
 }
 
 nb_tensor *nb_to(const nb_tensor *t, nb_device device)
@@ -67,7 +62,7 @@ nb_tensor *nb_to(const nb_tensor *t, nb_device device)
     if (device.type != NB_CPU)
         return nbi_fail(NB_ERR_DEVICE, "nb_to: device %s:%d is not available (this build has no CUDA backend)",
                         device.type == NB_CUDA ? "cuda" : "unknown", device.index);
-    return nbi_alias(t);
+    return nbi_alias_recorded(t, "nb_to");
 }
 
 bool nb_cuda_is_available(void) { return false; }
@@ -97,6 +92,16 @@ nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
     if (has_internal_overlap(dst))
         return nbi_fail(NB_ERR_ARG, "nb_copy_: the destination has elements that share memory (an expanded view); "
                                     "clone it first");
+    if (nbi_in_place_records(dst, src)) {
+        /* dst's new value is src's: its gradient flows to src alone. */
+        nb_tensor *old = nbi_begin_in_place(dst, "nb_copy_");
+        if (old == NULL) return NULL;
+        nb_shape   shape    = nb_shape_of(dst);
+        nb_tensor *expanded = nb_expand(src, shape);
+        nb_tensor *result   = expanded ? nb_to_dtype(expanded, dst->dtype) : NULL;
+        nb_free(expanded);
+        return nbi_finish_in_place(dst, old, result, "nb_copy_");
+    }
     /* A source overlapping the destination with another layout would be
      * read after being written: copy it out first. */
     nb_tensor *staged = NULL;

@@ -8,6 +8,7 @@
  * function of its index only (random ones of (seed, offset, index), see
  * core/random.h), so results never depend on the thread count.
  */
+#include "autograd/autograd.h"
 #include "core/random.h"
 #include "cpu/cpu.h"
 
@@ -595,6 +596,13 @@ nb_tensor *nb_fill_(nb_tensor *a, double value)
     if (!nbi_check_tensor(a, "nb_fill_", "a")) return NULL;
     if (a->storage->device.type != NB_CPU) return nbi_fail(NB_ERR_DEVICE, "nb_fill_: the tensor is not on the CPU");
     if (!check_fill_value(value, a->dtype, "nb_fill_")) return NULL;
+    if (nbi_in_place_records(a, NULL)) {
+        /* The new value is a constant: a leaves the graph. */
+        nb_tensor *old = nbi_begin_in_place(a, "nb_fill_");
+        if (old == NULL) return NULL;
+        nb_free(old);
+        a->requires_grad = false;
+    }
     fill_tensor(a, value);
     nbi_bump_version(a);
     return a;

@@ -8,6 +8,7 @@
  * inputs to the compute dtype if they differ -> broadcast shapes -> make the
  * output -> run the kernel through the N-d iterator.
  */
+#include "autograd/elementwise_derivatives.h"
 #include "cpu/cpu.h"
 
 typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
@@ -26,10 +27,11 @@ typedef struct {
 #define RESULT_OF_BOOL         RESULT_BOOL
 #define RESULT_OF_FLOAT_RESULT RESULT_FLOAT_RESULT
 
+/* Node names are the op's name and "Backward". */
 static const op_info unary_info[NBI_NUM_UNARY] = {
-#define NBI_UNARY(name, dtypes, result) [NBI_UNARY_##name] = { #name, DTYPES_OF_##dtypes, RESULT_OF_##result },
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result) NBI_UNARY(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result)
+#define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad)
 #include "ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -37,9 +39,9 @@ static const op_info unary_info[NBI_NUM_UNARY] = {
 };
 
 static const op_info binary_info[NBI_NUM_BINARY] = {
-#define NBI_UNARY(name, dtypes, result)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result) [NBI_BINARY_##name] = { #name, DTYPES_OF_##dtypes, RESULT_OF_##result },
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
 #include "ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -128,6 +130,28 @@ static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
 /* Unary                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Ops whose formula reads the output: it is saved with the node. */
+static bool formula_reads_output(nbi_unary_op op)
+{
+    return op == NBI_UNARY_exp || op == NBI_UNARY_expm1 || op == NBI_UNARY_sqrt || op == NBI_UNARY_rsqrt
+           || op == NBI_UNARY_tanh || op == NBI_UNARY_sigmoid;
+}
+
+/* Record out = op(t) into the graph, when t requires grad. */
+static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_params *params)
+{
+    if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
+    uint32_t  saves_input = (op == NBI_UNARY_neg || op == NBI_UNARY_sign) ? 0 : NBI_SAVES(0);
+    nbi_node *node        = nbi_record(out, unary_info[op].name, nbi_unary_backward[op], 1, &t, saves_input);
+    if (node == NULL || (formula_reads_output(op) && !nbi_save_output(node, out))) {
+        nb_free(out);
+        return NULL;
+    }
+    node->scalars[0] = op == NBI_UNARY_gelu ? params->flag : params->a;
+    node->scalars[1] = params->b;
+    return out;
+}
+
 static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_params *params,
                             bool in_place)
 {
@@ -137,6 +161,11 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
     nb_tensor *out;
     if (in_place) {
         if (!check_in_place_target(t, out_dtype, name)) return NULL;
+        if (nbi_in_place_records(t, NULL)) {
+            nb_tensor *old = nbi_begin_in_place((nb_tensor *)t, name);
+            if (old == NULL) return NULL;
+            return nbi_finish_in_place((nb_tensor *)t, old, run_unary(op, name, old, params, false), name);
+        }
         out = (nb_tensor *)t;
     } else {
         out = nbi_empty(t->ndim, t->shape, out_dtype, t->storage->device);
@@ -148,8 +177,11 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
         nbi_iter_init(&it, 2, operands);
         nbi_iter_run(&it, nbi_elementwise()->unary[op][t->dtype], params);
     }
-    if (in_place) nbi_bump_version(out);
-    return out;
+    if (in_place) {
+        nbi_bump_version(out);
+        return out;
+    }
+    return record_unary(op, out, t, params);
 }
 
 static const nbi_params no_params = { 0 };
@@ -157,11 +189,11 @@ static const nbi_params no_params = { 0 };
 #define INPLACE_SAME(name)                                                                     \
     nb_tensor *nb_##name##_(nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name "_", t, &no_params, true); }
 #define INPLACE_BOOL(name)
-#define NBI_UNARY(name, dtypes, result)                                                        \
+#define NBI_UNARY(name, dtypes, result, grad)                                                        \
     nb_tensor *nb_##name(const nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name, t, &no_params, false); } \
     INPLACE_##result(name)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad)
 #include "ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -304,9 +336,20 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
             goto fail;
         }
     }
-    if (in_place) nbi_bump_version(out);
     nb_free(a_cast);
     nb_free(b_cast);
+    if (in_place) {
+        nbi_bump_version(out);
+        return out;
+    }
+    const nb_tensor *inputs[2] = { a, b };
+    if (nbi_binary_backward[op] != NULL && nbi_should_record(2, inputs)) {
+        uint32_t saves = (op == NBI_BINARY_add || op == NBI_BINARY_sub) ? 0 : NBI_SAVES(0) | NBI_SAVES(1);
+        if (nbi_record(out, info->name, nbi_binary_backward[op], 2, inputs, saves) == NULL) {
+            nb_free(out);
+            return NULL;
+        }
+    }
     return out;
 fail:
     nb_free(a_cast);
@@ -319,7 +362,14 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b")) return NULL;
     if (!check_cpu(a, name) || !same_device(a, b, name)) return NULL;
     const nb_tensor *both[2] = { a, b };
-    return run_binary(op, name, a, b, nbi_result_type(2, both, false, false), in_place);
+    nb_dtype         promoted = nbi_result_type(2, both, false, false);
+    if (in_place && nbi_in_place_records(a, b)) {
+        if (!check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)) return NULL;
+        nb_tensor *old = nbi_begin_in_place((nb_tensor *)a, name);
+        if (old == NULL) return NULL;
+        return nbi_finish_in_place((nb_tensor *)a, old, binary(op, name, old, b, false), name);
+    }
+    return run_binary(op, name, a, b, promoted, in_place);
 }
 
 /* a op s (or s op a when reversed), s taking part in promotion as a Python
@@ -336,8 +386,17 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     nb_tensor *scalar = nbi_empty(0, NULL, compute, a->storage->device);
     if (scalar == NULL) return NULL;
     nbi_store_f64(nbi_ptr(scalar), compute, s);
-    nb_tensor *out = reversed ? run_binary(op, name, scalar, a, promoted, false)
-                              : run_binary(op, name, a, scalar, promoted, in_place);
+    nb_tensor *out;
+    if (in_place && nbi_in_place_records(a, NULL)) {
+        nb_tensor *old = check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)
+                             ? nbi_begin_in_place((nb_tensor *)a, name)
+                             : NULL;
+        out = old ? nbi_finish_in_place((nb_tensor *)a, old, run_binary(op, name, old, scalar, promoted, false), name)
+                  : NULL;
+    } else {
+        out = reversed ? run_binary(op, name, scalar, a, promoted, false)
+                       : run_binary(op, name, a, scalar, promoted, in_place);
+    }
     nb_free(scalar);
     return out;
 }
@@ -351,9 +410,9 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     {                                                                                          \
         return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar", a, s, false, false);    \
     }
-#define NBI_UNARY(name, dtypes, result)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result)
-#define NBI_BINARY(name, dtypes, result) BINARY_FRONT_DOOR(name)
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) BINARY_FRONT_DOOR(name)
 #include "ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -411,5 +470,11 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
     }
     nb_free(a_cast);
     nb_free(b_cast);
+    const nb_tensor *inputs[3] = { cond, a, b };
+    if (out != NULL && nbi_should_record(3, inputs)
+        && nbi_record(out, "whereBackward", nbi_where_backward, 3, inputs, NBI_SAVES(0)) == NULL) {
+        nb_free(out);
+        return NULL;
+    }
     return out;
 }

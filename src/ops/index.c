@@ -15,7 +15,8 @@
  * indices resolve in order, last write wins, as torch's CPU kernel does);
  * masked_select and nonzero write their outputs in row-major order.
  */
-#include "../cpu/cpu.h"
+#include "autograd/autograd.h"
+#include "cpu/cpu.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static void walk_init(walk *w, int ndim, const int64_t *shape, int noperands)
     for (int d = 0; d < w->ndim; d++) {
         w->shape[d] = ndim > 0 ? shape[d] : 1;
         w->numel *= w->shape[d];
-        for (int k = 0; k < noperands; k++) w->stride[k][d] = 0;
+        for (int k = 0; k < noperands; k++)
+            w->stride[k][d] = 0;
     }
 }
 
@@ -64,8 +66,8 @@ static void walk_operand(walk *w, int k, const nb_tensor *t, int skip_dim)
     int64_t itemsize = (int64_t)nbi_itemsize(t);
     w->base[k]       = nbi_ptr(t);
     for (int d = 0; d < w->ndim; d++) {
-        int td         = d - (w->ndim - t->ndim);
-        bool moves     = td >= 0 && t->shape[td] != 1 && d != skip_dim;
+        int  td         = d - (w->ndim - t->ndim);
+        bool moves      = td >= 0 && t->shape[td] != 1 && d != skip_dim;
         w->stride[k][d] = moves ? t->stride[td] * itemsize : 0;
     }
 }
@@ -75,11 +77,11 @@ static void walk_operand(walk *w, int k, const nb_tensor *t, int skip_dim)
 static void walk_move_innermost(walk *w, int dim)
 {
     for (int d = dim; d + 1 < w->ndim; d++) {
-        int64_t s      = w->shape[d];
-        w->shape[d]    = w->shape[d + 1];
+        int64_t s       = w->shape[d];
+        w->shape[d]     = w->shape[d + 1];
         w->shape[d + 1] = s;
         for (int k = 0; k < w->noperands; k++) {
-            int64_t x          = w->stride[k][d];
+            int64_t x           = w->stride[k][d];
             w->stride[k][d]     = w->stride[k][d + 1];
             w->stride[k][d + 1] = x;
         }
@@ -110,9 +112,11 @@ static void walk_range(const walk *w, int64_t begin, int64_t end, walk_row_fn ro
         rest /= w->shape[d];
     }
     char *ptr[WALK_MAX_OPERANDS];
-    for (int k = 0; k < w->noperands; k++) ptr[k] = walk_ptr(w, k, begin);
+    for (int k = 0; k < w->noperands; k++)
+        ptr[k] = walk_ptr(w, k, begin);
     int64_t step[WALK_MAX_OPERANDS];
-    for (int k = 0; k < w->noperands; k++) step[k] = w->stride[k][last];
+    for (int k = 0; k < w->noperands; k++)
+        step[k] = w->stride[k][last];
     int64_t pos = begin;
     while (pos < end) {
         int64_t n = inner - coord[last];
@@ -121,12 +125,15 @@ static void walk_range(const walk *w, int64_t begin, int64_t end, walk_row_fn ro
         pos += n;
         if (pos >= end) break;
         /* Carry into the outer dims; rewind the inner one. */
-        for (int k = 0; k < w->noperands; k++) ptr[k] -= coord[last] * step[k];
+        for (int k = 0; k < w->noperands; k++)
+            ptr[k] -= coord[last] * step[k];
         coord[last] = 0;
         for (int d = last - 1; d >= 0; d--) {
-            for (int k = 0; k < w->noperands; k++) ptr[k] += w->stride[k][d];
+            for (int k = 0; k < w->noperands; k++)
+                ptr[k] += w->stride[k][d];
             if (++coord[d] < w->shape[d]) break;
-            for (int k = 0; k < w->noperands; k++) ptr[k] -= coord[d] * w->stride[k][d];
+            for (int k = 0; k < w->noperands; k++)
+                ptr[k] -= coord[d] * w->stride[k][d];
             coord[d] = 0;
         }
     }
@@ -151,7 +158,7 @@ static void walk_piece(int64_t begin, int64_t end, void *arg)
 static void walk_run(const walk *w, bool whole_rows, walk_row_fn row, void *ctx)
 {
     if (w->numel == 0) return;
-    walk_job job   = { w, row, ctx, whole_rows ? w->shape[w->ndim - 1] : 1 };
+    walk_job job   = {w, row, ctx, whole_rows ? w->shape[w->ndim - 1] : 1};
     int64_t  units = w->numel / job.inner;
     int64_t  grain = NBI_PARALLEL_GRAIN / job.inner;
     nbi_parallel_for(units, grain > 0 ? grain : 1, walk_piece, &job);
@@ -214,7 +221,7 @@ static bool check_index_range(const nb_tensor *index, int64_t size, int dim, con
     walk w;
     walk_init(&w, index->ndim, index->shape, 1);
     walk_operand(&w, 0, index, -1);
-    range_check check = { .size = size };
+    range_check check = {.size = size};
     atomic_init(&check.first_bad, INT64_MAX);
     walk_run(&w, false, check_range_row, &check);
     int64_t bad = atomic_load(&check.first_bad);
@@ -236,10 +243,10 @@ typedef struct {
     size_t  itemsize;
 } gather_ctx;
 
-#define GATHER_LOOP(T)                                                                     \
-    for (int64_t i = 0; i < n; i++) {                                                      \
-        int64_t at = *(const int64_t *)(ptr[2] + i * step[2]);                             \
-        *(T *)(ptr[0] + i * step[0]) = *(const T *)(ptr[1] + i * step[1] + at * dim_step); \
+#define GATHER_LOOP(T)                                                                                                 \
+    for (int64_t i = 0; i < n; i++) {                                                                                  \
+        int64_t at                   = *(const int64_t *)(ptr[2] + i * step[2]);                                       \
+        *(T *)(ptr[0] + i * step[0]) = *(const T *)(ptr[1] + i * step[1] + at * dim_step);                             \
     }
 
 static void gather_row(void *ctx, char *const *ptr, const int64_t *step, int64_t n, int64_t first)
@@ -248,9 +255,12 @@ static void gather_row(void *ctx, char *const *ptr, const int64_t *step, int64_t
     const gather_ctx *g        = ctx;
     int64_t           dim_step = g->dim_step;
     switch (g->itemsize) {
-    case 1: GATHER_LOOP(uint8_t) break;
-    case 4: GATHER_LOOP(uint32_t) break;
-    default: GATHER_LOOP(uint64_t) break;
+    case 1:
+        GATHER_LOOP(uint8_t) break;
+    case 4:
+        GATHER_LOOP(uint32_t) break;
+    default:
+        GATHER_LOOP(uint64_t) break;
     }
 }
 
@@ -284,9 +294,9 @@ nb_tensor *nb_gather(const nb_tensor *t, int dim, const nb_tensor *index)
     walk_operand(&w, 0, out, -1);
     walk_operand(&w, 1, t, d);
     walk_operand(&w, 2, index, -1);
-    gather_ctx g = { t->ndim > 0 ? t->stride[d] * (int64_t)nbi_itemsize(t) : 0, nbi_itemsize(t) };
+    gather_ctx g = {t->ndim > 0 ? t->stride[d] * (int64_t)nbi_itemsize(t) : 0, nbi_itemsize(t)};
     walk_run(&w, false, gather_row, &g);
-    return out;
+    return nbi_record_gather(out, t, d, index);
 }
 
 nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index)
@@ -308,7 +318,8 @@ nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index)
 
     /* out: t's shape with dim d as long as index. */
     int64_t shape[NB_MAX_DIMS];
-    for (int k = 0; k < t->ndim; k++) shape[k] = k == d ? index->numel : t->shape[k];
+    for (int k = 0; k < t->ndim; k++)
+        shape[k] = k == d ? index->numel : t->shape[k];
     nb_tensor *out = nbi_empty(t->ndim, shape, t->dtype, NB_DEVICE_CPU);
     if (out == NULL) return NULL;
     walk w;
@@ -318,9 +329,9 @@ nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index)
     /* index moves only along dim d of the walk. */
     w.base[2] = nbi_ptr(index);
     if (index->ndim == 1 && t->ndim > 0) w.stride[2][d] = index->stride[0] * (int64_t)sizeof(int64_t);
-    gather_ctx g = { t->ndim > 0 ? t->stride[d] * (int64_t)nbi_itemsize(t) : 0, nbi_itemsize(t) };
+    gather_ctx g = {t->ndim > 0 ? t->stride[d] * (int64_t)nbi_itemsize(t) : 0, nbi_itemsize(t)};
     walk_run(&w, false, gather_row, &g);
-    return out;
+    return nbi_record_index_select(out, t, d, index);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -335,12 +346,12 @@ typedef struct {
     bool     accumulate;
 } scatter_ctx;
 
-#define SCATTER_LOOP(T, WRITE)                                          \
-    for (int64_t i = 0; i < n; i++) {                                   \
-        int64_t  at  = *(const int64_t *)(ptr[2] + i * step[2]);        \
-        T       *dst = (T *)(ptr[0] + at * dim_step);                   \
-        const T  val = *(const T *)(ptr[1] + i * step[1]);              \
-        WRITE;                                                          \
+#define SCATTER_LOOP(T, WRITE)                                                                                         \
+    for (int64_t i = 0; i < n; i++) {                                                                                  \
+        int64_t at  = *(const int64_t *)(ptr[2] + i * step[2]);                                                        \
+        T      *dst = (T *)(ptr[0] + at * dim_step);                                                                   \
+        const T val = *(const T *)(ptr[1] + i * step[1]);                                                              \
+        WRITE;                                                                                                         \
     }
 
 static void scatter_row(void *ctx, char *const *ptr, const int64_t *step, int64_t n, int64_t first)
@@ -350,22 +361,32 @@ static void scatter_row(void *ctx, char *const *ptr, const int64_t *step, int64_
     int64_t            dim_step = s->dim_step;
     if (!s->accumulate) {
         switch (nb_dtype_size(s->dtype)) {
-        case 1: SCATTER_LOOP(uint8_t, *dst = val) break;
-        case 4: SCATTER_LOOP(uint32_t, *dst = val) break;
-        default: SCATTER_LOOP(uint64_t, *dst = val) break;
+        case 1:
+            SCATTER_LOOP(uint8_t, *dst = val) break;
+        case 4:
+            SCATTER_LOOP(uint32_t, *dst = val) break;
+        default:
+            SCATTER_LOOP(uint64_t, *dst = val) break;
         }
         return;
     }
     /* Integer sums wrap (computed unsigned: no undefined overflow); bool
      * sums saturate at true, as torch's. */
     switch (s->dtype) {
-    case NB_FLOAT32: SCATTER_LOOP(float, *dst += val) break;
-    case NB_FLOAT64: SCATTER_LOOP(double, *dst += val) break;
-    case NB_INT64: SCATTER_LOOP(uint64_t, *dst += val) break;
-    case NB_INT32: SCATTER_LOOP(uint32_t, *dst += val) break;
-    case NB_UINT8: SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
-    case NB_BOOL: SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst | val)) break;
-    default: break;
+    case NB_FLOAT32:
+        SCATTER_LOOP(float, *dst += val) break;
+    case NB_FLOAT64:
+        SCATTER_LOOP(double, *dst += val) break;
+    case NB_INT64:
+        SCATTER_LOOP(uint64_t, *dst += val) break;
+    case NB_INT32:
+        SCATTER_LOOP(uint32_t, *dst += val) break;
+    case NB_UINT8:
+        SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
+    case NB_BOOL:
+        SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst | val)) break;
+    default:
+        break;
     }
 }
 
@@ -383,25 +404,28 @@ static int check_scatter(const nb_tensor *t, int dim, const nb_tensor *index, co
     }
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return -1;
-    char ts[NBI_SHAPE_STR_SIZE], is[NBI_SHAPE_STR_SIZE], ss[NBI_SHAPE_STR_SIZE];
-    nbi_shape_str(t->ndim, t->shape, ts, sizeof ts);
-    nbi_shape_str(index->ndim, index->shape, is, sizeof is);
-    nbi_shape_str(src->ndim, src->shape, ss, sizeof ss);
-    int ndim = rank_at_least_1(t);
-    if (rank_at_least_1(index) != ndim || rank_at_least_1(src) != ndim) {
-        nbi_fail(NB_ERR_SHAPE, "%s: t (shape %s), index (shape %s) and src (shape %s) must have the same number of dims",
-                 op, ts, is, ss);
+    int  ndim      = rank_at_least_1(t);
+    bool same_rank = rank_at_least_1(index) == ndim && rank_at_least_1(src) == ndim;
+    /* As torch, an empty index writes nothing and skips the size checks. */
+    bool fits = true;
+    for (int k = 0; same_rank && index->numel > 0 && k < ndim; k++)
+        fits = fits && size_at(index, k) <= size_at(src, k) && (k == d || size_at(index, k) <= size_at(t, k));
+    if (!same_rank || !fits) {
+        char ts[NBI_SHAPE_STR_SIZE], is[NBI_SHAPE_STR_SIZE], ss[NBI_SHAPE_STR_SIZE];
+        nbi_shape_str(t->ndim, t->shape, ts, sizeof ts);
+        nbi_shape_str(index->ndim, index->shape, is, sizeof is);
+        nbi_shape_str(src->ndim, src->shape, ss, sizeof ss);
+        if (!same_rank)
+            nbi_fail(NB_ERR_SHAPE,
+                     "%s: t (shape %s), index (shape %s) and src (shape %s) must have the same number of dims", op, ts,
+                     is, ss);
+        else
+            nbi_fail(NB_ERR_SHAPE,
+                     "%s: index shape %s must not be larger than src shape %s, nor than t shape %s outside dim %d", op,
+                     is, ss, ts, d);
         return -1;
     }
-    /* As torch, an empty index writes nothing and skips the size checks. */
     if (index->numel == 0) return d;
-    for (int k = 0; k < ndim; k++) {
-        if (size_at(index, k) > size_at(src, k) || (k != d && size_at(index, k) > size_at(t, k))) {
-            nbi_fail(NB_ERR_SHAPE, "%s: index shape %s must not be larger than src shape %s, nor than t shape %s outside dim %d",
-                     op, is, ss, ts, d);
-            return -1;
-        }
-    }
     if (!check_index_range(index, size_at(t, d), d, op)) return -1;
     return d;
 }
@@ -416,8 +440,8 @@ static void scatter_into(nb_tensor *target, int d, const nb_tensor *index, const
     walk_operand(&w, 1, src, -1);
     walk_operand(&w, 2, index, -1);
     walk_move_innermost(&w, d);
-    scatter_ctx s = { target->ndim > 0 ? target->stride[d] * (int64_t)nbi_itemsize(target) : 0, target->dtype,
-                      accumulate };
+    scatter_ctx s = {target->ndim > 0 ? target->stride[d] * (int64_t)nbi_itemsize(target) : 0, target->dtype,
+                     accumulate};
     walk_run(&w, true, scatter_row, &s);
 }
 
@@ -426,19 +450,26 @@ static nb_tensor *scatter_copy(const nb_tensor *t, int dim, const nb_tensor *ind
 {
     int d = check_scatter(t, dim, index, src, op);
     if (d < 0) return NULL;
+    nbi_grad_mode_push(false); /* the scatter node below records the copy too */
     nb_tensor *out = nb_clone(t);
+    nbi_grad_mode_pop();
     if (out == NULL) return NULL;
     scatter_into(out, d, index, src, accumulate);
-    return out;
+    return nbi_record_scatter(out, t, d, index, src, accumulate);
 }
 
-static nb_tensor *scatter_in_place(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src,
-                                   bool accumulate, const char *op)
+static nb_tensor *scatter_in_place(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src, bool accumulate,
+                                   const char *op)
 {
     int d = check_scatter(t, dim, index, src, op);
     if (d < 0) return NULL;
     if (has_internal_overlap(t))
         return nbi_fail(NB_ERR_ARG, "%s: t has elements that share memory (an expanded view); clone it first", op);
+    if (nbi_in_place_records(t, src)) {
+        nb_tensor *old = nbi_begin_in_place(t, op);
+        if (old == NULL) return NULL;
+        return nbi_finish_in_place(t, old, scatter_copy(old, dim, index, src, accumulate, op), op);
+    }
     /* Read src and index from copies when they share t's memory, so that
      * writes cannot change what is still to be read. */
     nb_tensor *src_copy   = src->storage == t->storage ? nb_clone(src) : NULL;
@@ -498,13 +529,24 @@ static bool convert_fill_value(double value, nb_dtype dtype, void *bits, const c
 {
     bool fits = true;
     switch (dtype) {
-    case NB_FLOAT32: fits = !isfinite(value) || fabs(value) <= FLT_MAX; break;
-    case NB_FLOAT64: break;
-    case NB_INT64: fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0; break;
-    case NB_INT32: fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX; break;
-    case NB_UINT8: fits = value >= -255.0 && value <= 255.0; break;
-    case NB_BOOL: break;
-    default: break;
+    case NB_FLOAT32:
+        fits = !isfinite(value) || fabs(value) <= FLT_MAX;
+        break;
+    case NB_FLOAT64:
+        break;
+    case NB_INT64:
+        fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
+        break;
+    case NB_INT32:
+        fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
+        break;
+    case NB_UINT8:
+        fits = value >= -255.0 && value <= 255.0;
+        break;
+    case NB_BOOL:
+        break;
+    default:
+        break;
     }
     if (!fits) {
         nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value,
@@ -512,13 +554,26 @@ static bool convert_fill_value(double value, nb_dtype dtype, void *bits, const c
         return false;
     }
     switch (dtype) {
-    case NB_FLOAT32: *(float *)bits = (float)value; break;
-    case NB_FLOAT64: *(double *)bits = value; break;
-    case NB_INT64: *(int64_t *)bits = (int64_t)value; break;
-    case NB_INT32: *(int32_t *)bits = (int32_t)value; break;
-    case NB_UINT8: *(uint8_t *)bits = (uint8_t)((uint64_t)(int64_t)value & 0xFF); break;
-    case NB_BOOL: *(uint8_t *)bits = value != 0; break; /* NaN is true, as bool(nan) */
-    default: break;
+    case NB_FLOAT32:
+        *(float *)bits = (float)value;
+        break;
+    case NB_FLOAT64:
+        *(double *)bits = value;
+        break;
+    case NB_INT64:
+        *(int64_t *)bits = (int64_t)value;
+        break;
+    case NB_INT32:
+        *(int32_t *)bits = (int32_t)value;
+        break;
+    case NB_UINT8:
+        *(uint8_t *)bits = (uint8_t)((uint64_t)(int64_t)value & 0xFF);
+        break;
+    case NB_BOOL:
+        *(uint8_t *)bits = value != 0;
+        break; /* NaN is true, as bool(nan) */
+    default:
+        break;
     }
     return true;
 }
@@ -528,14 +583,14 @@ typedef struct {
     char   value[8]; /* the fill value in the output's dtype */
 } fill_ctx;
 
-#define MASKED_FILL_LOOP(T)                                                  \
-    do {                                                                     \
-        T value;                                                             \
-        memcpy(&value, f->value, sizeof value);                              \
-        for (int64_t i = 0; i < n; i++) {                                    \
-            const T *in = (const T *)(data[1] + i * strides[1]);             \
-            *(T *)(data[0] + i * strides[0]) = data[2][i * strides[2]] ? value : *in; \
-        }                                                                    \
+#define MASKED_FILL_LOOP(T)                                                                                            \
+    do {                                                                                                               \
+        T value;                                                                                                       \
+        memcpy(&value, f->value, sizeof value);                                                                        \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            const T *in                      = (const T *)(data[1] + i * strides[1]);                                  \
+            *(T *)(data[0] + i * strides[0]) = data[2][i * strides[2]] ? value : *in;                                  \
+        }                                                                                                              \
     } while (0)
 
 /* nbi_iter loop: operands (out, t, mask). */
@@ -543,9 +598,15 @@ static void masked_fill_loop(char **data, const int64_t *strides, int64_t n, con
 {
     const fill_ctx *f = ctx;
     switch (f->itemsize) {
-    case 1: MASKED_FILL_LOOP(uint8_t); break;
-    case 4: MASKED_FILL_LOOP(uint32_t); break;
-    default: MASKED_FILL_LOOP(uint64_t); break;
+    case 1:
+        MASKED_FILL_LOOP(uint8_t);
+        break;
+    case 4:
+        MASKED_FILL_LOOP(uint32_t);
+        break;
+    default:
+        MASKED_FILL_LOOP(uint64_t);
+        break;
     }
 }
 
@@ -554,17 +615,17 @@ nb_tensor *nb_masked_fill(const nb_tensor *t, const nb_tensor *mask, double valu
     int     ndim;
     int64_t shape[NB_MAX_DIMS];
     if (!check_mask(t, mask, "nb_masked_fill", &ndim, shape)) return NULL;
-    fill_ctx f = { .itemsize = nbi_itemsize(t) };
+    fill_ctx f = {.itemsize = nbi_itemsize(t)};
     if (!convert_fill_value(value, t->dtype, f.value, "nb_masked_fill")) return NULL;
     /* The result has the broadcast shape of t and mask, as torch's
      * out-of-place masked_fill. */
     nb_tensor *out = nbi_empty(ndim, shape, t->dtype, NB_DEVICE_CPU);
     if (out == NULL) return NULL;
-    const nb_tensor *operands[3] = { out, t, mask };
+    const nb_tensor *operands[3] = {out, t, mask};
     nbi_iter         it;
     nbi_iter_init(&it, 3, operands);
     nbi_iter_run(&it, masked_fill_loop, &f);
-    return out;
+    return nbi_record_masked_fill(out, t, mask);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -606,7 +667,7 @@ static void select_pieces(int64_t begin, int64_t end, void *arg)
     for (int64_t p = begin; p < end; p++) {
         int64_t      first = job->w->numel * p / job->npieces;
         int64_t      last  = job->w->numel * (p + 1) / job->npieces;
-        select_piece piece = { job, job->writing ? job->offset[p] : 0 };
+        select_piece piece = {job, job->writing ? job->offset[p] : 0};
         walk_range(job->w, first, last, select_row, &piece);
         if (!job->writing) job->count[p] = piece.out_pos;
     }
@@ -662,25 +723,32 @@ nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask)
     walk_init(&w, ndim, shape, 2);
     walk_operand(&w, 0, t, -1);
     walk_operand(&w, 1, mask, -1);
-    masked_select_ctx m   = { NULL, nbi_itemsize(t) };
-    select_job        job = { .w = &w, .row = masked_select_row, .op_ctx = &m };
+    masked_select_ctx m     = {NULL, nbi_itemsize(t)};
+    select_job        job   = {.w = &w, .row = masked_select_row, .op_ctx = &m};
     int64_t           count = w.numel > 0 ? select_count(&job) : 0;
     nb_tensor        *out   = nbi_empty(1, &count, t->dtype, NB_DEVICE_CPU);
-    if (out == NULL || count == 0) return out;
-    m.out = nbi_ptr(out);
-    select_write(&job);
-    return out;
+    if (out == NULL) return NULL;
+    if (count > 0) {
+        m.out = nbi_ptr(out);
+        select_write(&job);
+    }
+    return nbi_record_masked_select(out, t, mask);
 }
 
 /* Whether one element of dtype is nonzero (NaN is; -0.0 is not). */
 static bool element_is_nonzero(const char *p, nb_dtype dtype)
 {
     switch (dtype) {
-    case NB_FLOAT32: return *(const float *)p != 0.0f;
-    case NB_FLOAT64: return *(const double *)p != 0.0;
-    case NB_INT64: return *(const int64_t *)p != 0;
-    case NB_INT32: return *(const int32_t *)p != 0;
-    default: return *(const uint8_t *)p != 0;
+    case NB_FLOAT32:
+        return *(const float *)p != 0.0f;
+    case NB_FLOAT64:
+        return *(const double *)p != 0.0;
+    case NB_INT64:
+        return *(const int64_t *)p != 0;
+    case NB_INT32:
+        return *(const int32_t *)p != 0;
+    default:
+        return *(const uint8_t *)p != 0;
     }
 }
 
@@ -691,8 +759,8 @@ typedef struct {
     nb_dtype dtype;
 } nonzero_ctx;
 
-static void nonzero_row(void *ctx, char *const *ptr, const int64_t *step, int64_t n, int64_t first,
-                        int64_t *out_pos, bool writing)
+static void nonzero_row(void *ctx, char *const *ptr, const int64_t *step, int64_t n, int64_t first, int64_t *out_pos,
+                        bool writing)
 {
     const nonzero_ctx *z   = ctx;
     int64_t            pos = *out_pos;
@@ -718,11 +786,12 @@ nb_tensor *nb_nonzero(const nb_tensor *t)
     walk w;
     walk_init(&w, t->ndim, t->shape, 1);
     walk_operand(&w, 0, t, -1);
-    nonzero_ctx z = { .ndim = t->ndim, .dtype = t->dtype };
-    for (int d = 0; d < t->ndim; d++) z.shape[d] = t->shape[d];
-    select_job job   = { .w = &w, .row = nonzero_row, .op_ctx = &z };
-    int64_t    count = w.numel > 0 ? select_count(&job) : 0;
-    int64_t    shape[2] = { count, t->ndim };
+    nonzero_ctx z = {.ndim = t->ndim, .dtype = t->dtype};
+    for (int d = 0; d < t->ndim; d++)
+        z.shape[d] = t->shape[d];
+    select_job job      = {.w = &w, .row = nonzero_row, .op_ctx = &z};
+    int64_t    count    = w.numel > 0 ? select_count(&job) : 0;
+    int64_t    shape[2] = {count, t->ndim};
     nb_tensor *out      = nbi_empty(2, shape, NB_INT64, NB_DEVICE_CPU);
     if (out == NULL || count == 0 || t->ndim == 0) return out;
     z.out = (int64_t *)nbi_ptr(out);
@@ -779,30 +848,31 @@ nb_tensor *nb_one_hot(const nb_tensor *t, int64_t num_classes)
     walk_operand(&w, 0, t, -1);
     if (t->numel == 0) {
         if (num_classes <= 0)
-            return nbi_fail(NB_ERR_ARG, "%s: cannot infer the number of classes from an empty tensor (num_classes %lld)",
-                            op, (long long)num_classes);
+            return nbi_fail(NB_ERR_ARG,
+                            "%s: cannot infer the number of classes from an empty tensor (num_classes %lld)", op,
+                            (long long)num_classes);
     } else {
         /* Serial: a min/max pass over class labels is cheap next to the
          * numel * num_classes output. */
-        class_range r = { INT64_MAX, INT64_MIN };
+        class_range r = {INT64_MAX, INT64_MIN};
         walk_range(&w, 0, w.numel, class_range_row, &r);
         if (r.min < 0) return nbi_fail(NB_ERR_INDEX, "%s: class %lld is negative", op, (long long)r.min);
         if (num_classes == -1) {
-            if (r.max == INT64_MAX)
-                return nbi_fail(NB_ERR_SHAPE, "%s: class %lld is too large", op, (long long)r.max);
+            if (r.max == INT64_MAX) return nbi_fail(NB_ERR_SHAPE, "%s: class %lld is too large", op, (long long)r.max);
             num_classes = r.max + 1;
         } else if (r.max >= num_classes) {
-            return nbi_fail(NB_ERR_INDEX, "%s: class %lld is out of range for num_classes %lld", op,
-                            (long long)r.max, (long long)num_classes);
+            return nbi_fail(NB_ERR_INDEX, "%s: class %lld is out of range for num_classes %lld", op, (long long)r.max,
+                            (long long)num_classes);
         }
     }
     int64_t shape[NB_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+    for (int d = 0; d < t->ndim; d++)
+        shape[d] = t->shape[d];
     shape[t->ndim] = num_classes;
     nb_tensor *out = nbi_empty(t->ndim + 1, shape, NB_INT64, NB_DEVICE_CPU);
     if (out == NULL) return NULL;
     memset(nbi_ptr(out), 0, (size_t)out->numel * sizeof(int64_t));
-    one_hot_ctx h = { (int64_t *)nbi_ptr(out), num_classes };
+    one_hot_ctx h = {(int64_t *)nbi_ptr(out), num_classes};
     walk_run(&w, false, one_hot_row, &h);
     return out;
 }

@@ -8,7 +8,8 @@
  * any strides and dtypes (promoted as torch.cat does) need no temporaries.
  * Splitting only makes views: nothing is copied.
  */
-#include "../cpu/cpu.h"
+#include "autograd/autograd.h"
+#include "cpu/cpu.h"
 
 #include <stdio.h>
 
@@ -44,13 +45,13 @@ static bool check_list(nb_tensor *const *tensors, int count, const char *op, nb_
 /* Copy src into the region of out described by (ndim, shape, out's strides
  * without or with a dim, offset), converting src's dtype to out's. The
  * region has src's shape. False (error recorded) only when out of memory. */
-static bool copy_into_region(nb_tensor *out, int ndim, const int64_t *shape, const int64_t *stride,
-                             int64_t offset, const nb_tensor *src)
+static bool copy_into_region(nb_tensor *out, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset,
+                             const nb_tensor *src)
 {
     if (src->numel == 0) return true;
     nb_tensor *region = nbi_make_view(out, ndim, shape, stride, offset);
     if (region == NULL) return false;
-    const nb_tensor *operands[2] = { region, src };
+    const nb_tensor *operands[2] = {region, src};
     nbi_iter         it;
     nbi_iter_init(&it, 2, operands);
     nbi_iter_run(&it, nbi_cast_loop(src->dtype, out->dtype), NULL);
@@ -68,7 +69,8 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
     if (!check_list(tensors, count, "nb_cat", &dtype)) return NULL;
     for (int i = 0; i < count; i++)
         if (tensors[i]->ndim == 0)
-            return nbi_fail(NB_ERR_SHAPE, "nb_cat: tensors[%d] is 0-d and cannot be concatenated (nb_stack joins 0-d tensors)", i);
+            return nbi_fail(NB_ERR_SHAPE,
+                            "nb_cat: tensors[%d] is 0-d and cannot be concatenated (nb_stack joins 0-d tensors)", i);
 
     /* The first tensor that is not a legacy empty sets the rank and the
      * sizes every other one must match outside dim. */
@@ -85,20 +87,23 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
     if (d < 0) return NULL;
 
     int64_t shape[NB_MAX_DIMS];
-    for (int k = 0; k < ndim; k++) shape[k] = ref->shape[k];
+    for (int k = 0; k < ndim; k++)
+        shape[k] = ref->shape[k];
     shape[d] = 0;
     for (int i = 0; i < count; i++) {
         const nb_tensor *t = tensors[i];
         if (is_legacy_empty(t)) continue;
         char got[NBI_SHAPE_STR_SIZE], want[NBI_SHAPE_STR_SIZE];
         if (t->ndim != ndim)
-            return nbi_fail(NB_ERR_SHAPE, "nb_cat: tensors[%d] has %d dims (shape %s) but tensors[%d] has %d (shape %s)",
-                            i, t->ndim, nbi_shape_str(t->ndim, t->shape, got, sizeof got), first, ndim,
+            return nbi_fail(NB_ERR_SHAPE,
+                            "nb_cat: tensors[%d] has %d dims (shape %s) but tensors[%d] has %d (shape %s)", i, t->ndim,
+                            nbi_shape_str(t->ndim, t->shape, got, sizeof got), first, ndim,
                             nbi_shape_str(ndim, ref->shape, want, sizeof want));
         for (int k = 0; k < ndim; k++) {
             if (k != d && t->shape[k] != ref->shape[k])
                 return nbi_fail(NB_ERR_SHAPE,
-                                "nb_cat: sizes must match except in dim %d, but tensors[%d] has shape %s and tensors[%d] has shape %s",
+                                "nb_cat: sizes must match except in dim %d, but tensors[%d] has shape %s and "
+                                "tensors[%d] has shape %s",
                                 d, i, nbi_shape_str(ndim, t->shape, got, sizeof got), first,
                                 nbi_shape_str(ndim, ref->shape, want, sizeof want));
         }
@@ -119,7 +124,7 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
         }
         start += t->shape[d];
     }
-    return out;
+    return nbi_record_cat(out, tensors, count, d);
 }
 
 nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
@@ -131,10 +136,13 @@ nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
     for (int i = 1; i < count; i++) {
         const nb_tensor *t    = tensors[i];
         bool             same = t->ndim == ndim;
-        for (int k = 0; same && k < ndim; k++) same = t->shape[k] == ref->shape[k];
+        for (int k = 0; same && k < ndim; k++)
+            same = t->shape[k] == ref->shape[k];
         if (!same) {
             char got[NBI_SHAPE_STR_SIZE], want[NBI_SHAPE_STR_SIZE];
-            return nbi_fail(NB_ERR_SHAPE, "nb_stack: every tensor must have the same shape, but tensors[%d] has shape %s and tensors[0] has shape %s",
+            return nbi_fail(NB_ERR_SHAPE,
+                            "nb_stack: every tensor must have the same shape, but tensors[%d] has shape %s and "
+                            "tensors[0] has shape %s",
                             i, nbi_shape_str(t->ndim, t->shape, got, sizeof got),
                             nbi_shape_str(ndim, ref->shape, want, sizeof want));
         }
@@ -147,7 +155,8 @@ nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
     /* out: the inputs' shape with count inserted at d; input i is the slice
      * out[..., i, ...] (dim d removed from out's strides). */
     int64_t shape[NB_MAX_DIMS];
-    for (int k = 0, j = 0; k <= ndim; k++) shape[k] = k == d ? count : ref->shape[j++];
+    for (int k = 0, j = 0; k <= ndim; k++)
+        shape[k] = k == d ? count : ref->shape[j++];
     nb_tensor *out = nbi_empty(ndim + 1, shape, dtype, NB_DEVICE_CPU);
     if (out == NULL) return NULL;
     int64_t slice_stride[NB_MAX_DIMS];
@@ -159,7 +168,7 @@ nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
             return NULL;
         }
     }
-    return out;
+    return nbi_record_stack(out, tensors, count, d);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -195,11 +204,12 @@ static int64_t make_pieces(const nb_tensor *t, int d, int64_t piece_size, int64_
     int64_t size    = t->shape[d];
     int64_t written = pieces < capacity ? pieces : capacity;
     int64_t shape[NB_MAX_DIMS];
-    for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
+    for (int k = 0; k < t->ndim; k++)
+        shape[k] = t->shape[k];
     for (int64_t i = 0; i < written; i++) {
         int64_t start = i * piece_size;
         shape[d]      = size - start < piece_size ? size - start : piece_size;
-        out[i]        = nbi_make_view(t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
+        out[i]        = nb_narrow(t, d, start, shape[d]); /* a view, recorded for autograd */
         if (out[i] == NULL) {
             for (int64_t j = 0; j < i; j++) {
                 nb_free(out[j]);

@@ -10,9 +10,11 @@
  * does. topk is the first k of that order (among equal values the earliest
  * position comes first). Slices are independent and run on threads.
  */
-#include "../cpu/cpu.h"
+#include "autograd/autograd.h"
+#include "cpu/cpu.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     uint64_t key;
@@ -33,13 +35,18 @@ static uint64_t float_key(double value)
 static uint64_t element_key(const char *p, nb_dtype dtype)
 {
     switch (dtype) {
-    case NB_FLOAT32: return float_key((double)*(const float *)p);
-    case NB_FLOAT64: return float_key(*(const double *)p);
+    case NB_FLOAT32:
+        return float_key((double)*(const float *)p);
+    case NB_FLOAT64:
+        return float_key(*(const double *)p);
     /* Signed integers: flipping the sign bit maps INT64_MIN..MAX onto
      * 0..UINT64_MAX in order. */
-    case NB_INT64: return (uint64_t)*(const int64_t *)p ^ (UINT64_C(1) << 63);
-    case NB_INT32: return (uint64_t)(int64_t)*(const int32_t *)p ^ (UINT64_C(1) << 63);
-    default: return *(const uint8_t *)p; /* uint8, bool */
+    case NB_INT64:
+        return (uint64_t) * (const int64_t *)p ^ (UINT64_C(1) << 63);
+    case NB_INT32:
+        return (uint64_t)(int64_t) * (const int32_t *)p ^ (UINT64_C(1) << 63);
+    default:
+        return *(const uint8_t *)p; /* uint8, bool */
     }
 }
 
@@ -52,7 +59,8 @@ static void merge_sort(sort_pair *a, sort_pair *tmp, int64_t n)
         for (int64_t i = lo + 1; i < hi; i++) {
             sort_pair x = a[i];
             int64_t   j = i;
-            for (; j > lo && a[j - 1].key > x.key; j--) a[j] = a[j - 1];
+            for (; j > lo && a[j - 1].key > x.key; j--)
+                a[j] = a[j - 1];
             a[j] = x;
         }
     }
@@ -63,9 +71,12 @@ static void merge_sort(sort_pair *a, sort_pair *tmp, int64_t n)
             int64_t hi  = lo + 2 * width < n ? lo + 2 * width : n;
             int64_t i = lo, j = mid, out = lo;
             /* Take from the right run only when strictly smaller: stable. */
-            while (i < mid && j < hi) dst[out++] = src[j].key < src[i].key ? src[j++] : src[i++];
-            while (i < mid) dst[out++] = src[i++];
-            while (j < hi) dst[out++] = src[j++];
+            while (i < mid && j < hi)
+                dst[out++] = src[j].key < src[i].key ? src[j++] : src[i++];
+            while (i < mid)
+                dst[out++] = src[i++];
+            while (j < hi)
+                dst[out++] = src[j++];
         }
         sort_pair *swap = src;
         src             = dst;
@@ -80,11 +91,11 @@ static void merge_sort(sort_pair *a, sort_pair *tmp, int64_t n)
 typedef struct {
     const nb_tensor *t;
     int              d;
-    int64_t          n;         /* slice length: t's size along d */
+    int64_t          n; /* slice length: t's size along d */
     int64_t          k;
     bool             descending;
     nb_tensor       *values;
-    nb_tensor       *indices;   /* or NULL */
+    nb_tensor       *indices; /* or NULL */
     atomic_int       out_of_memory;
 } sort_job;
 
@@ -103,19 +114,19 @@ static int64_t slice_offset(int ndim, const int64_t *shape, const int64_t *strid
 
 static void sort_slices(int64_t begin, int64_t end, void *arg)
 {
-    sort_job        *job  = arg;
-    const nb_tensor *t    = job->t;
-    int              d    = job->d;
-    int64_t          n    = job->n;
-    size_t           size = nbi_itemsize(t);
+    sort_job        *job   = arg;
+    const nb_tensor *t     = job->t;
+    int              d     = job->d;
+    int64_t          n     = job->n;
+    size_t           size  = nbi_itemsize(t);
     sort_pair       *pairs = malloc((size_t)n * 2 * sizeof *pairs);
     if (pairs == NULL) {
         atomic_store(&job->out_of_memory, 1);
         return;
     }
-    int64_t in_step  = t->ndim > 0 ? t->stride[d] : 0;
-    int64_t out_step = t->ndim > 0 ? job->values->stride[d] : 0;
-    uint64_t flip = job->descending ? UINT64_MAX : 0;
+    int64_t  in_step  = t->ndim > 0 ? t->stride[d] : 0;
+    int64_t  out_step = t->ndim > 0 ? job->values->stride[d] : 0;
+    uint64_t flip     = job->descending ? UINT64_MAX : 0;
     for (int64_t s = begin; s < end; s++) {
         const char *in = nbi_ptr(t) + slice_offset(t->ndim, t->shape, t->stride, d, s) * (int64_t)size;
         for (int64_t i = 0; i < n; i++) {
@@ -129,24 +140,25 @@ static void sort_slices(int64_t begin, int64_t end, void *arg)
             memcpy(values + j * out_step * (int64_t)size, in + pairs[j].position * in_step * (int64_t)size, size);
         if (job->indices) {
             int64_t *indices = (int64_t *)nbi_ptr(job->indices) + out_offset;
-            for (int64_t j = 0; j < job->k; j++) indices[j * out_step] = pairs[j].position;
+            for (int64_t j = 0; j < job->k; j++)
+                indices[j * out_step] = pairs[j].position;
         }
     }
     free(pairs);
 }
 
-static nb_tensor *sort_along(const nb_tensor *t, int d, int64_t k, bool descending, nb_tensor **indices,
-                             const char *op)
+static nb_tensor *sort_along(const nb_tensor *t, int d, int64_t k, bool descending, nb_tensor **indices, const char *op)
 {
     /* Outputs: t's shape with k along d (a 0-d t gives 0-d outputs). */
     int64_t shape[NB_MAX_DIMS];
-    for (int i = 0; i < t->ndim; i++) shape[i] = i == d ? k : t->shape[i];
-    sort_job job = { .t = t, .d = d, .n = t->ndim > 0 ? t->shape[d] : 1, .k = t->ndim > 0 ? k : 1,
-                     .descending = descending };
+    for (int i = 0; i < t->ndim; i++)
+        shape[i] = i == d ? k : t->shape[i];
+    sort_job job = {
+        .t = t, .d = d, .n = t->ndim > 0 ? t->shape[d] : 1, .k = t->ndim > 0 ? k : 1, .descending = descending};
     atomic_init(&job.out_of_memory, 0);
     job.values = nbi_empty(t->ndim, shape, t->dtype, NB_DEVICE_CPU);
     if (job.values == NULL) return NULL;
-    if (indices) {
+    if (indices || nbi_should_record(1, &t)) {
         job.indices = nbi_empty(t->ndim, shape, NB_INT64, NB_DEVICE_CPU);
         if (job.indices == NULL) {
             nb_free(job.values);
@@ -161,8 +173,15 @@ static nb_tensor *sort_along(const nb_tensor *t, int d, int64_t k, bool descendi
     if (atomic_load(&job.out_of_memory)) {
         nb_free(job.values);
         nb_free(job.indices);
-        return nbi_fail(NB_ERR_OOM, "%s: out of host memory for a sort buffer of %lld elements", op,
-                        (long long)job.n);
+        return nbi_fail(NB_ERR_OOM, "%s: out of host memory for a sort buffer of %lld elements", op, (long long)job.n);
+    }
+    /* Autograd needs the positions even when the caller does not. */
+    if (t->ndim == 0 || job.indices == NULL || nbi_should_record(1, &t))
+        job.values = nbi_record_picked(job.values, t, d, job.indices, true,
+                                       strcmp(op, "nb_sort") == 0 ? "sortBackward" : "topkBackward");
+    if (!indices || job.values == NULL) {
+        nb_free(job.indices);
+        job.indices = NULL;
     }
     if (indices) *indices = job.indices;
     return job.values;

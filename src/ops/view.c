@@ -6,16 +6,23 @@
  * same on every device; the one exception is nb_reshape (and nb_flatten
  * through it), which copies with nb_contiguous when no view exists.
  *
- * Every view keeps the input's requires_grad flag.
+ * A view of a tensor that requires grad records how it was viewed
+ * (src/autograd/view_derivatives.c), so gradients flow back to the base.
  */
-#include "core/internal.h"
+#include "autograd/autograd.h"
 
-/* A view of t with this geometry; requires_grad follows t. */
+/* A view of t with this geometry that keeps row-major element order
+ * (reshape, squeeze, flatten, or t itself): its gradient is reshaped back. */
 static nb_tensor *make_view(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset)
 {
-    nb_tensor *v = nbi_make_view(t, ndim, shape, stride, offset);
-    if (v) v->requires_grad = t->requires_grad;
-    return v;
+    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, NBI_VIEW_RESHAPE, NULL, 0);
+}
+
+/* A view that moves elements around: recorded with its kind and args. */
+static nb_tensor *make_view_of_kind(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
+                                    int64_t offset, nbi_view_kind kind, const int64_t *args, int nargs)
+{
+    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, kind, args, nargs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -156,8 +163,7 @@ static nb_tensor *reshape_inferred(const nb_tensor *t, nb_shape shape)
     if (copy == NULL) return NULL;
     nbi_contiguous_strides(shape.ndim, shape.dims, stride);
     nb_tensor *result = make_view(copy, shape.ndim, shape.dims, stride, copy->offset);
-    if (result) result->requires_grad = t->requires_grad;
-    nb_free(copy);
+    nb_free(copy); /* the view's graph node holds the copy if it needs it */
     return result;
 }
 
@@ -189,7 +195,8 @@ nb_tensor *nb_transpose(const nb_tensor *t, int dim0, int dim1)
     stride[d0] = t->stride[d1];
     shape[d1]  = t->shape[d0];
     stride[d1] = t->stride[d0];
-    return make_view(t, t->ndim, shape, stride, t->offset);
+    int64_t args[2] = { d0, d1 };
+    return make_view_of_kind(t, t->ndim, shape, stride, t->offset, NBI_VIEW_TRANSPOSE, args, 2);
 }
 
 nb_tensor *nb_permute(const nb_tensor *t, nb_dims order)
@@ -197,7 +204,7 @@ nb_tensor *nb_permute(const nb_tensor *t, nb_dims order)
     if (!nbi_check_tensor(t, "nb_permute", "t")) return NULL;
     if (order.n != t->ndim)
         return nbi_fail(NB_ERR_SHAPE, "nb_permute: the order lists %d dims but the tensor has %d", order.n, t->ndim);
-    int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
+    int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS], args[NB_MAX_DIMS];
     bool    seen[NB_MAX_DIMS] = {false};
     for (int i = 0; i < order.n; i++) {
         int d = nbi_wrap_dim(order.dims[i], t->ndim, "nb_permute");
@@ -206,8 +213,9 @@ nb_tensor *nb_permute(const nb_tensor *t, nb_dims order)
         seen[d]   = true;
         shape[i]  = t->shape[d];
         stride[i] = t->stride[d];
+        args[i]   = d;
     }
-    return make_view(t, t->ndim, shape, stride, t->offset);
+    return make_view_of_kind(t, t->ndim, shape, stride, t->offset, NBI_VIEW_PERMUTE, args, t->ndim);
 }
 
 nb_tensor *nb_t(const nb_tensor *t)
@@ -276,7 +284,7 @@ static nb_tensor *expand(const nb_tensor *t, nb_shape target, const char *op)
         shape[i]  = size;
         stride[i] = step;
     }
-    return make_view(t, ndim, shape, stride, t->offset);
+    return make_view_of_kind(t, ndim, shape, stride, t->offset, NBI_VIEW_EXPAND, NULL, 0);
 }
 
 nb_tensor *nb_expand(const nb_tensor *t, nb_shape shape)
@@ -427,7 +435,8 @@ nb_tensor *nb_narrow(const nb_tensor *t, int dim, int64_t start, int64_t length)
     shape[d] = length;
     /* NOTE: an empty result keeps its offset in range (start <= size), so a
      * later view of it never points past the storage. */
-    return make_view(t, t->ndim, shape, t->stride, t->offset + start * t->stride[d]);
+    int64_t args[3] = { d, start, length };
+    return make_view_of_kind(t, t->ndim, shape, t->stride, t->offset + start * t->stride[d], NBI_VIEW_NARROW, args, 3);
 }
 
 nb_tensor *nb_slice(const nb_tensor *t, int dim, int64_t start, int64_t stop, int64_t step)
@@ -455,7 +464,8 @@ nb_tensor *nb_slice(const nb_tensor *t, int dim, int64_t start, int64_t stop, in
      * keep the old one if stride * step would overflow. */
     if (t->stride[d] == 0 || step <= INT64_MAX / (t->stride[d] < 0 ? -t->stride[d] : t->stride[d]))
         stride[d] = t->stride[d] * step;
-    return make_view(t, t->ndim, shape, stride, t->offset + start * t->stride[d]);
+    int64_t args[4] = { d, start, stop, step };
+    return make_view_of_kind(t, t->ndim, shape, stride, t->offset + start * t->stride[d], NBI_VIEW_SLICE, args, 4);
 }
 
 nb_tensor *nb_select(const nb_tensor *t, int dim, int64_t index)
@@ -479,7 +489,8 @@ nb_tensor *nb_select(const nb_tensor *t, int dim, int64_t index)
         stride[ndim] = t->stride[i];
         ndim++;
     }
-    return make_view(t, ndim, shape, stride, t->offset + index * t->stride[d]);
+    int64_t args[2] = { d, index };
+    return make_view_of_kind(t, ndim, shape, stride, t->offset + index * t->stride[d], NBI_VIEW_SELECT, args, 2);
 }
 
 nb_tensor *nb_diagonal(const nb_tensor *t, int64_t offset, int dim1, int dim2)
@@ -512,5 +523,6 @@ nb_tensor *nb_diagonal(const nb_tensor *t, int64_t offset, int dim1, int dim2)
     }
     shape[ndim]  = length;
     stride[ndim] = t->stride[d1] + t->stride[d2];
-    return make_view(t, ndim + 1, shape, stride, start);
+    int64_t args[3] = { offset, d1, d2 };
+    return make_view_of_kind(t, ndim + 1, shape, stride, start, NBI_VIEW_DIAGONAL, args, 3);
 }

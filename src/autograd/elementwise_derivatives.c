@@ -1,0 +1,216 @@
+/*
+ * elementwise_derivatives.c — the backward formula of every differentiable
+ * row of src/ops/ops.def, written with public nb_* ops (as PyTorch's
+ * derivatives.yaml), so they run on every device and, under create_graph,
+ * record themselves for second derivatives.
+ *
+ * g is the gradient of the output; x (unary) or a, b (binary) the inputs.
+ * Binary gradients are summed back to each input's shape (broadcasting's
+ * adjoint) and converted to its dtype (float32 + float64 inputs).
+ *
+ * NOTE: formulas that could reuse the output (exp, tanh, sigmoid, sqrt) read
+ * the saved output only when not recording; with create_graph they
+ * recompute it from the input, because the saved output is detached and a
+ * second derivative must see how it depends on x.
+ */
+#include "autograd.h"
+#include "elementwise_derivatives.h"
+
+/* All temporaries of a formula live in a scope; the results are kept. */
+#define FORMULA_BEGIN() nb_scope_begin()
+#define FORMULA_END(status)                                                                    \
+    do {                                                                                       \
+        nb_scope_end();                                                                        \
+        return (status);                                                                       \
+    } while (0)
+
+/* Keep gi out of the formula's scope, shaped and typed as input i. */
+static nb_status finish_input_grad(nbi_node *node, int i, nb_tensor *gi, nb_tensor **grad_inputs)
+{
+    if (gi == NULL) return nb_last_status();
+    nb_tensor *input = nbi_input(node, i);
+    nb_tensor *fitted = nbi_sum_to(gi, input->ndim, input->shape);
+    if (fitted != NULL && fitted->dtype != input->dtype) fitted = nb_to_dtype(fitted, input->dtype);
+    if (fitted == NULL) return nb_last_status();
+    grad_inputs[i] = nb_keep(fitted);
+    return NB_OK;
+}
+
+/* The output recomputed from x when recording, else the saved one. */
+static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
+{
+    nb_tensor *saved = nbi_saved_output(node);
+    if (saved != NULL && !nbi_grad_enabled()) return saved;
+    return op(nbi_input(node, 0));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unary                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Formulas as expressions of g, x and (where saved) y; each defines
+ * <name>_backward. */
+#define UNARY_FORMULA(name, EXPR)                                                              \
+    nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
+    {                                                                                          \
+        FORMULA_BEGIN();                                                                       \
+        nb_tensor *x = nbi_input(node, 0);                                                     \
+        (void)x;                                                                               \
+        nb_status status = finish_input_grad(node, 0, (EXPR), grad_inputs);                    \
+        FORMULA_END(status);                                                                   \
+    }
+
+static nb_tensor *square(const nb_tensor *t) { return nb_mul(t, t); }
+
+UNARY_FORMULA(neg, nb_neg(g))
+UNARY_FORMULA(abs, nb_mul(g, nb_sign(x)))
+UNARY_FORMULA(sign, nb_zeros_like(g))
+UNARY_FORMULA(exp, nb_mul(g, output_of(node, nb_exp)))
+UNARY_FORMULA(log, nb_div(g, x))
+UNARY_FORMULA(log1p, nb_div(g, nb_add_scalar(x, 1)))
+UNARY_FORMULA(expm1, nb_mul(g, nb_add_scalar(output_of(node, nb_expm1), 1)))
+UNARY_FORMULA(sqrt, nb_div(g, nb_mul_scalar(output_of(node, nb_sqrt), 2)))
+UNARY_FORMULA(rsqrt, nb_mul(nb_mul_scalar(g, -0.5), nb_pow_scalar(output_of(node, nb_rsqrt), 3)))
+UNARY_FORMULA(sin, nb_mul(g, nb_cos(x)))
+UNARY_FORMULA(cos, nb_neg(nb_mul(g, nb_sin(x))))
+/* tanh' = 1 - y^2 */
+UNARY_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_of(node, nb_tanh)), 1)))
+/* sigmoid' = y (1 - y) */
+UNARY_FORMULA(sigmoid, nb_mul(g, nb_mul(output_of(node, nb_sigmoid), nb_rsub_scalar(output_of(node, nb_sigmoid), 1))))
+/* The mask of x > 0, as a number: relu' (0 at 0, as torch). */
+UNARY_FORMULA(relu, nb_mul(g, nb_gt_scalar(x, 0)))
+/* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
+UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
+/* erf' = 2/sqrt(pi) exp(-x^2) */
+UNARY_FORMULA(erf, nb_mul(g, nb_mul_scalar(nb_exp(nb_neg(square(x))), 1.1283791670955126)))
+
+nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x = nbi_input(node, 0), *derivative;
+    if (node->scalars[0] != 0) {
+        /* tanh form: u = k (x + c x^3), d = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2) */
+        const double k = 0.7978845608028654, c = 0.044715;
+        nb_tensor *x2 = square(x);
+        nb_tensor *t  = nb_tanh(nb_mul_scalar(nb_add(x, nb_mul_scalar(nb_mul(x2, x), c)), k));
+        nb_tensor *left  = nb_mul_scalar(nb_add_scalar(t, 1), 0.5);
+        nb_tensor *right = nb_mul(nb_mul_scalar(x, 0.5 * k),
+                                  nb_mul(nb_rsub_scalar(square(t), 1), nb_add_scalar(nb_mul_scalar(x2, 3 * c), 1)));
+        derivative = nb_add(left, right);
+    } else {
+        /* erf form: Phi(x) + x phi(x) */
+        nb_tensor *cdf = nb_mul_scalar(nb_add_scalar(nb_erf(nb_mul_scalar(x, 0.7071067811865476)), 1), 0.5);
+        nb_tensor *pdf = nb_mul_scalar(nb_exp(nb_mul_scalar(square(x), -0.5)), 0.3989422804014327);
+        derivative     = nb_add(cdf, nb_mul(x, pdf));
+    }
+    nb_status status = finish_input_grad(node, 0, nb_mul(g, derivative), grad_inputs);
+    FORMULA_END(status);
+}
+
+/* g where beta x > threshold (the linear part), else g sigmoid(beta x). */
+nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x    = nbi_input(node, 0);
+    nb_tensor *z    = nb_mul_scalar(x, node->scalars[0]);
+    nb_tensor *one  = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+    nb_tensor *mask = nb_where(nb_gt_scalar(z, node->scalars[1]), one, nb_sigmoid(z));
+    nb_status status = finish_input_grad(node, 0, nb_mul(g, mask), grad_inputs);
+    FORMULA_END(status);
+}
+
+/* g where min <= x <= max (a missing bound always passes), else 0. */
+nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    double     lo     = node->scalars[0], hi = node->scalars[1];
+    nb_tensor *inside = nb_ones_like(x);
+    if (inside) inside = nb_to_dtype(inside, NB_BOOL);
+    if (!isnan(lo)) inside = nb_logical_and(inside, nb_ge_scalar(x, lo));
+    if (!isnan(hi)) inside = nb_logical_and(inside, nb_le_scalar(x, hi));
+    nb_status status = finish_input_grad(node, 0, nb_mul(g, inside), grad_inputs);
+    FORMULA_END(status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Binary                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* ga and gb from expressions of g, a and b, each computed only when that
+ * input needs a gradient. */
+#define BINARY_FORMULA(name, EXPR_A, EXPR_B)                                                   \
+    nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
+    {                                                                                          \
+        FORMULA_BEGIN();                                                                       \
+        nb_tensor *a = nbi_input(node, 0), *b = nbi_input(node, 1);                            \
+        (void)a;                                                                               \
+        (void)b;                                                                               \
+        nb_status status = NB_OK;                                                              \
+        if (nbi_input_needs_grad(node, 0)) status = finish_input_grad(node, 0, (EXPR_A), grad_inputs); \
+        if (status == NB_OK && nbi_input_needs_grad(node, 1))                                  \
+            status = finish_input_grad(node, 1, (EXPR_B), grad_inputs);                        \
+        FORMULA_END(status);                                                                   \
+    }
+
+BINARY_FORMULA(add, nbi_alias_recorded(g, "addBackward"), nbi_alias_recorded(g, "addBackward"))
+BINARY_FORMULA(sub, nbi_alias_recorded(g, "subBackward"), nb_neg(g))
+BINARY_FORMULA(mul, nb_mul(g, b), nb_mul(g, a))
+BINARY_FORMULA(div, nb_div(g, b), nb_neg(nb_div(nb_mul(g, a), square(b))))
+BINARY_FORMULA(floor_divide, nb_zeros_like(g), nb_zeros_like(g))
+BINARY_FORMULA(remainder, nbi_alias_recorded(g, "remainderBackward"), nb_neg(nb_mul(g, nb_floor_divide(a, b))))
+/* d/da a^b = b a^(b-1), 0 where b == 0; d/db a^b = a^b log a, 0 where
+ * a == 0 and b >= 0 (the limit, instead of 0 * -inf). */
+BINARY_FORMULA(pow,
+               nb_where(nb_eq_scalar(b, 0), nb_zeros_like(g), nb_mul(g, nb_mul(b, nb_pow(a, nb_sub_scalar(b, 1))))),
+               nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(g),
+                        nb_mul(g, nb_mul(nb_pow(a, b), nb_log(a)))))
+/* Ties share the gradient equally, as torch 1.13. */
+BINARY_FORMULA(maximum,
+               nb_mul(g, nb_add(nb_gt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))),
+               nb_mul(g, nb_add(nb_lt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))))
+BINARY_FORMULA(minimum,
+               nb_mul(g, nb_add(nb_lt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))),
+               nb_mul(g, nb_add(nb_gt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))))
+
+/* where(cond, a, b): inputs (cond, a, b). */
+static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *cond = nbi_input(node, 0);
+    nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = g->dtype));
+    nb_status  status = NB_OK;
+    if (nbi_input_needs_grad(node, 1)) status = finish_input_grad(node, 1, nb_where(cond, g, zero), grad_inputs);
+    if (status == NB_OK && nbi_input_needs_grad(node, 2))
+        status = finish_input_grad(node, 2, nb_where(cond, zero, g), grad_inputs);
+    FORMULA_END(status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tables the front doors record with                                    */
+/* ------------------------------------------------------------------------ */
+
+#define DIFF_ENTRY(name)    name##_backward
+#define NONDIFF_ENTRY(name) NULL
+
+const nbi_backward_fn nbi_unary_backward[NBI_NUM_UNARY] = {
+#define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = grad##_ENTRY(name),
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad)
+#include "ops/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+const nbi_backward_fn nbi_binary_backward[NBI_NUM_BINARY] = {
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = grad##_ENTRY(name),
+#include "ops/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+const nbi_backward_fn nbi_where_backward = where_backward;

@@ -1,0 +1,198 @@
+/*
+ * line_kernels.c — ops that run along one dim and keep the shape: cumsum,
+ * softmax and log_softmax. Each line (all elements along the dim for one
+ * index of the other dims) is independent; threads take whole lines, so
+ * results never depend on the thread count.
+ */
+#include "reduce_kernels.h"
+
+#include "vecmath.h"
+
+void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim)
+{
+    plan->in        = nbi_ptr(in);
+    plan->in_dtype  = in->dtype;
+    plan->out       = nbi_ptr(out);
+    plan->out_dtype = out->dtype;
+    plan->nouter    = 0;
+    plan->lines     = 1;
+    plan->n         = in->ndim > 0 ? in->shape[dim] : 1;
+    plan->in_step   = in->ndim > 0 ? in->stride[dim] : 0;
+    plan->out_step  = out->ndim > 0 ? out->stride[dim] : 0;
+    for (int d = 0; d < in->ndim; d++) {
+        if (d == dim) continue;
+        plan->lines *= in->shape[d];
+        if (in->shape[d] == 1) continue;
+        int k                     = plan->nouter++;
+        plan->outer_size[k]       = in->shape[d];
+        plan->outer_in_stride[k]  = in->stride[d];
+        plan->outer_out_stride[k] = out->stride[d];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* cumsum                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Integers and bool accumulate in int64, wrapping (in uint64: no UB). */
+#define CUMSUM_INTEGER(T, LOAD)                                                            \
+    do {                                                                                   \
+        const T *x   = (const T *)in;                                                      \
+        uint64_t acc = 0;                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            acc += (uint64_t)(LOAD(x[i * is]));                                            \
+            y[i * os] = (int64_t)acc;                                                      \
+        }                                                                                  \
+    } while (0)
+#define LOAD_SIGNED(v) ((int64_t)(v))
+#define LOAD_BOOL(v)   ((v) != 0)
+
+/* Floats accumulate in double, as torch does on the CPU. */
+static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
+{
+    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
+    if (plan->in_dtype == NB_FLOAT32) {
+        const float *x   = (const float *)in;
+        float       *y   = (float *)out;
+        double       acc = 0.0;
+        for (int64_t i = 0; i < n; i++) y[i * os] = (float)(acc += x[i * is]);
+        return;
+    }
+    if (plan->in_dtype == NB_FLOAT64) {
+        const double *x   = (const double *)in;
+        double       *y   = (double *)out;
+        double        acc = 0.0;
+        for (int64_t i = 0; i < n; i++) y[i * os] = acc += x[i * is];
+        return;
+    }
+    int64_t *y = (int64_t *)out;
+    switch (plan->in_dtype) {
+    case NB_INT64: CUMSUM_INTEGER(int64_t, LOAD_SIGNED); break;
+    case NB_INT32: CUMSUM_INTEGER(int32_t, LOAD_SIGNED); break;
+    case NB_UINT8: CUMSUM_INTEGER(uint8_t, LOAD_SIGNED); break;
+    default: CUMSUM_INTEGER(uint8_t, LOAD_BOOL); break;
+    }
+}
+#undef CUMSUM_INTEGER
+#undef LOAD_SIGNED
+#undef LOAD_BOOL
+
+/* ------------------------------------------------------------------------ */
+/* softmax and log_softmax                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A contiguous float32 line through the vectorized loops: max (NaN wins),
+ * exp(x - max), their sum in double lanes, then scale or shift. */
+static void softmax_line_f32_contiguous(const float *x, float *y, int64_t n, bool log_form)
+{
+    const nbi_reduce_loops *loops   = nbi_reduce_loops_get();
+    bool                    saw_nan = false;
+    float                   max     = loops->minmax_f32(x, n, true, &saw_nan);
+    if (saw_nan) max = NAN;
+    if (!log_form) {
+        loops->exp_shifted_f32(x, n, max, y);
+        float scale = (float)(1.0 / loops->transform_sum_f32(y, n, NBI_LANES_PLAIN, 0.0));
+        for (int64_t i = 0; i < n; i++) y[i] *= scale;
+        return;
+    }
+    enum { BLOCK = 256 };
+    float  buf[BLOCK];
+    double sum = 0.0;
+    for (int64_t b = 0; b < n; b += BLOCK) {
+        int64_t m = n - b < BLOCK ? n - b : BLOCK;
+        loops->exp_shifted_f32(x + b, m, max, buf);
+        sum += loops->transform_sum_f32(buf, m, NBI_LANES_PLAIN, 0.0);
+    }
+    float log_sum = (float)log(sum);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - max) - log_sum;
+}
+
+/* Any line, any stride: the same steps with scalar loops. An all -inf line
+ * gives NaN (-inf - -inf), as torch. */
+#define DEFINE_SOFTMAX_LINE(suffix, T, EXP)                                                \
+    static void softmax_line_##suffix(const T *x, T *y, int64_t n, int64_t is, int64_t os, \
+                                      bool log_form)                                       \
+    {                                                                                      \
+        T    max     = x[0];                                                               \
+        bool saw_nan = false;                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            T v = x[i * is];                                                               \
+            saw_nan |= v != v;                                                             \
+            max = v > max ? v : max;                                                       \
+        }                                                                                  \
+        if (saw_nan) max = (T)NAN;                                                         \
+        double sum = 0.0;                                                                  \
+        if (log_form) {                                                                    \
+            for (int64_t i = 0; i < n; i++) sum += EXP(x[i * is] - max);                   \
+            T log_sum = (T)log(sum);                                                       \
+            for (int64_t i = 0; i < n; i++) y[i * os] = (x[i * is] - max) - log_sum;       \
+            return;                                                                        \
+        }                                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            T e       = EXP(x[i * is] - max);                                              \
+            y[i * os] = e;                                                                 \
+            sum += e;                                                                      \
+        }                                                                                  \
+        T scale = (T)(1.0 / sum);                                                          \
+        for (int64_t i = 0; i < n; i++) y[i * os] *= scale;                                \
+    }
+DEFINE_SOFTMAX_LINE(f32, float, nbi_expf)
+DEFINE_SOFTMAX_LINE(f64, double, exp)
+#undef DEFINE_SOFTMAX_LINE
+
+static void softmax_line(const nbi_line_plan *plan, const char *in, char *out, bool log_form)
+{
+    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
+    if (plan->in_dtype == NB_FLOAT64) {
+        softmax_line_f64((const double *)in, (double *)out, n, is, os, log_form);
+    } else if (is == 1 && os == 1) {
+        softmax_line_f32_contiguous((const float *)in, (float *)out, n, log_form);
+    } else {
+        softmax_line_f32((const float *)in, (float *)out, n, is, os, log_form);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running lines                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const nbi_line_plan *plan;
+    nbi_line_op          op;
+} lines_ctx;
+
+/* Lines [begin, end): offsets by an odometer over the other dims. */
+static void lines_body(int64_t begin, int64_t end, void *ctx)
+{
+    const lines_ctx     *c       = ctx;
+    const nbi_line_plan *plan    = c->plan;
+    size_t               in_item = nb_dtype_size(plan->in_dtype), out_item = nb_dtype_size(plan->out_dtype);
+    int64_t              index[NB_MAX_DIMS], in_off = 0, out_off = 0, rest = begin;
+    for (int d = plan->nouter - 1; d >= 0; d--) {
+        index[d] = rest % plan->outer_size[d];
+        rest /= plan->outer_size[d];
+        in_off += index[d] * plan->outer_in_stride[d];
+        out_off += index[d] * plan->outer_out_stride[d];
+    }
+    for (int64_t line = begin; line < end; line++) {
+        const char *in  = plan->in + (size_t)in_off * in_item;
+        char       *out = plan->out + (size_t)out_off * out_item;
+        if (c->op == NBI_LINE_CUMSUM) cumsum_line(plan, in, out);
+        else softmax_line(plan, in, out, c->op == NBI_LINE_LOG_SOFTMAX);
+        for (int d = plan->nouter - 1; d >= 0; d--) {
+            in_off += plan->outer_in_stride[d];
+            out_off += plan->outer_out_stride[d];
+            if (++index[d] < plan->outer_size[d]) break;
+            in_off -= plan->outer_in_stride[d] * plan->outer_size[d];
+            out_off -= plan->outer_out_stride[d] * plan->outer_size[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op)
+{
+    if (plan->lines == 0 || plan->n == 0) return;
+    lines_ctx c = { .plan = plan, .op = op };
+    nbi_parallel_for(plan->lines, NBI_PARALLEL_GRAIN / plan->n + 1, lines_body, &c);
+}
