@@ -217,6 +217,23 @@ static void test_grad_of_and_second_derivatives(void)
     nb_scope_end();
 }
 
+static void test_dtype_conversion_gradient(void)
+{
+    /* float64 -> float32 -> float64: the gradient comes back converted. */
+    nb_scope_begin();
+    double     xv[2] = { 1.5, -2 };
+    nb_tensor *x     = leaf(NB_SHAPE(2), xv);
+    nb_tensor *f     = nb_to_dtype(x, NB_FLOAT32);
+    NBT_CHECK(nb_dtype_of(f) == NB_FLOAT32 && strcmp(nb_grad_fn_name(f), "to_dtypeBackward") == 0);
+    nb_tensor *y = nb_to_dtype(nb_mul(f, f), NB_FLOAT64);
+    NBT_CHECK(nb_backward_with(y, nb_ones_like(y), NB_GRAD_OPTS()) == NB_OK);
+    NBT_CHECK(nb_dtype_of(nb_grad(x)) == NB_FLOAT64);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2), 1e-6, 3, -4);
+    /* To an integer dtype the graph ends. */
+    NBT_CHECK(!nb_requires_grad(nb_to_dtype(x, NB_INT64)));
+    nb_scope_end();
+}
+
 static void test_graph_dot(void)
 {
     nb_scope_begin();
@@ -288,6 +305,7 @@ int main(void)
     NBT_RUN(test_in_place_rules);
     NBT_RUN(test_grad_mode);
     NBT_RUN(test_grad_of_and_second_derivatives);
+    NBT_RUN(test_dtype_conversion_gradient);
     NBT_RUN(test_graph_dot);
     NBT_RUN(test_memory_over_many_steps);
     NBT_RUN(test_long_chain_release);

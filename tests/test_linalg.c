@@ -215,6 +215,8 @@ static void test_matmul_batched_and_broadcast(void)
         CHECK_MATMUL(patterned(NB_SHAPE(3, 4, 6), dt, 14), patterned(NB_SHAPE(3, 6, 2), dt, 15), 0);
         /* Broadcast batch dims on both sides: (2, 1, 4, 3) @ (5, 3, 2) -> (2, 5, 4, 2). */
         CHECK_MATMUL(patterned(NB_SHAPE(2, 1, 4, 3), dt, 16), patterned(NB_SHAPE(5, 3, 2), dt, 17), 0);
+        /* b's batch dims all 1: still one GEMM over a's rows; result (1, 2, 4, 5). */
+        CHECK_MATMUL(patterned(NB_SHAPE(2, 4, 3), dt, 45), patterned(NB_SHAPE(1, 1, 3, 5), dt, 46), 0);
         /* Size-1 batch dims and 5-D. */
         CHECK_MATMUL(patterned(NB_SHAPE(1, 2, 1, 3, 2), dt, 18), patterned(NB_SHAPE(1, 4, 2, 5), dt, 19), 0);
     }
@@ -224,7 +226,8 @@ static void test_matmul_batched_and_broadcast(void)
 
     /* Many small matrices (spread over threads a matrix at a time) and a
      * few big ones (threads inside GEMM). */
-    CHECK_MATMUL(patterned(NB_SHAPE(300, 5, 7), NB_FLOAT32, 20), patterned(NB_SHAPE(300, 7, 3), NB_FLOAT32, 21), 0);
+    CHECK_MATMUL(patterned(NB_SHAPE(2000, 5, 7), NB_FLOAT32, 20), patterned(NB_SHAPE(2000, 7, 3), NB_FLOAT32, 21), 0);
+    CHECK_MATMUL(patterned(NB_SHAPE(2000, 5, 7), NB_FLOAT64, 20), patterned(NB_SHAPE(1, 7, 3), NB_FLOAT64, 21), 0);
     CHECK_MATMUL(patterned(NB_SHAPE(2, 80, 70), NB_FLOAT32, 22), patterned(NB_SHAPE(2, 70, 90), NB_FLOAT32, 23), 0);
     CHECK_MATMUL(patterned(NB_SHAPE(2, 80, 70), NB_FLOAT64, 24), patterned(NB_SHAPE(70, 90), NB_FLOAT64, 25), 0);
     CHECK_MATMUL(patterned(NB_SHAPE(40, 6, 5), NB_INT64, 26), patterned(NB_SHAPE(40, 5, 4), NB_INT64, 27), 0);

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-static const nb_dims every_dim = { .n = 0 };
+static const nb_dims every_dim = {.n = 0};
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures                                                                  */
@@ -24,11 +24,11 @@ static const nb_dims every_dim = { .n = 0 };
 
 static nb_tensor *fixture_input(const char *input, nb_dtype dtype)
 {
-    const double *values = strcmp(input, "float") == 0 ? reduce_fixture_float_input
-                           : strcmp(input, "int") == 0 ? reduce_fixture_int_input
-                                                       : reduce_fixture_bool_input;
-    nb_tensor *as_double = nb_from_data(values, NB_SHAPE(3, 4, 5), NB_OPTS(.dtype = NB_FLOAT64));
-    nb_tensor *t         = nb_to_dtype(as_double, dtype);
+    const double *values    = strcmp(input, "float") == 0 ? reduce_fixture_float_input
+                              : strcmp(input, "int") == 0 ? reduce_fixture_int_input
+                                                          : reduce_fixture_bool_input;
+    nb_tensor    *as_double = nb_from_data(values, NB_SHAPE(3, 4, 5), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor    *t         = nb_to_dtype(as_double, dtype);
     nb_free(as_double);
     return t;
 }
@@ -60,8 +60,9 @@ static bool is_op(const reduce_fixture *f, const char *name) { return strcmp(f->
  * empty dim list without keepdim, the _dims forms otherwise. */
 static nb_tensor *fixture_run(const reduce_fixture *f, const nb_tensor *v)
 {
-    nb_dims dims = { .n = f->ndims };
-    for (int i = 0; i < f->ndims; i++) dims.dims[i] = f->dims[i];
+    nb_dims dims = {.n = f->ndims};
+    for (int i = 0; i < f->ndims; i++)
+        dims.dims[i] = f->dims[i];
     bool    plain = f->ndims == 0 && !f->keepdim;
     bool    keep  = f->keepdim != 0;
     int64_t c     = (int64_t)f->param;
@@ -78,8 +79,8 @@ static nb_tensor *fixture_run(const reduce_fixture *f, const nb_tensor *v)
     if (is_op(f, "min_dim_values")) return nb_min_dim(v, f->dim, keep, NULL);
     if (is_op(f, "max_dim_indices") || is_op(f, "min_dim_indices")) {
         nb_tensor *indices = NULL;
-        nb_tensor *values  = is_op(f, "max_dim_indices") ? nb_max_dim(v, f->dim, keep, &indices)
-                                                         : nb_min_dim(v, f->dim, keep, &indices);
+        nb_tensor *values =
+            is_op(f, "max_dim_indices") ? nb_max_dim(v, f->dim, keep, &indices) : nb_min_dim(v, f->dim, keep, &indices);
         nb_free(values);
         return indices;
     }
@@ -109,8 +110,9 @@ static nb_dtype expected_dtype(const reduce_fixture *f, nb_dtype in)
 /* Compare with a tolerance relative to the expected magnitude. */
 static bool fixture_matches(const reduce_fixture *f, const nb_tensor *got, double rel)
 {
-    nb_shape shape = { .ndim = f->out_ndim };
-    for (int d = 0; d < f->out_ndim; d++) shape.dims[d] = f->out_shape[d];
+    nb_shape shape = {.ndim = f->out_ndim};
+    for (int d = 0; d < f->out_ndim; d++)
+        shape.dims[d] = f->out_shape[d];
     double tol_scale = 0.0;
     for (int i = 0; i < f->count; i++)
         if (isfinite(f->expected[i]) && fabs(f->expected[i]) > tol_scale) tol_scale = fabs(f->expected[i]);
@@ -124,8 +126,8 @@ static void test_torch_fixtures(void)
         nb_dtype    dtype;
         double      rel; /* tolerance relative to the largest expected value */
     } runs[] = {
-        { "float", NB_FLOAT64, 1e-12 }, { "float", NB_FLOAT32, 3e-6 }, { "int", NB_INT64, 0 },
-        { "int", NB_INT32, 0 },         { "bool", NB_BOOL, 0 },
+        {"float", NB_FLOAT64, 1e-12}, {"float", NB_FLOAT32, 3e-6}, {"int", NB_INT64, 0},
+        {"int", NB_INT32, 0},         {"bool", NB_BOOL, 0},
     };
     int count = (int)(sizeof reduce_fixtures / sizeof reduce_fixtures[0]);
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
@@ -136,11 +138,11 @@ static void test_torch_fixtures(void)
             nb_tensor *v   = fixture_view(x, f->view);
             nb_tensor *got = fixture_run(f, v);
             nbt_checks++;
-            if (got == NULL || nb_dtype_of(got) != expected_dtype(f, runs[r].dtype)
-                || !fixture_matches(f, got, runs[r].rel)) {
+            if (got == NULL || nb_dtype_of(got) != expected_dtype(f, runs[r].dtype) ||
+                !fixture_matches(f, got, runs[r].rel)) {
                 nbt_failures++;
-                fprintf(stderr, "fixture %d (%s of %s %s %s, dims n=%d [%d %d %d], dim %d, keepdim %d, param %g): %s\n", i,
-                        f->op, f->view, runs[r].input, nb_dtype_name(runs[r].dtype), f->ndims, f->dims[0],
+                fprintf(stderr, "fixture %d (%s of %s %s %s, dims n=%d [%d %d %d], dim %d, keepdim %d, param %g): %s\n",
+                        i, f->op, f->view, runs[r].input, nb_dtype_name(runs[r].dtype), f->ndims, f->dims[0],
                         f->dims[1], f->dims[2], f->dim, f->keepdim, f->param,
                         got ? nb_dtype_name(nb_dtype_of(got)) : nb_last_error());
                 nb_clear_error();
@@ -159,7 +161,7 @@ static void test_torch_fixtures(void)
 static void test_small_by_hand(void)
 {
     /* [[1, 2, 3], [4, 5, 6]] */
-    double     data[] = { 1, 2, 3, 4, 5, 6 };
+    double     data[] = {1, 2, 3, 4, 5, 6};
     nb_tensor *x      = nb_from_data(data, NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_FLOAT64));
     nb_tensor *r;
     NBT_CHECK_TENSOR(r = nb_sum(x), NB_SCALAR_SHAPE, 0, 21);
@@ -178,8 +180,7 @@ static void test_small_by_hand(void)
     nb_free(r);
     NBT_CHECK_TENSOR(r = nb_var(x, 0), NB_SCALAR_SHAPE, 1e-15, 35.0 / 12.0);
     nb_free(r);
-    NBT_CHECK_TENSOR(r = nb_std_dims(x, NB_DIMS(0), 1, false), NB_SHAPE(3), 1e-15, sqrt(4.5), sqrt(4.5),
-                     sqrt(4.5));
+    NBT_CHECK_TENSOR(r = nb_std_dims(x, NB_DIMS(0), 1, false), NB_SHAPE(3), 1e-15, sqrt(4.5), sqrt(4.5), sqrt(4.5));
     nb_free(r);
     /* correction 3 on rows of 3: divisor max(0, 0) = 0 -> inf (torch) */
     NBT_CHECK_TENSOR(r = nb_var_dims(x, NB_DIMS(1), 3, false), NB_SHAPE(2), 0, INFINITY, INFINITY);
@@ -196,8 +197,8 @@ static void test_small_by_hand(void)
     nb_free(r);
     NBT_CHECK_TENSOR(r = nb_norm(x, 3), NB_SCALAR_SHAPE, 1e-13, cbrt(441));
     nb_free(r);
-    NBT_CHECK_TENSOR(r = nb_logsumexp(x, NB_DIMS(1), false), NB_SHAPE(2), 1e-14,
-                     log(exp(1) + exp(2) + exp(3)), log(exp(4) + exp(5) + exp(6)));
+    NBT_CHECK_TENSOR(r = nb_logsumexp(x, NB_DIMS(1), false), NB_SHAPE(2), 1e-14, log(exp(1) + exp(2) + exp(3)),
+                     log(exp(4) + exp(5) + exp(6)));
     nb_free(r);
     NBT_CHECK_TENSOR(r = nb_cumsum(x, 1), NB_SHAPE(2, 3), 0, 1, 3, 6, 4, 9, 15);
     nb_free(r);
@@ -206,11 +207,11 @@ static void test_small_by_hand(void)
     double e1 = exp(1), e2 = exp(2), e3 = exp(3), s = e1 + e2 + e3;
     NBT_CHECK_TENSOR(r = nb_softmax(x, 1), NB_SHAPE(2, 3), 1e-15, e1 / s, e2 / s, e3 / s, e1 / s, e2 / s, e3 / s);
     nb_free(r);
-    NBT_CHECK_TENSOR(r = nb_log_softmax(x, -1), NB_SHAPE(2, 3), 1e-14, 1 - log(s), 2 - log(s), 3 - log(s),
-                     1 - log(s), 2 - log(s), 3 - log(s));
+    NBT_CHECK_TENSOR(r = nb_log_softmax(x, -1), NB_SHAPE(2, 3), 1e-14, 1 - log(s), 2 - log(s), 3 - log(s), 1 - log(s),
+                     2 - log(s), 3 - log(s));
     nb_free(r);
-    NBT_CHECK_TENSOR(r = nb_softmax(x, 0), NB_SHAPE(2, 3), 1e-15, 1 / (1 + exp(3)), 1 / (1 + exp(3)),
-                     1 / (1 + exp(3)), 1 / (1 + exp(-3)), 1 / (1 + exp(-3)), 1 / (1 + exp(-3)));
+    NBT_CHECK_TENSOR(r = nb_softmax(x, 0), NB_SHAPE(2, 3), 1e-15, 1 / (1 + exp(3)), 1 / (1 + exp(3)), 1 / (1 + exp(3)),
+                     1 / (1 + exp(-3)), 1 / (1 + exp(-3)), 1 / (1 + exp(-3)));
     nb_free(r);
     nb_tensor *idx = NULL;
     NBT_CHECK_TENSOR(r = nb_max_dim(x, 0, false, &idx), NB_SHAPE(3), 0, 4, 5, 6);
@@ -240,7 +241,7 @@ static void test_small_by_hand(void)
 
 static void test_dtype_rules(void)
 {
-    uint8_t    bytes[] = { 200, 100, 0 };
+    uint8_t    bytes[] = {200, 100, 0};
     nb_tensor *u8      = nb_from_data(bytes, NB_SHAPE(3), NB_OPTS(.dtype = NB_UINT8));
     nb_tensor *r;
     NBT_CHECK_TENSOR(r = nb_sum(u8), NB_SCALAR_SHAPE, 0, 300); /* int64, no uint8 wrap */
@@ -263,7 +264,7 @@ static void test_dtype_rules(void)
     nb_free(r);
     nb_free(u8);
 
-    uint8_t    flags[] = { 1, 0, 1, 1 };
+    uint8_t    flags[] = {1, 0, 1, 1};
     nb_tensor *b       = nb_from_data(flags, NB_SHAPE(4), NB_OPTS(.dtype = NB_BOOL));
     NBT_CHECK_TENSOR(r = nb_sum(b), NB_SCALAR_SHAPE, 0, 3);
     NBT_CHECK(nb_dtype_of(r) == NB_INT64);
@@ -278,16 +279,16 @@ static void test_dtype_rules(void)
     nb_free(b);
 
     /* int64 sums and products wrap as two's complement, without UB */
-    int64_t    big[] = { INT64_MAX, 1 };
+    int64_t    big[] = {INT64_MAX, 1};
     nb_tensor *i64   = nb_from_data(big, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));
     r                = nb_sum(i64);
     NBT_CHECK(r && nb_item_int64(r) == INT64_MIN);
     nb_free(r);
-    r = nb_cumsum(i64, 0);
-    int64_t running[2] = { 0, 0 };
+    r                  = nb_cumsum(i64, 0);
+    int64_t running[2] = {0, 0};
     NBT_CHECK(r && nb_copy_to_buffer(r, running, sizeof running) == NB_OK && running[1] == INT64_MIN);
     nb_free(r);
-    int64_t    twos[] = { INT64_MIN, 2 };
+    int64_t    twos[] = {INT64_MIN, 2};
     nb_tensor *wrap   = nb_from_data(twos, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));
     r                 = nb_prod(wrap);
     NBT_CHECK(r && nb_item_int64(r) == 0);
@@ -440,7 +441,7 @@ static void test_empty(void)
 
 static void test_nan_and_inf(void)
 {
-    float      data[] = { 1, NAN, 3, NAN, -INFINITY, 2 };
+    float      data[] = {1, NAN, 3, NAN, -INFINITY, 2};
     nb_tensor *x      = nb_from_data(data, NB_SHAPE(6), NB_OPTS());
     nb_tensor *r, *idx = NULL;
     NBT_CHECK_TENSOR(r = nb_max(x), NB_SCALAR_SHAPE, 0, NAN);
@@ -463,7 +464,7 @@ static void test_nan_and_inf(void)
     nb_free(r);
 
     /* rows: [[nan, 1], [1, nan], [2, 2]]: indices of the first NaN, ties first */
-    double     rows[] = { NAN, 1, 1, NAN, 2, 2 };
+    double     rows[] = {NAN, 1, 1, NAN, 2, 2};
     nb_tensor *m      = nb_from_data(rows, NB_SHAPE(3, 2), NB_OPTS(.dtype = NB_FLOAT64));
     NBT_CHECK_TENSOR(r = nb_max_dim(m, 1, false, &idx), NB_SHAPE(3), 0, NAN, NAN, 2);
     NBT_CHECK_TENSOR(idx, NB_SHAPE(3), 0, 0, 1, 0);
@@ -477,14 +478,13 @@ static void test_nan_and_inf(void)
     nb_free(r);
 
     /* logsumexp: all -inf gives -inf, +inf gives +inf, huge values stay finite */
-    double     lse[] = { -INFINITY, -INFINITY, INFINITY, 1, 1000, 1000 };
+    double     lse[] = {-INFINITY, -INFINITY, INFINITY, 1, 1000, 1000};
     nb_tensor *l     = nb_from_data(lse, NB_SHAPE(3, 2), NB_OPTS(.dtype = NB_FLOAT64));
-    NBT_CHECK_TENSOR(r = nb_logsumexp(l, NB_DIMS(1), false), NB_SHAPE(3), 1e-12, -INFINITY, INFINITY,
-                     1000 + log(2.0));
+    NBT_CHECK_TENSOR(r = nb_logsumexp(l, NB_DIMS(1), false), NB_SHAPE(3), 1e-12, -INFINITY, INFINITY, 1000 + log(2.0));
     nb_free(r);
     NBT_CHECK_TENSOR(r = nb_softmax(l, 1), NB_SHAPE(3, 2), 1e-15, NAN, NAN, NAN, NAN, 0.5, 0.5);
     nb_free(r);
-    double     one_inf[] = { -INFINITY, 1 };
+    double     one_inf[] = {-INFINITY, 1};
     nb_tensor *oi        = nb_from_data(one_inf, NB_SHAPE(2), NB_OPTS(.dtype = NB_FLOAT64));
     NBT_CHECK_TENSOR(r = nb_log_softmax(oi, 0), NB_SHAPE(2), 0, -INFINITY, 0);
     nb_free(r);
@@ -492,7 +492,7 @@ static void test_nan_and_inf(void)
     nb_free(r);
 
     /* float32 softmax of large logits: no overflow */
-    float      logits[] = { 1000, 1001, -1000 };
+    float      logits[] = {1000, 1001, -1000};
     nb_tensor *lg       = nb_from_data(logits, NB_SHAPE(3), NB_OPTS());
     NBT_CHECK_TENSOR(r = nb_softmax(lg, 0), NB_SHAPE(3), 1e-6, 1 / (1 + exp(1)), 1 / (1 + exp(-1)), 0);
     nb_free(r);
@@ -511,7 +511,7 @@ static void test_nan_and_inf(void)
 
 static void test_ties_first_index(void)
 {
-    int64_t    data[] = { 1, 3, 3, 0, 0, 2 };
+    int64_t    data[] = {1, 3, 3, 0, 0, 2};
     nb_tensor *x      = nb_from_data(data, NB_SHAPE(6), NB_OPTS(.dtype = NB_INT64));
     nb_tensor *r, *idx = NULL;
     NBT_CHECK_TENSOR(r = nb_argmax(x), NB_SCALAR_SHAPE, 0, 1);
@@ -582,7 +582,7 @@ static void test_float32_accuracy(void)
      * reference to ~1e-7 relative; one float32 accumulator would be off by
      * ~1e-4. Same for the column layout. */
     enum { N = 1000000 };
-    float *data = malloc(N * sizeof *data);
+    float *data      = malloc(N * sizeof *data);
     double reference = 0.0;
     for (int i = 0; i < N; i++) {
         data[i] = (float)(i % 1000) / 7.0f;
@@ -598,12 +598,13 @@ static void test_float32_accuracy(void)
     NBT_CHECK(r && nb_copy_to_buffer(r, col_sums, sizeof col_sums) == NB_OK);
     for (int j = 0; r && j < 16; j++) {
         double ref = 0.0;
-        for (int i = 0; i < N / 16; i++) ref += data[i * 16 + j];
+        for (int i = 0; i < N / 16; i++)
+            ref += data[i * 16 + j];
         NBT_CHECK(fabs(col_sums[j] - ref) <= 2e-7 * ref);
     }
     nb_free(r);
     /* var is stable far from zero: values 1e4 + (0, 0.25, 0.5, 0.75) */
-    float      offset[] = { 10000.0f, 10000.25f, 10000.5f, 10000.75f };
+    float      offset[] = {10000.0f, 10000.25f, 10000.5f, 10000.75f};
     nb_tensor *o        = nb_from_data(offset, NB_SHAPE(4), NB_OPTS());
     NBT_CHECK_TENSOR(r = nb_var(o, 0), NB_SCALAR_SHAPE, 1e-9, 0.078125);
     nb_free(r);
@@ -620,7 +621,7 @@ static void test_float32_accuracy(void)
 /* The tensor of op(x) computed with 1 and with 2 threads is bit-identical. */
 static void check_thread_independent(nb_tensor *(*op)(const nb_tensor *), const nb_tensor *x, const char *name)
 {
-    int        saved = nb_get_num_threads();
+    int saved = nb_get_num_threads();
     nb_set_num_threads(1);
     nb_tensor *one = op(x);
     nb_set_num_threads(2);
@@ -630,8 +631,8 @@ static void check_thread_independent(nb_tensor *(*op)(const nb_tensor *), const 
     nbt_checks++;
     size_t bytes = one && two ? (size_t)nb_numel(one) * nb_dtype_size(nb_dtype_of(one)) : 0;
     void  *a = malloc(bytes + 1), *b = malloc(bytes + 1);
-    if (!one || !two || nb_copy_to_buffer(one, a, bytes) != NB_OK || nb_copy_to_buffer(two, b, bytes) != NB_OK
-        || memcmp(a, b, bytes) != 0) {
+    if (!one || !two || nb_copy_to_buffer(one, a, bytes) != NB_OK || nb_copy_to_buffer(two, b, bytes) != NB_OK ||
+        memcmp(a, b, bytes) != 0) {
         nbt_failures++;
         fprintf(stderr, "%s differs between 1 and 2 threads\n", name);
     }
@@ -671,15 +672,16 @@ static void test_thread_count_independent(void)
  * plain loop, for widths around the tile size and every dtype family. */
 static void test_columns_against_loops(void)
 {
-    const int64_t rows = 37, widths[] = { 8, 63, 64, 65, 130 };
+    const int64_t rows = 37, widths[] = {8, 63, 64, 65, 130};
     for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
         int64_t cols = widths[w];
         double *data = malloc((size_t)(rows * cols) * sizeof *data);
-        for (int64_t i = 0; i < rows * cols; i++) data[i] = (double)((i * 7919) % 23) - 11.0;
-        nb_tensor *plain = nb_from_data(data, NB_SHAPE(rows, cols), NB_OPTS(.dtype = NB_FLOAT64));
+        for (int64_t i = 0; i < rows * cols; i++)
+            data[i] = (double)((i * 7919) % 23) - 11.0;
+        nb_tensor *plain          = nb_from_data(data, NB_SHAPE(rows, cols), NB_OPTS(.dtype = NB_FLOAT64));
         data[5 * cols + cols - 1] = NAN; /* floats: one NaN in the last column */
-        nb_tensor *with_nan = nb_from_data(data, NB_SHAPE(rows, cols), NB_OPTS(.dtype = NB_FLOAT64));
-        const nb_dtype dtypes[] = { NB_FLOAT64, NB_FLOAT32, NB_INT64, NB_INT32, NB_UINT8 };
+        nb_tensor     *with_nan   = nb_from_data(data, NB_SHAPE(rows, cols), NB_OPTS(.dtype = NB_FLOAT64));
+        const nb_dtype dtypes[]   = {NB_FLOAT64, NB_FLOAT32, NB_INT64, NB_INT32, NB_UINT8};
         for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
             bool       fl    = dtypes[d] == NB_FLOAT64 || dtypes[d] == NB_FLOAT32;
             nb_tensor *x     = nb_to_dtype(fl ? with_nan : plain, dtypes[d]);
@@ -692,7 +694,7 @@ static void test_columns_against_loops(void)
             const double *s = nb_data(sum64), *mx = nb_data(max64), *mn = nb_data(min64), *v = nb_data(back);
             for (int64_t j = 0; s && mx && mn && v && j < cols; j++) {
                 double ref_sum = 0, ref_max = v[j], ref_min = v[j];
-                bool   nan     = false;
+                bool   nan = false;
                 for (int64_t i = 0; i < rows; i++) {
                     double e = v[i * cols + j];
                     nan |= e != e;
@@ -720,6 +722,55 @@ static void test_columns_against_loops(void)
     }
 }
 
+/* softmax over a middle dim (NCHW channels) runs in tiles of lines side by
+ * side; checked against a plain double loop, with an all -inf line and a
+ * NaN line inside a tile, for a full tile and a partial one. */
+static void test_softmax_tiles(void)
+{
+    enum { A = 3, B = 6, C = 70 };
+    double *data = malloc(A * B * C * sizeof *data);
+    for (int i = 0; i < A * B * C; i++)
+        data[i] = (double)((i * 37) % 101) / 10.0 - 5.0;
+    for (int b = 0; b < B; b++)
+        data[(1 * B + b) * C + 5] = -INFINITY;
+    data[(2 * B + 3) * C + 66] = NAN;
+    nb_tensor *x64             = nb_from_data(data, NB_SHAPE(A, B, C), NB_OPTS(.dtype = NB_FLOAT64));
+    for (int d = 0; d < 2; d++) {
+        nb_dtype   dtype = d == 0 ? NB_FLOAT64 : NB_FLOAT32;
+        double     tol   = d == 0 ? 1e-14 : 1e-6;
+        nb_tensor *x     = nb_to_dtype(x64, dtype);
+        for (int log_form = 0; log_form < 2; log_form++) {
+            nb_tensor    *y   = log_form ? nb_log_softmax(x, 1) : nb_softmax(x, -2);
+            nb_tensor    *y64 = nb_to_dtype(y, NB_FLOAT64);
+            const double *got = y64 ? nb_data(y64) : NULL;
+            NBT_CHECK(got != NULL);
+            for (int a = 0; got && a < A; a++)
+                for (int c = 0; c < C; c++) {
+                    double max = -INFINITY, sum = 0;
+                    bool   nan = false;
+                    for (int b = 0; b < B; b++) {
+                        double v = data[(a * B + b) * C + c];
+                        nan |= v != v;
+                        max = v > max ? v : max;
+                    }
+                    if (nan) max = NAN;
+                    for (int b = 0; b < B; b++)
+                        sum += exp(data[(a * B + b) * C + c] - max);
+                    for (int b = 0; b < B; b++) {
+                        double v    = data[(a * B + b) * C + c];
+                        double want = log_form ? (v - max) - log(sum) : exp(v - max) / sum;
+                        NBT_CHECK_NEAR(got[(a * B + b) * C + c], want, tol * (1 + fabs(want)));
+                    }
+                }
+            nb_free(y64);
+            nb_free(y);
+        }
+        nb_free(x);
+    }
+    nb_free(x64);
+    free(data);
+}
+
 /* Large inputs through every path that threads: rows, columns, split runs,
  * copies of non-mergeable dims, lines. Values are small integers so every
  * sum is exact and checkable. */
@@ -728,12 +779,12 @@ static void test_large_layouts(void)
     nb_tensor *x = nb_arange(0, 600 * 500, 1, NB_OPTS(.dtype = NB_FLOAT64));
     nb_tensor *m = nb_view(x, NB_SHAPE(600, 500)); /* m[i][j] = 500 i + j */
     nb_tensor *r;
-    r = nb_sum_dims(m, NB_DIMS(0), false); /* column j: 500 * (599*600/2) + 600 j */
+    r                = nb_sum_dims(m, NB_DIMS(0), false); /* column j: 500 * (599*600/2) + 600 j */
     const double *cs = r ? nb_data(r) : NULL;
     NBT_CHECK(cs && cs[0] == 500.0 * 179700 && cs[499] == 500.0 * 179700 + 600.0 * 499);
     nb_free(r);
-    r                 = nb_sum_dims(m, NB_DIMS(1), true); /* row i: 500*500 i + 124750 */
-    const double *rs  = r ? nb_data(r) : NULL;
+    r                = nb_sum_dims(m, NB_DIMS(1), true); /* row i: 500*500 i + 124750 */
+    const double *rs = r ? nb_data(r) : NULL;
     NBT_CHECK(rs && nb_ndim(r) == 2 && rs[0] == 124750.0 && rs[599] == 250000.0 * 599 + 124750);
     nb_free(r);
     nb_tensor *mt = nb_t(m);
@@ -745,7 +796,7 @@ static void test_large_layouts(void)
     nb_free(r);
     NBT_CHECK_TENSOR(r = nb_argmax(mt), NB_SCALAR_SHAPE, 0, 299999); /* (499, 599) in mt */
     nb_free(r);
-    r = nb_argmin_dim(mt, 1, false); /* mt[j][i] = 500 i + j: the min of row j is at i = 0 */
+    r                 = nb_argmin_dim(mt, 1, false); /* mt[j][i] = 500 i + j: the min of row j is at i = 0 */
     const int64_t *at = r ? nb_data(r) : NULL;
     NBT_CHECK(at && nb_numel(r) == 500 && at[0] == 0 && at[250] == 0 && at[499] == 0);
     nb_free(r);
@@ -776,17 +827,17 @@ static void test_vector_loops(void)
 {
     const nbi_reduce_loops *fast = nbi_reduce_loops_get(), *base = nbi_reduce_loops_baseline();
     enum { N = 10007 };
-    float  *xf = malloc(N * sizeof *xf), *ef = malloc(N * sizeof *ef), *eb = malloc(N * sizeof *eb);
-    double *xd = malloc(N * sizeof *xd);
+    float   *xf = malloc(N * sizeof *xf), *ef = malloc(N * sizeof *ef), *eb = malloc(N * sizeof *eb);
+    double  *xd    = malloc(N * sizeof *xd);
     uint64_t state = 12345;
     for (int i = 0; i < N; i++) {
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         xd[i] = (double)(int64_t)(state >> 11) / 9007199254740992.0 * 8.0 - 4.0;
         xf[i] = (float)xd[i];
     }
-    const int64_t lengths[] = { 1, 5, 31, 32, 33, 100, 4096, N };
+    const int64_t lengths[] = {1, 5, 31, 32, 33, 100, 4096, N};
     for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
-        int64_t n = lengths[l];
+        int64_t n     = lengths[l];
         double  ref_f = 0, ref_d = 0, ref_abs = 0, ref_sq = 0, ref_dev = 0, ref_max = xd[0], ref_min = xd[0];
         for (int64_t i = 0; i < n; i++) {
             ref_f += xf[i];
@@ -802,9 +853,8 @@ static void test_vector_loops(void)
         NBT_CHECK(sf == base->sum_f32(xf, n) && sd == base->sum_f64(xd, n));
         NBT_CHECK_NEAR(sf, ref_f, 1e-5 * (1 + fabs(ref_f)) + 1e-6 * (double)n);
         NBT_CHECK_NEAR(sd, ref_d, 1e-12 * (double)n);
-        const nbi_lane_transform fs[] = { NBI_LANES_PLAIN, NBI_LANES_ABS, NBI_LANES_SQUARE,
-                                          NBI_LANES_SQUARED_DEVIATION };
-        const double refs[] = { ref_d, ref_abs, ref_sq, ref_dev };
+        const nbi_lane_transform fs[] = {NBI_LANES_PLAIN, NBI_LANES_ABS, NBI_LANES_SQUARE, NBI_LANES_SQUARED_DEVIATION};
+        const double             refs[] = {ref_d, ref_abs, ref_sq, ref_dev};
         for (int f = 0; f < 4; f++) {
             double a = fast->transform_sum_f64(xd, n, fs[f], 0.5), b = base->transform_sum_f64(xd, n, fs[f], 0.5);
             NBT_CHECK(a == b);
@@ -839,9 +889,9 @@ static void test_vector_loops(void)
     NBT_CHECK(fast->find_f64(xd, N, NAN) == 4321 && base->find_f64(xd, N, NAN) == 4321);
     xd[4321] = 0.25;
     /* column tiles: full and partial widths */
-    float  acc_fast[NBI_COLUMN_TILE], acc_base[NBI_COLUMN_TILE];
-    double accd_fast[NBI_COLUMN_TILE], accd_base[NBI_COLUMN_TILE];
-    const int widths[] = { NBI_COLUMN_TILE, 37, 1 };
+    float     acc_fast[NBI_COLUMN_TILE], acc_base[NBI_COLUMN_TILE];
+    double    accd_fast[NBI_COLUMN_TILE], accd_base[NBI_COLUMN_TILE];
+    const int widths[] = {NBI_COLUMN_TILE, 37, 1};
     for (int w = 0; w < 3; w++) {
         fast->column_sum_f32(xf, 16, 100, widths[w], acc_fast);
         base->column_sum_f32(xf, 16, 100, widths[w], acc_base);
@@ -850,7 +900,8 @@ static void test_vector_loops(void)
         NBT_CHECK(memcmp(acc_fast, acc_base, (size_t)widths[w] * sizeof(float)) == 0);
         NBT_CHECK(memcmp(accd_fast, accd_base, (size_t)widths[w] * sizeof(double)) == 0);
         double ref = 0;
-        for (int r = 0; r < 16; r++) ref += xd[r * 100 + widths[w] - 1];
+        for (int r = 0; r < 16; r++)
+            ref += xd[r * 100 + widths[w] - 1];
         NBT_CHECK_NEAR(accd_fast[widths[w] - 1], ref, 1e-12);
         float  max_fast[NBI_COLUMN_TILE], max_base[NBI_COLUMN_TILE];
         double min_fast[NBI_COLUMN_TILE], min_base[NBI_COLUMN_TILE];
@@ -861,7 +912,8 @@ static void test_vector_loops(void)
         base->column_minmax_f64(xd, 16, 100, widths[w], false, min_base);
         NBT_CHECK(isnan(max_fast[widths[w] - 1]) && isnan(max_base[widths[w] - 1]));
         double ref_min = xd[0];
-        for (int r = 0; r < 16; r++) ref_min = xd[r * 100] < ref_min ? xd[r * 100] : ref_min;
+        for (int r = 0; r < 16; r++)
+            ref_min = xd[r * 100] < ref_min ? xd[r * 100] : ref_min;
         NBT_CHECK(min_fast[0] == ref_min && min_base[0] == ref_min);
         NBT_CHECK(memcmp(max_fast, max_base, (size_t)(widths[w] - 1) * sizeof(float)) == 0);
     }
@@ -877,8 +929,8 @@ static void test_vector_loops(void)
 
 static void test_errors(void)
 {
-    nb_tensor *i = nb_zeros(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *f = nb_zeros(NB_SHAPE(2, 3), NB_OPTS());
+    nb_tensor *i   = nb_zeros(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *f   = nb_zeros(NB_SHAPE(2, 3), NB_OPTS());
     nb_tensor *idx = NULL;
 
     /* NULL input: NULL back, and the first error survives */
@@ -886,8 +938,8 @@ static void test_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_sum: argument 't' is NULL");
     nb_view(i, NB_SHAPE(7)); /* fails: records a shape error */
     nb_status first = nb_last_status();
-    NBT_CHECK(nb_softmax(NULL, 0) == NULL && nb_mean(NULL) == NULL && nb_argmax(NULL) == NULL
-              && nb_max_dim(NULL, 0, false, &idx) == NULL && idx == NULL && nb_cumsum(NULL, 0) == NULL);
+    NBT_CHECK(nb_softmax(NULL, 0) == NULL && nb_mean(NULL) == NULL && nb_argmax(NULL) == NULL &&
+              nb_max_dim(NULL, 0, false, &idx) == NULL && idx == NULL && nb_cumsum(NULL, 0) == NULL);
     NBT_CHECK(nb_last_status() == first && first != NB_OK);
     nb_clear_error();
 
@@ -916,10 +968,10 @@ static void test_errors(void)
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_mean: dim 2 is out of range for a 2-d tensor");
     NBT_CHECK(nb_prod_dims(f, NB_DIMS(-3), true) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_prod: dim -3 is out of range");
-    nb_dims too_many = { .n = 9 };
+    nb_dims too_many = {.n = 9};
     NBT_CHECK(nb_sum_dims(f, too_many, false) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_sum: a dim list holds 0 to 8 dims, not 9");
-    nb_dims negative = { .n = -1 };
+    nb_dims negative = {.n = -1};
     NBT_CHECK(nb_any_dims(f, negative, false) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "not -1");
     NBT_CHECK(nb_max_dim(f, 2, false, &idx) == NULL && idx == NULL);
@@ -956,6 +1008,7 @@ int main(void)
     NBT_RUN(test_float32_accuracy);
     NBT_RUN(test_thread_count_independent);
     NBT_RUN(test_columns_against_loops);
+    NBT_RUN(test_softmax_tiles);
     NBT_RUN(test_large_layouts);
     NBT_RUN(test_vector_loops);
     NBT_RUN(test_errors);

@@ -43,6 +43,15 @@
 #define NBI_UNROLL
 #endif
 
+/* Cache budgets of the blocking: a packed kc x nr sliver of B gets this much
+ * of L1, an mc x kc block of A this much of L2. */
+#ifndef NBI_GEMM_L1_BYTES
+#define NBI_GEMM_L1_BYTES 16384
+#endif
+#ifndef NBI_GEMM_L2_BYTES
+#define NBI_GEMM_L2_BYTES 196608
+#endif
+
 /* Largest mr * nr of any variant: the edge-tile buffer of the driver. */
 #define NBI_GEMM_MAX_TILE 256
 

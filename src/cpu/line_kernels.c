@@ -35,17 +35,17 @@ void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out
 /* ------------------------------------------------------------------------ */
 
 /* Integers and bool accumulate in int64, wrapping (in uint64: no UB). */
-#define CUMSUM_INTEGER(T, LOAD)                                                            \
-    do {                                                                                   \
-        const T *x   = (const T *)in;                                                      \
-        uint64_t acc = 0;                                                                  \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            acc += (uint64_t)(LOAD(x[i * is]));                                            \
-            y[i * os] = (int64_t)acc;                                                      \
-        }                                                                                  \
+#define CUMSUM_INTEGER(T, LOAD)                                                                                        \
+    do {                                                                                                               \
+        const T *x   = (const T *)in;                                                                                  \
+        uint64_t acc = 0;                                                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            acc += (uint64_t)(LOAD(x[i * is]));                                                                        \
+            y[i * os] = (int64_t)acc;                                                                                  \
+        }                                                                                                              \
     } while (0)
 #define LOAD_SIGNED(v) ((int64_t)(v))
-#define LOAD_BOOL(v)   ((v) != 0)
+#define LOAD_BOOL(v) ((v) != 0)
 
 /* Floats accumulate in double, as torch does on the CPU. */
 static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
@@ -55,22 +55,32 @@ static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
         const float *x   = (const float *)in;
         float       *y   = (float *)out;
         double       acc = 0.0;
-        for (int64_t i = 0; i < n; i++) y[i * os] = (float)(acc += x[i * is]);
+        for (int64_t i = 0; i < n; i++)
+            y[i * os] = (float)(acc += x[i * is]);
         return;
     }
     if (plan->in_dtype == NB_FLOAT64) {
         const double *x   = (const double *)in;
         double       *y   = (double *)out;
         double        acc = 0.0;
-        for (int64_t i = 0; i < n; i++) y[i * os] = acc += x[i * is];
+        for (int64_t i = 0; i < n; i++)
+            y[i * os] = acc += x[i * is];
         return;
     }
     int64_t *y = (int64_t *)out;
     switch (plan->in_dtype) {
-    case NB_INT64: CUMSUM_INTEGER(int64_t, LOAD_SIGNED); break;
-    case NB_INT32: CUMSUM_INTEGER(int32_t, LOAD_SIGNED); break;
-    case NB_UINT8: CUMSUM_INTEGER(uint8_t, LOAD_SIGNED); break;
-    default: CUMSUM_INTEGER(uint8_t, LOAD_BOOL); break;
+    case NB_INT64:
+        CUMSUM_INTEGER(int64_t, LOAD_SIGNED);
+        break;
+    case NB_INT32:
+        CUMSUM_INTEGER(int32_t, LOAD_SIGNED);
+        break;
+    case NB_UINT8:
+        CUMSUM_INTEGER(uint8_t, LOAD_SIGNED);
+        break;
+    default:
+        CUMSUM_INTEGER(uint8_t, LOAD_BOOL);
+        break;
     }
 }
 #undef CUMSUM_INTEGER
@@ -92,7 +102,8 @@ static void softmax_line_f32_contiguous(const float *x, float *y, int64_t n, boo
     if (!log_form) {
         loops->exp_shifted_f32(x, n, max, y);
         float scale = (float)(1.0 / loops->transform_sum_f32(y, n, NBI_LANES_PLAIN, 0.0));
-        for (int64_t i = 0; i < n; i++) y[i] *= scale;
+        for (int64_t i = 0; i < n; i++)
+            y[i] *= scale;
         return;
     }
     enum { BLOCK = 256 };
@@ -104,37 +115,40 @@ static void softmax_line_f32_contiguous(const float *x, float *y, int64_t n, boo
         sum += loops->transform_sum_f32(buf, m, NBI_LANES_PLAIN, 0.0);
     }
     float log_sum = (float)log(sum);
-    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - max) - log_sum;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (x[i] - max) - log_sum;
 }
 
 /* Any line, any stride: the same steps with scalar loops. An all -inf line
  * gives NaN (-inf - -inf), as torch. */
-#define DEFINE_SOFTMAX_LINE(suffix, T, EXP)                                                \
-    static void softmax_line_##suffix(const T *x, T *y, int64_t n, int64_t is, int64_t os, \
-                                      bool log_form)                                       \
-    {                                                                                      \
-        T    max     = x[0];                                                               \
-        bool saw_nan = false;                                                              \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T v = x[i * is];                                                               \
-            saw_nan |= v != v;                                                             \
-            max = v > max ? v : max;                                                       \
-        }                                                                                  \
-        if (saw_nan) max = (T)NAN;                                                         \
-        double sum = 0.0;                                                                  \
-        if (log_form) {                                                                    \
-            for (int64_t i = 0; i < n; i++) sum += EXP(x[i * is] - max);                   \
-            T log_sum = (T)log(sum);                                                       \
-            for (int64_t i = 0; i < n; i++) y[i * os] = (x[i * is] - max) - log_sum;       \
-            return;                                                                        \
-        }                                                                                  \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T e       = EXP(x[i * is] - max);                                              \
-            y[i * os] = e;                                                                 \
-            sum += e;                                                                      \
-        }                                                                                  \
-        T scale = (T)(1.0 / sum);                                                          \
-        for (int64_t i = 0; i < n; i++) y[i * os] *= scale;                                \
+#define DEFINE_SOFTMAX_LINE(suffix, T, EXP)                                                                            \
+    static void softmax_line_##suffix(const T *x, T *y, int64_t n, int64_t is, int64_t os, bool log_form)              \
+    {                                                                                                                  \
+        T    max     = x[0];                                                                                           \
+        bool saw_nan = false;                                                                                          \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T v = x[i * is];                                                                                           \
+            saw_nan |= v != v;                                                                                         \
+            max = v > max ? v : max;                                                                                   \
+        }                                                                                                              \
+        if (saw_nan) max = (T)NAN;                                                                                     \
+        double sum = 0.0;                                                                                              \
+        if (log_form) {                                                                                                \
+            for (int64_t i = 0; i < n; i++)                                                                            \
+                sum += EXP(x[i * is] - max);                                                                           \
+            T log_sum = (T)log(sum);                                                                                   \
+            for (int64_t i = 0; i < n; i++)                                                                            \
+                y[i * os] = (x[i * is] - max) - log_sum;                                                               \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T e       = EXP(x[i * is] - max);                                                                          \
+            y[i * os] = e;                                                                                             \
+            sum += e;                                                                                                  \
+        }                                                                                                              \
+        T scale = (T)(1.0 / sum);                                                                                      \
+        for (int64_t i = 0; i < n; i++)                                                                                \
+            y[i * os] *= scale;                                                                                        \
     }
 DEFINE_SOFTMAX_LINE(f32, float, nbi_expf)
 DEFINE_SOFTMAX_LINE(f64, double, exp)
@@ -177,8 +191,10 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
     for (int64_t line = begin; line < end; line++) {
         const char *in  = plan->in + (size_t)in_off * in_item;
         char       *out = plan->out + (size_t)out_off * out_item;
-        if (c->op == NBI_LINE_CUMSUM) cumsum_line(plan, in, out);
-        else softmax_line(plan, in, out, c->op == NBI_LINE_LOG_SOFTMAX);
+        if (c->op == NBI_LINE_CUMSUM)
+            cumsum_line(plan, in, out);
+        else
+            softmax_line(plan, in, out, c->op == NBI_LINE_LOG_SOFTMAX);
         for (int d = plan->nouter - 1; d >= 0; d--) {
             in_off += plan->outer_in_stride[d];
             out_off += plan->outer_out_stride[d];
@@ -190,9 +206,57 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
     }
 }
 
+/* Softmax over a strided dim whose neighbouring lines are contiguous (the
+ * innermost other dim has stride 1 in and out): lines go in tiles of
+ * NBI_COLUMN_TILE, side by side. Item = (index of the outer dims but the
+ * innermost, tile). */
+static bool use_tiles(const nbi_line_plan *plan, nbi_line_op op)
+{
+    int last = plan->nouter - 1;
+    return op != NBI_LINE_CUMSUM && plan->in_step != 1 && last >= 0 && plan->outer_in_stride[last] == 1 &&
+           plan->outer_out_stride[last] == 1 && plan->outer_size[last] >= 8;
+}
+
+static void tiles_body(int64_t begin, int64_t end, void *ctx)
+{
+    const lines_ctx        *c        = ctx;
+    const nbi_line_plan    *plan     = c->plan;
+    const nbi_reduce_loops *loops    = nbi_reduce_loops_get();
+    int                     last     = plan->nouter - 1;
+    int64_t                 width    = plan->outer_size[last];
+    int64_t                 tiles    = (width + NBI_COLUMN_TILE - 1) / NBI_COLUMN_TILE;
+    size_t                  item     = nb_dtype_size(plan->in_dtype);
+    bool                    log_form = c->op == NBI_LINE_LOG_SOFTMAX;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t outer = t / tiles, first = t % tiles * NBI_COLUMN_TILE, rest = outer;
+        int64_t in_off = first, out_off = first;
+        for (int d = last - 1; d >= 0; d--) {
+            int64_t i = rest % plan->outer_size[d];
+            rest /= plan->outer_size[d];
+            in_off += i * plan->outer_in_stride[d];
+            out_off += i * plan->outer_out_stride[d];
+        }
+        int         w   = (int)(width - first < NBI_COLUMN_TILE ? width - first : NBI_COLUMN_TILE);
+        const char *in  = plan->in + (size_t)in_off * item;
+        char       *out = plan->out + (size_t)out_off * item;
+        if (plan->in_dtype == NB_FLOAT32)
+            loops->softmax_columns_f32((const float *)in, plan->n, plan->in_step, (float *)out, plan->out_step, w,
+                                       log_form);
+        else
+            loops->softmax_columns_f64((const double *)in, plan->n, plan->in_step, (double *)out, plan->out_step, w,
+                                       log_form);
+    }
+}
+
 void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op)
 {
     if (plan->lines == 0 || plan->n == 0) return;
-    lines_ctx c = { .plan = plan, .op = op };
+    lines_ctx c = {.plan = plan, .op = op};
+    if (use_tiles(plan, op)) {
+        int64_t width = plan->outer_size[plan->nouter - 1];
+        int64_t items = plan->lines / width * ((width + NBI_COLUMN_TILE - 1) / NBI_COLUMN_TILE);
+        nbi_parallel_for(items, NBI_PARALLEL_GRAIN / (plan->n * NBI_COLUMN_TILE) + 1, tiles_body, &c);
+        return;
+    }
     nbi_parallel_for(plan->lines, NBI_PARALLEL_GRAIN / plan->n + 1, lines_body, &c);
 }

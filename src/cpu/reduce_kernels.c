@@ -1,6 +1,6 @@
 /*
  * reduce_kernels.c — CPU reductions (see reduce_kernels.h for the plan, the
- * layouts and the accuracy rules).
+ * layouts and the accuracy rules); the columns layout is reduce_columns.c.
  *
  * Layout of this file:
  *   plans        geometry: merging dims into kept dims and one reduced run
@@ -10,7 +10,6 @@
  *                reduced there
  *   tree         pairwise combination of leaves; threads take subtrees
  *   rows         one output at a time (the final formula of each op)
- *   columns      tiles of contiguous outputs, for sum/mean/max/min
  */
 #include "reduce_kernels.h"
 
@@ -20,8 +19,7 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 /* Plans                                                                     */
 /* ------------------------------------------------------------------------ */
 
-bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask,
-                          bool allow_reorder)
+bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask, bool allow_reorder)
 {
     int64_t red_size[NB_MAX_DIMS], red_stride[NB_MAX_DIMS];
     int     nred      = 0;
@@ -84,20 +82,23 @@ bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool 
 static int64_t tree_split(int64_t n, int64_t leaf)
 {
     int64_t half = leaf;
-    while (half < n - half) half *= 2;
+    while (half < n - half)
+        half *= 2;
     return half;
 }
 
 /* Strided float sums: 4 interleaved accumulators. */
-#define DEFINE_STRIDED_SUM(suffix, T)                                                      \
-    static T sum_##suffix##_strided(const T *x, int64_t n, int64_t stride)                \
-    {                                                                                      \
-        T       acc[4] = { 0, 0, 0, 0 };                                                   \
-        int64_t i      = 0;                                                                \
-        for (; i + 4 <= n; i += 4)                                                         \
-            for (int k = 0; k < 4; k++) acc[k] += x[(i + k) * stride];                     \
-        for (; i < n; i++) acc[0] += x[i * stride];                                        \
-        return (acc[0] + acc[1]) + (acc[2] + acc[3]);                                      \
+#define DEFINE_STRIDED_SUM(suffix, T)                                                                                  \
+    static T sum_##suffix##_strided(const T *x, int64_t n, int64_t stride)                                             \
+    {                                                                                                                  \
+        T       acc[4] = {0, 0, 0, 0};                                                                                 \
+        int64_t i      = 0;                                                                                            \
+        for (; i + 4 <= n; i += 4)                                                                                     \
+            for (int k = 0; k < 4; k++)                                                                                \
+                acc[k] += x[(i + k) * stride];                                                                         \
+        for (; i < n; i++)                                                                                             \
+            acc[0] += x[i * stride];                                                                                   \
+        return (acc[0] + acc[1]) + (acc[2] + acc[3]);                                                                  \
     }
 DEFINE_STRIDED_SUM(f32, float)
 DEFINE_STRIDED_SUM(f64, double)
@@ -121,7 +122,7 @@ typedef enum {
     PASS_SUM_DOUBLE,
     PASS_ABS_SUM,
     PASS_SQUARE_SUM,
-    PASS_POW_SUM,      /* sum |x|^param */
+    PASS_POW_SUM, /* sum |x|^param */
     PASS_NONZERO_COUNT,
     PASS_ABS_MAX,
     PASS_ABS_MIN,
@@ -152,10 +153,12 @@ static void gather_f64(double *buf, const char *x, int m, int64_t stride, nb_dty
 {
     if (dtype == NB_FLOAT32) {
         const float *p = (const float *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
     } else {
         const double *p = (const double *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
     }
 }
 
@@ -164,22 +167,26 @@ static void gather_i64(int64_t *buf, const char *x, int m, int64_t stride, nb_dt
     switch (dtype) {
     case NB_INT64: {
         const int64_t *p = (const int64_t *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
         break;
     }
     case NB_INT32: {
         const int32_t *p = (const int32_t *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
         break;
     }
     case NB_UINT8: {
         const uint8_t *p = (const uint8_t *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride];
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
         break;
     }
     default: { /* bool: any nonzero byte is true */
         const uint8_t *p = (const uint8_t *)x;
-        for (int i = 0; i < m; i++) buf[i] = p[i * stride] != 0;
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride] != 0;
         break;
     }
     }
@@ -192,33 +199,38 @@ static void add_into(double *acc, const double *buf, int m)
 {
     int i = 0;
     for (; i + 4 <= m; i += 4)
-        for (int k = 0; k < 4; k++) acc[k] += buf[i + k];
-    for (; i < m; i++) acc[0] += buf[i];
+        for (int k = 0; k < 4; k++)
+            acc[k] += buf[i + k];
+    for (; i < m; i++)
+        acc[0] += buf[i];
 }
 
 /* A float run of n >= 1 elements, any pass but PASS_SUM. */
 static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     double  buf[GATHER];
-    double  acc[4] = { 0, 0, 0, 0 };
+    double  acc[4] = {0, 0, 0, 0};
     double  best = 0.0, prod = 1.0;
-    float   prod32 = 1.0f;
+    float   prod32  = 1.0f;
     int64_t best_at = -1;
     bool    saw_nan = false, flag = ps->kind == PASS_ALL;
-    partial r = { 0 };
+    partial r = {0};
     for (int64_t b = 0; b < n; b += GATHER) {
         int m = (int)min_i64(GATHER, n - b);
         gather_f64(buf, x + (size_t)(b * stride) * ps->itemsize, m, stride, ps->dtype);
         switch (ps->kind) {
         case PASS_PROD:
             if (ps->dtype == NB_FLOAT32)
-                for (int i = 0; i < m; i++) prod32 *= (float)buf[i];
+                for (int i = 0; i < m; i++)
+                    prod32 *= (float)buf[i];
             else
-                for (int i = 0; i < m; i++) prod *= buf[i];
+                for (int i = 0; i < m; i++)
+                    prod *= buf[i];
             break;
         case PASS_ABS_MAX:
         case PASS_ABS_MIN:
-            for (int i = 0; i < m; i++) buf[i] = fabs(buf[i]);
+            for (int i = 0; i < m; i++)
+                buf[i] = fabs(buf[i]);
             /* fall through */
         case PASS_MAX:
         case PASS_MIN: {
@@ -248,27 +260,35 @@ static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stri
             }
             break;
         case PASS_ALL:
-            for (int i = 0; i < m; i++) flag &= buf[i] != 0.0;
+            for (int i = 0; i < m; i++)
+                flag &= buf[i] != 0.0;
             break;
         case PASS_ANY:
-            for (int i = 0; i < m; i++) flag |= buf[i] != 0.0;
+            for (int i = 0; i < m; i++)
+                flag |= buf[i] != 0.0;
             break;
         case PASS_SUM:
-        case PASS_SUM_DOUBLE: add_into(acc, buf, m); break;
+        case PASS_SUM_DOUBLE:
+            add_into(acc, buf, m);
+            break;
         case PASS_ABS_SUM:
-            for (int i = 0; i < m; i++) buf[i] = fabs(buf[i]);
+            for (int i = 0; i < m; i++)
+                buf[i] = fabs(buf[i]);
             add_into(acc, buf, m);
             break;
         case PASS_SQUARE_SUM:
-            for (int i = 0; i < m; i++) buf[i] *= buf[i];
+            for (int i = 0; i < m; i++)
+                buf[i] *= buf[i];
             add_into(acc, buf, m);
             break;
         case PASS_POW_SUM:
-            for (int i = 0; i < m; i++) buf[i] = pow(fabs(buf[i]), ps->param);
+            for (int i = 0; i < m; i++)
+                buf[i] = pow(fabs(buf[i]), ps->param);
             add_into(acc, buf, m);
             break;
         case PASS_NONZERO_COUNT:
-            for (int i = 0; i < m; i++) buf[i] = buf[i] != 0.0;
+            for (int i = 0; i < m; i++)
+                buf[i] = buf[i] != 0.0;
             add_into(acc, buf, m);
             break;
         case PASS_SQUARED_DEVIATION_SUM:
@@ -279,7 +299,8 @@ static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stri
             add_into(acc, buf, m);
             break;
         case PASS_EXP_SUM:
-            for (int i = 0; i < m; i++) buf[i] = exp(buf[i] - ps->param);
+            for (int i = 0; i < m; i++)
+                buf[i] = exp(buf[i] - ps->param);
             add_into(acc, buf, m);
             break;
         }
@@ -292,15 +313,21 @@ static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stri
     case PASS_MAX:
     case PASS_MIN:
     case PASS_ABS_MAX:
-    case PASS_ABS_MIN: r.d = saw_nan ? NAN : best; break;
+    case PASS_ABS_MIN:
+        r.d = saw_nan ? NAN : best;
+        break;
     case PASS_ARGMAX:
     case PASS_ARGMIN:
         r.d     = best;
         r.index = first + best_at;
         break;
     case PASS_ALL:
-    case PASS_ANY: r.i = flag; break;
-    default: r.d = (acc[0] + acc[1]) + (acc[2] + acc[3]); break;
+    case PASS_ANY:
+        r.i = flag;
+        break;
+    default:
+        r.d = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        break;
     }
     return r;
 }
@@ -313,24 +340,28 @@ static partial leaf_integer(const pass *ps, const char *x, int64_t n, int64_t st
     uint64_t sum = 0, prod = 1;
     int64_t  best = 0, best_at = -1;
     bool     flag = ps->kind == PASS_ALL;
-    partial  r    = { 0 };
+    partial  r    = {0};
     for (int64_t b = 0; b < n; b += GATHER) {
         int m = (int)min_i64(GATHER, n - b);
         gather_i64(buf, x + (size_t)(b * stride) * ps->itemsize, m, stride, ps->dtype);
         switch (ps->kind) {
         case PASS_SUM:
-            for (int i = 0; i < m; i++) sum += (uint64_t)buf[i];
+            for (int i = 0; i < m; i++)
+                sum += (uint64_t)buf[i];
             break;
         case PASS_PROD:
-            for (int i = 0; i < m; i++) prod *= (uint64_t)buf[i];
+            for (int i = 0; i < m; i++)
+                prod *= (uint64_t)buf[i];
             break;
         case PASS_MAX:
             if (b == 0) best = buf[0];
-            for (int i = 0; i < m; i++) best = buf[i] > best ? buf[i] : best;
+            for (int i = 0; i < m; i++)
+                best = buf[i] > best ? buf[i] : best;
             break;
         case PASS_MIN:
             if (b == 0) best = buf[0];
-            for (int i = 0; i < m; i++) best = buf[i] < best ? buf[i] : best;
+            for (int i = 0; i < m; i++)
+                best = buf[i] < best ? buf[i] : best;
             break;
         case PASS_ARGMAX:
         case PASS_ARGMIN:
@@ -343,25 +374,36 @@ static partial leaf_integer(const pass *ps, const char *x, int64_t n, int64_t st
             }
             break;
         case PASS_ALL:
-            for (int i = 0; i < m; i++) flag &= buf[i] != 0;
+            for (int i = 0; i < m; i++)
+                flag &= buf[i] != 0;
             break;
         case PASS_ANY:
-            for (int i = 0; i < m; i++) flag |= buf[i] != 0;
+            for (int i = 0; i < m; i++)
+                flag |= buf[i] != 0;
             break;
-        default: break; /* float-only passes never reach integers */
+        default:
+            break; /* float-only passes never reach integers */
         }
     }
     switch (ps->kind) {
-    case PASS_SUM: r.i = (int64_t)sum; break;
-    case PASS_PROD: r.i = (int64_t)prod; break;
+    case PASS_SUM:
+        r.i = (int64_t)sum;
+        break;
+    case PASS_PROD:
+        r.i = (int64_t)prod;
+        break;
     case PASS_ARGMAX:
     case PASS_ARGMIN:
         r.i     = best;
         r.index = first + best_at;
         break;
     case PASS_ALL:
-    case PASS_ANY: r.i = flag; break;
-    default: r.i = best; break;
+    case PASS_ANY:
+        r.i = flag;
+        break;
+    default:
+        r.i = best;
+        break;
     }
     return r;
 }
@@ -377,8 +419,10 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
     nbi_lane_transform      f;
     switch (ps->kind) {
     case PASS_SUM:
-        if (f32) r->s = loops->sum_f32(xf, n);
-        else r->d = loops->sum_f64(xd, n);
+        if (f32)
+            r->s = loops->sum_f32(xf, n);
+        else
+            r->d = loops->sum_f64(xd, n);
         return true;
     case PASS_MAX:
     case PASS_MIN: {
@@ -416,11 +460,20 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
         r->d = sum;
         return true;
     }
-    case PASS_SUM_DOUBLE: f = NBI_LANES_PLAIN; break;
-    case PASS_ABS_SUM: f = NBI_LANES_ABS; break;
-    case PASS_SQUARE_SUM: f = NBI_LANES_SQUARE; break;
-    case PASS_SQUARED_DEVIATION_SUM: f = NBI_LANES_SQUARED_DEVIATION; break;
-    default: return false;
+    case PASS_SUM_DOUBLE:
+        f = NBI_LANES_PLAIN;
+        break;
+    case PASS_ABS_SUM:
+        f = NBI_LANES_ABS;
+        break;
+    case PASS_SQUARE_SUM:
+        f = NBI_LANES_SQUARE;
+        break;
+    case PASS_SQUARED_DEVIATION_SUM:
+        f = NBI_LANES_SQUARED_DEVIATION;
+        break;
+    default:
+        return false;
     }
     r->d = f32 ? loops->transform_sum_f32(xf, n, f, ps->param) : loops->transform_sum_f64(xd, n, f, ps->param);
     return true;
@@ -429,7 +482,7 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
 /* One leaf (1 <= n <= NBI_REDUCE_LEAF). */
 static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
-    partial r = { 0 };
+    partial r = {0};
     if (is_float(ps->dtype)) {
         if (stride == 1 && leaf_contiguous_float(ps, x, n, first, &r)) return r;
         if (ps->kind == PASS_SUM && ps->dtype == NB_FLOAT32) {
@@ -455,14 +508,20 @@ static partial combine(const pass *ps, partial a, partial b)
     bool floating = is_float(ps->dtype);
     switch (ps->kind) {
     case PASS_SUM:
-        if (ps->dtype == NB_FLOAT32) a.s += b.s;
-        else if (floating) a.d += b.d;
-        else a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i);
+        if (ps->dtype == NB_FLOAT32)
+            a.s += b.s;
+        else if (floating)
+            a.d += b.d;
+        else
+            a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i);
         return a;
     case PASS_PROD:
-        if (ps->dtype == NB_FLOAT32) a.s *= b.s;
-        else if (floating) a.d *= b.d;
-        else a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i);
+        if (ps->dtype == NB_FLOAT32)
+            a.s *= b.s;
+        else if (floating)
+            a.d *= b.d;
+        else
+            a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i);
         return a;
     case PASS_MAX:
     case PASS_ABS_MAX:
@@ -482,9 +541,15 @@ static partial combine(const pass *ps, partial a, partial b)
         if (!floating) return b.i < a.i ? b : a;
         if (a.d != a.d) return a;
         return b.d != b.d || b.d < a.d ? b : a;
-    case PASS_ALL: a.i = a.i && b.i; return a;
-    case PASS_ANY: a.i = a.i || b.i; return a;
-    default: a.d += b.d; return a;
+    case PASS_ALL:
+        a.i = a.i && b.i;
+        return a;
+    case PASS_ANY:
+        a.i = a.i || b.i;
+        return a;
+    default:
+        a.d += b.d;
+        return a;
     }
 }
 
@@ -493,10 +558,9 @@ static partial combine(const pass *ps, partial a, partial b)
 static partial tree(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     if (n <= NBI_REDUCE_LEAF) return leaf(ps, x, n, stride, first);
-    int64_t half = tree_split(n, NBI_REDUCE_LEAF);
-    partial left = tree(ps, x, half, stride, first);
-    partial right =
-        tree(ps, x + (size_t)(half * stride) * ps->itemsize, n - half, stride, first + half);
+    int64_t half  = tree_split(n, NBI_REDUCE_LEAF);
+    partial left  = tree(ps, x, half, stride, first);
+    partial right = tree(ps, x + (size_t)(half * stride) * ps->itemsize, n - half, stride, first + half);
     return combine(ps, left, right);
 }
 
@@ -535,9 +599,10 @@ static partial run_pass(const pass *ps, const char *x, int64_t n, int64_t stride
 {
     if (!may_split || n < 4 * NBI_PARALLEL_GRAIN || nb_get_num_threads() < 2) return tree(ps, x, n, stride, 0);
     int64_t chunk = NBI_REDUCE_LEAF;
-    while (chunk < NBI_PARALLEL_GRAIN || (n + chunk - 1) / chunk > MAX_CHUNKS) chunk *= 2;
+    while (chunk < NBI_PARALLEL_GRAIN || (n + chunk - 1) / chunk > MAX_CHUNKS)
+        chunk *= 2;
     partial   parts[MAX_CHUNKS];
-    chunk_job job   = { .ps = ps, .x = x, .n = n, .stride = stride, .chunk = chunk, .parts = parts };
+    chunk_job job   = {.ps = ps, .x = x, .n = n, .stride = stride, .chunk = chunk, .parts = parts};
     int64_t   count = (n + chunk - 1) / chunk;
     nbi_parallel_for(count, 1, chunk_body, &job);
     return combine_chunks(ps, parts, count);
@@ -549,24 +614,32 @@ static partial run_pass(const pass *ps, const char *x, int64_t n, int64_t stride
 
 static void store_float(void *values, nb_dtype dtype, int64_t o, double v)
 {
-    if (dtype == NB_FLOAT32) ((float *)values)[o] = (float)v;
-    else ((double *)values)[o] = v;
+    if (dtype == NB_FLOAT32)
+        ((float *)values)[o] = (float)v;
+    else
+        ((double *)values)[o] = v;
 }
 
 /* v is in the range of dtype (it came from a tensor of that dtype). */
 static void store_integer(void *values, nb_dtype dtype, int64_t o, int64_t v)
 {
     switch (dtype) {
-    case NB_INT64: ((int64_t *)values)[o] = v; break;
-    case NB_INT32: ((int32_t *)values)[o] = (int32_t)v; break;
-    default: ((uint8_t *)values)[o] = (uint8_t)v; break;
+    case NB_INT64:
+        ((int64_t *)values)[o] = v;
+        break;
+    case NB_INT32:
+        ((int32_t *)values)[o] = (int32_t)v;
+        break;
+    default:
+        ((uint8_t *)values)[o] = (uint8_t)v;
+        break;
     }
 }
 
 /* A pass over the run at x; run_pass needs n >= 1. */
 static partial walk(const nbi_reduce_plan *plan, pass_kind kind, double param, const char *x, bool may_split)
 {
-    pass ps = { .kind = kind, .dtype = plan->dtype, .itemsize = nb_dtype_size(plan->dtype), .param = param };
+    pass ps = {.kind = kind, .dtype = plan->dtype, .itemsize = nb_dtype_size(plan->dtype), .param = param};
     return run_pass(&ps, x, plan->n, plan->stride, may_split);
 }
 
@@ -605,8 +678,7 @@ static double logsumexp_of_run(const nbi_reduce_plan *plan, const char *x, bool 
 }
 
 /* Reduce the run at x into output o. */
-static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o,
-                       bool may_split)
+static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o, bool may_split)
 {
     int64_t  n        = plan->n;
     nb_dtype dtype    = plan->dtype;
@@ -614,7 +686,7 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     switch (job->op) {
     case NBI_REDUCE_SUM:
     case NBI_REDUCE_MEAN: {
-        partial r = { 0 };
+        partial r = {0};
         if (n > 0) r = walk(plan, PASS_SUM, 0, x, may_split);
         if (!floating) {
             ((int64_t *)job->values)[o] = r.i;
@@ -627,18 +699,23 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
         break;
     }
     case NBI_REDUCE_PROD: {
-        partial r = { .d = 1.0, .s = 1.0f, .i = 1 };
+        partial r = {.d = 1.0, .s = 1.0f, .i = 1};
         if (n > 0) r = walk(plan, PASS_PROD, 0, x, may_split);
-        if (!floating) ((int64_t *)job->values)[o] = r.i;
-        else if (dtype == NB_FLOAT32) ((float *)job->values)[o] = r.s;
-        else ((double *)job->values)[o] = r.d;
+        if (!floating)
+            ((int64_t *)job->values)[o] = r.i;
+        else if (dtype == NB_FLOAT32)
+            ((float *)job->values)[o] = r.s;
+        else
+            ((double *)job->values)[o] = r.d;
         break;
     }
     case NBI_REDUCE_MAX:
     case NBI_REDUCE_MIN: {
         partial r = walk(plan, job->op == NBI_REDUCE_MAX ? PASS_MAX : PASS_MIN, 0, x, may_split);
-        if (floating) store_float(job->values, job->values_dtype, o, r.d);
-        else store_integer(job->values, job->values_dtype, o, r.i);
+        if (floating)
+            store_float(job->values, job->values_dtype, o, r.d);
+        else
+            store_integer(job->values, job->values_dtype, o, r.i);
         break;
     }
     case NBI_REDUCE_ARGMAX:
@@ -646,8 +723,10 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
         partial r = walk(plan, job->op == NBI_REDUCE_ARGMAX ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
         if (job->indices) job->indices[o] = r.index;
         if (job->values) {
-            if (floating) store_float(job->values, job->values_dtype, o, r.d);
-            else store_integer(job->values, job->values_dtype, o, r.i);
+            if (floating)
+                store_float(job->values, job->values_dtype, o, r.d);
+            else
+                store_integer(job->values, job->values_dtype, o, r.i);
         }
         break;
     }
@@ -665,15 +744,87 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
         store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_STD ? sqrt(var) : var);
         break;
     }
-    case NBI_REDUCE_NORM: store_float(job->values, job->values_dtype, o, norm_of_run(plan, job->p, x, may_split)); break;
-    case NBI_REDUCE_LOGSUMEXP: store_float(job->values, job->values_dtype, o, logsumexp_of_run(plan, x, may_split)); break;
+    case NBI_REDUCE_NORM:
+        store_float(job->values, job->values_dtype, o, norm_of_run(plan, job->p, x, may_split));
+        break;
+    case NBI_REDUCE_LOGSUMEXP:
+        store_float(job->values, job->values_dtype, o, logsumexp_of_run(plan, x, may_split));
+        break;
     }
 }
+
+/* Runs shorter than SHORT_RUN skip the tree for float sum, mean, max and
+ * min and integer sums: one typed loop per output, in order from +0. For a
+ * contiguous run that is exactly what the leaf computes (its lanes stay +0
+ * and it adds the tail in order), so the fast path changes no result. */
+enum { SHORT_RUN = 32 };
+
+static bool short_run_applies(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+{
+    if (plan->n < 1 || plan->n >= SHORT_RUN) return false;
+    if (is_float(plan->dtype))
+        return job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX ||
+               job->op == NBI_REDUCE_MIN;
+    return job->op == NBI_REDUCE_SUM && (plan->dtype == NB_INT64 || plan->dtype == NB_INT32);
+}
+
+#define SHORT_RUN_FLOAT(T)                                                                                             \
+    do {                                                                                                               \
+        const T *v = (const T *)x;                                                                                     \
+        T        r;                                                                                                    \
+        if (job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN) {                                                 \
+            r = 0;                                                                                                     \
+            for (int64_t i = 0; i < n; i++)                                                                            \
+                r += v[i * stride];                                                                                    \
+            if (job->op == NBI_REDUCE_MEAN) r /= (T)n;                                                                 \
+        } else {                                                                                                       \
+            bool is_max = job->op == NBI_REDUCE_MAX, nan = false;                                                      \
+            r = v[0];                                                                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                                          \
+                T e = v[i * stride];                                                                                   \
+                nan |= e != e;                                                                                         \
+                r = is_max ? (e > r ? e : r) : (e < r ? e : r);                                                        \
+            }                                                                                                          \
+            if (nan) r = (T)NAN;                                                                                       \
+        }                                                                                                              \
+        ((T *)job->values)[o] = r;                                                                                     \
+    } while (0)
+
+static void reduce_short_run(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o)
+{
+    int64_t n = plan->n, stride = plan->stride;
+    switch (plan->dtype) {
+    case NB_FLOAT32:
+        SHORT_RUN_FLOAT(float);
+        break;
+    case NB_FLOAT64:
+        SHORT_RUN_FLOAT(double);
+        break;
+    case NB_INT64: {
+        const int64_t *v   = (const int64_t *)x;
+        uint64_t       sum = 0;
+        for (int64_t i = 0; i < n; i++)
+            sum += (uint64_t)v[i * stride];
+        ((int64_t *)job->values)[o] = (int64_t)sum;
+        break;
+    }
+    default: { /* int32 */
+        const int32_t *v   = (const int32_t *)x;
+        uint64_t       sum = 0;
+        for (int64_t i = 0; i < n; i++)
+            sum += (uint64_t)(int64_t)v[i * stride];
+        ((int64_t *)job->values)[o] = (int64_t)sum;
+        break;
+    }
+    }
+}
+#undef SHORT_RUN_FLOAT
 
 typedef struct {
     const nbi_reduce_plan *plan;
     const nbi_reduce_job  *job;
     bool                   may_split; /* threads split each run (few long runs) */
+    bool                   short_run; /* reduce_short_run applies */
 } rows_ctx;
 
 /* Outputs [begin, end): input offsets by an odometer over the kept dims. */
@@ -689,7 +840,11 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
         offset += index[d] * plan->kept_stride[d];
     }
     for (int64_t o = begin; o < end; o++) {
-        reduce_one(plan, c->job, plan->base + (size_t)offset * item, o, c->may_split);
+        const char *x = plan->base + (size_t)offset * item;
+        if (c->short_run)
+            reduce_short_run(plan, c->job, x, o);
+        else
+            reduce_one(plan, c->job, x, o, c->may_split);
         for (int d = plan->nkept - 1; d >= 0; d--) {
             offset += plan->kept_stride[d];
             if (++index[d] < plan->kept_size[d]) break;
@@ -699,161 +854,12 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
     }
 }
 
-/* ------------------------------------------------------------------------ */
-/* Columns: tiles of contiguous outputs                                      */
-/* ------------------------------------------------------------------------ */
-
-/* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
- * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
-#define TILE  NBI_COLUMN_TILE
-#define VLEAF 16
-
-/* Sum of rows x rows (row_stride apart) into acc[0..w). */
-#define DEFINE_COLUMN_SUM(suffix, T)                                                       \
-    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, T *acc) \
-    {                                                                                      \
-        if (rows <= VLEAF) {                                                               \
-            nbi_reduce_loops_get()->column_sum_##suffix(x, rows, row_stride, w, acc);      \
-            return;                                                                        \
-        }                                                                                  \
-        int64_t half = tree_split(rows, VLEAF);                                            \
-        T       right[TILE];                                                               \
-        column_sum_##suffix(x, half, row_stride, w, acc);                                  \
-        column_sum_##suffix(x + half * row_stride, rows - half, row_stride, w, right);     \
-        for (int j = 0; j < w; j++) acc[j] += right[j];                                    \
-    }
-DEFINE_COLUMN_SUM(f32, float)
-DEFINE_COLUMN_SUM(f64, double)
-#undef DEFINE_COLUMN_SUM
-
-/* Integer column sums wrap exactly, so one pass in any order is the answer. */
-#define DEFINE_COLUMN_SUM_INT(suffix, T, LOAD)                                             \
-    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w,  \
-                                    uint64_t *acc)                                         \
-    {                                                                                      \
-        for (int j = 0; j < w; j++) acc[j] = 0;                                            \
-        for (int64_t r = 0; r < rows; r++)                                                 \
-            for (int j = 0; j < w; j++) acc[j] += (uint64_t)(LOAD(x[r * row_stride + j])); \
-    }
-#define LOAD_SIGNED(v) ((int64_t)(v))
-#define LOAD_BOOL(v)   ((v) != 0)
-DEFINE_COLUMN_SUM_INT(i64, int64_t, LOAD_SIGNED)
-DEFINE_COLUMN_SUM_INT(i32, int32_t, LOAD_SIGNED)
-DEFINE_COLUMN_SUM_INT(u8, uint8_t, LOAD_SIGNED)
-DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
-#undef DEFINE_COLUMN_SUM_INT
-#undef LOAD_SIGNED
-#undef LOAD_BOOL
-
-/* Integer max / min over rows of a tile (floats: reduce_loops.c). */
-#define DEFINE_COLUMN_MINMAX(suffix, T)                                                    \
-    static void column_minmax_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, \
-                                       bool is_max, T *best)                               \
-    {                                                                                      \
-        for (int j = 0; j < w; j++) best[j] = x[j];                                        \
-        for (int64_t r = 1; r < rows; r++) {                                               \
-            const T *row = x + r * row_stride;                                             \
-            if (is_max)                                                                    \
-                for (int j = 0; j < w; j++) best[j] = row[j] > best[j] ? row[j] : best[j]; \
-            else                                                                           \
-                for (int j = 0; j < w; j++) best[j] = row[j] < best[j] ? row[j] : best[j]; \
-        }                                                                                  \
-    }
-DEFINE_COLUMN_MINMAX(i64, int64_t)
-DEFINE_COLUMN_MINMAX(i32, int32_t)
-DEFINE_COLUMN_MINMAX(u8, uint8_t)
-#undef DEFINE_COLUMN_MINMAX
-
-typedef struct {
-    const nbi_reduce_plan *plan;
-    const nbi_reduce_job  *job;
-    int64_t                columns; /* innermost kept size */
-    int64_t                tiles;   /* per outer index */
-} columns_ctx;
-
-static void column_tile(const columns_ctx *c, int64_t item)
-{
-    const nbi_reduce_plan *plan  = c->plan;
-    const nbi_reduce_job  *job   = c->job;
-    int64_t                outer = item / c->tiles, tile = item % c->tiles;
-    /* Input offset of the outer index: every kept dim but the innermost. */
-    int64_t offset = 0, rest = outer;
-    for (int d = plan->nkept - 2; d >= 0; d--) {
-        offset += (rest % plan->kept_size[d]) * plan->kept_stride[d];
-        rest /= plan->kept_size[d];
-    }
-    int64_t first_column = tile * TILE;
-    int     w            = (int)min_i64(TILE, c->columns - first_column);
-    int64_t o            = outer * c->columns + first_column;
-    size_t  item_size    = nb_dtype_size(plan->dtype);
-    const char *x        = plan->base + (size_t)(offset + first_column) * item_size;
-    int64_t     n = plan->n, rs = plan->stride;
-    bool        is_max = job->op == NBI_REDUCE_MAX;
-
-    if (job->op == NBI_REDUCE_MAX || job->op == NBI_REDUCE_MIN) {
-        char *out = (char *)job->values + (size_t)o * item_size;
-        const nbi_reduce_loops *loops = nbi_reduce_loops_get();
-        switch (plan->dtype) {
-        case NB_FLOAT32: loops->column_minmax_f32((const float *)x, n, rs, w, is_max, (float *)out); break;
-        case NB_FLOAT64: loops->column_minmax_f64((const double *)x, n, rs, w, is_max, (double *)out); break;
-        case NB_INT64: column_minmax_i64((const int64_t *)x, n, rs, w, is_max, (int64_t *)out); break;
-        case NB_INT32: column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out); break;
-        default: column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out); break;
-        }
-        return;
-    }
-    bool mean = job->op == NBI_REDUCE_MEAN;
-    if (plan->dtype == NB_FLOAT32) {
-        float *out = (float *)job->values + o;
-        column_sum_f32((const float *)x, n, rs, w, out);
-        if (mean)
-            for (int j = 0; j < w; j++) out[j] /= (float)n;
-    } else if (plan->dtype == NB_FLOAT64) {
-        double *out = (double *)job->values + o;
-        column_sum_f64((const double *)x, n, rs, w, out);
-        if (mean)
-            for (int j = 0; j < w; j++) out[j] /= (double)n;
-    } else {
-        uint64_t acc[TILE];
-        switch (plan->dtype) {
-        case NB_INT64: column_sum_i64((const int64_t *)x, n, rs, w, acc); break;
-        case NB_INT32: column_sum_i32((const int32_t *)x, n, rs, w, acc); break;
-        case NB_UINT8: column_sum_u8((const uint8_t *)x, n, rs, w, acc); break;
-        default: column_sum_b8((const uint8_t *)x, n, rs, w, acc); break;
-        }
-        int64_t *out = (int64_t *)job->values + o;
-        for (int j = 0; j < w; j++) out[j] = (int64_t)acc[j];
-    }
-}
-
-static void columns_body(int64_t begin, int64_t end, void *ctx)
-{
-    for (int64_t item = begin; item < end; item++) column_tile(ctx, item);
-}
-
-/* The columns layout applies: the innermost kept dim is contiguous and wide
- * enough, the run is strided and long enough, and the op has tile loops. */
-static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
-{
-    bool tile_op = job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX
-                   || job->op == NBI_REDUCE_MIN;
-    return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == 1
-           && plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != 1;
-}
-
 void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
     if (plan->out_numel == 0) return;
     int64_t work = plan->n > 0 ? plan->n : 1;
-    if (use_columns(plan, job)) {
-        columns_ctx c = { .plan = plan, .job = job, .columns = plan->kept_size[plan->nkept - 1] };
-        c.tiles       = (c.columns + TILE - 1) / TILE;
-        int64_t items = plan->out_numel / c.columns * c.tiles;
-        int64_t grain = NBI_PARALLEL_GRAIN / (work * TILE) + 1;
-        nbi_parallel_for(items, grain, columns_body, &c);
-        return;
-    }
-    rows_ctx c = { .plan = plan, .job = job, .may_split = false };
+    if (nbi_reduce_columns(plan, job)) return;
+    rows_ctx c = {.plan = plan, .job = job, .may_split = false, .short_run = short_run_applies(plan, job)};
     if (work >= 4 * NBI_PARALLEL_GRAIN && plan->out_numel < 4 * nb_get_num_threads()) {
         /* Few long runs: one after another, threads splitting each (same
          * tree, same result). */

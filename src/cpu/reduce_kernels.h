@@ -2,7 +2,8 @@
  * reduce_kernels.h — the CPU side of reductions (sum, max, var, norm, ...)
  * and of the "line" ops that run along one dim and keep the shape (cumsum,
  * softmax, log_softmax). Three files implement it:
- *   reduce_kernels.c  plans, the reduction tree, rows and columns
+ *   reduce_kernels.c  plans, the reduction tree, rows
+ *   reduce_columns.c  the columns layout
  *   reduce_loops.c    the vectorized inner loops, one build per instruction set
  *   line_kernels.c    cumsum, softmax, log_softmax
  *
@@ -39,16 +40,16 @@
 #define NBI_REDUCE_LEAF 4096
 
 typedef enum {
-    NBI_REDUCE_SUM,       /* floats keep their dtype; integers and bool give int64 */
-    NBI_REDUCE_MEAN,      /* float only */
-    NBI_REDUCE_PROD,      /* as SUM */
-    NBI_REDUCE_MAX,       /* values only, same dtype; NaN wins */
+    NBI_REDUCE_SUM,  /* floats keep their dtype; integers and bool give int64 */
+    NBI_REDUCE_MEAN, /* float only */
+    NBI_REDUCE_PROD, /* as SUM */
+    NBI_REDUCE_MAX,  /* values only, same dtype; NaN wins */
     NBI_REDUCE_MIN,
-    NBI_REDUCE_ARGMAX,    /* int64 first index of the max (first NaN), and optionally the value */
+    NBI_REDUCE_ARGMAX, /* int64 first index of the max (first NaN), and optionally the value */
     NBI_REDUCE_ARGMIN,
-    NBI_REDUCE_ALL,       /* bool */
+    NBI_REDUCE_ALL, /* bool */
     NBI_REDUCE_ANY,
-    NBI_REDUCE_VAR,       /* float only; job.correction */
+    NBI_REDUCE_VAR, /* float only; job.correction */
     NBI_REDUCE_STD,
     NBI_REDUCE_NORM,      /* float only; job.p */
     NBI_REDUCE_LOGSUMEXP, /* float only */
@@ -56,7 +57,7 @@ typedef enum {
 
 /* The input as seen by a reduction. Element strides, not bytes. */
 typedef struct {
-    const char *base;  /* element 0 of the input */
+    const char *base; /* element 0 of the input */
     nb_dtype    dtype;
     int         nkept; /* kept dims of size > 1, outermost first, merged where possible */
     int64_t     kept_size[NB_MAX_DIMS];
@@ -71,8 +72,7 @@ typedef struct {
  * not argmax, whose index is in row-major order). Returns false when the
  * reduced dims do not merge into one run: the caller then passes a
  * contiguous copy with the reduced dims moved last. */
-bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask,
-                          bool allow_reorder);
+bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask, bool allow_reorder);
 
 typedef struct {
     nbi_reduce_op op;
@@ -86,6 +86,10 @@ typedef struct {
 /* Run job over plan. The caller has checked dtypes and that arg ops and
  * MAX/MIN have n > 0 whenever out_numel > 0. */
 void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+/* The columns layout (reduce_columns.c): runs job and returns true when it
+ * applies to plan (SUM, MEAN, MAX, MIN with a contiguous kept inner dim and
+ * a strided run), else returns false and does nothing. */
+bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
 
 /* ------------------------------------------------------------------------ */
 /* Line ops: one output line per input line along dim, same shape           */
@@ -107,8 +111,8 @@ typedef struct {
     int64_t     outer_size[NB_MAX_DIMS];
     int64_t     outer_in_stride[NB_MAX_DIMS];
     int64_t     outer_out_stride[NB_MAX_DIMS];
-    int64_t     lines;  /* product of outer_size */
-    int64_t     n;      /* length of a line */
+    int64_t     lines; /* product of outer_size */
+    int64_t     n;     /* length of a line */
     int64_t     in_step, out_step;
 } nbi_line_plan;
 
@@ -135,24 +139,30 @@ typedef enum {
 /* Loops over contiguous data, one table per instruction set. Every table
  * gives bit-identical results (same adds in the same order). */
 typedef struct {
-    float  (*sum_f32)(const float *x, int64_t n);   /* float32 lanes */
+    float (*sum_f32)(const float *x, int64_t n); /* float32 lanes */
     double (*sum_f64)(const double *x, int64_t n);
     double (*transform_sum_f32)(const float *x, int64_t n, nbi_lane_transform f, double param); /* double lanes */
     double (*transform_sum_f64)(const double *x, int64_t n, nbi_lane_transform f, double param);
     /* max (is_max) or min, n >= 1; *saw_nan tells whether a NaN was seen */
-    float  (*minmax_f32)(const float *x, int64_t n, bool is_max, bool *saw_nan);
+    float (*minmax_f32)(const float *x, int64_t n, bool is_max, bool *saw_nan);
     double (*minmax_f64)(const double *x, int64_t n, bool is_max, bool *saw_nan);
     /* first i with x[i] == value (x[i] NaN when value is NaN), n if none */
     int64_t (*find_f32)(const float *x, int64_t n, float value);
     int64_t (*find_f64)(const double *x, int64_t n, double value);
     /* acc[0..w) = sums of rows rows of w contiguous values, row_stride apart */
-    void   (*column_sum_f32)(const float *x, int64_t rows, int64_t row_stride, int w, float *acc);
-    void   (*column_sum_f64)(const double *x, int64_t rows, int64_t row_stride, int w, double *acc);
+    void (*column_sum_f32)(const float *x, int64_t rows, int64_t row_stride, int w, float *acc);
+    void (*column_sum_f64)(const double *x, int64_t rows, int64_t row_stride, int w, double *acc);
     /* out[0..w) = max (is_max) or min over rows of w values; NaN wins */
-    void   (*column_minmax_f32)(const float *x, int64_t rows, int64_t row_stride, int w, bool is_max, float *out);
-    void   (*column_minmax_f64)(const double *x, int64_t rows, int64_t row_stride, int w, bool is_max, double *out);
+    void (*column_minmax_f32)(const float *x, int64_t rows, int64_t row_stride, int w, bool is_max, float *out);
+    void (*column_minmax_f64)(const double *x, int64_t rows, int64_t row_stride, int w, bool is_max, double *out);
     /* out[i] = exp(x[i] - shift) (vecmath.h's nbi_expf) */
-    void   (*exp_shifted_f32)(const float *x, int64_t n, float shift, float *out);
+    void (*exp_shifted_f32)(const float *x, int64_t n, float shift, float *out);
+    /* softmax (log_form: log_softmax) of w <= NBI_COLUMN_TILE lines side by
+     * side: line j is x[j + r in_stride] for r < n, written to y[j + r out_stride] */
+    void (*softmax_columns_f32)(const float *x, int64_t n, int64_t in_stride, float *y, int64_t out_stride, int w,
+                                bool log_form);
+    void (*softmax_columns_f64)(const double *x, int64_t n, int64_t in_stride, double *y, int64_t out_stride, int w,
+                                bool log_form);
     const char *isa; /* "baseline" or "avx2" */
 } nbi_reduce_loops;
 

@@ -26,10 +26,10 @@
 #define NBI_AVX2_CLONES 1
 #endif
 #if defined(__GNUC__) || defined(__clang__)
-#define NBI_ALWAYS_INLINE  inline __attribute__((always_inline))
-#define NBI_VECTOR_EXT     1
+#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
+#define NBI_VECTOR_EXT 1
 #else
-#define NBI_ALWAYS_INLINE  inline
+#define NBI_ALWAYS_INLINE inline
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -41,18 +41,21 @@
  * "simplify" into one accumulator: that is both slower and less accurate. */
 #define SUM_LANES 32
 
-#define DEFINE_SUM_BODY(suffix, T)                                                         \
-    static NBI_ALWAYS_INLINE T sum_##suffix##_body(const T *x, int64_t n)                  \
-    {                                                                                      \
-        T       acc[SUM_LANES] = { 0 };                                                    \
-        int64_t i              = 0;                                                        \
-        for (; i + SUM_LANES <= n; i += SUM_LANES)                                         \
-            for (int k = 0; k < SUM_LANES; k++) acc[k] += x[i + k];                        \
-        T tail = 0;                                                                        \
-        for (; i < n; i++) tail += x[i];                                                   \
-        for (int width = SUM_LANES / 2; width > 0; width /= 2)                             \
-            for (int k = 0; k < width; k++) acc[k] += acc[k + width];                      \
-        return acc[0] + tail;                                                              \
+#define DEFINE_SUM_BODY(suffix, T)                                                                                     \
+    static NBI_ALWAYS_INLINE T sum_##suffix##_body(const T *x, int64_t n)                                              \
+    {                                                                                                                  \
+        T       acc[SUM_LANES] = {0};                                                                                  \
+        int64_t i              = 0;                                                                                    \
+        for (; i + SUM_LANES <= n; i += SUM_LANES)                                                                     \
+            for (int k = 0; k < SUM_LANES; k++)                                                                        \
+                acc[k] += x[i + k];                                                                                    \
+        T tail = 0;                                                                                                    \
+        for (; i < n; i++)                                                                                             \
+            tail += x[i];                                                                                              \
+        for (int width = SUM_LANES / 2; width > 0; width /= 2)                                                         \
+            for (int k = 0; k < width; k++)                                                                            \
+                acc[k] += acc[k + width];                                                                              \
+        return acc[0] + tail;                                                                                          \
     }
 DEFINE_SUM_BODY(f32, float)
 DEFINE_SUM_BODY(f64, double)
@@ -60,36 +63,44 @@ DEFINE_SUM_BODY(f64, double)
 
 /* Sum in double of f(x) over 16 lanes, f chosen outside the loop. */
 #define DOUBLE_LANES 16
-#define LANE_LOOP(EXPR)                                                                    \
-    do {                                                                                   \
-        for (; i + DOUBLE_LANES <= n; i += DOUBLE_LANES)                                   \
-            for (int k = 0; k < DOUBLE_LANES; k++) {                                       \
-                double v = (double)x[i + k];                                               \
-                acc[k] += (EXPR);                                                          \
-            }                                                                              \
-        for (; i < n; i++) {                                                               \
-            double v = (double)x[i];                                                       \
-            tail += (EXPR);                                                                \
-        }                                                                                  \
+#define LANE_LOOP(EXPR)                                                                                                \
+    do {                                                                                                               \
+        for (; i + DOUBLE_LANES <= n; i += DOUBLE_LANES)                                                               \
+            for (int k = 0; k < DOUBLE_LANES; k++) {                                                                   \
+                double v = (double)x[i + k];                                                                           \
+                acc[k] += (EXPR);                                                                                      \
+            }                                                                                                          \
+        for (; i < n; i++) {                                                                                           \
+            double v = (double)x[i];                                                                                   \
+            tail += (EXPR);                                                                                            \
+        }                                                                                                              \
     } while (0)
 
-#define DEFINE_TRANSFORM_SUM_BODY(suffix, T)                                               \
-    static NBI_ALWAYS_INLINE double transform_sum_##suffix##_body(const T *x, int64_t n,   \
-                                                                  nbi_lane_transform f,    \
-                                                                  double param)            \
-    {                                                                                      \
-        double  acc[DOUBLE_LANES] = { 0 };                                                 \
-        double  tail              = 0.0;                                                   \
-        int64_t i                 = 0;                                                     \
-        switch (f) {                                                                       \
-        case NBI_LANES_PLAIN: LANE_LOOP(v); break;                                         \
-        case NBI_LANES_ABS: LANE_LOOP(fabs(v)); break;                                     \
-        case NBI_LANES_SQUARE: LANE_LOOP(v * v); break;                                    \
-        case NBI_LANES_SQUARED_DEVIATION: LANE_LOOP((v - param) * (v - param)); break;     \
-        }                                                                                  \
-        for (int width = DOUBLE_LANES / 2; width > 0; width /= 2)                          \
-            for (int k = 0; k < width; k++) acc[k] += acc[k + width];                      \
-        return acc[0] + tail;                                                              \
+#define DEFINE_TRANSFORM_SUM_BODY(suffix, T)                                                                           \
+    static NBI_ALWAYS_INLINE double transform_sum_##suffix##_body(const T *x, int64_t n, nbi_lane_transform f,         \
+                                                                  double param)                                        \
+    {                                                                                                                  \
+        double  acc[DOUBLE_LANES] = {0};                                                                               \
+        double  tail              = 0.0;                                                                               \
+        int64_t i                 = 0;                                                                                 \
+        switch (f) {                                                                                                   \
+        case NBI_LANES_PLAIN:                                                                                          \
+            LANE_LOOP(v);                                                                                              \
+            break;                                                                                                     \
+        case NBI_LANES_ABS:                                                                                            \
+            LANE_LOOP(fabs(v));                                                                                        \
+            break;                                                                                                     \
+        case NBI_LANES_SQUARE:                                                                                         \
+            LANE_LOOP(v *v);                                                                                           \
+            break;                                                                                                     \
+        case NBI_LANES_SQUARED_DEVIATION:                                                                              \
+            LANE_LOOP((v - param) * (v - param));                                                                      \
+            break;                                                                                                     \
+        }                                                                                                              \
+        for (int width = DOUBLE_LANES / 2; width > 0; width /= 2)                                                      \
+            for (int k = 0; k < width; k++)                                                                            \
+                acc[k] += acc[k + width];                                                                              \
+        return acc[0] + tail;                                                                                          \
     }
 DEFINE_TRANSFORM_SUM_BODY(f32, float)
 DEFINE_TRANSFORM_SUM_BODY(f64, double)
@@ -110,61 +121,60 @@ typedef int32_t vi32 __attribute__((vector_size(32)));
 typedef double  vf64 __attribute__((vector_size(32)));
 typedef int64_t vi64 __attribute__((vector_size(32)));
 
-#define DEFINE_MINMAX_BODY(suffix, T, VF, VI)                                              \
-    static NBI_ALWAYS_INLINE T minmax_##suffix##_body(const T *x, int64_t n, bool is_max,  \
-                                                      bool *saw_nan)                       \
-    {                                                                                      \
-        enum { W = (int)(sizeof(VF) / sizeof(T)) };                                        \
-        int64_t i      = 0;                                                                \
-        T       result = x[0];                                                             \
-        bool    nan    = false;                                                            \
-        if (n >= 2 * W) {                                                                  \
-            VF a, b;                                                                       \
-            VI nan_a = { 0 }, nan_b = { 0 };                                               \
-            memcpy(&a, x, sizeof a);                                                       \
-            b = a;                                                                         \
-            for (; i + 2 * W <= n; i += 2 * W) {                                           \
-                VF u, v;                                                                   \
-                memcpy(&u, x + i, sizeof u);                                               \
-                memcpy(&v, x + i + W, sizeof v);                                           \
-                VI pick_u = is_max ? (u > a) : (u < a);                                    \
-                VI pick_v = is_max ? (v > b) : (v < b);                                    \
-                a         = (VF)(((VI)u & pick_u) | ((VI)a & ~pick_u));                    \
-                b         = (VF)(((VI)v & pick_v) | ((VI)b & ~pick_v));                    \
-                nan_a |= u != u;                                                           \
-                nan_b |= v != v;                                                           \
-            }                                                                              \
-            for (int k = 0; k < W; k++) {                                                  \
-                T ak = a[k], bk = b[k];                                                    \
-                nan |= nan_a[k] != 0 || nan_b[k] != 0;                                     \
-                result = is_max ? (ak > result ? ak : result) : (ak < result ? ak : result); \
-                result = is_max ? (bk > result ? bk : result) : (bk < result ? bk : result); \
-            }                                                                              \
-        }                                                                                  \
-        for (; i < n; i++) {                                                               \
-            T v = x[i];                                                                    \
-            nan |= v != v;                                                                 \
-            result = is_max ? (v > result ? v : result) : (v < result ? v : result);       \
-        }                                                                                  \
-        *saw_nan = nan;                                                                    \
-        return result;                                                                     \
+#define DEFINE_MINMAX_BODY(suffix, T, VF, VI)                                                                          \
+    static NBI_ALWAYS_INLINE T minmax_##suffix##_body(const T *x, int64_t n, bool is_max, bool *saw_nan)               \
+    {                                                                                                                  \
+        enum { W = (int)(sizeof(VF) / sizeof(T)) };                                                                    \
+        int64_t i      = 0;                                                                                            \
+        T       result = x[0];                                                                                         \
+        bool    nan    = false;                                                                                        \
+        if (n >= 2 * W) {                                                                                              \
+            VF a, b;                                                                                                   \
+            VI nan_a = {0}, nan_b = {0};                                                                               \
+            memcpy(&a, x, sizeof a);                                                                                   \
+            b = a;                                                                                                     \
+            for (; i + 2 * W <= n; i += 2 * W) {                                                                       \
+                VF u, v;                                                                                               \
+                memcpy(&u, x + i, sizeof u);                                                                           \
+                memcpy(&v, x + i + W, sizeof v);                                                                       \
+                VI pick_u = is_max ? (u > a) : (u < a);                                                                \
+                VI pick_v = is_max ? (v > b) : (v < b);                                                                \
+                a         = (VF)(((VI)u & pick_u) | ((VI)a & ~pick_u));                                                \
+                b         = (VF)(((VI)v & pick_v) | ((VI)b & ~pick_v));                                                \
+                nan_a |= u != u;                                                                                       \
+                nan_b |= v != v;                                                                                       \
+            }                                                                                                          \
+            for (int k = 0; k < W; k++) {                                                                              \
+                T ak = a[k], bk = b[k];                                                                                \
+                nan |= nan_a[k] != 0 || nan_b[k] != 0;                                                                 \
+                result = is_max ? (ak > result ? ak : result) : (ak < result ? ak : result);                           \
+                result = is_max ? (bk > result ? bk : result) : (bk < result ? bk : result);                           \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (; i < n; i++) {                                                                                           \
+            T v = x[i];                                                                                                \
+            nan |= v != v;                                                                                             \
+            result = is_max ? (v > result ? v : result) : (v < result ? v : result);                                   \
+        }                                                                                                              \
+        *saw_nan = nan;                                                                                                \
+        return result;                                                                                                 \
     }
 DEFINE_MINMAX_BODY(f32, float, vf32, vi32)
 DEFINE_MINMAX_BODY(f64, double, vf64, vi64)
 #undef DEFINE_MINMAX_BODY
 #else
-#define DEFINE_MINMAX_BODY(suffix, T)                                                      \
-    static T minmax_##suffix##_body(const T *x, int64_t n, bool is_max, bool *saw_nan)     \
-    {                                                                                      \
-        T    result = x[0];                                                                \
-        bool nan    = false;                                                               \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T v = x[i];                                                                    \
-            nan |= v != v;                                                                 \
-            result = is_max ? (v > result ? v : result) : (v < result ? v : result);       \
-        }                                                                                  \
-        *saw_nan = nan;                                                                    \
-        return result;                                                                     \
+#define DEFINE_MINMAX_BODY(suffix, T)                                                                                  \
+    static T minmax_##suffix##_body(const T *x, int64_t n, bool is_max, bool *saw_nan)                                 \
+    {                                                                                                                  \
+        T    result = x[0];                                                                                            \
+        bool nan    = false;                                                                                           \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T v = x[i];                                                                                                \
+            nan |= v != v;                                                                                             \
+            result = is_max ? (v > result ? v : result) : (v < result ? v : result);                                   \
+        }                                                                                                              \
+        *saw_nan = nan;                                                                                                \
+        return result;                                                                                                 \
     }
 DEFINE_MINMAX_BODY(f32, float)
 DEFINE_MINMAX_BODY(f64, double)
@@ -174,36 +184,38 @@ DEFINE_MINMAX_BODY(f64, double)
 /* The first i with x[i] == value (x[i] is NaN when value is NaN); n if none.
  * With max/min above this makes argmax two vectorized passes. */
 #if NBI_VECTOR_EXT
-#define DEFINE_FIND_BODY(suffix, T, VF, VI)                                                \
-    static NBI_ALWAYS_INLINE int64_t find_##suffix##_body(const T *x, int64_t n, T value)  \
-    {                                                                                      \
-        enum { W = (int)(sizeof(VF) / sizeof(T)) };                                        \
-        bool    want_nan = value != value;                                                 \
-        int64_t i        = 0;                                                              \
-        VF      target;                                                                    \
-        for (int k = 0; k < W; k++) target[k] = value;                                     \
-        for (; i + W <= n; i += W) {                                                       \
-            VF u;                                                                          \
-            memcpy(&u, x + i, sizeof u);                                                   \
-            VI   hit = want_nan ? (u != u) : (u == target);                                \
-            bool any = false;                                                              \
-            for (int k = 0; k < W; k++) any |= hit[k] != 0;                                \
-            if (any) break;                                                                \
-        }                                                                                  \
-        for (; i < n; i++)                                                                 \
-            if (want_nan ? x[i] != x[i] : x[i] == value) return i;                         \
-        return n;                                                                          \
+#define DEFINE_FIND_BODY(suffix, T, VF, VI)                                                                            \
+    static NBI_ALWAYS_INLINE int64_t find_##suffix##_body(const T *x, int64_t n, T value)                              \
+    {                                                                                                                  \
+        enum { W = (int)(sizeof(VF) / sizeof(T)) };                                                                    \
+        bool    want_nan = value != value;                                                                             \
+        int64_t i        = 0;                                                                                          \
+        VF      target;                                                                                                \
+        for (int k = 0; k < W; k++)                                                                                    \
+            target[k] = value;                                                                                         \
+        for (; i + W <= n; i += W) {                                                                                   \
+            VF u;                                                                                                      \
+            memcpy(&u, x + i, sizeof u);                                                                               \
+            VI   hit = want_nan ? (u != u) : (u == target);                                                            \
+            bool any = false;                                                                                          \
+            for (int k = 0; k < W; k++)                                                                                \
+                any |= hit[k] != 0;                                                                                    \
+            if (any) break;                                                                                            \
+        }                                                                                                              \
+        for (; i < n; i++)                                                                                             \
+            if (want_nan ? x[i] != x[i] : x[i] == value) return i;                                                     \
+        return n;                                                                                                      \
     }
 DEFINE_FIND_BODY(f32, float, vf32, vi32)
 DEFINE_FIND_BODY(f64, double, vf64, vi64)
 #else
-#define DEFINE_FIND_BODY(suffix, T, VF, VI)                                                \
-    static int64_t find_##suffix##_body(const T *x, int64_t n, T value)                    \
-    {                                                                                      \
-        bool want_nan = value != value;                                                    \
-        for (int64_t i = 0; i < n; i++)                                                    \
-            if (want_nan ? x[i] != x[i] : x[i] == value) return i;                         \
-        return n;                                                                          \
+#define DEFINE_FIND_BODY(suffix, T, VF, VI)                                                                            \
+    static int64_t find_##suffix##_body(const T *x, int64_t n, T value)                                                \
+    {                                                                                                                  \
+        bool want_nan = value != value;                                                                                \
+        for (int64_t i = 0; i < n; i++)                                                                                \
+            if (want_nan ? x[i] != x[i] : x[i] == value) return i;                                                     \
+        return n;                                                                                                      \
     }
 DEFINE_FIND_BODY(f32, float, , )
 DEFINE_FIND_BODY(f64, double, , )
@@ -215,21 +227,23 @@ DEFINE_FIND_BODY(f64, double, , )
 /* ------------------------------------------------------------------------ */
 
 /* acc[0..w) = sum of `rows` rows of x, row_stride apart (w <= NBI_COLUMN_TILE). */
-#define DEFINE_COLUMN_SUM_BODY(suffix, T)                                                  \
-    static NBI_ALWAYS_INLINE void column_sum_##suffix##_body(const T *x, int64_t rows,    \
-                                                             int64_t row_stride, int w,   \
-                                                             T *acc)                      \
-    {                                                                                      \
-        if (w == NBI_COLUMN_TILE) {                                                        \
-            T tile[NBI_COLUMN_TILE] = { 0 };                                               \
-            for (int64_t r = 0; r < rows; r++)                                             \
-                for (int j = 0; j < NBI_COLUMN_TILE; j++) tile[j] += x[r * row_stride + j]; \
-            memcpy(acc, tile, sizeof tile);                                                \
-            return;                                                                        \
-        }                                                                                  \
-        for (int j = 0; j < w; j++) acc[j] = 0;                                            \
-        for (int64_t r = 0; r < rows; r++)                                                 \
-            for (int j = 0; j < w; j++) acc[j] += x[r * row_stride + j];                   \
+#define DEFINE_COLUMN_SUM_BODY(suffix, T)                                                                              \
+    static NBI_ALWAYS_INLINE void column_sum_##suffix##_body(const T *x, int64_t rows, int64_t row_stride, int w,      \
+                                                             T *acc)                                                   \
+    {                                                                                                                  \
+        if (w == NBI_COLUMN_TILE) {                                                                                    \
+            T tile[NBI_COLUMN_TILE] = {0};                                                                             \
+            for (int64_t r = 0; r < rows; r++)                                                                         \
+                for (int j = 0; j < NBI_COLUMN_TILE; j++)                                                              \
+                    tile[j] += x[r * row_stride + j];                                                                  \
+            memcpy(acc, tile, sizeof tile);                                                                            \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int j = 0; j < w; j++)                                                                                    \
+            acc[j] = 0;                                                                                                \
+        for (int64_t r = 0; r < rows; r++)                                                                             \
+            for (int j = 0; j < w; j++)                                                                                \
+                acc[j] += x[r * row_stride + j];                                                                       \
     }
 DEFINE_COLUMN_SUM_BODY(f32, float)
 DEFINE_COLUMN_SUM_BODY(f64, double)
@@ -237,24 +251,28 @@ DEFINE_COLUMN_SUM_BODY(f64, double)
 
 /* out[0..w) = max (is_max) or min over rows of w contiguous values,
  * row_stride apart; NaN where a column holds one. */
-#define DEFINE_COLUMN_MINMAX_BODY(suffix, T)                                               \
-    static NBI_ALWAYS_INLINE void column_minmax_##suffix##_body(                           \
-        const T *x, int64_t rows, int64_t row_stride, int w, bool is_max, T *out)          \
-    {                                                                                      \
-        T best[NBI_COLUMN_TILE], nan_seen[NBI_COLUMN_TILE];                                \
-        for (int j = 0; j < w; j++) {                                                      \
-            best[j]     = x[j];                                                            \
-            nan_seen[j] = 0;                                                               \
-        }                                                                                  \
-        for (int64_t r = 0; r < rows; r++) {                                               \
-            const T *row = x + r * row_stride;                                             \
-            if (is_max)                                                                    \
-                for (int j = 0; j < w; j++) best[j] = row[j] > best[j] ? row[j] : best[j]; \
-            else                                                                           \
-                for (int j = 0; j < w; j++) best[j] = row[j] < best[j] ? row[j] : best[j]; \
-            for (int j = 0; j < w; j++) nan_seen[j] = row[j] != row[j] ? row[j] : nan_seen[j]; \
-        }                                                                                  \
-        for (int j = 0; j < w; j++) out[j] = nan_seen[j] != nan_seen[j] ? nan_seen[j] : best[j]; \
+#define DEFINE_COLUMN_MINMAX_BODY(suffix, T)                                                                           \
+    static NBI_ALWAYS_INLINE void column_minmax_##suffix##_body(const T *x, int64_t rows, int64_t row_stride, int w,   \
+                                                                bool is_max, T *out)                                   \
+    {                                                                                                                  \
+        T best[NBI_COLUMN_TILE], nan_seen[NBI_COLUMN_TILE];                                                            \
+        for (int j = 0; j < w; j++) {                                                                                  \
+            best[j]     = x[j];                                                                                        \
+            nan_seen[j] = 0;                                                                                           \
+        }                                                                                                              \
+        for (int64_t r = 0; r < rows; r++) {                                                                           \
+            const T *row = x + r * row_stride;                                                                         \
+            if (is_max)                                                                                                \
+                for (int j = 0; j < w; j++)                                                                            \
+                    best[j] = row[j] > best[j] ? row[j] : best[j];                                                     \
+            else                                                                                                       \
+                for (int j = 0; j < w; j++)                                                                            \
+                    best[j] = row[j] < best[j] ? row[j] : best[j];                                                     \
+            for (int j = 0; j < w; j++)                                                                                \
+                nan_seen[j] = row[j] != row[j] ? row[j] : nan_seen[j];                                                 \
+        }                                                                                                              \
+        for (int j = 0; j < w; j++)                                                                                    \
+            out[j] = nan_seen[j] != nan_seen[j] ? nan_seen[j] : best[j];                                               \
     }
 DEFINE_COLUMN_MINMAX_BODY(f32, float)
 DEFINE_COLUMN_MINMAX_BODY(f64, double)
@@ -263,81 +281,142 @@ DEFINE_COLUMN_MINMAX_BODY(f64, double)
 /* out[i] = exp(x[i] - shift): a plain loop the vectorizer takes whole. */
 static NBI_ALWAYS_INLINE void exp_shifted_f32_body(const float *x, int64_t n, float shift, float *out)
 {
-    for (int64_t i = 0; i < n; i++) out[i] = nbi_expf(x[i] - shift);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = nbi_expf(x[i] - shift);
 }
+
+/* Softmax (or log_softmax) of w lines side by side: line j holds x[j],
+ * x[j + in_stride], ... (n values) and goes to y[j], y[j + out_stride], ...
+ * Every row of the tile is a contiguous load: this is how softmax over a dim
+ * that is not the last one (NCHW channels) runs at memory speed. */
+#define DEFINE_SOFTMAX_COLUMNS_BODY(suffix, T, EXP)                                                                    \
+    static NBI_ALWAYS_INLINE void softmax_columns_##suffix##_body(const T *x, int64_t n, int64_t in_stride, T *y,      \
+                                                                  int64_t out_stride, int w, bool log_form)            \
+    {                                                                                                                  \
+        T      max[NBI_COLUMN_TILE], nan_seen[NBI_COLUMN_TILE], finish[NBI_COLUMN_TILE];                               \
+        double sum[NBI_COLUMN_TILE];                                                                                   \
+        for (int j = 0; j < w; j++) {                                                                                  \
+            max[j]      = x[j];                                                                                        \
+            nan_seen[j] = 0;                                                                                           \
+            sum[j]      = 0.0;                                                                                         \
+        }                                                                                                              \
+        for (int64_t r = 0; r < n; r++) {                                                                              \
+            const T *row = x + r * in_stride;                                                                          \
+            for (int j = 0; j < w; j++)                                                                                \
+                max[j] = row[j] > max[j] ? row[j] : max[j];                                                            \
+            for (int j = 0; j < w; j++)                                                                                \
+                nan_seen[j] = row[j] != row[j] ? row[j] : nan_seen[j];                                                 \
+        }                                                                                                              \
+        for (int j = 0; j < w; j++)                                                                                    \
+            max[j] = nan_seen[j] != nan_seen[j] ? nan_seen[j] : max[j];                                                \
+        for (int64_t r = 0; r < n; r++) {                                                                              \
+            const T *row = x + r * in_stride;                                                                          \
+            T       *out = y + r * out_stride;                                                                         \
+            if (log_form)                                                                                              \
+                for (int j = 0; j < w; j++)                                                                            \
+                    sum[j] += EXP(row[j] - max[j]);                                                                    \
+            else                                                                                                       \
+                for (int j = 0; j < w; j++) {                                                                          \
+                    T e    = EXP(row[j] - max[j]);                                                                     \
+                    out[j] = e;                                                                                        \
+                    sum[j] += e;                                                                                       \
+                }                                                                                                      \
+        }                                                                                                              \
+        if (!log_form) {                                                                                               \
+            for (int j = 0; j < w; j++)                                                                                \
+                finish[j] = (T)(1.0 / sum[j]);                                                                         \
+            for (int64_t r = 0; r < n; r++)                                                                            \
+                for (int j = 0; j < w; j++)                                                                            \
+                    y[r * out_stride + j] *= finish[j];                                                                \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int j = 0; j < w; j++)                                                                                    \
+            finish[j] = (T)log(sum[j]);                                                                                \
+        for (int64_t r = 0; r < n; r++)                                                                                \
+            for (int j = 0; j < w; j++)                                                                                \
+                y[r * out_stride + j] = (x[r * in_stride + j] - max[j]) - finish[j];                                   \
+    }
+DEFINE_SOFTMAX_COLUMNS_BODY(f32, float, nbi_expf)
+DEFINE_SOFTMAX_COLUMNS_BODY(f64, double, exp)
+#undef DEFINE_SOFTMAX_COLUMNS_BODY
 
 /* ------------------------------------------------------------------------ */
 /* One table per instruction set                                             */
 /* ------------------------------------------------------------------------ */
 
-#define DEFINE_LOOPS(NAME, ATTR)                                                                    \
-    ATTR static float sum_f32_##NAME(const float *x, int64_t n) { return sum_f32_body(x, n); }      \
-    ATTR static double sum_f64_##NAME(const double *x, int64_t n) { return sum_f64_body(x, n); }    \
-    ATTR static double transform_sum_f32_##NAME(const float *x, int64_t n, nbi_lane_transform f,    \
-                                               double param)                                       \
-    {                                                                                              \
-        return transform_sum_f32_body(x, n, f, param);                                             \
-    }                                                                                              \
-    ATTR static double transform_sum_f64_##NAME(const double *x, int64_t n, nbi_lane_transform f,   \
-                                               double param)                                       \
-    {                                                                                              \
-        return transform_sum_f64_body(x, n, f, param);                                             \
-    }                                                                                              \
-    ATTR static float minmax_f32_##NAME(const float *x, int64_t n, bool is_max, bool *saw_nan)       \
-    {                                                                                              \
-        return minmax_f32_body(x, n, is_max, saw_nan);                                             \
-    }                                                                                              \
-    ATTR static double minmax_f64_##NAME(const double *x, int64_t n, bool is_max, bool *saw_nan)     \
-    {                                                                                              \
-        return minmax_f64_body(x, n, is_max, saw_nan);                                             \
-    }                                                                                              \
-    ATTR static int64_t find_f32_##NAME(const float *x, int64_t n, float value)                   \
-    {                                                                                              \
-        return find_f32_body(x, n, value);                                                         \
-    }                                                                                              \
-    ATTR static int64_t find_f64_##NAME(const double *x, int64_t n, double value)                 \
-    {                                                                                              \
-        return find_f64_body(x, n, value);                                                         \
-    }                                                                                              \
-    ATTR static void column_sum_f32_##NAME(const float *x, int64_t rows, int64_t row_stride, int w, \
-                                          float *acc)                                              \
-    {                                                                                              \
-        column_sum_f32_body(x, rows, row_stride, w, acc);                                          \
-    }                                                                                              \
-    ATTR static void column_sum_f64_##NAME(const double *x, int64_t rows, int64_t row_stride, int w, \
-                                          double *acc)                                             \
-    {                                                                                              \
-        column_sum_f64_body(x, rows, row_stride, w, acc);                                          \
-    }                                                                                              \
-    ATTR static void column_minmax_f32_##NAME(const float *x, int64_t rows, int64_t row_stride, int w, \
-                                             bool is_max, float *out)                             \
-    {                                                                                              \
-        column_minmax_f32_body(x, rows, row_stride, w, is_max, out);                               \
-    }                                                                                              \
-    ATTR static void column_minmax_f64_##NAME(const double *x, int64_t rows, int64_t row_stride, int w, \
-                                             bool is_max, double *out)                            \
-    {                                                                                              \
-        column_minmax_f64_body(x, rows, row_stride, w, is_max, out);                               \
-    }                                                                                              \
-    ATTR static void exp_shifted_f32_##NAME(const float *x, int64_t n, float shift, float *out)      \
-    {                                                                                              \
-        exp_shifted_f32_body(x, n, shift, out);                                                    \
-    }                                                                                              \
-    static const nbi_reduce_loops loops_##NAME = {                                                  \
-        .sum_f32 = sum_f32_##NAME,                                                                  \
-        .sum_f64 = sum_f64_##NAME,                                                                  \
-        .transform_sum_f32 = transform_sum_f32_##NAME,                                              \
-        .transform_sum_f64 = transform_sum_f64_##NAME,                                              \
-        .minmax_f32 = minmax_f32_##NAME,                                                            \
-        .minmax_f64 = minmax_f64_##NAME,                                                            \
-        .find_f32 = find_f32_##NAME,                                                               \
-        .find_f64 = find_f64_##NAME,                                                               \
-        .column_sum_f32 = column_sum_f32_##NAME,                                                    \
-        .column_sum_f64 = column_sum_f64_##NAME,                                                    \
-        .column_minmax_f32 = column_minmax_f32_##NAME,                                             \
-        .column_minmax_f64 = column_minmax_f64_##NAME,                                             \
-        .exp_shifted_f32 = exp_shifted_f32_##NAME,                                                  \
-        .isa = #NAME,                                                                               \
+#define DEFINE_LOOPS(NAME, ATTR)                                                                                       \
+    ATTR static float  sum_f32_##NAME(const float *x, int64_t n) { return sum_f32_body(x, n); }                        \
+    ATTR static double sum_f64_##NAME(const double *x, int64_t n) { return sum_f64_body(x, n); }                       \
+    ATTR static double transform_sum_f32_##NAME(const float *x, int64_t n, nbi_lane_transform f, double param)         \
+    {                                                                                                                  \
+        return transform_sum_f32_body(x, n, f, param);                                                                 \
+    }                                                                                                                  \
+    ATTR static double transform_sum_f64_##NAME(const double *x, int64_t n, nbi_lane_transform f, double param)        \
+    {                                                                                                                  \
+        return transform_sum_f64_body(x, n, f, param);                                                                 \
+    }                                                                                                                  \
+    ATTR static float minmax_f32_##NAME(const float *x, int64_t n, bool is_max, bool *saw_nan)                         \
+    {                                                                                                                  \
+        return minmax_f32_body(x, n, is_max, saw_nan);                                                                 \
+    }                                                                                                                  \
+    ATTR static double minmax_f64_##NAME(const double *x, int64_t n, bool is_max, bool *saw_nan)                       \
+    {                                                                                                                  \
+        return minmax_f64_body(x, n, is_max, saw_nan);                                                                 \
+    }                                                                                                                  \
+    ATTR static int64_t find_f32_##NAME(const float *x, int64_t n, float value) { return find_f32_body(x, n, value); } \
+    ATTR static int64_t find_f64_##NAME(const double *x, int64_t n, double value)                                      \
+    {                                                                                                                  \
+        return find_f64_body(x, n, value);                                                                             \
+    }                                                                                                                  \
+    ATTR static void column_sum_f32_##NAME(const float *x, int64_t rows, int64_t row_stride, int w, float *acc)        \
+    {                                                                                                                  \
+        column_sum_f32_body(x, rows, row_stride, w, acc);                                                              \
+    }                                                                                                                  \
+    ATTR static void column_sum_f64_##NAME(const double *x, int64_t rows, int64_t row_stride, int w, double *acc)      \
+    {                                                                                                                  \
+        column_sum_f64_body(x, rows, row_stride, w, acc);                                                              \
+    }                                                                                                                  \
+    ATTR static void column_minmax_f32_##NAME(const float *x, int64_t rows, int64_t row_stride, int w, bool is_max,    \
+                                              float *out)                                                              \
+    {                                                                                                                  \
+        column_minmax_f32_body(x, rows, row_stride, w, is_max, out);                                                   \
+    }                                                                                                                  \
+    ATTR static void column_minmax_f64_##NAME(const double *x, int64_t rows, int64_t row_stride, int w, bool is_max,   \
+                                              double *out)                                                             \
+    {                                                                                                                  \
+        column_minmax_f64_body(x, rows, row_stride, w, is_max, out);                                                   \
+    }                                                                                                                  \
+    ATTR static void exp_shifted_f32_##NAME(const float *x, int64_t n, float shift, float *out)                        \
+    {                                                                                                                  \
+        exp_shifted_f32_body(x, n, shift, out);                                                                        \
+    }                                                                                                                  \
+    ATTR static void softmax_columns_f32_##NAME(const float *x, int64_t n, int64_t in_stride, float *y,                \
+                                                int64_t out_stride, int w, bool log_form)                              \
+    {                                                                                                                  \
+        softmax_columns_f32_body(x, n, in_stride, y, out_stride, w, log_form);                                         \
+    }                                                                                                                  \
+    ATTR static void softmax_columns_f64_##NAME(const double *x, int64_t n, int64_t in_stride, double *y,              \
+                                                int64_t out_stride, int w, bool log_form)                              \
+    {                                                                                                                  \
+        softmax_columns_f64_body(x, n, in_stride, y, out_stride, w, log_form);                                         \
+    }                                                                                                                  \
+    static const nbi_reduce_loops loops_##NAME = {                                                                     \
+        .sum_f32             = sum_f32_##NAME,                                                                         \
+        .sum_f64             = sum_f64_##NAME,                                                                         \
+        .transform_sum_f32   = transform_sum_f32_##NAME,                                                               \
+        .transform_sum_f64   = transform_sum_f64_##NAME,                                                               \
+        .minmax_f32          = minmax_f32_##NAME,                                                                      \
+        .minmax_f64          = minmax_f64_##NAME,                                                                      \
+        .find_f32            = find_f32_##NAME,                                                                        \
+        .find_f64            = find_f64_##NAME,                                                                        \
+        .column_sum_f32      = column_sum_f32_##NAME,                                                                  \
+        .column_sum_f64      = column_sum_f64_##NAME,                                                                  \
+        .column_minmax_f32   = column_minmax_f32_##NAME,                                                               \
+        .column_minmax_f64   = column_minmax_f64_##NAME,                                                               \
+        .exp_shifted_f32     = exp_shifted_f32_##NAME,                                                                 \
+        .softmax_columns_f32 = softmax_columns_f32_##NAME,                                                             \
+        .softmax_columns_f64 = softmax_columns_f64_##NAME,                                                             \
+        .isa                 = #NAME,                                                                                  \
     };
 
 DEFINE_LOOPS(baseline, )

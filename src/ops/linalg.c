@@ -14,6 +14,7 @@
  * expanded. Anything else (a column slice with a step, an expanded matrix)
  * is copied with nb_contiguous first.
  */
+#include "autograd/autograd.h"
 #include "cpu/gemm.h"
 
 /* ------------------------------------------------------------------------ */
@@ -115,8 +116,8 @@ static bool gemm_layout_of(int64_t rows, int64_t cols, int64_t row_stride, int64
     return false;
 }
 
-/* When the right operand has no batch dims, a's batch dims and rows may be
- * one long run of rows (a contiguous (B, m, k) is a (B m, k) matrix): then the
+/* When the right operand has no batch dims (or only size-1 ones), a's batch
+ * dims and rows may be one long run of rows (a contiguous (B, m, k) is a (B m, k) matrix): then the
  * batch is a single GEMM, as in PyTorch. Fills *rows and *row_stride. */
 static bool fold_batch_into_rows(const matrices *x, int64_t *rows, int64_t *row_stride)
 {
@@ -198,8 +199,9 @@ static void batch_range(int64_t begin, int64_t end, void *ctx)
 static bool run_batch(batch_job *job, int64_t batch)
 {
     double work = (double)job->m * (double)job->n * (double)job->k;
-    if (work < (double)(1 << 18) || !nb_dtype_is_floating(job->dtype)) {
-        int64_t grain = (int64_t)((double)NBI_PARALLEL_GRAIN / (work > 1 ? work : 1)) + 1;
+    if (work <= (double)(1 << 18) || !nb_dtype_is_floating(job->dtype)) {
+        /* At least ~64k multiply-adds per thread: a few microseconds. */
+        int64_t grain = (int64_t)((double)(1 << 16) / (work > 1 ? work : 1)) + 1;
         nbi_gemm_prepare();
         nbi_parallel_for(batch, grain, batch_range, job);
     } else {
@@ -209,7 +211,7 @@ static bool run_batch(batch_job *job, int64_t batch)
 }
 
 /* a @ b for checked operands of at least 1 dim and the same non-bool dtype. */
-static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
+static nb_tensor *matmul_forward(const nb_tensor *a, const nb_tensor *b, const char *op)
 {
     char     buf_a[NBI_SHAPE_STR_SIZE], buf_b[NBI_SHAPE_STR_SIZE];
     matrices x = matrices_of(a, true), y = matrices_of(b, false);
@@ -259,7 +261,7 @@ static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
         batch_job job = { .dtype = a->dtype, .a = nbi_ptr(x.t), .b = nbi_ptr(y.t), .c = nbi_ptr(out),
                           .m = x.rows, .n = y.cols, .k = x.cols, .x = x, .y = y, .la = la, .lb = lb };
         int64_t   folded_rows, folded_stride;
-        if (is_float && x.batch_ndim > 0 && y.batch_ndim == 0
+        if (is_float && x.batch_ndim > 0 && nbi_shape_numel(y.batch_ndim, y.batch_shape) == 1
             && fold_batch_into_rows(&x, &folded_rows, &folded_stride)
             && gemm_layout_of(folded_rows, x.cols, folded_stride, x.col_stride, &job.la)) {
             job.m = folded_rows; /* one GEMM over every row of the batch */
@@ -289,6 +291,16 @@ static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
 /* ------------------------------------------------------------------------ */
 /* Public ops                                                                */
 /* ------------------------------------------------------------------------ */
+
+/* Every product goes through here: the forward, then its graph node. */
+static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
+{
+    /* The forward's internal copies (nb_contiguous) need no graph. */
+    nbi_grad_mode_push(false);
+    nb_tensor *out = matmul_forward(a, b, op);
+    nbi_grad_mode_pop();
+    return nbi_record_matmul(out, a, b);
+}
 
 nb_tensor *nb_matmul(const nb_tensor *a, const nb_tensor *b)
 {

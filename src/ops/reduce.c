@@ -9,6 +9,7 @@
  * takes dim 0 or -1. Reductions without an identity (max, min, argmax,
  * argmin) refuse to reduce zero elements.
  */
+#include "autograd/autograd.h"
 #include "cpu/reduce_kernels.h"
 
 /* ------------------------------------------------------------------------ */
@@ -31,20 +32,21 @@ static bool require_floating(const nb_tensor *t, const char *op)
 {
     if (nb_dtype_is_floating(t->dtype)) return true;
     nbi_fail(NB_ERR_DTYPE,
-             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first",
-             op, nb_dtype_name(t->dtype));
+             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first", op,
+             nb_dtype_name(t->dtype));
     return false;
 }
 
 /* Mark the dims of t that dims names (all of them for an empty list). */
 static bool dims_to_mask(const nb_tensor *t, nb_dims dims, const char *op, bool *mask)
 {
-    for (int d = 0; d < NB_MAX_DIMS; d++) mask[d] = dims.n == 0;
+    for (int d = 0; d < NB_MAX_DIMS; d++)
+        mask[d] = dims.n == 0;
     if (dims.n < 0 || dims.n > NB_MAX_DIMS) {
         nbi_fail(NB_ERR_ARG, "%s: a dim list holds 0 to %d dims, not %d", op, NB_MAX_DIMS, dims.n);
         return false;
     }
-    bool seen[NB_MAX_DIMS] = { false };
+    bool seen[NB_MAX_DIMS] = {false};
     for (int i = 0; i < dims.n; i++) {
         int d = nbi_wrap_dim(dims.dims[i], t->ndim, op);
         if (d < 0) return false;
@@ -61,7 +63,8 @@ static bool dims_to_mask(const nb_tensor *t, nb_dims dims, const char *op, bool 
 /* Mark one dim. */
 static bool dim_to_mask(const nb_tensor *t, int dim, const char *op, bool *mask)
 {
-    for (int d = 0; d < NB_MAX_DIMS; d++) mask[d] = false;
+    for (int d = 0; d < NB_MAX_DIMS; d++)
+        mask[d] = false;
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return false;
     mask[d] = true;
@@ -69,13 +72,22 @@ static bool dim_to_mask(const nb_tensor *t, int dim, const char *op, bool *mask)
 }
 
 /* The output of reducing the marked dims of t (new, contiguous). */
+/* Run a forward with recording off (its internal copies need no graph),
+ * leaving the result in a local named out. */
+#define NBI_FORWARD(call)                                                                      \
+    nbi_grad_mode_push(false);                                                                 \
+    nb_tensor *out = (call);                                                                   \
+    nbi_grad_mode_pop()
+
 static nb_tensor *make_output(const nb_tensor *t, const bool *mask, bool keepdim, nb_dtype dtype)
 {
     int64_t shape[NB_MAX_DIMS];
     int     ndim = 0;
     for (int d = 0; d < t->ndim; d++) {
-        if (!mask[d]) shape[ndim++] = t->shape[d];
-        else if (keepdim) shape[ndim++] = 1;
+        if (!mask[d])
+            shape[ndim++] = t->shape[d];
+        else if (keepdim)
+            shape[ndim++] = 1;
     }
     return nbi_empty(ndim, shape, dtype, t->storage->device);
 }
@@ -101,8 +113,8 @@ static bool check_not_empty(const nb_tensor *t, const bool *mask, const char *op
                  "reduce a non-empty dim instead",
                  op, what, buf);
     else
-        nbi_fail(NB_ERR_SHAPE, "%s: dim %d has size 0 in shape %s, and %s of no elements is undefined", op, dim,
-                 buf, what);
+        nbi_fail(NB_ERR_SHAPE, "%s: dim %d has size 0 in shape %s, and %s of no elements is undefined", op, dim, buf,
+                 what);
     return false;
 }
 
@@ -143,13 +155,12 @@ static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const 
 }
 
 /* The common front door: reduce dims of t into a new tensor of out_dtype. */
-static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi_reduce_job job,
-                         nb_dtype out_dtype)
+static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi_reduce_job job, nb_dtype out_dtype)
 {
     nb_tensor *out = make_output(t, mask, keepdim, out_dtype);
     if (out == NULL) return NULL;
-    job.values       = nbi_ptr(out);
-    job.values_dtype = out_dtype;
+    job.values         = nbi_ptr(out);
+    job.values_dtype   = out_dtype;
     bool allow_reorder = job.op != NBI_REDUCE_ARGMAX && job.op != NBI_REDUCE_ARGMIN;
     if (!run(t, mask, allow_reorder, &job)) {
         nb_free(out);
@@ -158,13 +169,13 @@ static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi
     return out;
 }
 
-static const nb_dims every_dim = { .n = 0 };
+static const nb_dims every_dim = {.n = 0};
 
 /* sum and prod keep float dtypes; integers and bool accumulate in int64. */
 static nb_dtype widened(nb_dtype d) { return nb_dtype_is_floating(d) ? d : NB_INT64; }
 
-static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_job job,
-                              const char *op, bool floating_only)
+static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_job job, const char *op,
+                              bool floating_only)
 {
     if (!check_input(t, op)) return NULL;
     if (floating_only && !require_floating(t, op)) return NULL;
@@ -173,10 +184,16 @@ static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nb
     nb_dtype out_dtype;
     switch (job.op) {
     case NBI_REDUCE_SUM:
-    case NBI_REDUCE_PROD: out_dtype = widened(t->dtype); break;
+    case NBI_REDUCE_PROD:
+        out_dtype = widened(t->dtype);
+        break;
     case NBI_REDUCE_ALL:
-    case NBI_REDUCE_ANY: out_dtype = NB_BOOL; break;
-    default: out_dtype = t->dtype; break;
+    case NBI_REDUCE_ANY:
+        out_dtype = NB_BOOL;
+        break;
+    default:
+        out_dtype = t->dtype;
+        break;
     }
     return reduce(t, mask, keepdim, job, out_dtype);
 }
@@ -189,42 +206,48 @@ nb_tensor *nb_sum(const nb_tensor *t) { return nb_sum_dims(t, every_dim, false);
 
 nb_tensor *nb_sum_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_SUM }, "nb_sum", false);
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_SUM}, "nb_sum", false));
+    return nbi_record_sum(out, t, dims, keepdim);
 }
 
 nb_tensor *nb_mean(const nb_tensor *t) { return nb_mean_dims(t, every_dim, false); }
 
 nb_tensor *nb_mean_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_MEAN }, "nb_mean", true);
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_MEAN}, "nb_mean", true));
+    return nbi_record_mean(out, t, dims, keepdim);
 }
 
 nb_tensor *nb_prod(const nb_tensor *t) { return nb_prod_dims(t, every_dim, false); }
 
 nb_tensor *nb_prod_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_PROD }, "nb_prod", false);
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_PROD}, "nb_prod", false));
+    return nbi_record_prod(out, t, dims, keepdim);
 }
 
 nb_tensor *nb_var(const nb_tensor *t, int64_t correction) { return nb_var_dims(t, every_dim, correction, false); }
 
 nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
 {
-    nbi_reduce_job job = { .op = NBI_REDUCE_VAR, .correction = correction };
-    return reduce_dims(t, dims, keepdim, job, "nb_var", true);
+    nbi_reduce_job job = {.op = NBI_REDUCE_VAR, .correction = correction};
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, job, "nb_var", true));
+    return nbi_record_var_std(out, t, dims, correction, keepdim, false);
 }
 
 nb_tensor *nb_std(const nb_tensor *t, int64_t correction) { return nb_std_dims(t, every_dim, correction, false); }
 
 nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
 {
-    nbi_reduce_job job = { .op = NBI_REDUCE_STD, .correction = correction };
-    return reduce_dims(t, dims, keepdim, job, "nb_std", true);
+    nbi_reduce_job job = {.op = NBI_REDUCE_STD, .correction = correction};
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, job, "nb_std", true));
+    return nbi_record_var_std(out, t, dims, correction, keepdim, true);
 }
 
 nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_LOGSUMEXP }, "nb_logsumexp", true);
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_LOGSUMEXP}, "nb_logsumexp", true));
+    return nbi_record_logsumexp(out, t, dims, keepdim);
 }
 
 nb_tensor *nb_norm(const nb_tensor *t, double p) { return nb_norm_dims(t, p, every_dim, false); }
@@ -235,7 +258,8 @@ nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim
         if (!check_input(t, "nb_norm")) return NULL;
         return nbi_fail(NB_ERR_ARG, "nb_norm: p is NaN");
     }
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_NORM, .p = p }, "nb_norm", true);
+    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_NORM, .p = p}, "nb_norm", true));
+    return nbi_record_norm(out, t, p, dims, keepdim);
 }
 
 nb_tensor *nb_all(const nb_tensor *t) { return nb_all_dims(t, every_dim, false); }
@@ -243,12 +267,12 @@ nb_tensor *nb_any(const nb_tensor *t) { return nb_any_dims(t, every_dim, false);
 
 nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_ALL }, "nb_all", false);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_ALL}, "nb_all", false);
 }
 
 nb_tensor *nb_any_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_ANY }, "nb_any", false);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_ANY}, "nb_any", false);
 }
 
 /* max / min of every element (0-d, same dtype). */
@@ -258,15 +282,24 @@ static nb_tensor *extreme(const nb_tensor *t, nbi_reduce_op op, const char *name
     bool mask[NB_MAX_DIMS];
     dims_to_mask(t, every_dim, name, mask);
     if (!check_not_empty(t, mask, name, what, -1)) return NULL;
-    return reduce(t, mask, false, (nbi_reduce_job){ .op = op }, t->dtype);
+    return reduce(t, mask, false, (nbi_reduce_job){.op = op}, t->dtype);
 }
 
-nb_tensor *nb_max(const nb_tensor *t) { return extreme(t, NBI_REDUCE_MAX, "nb_max", "max"); }
-nb_tensor *nb_min(const nb_tensor *t) { return extreme(t, NBI_REDUCE_MIN, "nb_min", "min"); }
+nb_tensor *nb_max(const nb_tensor *t)
+{
+    NBI_FORWARD(extreme(t, NBI_REDUCE_MAX, "nb_max", "max"));
+    return nbi_record_extreme(out, t, false);
+}
+
+nb_tensor *nb_min(const nb_tensor *t)
+{
+    NBI_FORWARD(extreme(t, NBI_REDUCE_MIN, "nb_min", "min"));
+    return nbi_record_extreme(out, t, true);
+}
 
 /* Values (same dtype) and int64 indices along dim. */
-static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices,
-                              nbi_reduce_op op, const char *name, const char *what)
+static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices, nbi_reduce_op op,
+                              const char *name, const char *what)
 {
     if (indices) *indices = NULL;
     if (!check_input(t, name)) return NULL;
@@ -281,7 +314,7 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
         nb_free(index);
         return NULL;
     }
-    nbi_reduce_job job = { .op = op, .values = nbi_ptr(values), .values_dtype = t->dtype };
+    nbi_reduce_job job = {.op = op, .values = nbi_ptr(values), .values_dtype = t->dtype};
     if (index) job.indices = (int64_t *)nbi_ptr(index);
     /* Values alone are max / min (tile loops); indices need the arg pass. */
     if (!indices) job.op = op == NBI_REDUCE_ARGMAX ? NBI_REDUCE_MAX : NBI_REDUCE_MIN;
@@ -289,6 +322,25 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
         nb_free(values);
         nb_free(index);
         return NULL;
+    }
+    /* The positions are also what autograd sends the gradient back to. */
+    if (nbi_should_record(1, &t)) {
+        nb_tensor *positions = index;
+        if (positions == NULL) {
+            /* Values alone were asked for: find the positions for backward. */
+            nbi_grad_mode_push(false);
+            nb_tensor *again = extreme_dim(t, dim, keepdim, &positions, op, name, what);
+            nbi_grad_mode_pop();
+            nb_free(again);
+        }
+        values = positions ? nbi_record_picked(values, t, wrapped < 0 ? 0 : wrapped, positions, keepdim,
+                                               op == NBI_REDUCE_ARGMAX ? "max_dimBackward" : "min_dimBackward")
+                           : NULL;
+        if (positions != index) nb_free(positions);
+        if (values == NULL) {
+            nb_free(index);
+            return NULL;
+        }
     }
     if (indices) *indices = index;
     return values;
@@ -306,8 +358,8 @@ nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **ind
 
 /* int64 positions: along dim (dim >= -NB_MAX_DIMS... as given), or in the
  * flattened tensor when flat. */
-static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepdim, nbi_reduce_op op,
-                              const char *name, const char *what)
+static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepdim, nbi_reduce_op op, const char *name,
+                              const char *what)
 {
     if (!check_input(t, name)) return NULL;
     bool mask[NB_MAX_DIMS];
@@ -321,7 +373,7 @@ static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepd
     if (!check_not_empty(t, mask, name, what, wrapped)) return NULL;
     nb_tensor *out = make_output(t, mask, keepdim && !flat, NB_INT64);
     if (out == NULL) return NULL;
-    nbi_reduce_job job = { .op = op, .indices = (int64_t *)nbi_ptr(out) };
+    nbi_reduce_job job = {.op = op, .indices = (int64_t *)nbi_ptr(out)};
     if (!run(t, mask, false, &job)) {
         nb_free(out);
         return NULL;
@@ -363,5 +415,5 @@ nb_tensor *nb_cumsum(const nb_tensor *t, int dim)
     nbi_line_plan plan;
     nbi_line_plan_init(&plan, t, out, d);
     nbi_line_run(&plan, NBI_LINE_CUMSUM);
-    return out;
+    return nbi_record_cumsum(out, t, d);
 }

@@ -6,6 +6,7 @@
  * As in torch: a line that is all -inf, or holds +inf or NaN, gives NaN.
  * The output is a new contiguous tensor of the input's shape and dtype.
  */
+#include "autograd/autograd.h"
 #include "cpu/reduce_kernels.h"
 
 static nb_tensor *softmax_common(const nb_tensor *t, int dim, nbi_line_op op, const char *name)
@@ -30,10 +31,10 @@ static nb_tensor *softmax_common(const nb_tensor *t, int dim, nbi_line_op op, co
 
 nb_tensor *nb_softmax(const nb_tensor *t, int dim)
 {
-    return softmax_common(t, dim, NBI_LINE_SOFTMAX, "nb_softmax");
+    return nbi_record_softmax(softmax_common(t, dim, NBI_LINE_SOFTMAX, "nb_softmax"), t, dim);
 }
 
 nb_tensor *nb_log_softmax(const nb_tensor *t, int dim)
 {
-    return softmax_common(t, dim, NBI_LINE_LOG_SOFTMAX, "nb_log_softmax");
+    return nbi_record_log_softmax(softmax_common(t, dim, NBI_LINE_LOG_SOFTMAX, "nb_log_softmax"), t, dim);
 }

@@ -1,0 +1,335 @@
+/*
+ * reduce_derivatives.c — gradients of the reductions and of the ops that
+ * normalise along a dim: sum, mean, prod, max/min, var/std, logsumexp,
+ * norm, cumsum, softmax, log_softmax.
+ *
+ * A reduction's gradient starts with g put back in t's shape: the reduced
+ * dims re-inserted as size 1 (when keepdim was off) and then broadcast.
+ * "expanded(g)" below means exactly that. The reduced dims are kept in the
+ * node as a bit mask (ints[0]) with keepdim (ints[1]).
+ */
+#include "autograd.h"
+
+#define FORMULA_BEGIN() nb_scope_begin()
+#define FORMULA_END(status)                                                                    \
+    do {                                                                                       \
+        nb_scope_end();                                                                        \
+        return (status);                                                                       \
+    } while (0)
+
+static nb_status keep_grad(nb_tensor *grad, nb_tensor **slot)
+{
+    if (grad == NULL) return nb_last_status();
+    *slot = nb_keep(grad);
+    return NB_OK;
+}
+
+/* The reduced dims of t as a bit mask: an empty list means all of them. */
+static int64_t reduced_mask(const nb_tensor *t, nb_dims dims)
+{
+    if (t == NULL || dims.n < 0 || dims.n > NB_MAX_DIMS) return 0; /* the op failed: nothing is recorded */
+    if (dims.n == 0) return t->ndim == 0 ? 1 : ((int64_t)1 << t->ndim) - 1;
+    int64_t mask = 0;
+    for (int i = 0; i < dims.n; i++) {
+        int d = dims.dims[i] < 0 ? dims.dims[i] + (t->ndim > 0 ? t->ndim : 1) : dims.dims[i];
+        if (d >= 0 && d < NB_MAX_DIMS) mask |= (int64_t)1 << d; /* bad dims: the op failed already */
+    }
+    return mask;
+}
+
+/* r (the reduced result, or g) with the reduced dims back as size 1. */
+static nb_tensor *with_reduced_dims(nbi_node *node, const nb_tensor *x, nb_tensor *r)
+{
+    if (node->ints[1] || x->ndim == 0) return nbi_alias_recorded(r, "reduction");
+    nb_shape kept = { .ndim = x->ndim };
+    for (int d = 0; d < x->ndim; d++) kept.dims[d] = (node->ints[0] >> d & 1) ? 1 : x->shape[d];
+    return nb_reshape(r, kept);
+}
+
+/* r broadcast back to x's shape. */
+static nb_tensor *expanded(nbi_node *node, const nb_tensor *x, nb_tensor *r)
+{
+    nb_tensor *kept = with_reduced_dims(node, x, r);
+    return kept ? nb_expand(kept, nb_shape_of(x)) : NULL;
+}
+
+/* How many elements were reduced into each output element. */
+static int64_t reduced_count(nbi_node *node, const nb_tensor *x)
+{
+    int64_t count = 1;
+    for (int d = 0; d < x->ndim; d++)
+        if (node->ints[0] >> d & 1) count *= x->shape[d];
+    return count;
+}
+
+static nb_tensor *record(nb_tensor *out, const nb_tensor *t, const char *name, nbi_backward_fn backward,
+                         int64_t mask, bool keepdim, bool save_output)
+{
+    if (out == NULL || !nb_dtype_is_floating(out->dtype) || !nbi_should_record(1, &t)) return out;
+    nbi_node *node = nbi_record(out, name, backward, 1, &t, NBI_SAVES(0));
+    if (node == NULL || (save_output && !nbi_save_output(node, out))) {
+        nb_free(out);
+        return NULL;
+    }
+    node->ints[0] = mask;
+    node->ints[1] = keepdim;
+    return out;
+}
+
+/* The output, recomputed from x while recording (so second derivatives see
+ * its dependence on x), else the saved one. */
+static nb_tensor *output_of(nbi_node *node, nb_tensor *(*recompute)(nbi_node *, nb_tensor *))
+{
+    nb_tensor *saved = nbi_saved_output(node);
+    if (saved != NULL && !nbi_grad_enabled()) return saved;
+    return recompute(node, nbi_input(node, 0));
+}
+
+static nb_dims dims_of_mask(const nb_tensor *x, int64_t mask)
+{
+    nb_dims dims = { .n = 0 };
+    for (int d = 0; d < x->ndim; d++)
+        if (mask >> d & 1) dims.dims[dims.n++] = d;
+    return dims;
+}
+
+/* ------------------------------------------------------------------------ */
+/* sum, mean                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static nb_status sum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_status status = keep_grad(expanded(node, nbi_input(node, 0), g), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_status  status = keep_grad(nb_div_scalar(expanded(node, x, g), (double)reduced_count(node, x)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_sum(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return record(out, t, "sumBackward", sum_backward, reduced_mask(t, dims), keepdim, false);
+}
+
+nb_tensor *nbi_record_mean(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return record(out, t, "meanBackward", mean_backward, reduced_mask(t, dims), keepdim, false);
+}
+
+/* ------------------------------------------------------------------------ */
+/* prod: out / x where x != 0; with zeros, the product of the others         */
+/* ------------------------------------------------------------------------ */
+
+static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_dims    dims   = dims_of_mask(x, node->ints[0]);
+    nb_tensor *is_zero = nb_eq_scalar(x, 0);
+    nb_tensor *one     = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+    /* Product of the nonzero elements, and how many zeros each slice has. */
+    nb_tensor *nonzero_prod = nb_prod_dims(nb_where(is_zero, one, x), dims, true);
+    nb_tensor *zeros        = nb_sum_dims(is_zero, dims, true);
+    nb_tensor *full_prod    = nb_mul(nonzero_prod, nb_eq_scalar(zeros, 0));
+    /* No zero in the slice: prod / x. One zero: the others' product at the
+     * zero, 0 elsewhere. More: 0. */
+    nb_tensor *no_zero  = nb_div(nb_expand(full_prod, nb_shape_of(x)), nb_where(is_zero, one, x));
+    nb_tensor *one_zero = nb_mul(nb_logical_and(is_zero, nb_eq_scalar(zeros, 1)), nonzero_prod);
+    nb_tensor *local    = nb_where(nb_eq_scalar(zeros, 0), no_zero, one_zero);
+    nb_tensor *kept_g   = with_reduced_dims(node, x, g);
+    nb_status  status   = keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return record(out, t, "prodBackward", prod_backward, reduced_mask(t, dims), keepdim, false);
+}
+
+/* ------------------------------------------------------------------------ */
+/* max / min over everything: shared evenly among the tied maxima            */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x) { return node->ints[2] ? nb_min(x) : nb_max(x); }
+
+static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x     = nbi_input(node, 0);
+    nb_tensor *hits  = nb_eq(x, output_of(node, recompute_max));
+    nb_tensor *share = nb_div(g, nb_sum(hits));
+    nb_status  status = keep_grad(nb_mul(hits, share), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
+{
+    out = record(out, t, is_min ? "minBackward" : "maxBackward", extreme_backward, 0, false, true);
+    if (out && out->grad_fn && out->grad_fn->backward == extreme_backward) out->grad_fn->ints[2] = is_min;
+    return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* var, std: 2 (x - mean) / (N - correction), and / (2 std) for std          */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *recompute_std(nbi_node *node, nb_tensor *x)
+{
+    return nb_std_dims(x, dims_of_mask(x, node->ints[0]), node->ints[2], node->ints[1]);
+}
+
+static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x        = nbi_input(node, 0);
+    nb_dims    dims     = dims_of_mask(x, node->ints[0]);
+    double     divisor  = (double)(reduced_count(node, x) - node->ints[2]);
+    nb_tensor *centered = nb_sub(x, nb_mean_dims(x, dims, true));
+    nb_tensor *local    = nb_mul_scalar(centered, 2.0 / divisor); /* d var / dx */
+    if (node->ints[3]) /* std: d std = d var / (2 std) */
+        local = nb_div(local, nb_mul_scalar(with_reduced_dims(node, x, output_of(node, recompute_std)), 2));
+    nb_status status = keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_var_std(nb_tensor *out, const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim,
+                              bool is_std)
+{
+    out = record(out, t, is_std ? "stdBackward" : "varBackward", var_std_backward, reduced_mask(t, dims), keepdim,
+                 is_std);
+    if (out && out->grad_fn && out->grad_fn->backward == var_std_backward) {
+        out->grad_fn->ints[2] = correction;
+        out->grad_fn->ints[3] = is_std;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* logsumexp: softmax of x along the reduced dims                            */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *recompute_logsumexp(nbi_node *node, nb_tensor *x)
+{
+    return nb_logsumexp(x, dims_of_mask(x, node->ints[0]), node->ints[1]);
+}
+
+static nb_status logsumexp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x       = nbi_input(node, 0);
+    nb_tensor *weights = nb_exp(nb_sub(x, with_reduced_dims(node, x, output_of(node, recompute_logsumexp))));
+    nb_status  status  = keep_grad(nb_mul(weights, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return record(out, t, "logsumexpBackward", logsumexp_backward, reduced_mask(t, dims), keepdim, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* norm: p = 1 sign(x); p = 2 x / norm (0 where the norm is 0); p = inf the  */
+/* sign at the largest |x|, shared among ties                                */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *recompute_norm(nbi_node *node, nb_tensor *x)
+{
+    return nb_norm_dims(x, node->scalars[0], dims_of_mask(x, node->ints[0]), node->ints[1]);
+}
+
+static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    nb_tensor *x = nbi_input(node, 0);
+    double     p = node->scalars[0];
+    nb_tensor *local;
+    if (p == 1) {
+        local = nb_sign(x);
+    } else if (p == 2) {
+        nb_tensor *norm = with_reduced_dims(node, x, output_of(node, recompute_norm));
+        nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+        local           = nb_where(nb_eq_scalar(norm, 0), zero, nb_div(x, norm));
+    } else {
+        nb_tensor *norm = with_reduced_dims(node, x, output_of(node, recompute_norm));
+        nb_tensor *hits = nb_eq(nb_abs(x), norm);
+        local = nb_div(nb_mul(nb_sign(x), hits), nb_sum_dims(hits, dims_of_mask(x, node->ints[0]), true));
+    }
+    nb_status status = keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims dims, bool keepdim)
+{
+    out = record(out, t, "normBackward", norm_backward, reduced_mask(t, dims), keepdim, true);
+    if (out && out->grad_fn && out->grad_fn->backward == norm_backward) out->grad_fn->scalars[0] = p;
+    return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Along one dim (ints[0] = dim): cumsum, softmax, log_softmax               */
+/* ------------------------------------------------------------------------ */
+
+/* The reversed cumulative sum of g: sum(g) - cumsum(g) + g. */
+static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    int        dim   = (int)node->ints[0];
+    nb_tensor *total = nb_sum_dims(g, NB_DIMS(dim), true);
+    nb_tensor *grad  = nb_add(nb_sub(total, nb_cumsum(g, dim)), g);
+    nb_status  status = keep_grad(grad, &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+static nb_tensor *recompute_softmax(nbi_node *node, nb_tensor *x) { return nb_softmax(x, (int)node->ints[0]); }
+static nb_tensor *recompute_log_softmax(nbi_node *node, nb_tensor *x) { return nb_log_softmax(x, (int)node->ints[0]); }
+
+/* y (g - sum(g y)) */
+static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    int        dim = (int)node->ints[0];
+    nb_tensor *y   = output_of(node, recompute_softmax);
+    nb_tensor *dot = nb_sum_dims(nb_mul(g, y), NB_DIMS(dim), true);
+    nb_status  status = keep_grad(nb_mul(y, nb_sub(g, dot)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+/* g - exp(y) sum(g) */
+static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    FORMULA_BEGIN();
+    int        dim = (int)node->ints[0];
+    nb_tensor *y   = output_of(node, recompute_log_softmax);
+    nb_tensor *sum = nb_sum_dims(g, NB_DIMS(dim), true);
+    nb_status  status = keep_grad(nb_sub(g, nb_mul(nb_exp(y), sum)), &grad_inputs[0]);
+    FORMULA_END(status);
+}
+
+static nb_tensor *record_along(nb_tensor *out, const nb_tensor *t, int dim, const char *name, nbi_backward_fn backward,
+                               bool save_output)
+{
+    if (out == NULL) return NULL;
+    int d = dim < 0 ? dim + (t->ndim > 0 ? t->ndim : 1) : dim;
+    out   = record(out, t, name, backward, 0, false, save_output);
+    if (out && out->grad_fn && out->grad_fn->backward == backward) out->grad_fn->ints[0] = d;
+    return out;
+}
+
+nb_tensor *nbi_record_cumsum(nb_tensor *out, const nb_tensor *t, int dim)
+{
+    return record_along(out, t, dim, "cumsumBackward", cumsum_backward, false);
+}
+nb_tensor *nbi_record_softmax(nb_tensor *out, const nb_tensor *t, int dim)
+{
+    return record_along(out, t, dim, "softmaxBackward", softmax_backward, true);
+}
+nb_tensor *nbi_record_log_softmax(nb_tensor *out, const nb_tensor *t, int dim)
+{
+    return record_along(out, t, dim, "log_softmaxBackward", log_softmax_backward, true);
+}

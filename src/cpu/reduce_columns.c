@@ -1,0 +1,197 @@
+/*
+ * reduce_columns.c — the columns layout of reductions: the kept innermost dim
+ * is contiguous and the reduced run is strided (sum over dim 0 of an (R, C)
+ * matrix, or over dim 1 of a transposed one). Instead of one strided walk
+ * per output, tiles of NBI_COLUMN_TILE neighbouring outputs are reduced
+ * together: each row of the tile is one contiguous load, added into a tile
+ * of accumulators. Float sums split the rows pairwise (leaves of VLEAF rows),
+ * as the row tree does; threads take whole tiles, so results do not depend
+ * on the thread count.
+ */
+#include "reduce_kernels.h"
+
+static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* The largest power-of-two multiple of leaf below n (n > leaf). */
+static int64_t tree_split(int64_t n, int64_t leaf)
+{
+    int64_t half = leaf;
+    while (half < n - half)
+        half *= 2;
+    return half;
+}
+
+/* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
+ * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
+#define TILE NBI_COLUMN_TILE
+#define VLEAF 16
+
+/* Sum of rows x rows (row_stride apart) into acc[0..w). */
+#define DEFINE_COLUMN_SUM(suffix, T)                                                                                   \
+    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, T *acc)                       \
+    {                                                                                                                  \
+        if (rows <= VLEAF) {                                                                                           \
+            nbi_reduce_loops_get()->column_sum_##suffix(x, rows, row_stride, w, acc);                                  \
+            return;                                                                                                    \
+        }                                                                                                              \
+        int64_t half = tree_split(rows, VLEAF);                                                                        \
+        T       right[TILE];                                                                                           \
+        column_sum_##suffix(x, half, row_stride, w, acc);                                                              \
+        column_sum_##suffix(x + half * row_stride, rows - half, row_stride, w, right);                                 \
+        for (int j = 0; j < w; j++)                                                                                    \
+            acc[j] += right[j];                                                                                        \
+    }
+DEFINE_COLUMN_SUM(f32, float)
+DEFINE_COLUMN_SUM(f64, double)
+#undef DEFINE_COLUMN_SUM
+
+/* Integer column sums wrap exactly, so one pass in any order is the answer. */
+#define DEFINE_COLUMN_SUM_INT(suffix, T, LOAD)                                                                         \
+    static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, uint64_t *acc)                \
+    {                                                                                                                  \
+        for (int j = 0; j < w; j++)                                                                                    \
+            acc[j] = 0;                                                                                                \
+        for (int64_t r = 0; r < rows; r++)                                                                             \
+            for (int j = 0; j < w; j++)                                                                                \
+                acc[j] += (uint64_t)(LOAD(x[r * row_stride + j]));                                                     \
+    }
+#define LOAD_SIGNED(v) ((int64_t)(v))
+#define LOAD_BOOL(v) ((v) != 0)
+DEFINE_COLUMN_SUM_INT(i64, int64_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(i32, int32_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(u8, uint8_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
+#undef DEFINE_COLUMN_SUM_INT
+#undef LOAD_SIGNED
+#undef LOAD_BOOL
+
+/* Integer max / min over rows of a tile (floats: reduce_loops.c). */
+#define DEFINE_COLUMN_MINMAX(suffix, T)                                                                                \
+    static void column_minmax_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, bool is_max, T *best)      \
+    {                                                                                                                  \
+        for (int j = 0; j < w; j++)                                                                                    \
+            best[j] = x[j];                                                                                            \
+        for (int64_t r = 1; r < rows; r++) {                                                                           \
+            const T *row = x + r * row_stride;                                                                         \
+            if (is_max)                                                                                                \
+                for (int j = 0; j < w; j++)                                                                            \
+                    best[j] = row[j] > best[j] ? row[j] : best[j];                                                     \
+            else                                                                                                       \
+                for (int j = 0; j < w; j++)                                                                            \
+                    best[j] = row[j] < best[j] ? row[j] : best[j];                                                     \
+        }                                                                                                              \
+    }
+DEFINE_COLUMN_MINMAX(i64, int64_t)
+DEFINE_COLUMN_MINMAX(i32, int32_t)
+DEFINE_COLUMN_MINMAX(u8, uint8_t)
+#undef DEFINE_COLUMN_MINMAX
+
+typedef struct {
+    const nbi_reduce_plan *plan;
+    const nbi_reduce_job  *job;
+    int64_t                columns; /* innermost kept size */
+    int64_t                tiles;   /* per outer index */
+} columns_ctx;
+
+static void column_tile(const columns_ctx *c, int64_t item)
+{
+    const nbi_reduce_plan *plan  = c->plan;
+    const nbi_reduce_job  *job   = c->job;
+    int64_t                outer = item / c->tiles, tile = item % c->tiles;
+    /* Input offset of the outer index: every kept dim but the innermost. */
+    int64_t offset = 0, rest = outer;
+    for (int d = plan->nkept - 2; d >= 0; d--) {
+        offset += (rest % plan->kept_size[d]) * plan->kept_stride[d];
+        rest /= plan->kept_size[d];
+    }
+    int64_t     first_column = tile * TILE;
+    int         w            = (int)min_i64(TILE, c->columns - first_column);
+    int64_t     o            = outer * c->columns + first_column;
+    size_t      item_size    = nb_dtype_size(plan->dtype);
+    const char *x            = plan->base + (size_t)(offset + first_column) * item_size;
+    int64_t     n = plan->n, rs = plan->stride;
+    bool        is_max = job->op == NBI_REDUCE_MAX;
+
+    if (job->op == NBI_REDUCE_MAX || job->op == NBI_REDUCE_MIN) {
+        char                   *out   = (char *)job->values + (size_t)o * item_size;
+        const nbi_reduce_loops *loops = nbi_reduce_loops_get();
+        switch (plan->dtype) {
+        case NB_FLOAT32:
+            loops->column_minmax_f32((const float *)x, n, rs, w, is_max, (float *)out);
+            break;
+        case NB_FLOAT64:
+            loops->column_minmax_f64((const double *)x, n, rs, w, is_max, (double *)out);
+            break;
+        case NB_INT64:
+            column_minmax_i64((const int64_t *)x, n, rs, w, is_max, (int64_t *)out);
+            break;
+        case NB_INT32:
+            column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out);
+            break;
+        default:
+            column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out);
+            break;
+        }
+        return;
+    }
+    bool mean = job->op == NBI_REDUCE_MEAN;
+    if (plan->dtype == NB_FLOAT32) {
+        float *out = (float *)job->values + o;
+        column_sum_f32((const float *)x, n, rs, w, out);
+        if (mean)
+            for (int j = 0; j < w; j++)
+                out[j] /= (float)n;
+    } else if (plan->dtype == NB_FLOAT64) {
+        double *out = (double *)job->values + o;
+        column_sum_f64((const double *)x, n, rs, w, out);
+        if (mean)
+            for (int j = 0; j < w; j++)
+                out[j] /= (double)n;
+    } else {
+        uint64_t acc[TILE];
+        switch (plan->dtype) {
+        case NB_INT64:
+            column_sum_i64((const int64_t *)x, n, rs, w, acc);
+            break;
+        case NB_INT32:
+            column_sum_i32((const int32_t *)x, n, rs, w, acc);
+            break;
+        case NB_UINT8:
+            column_sum_u8((const uint8_t *)x, n, rs, w, acc);
+            break;
+        default:
+            column_sum_b8((const uint8_t *)x, n, rs, w, acc);
+            break;
+        }
+        int64_t *out = (int64_t *)job->values + o;
+        for (int j = 0; j < w; j++)
+            out[j] = (int64_t)acc[j];
+    }
+}
+
+static void columns_body(int64_t begin, int64_t end, void *ctx)
+{
+    for (int64_t item = begin; item < end; item++)
+        column_tile(ctx, item);
+}
+
+/* The columns layout applies: the innermost kept dim is contiguous and wide
+ * enough, the run is strided and long enough, and the op has tile loops. */
+static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+{
+    bool tile_op = job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX ||
+                   job->op == NBI_REDUCE_MIN;
+    return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == 1 &&
+           plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != 1;
+}
+
+bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+{
+    if (!use_columns(plan, job)) return false;
+    columns_ctx c = {.plan = plan, .job = job, .columns = plan->kept_size[plan->nkept - 1]};
+    c.tiles       = (c.columns + TILE - 1) / TILE;
+    int64_t items = plan->out_numel / c.columns * c.tiles;
+    int64_t grain = NBI_PARALLEL_GRAIN / (plan->n * TILE) + 1;
+    nbi_parallel_for(items, grain, columns_body, &c);
+    return true;
+}
