@@ -234,6 +234,56 @@ static void test_dtype_conversion_gradient(void)
     nb_scope_end();
 }
 
+static void test_hessian_vector_product(void)
+{
+    /* f(x) = sum(x^2 * sum(x)): the Hessian-vector product H v from two
+     * backward passes equals 2 diag(S) v + 2 x (1.v) + 2 1 (x.v), S = sum(x). */
+    nb_scope_begin();
+    double     xv[3] = { 1, 2, 3 }, vv[3] = { 0.5, -1, 2 };
+    nb_tensor *x     = leaf(NB_SHAPE(3), xv);
+    nb_tensor *v     = nb_from_data(vv, NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *f     = nb_sum(nb_mul(nb_mul(x, x), nb_sum(x)));
+    nb_tensor *g     = NULL;
+    NBT_CHECK(nb_grad_of(&f, 1, &x, 1, NULL, NB_GRAD_OPTS(.create_graph = true), &g) == NB_OK);
+    nb_tensor *gv = nb_sum(nb_mul(g, v));
+    nb_tensor *hv = NULL;
+    NBT_CHECK(nb_grad_of(&gv, 1, &x, 1, NULL, NB_GRAD_OPTS(), &hv) == NB_OK);
+    double S = 6, one_v = 1.5, x_v = 0.5 - 2 + 6;
+    double expected[3];
+    for (int i = 0; i < 3; i++) expected[i] = 2 * S * vv[i] + 2 * xv[i] * one_v + 2 * x_v;
+    NBT_CHECK_TENSOR(hv, NB_SHAPE(3), 1e-12, expected[0], expected[1], expected[2]);
+    nb_scope_end();
+}
+
+static void test_gradient_penalty(void)
+{
+    /* A WGAN-style penalty: for y = tanh(x W), penalty = ||dy/dx||^2; its
+     * gradient with respect to W flows through the first backward pass.
+     * Checked against a finite difference of the penalty in W. */
+    nb_scope_begin();
+    double     xv[2] = { 0.3, -0.7 }, wv[2] = { 0.9, 0.4 };
+    nb_tensor *x     = leaf(NB_SHAPE(1, 2), xv);
+    nb_tensor *w     = leaf(NB_SHAPE(2, 1), wv);
+    nb_tensor *y     = nb_sum(nb_tanh(nb_matmul(x, w)));
+    nb_tensor *dx    = NULL;
+    NBT_CHECK(nb_grad_of(&y, 1, &x, 1, NULL, NB_GRAD_OPTS(.create_graph = true), &dx) == NB_OK);
+    nb_tensor *penalty = nb_sum(nb_mul(dx, dx));
+    NBT_CHECK(nb_backward(penalty) == NB_OK);
+    /* penalty(w) = (1 - tanh(x.w)^2)^2 |w|^2; d/dw0 by central differences */
+    double h = 1e-6, numeric[2];
+    for (int k = 0; k < 2; k++) {
+        double p[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double w0 = wv[0] + (k == 0 ? (sgn ? -h : h) : 0), w1 = wv[1] + (k == 1 ? (sgn ? -h : h) : 0);
+            double s = 1 - pow(tanh(xv[0] * w0 + xv[1] * w1), 2);
+            p[sgn]   = s * s * (w0 * w0 + w1 * w1);
+        }
+        numeric[k] = (p[0] - p[1]) / (2 * h);
+    }
+    NBT_CHECK_TENSOR(nb_grad(w), NB_SHAPE(2, 1), 1e-6, numeric[0], numeric[1]);
+    nb_scope_end();
+}
+
 static void test_graph_dot(void)
 {
     nb_scope_begin();
@@ -306,6 +356,8 @@ int main(void)
     NBT_RUN(test_grad_mode);
     NBT_RUN(test_grad_of_and_second_derivatives);
     NBT_RUN(test_dtype_conversion_gradient);
+    NBT_RUN(test_hessian_vector_product);
+    NBT_RUN(test_gradient_penalty);
     NBT_RUN(test_graph_dot);
     NBT_RUN(test_memory_over_many_steps);
     NBT_RUN(test_long_chain_release);

@@ -161,6 +161,24 @@ nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor
  * broadcast input. A new handle; g itself (new handle) when shapes match. */
 nb_tensor *nbi_sum_to(const nb_tensor *g, int ndim, const int64_t *shape);
 
+/* A formula's temporaries live in a scope of their own; its results leave
+ * it through nbi_keep_grad. */
+#define NBI_FORMULA_BEGIN() nb_scope_begin()
+#define NBI_FORMULA_END(status)                                                                \
+    do {                                                                                       \
+        nb_scope_end();                                                                        \
+        return (status);                                                                       \
+    } while (0)
+
+/* Store grad (made inside the formula's scope) as a result: NB_OK, or the
+ * status of the op that failed to make it (grad NULL). */
+static inline nb_status nbi_keep_grad(nb_tensor *grad, nb_tensor **slot)
+{
+    if (grad == NULL) return nb_last_status();
+    *slot = nb_keep(grad);
+    return NB_OK;
+}
+
 /* The version-checked access of a formula to input i. */
 static inline nb_tensor *nbi_input(nbi_node *node, int i) { return node->inputs[i]; }
 static inline bool nbi_input_needs_grad(nbi_node *node, int i)

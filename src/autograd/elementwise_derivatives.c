@@ -16,14 +16,6 @@
 #include "autograd.h"
 #include "elementwise_derivatives.h"
 
-/* All temporaries of a formula live in a scope; the results are kept. */
-#define FORMULA_BEGIN() nb_scope_begin()
-#define FORMULA_END(status)                                                                    \
-    do {                                                                                       \
-        nb_scope_end();                                                                        \
-        return (status);                                                                       \
-    } while (0)
-
 /* Keep gi out of the formula's scope, shaped and typed as input i. */
 static nb_status finish_input_grad(nbi_node *node, int i, nb_tensor *gi, nb_tensor **grad_inputs)
 {
@@ -53,11 +45,11 @@ static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
 #define UNARY_FORMULA(name, EXPR)                                                              \
     nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
     {                                                                                          \
-        FORMULA_BEGIN();                                                                       \
+        NBI_FORMULA_BEGIN();                                                                       \
         nb_tensor *x = nbi_input(node, 0);                                                     \
         (void)x;                                                                               \
         nb_status status = finish_input_grad(node, 0, (EXPR), grad_inputs);                    \
-        FORMULA_END(status);                                                                   \
+        NBI_FORMULA_END(status);                                                                   \
     }
 
 static nb_tensor *square(const nb_tensor *t) { return nb_mul(t, t); }
@@ -86,7 +78,7 @@ UNARY_FORMULA(erf, nb_mul(g, nb_mul_scalar(nb_exp(nb_neg(square(x))), 1.12837916
 
 nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x = nbi_input(node, 0), *derivative;
     if (node->scalars[0] != 0) {
         /* tanh form: u = k (x + c x^3), d = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2) */
@@ -104,25 +96,25 @@ nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
         derivative     = nb_add(cdf, nb_mul(x, pdf));
     }
     nb_status status = finish_input_grad(node, 0, nb_mul(g, derivative), grad_inputs);
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 /* g where beta x > threshold (the linear part), else g sigmoid(beta x). */
 nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x    = nbi_input(node, 0);
     nb_tensor *z    = nb_mul_scalar(x, node->scalars[0]);
     nb_tensor *one  = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
     nb_tensor *mask = nb_where(nb_gt_scalar(z, node->scalars[1]), one, nb_sigmoid(z));
     nb_status status = finish_input_grad(node, 0, nb_mul(g, mask), grad_inputs);
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 /* g where min <= x <= max (a missing bound always passes), else 0. */
 nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
     double     lo     = node->scalars[0], hi = node->scalars[1];
     nb_tensor *inside = nb_ones_like(x);
@@ -130,7 +122,7 @@ nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
     if (!isnan(lo)) inside = nb_logical_and(inside, nb_ge_scalar(x, lo));
     if (!isnan(hi)) inside = nb_logical_and(inside, nb_le_scalar(x, hi));
     nb_status status = finish_input_grad(node, 0, nb_mul(g, inside), grad_inputs);
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -142,7 +134,7 @@ nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 #define BINARY_FORMULA(name, EXPR_A, EXPR_B)                                                   \
     nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
     {                                                                                          \
-        FORMULA_BEGIN();                                                                       \
+        NBI_FORMULA_BEGIN();                                                                       \
         nb_tensor *a = nbi_input(node, 0), *b = nbi_input(node, 1);                            \
         (void)a;                                                                               \
         (void)b;                                                                               \
@@ -150,7 +142,7 @@ nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
         if (nbi_input_needs_grad(node, 0)) status = finish_input_grad(node, 0, (EXPR_A), grad_inputs); \
         if (status == NB_OK && nbi_input_needs_grad(node, 1))                                  \
             status = finish_input_grad(node, 1, (EXPR_B), grad_inputs);                        \
-        FORMULA_END(status);                                                                   \
+        NBI_FORMULA_END(status);                                                                   \
     }
 
 BINARY_FORMULA(add, nbi_alias_recorded(g, "addBackward"), nbi_alias_recorded(g, "addBackward"))
@@ -176,14 +168,14 @@ BINARY_FORMULA(minimum,
 /* where(cond, a, b): inputs (cond, a, b). */
 static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *cond = nbi_input(node, 0);
     nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = g->dtype));
     nb_status  status = NB_OK;
     if (nbi_input_needs_grad(node, 1)) status = finish_input_grad(node, 1, nb_where(cond, g, zero), grad_inputs);
     if (status == NB_OK && nbi_input_needs_grad(node, 2))
         status = finish_input_grad(node, 2, nb_where(cond, zero, g), grad_inputs);
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,20 +10,6 @@
  */
 #include "autograd.h"
 
-#define FORMULA_BEGIN() nb_scope_begin()
-#define FORMULA_END(status)                                                                    \
-    do {                                                                                       \
-        nb_scope_end();                                                                        \
-        return (status);                                                                       \
-    } while (0)
-
-static nb_status keep_grad(nb_tensor *grad, nb_tensor **slot)
-{
-    if (grad == NULL) return nb_last_status();
-    *slot = nb_keep(grad);
-    return NB_OK;
-}
-
 /* Record with the given inputs, or free out on failure. */
 static nb_tensor *record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
                          const nb_tensor *const *inputs, uint32_t saves, int64_t dim)
@@ -108,19 +94,19 @@ nb_tensor *nbi_record_stack(nb_tensor *out, nb_tensor *const *tensors, int count
  * index repeats. index is expanded along the other dims to g's shape. */
 static nb_status index_select_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *t = nbi_input(node, 0), *index = nbi_input(node, 1);
     int        dim = (int)node->ints[0];
     nb_status  status;
     if (t->ndim == 0) {
-        status = keep_grad(nb_reshape(g, NB_SCALAR_SHAPE), &grad_inputs[0]);
+        status = nbi_keep_grad(nb_reshape(g, NB_SCALAR_SHAPE), &grad_inputs[0]);
     } else {
         nb_shape along = { .ndim = g->ndim };
         for (int d = 0; d < g->ndim; d++) along.dims[d] = d == dim ? index->numel : 1;
         nb_tensor *expanded = nb_expand(nb_reshape(index, along), nb_shape_of(g));
-        status              = keep_grad(scatter_into_zeros(t, dim, nb_contiguous(expanded), g), &grad_inputs[0]);
+        status              = nbi_keep_grad(scatter_into_zeros(t, dim, nb_contiguous(expanded), g), &grad_inputs[0]);
     }
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_index_select(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
@@ -132,10 +118,10 @@ nb_tensor *nbi_record_index_select(nb_tensor *out, const nb_tensor *t, int dim, 
 /* inputs (t, index) */
 static nb_status gather_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
-    nb_status status = keep_grad(scatter_into_zeros(nbi_input(node, 0), (int)node->ints[0], nbi_input(node, 1), g),
+    NBI_FORMULA_BEGIN();
+    nb_status status = nbi_keep_grad(scatter_into_zeros(nbi_input(node, 0), (int)node->ints[0], nbi_input(node, 1), g),
                                  &grad_inputs[0]);
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_gather(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
@@ -149,17 +135,17 @@ nb_tensor *nbi_record_gather(nb_tensor *out, const nb_tensor *t, int dim, const 
  * gathered at index. */
 static nb_status scatter_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *index = nbi_input(node, 1), *src = nbi_input(node, 2);
     int        dim    = (int)node->ints[0];
     nb_status  status = NB_OK;
     if (nbi_input_needs_grad(node, 0)) {
         nb_tensor *gt = node->ints[1] ? nbi_alias_recorded(g, "scatterBackward")
                                       : nb_scatter(g, dim, index, nb_zeros(nb_shape_of(src), NB_OPTS(.dtype = g->dtype)));
-        status = keep_grad(gt, &grad_inputs[0]);
+        status = nbi_keep_grad(gt, &grad_inputs[0]);
     }
-    if (status == NB_OK && nbi_input_needs_grad(node, 2)) status = keep_grad(nb_gather(g, dim, index), &grad_inputs[2]);
-    FORMULA_END(status);
+    if (status == NB_OK && nbi_input_needs_grad(node, 2)) status = nbi_keep_grad(nb_gather(g, dim, index), &grad_inputs[2]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_scatter(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index,
@@ -179,11 +165,11 @@ nb_tensor *nbi_record_scatter(nb_tensor *out, const nb_tensor *t, int dim, const
 /* inputs (t, mask) */
 static nb_status masked_fill_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *t      = nbi_input(node, 0);
     nb_tensor *passed = nb_masked_fill(g, nbi_input(node, 1), 0);
-    nb_status  status = keep_grad(passed ? nbi_sum_to(passed, t->ndim, t->shape) : NULL, &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(passed ? nbi_sum_to(passed, t->ndim, t->shape) : NULL, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_masked_fill(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
@@ -196,7 +182,7 @@ nb_tensor *nbi_record_masked_fill(nb_tensor *out, const nb_tensor *t, const nb_t
  * the broadcast shape of t and mask, then summed down to t's shape. */
 static nb_status masked_select_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *t = nbi_input(node, 0), *mask = nbi_input(node, 1);
     nb_shape   shape;
     nb_status  status = nb_broadcast_shapes(nb_shape_of(t), nb_shape_of(mask), &shape);
@@ -205,9 +191,9 @@ static nb_status masked_select_backward(nbi_node *node, nb_tensor *g, nb_tensor 
         nb_tensor *positions = nb_reshape(nb_nonzero(flat_mask), NB_SHAPE(-1));
         nb_tensor *flat      = nb_zeros(NB_SHAPE(nbi_shape_numel(shape.ndim, shape.dims)), NB_OPTS(.dtype = g->dtype));
         nb_tensor *placed    = nb_reshape(nb_scatter_add(flat, 0, positions, g), shape);
-        status = keep_grad(placed ? nbi_sum_to(placed, t->ndim, t->shape) : NULL, &grad_inputs[0]);
+        status = nbi_keep_grad(placed ? nbi_sum_to(placed, t->ndim, t->shape) : NULL, &grad_inputs[0]);
     }
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_masked_select(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
@@ -223,18 +209,18 @@ nb_tensor *nbi_record_masked_select(nb_tensor *out, const nb_tensor *t, const nb
 /* inputs (t, indices); ints[1]: the dim was kept (sort, topk, keepdim). */
 static nb_status picked_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *t = nbi_input(node, 0), *indices = nbi_input(node, 1);
     int        dim = (int)node->ints[0];
     nb_status  status;
     if (t->ndim == 0) {
-        status = keep_grad(nb_reshape(g, NB_SCALAR_SHAPE), &grad_inputs[0]);
+        status = nbi_keep_grad(nb_reshape(g, NB_SCALAR_SHAPE), &grad_inputs[0]);
     } else {
         nb_tensor *gk = node->ints[1] ? g : nb_unsqueeze(g, dim);
         nb_tensor *ik = node->ints[1] ? indices : nb_unsqueeze(indices, dim);
-        status        = keep_grad(scatter_into_zeros(t, dim, ik, gk), &grad_inputs[0]);
+        status        = nbi_keep_grad(scatter_into_zeros(t, dim, ik, gk), &grad_inputs[0]);
     }
-    FORMULA_END(status);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_picked(nb_tensor *values, const nb_tensor *t, int dim, const nb_tensor *indices, bool dim_kept,

@@ -10,20 +10,6 @@
  */
 #include "autograd.h"
 
-#define FORMULA_BEGIN() nb_scope_begin()
-#define FORMULA_END(status)                                                                    \
-    do {                                                                                       \
-        nb_scope_end();                                                                        \
-        return (status);                                                                       \
-    } while (0)
-
-static nb_status keep_grad(nb_tensor *grad, nb_tensor **slot)
-{
-    if (grad == NULL) return nb_last_status();
-    *slot = nb_keep(grad);
-    return NB_OK;
-}
-
 /* The reduced dims of t as a bit mask: an empty list means all of them. */
 static int64_t reduced_mask(const nb_tensor *t, nb_dims dims)
 {
@@ -99,17 +85,17 @@ static nb_dims dims_of_mask(const nb_tensor *x, int64_t mask)
 
 static nb_status sum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
-    nb_status status = keep_grad(expanded(node, nbi_input(node, 0), g), &grad_inputs[0]);
-    FORMULA_END(status);
+    NBI_FORMULA_BEGIN();
+    nb_status status = nbi_keep_grad(expanded(node, nbi_input(node, 0), g), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
-    nb_status  status = keep_grad(nb_div_scalar(expanded(node, x, g), (double)reduced_count(node, x)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(nb_div_scalar(expanded(node, x, g), (double)reduced_count(node, x)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_sum(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
@@ -128,7 +114,7 @@ nb_tensor *nbi_record_mean(nb_tensor *out, const nb_tensor *t, nb_dims dims, boo
 
 static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
     nb_dims    dims   = dims_of_mask(x, node->ints[0]);
     nb_tensor *is_zero = nb_eq_scalar(x, 0);
@@ -143,8 +129,8 @@ static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
     nb_tensor *one_zero = nb_mul(nb_logical_and(is_zero, nb_eq_scalar(zeros, 1)), nonzero_prod);
     nb_tensor *local    = nb_where(nb_eq_scalar(zeros, 0), no_zero, one_zero);
     nb_tensor *kept_g   = with_reduced_dims(node, x, g);
-    nb_status  status   = keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status   = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
@@ -160,12 +146,12 @@ static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x) { return node->int
 
 static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x     = nbi_input(node, 0);
     nb_tensor *hits  = nb_eq(x, output_of(node, recompute_max));
     nb_tensor *share = nb_div(g, nb_sum(hits));
-    nb_status  status = keep_grad(nb_mul(hits, share), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(nb_mul(hits, share), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
@@ -186,7 +172,7 @@ static nb_tensor *recompute_std(nbi_node *node, nb_tensor *x)
 
 static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x        = nbi_input(node, 0);
     nb_dims    dims     = dims_of_mask(x, node->ints[0]);
     double     divisor  = (double)(reduced_count(node, x) - node->ints[2]);
@@ -194,8 +180,8 @@ static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     nb_tensor *local    = nb_mul_scalar(centered, 2.0 / divisor); /* d var / dx */
     if (node->ints[3]) /* std: d std = d var / (2 std) */
         local = nb_div(local, nb_mul_scalar(with_reduced_dims(node, x, output_of(node, recompute_std)), 2));
-    nb_status status = keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status status = nbi_keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_var_std(nb_tensor *out, const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim,
@@ -221,11 +207,11 @@ static nb_tensor *recompute_logsumexp(nbi_node *node, nb_tensor *x)
 
 static nb_status logsumexp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x       = nbi_input(node, 0);
     nb_tensor *weights = nb_exp(nb_sub(x, with_reduced_dims(node, x, output_of(node, recompute_logsumexp))));
-    nb_status  status  = keep_grad(nb_mul(weights, with_reduced_dims(node, x, g)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status  = nbi_keep_grad(nb_mul(weights, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
@@ -245,7 +231,7 @@ static nb_tensor *recompute_norm(nbi_node *node, nb_tensor *x)
 
 static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     nb_tensor *x = nbi_input(node, 0);
     double     p = node->scalars[0];
     nb_tensor *local;
@@ -260,8 +246,8 @@ static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
         nb_tensor *hits = nb_eq(nb_abs(x), norm);
         local = nb_div(nb_mul(nb_sign(x), hits), nb_sum_dims(hits, dims_of_mask(x, node->ints[0]), true));
     }
-    nb_status status = keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status status = nbi_keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims dims, bool keepdim)
@@ -278,12 +264,12 @@ nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims
 /* The reversed cumulative sum of g: sum(g) - cumsum(g) + g. */
 static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     int        dim   = (int)node->ints[0];
     nb_tensor *total = nb_sum_dims(g, NB_DIMS(dim), true);
     nb_tensor *grad  = nb_add(nb_sub(total, nb_cumsum(g, dim)), g);
-    nb_status  status = keep_grad(grad, &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(grad, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 static nb_tensor *recompute_softmax(nbi_node *node, nb_tensor *x) { return nb_softmax(x, (int)node->ints[0]); }
@@ -292,23 +278,23 @@ static nb_tensor *recompute_log_softmax(nbi_node *node, nb_tensor *x) { return n
 /* y (g - sum(g y)) */
 static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
     nb_tensor *y   = output_of(node, recompute_softmax);
     nb_tensor *dot = nb_sum_dims(nb_mul(g, y), NB_DIMS(dim), true);
-    nb_status  status = keep_grad(nb_mul(y, nb_sub(g, dot)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(nb_mul(y, nb_sub(g, dot)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 /* g - exp(y) sum(g) */
 static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    FORMULA_BEGIN();
+    NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
     nb_tensor *y   = output_of(node, recompute_log_softmax);
     nb_tensor *sum = nb_sum_dims(g, NB_DIMS(dim), true);
-    nb_status  status = keep_grad(nb_sub(g, nb_mul(nb_exp(y), sum)), &grad_inputs[0]);
-    FORMULA_END(status);
+    nb_status  status = nbi_keep_grad(nb_sub(g, nb_mul(nb_exp(y), sum)), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
 }
 
 static nb_tensor *record_along(nb_tensor *out, const nb_tensor *t, int dim, const char *name, nbi_backward_fn backward,

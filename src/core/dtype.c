@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <float.h>
+
 const char *nb_dtype_name(nb_dtype dtype)
 {
     switch (dtype) {
@@ -137,4 +139,38 @@ void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
     case NB_BOOL: *(uint8_t *)p = value != 0; break;
     default: break;
     }
+}
+
+/* PyTorch's overflow rule for a fill value: integers take values in their
+ * range (truncated toward zero), uint8 also takes -255..-1 (they wrap, as
+ * two's complement), NaN and inf fit no integer, float32 takes any finite
+ * value up to FLT_MAX plus inf and NaN, float64 and bool take anything. */
+bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op)
+{
+    bool fits = true;
+    switch (dtype) {
+    case NB_FLOAT32:
+        fits = !isfinite(value) || fabs(value) <= FLT_MAX;
+        break;
+    case NB_FLOAT64:
+    case NB_BOOL:
+        fits = true;
+        break;
+    case NB_INT64:
+        fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
+        break;
+    case NB_INT32:
+        fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
+        break;
+    case NB_UINT8:
+        fits = value >= -255.0 && value <= 255.0;
+        break;
+    default:
+        fits = false;
+        break;
+    }
+    if (!fits)
+        nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value,
+                 nb_dtype_name(dtype));
+    return fits;
 }

@@ -57,6 +57,11 @@ static inline int64_t nbi_f64_to_i64(double v)
     return (int64_t)v;
 }
 
+/* PyTorch's rule for a scalar written into a tensor of dtype (a fill value):
+ * false with NB_ERR_ARG ("op: value 300 cannot be converted to ...") when it
+ * does not fit. */
+bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op);
+
 /* ------------------------------------------------------------------------ */
 /* Storage and tensor                                                        */
 /* ------------------------------------------------------------------------ */
@@ -124,6 +129,14 @@ void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted
  * to dst's dtype; dst may be any strided view). The caller checked shapes. */
 void       nbi_copy_into(nb_tensor *dst, const nb_tensor *src);
+/* An expanded view (stride 0 over a size > 1): its elements share memory,
+ * so it cannot be written in place. */
+static inline bool nbi_has_internal_overlap(const nb_tensor *t)
+{
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) return true;
+    return false;
+}
 /* Record an in-place write to t's storage. */
 static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
 

@@ -67,15 +67,6 @@ nb_tensor *nb_to(const nb_tensor *t, nb_device device)
 
 bool nb_cuda_is_available(void) { return false; }
 
-/* Elements of t that share memory with another element: a view expanded
- * with stride 0 cannot be written in place. */
-static bool has_internal_overlap(const nb_tensor *t)
-{
-    for (int d = 0; d < t->ndim; d++)
-        if (t->stride[d] == 0 && t->shape[d] > 1) return true;
-    return false;
-}
-
 nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
 {
     if (!nbi_check_tensor(dst, "nb_copy_", "dst") || !nbi_check_tensor(src, "nb_copy_", "src")) return NULL;
@@ -89,7 +80,7 @@ nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
                         nbi_shape_str(src->ndim, src->shape, a, sizeof a),
                         nbi_shape_str(dst->ndim, dst->shape, b, sizeof b));
     }
-    if (has_internal_overlap(dst))
+    if (nbi_has_internal_overlap(dst))
         return nbi_fail(NB_ERR_ARG, "nb_copy_: the destination has elements that share memory (an expanded view); "
                                     "clone it first");
     if (nbi_in_place_records(dst, src)) {

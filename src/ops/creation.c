@@ -55,40 +55,6 @@ static nb_tensor *make(nb_shape shape, nb_opts opts, const char *op)
     return t;
 }
 
-/* PyTorch's overflow rule for a fill value: integers take values in their
- * range (truncated toward zero), uint8 also takes -255..-1 (they wrap, as
- * two's complement), NaN and inf fit no integer, float32 takes any finite
- * value up to FLT_MAX plus inf and NaN, float64 and bool take anything. */
-static bool check_fill_value(double value, nb_dtype dtype, const char *op)
-{
-    bool fits = true;
-    switch (dtype) {
-    case NB_FLOAT32:
-        fits = !isfinite(value) || fabs(value) <= FLT_MAX;
-        break;
-    case NB_FLOAT64:
-    case NB_BOOL:
-        fits = true;
-        break;
-    case NB_INT64:
-        fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
-        break;
-    case NB_INT32:
-        fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
-        break;
-    case NB_UINT8:
-        fits = value >= -255.0 && value <= 255.0;
-        break;
-    default:
-        fits = false;
-        break;
-    }
-    if (!fits)
-        nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value,
-                 nb_dtype_name(dtype));
-    return fits;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Fills                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -177,7 +143,7 @@ static void fill_tensor(nb_tensor *t, double value)
 
 static nb_tensor *full(nb_shape shape, double value, nb_opts opts, const char *op)
 {
-    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !check_fill_value(value, opts.dtype, op)) return NULL;
+    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !nbi_check_fill_value(value, opts.dtype, op)) return NULL;
     nb_tensor *t = make(shape, opts, op);
     if (t) fill_tensor(t, value);
     return t;
@@ -595,7 +561,7 @@ nb_tensor *nb_fill_(nb_tensor *a, double value)
 {
     if (!nbi_check_tensor(a, "nb_fill_", "a")) return NULL;
     if (a->storage->device.type != NB_CPU) return nbi_fail(NB_ERR_DEVICE, "nb_fill_: the tensor is not on the CPU");
-    if (!check_fill_value(value, a->dtype, "nb_fill_")) return NULL;
+    if (!nbi_check_fill_value(value, a->dtype, "nb_fill_")) return NULL;
     if (nbi_in_place_records(a, NULL)) {
         /* The new value is a constant: a leaves the graph. */
         nb_tensor *old = nbi_begin_in_place(a, "nb_fill_");

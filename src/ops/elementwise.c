@@ -89,13 +89,6 @@ static bool same_device(const nb_tensor *a, const nb_tensor *b, const char *op)
     return false;
 }
 
-static bool has_internal_overlap(const nb_tensor *t)
-{
-    for (int d = 0; d < t->ndim; d++)
-        if (t->stride[d] == 0 && t->shape[d] > 1) return true;
-    return false;
-}
-
 /* torch.can_cast for in-place ops: no float into an integer, no number
  * into bool. */
 static bool can_cast(nb_dtype from, nb_dtype to)
@@ -112,7 +105,7 @@ static bool check_in_place_target(const nb_tensor *t, nb_dtype result, const cha
                  nb_dtype_name(result), nb_dtype_name(t->dtype));
         return false;
     }
-    if (has_internal_overlap(t)) {
+    if (nbi_has_internal_overlap(t)) {
         nbi_fail(NB_ERR_ARG, "%s: more than one element of the written-to tensor refers to a single memory "
                              "location (an expanded view); clone it first", op);
         return false;

@@ -186,15 +186,6 @@ static bool check_index_dtype(const nb_tensor *index, const char *op)
 static int64_t size_at(const nb_tensor *t, int d) { return t->ndim == 0 ? 1 : t->shape[d]; }
 static int     rank_at_least_1(const nb_tensor *t) { return t->ndim > 0 ? t->ndim : 1; }
 
-/* A view whose elements overlap (stride 0 on a dim of size > 1, as from
- * nb_expand) cannot be written in place: which write wins is undefined. */
-static bool has_internal_overlap(const nb_tensor *t)
-{
-    for (int d = 0; d < t->ndim; d++)
-        if (t->shape[d] > 1 && t->stride[d] == 0) return true;
-    return false;
-}
-
 typedef struct {
     int64_t             size;      /* valid indices are [0, size) */
     atomic_int_fast64_t first_bad; /* lowest bad position, INT64_MAX if none */
@@ -463,7 +454,7 @@ static nb_tensor *scatter_in_place(nb_tensor *t, int dim, const nb_tensor *index
 {
     int d = check_scatter(t, dim, index, src, op);
     if (d < 0) return NULL;
-    if (has_internal_overlap(t))
+    if (nbi_has_internal_overlap(t))
         return nbi_fail(NB_ERR_ARG, "%s: t has elements that share memory (an expanded view); clone it first", op);
     if (nbi_in_place_records(t, src)) {
         nb_tensor *old = nbi_begin_in_place(t, op);
@@ -527,32 +518,7 @@ static bool check_mask(const nb_tensor *t, const nb_tensor *mask, const char *op
  * torch (-1 is 255). Fractions truncate toward zero. */
 static bool convert_fill_value(double value, nb_dtype dtype, void *bits, const char *op)
 {
-    bool fits = true;
-    switch (dtype) {
-    case NB_FLOAT32:
-        fits = !isfinite(value) || fabs(value) <= FLT_MAX;
-        break;
-    case NB_FLOAT64:
-        break;
-    case NB_INT64:
-        fits = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
-        break;
-    case NB_INT32:
-        fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
-        break;
-    case NB_UINT8:
-        fits = value >= -255.0 && value <= 255.0;
-        break;
-    case NB_BOOL:
-        break;
-    default:
-        break;
-    }
-    if (!fits) {
-        nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to %s without overflow", op, value,
-                 nb_dtype_name(dtype));
-        return false;
-    }
+    if (!nbi_check_fill_value(value, dtype, op)) return false;
     switch (dtype) {
     case NB_FLOAT32:
         *(float *)bits = (float)value;
