@@ -3,7 +3,8 @@
 #   make run     build, then run the main job (for now: every example)
 #   make test    build and test three ways: optimized with OpenBLAS,
 #                AddressSanitizer + UndefinedBehaviorSanitizer, and without
-#                OpenBLAS (the fallback GEMM); ends with CTest's summary
+#                OpenBLAS (the fallback GEMM); then install and build an
+#                example against the installed library
 #   make bench   build optimized and print the benchmark tables
 #   make install PREFIX=/usr/local
 
@@ -12,7 +13,7 @@ PREFIX ?= /usr/local
 CMAKE  ?= cmake
 CTEST  ?= ctest
 
-.PHONY: all build run test test-release test-sanitize test-fallback bench install clean
+.PHONY: all build run test test-release test-sanitize test-fallback test-install bench install clean
 
 all: build
 
@@ -38,7 +39,10 @@ test-fallback:
 	@$(CMAKE) --build build/fallback -j $(JOBS)
 	$(CTEST) --test-dir build/fallback --output-on-failure -j $(JOBS)
 
-test: test-release test-sanitize test-fallback
+test-install: build
+	@scripts/check-install
+
+test: test-release test-sanitize test-fallback test-install
 	@scripts/line-counts
 	@echo "== all three builds passed (release with OpenBLAS, ASan+UBSan, fallback GEMM)"
 

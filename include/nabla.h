@@ -201,7 +201,9 @@ NB_API void      nb_empty_cache(void);
 /* ------------------------------------------------------------------------ */
 
 /* Threads used by CPU kernels (default: the number of cores). Results do not
- * depend on it except for float rounding in reductions. */
+ * depend on it except for float rounding in reductions. A build without
+ * OpenMP accepts any n >= 1 and runs on one thread (nb_get_num_threads then
+ * says 1). n < 1 is NB_ERR_ARG. */
 NB_API nb_status nb_set_num_threads(int n);
 NB_API int       nb_get_num_threads(void);
 /* The BLAS behind matmul on the CPU: "openblas" or "fallback". */
