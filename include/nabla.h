@@ -651,4 +651,8 @@ NB_API nb_status  nb_save_npy(const nb_tensor *t, const char *path);
 #ifdef __cplusplus
 }
 #endif
+
+/* Layers, losses, modules, optimizers, model files and data loading. */
+#include "nabla/nn.h"
+
 #endif /* NABLA_H */

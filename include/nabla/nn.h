@@ -1,0 +1,366 @@
+/*
+ * nabla/nn.h — deep-learning primitives: functional layers and losses,
+ * modules with named parameters, initialisation, optimizers and learning-
+ * rate schedules, model files (safetensors), and data loading (IDX files,
+ * datasets, shuffled mini-batches). Included by nabla.h; the conventions at
+ * the top of nabla.h hold here too (NULL on error with a message, new
+ * handles owned by the caller or the current scope, borrowed arguments).
+ *
+ * Every functional op is differentiable through autograd. Names and
+ * semantics follow torch.nn.functional / torch.nn / torch.optim.
+ */
+#ifndef NABLA_NN_H
+#define NABLA_NN_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Functional layers                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* y = x W^T + b. x: (..., in), weight: (out, in), bias: (out) or NULL. */
+NB_API nb_tensor *nb_linear(const nb_tensor *x, const nb_tensor *weight, const nb_tensor *bias);
+
+/* Convolution geometry; zero fields take the defaults (stride 1, padding 0,
+ * dilation 1, groups 1, output_padding 0). [0] is height, [1] width. */
+typedef struct {
+    int     reserved_;
+    int64_t stride[2];
+    int64_t padding[2];
+    int64_t dilation[2];
+    int64_t groups;
+    int64_t output_padding[2]; /* conv_transpose2d only */
+} nb_conv_opts;
+#define NB_CONV_OPTS(...) ((nb_conv_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* x: (N, C_in, H, W) or (C_in, H, W); weight: (C_out, C_in / groups, kH, kW);
+ * bias: (C_out) or NULL. Output (N, C_out, H_out, W_out) as torch. */
+NB_API nb_tensor *nb_conv2d(const nb_tensor *x, const nb_tensor *weight, const nb_tensor *bias, nb_conv_opts opts);
+/* weight: (C_in, C_out / groups, kH, kW), as torch.nn.functional.conv_transpose2d. */
+NB_API nb_tensor *nb_conv_transpose2d(const nb_tensor *x, const nb_tensor *weight, const nb_tensor *bias,
+                                      nb_conv_opts opts);
+
+/* Pooling window; kernel is required, stride 0 means "= kernel", padding
+ * and dilation as in convolution. include_pad_in_avg false is torch's
+ * default count_include_pad=True inverted, so that zero is the default. */
+typedef struct {
+    int     reserved_;
+    int64_t kernel[2];
+    int64_t stride[2];
+    int64_t padding[2];
+    int64_t dilation[2];
+    bool    ceil_mode;
+    bool    exclude_pad_from_avg; /* avg_pool2d: count_include_pad=False */
+} nb_pool_opts;
+#define NB_POOL_OPTS(...) ((nb_pool_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* x: (N, C, H, W) or (C, H, W). indices (max_pool2d, optional): int64
+ * positions within each H*W plane, as torch's return_indices. */
+NB_API nb_tensor *nb_max_pool2d(const nb_tensor *x, nb_pool_opts opts, nb_tensor **indices);
+NB_API nb_tensor *nb_avg_pool2d(const nb_tensor *x, nb_pool_opts opts);
+NB_API nb_tensor *nb_adaptive_avg_pool2d(const nb_tensor *x, int64_t out_h, int64_t out_w);
+
+/* Batch normalisation over dim 1 of x (N, C, ...). training: normalise with
+ * the batch's statistics and update running_mean / running_var in place
+ * (momentum as torch, unbiased variance for the running value); eval: use
+ * the running statistics. running_* may be NULL in training (no update).
+ * weight, bias: (C) or NULL. */
+NB_API nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                                const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                double eps);
+/* Normalise over the last normalized_shape.ndim dims. weight, bias: of
+ * normalized_shape, or NULL. */
+NB_API nb_tensor *nb_layer_norm(const nb_tensor *x, nb_shape normalized_shape, const nb_tensor *weight,
+                                const nb_tensor *bias, double eps);
+/* x (N, C, ...) with C divisible by groups; weight, bias (C) or NULL. */
+NB_API nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *weight, const nb_tensor *bias,
+                                double eps);
+/* Zero each element with probability p and scale the rest by 1/(1-p), with
+ * the library's generator (nb_manual_seed); identity when !training. */
+NB_API nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training);
+/* Rows of weight (num, dim) picked by int64 indices of any shape:
+ * (indices..., dim). */
+NB_API nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight);
+/* Constant padding as torch.nn.functional.pad: pads lists (before, after)
+ * pairs starting from the LAST dim; npads even and <= 2 * ndim. Negative
+ * pads crop. */
+NB_API nb_tensor *nb_pad(const nb_tensor *x, const int64_t *pads, int npads, double value);
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NB_REDUCTION_MEAN = 0, /* the default */
+    NB_REDUCTION_SUM,
+    NB_REDUCTION_NONE,
+    NB_REDUCTION_BATCHMEAN, /* kl_div only: sum / batch size */
+} nb_reduction;
+
+NB_API nb_tensor *nb_mse_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction);
+NB_API nb_tensor *nb_l1_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction);
+/* Huber-like with threshold beta (torch's default 1.0). */
+NB_API nb_tensor *nb_smooth_l1_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction,
+                                    double beta);
+
+/* Options of cross_entropy and nll_loss; the zero value is torch's default
+ * except that no index is ignored unless has_ignore_index (torch ignores
+ * -100 by default: set .has_ignore_index = true, .ignore_index = -100). */
+typedef struct {
+    int              reserved_;
+    nb_reduction     reduction;
+    bool             has_ignore_index;
+    int64_t          ignore_index;
+    double           label_smoothing; /* cross_entropy only, in [0, 1] */
+    const nb_tensor *weight;          /* per-class weights (C), or NULL */
+} nb_cross_entropy_opts;
+#define NB_CROSS_ENTROPY_OPTS(...) ((nb_cross_entropy_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* logits: (N, C) or (N, C, d1, ...) or (C); target: int64 class indices
+ * (N) / (N, d1, ...) / 0-d, or floating class probabilities of logits'
+ * shape. Computed from log_softmax: finite for logits of any magnitude.
+ * A class index outside [0, C) (and not ignored) is NB_ERR_INDEX. */
+NB_API nb_tensor *nb_cross_entropy(const nb_tensor *logits, const nb_tensor *target, nb_cross_entropy_opts opts);
+/* log_probs as logits above, target int64 class indices. */
+NB_API nb_tensor *nb_nll_loss(const nb_tensor *log_probs, const nb_tensor *target, nb_cross_entropy_opts opts);
+/* probs in [0, 1] (log clamped at -100, as torch); weight NULL or
+ * broadcastable to probs. */
+NB_API nb_tensor *nb_binary_cross_entropy(const nb_tensor *probs, const nb_tensor *target, const nb_tensor *weight,
+                                          nb_reduction reduction);
+/* Stable for any logits; pos_weight (broadcast over the last dim) or NULL. */
+NB_API nb_tensor *nb_binary_cross_entropy_with_logits(const nb_tensor *logits, const nb_tensor *target,
+                                                      const nb_tensor *weight, const nb_tensor *pos_weight,
+                                                      nb_reduction reduction);
+/* input: log-probabilities; target: probabilities (log-probabilities when
+ * log_target). NB_REDUCTION_BATCHMEAN gives the mathematically right mean. */
+NB_API nb_tensor *nb_kl_div(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction,
+                            bool log_target);
+
+/* ------------------------------------------------------------------------ */
+/* Modules                                                                   */
+/* ------------------------------------------------------------------------ */
+/* A module owns named parameters (tensors that require grad), named
+ * buffers (running statistics), and named child modules; its full names
+ * follow torch's state_dict ("0.weight", "fc1.bias", "bn.running_mean").
+ * Modules are created with a _new function and freed with nb_module_free,
+ * which frees their parameters, buffers and children. Parameters are made
+ * outside any scope and live with the module. */
+
+typedef struct nb_module nb_module;
+
+/* Layers with torch's default initialisation (kaiming-uniform weights with
+ * a = sqrt(5), biases uniform in +-1/sqrt(fan_in)). */
+NB_API nb_module *nb_linear_new(int64_t in_features, int64_t out_features, bool bias);
+NB_API nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+                                nb_conv_opts opts, bool bias);
+NB_API nb_module *nb_batch_norm1d_new(int64_t features, double eps, double momentum);
+NB_API nb_module *nb_batch_norm2d_new(int64_t features, double eps, double momentum);
+NB_API nb_module *nb_layer_norm_new(nb_shape normalized_shape, double eps);
+NB_API nb_module *nb_dropout_new(double p);
+NB_API nb_module *nb_embedding_new(int64_t num_embeddings, int64_t embedding_dim);
+NB_API nb_module *nb_flatten_new(int start_dim, int end_dim);
+NB_API nb_module *nb_max_pool2d_new(nb_pool_opts opts);
+NB_API nb_module *nb_avg_pool2d_new(nb_pool_opts opts);
+/* Activations. */
+NB_API nb_module *nb_relu_new(void);
+NB_API nb_module *nb_gelu_new(bool tanh_approx);
+NB_API nb_module *nb_tanh_new(void);
+NB_API nb_module *nb_sigmoid_new(void);
+NB_API nb_module *nb_silu_new(void);
+NB_API nb_module *nb_softmax_new(int dim);
+/* Children run in order, named "0", "1", ...; takes over the modules (they
+ * are freed with the Sequential, also when it fails). */
+NB_API nb_module *nb_sequential_new(nb_module *const *modules, int count);
+
+/* A module of your own: forward(self, x, user) computes the output from x
+ * and the module's parameters and children (look them up with
+ * nb_module_child / nb_module_tensor). free_user (may be NULL) releases user
+ * when the module is freed. type names the module in messages. */
+typedef nb_tensor *(*nb_forward_fn)(nb_module *self, const nb_tensor *x, void *user);
+NB_API nb_module *nb_module_new(const char *type, nb_forward_fn forward, void *user, void (*free_user)(void *));
+/* Add a parameter (takes over t; it is made to require grad), a buffer
+ * (takes over t), or a child module (takes over child), under name (no
+ * dots; unique within the module: NB_ERR_ARG otherwise). */
+NB_API nb_status  nb_module_add_parameter(nb_module *m, const char *name, nb_tensor *t);
+NB_API nb_status  nb_module_add_buffer(nb_module *m, const char *name, nb_tensor *t);
+NB_API nb_status  nb_module_add_child(nb_module *m, const char *name, nb_module *child);
+
+/* Run the module (a new tensor, or NULL). */
+NB_API nb_tensor *nb_module_forward(nb_module *m, const nb_tensor *x);
+/* Training mode (dropout active, batch norm uses batch statistics) or eval
+ * mode, for m and all its children. Modules start in training mode. */
+NB_API void       nb_module_train(nb_module *m, bool training);
+NB_API bool       nb_module_is_training(const nb_module *m);
+NB_API const char *nb_module_type(const nb_module *m);
+/* The direct child or own parameter / buffer by name, or by a dotted path
+ * ("features.0.weight"). Borrowed; NULL with NB_ERR_ARG if absent. */
+NB_API nb_module *nb_module_child(nb_module *m, const char *name);
+NB_API nb_tensor *nb_module_tensor(nb_module *m, const char *path);
+/* All parameters (or buffers) of m and its children in registration order,
+ * with their full names; writes up to capacity entries (names may be NULL)
+ * and returns the total count. Borrowed: valid while m lives. */
+NB_API int64_t nb_module_parameters(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity);
+NB_API int64_t nb_module_buffers(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity);
+/* Number of scalar parameters (sum of numels). */
+NB_API int64_t nb_module_parameter_numel(nb_module *m);
+/* Set every parameter's gradient to NULL. */
+NB_API void    nb_module_zero_grad(nb_module *m);
+NB_API void    nb_module_free(nb_module *m);
+
+/* ------------------------------------------------------------------------ */
+/* Initialisation (in place, under no-grad; return NB_OK or the error)       */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { NB_FAN_IN = 0, NB_FAN_OUT } nb_fan_mode;
+typedef enum { NB_NONLINEARITY_LEAKY_RELU = 0, NB_NONLINEARITY_RELU, NB_NONLINEARITY_LINEAR, NB_NONLINEARITY_TANH,
+               NB_NONLINEARITY_SIGMOID } nb_nonlinearity;
+
+NB_API nb_status nb_init_uniform_(nb_tensor *t, double low, double high);
+NB_API nb_status nb_init_normal_(nb_tensor *t, double mean, double std);
+NB_API nb_status nb_init_zeros_(nb_tensor *t);
+NB_API nb_status nb_init_ones_(nb_tensor *t);
+NB_API nb_status nb_init_xavier_uniform_(nb_tensor *t, double gain);
+NB_API nb_status nb_init_xavier_normal_(nb_tensor *t, double gain);
+/* a: the negative slope of leaky_relu (torch's default for Linear: sqrt(5)). */
+NB_API nb_status nb_init_kaiming_uniform_(nb_tensor *t, double a, nb_fan_mode mode, nb_nonlinearity nonlinearity);
+NB_API nb_status nb_init_kaiming_normal_(nb_tensor *t, double a, nb_fan_mode mode, nb_nonlinearity nonlinearity);
+/* A (semi-)orthogonal matrix (t viewed as (size(0), numel / size(0))) times gain. */
+NB_API nb_status nb_init_orthogonal_(nb_tensor *t, double gain);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers and schedules                                                  */
+/* ------------------------------------------------------------------------ */
+/* An optimizer keeps borrowed pointers to its parameters (they must outlive
+ * it) and its own state (momentum buffers, moments). nb_optim_step applies
+ * one update from the parameters' gradients (parameters without a gradient
+ * are skipped), in no-grad mode, exactly as torch.optim's algorithms. */
+
+typedef struct nb_optim nb_optim;
+
+typedef struct {
+    double lr;
+    double momentum;
+    double dampening;
+    bool   nesterov;
+    double weight_decay;
+} nb_sgd_opts;
+typedef struct {
+    double lr;           /* 1e-3 */
+    double beta1, beta2; /* 0.9, 0.999 */
+    double eps;          /* 1e-8 */
+    double weight_decay; /* Adam: 0, added to the gradient; AdamW: 1e-2, decoupled */
+    bool   amsgrad;
+} nb_adam_opts;
+typedef struct {
+    double lr;    /* 1e-2 */
+    double alpha; /* 0.99 */
+    double eps;   /* 1e-8 */
+    double weight_decay;
+    double momentum;
+    bool   centered;
+} nb_rmsprop_opts;
+
+/* torch's defaults, to adjust field by field: o = nb_adam_defaults(); o.lr = 3e-4; */
+NB_API nb_sgd_opts     nb_sgd_defaults(double lr);
+NB_API nb_adam_opts    nb_adam_defaults(void);
+NB_API nb_adam_opts    nb_adamw_defaults(void);
+NB_API nb_rmsprop_opts nb_rmsprop_defaults(void);
+
+NB_API nb_optim *nb_sgd_new(nb_tensor *const *params, int64_t count, nb_sgd_opts opts);
+NB_API nb_optim *nb_adam_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts);
+NB_API nb_optim *nb_adamw_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts);
+NB_API nb_optim *nb_rmsprop_new(nb_tensor *const *params, int64_t count, nb_rmsprop_opts opts);
+NB_API nb_status nb_optim_step(nb_optim *o);
+NB_API void      nb_optim_zero_grad(nb_optim *o);
+NB_API double    nb_optim_lr(const nb_optim *o);
+NB_API void      nb_optim_set_lr(nb_optim *o, double lr);
+NB_API void      nb_optim_free(nb_optim *o);
+
+/* Learning-rate schedules: each nb_scheduler_step (once per epoch or per
+ * step, as you choose) sets the optimizer's lr for the next period, as
+ * torch.optim.lr_scheduler's StepLR, CosineAnnealingLR and LinearLR. */
+typedef struct nb_scheduler nb_scheduler;
+NB_API nb_scheduler *nb_step_lr_new(nb_optim *o, int64_t step_size, double gamma);
+NB_API nb_scheduler *nb_cosine_annealing_lr_new(nb_optim *o, int64_t t_max, double eta_min);
+/* lr ramps linearly from start_factor * lr to end_factor * lr over total_iters. */
+NB_API nb_scheduler *nb_linear_lr_new(nb_optim *o, double start_factor, double end_factor, int64_t total_iters);
+NB_API nb_status     nb_scheduler_step(nb_scheduler *s);
+NB_API void          nb_scheduler_free(nb_scheduler *s);
+
+/* Scale the gradients of params so that their joint norm (norm_type: 2,
+ * 1 or INFINITY) is at most max_norm; *total_norm (may be NULL) receives the
+ * norm before clipping. Parameters without a gradient are skipped. */
+NB_API nb_status nb_clip_grad_norm(nb_tensor *const *params, int64_t count, double max_norm, double norm_type,
+                                   double *total_norm);
+
+/* ------------------------------------------------------------------------ */
+/* Model files: safetensors                                                  */
+/* ------------------------------------------------------------------------ */
+/* The format of the Hugging Face ecosystem: an 8-byte little-endian header
+ * length, a JSON header mapping names to {dtype, shape, data_offsets} (and
+ * an optional "__metadata__" of strings), then the raw little-endian data.
+ * Dtypes F32, F64, I64, I32, U8 and BOOL load as themselves; F16 and BF16
+ * load converted to float32. Malformed files are NB_ERR_IO naming the
+ * problem, never a crash or an allocation larger than the file. */
+
+typedef struct nb_safetensors nb_safetensors;
+NB_API nb_safetensors *nb_safetensors_load(const char *path);
+NB_API int64_t         nb_safetensors_count(const nb_safetensors *f);
+/* Name of tensor i (in file order), borrowed; NULL if out of range. */
+NB_API const char     *nb_safetensors_name(const nb_safetensors *f, int64_t i);
+/* A new tensor with the named entry's data; NULL with NB_ERR_ARG if absent. */
+NB_API nb_tensor      *nb_safetensors_get(const nb_safetensors *f, const char *name);
+/* The value of a __metadata__ key, borrowed, or NULL. */
+NB_API const char     *nb_safetensors_metadata(const nb_safetensors *f, const char *key);
+NB_API void            nb_safetensors_free(nb_safetensors *f);
+/* Write tensors under names; metadata_keys/values (may be NULL, count
+ * n_metadata) go to __metadata__. as_half: float32 tensors stored as F16
+ * (false: as F32). */
+NB_API nb_status nb_save_safetensors(const char *path, const char *const *names, nb_tensor *const *tensors,
+                                     int64_t count, const char *const *metadata_keys,
+                                     const char *const *metadata_values, int64_t n_metadata);
+
+/* A module's parameters and buffers under their state_dict names. Loading
+ * requires the same set of names with the same shapes: a missing or
+ * unexpected key, or a shape / dtype mismatch, is an error naming the
+ * tensor, and leaves the module unchanged. */
+NB_API nb_status nb_module_save(nb_module *m, const char *path);
+NB_API nb_status nb_module_load(nb_module *m, const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Data                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* An IDX file (the MNIST format), plain or gzip-compressed (chosen by the
+ * file's first bytes): ubyte -> uint8, int -> int32, float -> float32,
+ * double -> float64 (byte/short types -> int32). Malformed files are
+ * NB_ERR_IO. */
+NB_API nb_tensor *nb_load_idx(const char *path);
+
+/* A dataset of tensors sharing their first dimension (samples); borrowed
+ * tensors, which must outlive it. */
+typedef struct nb_dataset nb_dataset;
+NB_API nb_dataset *nb_tensor_dataset_new(nb_tensor *const *tensors, int count);
+NB_API int64_t     nb_dataset_size(const nb_dataset *d);
+NB_API void        nb_dataset_free(nb_dataset *d);
+
+/* Mini-batches over a dataset: each batch holds one tensor per dataset
+ * tensor (rows gathered in a new contiguous tensor). shuffle draws a new
+ * permutation each epoch from a generator seeded by seed (independent of
+ * nb_manual_seed; the same seed gives the same batches). */
+typedef struct nb_loader nb_loader;
+NB_API nb_loader *nb_loader_new(nb_dataset *d, int64_t batch_size, bool shuffle, bool drop_last, uint64_t seed);
+/* The next batch of the epoch into batch[0..count), new handles (in the
+ * current scope); false at the end of the epoch (then call
+ * nb_loader_reset for the next one) or on error (nb_last_status). */
+NB_API bool       nb_loader_next(nb_loader *l, nb_tensor **batch);
+NB_API void       nb_loader_reset(nb_loader *l);
+NB_API int64_t    nb_loader_num_batches(const nb_loader *l);
+NB_API void       nb_loader_free(nb_loader *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NABLA_NN_H */
