@@ -128,6 +128,29 @@ static inline int nbt_tensor_equals(const nb_tensor *t, nb_shape shape, const do
         }                                                                              \
     } while (0)
 
+/* A tensor of dtype holding values (given as doubles), in the current scope
+ * or the caller's. */
+static inline nb_tensor *nbt_tensor(nb_shape shape, nb_dtype dtype, const double *values)
+{
+    nb_tensor *as_double = nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *t         = nb_to_dtype(as_double, dtype);
+    nb_free(as_double);
+    return t;
+}
+
+static inline nb_tensor *nbt_int64_tensor(nb_shape shape, const int64_t *values)
+{
+    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_INT64));
+}
+
+/* An nb_shape from a size array (fixture tables store shapes so). */
+static inline nb_shape nbt_shape(int ndim, const int64_t *dims)
+{
+    nb_shape s = { .ndim = ndim };
+    for (int i = 0; i < ndim; i++) s.dims[i] = dims[i];
+    return s;
+}
+
 static inline int nbt_finish(void)
 {
     printf("%d checks, %d failures\n", nbt_checks, nbt_failures);

@@ -13,25 +13,6 @@
 #include "core/internal.h" /* storage version, to see in-place writes counted */
 #include "data/index_fixtures.h"
 
-static nb_tensor *make(nb_shape shape, nb_dtype dtype, const double *values)
-{
-    nb_tensor *t = nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64));
-    return nb_to_dtype(t, dtype);
-}
-
-static nb_tensor *make_i64(nb_shape shape, const int64_t *values)
-{
-    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_INT64));
-}
-
-static nb_shape shape_of(int ndim, const int64_t *dims)
-{
-    nb_shape s = {.ndim = ndim};
-    for (int i = 0; i < ndim; i++)
-        s.dims[i] = dims[i];
-    return s;
-}
-
 /* 0, 1, 2, ... as float32 in shape. */
 static nb_tensor *iota(nb_shape shape)
 {
@@ -66,39 +47,39 @@ static void test_index_select(void)
 {
     nb_scope_begin();
     nb_tensor *x   = iota(NB_SHAPE(2, 3)); /* [[0,1,2],[3,4,5]] */
-    nb_tensor *idx = make_i64(NB_SHAPE(4), (int64_t[]){2, 0, 2, 1});
+    nb_tensor *idx = nbt_int64_tensor(NB_SHAPE(4), (int64_t[]){2, 0, 2, 1});
     NBT_CHECK_TENSOR(nb_index_select(x, 1, idx), NB_SHAPE(2, 4), 0, 2, 0, 2, 1, 5, 3, 5, 4);
     NBT_CHECK_TENSOR(nb_index_select(x, -1, idx), NB_SHAPE(2, 4), 0, 2, 0, 2, 1, 5, 3, 5, 4);
-    nb_tensor *rows = make_i64(NB_SHAPE(3), (int64_t[]){1, 1, 0});
+    nb_tensor *rows = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){1, 1, 0});
     NBT_CHECK_TENSOR(nb_index_select(x, 0, rows), NB_SHAPE(3, 3), 0, 3, 4, 5, 3, 4, 5, 0, 1, 2);
 
     /* Every dtype. */
     nb_dtype dtypes[] = {NB_FLOAT64, NB_INT64, NB_INT32, NB_UINT8, NB_BOOL};
     for (int i = 0; i < 5; i++) {
-        nb_tensor *t = make(NB_SHAPE(2, 3), dtypes[i], (double[]){0, 1, 0, 1, 1, 0});
+        nb_tensor *t = nbt_tensor(NB_SHAPE(2, 3), dtypes[i], (double[]){0, 1, 0, 1, 1, 0});
         nb_tensor *r = nb_index_select(t, 1, idx);
         NBT_CHECK(nb_dtype_of(r) == dtypes[i]);
         NBT_CHECK_TENSOR(r, NB_SHAPE(2, 4), 0, 0, 0, 0, 1, 0, 1, 0, 1);
     }
     /* int64 data from the fixture: exact large values. */
-    nb_tensor *big = make_i64(NB_SHAPE(4, 5), isel_t);
+    nb_tensor *big = nbt_int64_tensor(NB_SHAPE(4, 5), isel_t);
     NBT_CHECK(
-        equals_i64(nb_index_select(big, 0, make_i64(NB_SHAPE(4), isel_index)), NB_SHAPE(4, 5), isel_dim0_expected));
+        equals_i64(nb_index_select(big, 0, nbt_int64_tensor(NB_SHAPE(4), isel_index)), NB_SHAPE(4, 5), isel_dim0_expected));
     NBT_CHECK(
-        equals_i64(nb_index_select(big, 1, make_i64(NB_SHAPE(6), isel_index)), NB_SHAPE(4, 6), isel_dim1_expected));
+        equals_i64(nb_index_select(big, 1, nbt_int64_tensor(NB_SHAPE(6), isel_index)), NB_SHAPE(4, 6), isel_dim1_expected));
 
     /* Non-contiguous t and index: x transposed, index every other element. */
     nb_tensor *xt      = nb_transpose(x, 0, 1); /* [[0,3],[1,4],[2,5]] */
-    nb_tensor *strided = nb_slice(make_i64(NB_SHAPE(5), (int64_t[]){2, 9, 0, 9, 1}), 0, 0, NB_END, 2);
+    nb_tensor *strided = nb_slice(nbt_int64_tensor(NB_SHAPE(5), (int64_t[]){2, 9, 0, 9, 1}), 0, 0, NB_END, 2);
     NBT_CHECK_TENSOR(nb_index_select(xt, 0, strided), NB_SHAPE(3, 2), 0, 2, 5, 0, 3, 1, 4);
-    nb_tensor *strided2 = nb_slice(make_i64(NB_SHAPE(5), (int64_t[]){1, 9, 0, 9, 1}), 0, 0, NB_END, 2);
+    nb_tensor *strided2 = nb_slice(nbt_int64_tensor(NB_SHAPE(5), (int64_t[]){1, 9, 0, 9, 1}), 0, 0, NB_END, 2);
     NBT_CHECK_TENSOR(nb_index_select(xt, 1, strided2), NB_SHAPE(3, 3), 0, 3, 0, 3, 4, 1, 4, 5, 2, 5);
 
     /* A 0-d index selects one (dim kept, size 1); a 0-d t takes index 0. */
     nb_tensor *zero_d = nb_scalar(1, NB_OPTS(.dtype = NB_INT64));
     NBT_CHECK_TENSOR(nb_index_select(x, 1, zero_d), NB_SHAPE(2, 1), 0, 1, 4);
     nb_tensor *s = nb_scalar(5, NB_OPTS());
-    NBT_CHECK_TENSOR(nb_index_select(s, 0, make_i64(NB_SHAPE(1), (int64_t[]){0})), NB_SCALAR_SHAPE, 0, 5);
+    NBT_CHECK_TENSOR(nb_index_select(s, 0, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){0})), NB_SCALAR_SHAPE, 0, 5);
     NBT_CHECK_TENSOR(nb_index_select(s, -1, nb_scalar(0, NB_OPTS(.dtype = NB_INT64))), NB_SCALAR_SHAPE, 0, 5);
 
     /* Empty index, and an empty dim with an empty index. */
@@ -118,24 +99,24 @@ static void test_index_select_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_index_select: argument 't' is NULL");
     NBT_CHECK(nb_index_select(x, 0, NULL) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_index_select: argument 'index' is NULL");
-    nb_tensor *i32 = make(NB_SHAPE(1), NB_INT32, (double[]){0});
+    nb_tensor *i32 = nbt_tensor(NB_SHAPE(1), NB_INT32, (double[]){0});
     NBT_CHECK(nb_index_select(x, 1, i32) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_index_select: expected dtype int64 for index, got int32");
-    NBT_CHECK(nb_index_select(x, 1, make_i64(NB_SHAPE(1, 1), (int64_t[]){0})) == NULL);
+    NBT_CHECK(nb_index_select(x, 1, nbt_int64_tensor(NB_SHAPE(1, 1), (int64_t[]){0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_index_select: index must be 0-d or 1-d, got shape [1, 1]");
-    NBT_CHECK(nb_index_select(x, 1, make_i64(NB_SHAPE(2), (int64_t[]){0, 3})) == NULL);
+    NBT_CHECK(nb_index_select(x, 1, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){0, 3})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_index_select: index 3 is out of bounds for dim 1 with size 3");
     /* Negative indices do not count from the end (torch 1.13). */
-    NBT_CHECK(nb_index_select(x, 0, make_i64(NB_SHAPE(2), (int64_t[]){-1, 0})) == NULL);
+    NBT_CHECK(nb_index_select(x, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){-1, 0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "index -1 is out of bounds for dim 0 with size 2");
-    NBT_CHECK(nb_index_select(nb_zeros(NB_SHAPE(2, 0), NB_OPTS()), 1, make_i64(NB_SHAPE(1), (int64_t[]){0})) == NULL);
+    NBT_CHECK(nb_index_select(nb_zeros(NB_SHAPE(2, 0), NB_OPTS()), 1, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "index 0 is out of bounds for dim 1 with size 0");
-    NBT_CHECK(nb_index_select(x, 2, make_i64(NB_SHAPE(1), (int64_t[]){0})) == NULL);
+    NBT_CHECK(nb_index_select(x, 2, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_index_select: dim 2 is out of range for a 2-d tensor");
     nb_tensor *s = nb_scalar(5, NB_OPTS());
-    NBT_CHECK(nb_index_select(s, 0, make_i64(NB_SHAPE(2), (int64_t[]){0, 0})) == NULL);
+    NBT_CHECK(nb_index_select(s, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){0, 0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "selecting from a 0-d tensor takes exactly one index, got 2");
-    NBT_CHECK(nb_index_select(s, 0, make_i64(NB_SHAPE(1), (int64_t[]){1})) == NULL);
+    NBT_CHECK(nb_index_select(s, 0, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){1})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "index 1 is out of bounds for dim 0 with size 1");
     nb_scope_end();
 }
@@ -150,42 +131,42 @@ static void test_gather(void)
     nb_tensor *x = iota(NB_SHAPE(2, 3));
     /* torch.gather(x, 0, [[0,1,1],[0,0,0],[1,1,1]]): index may be taller
      * than x along the gathered dim. */
-    nb_tensor *i0 = make_i64(NB_SHAPE(3, 3), (int64_t[]){0, 1, 1, 0, 0, 0, 1, 1, 1});
+    nb_tensor *i0 = nbt_int64_tensor(NB_SHAPE(3, 3), (int64_t[]){0, 1, 1, 0, 0, 0, 1, 1, 1});
     NBT_CHECK_TENSOR(nb_gather(x, 0, i0), NB_SHAPE(3, 3), 0, 0, 4, 5, 0, 1, 2, 3, 4, 5);
-    nb_tensor *i1 = make_i64(NB_SHAPE(1, 4), (int64_t[]){0, 1, 2, 0});
+    nb_tensor *i1 = nbt_int64_tensor(NB_SHAPE(1, 4), (int64_t[]){0, 1, 2, 0});
     NBT_CHECK_TENSOR(nb_gather(x, -1, i1), NB_SHAPE(1, 4), 0, 0, 1, 2, 0);
-    nb_tensor *i2 = make_i64(NB_SHAPE(2, 1), (int64_t[]){2, 0});
+    nb_tensor *i2 = nbt_int64_tensor(NB_SHAPE(2, 1), (int64_t[]){2, 0});
     NBT_CHECK_TENSOR(nb_gather(x, 1, i2), NB_SHAPE(2, 1), 0, 2, 3);
 
     /* Fixture: 3-D, permuted t and permuted index. */
-    nb_tensor *base  = make(shape_of(3, gather_base_shape), NB_FLOAT32, gather_base);
+    nb_tensor *base  = nbt_tensor(nbt_shape(3, gather_base_shape), NB_FLOAT32, gather_base);
     nb_tensor *t     = nb_permute(base, NB_DIMS(2, 0, 1));
-    nb_tensor *ibase = make_i64(shape_of(3, gather_index_base_shape), gather_index_base);
+    nb_tensor *ibase = nbt_int64_tensor(nbt_shape(3, gather_index_base_shape), gather_index_base);
     nb_tensor *index = nb_permute(ibase, NB_DIMS(2, 1, 0));
     nb_tensor *out   = nb_gather(t, 2, index);
-    NBT_CHECK(nbt_tensor_equals(out, shape_of(3, gather_expected_shape), gather_expected, 0));
+    NBT_CHECK(nbt_tensor_equals(out, nbt_shape(3, gather_expected_shape), gather_expected, 0));
 
     /* Every dtype: bool, uint8, int32, int64 exact. */
-    nb_tensor *b = make(NB_SHAPE(2, 3), NB_BOOL, (double[]){1, 0, 0, 0, 1, 1});
+    nb_tensor *b = nbt_tensor(NB_SHAPE(2, 3), NB_BOOL, (double[]){1, 0, 0, 0, 1, 1});
     NBT_CHECK(nb_dtype_of(nb_gather(b, 1, i2)) == NB_BOOL);
     NBT_CHECK_TENSOR(nb_gather(b, 1, i2), NB_SHAPE(2, 1), 0, 0, 0);
-    nb_tensor *u = make(NB_SHAPE(2, 3), NB_UINT8, (double[]){250, 1, 2, 3, 4, 255});
+    nb_tensor *u = nbt_tensor(NB_SHAPE(2, 3), NB_UINT8, (double[]){250, 1, 2, 3, 4, 255});
     NBT_CHECK_TENSOR(nb_gather(u, 0, i0), NB_SHAPE(3, 3), 0, 250, 4, 255, 250, 1, 2, 3, 4, 255);
-    nb_tensor *w = make(NB_SHAPE(2, 3), NB_INT32, (double[]){-7, 1, 2, 3, 4, 2147483647});
+    nb_tensor *w = nbt_tensor(NB_SHAPE(2, 3), NB_INT32, (double[]){-7, 1, 2, 3, 4, 2147483647});
     NBT_CHECK_TENSOR(nb_gather(w, 0, i0), NB_SHAPE(3, 3), 0, -7, 4, 2147483647, -7, 1, 2, 3, 4, 2147483647);
-    nb_tensor *l = make_i64(NB_SHAPE(3), (int64_t[]){INT64_MIN, 0, INT64_MAX});
-    NBT_CHECK(equals_i64(nb_gather(l, 0, make_i64(NB_SHAPE(2), (int64_t[]){2, 0})), NB_SHAPE(2),
+    nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MIN, 0, INT64_MAX});
+    NBT_CHECK(equals_i64(nb_gather(l, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){2, 0})), NB_SHAPE(2),
                          (int64_t[]){INT64_MAX, INT64_MIN}));
 
     /* Expanded source (stride 0). */
-    nb_tensor *row = nb_expand(make(NB_SHAPE(1, 3), NB_FLOAT64, (double[]){7, 8, 9}), NB_SHAPE(2, 3));
+    nb_tensor *row = nb_expand(nbt_tensor(NB_SHAPE(1, 3), NB_FLOAT64, (double[]){7, 8, 9}), NB_SHAPE(2, 3));
     NBT_CHECK_TENSOR(nb_gather(row, 1, i2), NB_SHAPE(2, 1), 0, 9, 7);
 
     /* 0-d: t and index both 0-d, and a 1-d index into a 0-d t. */
     nb_tensor *s = nb_scalar(5, NB_OPTS());
     nb_tensor *z = nb_scalar(0, NB_OPTS(.dtype = NB_INT64));
     NBT_CHECK_TENSOR(nb_gather(s, 0, z), NB_SCALAR_SHAPE, 0, 5);
-    NBT_CHECK_TENSOR(nb_gather(s, 0, make_i64(NB_SHAPE(2), (int64_t[]){0, 0})), NB_SHAPE(2), 0, 5, 5);
+    NBT_CHECK_TENSOR(nb_gather(s, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){0, 0})), NB_SHAPE(2), 0, 5, 5);
     NBT_CHECK_TENSOR(nb_gather(iota(NB_SHAPE(3)), 0, nb_scalar(2, NB_OPTS(.dtype = NB_INT64))), NB_SCALAR_SHAPE, 0, 2);
 
     /* An empty index gives an empty result, sizes unchecked (as torch). */
@@ -202,19 +183,19 @@ static void test_gather_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_gather: argument 't' is NULL");
     NBT_CHECK(nb_gather(x, 0, NULL) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_gather: argument 'index' is NULL");
-    NBT_CHECK(nb_gather(x, 0, make(NB_SHAPE(1, 2), NB_INT32, (double[]){0, 1})) == NULL);
+    NBT_CHECK(nb_gather(x, 0, nbt_tensor(NB_SHAPE(1, 2), NB_INT32, (double[]){0, 1})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_gather: expected dtype int64 for index, got int32");
     NBT_CHECK(nb_gather(x, 0, x) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "expected dtype int64 for index, got float32");
-    NBT_CHECK(nb_gather(x, 0, make_i64(NB_SHAPE(2), (int64_t[]){0, 1})) == NULL);
+    NBT_CHECK(nb_gather(x, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){0, 1})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_gather: index (shape [2]) must have as many dims as t (shape [2, 3])");
-    NBT_CHECK(nb_gather(x, 0, make_i64(NB_SHAPE(1, 4), (int64_t[]){0, 1, 1, 0})) == NULL);
+    NBT_CHECK(nb_gather(x, 0, nbt_int64_tensor(NB_SHAPE(1, 4), (int64_t[]){0, 1, 1, 0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_gather: index shape [1, 4] must not be larger than t shape [2, 3] outside dim 0");
-    NBT_CHECK(nb_gather(x, 1, make_i64(NB_SHAPE(2, 1), (int64_t[]){0, 3})) == NULL);
+    NBT_CHECK(nb_gather(x, 1, nbt_int64_tensor(NB_SHAPE(2, 1), (int64_t[]){0, 3})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_gather: index 3 is out of bounds for dim 1 with size 3");
-    NBT_CHECK(nb_gather(x, 1, make_i64(NB_SHAPE(2, 1), (int64_t[]){-1, 0})) == NULL);
+    NBT_CHECK(nb_gather(x, 1, nbt_int64_tensor(NB_SHAPE(2, 1), (int64_t[]){-1, 0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_gather: index -1 is out of bounds for dim 1 with size 3");
-    NBT_CHECK(nb_gather(x, -3, make_i64(NB_SHAPE(1, 1), (int64_t[]){0})) == NULL);
+    NBT_CHECK(nb_gather(x, -3, nbt_int64_tensor(NB_SHAPE(1, 1), (int64_t[]){0})) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_gather: dim -3 is out of range for a 2-d tensor");
     nb_scope_end();
 }
@@ -229,45 +210,45 @@ static void test_scatter(void)
     nb_tensor *zeros = nb_zeros(NB_SHAPE(2, 3), NB_OPTS());
     nb_tensor *src   = nb_add_scalar(iota(NB_SHAPE(2, 4)), 1); /* [[1,2,3,4],[5,6,7,8]] */
     /* Repeated index in a line: the last write wins; scatter_add sums. */
-    nb_tensor *idx = make_i64(NB_SHAPE(1, 4), (int64_t[]){0, 1, 2, 0});
+    nb_tensor *idx = nbt_int64_tensor(NB_SHAPE(1, 4), (int64_t[]){0, 1, 2, 0});
     NBT_CHECK_TENSOR(nb_scatter(zeros, 1, idx, src), NB_SHAPE(2, 3), 0, 4, 2, 3, 0, 0, 0);
     NBT_CHECK_TENSOR(nb_scatter_add(zeros, 1, idx, src), NB_SHAPE(2, 3), 0, 5, 2, 3, 0, 0, 0);
-    nb_tensor *col = make_i64(NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 1, 1, 0});
+    nb_tensor *col = nbt_int64_tensor(NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 1, 1, 0});
     NBT_CHECK_TENSOR(nb_scatter(zeros, 0, col, src), NB_SHAPE(2, 3), 0, 0, 2, 7, 5, 6, 3);
     NBT_CHECK_TENSOR(nb_scatter_add(zeros, -2, col, src), NB_SHAPE(2, 3), 0, 0, 2, 7, 6, 6, 3);
     /* The input is not changed by the out-of-place forms. */
     NBT_CHECK_TENSOR(zeros, NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0, 0);
 
     /* Fixture: permuted t, index with repeats, src larger than index. */
-    nb_tensor *base = make(shape_of(3, scatter_base_shape), NB_FLOAT32, scatter_base);
+    nb_tensor *base = nbt_tensor(nbt_shape(3, scatter_base_shape), NB_FLOAT32, scatter_base);
     nb_tensor *t    = nb_permute(base, NB_DIMS(2, 1, 0));
-    nb_tensor *fi   = make_i64(shape_of(3, scatter_index_shape), scatter_index);
-    nb_tensor *fs   = make(shape_of(3, scatter_src_shape), NB_FLOAT32, scatter_src);
-    nb_shape   es   = shape_of(3, scatter_expected_shape);
+    nb_tensor *fi   = nbt_int64_tensor(nbt_shape(3, scatter_index_shape), scatter_index);
+    nb_tensor *fs   = nbt_tensor(nbt_shape(3, scatter_src_shape), NB_FLOAT32, scatter_src);
+    nb_shape   es   = nbt_shape(3, scatter_expected_shape);
     NBT_CHECK(nbt_tensor_equals(nb_scatter(t, 1, fi, fs), es, scatter_expected, 0));
     NBT_CHECK(nbt_tensor_equals(nb_scatter_add(t, 1, fi, fs), es, scatter_add_expected, 0));
 
     /* Integer sums wrap; bool sums are "or". */
     nb_tensor *u8  = nb_zeros(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_UINT8));
     nb_tensor *u8s = nb_full(NB_SHAPE(2, 3), 200, NB_OPTS(.dtype = NB_UINT8));
-    nb_tensor *dup = make_i64(NB_SHAPE(2, 3), (int64_t[]){0, 0, 1, 0, 0, 0});
+    nb_tensor *dup = nbt_int64_tensor(NB_SHAPE(2, 3), (int64_t[]){0, 0, 1, 0, 0, 0});
     NBT_CHECK_TENSOR(nb_scatter_add(u8, 0, dup, u8s), NB_SHAPE(2, 3), 0, 144, 144, 200, 0, 0, 200);
     nb_tensor *i32 = nb_full(NB_SHAPE(1, 2), 2147483647, NB_OPTS(.dtype = NB_INT32));
-    NBT_CHECK_TENSOR(nb_scatter_add(i32, 1, make_i64(NB_SHAPE(1, 1), (int64_t[]){1}),
+    NBT_CHECK_TENSOR(nb_scatter_add(i32, 1, nbt_int64_tensor(NB_SHAPE(1, 1), (int64_t[]){1}),
                                     nb_ones(NB_SHAPE(1, 1), NB_OPTS(.dtype = NB_INT32))),
                      NB_SHAPE(1, 2), 0, 2147483647, -2147483648.0);
-    nb_tensor *i64 = make_i64(NB_SHAPE(2), (int64_t[]){INT64_MAX, 5});
+    nb_tensor *i64 = nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){INT64_MAX, 5});
     nb_tensor *r64 =
-        nb_scatter_add(i64, 0, make_i64(NB_SHAPE(1), (int64_t[]){0}), make_i64(NB_SHAPE(1), (int64_t[]){1}));
+        nb_scatter_add(i64, 0, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){0}), nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){1}));
     NBT_CHECK(equals_i64(r64, NB_SHAPE(2), (int64_t[]){INT64_MIN, 5}));
     nb_tensor *b  = nb_zeros(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_BOOL));
     nb_tensor *bs = nb_ones(NB_SHAPE(1, 3), NB_OPTS(.dtype = NB_BOOL));
-    nb_tensor *bi = make_i64(NB_SHAPE(1, 3), (int64_t[]){0, 1, 1});
+    nb_tensor *bi = nbt_int64_tensor(NB_SHAPE(1, 3), (int64_t[]){0, 1, 1});
     NBT_CHECK_TENSOR(nb_scatter_add(b, 0, bi, bs), NB_SHAPE(2, 3), 0, 1, 0, 0, 0, 1, 1);
     NBT_CHECK(nb_dtype_of(nb_scatter(b, 0, bi, bs)) == NB_BOOL);
     nb_tensor *f64 = nb_zeros(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64));
-    NBT_CHECK_TENSOR(nb_scatter_add(f64, 0, make_i64(NB_SHAPE(3), (int64_t[]){2, 2, 0}),
-                                    make(NB_SHAPE(3), NB_FLOAT64, (double[]){0.5, 0.25, -1})),
+    NBT_CHECK_TENSOR(nb_scatter_add(f64, 0, nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){2, 2, 0}),
+                                    nbt_tensor(NB_SHAPE(3), NB_FLOAT64, (double[]){0.5, 0.25, -1})),
                      NB_SHAPE(3), 0, -1, 0, 0.75);
 
     /* 0-d everything; an empty index copies t. */
@@ -289,7 +270,7 @@ static void test_scatter_in_place(void)
     nb_tensor *t       = nb_zeros(NB_SHAPE(3, 2), NB_OPTS());
     nb_tensor *view    = nb_transpose(t, 0, 1); /* (2, 3), non-contiguous */
     nb_tensor *src     = nb_add_scalar(iota(NB_SHAPE(2, 3)), 1);
-    nb_tensor *idx     = make_i64(NB_SHAPE(2, 2), (int64_t[]){2, 0, 1, 1});
+    nb_tensor *idx     = nbt_int64_tensor(NB_SHAPE(2, 2), (int64_t[]){2, 0, 1, 1});
     uint64_t   version = view->storage->version;
     NBT_CHECK(nb_scatter_(view, 1, idx, src) == view);
     NBT_CHECK(view->storage->version > version);
@@ -301,16 +282,16 @@ static void test_scatter_in_place(void)
     /* src sharing t's memory is read as it was before the call:
      * t = [0,1,2,3]; t[idx[i]] = t[i] with idx = [1,2,3,0] rotates. */
     nb_tensor *ring = iota(NB_SHAPE(4));
-    NBT_CHECK(nb_scatter_(ring, 0, make_i64(NB_SHAPE(4), (int64_t[]){1, 2, 3, 0}), ring) == ring);
+    NBT_CHECK(nb_scatter_(ring, 0, nbt_int64_tensor(NB_SHAPE(4), (int64_t[]){1, 2, 3, 0}), ring) == ring);
     NBT_CHECK_TENSOR(ring, NB_SHAPE(4), 0, 3, 0, 1, 2);
     /* index sharing t's memory (int64 t indexing itself). */
-    nb_tensor *self = make_i64(NB_SHAPE(3), (int64_t[]){2, 0, 1});
-    NBT_CHECK(nb_scatter_add_(self, 0, self, make_i64(NB_SHAPE(3), (int64_t[]){10, 20, 30})) == self);
+    nb_tensor *self = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){2, 0, 1});
+    NBT_CHECK(nb_scatter_add_(self, 0, self, nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){10, 20, 30})) == self);
     NBT_CHECK(equals_i64(self, NB_SHAPE(3), (int64_t[]){22, 30, 11}));
 
     /* A failed in-place call leaves t unchanged and its version alone. */
     version = t->storage->version;
-    NBT_CHECK(nb_scatter_(view, 1, make_i64(NB_SHAPE(2, 2), (int64_t[]){0, 1, 2, 3}), src) == NULL);
+    NBT_CHECK(nb_scatter_(view, 1, nbt_int64_tensor(NB_SHAPE(2, 2), (int64_t[]){0, 1, 2, 3}), src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_scatter_: index 3 is out of bounds for dim 1 with size 3");
     NBT_CHECK_TENSOR(view, NB_SHAPE(2, 3), 0, 4, 0, 2, 0, 14, 0);
     NBT_CHECK(t->storage->version == version);
@@ -326,18 +307,18 @@ static void test_scatter_errors(void)
     nb_scope_begin();
     nb_tensor *t   = nb_zeros(NB_SHAPE(2, 3), NB_OPTS());
     nb_tensor *src = nb_ones(NB_SHAPE(2, 3), NB_OPTS());
-    nb_tensor *idx = make_i64(NB_SHAPE(1, 2), (int64_t[]){0, 1});
+    nb_tensor *idx = nbt_int64_tensor(NB_SHAPE(1, 2), (int64_t[]){0, 1});
     NBT_CHECK(nb_scatter(NULL, 0, idx, src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_scatter: argument 't' is NULL");
     NBT_CHECK(nb_scatter_add(t, 0, NULL, src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_scatter_add: argument 'index' is NULL");
     NBT_CHECK(nb_scatter_(t, 0, idx, NULL) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_scatter_: argument 'src' is NULL");
-    NBT_CHECK(nb_scatter(t, 0, make(NB_SHAPE(1, 2), NB_INT32, (double[]){0, 1}), src) == NULL);
+    NBT_CHECK(nb_scatter(t, 0, nbt_tensor(NB_SHAPE(1, 2), NB_INT32, (double[]){0, 1}), src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_scatter: expected dtype int64 for index, got int32");
     NBT_CHECK(nb_scatter_add(t, 0, idx, nb_ones(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_FLOAT64))) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_scatter_add: src has dtype float64 but t has dtype float32");
-    NBT_CHECK(nb_scatter(t, 0, make_i64(NB_SHAPE(2), (int64_t[]){0, 1}), src) == NULL);
+    NBT_CHECK(nb_scatter(t, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){0, 1}), src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE,
                     "t (shape [2, 3]), index (shape [2]) and src (shape [2, 3]) must have the same number of dims");
     NBT_CHECK(nb_scatter(t, 0, idx, nb_ones(NB_SHAPE(3), NB_OPTS())) == NULL);
@@ -346,14 +327,14 @@ static void test_scatter_errors(void)
     NBT_CHECK_ERROR(
         NB_ERR_SHAPE,
         "index shape [1, 2] must not be larger than src shape [1, 1], nor than t shape [2, 3] outside dim 1");
-    NBT_CHECK(nb_scatter(t, 0, make_i64(NB_SHAPE(1, 4), (int64_t[]){0, 0, 0, 0}), nb_ones(NB_SHAPE(2, 4), NB_OPTS())) ==
+    NBT_CHECK(nb_scatter(t, 0, nbt_int64_tensor(NB_SHAPE(1, 4), (int64_t[]){0, 0, 0, 0}), nb_ones(NB_SHAPE(2, 4), NB_OPTS())) ==
               NULL);
     NBT_CHECK_ERROR(
         NB_ERR_SHAPE,
         "index shape [1, 4] must not be larger than src shape [2, 4], nor than t shape [2, 3] outside dim 0");
-    NBT_CHECK(nb_scatter(t, 0, make_i64(NB_SHAPE(1, 2), (int64_t[]){0, 2}), src) == NULL);
+    NBT_CHECK(nb_scatter(t, 0, nbt_int64_tensor(NB_SHAPE(1, 2), (int64_t[]){0, 2}), src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_scatter: index 2 is out of bounds for dim 0 with size 2");
-    NBT_CHECK(nb_scatter_add(t, 1, make_i64(NB_SHAPE(1, 2), (int64_t[]){-1, 0}), src) == NULL);
+    NBT_CHECK(nb_scatter_add(t, 1, nbt_int64_tensor(NB_SHAPE(1, 2), (int64_t[]){-1, 0}), src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_scatter_add: index -1 is out of bounds for dim 1 with size 3");
     NBT_CHECK(nb_scatter(t, 2, idx, src) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_scatter: dim 2 is out of range for a 2-d tensor");
@@ -364,7 +345,7 @@ static void test_scatter_errors(void)
 /* Masks                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static nb_tensor *bools(nb_shape shape, const double *values) { return make(shape, NB_BOOL, values); }
+static nb_tensor *bools(nb_shape shape, const double *values) { return nbt_tensor(shape, NB_BOOL, values); }
 
 static void test_masked_fill(void)
 {
@@ -394,7 +375,7 @@ static void test_masked_fill(void)
     nb_tensor *tall = bools(NB_SHAPE(2, 1, 1), (double[]){1, 0});
     NBT_CHECK_TENSOR(nb_masked_fill(x, tall, 9), NB_SHAPE(2, 2, 3), 0, 9, 9, 9, 9, 9, 9, 0, 1, 2, 3, 4, 5);
     /* Non-contiguous t (fixture) and an expanded mask. */
-    nb_tensor *mt = nb_t(make(shape_of(2, masked_base_shape), NB_FLOAT32, masked_base));
+    nb_tensor *mt = nb_t(nbt_tensor(nbt_shape(2, masked_base_shape), NB_FLOAT32, masked_base));
     NBT_CHECK(nbt_tensor_equals(nb_masked_fill(mt, bools(NB_SHAPE(4), (double[]){1, 0, 1, 1}), -7.5), NB_SHAPE(3, 4),
                                 masked_fill_row_expected, 0));
     nb_tensor *xt = nb_transpose(x, 0, 1); /* [[0,3],[1,4],[2,5]] */
@@ -421,14 +402,14 @@ static void test_masked_select(void)
     nb_tensor *none = nb_masked_select(nb_scalar(3, NB_OPTS()), nb_scalar(0, NB_OPTS(.dtype = NB_BOOL)));
     NBT_CHECK(none != NULL && nb_ndim(none) == 1 && nb_numel(none) == 0);
     /* Fixture: transposed t with a random mask and a row mask. */
-    nb_tensor *mt   = nb_t(make(shape_of(2, masked_base_shape), NB_FLOAT32, masked_base));
-    nb_tensor *mask = nb_to_dtype(make_i64(NB_SHAPE(3, 4), masked_mask), NB_BOOL);
+    nb_tensor *mt   = nb_t(nbt_tensor(nbt_shape(2, masked_base_shape), NB_FLOAT32, masked_base));
+    nb_tensor *mask = nb_to_dtype(nbt_int64_tensor(NB_SHAPE(3, 4), masked_mask), NB_BOOL);
     nb_tensor *sel  = nb_masked_select(mt, mask);
     NBT_CHECK(nbt_tensor_equals(sel, NB_SHAPE(nb_numel(sel)), masked_select_expected, 0));
     nb_tensor *row = nb_masked_select(mt, bools(NB_SHAPE(4), (double[]){1, 0, 1, 1}));
     NBT_CHECK(nbt_tensor_equals(row, NB_SHAPE(9), masked_select_row_expected, 0));
     /* int64 exact, and bool data. */
-    nb_tensor *l = make_i64(NB_SHAPE(3), (int64_t[]){INT64_MIN, 1, INT64_MAX});
+    nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MIN, 1, INT64_MAX});
     NBT_CHECK(equals_i64(nb_masked_select(l, bools(NB_SHAPE(3), (double[]){1, 0, 1})), NB_SHAPE(2),
                          (int64_t[]){INT64_MIN, INT64_MAX}));
     nb_tensor *bd = nb_masked_select(bools(NB_SHAPE(3), (double[]){0, 1, 1}), bools(NB_SHAPE(3), (double[]){1, 1, 0}));
@@ -446,7 +427,7 @@ static void test_mask_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_masked_fill: argument 't' is NULL");
     NBT_CHECK(nb_masked_fill(x, NULL, 1) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_masked_fill: argument 'mask' is NULL");
-    NBT_CHECK(nb_masked_fill(x, make_i64(NB_SHAPE(3), (int64_t[]){1, 0, 1}), 1) == NULL);
+    NBT_CHECK(nb_masked_fill(x, nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){1, 0, 1}), 1) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_masked_fill: mask must be bool, got int64");
     NBT_CHECK(nb_masked_fill(x, bools(NB_SHAPE(2), (double[]){1, 0}), 1) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_masked_fill: shapes [2, 3] and [2] cannot be broadcast");
@@ -482,21 +463,21 @@ static void test_nonzero(void)
 {
     nb_scope_begin();
     /* NaN counts as nonzero, -0.0 does not. */
-    nb_tensor *v = make(NB_SHAPE(4), NB_FLOAT32, (double[]){0, NAN, -0.0, 1});
+    nb_tensor *v = nbt_tensor(NB_SHAPE(4), NB_FLOAT32, (double[]){0, NAN, -0.0, 1});
     NBT_CHECK(equals_i64(nb_nonzero(v), NB_SHAPE(2, 1), (int64_t[]){1, 3}));
     /* A transposed view: coordinates in the view's row-major order. */
     nb_tensor *xt = nb_transpose(iota(NB_SHAPE(2, 3)), 0, 1); /* [[0,3],[1,4],[2,5]] */
     NBT_CHECK(equals_i64(nb_nonzero(xt), NB_SHAPE(5, 2), (int64_t[]){0, 1, 1, 0, 1, 1, 2, 0, 2, 1}));
     /* Fixture: permuted int32. */
-    nb_tensor *base = nb_to_dtype(make_i64(shape_of(3, nonzero_base_shape), nonzero_base), NB_INT32);
+    nb_tensor *base = nb_to_dtype(nbt_int64_tensor(nbt_shape(3, nonzero_base_shape), nonzero_base), NB_INT32);
     nb_tensor *nz   = nb_nonzero(nb_permute(base, NB_DIMS(2, 1, 0)));
-    NBT_CHECK(equals_i64(nz, shape_of(2, nonzero_expected_shape), nonzero_expected));
+    NBT_CHECK(equals_i64(nz, nbt_shape(2, nonzero_expected_shape), nonzero_expected));
     /* Other dtypes. */
     NBT_CHECK(equals_i64(nb_nonzero(bools(NB_SHAPE(3), (double[]){0, 1, 1})), NB_SHAPE(2, 1), (int64_t[]){1, 2}));
-    NBT_CHECK(equals_i64(nb_nonzero(make(NB_SHAPE(3), NB_UINT8, (double[]){9, 0, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
+    NBT_CHECK(equals_i64(nb_nonzero(nbt_tensor(NB_SHAPE(3), NB_UINT8, (double[]){9, 0, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
     NBT_CHECK(
-        equals_i64(nb_nonzero(make(NB_SHAPE(2), NB_FLOAT64, (double[]){0, 1e-300})), NB_SHAPE(1, 1), (int64_t[]){1}));
-    NBT_CHECK(equals_i64(nb_nonzero(make_i64(NB_SHAPE(2), (int64_t[]){INT64_MIN, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
+        equals_i64(nb_nonzero(nbt_tensor(NB_SHAPE(2), NB_FLOAT64, (double[]){0, 1e-300})), NB_SHAPE(1, 1), (int64_t[]){1}));
+    NBT_CHECK(equals_i64(nb_nonzero(nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){INT64_MIN, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
     /* 0-d: (1, 0) or (0, 0); empty: (0, ndim). */
     nb_tensor *one = nb_nonzero(nb_scalar(3, NB_OPTS()));
     NBT_CHECK(one != NULL && nb_size(one, 0) == 1 && nb_size(one, 1) == 0);
@@ -512,11 +493,11 @@ static void test_nonzero(void)
 static void test_one_hot(void)
 {
     nb_scope_begin();
-    nb_tensor *c = make_i64(NB_SHAPE(3), (int64_t[]){0, 2, 1});
+    nb_tensor *c = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){0, 2, 1});
     NBT_CHECK(equals_i64(nb_one_hot(c, -1), NB_SHAPE(3, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0}));
     NBT_CHECK(equals_i64(nb_one_hot(c, 4), NB_SHAPE(3, 4), (int64_t[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0}));
     /* 2-D non-contiguous input: [[0,1],[2,0]] transposed is [[0,2],[1,0]]. */
-    nb_tensor *m = nb_transpose(make_i64(NB_SHAPE(2, 2), (int64_t[]){0, 1, 2, 0}), 0, 1);
+    nb_tensor *m = nb_transpose(nbt_int64_tensor(NB_SHAPE(2, 2), (int64_t[]){0, 1, 2, 0}), 0, 1);
     NBT_CHECK(equals_i64(nb_one_hot(m, 3), NB_SHAPE(2, 2, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0}));
     /* 0-d gives 1-d; empty with a class count gives (..., count). */
     NBT_CHECK(equals_i64(nb_one_hot(nb_scalar(2, NB_OPTS(.dtype = NB_INT64)), -1), NB_SHAPE(3), (int64_t[]){0, 0, 1}));
@@ -527,7 +508,7 @@ static void test_one_hot(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_one_hot: argument 't' is NULL");
     NBT_CHECK(nb_one_hot(nb_to_dtype(c, NB_INT32), 3) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_one_hot: expected an int64 tensor of class indices, got int32");
-    NBT_CHECK(nb_one_hot(make_i64(NB_SHAPE(3), (int64_t[]){0, -2, 1}), 5) == NULL);
+    NBT_CHECK(nb_one_hot(nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){0, -2, 1}), 5) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_one_hot: class -2 is negative");
     NBT_CHECK(nb_one_hot(c, 2) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_one_hot: class 2 is out of range for num_classes 2");
@@ -557,7 +538,7 @@ static void test_large(void)
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++)
             raw[i * C + j] = (i * 7 + j * 13) % R;
-    nb_tensor   *index = make_i64(NB_SHAPE(R, C), raw);
+    nb_tensor   *index = nbt_int64_tensor(NB_SHAPE(R, C), raw);
     nb_tensor   *g     = nb_gather(x, 0, index);
     const float *gv    = nb_data(g);
     int          ok    = gv != NULL;
@@ -581,7 +562,7 @@ static void test_large(void)
     /* index_select reversing the rows of a transposed view. */
     for (int i = 0; i < C; i++)
         raw[i] = C - 1 - i;
-    nb_tensor   *rev = nb_index_select(nb_transpose(x, 0, 1), 0, make_i64(NB_SHAPE(C), raw)); /* (C, R) */
+    nb_tensor   *rev = nb_index_select(nb_transpose(x, 0, 1), 0, nbt_int64_tensor(NB_SHAPE(C), raw)); /* (C, R) */
     const float *rv  = nb_data(rev);
     ok               = rv != NULL;
     for (int i = 0; ok && i < C; i++)

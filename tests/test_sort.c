@@ -11,25 +11,6 @@
 
 #include "data/index_fixtures.h"
 
-static nb_tensor *make(nb_shape shape, nb_dtype dtype, const double *values)
-{
-    nb_tensor *t = nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64));
-    return nb_to_dtype(t, dtype);
-}
-
-static nb_tensor *make_i64(nb_shape shape, const int64_t *values)
-{
-    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_INT64));
-}
-
-static nb_shape shape_of(int ndim, const int64_t *dims)
-{
-    nb_shape s = {.ndim = ndim};
-    for (int i = 0; i < ndim; i++)
-        s.dims[i] = dims[i];
-    return s;
-}
-
 /* t (int64) equals expected exactly, with the given shape. */
 static int equals_i64(const nb_tensor *t, nb_shape shape, const int64_t *expected)
 {
@@ -54,7 +35,7 @@ static void test_sort_nan_and_ties(void)
     nb_scope_begin();
     nb_dtype floats[] = {NB_FLOAT32, NB_FLOAT64};
     for (int f = 0; f < 2; f++) {
-        nb_tensor *a   = make(NB_SHAPE(8), floats[f], (double[]){MIXED_VALUES});
+        nb_tensor *a   = nbt_tensor(NB_SHAPE(8), floats[f], (double[]){MIXED_VALUES});
         nb_tensor *idx = NULL;
         nb_tensor *up  = nb_sort(a, 0, false, &idx);
         NBT_CHECK(nb_dtype_of(up) == floats[f]);
@@ -73,22 +54,22 @@ static void test_sort_dtypes(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *l   = make_i64(NB_SHAPE(5), (int64_t[]){5, INT64_MIN, INT64_MAX, -1, 0});
+    nb_tensor *l   = nbt_int64_tensor(NB_SHAPE(5), (int64_t[]){5, INT64_MIN, INT64_MAX, -1, 0});
     NBT_CHECK(equals_i64(nb_sort(l, 0, false, &idx), NB_SHAPE(5), (int64_t[]){INT64_MIN, -1, 0, 5, INT64_MAX}));
     NBT_CHECK(equals_i64(idx, NB_SHAPE(5), (int64_t[]){1, 3, 4, 0, 2}));
     NBT_CHECK(equals_i64(nb_sort(l, 0, true, NULL), NB_SHAPE(5), (int64_t[]){INT64_MAX, 5, 0, -1, INT64_MIN}));
 
-    nb_tensor *w = make(NB_SHAPE(4), NB_INT32, (double[]){3, -2147483648.0, 2147483647, -1});
+    nb_tensor *w = nbt_tensor(NB_SHAPE(4), NB_INT32, (double[]){3, -2147483648.0, 2147483647, -1});
     nb_tensor *r = nb_sort(w, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_INT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, -2147483648.0, -1, 3, 2147483647);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){1, 3, 0, 2}));
 
-    nb_tensor *u = make(NB_SHAPE(4), NB_UINT8, (double[]){200, 3, 255, 0});
+    nb_tensor *u = nbt_tensor(NB_SHAPE(4), NB_UINT8, (double[]){200, 3, 255, 0});
     NBT_CHECK_TENSOR(nb_sort(u, 0, true, &idx), NB_SHAPE(4), 0, 255, 200, 3, 0);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){2, 0, 1, 3}));
 
-    nb_tensor *b = make(NB_SHAPE(3), NB_BOOL, (double[]){1, 0, 1});
+    nb_tensor *b = nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){1, 0, 1});
     r            = nb_sort(b, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_BOOL);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, 0, 1, 1);
@@ -102,7 +83,7 @@ static void test_sort_dims(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *x   = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
+    nb_tensor *x   = nbt_tensor(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_sort(x, 0, false, &idx), NB_SHAPE(2, 3), 0, 2, 1, 0, 5, 8, 4);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 0, 1, 0}));
     NBT_CHECK_TENSOR(nb_sort(x, 1, true, &idx), NB_SHAPE(2, 3), 0, 5, 4, 1, 8, 2, 0);
@@ -114,9 +95,9 @@ static void test_sort_dims(void)
     NBT_CHECK(nb_is_contiguous(idx));
 
     /* Fixture: (4, 6, 5) permuted view with NaN, -0.0 and many ties, dim 1. */
-    nb_tensor *base = make(shape_of(3, sort_base_shape), NB_FLOAT32, sort_base);
+    nb_tensor *base = nbt_tensor(nbt_shape(3, sort_base_shape), NB_FLOAT32, sort_base);
     nb_tensor *t    = nb_permute(base, NB_DIMS(2, 1, 0));
-    nb_shape   es   = shape_of(3, sort_expected_shape);
+    nb_shape   es   = nbt_shape(3, sort_expected_shape);
     nb_tensor *up   = nb_sort(t, 1, false, &idx);
     NBT_CHECK(nbt_tensor_equals(up, es, sort_ascending_values, 0));
     NBT_CHECK(equals_i64(idx, es, sort_ascending_indices));
@@ -125,7 +106,7 @@ static void test_sort_dims(void)
     NBT_CHECK(equals_i64(idx, es, sort_descending_indices));
 
     /* An expanded input (stride 0 along the sorted dim). */
-    nb_tensor *row = nb_expand(make(NB_SHAPE(1, 2), NB_FLOAT32, (double[]){7, -7}), NB_SHAPE(3, 2));
+    nb_tensor *row = nb_expand(nbt_tensor(NB_SHAPE(1, 2), NB_FLOAT32, (double[]){7, -7}), NB_SHAPE(3, 2));
     NBT_CHECK_TENSOR(nb_sort(row, 0, false, &idx), NB_SHAPE(3, 2), 0, 7, -7, 7, -7, 7, -7);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){0, 0, 1, 1, 2, 2}));
     nb_scope_end();
@@ -146,7 +127,7 @@ static void test_sort_edges(void)
     r = nb_sort(e, 1, true, NULL);
     NBT_CHECK(r != NULL && nb_numel(r) == 0);
     /* Length-1 slices. */
-    NBT_CHECK_TENSOR(nb_sort(make(NB_SHAPE(2, 1), NB_INT32, (double[]){4, -4}), 1, false, NULL), NB_SHAPE(2, 1), 0, 4,
+    NBT_CHECK_TENSOR(nb_sort(nbt_tensor(NB_SHAPE(2, 1), NB_INT32, (double[]){4, -4}), 1, false, NULL), NB_SHAPE(2, 1), 0, 4,
                      -4);
 
     NBT_CHECK(nb_sort(NULL, 0, false, &idx) == NULL && idx == NULL);
@@ -162,7 +143,7 @@ static void test_topk(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *a   = make(NB_SHAPE(8), NB_FLOAT32, (double[]){MIXED_VALUES});
+    nb_tensor *a   = nbt_tensor(NB_SHAPE(8), NB_FLOAT32, (double[]){MIXED_VALUES});
     /* NaN counts as the largest; among equal values the earliest comes
      * first (torch leaves the order of ties unspecified). */
     NBT_CHECK_TENSOR(nb_topk(a, 3, 0, true, &idx), NB_SHAPE(3), 0, NAN, NAN, 3);
@@ -170,7 +151,7 @@ static void test_topk(void)
     NBT_CHECK_TENSOR(nb_topk(a, 3, -1, false, &idx), NB_SHAPE(3), 0, -INFINITY, -0.0, 0);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){7, 4, 5}));
 
-    nb_tensor *x = make(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
+    nb_tensor *x = nbt_tensor(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_topk(x, 1, 0, true, &idx), NB_SHAPE(1, 3), 0, 5, 8, 4);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(1, 3), (int64_t[]){0, 1, 0}));
     NBT_CHECK_TENSOR(nb_topk(nb_t(x), 2, 1, true, &idx), NB_SHAPE(3, 2), 0, 5, 2, 8, 1, 4, 0);
@@ -179,8 +160,8 @@ static void test_topk(void)
 
     /* Fixture: distinct values, permuted view, k 3 along dim 1 and k 2
      * along dim 0. */
-    nb_tensor *t  = nb_permute(make(shape_of(3, topk_base_shape), NB_FLOAT32, topk_base), NB_DIMS(2, 1, 0));
-    nb_shape   s1 = shape_of(3, topk_dim1_shape), s0 = shape_of(3, topk_dim0_shape);
+    nb_tensor *t  = nb_permute(nbt_tensor(nbt_shape(3, topk_base_shape), NB_FLOAT32, topk_base), NB_DIMS(2, 1, 0));
+    nb_shape   s1 = nbt_shape(3, topk_dim1_shape), s0 = nbt_shape(3, topk_dim0_shape);
     NBT_CHECK(nbt_tensor_equals(nb_topk(t, 3, 1, true, &idx), s1, topk_largest_values, 0));
     NBT_CHECK(equals_i64(idx, s1, topk_largest_indices));
     NBT_CHECK(nbt_tensor_equals(nb_topk(t, 3, 1, false, &idx), s1, topk_smallest_values, 0));
@@ -189,13 +170,13 @@ static void test_topk(void)
     NBT_CHECK(equals_i64(idx, s0, topk_dim0_indices));
 
     /* Integer dtypes and bool. */
-    nb_tensor *u = make(NB_SHAPE(3), NB_UINT8, (double[]){3, 1, 2});
+    nb_tensor *u = nbt_tensor(NB_SHAPE(3), NB_UINT8, (double[]){3, 1, 2});
     NBT_CHECK_TENSOR(nb_topk(u, 2, 0, true, &idx), NB_SHAPE(2), 0, 3, 2);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){0, 2}));
-    nb_tensor *l = make_i64(NB_SHAPE(3), (int64_t[]){INT64_MAX, INT64_MIN, 0});
+    nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MAX, INT64_MIN, 0});
     NBT_CHECK(equals_i64(nb_topk(l, 1, 0, false, &idx), NB_SHAPE(1), (int64_t[]){INT64_MIN}));
     NBT_CHECK(equals_i64(idx, NB_SHAPE(1), (int64_t[]){1}));
-    NBT_CHECK_TENSOR(nb_topk(make(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
+    NBT_CHECK_TENSOR(nb_topk(nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
     NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){1, 0}));
 
     /* k 0 and k = size; 0-d (k 0 or 1, as torch); empty. */
@@ -215,7 +196,7 @@ static void test_topk_errors(void)
 {
     nb_scope_begin();
     nb_tensor *idx = NULL;
-    nb_tensor *v   = make(NB_SHAPE(5), NB_FLOAT32, (double[]){1, 2, 2, 1, 2});
+    nb_tensor *v   = nbt_tensor(NB_SHAPE(5), NB_FLOAT32, (double[]){1, 2, 2, 1, 2});
     NBT_CHECK(nb_topk(NULL, 1, 0, true, &idx) == NULL && idx == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_topk: argument 't' is NULL");
     NBT_CHECK(nb_topk(v, 6, 0, true, &idx) == NULL && idx == NULL);
