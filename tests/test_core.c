@@ -189,6 +189,9 @@ static void test_huge_shape_is_an_error(void)
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "has too many elements");
     NBT_CHECK(nb_empty(NB_SHAPE(INT64_C(1) << 45), NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_OOM, "out of host memory");
+    /* Empty, but the other sizes would overflow the strides. */
+    NBT_CHECK(nb_zeros(NB_SHAPE(0, INT64_C(1) << 40, INT64_C(1) << 40), NB_OPTS()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "has too many elements");
     NBT_CHECK(nb_zeros(NB_SHAPE(2, -1), NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "size -1 in shape [2, -1] is negative");
 }

@@ -43,8 +43,9 @@ NB_API nb_tensor *nb_conv_transpose2d(const nb_tensor *x, const nb_tensor *weigh
                                       nb_conv_opts opts);
 
 /* Pooling window; kernel is required, stride 0 means "= kernel", padding
- * and dilation as in convolution. include_pad_in_avg false is torch's
- * default count_include_pad=True inverted, so that zero is the default. */
+ * and dilation as in convolution (padding at most half the kernel, as
+ * torch; avg_pool2d takes no dilation above 1). exclude_pad_from_avg is
+ * torch's count_include_pad inverted, so that zero is the default. */
 typedef struct {
     int     reserved_;
     int64_t kernel[2];
@@ -56,8 +57,9 @@ typedef struct {
 } nb_pool_opts;
 #define NB_POOL_OPTS(...) ((nb_pool_opts){ .reserved_ = 0, __VA_ARGS__ })
 
-/* x: (N, C, H, W) or (C, H, W). indices (max_pool2d, optional): int64
- * positions within each H*W plane, as torch's return_indices. */
+/* x: (N, C, H, W) or (C, H, W), floating. indices (max_pool2d, optional):
+ * int64 positions within each H*W plane, as torch's return_indices (a new
+ * handle the caller owns; NULL on error). */
 NB_API nb_tensor *nb_max_pool2d(const nb_tensor *x, nb_pool_opts opts, nb_tensor **indices);
 NB_API nb_tensor *nb_avg_pool2d(const nb_tensor *x, nb_pool_opts opts);
 NB_API nb_tensor *nb_adaptive_avg_pool2d(const nb_tensor *x, int64_t out_h, int64_t out_w);
@@ -78,10 +80,11 @@ NB_API nb_tensor *nb_layer_norm(const nb_tensor *x, nb_shape normalized_shape, c
 NB_API nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *weight, const nb_tensor *bias,
                                 double eps);
 /* Zero each element with probability p and scale the rest by 1/(1-p), with
- * the library's generator (nb_manual_seed); identity when !training. */
+ * the library's generator (nb_manual_seed); identity when !training. p = 1
+ * gives zeros; p outside [0, 1] is NB_ERR_ARG. */
 NB_API nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training);
 /* Rows of weight (num, dim) picked by int64 indices of any shape:
- * (indices..., dim). */
+ * (indices..., dim). An index outside [0, num) is NB_ERR_INDEX. */
 NB_API nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight);
 /* Constant padding as torch.nn.functional.pad: pads lists (before, after)
  * pairs starting from the LAST dim; npads even and <= 2 * ndim. Negative
@@ -99,6 +102,9 @@ typedef enum {
     NB_REDUCTION_BATCHMEAN, /* kl_div only: sum / batch size */
 } nb_reduction;
 
+/* The elementwise losses take input and target of one float dtype and the
+ * same shape (NB_ERR_SHAPE otherwise: torch broadcasts unequal shapes with
+ * a warning that it is likely a bug; nabla refuses them). */
 NB_API nb_tensor *nb_mse_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction);
 NB_API nb_tensor *nb_l1_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction);
 /* Huber-like with threshold beta (torch's default 1.0). */
@@ -125,8 +131,8 @@ typedef struct {
 NB_API nb_tensor *nb_cross_entropy(const nb_tensor *logits, const nb_tensor *target, nb_cross_entropy_opts opts);
 /* log_probs as logits above, target int64 class indices. */
 NB_API nb_tensor *nb_nll_loss(const nb_tensor *log_probs, const nb_tensor *target, nb_cross_entropy_opts opts);
-/* probs in [0, 1] (log clamped at -100, as torch); weight NULL or
- * broadcastable to probs. */
+/* probs in [0, 1] (log clamped at -100, as torch; a value outside, or
+ * NaN, is NB_ERR_ARG); weight NULL or broadcastable to probs. */
 NB_API nb_tensor *nb_binary_cross_entropy(const nb_tensor *probs, const nb_tensor *target, const nb_tensor *weight,
                                           nb_reduction reduction);
 /* Stable for any logits; pos_weight (broadcast over the last dim) or NULL. */
@@ -176,13 +182,19 @@ NB_API nb_module *nb_sequential_new(nb_module *const *modules, int count);
 
 /* A module of your own: forward(self, x, user) computes the output from x
  * and the module's parameters and children (look them up with
- * nb_module_child / nb_module_tensor). free_user (may be NULL) releases user
- * when the module is freed. type names the module in messages. */
+ * nb_module_child / nb_module_tensor) and returns a new tensor. forward may
+ * be NULL for a plain container (nb_module_forward is then NB_ERR_STATE).
+ * free_user (may be NULL) releases user when the module is freed (also when
+ * nb_module_new fails). type (copied; NULL: "Module") names it in messages. */
 typedef nb_tensor *(*nb_forward_fn)(nb_module *self, const nb_tensor *x, void *user);
 NB_API nb_module *nb_module_new(const char *type, nb_forward_fn forward, void *user, void (*free_user)(void *));
-/* Add a parameter (takes over t; it is made to require grad), a buffer
- * (takes over t), or a child module (takes over child), under name (no
- * dots; unique within the module: NB_ERR_ARG otherwise). */
+/* Add a parameter (takes over t; it is made a leaf that requires grad, and
+ * must be floating point: NB_ERR_DTYPE), a buffer (takes over t), or a child
+ * module (takes over child), under name (not empty, no dots, unique among
+ * the module's parameters, buffers and children: NB_ERR_ARG otherwise).
+ * Taken over also on failure (freed then), except a tensor already in m's
+ * tree or a child that already has a parent (NB_ERR_ARG, left alone): a
+ * tensor or module belongs to one module only. */
 NB_API nb_status  nb_module_add_parameter(nb_module *m, const char *name, nb_tensor *t);
 NB_API nb_status  nb_module_add_buffer(nb_module *m, const char *name, nb_tensor *t);
 NB_API nb_status  nb_module_add_child(nb_module *m, const char *name, nb_module *child);
@@ -199,14 +211,17 @@ NB_API const char *nb_module_type(const nb_module *m);
 NB_API nb_module *nb_module_child(nb_module *m, const char *name);
 NB_API nb_tensor *nb_module_tensor(nb_module *m, const char *path);
 /* All parameters (or buffers) of m and its children in registration order,
- * with their full names; writes up to capacity entries (names may be NULL)
- * and returns the total count. Borrowed: valid while m lives. */
+ * with their full names; writes up to capacity entries (tensors and names
+ * may each be NULL) and returns the total count, or -1 on error. Borrowed:
+ * valid while m lives. */
 NB_API int64_t nb_module_parameters(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity);
 NB_API int64_t nb_module_buffers(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity);
-/* Number of scalar parameters (sum of numels). */
+/* Number of scalar parameters (sum of numels); -1 if m is NULL. */
 NB_API int64_t nb_module_parameter_numel(nb_module *m);
 /* Set every parameter's gradient to NULL. */
 NB_API void    nb_module_zero_grad(nb_module *m);
+/* Free m, its tensors and its children; a child freed on its own is first
+ * removed from its parent. Safe on NULL. */
 NB_API void    nb_module_free(nb_module *m);
 
 /* ------------------------------------------------------------------------ */
@@ -233,9 +248,19 @@ NB_API nb_status nb_init_orthogonal_(nb_tensor *t, double gain);
 /* Optimizers and schedules                                                  */
 /* ------------------------------------------------------------------------ */
 /* An optimizer keeps borrowed pointers to its parameters (they must outlive
- * it) and its own state (momentum buffers, moments). nb_optim_step applies
- * one update from the parameters' gradients (parameters without a gradient
- * are skipped), in no-grad mode, exactly as torch.optim's algorithms. */
+ * it) and its own state (momentum buffers, moments, step counts; made on a
+ * parameter's first step, in no scope, freed by nb_optim_free). nb_optim_step
+ * applies one update from the parameters' gradients (parameters without a
+ * gradient are skipped), writing the parameters in place in no-grad mode,
+ * exactly as torch.optim's single-tensor (foreach=False) algorithms.
+ *
+ * The constructors check as torch does: NB_ERR_ARG "nb_adam_new: Invalid
+ * learning rate: -0.1" for a negative (or NaN) lr, eps, momentum,
+ * weight_decay or alpha, betas outside [0, 1), nesterov without momentum or
+ * with dampening; and for the parameters: an empty list, a NULL entry, one
+ * that is not floating point, not a leaf, does not require grad, is an
+ * expanded view, or appears twice (NB_ERR_ARG), or is not on the CPU
+ * (NB_ERR_DEVICE). On error they return NULL. */
 
 typedef struct nb_optim nb_optim;
 
@@ -273,14 +298,22 @@ NB_API nb_optim *nb_adam_new(nb_tensor *const *params, int64_t count, nb_adam_op
 NB_API nb_optim *nb_adamw_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts);
 NB_API nb_optim *nb_rmsprop_new(nb_tensor *const *params, int64_t count, nb_rmsprop_opts opts);
 NB_API nb_status nb_optim_step(nb_optim *o);
+/* Set every parameter's gradient to NULL (torch's set_to_none). Safe on NULL. */
 NB_API void      nb_optim_zero_grad(nb_optim *o);
+/* The lr of the next step (NAN and NB_ERR_ARG for NULL); set_lr refuses a
+ * negative or NaN lr (NB_ERR_ARG, lr unchanged). */
 NB_API double    nb_optim_lr(const nb_optim *o);
 NB_API void      nb_optim_set_lr(nb_optim *o, double lr);
 NB_API void      nb_optim_free(nb_optim *o);
 
 /* Learning-rate schedules: each nb_scheduler_step (once per epoch or per
  * step, as you choose) sets the optimizer's lr for the next period, as
- * torch.optim.lr_scheduler's StepLR, CosineAnnealingLR and LinearLR. */
+ * torch.optim.lr_scheduler's StepLR, CosineAnnealingLR and LinearLR, in
+ * their recursive form (each step scales the current lr, so schedules on
+ * one optimizer compose as in torch). Making one takes its first step
+ * (LinearLR: lr *= start_factor). A scheduler borrows o: free it first.
+ * NB_ERR_ARG for step_size or t_max < 1, a negative gamma or eta_min,
+ * start_factor outside (0, 1], end_factor outside [0, 1], total_iters < 0. */
 typedef struct nb_scheduler nb_scheduler;
 NB_API nb_scheduler *nb_step_lr_new(nb_optim *o, int64_t step_size, double gamma);
 NB_API nb_scheduler *nb_cosine_annealing_lr_new(nb_optim *o, int64_t t_max, double eta_min);
@@ -290,8 +323,11 @@ NB_API nb_status     nb_scheduler_step(nb_scheduler *s);
 NB_API void          nb_scheduler_free(nb_scheduler *s);
 
 /* Scale the gradients of params so that their joint norm (norm_type: 2,
- * 1 or INFINITY) is at most max_norm; *total_norm (may be NULL) receives the
- * norm before clipping. Parameters without a gradient are skipped. */
+ * 1 or INFINITY, or any p > 0) is at most max_norm; *total_norm (may be
+ * NULL) receives the norm before clipping (0 with no gradients).
+ * Parameters without a gradient are skipped. As torch: gradients are
+ * multiplied in place by min(1, max_norm / (total + 1e-6)), so a NaN total
+ * makes them NaN. NB_ERR_ARG for a negative max_norm or norm_type <= 0. */
 NB_API nb_status nb_clip_grad_norm(nb_tensor *const *params, int64_t count, double max_norm, double norm_type,
                                    double *total_norm);
 
@@ -302,22 +338,29 @@ NB_API nb_status nb_clip_grad_norm(nb_tensor *const *params, int64_t count, doub
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (and
  * an optional "__metadata__" of strings), then the raw little-endian data.
  * Dtypes F32, F64, I64, I32, U8 and BOOL load as themselves; F16 and BF16
- * load converted to float32. Malformed files are NB_ERR_IO naming the
- * problem, never a crash or an allocation larger than the file. */
+ * load converted to float32; I8, I16 and U16 as int32 and U32 as int64 (the
+ * format's U64 and F8 types are listed, but nb_safetensors_get refuses
+ * them with NB_ERR_DTYPE; a dtype outside the format fails the load with
+ * NB_ERR_DTYPE). Malformed files are NB_ERR_IO naming the problem (bad
+ * JSON with its byte offset; offsets out of range, overlapping, leaving
+ * gaps or not matching shape and dtype; duplicate names; ...), never a
+ * crash or an allocation that the file's own size does not justify. */
 
 typedef struct nb_safetensors nb_safetensors;
 NB_API nb_safetensors *nb_safetensors_load(const char *path);
 NB_API int64_t         nb_safetensors_count(const nb_safetensors *f);
 /* Name of tensor i (in file order), borrowed; NULL if out of range. */
 NB_API const char     *nb_safetensors_name(const nb_safetensors *f, int64_t i);
-/* A new tensor with the named entry's data; NULL with NB_ERR_ARG if absent. */
+/* A new tensor with the named entry's data (owned by the caller or the
+ * current scope); NULL with NB_ERR_ARG if absent. */
 NB_API nb_tensor      *nb_safetensors_get(const nb_safetensors *f, const char *name);
 /* The value of a __metadata__ key, borrowed, or NULL. */
 NB_API const char     *nb_safetensors_metadata(const nb_safetensors *f, const char *key);
 NB_API void            nb_safetensors_free(nb_safetensors *f);
-/* Write tensors under names; metadata_keys/values (may be NULL, count
- * n_metadata) go to __metadata__. as_half: float32 tensors stored as F16
- * (false: as F32). */
+/* Write tensors under names (unique, UTF-8, not "__metadata__"), each as
+ * its own dtype; metadata_keys/values (may be NULL, count n_metadata) go to
+ * __metadata__. Laid out as the Python library does it (widest dtype
+ * first, then by name; data 8-aligned). Bad arguments are NB_ERR_ARG. */
 NB_API nb_status nb_save_safetensors(const char *path, const char *const *names, nb_tensor *const *tensors,
                                      int64_t count, const char *const *metadata_keys,
                                      const char *const *metadata_values, int64_t n_metadata);

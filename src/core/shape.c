@@ -33,7 +33,9 @@ bool nbi_check_shape(nb_shape shape, const char *op)
         nbi_fail(NB_ERR_SHAPE, "%s: a shape has 0 to %d dims, not %d", op, NB_MAX_DIMS, shape.ndim);
         return false;
     }
-    int64_t numel = 1;
+    /* NOTE: the product of the nonzero sizes is bounded too: a zero size
+     * makes numel 0, but strides still multiply the other sizes. */
+    int64_t nonzero_product = 1;
     for (int i = 0; i < shape.ndim; i++) {
         if (shape.dims[i] < 0) {
             char buf[NBI_SHAPE_STR_SIZE];
@@ -41,13 +43,13 @@ bool nbi_check_shape(nb_shape shape, const char *op)
                      nbi_shape_str(shape.ndim, shape.dims, buf, sizeof buf));
             return false;
         }
-        if (shape.dims[i] > 0 && numel > (INT64_MAX / 16) / shape.dims[i]) {
+        if (shape.dims[i] > 0 && nonzero_product > (INT64_MAX / 16) / shape.dims[i]) {
             char buf[NBI_SHAPE_STR_SIZE];
             nbi_fail(NB_ERR_SHAPE, "%s: shape %s has too many elements", op,
                      nbi_shape_str(shape.ndim, shape.dims, buf, sizeof buf));
             return false;
         }
-        numel *= shape.dims[i];
+        if (shape.dims[i] > 0) nonzero_product *= shape.dims[i];
     }
     return true;
 }

@@ -203,14 +203,15 @@ static nb_tensor *tensor_new(nbi_storage *storage, nb_dtype dtype)
 
 nb_tensor *nbi_empty(int ndim, const int64_t *shape, nb_dtype dtype, nb_device device)
 {
-    int64_t numel = 1;
+    int64_t numel = 1, nonzero_product = 1; /* strides multiply the nonzero sizes */
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] != 0 && numel > INT64_MAX / 16 / shape[i]) {
+        if (shape[i] != 0 && nonzero_product > INT64_MAX / 16 / shape[i]) {
             char buf[NBI_SHAPE_STR_SIZE];
             return nbi_fail(NB_ERR_OOM, "nabla: a tensor of shape %s is too large",
                             nbi_shape_str(ndim, shape, buf, sizeof buf));
         }
         numel *= shape[i];
+        if (shape[i] != 0) nonzero_product *= shape[i];
     }
     nbi_storage *storage = storage_new((size_t)numel * nb_dtype_size(dtype), device);
     if (storage == NULL) return NULL;

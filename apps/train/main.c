@@ -1,0 +1,294 @@
+/*
+ * main.c — nabla-train: train a small CNN (or an MLP) on handwritten
+ * digits and evaluate it. The README's first command runs it on the
+ * bundled data:
+ *
+ *   load IDX files -> normalise -> shuffled mini-batches -> forward ->
+ *   cross-entropy -> backward -> optimizer step, for each epoch; then test
+ *   accuracy, a confusion matrix, the weights as .safetensors and the loss
+ *   and accuracy curves as an SVG plot.
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdir */
+#include "train.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The MNIST mean and standard deviation of pixel / 255, as torchvision's
+ * examples normalise. */
+static const double PIXEL_MEAN = 0.1307, PIXEL_STD = 0.3081;
+
+typedef struct {
+    nb_tensor *images; /* (N, H, W) uint8, as in the file */
+    nb_tensor *labels; /* (N) int64 */
+    int64_t    height, width;
+} split;
+
+static void free_split(split *s)
+{
+    nb_free(s->images);
+    nb_free(s->labels);
+}
+
+/* dir/name.gz, else dir/name: the standard MNIST file names. */
+static nb_tensor *load_idx_file(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+    FILE *probe = fopen(path, "rb");
+    if (probe)
+        fclose(probe);
+    else
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+    return nb_load_idx(path);
+}
+
+/* Images stay uint8 until a batch is drawn (see model_input): converting
+ * all 8,000 up front would delay the first batch by tens of ms. */
+static bool load_split(const char *dir, const char *images_name, const char *labels_name, split *out, char *error,
+                       size_t error_size)
+{
+    out->images = out->labels = NULL;
+    nb_tensor *images = load_idx_file(dir, images_name);
+    nb_tensor *labels = images ? load_idx_file(dir, labels_name) : NULL;
+    if (images == NULL || labels == NULL) {
+        snprintf(error, error_size, "%s", nb_last_error());
+        nb_free(images);
+        return false;
+    }
+    if (nb_ndim(images) != 3 || nb_ndim(labels) != 1 || nb_size(images, 0) != nb_size(labels, 0)) {
+        snprintf(error, error_size, "%s: expected images (N, H, W) and labels (N); got %d-d images and %d-d labels "
+                                    "with %lld and %lld samples", dir, nb_ndim(images), nb_ndim(labels),
+                 (long long)nb_size(images, 0), (long long)nb_size(labels, 0));
+        nb_free(images);
+        nb_free(labels);
+        return false;
+    }
+    out->images = images;
+    out->labels = nb_to_dtype(labels, NB_INT64);
+    out->height = nb_size(images, 1);
+    out->width  = nb_size(images, 2);
+    nb_free(labels);
+    if (out->labels == NULL) {
+        snprintf(error, error_size, "%s", nb_last_error());
+        free_split(out);
+        return false;
+    }
+    return true;
+}
+
+/* uint8 images (B, H, W) as the model's input: float32, normalised, and
+ * (B, 1, H, W) for the CNN or (B, H*W) for the MLP. In the current scope. */
+static nb_tensor *model_input(const nb_tensor *images, bool flat)
+{
+    int64_t    b = nb_size(images, 0), h = nb_size(images, 1), w = nb_size(images, 2);
+    nb_tensor *pixels = nb_div_scalar(nb_to_dtype(images, NB_FLOAT32), 255.0);
+    nb_tensor *normal = nb_div_scalar(nb_sub_scalar(pixels, PIXEL_MEAN), PIXEL_STD);
+    return flat ? nb_reshape(normal, NB_SHAPE(b, h * w)) : nb_reshape(normal, NB_SHAPE(b, 1, h, w));
+}
+
+static nb_optim *make_optimizer(const train_options *o, nb_module *model)
+{
+    int64_t     count  = nb_module_parameters(model, NULL, NULL, 0);
+    nb_tensor **params = malloc((size_t)count * sizeof *params);
+    if (params == NULL) return NULL;
+    nb_module_parameters(model, params, NULL, count);
+    nb_optim *opt = NULL;
+    if (strcmp(o->optimizer, "sgd") == 0) {
+        nb_sgd_opts s = nb_sgd_defaults(o->lr > 0 ? o->lr : 0.05);
+        s.momentum    = 0.9;
+        opt           = nb_sgd_new(params, count, s);
+    } else if (strcmp(o->optimizer, "rmsprop") == 0) {
+        nb_rmsprop_opts r = nb_rmsprop_defaults();
+        r.lr              = o->lr > 0 ? o->lr : 1e-3;
+        opt               = nb_rmsprop_new(params, count, r);
+    } else {
+        bool         decoupled = strcmp(o->optimizer, "adamw") == 0;
+        nb_adam_opts a         = decoupled ? nb_adamw_defaults() : nb_adam_defaults();
+        a.lr                   = o->lr > 0 ? o->lr : 1e-3;
+        opt                    = decoupled ? nb_adamw_new(params, count, a) : nb_adam_new(params, count, a);
+    }
+    free(params);
+    return opt;
+}
+
+typedef struct {
+    double  loss;
+    int64_t correct, seen;
+} tally;
+
+/* Correct predictions of a batch, without recording. */
+static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
+{
+    nb_no_grad_begin();
+    nb_tensor *hits    = nb_eq(nb_argmax_dim(logits, 1, false), labels);
+    int64_t    correct = nb_item_int64(nb_sum(hits));
+    nb_no_grad_end();
+    return correct;
+}
+
+static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, bool flat, progress *p, tally *t)
+{
+    nb_tensor *batch[2];
+    int64_t    index = 0;
+    *t               = (tally){ 0 };
+    nb_module_train(model, true);
+    nb_loader_reset(loader);
+    nb_clear_error(); /* the loader's false means "epoch over" only with no error pending */
+    for (;;) {
+        nb_scope_begin();
+        if (!nb_loader_next(loader, batch)) {
+            nb_scope_end();
+            return nb_last_status() == NB_OK;
+        }
+        nb_tensor *logits = nb_module_forward(model, model_input(batch[0], flat));
+        nb_tensor *loss   = nb_cross_entropy(logits, batch[1], NB_CROSS_ENTROPY_OPTS());
+        if (loss == NULL || nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK) {
+            nb_scope_end();
+            return false;
+        }
+        nb_optim_zero_grad(opt);
+        int64_t n = nb_size(batch[1], 0);
+        t->loss += nb_item(loss) * (double)n;
+        t->correct += count_correct(logits, batch[1]);
+        t->seen += n;
+        nb_scope_end();
+        progress_update(p, ++index, t->seen, t->loss / (double)t->seen, (double)t->correct / (double)t->seen);
+    }
+}
+
+/* Accuracy on a split in eval mode; fills confusion[true][predicted]. */
+static double evaluate(nb_module *model, const split *s, bool flat, int64_t confusion[10][10])
+{
+    int64_t n = nb_size(s->labels, 0), correct = 0;
+    memset(confusion, 0, sizeof(int64_t) * 100);
+    nb_module_train(model, false);
+    nb_no_grad_begin();
+    for (int64_t start = 0; start < n; start += 500) {
+        int64_t length = n - start < 500 ? n - start : 500;
+        nb_scope_begin();
+        nb_tensor *images    = model_input(nb_narrow(s->images, 0, start, length), flat);
+        nb_tensor *predicted = nb_argmax_dim(nb_module_forward(model, images), 1, false);
+        nb_tensor *truth     = nb_narrow(s->labels, 0, start, length);
+        int64_t    p[500], y[500];
+        if (nb_copy_to_buffer(predicted, p, sizeof p) == NB_OK && nb_copy_to_buffer(nb_contiguous(truth), y, sizeof y) == NB_OK) {
+            for (int64_t i = 0; i < length; i++) {
+                correct += p[i] == y[i];
+                if (y[i] >= 0 && y[i] < 10 && p[i] >= 0 && p[i] < 10) confusion[y[i]][p[i]]++;
+            }
+        }
+        nb_scope_end();
+    }
+    nb_no_grad_end();
+    return n > 0 ? (double)correct / (double)n : 0;
+}
+
+static int fail(const char *what, const char *why)
+{
+    fprintf(stderr, "nabla-train: %s: %s\n", what, why);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    train_options o;
+    char          error[512];
+    if (!parse_options(argc, argv, &o, error, sizeof error)) {
+        fprintf(stderr, "nabla-train: %s\n", error);
+        print_usage(stderr, argv[0]);
+        return 2;
+    }
+    if (o.help) {
+        print_usage(stdout, argv[0]);
+        return 0;
+    }
+    double started = now_seconds();
+    if (o.threads > 0) nb_set_num_threads(o.threads);
+    /* As the seed text: CUDA when available, else the CPU. */
+    bool cuda = strcmp(o.device, "cuda") == 0 || (strcmp(o.device, "auto") == 0 && nb_cuda_is_available());
+    if (cuda && !nb_cuda_is_available()) return fail("--device cuda", "CUDA is not available in this build or on this machine");
+    printf("nabla-train: %s on %s, %d thread%s, %s, seed %llu\n", o.model, cuda ? "cuda:0" : "cpu",
+           nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed);
+
+    bool  flat = strcmp(o.model, "mlp") == 0;
+    split train, test;
+    if (!load_split(o.data_dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &train, error, sizeof error))
+        return fail("training data", error);
+    if (!load_split(o.data_dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", &test, error, sizeof error)) {
+        free_split(&train);
+        return fail("test data", error);
+    }
+    if (train.height != 28 || train.width != 28 || test.height != 28 || test.width != 28) {
+        snprintf(error, sizeof error, "%s: the models take 28x28 images, the files hold %lldx%lld and %lldx%lld",
+                 o.data_dir, (long long)train.height, (long long)train.width, (long long)test.height,
+                 (long long)test.width);
+        free_split(&train);
+        free_split(&test);
+        return fail("data", error);
+    }
+    printf("data: %lld training and %lld test images of %lldx%lld from %s\n", (long long)nb_size(train.labels, 0),
+           (long long)nb_size(test.labels, 0), (long long)train.height, (long long)train.width, o.data_dir);
+
+    nb_manual_seed(o.seed);
+    nb_module  *model   = build_model(o.model);
+    nb_optim   *opt     = model ? make_optimizer(&o, model) : NULL;
+    nb_tensor  *pair[2] = { train.images, train.labels };
+    nb_dataset *dataset = nb_tensor_dataset_new(pair, 2);
+    nb_loader  *loader  = dataset ? nb_loader_new(dataset, o.batch_size, true, false, o.seed) : NULL;
+    int         status  = 0;
+    if (loader == NULL || opt == NULL) {
+        status = fail("setup", nb_last_error());
+        goto done;
+    }
+    printf("model: %lld parameters\n", (long long)nb_module_parameter_numel(model));
+
+    double *train_loss = calloc((size_t)o.epochs, sizeof(double)), *train_acc = calloc((size_t)o.epochs, sizeof(double)),
+           *test_acc = calloc((size_t)o.epochs, sizeof(double));
+    int64_t confusion[10][10];
+    printf("setup (data, model, optimizer) took %.0f ms; training starts\n", (now_seconds() - started) * 1e3);
+
+    for (int epoch = 0; epoch < o.epochs && status == 0; epoch++) {
+        progress p;
+        tally    t;
+        progress_begin(&p, epoch + 1, o.epochs, nb_loader_num_batches(loader), nb_dataset_size(dataset));
+        if (!train_epoch(model, opt, loader, flat, &p, &t)) {
+            status = fail("training", nb_last_error());
+            break;
+        }
+        train_loss[epoch] = t.loss / (double)t.seen;
+        train_acc[epoch]  = (double)t.correct / (double)t.seen;
+        test_acc[epoch]   = evaluate(model, &test, flat, confusion);
+        progress_end(&p, train_loss[epoch], train_acc[epoch], test_acc[epoch]);
+    }
+    if (status == 0) {
+        printf("\ntest accuracy: %.2f%% (%lld images)\n", 100 * test_acc[o.epochs - 1], (long long)nb_size(test.labels, 0));
+        print_confusion_matrix(stdout, confusion);
+        if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
+            status = fail(o.out_dir, strerror(errno));
+        } else {
+            char weights[4096], plot[4096];
+            snprintf(weights, sizeof weights, "%s/model.safetensors", o.out_dir);
+            snprintf(plot, sizeof plot, "%s/curves.svg", o.out_dir);
+            if (nb_module_save(model, weights) != NB_OK) status = fail("saving weights", nb_last_error());
+            else if (write_curves_svg(plot, train_loss, train_acc, test_acc, o.epochs) != NB_OK)
+                status = fail("writing the plot", nb_last_error());
+            else
+                printf("wrote %s and %s\n", weights, plot);
+        }
+        printf("total time %.1f s\n", now_seconds() - started);
+    }
+    free(train_loss);
+    free(train_acc);
+    free(test_acc);
+done:
+    nb_loader_free(loader);
+    nb_dataset_free(dataset);
+    nb_optim_free(opt);
+    nb_module_free(model);
+    free_split(&train);
+    free_split(&test);
+    return status;
+}

@@ -1,0 +1,28 @@
+/*
+ * models.c — the two networks of nabla-train, as torch would write them:
+ *
+ *   cnn: Conv2d(1, 16, 3, padding 1) ReLU MaxPool2d(2)
+ *        Conv2d(16, 32, 3, padding 1) ReLU MaxPool2d(2)
+ *        Flatten Linear(32*7*7, 10)                        (~21k parameters)
+ *   mlp: Flatten Linear(784, 256) ReLU Linear(256, 10)      (~203k parameters)
+ */
+#include "train.h"
+
+#include <string.h>
+
+nb_module *build_model(const char *name)
+{
+    if (strcmp(name, "mlp") == 0) {
+        nb_module *layers[] = { nb_flatten_new(1, -1), nb_linear_new(784, 256, true), nb_relu_new(),
+                                nb_linear_new(256, 10, true) };
+        return nb_sequential_new(layers, 4);
+    }
+    nb_conv_opts same = NB_CONV_OPTS(.padding = { 1, 1 });
+    nb_pool_opts half = NB_POOL_OPTS(.kernel = { 2, 2 });
+    nb_module   *layers[] = {
+        nb_conv2d_new(1, 16, 3, 3, same, true),  nb_relu_new(), nb_max_pool2d_new(half),
+        nb_conv2d_new(16, 32, 3, 3, same, true), nb_relu_new(), nb_max_pool2d_new(half),
+        nb_flatten_new(1, -1),                   nb_linear_new(32 * 7 * 7, 10, true),
+    };
+    return nb_sequential_new(layers, 8);
+}

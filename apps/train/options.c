@@ -1,0 +1,118 @@
+/*
+ * options.c — nabla-train's command line. Every bad argument is a one-line
+ * reason; main prints the usage after it and exits with status 2.
+ */
+#include "train.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void print_usage(FILE *f, const char *program)
+{
+    fprintf(f,
+            "usage: %s [options]\n"
+            "Train a digit classifier on IDX data and evaluate it.\n"
+            "  --model cnn|mlp        network (default cnn: two conv-relu-pool stages and a linear head)\n"
+            "  --epochs N             passes over the training set (default 6)\n"
+            "  --batch-size N         samples per step (default 64)\n"
+            "  --lr X                 learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd)\n"
+            "  --optimizer NAME       adam, adamw, sgd (momentum 0.9) or rmsprop (default adam)\n"
+            "  --data DIR             IDX files with the standard MNIST names, .gz or plain (default data)\n"
+            "  --seed N               seed of initialisation and shuffling (default 0)\n"
+            "  --threads N            CPU threads (default: all cores)\n"
+            "  --device auto|cpu|cuda where to train (default auto: cuda if available)\n"
+            "  --out DIR              where model.safetensors and curves.svg go (default nabla-out)\n"
+            "  --help                 this text\n",
+            program);
+}
+
+/* A whole-string integer in [min, max]. */
+static bool parse_int(const char *text, long long min, long long max, long long *value)
+{
+    char *end;
+    errno          = 0;
+    long long v    = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return false;
+    *value = v;
+    return true;
+}
+
+static bool one_of(const char *value, const char *const *choices)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(value, choices[i]) == 0) return true;
+    return false;
+}
+
+bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size)
+{
+    *o = (train_options){ .model = "cnn", .epochs = 6, .batch_size = 64, .lr = 0, .optimizer = "adam",
+                          .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out" };
+    static const char *const models[]     = { "cnn", "mlp", NULL };
+    static const char *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
+    static const char *const devices[]    = { "auto", "cpu", "cuda", NULL };
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            o->help = true;
+            return true;
+        }
+        if (strncmp(flag, "--", 2) != 0) {
+            snprintf(error, error_size, "unexpected argument '%s'", flag);
+            return false;
+        }
+        if (i + 1 >= argc) {
+            snprintf(error, error_size, "%s needs a value", flag);
+            return false;
+        }
+        const char *value = argv[++i];
+        long long   n;
+        if (strcmp(flag, "--model") == 0) {
+            if (!one_of(value, models)) goto bad_choice;
+            o->model = value;
+        } else if (strcmp(flag, "--optimizer") == 0) {
+            if (!one_of(value, optimizers)) goto bad_choice;
+            o->optimizer = value;
+        } else if (strcmp(flag, "--device") == 0) {
+            if (!one_of(value, devices)) goto bad_choice;
+            o->device = value;
+        } else if (strcmp(flag, "--epochs") == 0) {
+            if (!parse_int(value, 1, 100000, &n)) goto bad_number;
+            o->epochs = (int)n;
+        } else if (strcmp(flag, "--batch-size") == 0) {
+            if (!parse_int(value, 1, 1 << 20, &n)) goto bad_number;
+            o->batch_size = n;
+        } else if (strcmp(flag, "--threads") == 0) {
+            if (!parse_int(value, 1, 4096, &n)) goto bad_number;
+            o->threads = (int)n;
+        } else if (strcmp(flag, "--seed") == 0) {
+            if (!parse_int(value, 0, (long long)(~0ull >> 1), &n)) goto bad_number;
+            o->seed = (uint64_t)n;
+        } else if (strcmp(flag, "--lr") == 0) {
+            char  *end;
+            double lr = strtod(value, &end);
+            if (end == value || *end != '\0' || !(lr > 0 && lr < 100)) {
+                snprintf(error, error_size, "--lr must be a number in (0, 100), got '%s'", value);
+                return false;
+            }
+            o->lr = lr;
+        } else if (strcmp(flag, "--data") == 0) {
+            o->data_dir = value;
+        } else if (strcmp(flag, "--out") == 0) {
+            o->out_dir = value;
+        } else {
+            snprintf(error, error_size, "unknown option '%s'", flag);
+            return false;
+        }
+        continue;
+    bad_choice:
+        snprintf(error, error_size, "%s does not take '%s'", flag, value);
+        return false;
+    bad_number:
+        snprintf(error, error_size, "%s needs a positive whole number in range, got '%s'", flag, value);
+        return false;
+    }
+    return true;
+}

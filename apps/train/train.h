@@ -1,0 +1,51 @@
+/*
+ * train.h — the pieces of nabla-train, the main job of the project: train a
+ * digit classifier on IDX data (the bundled 10,000 MNIST digits by default),
+ * evaluate it, and write the weights and the learning curves.
+ */
+#ifndef NABLA_TRAIN_H
+#define NABLA_TRAIN_H
+
+#include <nabla.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *model;     /* "cnn" or "mlp" */
+    int         epochs;
+    int64_t     batch_size;
+    double      lr;        /* 0: the optimizer's usual rate for the model */
+    const char *optimizer; /* "adam", "adamw", "sgd", "rmsprop" */
+    const char *data_dir;
+    uint64_t    seed;
+    int         threads;   /* 0: all cores */
+    const char *device;    /* "auto", "cpu", "cuda" */
+    const char *out_dir;
+    bool        help;
+} train_options;
+
+/* Parse argv; false with a one-line reason in *error on bad arguments. */
+bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size);
+void print_usage(FILE *f, const char *program);
+
+/* The two models, built with nabla's modules (torch's default init). */
+nb_module *build_model(const char *name);
+
+/* Progress of one epoch: a live bar on a terminal, plain lines otherwise. */
+typedef struct {
+    bool    live;
+    int     epoch, epochs;
+    int64_t batches, samples_per_epoch;
+    double  started;
+} progress;
+void   progress_begin(progress *p, int epoch, int epochs, int64_t batches, int64_t samples);
+void   progress_update(progress *p, int64_t batch, int64_t samples_done, double loss, double accuracy);
+void   progress_end(progress *p, double loss, double accuracy, double test_accuracy);
+double now_seconds(void);
+
+/* Outputs. */
+void      print_confusion_matrix(FILE *f, const int64_t confusion[10][10]);
+nb_status write_curves_svg(const char *path, const double *train_loss, const double *train_acc,
+                           const double *test_acc, int epochs);
+
+#endif

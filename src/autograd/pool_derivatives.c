@@ -1,0 +1,145 @@
+/*
+ * pool_derivatives.c — gradients of pooling and padding (nn_derivatives.h):
+ *
+ *   y = window_mean(x)          dx = window_mean_adjoint(g)   (and the reverse)
+ *   y = max_pool2d(x)           dx = max_unpool(g, indices)   (g added at the argmax)
+ *   y = max_unpool(g, indices)  dg = gather of the gradient at indices
+ *   y = pad(x, pads)            dx = pad(g, -pads) with zeros (crops what was
+ *                               added, and zero-fills what was cropped)
+ *
+ * All are linear in their differentiable input, so the formulas are again
+ * ops of the set and differentiate any number of times.
+ */
+#include "nn_derivatives.h"
+
+static nbi_node *record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
+                        const nb_tensor *const *inputs, uint32_t saves)
+{
+    nbi_node *node = nbi_record(out, name, backward, count, inputs, saves);
+    if (node == NULL) nb_free(out);
+    return node;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Window means (avg_pool2d, adaptive_avg_pool2d)                            */
+/* ------------------------------------------------------------------------ */
+
+/* Node ints: adjoint, adaptive, exclude_pad, H, W, out_h, out_w, kernel (2),
+ * stride (2), padding (2). */
+static void store_spec(nbi_node *node, const nbi_window_spec *spec, bool adjoint)
+{
+    int64_t values[] = {adjoint,         spec->adaptive,   spec->exclude_pad, spec->height,    spec->width,
+                        spec->out_h,     spec->out_w,      spec->kernel[0],   spec->kernel[1], spec->stride[0],
+                        spec->stride[1], spec->padding[0], spec->padding[1]};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        node->ints[i] = values[i];
+}
+
+static nbi_window_spec spec_of(const nbi_node *node)
+{
+    const int64_t *v = node->ints;
+    return (nbi_window_spec){
+        .adaptive    = v[1] != 0,
+        .exclude_pad = v[2] != 0,
+        .height      = v[3],
+        .width       = v[4],
+        .out_h       = v[5],
+        .out_w       = v[6],
+        .kernel      = {v[7], v[8]},
+        .stride      = {v[9], v[10]},
+        .padding     = {v[11], v[12]},
+    };
+}
+
+/* inputs (t) */
+static nb_status window_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nbi_window_spec spec   = spec_of(node);
+    nb_tensor      *grad   = node->ints[0] ? nbi_window_mean_op(g, &spec) : nbi_window_mean_adjoint_op(g, &spec);
+    nb_status       status = nbi_keep_grad(grad, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_window_mean(nb_tensor *out, const nb_tensor *x, const nbi_window_spec *spec, bool adjoint)
+{
+    if (out == NULL || !nbi_should_record(1, &x)) return out;
+    const char *name = adjoint
+                           ? (spec->adaptive ? "adaptive_avg_pool2d_backwardBackward" : "avg_pool2d_backwardBackward")
+                           : (spec->adaptive ? "adaptive_avg_pool2dBackward" : "avg_pool2dBackward");
+    nbi_node   *node = record(out, name, window_backward, 1, &x, 0);
+    if (node == NULL) return NULL;
+    store_spec(node, spec, adjoint);
+    return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Max pooling                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* inputs (x, indices) */
+static nb_status max_pool2d_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_status  status = nbi_keep_grad(
+         nbi_max_unpool_op(g, nbi_input(node, 1), x->shape[x->ndim - 2], x->shape[x->ndim - 1]), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_max_pool2d(nb_tensor *out, const nb_tensor *x, const nb_tensor *indices)
+{
+    const nb_tensor *inputs[2] = {x, indices};
+    if (out == NULL || !nbi_should_record(1, &x)) return out;
+    return record(out, "max_pool2dBackward", max_pool2d_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
+}
+
+/* inputs (g, indices); gg (..., H, W) is read at the indices of each plane. */
+static nb_status max_unpool_backward(nbi_node *node, nb_tensor *gg, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *g = nbi_input(node, 0), *indices = nbi_input(node, 1);
+    int64_t    planes = 1;
+    for (int d = 0; d < g->ndim - 2; d++)
+        planes *= g->shape[d];
+    int64_t    count = g->shape[g->ndim - 2] * g->shape[g->ndim - 1];
+    int64_t    size  = gg->shape[gg->ndim - 2] * gg->shape[gg->ndim - 1];
+    nb_tensor *picked =
+        nb_gather(nb_reshape(gg, NB_SHAPE(planes, size)), 1, nb_reshape(indices, NB_SHAPE(planes, count)));
+    nb_status status = nbi_keep_grad(picked ? nb_reshape(picked, nb_shape_of(g)) : NULL, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_max_unpool(nb_tensor *out, const nb_tensor *g, const nb_tensor *indices)
+{
+    const nb_tensor *inputs[2] = {g, indices};
+    if (out == NULL || !nbi_should_record(1, &g)) return out;
+    return record(out, "max_pool2d_backwardBackward", max_unpool_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Constant padding                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Node ints: npads, then the pads. inputs (x) */
+static nb_status pad_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    int     npads = (int)node->ints[0];
+    int64_t negated[2 * NB_MAX_DIMS];
+    for (int i = 0; i < npads; i++)
+        negated[i] = -node->ints[1 + i];
+    nb_status status = nbi_keep_grad(nb_pad(g, negated, npads, 0.0), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_pad(nb_tensor *out, const nb_tensor *x, const int64_t *pads, int npads)
+{
+    if (out == NULL || !nbi_should_record(1, &x)) return out;
+    nbi_node *node = record(out, "padBackward", pad_backward, 1, &x, 0);
+    if (node == NULL) return NULL;
+    node->ints[0] = npads;
+    for (int i = 0; i < npads; i++)
+        node->ints[1 + i] = pads[i];
+    return out;
+}

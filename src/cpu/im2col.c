@@ -1,0 +1,476 @@
+/*
+ * im2col.c — convolution products on the CPU (see im2col.h for the letters):
+ * each image's column matrix is built in a per-thread buffer (im2col), a
+ * GEMM per group turns it into output channels, and col2im scatters
+ * columns back to pixels for the transposed direction.
+ *
+ * Why per image: the column matrix of one image (K x L) is small enough to
+ * stay in cache between im2col and GEMM, and the output of each image's GEMM
+ * lands directly in its (O, P, Q) block, so no (N, K, L) buffer and no
+ * transpose of the output are needed. A 1x1 kernel with stride 1 and no
+ * padding reads the image itself as its column matrix.
+ */
+#include "im2col.h"
+
+#include "gemm.h"
+
+/* ------------------------------------------------------------------------ */
+/* im2col / col2im                                                           */
+/* ------------------------------------------------------------------------ */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Column positions q in [lo, hi) read inside the image for a kernel column
+ * whose first pixel is at offset (may be negative); the rest read padding. */
+static void valid_columns(const nbi_conv_shape *s, int64_t offset, int64_t *lo, int64_t *hi)
+{
+    int64_t first = offset >= 0 ? 0 : ceil_div(-offset, s->stride_w);
+    int64_t end   = offset < s->width ? ceil_div(s->width - offset, s->stride_w) : 0;
+    if (first > s->out_w) first = s->out_w;
+    if (end > s->out_w) end = s->out_w;
+    if (end < first) end = first;
+    *lo = first;
+    *hi = end;
+}
+
+/* One definition per element type; T is float or double. */
+#define DEFINE_IM2COL(T, suffix)                                                                                       \
+    /* Stride 1 with output rows as wide as the image's (Q == W, "same"                                                \
+     * padding): the valid rows of one kernel tap are one run of the image,                                            \
+     * so each tap is one memcpy plus zeros at the padded edges. */                                                    \
+    static void im2col_same_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols)               \
+    {                                                                                                                  \
+        const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
+        for (int64_t c = 0; c < channels; c++)                                                                         \
+            for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
+                for (int64_t j = 0; j < s->kernel_w; j++, cols += P * Q) {                                             \
+                    int64_t offset = j * s->dilation_w - s->pad_w, lo, hi;                                             \
+                    valid_columns(s, offset, &lo, &hi);                                                                \
+                    int64_t shift = i * s->dilation_h - s->pad_h; /* ih = p + shift */                                 \
+                    int64_t p_lo = shift < 0 ? -shift : 0, p_hi = H - shift < P ? H - shift : P;                       \
+                    if (p_lo > P) p_lo = P;                                                                            \
+                    if (p_hi < p_lo || hi <= lo) p_hi = p_lo;                                                          \
+                    memset(cols, 0, (size_t)(p_lo * Q) * sizeof(T));                                                   \
+                    memset(cols + p_hi * Q, 0, (size_t)((P - p_hi) * Q) * sizeof(T));                                  \
+                    if (p_hi == p_lo) continue;                                                                        \
+                    int64_t first = p_lo * Q + lo, last = (p_hi - 1) * Q + hi;                                         \
+                    int64_t from = (c * H + p_lo + shift) * W + offset + lo; /* >= 0 */                                \
+                    memcpy(cols + first, image + from, (size_t)(last - first) * sizeof(T));                            \
+                    /* The edges read the neighbouring rows: zero them, column by column. */                           \
+                    for (int64_t q = 0; q < lo; q++)                                                                   \
+                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
+                            cols[p * Q + q] = 0;                                                                       \
+                    for (int64_t q = hi; q < Q; q++)                                                                   \
+                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
+                            cols[p * Q + q] = 0;                                                                       \
+                }                                                                                                      \
+    }                                                                                                                  \
+                                                                                                                       \
+    void nbi_im2col_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols)                       \
+    {                                                                                                                  \
+        const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
+        if (s->stride_h == 1 && s->stride_w == 1 && Q == W) {                                                          \
+            im2col_same_##suffix(s, channels, image, cols);                                                            \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int64_t c = 0; c < channels; c++)                                                                         \
+            for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
+                for (int64_t j = 0; j < s->kernel_w; j++) {                                                            \
+                    const T *plane  = image + c * H * W;                                                               \
+                    int64_t  offset = j * s->dilation_w - s->pad_w, lo, hi;                                            \
+                    valid_columns(s, offset, &lo, &hi);                                                                \
+                    for (int64_t p = 0; p < P; p++, cols += Q) {                                                       \
+                        int64_t ih = p * s->stride_h - s->pad_h + i * s->dilation_h;                                   \
+                        if (ih < 0 || ih >= H) {                                                                       \
+                            memset(cols, 0, (size_t)Q * sizeof(T));                                                    \
+                            continue;                                                                                  \
+                        }                                                                                              \
+                        /* NOTE: indices, not a pointer to plane + offset, which may lie before it. */                 \
+                        int64_t base = ih * W + offset;                                                                \
+                        for (int64_t q = 0; q < lo; q++)                                                               \
+                            cols[q] = 0;                                                                               \
+                        if (s->stride_w == 1) /* memcpy beats a loop on rows this short */                             \
+                            memcpy(cols + lo, plane + base + lo, (size_t)(hi - lo) * sizeof(T));                       \
+                        else                                                                                           \
+                            for (int64_t q = lo; q < hi; q++)                                                          \
+                                cols[q] = plane[base + q * s->stride_w];                                               \
+                        for (int64_t q = hi; q < Q; q++)                                                               \
+                            cols[q] = 0;                                                                               \
+                    }                                                                                                  \
+                }                                                                                                      \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* The adjoint of im2col_same: the entries of each tap that fall in the                                            \
+     * padding are zeroed (they would land in the neighbouring rows), then the                                         \
+     * tap's valid rows are added into the image as one run. */                                                        \
+    static void col2im_same_##suffix(const nbi_conv_shape *s, int64_t channels, T *cols, T *image)                     \
+    {                                                                                                                  \
+        const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
+        for (int64_t c = 0; c < channels; c++)                                                                         \
+            for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
+                for (int64_t j = 0; j < s->kernel_w; j++, cols += P * Q) {                                             \
+                    int64_t offset = j * s->dilation_w - s->pad_w, lo, hi;                                             \
+                    valid_columns(s, offset, &lo, &hi);                                                                \
+                    int64_t shift = i * s->dilation_h - s->pad_h;                                                      \
+                    int64_t p_lo = shift < 0 ? -shift : 0, p_hi = H - shift < P ? H - shift : P;                       \
+                    if (p_hi <= p_lo || hi <= lo) continue;                                                            \
+                    for (int64_t q = 0; q < lo; q++)                                                                   \
+                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
+                            cols[p * Q + q] = 0;                                                                       \
+                    for (int64_t q = hi; q < Q; q++)                                                                   \
+                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
+                            cols[p * Q + q] = 0;                                                                       \
+                    int64_t  first = p_lo * Q + lo, count = (p_hi - 1) * Q + hi - first;                               \
+                    T       *dst = image + (c * H + p_lo + shift) * W + offset + lo;                                   \
+                    const T *src = cols + first;                                                                       \
+                    for (int64_t k = 0; k < count; k++)                                                                \
+                        dst[k] += src[k];                                                                              \
+                }                                                                                                      \
+    }                                                                                                                  \
+                                                                                                                       \
+    void nbi_col2im_##suffix(const nbi_conv_shape *s, int64_t channels, T *cols, T *image)                             \
+    {                                                                                                                  \
+        const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
+        if (s->stride_h == 1 && s->stride_w == 1 && Q == W) {                                                          \
+            col2im_same_##suffix(s, channels, cols, image);                                                            \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int64_t c = 0; c < channels; c++)                                                                         \
+            for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
+                for (int64_t j = 0; j < s->kernel_w; j++) {                                                            \
+                    T      *plane  = image + c * H * W;                                                                \
+                    int64_t offset = j * s->dilation_w - s->pad_w, lo, hi;                                             \
+                    valid_columns(s, offset, &lo, &hi);                                                                \
+                    for (int64_t p = 0; p < P; p++, cols += Q) {                                                       \
+                        int64_t ih = p * s->stride_h - s->pad_h + i * s->dilation_h;                                   \
+                        if (ih < 0 || ih >= H) continue;                                                               \
+                        int64_t base = ih * W + offset;                                                                \
+                        if (s->stride_w == 1)                                                                          \
+                            for (int64_t q = lo; q < hi; q++)                                                          \
+                                plane[base + q] += cols[q];                                                            \
+                        else                                                                                           \
+                            for (int64_t q = lo; q < hi; q++)                                                          \
+                                plane[base + q * s->stride_w] += cols[q];                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
+    }
+
+DEFINE_IM2COL(float, f32)
+DEFINE_IM2COL(double, f64)
+#undef DEFINE_IM2COL
+
+/* The pixel column position (p, q) and tap (i, j) of channel c read, or -1. */
+static int64_t source_pixel(const nbi_conv_shape *s, int64_t c, int64_t i, int64_t j, int64_t p, int64_t q)
+{
+    int64_t ih = p * s->stride_h - s->pad_h + i * s->dilation_h;
+    int64_t iw = q * s->stride_w - s->pad_w + j * s->dilation_w;
+    if (ih < 0 || ih >= s->height || iw < 0 || iw >= s->width) return -1;
+    return (c * s->height + ih) * s->width + iw;
+}
+
+void nbi_im2col_reference_f64(const nbi_conv_shape *s, int64_t channels, const double *image, double *cols)
+{
+    int64_t row = 0;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t i = 0; i < s->kernel_h; i++)
+            for (int64_t j = 0; j < s->kernel_w; j++, row++)
+                for (int64_t p = 0; p < s->out_h; p++)
+                    for (int64_t q = 0; q < s->out_w; q++) {
+                        int64_t pixel                             = source_pixel(s, c, i, j, p, q);
+                        cols[(row * s->out_h + p) * s->out_w + q] = pixel < 0 ? 0.0 : image[pixel];
+                    }
+}
+
+void nbi_col2im_reference_f64(const nbi_conv_shape *s, int64_t channels, const double *cols, double *image)
+{
+    int64_t row = 0;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t i = 0; i < s->kernel_h; i++)
+            for (int64_t j = 0; j < s->kernel_w; j++, row++)
+                for (int64_t p = 0; p < s->out_h; p++)
+                    for (int64_t q = 0; q < s->out_w; q++) {
+                        int64_t pixel = source_pixel(s, c, i, j, p, q);
+                        if (pixel >= 0) image[pixel] += cols[(row * s->out_h + p) * s->out_w + q];
+                    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dtype dispatch: the products below are written once on bytes              */
+/* ------------------------------------------------------------------------ */
+
+static void im2col(nb_dtype dtype, const nbi_conv_shape *s, int64_t channels, const void *image, void *cols)
+{
+    if (dtype == NB_FLOAT32)
+        nbi_im2col_f32(s, channels, image, cols);
+    else
+        nbi_im2col_f64(s, channels, image, cols);
+}
+
+static void col2im(nb_dtype dtype, const nbi_conv_shape *s, int64_t channels, void *cols, void *image)
+{
+    if (dtype == NB_FLOAT32)
+        nbi_col2im_f32(s, channels, cols, image);
+    else
+        nbi_col2im_f64(s, channels, cols, image);
+}
+
+/* rows x len block: row r set to values[r], or to zero when values is NULL. */
+static void fill_rows(nb_dtype dtype, void *dst, int64_t rows, int64_t len, const void *values)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        if (dtype == NB_FLOAT32) {
+            float *row = (float *)dst + r * len, v = values ? ((const float *)values)[r] : 0.0f;
+            for (int64_t i = 0; i < len; i++)
+                row[i] = v;
+        } else {
+            double *row = (double *)dst + r * len, v = values ? ((const double *)values)[r] : 0.0;
+            for (int64_t i = 0; i < len; i++)
+                row[i] = v;
+        }
+    }
+}
+
+/* C (m x n, row stride ldc) = op(A) op(B), added to C when accumulate.
+ * Empty sizes are handled here, since BLAS wants leading dims >= 1. */
+static nb_status gemm(nb_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void *a,
+                      int64_t lda, const void *b, int64_t ldb, bool accumulate, void *c, int64_t ldc)
+{
+    if (m == 0 || n == 0) return NB_OK;
+    if (k == 0) {
+        if (!accumulate)
+            for (int64_t i = 0; i < m; i++)
+                fill_rows(dtype, (char *)c + (size_t)(i * ldc) * nb_dtype_size(dtype), 1, n, NULL);
+        return NB_OK;
+    }
+    if (dtype == NB_FLOAT32)
+        return nbi_gemm_f32(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return nbi_gemm_f64(trans_a, trans_b, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The products                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const nbi_conv_shape *s;
+    nb_dtype              dtype;
+    size_t                itemsize;
+    int64_t               group_channels, group_out, K, L, HW; /* C/G, O/G, K, L, H*W */
+    bool                  direct;                              /* 1x1, stride 1, no padding */
+    const char           *x, *w, *y, *bias;
+    /* forward with a bias: w with the bias as an extra column (O x (K + 1)),
+     * matched by a row of ones under the column matrix, so GEMM adds it. */
+    int64_t bias_rows; /* 0 or 1 */
+    char   *w_with_bias;
+    char   *out;
+    /* weight_grad: one partial sum per piece (pieces of the batch). */
+    int64_t    pieces;
+    char      *partials;
+    atomic_int failed;
+} conv_job;
+
+static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
+{
+    conv_job job       = {.s = s, .dtype = dtype, .itemsize = nb_dtype_size(dtype)};
+    job.group_channels = s->channels / s->groups;
+    job.group_out      = s->out_channels / s->groups;
+    job.K              = job.group_channels * s->kernel_h * s->kernel_w;
+    job.L              = s->out_h * s->out_w;
+    job.HW             = s->height * s->width;
+    job.direct =
+        s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+    atomic_init(&job.failed, 0);
+    return job;
+}
+
+static size_t column_bytes(const conv_job *job) { return (size_t)((job->K + job->bias_rows) * job->L) * job->itemsize; }
+
+/* A column buffer for one group of one image (its bias row set to ones),
+ * or NULL (direct needs none). */
+static char *column_buffer(const conv_job *job, bool *failed)
+{
+    *failed = false;
+    if (job->direct || column_bytes(job) == 0) return NULL;
+    char *buf = nbi_host_alloc(column_bytes(job));
+    *failed   = buf == NULL;
+    if (buf && job->bias_rows) {
+        double one     = 1.0;
+        float  one_f32 = 1.0f;
+        fill_rows(job->dtype, buf + (size_t)(job->K * job->L) * job->itemsize, 1, job->L,
+                  job->dtype == NB_FLOAT32 ? (const void *)&one_f32 : (const void *)&one);
+    }
+    return buf;
+}
+
+static void release_buffer(const conv_job *job, char *buf)
+{
+    if (buf) nbi_host_release(buf, column_bytes(job));
+}
+
+/* Images [begin, end): y[n] = w * cols(x[n]) + bias. */
+static void forward_range(int64_t begin, int64_t end, void *ctx)
+{
+    conv_job             *job = ctx;
+    const nbi_conv_shape *s   = job->s;
+    bool                  failed;
+    char                 *buf = column_buffer(job, &failed);
+    size_t                is  = job->itemsize;
+    for (int64_t n = begin; n < end && !failed; n++)
+        for (int64_t g = 0; g < s->groups && !failed; g++) {
+            const char *image = job->x + (size_t)((n * s->channels + g * job->group_channels) * job->HW) * is;
+            char       *y     = job->out + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
+            const char *cols  = image;
+            if (!job->direct) {
+                im2col(job->dtype, s, job->group_channels, image, buf);
+                cols = buf;
+            }
+            if (job->bias_rows) { /* the bias comes in through the row of ones */
+                const char *w = job->w_with_bias + (size_t)(g * job->group_out * (job->K + 1)) * is;
+                failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K + 1, w, job->K + 1, cols, job->L,
+                              false, y, job->L) != NB_OK;
+                continue;
+            }
+            const char *w = job->w + (size_t)(g * job->group_out * job->K) * is;
+            if (job->bias)
+                fill_rows(job->dtype, y, job->group_out, job->L, job->bias + (size_t)(g * job->group_out) * is);
+            failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K, w, job->K, cols, job->L,
+                          job->bias != NULL, y, job->L) != NB_OK;
+        }
+    release_buffer(job, buf);
+    if (failed) atomic_store(&job->failed, 1);
+}
+
+/* Images [begin, end): x[n] = col2im(w^T y[n]) + bias. */
+static void input_grad_range(int64_t begin, int64_t end, void *ctx)
+{
+    conv_job             *job = ctx;
+    const nbi_conv_shape *s   = job->s;
+    bool                  failed;
+    char                 *buf = column_buffer(job, &failed);
+    size_t                is  = job->itemsize;
+    for (int64_t n = begin; n < end && !failed; n++) {
+        char *image_n = job->out + (size_t)(n * s->channels * job->HW) * is;
+        fill_rows(job->dtype, image_n, s->channels, job->HW, job->bias);
+        for (int64_t g = 0; g < s->groups && !failed; g++) {
+            char       *image = image_n + (size_t)(g * job->group_channels * job->HW) * is;
+            const char *y     = job->y + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
+            const char *w     = job->w + (size_t)(g * job->group_out * job->K) * is;
+            if (job->direct) { /* the image is its own column matrix: accumulate into it */
+                failed = gemm(job->dtype, true, false, job->K, job->L, job->group_out, w, job->K, y, job->L, true,
+                              image, job->L) != NB_OK;
+                continue;
+            }
+            if (job->K * job->L == 0) continue;
+            failed = gemm(job->dtype, true, false, job->K, job->L, job->group_out, w, job->K, y, job->L, false, buf,
+                          job->L) != NB_OK;
+            if (!failed) col2im(job->dtype, s, job->group_channels, buf, image);
+        }
+    }
+    release_buffer(job, buf);
+    if (failed) atomic_store(&job->failed, 1);
+}
+
+/* Pieces [begin, end) of the batch: partial[piece] = the sum over its
+ * images of y[n] cols(x[n])^T. */
+static void weight_grad_range(int64_t begin, int64_t end, void *ctx)
+{
+    conv_job             *job = ctx;
+    const nbi_conv_shape *s   = job->s;
+    bool                  failed;
+    char                 *buf   = column_buffer(job, &failed);
+    size_t                is    = job->itemsize;
+    int64_t               wsize = s->out_channels * job->K;
+    for (int64_t piece = begin; piece < end && !failed; piece++) {
+        char   *partial = job->pieces == 1 ? job->out : job->partials + (size_t)(piece * wsize) * is;
+        int64_t first = s->batch * piece / job->pieces, last = s->batch * (piece + 1) / job->pieces;
+        fill_rows(job->dtype, partial, 1, wsize, NULL);
+        for (int64_t n = first; n < last && !failed; n++)
+            for (int64_t g = 0; g < s->groups && !failed; g++) {
+                const char *image = job->x + (size_t)((n * s->channels + g * job->group_channels) * job->HW) * is;
+                const char *y     = job->y + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
+                char       *w     = partial + (size_t)(g * job->group_out * job->K) * is;
+                const char *cols  = image;
+                if (!job->direct) {
+                    im2col(job->dtype, s, job->group_channels, image, buf);
+                    cols = buf;
+                }
+                failed = gemm(job->dtype, false, true, job->group_out, job->K, job->L, y, job->L, cols, job->L, true, w,
+                              job->K) != NB_OK;
+            }
+    }
+    release_buffer(job, buf);
+    if (failed) atomic_store(&job->failed, 1);
+}
+
+/* Images per thread piece: enough multiply-adds (~2^18) to pay for a wake-up. */
+static int64_t image_grain(const conv_job *job)
+{
+    int64_t work  = job->s->out_channels * job->K * job->L + job->s->channels * job->HW + 1;
+    int64_t grain = ((int64_t)1 << 18) / work;
+    return grain < 1 ? 1 : grain;
+}
+
+nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *x, const void *w, const void *bias,
+                           void *y)
+{
+    conv_job job = job_of(dtype, s);
+    job.x = x, job.w = w, job.bias = bias, job.out = y;
+    size_t is = job.itemsize, row = (size_t)job.K * is;
+    if (bias && !job.direct) {
+        job.w_with_bias = nbi_host_alloc((size_t)s->out_channels * (row + is));
+        if (job.w_with_bias == NULL) return NB_ERR_OOM;
+        job.bias_rows = 1;
+        for (int64_t o = 0; o < s->out_channels; o++) {
+            memcpy(job.w_with_bias + o * (row + is), (const char *)w + o * row, row);
+            memcpy(job.w_with_bias + o * (row + is) + row, (const char *)bias + o * is, is);
+        }
+    }
+    nbi_gemm_prepare();
+    nbi_parallel_for(s->batch, image_grain(&job), forward_range, &job);
+    if (job.w_with_bias) nbi_host_release(job.w_with_bias, (size_t)s->out_channels * (row + is));
+    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+}
+
+nb_status nbi_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *y, const void *w, const void *bias,
+                              void *x)
+{
+    conv_job job = job_of(dtype, s);
+    job.y = y, job.w = w, job.bias = bias, job.out = x;
+    nbi_gemm_prepare();
+    nbi_parallel_for(s->batch, image_grain(&job), input_grad_range, &job);
+    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+}
+
+nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *x, const void *y, void *w)
+{
+    conv_job job = job_of(dtype, s);
+    job.x = x, job.y = y, job.out = w;
+    int64_t wsize  = s->out_channels * job.K;
+    int64_t pieces = s->batch / image_grain(&job);
+    if (pieces > nb_get_num_threads()) pieces = nb_get_num_threads();
+    job.pieces = pieces < 1 ? 1 : pieces;
+    if (job.pieces > 1) {
+        job.partials = nbi_host_alloc((size_t)(job.pieces * wsize) * job.itemsize);
+        if (job.partials == NULL) job.pieces = 1; /* no room to split: run on one thread */
+    }
+    nbi_gemm_prepare();
+    nbi_parallel_for(job.pieces, 1, weight_grad_range, &job);
+    if (job.pieces > 1) {
+        /* Sum the partials in piece order, so the result depends only on the thread count. */
+        for (int64_t i = 0; i < wsize; i++) {
+            if (dtype == NB_FLOAT32) {
+                float sum = 0;
+                for (int64_t piece = 0; piece < job.pieces; piece++)
+                    sum += ((const float *)job.partials)[piece * wsize + i];
+                ((float *)w)[i] = sum;
+            } else {
+                double sum = 0;
+                for (int64_t piece = 0; piece < job.pieces; piece++)
+                    sum += ((const double *)job.partials)[piece * wsize + i];
+                ((double *)w)[i] = sum;
+            }
+        }
+        nbi_host_release(job.partials, (size_t)(job.pieces * wsize) * job.itemsize);
+    }
+    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+}

@@ -1,0 +1,141 @@
+/*
+ * activations.c — the built-in modules without tensors: the activations
+ * (ReLU, GELU, Tanh, Sigmoid, SiLU, Softmax), Dropout, Flatten, MaxPool2d
+ * and AvgPool2d. Each is a type name, a forward that calls the functional
+ * op, and (where the op takes options) a copy of them as user data.
+ */
+#include "nn/module.h"
+
+
+/* ------------------------------------------------------------------------ */
+/* Activations: same shape in and out                                        */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *relu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_relu(x);
+}
+
+static nb_tensor *gelu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_gelu(x, *(const bool *)user);
+}
+
+static nb_tensor *tanh_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_tanh(x);
+}
+
+static nb_tensor *sigmoid_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_sigmoid(x);
+}
+
+static nb_tensor *silu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_silu(x);
+}
+
+static nb_tensor *softmax_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_softmax(x, *(const int *)user);
+}
+
+nb_module *nb_relu_new(void) { return nbi_module_with_config("ReLU", relu_forward, NULL, 0); }
+nb_module *nb_gelu_new(bool tanh_approx) { return nbi_module_with_config("GELU", gelu_forward, &tanh_approx, sizeof tanh_approx); }
+nb_module *nb_tanh_new(void) { return nbi_module_with_config("Tanh", tanh_forward, NULL, 0); }
+nb_module *nb_sigmoid_new(void) { return nbi_module_with_config("Sigmoid", sigmoid_forward, NULL, 0); }
+nb_module *nb_silu_new(void) { return nbi_module_with_config("SiLU", silu_forward, NULL, 0); }
+nb_module *nb_softmax_new(int dim) { return nbi_module_with_config("Softmax", softmax_forward, &dim, sizeof dim); }
+
+/* ------------------------------------------------------------------------ */
+/* Dropout                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Active only in training mode; the identity in eval mode. */
+static nb_tensor *dropout_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    return nb_dropout(x, *(const double *)user, nb_module_is_training(self));
+}
+
+nb_module *nb_dropout_new(double p)
+{
+    if (!(p >= 0.0 && p <= 1.0))
+        return nbi_fail(NB_ERR_ARG, "nb_dropout_new: dropout probability has to be between 0 and 1, but got %g", p);
+    return nbi_module_with_config("Dropout", dropout_forward, &p, sizeof p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Flatten                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int start_dim, end_dim;
+} flatten_config;
+
+/* Dims start..end (checked against x's rank at forward) become one. */
+static nb_tensor *flatten_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    const flatten_config *config = user;
+    return nb_flatten(x, config->start_dim, config->end_dim);
+}
+
+nb_module *nb_flatten_new(int start_dim, int end_dim)
+{
+    flatten_config config = { .start_dim = start_dim, .end_dim = end_dim };
+    return nbi_module_with_config("Flatten", flatten_forward, &config, sizeof config);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pooling                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *max_pool2d_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_max_pool2d(x, *(const nb_pool_opts *)user, NULL);
+}
+
+static nb_tensor *avg_pool2d_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_avg_pool2d(x, *(const nb_pool_opts *)user);
+}
+
+/* The window must be given; the rest is checked by the op at forward, as
+ * torch does (padding limits depend on the kernel only, but the output
+ * size depends on the input). */
+static bool check_pool_opts(nb_pool_opts opts, const char *op)
+{
+    for (int i = 0; i < 2; i++) {
+        if (opts.kernel[i] < 1) {
+            nbi_fail(NB_ERR_ARG, "%s: the kernel size must be positive (got %lld x %lld)", op,
+                     (long long)opts.kernel[0], (long long)opts.kernel[1]);
+            return false;
+        }
+        if (opts.stride[i] < 0 || opts.padding[i] < 0 || opts.dilation[i] < 0) {
+            nbi_fail(NB_ERR_ARG, "%s: stride, padding and dilation must be >= 0", op);
+            return false;
+        }
+    }
+    return true;
+}
+
+nb_module *nb_max_pool2d_new(nb_pool_opts opts)
+{
+    if (!check_pool_opts(opts, "nb_max_pool2d_new")) return NULL;
+    return nbi_module_with_config("MaxPool2d", max_pool2d_forward, &opts, sizeof opts);
+}
+
+nb_module *nb_avg_pool2d_new(nb_pool_opts opts)
+{
+    if (!check_pool_opts(opts, "nb_avg_pool2d_new")) return NULL;
+    return nbi_module_with_config("AvgPool2d", avg_pool2d_forward, &opts, sizeof opts);
+}

@@ -1,0 +1,289 @@
+/*
+ * layers.c — the built-in modules that own tensors: Linear, Conv2d,
+ * BatchNorm1d/2d, LayerNorm, Embedding. Each constructor registers its
+ * parameters and buffers under torch's names and in torch's order (which
+ * fixes the state_dict names), and fills them as torch 1.13's
+ * reset_parameters does, from the library's generator. Each forward calls
+ * the functional op of nabla/nn.h with the module's own tensors, found by
+ * position (module.h), and its configuration (the module's user data).
+ *
+ * Sequential, the container, is here too; the parameter-free modules
+ * (activations, Dropout, Flatten, pooling) are in activations.c.
+ */
+#include "autograd/autograd.h"
+#include "nn/module.h"
+
+#include <stdio.h>
+
+
+/* Free m (a constructor's half-built module) and return NULL. */
+static nb_module *abandon(nb_module *m)
+{
+    nb_module_free(m);
+    return NULL;
+}
+
+/* torch's bias rule for Linear and Conv2d: uniform in +-1/sqrt(fan_in),
+ * or zeros when fan_in is 0. */
+static nb_status init_bias(nb_tensor *bias, int64_t fan_in)
+{
+    double bound = fan_in > 0 ? 1.0 / sqrt((double)fan_in) : 0.0;
+    return nb_init_uniform_(bias, -bound, bound);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Linear                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    bool bias;
+} linear_config;
+
+/* x: (..., in) -> (..., out). */
+static nb_tensor *linear_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    const linear_config *config = user;
+    return nb_linear(x, nbi_module_own_parameter(self, 0),
+                     config->bias ? nbi_module_own_parameter(self, 1) : NULL);
+}
+
+nb_module *nb_linear_new(int64_t in_features, int64_t out_features, bool bias)
+{
+    if (in_features < 0 || out_features < 0)
+        return nbi_fail(NB_ERR_ARG, "nb_linear_new: in_features and out_features must be >= 0 (got %lld, %lld)",
+                        (long long)in_features, (long long)out_features);
+    linear_config config = { .bias = bias };
+    nb_module    *m      = nbi_module_with_config("Linear", linear_forward, &config, sizeof config);
+    nb_tensor    *weight, *b;
+    if (m == NULL || nbi_module_new_parameter(m, "weight", NB_SHAPE(out_features, in_features), &weight) != NB_OK ||
+        nb_init_kaiming_uniform_(weight, sqrt(5.0), NB_FAN_IN, NB_NONLINEARITY_LEAKY_RELU) != NB_OK)
+        return abandon(m);
+    if (bias && (nbi_module_new_parameter(m, "bias", NB_SHAPE(out_features), &b) != NB_OK ||
+                 init_bias(b, in_features) != NB_OK))
+        return abandon(m);
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Conv2d                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    nb_conv_opts opts;
+    bool         bias;
+} conv_config;
+
+/* x: (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, H_out, W_out). */
+static nb_tensor *conv2d_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    const conv_config *config = user;
+    return nb_conv2d(x, nbi_module_own_parameter(self, 0), config->bias ? nbi_module_own_parameter(self, 1) : NULL,
+                     config->opts);
+}
+
+nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+                         nb_conv_opts opts, bool bias)
+{
+    const char *op     = "nb_conv2d_new";
+    int64_t     groups = opts.groups == 0 ? 1 : opts.groups;
+    if (in_channels < 0 || out_channels < 0)
+        return nbi_fail(NB_ERR_ARG, "%s: in_channels and out_channels must be >= 0 (got %lld, %lld)", op,
+                        (long long)in_channels, (long long)out_channels);
+    if (kernel_h < 1 || kernel_w < 1)
+        return nbi_fail(NB_ERR_ARG, "%s: the kernel size must be positive (got %lld x %lld)", op, (long long)kernel_h,
+                        (long long)kernel_w);
+    if (groups < 0) return nbi_fail(NB_ERR_ARG, "%s: groups must be a positive integer (got %lld)", op, (long long)groups);
+    if (in_channels % groups != 0 || out_channels % groups != 0)
+        return nbi_fail(NB_ERR_ARG, "%s: in_channels (%lld) and out_channels (%lld) must be divisible by groups (%lld)",
+                        op, (long long)in_channels, (long long)out_channels, (long long)groups);
+    conv_config config = { .opts = opts, .bias = bias };
+    nb_module  *m      = nbi_module_with_config("Conv2d", conv2d_forward, &config, sizeof config);
+    nb_shape    shape  = NB_SHAPE(out_channels, in_channels / groups, kernel_h, kernel_w);
+    nb_tensor  *weight, *b;
+    if (m == NULL || nbi_module_new_parameter(m, "weight", shape, &weight) != NB_OK ||
+        nb_init_kaiming_uniform_(weight, sqrt(5.0), NB_FAN_IN, NB_NONLINEARITY_LEAKY_RELU) != NB_OK)
+        return abandon(m);
+    if (bias && (nbi_module_new_parameter(m, "bias", NB_SHAPE(out_channels), &b) != NB_OK ||
+                 init_bias(b, in_channels / groups * kernel_h * kernel_w) != NB_OK))
+        return abandon(m);
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* BatchNorm1d, BatchNorm2d                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    double eps, momentum;
+    int    min_ndim, max_ndim; /* accepted input ranks */
+} batch_norm_config;
+
+/* Parameters weight (C), bias (C); buffers running_mean (C), running_var
+ * (C), num_batches_tracked (int64 0-d), in torch's order. Training: batch
+ * statistics, running stats updated by nb_batch_norm and the batch counted;
+ * eval: running statistics. */
+static nb_tensor *batch_norm_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    const batch_norm_config *config = user;
+    if (!nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
+    if (x->ndim < config->min_ndim || x->ndim > config->max_ndim) {
+        char shape[NBI_SHAPE_STR_SIZE];
+        if (config->min_ndim == config->max_ndim)
+            return nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d input, got shape %s",
+                            nb_module_type(self), config->min_ndim, nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
+        return nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d or %d-d input, got shape %s",
+                        nb_module_type(self), config->min_ndim, config->max_ndim,
+                        nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
+    }
+    bool       training = nb_module_is_training(self);
+    nb_tensor *y = nb_batch_norm(x, nbi_module_own_buffer(self, 0), nbi_module_own_buffer(self, 1),
+                                 nbi_module_own_parameter(self, 0), nbi_module_own_parameter(self, 1), training,
+                                 config->momentum, config->eps);
+    if (y != NULL && training) {
+        nbi_grad_mode_push(false);
+        nb_add_scalar_(nbi_module_own_buffer(self, 2), 1.0); /* num_batches_tracked */
+        nbi_grad_mode_pop();
+    }
+    return y;
+}
+
+static nb_module *batch_norm_new(const char *type, const char *op, int64_t features, double eps, double momentum,
+                                 int min_ndim, int max_ndim)
+{
+    if (features < 0) return nbi_fail(NB_ERR_ARG, "%s: features must be >= 0 (got %lld)", op, (long long)features);
+    if (!(eps >= 0.0) || !(momentum >= 0.0 && momentum <= 1.0))
+        return nbi_fail(NB_ERR_ARG, "%s: eps must be >= 0 and momentum in [0, 1] (got eps=%g, momentum=%g)", op, eps,
+                        momentum);
+    batch_norm_config config = { .eps = eps, .momentum = momentum, .min_ndim = min_ndim, .max_ndim = max_ndim };
+    nb_module        *m      = nbi_module_with_config(type, batch_norm_forward, &config, sizeof config);
+    nb_shape          shape  = NB_SHAPE(features);
+    if (m == NULL || nb_module_add_parameter(m, "weight", nb_ones(shape, NB_OPTS())) != NB_OK ||
+        nb_module_add_parameter(m, "bias", nb_zeros(shape, NB_OPTS())) != NB_OK ||
+        nb_module_add_buffer(m, "running_mean", nb_zeros(shape, NB_OPTS())) != NB_OK ||
+        nb_module_add_buffer(m, "running_var", nb_ones(shape, NB_OPTS())) != NB_OK ||
+        nb_module_add_buffer(m, "num_batches_tracked", nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_INT64))) != NB_OK)
+        return abandon(m);
+    return m;
+}
+
+nb_module *nb_batch_norm1d_new(int64_t features, double eps, double momentum)
+{
+    return batch_norm_new("BatchNorm1d", "nb_batch_norm1d_new", features, eps, momentum, 2, 3);
+}
+
+nb_module *nb_batch_norm2d_new(int64_t features, double eps, double momentum)
+{
+    return batch_norm_new("BatchNorm2d", "nb_batch_norm2d_new", features, eps, momentum, 4, 4);
+}
+
+/* ------------------------------------------------------------------------ */
+/* LayerNorm                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    nb_shape normalized_shape;
+    double   eps;
+} layer_norm_config;
+
+/* x: (..., normalized_shape) -> same shape. */
+static nb_tensor *layer_norm_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    const layer_norm_config *config = user;
+    return nb_layer_norm(x, config->normalized_shape, nbi_module_own_parameter(self, 0),
+                         nbi_module_own_parameter(self, 1), config->eps);
+}
+
+nb_module *nb_layer_norm_new(nb_shape normalized_shape, double eps)
+{
+    const char *op = "nb_layer_norm_new";
+    if (!nbi_check_shape(normalized_shape, op)) return NULL;
+    if (normalized_shape.ndim < 1)
+        return nbi_fail(NB_ERR_ARG, "%s: normalized_shape needs at least one dimension", op);
+    if (!(eps >= 0.0)) return nbi_fail(NB_ERR_ARG, "%s: eps must be >= 0 (got %g)", op, eps);
+    layer_norm_config config = { .normalized_shape = normalized_shape, .eps = eps };
+    nb_module        *m      = nbi_module_with_config("LayerNorm", layer_norm_forward, &config, sizeof config);
+    if (m == NULL || nb_module_add_parameter(m, "weight", nb_ones(normalized_shape, NB_OPTS())) != NB_OK ||
+        nb_module_add_parameter(m, "bias", nb_zeros(normalized_shape, NB_OPTS())) != NB_OK)
+        return abandon(m);
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Embedding                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* indices: int64 of any shape -> (indices..., embedding_dim). */
+static nb_tensor *embedding_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)user;
+    return nb_embedding(x, nbi_module_own_parameter(self, 0));
+}
+
+nb_module *nb_embedding_new(int64_t num_embeddings, int64_t embedding_dim)
+{
+    if (num_embeddings < 0 || embedding_dim < 0)
+        return nbi_fail(NB_ERR_ARG, "nb_embedding_new: num_embeddings and embedding_dim must be >= 0 (got %lld, %lld)",
+                        (long long)num_embeddings, (long long)embedding_dim);
+    nb_module *m = nbi_module_with_config("Embedding", embedding_forward, NULL, 0);
+    nb_tensor *weight;
+    if (m == NULL ||
+        nbi_module_new_parameter(m, "weight", NB_SHAPE(num_embeddings, embedding_dim), &weight) != NB_OK ||
+        nb_init_normal_(weight, 0.0, 1.0) != NB_OK)
+        return abandon(m);
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sequential                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Each child's output is the next one's input; the intermediates are
+ * freed here (the autograd graph keeps what backward needs). No children:
+ * x itself, as a new handle in x's graph. */
+static nb_tensor *sequential_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)user;
+    if (nbi_module_child_count(self) == 0) return nbi_alias_recorded(x, "nb_module_forward");
+    nb_tensor *h = NULL;
+    for (int64_t i = 0; i < nbi_module_child_count(self); i++) {
+        nb_tensor *next = nb_module_forward(nbi_module_child_at(self, i), h ? h : x);
+        nb_free(h);
+        if (next == NULL) return NULL;
+        h = next;
+    }
+    return h;
+}
+
+/* The NULL-argument rule of nabla.h for the modules array and its entries
+ * (a NULL entry is usually a constructor that failed: keep its error). */
+static bool check_modules(const void *p, const char *op, const char *name)
+{
+    if (p != NULL) return true;
+    if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
+    return false;
+}
+
+nb_module *nb_sequential_new(nb_module *const *modules, int count)
+{
+    const char *op = "nb_sequential_new";
+    if (count < 0) return nbi_fail(NB_ERR_ARG, "%s: count is negative (%d)", op, count);
+    if (count > 0 && !check_modules(modules, op, "modules")) return NULL;
+    nb_module *m     = nb_module_new("Sequential", sequential_forward, NULL, NULL);
+    int        added = 0; /* modules[0..added) are disposed of: in m, or by add_child */
+    while (m != NULL && added < count && check_modules(modules[added], op, "modules[i]")) {
+        char name[24];
+        snprintf(name, sizeof name, "%d", added);
+        nb_status status = nb_module_add_child(m, name, modules[added++]);
+        if (status != NB_OK) break;
+    }
+    if (m != NULL && nbi_module_child_count(m) == count) return m;
+    /* Failure: free each module not yet disposed of, once, unless it is
+     * owned by a module (then it has a parent: m, or someone else's). */
+    for (int i = added; i < count; i++) {
+        bool repeated = false;
+        for (int j = 0; j < i && !repeated; j++) repeated = modules[j] == modules[i];
+        if (!repeated && modules[i] != NULL && !nbi_module_has_parent(modules[i])) nb_module_free(modules[i]);
+    }
+    nb_module_free(m);
+    return NULL;
+}

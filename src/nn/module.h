@@ -1,0 +1,31 @@
+/*
+ * module.h — what the built-in layers (layers.c, activations.c) need from
+ * the module system (module.c) beyond the public API: direct access to a
+ * module's own tensors and children by position, so that a forward does no
+ * name lookup.
+ */
+#ifndef NABLA_NN_MODULE_H
+#define NABLA_NN_MODULE_H
+
+#include "core/internal.h"
+
+/* The module's own parameter / buffer number i in registration order (its
+ * children's are not counted), or NULL when it has fewer. Borrowed. */
+nb_tensor *nbi_module_own_parameter(const nb_module *m, int64_t i);
+nb_tensor *nbi_module_own_buffer(const nb_module *m, int64_t i);
+/* Direct children, in registration order. */
+int64_t    nbi_module_child_count(const nb_module *m);
+nb_module *nbi_module_child_at(const nb_module *m, int64_t i);
+/* Whether m is some module's child (owned by it). */
+bool       nbi_module_has_parent(const nb_module *m);
+
+/* nb_module_add_parameter for a layer's constructor: a new float32 tensor
+ * of shape, left uninitialised for the caller to fill through *out
+ * (borrowed; owned by m). NB_OK or the error (m unchanged). */
+nb_status  nbi_module_new_parameter(nb_module *m, const char *name, nb_shape shape, nb_tensor **out);
+
+/* A module whose user data is a malloc'd copy of config (size bytes; none
+ * when size is 0), freed with the module. */
+nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size);
+
+#endif /* NABLA_NN_MODULE_H */

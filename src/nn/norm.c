@@ -1,0 +1,193 @@
+/*
+ * norm.c — normalisation layers as torch.nn.functional's: nb_batch_norm
+ * (batch statistics and running-stat updates in training, running
+ * statistics in eval), nb_layer_norm and nb_group_norm.
+ *
+ * All three are composites: statistics from nb_mean_dims / nb_var_dims
+ * (biased, as torch normalises), then (x - mean) * rsqrt(var + eps), then the
+ * optional affine weight and bias lined up with their dims. Autograd
+ * differentiates them twice. Only batch norm's running-stat update runs
+ * outside the graph (in place, under no-grad).
+ *
+ * Letters: N batch, C channels, G groups; "..." any trailing dims.
+ */
+#include "nn/functional_args.h"
+
+/* (x - mean) * rsqrt(var + eps), then * weight and + bias when given;
+ * mean and var broadcast against x, as do weight and bias once viewed as
+ * affine_shape. */
+static nb_tensor *normalize(const nb_tensor *x, const nb_tensor *mean, const nb_tensor *var, double eps,
+                            const nb_tensor *weight, const nb_tensor *bias, nb_shape affine_shape)
+{
+    nb_tensor *out = nb_mul(nb_sub(x, mean), nb_rsqrt(nb_add_scalar(var, eps)));
+    if (weight != NULL) out = nb_mul(out, nb_reshape(weight, affine_shape));
+    if (bias != NULL) out = nb_add(out, nb_reshape(bias, affine_shape));
+    return out;
+}
+
+static bool check_eps(double eps, const char *op)
+{
+    if (eps >= 0 && isfinite(eps)) return true;
+    nbi_fail(NB_ERR_ARG, "%s: eps must be finite and >= 0, got %g", op, eps);
+    return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* batch_norm                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* running = (1 - momentum) running + momentum value, in place and outside
+ * the graph. value: (1, C, 1, ...) with keepdim; running: (C). */
+static bool update_running(nb_tensor *running, const nb_tensor *value, double momentum)
+{
+    nb_tensor *scaled = nb_mul_scalar(nb_reshape(value, NB_SHAPE(-1)), momentum);
+    return nb_add_(nb_mul_scalar_(running, 1 - momentum), scaled) != NULL;
+}
+
+/* x: (N, C, ...); running_mean, running_var, weight, bias: (C) or NULL.
+ * Training: the batch's mean and biased variance over every dim but 1
+ * normalise x; the running statistics move toward the batch's mean and its
+ * UNBIASED variance (torch's rule). Eval: the running statistics normalise. */
+nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
+                         const nb_tensor *bias, bool training, double momentum, double eps)
+{
+    const char *op = "nb_batch_norm";
+    if (!nbf_check_float(x, op, "x")) return NULL;
+    if (!nbf_check_same_dtype(running_mean, x, op, "running_mean", "x") ||
+        !nbf_check_same_dtype(running_var, x, op, "running_var", "x") ||
+        !nbf_check_same_dtype(weight, x, op, "weight", "x") || !nbf_check_same_dtype(bias, x, op, "bias", "x"))
+        return NULL;
+    char buf[NBI_SHAPE_STR_SIZE];
+    if (x->ndim < 2)
+        return nbi_fail(NB_ERR_SHAPE, "%s: x must have at least 2 dims (N, C, ...), got shape %s", op,
+                        nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    int64_t channels = x->shape[1];
+    if (!nbf_check_vector(running_mean, channels, op, "running_mean", "channel") ||
+        !nbf_check_vector(running_var, channels, op, "running_var", "channel") ||
+        !nbf_check_vector(weight, channels, op, "weight", "channel") ||
+        !nbf_check_vector(bias, channels, op, "bias", "channel") || !check_eps(eps, op))
+        return NULL;
+    if ((running_mean == NULL) != (running_var == NULL))
+        return nbi_fail(NB_ERR_ARG, "%s: give both running_mean and running_var, or neither", op);
+    if (!training && running_mean == NULL)
+        return nbi_fail(NB_ERR_ARG, "%s: running_mean and running_var are required in eval mode", op);
+    if (training && isnan(momentum)) return nbi_fail(NB_ERR_ARG, "%s: momentum is NaN", op);
+
+    nb_shape channel_shape = nbf_channel_shape(x->ndim, channels);
+    if (!training) {
+        if (!nbf_begin()) return NULL;
+        nb_tensor *mean = nb_reshape(running_mean, channel_shape);
+        nb_tensor *var  = nb_reshape(running_var, channel_shape);
+        return nbf_end(normalize(x, mean, var, eps, weight, bias, channel_shape));
+    }
+
+    int64_t per_channel = 1; /* values per channel: N times the trailing dims */
+    for (int d = 0; d < x->ndim; d++)
+        if (d != 1) per_channel *= x->shape[d];
+    if (per_channel == 1)
+        return nbi_fail(NB_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got x of shape %s", op,
+                        nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    nb_dims dims = {.n = 0};
+    for (int d = 0; d < x->ndim; d++)
+        if (d != 1) dims.dims[dims.n++] = d;
+
+    if (!nbf_begin()) return NULL;
+    nb_tensor *mean = nb_mean_dims(x, dims, true);
+    nb_tensor *var  = nb_var_dims(x, dims, 0, true);
+    nb_tensor *out  = normalize(x, mean, var, eps, weight, bias, channel_shape);
+    /* As torch: an empty batch leaves the running statistics alone. */
+    if (out != NULL && running_mean != NULL && x->numel > 0) {
+        nbi_grad_mode_push(false);
+        double unbias = (double)per_channel / (double)(per_channel - 1);
+        bool   ok     = update_running(running_mean, mean, momentum) &&
+                  update_running(running_var, nb_mul_scalar(var, unbias), momentum);
+        nbi_grad_mode_pop();
+        if (!ok) out = NULL;
+    }
+    return nbf_end(out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* layer_norm                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* x: (..., normalized_shape); weight, bias: normalized_shape or NULL.
+ * Statistics over the last normalized_shape.ndim dims. */
+nb_tensor *nb_layer_norm(const nb_tensor *x, nb_shape normalized_shape, const nb_tensor *weight, const nb_tensor *bias,
+                         double eps)
+{
+    const char *op = "nb_layer_norm";
+    if (!nbf_check_float(x, op, "x")) return NULL;
+    if (!nbf_check_same_dtype(weight, x, op, "weight", "x") || !nbf_check_same_dtype(bias, x, op, "bias", "x") ||
+        !check_eps(eps, op) || !nbi_check_shape(normalized_shape, op))
+        return NULL;
+    char buf_n[NBI_SHAPE_STR_SIZE], buf_x[NBI_SHAPE_STR_SIZE];
+    int  k = normalized_shape.ndim;
+    nbi_shape_str(k, normalized_shape.dims, buf_n, sizeof buf_n);
+    if (k == 0) return nbi_fail(NB_ERR_SHAPE, "%s: normalized_shape must have at least 1 dim, got []", op);
+    bool fits = k <= x->ndim;
+    for (int i = 0; fits && i < k; i++)
+        fits = x->shape[x->ndim - k + i] == normalized_shape.dims[i];
+    if (!fits)
+        return nbi_fail(NB_ERR_SHAPE, "%s: normalized_shape %s does not match the last dims of x of shape %s", op,
+                        buf_n, nbi_shape_str(x->ndim, x->shape, buf_x, sizeof buf_x));
+    const nb_tensor *affine[2] = {weight, bias};
+    for (int a = 0; a < 2; a++) {
+        const nb_tensor *t    = affine[a];
+        bool             same = t == NULL || t->ndim == k;
+        for (int i = 0; same && t && i < k; i++)
+            same = t->shape[i] == normalized_shape.dims[i];
+        if (!same)
+            return nbi_fail(NB_ERR_SHAPE, "%s: %s has shape %s; expected normalized_shape %s", op,
+                            a == 0 ? "weight" : "bias", nbi_shape_str(t->ndim, t->shape, buf_x, sizeof buf_x), buf_n);
+    }
+
+    nb_dims dims = {.n = k};
+    for (int i = 0; i < k; i++)
+        dims.dims[i] = x->ndim - k + i;
+    if (!nbf_begin()) return NULL;
+    nb_tensor *mean = nb_mean_dims(x, dims, true);
+    nb_tensor *var  = nb_var_dims(x, dims, 0, true);
+    /* weight and bias already line up with the trailing dims. */
+    return nbf_end(normalize(x, mean, var, eps, weight, bias, normalized_shape));
+}
+
+/* ------------------------------------------------------------------------ */
+/* group_norm                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* x: (N, C, ...) viewed as (N, G, C/G * ...): statistics per sample and
+ * group; weight, bias: (C) or NULL, per channel. */
+nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *weight, const nb_tensor *bias, double eps)
+{
+    const char *op = "nb_group_norm";
+    if (!nbf_check_float(x, op, "x")) return NULL;
+    if (!nbf_check_same_dtype(weight, x, op, "weight", "x") || !nbf_check_same_dtype(bias, x, op, "bias", "x") ||
+        !check_eps(eps, op))
+        return NULL;
+    char buf[NBI_SHAPE_STR_SIZE];
+    if (x->ndim < 2)
+        return nbi_fail(NB_ERR_SHAPE, "%s: x must have at least 2 dims (N, C, ...), got shape %s", op,
+                        nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    if (groups < 1) return nbi_fail(NB_ERR_ARG, "%s: groups must be >= 1, got %lld", op, (long long)groups);
+    int64_t channels = x->shape[1];
+    if (channels % groups != 0)
+        return nbi_fail(NB_ERR_SHAPE, "%s: the %lld channels of x (shape %s) cannot be split into %lld groups", op,
+                        (long long)channels, nbi_shape_str(x->ndim, x->shape, buf, sizeof buf), (long long)groups);
+    if (!nbf_check_vector(weight, channels, op, "weight", "channel") ||
+        !nbf_check_vector(bias, channels, op, "bias", "channel"))
+        return NULL;
+
+    int64_t  batch     = x->shape[0];
+    int64_t  per_group = (channels / groups) * nbi_shape_numel(x->ndim - 2, x->shape + 2);
+    nb_shape grouped   = NB_SHAPE(batch, groups, per_group);
+    if (!nbf_begin()) return NULL;
+    nb_tensor *xg            = nb_reshape(x, grouped);
+    nb_tensor *mean          = nb_mean_dims(xg, NB_DIMS(2), true);
+    nb_tensor *var           = nb_var_dims(xg, NB_DIMS(2), 0, true);
+    nb_tensor *out           = nb_reshape(normalize(xg, mean, var, eps, NULL, NULL, grouped), nb_shape_of(x));
+    nb_shape   channel_shape = nbf_channel_shape(x->ndim, channels);
+    if (weight != NULL) out = nb_mul(out, nb_reshape(weight, channel_shape));
+    if (bias != NULL) out = nb_add(out, nb_reshape(bias, channel_shape));
+    return nbf_end(out);
+}

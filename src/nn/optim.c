@@ -1,0 +1,484 @@
+/*
+ * optim.c — what every optimizer shares (construction and its checks, the
+ * step loop, zero_grad, the learning rate, state buffers), and two of the
+ * algorithms: SGD and RMSprop. Adam and AdamW are in adam.c.
+ *
+ * Each algorithm is torch.optim's single-tensor algorithm (torch 1.13,
+ * foreach=False), written twice (see optim_internal.h): a composite of
+ * in-place nb_* ops for any layout, and a fused loop for contiguous float
+ * data that allocates nothing after the first step.
+ */
+#include "nn/optim_internal.h"
+
+#include "autograd/autograd.h"
+#include "cpu/cpu.h"
+
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------------ */
+/* Messages and checks                                                       */
+/* ------------------------------------------------------------------------ */
+
+const char *nbi_format_float(double v, char *buf, size_t size)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "nan");
+        return buf;
+    }
+    if (isinf(v) || v == 0) {
+        snprintf(buf, size, isinf(v) ? (v > 0 ? "inf" : "-inf") : (signbit(v) ? "-0.0" : "0.0"));
+        return buf;
+    }
+    /* The fewest significant digits that read back as v, as repr. */
+    char scientific[40];
+    int  digits = 1;
+    for (; digits < 17; digits++) {
+        snprintf(scientific, sizeof scientific, "%.*e", digits - 1, v);
+        if (strtod(scientific, NULL) == v) break;
+    }
+    snprintf(scientific, sizeof scientific, "%.*e", digits - 1, v);
+    int exponent = atoi(strchr(scientific, 'e') + 1);
+    if (exponent < -4 || exponent >= 16) {
+        snprintf(buf, size, "%s", scientific); /* 1e-08, 1.5e+16 */
+        return buf;
+    }
+    int decimals = digits - 1 - exponent;
+    if (decimals > 0)
+        snprintf(buf, size, "%.*f", decimals, v);
+    else
+        snprintf(buf, size, "%.0f.0", v); /* 100.0 */
+    return buf;
+}
+
+bool nbi_check_non_negative(double value, const char *what, const char *op)
+{
+    if (value >= 0) return true;
+    char text[48];
+    nbi_fail(NB_ERR_ARG, "%s: Invalid %s: %s", op, what, nbi_format_float(value, text, sizeof text));
+    return false;
+}
+
+nb_status nbi_null_argument(const char *op, const char *name)
+{
+    if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
+    return NB_ERR_ARG;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Construction, state, step                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* params[i] can be optimized; false with the reason recorded. */
+static bool check_param(nb_tensor *const *params, int64_t i, const char *op)
+{
+    char name[40];
+    snprintf(name, sizeof name, "params[%lld]", (long long)i);
+    const nb_tensor *p = params[i];
+    if (!nbi_check_tensor(p, op, name)) return false;
+    if (p->storage->device.type != NB_CPU)
+        return nbi_fail(NB_ERR_DEVICE, "%s: %s is on a device this build cannot run", op, name) != NULL;
+    if (!nb_dtype_is_floating(p->dtype))
+        return nbi_fail(NB_ERR_ARG, "%s: %s is %s: only floating-point tensors can be optimized", op, name,
+                        nb_dtype_name(p->dtype)) != NULL;
+    if (p->grad_fn != NULL)
+        return nbi_fail(NB_ERR_ARG, "%s: %s is not a leaf (made by %s): can't optimize a non-leaf tensor", op, name,
+                        p->grad_fn->name) != NULL;
+    if (!p->requires_grad)
+        return nbi_fail(NB_ERR_ARG, "%s: %s does not require grad (call nb_requires_grad_ first)", op, name) != NULL;
+    if (nbi_has_internal_overlap(p))
+        return nbi_fail(NB_ERR_ARG, "%s: %s is an expanded view (its elements overlap) and cannot be updated in place",
+                        op, name) != NULL;
+    for (int64_t j = 0; j < i; j++)
+        if (params[j] == p)
+            return nbi_fail(NB_ERR_ARG, "%s: %s is the same tensor as params[%lld]", op, name, (long long)j) != NULL;
+    return true;
+}
+
+nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *params, int64_t count, double lr)
+{
+    if (params == NULL && count > 0) {
+        nbi_null_argument(op, "params");
+        return NULL;
+    }
+    if (count < 0) return nbi_fail(NB_ERR_ARG, "%s: count must be >= 0, got %lld", op, (long long)count);
+    if (count == 0) return nbi_fail(NB_ERR_ARG, "%s: optimizer got an empty parameter list", op);
+    for (int64_t i = 0; i < count; i++)
+        if (!check_param(params, i, op)) return NULL;
+    nb_optim *o = calloc(1, sizeof *o);
+    if (o != NULL) {
+        o->params = malloc((size_t)count * sizeof *o->params);
+        o->state  = calloc((size_t)count, sizeof *o->state);
+    }
+    if (o == NULL || o->params == NULL || o->state == NULL) {
+        if (o != NULL) {
+            free(o->params);
+            free(o->state);
+        }
+        free(o);
+        return nbi_fail(NB_ERR_OOM, "%s: out of memory for %lld parameters", op, (long long)count);
+    }
+    o->kind       = kind;
+    o->count      = count;
+    o->lr         = lr;
+    o->initial_lr = NAN;
+    memcpy(o->params, params, (size_t)count * sizeof *o->params);
+    return o;
+}
+
+nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *fresh)
+{
+    nb_tensor **buffer = &o->state[i].buffers[slot];
+    if (fresh) *fresh = *buffer == NULL;
+    if (*buffer != NULL) return *buffer;
+    const nb_tensor *p = o->params[i];
+    nb_tensor       *t = nbi_empty(p->ndim, p->shape, p->dtype, p->storage->device);
+    if (t == NULL) return NULL;
+    if (zero && t->numel > 0) memset(nbi_ptr(t), 0, (size_t)t->numel * nbi_itemsize(t));
+    nbi_unscope(t); /* the optimizer's, whatever scope the step runs in */
+    *buffer = t;
+    return t;
+}
+
+void nbi_optim_drop_buffer(nb_optim *o, int64_t i, int slot)
+{
+    nb_free(o->state[i].buffers[slot]);
+    o->state[i].buffers[slot] = NULL;
+}
+
+bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g)
+{
+    return (p->dtype == NB_FLOAT32 || p->dtype == NB_FLOAT64) && g->dtype == p->dtype && g->numel == p->numel &&
+           g->storage->device.type == NB_CPU && nb_is_contiguous(p) && nb_is_contiguous(g);
+}
+
+nb_status nbi_optim_step(nb_optim *o, bool allow_fused)
+{
+    if (o == NULL) return nbi_null_argument("nb_optim_step", "o");
+    nb_status status = NB_OK;
+    nbi_grad_mode_push(false); /* updates are not part of any graph */
+    for (int64_t i = 0; i < o->count && status == NB_OK; i++) {
+        if (o->params[i]->grad == NULL) continue; /* no gradient: torch skips it */
+        switch (o->kind) {
+        case NBI_OPTIM_SGD:
+            status = nbi_sgd_update(o, i, allow_fused);
+            break;
+        case NBI_OPTIM_ADAM:
+        case NBI_OPTIM_ADAMW:
+            status = nbi_adam_update(o, i, allow_fused);
+            break;
+        case NBI_OPTIM_RMSPROP:
+            status = nbi_rmsprop_update(o, i, allow_fused);
+            break;
+        }
+    }
+    nbi_grad_mode_pop();
+    return status;
+}
+
+nb_status nb_optim_step(nb_optim *o) { return nbi_optim_step(o, true); }
+
+void nb_optim_zero_grad(nb_optim *o)
+{
+    if (o == NULL) return;
+    for (int64_t i = 0; i < o->count; i++)
+        nb_set_grad(o->params[i], NULL);
+}
+
+double nb_optim_lr(const nb_optim *o)
+{
+    if (o == NULL) {
+        nbi_null_argument("nb_optim_lr", "o");
+        return NAN;
+    }
+    return o->lr;
+}
+
+void nb_optim_set_lr(nb_optim *o, double lr)
+{
+    if (o == NULL) {
+        nbi_null_argument("nb_optim_set_lr", "o");
+        return;
+    }
+    if (nbi_check_non_negative(lr, "learning rate", "nb_optim_set_lr")) o->lr = lr;
+}
+
+void nb_optim_free(nb_optim *o)
+{
+    if (o == NULL) return;
+    for (int64_t i = 0; i < o->count; i++)
+        for (int slot = 0; slot < NBI_OPTIM_MAX_BUFFERS; slot++)
+            nb_free(o->state[i].buffers[slot]);
+    free(o->state);
+    free(o->params);
+    free(o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* SGD                                                                       */
+/* ------------------------------------------------------------------------ */
+/* d = g (+ weight_decay * p); with momentum, buf = d on the first step and
+ * buf = momentum * buf + (1 - dampening) * d after, and d = buf (or
+ * d + momentum * buf with nesterov); p -= lr * d. */
+
+nb_sgd_opts nb_sgd_defaults(double lr) { return (nb_sgd_opts){.lr = lr}; }
+
+nb_optim *nb_sgd_new(nb_tensor *const *params, int64_t count, nb_sgd_opts opts)
+{
+    const char *op = "nb_sgd_new";
+    if (!nbi_check_non_negative(opts.lr, "learning rate", op) ||
+        !nbi_check_non_negative(opts.momentum, "momentum value", op) ||
+        !nbi_check_non_negative(opts.weight_decay, "weight_decay value", op))
+        return NULL;
+    if (isnan(opts.dampening)) return nbi_fail(NB_ERR_ARG, "%s: Invalid dampening value: nan", op);
+    if (opts.nesterov && (opts.momentum <= 0 || opts.dampening != 0))
+        return nbi_fail(NB_ERR_ARG, "%s: Nesterov momentum requires a momentum and zero dampening", op);
+    nb_optim *o = nbi_optim_new(NBI_OPTIM_SGD, op, params, count, opts.lr);
+    if (o) o->opts.sgd = opts;
+    return o;
+}
+
+typedef struct {
+    nb_dtype    dtype;
+    unsigned    flags; /* SGD_* */
+    void       *param;
+    const void *grad;
+    void       *momentum_buffer; /* NULL without momentum */
+    double      lr, momentum, dampening, weight_decay;
+} sgd_job;
+
+enum { SGD_WEIGHT_DECAY = 1, SGD_MOMENTUM = 2, SGD_NESTEROV = 4, SGD_FIRST = 8 /* the buffer starts as d */ };
+
+/* Elements [begin, end) in dtype T; scalars rounded to T, as torch's CPU
+ * kernels take them. */
+#define DEFINE_SGD_KERNEL(T)                                                                                           \
+    static NBI_ALWAYS_INLINE void sgd_kernel_##T(const sgd_job *job, int64_t begin, int64_t end, unsigned flags)       \
+    {                                                                                                                  \
+        T *restrict p       = (T *)job->param;                                                                         \
+        T *restrict buf     = (T *)job->momentum_buffer;                                                               \
+        const T *restrict g = (const T *)job->grad;                                                                    \
+        const T neg_lr = (T)-job->lr, decay = (T)job->weight_decay, momentum = (T)job->momentum;                       \
+        const T keep = (T)(1 - job->dampening);                                                                        \
+        for (int64_t i = begin; i < end; i++) {                                                                        \
+            T pv = p[i], d = g[i];                                                                                     \
+            if (flags & SGD_WEIGHT_DECAY) d = d + decay * pv;                                                          \
+            if (flags & SGD_MOMENTUM) {                                                                                \
+                T b    = (flags & SGD_FIRST) ? d : buf[i] * momentum + keep * d;                                       \
+                buf[i] = b;                                                                                            \
+                d      = (flags & SGD_NESTEROV) ? d + momentum * b : b;                                                \
+            }                                                                                                          \
+            p[i] = pv + neg_lr * d;                                                                                    \
+        }                                                                                                              \
+    }
+DEFINE_SGD_KERNEL(float)
+DEFINE_SGD_KERNEL(double)
+
+static void sgd_range(int64_t begin, int64_t end, void *ctx)
+{
+    const sgd_job *job = ctx;
+    if (job->dtype == NB_FLOAT32) {
+        NBI_DISPATCH_FLAGS16(job->flags, sgd_kernel_float, job, begin, end)
+    } else {
+        NBI_DISPATCH_FLAGS16(job->flags, sgd_kernel_double, job, begin, end)
+    }
+}
+
+/* torch's _single_tensor_sgd for one parameter, op for op. */
+static nb_status sgd_composite(nb_optim *o, int64_t i)
+{
+    const nb_sgd_opts *opts = &o->opts.sgd;
+    nb_tensor         *p = o->params[i], *d = p->grad;
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
+    bool ok = true;
+    if (opts->weight_decay != 0) d = nb_add(d, nb_mul_scalar(p, opts->weight_decay));
+    if (opts->momentum != 0 && d != NULL) {
+        bool       fresh;
+        nb_tensor *buf = nbi_optim_buffer(o, i, 0, false, &fresh);
+        if (buf == NULL)
+            ok = false;
+        else if (fresh) { /* buf = clone(d) */
+            ok = nb_copy_(buf, d) != NULL;
+            if (!ok) nbi_optim_drop_buffer(o, i, 0);
+        } else {
+            ok = nb_mul_scalar_(buf, opts->momentum) && nb_add_(buf, nb_mul_scalar(d, 1 - opts->dampening));
+        }
+        if (ok) d = opts->nesterov ? nb_add(d, nb_mul_scalar(buf, opts->momentum)) : buf;
+    }
+    ok               = ok && d != NULL && nb_add_(p, nb_mul_scalar(d, -o->lr)) != NULL;
+    nb_status status = ok ? NB_OK : nb_last_status();
+    nb_scope_end();
+    return status;
+}
+
+nb_status nbi_sgd_update(nb_optim *o, int64_t i, bool allow_fused)
+{
+    nb_tensor *p = o->params[i];
+    o->state[i].step++;
+    if (!allow_fused || !nbi_optim_fusable(p, p->grad)) return sgd_composite(o, i);
+    const nb_sgd_opts *opts  = &o->opts.sgd;
+    bool               fresh = false;
+    nb_tensor         *buf   = NULL;
+    if (opts->momentum != 0 && (buf = nbi_optim_buffer(o, i, 0, false, &fresh)) == NULL) return nb_last_status();
+    unsigned flags = (opts->weight_decay != 0 ? SGD_WEIGHT_DECAY : 0u) | (buf ? SGD_MOMENTUM : 0u) |
+                     (buf && opts->nesterov ? SGD_NESTEROV : 0u) | (buf && fresh ? SGD_FIRST : 0u);
+    sgd_job job = {
+        .dtype           = p->dtype,
+        .flags           = flags,
+        .param           = nbi_ptr(p),
+        .grad            = nbi_ptr(p->grad),
+        .momentum_buffer = buf ? nbi_ptr(buf) : NULL,
+        .lr              = o->lr,
+        .momentum        = opts->momentum,
+        .dampening       = opts->dampening,
+        .weight_decay    = opts->weight_decay,
+    };
+    nbi_parallel_for(p->numel, NBI_OPTIM_GRAIN, sgd_range, &job);
+    nbi_bump_version(p);
+    return NB_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RMSprop                                                                   */
+/* ------------------------------------------------------------------------ */
+/* g (+ weight_decay * p); square_avg = alpha * square_avg + (1 - alpha) g^2;
+ * avg = sqrt(square_avg) + eps, or with centered sqrt(square_avg -
+ * grad_avg^2) + eps where grad_avg = alpha * grad_avg + (1 - alpha) g; with
+ * momentum buf = momentum * buf + g / avg and p -= lr * buf, else
+ * p -= lr * g / avg. No bias correction, no dependence on the step count. */
+
+enum { RMSPROP_SQUARE_AVG = 0, RMSPROP_MOMENTUM = 1, RMSPROP_GRAD_AVG = 2 };
+
+nb_rmsprop_opts nb_rmsprop_defaults(void) { return (nb_rmsprop_opts){.lr = 1e-2, .alpha = 0.99, .eps = 1e-8}; }
+
+nb_optim *nb_rmsprop_new(nb_tensor *const *params, int64_t count, nb_rmsprop_opts opts)
+{
+    const char *op = "nb_rmsprop_new";
+    if (!nbi_check_non_negative(opts.lr, "learning rate", op) ||
+        !nbi_check_non_negative(opts.eps, "epsilon value", op) ||
+        !nbi_check_non_negative(opts.momentum, "momentum value", op) ||
+        !nbi_check_non_negative(opts.weight_decay, "weight_decay value", op) ||
+        !nbi_check_non_negative(opts.alpha, "alpha value", op))
+        return NULL;
+    nb_optim *o = nbi_optim_new(NBI_OPTIM_RMSPROP, op, params, count, opts.lr);
+    if (o) o->opts.rmsprop = opts;
+    return o;
+}
+
+typedef struct {
+    nb_dtype    dtype;
+    unsigned    flags; /* RMSPROP_* */
+    void       *param;
+    const void *grad;
+    void       *square_avg;
+    void       *momentum_buffer; /* NULL without momentum */
+    void       *grad_avg;        /* NULL unless centered */
+    double      lr, alpha, eps, weight_decay, momentum;
+} rmsprop_job;
+
+enum { RMSPROP_WEIGHT_DECAY = 1, RMSPROP_CENTERED = 2, RMSPROP_WITH_MOMENTUM = 4 };
+
+#define DEFINE_RMSPROP_KERNEL(T, SQRT)                                                                                 \
+    static NBI_ALWAYS_INLINE void rmsprop_kernel_##T(const rmsprop_job *job, int64_t begin, int64_t end,               \
+                                                     unsigned flags)                                                   \
+    {                                                                                                                  \
+        T *restrict p          = (T *)job->param;                                                                      \
+        T *restrict square_avg = (T *)job->square_avg;                                                                 \
+        T *restrict buf        = (T *)job->momentum_buffer;                                                            \
+        T *restrict grad_avg   = (T *)job->grad_avg;                                                                   \
+        const T *restrict grad = (const T *)job->grad;                                                                 \
+        const T neg_lr = (T)-job->lr, alpha = (T)job->alpha, rest = (T)(1 - job->alpha);                               \
+        const T eps = (T)job->eps, decay = (T)job->weight_decay, momentum = (T)job->momentum;                          \
+        for (int64_t i = begin; i < end; i++) {                                                                        \
+            T pv = p[i], g = grad[i];                                                                                  \
+            if (flags & RMSPROP_WEIGHT_DECAY) g = g + decay * pv;                                                      \
+            T sq          = square_avg[i] * alpha + rest * g * g;                                                      \
+            square_avg[i] = sq;                                                                                        \
+            T avg;                                                                                                     \
+            if (flags & RMSPROP_CENTERED) {                                                                            \
+                T ga        = grad_avg[i] * alpha + rest * g;                                                          \
+                grad_avg[i] = ga;                                                                                      \
+                avg         = SQRT(sq + (T)-1 * ga * ga);                                                              \
+            } else {                                                                                                   \
+                avg = SQRT(sq);                                                                                        \
+            }                                                                                                          \
+            avg = avg + eps;                                                                                           \
+            if (flags & RMSPROP_WITH_MOMENTUM) {                                                                       \
+                T b    = buf[i] * momentum + g / avg;                                                                  \
+                buf[i] = b;                                                                                            \
+                p[i]   = pv + neg_lr * b;                                                                              \
+            } else {                                                                                                   \
+                p[i] = pv + neg_lr * g / avg;                                                                          \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+DEFINE_RMSPROP_KERNEL(float, sqrtf)
+DEFINE_RMSPROP_KERNEL(double, sqrt)
+
+static void rmsprop_range(int64_t begin, int64_t end, void *ctx)
+{
+    const rmsprop_job *job = ctx;
+    if (job->dtype == NB_FLOAT32) {
+        NBI_DISPATCH_FLAGS8(job->flags, rmsprop_kernel_float, job, begin, end)
+    } else {
+        NBI_DISPATCH_FLAGS8(job->flags, rmsprop_kernel_double, job, begin, end)
+    }
+}
+
+/* torch's _single_tensor_rmsprop for one parameter, op for op: addcmul(a,
+ * b, value=v) is a + (v * b) * c; addcdiv(a, b, c, value=v) a + (v * b) / c. */
+static nb_status rmsprop_composite(nb_optim *o, int64_t i, nb_tensor *square_avg, nb_tensor *buf, nb_tensor *grad_avg)
+{
+    const nb_rmsprop_opts *opts = &o->opts.rmsprop;
+    nb_tensor             *p = o->params[i], *g = p->grad;
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
+    if (opts->weight_decay != 0) g = nb_add(g, nb_mul_scalar(p, opts->weight_decay));
+    bool ok = g != NULL && nb_mul_scalar_(square_avg, opts->alpha) &&
+              nb_add_(square_avg, nb_mul(nb_mul_scalar(g, 1 - opts->alpha), g));
+    nb_tensor *avg = NULL;
+    if (ok && grad_avg != NULL) {
+        ok  = nb_mul_scalar_(grad_avg, opts->alpha) && nb_add_(grad_avg, nb_mul_scalar(g, 1 - opts->alpha));
+        avg = ok ? nb_sqrt_(nb_add(square_avg, nb_mul(nb_mul_scalar(grad_avg, -1), grad_avg))) : NULL;
+    } else if (ok) {
+        avg = nb_sqrt(square_avg);
+    }
+    ok = avg != NULL && nb_add_scalar_(avg, opts->eps) != NULL;
+    if (ok && buf != NULL)
+        ok = nb_mul_scalar_(buf, opts->momentum) && nb_add_(buf, nb_div(g, avg)) &&
+             nb_add_(p, nb_mul_scalar(buf, -o->lr));
+    else if (ok)
+        ok = nb_add_(p, nb_div(nb_mul_scalar(g, -o->lr), avg)) != NULL;
+    nb_status status = ok ? NB_OK : nb_last_status();
+    nb_scope_end();
+    return status;
+}
+
+nb_status nbi_rmsprop_update(nb_optim *o, int64_t i, bool allow_fused)
+{
+    const nb_rmsprop_opts *opts       = &o->opts.rmsprop;
+    nb_tensor             *p          = o->params[i];
+    nb_tensor             *square_avg = nbi_optim_buffer(o, i, RMSPROP_SQUARE_AVG, true, NULL);
+    nb_tensor             *buf      = opts->momentum > 0 ? nbi_optim_buffer(o, i, RMSPROP_MOMENTUM, true, NULL) : NULL;
+    nb_tensor             *grad_avg = opts->centered ? nbi_optim_buffer(o, i, RMSPROP_GRAD_AVG, true, NULL) : NULL;
+    if (square_avg == NULL || (opts->momentum > 0 && buf == NULL) || (opts->centered && grad_avg == NULL))
+        return nb_last_status();
+    o->state[i].step++;
+    if (!allow_fused || !nbi_optim_fusable(p, p->grad)) return rmsprop_composite(o, i, square_avg, buf, grad_avg);
+    unsigned flags = (opts->weight_decay != 0 ? RMSPROP_WEIGHT_DECAY : 0u) | (grad_avg ? RMSPROP_CENTERED : 0u) |
+                     (buf ? RMSPROP_WITH_MOMENTUM : 0u);
+    rmsprop_job job = {
+        .dtype           = p->dtype,
+        .flags           = flags,
+        .param           = nbi_ptr(p),
+        .grad            = nbi_ptr(p->grad),
+        .square_avg      = nbi_ptr(square_avg),
+        .momentum_buffer = buf ? nbi_ptr(buf) : NULL,
+        .grad_avg        = grad_avg ? nbi_ptr(grad_avg) : NULL,
+        .lr              = o->lr,
+        .alpha           = opts->alpha,
+        .eps             = opts->eps,
+        .weight_decay    = opts->weight_decay,
+        .momentum        = opts->momentum,
+    };
+    nbi_parallel_for(p->numel, NBI_OPTIM_GRAIN, rmsprop_range, &job);
+    nbi_bump_version(p);
+    return NB_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * optim_internal.h — the optimizer object, shared by optim.c (the common
+ * part, SGD and RMSprop), adam.c (Adam and AdamW) and scheduler.c.
+ *
+ * An optimizer borrows its parameters and owns its state: per parameter up
+ * to three buffers of the parameter's shape and dtype (contiguous, made on
+ * the parameter's first step, outside every scope) and a step count. Each
+ * algorithm has two forms of its update, which the tests compare:
+ *   - a composite of public in-place nb_* ops, written line for line as
+ *     torch.optim's single-tensor (foreach=False) algorithm; it takes any
+ *     layout;
+ *   - a fused loop over contiguous float32 / float64 data (one pass, no
+ *     allocation), doing the same arithmetic in the same order, in the
+ *     parameter's dtype with the scalars rounded to it, as torch's kernels.
+ */
+#ifndef NABLA_NN_OPTIM_INTERNAL_H
+#define NABLA_NN_OPTIM_INTERNAL_H
+
+#include "core/internal.h"
+
+typedef enum { NBI_OPTIM_SGD, NBI_OPTIM_ADAM, NBI_OPTIM_ADAMW, NBI_OPTIM_RMSPROP } nbi_optim_kind;
+
+enum { NBI_OPTIM_MAX_BUFFERS = 3 };
+
+/* What each algorithm keeps in buffers[]:
+ *   SGD      momentum_buffer
+ *   Adam(W)  exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad only)
+ *   RMSprop  square_avg, momentum_buffer (momentum > 0), grad_avg (centered) */
+typedef struct {
+    nb_tensor *buffers[NBI_OPTIM_MAX_BUFFERS]; /* NULL until made */
+    int64_t    step;                           /* updates this parameter took */
+} nbi_param_state;
+
+struct nb_optim {
+    nbi_optim_kind   kind;
+    int64_t          count;
+    nb_tensor      **params; /* borrowed: they must outlive the optimizer */
+    nbi_param_state *state;  /* count entries */
+    double           lr;
+    /* torch's group['initial_lr']: the lr when the first scheduler was
+     * attached, the base of every scheduler made after; NAN before. */
+    double initial_lr;
+    union {
+        nb_sgd_opts     sgd;
+        nb_adam_opts    adam;
+        nb_rmsprop_opts rmsprop;
+    } opts;
+};
+
+/* A new optimizer over params (validated: non-empty, each a distinct CPU
+ * floating-point leaf that requires grad and can be written in place), lr
+ * checked; opts are filled in by the caller. NULL with NB_ERR_ARG (or
+ * NB_ERR_DEVICE, NB_ERR_OOM) naming op. */
+nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *params, int64_t count, double lr);
+
+/* One step, as nb_optim_step; with allow_fused false every parameter takes
+ * the composite path (the tests' reference for the fused loops). */
+nb_status nbi_optim_step(nb_optim *o, bool allow_fused);
+
+/* The update of parameter i, whose grad is set. Called in no-grad mode. */
+nb_status nbi_sgd_update(nb_optim *o, int64_t i, bool allow_fused);
+nb_status nbi_rmsprop_update(nb_optim *o, int64_t i, bool allow_fused);
+nb_status nbi_adam_update(nb_optim *o, int64_t i, bool allow_fused);
+
+/* Buffer slot of parameter i, made on first use (contiguous, the
+ * parameter's shape and dtype, zero-filled when zero, outside every scope
+ * and owned by the optimizer). NULL on OOM. *fresh (may be NULL) says
+ * whether it was just made. */
+nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *fresh);
+
+/* Free buffer slot of parameter i (a fresh one that could not be filled). */
+void nbi_optim_drop_buffer(nb_optim *o, int64_t i, int slot);
+
+/* Parameter p and its gradient g can take the fused loop: same float dtype,
+ * both contiguous, same element count. */
+bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g);
+
+/* Below this many elements a fused loop stays on one thread. */
+#define NBI_OPTIM_GRAIN 32768
+
+/* The fused loops take their options as a bit set `flags`. Each kernel is
+ * forced inline and called with a constant, so every combination compiles
+ * to its own loop with no branch in it, which the compiler vectorizes. */
+#if defined(__GNUC__)
+#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NBI_ALWAYS_INLINE inline
+#endif
+#define NBI_FLAG_CASE(n, kernel, ...)                                                                                  \
+    case n:                                                                                                            \
+        kernel(__VA_ARGS__, n);                                                                                        \
+        break;
+#define NBI_DISPATCH_FLAGS8(flags, kernel, ...)                                                                        \
+    switch (flags) {                                                                                                   \
+        NBI_FLAG_CASE(0, kernel, __VA_ARGS__)                                                                          \
+        NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                                                          \
+        NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                    \
+            NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                \
+                NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__) default : break;           \
+    }
+#define NBI_DISPATCH_FLAGS16(flags, kernel, ...)                                                                       \
+    switch (flags) {                                                                                                   \
+        NBI_FLAG_CASE(0, kernel, __VA_ARGS__)                                                                          \
+        NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                                                          \
+        NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                    \
+            NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                \
+                NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__)                            \
+                    NBI_FLAG_CASE(8, kernel, __VA_ARGS__) NBI_FLAG_CASE(9, kernel, __VA_ARGS__)                        \
+                        NBI_FLAG_CASE(10, kernel, __VA_ARGS__) NBI_FLAG_CASE(11, kernel, __VA_ARGS__)                  \
+                            NBI_FLAG_CASE(12, kernel, __VA_ARGS__) NBI_FLAG_CASE(13, kernel, __VA_ARGS__)              \
+                                NBI_FLAG_CASE(14, kernel, __VA_ARGS__) NBI_FLAG_CASE(15, kernel, __VA_ARGS__) default  \
+            : break;                                                                                                   \
+    }
+
+/* v written as Python's repr writes a float ("0.1", "1.0", "1e-08", "nan"),
+ * so messages read as torch's ("Invalid learning rate: -0.1"). */
+const char *nbi_format_float(double v, char *buf, size_t size);
+
+/* Front-door checks of hyper-parameters, torch's wording: false with
+ * NB_ERR_ARG "op: Invalid <what>: <value>" unless value >= 0 (NaN fails). */
+bool nbi_check_non_negative(double value, const char *what, const char *op);
+
+/* The NULL-argument rule of nabla.h for non-tensor handles: NB_ERR_ARG
+ * "op: argument 'name' is NULL", recorded only when no error is pending. */
+nb_status nbi_null_argument(const char *op, const char *name);
+
+#endif /* NABLA_NN_OPTIM_INTERNAL_H */

@@ -1,0 +1,128 @@
+/*
+ * test_interop.c — models trained in PyTorch run in nabla: the state_dicts
+ * that scripts/make_interop_fixture.py wrote as safetensors files load with
+ * nb_module_load into the same architectures built from nabla modules, and
+ * in eval mode give PyTorch's outputs (the NAME_expected.npy files there)
+ * to 1e-5. Saving the loaded models again gives the very bytes the script
+ * wrote, laid out as the reference safetensors library does.
+ */
+#include "nb_test.h"
+
+#define INTEROP_DIR NB_TEST_DATA_DIR "/interop/"
+
+/* Largest |a - b| over all elements (a and b of one shape), or INFINITY if
+ * either is missing or the shapes differ. */
+static double max_abs_difference(const nb_tensor *a, const nb_tensor *b)
+{
+    if (a == NULL || b == NULL) return INFINITY;
+    nb_shape sa = nb_shape_of(a), sb = nb_shape_of(b);
+    if (sa.ndim != sb.ndim || memcmp(sa.dims, sb.dims, (size_t)sa.ndim * sizeof sa.dims[0]) != 0) return INFINITY;
+    nb_tensor *difference = nb_sub(a, b);
+    nb_tensor *magnitude  = difference ? nb_abs(difference) : NULL;
+    nb_tensor *largest    = magnitude ? nb_max(magnitude) : NULL;
+    double     result     = largest ? nb_item(largest) : INFINITY;
+    nb_free(difference), nb_free(magnitude), nb_free(largest);
+    return result;
+}
+
+/* The whole contents of a file, malloc'd; NULL if unreadable. */
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    unsigned char *data = malloc(1 << 16);
+    *size               = data ? fread(data, 1, 1 << 16, f) : 0;
+    fclose(f);
+    return data;
+}
+
+static bool same_file_bytes(const char *a, const char *b)
+{
+    size_t         na = 0, nb = 0;
+    unsigned char *da = read_file(a, &na), *db = read_file(b, &nb);
+    bool           same = da && db && na == nb && memcmp(da, db, na) == 0;
+    free(da);
+    free(db);
+    return same;
+}
+
+/* Load name.safetensors into model, run it in eval mode on name_input.npy
+ * and compare with name_expected.npy; then save it and compare bytes. */
+static void check_model(nb_module *model, const char *name)
+{
+    char path[512], input_path[512], expected_path[512], saved[256];
+    snprintf(path, sizeof path, INTEROP_DIR "%s.safetensors", name);
+    snprintf(input_path, sizeof input_path, INTEROP_DIR "%s_input.npy", name);
+    snprintf(expected_path, sizeof expected_path, INTEROP_DIR "%s_expected.npy", name);
+    snprintf(saved, sizeof saved, "interop_%s.safetensors", name);
+
+    NBT_CHECK(model != NULL);
+    NBT_CHECK(nb_module_load(model, path) == NB_OK);
+    nb_module_train(model, false);
+    nb_tensor *input    = nb_load_npy(input_path);
+    nb_tensor *expected = nb_load_npy(expected_path);
+    nb_tensor *output   = nb_module_forward(model, input);
+    double     error    = max_abs_difference(output, expected);
+    NBT_CHECK(error <= 1e-5);
+    if (!(error <= 1e-5)) fprintf(stderr, "  %s: max |nabla - torch| = %g (%s)\n", name, error, nb_last_error());
+
+    NBT_CHECK(nb_module_save(model, saved) == NB_OK);
+    NBT_CHECK(same_file_bytes(saved, path));
+    remove(saved);
+    nb_free(input), nb_free(expected), nb_free(output);
+}
+
+static void test_mlp_from_torch(void)
+{
+    nb_module *layers[3] = {nb_linear_new(6, 8, true), nb_relu_new(), nb_linear_new(8, 3, true)};
+    nb_module *mlp       = nb_sequential_new(layers, 3);
+    check_model(mlp, "mlp");
+    nb_module_free(mlp);
+}
+
+static void test_cnn_from_torch(void)
+{
+    nb_module *layers[6] = {
+        nb_conv2d_new(1, 4, 3, 3, NB_CONV_OPTS(.padding = {1, 1}), true),
+        nb_batch_norm2d_new(4, 1e-5, 0.1),
+        nb_relu_new(),
+        nb_max_pool2d_new(NB_POOL_OPTS(.kernel = {2, 2})),
+        nb_flatten_new(1, -1),
+        nb_linear_new(4 * 4 * 4, 3, true),
+    };
+    nb_module *cnn = nb_sequential_new(layers, 6);
+    check_model(cnn, "cnn");
+    /* The running statistics came from the file: torch trained 5 steps. */
+    nb_tensor *tracked = nb_module_tensor(cnn, "1.num_batches_tracked");
+    NBT_CHECK(tracked && nb_item_int64(tracked) == 5);
+    nb_module_free(cnn);
+}
+
+static void test_torch_file_into_wrong_architecture(void)
+{
+    /* The MLP file into a model with a different hidden width: the error
+     * names the tensor and both shapes, and nothing was changed. */
+    nb_module *layers[3] = {nb_linear_new(6, 7, true), nb_relu_new(), nb_linear_new(7, 3, true)};
+    nb_module *mlp       = nb_sequential_new(layers, 3);
+    nb_tensor *before    = nb_clone(nb_module_tensor(mlp, "2.bias"));
+    NBT_CHECK(nb_module_load(mlp, INTEROP_DIR "mlp.safetensors") == NB_ERR_SHAPE);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "tensor '0.weight' has shape [8, 6] in the file but [7, 6] in the module");
+    NBT_CHECK(max_abs_difference(nb_module_tensor(mlp, "2.bias"), before) == 0.0);
+    nb_free(before);
+    nb_module_free(mlp);
+
+    /* The CNN file into the MLP: the first missing name is reported. */
+    nb_module *layers2[3] = {nb_linear_new(6, 8, true), nb_relu_new(), nb_linear_new(8, 3, true)};
+    mlp                   = nb_sequential_new(layers2, 3);
+    NBT_CHECK(nb_module_load(mlp, INTEROP_DIR "cnn.safetensors") == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "cnn.safetensors: missing key '2.weight'");
+    nb_module_free(mlp);
+}
+
+int main(void)
+{
+    NBT_RUN(test_mlp_from_torch);
+    NBT_RUN(test_cnn_from_torch);
+    NBT_RUN(test_torch_file_into_wrong_architecture);
+    return nbt_finish();
+}
