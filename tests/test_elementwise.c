@@ -9,6 +9,7 @@
  * and every instruction-set build of the kernels (baseline, AVX2, AVX-512)
  * agrees with the baseline.
  */
+#include "autograd/elementwise_derivatives.h"
 #include "cpu/cpu.h"
 #include "nb_test.h"
 
@@ -752,6 +753,32 @@ static void test_where_gradient(void)
     nb_scope_end();
 }
 
+/* x with every third element set to exactly 0 (relu's kink). */
+static nb_tensor *with_zeros(nb_tensor *x)
+{
+    nb_tensor *index = nb_arange(0, (double)nb_numel(x), 1, NB_OPTS());
+    nb_tensor *keep  = nb_ne_scalar(nb_remainder_scalar(index, 3), 0);
+    return nb_mul(x, nb_reshape(keep, nb_shape_of(x)));
+}
+
+/* The fused relu gradient equals its composite g * (x > 0), on every
+ * layout and across the parallel split. */
+static void test_relu_backward_fast_path(void)
+{
+    nb_scope_begin();
+    nb_manual_seed(9);
+    for (int dtype = 0; dtype < 2; dtype++) {
+        nb_tensor *x = with_zeros(nb_randn(NB_SHAPE(300, 200), NB_OPTS(.dtype = dtype)));
+        nb_tensor *g = nb_randn(NB_SHAPE(300, 200), NB_OPTS(.dtype = dtype));
+        nb_tensor *fast = nbi_relu_backward(g, x);
+        nb_tensor *slow = nb_mul(g, nb_gt_scalar(x, 0));
+        NBT_CHECK(nb_item(nb_max(nb_abs(nb_sub(fast, slow)))) == 0);
+        nb_tensor *fast_t = nbi_relu_backward(nb_t(g), nb_t(x));
+        NBT_CHECK(nb_item(nb_max(nb_abs(nb_sub(fast_t, nb_t(slow))))) == 0);
+    }
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_unary_table);
@@ -767,6 +794,7 @@ int main(void)
     NBT_RUN(test_unary_gradients);
     NBT_RUN(test_binary_gradients);
     NBT_RUN(test_where_gradient);
+    NBT_RUN(test_relu_backward_fast_path);
     printf("elementwise kernels: %s\n", nbi_elementwise_isa());
     return nbt_finish();
 }

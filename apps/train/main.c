@@ -243,6 +243,12 @@ int main(int argc, char **argv)
         status = fail("setup", nb_last_error());
         goto done;
     }
+    /* The learning rate follows a cosine from its start to 0 over the run. */
+    nb_scheduler *schedule = nb_cosine_annealing_lr_new(opt, o.epochs, 0);
+    if (schedule == NULL) {
+        status = fail("setup", nb_last_error());
+        goto done;
+    }
     printf("model: %lld parameters\n", (long long)nb_module_parameter_numel(model));
 
     double *train_loss = calloc((size_t)o.epochs, sizeof(double)), *train_acc = calloc((size_t)o.epochs, sizeof(double)),
@@ -262,7 +268,9 @@ int main(int argc, char **argv)
         train_acc[epoch]  = (double)t.correct / (double)t.seen;
         test_acc[epoch]   = evaluate(model, &test, flat, confusion);
         progress_end(&p, train_loss[epoch], train_acc[epoch], test_acc[epoch]);
+        nb_scheduler_step(schedule);
     }
+    nb_scheduler_free(schedule);
     if (status == 0) {
         printf("\ntest accuracy: %.2f%% (%lld images)\n", 100 * test_acc[o.epochs - 1], (long long)nb_size(test.labels, 0));
         print_confusion_matrix(stdout, confusion);

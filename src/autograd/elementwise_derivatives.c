@@ -70,7 +70,7 @@ UNARY_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_of(node, nb_tanh)), 1
 /* sigmoid' = y (1 - y) */
 UNARY_FORMULA(sigmoid, nb_mul(g, nb_mul(output_of(node, nb_sigmoid), nb_rsub_scalar(output_of(node, nb_sigmoid), 1))))
 /* The mask of x > 0, as a number: relu' (0 at 0, as torch). */
-UNARY_FORMULA(relu, nb_mul(g, nb_gt_scalar(x, 0)))
+UNARY_FORMULA(relu, nbi_relu_backward(g, x))
 /* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
 UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
 /* erf' = 2/sqrt(pi) exp(-x^2) */

@@ -27,7 +27,7 @@ enum {
      * ones few (each may be megabytes). */
     SMALL_CLASS_BYTES  = 64 << 10,
     SMALL_CLASS_BLOCKS = 1024,
-    LARGE_CLASS_BLOCKS = 4,
+    LARGE_CLASS_BLOCKS = 16,
 };
 /* Past this many cached bytes per thread, freed blocks go back to the OS. */
 static const size_t CACHE_LIMIT_BYTES = (size_t)1 << 31;

@@ -471,3 +471,32 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
     }
     return out;
 }
+
+/* ------------------------------------------------------------------------ */
+/* relu's gradient: a fused fast path                                        */
+/* ------------------------------------------------------------------------ */
+
+nb_tensor *nbi_relu_backward(const nb_tensor *g, const nb_tensor *x)
+{
+    const nb_tensor *both[2] = { g, x };
+    bool same = g->ndim == x->ndim && g->dtype == x->dtype && nb_dtype_is_floating(g->dtype)
+                && g->storage->device.type == NB_CPU && x->storage->device.type == NB_CPU;
+    for (int d = 0; same && d < g->ndim; d++) same = g->shape[d] == x->shape[d];
+    /* NOTE: when the gradient itself is being recorded (create_graph), the
+     * composite runs instead: it is what double backward differentiates. */
+    if (!same || nbi_should_record(2, both)) {
+        nb_tensor *mask = nb_gt_scalar(x, 0);
+        nb_tensor *out  = nb_mul(g, mask);
+        nb_free(mask);
+        return out;
+    }
+    nb_tensor *out = nbi_empty(g->ndim, g->shape, g->dtype, g->storage->device);
+    if (out != NULL && out->numel > 0) {
+        const nb_tensor *operands[3] = { out, g, x };
+        nbi_iter         it;
+        nbi_iter_init(&it, 3, operands);
+        nbi_iter_run(&it, nbi_elementwise()->relu_backward[g->dtype], NULL);
+    }
+    return out;
+}
+
