@@ -1,6 +1,7 @@
 # The README's commands. CMake does the building; this file names the jobs.
 #
-#   make run     build, then run the main job (for now: every example)
+#   make run     build, then run the main job: train a CNN on the bundled
+#                digits and evaluate it (ARGS="--model mlp" etc. to change it)
 #   make test    build and test three ways: optimized with OpenBLAS,
 #                AddressSanitizer + UndefinedBehaviorSanitizer, and without
 #                OpenBLAS (the fallback GEMM); then install and build an
@@ -21,9 +22,10 @@ build:
 	@$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@$(CMAKE) --build build/release -j $(JOBS)
 
+ARGS ?=
+
 run: build
-	@for example in build/release/example_*; do \
-	    echo "== $$example"; "$$example" || exit 1; done
+	build/release/nabla-train --data data --out build/nabla-out $(ARGS)
 
 test-release: build
 	$(CTEST) --test-dir build/release --output-on-failure -j $(JOBS)
