@@ -130,7 +130,8 @@ static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
     return correct;
 }
 
-static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, bool flat, progress *p, tally *t)
+static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, const train_options *o, int epoch,
+                        progress *p, tally *t)
 {
     nb_tensor *batch[2];
     int64_t    index = 0;
@@ -144,7 +145,9 @@ static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, bool
             nb_scope_end();
             return nb_last_status() == NB_OK;
         }
-        nb_tensor *logits = nb_module_forward(model, model_input(batch[0], flat));
+        bool       flat   = strcmp(o->model, "mlp") == 0;
+        nb_tensor *images = augment_shift(batch[0], o->augment, o->seed, (uint64_t)epoch << 32 | (uint64_t)t->seen);
+        nb_tensor *logits = nb_module_forward(model, model_input(images, flat));
         nb_tensor *loss   = nb_cross_entropy(logits, batch[1], NB_CROSS_ENTROPY_OPTS());
         if (loss == NULL || nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK) {
             nb_scope_end();
@@ -260,7 +263,7 @@ int main(int argc, char **argv)
         progress p;
         tally    t;
         progress_begin(&p, epoch + 1, o.epochs, nb_loader_num_batches(loader), nb_dataset_size(dataset));
-        if (!train_epoch(model, opt, loader, flat, &p, &t)) {
+        if (!train_epoch(model, opt, loader, &o, epoch, &p, &t)) {
             status = fail("training", nb_last_error());
             break;
         }

@@ -24,6 +24,8 @@ void print_usage(FILE *f, const char *program)
             "  --threads N            CPU threads (default: all cores)\n"
             "  --device auto|cpu|cuda where to train (default auto: cuda if available)\n"
             "  --out DIR              where model.safetensors and curves.svg go (default nabla-out)\n"
+            "  --augment K            shift each training image by a random offset in [-K, K] pixels\n"
+            "                         (default 0)\n"
             "  --help                 this text\n",
             program);
 }
@@ -87,6 +89,12 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_int(value, 1, 4096, &n)) goto bad_number;
             o->threads = (int)n;
+        } else if (strcmp(flag, "--augment") == 0) {
+            if (!parse_int(value, 0, 8, &n)) {
+                snprintf(error, error_size, "--augment takes a whole number of pixels from 0 to 8, got '%s'", value);
+                return false;
+            }
+            o->augment = (int)n;
         } else if (strcmp(flag, "--seed") == 0) {
             if (!parse_int(value, 0, (long long)(~0ull >> 1), &n)) goto bad_number;
             o->seed = (uint64_t)n;

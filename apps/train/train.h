@@ -21,12 +21,18 @@ typedef struct {
     int         threads;   /* 0: all cores */
     const char *device;    /* "auto", "cpu", "cuda" */
     const char *out_dir;
+    int         augment;   /* max random shift in pixels, 0 for none */
     bool        help;
 } train_options;
 
 /* Parse argv; false with a one-line reason in *error on bad arguments. */
 bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size);
 void print_usage(FILE *f, const char *program);
+
+/* uint8 images (N, H, W) each shifted by its own random offset in
+ * [-max_shift, max_shift]^2 with zero fill; a new contiguous tensor. The
+ * offsets depend only on (seed, counter + i). */
+nb_tensor *augment_shift(nb_tensor *images, int max_shift, uint64_t seed, uint64_t counter);
 
 /* The two models, built with nabla's modules (torch's default init). */
 nb_module *build_model(const char *name);
