@@ -26,26 +26,12 @@
  */
 #include "io/npy.h"
 
-#include <stdio.h>
-#include <stdlib.h>
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int64_t    live = nb_live_tensors();
-    nb_tensor *t    = nbi_load_npy_from_memory(data, size, "fuzz.npy");
-    if (t == NULL) {
-        /* A failure must say why. */
-        if (nb_last_status() == NB_OK || nb_last_error()[0] == '\0') abort();
-    } else {
-        /* Whatever loads must also print (NaN, inf, any width, any shape). */
-        char *text = nb_to_string(t);
-        if (text == NULL) abort();
-        nb_string_free(text);
-        nb_free(t);
-    }
-    if (nb_live_tensors() != live) abort();
-    nb_clear_error();
+    nbf_check_tensor_reader(nbi_load_npy_from_memory, data, size, "fuzz.npy");
     return 0;
 }

@@ -29,6 +29,8 @@
  */
 #include "io/safetensors.h"
 
+#include "fuzz_common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -82,14 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nb_scope_begin() != NB_OK) abort();
     nb_safetensors *f = nbi_safetensors_from_memory(data, size, "fuzz.safetensors");
     if (f == NULL) {
-        /* A failure must say why. */
-        if (nb_last_status() == NB_OK || nb_last_error()[0] == '\0') abort();
+        nbf_check_failure_says_why();
     } else {
         round_trip(f);
         nb_safetensors_free(f);
     }
     nb_scope_end();
-    if (nb_live_tensors() != live) abort();
-    nb_clear_error();
+    nbf_end_input(live);
     return 0;
 }

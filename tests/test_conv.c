@@ -14,61 +14,12 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* |actual - expected| <= atol + rtol |expected| for every element, and the
- * shape matches; reports the first difference. */
-static bool close_to(const nb_tensor *t, int ndim, const int64_t *shape, const double *expected, double rtol,
-                     double atol)
-{
-    if (t == NULL) {
-        fprintf(stderr, "  tensor is NULL: %s\n", nb_last_error());
-        return false;
-    }
-    if (nb_ndim(t) != ndim) {
-        fprintf(stderr, "  ndim %d, expected %d\n", nb_ndim(t), ndim);
-        return false;
-    }
-    for (int d = 0; d < ndim; d++)
-        if (nb_size(t, d) != shape[d]) {
-            fprintf(stderr, "  dim %d is %lld, expected %lld\n", d, (long long)nb_size(t, d), (long long)shape[d]);
-            return false;
-        }
-    nb_tensor *f64 = nb_to_dtype(t, NB_FLOAT64);
-    int64_t    n   = nb_numel(f64);
-    double    *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    bool       ok  = nb_copy_to_buffer(f64, buf, (size_t)n * sizeof(double)) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++)
-        if (!(fabs(buf[i] - expected[i]) <= atol + rtol * fabs(expected[i]))) {
-            fprintf(stderr, "  element %lld is %.12g, expected %.12g\n", (long long)i, buf[i], expected[i]);
-            ok = false;
-        }
-    free(buf);
-    nb_free(f64);
-    return ok;
-}
-
-#define CHECK_CLOSE(t, ndim, shape, expected, rtol, atol)                                                              \
-    do {                                                                                                               \
-        nbt_checks++;                                                                                                  \
-        if (!close_to((t), (ndim), (shape), (expected), (rtol), (atol))) {                                             \
-            nbt_failures++;                                                                                            \
-            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);                                     \
-        }                                                                                                              \
-    } while (0)
-
-static nb_shape shape_of(int ndim, const int64_t *dims)
-{
-    nb_shape s = {.ndim = ndim};
-    for (int d = 0; d < ndim; d++)
-        s.dims[d] = dims[d];
-    return s;
-}
-
 /* values as dtype; strided: the same values through a channels-last view
  * (3-D and 4-D) or a stride-2 view (1-D), so kernels see non-contiguous
  * input. A new handle in the current scope. */
 static nb_tensor *tensor_of(const double *values, int ndim, const int64_t *dims, nb_dtype dtype, bool strided)
 {
-    nb_tensor *t = nb_to_dtype(nb_from_data(values, shape_of(ndim, dims), NB_OPTS(.dtype = NB_FLOAT64)), dtype);
+    nb_tensor *t = nbt_tensor(nbt_shape(ndim, dims), dtype, values);
     if (!strided) return t;
     if (ndim == 4) return nb_permute(nb_contiguous(nb_permute(t, NB_DIMS(0, 2, 3, 1))), NB_DIMS(0, 3, 1, 2));
     if (ndim == 3) return nb_permute(nb_contiguous(nb_permute(t, NB_DIMS(1, 2, 0))), NB_DIMS(2, 0, 1));
@@ -108,7 +59,7 @@ static void run_conv_fixtures(const char *op)
                                                                 : nb_conv_transpose2d(x, w, b, opts_of(f));
                 double     tol      = dtype == NB_FLOAT64 ? 1e-10 : 1e-5;
                 nbt_checks++;
-                if (!close_to(y, f->y_ndim, f->y_shape, f->y, tol, tol)) {
+                if (!nbt_tensor_close(y, nbt_shape(f->y_ndim, f->y_shape), f->y, tol, tol)) {
                     nbt_failures++;
                     fprintf(stderr, "  %s fixture %d (%s, %s) differs\n", op, c, nb_dtype_name(dtype),
                             strided ? "strided" : "contiguous");
@@ -326,18 +277,7 @@ static void test_conv_gradients(void)
         nb_tensor *in[3]    = {nb_randn(c->x, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)),
                                nb_randn(c->w, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)),
                                nb_randn(NB_SHAPE(bias_len), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true))};
-        int        count    = c->bias ? 3 : 2;
-        nbt_checks += 2;
-        if (nb_gradcheck(conv_fn, in, count, (void *)c, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradcheck %s: %s\n", c->name, nb_last_error());
-            nb_clear_error();
-        }
-        if (nb_gradgradcheck(conv_fn, in, count, (void *)c, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradgradcheck %s: %s\n", c->name, nb_last_error());
-            nb_clear_error();
-        }
+        nbt_gradcheck(c->name, conv_fn, in, c->bias ? 3 : 2, (void *)c, 2);
         nb_scope_end();
     }
 }

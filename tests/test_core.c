@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 #include "core/internal.h"
+#include "cpu/cpu.h"
 #include "nb_test.h"
 
 static void test_accessors(void)
@@ -239,9 +240,36 @@ static void test_devices(void)
     nb_free(c);
 }
 
+/* The iterator collapses every dim an operand walks as one run: a
+ * contiguous 4-d tensor is one loop of numel elements. */
+static void test_iterator_collapses_dims(void)
+{
+    nb_scope_begin();
+    nb_tensor       *a = nb_zeros(NB_SHAPE(4, 8, 6, 5), NB_OPTS());
+    nb_tensor       *b = nb_ones(NB_SHAPE(4, 8, 6, 5), NB_OPTS());
+    const nb_tensor *same[2] = { a, b };
+    nbi_iter         it;
+    nbi_iter_init(&it, 2, same);
+    NBT_CHECK(it.ndim == 1 && it.shape[0] == 4 * 8 * 6 * 5);
+    /* A broadcast (6, 5) operand: the two leading dims merge (stride 0 in
+     * both), the two trailing ones too, but not across: 32 x 30. */
+    nb_tensor       *c = nb_ones(NB_SHAPE(6, 5), NB_OPTS());
+    const nb_tensor *broadcast[2] = { a, c };
+    nbi_iter_init(&it, 2, broadcast);
+    NBT_CHECK(it.ndim == 2 && it.shape[0] == 32 && it.shape[1] == 30);
+    /* A transposed input cannot merge with the output's order. */
+    nb_tensor       *t = nb_transpose(nb_ones(NB_SHAPE(5, 6), NB_OPTS()), 0, 1);
+    nb_tensor       *o = nb_zeros(NB_SHAPE(6, 5), NB_OPTS());
+    const nb_tensor *transposed[2] = { o, t };
+    nbi_iter_init(&it, 2, transposed);
+    NBT_CHECK(it.ndim == 2);
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_accessors);
+    NBT_RUN(test_iterator_collapses_dims);
     NBT_RUN(test_copy_to_buffer);
     NBT_RUN(test_scopes);
     NBT_RUN(test_errors_are_sticky_and_first);

@@ -11,26 +11,6 @@ static nb_tensor *f64(const double *values, nb_shape shape)
     return nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64));
 }
 
-static nb_tensor *int64_of(const int64_t *values, nb_shape shape)
-{
-    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_INT64));
-}
-
-static void gradchecks(const char *name, nb_function f, nb_tensor *const *inputs, int count, void *user)
-{
-    nbt_checks += 2;
-    if (nb_gradcheck(f, inputs, count, user, NB_GRADCHECK_OPTS()) != NB_OK) {
-        nbt_failures++;
-        fprintf(stderr, "  gradcheck %s: %s\n", name, nb_last_error());
-        nb_clear_error();
-    }
-    if (nb_gradgradcheck(f, inputs, count, user, NB_GRADCHECK_OPTS()) != NB_OK) {
-        nbt_failures++;
-        fprintf(stderr, "  gradgradcheck %s: %s\n", name, nb_last_error());
-        nb_clear_error();
-    }
-}
-
 static nb_tensor *input(nb_shape shape)
 {
     nb_tensor *x = nb_add_scalar(nb_mul_scalar(nb_rand(shape, NB_OPTS(.dtype = NB_FLOAT64)), 4), -2);
@@ -104,11 +84,11 @@ static void test_linear_gradcheck(void)
     nb_scope_begin();
     nb_manual_seed(1);
     nb_tensor *in2[3] = {input(NB_SHAPE(3, 4)), input(NB_SHAPE(2, 4)), input(NB_SHAPE(2))};
-    gradchecks("linear", row_linear, in2, 3, NULL);
+    nbt_gradcheck("linear", row_linear, in2, 3, NULL, 2);
     nb_tensor *in1[3] = {input(NB_SHAPE(4)), in2[1], in2[2]};
-    gradchecks("linear 1-d x", row_linear, in1, 3, NULL);
+    nbt_gradcheck("linear 1-d x", row_linear, in1, 3, NULL, 2);
     nb_tensor *in3[2] = {input(NB_SHAPE(2, 2, 4)), in2[1]};
-    gradchecks("linear 3-d x", row_linear_3d, in3, 2, NULL);
+    nbt_gradcheck("linear 3-d x", row_linear_3d, in3, 2, NULL, 2);
     nb_scope_end();
 }
 
@@ -214,7 +194,7 @@ static void test_dropout_gradcheck_and_errors(void)
     nb_scope_begin();
     nb_manual_seed(2);
     nb_tensor *in[1] = {input(NB_SHAPE(4, 5))};
-    gradchecks("dropout", row_dropout, in, 1, NULL);
+    nbt_gradcheck("dropout", row_dropout, in, 1, NULL, 2);
 
     nb_tensor *x = nb_ones(NB_SHAPE(3), NB_OPTS());
     NBT_CHECK(nb_dropout(x, 1.5, true) == NULL);
@@ -239,7 +219,7 @@ static void test_embedding(void)
     nb_scope_begin();
     nb_tensor *weight  = nb_reshape(nb_arange(0, 15, 1, NB_OPTS()), NB_SHAPE(5, 3)); /* row r: 3r, 3r+1, 3r+2 */
     int64_t    idx[4]  = {4, 0, 4, 2};
-    nb_tensor *indices = int64_of(idx, NB_SHAPE(2, 2));
+    nb_tensor *indices = nbt_int64_tensor(NB_SHAPE(2, 2), idx);
     NBT_CHECK_TENSOR(nb_embedding(indices, weight), NB_SHAPE(2, 2, 3), 0, 12, 13, 14, 0, 1, 2, 12, 13, 14, 6, 7, 8);
     /* Transposed indices, a 0-d index, no indices. */
     NBT_CHECK_TENSOR(nb_embedding(nb_t(indices), weight), NB_SHAPE(2, 2, 3), 0, 12, 13, 14, 12, 13, 14, 0, 1, 2, 6, 7,
@@ -261,7 +241,7 @@ static nb_tensor *row_embedding(nb_tensor *const *x, int n, void *u)
     (void)n;
     (void)u;
     int64_t    idx[5]  = {1, 3, 1, 0, 2};
-    nb_tensor *indices = int64_of(idx, NB_SHAPE(5));
+    nb_tensor *indices = nbt_int64_tensor(NB_SHAPE(5), idx);
     nb_tensor *out     = nb_mul(nb_embedding(indices, x[0]), nb_embedding(indices, x[0]));
     nb_free(indices);
     return out;
@@ -272,13 +252,13 @@ static void test_embedding_gradcheck_and_errors(void)
     nb_scope_begin();
     nb_manual_seed(4);
     nb_tensor *in[1] = {input(NB_SHAPE(4, 3))};
-    gradchecks("embedding", row_embedding, in, 1, NULL);
+    nbt_gradcheck("embedding", row_embedding, in, 1, NULL, 2);
 
     nb_tensor *weight  = nb_zeros(NB_SHAPE(5, 3), NB_OPTS());
     int64_t    high[3] = {0, 5, 1}, negative[2] = {-1, 0};
-    NBT_CHECK(nb_embedding(int64_of(high, NB_SHAPE(3)), weight) == NULL);
+    NBT_CHECK(nb_embedding(nbt_int64_tensor(NB_SHAPE(3), high), weight) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_embedding: index 5 is out of range for 5 embeddings");
-    NBT_CHECK(nb_embedding(int64_of(negative, NB_SHAPE(2)), weight) == NULL);
+    NBT_CHECK(nb_embedding(nbt_int64_tensor(NB_SHAPE(2), negative), weight) == NULL);
     NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_embedding: index -1 is out of range for 5 embeddings");
     NBT_CHECK(nb_embedding(nb_zeros(NB_SHAPE(2), NB_OPTS()), weight) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_embedding: indices must be int64, got float32");

@@ -25,72 +25,6 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* t has this dtype and shape and, in row-major order, exactly these bytes. */
-static int tensor_is(const nb_tensor *t, nb_dtype dtype, nb_shape shape, const void *bytes)
-{
-    if (t == NULL) {
-        fprintf(stderr, "  tensor is NULL: %s\n", nb_last_error());
-        return 0;
-    }
-    if (nb_dtype_of(t) != dtype) {
-        fprintf(stderr, "  dtype %s, expected %s\n", nb_dtype_name(nb_dtype_of(t)), nb_dtype_name(dtype));
-        return 0;
-    }
-    nb_shape got = nb_shape_of(t);
-    if (got.ndim != shape.ndim) {
-        fprintf(stderr, "  ndim %d, expected %d\n", got.ndim, shape.ndim);
-        return 0;
-    }
-    for (int i = 0; i < shape.ndim; i++) {
-        if (got.dims[i] != shape.dims[i]) {
-            fprintf(stderr, "  dim %d is %lld, expected %lld\n", i, (long long)got.dims[i], (long long)shape.dims[i]);
-            return 0;
-        }
-    }
-    size_t         n   = (size_t)nb_numel(t) * nb_dtype_size(dtype);
-    unsigned char *buf = malloc(n + 1);
-    int            ok  = buf && nb_copy_to_buffer(t, buf, n) == NB_OK && memcmp(buf, bytes, n) == 0;
-    if (!ok) fprintf(stderr, "  the values differ\n");
-    free(buf);
-    return ok;
-}
-
-#define CHECK_TENSOR_IS(t, dtype, shape, ...)                                                                          \
-    do {                                                                                                               \
-        nbt_checks++;                                                                                                  \
-        if (!tensor_is((t), (dtype), (shape), (__VA_ARGS__))) {                                                        \
-            nbt_failures++;                                                                                            \
-            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);                                     \
-        }                                                                                                              \
-    } while (0)
-
-/* The whole contents of a file, malloc'd; NULL if unreadable. */
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)n + 1);
-    if (bytes != NULL && fread(bytes, 1, (size_t)n, f) != (size_t)n) {
-        free(bytes);
-        bytes = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return bytes;
-}
-
-static void write_file(const char *path, const void *bytes, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    NBT_CHECK(f != NULL);
-    if (f == NULL) return;
-    NBT_CHECK(fwrite(bytes, 1, size, f) == size);
-    fclose(f);
-}
-
 /* Does this build read gzip? Asks the library, which answers
  * NB_ERR_UNSUPPORTED naming zlib when it cannot. */
 static bool gzip_supported(void)
@@ -138,17 +72,17 @@ static void check_types(const char *suffix)
     char path[512];
 #define LOAD(name) (snprintf(path, sizeof path, "%s%s%s", IDX_DIR, name, suffix), nb_load_idx(path))
     nb_scope_begin();
-    CHECK_TENSOR_IS(LOAD("ubyte_2x3"), NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
-    CHECK_TENSOR_IS(LOAD("sbyte_4"), NB_INT32, NB_SHAPE(4), (int32_t[]){-128, -1, 0, 127});
-    CHECK_TENSOR_IS(LOAD("short_2x2"), NB_INT32, NB_SHAPE(2, 2), (int32_t[]){-32768, -1, 300, 32767});
-    CHECK_TENSOR_IS(LOAD("int_3"), NB_INT32, NB_SHAPE(3), (int32_t[]){INT32_MIN, -1, INT32_MAX});
+    NBT_CHECK_TENSOR_IS(LOAD("ubyte_2x3"), NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
+    NBT_CHECK_TENSOR_IS(LOAD("sbyte_4"), NB_INT32, NB_SHAPE(4), (int32_t[]){-128, -1, 0, 127});
+    NBT_CHECK_TENSOR_IS(LOAD("short_2x2"), NB_INT32, NB_SHAPE(2, 2), (int32_t[]){-32768, -1, 300, 32767});
+    NBT_CHECK_TENSOR_IS(LOAD("int_3"), NB_INT32, NB_SHAPE(3), (int32_t[]){INT32_MIN, -1, INT32_MAX});
     /* inf and the smallest subnormal keep their exact bits. */
-    CHECK_TENSOR_IS(LOAD("float_2x2"), NB_FLOAT32, NB_SHAPE(2, 2), (float[]){1.5f, -0.25f, INFINITY, 0x1p-149f});
-    CHECK_TENSOR_IS(LOAD("double_3"), NB_FLOAT64, NB_SHAPE(3), (double[]){0.1, -1e300, 0x1p-1074});
-    CHECK_TENSOR_IS(LOAD("ubyte_0x3"), NB_UINT8, NB_SHAPE(0, 3), (uint8_t[]){0});
+    NBT_CHECK_TENSOR_IS(LOAD("float_2x2"), NB_FLOAT32, NB_SHAPE(2, 2), (float[]){1.5f, -0.25f, INFINITY, 0x1p-149f});
+    NBT_CHECK_TENSOR_IS(LOAD("double_3"), NB_FLOAT64, NB_SHAPE(3), (double[]){0.1, -1e300, 0x1p-1074});
+    NBT_CHECK_TENSOR_IS(LOAD("ubyte_0x3"), NB_UINT8, NB_SHAPE(0, 3), (uint8_t[]){0});
     /* No dims: one element, a 0-d tensor (as torchvision's reader). */
-    CHECK_TENSOR_IS(LOAD("ubyte_scalar"), NB_UINT8, NB_SCALAR_SHAPE, (uint8_t[]){42});
-    CHECK_TENSOR_IS(LOAD("int_8d"), NB_INT32, NB_SHAPE(1, 1, 1, 1, 1, 1, 1, 2), (int32_t[]){7, -7});
+    NBT_CHECK_TENSOR_IS(LOAD("ubyte_scalar"), NB_UINT8, NB_SCALAR_SHAPE, (uint8_t[]){42});
+    NBT_CHECK_TENSOR_IS(LOAD("int_8d"), NB_INT32, NB_SHAPE(1, 1, 1, 1, 1, 1, 1, 2), (int32_t[]){7, -7});
     nb_tensor *t = LOAD("double_3");
     NBT_CHECK(nb_is_contiguous(t));
 #undef LOAD
@@ -163,10 +97,10 @@ static void test_types_gzip(void) { check_types(".idx.gz"); }
 static void test_from_memory(void)
 {
     size_t         size;
-    unsigned char *bytes = read_file(IDX_DIR "short_2x2.idx", &size);
+    unsigned char *bytes = nbt_read_file(IDX_DIR "short_2x2.idx", &size);
     NBT_CHECK(bytes != NULL);
     nb_tensor *t = nbi_load_idx_from_memory(bytes, size, "mem.idx");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2, 2), (int32_t[]){-32768, -1, 300, 32767});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2, 2), (int32_t[]){-32768, -1, 300, 32767});
     nb_free(t);
     t = nbi_load_idx_from_memory(bytes, size - 1, "mem.idx");
     NBT_CHECK(t == NULL);
@@ -176,11 +110,11 @@ static void test_from_memory(void)
     NBT_CHECK_ERROR(NB_ERR_IO, "empty: truncated: expected 4 bytes of magic number, found 0");
     free(bytes);
 
-    bytes = read_file(IDX_DIR "multi_member.idx.gz", &size);
+    bytes = nbt_read_file(IDX_DIR "multi_member.idx.gz", &size);
     NBT_CHECK(bytes != NULL);
     t = nbi_load_idx_from_memory(bytes, size, "mem.gz");
     if (gzip_supported()) {
-        CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
+        NBT_CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
         nb_free(t);
         t = nbi_load_idx_from_memory(bytes, size - 3, "mem.gz");
         NBT_CHECK(t == NULL);
@@ -269,7 +203,7 @@ static void test_bundled_digits(void)
 static void check_bad(const void *bytes, size_t size, const char *fragment)
 {
     const char *path = "test_idx_bad.idx";
-    write_file(path, bytes, size);
+    NBT_CHECK(nbt_write_file(path, bytes, size));
     nb_tensor *t = nb_load_idx(path);
     NBT_CHECK(t == NULL);
     nb_free(t);
@@ -319,9 +253,9 @@ static void test_malformed(void)
     /* A zero dim makes the rest irrelevant: an empty tensor, whatever the
      * other sizes. */
     const unsigned char empty[] = {0, 0, 8, 3, 0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0};
-    write_file("test_idx_empty.idx", empty, sizeof empty);
+    NBT_CHECK(nbt_write_file("test_idx_empty.idx", empty, sizeof empty));
     nb_tensor *t = nb_load_idx("test_idx_empty.idx");
-    CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(INT32_MAX, 0, 65536), (uint8_t[]){0});
+    NBT_CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(INT32_MAX, 0, 65536), (uint8_t[]){0});
     nb_free(t);
     remove("test_idx_empty.idx");
 }
@@ -341,7 +275,7 @@ static void test_file_errors(void)
 static void test_malformed_gzip(void)
 {
     size_t         size;
-    unsigned char *good = read_file(IDX_DIR "int_3.idx.gz", &size);
+    unsigned char *good = nbt_read_file(IDX_DIR "int_3.idx.gz", &size);
     NBT_CHECK(good != NULL && size > 20);
     if (good == NULL) return;
     unsigned char *bytes = malloc(size + 16);
@@ -349,7 +283,7 @@ static void test_malformed_gzip(void)
 
     /* Every proper prefix of at least the 2-byte magic fails cleanly. */
     for (size_t n = 2; n < size; n++) {
-        write_file(path, good, n);
+        NBT_CHECK(nbt_write_file(path, good, n));
         nb_tensor *t = nb_load_idx(path);
         NBT_CHECK(t == NULL);
         nb_free(t);
@@ -364,25 +298,25 @@ static void test_malformed_gzip(void)
     /* The CRC (the trailer's first 4 bytes) and the length (last 4). */
     memcpy(bytes, good, size);
     bytes[size - 8] ^= 1;
-    write_file(path, bytes, size);
+    NBT_CHECK(nbt_write_file(path, bytes, size));
     check_gzip_error(path, NB_ERR_IO, "corrupt gzip data (incorrect data check)");
     memcpy(bytes, good, size);
     bytes[size - 1] ^= 1;
-    write_file(path, bytes, size);
+    NBT_CHECK(nbt_write_file(path, bytes, size));
     check_gzip_error(path, NB_ERR_IO, "corrupt gzip data (incorrect length check)");
     /* The gzip header's compression method must be 8 (deflate). */
     memcpy(bytes, good, size);
     bytes[2] = 7;
-    write_file(path, bytes, size);
+    NBT_CHECK(nbt_write_file(path, bytes, size));
     check_gzip_error(path, NB_ERR_IO, "corrupt gzip data (unknown compression method)");
 
     /* Bytes after the stream: garbage, or zeros as padding tools leave. */
     memcpy(bytes, good, size);
     memcpy(bytes + size, "xyz", 3);
-    write_file(path, bytes, size + 3);
+    NBT_CHECK(nbt_write_file(path, bytes, size + 3));
     check_gzip_error(path, NB_ERR_IO, "the bytes after the gzip stream are not a gzip member");
     memset(bytes + size, 0, 16);
-    write_file(path, bytes, size + 16);
+    NBT_CHECK(nbt_write_file(path, bytes, size + 16));
     check_gzip_error(path, NB_ERR_IO, "the bytes after the gzip stream are not a gzip member");
     remove(path);
     free(bytes);
@@ -397,7 +331,7 @@ static void test_malformed_gzip(void)
                      "truncated: shape [10000, 10000] needs 100000000 bytes of data, more than 29 gzip-compressed");
     nb_tensor *t = nb_load_idx(IDX_DIR "multi_member.idx.gz");
     if (gzip_supported()) {
-        CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
+        NBT_CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(2, 3), (uint8_t[]){0, 1, 127, 128, 200, 255});
     } else {
         NBT_CHECK(t == NULL);
         NBT_CHECK_ERROR(NB_ERR_UNSUPPORTED, "no zlib");

@@ -14,30 +14,7 @@
 #include "data/index_fixtures.h"
 
 /* 0, 1, 2, ... as float32 in shape. */
-static nb_tensor *iota(nb_shape shape)
-{
-    int64_t n = 1;
-    for (int i = 0; i < shape.ndim; i++)
-        n *= shape.dims[i];
-    return nb_reshape(nb_arange(0, (double)n, 1, NB_OPTS()), shape);
-}
-
-/* t equals expected (int64 values) exactly, with t's dtype int64. */
-static int equals_i64(const nb_tensor *t, nb_shape shape, const int64_t *expected)
-{
-    if (t == NULL || nb_dtype_of(t) != NB_INT64) return 0;
-    nb_shape got = nb_shape_of(t);
-    if (got.ndim != shape.ndim) return 0;
-    for (int i = 0; i < shape.ndim; i++)
-        if (got.dims[i] != shape.dims[i]) return 0;
-    int64_t  n   = nb_numel(t);
-    int64_t *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof *buf);
-    int      ok  = nb_copy_to_buffer(t, buf, (size_t)n * sizeof *buf) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++)
-        ok = buf[i] == expected[i];
-    free(buf);
-    return ok;
-}
+static nb_tensor *iota(nb_shape shape) { return nbt_iota(shape, NB_FLOAT32); }
 
 /* ------------------------------------------------------------------------ */
 /* index_select                                                              */
@@ -63,10 +40,10 @@ static void test_index_select(void)
     }
     /* int64 data from the fixture: exact large values. */
     nb_tensor *big = nbt_int64_tensor(NB_SHAPE(4, 5), isel_t);
-    NBT_CHECK(
-        equals_i64(nb_index_select(big, 0, nbt_int64_tensor(NB_SHAPE(4), isel_index)), NB_SHAPE(4, 5), isel_dim0_expected));
-    NBT_CHECK(
-        equals_i64(nb_index_select(big, 1, nbt_int64_tensor(NB_SHAPE(6), isel_index)), NB_SHAPE(4, 6), isel_dim1_expected));
+    NBT_CHECK(nbt_tensor_is(nb_index_select(big, 0, nbt_int64_tensor(NB_SHAPE(4), isel_index)), NB_INT64,
+                            NB_SHAPE(4, 5), isel_dim0_expected));
+    NBT_CHECK(nbt_tensor_is(nb_index_select(big, 1, nbt_int64_tensor(NB_SHAPE(6), isel_index)), NB_INT64,
+                            NB_SHAPE(4, 6), isel_dim1_expected));
 
     /* Non-contiguous t and index: x transposed, index every other element. */
     nb_tensor *xt      = nb_transpose(x, 0, 1); /* [[0,3],[1,4],[2,5]] */
@@ -155,8 +132,8 @@ static void test_gather(void)
     nb_tensor *w = nbt_tensor(NB_SHAPE(2, 3), NB_INT32, (double[]){-7, 1, 2, 3, 4, 2147483647});
     NBT_CHECK_TENSOR(nb_gather(w, 0, i0), NB_SHAPE(3, 3), 0, -7, 4, 2147483647, -7, 1, 2, 3, 4, 2147483647);
     nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MIN, 0, INT64_MAX});
-    NBT_CHECK(equals_i64(nb_gather(l, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){2, 0})), NB_SHAPE(2),
-                         (int64_t[]){INT64_MAX, INT64_MIN}));
+    NBT_CHECK(nbt_tensor_is(nb_gather(l, 0, nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){2, 0})), NB_INT64, NB_SHAPE(2),
+                            (int64_t[]){INT64_MAX, INT64_MIN}));
 
     /* Expanded source (stride 0). */
     nb_tensor *row = nb_expand(nbt_tensor(NB_SHAPE(1, 3), NB_FLOAT64, (double[]){7, 8, 9}), NB_SHAPE(2, 3));
@@ -240,7 +217,7 @@ static void test_scatter(void)
     nb_tensor *i64 = nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){INT64_MAX, 5});
     nb_tensor *r64 =
         nb_scatter_add(i64, 0, nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){0}), nbt_int64_tensor(NB_SHAPE(1), (int64_t[]){1}));
-    NBT_CHECK(equals_i64(r64, NB_SHAPE(2), (int64_t[]){INT64_MIN, 5}));
+    NBT_CHECK(nbt_tensor_is(r64, NB_INT64, NB_SHAPE(2), (int64_t[]){INT64_MIN, 5}));
     nb_tensor *b  = nb_zeros(NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_BOOL));
     nb_tensor *bs = nb_ones(NB_SHAPE(1, 3), NB_OPTS(.dtype = NB_BOOL));
     nb_tensor *bi = nbt_int64_tensor(NB_SHAPE(1, 3), (int64_t[]){0, 1, 1});
@@ -287,7 +264,7 @@ static void test_scatter_in_place(void)
     /* index sharing t's memory (int64 t indexing itself). */
     nb_tensor *self = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){2, 0, 1});
     NBT_CHECK(nb_scatter_add_(self, 0, self, nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){10, 20, 30})) == self);
-    NBT_CHECK(equals_i64(self, NB_SHAPE(3), (int64_t[]){22, 30, 11}));
+    NBT_CHECK(nbt_tensor_is(self, NB_INT64, NB_SHAPE(3), (int64_t[]){22, 30, 11}));
 
     /* A failed in-place call leaves t unchanged and its version alone. */
     version = t->storage->version;
@@ -410,8 +387,8 @@ static void test_masked_select(void)
     NBT_CHECK(nbt_tensor_equals(row, NB_SHAPE(9), masked_select_row_expected, 0));
     /* int64 exact, and bool data. */
     nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MIN, 1, INT64_MAX});
-    NBT_CHECK(equals_i64(nb_masked_select(l, bools(NB_SHAPE(3), (double[]){1, 0, 1})), NB_SHAPE(2),
-                         (int64_t[]){INT64_MIN, INT64_MAX}));
+    NBT_CHECK(nbt_tensor_is(nb_masked_select(l, bools(NB_SHAPE(3), (double[]){1, 0, 1})), NB_INT64, NB_SHAPE(2),
+                            (int64_t[]){INT64_MIN, INT64_MAX}));
     nb_tensor *bd = nb_masked_select(bools(NB_SHAPE(3), (double[]){0, 1, 1}), bools(NB_SHAPE(3), (double[]){1, 1, 0}));
     NBT_CHECK(nb_dtype_of(bd) == NB_BOOL);
     NBT_CHECK_TENSOR(bd, NB_SHAPE(2), 0, 0, 1);
@@ -464,20 +441,23 @@ static void test_nonzero(void)
     nb_scope_begin();
     /* NaN counts as nonzero, -0.0 does not. */
     nb_tensor *v = nbt_tensor(NB_SHAPE(4), NB_FLOAT32, (double[]){0, NAN, -0.0, 1});
-    NBT_CHECK(equals_i64(nb_nonzero(v), NB_SHAPE(2, 1), (int64_t[]){1, 3}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(v), NB_INT64, NB_SHAPE(2, 1), (int64_t[]){1, 3}));
     /* A transposed view: coordinates in the view's row-major order. */
     nb_tensor *xt = nb_transpose(iota(NB_SHAPE(2, 3)), 0, 1); /* [[0,3],[1,4],[2,5]] */
-    NBT_CHECK(equals_i64(nb_nonzero(xt), NB_SHAPE(5, 2), (int64_t[]){0, 1, 1, 0, 1, 1, 2, 0, 2, 1}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(xt), NB_INT64, NB_SHAPE(5, 2), (int64_t[]){0, 1, 1, 0, 1, 1, 2, 0, 2, 1}));
     /* Fixture: permuted int32. */
     nb_tensor *base = nb_to_dtype(nbt_int64_tensor(nbt_shape(3, nonzero_base_shape), nonzero_base), NB_INT32);
     nb_tensor *nz   = nb_nonzero(nb_permute(base, NB_DIMS(2, 1, 0)));
-    NBT_CHECK(equals_i64(nz, nbt_shape(2, nonzero_expected_shape), nonzero_expected));
+    NBT_CHECK(nbt_tensor_is(nz, NB_INT64, nbt_shape(2, nonzero_expected_shape), nonzero_expected));
     /* Other dtypes. */
-    NBT_CHECK(equals_i64(nb_nonzero(bools(NB_SHAPE(3), (double[]){0, 1, 1})), NB_SHAPE(2, 1), (int64_t[]){1, 2}));
-    NBT_CHECK(equals_i64(nb_nonzero(nbt_tensor(NB_SHAPE(3), NB_UINT8, (double[]){9, 0, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
-    NBT_CHECK(
-        equals_i64(nb_nonzero(nbt_tensor(NB_SHAPE(2), NB_FLOAT64, (double[]){0, 1e-300})), NB_SHAPE(1, 1), (int64_t[]){1}));
-    NBT_CHECK(equals_i64(nb_nonzero(nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){INT64_MIN, 0})), NB_SHAPE(1, 1), (int64_t[]){0}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(bools(NB_SHAPE(3), (double[]){0, 1, 1})), NB_INT64, NB_SHAPE(2, 1),
+                            (int64_t[]){1, 2}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(nbt_tensor(NB_SHAPE(3), NB_UINT8, (double[]){9, 0, 0})), NB_INT64,
+                            NB_SHAPE(1, 1), (int64_t[]){0}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(nbt_tensor(NB_SHAPE(2), NB_FLOAT64, (double[]){0, 1e-300})), NB_INT64,
+                            NB_SHAPE(1, 1), (int64_t[]){1}));
+    NBT_CHECK(nbt_tensor_is(nb_nonzero(nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){INT64_MIN, 0})), NB_INT64,
+                            NB_SHAPE(1, 1), (int64_t[]){0}));
     /* 0-d: (1, 0) or (0, 0); empty: (0, ndim). */
     nb_tensor *one = nb_nonzero(nb_scalar(3, NB_OPTS()));
     NBT_CHECK(one != NULL && nb_size(one, 0) == 1 && nb_size(one, 1) == 0);
@@ -494,13 +474,16 @@ static void test_one_hot(void)
 {
     nb_scope_begin();
     nb_tensor *c = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){0, 2, 1});
-    NBT_CHECK(equals_i64(nb_one_hot(c, -1), NB_SHAPE(3, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0}));
-    NBT_CHECK(equals_i64(nb_one_hot(c, 4), NB_SHAPE(3, 4), (int64_t[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0}));
+    NBT_CHECK(nbt_tensor_is(nb_one_hot(c, -1), NB_INT64, NB_SHAPE(3, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0}));
+    NBT_CHECK(
+        nbt_tensor_is(nb_one_hot(c, 4), NB_INT64, NB_SHAPE(3, 4), (int64_t[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0}));
     /* 2-D non-contiguous input: [[0,1],[2,0]] transposed is [[0,2],[1,0]]. */
     nb_tensor *m = nb_transpose(nbt_int64_tensor(NB_SHAPE(2, 2), (int64_t[]){0, 1, 2, 0}), 0, 1);
-    NBT_CHECK(equals_i64(nb_one_hot(m, 3), NB_SHAPE(2, 2, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0}));
+    NBT_CHECK(
+        nbt_tensor_is(nb_one_hot(m, 3), NB_INT64, NB_SHAPE(2, 2, 3), (int64_t[]){1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0}));
     /* 0-d gives 1-d; empty with a class count gives (..., count). */
-    NBT_CHECK(equals_i64(nb_one_hot(nb_scalar(2, NB_OPTS(.dtype = NB_INT64)), -1), NB_SHAPE(3), (int64_t[]){0, 0, 1}));
+    NBT_CHECK(nbt_tensor_is(nb_one_hot(nb_scalar(2, NB_OPTS(.dtype = NB_INT64)), -1), NB_INT64, NB_SHAPE(3),
+                            (int64_t[]){0, 0, 1}));
     nb_tensor *e = nb_one_hot(nb_zeros(NB_SHAPE(2, 0), NB_OPTS(.dtype = NB_INT64)), 3);
     NBT_CHECK(e != NULL && nb_ndim(e) == 3 && nb_size(e, 1) == 0 && nb_size(e, 2) == 3);
 

@@ -25,21 +25,10 @@ static double max_abs_difference(const nb_tensor *a, const nb_tensor *b)
     return result;
 }
 
-/* The whole contents of a file, malloc'd; NULL if unreadable. */
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    unsigned char *data = malloc(1 << 16);
-    *size               = data ? fread(data, 1, 1 << 16, f) : 0;
-    fclose(f);
-    return data;
-}
-
 static bool same_file_bytes(const char *a, const char *b)
 {
     size_t         na = 0, nb = 0;
-    unsigned char *da = read_file(a, &na), *db = read_file(b, &nb);
+    unsigned char *da = nbt_read_file(a, &na), *db = nbt_read_file(b, &nb);
     bool           same = da && db && na == nb && memcmp(da, db, na) == 0;
     free(da);
     free(db);

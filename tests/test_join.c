@@ -9,21 +9,8 @@
  */
 #include "nb_test.h"
 
-/* A tensor of dtype holding values (given as doubles, row-major). */
-static nb_tensor *make(nb_shape shape, nb_dtype dtype, const double *values)
-{
-    nb_tensor *t = nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64));
-    return nb_to_dtype(t, dtype);
-}
-
 /* 0, 1, 2, ... as float32 in shape. */
-static nb_tensor *iota(nb_shape shape)
-{
-    int64_t n = 1;
-    for (int i = 0; i < shape.ndim; i++)
-        n *= shape.dims[i];
-    return nb_reshape(nb_arange(0, (double)n, 1, NB_OPTS()), shape);
-}
+static nb_tensor *iota(nb_shape shape) { return nbt_iota(shape, NB_FLOAT32); }
 
 /* ------------------------------------------------------------------------ */
 /* nb_cat                                                                    */
@@ -33,8 +20,8 @@ static void test_cat_values(void)
 {
     nb_scope_begin();
     nb_tensor *a = iota(NB_SHAPE(2, 3)); /* [[0,1,2],[3,4,5]] */
-    nb_tensor *b = make(NB_SHAPE(1, 3), NB_FLOAT32, (double[]){6, 7, 8});
-    nb_tensor *c = make(NB_SHAPE(2, 1), NB_FLOAT32, (double[]){9, 10});
+    nb_tensor *b = nbt_tensor(NB_SHAPE(1, 3), NB_FLOAT32, (double[]){6, 7, 8});
+    nb_tensor *c = nbt_tensor(NB_SHAPE(2, 1), NB_FLOAT32, (double[]){9, 10});
 
     nb_tensor *rows = nb_cat((nb_tensor *[]){a, b}, 2, 0);
     NBT_CHECK_TENSOR(rows, NB_SHAPE(3, 3), 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
@@ -58,12 +45,12 @@ static void test_cat_values(void)
 static void test_cat_promotes(void)
 {
     nb_scope_begin();
-    nb_tensor *i64 = make(NB_SHAPE(2), NB_INT64, (double[]){-3, 4});
-    nb_tensor *b8  = make(NB_SHAPE(2), NB_BOOL, (double[]){1, 0});
-    nb_tensor *u8  = make(NB_SHAPE(2), NB_UINT8, (double[]){200, 7});
-    nb_tensor *i32 = make(NB_SHAPE(1), NB_INT32, (double[]){-5});
-    nb_tensor *f32 = make(NB_SHAPE(1), NB_FLOAT32, (double[]){0.5});
-    nb_tensor *f64 = make(NB_SHAPE(1), NB_FLOAT64, (double[]){0.25});
+    nb_tensor *i64 = nbt_tensor(NB_SHAPE(2), NB_INT64, (double[]){-3, 4});
+    nb_tensor *b8  = nbt_tensor(NB_SHAPE(2), NB_BOOL, (double[]){1, 0});
+    nb_tensor *u8  = nbt_tensor(NB_SHAPE(2), NB_UINT8, (double[]){200, 7});
+    nb_tensor *i32 = nbt_tensor(NB_SHAPE(1), NB_INT32, (double[]){-5});
+    nb_tensor *f32 = nbt_tensor(NB_SHAPE(1), NB_FLOAT32, (double[]){0.5});
+    nb_tensor *f64 = nbt_tensor(NB_SHAPE(1), NB_FLOAT64, (double[]){0.25});
 
     nb_tensor *r = nb_cat((nb_tensor *[]){i64, b8}, 2, 0);
     NBT_CHECK(nb_dtype_of(r) == NB_INT64);
@@ -127,7 +114,7 @@ static void test_cat_non_contiguous(void)
     nb_tensor *tr   = nb_transpose(base, 0, 1); /* [[0,2,4],[1,3,5]] */
     nb_tensor *wide = iota(NB_SHAPE(2, 6));
     nb_tensor *step = nb_slice(wide, 1, 1, NB_END, 2); /* [[1,3,5],[7,9,11]] */
-    nb_tensor *row  = make(NB_SHAPE(1, 3), NB_INT32, (double[]){-1, -2, -3});
+    nb_tensor *row  = nbt_tensor(NB_SHAPE(1, 3), NB_INT32, (double[]){-1, -2, -3});
     nb_tensor *exp  = nb_expand(row, NB_SHAPE(2, 3)); /* stride 0 rows */
     NBT_CHECK(!nb_is_contiguous(tr) && !nb_is_contiguous(step) && !nb_is_contiguous(exp));
     nb_tensor *r = nb_cat((nb_tensor *[]){tr, step, exp}, 3, 0);
@@ -206,7 +193,7 @@ static void test_stack(void)
     NBT_CHECK_TENSOR(nb_stack((nb_tensor *[]){a, b}, 2, -1), NB_SHAPE(2, 3, 2), 0, 0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 5,
                      15);
     /* Non-contiguous input and promotion: float32 with a transposed int64. */
-    nb_tensor *t = nb_transpose(make(NB_SHAPE(3, 2), NB_INT64, (double[]){1, 2, 3, 4, 5, 6}), 0, 1);
+    nb_tensor *t = nb_transpose(nbt_tensor(NB_SHAPE(3, 2), NB_INT64, (double[]){1, 2, 3, 4, 5, 6}), 0, 1);
     nb_tensor *r = nb_stack((nb_tensor *[]){t, a}, 2, 2);
     NBT_CHECK(nb_dtype_of(r) == NB_FLOAT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(2, 3, 2), 0, 1, 0, 3, 1, 5, 2, 2, 3, 4, 4, 6, 5);

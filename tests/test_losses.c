@@ -13,18 +13,12 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static nb_shape shape_of(loss_fixture_shape s)
-{
-    nb_shape shape = {.ndim = s.ndim};
-    for (int d = 0; d < s.ndim; d++)
-        shape.dims[d] = s.dims[d];
-    return shape;
-}
+static nb_shape shape_of(loss_fixture_shape s) { return nbt_shape(s.ndim, s.dims); }
 
 /* A tensor of dtype from float64 data (in the current scope). */
 static nb_tensor *tensor_of(const double *data, loss_fixture_shape s, nb_dtype dtype)
 {
-    return nb_to_dtype(nb_from_data(data, shape_of(s), NB_OPTS(.dtype = NB_FLOAT64)), dtype);
+    return nbt_tensor(shape_of(s), dtype, data);
 }
 
 /* Every element of t within atol + rtol |expected| (NaN matches NaN, inf
@@ -33,29 +27,10 @@ static bool close_to(const nb_tensor *t, loss_fixture_shape s, const double *exp
                      const char *what, const char *name, const char *variant)
 {
     nbt_checks++;
-    bool ok = t != NULL && nb_ndim(t) == s.ndim;
-    for (int d = 0; ok && d < s.ndim; d++)
-        ok = nb_size(t, d) == s.dims[d];
-    if (!ok) {
-        nbt_failures++;
-        fprintf(stderr, "  %s [%s] %s: missing or wrong shape (%s)\n", name, variant, what, nb_last_error());
-        return false;
-    }
-    int64_t n   = nb_numel(t);
-    double *got = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    ok          = nb_copy_to_buffer(nb_to_dtype(t, NB_FLOAT64), got, (size_t)n * sizeof(double)) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++) {
-        double e = expected[i], a = got[i];
-        bool   same = isnan(e) ? isnan(a) : isinf(e) ? a == e : fabs(a - e) <= atol + rtol * fabs(e);
-        if (!same) {
-            fprintf(stderr, "  %s [%s] %s: element %lld is %.17g, expected %.17g\n", name, variant, what, (long long)i,
-                    a, e);
-            ok = false;
-        }
-    }
-    free(got);
-    if (!ok) nbt_failures++;
-    return ok;
+    if (nbt_tensor_close(t, shape_of(s), expected, rtol, atol)) return true;
+    nbt_failures++;
+    fprintf(stderr, "  %s [%s] %s differs (%s)\n", name, variant, what, nb_last_error());
+    return false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -346,18 +321,7 @@ static void test_gradcheck(void)
         nb_tensor *inputs[4] = {NULL, NULL, NULL, NULL};
         for (int i = 0; i < row->count; i++)
             inputs[i] = make_input(row->shapes[i], row->ranges[i]);
-        nbt_checks++;
-        if (nb_gradcheck(row->fn, inputs, row->count, NULL, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradcheck %s: %s\n", row->name, nb_last_error());
-            nb_clear_error();
-        }
-        nbt_checks++;
-        if (nb_gradgradcheck(row->fn, inputs, row->count, NULL, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradgradcheck %s: %s\n", row->name, nb_last_error());
-            nb_clear_error();
-        }
+        nbt_gradcheck(row->name, row->fn, inputs, row->count, NULL, 2);
         nb_scope_end();
     }
 }

@@ -12,7 +12,7 @@
 /* A tensor of dtype from float64 data (in the current scope). */
 static nb_tensor *tensor_of(const double *data, nb_shape shape, nb_dtype dtype)
 {
-    return nb_to_dtype(nb_from_data(data, shape, NB_OPTS(.dtype = NB_FLOAT64)), dtype);
+    return nbt_tensor(shape, dtype, data);
 }
 
 static nb_tensor *leaf_of(const double *data, nb_shape shape, nb_dtype dtype)
@@ -22,29 +22,15 @@ static nb_tensor *leaf_of(const double *data, nb_shape shape, nb_dtype dtype)
     return t;
 }
 
-/* Every element of t within atol + rtol |expected|, with the given shape. */
+/* Every element of t within atol + rtol |expected| (tolerances of dtype),
+ * with the given shape. */
 static void check_close(const nb_tensor *t, nb_shape shape, const double *expected, nb_dtype dtype, const char *what)
 {
     double rtol = dtype == NB_FLOAT64 ? 1e-10 : 2e-5, atol = dtype == NB_FLOAT64 ? 1e-12 : 2e-5;
     nbt_checks++;
-    bool ok = t != NULL && nb_ndim(t) == shape.ndim;
-    for (int d = 0; ok && d < shape.ndim; d++)
-        ok = nb_size(t, d) == shape.dims[d];
-    int64_t n   = ok ? nb_numel(t) : 0;
-    double *got = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    ok          = ok && nb_copy_to_buffer(nb_to_dtype(t, NB_FLOAT64), got, (size_t)n * sizeof(double)) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++) {
-        if (!(fabs(got[i] - expected[i]) <= atol + rtol * fabs(expected[i]))) {
-            fprintf(stderr, "  %s (%s): element %lld is %.17g, expected %.17g\n", what, nb_dtype_name(dtype),
-                    (long long)i, got[i], expected[i]);
-            ok = false;
-        }
-    }
-    if (!ok) {
-        nbt_failures++;
-        fprintf(stderr, "  %s (%s) differs (%s)\n", what, nb_dtype_name(dtype), nb_last_error());
-    }
-    free(got);
+    if (nbt_tensor_close(t, shape, expected, rtol, atol)) return;
+    nbt_failures++;
+    fprintf(stderr, "  %s (%s) differs (%s)\n", what, nb_dtype_name(dtype), nb_last_error());
 }
 
 static bool backward_with(nb_tensor *out, const double *grad_output, nb_dtype dtype)
@@ -242,21 +228,6 @@ static nb_tensor *row_layer_norm_transposed(nb_tensor *const *x, int n, void *u)
     return nb_layer_norm(nb_t(x[0]), NB_SHAPE(3), NULL, NULL, 1e-5);
 }
 
-static void gradchecks(const char *name, nb_function f, nb_tensor *const *inputs, int count, void *user)
-{
-    nbt_checks += 2;
-    if (nb_gradcheck(f, inputs, count, user, NB_GRADCHECK_OPTS()) != NB_OK) {
-        nbt_failures++;
-        fprintf(stderr, "  gradcheck %s: %s\n", name, nb_last_error());
-        nb_clear_error();
-    }
-    if (nb_gradgradcheck(f, inputs, count, user, NB_GRADCHECK_OPTS()) != NB_OK) {
-        nbt_failures++;
-        fprintf(stderr, "  gradgradcheck %s: %s\n", name, nb_last_error());
-        nb_clear_error();
-    }
-}
-
 static nb_tensor *input(nb_shape shape, double low, double high)
 {
     nb_tensor *x = nb_add_scalar(nb_mul_scalar(nb_rand(shape, NB_OPTS(.dtype = NB_FLOAT64)), high - low), low);
@@ -270,16 +241,16 @@ static void test_gradcheck(void)
     nb_manual_seed(9);
     nb_tensor *bn[5] = {input(NB_SHAPE(4, 3, 2), -2, 2), input(NB_SHAPE(3), 0.5, 2), input(NB_SHAPE(3), -1, 1),
                         input(NB_SHAPE(3), -1, 1), input(NB_SHAPE(3), 0.5, 2)};
-    gradchecks("batch_norm training", row_bn_train, bn, 3, NULL);
+    nbt_gradcheck("batch_norm training", row_bn_train, bn, 3, NULL, 2);
     nb_tensor *running[2] = {nb_zeros(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64)),
                              nb_ones(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64))};
-    gradchecks("batch_norm training with running stats", row_bn_train_running, bn, 3, running);
-    gradchecks("batch_norm eval", row_bn_eval, bn, 5, NULL);
+    nbt_gradcheck("batch_norm training with running stats", row_bn_train_running, bn, 3, running, 2);
+    nbt_gradcheck("batch_norm eval", row_bn_eval, bn, 5, NULL, 2);
     nb_tensor *ln[3] = {input(NB_SHAPE(3, 4), -2, 2), input(NB_SHAPE(4), 0.5, 2), input(NB_SHAPE(4), -1, 1)};
-    gradchecks("layer_norm", row_layer_norm, ln, 3, NULL);
-    gradchecks("layer_norm of a transposed view", row_layer_norm_transposed, ln, 1, NULL);
+    nbt_gradcheck("layer_norm", row_layer_norm, ln, 3, NULL, 2);
+    nbt_gradcheck("layer_norm of a transposed view", row_layer_norm_transposed, ln, 1, NULL, 2);
     nb_tensor *gn[3] = {input(NB_SHAPE(2, 4, 3), -2, 2), input(NB_SHAPE(4), 0.5, 2), input(NB_SHAPE(4), -1, 1)};
-    gradchecks("group_norm", row_group_norm, gn, 3, NULL);
+    nbt_gradcheck("group_norm", row_group_norm, gn, 3, NULL, 2);
     nb_scope_end();
 }
 

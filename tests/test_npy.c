@@ -18,76 +18,6 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* t has this dtype and shape and, in row-major order, exactly these bytes. */
-static int tensor_is(const nb_tensor *t, nb_dtype dtype, nb_shape shape, const void *bytes)
-{
-    if (t == NULL) {
-        fprintf(stderr, "  tensor is NULL: %s\n", nb_last_error());
-        return 0;
-    }
-    if (nb_dtype_of(t) != dtype) {
-        fprintf(stderr, "  dtype %s, expected %s\n", nb_dtype_name(nb_dtype_of(t)), nb_dtype_name(dtype));
-        return 0;
-    }
-    nb_shape got = nb_shape_of(t);
-    if (got.ndim != shape.ndim) {
-        fprintf(stderr, "  ndim %d, expected %d\n", got.ndim, shape.ndim);
-        return 0;
-    }
-    for (int i = 0; i < shape.ndim; i++) {
-        if (got.dims[i] != shape.dims[i]) {
-            fprintf(stderr, "  dim %d is %lld, expected %lld\n", i, (long long)got.dims[i], (long long)shape.dims[i]);
-            return 0;
-        }
-    }
-    size_t         n   = (size_t)nb_numel(t) * nb_dtype_size(dtype);
-    unsigned char *buf = malloc(n + 1);
-    int            ok  = buf && nb_copy_to_buffer(t, buf, n) == NB_OK && memcmp(buf, bytes, n) == 0;
-    if (!ok) fprintf(stderr, "  the values differ\n");
-    free(buf);
-    return ok;
-}
-
-#define CHECK_TENSOR_IS(t, dtype, shape, ...)                                                                          \
-    do {                                                                                                               \
-        nbt_checks++;                                                                                                  \
-        if (!tensor_is((t), (dtype), (shape), (__VA_ARGS__))) {                                                        \
-            nbt_failures++;                                                                                            \
-            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);                                     \
-        }                                                                                                              \
-    } while (0)
-
-/* The whole contents of a file, malloc'd; NULL if unreadable. */
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    unsigned char *data = NULL;
-    size_t         used = 0, capacity = 0;
-    for (;;) {
-        if (used == capacity) {
-            capacity           = capacity ? capacity * 2 : 4096;
-            unsigned char *new = realloc(data, capacity);
-            if (new == NULL) break;
-            data = new;
-        }
-        size_t got = fread(data + used, 1, capacity - used, f);
-        used += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    *size = used;
-    return data;
-}
-
-static int write_file(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) return 0;
-    int ok = fwrite(data, 1, size, f) == size;
-    return fclose(f) == 0 && ok;
-}
-
 /* A .npy file in buf: preamble of version major.0, the header text padded
  * with spaces and '\n' to 64 bytes as numpy does, then data_size bytes of
  * data. Returns the size. */
@@ -100,8 +30,7 @@ static size_t make_npy(unsigned char *buf, int major, const char *header, const 
     memcpy(buf, "\x93NUMPY", 6);
     buf[6] = (unsigned char)major;
     buf[7] = 0;
-    for (size_t i = 0; i < length_bytes; i++)
-        buf[8 + i] = (unsigned char)(header_len >> (8 * i));
+    nbt_store_le(buf + 8, header_len, length_bytes);
     unsigned char *h = buf + 8 + length_bytes;
     memcpy(h, header, text);
     memset(h + text, ' ', padding);
@@ -117,65 +46,65 @@ static size_t make_npy(unsigned char *buf, int major, const char *header, const 
 static void test_load_each_dtype(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "f32_2x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "f64_3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){0.1, -2.5, 1e300});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){0.1, -2.5, 1e300});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i64_2x2.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){-(INT64_C(1) << 62), 1, 2, INT64_C(1) << 62});
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){-(INT64_C(1) << 62), 1, 2, INT64_C(1) << 62});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i32_4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(4), (const int32_t[]){INT32_MIN, -1, 0, INT32_MAX});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(4), (const int32_t[]){INT32_MIN, -1, 0, INT32_MAX});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "u1_5.npy");
-    CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(5), (const uint8_t[]){0, 1, 127, 128, 255});
+    NBT_CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(5), (const uint8_t[]){0, 1, 127, 128, 255});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "b1_2x2.npy");
-    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(2, 2), (const uint8_t[]){1, 0, 0, 1});
+    NBT_CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(2, 2), (const uint8_t[]){1, 0, 0, 1});
     nb_free(t);
 }
 
 static void test_load_odd_shapes(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "scalar_f32.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){3.5f});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){3.5f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "empty_0x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(0, 3), (const float[]){0});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(0, 3), (const float[]){0});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "i64_8d.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(1, 2, 1, 2, 1, 2, 1, 2),
-                    (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(1, 2, 1, 2, 1, 2, 1, 2),
+                        (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
     nb_free(t);
 }
 
 static void test_load_big_endian(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "be_f4.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3), (const float[]){1.5f, -2.25f, 3.0f});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3), (const float[]){1.5f, -2.25f, 3.0f});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "be_i8.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(3), (const int64_t[]){1, -2, INT64_C(1) << 40});
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(3), (const int64_t[]){1, -2, INT64_C(1) << 40});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "be_i4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-5, 6});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-5, 6});
     nb_free(t);
 }
 
 static void test_load_fortran_order(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "fortran_f4_3x4.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3, 4), (const float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(3, 4), (const float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
     NBT_CHECK(nb_is_contiguous(t));
     nb_free(t);
 
@@ -184,7 +113,7 @@ static void test_load_fortran_order(void)
     for (int i = 0; i < 24; i++)
         expected[i] = i / 8.0;
     t = nb_load_npy(NPY_DIR "fortran_be_f8_2x3x4.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(2, 3, 4), expected);
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(2, 3, 4), expected);
     NBT_CHECK(nb_is_contiguous(t));
     nb_free(t);
 }
@@ -192,31 +121,31 @@ static void test_load_fortran_order(void)
 static void test_load_versions_and_spellings(void)
 {
     nb_tensor *t = nb_load_npy(NPY_DIR "v2_i4.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(5), (const int32_t[]){0, 1, 2, 3, 4});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(5), (const int32_t[]){0, 1, 2, 3, 4});
     nb_free(t);
 
     t = nb_load_npy(NPY_DIR "v3_f4_2x3.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){0, 2, 4, 6, 8, 10});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2, 3), (const float[]){0, 2, 4, 6, 8, 10});
     nb_free(t);
 
     /* Keys in another order, no trailing comma. */
     t = nb_load_npy(NPY_DIR "raw_key_order.npy");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){7, -7});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){7, -7});
     nb_free(t);
 
     /* Double quotes, tabs and newlines, "(3 , )", '=' byte order. */
     t = nb_load_npy(NPY_DIR "raw_spacing.npy");
-    CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){1, 2, 3});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT64, NB_SHAPE(3), (const double[]){1, 2, 3});
     nb_free(t);
 
     /* Bool bytes 2 and 255 are true, stored as 1. */
     t = nb_load_npy(NPY_DIR "raw_bool_bytes.npy");
-    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){0, 1, 1});
+    NBT_CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){0, 1, 1});
     nb_free(t);
 
     /* Version 3.0 in Fortran order. */
     t = nb_load_npy(NPY_DIR "raw_v3_utf8.npy");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){1, 3, 2, 4});
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(2, 2), (const int64_t[]){1, 3, 2, 4});
     nb_free(t);
 }
 
@@ -233,8 +162,8 @@ static void test_save_matches_numpy_bytes(void)
         NBT_CHECK(t != NULL);
         NBT_CHECK(nb_save_npy(t, "test_npy_resaved.npy") == NB_OK);
         size_t         numpy_size = 0, ours_size = 0;
-        unsigned char *numpy_bytes = read_file(numpy_path, &numpy_size);
-        unsigned char *ours        = read_file("test_npy_resaved.npy", &ours_size);
+        unsigned char *numpy_bytes = nbt_read_file(numpy_path, &numpy_size);
+        unsigned char *ours        = nbt_read_file("test_npy_resaved.npy", &ours_size);
         nbt_checks++;
         if (!numpy_bytes || !ours || numpy_size != ours_size || memcmp(numpy_bytes, ours, ours_size) != 0) {
             nbt_failures++;
@@ -257,7 +186,7 @@ static void check_round_trip(const nb_tensor *t, nb_dtype dtype, nb_shape shape,
 {
     NBT_CHECK(nb_save_npy(t, "test_npy_round_trip.npy") == NB_OK);
     nb_tensor *back = nb_load_npy("test_npy_round_trip.npy");
-    CHECK_TENSOR_IS(back, dtype, shape, bytes);
+    NBT_CHECK_TENSOR_IS(back, dtype, shape, bytes);
     nb_free(back);
     remove("test_npy_round_trip.npy");
 }
@@ -363,7 +292,7 @@ typedef struct {
 static void check_bad(const unsigned char *bytes, size_t size, bad_case c)
 {
     const char *path = "test_npy_bad.npy";
-    NBT_CHECK(write_file(path, bytes, size));
+    NBT_CHECK(nbt_write_file(path, bytes, size));
     nb_tensor *t = nb_load_npy(path);
     NBT_CHECK(t == NULL);
     nb_free(t);

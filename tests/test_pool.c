@@ -14,47 +14,11 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* |actual - expected| <= tol (1 + |expected|) everywhere, shape matching. */
-static bool close_to(const nb_tensor *t, int ndim, const int64_t *shape, const double *expected, double tol)
-{
-    if (t == NULL) {
-        fprintf(stderr, "  tensor is NULL: %s\n", nb_last_error());
-        return false;
-    }
-    bool ok = nb_ndim(t) == ndim;
-    for (int d = 0; ok && d < ndim; d++)
-        ok = nb_size(t, d) == shape[d];
-    if (!ok) {
-        fprintf(stderr, "  shape differs (ndim %d)\n", nb_ndim(t));
-        return false;
-    }
-    nb_tensor *f64 = nb_to_dtype(t, NB_FLOAT64);
-    int64_t    n   = nb_numel(f64);
-    double    *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    ok             = nb_copy_to_buffer(f64, buf, (size_t)n * sizeof(double)) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++)
-        if (!(fabs(buf[i] - expected[i]) <= tol * (1 + fabs(expected[i])))) {
-            fprintf(stderr, "  element %lld is %.12g, expected %.12g\n", (long long)i, buf[i], expected[i]);
-            ok = false;
-        }
-    free(buf);
-    nb_free(f64);
-    return ok;
-}
-
-static nb_shape shape_of(int ndim, const int64_t *dims)
-{
-    nb_shape s = {.ndim = ndim};
-    for (int d = 0; d < ndim; d++)
-        s.dims[d] = dims[d];
-    return s;
-}
-
 /* values as dtype; strided: the same values seen through a transposed view
  * of the last two dims (non-contiguous). */
 static nb_tensor *tensor_of(const double *values, int ndim, const int64_t *dims, nb_dtype dtype, bool strided)
 {
-    nb_tensor *t = nb_to_dtype(nb_from_data(values, shape_of(ndim, dims), NB_OPTS(.dtype = NB_FLOAT64)), dtype);
+    nb_tensor *t = nbt_tensor(nbt_shape(ndim, dims), dtype, values);
     if (!strided || ndim < 2) return t;
     return nb_transpose(nb_contiguous(nb_transpose(t, -1, -2)), -1, -2);
 }
@@ -93,7 +57,7 @@ static void test_pool_fixtures(void)
                     y = nb_pad(x, f->pads, f->npads, f->value);
                 double tol = dtypes[k] == NB_FLOAT64 ? 1e-12 : 1e-6;
                 nbt_checks++;
-                if (!close_to(y, f->y_ndim, f->y_shape, f->y, tol)) {
+                if (!nbt_tensor_close(y, nbt_shape(f->y_ndim, f->y_shape), f->y, tol, tol)) {
                     nbt_failures++;
                     fprintf(stderr, "  %s fixture %d (%s, %s) differs\n", f->op, c, nb_dtype_name(dtypes[k]),
                             strided ? "strided" : "contiguous");
@@ -101,7 +65,7 @@ static void test_pool_fixtures(void)
                 if (f->indices) {
                     NBT_CHECK(indices && nb_dtype_of(indices) == NB_INT64);
                     nbt_checks++;
-                    if (!close_to(indices, f->y_ndim, f->y_shape, f->indices, 0)) {
+                    if (!nbt_tensor_close(indices, nbt_shape(f->y_ndim, f->y_shape), f->indices, 0, 0)) {
                         nbt_failures++;
                         fprintf(stderr, "  max_pool2d fixture %d indices differ\n", c);
                     }
@@ -315,17 +279,7 @@ static void test_pool_gradients(void)
         nb_scope_begin();
         nb_tensor *x = nb_detach(distinct_values(c->x));
         nb_requires_grad_(x, true);
-        nbt_checks += 2;
-        if (nb_gradcheck(pool_fn, &x, 1, (void *)c, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradcheck %s: %s\n", c->name, nb_last_error());
-            nb_clear_error();
-        }
-        if (nb_gradgradcheck(pool_fn, &x, 1, (void *)c, NB_GRADCHECK_OPTS()) != NB_OK) {
-            nbt_failures++;
-            fprintf(stderr, "  gradgradcheck %s: %s\n", c->name, nb_last_error());
-            nb_clear_error();
-        }
+        nbt_gradcheck(c->name, pool_fn, &x, 1, (void *)c, 2);
         nb_scope_end();
     }
 }

@@ -22,63 +22,6 @@
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* t has this dtype and shape and, in row-major order, exactly these bytes. */
-static int tensor_is(const nb_tensor *t, nb_dtype dtype, nb_shape shape, const void *bytes)
-{
-    if (t == NULL) {
-        fprintf(stderr, "  tensor is NULL: %s\n", nb_last_error());
-        return 0;
-    }
-    if (nb_dtype_of(t) != dtype) {
-        fprintf(stderr, "  dtype %s, expected %s\n", nb_dtype_name(nb_dtype_of(t)), nb_dtype_name(dtype));
-        return 0;
-    }
-    nb_shape got = nb_shape_of(t);
-    if (got.ndim != shape.ndim) {
-        fprintf(stderr, "  ndim %d, expected %d\n", got.ndim, shape.ndim);
-        return 0;
-    }
-    for (int i = 0; i < shape.ndim; i++)
-        if (got.dims[i] != shape.dims[i]) {
-            fprintf(stderr, "  dim %d is %lld, expected %lld\n", i, (long long)got.dims[i], (long long)shape.dims[i]);
-            return 0;
-        }
-    size_t         n   = (size_t)nb_numel(t) * nb_dtype_size(dtype);
-    unsigned char *buf = malloc(n + 1);
-    int            ok  = buf && nb_copy_to_buffer(t, buf, n) == NB_OK && memcmp(buf, bytes, n) == 0;
-    if (!ok) fprintf(stderr, "  the values differ\n");
-    free(buf);
-    return ok;
-}
-
-#define CHECK_TENSOR_IS(t, dtype, shape, ...)                                                                          \
-    do {                                                                                                               \
-        nbt_checks++;                                                                                                  \
-        if (!tensor_is((t), (dtype), (shape), (__VA_ARGS__))) {                                                        \
-            nbt_failures++;                                                                                            \
-            fprintf(stderr, "%s:%d: tensor %s differs\n", __FILE__, __LINE__, #t);                                     \
-        }                                                                                                              \
-    } while (0)
-
-/* The whole contents of a file, malloc'd; NULL if unreadable. */
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    unsigned char *data = malloc(1 << 16);
-    *size               = data ? fread(data, 1, 1 << 16, f) : 0;
-    fclose(f);
-    return data;
-}
-
-static int write_file(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) return 0;
-    int ok = fwrite(data, 1, size, f) == size;
-    return fclose(f) == 0 && ok;
-}
-
 /* A file in memory: the 8-byte little-endian length (header_length, or the
  * header's own length when it is UINT64_MAX), the header text, the data. */
 typedef struct {
@@ -91,8 +34,7 @@ static file_bytes make_with_length(uint64_t header_length, const char *header, c
     file_bytes f = {{0}, 0};
     size_t     n = strlen(header);
     if (header_length == UINT64_MAX) header_length = n;
-    for (int i = 0; i < 8; i++)
-        f.bytes[i] = (unsigned char)(header_length >> (8 * i));
+    nbt_store_le(f.bytes, header_length, 8);
     memcpy(f.bytes + 8, header, n);
     if (data_size) memcpy(f.bytes + 8 + n, data, data_size);
     f.size = 8 + n + data_size;
@@ -151,32 +93,15 @@ static void test_round_trip_every_dtype(void)
     NBT_CHECK(nb_safetensors_metadata(f, "absent") == NULL);
     NBT_CHECK(nb_last_status() == NB_OK); /* an absent key is not an error */
 
-    nb_tensor *g = nb_safetensors_get(f, "f32");
-    CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(2, 3), f32);
-    nb_free(g);
-    g = nb_safetensors_get(f, "f64");
-    CHECK_TENSOR_IS(g, NB_FLOAT64, NB_SHAPE(3), f64);
-    nb_free(g);
-    g = nb_safetensors_get(f, "i64");
-    CHECK_TENSOR_IS(g, NB_INT64, NB_SHAPE(2, 2), i64);
-    nb_free(g);
-    g = nb_safetensors_get(f, "i32");
-    CHECK_TENSOR_IS(g, NB_INT32, NB_SHAPE(3, 1), i32);
-    nb_free(g);
-    g = nb_safetensors_get(f, "u8");
-    CHECK_TENSOR_IS(g, NB_UINT8, NB_SHAPE(5), u8);
-    nb_free(g);
-    g = nb_safetensors_get(f, "bool");
-    CHECK_TENSOR_IS(g, NB_BOOL, NB_SHAPE(2, 2), b8);
-    nb_free(g);
-    g = nb_safetensors_get(f, "scalar");
-    CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SCALAR_SHAPE, one);
-    nb_free(g);
-    g = nb_safetensors_get(f, "empty");
-    CHECK_TENSOR_IS(g, NB_FLOAT64, NB_SHAPE(0, 3), zeros);
-    nb_free(g);
+    /* Each comes back with its dtype, shape and exact bytes. */
+    const void *bytes[8] = {f32, f64, i64, i32, u8, b8, one, zeros};
+    for (int i = 0; i < 8; i++) {
+        nb_tensor *g = nb_safetensors_get(f, names[i]);
+        NBT_CHECK_TENSOR_IS(g, nb_dtype_of(t[i]), nb_shape_of(t[i]), bytes[i]);
+        nb_free(g);
+    }
 
-    g = nb_safetensors_get(f, "F32");
+    nb_tensor *g = nb_safetensors_get(f, "F32");
     NBT_CHECK(g == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_safetensors_get: rt.safetensors: no tensor named 'F32'");
     nb_safetensors_free(f);
@@ -198,13 +123,13 @@ static void test_round_trip_views(void)
     NBT_CHECK(nb_save_safetensors("views.safetensors", names, t, 3, NULL, NULL, 0) == NB_OK);
     nb_safetensors *f = nb_safetensors_load("views.safetensors");
     nb_tensor      *g = nb_safetensors_get(f, "transposed");
-    CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(4, 3), (const float[]){0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
+    NBT_CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(4, 3), (const float[]){0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
     nb_free(g);
     g = nb_safetensors_get(f, "stepped");
-    CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(3, 2), (const float[]){0, 2, 4, 6, 8, 10});
+    NBT_CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(3, 2), (const float[]){0, 2, 4, 6, 8, 10});
     nb_free(g);
     g = nb_safetensors_get(f, "expanded");
-    CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(2, 4), (const float[]){4, 5, 6, 7, 4, 5, 6, 7});
+    NBT_CHECK_TENSOR_IS(g, NB_FLOAT32, NB_SHAPE(2, 4), (const float[]){4, 5, 6, 7, 4, 5, 6, 7});
     nb_free(g);
     nb_safetensors_free(f);
     nb_free(base), nb_free(matrix), nb_free(transposed), nb_free(stepped), nb_free(row), nb_free(expanded);
@@ -226,7 +151,7 @@ static void test_round_trip_views(void)
 static int file_is(const char *path, const char *header, const void *data, size_t data_size)
 {
     size_t         size;
-    unsigned char *got      = read_file(path, &size);
+    unsigned char *got      = nbt_read_file(path, &size);
     file_bytes     expected = make(header, data, data_size);
     int            ok       = got && size == expected.size && memcmp(got, expected.bytes, size) == 0;
     if (!ok && got) fprintf(stderr, "  %s: got %zu bytes: %.*s\n", path, size, (int)(size > 8 ? size - 8 : 0), got + 8);
@@ -334,9 +259,9 @@ static void test_half_files(void)
     const uint16_t bf16[6] = {0x3F80, 0x4049, 0xC2F7, 0x7F80, 0x0001, 0x7FC0};
     unsigned char  data[34];
     for (int i = 0; i < 11; i++)
-        data[2 * i] = (unsigned char)f16[i], data[2 * i + 1] = (unsigned char)(f16[i] >> 8);
+        nbt_store_le(data + 2 * i, f16[i], 2);
     for (int i = 0; i < 6; i++)
-        data[22 + 2 * i] = (unsigned char)bf16[i], data[23 + 2 * i] = (unsigned char)(bf16[i] >> 8);
+        nbt_store_le(data + 22 + 2 * i, bf16[i], 2);
     file_bytes      file = make("{\"h\":{\"dtype\":\"F16\",\"shape\":[11],\"data_offsets\":[0,22]},"
                                      "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,3],\"data_offsets\":[22,34]}}",
                                 data, sizeof data);
@@ -387,16 +312,16 @@ static void test_small_integer_dtypes(void)
     nb_safetensors     *f      = parse(file);
     NBT_CHECK(f != NULL && nb_safetensors_count(f) == 6);
     nb_tensor *t = nb_safetensors_get(f, "i8");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-128, 5});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-128, 5});
     nb_free(t);
     t = nb_safetensors_get(f, "i16");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-32768, 300});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SHAPE(2), (const int32_t[]){-32768, 300});
     nb_free(t);
     t = nb_safetensors_get(f, "u16");
-    CHECK_TENSOR_IS(t, NB_INT32, NB_SCALAR_SHAPE, (const int32_t[]){65535});
+    NBT_CHECK_TENSOR_IS(t, NB_INT32, NB_SCALAR_SHAPE, (const int32_t[]){65535});
     nb_free(t);
     t = nb_safetensors_get(f, "u32");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(1), (const int64_t[]){4294967295});
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(1), (const int64_t[]){4294967295});
     nb_free(t);
     NBT_CHECK(nb_safetensors_get(f, "u64") == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "tensor 'u64' is U64, which nabla cannot hold");
@@ -408,7 +333,7 @@ static void test_small_integer_dtypes(void)
     f = parse(make("{\"b\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[0,3]}}",
                    (const unsigned char[]){0, 2, 255}, 3));
     t = nb_safetensors_get(f, "b");
-    CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){0, 1, 1});
+    NBT_CHECK_TENSOR_IS(t, NB_BOOL, NB_SHAPE(3), (const uint8_t[]){0, 1, 1});
     nb_free(t);
     nb_safetensors_free(f);
 }
@@ -483,13 +408,13 @@ static void test_valid_variants(void)
     NBT_CHECK(f != NULL && nb_safetensors_count(f) == 3);
     NBT_CHECK(f && strcmp(nb_safetensors_name(f, 0), "second") == 0); /* header order */
     nb_tensor *t = nb_safetensors_get(f, "first");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){1.5f});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SCALAR_SHAPE, (const float[]){1.5f});
     nb_free(t);
     t = nb_safetensors_get(f, "second");
-    CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2), (const float[]){-2.0f, 8.0f});
+    NBT_CHECK_TENSOR_IS(t, NB_FLOAT32, NB_SHAPE(2), (const float[]){-2.0f, 8.0f});
     nb_free(t);
     t = nb_safetensors_get(f, "empty");
-    CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(0, 5), zeros);
+    NBT_CHECK_TENSOR_IS(t, NB_INT64, NB_SHAPE(0, 5), zeros);
     nb_free(t);
     NBT_CHECK(nb_safetensors_metadata(f, "format") == NULL);
     nb_safetensors_free(f);
@@ -500,7 +425,7 @@ static void test_valid_variants(void)
         make("{\"\\u00e9\\ud83d\\ude00\\n\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", "\x07", 1));
     NBT_CHECK(f && strcmp(nb_safetensors_name(f, 0), "\xc3\xa9\xf0\x9f\x98\x80\n") == 0);
     t = nb_safetensors_get(f, "\xc3\xa9\xf0\x9f\x98\x80\n");
-    CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(1), (const uint8_t[]){7});
+    NBT_CHECK_TENSOR_IS(t, NB_UINT8, NB_SHAPE(1), (const uint8_t[]){7});
     nb_free(t);
     nb_safetensors_free(f);
     f = parse(make("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
@@ -617,7 +542,7 @@ static void test_malformed_files(void)
     /* The same through a real file, and the accessors given the NULL a
      * failed load returns keep its error. */
     file_bytes bad = make("{" ENTRY("w", "F32", "[2,2]", 0, 12) "}", zeros, 12);
-    NBT_CHECK(write_file("bad.safetensors", bad.bytes, bad.size));
+    NBT_CHECK(nbt_write_file("bad.safetensors", bad.bytes, bad.size));
     f = nb_safetensors_load("bad.safetensors");
     NBT_CHECK(f == NULL);
     NBT_CHECK(nb_safetensors_count(f) == -1);

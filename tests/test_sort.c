@@ -11,23 +11,6 @@
 
 #include "data/index_fixtures.h"
 
-/* t (int64) equals expected exactly, with the given shape. */
-static int equals_i64(const nb_tensor *t, nb_shape shape, const int64_t *expected)
-{
-    if (t == NULL || nb_dtype_of(t) != NB_INT64) return 0;
-    nb_shape got = nb_shape_of(t);
-    if (got.ndim != shape.ndim) return 0;
-    for (int i = 0; i < shape.ndim; i++)
-        if (got.dims[i] != shape.dims[i]) return 0;
-    int64_t  n   = nb_numel(t);
-    int64_t *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof *buf);
-    int      ok  = nb_copy_to_buffer(t, buf, (size_t)n * sizeof *buf) == NB_OK;
-    for (int64_t i = 0; ok && i < n; i++)
-        ok = buf[i] == expected[i];
-    free(buf);
-    return ok;
-}
-
 #define MIXED_VALUES 3, NAN, 1, 3, -0.0, 0, NAN, -INFINITY
 
 static void test_sort_nan_and_ties(void)
@@ -40,12 +23,12 @@ static void test_sort_nan_and_ties(void)
         nb_tensor *up  = nb_sort(a, 0, false, &idx);
         NBT_CHECK(nb_dtype_of(up) == floats[f]);
         NBT_CHECK_TENSOR(up, NB_SHAPE(8), 0, -INFINITY, -0.0, 0, 1, 3, 3, NAN, NAN);
-        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){7, 4, 5, 2, 0, 3, 1, 6}));
+        NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(8), (int64_t[]){7, 4, 5, 2, 0, 3, 1, 6}));
         /* -0.0 and 0.0 tie: both keep their bits and their input order. */
         NBT_CHECK(signbit(nb_item(nb_select(up, 0, 1))) && !signbit(nb_item(nb_select(up, 0, 2))));
         nb_tensor *down = nb_sort(a, -1, true, &idx);
         NBT_CHECK_TENSOR(down, NB_SHAPE(8), 0, NAN, NAN, 3, 3, 1, -0.0, 0, -INFINITY);
-        NBT_CHECK(equals_i64(idx, NB_SHAPE(8), (int64_t[]){1, 6, 0, 3, 2, 4, 5, 7}));
+        NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(8), (int64_t[]){1, 6, 0, 3, 2, 4, 5, 7}));
     }
     nb_scope_end();
 }
@@ -55,27 +38,29 @@ static void test_sort_dtypes(void)
     nb_scope_begin();
     nb_tensor *idx = NULL;
     nb_tensor *l   = nbt_int64_tensor(NB_SHAPE(5), (int64_t[]){5, INT64_MIN, INT64_MAX, -1, 0});
-    NBT_CHECK(equals_i64(nb_sort(l, 0, false, &idx), NB_SHAPE(5), (int64_t[]){INT64_MIN, -1, 0, 5, INT64_MAX}));
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(5), (int64_t[]){1, 3, 4, 0, 2}));
-    NBT_CHECK(equals_i64(nb_sort(l, 0, true, NULL), NB_SHAPE(5), (int64_t[]){INT64_MAX, 5, 0, -1, INT64_MIN}));
+    NBT_CHECK(
+        nbt_tensor_is(nb_sort(l, 0, false, &idx), NB_INT64, NB_SHAPE(5), (int64_t[]){INT64_MIN, -1, 0, 5, INT64_MAX}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(5), (int64_t[]){1, 3, 4, 0, 2}));
+    NBT_CHECK(
+        nbt_tensor_is(nb_sort(l, 0, true, NULL), NB_INT64, NB_SHAPE(5), (int64_t[]){INT64_MAX, 5, 0, -1, INT64_MIN}));
 
     nb_tensor *w = nbt_tensor(NB_SHAPE(4), NB_INT32, (double[]){3, -2147483648.0, 2147483647, -1});
     nb_tensor *r = nb_sort(w, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_INT32);
     NBT_CHECK_TENSOR(r, NB_SHAPE(4), 0, -2147483648.0, -1, 3, 2147483647);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){1, 3, 0, 2}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(4), (int64_t[]){1, 3, 0, 2}));
 
     nb_tensor *u = nbt_tensor(NB_SHAPE(4), NB_UINT8, (double[]){200, 3, 255, 0});
     NBT_CHECK_TENSOR(nb_sort(u, 0, true, &idx), NB_SHAPE(4), 0, 255, 200, 3, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(4), (int64_t[]){2, 0, 1, 3}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(4), (int64_t[]){2, 0, 1, 3}));
 
     nb_tensor *b = nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){1, 0, 1});
     r            = nb_sort(b, 0, false, &idx);
     NBT_CHECK(nb_dtype_of(r) == NB_BOOL);
     NBT_CHECK_TENSOR(r, NB_SHAPE(3), 0, 0, 1, 1);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){1, 0, 2}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3), (int64_t[]){1, 0, 2}));
     NBT_CHECK_TENSOR(nb_sort(b, 0, true, &idx), NB_SHAPE(3), 0, 1, 1, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){0, 2, 1}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3), (int64_t[]){0, 2, 1}));
     nb_scope_end();
 }
 
@@ -85,13 +70,13 @@ static void test_sort_dims(void)
     nb_tensor *idx = NULL;
     nb_tensor *x   = nbt_tensor(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_sort(x, 0, false, &idx), NB_SHAPE(2, 3), 0, 2, 1, 0, 5, 8, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 0, 1, 0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(2, 3), (int64_t[]){1, 0, 1, 0, 1, 0}));
     NBT_CHECK_TENSOR(nb_sort(x, 1, true, &idx), NB_SHAPE(2, 3), 0, 5, 4, 1, 8, 2, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2, 3), (int64_t[]){0, 2, 1, 1, 0, 2}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(2, 3), (int64_t[]){0, 2, 1, 1, 0, 2}));
     /* Transposed (3, 2) = [[5,2],[1,8],[4,0]], along its last dim. */
     nb_tensor *xt = nb_transpose(x, 0, 1);
     NBT_CHECK_TENSOR(nb_sort(xt, -1, false, &idx), NB_SHAPE(3, 2), 0, 2, 5, 1, 8, 0, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){1, 0, 0, 1, 1, 0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3, 2), (int64_t[]){1, 0, 0, 1, 1, 0}));
     NBT_CHECK(nb_is_contiguous(idx));
 
     /* Fixture: (4, 6, 5) permuted view with NaN, -0.0 and many ties, dim 1. */
@@ -100,15 +85,15 @@ static void test_sort_dims(void)
     nb_shape   es   = nbt_shape(3, sort_expected_shape);
     nb_tensor *up   = nb_sort(t, 1, false, &idx);
     NBT_CHECK(nbt_tensor_equals(up, es, sort_ascending_values, 0));
-    NBT_CHECK(equals_i64(idx, es, sort_ascending_indices));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, es, sort_ascending_indices));
     nb_tensor *down = nb_sort(t, 1, true, &idx);
     NBT_CHECK(nbt_tensor_equals(down, es, sort_descending_values, 0));
-    NBT_CHECK(equals_i64(idx, es, sort_descending_indices));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, es, sort_descending_indices));
 
     /* An expanded input (stride 0 along the sorted dim). */
     nb_tensor *row = nb_expand(nbt_tensor(NB_SHAPE(1, 2), NB_FLOAT32, (double[]){7, -7}), NB_SHAPE(3, 2));
     NBT_CHECK_TENSOR(nb_sort(row, 0, false, &idx), NB_SHAPE(3, 2), 0, 7, -7, 7, -7, 7, -7);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){0, 0, 1, 1, 2, 2}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3, 2), (int64_t[]){0, 0, 1, 1, 2, 2}));
     nb_scope_end();
 }
 
@@ -118,7 +103,7 @@ static void test_sort_edges(void)
     nb_tensor *idx = NULL;
     nb_tensor *s   = nb_scalar(3, NB_OPTS());
     NBT_CHECK_TENSOR(nb_sort(s, 0, false, &idx), NB_SCALAR_SHAPE, 0, 3);
-    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SCALAR_SHAPE, (int64_t[]){0}));
     NBT_CHECK_TENSOR(nb_sort(s, -1, true, NULL), NB_SCALAR_SHAPE, 0, 3);
     nb_tensor *e = nb_zeros(NB_SHAPE(0, 3), NB_OPTS());
     nb_tensor *r = nb_sort(e, 0, false, &idx);
@@ -147,15 +132,15 @@ static void test_topk(void)
     /* NaN counts as the largest; among equal values the earliest comes
      * first (torch leaves the order of ties unspecified). */
     NBT_CHECK_TENSOR(nb_topk(a, 3, 0, true, &idx), NB_SHAPE(3), 0, NAN, NAN, 3);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){1, 6, 0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3), (int64_t[]){1, 6, 0}));
     NBT_CHECK_TENSOR(nb_topk(a, 3, -1, false, &idx), NB_SHAPE(3), 0, -INFINITY, -0.0, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3), (int64_t[]){7, 4, 5}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3), (int64_t[]){7, 4, 5}));
 
     nb_tensor *x = nbt_tensor(NB_SHAPE(2, 3), NB_FLOAT32, (double[]){5, 1, 4, 2, 8, 0});
     NBT_CHECK_TENSOR(nb_topk(x, 1, 0, true, &idx), NB_SHAPE(1, 3), 0, 5, 8, 4);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(1, 3), (int64_t[]){0, 1, 0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(1, 3), (int64_t[]){0, 1, 0}));
     NBT_CHECK_TENSOR(nb_topk(nb_t(x), 2, 1, true, &idx), NB_SHAPE(3, 2), 0, 5, 2, 8, 1, 4, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(3, 2), (int64_t[]){0, 1, 1, 0, 0, 1}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(3, 2), (int64_t[]){0, 1, 1, 0, 0, 1}));
     NBT_CHECK_TENSOR(nb_topk(x, 3, 1, false, NULL), NB_SHAPE(2, 3), 0, 1, 4, 5, 0, 2, 8);
 
     /* Fixture: distinct values, permuted view, k 3 along dim 1 and k 2
@@ -163,21 +148,21 @@ static void test_topk(void)
     nb_tensor *t  = nb_permute(nbt_tensor(nbt_shape(3, topk_base_shape), NB_FLOAT32, topk_base), NB_DIMS(2, 1, 0));
     nb_shape   s1 = nbt_shape(3, topk_dim1_shape), s0 = nbt_shape(3, topk_dim0_shape);
     NBT_CHECK(nbt_tensor_equals(nb_topk(t, 3, 1, true, &idx), s1, topk_largest_values, 0));
-    NBT_CHECK(equals_i64(idx, s1, topk_largest_indices));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, s1, topk_largest_indices));
     NBT_CHECK(nbt_tensor_equals(nb_topk(t, 3, 1, false, &idx), s1, topk_smallest_values, 0));
-    NBT_CHECK(equals_i64(idx, s1, topk_smallest_indices));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, s1, topk_smallest_indices));
     NBT_CHECK(nbt_tensor_equals(nb_topk(t, 2, -3, true, &idx), s0, topk_dim0_values, 0));
-    NBT_CHECK(equals_i64(idx, s0, topk_dim0_indices));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, s0, topk_dim0_indices));
 
     /* Integer dtypes and bool. */
     nb_tensor *u = nbt_tensor(NB_SHAPE(3), NB_UINT8, (double[]){3, 1, 2});
     NBT_CHECK_TENSOR(nb_topk(u, 2, 0, true, &idx), NB_SHAPE(2), 0, 3, 2);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){0, 2}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(2), (int64_t[]){0, 2}));
     nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MAX, INT64_MIN, 0});
-    NBT_CHECK(equals_i64(nb_topk(l, 1, 0, false, &idx), NB_SHAPE(1), (int64_t[]){INT64_MIN}));
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(1), (int64_t[]){1}));
+    NBT_CHECK(nbt_tensor_is(nb_topk(l, 1, 0, false, &idx), NB_INT64, NB_SHAPE(1), (int64_t[]){INT64_MIN}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(1), (int64_t[]){1}));
     NBT_CHECK_TENSOR(nb_topk(nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
-    NBT_CHECK(equals_i64(idx, NB_SHAPE(2), (int64_t[]){1, 0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(2), (int64_t[]){1, 0}));
 
     /* k 0 and k = size; 0-d (k 0 or 1, as torch); empty. */
     nb_tensor *none = nb_topk(x, 0, 1, true, &idx);
@@ -185,7 +170,7 @@ static void test_topk(void)
     NBT_CHECK_TENSOR(nb_topk(x, 2, 0, false, NULL), NB_SHAPE(2, 3), 0, 2, 1, 0, 5, 8, 4);
     nb_tensor *s = nb_scalar(3, NB_OPTS());
     NBT_CHECK_TENSOR(nb_topk(s, 1, 0, true, &idx), NB_SCALAR_SHAPE, 0, 3);
-    NBT_CHECK(equals_i64(idx, NB_SCALAR_SHAPE, (int64_t[]){0}));
+    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SCALAR_SHAPE, (int64_t[]){0}));
     NBT_CHECK_TENSOR(nb_topk(s, 0, -1, false, NULL), NB_SCALAR_SHAPE, 0, 3);
     nb_tensor *e = nb_topk(nb_zeros(NB_SHAPE(3, 0), NB_OPTS()), 2, 0, true, NULL);
     NBT_CHECK(e != NULL && nb_size(e, 0) == 2 && nb_size(e, 1) == 0);

@@ -10,16 +10,7 @@
 #include "nb_test.h"
 
 /* 0, 1, 2, ... as int64 in shape (contiguous). */
-static nb_tensor *iota(nb_shape shape)
-{
-    int64_t n = 1;
-    for (int i = 0; i < shape.ndim; i++)
-        n *= shape.dims[i];
-    nb_tensor *flat = nb_arange(0, (double)n, 1, NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *t    = nb_reshape(flat, shape);
-    nb_free(flat);
-    return t;
-}
+static nb_tensor *iota(nb_shape shape) { return nbt_iota(shape, NB_INT64); }
 
 /* t's strides equal the list. */
 static int strides_equal(const nb_tensor *t, int n, const int64_t *expected)

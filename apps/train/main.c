@@ -130,8 +130,8 @@ static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
     return correct;
 }
 
-static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, const train_options *o, int epoch,
-                        progress *p, tally *t)
+static bool train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *schedule, nb_loader *loader,
+                        const train_options *o, int epoch, progress *p, tally *t)
 {
     nb_tensor *batch[2];
     int64_t    index = 0;
@@ -148,8 +148,10 @@ static bool train_epoch(nb_module *model, nb_optim *opt, nb_loader *loader, cons
         bool       flat   = strcmp(o->model, "mlp") == 0;
         nb_tensor *images = augment_shift(batch[0], o->augment, o->seed, (uint64_t)epoch << 32 | (uint64_t)t->seen);
         nb_tensor *logits = nb_module_forward(model, model_input(images, flat));
-        nb_tensor *loss   = nb_cross_entropy(logits, batch[1], NB_CROSS_ENTROPY_OPTS());
-        if (loss == NULL || nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK) {
+        nb_tensor *loss   = nb_cross_entropy(logits, batch[1],
+                                             NB_CROSS_ENTROPY_OPTS(.label_smoothing = o->label_smoothing));
+        if (loss == NULL || nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK
+            || nb_scheduler_step(schedule) != NB_OK) {
             nb_scope_end();
             return false;
         }
@@ -170,13 +172,13 @@ static double evaluate(nb_module *model, const split *s, bool flat, int64_t conf
     memset(confusion, 0, sizeof(int64_t) * 100);
     nb_module_train(model, false);
     nb_no_grad_begin();
-    for (int64_t start = 0; start < n; start += 500) {
-        int64_t length = n - start < 500 ? n - start : 500;
+    for (int64_t start = 0; start < n; start += 100) {
+        int64_t length = n - start < 100 ? n - start : 100; /* small chunks keep peak memory low */
         nb_scope_begin();
         nb_tensor *images    = model_input(nb_narrow(s->images, 0, start, length), flat);
         nb_tensor *predicted = nb_argmax_dim(nb_module_forward(model, images), 1, false);
         nb_tensor *truth     = nb_narrow(s->labels, 0, start, length);
-        int64_t    p[500], y[500];
+        int64_t    p[100], y[100];
         if (nb_copy_to_buffer(predicted, p, sizeof p) == NB_OK && nb_copy_to_buffer(nb_contiguous(truth), y, sizeof y) == NB_OK) {
             for (int64_t i = 0; i < length; i++) {
                 correct += p[i] == y[i];
@@ -246,8 +248,9 @@ int main(int argc, char **argv)
         status = fail("setup", nb_last_error());
         goto done;
     }
-    /* The learning rate follows a cosine from its start to 0 over the run. */
-    nb_scheduler *schedule = nb_cosine_annealing_lr_new(opt, o.epochs, 0);
+    /* The learning rate follows a cosine from its start to 0 over the run,
+     * updated after every step. */
+    nb_scheduler *schedule = nb_cosine_annealing_lr_new(opt, o.epochs * nb_loader_num_batches(loader), 0);
     if (schedule == NULL) {
         status = fail("setup", nb_last_error());
         goto done;
@@ -263,7 +266,7 @@ int main(int argc, char **argv)
         progress p;
         tally    t;
         progress_begin(&p, epoch + 1, o.epochs, nb_loader_num_batches(loader), nb_dataset_size(dataset));
-        if (!train_epoch(model, opt, loader, &o, epoch, &p, &t)) {
+        if (!train_epoch(model, opt, schedule, loader, &o, epoch, &p, &t)) {
             status = fail("training", nb_last_error());
             break;
         }
@@ -271,7 +274,6 @@ int main(int argc, char **argv)
         train_acc[epoch]  = (double)t.correct / (double)t.seen;
         test_acc[epoch]   = evaluate(model, &test, flat, confusion);
         progress_end(&p, train_loss[epoch], train_acc[epoch], test_acc[epoch]);
-        nb_scheduler_step(schedule);
     }
     nb_scheduler_free(schedule);
     if (status == 0) {

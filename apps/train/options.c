@@ -26,6 +26,7 @@ void print_usage(FILE *f, const char *program)
             "  --out DIR              where model.safetensors and curves.svg go (default nabla-out)\n"
             "  --augment K            shift each training image by a random offset in [-K, K] pixels\n"
             "                         (default 0)\n"
+            "  --label-smoothing X    cross-entropy label smoothing in [0, 1) (default 0)\n"
             "  --help                 this text\n",
             program);
 }
@@ -106,6 +107,14 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
                 return false;
             }
             o->lr = lr;
+        } else if (strcmp(flag, "--label-smoothing") == 0) {
+            char  *end;
+            double ls = strtod(value, &end);
+            if (end == value || *end != '\0' || !(ls >= 0 && ls < 1)) {
+                snprintf(error, error_size, "--label-smoothing must be a number in [0, 1), got '%s'", value);
+                return false;
+            }
+            o->label_smoothing = ls;
         } else if (strcmp(flag, "--data") == 0) {
             o->data_dir = value;
         } else if (strcmp(flag, "--out") == 0) {

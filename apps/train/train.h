@@ -22,6 +22,7 @@ typedef struct {
     const char *device;    /* "auto", "cpu", "cuda" */
     const char *out_dir;
     int         augment;   /* max random shift in pixels, 0 for none */
+    double      label_smoothing;
     bool        help;
 } train_options;
 

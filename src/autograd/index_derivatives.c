@@ -10,9 +10,10 @@
  */
 #include "autograd.h"
 
-/* Record with the given inputs, or free out on failure. */
+/* Record with the given inputs, dim in ints[0] and flag in ints[1] (what
+ * the formula needs beside the inputs), or free out on failure. */
 static nb_tensor *record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
-                         const nb_tensor *const *inputs, uint32_t saves, int64_t dim)
+                         const nb_tensor *const *inputs, uint32_t saves, int64_t dim, int64_t flag)
 {
     if (out == NULL || !nb_dtype_is_floating(out->dtype) || !nbi_should_record(count, inputs)) return out;
     nbi_node *node = nbi_record(out, name, backward, count, inputs, saves);
@@ -21,7 +22,18 @@ static nb_tensor *record(nb_tensor *out, const char *name, nbi_backward_fn backw
         return NULL;
     }
     node->ints[0] = dim;
+    node->ints[1] = flag;
     return out;
+}
+
+/* piece (a slice of g, or NULL) in x's dtype, which cat and stack may have
+ * promoted; takes over piece. */
+static nb_tensor *in_dtype_of(nb_tensor *piece, const nb_tensor *x)
+{
+    if (piece == NULL || piece->dtype == x->dtype) return piece;
+    nb_tensor *converted = nb_to_dtype(piece, x->dtype);
+    nb_free(piece);
+    return converted;
 }
 
 /* zeros shaped like x, in g's dtype, with g added at index along dim. */
@@ -46,14 +58,8 @@ static nb_status cat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
         if (x->ndim == 1 && x->numel == 0 && g->ndim != 1) continue;
         int64_t size = x->shape[dim];
         if (nbi_input_needs_grad(node, i)) {
-            nb_tensor *piece = nb_narrow(g, dim, offset, size);
-            if (piece && piece->dtype != x->dtype) { /* cat promoted it */
-                nb_tensor *converted = nb_to_dtype(piece, x->dtype);
-                nb_free(piece);
-                piece = converted;
-            }
-            grad_inputs[i] = piece;
-            if (piece == NULL) status = nb_last_status();
+            grad_inputs[i] = in_dtype_of(nb_narrow(g, dim, offset, size), x);
+            if (grad_inputs[i] == NULL) status = nb_last_status();
         }
         offset += size;
     }
@@ -62,28 +68,22 @@ static nb_status cat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 
 nb_tensor *nbi_record_cat(nb_tensor *out, nb_tensor *const *tensors, int count, int dim)
 {
-    return record(out, "catBackward", cat_backward, count, (const nb_tensor *const *)tensors, 0, dim);
+    return record(out, "catBackward", cat_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
 }
 
 static nb_status stack_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     for (int i = 0; i < node->ninputs; i++) {
         if (!nbi_input_needs_grad(node, i)) continue;
-        nb_tensor *piece = nb_select(g, (int)node->ints[0], i);
-        if (piece && piece->dtype != nbi_input(node, i)->dtype) {
-            nb_tensor *converted = nb_to_dtype(piece, nbi_input(node, i)->dtype);
-            nb_free(piece);
-            piece = converted;
-        }
-        grad_inputs[i] = piece;
-        if (piece == NULL) return nb_last_status();
+        grad_inputs[i] = in_dtype_of(nb_select(g, (int)node->ints[0], i), nbi_input(node, i));
+        if (grad_inputs[i] == NULL) return nb_last_status();
     }
     return NB_OK;
 }
 
 nb_tensor *nbi_record_stack(nb_tensor *out, nb_tensor *const *tensors, int count, int dim)
 {
-    return record(out, "stackBackward", stack_backward, count, (const nb_tensor *const *)tensors, 0, dim);
+    return record(out, "stackBackward", stack_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -112,7 +112,7 @@ static nb_status index_select_backward(nbi_node *node, nb_tensor *g, nb_tensor *
 nb_tensor *nbi_record_index_select(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
 {
     const nb_tensor *inputs[2] = { t, index };
-    return record(out, "index_selectBackward", index_select_backward, 2, inputs, NBI_SAVES(1), dim);
+    return record(out, "index_selectBackward", index_select_backward, 2, inputs, NBI_SAVES(1), dim, 0);
 }
 
 /* inputs (t, index) */
@@ -127,7 +127,7 @@ static nb_status gather_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
 nb_tensor *nbi_record_gather(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
 {
     const nb_tensor *inputs[2] = { t, index };
-    return record(out, "gatherBackward", gather_backward, 2, inputs, NBI_SAVES(1), dim);
+    return record(out, "gatherBackward", gather_backward, 2, inputs, NBI_SAVES(1), dim, 0);
 }
 
 /* inputs (t, index, src); ints[1] = accumulate. t's gradient passes where
@@ -152,10 +152,8 @@ nb_tensor *nbi_record_scatter(nb_tensor *out, const nb_tensor *t, int dim, const
                               const nb_tensor *src, bool accumulate)
 {
     const nb_tensor *inputs[3] = { t, index, src };
-    out = record(out, accumulate ? "scatter_addBackward" : "scatterBackward", scatter_backward, 3, inputs,
-                 NBI_SAVES(1), dim);
-    if (out && out->grad_fn && out->grad_fn->backward == scatter_backward) out->grad_fn->ints[1] = accumulate;
-    return out;
+    return record(out, accumulate ? "scatter_addBackward" : "scatterBackward", scatter_backward, 3, inputs,
+                  NBI_SAVES(1), dim, accumulate);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -175,7 +173,7 @@ static nb_status masked_fill_backward(nbi_node *node, nb_tensor *g, nb_tensor **
 nb_tensor *nbi_record_masked_fill(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
 {
     const nb_tensor *inputs[2] = { t, mask };
-    return record(out, "masked_fillBackward", masked_fill_backward, 2, inputs, NBI_SAVES(1), 0);
+    return record(out, "masked_fillBackward", masked_fill_backward, 2, inputs, NBI_SAVES(1), 0, 0);
 }
 
 /* inputs (t, mask): g (1-D) goes back to the positions the mask chose, in
@@ -199,7 +197,7 @@ static nb_status masked_select_backward(nbi_node *node, nb_tensor *g, nb_tensor 
 nb_tensor *nbi_record_masked_select(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
 {
     const nb_tensor *inputs[2] = { t, mask };
-    return record(out, "masked_selectBackward", masked_select_backward, 2, inputs, NBI_SAVES(1), 0);
+    return record(out, "masked_selectBackward", masked_select_backward, 2, inputs, NBI_SAVES(1), 0, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -227,7 +225,5 @@ nb_tensor *nbi_record_picked(nb_tensor *values, const nb_tensor *t, int dim, con
                              const char *name)
 {
     const nb_tensor *inputs[2] = { t, indices };
-    values = record(values, name, picked_backward, 2, inputs, NBI_SAVES(1), dim);
-    if (values && values->grad_fn && values->grad_fn->backward == picked_backward) values->grad_fn->ints[1] = dim_kept;
-    return values;
+    return record(values, name, picked_backward, 2, inputs, NBI_SAVES(1), dim, dim_kept);
 }

@@ -33,36 +33,60 @@ static void valid_columns(const nbi_conv_shape *s, int64_t offset, int64_t *lo, 
     *hi = end;
 }
 
+/* Stride 1 with Q == W ("same" padding): kernel tap (i, j) reads image row
+ * p + shift and column q + offset for output rows [p_lo, p_hi) and columns
+ * [lo, hi); every other position of the tap reads padding. p_hi == p_lo
+ * when the tap reads no pixel at all. */
+typedef struct {
+    int64_t offset, lo, hi;
+    int64_t shift, p_lo, p_hi;
+} same_tap;
+
+static same_tap same_tap_of(const nbi_conv_shape *s, int64_t i, int64_t j)
+{
+    const int64_t H = s->height, P = s->out_h;
+    same_tap      t;
+    t.offset = j * s->dilation_w - s->pad_w;
+    valid_columns(s, t.offset, &t.lo, &t.hi);
+    t.shift = i * s->dilation_h - s->pad_h;
+    t.p_lo  = t.shift < 0 ? -t.shift : 0;
+    t.p_hi  = H - t.shift < P ? H - t.shift : P;
+    if (t.p_lo > P) t.p_lo = P;
+    if (t.p_hi < t.p_lo || t.hi <= t.lo) t.p_hi = t.p_lo;
+    return t;
+}
+
 /* One definition per element type; T is float or double. */
 #define DEFINE_IM2COL(T, suffix)                                                                                       \
-    /* Stride 1 with output rows as wide as the image's (Q == W, "same"                                                \
-     * padding): the valid rows of one kernel tap are one run of the image,                                            \
-     * so each tap is one memcpy plus zeros at the padded edges. */                                                    \
+    /* Zero a same tap's entries in columns outside [lo, hi) of its rows                                               \
+     * [p_lo, p_hi): there, a run copied or added as one meets the                                                     \
+     * neighbouring image rows. */                                                                                     \
+    static void zero_same_tap_edges_##suffix(T *cols, int64_t Q, const same_tap *t)                                    \
+    {                                                                                                                  \
+        for (int64_t q = 0; q < t->lo; q++)                                                                            \
+            for (int64_t p = t->p_lo; p < t->p_hi; p++)                                                                \
+                cols[p * Q + q] = 0;                                                                                   \
+        for (int64_t q = t->hi; q < Q; q++)                                                                            \
+            for (int64_t p = t->p_lo; p < t->p_hi; p++)                                                                \
+                cols[p * Q + q] = 0;                                                                                   \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Stride 1 with Q == W: the valid rows of one kernel tap are one run of                                           \
+     * the image, so each tap is one memcpy plus zeros at the padded edges. */                                         \
     static void im2col_same_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols)               \
     {                                                                                                                  \
         const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
         for (int64_t c = 0; c < channels; c++)                                                                         \
             for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
                 for (int64_t j = 0; j < s->kernel_w; j++, cols += P * Q) {                                             \
-                    int64_t offset = j * s->dilation_w - s->pad_w, lo, hi;                                             \
-                    valid_columns(s, offset, &lo, &hi);                                                                \
-                    int64_t shift = i * s->dilation_h - s->pad_h; /* ih = p + shift */                                 \
-                    int64_t p_lo = shift < 0 ? -shift : 0, p_hi = H - shift < P ? H - shift : P;                       \
-                    if (p_lo > P) p_lo = P;                                                                            \
-                    if (p_hi < p_lo || hi <= lo) p_hi = p_lo;                                                          \
-                    memset(cols, 0, (size_t)(p_lo * Q) * sizeof(T));                                                   \
-                    memset(cols + p_hi * Q, 0, (size_t)((P - p_hi) * Q) * sizeof(T));                                  \
-                    if (p_hi == p_lo) continue;                                                                        \
-                    int64_t first = p_lo * Q + lo, last = (p_hi - 1) * Q + hi;                                         \
-                    int64_t from = (c * H + p_lo + shift) * W + offset + lo; /* >= 0 */                                \
+                    same_tap t = same_tap_of(s, i, j);                                                                 \
+                    memset(cols, 0, (size_t)(t.p_lo * Q) * sizeof(T));                                                 \
+                    memset(cols + t.p_hi * Q, 0, (size_t)((P - t.p_hi) * Q) * sizeof(T));                              \
+                    if (t.p_hi == t.p_lo) continue;                                                                    \
+                    int64_t first = t.p_lo * Q + t.lo, last = (t.p_hi - 1) * Q + t.hi;                                 \
+                    int64_t from = (c * H + t.p_lo + t.shift) * W + t.offset + t.lo; /* >= 0 */                        \
                     memcpy(cols + first, image + from, (size_t)(last - first) * sizeof(T));                            \
-                    /* The edges read the neighbouring rows: zero them, column by column. */                           \
-                    for (int64_t q = 0; q < lo; q++)                                                                   \
-                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
-                            cols[p * Q + q] = 0;                                                                       \
-                    for (int64_t q = hi; q < Q; q++)                                                                   \
-                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
-                            cols[p * Q + q] = 0;                                                                       \
+                    zero_same_tap_edges_##suffix(cols, Q, &t);                                                         \
                 }                                                                                                      \
     }                                                                                                                  \
                                                                                                                        \
@@ -109,25 +133,19 @@ static void valid_columns(const nbi_conv_shape *s, int64_t offset, int64_t *lo, 
         for (int64_t c = 0; c < channels; c++)                                                                         \
             for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
                 for (int64_t j = 0; j < s->kernel_w; j++, cols += P * Q) {                                             \
-                    int64_t offset = j * s->dilation_w - s->pad_w, lo, hi;                                             \
-                    valid_columns(s, offset, &lo, &hi);                                                                \
-                    int64_t shift = i * s->dilation_h - s->pad_h;                                                      \
-                    int64_t p_lo = shift < 0 ? -shift : 0, p_hi = H - shift < P ? H - shift : P;                       \
-                    if (p_hi <= p_lo || hi <= lo) continue;                                                            \
-                    for (int64_t q = 0; q < lo; q++)                                                                   \
-                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
-                            cols[p * Q + q] = 0;                                                                       \
-                    for (int64_t q = hi; q < Q; q++)                                                                   \
-                        for (int64_t p = p_lo; p < p_hi; p++)                                                          \
-                            cols[p * Q + q] = 0;                                                                       \
-                    int64_t  first = p_lo * Q + lo, count = (p_hi - 1) * Q + hi - first;                               \
-                    T       *dst = image + (c * H + p_lo + shift) * W + offset + lo;                                   \
+                    same_tap t = same_tap_of(s, i, j);                                                                 \
+                    if (t.p_hi == t.p_lo) continue;                                                                    \
+                    zero_same_tap_edges_##suffix(cols, Q, &t);                                                         \
+                    int64_t  first = t.p_lo * Q + t.lo, count = (t.p_hi - 1) * Q + t.hi - first;                       \
+                    T       *dst = image + (c * H + t.p_lo + t.shift) * W + t.offset + t.lo;                           \
                     const T *src = cols + first;                                                                       \
                     for (int64_t k = 0; k < count; k++)                                                                \
                         dst[k] += src[k];                                                                              \
                 }                                                                                                      \
     }                                                                                                                  \
                                                                                                                        \
+    /* NOTE: the adjoint of nbi_im2col, loop for loop; the two stay apart so                                           \
+     * that each inner loop is a plain copy or a plain add. */                                                         \
     void nbi_col2im_##suffix(const nbi_conv_shape *s, int64_t channels, T *cols, T *image)                             \
     {                                                                                                                  \
         const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
@@ -251,7 +269,13 @@ static nb_status gemm(nb_dtype dtype, bool trans_a, bool trans_b, int64_t m, int
 /* The products                                                              */
 /* ------------------------------------------------------------------------ */
 
-typedef struct {
+typedef struct conv_job conv_job;
+
+/* One thread's share of a product: images (or pieces of the batch)
+ * [begin, end), with buf its column buffer. Returns true when a GEMM failed. */
+typedef bool (*conv_share_fn)(conv_job *job, int64_t begin, int64_t end, char *buf);
+
+struct conv_job {
     const nbi_conv_shape *s;
     nb_dtype              dtype;
     size_t                itemsize;
@@ -264,10 +288,11 @@ typedef struct {
     char   *w_with_bias;
     char   *out;
     /* weight_grad: one partial sum per piece (pieces of the batch). */
-    int64_t    pieces;
-    char      *partials;
-    atomic_int failed;
-} conv_job;
+    int64_t       pieces;
+    char         *partials;
+    conv_share_fn share;
+    atomic_int    failed;
+};
 
 static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
 {
@@ -281,6 +306,18 @@ static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
         s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
     atomic_init(&job.failed, 0);
     return job;
+}
+
+/* Bytes from the start of x (or of the input gradient) to group g of image
+ * n, in (N, C, H, W); and from the start of y to it, in (N, O, P, Q). */
+static size_t image_offset(const conv_job *job, int64_t n, int64_t g)
+{
+    return (size_t)((n * job->s->channels + g * job->group_channels) * job->HW) * job->itemsize;
+}
+
+static size_t output_offset(const conv_job *job, int64_t n, int64_t g)
+{
+    return (size_t)((n * job->s->out_channels + g * job->group_out) * job->L) * job->itemsize;
 }
 
 static size_t column_bytes(const conv_job *job) { return (size_t)((job->K + job->bias_rows) * job->L) * job->itemsize; }
@@ -307,23 +344,25 @@ static void release_buffer(const conv_job *job, char *buf)
     if (buf) nbi_host_release(buf, column_bytes(job));
 }
 
-/* Images [begin, end): y[n] = w * cols(x[n]) + bias. */
-static void forward_range(int64_t begin, int64_t end, void *ctx)
+/* The column matrix (K x L) of one group of one image: the image itself
+ * when direct, else built in buf. */
+static const char *columns_of(const conv_job *job, const char *image, char *buf)
 {
-    conv_job             *job = ctx;
-    const nbi_conv_shape *s   = job->s;
-    bool                  failed;
-    char                 *buf = column_buffer(job, &failed);
-    size_t                is  = job->itemsize;
+    if (job->direct) return image;
+    im2col(job->dtype, job->s, job->group_channels, image, buf);
+    return buf;
+}
+
+/* Images [begin, end): y[n] = w * cols(x[n]) + bias. */
+static bool forward_share(conv_job *job, int64_t begin, int64_t end, char *buf)
+{
+    const nbi_conv_shape *s      = job->s;
+    size_t                is     = job->itemsize;
+    bool                  failed = false;
     for (int64_t n = begin; n < end && !failed; n++)
         for (int64_t g = 0; g < s->groups && !failed; g++) {
-            const char *image = job->x + (size_t)((n * s->channels + g * job->group_channels) * job->HW) * is;
-            char       *y     = job->out + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
-            const char *cols  = image;
-            if (!job->direct) {
-                im2col(job->dtype, s, job->group_channels, image, buf);
-                cols = buf;
-            }
+            char       *y    = job->out + output_offset(job, n, g);
+            const char *cols = columns_of(job, job->x + image_offset(job, n, g), buf);
             if (job->bias_rows) { /* the bias comes in through the row of ones */
                 const char *w = job->w_with_bias + (size_t)(g * job->group_out * (job->K + 1)) * is;
                 failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K + 1, w, job->K + 1, cols, job->L,
@@ -336,24 +375,21 @@ static void forward_range(int64_t begin, int64_t end, void *ctx)
             failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K, w, job->K, cols, job->L,
                           job->bias != NULL, y, job->L) != NB_OK;
         }
-    release_buffer(job, buf);
-    if (failed) atomic_store(&job->failed, 1);
+    return failed;
 }
 
 /* Images [begin, end): x[n] = col2im(w^T y[n]) + bias. */
-static void input_grad_range(int64_t begin, int64_t end, void *ctx)
+static bool input_grad_share(conv_job *job, int64_t begin, int64_t end, char *buf)
 {
-    conv_job             *job = ctx;
-    const nbi_conv_shape *s   = job->s;
-    bool                  failed;
-    char                 *buf = column_buffer(job, &failed);
-    size_t                is  = job->itemsize;
+    const nbi_conv_shape *s      = job->s;
+    size_t                is     = job->itemsize;
+    bool                  failed = false;
     for (int64_t n = begin; n < end && !failed; n++) {
         char *image_n = job->out + (size_t)(n * s->channels * job->HW) * is;
         fill_rows(job->dtype, image_n, s->channels, job->HW, job->bias);
         for (int64_t g = 0; g < s->groups && !failed; g++) {
-            char       *image = image_n + (size_t)(g * job->group_channels * job->HW) * is;
-            const char *y     = job->y + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
+            char       *image = job->out + image_offset(job, n, g);
+            const char *y     = job->y + output_offset(job, n, g);
             const char *w     = job->w + (size_t)(g * job->group_out * job->K) * is;
             if (job->direct) { /* the image is its own column matrix: accumulate into it */
                 failed = gemm(job->dtype, true, false, job->K, job->L, job->group_out, w, job->K, y, job->L, true,
@@ -366,40 +402,52 @@ static void input_grad_range(int64_t begin, int64_t end, void *ctx)
             if (!failed) col2im(job->dtype, s, job->group_channels, buf, image);
         }
     }
-    release_buffer(job, buf);
-    if (failed) atomic_store(&job->failed, 1);
+    return failed;
 }
 
 /* Pieces [begin, end) of the batch: partial[piece] = the sum over its
  * images of y[n] cols(x[n])^T. */
-static void weight_grad_range(int64_t begin, int64_t end, void *ctx)
+static bool weight_grad_share(conv_job *job, int64_t begin, int64_t end, char *buf)
 {
-    conv_job             *job = ctx;
-    const nbi_conv_shape *s   = job->s;
-    bool                  failed;
-    char                 *buf   = column_buffer(job, &failed);
-    size_t                is    = job->itemsize;
-    int64_t               wsize = s->out_channels * job->K;
+    const nbi_conv_shape *s      = job->s;
+    size_t                is     = job->itemsize;
+    int64_t               wsize  = s->out_channels * job->K;
+    bool                  failed = false;
     for (int64_t piece = begin; piece < end && !failed; piece++) {
         char   *partial = job->pieces == 1 ? job->out : job->partials + (size_t)(piece * wsize) * is;
         int64_t first = s->batch * piece / job->pieces, last = s->batch * (piece + 1) / job->pieces;
         fill_rows(job->dtype, partial, 1, wsize, NULL);
         for (int64_t n = first; n < last && !failed; n++)
             for (int64_t g = 0; g < s->groups && !failed; g++) {
-                const char *image = job->x + (size_t)((n * s->channels + g * job->group_channels) * job->HW) * is;
-                const char *y     = job->y + (size_t)((n * s->out_channels + g * job->group_out) * job->L) * is;
-                char       *w     = partial + (size_t)(g * job->group_out * job->K) * is;
-                const char *cols  = image;
-                if (!job->direct) {
-                    im2col(job->dtype, s, job->group_channels, image, buf);
-                    cols = buf;
-                }
+                const char *y    = job->y + output_offset(job, n, g);
+                char       *w    = partial + (size_t)(g * job->group_out * job->K) * is;
+                const char *cols = columns_of(job, job->x + image_offset(job, n, g), buf);
                 failed = gemm(job->dtype, false, true, job->group_out, job->K, job->L, y, job->L, cols, job->L, true, w,
                               job->K) != NB_OK;
             }
     }
+    return failed;
+}
+
+/* nbi_parallel_for's body: the job's share with a column buffer of this
+ * thread's own; a failure (of the buffer or a GEMM) is recorded in job. */
+static void run_share(int64_t begin, int64_t end, void *ctx)
+{
+    conv_job *job = ctx;
+    bool      failed;
+    char     *buf = column_buffer(job, &failed);
+    if (!failed) failed = job->share(job, begin, end, buf);
     release_buffer(job, buf);
     if (failed) atomic_store(&job->failed, 1);
+}
+
+/* share over count images or pieces, grain at a time, on the threads. */
+static nb_status run(conv_job *job, conv_share_fn share, int64_t count, int64_t grain)
+{
+    job->share = share;
+    nbi_gemm_prepare();
+    nbi_parallel_for(count, grain, run_share, job);
+    return atomic_load(&job->failed) ? NB_ERR_OOM : NB_OK;
 }
 
 /* Images per thread piece: enough multiply-adds (~2^18) to pay for a wake-up. */
@@ -425,10 +473,9 @@ nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *
             memcpy(job.w_with_bias + o * (row + is) + row, (const char *)bias + o * is, is);
         }
     }
-    nbi_gemm_prepare();
-    nbi_parallel_for(s->batch, image_grain(&job), forward_range, &job);
+    nb_status status = run(&job, forward_share, s->batch, image_grain(&job));
     if (job.w_with_bias) nbi_host_release(job.w_with_bias, (size_t)s->out_channels * (row + is));
-    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+    return status;
 }
 
 nb_status nbi_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *y, const void *w, const void *bias,
@@ -436,9 +483,7 @@ nb_status nbi_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *s, const voi
 {
     conv_job job = job_of(dtype, s);
     job.y = y, job.w = w, job.bias = bias, job.out = x;
-    nbi_gemm_prepare();
-    nbi_parallel_for(s->batch, image_grain(&job), input_grad_range, &job);
-    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+    return run(&job, input_grad_share, s->batch, image_grain(&job));
 }
 
 nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *x, const void *y, void *w)
@@ -453,8 +498,7 @@ nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const vo
         job.partials = nbi_host_alloc((size_t)(job.pieces * wsize) * job.itemsize);
         if (job.partials == NULL) job.pieces = 1; /* no room to split: run on one thread */
     }
-    nbi_gemm_prepare();
-    nbi_parallel_for(job.pieces, 1, weight_grad_range, &job);
+    nb_status status = run(&job, weight_grad_share, job.pieces, 1);
     if (job.pieces > 1) {
         /* Sum the partials in piece order, so the result depends only on the thread count. */
         for (int64_t i = 0; i < wsize; i++) {
@@ -472,5 +516,5 @@ nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const vo
         }
         nbi_host_release(job.partials, (size_t)(job.pieces * wsize) * job.itemsize);
     }
-    return atomic_load(&job.failed) ? NB_ERR_OOM : NB_OK;
+    return status;
 }

@@ -62,7 +62,7 @@ void nbi_iter_init(nbi_iter *it, int noperands, const nb_tensor *const *operands
             int  prev      = it->ndim - 1;
             bool mergeable = true;
             for (int k = 0; k < noperands && mergeable; k++)
-                mergeable = strides[prev][k] == strides[d][k] * shape[d];
+                mergeable = it->strides[prev][k] == strides[d][k] * shape[d]; /* prev: the merged dim so far */
             if (mergeable) {
                 it->shape[prev] *= shape[d];
                 for (int k = 0; k < noperands; k++) it->strides[prev][k] = strides[d][k];

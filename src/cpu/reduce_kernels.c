@@ -333,7 +333,9 @@ static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stri
 }
 
 /* An integer or bool run of n >= 1 elements. Sums and products wrap as
- * two's complement int64 (computed in uint64: no undefined overflow). */
+ * two's complement int64 (computed in uint64: no undefined overflow).
+ * NOTE: kept apart from leaf_float on purpose: int64 values past 2^53 are
+ * not exact in double, and each typed loop stays simple enough to vectorize. */
 static partial leaf_integer(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     int64_t  buf[GATHER];
@@ -636,6 +638,15 @@ static void store_integer(void *values, nb_dtype dtype, int64_t o, int64_t v)
     }
 }
 
+/* A max / min pass's value: r.d (floating) or r.i, in values' dtype. */
+static void store_picked(const nbi_reduce_job *job, int64_t o, partial r, bool floating)
+{
+    if (floating)
+        store_float(job->values, job->values_dtype, o, r.d);
+    else
+        store_integer(job->values, job->values_dtype, o, r.i);
+}
+
 /* A pass over the run at x; run_pass needs n >= 1. */
 static partial walk(const nbi_reduce_plan *plan, pass_kind kind, double param, const char *x, bool may_split)
 {
@@ -711,23 +722,14 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     }
     case NBI_REDUCE_MAX:
     case NBI_REDUCE_MIN: {
-        partial r = walk(plan, job->op == NBI_REDUCE_MAX ? PASS_MAX : PASS_MIN, 0, x, may_split);
-        if (floating)
-            store_float(job->values, job->values_dtype, o, r.d);
-        else
-            store_integer(job->values, job->values_dtype, o, r.i);
+        store_picked(job, o, walk(plan, job->op == NBI_REDUCE_MAX ? PASS_MAX : PASS_MIN, 0, x, may_split), floating);
         break;
     }
     case NBI_REDUCE_ARGMAX:
     case NBI_REDUCE_ARGMIN: {
         partial r = walk(plan, job->op == NBI_REDUCE_ARGMAX ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
         if (job->indices) job->indices[o] = r.index;
-        if (job->values) {
-            if (floating)
-                store_float(job->values, job->values_dtype, o, r.d);
-            else
-                store_integer(job->values, job->values_dtype, o, r.i);
-        }
+        if (job->values) store_picked(job, o, r, floating);
         break;
     }
     case NBI_REDUCE_ALL:

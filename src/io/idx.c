@@ -24,8 +24,9 @@
  */
 #include "idx.h"
 
+#include "file.h"
+
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #ifdef NB_HAVE_ZLIB
@@ -60,13 +61,8 @@ enum {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char          *name; /* the path, for messages */
-    FILE                *file; /* NULL: read from memory */
-    const unsigned char *memory;
-    uint64_t             raw_size;     /* bytes of the file or buffer */
-    uint64_t             raw_position; /* raw bytes consumed */
-    int                  read_errno;   /* set when a file read failed */
-    bool                 gzip;
+    nbi_byte_source raw; /* the file or buffer, compressed or not */
+    bool            gzip;
 #ifdef NB_HAVE_ZLIB
     z_stream       zs;
     bool           zs_ready;
@@ -78,24 +74,6 @@ typedef struct {
     const char    *corrupt; /* zlib's reason, when the data is bad */
 #endif
 } idx_source;
-
-/* Read up to n bytes of the raw input (never past raw_size). */
-static uint64_t raw_read(idx_source *src, void *dst, uint64_t n)
-{
-    uint64_t left = src->raw_size - src->raw_position;
-    if (n > left) n = left;
-    if (n == 0) return 0;
-    if (src->file == NULL) {
-        memcpy(dst, src->memory + src->raw_position, (size_t)n);
-        src->raw_position += n;
-        return n;
-    }
-    errno      = 0;
-    size_t got = fread(dst, 1, (size_t)n, src->file);
-    if (got < n && ferror(src->file)) src->read_errno = errno ? errno : EIO;
-    src->raw_position += got;
-    return got;
-}
 
 #ifdef NB_HAVE_ZLIB
 /* zlib's allocations go through nabla's hooks like every other; the block
@@ -125,16 +103,16 @@ static void zlib_free(voidpf opaque, voidpf address)
 /* Give the inflater more compressed bytes; false at the end of the input. */
 static bool gzip_refill(idx_source *src)
 {
-    uint64_t left = src->raw_size - src->raw_position;
+    uint64_t left = nbi_source_left(&src->raw);
     if (left == 0) return false;
-    if (src->file == NULL) {
+    if (src->raw.file == NULL) {
         uint64_t n       = left < ZLIB_MAX_CHUNK ? left : ZLIB_MAX_CHUNK;
-        src->zs.next_in  = src->memory + src->raw_position;
+        src->zs.next_in  = src->raw.memory + src->raw.position;
         src->zs.avail_in = (uInt)n;
-        src->raw_position += n;
+        src->raw.position += n;
         return true;
     }
-    uint64_t got     = raw_read(src, src->input, left < GZIP_INPUT_CHUNK ? left : GZIP_INPUT_CHUNK);
+    uint64_t got     = nbi_source_read(&src->raw, src->input, left < GZIP_INPUT_CHUNK ? left : GZIP_INPUT_CHUNK);
     src->zs.next_in  = src->input;
     src->zs.avail_in = (uInt)got;
     return got > 0;
@@ -182,34 +160,34 @@ static uint64_t source_read(idx_source *src, void *dst, uint64_t n)
 #ifdef NB_HAVE_ZLIB
     if (src->gzip) return gzip_read(src, dst, n);
 #endif
-    return raw_read(src, dst, n);
+    return nbi_source_read(&src->raw, dst, n);
 }
 
 /* The error for a read that came up short: the OS's reason, bad gzip data,
  * or truncation. */
 static void *short_read(const idx_source *src, const char *what, uint64_t expected, uint64_t found)
 {
-    if (src->read_errno)
-        return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: reading %s failed: %s", src->name, what,
-                        strerror(src->read_errno));
+    if (src->raw.read_errno)
+        return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: reading %s failed: %s", src->raw.name, what,
+                        strerror(src->raw.read_errno));
 #ifdef NB_HAVE_ZLIB
-    if (src->out_of_memory) return nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory inflating", src->name);
+    if (src->out_of_memory) return nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory inflating", src->raw.name);
     if (src->corrupt != NULL && src->in_later_member)
         return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: the bytes after the gzip stream are not a gzip member (%s)",
-                        src->name, src->corrupt);
+                        src->raw.name, src->corrupt);
     if (src->corrupt != NULL)
-        return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: corrupt gzip data (%s)", src->name, src->corrupt);
+        return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: corrupt gzip data (%s)", src->raw.name, src->corrupt);
     if (src->cut_short)
         return nbi_fail(NB_ERR_IO,
                         "nb_load_idx: %s: truncated: expected %llu bytes of %s, found %llu "
                         "(the gzip stream is cut short)",
-                        src->name, (unsigned long long)expected, what, (unsigned long long)found);
+                        src->raw.name, (unsigned long long)expected, what, (unsigned long long)found);
 #endif
-    return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: truncated: expected %llu bytes of %s, found %llu", src->name,
+    return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: truncated: expected %llu bytes of %s, found %llu", src->raw.name,
                     (unsigned long long)expected, what, (unsigned long long)found);
 }
 
-/* Look at the first bytes (raw_position stays 0) and set up inflation for
+/* Look at the first bytes (raw.position stays 0) and set up inflation for
  * gzip. False with the error recorded. */
 static bool source_start(idx_source *src, const unsigned char *first, uint64_t first_count)
 {
@@ -222,20 +200,20 @@ static bool source_start(idx_source *src, const unsigned char *first, uint64_t f
     /* 16 + MAX_WBITS: gzip wrapper only, with its CRC and length checked. */
     int rc = inflateInit2(&src->zs, 16 + MAX_WBITS);
     if (rc != Z_OK) {
-        return rc == Z_MEM_ERROR ? nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory inflating", src->name)
-                                 : nbi_fail(NB_ERR_IO, "nb_load_idx: %s: cannot start zlib's inflater", src->name);
+        return rc == Z_MEM_ERROR ? nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory inflating", src->raw.name)
+                                 : nbi_fail(NB_ERR_IO, "nb_load_idx: %s: cannot start zlib's inflater", src->raw.name);
     }
     src->zs_ready = true;
-    if (src->file != NULL) {
+    if (src->raw.file != NULL) {
         src->input = nbi_host_alloc(GZIP_INPUT_CHUNK);
-        if (src->input == NULL) return nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory", src->name);
+        if (src->input == NULL) return nbi_fail(NB_ERR_OOM, "nb_load_idx: %s: out of memory", src->raw.name);
     }
     return true;
 #else
     nbi_fail(NB_ERR_UNSUPPORTED,
              "nb_load_idx: %s: the file is gzip-compressed, but this build of nabla has no zlib "
              "(gunzip the file, or rebuild with zlib)",
-             src->name);
+             src->raw.name);
     return false;
 #endif
 }
@@ -306,7 +284,7 @@ static void decode_in_place(unsigned char *data, int64_t count, const idx_type *
  * length). False with the error recorded. */
 static bool stream_ended_cleanly(const idx_source *src)
 {
-    if (src->read_errno) {
+    if (src->raw.read_errno) {
         short_read(src, "the end of the file", 0, 0);
         return false;
     }
@@ -318,7 +296,7 @@ static bool stream_ended_cleanly(const idx_source *src)
             nbi_fail(NB_ERR_IO,
                      "nb_load_idx: %s: truncated: the gzip stream is cut short after the data, before "
                      "its end (CRC and length)",
-                     src->name);
+                     src->raw.name);
         return false;
     }
 #endif
@@ -335,7 +313,7 @@ static const idx_type *find_type(unsigned char code)
 /* Read the whole file from src (set up by source_start). */
 static nb_tensor *load_idx(idx_source *src)
 {
-    const char   *name = src->name;
+    const char   *name = src->raw.name;
     unsigned char magic[MAGIC_BYTES];
     uint64_t      got = source_read(src, magic, MAGIC_BYTES);
     if (got < MAGIC_BYTES) return short_read(src, "magic number", MAGIC_BYTES, got);
@@ -398,20 +376,20 @@ static nb_tensor *load_idx(idx_source *src)
 
     /* Can the input hold that much data? Checked before allocating. */
     if (!src->gzip) {
-        uint64_t left = src->raw_size - src->raw_position;
+        uint64_t left = nbi_source_left(&src->raw);
         if (left < data_size) return short_read(src, "data", data_size, left);
         if (left > data_size)
             return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: %llu bytes of trailing garbage after the %llu bytes of data",
                             name, (unsigned long long)(left - data_size), (unsigned long long)data_size);
     } else {
         uint64_t most =
-            src->raw_size >= NBI_IDX_MAX_DATA_BYTES ? UINT64_MAX : (src->raw_size + 1) * NBI_IDX_DEFLATE_MAX_RATIO;
+            src->raw.size >= NBI_IDX_MAX_DATA_BYTES ? UINT64_MAX : (src->raw.size + 1) * NBI_IDX_DEFLATE_MAX_RATIO;
         if (header_size + data_size > most)
             return nbi_fail(NB_ERR_IO,
                             "nb_load_idx: %s: truncated: shape %s needs %llu bytes of data, more than %llu "
                             "gzip-compressed bytes can hold",
                             name, nbi_shape_str(ndim, shape, shape_text, sizeof shape_text),
-                            (unsigned long long)data_size, (unsigned long long)src->raw_size);
+                            (unsigned long long)data_size, (unsigned long long)src->raw.size);
     }
 
     nb_tensor *t = nbi_empty(ndim, shape, type->dtype, NB_DEVICE_CPU);
@@ -442,7 +420,7 @@ static nb_tensor *load_idx(idx_source *src)
 nb_tensor *nbi_load_idx_from_memory(const void *bytes, size_t size, const char *name)
 {
     if (bytes == NULL && size > 0) return nbi_fail(NB_ERR_ARG, "nb_load_idx: argument 'bytes' is NULL");
-    idx_source src = {.name = name ? name : "(memory)", .memory = bytes, .raw_size = size};
+    idx_source src = {.raw = {.name = name ? name : "(memory)", .memory = bytes, .size = size}};
     nb_tensor *t   = NULL;
     if (source_start(&src, bytes, size)) t = load_idx(&src);
     source_finish(&src);
@@ -452,28 +430,19 @@ nb_tensor *nbi_load_idx_from_memory(const void *bytes, size_t size, const char *
 nb_tensor *nb_load_idx(const char *path)
 {
     if (path == NULL) return nbi_fail(NB_ERR_ARG, "nb_load_idx: argument 'path' is NULL");
-    errno   = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: cannot open: %s", path, strerror(errno));
-    /* The size first, so that a header's claims can be checked before any
-     * allocation. NOTE: ftell's long is 64 bits on LP64 systems. */
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        int error = errno;
-        fclose(f);
-        return nbi_fail(NB_ERR_IO, "nb_load_idx: %s: cannot find the file's size: %s", path, strerror(error));
-    }
-    idx_source    src = {.name = path, .file = f, .raw_size = (uint64_t)size};
+    uint64_t size;
+    FILE    *f = nbi_open_for_reading("nb_load_idx", path, &size);
+    if (f == NULL) return NULL;
+    idx_source    src = {.raw = {.name = path, .file = f, .size = size}};
     unsigned char first[2];
-    uint64_t      first_count = raw_read(&src, first, sizeof first);
+    uint64_t      first_count = nbi_source_read(&src.raw, first, sizeof first);
     nb_tensor    *t           = NULL;
-    if (src.read_errno) {
+    if (src.raw.read_errno) {
         short_read(&src, "magic number", MAGIC_BYTES, first_count);
     } else if (fseek(f, 0, SEEK_SET) != 0) {
         nbi_fail(NB_ERR_IO, "nb_load_idx: %s: cannot seek: %s", path, strerror(errno));
     } else {
-        src.raw_position = 0;
+        src.raw.position = 0;
         if (source_start(&src, first, first_count)) t = load_idx(&src);
     }
     source_finish(&src);

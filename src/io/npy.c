@@ -26,8 +26,8 @@
  */
 #include "npy.h"
 
-#include <errno.h>
-#include <stdio.h>
+#include "file.h"
+
 #include <stdlib.h>
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -38,63 +38,15 @@ enum {
     /* numpy 1.24 leaves room after the dict so the growing axis can be
      * rewritten in place: 21 - len(repr(shape[0])) spaces. */
     GROWTH_AXIS_MAX_DIGITS = 21,
+    QUOTED_BYTES           = 40, /* of a key or descr, in messages */
 };
-
-static bool host_is_little_endian(void)
-{
-    const uint16_t one = 1;
-    unsigned char  first;
-    memcpy(&first, &one, 1);
-    return first == 1;
-}
-
-/* Reverse the bytes of each of count elements of itemsize bytes. */
-static void swap_bytes(unsigned char *data, int64_t count, size_t itemsize)
-{
-    for (int64_t i = 0; i < count; i++) {
-        unsigned char *e = data + (size_t)i * itemsize;
-        for (size_t lo = 0, hi = itemsize - 1; lo < hi; lo++, hi--) {
-            unsigned char byte = e[lo];
-            e[lo]              = e[hi];
-            e[hi]              = byte;
-        }
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* Where the bytes come from: a file or a buffer                             */
 /* ------------------------------------------------------------------------ */
 
-typedef struct {
-    const char          *name; /* the path, for messages */
-    FILE                *file; /* NULL: read from memory */
-    const unsigned char *memory;
-    uint64_t             size; /* total bytes, known before reading */
-    uint64_t             position;
-    int                  read_errno; /* set when a file read failed */
-} npy_source;
-
-static uint64_t source_left(const npy_source *src) { return src->size - src->position; }
-
-/* Read up to n bytes (never past size); returns how many were read. */
-static uint64_t source_read(npy_source *src, void *dst, uint64_t n)
-{
-    if (n > source_left(src)) n = source_left(src);
-    if (n == 0) return 0;
-    if (src->file == NULL) {
-        memcpy(dst, src->memory + src->position, (size_t)n);
-        src->position += n;
-        return n;
-    }
-    errno      = 0;
-    size_t got = fread(dst, 1, (size_t)n, src->file);
-    if (got < n && ferror(src->file)) src->read_errno = errno ? errno : EIO;
-    src->position += got;
-    return got;
-}
-
 /* The error for a read that came up short: the OS's reason, or truncation. */
-static void *short_read(const npy_source *src, const char *what, uint64_t expected, uint64_t found)
+static void *short_read(const nbi_byte_source *src, const char *what, uint64_t expected, uint64_t found)
 {
     if (src->read_errno)
         return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: reading %s failed: %s", src->name, what,
@@ -104,7 +56,7 @@ static void *short_read(const npy_source *src, const char *what, uint64_t expect
 }
 
 /* short_read for functions that answer true / false. */
-static bool short_read_failed(const npy_source *src, const char *what, uint64_t expected, uint64_t found)
+static bool short_read_failed(const nbi_byte_source *src, const char *what, uint64_t expected, uint64_t found)
 {
     short_read(src, what, expected, found);
     return false;
@@ -246,29 +198,6 @@ static bool key_is(const char *key, size_t length, const char *name)
     return length == strlen(name) && memcmp(key, name, length) == 0;
 }
 
-/* A string from the file made fit for a message: at most 40 characters,
- * bytes outside printable ASCII written as \xNN, "..." when cut. */
-typedef struct {
-    char text[4 * 40 + 4];
-} quoted;
-
-static quoted quote_for_message(const char *s, size_t length)
-{
-    quoted q    = {{0}};
-    size_t used = 0;
-    for (size_t i = 0; i < length && i < 40; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f) {
-            q.text[used++] = (char)c;
-        } else {
-            snprintf(q.text + used, sizeof q.text - used, "\\x%02x", c);
-            used += 4;
-        }
-    }
-    if (length > 40) memcpy(q.text + used, "...", 4);
-    return q;
-}
-
 /* The dict: {'descr': ..., 'fortran_order': ..., 'shape': ...} in any order,
  * each key once, with an optional trailing comma and any whitespace. */
 static bool parse_header(header_parser *p, npy_header *h)
@@ -285,7 +214,7 @@ static bool parse_header(header_parser *p, npy_header *h)
         const char *key;
         size_t      key_length;
         if (!parse_string(p, &key, &key_length, "key")) return false;
-        quoted shown = quote_for_message(key, key_length);
+        nbi_quoted shown = nbi_quote(key, key_length, QUOTED_BYTES);
         skip_space(p);
         if (peek(p) != ':') return header_error(p, "expected ':' after key '%s'", shown.text);
         p->at++;
@@ -345,13 +274,13 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
         if (length == 2 && memcmp(code, table[i].code, 2) == 0) {
             *dtype = table[i].dtype;
             /* '|' (no byte order) and '=' mean the machine's own. */
-            bool file_little = order == '<' ? true : order == '>' ? false : host_is_little_endian();
-            *swap            = nb_dtype_size(*dtype) > 1 && file_little != host_is_little_endian();
+            bool file_little = order == '<' ? true : order == '>' ? false : nbi_host_is_little_endian();
+            *swap            = nb_dtype_size(*dtype) > 1 && file_little != nbi_host_is_little_endian();
             return true;
         }
     }
     nbi_fail(NB_ERR_DTYPE, "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f4, f8, i8, i4, u1 and b1)", name,
-             quote_for_message(h->descr, h->descr_length).text);
+             nbi_quote(h->descr, h->descr_length, QUOTED_BYTES).text);
     return false;
 }
 
@@ -360,10 +289,10 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
 /* ------------------------------------------------------------------------ */
 
 /* Reads the header from src; on success fills *h, *dtype, *swap. */
-static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *swap)
+static bool read_header(nbi_byte_source *src, npy_header *h, nb_dtype *dtype, bool *swap)
 {
     unsigned char preamble[PREAMBLE_BYTES + 4];
-    uint64_t      got = source_read(src, preamble, PREAMBLE_BYTES);
+    uint64_t      got = nbi_source_read(src, preamble, PREAMBLE_BYTES);
     if (src->read_errno) return short_read_failed(src, "preamble", PREAMBLE_BYTES, got);
     if (got < sizeof npy_magic || memcmp(preamble, npy_magic, sizeof npy_magic) != 0) {
         nbi_fail(NB_ERR_IO, "nb_load_npy: %s: not a .npy file (it does not start with \"\\x93NUMPY\")", src->name);
@@ -377,7 +306,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
         return false;
     }
     unsigned length_bytes = major == 1 ? 2 : 4;
-    got                   = source_read(src, preamble + PREAMBLE_BYTES, length_bytes);
+    got                   = nbi_source_read(src, preamble + PREAMBLE_BYTES, length_bytes);
     if (got < length_bytes) return short_read_failed(src, "header length", length_bytes, got);
     const unsigned char *field      = preamble + PREAMBLE_BYTES;
     uint64_t             header_len = (uint64_t)field[0] | (uint64_t)field[1] << 8;
@@ -387,7 +316,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
                  (unsigned long long)header_len, NBI_NPY_MAX_HEADER_BYTES);
         return false;
     }
-    if (header_len > source_left(src)) return short_read_failed(src, "header", header_len, source_left(src));
+    if (header_len > nbi_source_left(src)) return short_read_failed(src, "header", header_len, nbi_source_left(src));
 
     char *text = malloc(header_len > 0 ? (size_t)header_len : 1);
     if (text == NULL) {
@@ -396,7 +325,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
         return false;
     }
     bool ok = true;
-    got     = source_read(src, text, header_len);
+    got     = nbi_source_read(src, text, header_len);
     if (got < header_len) {
         short_read(src, "header", header_len, got);
         ok = false;
@@ -411,7 +340,7 @@ static bool read_header(npy_source *src, npy_header *h, nb_dtype *dtype, bool *s
     return ok;
 }
 
-static nb_tensor *load_npy(npy_source *src)
+static nb_tensor *load_npy(nbi_byte_source *src)
 {
     npy_header h = {0};
     nb_dtype   dtype;
@@ -436,7 +365,7 @@ static nb_tensor *load_npy(npy_source *src)
     int64_t  numel      = empty ? 0 : nonzero_product;
     size_t   itemsize   = nb_dtype_size(dtype);
     uint64_t data_bytes = (uint64_t)numel * itemsize; /* < 2^63: numel < 2^59, itemsize <= 8 */
-    if (data_bytes > source_left(src)) return short_read(src, "data", data_bytes, source_left(src));
+    if (data_bytes > nbi_source_left(src)) return short_read(src, "data", data_bytes, nbi_source_left(src));
 
     /* Fortran order is C order of the reversed shape: read it so, then
      * copy the transposed view into C order. */
@@ -447,12 +376,12 @@ static nb_tensor *load_npy(npy_source *src)
     nb_tensor *t = nbi_empty(h.ndim, file_shape, dtype, NB_DEVICE_CPU);
     if (t == NULL) return NULL;
     unsigned char *data = (unsigned char *)nbi_ptr(t);
-    uint64_t       got  = source_read(src, data, data_bytes);
+    uint64_t       got  = nbi_source_read(src, data, data_bytes);
     if (got < data_bytes) {
         nb_free(t);
         return short_read(src, "data", data_bytes, got);
     }
-    if (swap) swap_bytes(data, numel, itemsize);
+    if (swap) nbi_swap_bytes(data, numel, itemsize);
     if (dtype == NB_BOOL) /* nabla's bools are 0 or 1; any nonzero byte is true */
         for (int64_t i = 0; i < numel; i++)
             data[i] = data[i] != 0;
@@ -472,28 +401,18 @@ nb_tensor *nbi_load_npy_from_memory(const void *bytes, size_t size, const char *
 {
     if (name == NULL) name = "<memory>";
     if (bytes == NULL && size > 0) return nbi_fail(NB_ERR_ARG, "nb_load_npy: %s: argument 'bytes' is NULL", name);
-    npy_source src = {.name = name, .memory = bytes, .size = size};
+    nbi_byte_source src = {.name = name, .memory = bytes, .size = size};
     return load_npy(&src);
 }
 
 nb_tensor *nb_load_npy(const char *path)
 {
     if (path == NULL) return nbi_fail(NB_ERR_ARG, "nb_load_npy: argument 'path' is NULL");
-    errno   = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: cannot open: %s", path, strerror(errno));
-    /* The size first, so that a header's claims can be checked before any
-     * allocation. NOTE: ftell's long is 64 bits on LP64 systems. */
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        int error = errno;
-        fclose(f);
-        return nbi_fail(NB_ERR_IO, "nb_load_npy: %s: cannot find the file's size: %s", path,
-                        error ? strerror(error) : "not a regular file");
-    }
-    npy_source src = {.name = path, .file = f, .size = (uint64_t)size};
-    nb_tensor *t   = load_npy(&src);
+    uint64_t size;
+    FILE    *f = nbi_open_for_reading("nb_load_npy", path, &size);
+    if (f == NULL) return NULL;
+    nbi_byte_source src = {.name = path, .file = f, .size = size};
+    nb_tensor      *t   = load_npy(&src);
     fclose(f);
     return t;
 }
@@ -560,24 +479,6 @@ static size_t build_header(const nb_tensor *t, unsigned char *out, size_t capaci
     return total;
 }
 
-/* Writes t's elements (contiguous, on the CPU) little-endian. */
-static bool write_data(FILE *f, const nb_tensor *t)
-{
-    size_t               itemsize = nbi_itemsize(t);
-    size_t               bytes    = (size_t)t->numel * itemsize;
-    const unsigned char *data     = (const unsigned char *)nbi_ptr(t);
-    if (itemsize == 1 || host_is_little_endian()) return fwrite(data, 1, bytes, f) == bytes;
-    unsigned char chunk[1 << 16];
-    for (size_t done = 0; done < bytes;) {
-        size_t n = bytes - done < sizeof chunk ? bytes - done : sizeof chunk;
-        memcpy(chunk, data + done, n);
-        swap_bytes(chunk, (int64_t)(n / itemsize), itemsize);
-        if (fwrite(chunk, 1, n, f) != n) return false;
-        done += n;
-    }
-    return true;
-}
-
 nb_status nb_save_npy(const nb_tensor *t, const char *path)
 {
     if (!nbi_check_tensor(t, "nb_save_npy", "t")) return NB_ERR_ARG;
@@ -598,28 +499,14 @@ nb_status nb_save_npy(const nb_tensor *t, const char *path)
         nb_free(c_order);
         return nbi_fail_status(NB_ERR_STATE, "nb_save_npy: %s: the header does not fit its buffer", path);
     }
-    errno   = 0;
-    FILE *f = fopen(path, "wb");
+    FILE *f = nbi_open_for_writing("nb_save_npy", path);
     if (f == NULL) {
-        int error = errno;
         nb_free(c_order);
-        return nbi_fail_status(NB_ERR_IO, "nb_save_npy: %s: cannot open for writing: %s", path,
-                               error ? strerror(error) : "unknown error");
+        return NB_ERR_IO;
     }
-    errno      = 0;
-    bool ok    = fwrite(header, 1, header_bytes, f) == header_bytes && write_data(f, c_order);
-    int  error = ok ? 0 : errno;
-    if (fclose(f) != 0 && ok) {
-        ok    = false;
-        error = errno;
-    }
+    /* A half-written file is left as it is, as np.save leaves it. */
+    bool      ok     = fwrite(header, 1, header_bytes, f) == header_bytes && nbi_write_little_endian(f, c_order);
+    nb_status status = nbi_close_written(f, ok, "nb_save_npy", path);
     nb_free(c_order);
-    /* NOTE: a half-written file is left as it is, as np.save leaves it:
-     * removing path could delete something that is not ours (a device, a
-     * file behind a link). */
-    if (!ok) {
-        return nbi_fail_status(NB_ERR_IO, "nb_save_npy: %s: writing failed: %s", path,
-                               error ? strerror(error) : "unknown error");
-    }
-    return NB_OK;
+    return status;
 }

@@ -33,17 +33,7 @@
 
 #include "half.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-
-static bool host_is_little_endian(void)
-{
-    const uint16_t one = 1;
-    unsigned char  first;
-    memcpy(&first, &one, 1);
-    return first == 1;
-}
 
 void nb_safetensors_free(nb_safetensors *f)
 {
@@ -102,36 +92,29 @@ nb_safetensors *nbi_safetensors_from_memory(const void *bytes, size_t size, cons
 nb_safetensors *nb_safetensors_load(const char *path)
 {
     if (path == NULL) return nbi_fail(NB_ERR_ARG, "nb_safetensors_load: argument 'path' is NULL");
-    errno   = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: cannot open: %s", path, strerror(errno));
     /* The size first: nothing larger than the file is ever allocated. */
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        int error = errno;
-        fclose(f);
-        return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: cannot find the file's size: %s", path,
-                        error ? strerror(error) : "not a regular file");
-    }
-    if ((unsigned long)size > SIZE_MAX - 1) {
+    uint64_t size;
+    FILE    *f = nbi_open_for_reading("nb_safetensors_load", path, &size);
+    if (f == NULL) return NULL;
+    if (size > SIZE_MAX - 1) {
         fclose(f);
         return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: the file is too large for memory", path);
     }
     unsigned char *bytes = malloc((size_t)size > 0 ? (size_t)size : 1);
     if (bytes == NULL) {
         fclose(f);
-        return nbi_fail(NB_ERR_OOM, "nb_safetensors_load: %s: out of memory for the %ld-byte file", path, size);
+        return nbi_fail(NB_ERR_OOM, "nb_safetensors_load: %s: out of memory for the %llu-byte file", path,
+                        (unsigned long long)size);
     }
-    errno        = 0;
-    size_t got   = fread(bytes, 1, (size_t)size, f);
-    int    error = ferror(f) ? (errno ? errno : EIO) : 0;
+    nbi_byte_source src = {.name = path, .file = f, .size = size};
+    uint64_t        got = nbi_source_read(&src, bytes, size);
     fclose(f);
-    if (got != (size_t)size) {
+    if (got != size) {
         free(bytes);
-        if (error) return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: reading failed: %s", path, strerror(error));
-        return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: the file shrank while being read (%zu of %ld bytes)", path,
-                        got, size);
+        if (src.read_errno)
+            return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: reading failed: %s", path, strerror(src.read_errno));
+        return nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: the file shrank while being read (%llu of %llu bytes)",
+                        path, (unsigned long long)got, (unsigned long long)size);
     }
     return load(bytes, (size_t)size, path);
 }
@@ -201,7 +184,7 @@ static void convert(nbi_st_dtype dtype, const unsigned char *src, void *out, int
     size_t size = nbi_st_dtypes[dtype].size;
     bool   same =
         dtype == NBI_ST_F64 || dtype == NBI_ST_F32 || dtype == NBI_ST_I64 || dtype == NBI_ST_I32 || dtype == NBI_ST_U8;
-    if (same && (size == 1 || host_is_little_endian())) {
+    if (same && (size == 1 || nbi_host_is_little_endian())) {
         memcpy(out, src, (size_t)n * size);
         return;
     }

@@ -9,6 +9,7 @@
 #define NABLA_IO_SAFETENSORS_H
 
 #include "../core/internal.h"
+#include "file.h"
 
 /* The largest header accepted, in bytes: the reference implementation's
  * limit (100 MB), far above any real model's header. */
@@ -85,11 +86,7 @@ bool nbi_safetensors_read_header(nb_safetensors *f);
 /* Order of names (bytewise, then shorter first): by_name's order. */
 int nbi_st_compare_names(const nbi_st_entry *a, const nbi_st_entry *b);
 
-/* A string from a file fit for a message: at most 60 bytes, bytes outside
- * printable ASCII as \xNN, "..." when cut. */
-typedef struct {
-    char text[4 * 60 + 4];
-} nbi_st_quoted;
-nbi_st_quoted nbi_st_quote(const char *s, size_t length);
+/* A string from a file fit for a message: at most 60 bytes (nbi_quote). */
+static inline nbi_quoted nbi_st_quote(const char *s, size_t length) { return nbi_quote(s, length, NBI_QUOTE_MAX); }
 
 #endif /* NABLA_IO_SAFETENSORS_H */

@@ -33,24 +33,7 @@ const nbi_st_dtype_info nbi_st_dtypes[NBI_ST_NUM_DTYPES] = {
     [NBI_ST_F8_E4M3] = {"F8_E4M3", 1, NB_NUM_DTYPES},
 };
 
-nbi_st_quoted nbi_st_quote(const char *s, size_t length)
-{
-    nbi_st_quoted q    = {{0}};
-    size_t        used = 0;
-    for (size_t i = 0; i < length && i < 60; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f) {
-            q.text[used++] = (char)c;
-        } else {
-            snprintf(q.text + used, sizeof q.text - used, "\\x%02x", c);
-            used += 4;
-        }
-    }
-    if (length > 60) memcpy(q.text + used, "...", 4);
-    return q;
-}
-
-static nbi_st_quoted entry_name(const nbi_st_entry *e) { return nbi_st_quote(e->name, e->name_length); }
+static nbi_quoted entry_name(const nbi_st_entry *e) { return nbi_st_quote(e->name, e->name_length); }
 
 /* ------------------------------------------------------------------------ */
 /* Parsing the header                                                        */
@@ -110,7 +93,7 @@ static bool parse_metadata(parser *p)
     nbi_json_string key = {0}, value = {0};
     bool            ok = nbi_json_object_begin(&p->json);
     while (ok && nbi_json_object_next(&p->json, &key)) {
-        nbi_st_quoted shown = nbi_st_quote(key.chars, key.length);
+        nbi_quoted    shown = nbi_st_quote(key.chars, key.length);
         nbi_json_type type  = nbi_json_peek(&p->json);
         if (type != NBI_JSON_STRING) {
             ok = type == NBI_JSON_INVALID
@@ -139,7 +122,7 @@ static bool parse_metadata(parser *p)
 /* "shape": [d0, d1, ...], at most NB_MAX_DIMS sizes, each >= 0. */
 static bool parse_shape(parser *p, nbi_st_entry *e)
 {
-    nbi_st_quoted shown = entry_name(e);
+    nbi_quoted shown = entry_name(e);
     if (!nbi_json_array_begin(&p->json)) return false;
     while (nbi_json_array_next(&p->json)) {
         if (e->ndim == NB_MAX_DIMS)
@@ -158,7 +141,7 @@ static bool parse_shape(parser *p, nbi_st_entry *e)
 /* "data_offsets": [begin, end], two integers >= 0. */
 static bool parse_offsets(parser *p, nbi_st_entry *e)
 {
-    nbi_st_quoted shown = entry_name(e);
+    nbi_quoted    shown = entry_name(e);
     int64_t       value[2];
     int           n = 0;
     if (!nbi_json_array_begin(&p->json)) return false;
@@ -201,7 +184,7 @@ static bool parse_dtype(parser *p, nbi_st_entry *e)
  * fields are skipped, as the reference implementation does. */
 static bool parse_entry(parser *p, nbi_st_entry *e)
 {
-    nbi_st_quoted shown = entry_name(e);
+    nbi_quoted    shown = entry_name(e);
     nbi_json_type type  = nbi_json_peek(&p->json);
     if (type == NBI_JSON_INVALID) return nbi_json_skip(&p->json); /* a syntax error: let the reader say which */
     if (type != NBI_JSON_OBJECT)
@@ -289,7 +272,7 @@ static bool parse_header(parser *p)
 /* Element count and byte size, each within what a tensor can hold. */
 static bool check_sizes(nb_safetensors *f, nbi_st_entry *e, uint64_t data_size)
 {
-    nbi_st_quoted shown = entry_name(e);
+    nbi_quoted    shown = entry_name(e);
     char          shape_text[NBI_SHAPE_STR_SIZE];
     int64_t       nonzero_product = 1;
     bool          empty           = false;

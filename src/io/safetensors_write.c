@@ -21,8 +21,6 @@
 
 #include "json.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 static const char *file_dtype_name(nb_dtype dtype)
@@ -63,14 +61,6 @@ static int dtype_rank(nb_dtype dtype)
     default:
         return 0; /* NB_BOOL */
     }
-}
-
-static bool host_is_little_endian(void)
-{
-    const uint16_t one = 1;
-    unsigned char  first;
-    memcpy(&first, &one, 1);
-    return first == 1;
 }
 
 /* What qsort compares: the names and tensors being saved (thread-local: no
@@ -230,25 +220,6 @@ static bool build_header(nbi_json_writer *w, const char *const *names, nb_tensor
 /* Data                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* t's elements (contiguous, on the CPU) little-endian. */
-static bool write_data(FILE *f, const nb_tensor *t)
-{
-    size_t               itemsize = nbi_itemsize(t);
-    size_t               bytes    = (size_t)t->numel * itemsize;
-    const unsigned char *data     = (const unsigned char *)nbi_ptr(t);
-    if (itemsize == 1 || host_is_little_endian()) return fwrite(data, 1, bytes, f) == bytes;
-    unsigned char chunk[1 << 14];
-    for (size_t done = 0; done < bytes;) {
-        size_t n = bytes - done < sizeof chunk ? bytes - done : sizeof chunk;
-        for (size_t e = 0; e < n; e += itemsize)
-            for (size_t k = 0; k < itemsize; k++)
-                chunk[e + k] = data[done + e + itemsize - 1 - k];
-        if (fwrite(chunk, 1, n, f) != n) return false;
-        done += n;
-    }
-    return true;
-}
-
 /* Write one tensor: from a CPU, contiguous copy when it is not one. */
 static nb_status write_tensor(FILE *f, const nb_tensor *t, bool *io_ok)
 {
@@ -266,7 +237,7 @@ static nb_status write_tensor(FILE *f, const nb_tensor *t, bool *io_ok)
         }
         t = c_order;
     }
-    *io_ok = write_data(f, t);
+    *io_ok = nbi_write_little_endian(f, t);
     nb_free(c_order);
     nb_free(host);
     return NB_OK;
@@ -296,35 +267,26 @@ nb_status nb_save_safetensors(const char *path, const char *const *names, nb_ten
         return nbi_fail_status(NB_ERR_OOM, "nb_save_safetensors: %s: out of memory for the header", path);
     }
 
-    errno   = 0;
-    FILE *f = fopen(path, "wb");
+    FILE *f = nbi_open_for_writing("nb_save_safetensors", path);
     if (f == NULL) {
-        int error = errno;
         nbi_json_writer_free(&header);
         free(order);
-        return nbi_fail_status(NB_ERR_IO, "nb_save_safetensors: %s: cannot open for writing: %s", path,
-                               error ? strerror(error) : "unknown error");
+        return NB_ERR_IO;
     }
     unsigned char length[8];
     for (int i = 0; i < 8; i++)
         length[i] = (unsigned char)((uint64_t)header.length >> (8 * i));
-    errno            = 0;
     bool      ok     = fwrite(length, 1, 8, f) == 8 && fwrite(header.data, 1, header.length, f) == header.length;
     nb_status status = NB_OK;
     for (int64_t k = 0; k < count && ok && status == NB_OK; k++)
         status = write_tensor(f, tensors[order[k]], &ok);
-    int error = ok ? 0 : errno;
-    if (fclose(f) != 0 && ok) {
-        ok    = false;
-        error = errno;
-    }
+    /* A half-written file is left as it is (as nb_save_npy does). A tensor
+     * that could not be copied out is the error to report, not the close. */
+    if (status == NB_OK)
+        status = nbi_close_written(f, ok, "nb_save_safetensors", path);
+    else
+        fclose(f);
     nbi_json_writer_free(&header);
     free(order);
-    /* NOTE: a half-written file is left as it is (as nb_save_npy does):
-     * removing path could delete something that is not ours. */
-    if (status != NB_OK) return status;
-    if (!ok)
-        return nbi_fail_status(NB_ERR_IO, "nb_save_safetensors: %s: writing failed: %s", path,
-                               error ? strerror(error) : "unknown error");
-    return NB_OK;
+    return status;
 }

@@ -173,9 +173,16 @@ static bool resolve_geometry(nb_conv_opts opts, const char *op, nbi_conv_geometr
     return true;
 }
 
-/* Device, dtypes and ranks of (x, weight, bias), and the geometry. */
+/* x's and weight's shapes as messages show them. */
+typedef struct {
+    char x[NBI_SHAPE_STR_SIZE], weight[NBI_SHAPE_STR_SIZE];
+} operand_shapes;
+
+/* Device, dtypes and ranks of (x, weight, bias), the geometry, and weight's
+ * dim 0 (its "output" channels for conv2d, "input" for conv_transpose2d) a
+ * positive multiple of groups. Fills geom and shown. */
 static bool check_operands(const nb_tensor *x, const nb_tensor *weight, const nb_tensor *bias, nb_conv_opts opts,
-                           const char *op, nbi_conv_geometry *geom)
+                           const char *op, const char *weight_dim0, nbi_conv_geometry *geom, operand_shapes *shown)
 {
     if (!nbi_check_tensor(x, op, "x") || !nbi_check_tensor(weight, op, "weight")) return false;
     const nb_tensor *all[3]   = {x, weight, bias};
@@ -192,9 +199,8 @@ static bool check_operands(const nb_tensor *x, const nb_tensor *weight, const nb
             return nbi_fail(NB_ERR_DTYPE, "%s: x is %s but %s is %s; convert with nb_to_dtype", op,
                             nb_dtype_name(x->dtype), names[i], nb_dtype_name(all[i]->dtype)) != NULL;
     }
-    char xs[NBI_SHAPE_STR_SIZE], ws[NBI_SHAPE_STR_SIZE];
-    nbi_shape_str(x->ndim, x->shape, xs, sizeof xs);
-    nbi_shape_str(weight->ndim, weight->shape, ws, sizeof ws);
+    const char *xs = nbi_shape_str(x->ndim, x->shape, shown->x, sizeof shown->x);
+    const char *ws = nbi_shape_str(weight->ndim, weight->shape, shown->weight, sizeof shown->weight);
     if (x->ndim != 4 && x->ndim != 3)
         return nbi_fail(NB_ERR_SHAPE, "%s: expected input with 4 dims (N, C, H, W) or 3, got shape %s", op, xs) != NULL;
     if (weight->ndim != 4)
@@ -202,7 +208,12 @@ static bool check_operands(const nb_tensor *x, const nb_tensor *weight, const nb
     if (weight->shape[2] == 0 || weight->shape[3] == 0 || weight->shape[2] > MAX_OPTION ||
         weight->shape[3] > MAX_OPTION)
         return nbi_fail(NB_ERR_SHAPE, "%s: weight of shape %s has an empty or huge kernel", op, ws) != NULL;
-    return resolve_geometry(opts, op, geom);
+    if (!resolve_geometry(opts, op, geom)) return false;
+    if (weight->shape[0] == 0 || weight->shape[0] % geom->groups != 0)
+        return nbi_fail(NB_ERR_SHAPE,
+                        "%s: weight of shape %s: its %lld %s channels are not a positive multiple of groups=%lld", op,
+                        ws, (long long)weight->shape[0], weight_dim0, (long long)geom->groups) != NULL;
+    return true;
 }
 
 /* x's channel count (dim 1 of the batched shape). */
@@ -249,16 +260,10 @@ nb_tensor *nb_conv2d(const nb_tensor *x, const nb_tensor *weight, const nb_tenso
 {
     const char       *op = "nb_conv2d";
     nbi_conv_geometry geom;
-    if (!check_operands(x, weight, bias, opts, op, &geom)) return NULL;
-    char xs[NBI_SHAPE_STR_SIZE], ws[NBI_SHAPE_STR_SIZE];
-    nbi_shape_str(x->ndim, x->shape, xs, sizeof xs);
-    nbi_shape_str(weight->ndim, weight->shape, ws, sizeof ws);
-    int64_t out_channels = weight->shape[0], groups = geom.groups;
-    if (out_channels == 0 || out_channels % groups != 0)
-        return nbi_fail(NB_ERR_SHAPE,
-                        "%s: weight of shape %s: its %lld output channels are not a positive multiple "
-                        "of groups=%lld",
-                        op, ws, (long long)out_channels, (long long)groups);
+    operand_shapes    shown;
+    if (!check_operands(x, weight, bias, opts, op, "output", &geom, &shown)) return NULL;
+    const char *xs = shown.x, *ws = shown.weight;
+    int64_t     out_channels = weight->shape[0], groups = geom.groups;
     if (channels_of(x) != weight->shape[1] * groups)
         return nbi_fail(NB_ERR_SHAPE,
                         "%s: input of shape %s has %lld channels, but weight of shape %s with "
@@ -299,16 +304,10 @@ nb_tensor *nb_conv_transpose2d(const nb_tensor *x, const nb_tensor *weight, cons
 {
     const char       *op = "nb_conv_transpose2d";
     nbi_conv_geometry geom;
-    if (!check_operands(x, weight, bias, opts, op, &geom)) return NULL;
-    char xs[NBI_SHAPE_STR_SIZE], ws[NBI_SHAPE_STR_SIZE];
-    nbi_shape_str(x->ndim, x->shape, xs, sizeof xs);
-    nbi_shape_str(weight->ndim, weight->shape, ws, sizeof ws);
-    int64_t in_channels = weight->shape[0], groups = geom.groups;
-    if (in_channels == 0 || in_channels % groups != 0)
-        return nbi_fail(NB_ERR_SHAPE,
-                        "%s: weight of shape %s: its %lld input channels are not a positive multiple "
-                        "of groups=%lld",
-                        op, ws, (long long)in_channels, (long long)groups);
+    operand_shapes    shown;
+    if (!check_operands(x, weight, bias, opts, op, "input", &geom, &shown)) return NULL;
+    const char *xs = shown.x, *ws = shown.weight;
+    int64_t     in_channels = weight->shape[0], groups = geom.groups;
     if (channels_of(x) != in_channels)
         return nbi_fail(NB_ERR_SHAPE, "%s: input of shape %s has %lld channels, but weight of shape %s expects %lld",
                         op, xs, (long long)channels_of(x), ws, (long long)in_channels);

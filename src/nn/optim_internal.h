@@ -86,31 +86,33 @@ bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g);
 #else
 #define NBI_ALWAYS_INLINE inline
 #endif
+/* clang-format off */
 #define NBI_FLAG_CASE(n, kernel, ...)                                                                                  \
     case n:                                                                                                            \
         kernel(__VA_ARGS__, n);                                                                                        \
         break;
+#define NBI_FLAG_CASES_0_TO_7(kernel, ...)                                                                             \
+    NBI_FLAG_CASE(0, kernel, __VA_ARGS__) NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                        \
+    NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                        \
+    NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                        \
+    NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__)
 #define NBI_DISPATCH_FLAGS8(flags, kernel, ...)                                                                        \
     switch (flags) {                                                                                                   \
-        NBI_FLAG_CASE(0, kernel, __VA_ARGS__)                                                                          \
-        NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                                                          \
-        NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                    \
-            NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                \
-                NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__) default : break;           \
+        NBI_FLAG_CASES_0_TO_7(kernel, __VA_ARGS__)                                                                     \
+    default:                                                                                                           \
+        break;                                                                                                         \
     }
 #define NBI_DISPATCH_FLAGS16(flags, kernel, ...)                                                                       \
     switch (flags) {                                                                                                   \
-        NBI_FLAG_CASE(0, kernel, __VA_ARGS__)                                                                          \
-        NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                                                          \
-        NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                    \
-            NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                \
-                NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__)                            \
-                    NBI_FLAG_CASE(8, kernel, __VA_ARGS__) NBI_FLAG_CASE(9, kernel, __VA_ARGS__)                        \
-                        NBI_FLAG_CASE(10, kernel, __VA_ARGS__) NBI_FLAG_CASE(11, kernel, __VA_ARGS__)                  \
-                            NBI_FLAG_CASE(12, kernel, __VA_ARGS__) NBI_FLAG_CASE(13, kernel, __VA_ARGS__)              \
-                                NBI_FLAG_CASE(14, kernel, __VA_ARGS__) NBI_FLAG_CASE(15, kernel, __VA_ARGS__) default  \
-            : break;                                                                                                   \
+        NBI_FLAG_CASES_0_TO_7(kernel, __VA_ARGS__)                                                                     \
+        NBI_FLAG_CASE(8, kernel, __VA_ARGS__) NBI_FLAG_CASE(9, kernel, __VA_ARGS__)                                    \
+        NBI_FLAG_CASE(10, kernel, __VA_ARGS__) NBI_FLAG_CASE(11, kernel, __VA_ARGS__)                                  \
+        NBI_FLAG_CASE(12, kernel, __VA_ARGS__) NBI_FLAG_CASE(13, kernel, __VA_ARGS__)                                  \
+        NBI_FLAG_CASE(14, kernel, __VA_ARGS__) NBI_FLAG_CASE(15, kernel, __VA_ARGS__)                                  \
+    default:                                                                                                           \
+        break;                                                                                                         \
     }
+/* clang-format on */
 
 /* v written as Python's repr writes a float ("0.1", "1.0", "1e-08", "nan"),
  * so messages read as torch's ("Invalid learning rate: -0.1"). */

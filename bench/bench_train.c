@@ -1,0 +1,483 @@
+/*
+ * bench_train.c — times whole training steps built from nabla's modules,
+ * loss and optimizer, and the training program's start-up and memory, and
+ * prints one machine-readable line per (case, thread count), as
+ * bench_autograd does:
+ *
+ *   case threads min_us median_us
+ *
+ * Times are microseconds per step (a batch of steps is timed with
+ * CLOCK_MONOTONIC and divided by the batch size). Lines starting with '#'
+ * are comments. bench/compare_train.py runs the same cases, by the same
+ * names, in PyTorch, bench/bench_train_torch.cpp in libtorch, and
+ * bench/compare_train.sh puts them side by side.
+ *
+ * The step cases (float32, random inputs and labels; one step is
+ * nb_optim_zero_grad, forward, nb_cross_entropy with int64 labels,
+ * nb_backward, nb_optim_step of plain SGD with lr 0.01, all in one scope):
+ *   mlp_step_b64   Linear(784, 256) ReLU Linear(256, 10), x (64, 784)
+ *   mlp_step_b256  the same, x (256, 784)
+ *   cnn_step_b64   Conv2d(1, 8, 3, padding 1) ReLU MaxPool2d(2) Flatten
+ *                  Linear(1568, 10), x (64, 1, 28, 28)
+ * Before timing, 20 steps on the case's batch must lower its loss (a sign or
+ * scale error in a backward formula would not), else the case fails.
+ *
+ * The process cases run the training program (--train PATH, by default
+ * nabla-train beside this program) as a child:
+ *   startup   `nabla-train --epochs 1 --model mlp --threads T`, five times
+ *             per thread count: the row is the time from fork to the moment
+ *             its "setup (...) took N ms; training starts" line arrives (the
+ *             child's stdout is made line-buffered with coreutils'
+ *             libstdbuf, as `stdbuf -oL` does; without it the row is left
+ *             out), i.e. process start to first training batch, exec and
+ *             loading included. N itself (measured from main's start) is a
+ *             '#' line. The child is killed once the line is read.
+ *   peak_rss  ('#' lines only) the default run, `nabla-train --out
+ *             /tmp/nb-bench-out` at its default thread count, once: the
+ *             child's peak RSS (wait4's ru_maxrss), its wall time, and its
+ *             own setup, accuracy and total-time lines.
+ *
+ * Usage: bench_train [--threads N] [--filter SUBSTRING] [--reps N]
+ *                    [--train PATH] [--data DIR]
+ *   --threads N   run at N threads only (default: 1 and then 2)
+ *   --filter S    run only the cases whose name contains S
+ *   --reps N      timed repetitions per step case (default 7)
+ *   --train PATH  the training program (default: nabla-train in this
+ *                 program's directory)
+ *   --data DIR    passed to the training program as --data (default: none,
+ *                 so it reads ./data: run from the repository root)
+ */
+#define _DEFAULT_SOURCE /* fork, pipe, wait4, setenv, kill */
+
+#include "nabla.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_REPS = 1000, DEFAULT_REPS = 7, STARTUP_RUNS = 5, MAX_PARAMS = 8 };
+
+/* A batch of steps is grown until it takes about this long (as in
+ * bench_core and bench_autograd). */
+static const double target_batch_us = 20000.0;
+static const double sgd_lr          = 0.01;
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static int compare_doubles(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* values sorted in place; their median. */
+static double sorted_median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof values[0], compare_doubles);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The training steps                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A model, its optimizer and one batch, made outside any scope before timing
+ * and freed after it. */
+typedef struct {
+    nb_module *model;
+    nb_optim  *opt;
+    nb_tensor *x;      /* (B, 784) or (B, 1, 28, 28) float32, standard normal */
+    nb_tensor *labels; /* (B) int64 in [0, 10) */
+} case_state;
+
+static void free_state(case_state *s)
+{
+    nb_optim_free(s->opt); /* borrows the model's parameters: first */
+    nb_module_free(s->model);
+    nb_free(s->x);
+    nb_free(s->labels);
+    memset(s, 0, sizeof *s);
+}
+
+/* Takes over model (freed on failure too); SGD over all its parameters. */
+static bool finish_state(case_state *s, nb_module *model, nb_shape x_shape)
+{
+    s->model = model;
+    if (model == NULL) return false;
+    nb_tensor *params[MAX_PARAMS];
+    int64_t    count = nb_module_parameters(model, params, NULL, MAX_PARAMS);
+    if (count < 1 || count > MAX_PARAMS) return false;
+    s->opt    = nb_sgd_new(params, count, nb_sgd_defaults(sgd_lr));
+    s->x      = nb_randn(x_shape, NB_OPTS());
+    s->labels = nb_randint(0, 10, NB_SHAPE(x_shape.dims[0]), NB_OPTS(.dtype = NB_INT64));
+    return s->opt && s->x && s->labels;
+}
+
+/* Linear(784, 256) ReLU Linear(256, 10) on x (batch, 784). */
+static bool make_mlp(case_state *s, int64_t batch)
+{
+    nb_module *layers[] = { nb_linear_new(784, 256, true), nb_relu_new(), nb_linear_new(256, 10, true) };
+    return finish_state(s, nb_sequential_new(layers, 3), NB_SHAPE(batch, 784));
+}
+
+static bool make_mlp_b64(case_state *s) { return make_mlp(s, 64); }
+static bool make_mlp_b256(case_state *s) { return make_mlp(s, 256); }
+
+/* Conv2d(1, 8, 3, padding 1) ReLU MaxPool2d(2) Flatten Linear(8*14*14, 10) on
+ * x (64, 1, 28, 28). */
+static bool make_cnn_b64(case_state *s)
+{
+    nb_module *layers[] = {
+        nb_conv2d_new(1, 8, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true),
+        nb_relu_new(),
+        nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 })),
+        nb_flatten_new(1, -1),
+        nb_linear_new(8 * 14 * 14, 10, true),
+    };
+    return finish_state(s, nb_sequential_new(layers, 5), NB_SHAPE(64, 1, 28, 28));
+}
+
+/* One step, as a training loop writes it; *loss_out (if not NULL) receives
+ * the loss before the update. The graph and the intermediates die with the
+ * scope; the gradients stay with the parameters until the next zero_grad
+ * (as in torch, whose zero_grad is also at the top of the step). */
+static bool train_step_loss(case_state *s, double *loss_out)
+{
+    nb_optim_zero_grad(s->opt);
+    if (nb_scope_begin() != NB_OK) return false;
+    nb_tensor *logits = nb_module_forward(s->model, s->x);
+    nb_tensor *loss   = nb_cross_entropy(logits, s->labels, NB_CROSS_ENTROPY_OPTS());
+    bool       ok     = loss && nb_backward(loss) == NB_OK && nb_optim_step(s->opt) == NB_OK;
+    if (ok && loss_out) *loss_out = nb_item(loss);
+    if (nb_scope_end() != NB_OK) ok = false;
+    return ok;
+}
+
+static bool train_step(case_state *s) { return train_step_loss(s, NULL); }
+
+/* 20 steps on the same batch must lower the loss. */
+static bool check_descends(const char *name, case_state *s)
+{
+    double first = 0, last = 0;
+    bool   ok = train_step_loss(s, &first);
+    for (int i = 0; ok && i < 20; i++) ok = train_step_loss(s, &last);
+    if (ok && !(last < first)) {
+        fprintf(stderr, "bench_train: %s: loss did not decrease (%g -> %g)\n", name, first, last);
+        return false;
+    }
+    return ok;
+}
+
+typedef struct {
+    const char *name;
+    bool (*make)(case_state *s);
+} step_case;
+
+static const step_case step_cases[] = {
+    { "mlp_step_b64", make_mlp_b64 },
+    { "mlp_step_b256", make_mlp_b256 },
+    { "cnn_step_b64", make_cnn_b64 },
+};
+
+/* Time `calls` steps in microseconds, or a negative number on failure. */
+static double time_batch(case_state *s, int64_t calls)
+{
+    double start = now_us();
+    for (int64_t i = 0; i < calls; i++)
+        if (!train_step(s)) return -1.0;
+    return now_us() - start;
+}
+
+/* Steps per timed batch: doubled from 1 until a batch takes target_batch_us
+ * (this also warms caches, the block cache and the thread pool). 0 on
+ * failure. */
+static int64_t calibrate(case_state *s)
+{
+    if (time_batch(s, 1) < 0) return 0; /* warm-up */
+    for (int64_t calls = 1;; calls *= 2) {
+        double us = time_batch(s, calls);
+        if (us < 0) return 0;
+        if (us >= target_batch_us / 4 || calls >= ((int64_t)1 << 30)) {
+            double  per_call = us / (double)calls;
+            int64_t want     = (int64_t)(target_batch_us / (per_call > 1e-3 ? per_call : 1e-3));
+            return want > calls ? want : calls;
+        }
+    }
+}
+
+/* Run one step case and print its line; false if a step or the check failed. */
+static bool run_step_case(const step_case *c, int threads, int reps)
+{
+    case_state s;
+    memset(&s, 0, sizeof s);
+    bool    ok    = c->make(&s) && check_descends(c->name, &s);
+    int64_t calls = ok ? calibrate(&s) : 0;
+    double  per_call_us[MAX_REPS];
+    for (int r = 0; ok && calls > 0 && r < reps; r++) {
+        double us = time_batch(&s, calls);
+        if (us < 0) ok = false;
+        per_call_us[r] = us / (double)calls;
+    }
+    ok = ok && calls > 0;
+    if (ok) {
+        double median = sorted_median(per_call_us, reps);
+        printf("%s %d %.3f %.3f\n", c->name, threads, per_call_us[0], median);
+    } else {
+        fprintf(stderr, "bench_train: %s failed%s%s\n", c->name, nb_last_status() != NB_OK ? ": " : "",
+                nb_last_status() != NB_OK ? nb_last_error() : "");
+        nb_clear_error();
+    }
+    fflush(stdout);
+    free_state(&s);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The training program as a child process                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Where coreutils keeps the library behind `stdbuf` (Debian, then Fedora). */
+static const char *find_libstdbuf(void)
+{
+    static const char *const places[] = { "/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/coreutils/libstdbuf.so" };
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+        if (access(places[i], R_OK) == 0) return places[i];
+    return NULL;
+}
+
+/* Starts argv[0] with argv, its stdout on a pipe whose read end goes to
+ * *out (a stdio stream the caller closes) and its stderr left alone.
+ * libstdbuf (NULL: none) makes the child's stdout line-buffered, as
+ * `stdbuf -oL` does, so that lines arrive as they are printed. The child's
+ * pid, or -1 on failure. */
+static pid_t spawn(char *const argv[], const char *libstdbuf, FILE **out)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        if (libstdbuf) {
+            setenv("LD_PRELOAD", libstdbuf, 1);
+            setenv("_STDBUF_O", "L", 1);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "bench_train: cannot run %s\n", argv[0]);
+        _exit(127);
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    *out = fdopen(fds[0], "r");
+    if (*out == NULL) {
+        close(fds[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+/* The N of a "setup (...) took N ms; training starts" line, or -1. */
+static double setup_ms(const char *line)
+{
+    const char *took = strncmp(line, "setup (", 7) == 0 ? strstr(line, " took ") : NULL;
+    return took ? strtod(took + 6, NULL) : -1.0;
+}
+
+/* The training program and the options every run of it gets. */
+typedef struct {
+    const char *program;
+    const char *data_dir; /* NULL: the program's default */
+} train_program;
+
+/* argv for `program [--data DIR] extra...`; extra ends with NULL. */
+static void build_argv(const train_program *p, char *const *extra, char **argv, int capacity)
+{
+    int n     = 0;
+    argv[n++] = (char *)p->program;
+    if (p->data_dir) {
+        argv[n++] = "--data";
+        argv[n++] = (char *)p->data_dir;
+    }
+    for (int i = 0; extra[i] && n < capacity - 1; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+}
+
+/* One run of `--epochs 1 --model mlp --threads T`, killed when its setup
+ * line arrives: *start_us gets fork-to-line microseconds, *main_ms the
+ * program's own figure. */
+static bool startup_once(const train_program *p, const char *libstdbuf, int threads, double *start_us, double *main_ms)
+{
+    char  threads_text[16];
+    char *argv[16];
+    snprintf(threads_text, sizeof threads_text, "%d", threads);
+    char *extra[] = { "--epochs", "1", "--model", "mlp", "--threads", threads_text, "--out", "/tmp/nb-bench-startup",
+                      NULL };
+    build_argv(p, extra, argv, 16);
+    FILE  *out     = NULL;
+    double started = now_us();
+    pid_t  pid     = spawn(argv, libstdbuf, &out);
+    if (pid < 0) return false;
+    char line[1024];
+    *main_ms = -1;
+    while (*main_ms < 0 && fgets(line, sizeof line, out)) *main_ms = setup_ms(line);
+    *start_us = now_us() - started;
+    kill(pid, SIGKILL); /* the rest of the epoch is not needed */
+    fclose(out);
+    waitpid(pid, NULL, 0);
+    return *main_ms >= 0;
+}
+
+/* The startup row at one thread count, and the program's own figure. */
+static bool run_startup(const train_program *p, int threads)
+{
+    const char *libstdbuf = find_libstdbuf();
+    double      start_us[STARTUP_RUNS], main_ms[STARTUP_RUNS];
+    for (int r = 0; r < STARTUP_RUNS; r++) {
+        if (!startup_once(p, libstdbuf, threads, &start_us[r], &main_ms[r])) {
+            fprintf(stderr, "bench_train: startup: %s printed no \"setup (...) took N ms\" line\n", p->program);
+            return false;
+        }
+    }
+    double start_median = sorted_median(start_us, STARTUP_RUNS), main_median = sorted_median(main_ms, STARTUP_RUNS);
+    printf("# startup %d: nabla-train --epochs 1 --model mlp --threads %d, %d runs: main's start to first batch "
+           "(its setup line) min %.0f ms, median %.0f ms; fork to that line min %.1f ms, median %.1f ms\n",
+           threads, threads, STARTUP_RUNS, main_ms[0], main_median, start_us[0] * 1e-3, start_median * 1e-3);
+    if (libstdbuf)
+        printf("startup %d %.3f %.3f\n", threads, start_us[0], start_median);
+    else
+        printf("# startup %d: no libstdbuf.so (coreutils): the child's output arrives only at its end, so the "
+               "fork-to-first-batch row is left out\n", threads);
+    fflush(stdout);
+    return true;
+}
+
+/* The default run, once: its peak RSS and wall time as '#' lines, with its
+ * own setup, accuracy and total-time lines. */
+static bool run_peak_rss(const train_program *p)
+{
+    char *argv[16];
+    char *extra[] = { "--out", "/tmp/nb-bench-out", NULL };
+    build_argv(p, extra, argv, 16);
+    FILE  *out     = NULL;
+    double started = now_us();
+    pid_t  pid     = spawn(argv, NULL, &out);
+    if (pid < 0) return false;
+    enum { LINE = 1024 };
+    char line[LINE], setup[LINE] = "", first[LINE] = "", accuracy[LINE] = "", total[LINE] = "";
+    while (fgets(line, sizeof line, out)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (first[0] == '\0') snprintf(first, sizeof first, "%s", line);
+        if (setup_ms(line) >= 0) snprintf(setup, sizeof setup, "%s", line);
+        if (strncmp(line, "test accuracy", 13) == 0) snprintf(accuracy, sizeof accuracy, "%s", line);
+        if (strncmp(line, "total time", 10) == 0) snprintf(total, sizeof total, "%s", line);
+    }
+    fclose(out);
+    int           status = 0;
+    struct rusage usage;
+    pid_t         waited = wait4(pid, &status, 0, &usage);
+    double        wall_s = (now_us() - started) * 1e-6;
+    if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_train: peak_rss: %s --out /tmp/nb-bench-out failed\n", p->program);
+        return false;
+    }
+    printf("# peak_rss: default run `nabla-train --out /tmp/nb-bench-out`: maxrss %ld KiB (%.1f MB), wall %.1f s, "
+           "user %.1f s, sys %.1f s\n",
+           usage.ru_maxrss, (double)usage.ru_maxrss * 1024 / 1e6, wall_s,
+           (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6,
+           (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6);
+    printf("# peak_rss: its lines: \"%s\" | \"%s\" | \"%s\" | \"%s\"\n", first, setup, accuracy, total);
+    fflush(stdout);
+    return true;
+}
+
+/* nabla-train in the directory of argv0 (in static storage). */
+static const char *default_train_program(const char *argv0)
+{
+    static char path[4096];
+    const char *slash = strrchr(argv0, '/');
+    int         dir   = slash ? (int)(slash - argv0) : 1;
+    snprintf(path, sizeof path, "%.*s/nabla-train", dir, slash ? argv0 : ".");
+    return path;
+}
+
+static void usage(const char *program)
+{
+    fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--train PATH] [--data DIR]\n",
+            program);
+}
+
+int main(int argc, char **argv)
+{
+    int           only_threads = 0, reps = 0;
+    const char   *filter       = NULL;
+    train_program program      = { default_train_program(argv[0]), NULL };
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (!strcmp(argv[i], "--threads") && has_value) only_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
+        else if (!strcmp(argv[i], "--reps") && has_value) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--train") && has_value) program.program = argv[++i];
+        else if (!strcmp(argv[i], "--data") && has_value) program.data_dir = argv[++i];
+        else {
+            usage(argv[0]);
+            return 2;
+        }
+    }
+    if (only_threads < 0 || reps < 0) {
+        usage(argv[0]);
+        return 2;
+    }
+    if (reps == 0) reps = DEFAULT_REPS;
+    if (reps > MAX_REPS) reps = MAX_REPS;
+    int thread_counts[2] = { 1, 2 }, nthread_counts = 2;
+    if (only_threads > 0) {
+        thread_counts[0] = only_threads;
+        nthread_counts   = 1;
+    }
+    bool want_startup = !filter || strstr("startup", filter), want_rss = !filter || strstr("peak_rss", filter);
+    if ((want_startup || want_rss) && access(program.program, X_OK) != 0) {
+        fprintf(stderr, "bench_train: %s is not an executable (build the nabla-train target or pass --train PATH); "
+                        "skipping startup and peak_rss\n", program.program);
+        want_startup = want_rss = false;
+    }
+
+    nb_manual_seed(0);
+    printf("# nabla bench_train: gemm=%s default_threads=%d\n", nb_gemm_backend(), nb_get_num_threads());
+    printf("# case threads min_us median_us\n");
+    int failures = 0;
+    for (int t = 0; t < nthread_counts; t++) {
+        if (nb_set_num_threads(thread_counts[t]) != NB_OK) {
+            fprintf(stderr, "bench_train: %s\n", nb_last_error());
+            nb_clear_error();
+            failures++;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof step_cases / sizeof step_cases[0]; i++) {
+            if (filter && !strstr(step_cases[i].name, filter)) continue;
+            if (!run_step_case(&step_cases[i], thread_counts[t], reps)) failures++;
+        }
+    }
+    nb_empty_cache();
+    for (int t = 0; want_startup && t < nthread_counts; t++)
+        if (!run_startup(&program, thread_counts[t])) failures++;
+    if (want_rss && !run_peak_rss(&program)) failures++;
+    return failures ? 1 : 0;
+}
