@@ -99,6 +99,7 @@ static nb_optim *make_optimizer(const train_options *o, nb_module *model)
     nb_optim *opt = NULL;
     if (strcmp(o->optimizer, "sgd") == 0) {
         nb_sgd_opts s = nb_sgd_defaults(o->lr > 0 ? o->lr : 0.05);
+        s.nesterov    = false;
         s.momentum    = 0.9;
         opt           = nb_sgd_new(params, count, s);
     } else if (strcmp(o->optimizer, "rmsprop") == 0) {

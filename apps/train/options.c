@@ -14,10 +14,12 @@ void print_usage(FILE *f, const char *program)
     fprintf(f,
             "usage: %s [options]\n"
             "Train a digit classifier on IDX data and evaluate it.\n"
-            "  --model cnn|mlp        network (default cnn: two conv-relu-pool stages and a linear head)\n"
-            "  --epochs N             passes over the training set (default 6)\n"
-            "  --batch-size N         samples per step (default 64)\n"
-            "  --lr X                 learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd)\n"
+            "  --model cnn|mlp        network (default cnn: two conv-batchnorm-relu-pool stages and a\n"
+            "                         linear head; mlp: 784-256-10)\n"
+            "  --epochs N             passes over the training set (default 12 for cnn, 10 for mlp)\n"
+            "  --batch-size N         samples per step (default 128 for cnn, 64 for mlp)\n"
+            "  --lr X                 peak learning rate, annealed to 0 by a cosine over the run\n"
+            "                         (default 3e-3 for cnn, 1e-3 for mlp; 0.05 with sgd)\n"
             "  --optimizer NAME       adam, adamw, sgd (momentum 0.9) or rmsprop (default adam)\n"
             "  --data DIR             IDX files with the standard MNIST names, .gz or plain (default data)\n"
             "  --seed N               seed of initialisation and shuffling (default 0)\n"
@@ -25,8 +27,8 @@ void print_usage(FILE *f, const char *program)
             "  --device auto|cpu|cuda where to train (default auto: cuda if available)\n"
             "  --out DIR              where model.safetensors and curves.svg go (default nabla-out)\n"
             "  --augment K            shift each training image by a random offset in [-K, K] pixels\n"
-            "                         (default 0)\n"
-            "  --label-smoothing X    cross-entropy label smoothing in [0, 1) (default 0)\n"
+            "                         (default 1)\n"
+            "  --label-smoothing X    cross-entropy label smoothing in [0, 1) (default 0.1 for cnn, 0 for mlp)\n"
             "  --help                 this text\n",
             program);
 }
@@ -51,8 +53,10 @@ static bool one_of(const char *value, const char *const *choices)
 
 bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size)
 {
-    *o = (train_options){ .model = "cnn", .epochs = 6, .batch_size = 64, .lr = 0, .optimizer = "adam",
-                          .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out" };
+    /* -1 / 0 mark "not given": apply_model_defaults fills them per model. */
+    *o = (train_options){ .model = "cnn", .epochs = 0, .batch_size = 0, .lr = 0, .optimizer = "adam",
+                          .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out",
+                          .augment = -1, .label_smoothing = -1 };
     static const char *const models[]     = { "cnn", "mlp", NULL };
     static const char *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
     static const char *const devices[]    = { "auto", "cpu", "cuda", NULL };
@@ -131,5 +135,13 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
         snprintf(error, error_size, "%s needs a positive whole number in range, got '%s'", flag, value);
         return false;
     }
+    /* The recipes that reach the issue's accuracy on the bundled digits
+     * (CNN >= 98%, MLP >= 96%) within seconds; see apps/train/README. */
+    bool cnn = strcmp(o->model, "cnn") == 0;
+    if (o->epochs == 0) o->epochs = cnn ? 12 : 10;
+    if (o->batch_size == 0) o->batch_size = cnn ? 128 : 64;
+    if (o->lr == 0 && strcmp(o->optimizer, "sgd") != 0) o->lr = cnn ? 3e-3 : 1e-3;
+    if (o->augment < 0) o->augment = 1;
+    if (o->label_smoothing < 0) o->label_smoothing = cnn ? 0.1 : 0;
     return true;
 }
