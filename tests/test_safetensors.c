@@ -16,6 +16,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 
+#include <float.h>
 #include <stdint.h>
 
 /* ------------------------------------------------------------------------ */
@@ -803,6 +804,261 @@ static void test_module_load_errors(void)
     remove("int.safetensors");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Writing F16 / BF16                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The first n 16-bit values of the data of the file at path (which has one
+ * 16-bit tensor, first in the data). */
+static int data_u16_are(const char *path, const uint16_t *expected, int n)
+{
+    size_t         size;
+    unsigned char *got           = nbt_read_file(path, &size);
+    int            ok            = got != NULL && size >= 8;
+    uint64_t       header_length = 0;
+    for (int i = 0; ok && i < 8; i++)
+        header_length |= (uint64_t)got[i] << (8 * i);
+    ok = ok && size >= 8 + header_length + 2 * (uint64_t)n;
+    for (int i = 0; ok && i < n; i++) {
+        const unsigned char *p     = got + 8 + header_length + 2 * i;
+        uint16_t             value = (uint16_t)(p[0] | p[1] << 8);
+        if (value != expected[i]) {
+            fprintf(stderr, "  value %d is 0x%04x, expected 0x%04x\n", i, value, expected[i]);
+            ok = 0;
+        }
+    }
+    free(got);
+    return ok;
+}
+
+/* The file's header mentions this text (e.g. "\"dtype\":\"F16\""). */
+static int header_has(const char *path, const char *text)
+{
+    size_t         size;
+    unsigned char *got = nbt_read_file(path, &size);
+    int            ok  = 0;
+    if (got != NULL && size >= 8) {
+        char *header = calloc(1, size - 8 + 1);
+        if (header) memcpy(header, got + 8, size - 8);
+        ok = header && strstr(header, text) != NULL;
+        free(header);
+    }
+    free(got);
+    return ok;
+}
+
+static nb_tensor *load_back(const char *path, const char *name)
+{
+    nb_safetensors *f = nb_safetensors_load(path);
+    nb_tensor      *t = f ? nb_safetensors_get(f, name) : NULL;
+    nb_safetensors_free(f);
+    return t;
+}
+
+static void test_save_half(void)
+{
+    const char *name = "x";
+    /* F16 from float32: exact values (1, -2.5, 0.09375, 65504, 2^-24, -0);
+     * ties to even (1 + 2^-11 -> 1, 1 + 3 * 2^-11 -> 1 + 2^-9); just past a
+     * tie (1 + 2^-11 + 2^-20 -> 1 + 2^-10); 65519 -> 65504 but 65520 (the
+     * tie with 65536) -> inf; 1e6 -> inf; -1e6 -> -inf; 2^-25 (a tie with
+     * 0) -> 0; NaN. Values and bits from numpy's astype(float16). */
+    const float    f32[15] = {1.0f,
+                              -2.5f,
+                              0.09375f,
+                              65504.0f,
+                              0x1p-24f,
+                              -0.0f,
+                              1.0f + 0x1p-11f,
+                              1.0f + 3 * 0x1p-11f,
+                              1.0f + 0x1p-11f + 0x1p-20f,
+                              65519.0f,
+                              65520.0f,
+                              1e6f,
+                              -1e6f,
+                              0x1p-25f,
+                              NAN};
+    const uint16_t f16[15] = {0x3C00, 0xC100, 0x2E00, 0x7BFF, 0x0001, 0x8000, 0x3C00, 0x3C02,
+                              0x3C01, 0x7BFF, 0x7C00, 0x7C00, 0xFC00, 0x0000, 0x7E00};
+    nb_tensor     *t       = nb_from_data(f32, NB_SHAPE(3, 5), NB_OPTS());
+    NBT_CHECK(nb_save_safetensors_half("half.safetensors", &name, &t, 1, NULL, NULL, 0, false) == NB_OK);
+    NBT_CHECK(header_has("half.safetensors", "{\"x\":{\"dtype\":\"F16\",\"shape\":[3,5],\"data_offsets\":[0,30]}}"));
+    NBT_CHECK(data_u16_are("half.safetensors", f16, 15));
+    nb_tensor *g = load_back("half.safetensors", "x");
+    NBT_CHECK(g && nb_dtype_of(g) == NB_FLOAT32);
+    NBT_CHECK_TENSOR(g, NB_SHAPE(3, 5), 0, 1.0, -2.5, 0.09375, 65504.0, ldexp(1, -24), 0.0, 1.0, 1.001953125,
+                     1.0009765625, 65504.0, INFINITY, INFINITY, -INFINITY, 0.0, NAN);
+    NBT_CHECK(g && signbit(((float *)nb_data(g))[5]));
+    nb_free(g), nb_free(t);
+
+    /* BF16 from float32: exact (1, -2.5, 0.09375, 3.140625); ties to even
+     * (1 + 2^-8 -> 1, 1 + 3 * 2^-8 -> 1 + 2^-6); 65504 -> 65536 (BF16 has
+     * float32's range); FLT_MAX and -3.4e38 round to +-inf; NaN. Bits from
+     * torch's .bfloat16() (whose NaN is 0xFFFF; any NaN will do). */
+    const float    b32[10] = {1.0f,     -2.5f,   0.09375f, 3.140625f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f,
+                              65504.0f, FLT_MAX, -3.4e38f, NAN};
+    const uint16_t bf16[9] = {0x3F80, 0xC020, 0x3DC0, 0x4049, 0x3F80, 0x3F82, 0x4780, 0x7F80, 0xFF80};
+    t                      = nb_from_data(b32, NB_SHAPE(10), NB_OPTS());
+    NBT_CHECK(nb_save_safetensors_half("half.safetensors", &name, &t, 1, NULL, NULL, 0, true) == NB_OK);
+    NBT_CHECK(header_has("half.safetensors", "{\"x\":{\"dtype\":\"BF16\",\"shape\":[10],\"data_offsets\":[0,20]}}"));
+    NBT_CHECK(data_u16_are("half.safetensors", bf16, 9));
+    g = load_back("half.safetensors", "x");
+    NBT_CHECK(g && nb_dtype_of(g) == NB_FLOAT32);
+    NBT_CHECK_TENSOR(g, NB_SHAPE(10), 0, 1.0, -2.5, 0.09375, 3.140625, 1.0, 1.015625, 65536.0, INFINITY, -INFINITY,
+                     NAN);
+    nb_free(g), nb_free(t);
+
+    /* float64 is rounded once, from the double itself (as numpy's
+     * astype(float16)): 1 + 2^-11 + 2^-40 is past the tie, so 1 + 2^-10,
+     * where rounding to float32 first would make it a tie and give 1. */
+    const double f64[5] = {1.0 + 0x1p-11 + 0x1p-40, 0.1, 1e300, -1e300, 0x1p-25 + 0x1p-60};
+    t                   = nb_from_data(f64, NB_SHAPE(5), NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_save_safetensors_half("half.safetensors", &name, &t, 1, NULL, NULL, 0, false) == NB_OK);
+    g = load_back("half.safetensors", "x");
+    NBT_CHECK(g && nb_dtype_of(g) == NB_FLOAT32);
+    NBT_CHECK_TENSOR(g, NB_SHAPE(5), 0, 1.0009765625, 0.0999755859375, INFINITY, -INFINITY, ldexp(1, -24));
+    nb_free(g), nb_free(t);
+    const double d64[4] = {1.0 + 0x1p-8 + 0x1p-40, 0.1, 1e300, -1e-300};
+    t                   = nb_from_data(d64, NB_SHAPE(2, 2), NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_save_safetensors_half("half.safetensors", &name, &t, 1, NULL, NULL, 0, true) == NB_OK);
+    g = load_back("half.safetensors", "x");
+    NBT_CHECK_TENSOR(g, NB_SHAPE(2, 2), 0, 1.0078125, 0.10009765625, INFINITY, 0.0);
+    NBT_CHECK(g && signbit(((float *)nb_data(g))[3]));
+    nb_free(g), nb_free(t);
+    remove("half.safetensors");
+}
+
+static void test_save_half_layout(void)
+{
+    /* Mixed with int64: I64 stays I64 and comes first (widest); the 16-bit
+     * data follows at offset 8. Exact bytes, header padded to 8. */
+    const float values[2] = {1.0f, -2.5f};
+    nb_tensor  *w         = nb_from_data(values, NB_SHAPE(2), NB_OPTS());
+    nb_tensor  *n         = nb_full(NB_SHAPE(1), 7, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor  *t[2]      = {w, n};
+    const char *names[2]  = {"w", "n"};
+    NBT_CHECK(nb_save_safetensors_half("mixed.safetensors", names, t, 2, NULL, NULL, 0, false) == NB_OK);
+    const unsigned char f16_data[] = {7, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x3C, 0x00, 0xC1};
+    NBT_CHECK(file_is("mixed.safetensors",
+                      "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+                      "\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[8,12]}}    ",
+                      f16_data, sizeof f16_data));
+    NBT_CHECK(nb_save_safetensors_half("mixed.safetensors", names, t, 2, (const char *[]){"format"},
+                                       (const char *[]){"pt"}, 1, true) == NB_OK);
+    const unsigned char bf16_data[] = {7, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3F, 0x20, 0xC0};
+    NBT_CHECK(file_is("mixed.safetensors",
+                      "{\"__metadata__\":{\"format\":\"pt\"},"
+                      "\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+                      "\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[8,12]}}    ",
+                      bf16_data, sizeof bf16_data));
+    nb_free(w), nb_free(n);
+
+    /* Every dtype: order I64, I32, then the 16-bit ones by name, U8, BOOL
+     * (the reference ranks I32 above BF16 / F16). Views are written in
+     * row-major order; 0-d and empty tensors work. */
+    const int64_t i64[2] = {INT64_MIN, 5};
+    const int32_t i32[3] = {-7, 0, INT32_MAX};
+    const uint8_t u8[2]  = {0, 255};
+    const uint8_t b8[2]  = {1, 0};
+    nb_tensor    *base   = nb_arange(0, 6, 1, NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor    *matrix = nb_reshape(base, NB_SHAPE(2, 3));
+    nb_tensor    *all[8] = {
+           nb_from_data(u8, NB_SHAPE(2), NB_OPTS(.dtype = NB_UINT8)),
+           nb_from_data(b8, NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL)),
+           nb_transpose(matrix, 0, 1), /* (3, 2) float64, not contiguous */
+           nb_full(NB_SCALAR_SHAPE, 0.5, NB_OPTS()),
+           nb_zeros(NB_SHAPE(0, 4), NB_OPTS()),
+           nb_from_data(i32, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT32)),
+           nb_from_data(i64, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64)),
+           nb_slice(matrix, 1, 0, NB_END, 2), /* (2, 2) columns 0, 2 */
+    };
+    const char *all_names[8] = {"u8", "bool", "transposed", "scalar", "empty", "i32", "i64", "stepped"};
+    NBT_CHECK(nb_save_safetensors_half("mixed.safetensors", all_names, all, 8, NULL, NULL, 0, true) == NB_OK);
+    nb_safetensors *f = nb_safetensors_load("mixed.safetensors");
+    NBT_CHECK(f != NULL && nb_safetensors_count(f) == 8);
+    const char *order[8] = {"i64", "i32", "empty", "scalar", "stepped", "transposed", "u8", "bool"};
+    for (int i = 0; f && i < 8; i++)
+        NBT_CHECK(nb_safetensors_name(f, i) && strcmp(nb_safetensors_name(f, i), order[i]) == 0);
+    nb_tensor *g = nb_safetensors_get(f, "i64");
+    NBT_CHECK_TENSOR_IS(g, NB_INT64, NB_SHAPE(2), i64);
+    nb_free(g);
+    g = nb_safetensors_get(f, "i32");
+    NBT_CHECK_TENSOR_IS(g, NB_INT32, NB_SHAPE(3), i32);
+    nb_free(g);
+    g = nb_safetensors_get(f, "u8");
+    NBT_CHECK_TENSOR_IS(g, NB_UINT8, NB_SHAPE(2), u8);
+    nb_free(g);
+    g = nb_safetensors_get(f, "bool");
+    NBT_CHECK_TENSOR_IS(g, NB_BOOL, NB_SHAPE(2), b8);
+    nb_free(g);
+    g = nb_safetensors_get(f, "transposed");
+    NBT_CHECK(g && nb_dtype_of(g) == NB_FLOAT32);
+    NBT_CHECK_TENSOR(g, NB_SHAPE(3, 2), 0, 0, 3, 1, 4, 2, 5);
+    nb_free(g);
+    g = nb_safetensors_get(f, "stepped");
+    NBT_CHECK_TENSOR(g, NB_SHAPE(2, 2), 0, 0, 2, 3, 5);
+    nb_free(g);
+    g = nb_safetensors_get(f, "scalar");
+    NBT_CHECK_TENSOR(g, NB_SCALAR_SHAPE, 0, 0.5);
+    nb_free(g);
+    g = nb_safetensors_get(f, "empty");
+    NBT_CHECK(g && nb_dtype_of(g) == NB_FLOAT32 && nb_numel(g) == 0 && nb_ndim(g) == 2);
+    nb_free(g);
+    nb_safetensors_free(f);
+    NBT_CHECK(header_has("mixed.safetensors", "\"i32\":{\"dtype\":\"I32\",\"shape\":[3],\"data_offsets\":[16,28]},"
+                                              "\"empty\":{\"dtype\":\"BF16\",\"shape\":[0,4],\"data_offsets\":[28,28]},"
+                                              "\"scalar\":{\"dtype\":\"BF16\",\"shape\":[],\"data_offsets\":[28,30]}"));
+    for (int i = 0; i < 8; i++)
+        nb_free(all[i]);
+    nb_free(base), nb_free(matrix);
+
+    /* A larger tensor, written in several chunks. */
+    nb_tensor *big = nb_arange(0, 20000, 1, NB_OPTS());
+    NBT_CHECK(nb_save_safetensors_half("mixed.safetensors", (const char *[]){"big"}, &big, 1, NULL, NULL, 0, true) ==
+              NB_OK);
+    g = load_back("mixed.safetensors", "big");
+    /* BF16 keeps 8 significant bits: compare with the same rounding done
+     * here (integers < 2^24 are exact floats). */
+    int same = g != NULL && nb_numel(g) == 20000;
+    for (int i = 0; same && i < 20000; i++)
+        same = ((const float *)nb_data(g))[i] == nbi_bf16_to_f32(nbi_f32_to_bf16((float)i));
+    NBT_CHECK(same);
+    nb_free(g), nb_free(big);
+    remove("mixed.safetensors");
+}
+
+static void test_save_half_errors(void)
+{
+    nb_tensor  *t     = nb_zeros(NB_SHAPE(2), NB_OPTS());
+    nb_tensor  *two[] = {t, t};
+    const char *name  = "w";
+    NBT_CHECK(nb_save_safetensors_half(NULL, &name, &t, 1, NULL, NULL, 0, false) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_save_safetensors_half: argument 'path' is NULL");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", &name, &t, -1, NULL, NULL, 0, true) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_save_safetensors_half: x.safetensors: count -1");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", &name, NULL, 1, NULL, NULL, 0, false) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "argument 'tensors' is NULL");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", &name, &t, 1, (const char *[]){"k"}, NULL, 1, false) ==
+              NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "argument 'metadata_values' is NULL");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", (const char *[]){"w", "w"}, two, 2, NULL, NULL, 0, false) ==
+              NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_save_safetensors_half: x.safetensors: name 'w' is given twice");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", (const char *[]){"__metadata__"}, &t, 1, NULL, NULL, 0,
+                                       false) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "'__metadata__' is reserved");
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", (const char *[]){"bad\xff"}, &t, 1, NULL, NULL, 0, false) ==
+              NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "name 0 is not valid UTF-8");
+    nb_tensor *missing = NULL;
+    NBT_CHECK(nb_save_safetensors_half("x.safetensors", &name, &missing, 1, NULL, NULL, 0, false) == NB_ERR_ARG);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_save_safetensors_half: argument 'tensors[i]' is NULL");
+    NBT_CHECK(nb_save_safetensors_half("no/such/dir/x.safetensors", &name, &t, 1, NULL, NULL, 0, true) == NB_ERR_IO);
+    NBT_CHECK_ERROR(NB_ERR_IO, "nb_save_safetensors_half: no/such/dir/x.safetensors: cannot open for writing");
+    nb_free(t);
+    remove("x.safetensors");
+}
+
 int main(void)
 {
     NBT_RUN(test_round_trip_every_dtype);
@@ -818,5 +1074,8 @@ int main(void)
     NBT_RUN(test_json_writer);
     NBT_RUN(test_module_save_load);
     NBT_RUN(test_module_load_errors);
+    NBT_RUN(test_save_half);
+    NBT_RUN(test_save_half_layout);
+    NBT_RUN(test_save_half_errors);
     return nbt_finish();
 }

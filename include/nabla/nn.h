@@ -364,6 +364,15 @@ NB_API void            nb_safetensors_free(nb_safetensors *f);
 NB_API nb_status nb_save_safetensors(const char *path, const char *const *names, nb_tensor *const *tensors,
                                      int64_t count, const char *const *metadata_keys,
                                      const char *const *metadata_values, int64_t n_metadata);
+/* Like nb_save_safetensors, but floating tensors (float32, float64) are
+ * stored as F16 (bfloat16 false) or BF16 (true), rounded to nearest even
+ * (values beyond F16's range become +-inf, NaN stays NaN; float64 is
+ * rounded once, as numpy's astype does); other dtypes are stored as
+ * themselves. nb_safetensors_get reads them back as float32.
+ * Errors as nb_save_safetensors. */
+NB_API nb_status nb_save_safetensors_half(const char *path, const char *const *names, nb_tensor *const *tensors,
+                                          int64_t count, const char *const *metadata_keys,
+                                          const char *const *metadata_values, int64_t n_metadata, bool bfloat16);
 
 /* A module's parameters and buffers under their state_dict names. Loading
  * requires the same set of names with the same shapes: a missing or
