@@ -1,11 +1,14 @@
 /*
  * models.c — the two networks of nabla-train, as torch would write them:
  *
- *   cnn: Conv2d(1, 16, 3, padding 1) BatchNorm2d(16) ReLU MaxPool2d(2)
- *        Conv2d(16, 32, 3, padding 1) BatchNorm2d(32) ReLU MaxPool2d(2)
+ *   cnn: Conv2d(1, 16, 3, padding 1) ReLU MaxPool2d(2)
+ *        Conv2d(16, 32, 3, padding 1) ReLU MaxPool2d(2)
  *        Flatten Linear(32*7*7, 10)                        (~21k parameters)
  *
- * Batch norm is what lets the CNN train at lr 3e-3 in 12 short epochs.
+ * The training recipes (apps/train/options.c defaults) were chosen with
+ * PyTorch runs of the same architectures on the same data: with 1-pixel
+ * random shifts and label smoothing the CNN passes 98% on the 2,000 test
+ * digits for every seed tried, the MLP 96.5%.
  *   mlp: Flatten Linear(784, 256) ReLU Linear(256, 10)      (~203k parameters)
  */
 #include "train.h"
@@ -22,10 +25,9 @@ nb_module *build_model(const char *name)
     nb_conv_opts same = NB_CONV_OPTS(.padding = { 1, 1 });
     nb_pool_opts half = NB_POOL_OPTS(.kernel = { 2, 2 });
     nb_module   *layers[] = {
-        nb_conv2d_new(1, 16, 3, 3, same, true),  nb_batch_norm2d_new(16, 1e-5, 0.1), nb_relu_new(),
-        nb_max_pool2d_new(half),                 nb_conv2d_new(16, 32, 3, 3, same, true),
-        nb_batch_norm2d_new(32, 1e-5, 0.1),      nb_relu_new(),                      nb_max_pool2d_new(half),
+        nb_conv2d_new(1, 16, 3, 3, same, true),  nb_relu_new(), nb_max_pool2d_new(half),
+        nb_conv2d_new(16, 32, 3, 3, same, true), nb_relu_new(), nb_max_pool2d_new(half),
         nb_flatten_new(1, -1),                   nb_linear_new(32 * 7 * 7, 10, true),
     };
-    return nb_sequential_new(layers, 10);
+    return nb_sequential_new(layers, 8);
 }
