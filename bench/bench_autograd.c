@@ -40,27 +40,10 @@
  */
 #define _POSIX_C_SOURCE 199309L
 
-#include "nabla.h"
+#include "bench_common.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-
-enum { MAX_REPS = 1000, DEFAULT_REPS = 7 };
-
-/* A batch of iterations is grown until it takes about this long (as in
- * bench_core), so clock resolution and loop overhead vanish. */
-static const double target_batch_us = 20000.0;
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The cases' state and one iteration of each                               */
@@ -233,36 +216,20 @@ static const bench_case cases[] = {
     { "mlp_step_b64", make_mlp, mlp_check, mlp_step },
 };
 
+/* A case and its state, for bench_measure. */
+typedef struct {
+    const bench_case *c;
+    case_state       *s;
+} case_ctx;
+
 /* Time `calls` iterations in microseconds, or a negative number on failure. */
-static double time_batch(const bench_case *c, case_state *s, int64_t calls)
+static double time_batch(void *ctx, int64_t calls)
 {
-    double start = now_us();
+    const case_ctx *x     = ctx;
+    double          start = bench_now_us();
     for (int64_t i = 0; i < calls; i++)
-        if (!c->step(s)) return -1.0;
-    return now_us() - start;
-}
-
-/* Iterations per timed batch: doubled from 1 until a batch takes
- * target_batch_us (this also warms caches, the block cache and the thread
- * pool). 0 on failure. */
-static int64_t calibrate(const bench_case *c, case_state *s)
-{
-    if (time_batch(c, s, 1) < 0) return 0; /* warm-up */
-    for (int64_t calls = 1;; calls *= 2) {
-        double us = time_batch(c, s, calls);
-        if (us < 0) return 0;
-        if (us >= target_batch_us / 4 || calls >= ((int64_t)1 << 30)) {
-            double  per_call = us / (double)calls;
-            int64_t want     = (int64_t)(target_batch_us / (per_call > 1e-3 ? per_call : 1e-3));
-            return want > calls ? want : calls;
-        }
-    }
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
+        if (!x->c->step(x->s)) return -1.0;
+    return bench_now_us() - start;
 }
 
 /* Run one case and print its line; false if a step failed or a check did. */
@@ -270,25 +237,9 @@ static bool run_case(const bench_case *c, int threads, int reps)
 {
     case_state s;
     memset(&s, 0, sizeof s);
-    bool    ok    = c->make(&s) && (!c->check || c->check(&s));
-    int64_t calls = ok ? calibrate(c, &s) : 0;
-    double  per_call_us[MAX_REPS];
-    for (int r = 0; ok && calls > 0 && r < reps; r++) {
-        double us = time_batch(c, &s, calls);
-        if (us < 0) ok = false;
-        per_call_us[r] = us / (double)calls;
-    }
-    ok = ok && calls > 0;
-    if (ok) {
-        qsort(per_call_us, (size_t)reps, sizeof per_call_us[0], compare_doubles);
-        double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
-        printf("%s %d %.3f %.3f\n", c->name, threads, per_call_us[0], median);
-    } else {
-        fprintf(stderr, "bench_autograd: %s failed%s%s\n", c->name, nb_last_status() != NB_OK ? ": " : "",
-                nb_last_status() != NB_OK ? nb_last_error() : "");
-        nb_clear_error();
-    }
-    fflush(stdout);
+    case_ctx ctx = { c, &s };
+    bool     ok  = c->make(&s) && (!c->check || c->check(&s)) && bench_measure(c->name, threads, reps, time_batch, &ctx, 0);
+    if (!ok) bench_report_failure("bench_autograd", c->name);
     free_state(&s);
     return ok;
 }
@@ -360,45 +311,29 @@ static void usage(const char *program)
 
 int main(int argc, char **argv)
 {
-    int         only_threads = 0, reps = 0;
-    const char *filter       = NULL;
+    bench_options opt;
+    bench_options_init(&opt);
     for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!strcmp(argv[i], "--threads") && has_value) only_threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!strcmp(argv[i], "--reps") && has_value) reps = atoi(argv[++i]);
-        else {
+        if (bench_parse_option(&opt, argc, argv, &i) != 1) {
             usage(argv[0]);
             return 2;
         }
     }
-    if (only_threads < 0 || reps < 0) {
-        usage(argv[0]);
-        return 2;
-    }
-    if (reps == 0) reps = DEFAULT_REPS;
-    if (reps > MAX_REPS) reps = MAX_REPS;
-    int thread_counts[2] = { 1, 2 }, nthread_counts = 2;
-    if (only_threads > 0) {
-        thread_counts[0] = only_threads;
-        nthread_counts   = 1;
-    }
+    int reps = opt.reps > 0 ? opt.reps : BENCH_DEFAULT_REPS;
 
     nb_manual_seed(0);
     printf("# nabla bench_autograd: gemm=%s default_threads=%d\n", nb_gemm_backend(), nb_get_num_threads());
     printf("# case threads min_us median_us\n");
     int failures = 0;
-    for (int t = 0; t < nthread_counts; t++) {
-        if (nb_set_num_threads(thread_counts[t]) != NB_OK) {
-            fprintf(stderr, "bench_autograd: %s\n", nb_last_error());
-            nb_clear_error();
+    for (int t = 0; t < opt.nthread_counts; t++) {
+        if (!bench_set_threads("bench_autograd", opt.thread_counts[t])) {
             failures++;
             continue;
         }
-        if (t == 0 && (!filter || strstr("memory", filter)) && !run_memory()) failures++;
+        if (t == 0 && bench_selected(&opt, "memory") && !run_memory()) failures++;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            if (filter && !strstr(cases[i].name, filter)) continue;
-            if (!run_case(&cases[i], thread_counts[t], reps)) failures++;
+            if (!bench_selected(&opt, cases[i].name)) continue;
+            if (!run_case(&cases[i], opt.thread_counts[t], reps)) failures++;
         }
     }
     nb_empty_cache();

@@ -27,19 +27,8 @@
  */
 #define _POSIX_C_SOURCE 199309L
 
-#include "nabla.h"
+#include "bench_common.h"
 #include "cpu/cpu.h" /* nbi_elementwise_isa: which kernel table runs */
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-enum { MAX_REPS = 1000 };
-
-/* A batch of calls is grown until it takes about this long, so that clock
- * resolution and loop overhead vanish from the per-call time. */
-static const double target_batch_us = 20000.0;
 
 typedef enum {
     CASE_MATMUL,          /* out = a @ b                                    */
@@ -105,13 +94,6 @@ static const bench_case cases[] = {
     { "add_4x3_scoped", CASE_TINY_ADD_SCOPED, OP_ADD, 4, 0, 3, 0, 1000000 },
     { "add_4x3_scope_step", CASE_TINY_ADD_STEP, OP_ADD, 4, 0, 3, 0, 1000000 },
 };
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
 
 /* The operands of one case, made before timing and freed after it. */
 typedef struct {
@@ -208,68 +190,33 @@ static bool run_batch(const bench_case *c, const operands *ops, int64_t calls)
     return true;
 }
 
+/* A case and its operands, for bench_measure. */
+typedef struct {
+    const bench_case *c;
+    const operands   *ops;
+} case_ctx;
+
 /* Time one batch in microseconds, or a negative number if it failed. */
-static double time_batch(const bench_case *c, const operands *ops, int64_t calls)
+static double time_batch(void *ctx, int64_t calls)
 {
-    bool   scoped = c->kind == CASE_TINY_ADD_SCOPED;
-    double start  = now_us();
+    const case_ctx *x      = ctx;
+    bool            scoped = x->c->kind == CASE_TINY_ADD_SCOPED;
+    double          start  = bench_now_us();
     if (scoped && nb_scope_begin() != NB_OK) return -1.0;
-    bool ok = run_batch(c, ops, calls);
+    bool ok = run_batch(x->c, x->ops, calls);
     if (scoped && nb_scope_end() != NB_OK) ok = false;
-    double elapsed = now_us() - start;
+    double elapsed = bench_now_us() - start;
     return ok ? elapsed : -1.0;
-}
-
-/* Calls per timed batch: doubled from 1 until a batch takes target_batch_us
- * (this also warms caches, the allocator cache and the thread pool). 0 on
- * failure. */
-static int64_t calibrate(const bench_case *c, const operands *ops)
-{
-    if (time_batch(c, ops, 1) < 0) return 0; /* warm-up */
-    if (c->fixed_batch > 0) return c->fixed_batch;
-    int64_t calls = 1;
-    for (;;) {
-        double us = time_batch(c, ops, calls);
-        if (us < 0) return 0;
-        if (us >= target_batch_us / 4 || calls >= ((int64_t)1 << 30)) {
-            double  per_call = us / (double)calls;
-            int64_t want     = (int64_t)(target_batch_us / (per_call > 1e-3 ? per_call : 1e-3));
-            return want > calls ? want : calls;
-        }
-        calls *= 2;
-    }
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
 }
 
 /* Run one case and print its line; false if the op failed. */
 static bool run_case(const bench_case *c, int threads, int reps_override)
 {
-    int reps = reps_override > 0 ? reps_override : (c->reps > 0 ? c->reps : 7);
-    if (reps > MAX_REPS) reps = MAX_REPS;
+    int      reps = reps_override > 0 ? reps_override : (c->reps > 0 ? c->reps : BENCH_DEFAULT_REPS);
     operands ops;
-    bool     ok = make_operands(c, &ops);
-    int64_t  calls = ok ? calibrate(c, &ops) : 0;
-    double   per_call_us[MAX_REPS];
-    for (int r = 0; ok && calls > 0 && r < reps; r++) {
-        double us = time_batch(c, &ops, calls);
-        if (us < 0) ok = false;
-        per_call_us[r] = us / (double)calls;
-    }
-    ok = ok && calls > 0;
-    if (ok) {
-        qsort(per_call_us, (size_t)reps, sizeof per_call_us[0], compare_doubles);
-        double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
-        printf("%s %d %.3f %.3f\n", c->name, threads, per_call_us[0], median);
-    } else {
-        fprintf(stderr, "bench_core: %s failed: %s\n", c->name, nb_last_error());
-        nb_clear_error();
-    }
-    fflush(stdout);
+    case_ctx ctx = { c, &ops };
+    bool     ok  = make_operands(c, &ops) && bench_measure(c->name, threads, reps, time_batch, &ctx, c->fixed_batch);
+    if (!ok) bench_report_failure("bench_core", c->name);
     nb_free(ops.a);
     nb_free(ops.b);
     return ok;
@@ -282,26 +229,13 @@ static void usage(const char *program)
 
 int main(int argc, char **argv)
 {
-    int         only_threads = 0, reps = 0;
-    const char *filter       = NULL;
+    bench_options opt;
+    bench_options_init(&opt);
     for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!strcmp(argv[i], "--threads") && has_value) only_threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!strcmp(argv[i], "--reps") && has_value) reps = atoi(argv[++i]);
-        else {
+        if (bench_parse_option(&opt, argc, argv, &i) != 1) {
             usage(argv[0]);
             return 2;
         }
-    }
-    if (only_threads < 0 || reps < 0) {
-        usage(argv[0]);
-        return 2;
-    }
-    int thread_counts[2] = { 1, 2 }, nthread_counts = 2;
-    if (only_threads > 0) {
-        thread_counts[0] = only_threads;
-        nthread_counts   = 1;
     }
 
     nb_manual_seed(0);
@@ -309,16 +243,14 @@ int main(int argc, char **argv)
            nbi_elementwise_isa(), nb_get_num_threads());
     printf("# case threads min_us median_us\n");
     int failures = 0;
-    for (int t = 0; t < nthread_counts; t++) {
-        if (nb_set_num_threads(thread_counts[t]) != NB_OK) {
-            fprintf(stderr, "bench_core: %s\n", nb_last_error());
-            nb_clear_error();
+    for (int t = 0; t < opt.nthread_counts; t++) {
+        if (!bench_set_threads("bench_core", opt.thread_counts[t])) {
             failures++;
             continue;
         }
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            if (filter && !strstr(cases[i].name, filter)) continue;
-            if (!run_case(&cases[i], thread_counts[t], reps)) failures++;
+            if (!bench_selected(&opt, cases[i].name)) continue;
+            if (!run_case(&cases[i], opt.thread_counts[t], opt.reps)) failures++;
         }
     }
     nb_empty_cache();

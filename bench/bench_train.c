@@ -49,44 +49,17 @@
  */
 #define _DEFAULT_SOURCE /* fork, pipe, wait4, setenv, kill */
 
-#include "nabla.h"
+#include "bench_common.h"
 
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-enum { MAX_REPS = 1000, DEFAULT_REPS = 7, STARTUP_RUNS = 5, MAX_PARAMS = 8 };
+enum { STARTUP_RUNS = 5, MAX_PARAMS = 8 };
 
-/* A batch of steps is grown until it takes about this long (as in
- * bench_core and bench_autograd). */
-static const double target_batch_us = 20000.0;
-static const double sgd_lr          = 0.01;
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-/* values sorted in place; their median. */
-static double sorted_median(double *values, int count)
-{
-    qsort(values, (size_t)count, sizeof values[0], compare_doubles);
-    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
-}
+static const double sgd_lr = 0.01;
 
 /* ------------------------------------------------------------------------ */
 /* The training steps                                                        */
@@ -191,29 +164,12 @@ static const step_case step_cases[] = {
 };
 
 /* Time `calls` steps in microseconds, or a negative number on failure. */
-static double time_batch(case_state *s, int64_t calls)
+static double time_batch(void *s, int64_t calls)
 {
-    double start = now_us();
+    double start = bench_now_us();
     for (int64_t i = 0; i < calls; i++)
         if (!train_step(s)) return -1.0;
-    return now_us() - start;
-}
-
-/* Steps per timed batch: doubled from 1 until a batch takes target_batch_us
- * (this also warms caches, the block cache and the thread pool). 0 on
- * failure. */
-static int64_t calibrate(case_state *s)
-{
-    if (time_batch(s, 1) < 0) return 0; /* warm-up */
-    for (int64_t calls = 1;; calls *= 2) {
-        double us = time_batch(s, calls);
-        if (us < 0) return 0;
-        if (us >= target_batch_us / 4 || calls >= ((int64_t)1 << 30)) {
-            double  per_call = us / (double)calls;
-            int64_t want     = (int64_t)(target_batch_us / (per_call > 1e-3 ? per_call : 1e-3));
-            return want > calls ? want : calls;
-        }
-    }
+    return bench_now_us() - start;
 }
 
 /* Run one step case and print its line; false if a step or the check failed. */
@@ -221,24 +177,8 @@ static bool run_step_case(const step_case *c, int threads, int reps)
 {
     case_state s;
     memset(&s, 0, sizeof s);
-    bool    ok    = c->make(&s) && check_descends(c->name, &s);
-    int64_t calls = ok ? calibrate(&s) : 0;
-    double  per_call_us[MAX_REPS];
-    for (int r = 0; ok && calls > 0 && r < reps; r++) {
-        double us = time_batch(&s, calls);
-        if (us < 0) ok = false;
-        per_call_us[r] = us / (double)calls;
-    }
-    ok = ok && calls > 0;
-    if (ok) {
-        double median = sorted_median(per_call_us, reps);
-        printf("%s %d %.3f %.3f\n", c->name, threads, per_call_us[0], median);
-    } else {
-        fprintf(stderr, "bench_train: %s failed%s%s\n", c->name, nb_last_status() != NB_OK ? ": " : "",
-                nb_last_status() != NB_OK ? nb_last_error() : "");
-        nb_clear_error();
-    }
-    fflush(stdout);
+    bool ok = c->make(&s) && check_descends(c->name, &s) && bench_measure(c->name, threads, reps, time_batch, &s, 0);
+    if (!ok) bench_report_failure("bench_train", c->name);
     free_state(&s);
     return ok;
 }
@@ -332,13 +272,13 @@ static bool startup_once(const train_program *p, const char *libstdbuf, int thre
                       NULL };
     build_argv(p, extra, argv, 16);
     FILE  *out     = NULL;
-    double started = now_us();
+    double started = bench_now_us();
     pid_t  pid     = spawn(argv, libstdbuf, &out);
     if (pid < 0) return false;
     char line[1024];
     *main_ms = -1;
     while (*main_ms < 0 && fgets(line, sizeof line, out)) *main_ms = setup_ms(line);
-    *start_us = now_us() - started;
+    *start_us = bench_now_us() - started;
     kill(pid, SIGKILL); /* the rest of the epoch is not needed */
     fclose(out);
     waitpid(pid, NULL, 0);
@@ -356,7 +296,7 @@ static bool run_startup(const train_program *p, int threads)
             return false;
         }
     }
-    double start_median = sorted_median(start_us, STARTUP_RUNS), main_median = sorted_median(main_ms, STARTUP_RUNS);
+    double start_median = bench_sorted_median(start_us, STARTUP_RUNS), main_median = bench_sorted_median(main_ms, STARTUP_RUNS);
     printf("# startup %d: nabla-train --epochs 1 --model mlp --threads %d, %d runs: main's start to first batch "
            "(its setup line) min %.0f ms, median %.0f ms; fork to that line min %.1f ms, median %.1f ms\n",
            threads, threads, STARTUP_RUNS, main_ms[0], main_median, start_us[0] * 1e-3, start_median * 1e-3);
@@ -377,7 +317,7 @@ static bool run_peak_rss(const train_program *p)
     char *extra[] = { "--out", "/tmp/nb-bench-out", NULL };
     build_argv(p, extra, argv, 16);
     FILE  *out     = NULL;
-    double started = now_us();
+    double started = bench_now_us();
     pid_t  pid     = spawn(argv, NULL, &out);
     if (pid < 0) return false;
     enum { LINE = 1024 };
@@ -393,7 +333,7 @@ static bool run_peak_rss(const train_program *p)
     int           status = 0;
     struct rusage usage;
     pid_t         waited = wait4(pid, &status, 0, &usage);
-    double        wall_s = (now_us() - started) * 1e-6;
+    double        wall_s = (bench_now_us() - started) * 1e-6;
     if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench_train: peak_rss: %s --out /tmp/nb-bench-out failed\n", p->program);
         return false;
@@ -426,33 +366,20 @@ static void usage(const char *program)
 
 int main(int argc, char **argv)
 {
-    int           only_threads = 0, reps = 0;
-    const char   *filter       = NULL;
-    train_program program      = { default_train_program(argv[0]), NULL };
+    bench_options opt;
+    bench_options_init(&opt);
+    train_program program = { default_train_program(argv[0]), NULL };
     for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!strcmp(argv[i], "--threads") && has_value) only_threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!strcmp(argv[i], "--reps") && has_value) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--train") && has_value) program.program = argv[++i];
-        else if (!strcmp(argv[i], "--data") && has_value) program.data_dir = argv[++i];
-        else {
+        int taken = bench_parse_option(&opt, argc, argv, &i);
+        if (taken == 0 && i + 1 < argc && !strcmp(argv[i], "--train")) program.program = argv[++i];
+        else if (taken == 0 && i + 1 < argc && !strcmp(argv[i], "--data")) program.data_dir = argv[++i];
+        else if (taken != 1) {
             usage(argv[0]);
             return 2;
         }
     }
-    if (only_threads < 0 || reps < 0) {
-        usage(argv[0]);
-        return 2;
-    }
-    if (reps == 0) reps = DEFAULT_REPS;
-    if (reps > MAX_REPS) reps = MAX_REPS;
-    int thread_counts[2] = { 1, 2 }, nthread_counts = 2;
-    if (only_threads > 0) {
-        thread_counts[0] = only_threads;
-        nthread_counts   = 1;
-    }
-    bool want_startup = !filter || strstr("startup", filter), want_rss = !filter || strstr("peak_rss", filter);
+    int  reps         = opt.reps > 0 ? opt.reps : BENCH_DEFAULT_REPS;
+    bool want_startup = bench_selected(&opt, "startup"), want_rss = bench_selected(&opt, "peak_rss");
     if ((want_startup || want_rss) && access(program.program, X_OK) != 0) {
         fprintf(stderr, "bench_train: %s is not an executable (build the nabla-train target or pass --train PATH); "
                         "skipping startup and peak_rss\n", program.program);
@@ -463,21 +390,19 @@ int main(int argc, char **argv)
     printf("# nabla bench_train: gemm=%s default_threads=%d\n", nb_gemm_backend(), nb_get_num_threads());
     printf("# case threads min_us median_us\n");
     int failures = 0;
-    for (int t = 0; t < nthread_counts; t++) {
-        if (nb_set_num_threads(thread_counts[t]) != NB_OK) {
-            fprintf(stderr, "bench_train: %s\n", nb_last_error());
-            nb_clear_error();
+    for (int t = 0; t < opt.nthread_counts; t++) {
+        if (!bench_set_threads("bench_train", opt.thread_counts[t])) {
             failures++;
             continue;
         }
         for (size_t i = 0; i < sizeof step_cases / sizeof step_cases[0]; i++) {
-            if (filter && !strstr(step_cases[i].name, filter)) continue;
-            if (!run_step_case(&step_cases[i], thread_counts[t], reps)) failures++;
+            if (!bench_selected(&opt, step_cases[i].name)) continue;
+            if (!run_step_case(&step_cases[i], opt.thread_counts[t], reps)) failures++;
         }
     }
     nb_empty_cache();
-    for (int t = 0; want_startup && t < nthread_counts; t++)
-        if (!run_startup(&program, thread_counts[t])) failures++;
+    for (int t = 0; want_startup && t < opt.nthread_counts; t++)
+        if (!run_startup(&program, opt.thread_counts[t])) failures++;
     if (want_rss && !run_peak_rss(&program)) failures++;
     return failures ? 1 : 0;
 }

@@ -190,7 +190,7 @@ static void test_arange(void)
     NBT_CHECK(nb_arange(0, INFINITY, 1, NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_arange: unsupported range: 0 -> inf");
     NBT_CHECK(nb_arange(0, 3, 1, NB_OPTS(.dtype = NB_BOOL)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_arange: not implemented for bool");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_arange: bool tensors are not supported (as in torch)");
     NBT_CHECK(nb_arange(-1e300, 1e300, 1e-300, NB_OPTS(.dtype = NB_FLOAT64)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_arange: invalid size");
     nb_scope_end();
@@ -219,7 +219,7 @@ static void test_linspace(void)
     NBT_CHECK(nb_linspace(0, 1, -1, NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: number of steps must be non-negative, got -1");
     NBT_CHECK(nb_linspace(0, 1, 3, NB_OPTS(.dtype = NB_BOOL)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_linspace: not implemented for bool");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_linspace: bool tensors are not supported (as in torch)");
     NBT_CHECK(nb_linspace(0, INFINITY, 3, NB_OPTS(.dtype = NB_INT32)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: the ends 0 and inf do not fit int32");
     nb_scope_end();

@@ -162,8 +162,12 @@ nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor
 nb_tensor *nbi_sum_to(const nb_tensor *g, int ndim, const int64_t *shape);
 
 /* A formula's temporaries live in a scope of their own; its results leave
- * it through nbi_keep_grad. */
-#define NBI_FORMULA_BEGIN() nb_scope_begin()
+ * it through nbi_keep_grad. A scope that cannot open (nesting too deep)
+ * fails the formula: ending it would close the caller's scope instead. */
+#define NBI_FORMULA_BEGIN()                                                                    \
+    do {                                                                                       \
+        if (nb_scope_begin() != NB_OK) return nb_last_status();                                \
+    } while (0)
 #define NBI_FORMULA_END(status)                                                                \
     do {                                                                                       \
         nb_scope_end();                                                                        \

@@ -207,10 +207,7 @@ static nb_status run_node(graph *g, nbi_node *node, nb_tensor *grad, const run_g
             if (gi && status == NB_OK) status = accumulate(&g->grads[child], gi);
             if (--g->pending[child] == 0) ready[(*nready)++] = child;
         } else if (gi) {
-            status = deliver_to_leaf(input, gi, goal);
-            if (status == NB_OK && !goal->accumulate) {
-                /* gi was copied into the captures */
-            }
+            status = deliver_to_leaf(input, gi, goal); /* takes no ownership of gi */
             nb_free(gi);
         }
     }
@@ -226,8 +223,8 @@ static nb_status run_backward(int nroots, nb_tensor *const *roots, nb_tensor *co
     graph    g   = { 0 };
     int64_t *ready = NULL;
     nb_status status = NB_OK;
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
     nbi_grad_mode_push(goal->create_graph);
-    nb_scope_begin();
     if (!collect(&g, nroots, roots, run) || (ready = malloc((size_t)(g.count + 1) * sizeof *ready)) == NULL) {
         status = nbi_fail_status(NB_ERR_OOM, "%s: out of memory collecting the graph", op);
         goto done;

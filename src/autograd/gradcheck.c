@@ -33,7 +33,7 @@ static char *element_address(const nb_tensor *t, int64_t k)
 /* f(inputs) as a flat float64 array of *n values (malloc'd); NULL on error. */
 static double *evaluate(const checked_function *cf, int64_t *n)
 {
-    nb_scope_begin();
+    if (nb_scope_begin() != NB_OK) return NULL;
     nbi_grad_mode_push(false);
     nb_tensor *y      = cf->f(cf->inputs, cf->count, cf->user);
     nb_tensor *y64    = y ? nb_to_dtype(y, NB_FLOAT64) : NULL;
@@ -73,9 +73,9 @@ static nb_status check_inputs(nb_tensor *const *inputs, int count, const char *o
 /* Analytical Jacobian, jacobian[i][k * n_out + j] = d y[j] / d x_i[k]. */
 static nb_status analytical(const checked_function *cf, int64_t n_out, double **jacobian, const char *op)
 {
-    nb_status status = NB_OK;
-    nb_scope_begin();
-    nb_tensor *y = cf->f(cf->inputs, cf->count, cf->user);
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
+    nb_status  status = NB_OK;
+    nb_tensor *y      = cf->f(cf->inputs, cf->count, cf->user);
     if (y == NULL) {
         status = nb_last_status();
         goto done;
@@ -99,7 +99,7 @@ static nb_status analytical(const checked_function *cf, int64_t n_out, double **
             }
     }
     for (int64_t j = 0; status == NB_OK && j < n_out; j++) {
-        nb_scope_begin();
+        if ((status = nb_scope_begin()) != NB_OK) break;
         nb_tensor *onehot = nb_zeros(nb_shape_of(y), NB_OPTS(.dtype = y->dtype));
         if (onehot) nbi_store_f64(element_address(onehot, j), onehot->dtype, 1.0);
         status = onehot ? nb_grad_of(&y, 1, wrt, m, &onehot, NB_GRAD_OPTS(.retain_graph = true, .allow_unused = true),
@@ -235,13 +235,15 @@ nb_status nb_gradgradcheck(nb_function f, nb_tensor *const *inputs, int count, v
     nb_status status = check_inputs(inputs, count, op);
     if (status != NB_OK) return status;
     checked_function inner = { f, user, inputs, count };
-    nb_scope_begin();
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
     /* v: a random direction of y's shape, itself checked as an input. */
     nb_tensor  *y          = f(inputs, count, user);
     nb_tensor  *v          = y ? nb_randn_like(y) : NULL;
     nb_tensor **with_v     = calloc((size_t)count + 1, sizeof *with_v);
     if (v == NULL || with_v == NULL || !nb_dtype_is_floating(v->dtype)) {
-        status = v == NULL ? nb_last_status() : nbi_fail_status(NB_ERR_ARG, "%s: f must return a floating tensor", op);
+        status = v == NULL         ? nb_last_status()
+                 : with_v == NULL  ? nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op)
+                                   : nbi_fail_status(NB_ERR_ARG, "%s: f must return a floating tensor", op);
     } else {
         nb_requires_grad_(v, true);
         for (int i = 0; i < count; i++) with_v[i] = inputs[i];

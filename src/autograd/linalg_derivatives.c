@@ -25,7 +25,7 @@ static nb_tensor *shape_like(nb_tensor *grad, const nb_tensor *like, bool promot
 
 static nb_status matmul_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    nb_scope_begin();
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
     nb_tensor *a = nbi_input(node, 0), *b = nbi_input(node, 1);
     nb_tensor *A = a->ndim == 1 ? nb_unsqueeze(a, 0) : nbi_alias_recorded(a, "matmulBackward");
     nb_tensor *B = b->ndim == 1 ? nb_unsqueeze(b, 1) : nbi_alias_recorded(b, "matmulBackward");

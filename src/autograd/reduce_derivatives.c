@@ -297,14 +297,13 @@ static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **
     NBI_FORMULA_END(status);
 }
 
+/* The ops along one dim keep it, wrapped, in ints[0] (the reductions'
+ * mask slot). */
 static nb_tensor *record_along(nb_tensor *out, const nb_tensor *t, int dim, const char *name, nbi_backward_fn backward,
                                bool save_output)
 {
-    if (out == NULL) return NULL;
     int d = dim < 0 ? dim + (t->ndim > 0 ? t->ndim : 1) : dim;
-    out   = record(out, t, name, backward, 0, false, save_output);
-    if (out && out->grad_fn && out->grad_fn->backward == backward) out->grad_fn->ints[0] = d;
-    return out;
+    return record(out, t, name, backward, d, false, save_output);
 }
 
 nb_tensor *nbi_record_cumsum(nb_tensor *out, const nb_tensor *t, int dim)

@@ -69,3 +69,19 @@ bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
     if (error_status == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
     return false;
 }
+
+bool nbi_check_cpu(const nb_tensor *t, const char *op)
+{
+    if (NBI_LIKELY(t->storage->device.type == NB_CPU)) return true;
+    nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
+    return false;
+}
+
+bool nbi_check_floating(const nb_tensor *t, const char *op)
+{
+    if (nb_dtype_is_floating(t->dtype)) return true;
+    nbi_fail(NB_ERR_DTYPE,
+             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first", op,
+             nb_dtype_name(t->dtype));
+    return false;
+}

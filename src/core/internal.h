@@ -152,6 +152,12 @@ nb_status nbi_fail_status(nb_status status, const char *fmt, ...) NBI_PRINTF(2, 
  * records "op: argument 'name' is NULL" unless an error is already pending,
  * so the first cause of a failed chain survives. */
 bool      nbi_check_tensor(const nb_tensor *t, const char *op, const char *name);
+/* t is on the CPU (the only backend of this build); else NB_ERR_DEVICE
+ * "op: the tensor is on a device this build cannot run". */
+bool      nbi_check_cpu(const nb_tensor *t, const char *op);
+/* t is float32 or float64; else NB_ERR_DTYPE "op: expected a floating-point
+ * tensor (float32 or float64), got ...": integers are refused, not converted. */
+bool      nbi_check_floating(const nb_tensor *t, const char *op);
 /* NOTE: errors are sticky until the next failure or nb_clear_error, as
  * errno is; a successful op does not clear them. */
 

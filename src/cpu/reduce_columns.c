@@ -12,15 +12,6 @@
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* The largest power-of-two multiple of leaf below n (n > leaf). */
-static int64_t tree_split(int64_t n, int64_t leaf)
-{
-    int64_t half = leaf;
-    while (half < n - half)
-        half *= 2;
-    return half;
-}
-
 /* Column tiles: TILE contiguous outputs, rows `row_stride` apart. A leaf
  * adds up to VLEAF rows; longer runs split pairwise as the row tree does. */
 #define TILE NBI_COLUMN_TILE
@@ -34,7 +25,7 @@ static int64_t tree_split(int64_t n, int64_t leaf)
             nbi_reduce_loops_get()->column_sum_##suffix(x, rows, row_stride, w, acc);                                  \
             return;                                                                                                    \
         }                                                                                                              \
-        int64_t half = tree_split(rows, VLEAF);                                                                        \
+        int64_t half = nbi_tree_split(rows, VLEAF);                                                                    \
         T       right[TILE];                                                                                           \
         column_sum_##suffix(x, half, row_stride, w, acc);                                                              \
         column_sum_##suffix(x + half * row_stride, rows - half, row_stride, w, right);                                 \

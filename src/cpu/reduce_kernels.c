@@ -77,16 +77,6 @@ bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool 
     return true;
 }
 
-/* Split point of a run of n > leaf: the largest power-of-two multiple of
- * leaf below n. */
-static int64_t tree_split(int64_t n, int64_t leaf)
-{
-    int64_t half = leaf;
-    while (half < n - half)
-        half *= 2;
-    return half;
-}
-
 /* Strided float sums: 4 interleaved accumulators. */
 #define DEFINE_STRIDED_SUM(suffix, T)                                                                                  \
     static T sum_##suffix##_strided(const T *x, int64_t n, int64_t stride)                                             \
@@ -560,7 +550,7 @@ static partial combine(const pass *ps, partial a, partial b)
 static partial tree(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     if (n <= NBI_REDUCE_LEAF) return leaf(ps, x, n, stride, first);
-    int64_t half  = tree_split(n, NBI_REDUCE_LEAF);
+    int64_t half  = nbi_tree_split(n, NBI_REDUCE_LEAF);
     partial left  = tree(ps, x, half, stride, first);
     partial right = tree(ps, x + (size_t)(half * stride) * ps->itemsize, n - half, stride, first + half);
     return combine(ps, left, right);
@@ -570,7 +560,7 @@ static partial tree(const pass *ps, const char *x, int64_t n, int64_t stride, in
 static partial combine_chunks(const pass *ps, const partial *parts, int64_t count)
 {
     if (count == 1) return parts[0];
-    int64_t half = tree_split(count, 1);
+    int64_t half = nbi_tree_split(count, 1);
     return combine(ps, combine_chunks(ps, parts, half), combine_chunks(ps, parts + half, count - half));
 }
 

@@ -39,6 +39,16 @@
 /* Elements per leaf of the reduction tree (a power of two). */
 #define NBI_REDUCE_LEAF 4096
 
+/* Split point of a run of n > leaf: the largest power-of-two multiple of
+ * leaf below n. The row tree and the column tiles both split this way. */
+static inline int64_t nbi_tree_split(int64_t n, int64_t leaf)
+{
+    int64_t half = leaf;
+    while (half < n - half)
+        half *= 2;
+    return half;
+}
+
 typedef enum {
     NBI_REDUCE_SUM,  /* floats keep their dtype; integers and bool give int64 */
     NBI_REDUCE_MEAN, /* float only */

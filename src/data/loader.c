@@ -80,16 +80,21 @@ int64_t nb_loader_num_batches(const nb_loader *l)
     return l->drop_last ? n / b : n / b + (n % b != 0);
 }
 
-/* Rows index[0..count) of t, gathered along dim 0 into a new contiguous
+/* Rows rows[0..count) of t, gathered along dim 0 into a new contiguous
  * tensor. NOTE: the fast path copies whole rows of a contiguous tensor
  * with memcpy; nb_index_select's general strided walk costs ~100 ns per
  * innermost row (a batch of 64 digits is 1,792 rows of 28 bytes) and
  * wakes threads for ~50k elements, both of which a training step feels.
  * Anything else (views, tensors that require grad and so need a graph
  * node) goes through nb_index_select, which the fast path must equal. */
-static nb_tensor *gather_rows(const nb_tensor *t, const int64_t *rows, int64_t count, const nb_tensor *index)
+static nb_tensor *gather_rows(const nb_tensor *t, const int64_t *rows, int64_t count)
 {
-    if (!nb_is_contiguous(t) || t->requires_grad) return nb_index_select(t, 0, index);
+    if (!nb_is_contiguous(t) || t->requires_grad) {
+        nb_tensor *index = nb_from_data(rows, NB_SHAPE(count), NB_OPTS(.dtype = NB_INT64));
+        nb_tensor *out   = index ? nb_index_select(t, 0, index) : NULL;
+        nb_free(index);
+        return out;
+    }
     int64_t shape[NB_MAX_DIMS];
     memcpy(shape, t->shape, sizeof shape);
     shape[0]       = count;
@@ -106,11 +111,7 @@ static nb_tensor *gather_rows(const nb_tensor *t, const int64_t *rows, int64_t c
 bool nb_loader_next(nb_loader *l, nb_tensor **batch)
 {
     const char *op = "nb_loader_next";
-    if (!nbi_check_object(l, op, "l")) return false;
-    if (batch == NULL) {
-        nbi_fail(NB_ERR_ARG, "%s: argument 'batch' is NULL", op);
-        return false;
-    }
+    if (!nbi_check_object(l, op, "l") || !nbi_check_object(batch, op, "batch")) return false;
     const nb_dataset *d = l->dataset;
     for (int k = 0; k < d->count; k++)
         batch[k] = NULL;
@@ -118,21 +119,16 @@ bool nb_loader_next(nb_loader *l, nb_tensor **batch)
     int64_t count = left < l->batch_size ? left : l->batch_size;
     if (count == 0 || (l->drop_last && count < l->batch_size)) return false; /* end of the epoch */
 
-    /* index: (count) int64, this batch's sample numbers. */
-    nb_tensor *index = nb_from_data(l->order + l->position, NB_SHAPE(count), NB_OPTS(.dtype = NB_INT64));
-    if (index == NULL) return false;
     for (int k = 0; k < d->count; k++) {
-        batch[k] = gather_rows(d->tensors[k], l->order + l->position, count, index);
+        batch[k] = gather_rows(d->tensors[k], l->order + l->position, count);
         if (batch[k] == NULL) {
             for (int j = 0; j < k; j++) {
                 nb_free(batch[j]);
                 batch[j] = NULL;
             }
-            nb_free(index);
             return false;
         }
     }
-    nb_free(index);
     l->position += count;
     return true;
 }

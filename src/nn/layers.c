@@ -254,23 +254,14 @@ static nb_tensor *sequential_forward(nb_module *self, const nb_tensor *x, void *
     return h;
 }
 
-/* The NULL-argument rule of nabla.h for the modules array and its entries
- * (a NULL entry is usually a constructor that failed: keep its error). */
-static bool check_modules(const void *p, const char *op, const char *name)
-{
-    if (p != NULL) return true;
-    if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
-    return false;
-}
-
 nb_module *nb_sequential_new(nb_module *const *modules, int count)
 {
     const char *op = "nb_sequential_new";
     if (count < 0) return nbi_fail(NB_ERR_ARG, "%s: count is negative (%d)", op, count);
-    if (count > 0 && !check_modules(modules, op, "modules")) return NULL;
+    if (count > 0 && !nbi_check_pointer(modules, op, "modules")) return NULL;
     nb_module *m     = nb_module_new("Sequential", sequential_forward, NULL, NULL);
     int        added = 0; /* modules[0..added) are disposed of: in m, or by add_child */
-    while (m != NULL && added < count && check_modules(modules[added], op, "modules[i]")) {
+    while (m != NULL && added < count && nbi_check_pointer(modules[added], op, "modules[i]")) {
         char name[24];
         snprintf(name, sizeof name, "%d", added);
         nb_status status = nb_module_add_child(m, name, modules[added++]);

@@ -57,9 +57,7 @@ struct nb_module {
     name_list    *buffer_names;
 };
 
-/* The NULL-argument rule of nabla.h for non-tensor pointers: record only
- * when no error is pending, so the first cause of a failed chain survives. */
-static bool check_pointer(const void *p, const char *op, const char *name)
+bool nbi_check_pointer(const void *p, const char *op, const char *name)
 {
     if (p != NULL) return true;
     if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
@@ -222,8 +220,8 @@ static bool list_append(tensor_list *list, char *name, nb_tensor *t)
  * would break the module). */
 static nb_status add_tensor(nb_module *m, const char *name, nb_tensor *t, bool parameter, const char *op)
 {
-    if (!check_pointer(t, op, "t")) return NB_ERR_ARG;
-    if (!check_pointer(m, op, "m") || !check_pointer(name, op, "name")) {
+    if (!nbi_check_pointer(t, op, "t")) return NB_ERR_ARG;
+    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
         nb_free(t);
         return NB_ERR_ARG;
     }
@@ -269,8 +267,8 @@ nb_status nb_module_add_buffer(nb_module *m, const char *name, nb_tensor *t)
 nb_status nb_module_add_child(nb_module *m, const char *name, nb_module *child)
 {
     const char *op = "nb_module_add_child";
-    if (!check_pointer(child, op, "child")) return NB_ERR_ARG;
-    if (!check_pointer(m, op, "m") || !check_pointer(name, op, "name")) {
+    if (!nbi_check_pointer(child, op, "child")) return NB_ERR_ARG;
+    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
         if (child->parent == NULL) nb_module_free(child);
         return NB_ERR_ARG;
     }
@@ -311,7 +309,7 @@ nb_status nb_module_add_child(nb_module *m, const char *name, nb_module *child)
 
 nb_tensor *nb_module_forward(nb_module *m, const nb_tensor *x)
 {
-    if (!check_pointer(m, "nb_module_forward", "m") || !nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
+    if (!nbi_check_pointer(m, "nb_module_forward", "m") || !nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
     if (m->forward == NULL)
         return nbi_fail(NB_ERR_STATE, "nb_module_forward: the %s module has no forward function", m->type);
     nb_tensor *y = m->forward(m, x, m->user);
@@ -351,7 +349,8 @@ static nb_module *walk(nb_module *m, const char *path, size_t length, const char
 
 nb_module *nb_module_child(nb_module *m, const char *name)
 {
-    if (!check_pointer(m, "nb_module_child", "m") || !check_pointer(name, "nb_module_child", "name")) return NULL;
+    if (!nbi_check_pointer(m, "nb_module_child", "m") || !nbi_check_pointer(name, "nb_module_child", "name"))
+        return NULL;
     if (name[0] == '\0') return nbi_fail(NB_ERR_ARG, "nb_module_child: the name is empty");
     return walk(m, name, strlen(name), "nb_module_child");
 }
@@ -359,7 +358,7 @@ nb_module *nb_module_child(nb_module *m, const char *name)
 nb_tensor *nb_module_tensor(nb_module *m, const char *path)
 {
     const char *op = "nb_module_tensor";
-    if (!check_pointer(m, op, "m") || !check_pointer(path, op, "path")) return NULL;
+    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(path, op, "path")) return NULL;
     const char *last  = strrchr(path, '.');
     const char *name  = last ? last + 1 : path;
     nb_module  *owner = walk(m, path, last ? (size_t)(last - path) : 0, op);
@@ -464,7 +463,7 @@ static int64_t out_of_memory(const char *op)
 static int64_t list_subtree(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity, bool buffers,
                             const char *op)
 {
-    if (!check_pointer(m, op, "m")) return -1;
+    if (!nbi_check_pointer(m, op, "m")) return -1;
     if (capacity < 0) {
         nbi_fail(NB_ERR_ARG, "%s: capacity is negative (%lld)", op, (long long)capacity);
         return -1;
@@ -509,7 +508,7 @@ static int64_t numel_subtree(const nb_module *m)
 
 int64_t nb_module_parameter_numel(nb_module *m)
 {
-    if (!check_pointer(m, "nb_module_parameter_numel", "m")) return -1;
+    if (!nbi_check_pointer(m, "nb_module_parameter_numel", "m")) return -1;
     return numel_subtree(m);
 }
 

@@ -9,6 +9,12 @@
 
 #include "core/internal.h"
 
+/* The NULL-argument rule of nabla.h for non-tensor pointers: true when p
+ * is not NULL; otherwise NB_ERR_ARG "op: argument 'name' is NULL", recorded
+ * only when no error is pending (a NULL is usually a constructor that
+ * failed: its error is the one the caller should see). */
+bool nbi_check_pointer(const void *p, const char *op, const char *name);
+
 /* The module's own parameter / buffer number i in registration order (its
  * children's are not counted), or NULL when it has fewer. Borrowed. */
 nb_tensor *nbi_module_own_parameter(const nb_module *m, int64_t i);

@@ -13,7 +13,7 @@
  * then copied in place, under no-grad, into the module's own tensors:
  * handles to parameters that an optimizer holds stay valid.
  */
-#include "core/internal.h"
+#include "nn/module.h"
 
 #include <stdlib.h>
 
@@ -56,10 +56,8 @@ static bool collect_state(nb_module *m, const char *op, const char *path, state 
 
 nb_status nb_module_save(nb_module *m, const char *path)
 {
-    if (m == NULL)
-        return nb_last_status() != NB_OK ? NB_ERR_ARG
-                                         : nbi_fail_status(NB_ERR_ARG, "nb_module_save: argument 'm' is NULL");
-    if (path == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_module_save: argument 'path' is NULL");
+    if (!nbi_check_pointer(m, "nb_module_save", "m") || !nbi_check_pointer(path, "nb_module_save", "path"))
+        return NB_ERR_ARG;
     state s;
     if (!collect_state(m, "nb_module_save", path, &s)) return nb_last_status();
     nb_status status = nb_save_safetensors(path, s.names, s.tensors, s.count, NULL, NULL, 0);
@@ -103,10 +101,8 @@ static bool check_names(const nb_safetensors *f, const state *s, const char *pat
 
 nb_status nb_module_load(nb_module *m, const char *path)
 {
-    if (m == NULL)
-        return nb_last_status() != NB_OK ? NB_ERR_ARG
-                                         : nbi_fail_status(NB_ERR_ARG, "nb_module_load: argument 'm' is NULL");
-    if (path == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_module_load: argument 'path' is NULL");
+    if (!nbi_check_pointer(m, "nb_module_load", "m") || !nbi_check_pointer(path, "nb_module_load", "path"))
+        return NB_ERR_ARG;
     nb_safetensors *f = nb_safetensors_load(path);
     if (f == NULL) return nb_last_status();
     state s;

@@ -18,13 +18,6 @@ void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
     nbi_iter_run(&it, nbi_cast_loop(src->dtype, dst->dtype), NULL);
 }
 
-static bool check_cpu(const nb_tensor *t, const char *op)
-{
-    if (t->storage->device.type == NB_CPU) return true;
-    nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
-    return false;
-}
-
 /* A contiguous copy of t in dtype, owned by the current scope. */
 static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
 {
@@ -36,20 +29,20 @@ static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
 
 nb_tensor *nb_contiguous(const nb_tensor *t)
 {
-    if (!nbi_check_tensor(t, "nb_contiguous", "t") || !check_cpu(t, "nb_contiguous")) return NULL;
+    if (!nbi_check_tensor(t, "nb_contiguous", "t") || !nbi_check_cpu(t, "nb_contiguous")) return NULL;
     if (nb_is_contiguous(t)) return nbi_alias_recorded(t, "nb_contiguous");
     return nbi_record_copy(copy_as(t, t->dtype), t, "contiguousBackward");
 }
 
 nb_tensor *nb_clone(const nb_tensor *t)
 {
-    if (!nbi_check_tensor(t, "nb_clone", "t") || !check_cpu(t, "nb_clone")) return NULL;
+    if (!nbi_check_tensor(t, "nb_clone", "t") || !nbi_check_cpu(t, "nb_clone")) return NULL;
     return nbi_record_copy(copy_as(t, t->dtype), t, "cloneBackward");
 }
 
 nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
 {
-    if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !check_cpu(t, "nb_to_dtype")) return NULL;
+    if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !nbi_check_cpu(t, "nb_to_dtype")) return NULL;
     if ((unsigned)dtype >= NB_NUM_DTYPES)
         return nbi_fail(NB_ERR_DTYPE, "nb_to_dtype: %d is not a dtype", (int)dtype);
     if (dtype == t->dtype) return nbi_alias_recorded(t, "nb_to_dtype");
@@ -70,7 +63,7 @@ bool nb_cuda_is_available(void) { return false; }
 nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
 {
     if (!nbi_check_tensor(dst, "nb_copy_", "dst") || !nbi_check_tensor(src, "nb_copy_", "src")) return NULL;
-    if (!check_cpu(dst, "nb_copy_") || !check_cpu(src, "nb_copy_")) return NULL;
+    if (!nbi_check_cpu(dst, "nb_copy_") || !nbi_check_cpu(src, "nb_copy_")) return NULL;
     int     ndim;
     int64_t shape[NB_MAX_DIMS];
     if (!nbi_broadcast(dst->ndim, dst->shape, src->ndim, src->shape, &ndim, shape, "nb_copy_")) return NULL;

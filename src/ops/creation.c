@@ -220,7 +220,7 @@ nb_tensor *nb_arange(double start, double end, double step, nb_opts opts)
 {
     const char *op = "nb_arange";
     if (!check_opts(opts, op)) return NULL;
-    if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_arange: not implemented for bool");
+    if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_arange: bool tensors are not supported (as in torch)");
     if (!isfinite(start) || !isfinite(end))
         return nbi_fail(NB_ERR_ARG, "nb_arange: unsupported range: %g -> %g", start, end);
     range_job job = {.start_f = start, .end_f = end, .step_f = step};
@@ -303,7 +303,7 @@ nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts)
 {
     const char *op = "nb_linspace";
     if (!check_opts(opts, op)) return NULL;
-    if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_linspace: not implemented for bool");
+    if (opts.dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "nb_linspace: bool tensors are not supported (as in torch)");
     if (steps < 0)
         return nbi_fail(NB_ERR_ARG, "nb_linspace: number of steps must be non-negative, got %lld", (long long)steps);
     if (nbi_is_integral(opts.dtype)) {

@@ -73,13 +73,6 @@ static bool check_dtype(const op_info *info, const char *op, nb_dtype d)
     return false;
 }
 
-static bool check_cpu(const nb_tensor *t, const char *op)
-{
-    if (NBI_LIKELY(t->storage->device.type == NB_CPU)) return true;
-    nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
-    return false;
-}
-
 static bool same_device(const nb_tensor *a, const nb_tensor *b, const char *op)
 {
     nb_device da = a->storage->device, db = b->storage->device;
@@ -149,7 +142,7 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
                             bool in_place)
 {
     const op_info *info = &unary_info[op];
-    if (!nbi_check_tensor(t, name, "t") || !check_cpu(t, name) || !check_dtype(info, name, t->dtype)) return NULL;
+    if (!nbi_check_tensor(t, name, "t") || !nbi_check_cpu(t, name) || !check_dtype(info, name, t->dtype)) return NULL;
     nb_dtype   out_dtype = info->result == RESULT_BOOL ? NB_BOOL : t->dtype;
     nb_tensor *out;
     if (in_place) {
@@ -353,7 +346,7 @@ fail:
 static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b, bool in_place)
 {
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b")) return NULL;
-    if (!check_cpu(a, name) || !same_device(a, b, name)) return NULL;
+    if (!nbi_check_cpu(a, name) || !same_device(a, b, name)) return NULL;
     const nb_tensor *both[2] = { a, b };
     nb_dtype         promoted = nbi_result_type(2, both, false, false);
     if (in_place && nbi_in_place_records(a, b)) {
@@ -372,7 +365,7 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
 static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_tensor *a, double s, bool reversed,
                                 bool in_place)
 {
-    if (!nbi_check_tensor(a, name, "a") || !check_cpu(a, name)) return NULL;
+    if (!nbi_check_tensor(a, name, "a") || !nbi_check_cpu(a, name)) return NULL;
     nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
     nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
@@ -443,7 +436,7 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
     const char *name = "nb_where";
     if (!nbi_check_tensor(cond, name, "cond") || !nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b"))
         return NULL;
-    if (!check_cpu(cond, name) || !same_device(cond, a, name) || !same_device(a, b, name)) return NULL;
+    if (!nbi_check_cpu(cond, name) || !same_device(cond, a, name) || !same_device(a, b, name)) return NULL;
     if (cond->dtype != NB_BOOL)
         return nbi_fail(NB_ERR_DTYPE, "nb_where: cond must be a bool tensor, got %s", nb_dtype_name(cond->dtype));
     int     ndim;

@@ -519,28 +519,7 @@ static bool check_mask(const nb_tensor *t, const nb_tensor *mask, const char *op
 static bool convert_fill_value(double value, nb_dtype dtype, void *bits, const char *op)
 {
     if (!nbi_check_fill_value(value, dtype, op)) return false;
-    switch (dtype) {
-    case NB_FLOAT32:
-        *(float *)bits = (float)value;
-        break;
-    case NB_FLOAT64:
-        *(double *)bits = value;
-        break;
-    case NB_INT64:
-        *(int64_t *)bits = (int64_t)value;
-        break;
-    case NB_INT32:
-        *(int32_t *)bits = (int32_t)value;
-        break;
-    case NB_UINT8:
-        *(uint8_t *)bits = (uint8_t)((uint64_t)(int64_t)value & 0xFF);
-        break;
-    case NB_BOOL:
-        *(uint8_t *)bits = value != 0;
-        break; /* NaN is true, as bool(nan) */
-    default:
-        break;
-    }
+    nbi_store_f64(bits, dtype, value); /* wraps uint8 and truncates, as torch */
     return true;
 }
 

@@ -16,25 +16,10 @@
 /* Checks                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* A usable CPU tensor. */
 static bool check_input(const nb_tensor *t, const char *op)
 {
-    if (!nbi_check_tensor(t, op, "t")) return false;
-    if (t->storage->device.type != NB_CPU) {
-        nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
-        return false;
-    }
-    return true;
-}
-
-/* mean, var, std, norm, logsumexp, softmax: integers are refused, not
- * converted (as torch). */
-static bool require_floating(const nb_tensor *t, const char *op)
-{
-    if (nb_dtype_is_floating(t->dtype)) return true;
-    nbi_fail(NB_ERR_DTYPE,
-             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first", op,
-             nb_dtype_name(t->dtype));
-    return false;
+    return nbi_check_tensor(t, op, "t") && nbi_check_cpu(t, op);
 }
 
 /* Mark the dims of t that dims names (all of them for an empty list). */
@@ -178,7 +163,7 @@ static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nb
                               bool floating_only)
 {
     if (!check_input(t, op)) return NULL;
-    if (floating_only && !require_floating(t, op)) return NULL;
+    if (floating_only && !nbi_check_floating(t, op)) return NULL;
     bool mask[NB_MAX_DIMS];
     if (!dims_to_mask(t, dims, op, mask)) return NULL;
     nb_dtype out_dtype;

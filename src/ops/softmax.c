@@ -11,14 +11,7 @@
 
 static nb_tensor *softmax_common(const nb_tensor *t, int dim, nbi_line_op op, const char *name)
 {
-    if (!nbi_check_tensor(t, name, "t")) return NULL;
-    if (t->storage->device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", name);
-    if (!nb_dtype_is_floating(t->dtype))
-        return nbi_fail(NB_ERR_DTYPE,
-                        "%s: expected a floating-point tensor (float32 or float64), got %s; "
-                        "convert it with nb_to_dtype first",
-                        name, nb_dtype_name(t->dtype));
+    if (!nbi_check_tensor(t, name, "t") || !nbi_check_cpu(t, name) || !nbi_check_floating(t, name)) return NULL;
     int d = nbi_wrap_dim(dim, t->ndim, name);
     if (d < 0) return NULL;
     nb_tensor *out = nbi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
