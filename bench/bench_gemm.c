@@ -6,13 +6,16 @@
  * Each cell is GFLOPS (2 m n k / time) of the best and the median of RUNS
  * runs; a run repeats the product enough times to last ~30 ms, so that small
  * sizes are not timer noise. Build in Release (the default) before reading
- * the numbers: bench_gemm [max_size] skips square sizes above max_size.
+ * the numbers: bench_gemm [max_size] skips square sizes above max_size;
+ * bench_gemm --direct runs only the table of the direct kernels (gemm.c
+ * picks them by shape from that table's numbers).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cpu/gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(NB_HAVE_OPENBLAS)
@@ -30,20 +33,25 @@ static double now_seconds(void)
 
 typedef struct {
     int64_t    m, n, k;
+    bool       ta, tb;         /* the layout: op(A) = A^T, op(B) = B^T */
     nb_tensor *a, *b;          /* for nb_matmul */
     float     *ra, *rb, *rc;   /* raw buffers for the kernels */
 } problem;
 
-typedef enum { VIA_MATMUL, VIA_FALLBACK, VIA_CBLAS, VIA_VARIANT } via;
+typedef enum { VIA_MATMUL, VIA_FALLBACK, VIA_CBLAS, VIA_VARIANT, VIA_DIRECT } via;
 
 static int variant_under_test; /* for VIA_VARIANT */
 
 static void run_once(const problem *p, via how)
 {
+    int64_t lda = p->ta ? p->m : p->k, ldb = p->tb ? p->k : p->n;
     switch (how) {
     case VIA_MATMUL: nb_free(nb_matmul(p->a, p->b)); break;
     case VIA_FALLBACK:
-        nbi_gemm_fallback_f32(false, false, p->m, p->n, p->k, 1.0f, p->ra, p->k, p->rb, p->n, 0.0f, p->rc, p->n);
+        nbi_gemm_fallback_f32(p->ta, p->tb, p->m, p->n, p->k, 1.0f, p->ra, lda, p->rb, ldb, 0.0f, p->rc, p->n);
+        break;
+    case VIA_DIRECT:
+        nbi_gemm_direct_f32(p->ta, p->tb, p->m, p->n, p->k, 1.0f, p->ra, lda, p->rb, ldb, 0.0f, p->rc, p->n);
         break;
     case VIA_VARIANT:
         nbi_gemm_fallback_variant_f32(variant_under_test, false, false, p->m, p->n, p->k, 1.0f, p->ra, p->k, p->rb,
@@ -51,8 +59,9 @@ static void run_once(const problem *p, via how)
         break;
     case VIA_CBLAS:
 #if defined(NB_HAVE_OPENBLAS)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)p->m, (blasint)p->n, (blasint)p->k, 1.0f,
-                    p->ra, (blasint)p->k, p->rb, (blasint)p->n, 0.0f, p->rc, (blasint)p->n);
+        cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
+                    (blasint)p->m, (blasint)p->n, (blasint)p->k, 1.0f, p->ra, (blasint)lda, p->rb, (blasint)ldb,
+                    0.0f, p->rc, (blasint)p->n);
 #endif
         break;
     }
@@ -139,6 +148,65 @@ static void bench_case(int64_t m, int64_t n, int64_t k)
 }
 
 /* Each micro-kernel variant this CPU runs, alone on one thread. */
+/* The direct kernels against the packing GEMMs, in the layouts a training
+ * step produces: NT is a linear layer's forward (x W^T), TN its weight
+ * gradient (g^T x), NN its input gradient (g W). */
+static void bench_direct(void)
+{
+    if (!nbi_gemm_direct_available()) {
+        printf("\ndirect kernels: not on this CPU (they need AVX-512F/VL/DQ)\n");
+        return;
+    }
+    static const struct {
+        bool    ta, tb;
+        int64_t m, n, k;
+        const char *what;
+    } cases[] = {
+        { false, true, 64, 256, 784, "fc1 forward, batch 64" },    { true, false, 256, 784, 64, "fc1 dW, batch 64" },
+        { false, false, 64, 784, 256, "fc1 dx, batch 64" },        { false, true, 256, 256, 784, "fc1 forward, b256" },
+        { true, false, 256, 784, 256, "fc1 dW, batch 256" },       { false, true, 64, 10, 256, "fc2 forward, batch 64" },
+        { true, false, 10, 256, 64, "fc2 dW, batch 64" },          { false, false, 64, 256, 10, "fc2 dx, batch 64" },
+        { false, true, 64, 10, 1568, "cnn head forward" },         { true, false, 10, 1568, 64, "cnn head dW" },
+        { false, false, 64, 1568, 10, "cnn head dx" },              { false, true, 256, 256, 256, "square 256" },
+        { true, false, 256, 256, 256, "square 256" },              { false, false, 256, 256, 256, "square 256" },
+        { false, true, 1024, 1024, 1024, "square 1024" },          { true, false, 1024, 1024, 512, "k 512" },
+        { false, true, 1024, 1024, 64, "k 64" },                   { false, true, 8, 4096, 4096, "8 rows" },
+    };
+    printf("\ndirect kernels (no packing of B) vs the packing GEMMs, GFLOPS best / median:\n");
+    printf("%-4s %-22s %-22s %7s   %-15s   %-15s", "form", "m x n x k", "", "threads", "direct", "fallback");
+#if defined(NB_HAVE_OPENBLAS)
+    printf("   %-15s   %s", "cblas_sgemm", "direct/cblas (best)");
+#endif
+    printf("\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        problem p = problem_new(cases[i].m, cases[i].n, cases[i].k);
+        p.ta      = cases[i].ta;
+        p.tb      = cases[i].tb;
+        for (int threads = 1; threads <= 2; threads++) {
+            if (nb_set_num_threads(threads) != NB_OK) {
+                nb_clear_error();
+                continue;
+            }
+            char name[64];
+            snprintf(name, sizeof name, "%lldx%lldx%lld", (long long)p.m, (long long)p.n, (long long)p.k);
+            printf("%c%c   %-22s %-22s %7d", p.ta ? 'T' : 'N', p.tb ? 'T' : 'N', name, cases[i].what, threads);
+            double best, median, direct_best;
+            measure(&p, VIA_DIRECT, &direct_best, &median);
+            printf("   %7.1f %7.1f", direct_best, median);
+            measure(&p, VIA_FALLBACK, &best, &median);
+            printf("   %7.1f %7.1f", best, median);
+#if defined(NB_HAVE_OPENBLAS)
+            openblas_set_num_threads(threads);
+            measure(&p, VIA_CBLAS, &best, &median);
+            printf("   %7.1f %7.1f   %5.2f", best, median, direct_best / best);
+#endif
+            printf("\n");
+            fflush(stdout);
+        }
+        problem_free(&p);
+    }
+}
+
 static void bench_variants(int64_t size)
 {
     problem p = problem_new(size, size, size);
@@ -156,6 +224,10 @@ static void bench_variants(int64_t size)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--direct") == 0) {
+        bench_direct();
+        return 0;
+    }
     int64_t max_size = argc > 1 ? atoll(argv[1]) : 2048;
     int     saved    = nb_get_num_threads();
     printf("float32 GEMM, GFLOPS best / median of %d runs. nb_matmul uses: %s; fallback kernel: %s\n", RUNS,
@@ -169,6 +241,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (squares[i] <= max_size) bench_case(squares[i], squares[i], squares[i]);
     bench_case(64, 256, 784); /* an MLP layer: batch 64, 784 -> 256 */
+    bench_direct();
     bench_variants(max_size < 1024 ? max_size : 1024);
     nb_set_num_threads(saved);
     return 0;

@@ -470,10 +470,14 @@ typedef nb_status (*gemm_f32_fn)(int variant, bool ta, bool tb, int64_t m, int64
                                  int64_t ldc);
 
 /* variant >= 0: that fallback variant; -1: nbi_gemm_* (OpenBLAS or the
- * best fallback); -2: nbi_gemm_fallback_* (the best variant). */
+ * best fallback); -2: nbi_gemm_fallback_* (the best variant); -3: the
+ * direct float32 kernels (float64 then runs the fallback). */
+enum { VIA_LIBRARY = -1, VIA_FALLBACK = -2, VIA_DIRECT = -3 };
+
 static nb_status run_f32(int variant, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
+    if (variant == VIA_DIRECT) return nbi_gemm_direct_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (variant == -1) return nbi_gemm_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (variant == -2) return nbi_gemm_fallback_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return nbi_gemm_fallback_variant_f32(variant, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -484,7 +488,7 @@ static nb_status run_f64(int variant, bool ta, bool tb, int64_t m, int64_t n, in
                          int64_t ldc)
 {
     if (variant == -1) return nbi_gemm_f64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    if (variant == -2) return nbi_gemm_fallback_f64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (variant == -2 || variant == VIA_DIRECT) return nbi_gemm_fallback_f64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return nbi_gemm_fallback_variant_f64(variant, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -580,11 +584,57 @@ static void test_gemm_fallback_variants(void)
     NBT_CHECK(nbi_gemm_fallback_variant_f32(count, false, false, 1, 1, 1, 1, &a, 1, &a, 1, 0, &a, 1) == NB_ERR_ARG);
 }
 
+/* The direct kernels: every edge of their 4 x 4 (dot) and 12 x 32 (outer)
+ * tiles and of k's 16-lane steps, padded leading dims, alpha and beta, the
+ * row blocks of the dot form and the column blocks of the outer form, and
+ * the layouts they refuse. */
+static void check_direct(void)
+{
+    static const int64_t ms[] = { 1, 3, 4, 5, 12, 13, 25 }, ns[] = { 1, 15, 16, 17, 33, 70 }, ks[] = { 1, 15, 16, 17, 64 };
+    static const bool    layouts[][2] = { { false, true }, { true, false }, { false, false } };
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < 7; i++)
+            for (int j = 0; j < 6; j++)
+                for (int p = 0; p < 5; p++) {
+                    bool ta = layouts[l][0], tb = layouts[l][1];
+                    CHECK_GEMM(VIA_DIRECT, ta, tb, ms[i], ns[j], ks[p], 1.0, 0.0, (i + j) % 3);
+                    if ((i + j + p) % 4 == 0) CHECK_GEMM(VIA_DIRECT, ta, tb, ms[i], ns[j], ks[p], -1.5, 0.5, 2);
+                }
+    CHECK_GEMM(VIA_DIRECT, false, true, 130, 21, 1000, 1.0, 0.0, 1); /* three row blocks of 64 */
+    CHECK_GEMM(VIA_DIRECT, true, false, 14, 1100, 512, 0.5, 1.0, 0); /* three column blocks of 512 */
+    CHECK_GEMM(VIA_DIRECT, false, false, 30, 40, 300, 2.0, -1.0, 3);
+    CHECK_GEMM(VIA_DIRECT, false, true, 5, 6, 0, 1.0, 0.5, 0); /* k = 0 and alpha = 0 scale C */
+    CHECK_GEMM(VIA_DIRECT, true, false, 5, 6, 4, 0.0, 2.0, 0);
+    float x = 1;
+    NBT_CHECK(nbi_gemm_direct_f32(true, true, 1, 1, 1, 1, &x, 1, &x, 1, 0, &x, 1) == NB_ERR_ARG);
+    NBT_CHECK(nbi_gemm_direct_f32(true, false, 1, 1, NBI_GEMM_OUTER_MAX_K + 1, 1, &x, 1, &x, 1, 0, &x, 1) ==
+              NB_ERR_ARG);
+}
+
+static void test_gemm_direct(void)
+{
+    if (!nbi_gemm_direct_available()) {
+        float x = 1;
+        NBT_CHECK(nbi_gemm_direct_f32(false, true, 1, 1, 1, 1, &x, 1, &x, 1, 0, &x, 1) == NB_ERR_ARG);
+        printf("  direct GEMM kernels: not on this CPU (no AVX-512), refused as they should be\n");
+        return;
+    }
+    int saved = nb_get_num_threads();
+    check_direct();
+    if (nb_set_num_threads(2) == NB_OK) check_direct();
+    nb_clear_error();
+    nb_set_num_threads(saved);
+}
+
 static void test_gemm_library_backend(void)
 {
     const char *backend = nb_gemm_backend();
     NBT_CHECK(strcmp(backend, "openblas") == 0 || strcmp(backend, "fallback") == 0);
     check_kernel(-1);
+    /* Shapes that nbi_gemm_f32 hands to the direct kernels on AVX-512 CPUs:
+     * a linear layer's forward (long k) and its weight gradient (short k). */
+    CHECK_GEMM(-1, false, true, 37, 45, 600, 1.0, 0.0, 1);
+    CHECK_GEMM(-1, true, false, 50, 70, 64, 1.0, 0.0, 0);
     /* With two threads (where the build has them). */
     int saved = nb_get_num_threads();
     if (nb_set_num_threads(2) == NB_OK) {
@@ -607,6 +657,7 @@ int main(void)
     NBT_RUN(test_matmul_errors);
     NBT_RUN(test_outer);
     NBT_RUN(test_gemm_fallback_variants);
+    NBT_RUN(test_gemm_direct);
     NBT_RUN(test_gemm_library_backend);
     printf("gemm backend: %s, fallback kernel: %s\n", nb_gemm_backend(), nbi_gemm_fallback_isa());
     return nbt_finish();

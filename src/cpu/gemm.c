@@ -34,15 +34,6 @@
 #define NBI_GEMM_X86 0
 #endif
 
-/* NOTE: the micro-kernel is fast only when its i and j loops are fully
- * unrolled (the accumulators then live in registers); without the pragma
- * gcc interchanges the loops and keeps the tile in memory. */
-#if defined(__GNUC__) || defined(__clang__)
-#define NBI_UNROLL _Pragma("GCC unroll 32")
-#else
-#define NBI_UNROLL
-#endif
-
 /* Cache budgets of the blocking: a packed kc x nr sliver of B gets this much
  * of L1, an mc x kc block of A this much of L2. */
 #ifndef NBI_GEMM_L1_BYTES
@@ -256,10 +247,121 @@ void nbi_gemm_prepare(void)
         return NB_OK;                                                                                        \
     } while (0)
 
+/* ------------------------------------------------------------------------ */
+/* The direct kernels (gemm_direct_avx512.c)                                 */
+/* ------------------------------------------------------------------------ */
+
+bool nbi_gemm_direct_available(void)
+{
+#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
+    /* NOTE: a benign race: threads that race here all compute the same value. */
+    static int available = -1;
+    if (available < 0) {
+        __builtin_cpu_init();
+        available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512dq");
+    }
+    return available;
+#else
+    return false;
+#endif
+}
+
+/* Below this many multiply-adds a product stays on one thread. */
+#define NBI_GEMM_DIRECT_PARALLEL_MACS (1 << 18)
+
+typedef struct {
+    bool         trans_a;
+    int64_t      m, n, k;
+    float        alpha, beta;
+    const float *a, *b;
+    int64_t      lda, ldb, ldc;
+    float       *c;
+    int64_t      tile; /* the unit the range counts: columns (dot) or rows (outer) of C */
+} direct_job;
+
+#if NB_HAVE_X86_ISAS
+static void dot_range(int64_t begin, int64_t end, void *ctx)
+{
+    const direct_job *job = ctx;
+    int64_t           n_end = end * job->tile < job->n ? end * job->tile : job->n;
+    nbi_gemm_dot_avx512(job->m, begin * job->tile, n_end, job->k, job->alpha, job->a, job->lda, job->b, job->ldb,
+                        job->beta, job->c, job->ldc);
+}
+
+static void outer_range(int64_t begin, int64_t end, void *ctx)
+{
+    const direct_job *job = ctx;
+    float             packed[NBI_GEMM_OUTER_ROWS * NBI_GEMM_OUTER_MAX_K];
+    int64_t           m_end = end * job->tile < job->m ? end * job->tile : job->m;
+    nbi_gemm_outer_avx512(job->trans_a, begin * job->tile, m_end, job->n, job->k, job->alpha, job->a, job->lda,
+                          job->b, job->ldb, job->beta, job->c, job->ldc, packed);
+}
+#endif
+
+/* The form the layout asks for, threaded over column tiles (dot) or row
+ * tiles (outer). The caller has checked the layout, k and the CPU. */
+static void run_direct(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+#if NB_HAVE_X86_ISAS
+    direct_job job = { .trans_a = trans_a, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
+                       .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c };
+    bool    dot   = trans_b;
+    int64_t tiles;
+    /* Column tiles of 16 keep each thread's share a whole number of the
+     * dot kernel's 4-wide tiles; rows go in the outer kernel's units. */
+    job.tile            = dot ? 16 : NBI_GEMM_OUTER_ROWS;
+    tiles               = ((dot ? n : m) + job.tile - 1) / job.tile;
+    int64_t tile_macs   = job.tile * (dot ? m : n) * k;
+    int64_t grain       = NBI_GEMM_DIRECT_PARALLEL_MACS / (tile_macs > 0 ? tile_macs : 1);
+    nbi_parallel_for(tiles, grain > 1 ? grain : 1, dot ? dot_range : outer_range, &job);
+#else
+    (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb,
+        (void)beta, (void)c, (void)ldc;
+#endif
+}
+
+nb_status nbi_gemm_direct_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                              int64_t ldc)
+{
+    if (!nbi_gemm_direct_available() || (trans_a && trans_b) || (!trans_b && k > NBI_GEMM_OUTER_MAX_K))
+        return NB_ERR_ARG;
+    if (m <= 0 || n <= 0) return NB_OK;
+    if (k <= 0 || alpha == 0) {
+        scale_c_f32(m, n, beta, c, ldc);
+        return NB_OK;
+    }
+    run_direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return NB_OK;
+}
+
+/* Whether a direct kernel beats the packing GEMM on this product, from
+ * bench_gemm --direct on a Zen 4 core (best of 7, 1 and 2 threads):
+ *  - dot form: its per-element lane reductions need a long k to pay off
+ *    (k = 784: 1.1-1.2x OpenBLAS; k = 256: 0.84-1.0x; k = 64: 0.6x), and
+ *    once m and n are both large packing pays for itself (1024^3: 0.8-0.95x);
+ *  - outer form for op(A) = A^T (weight gradients, k = batch): 1.0-1.4x
+ *    at k = 64, a tie at k = 256 and 512;
+ *  - the outer form for A untransposed (dx = g W) only tied OpenBLAS: left
+ *    to the packing GEMM, as is everything else. */
+static bool direct_wins(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k)
+{
+    if (!nbi_gemm_direct_available()) return false;
+    if (!trans_a && trans_b) return k >= 512 && (m <= 256 || n <= 256);
+    if (trans_a && !trans_b) return k <= 128;
+    return false;
+}
+
 nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                        int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0) return NB_OK;
+    if (alpha != 0 && direct_wins(trans_a, trans_b, m, n, k)) {
+        run_direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return NB_OK;
+    }
 #if defined(NB_HAVE_OPENBLAS)
     if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(cblas_sgemm, cblas_sgemv, scale_c_f32);
 #endif

@@ -20,6 +20,15 @@
 
 #include "cpu.h"
 
+/* NOTE: a micro-kernel is fast only when its loops over the register tile are
+ * fully unrolled (the accumulators then live in registers); without the
+ * pragma gcc interchanges the loops or keeps the tile in memory. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NBI_UNROLL _Pragma("GCC unroll 32")
+#else
+#define NBI_UNROLL
+#endif
+
 /* The library's GEMM: OpenBLAS's cblas_?gemm / cblas_?gemv when built with
  * it (and the sizes fit its 32-bit ints), else the fallback. Threads follow
  * nb_get_num_threads(). Returns NB_OK, or NB_ERR_OOM (nothing recorded) when
@@ -59,6 +68,26 @@ nb_status   nbi_gemm_fallback_variant_f32(int variant, bool trans_a, bool trans_
 nb_status   nbi_gemm_fallback_variant_f64(int variant, bool trans_a, bool trans_b, int64_t m, int64_t n,
                                           int64_t k, double alpha, const double *a, int64_t lda,
                                           const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
+
+/* The direct float32 kernels (gemm_direct_avx512.c: no packing of B, for the
+ * small-batch shapes of training), built on x86-64 only and run only where
+ * nbi_gemm_direct_available() (AVX-512F/VL/DQ). nbi_gemm_f32 picks them by
+ * shape; tests call them through nbi_gemm_direct_f32, which runs the form
+ * the layout asks for (dot form for !trans_a && trans_b, outer form for
+ * !trans_b) whatever the shape, and returns NB_ERR_ARG for trans_b with
+ * trans_a, for k over NBI_GEMM_OUTER_MAX_K in the outer form, or on a CPU
+ * without the instructions. */
+enum { NBI_GEMM_OUTER_ROWS = 12, NBI_GEMM_OUTER_MAX_K = 512 };
+bool      nbi_gemm_direct_available(void);
+nb_status nbi_gemm_direct_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                              int64_t ldc);
+void      nbi_gemm_dot_avx512(int64_t m, int64_t n_begin, int64_t n_end, int64_t k, float alpha, const float *a,
+                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/* packed: room for NBI_GEMM_OUTER_ROWS * k floats. */
+void      nbi_gemm_outer_avx512(bool trans_a, int64_t m_begin, int64_t m_end, int64_t n, int64_t k, float alpha,
+                                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                                int64_t ldc, float *packed);
 
 /* Reference kernels: the plain triple loop (accumulating in double), for
  * tests. Same contract as above. */
