@@ -167,7 +167,6 @@ void nbi_gemm_outer_avx512(bool trans_a, int64_t m_begin, int64_t m_end, int64_t
                            int64_t ldc, float *packed)
 {
     /* op(A)(i, p) is a[p * lda + i] transposed, a[i * lda + p] not. */
-    const int64_t row_step = trans_a ? 1 : lda, p_step = trans_a ? lda : 1;
     /* Columns go in blocks whose k x width panel of B (1 MiB, the L2 of a
      * Zen 4 or Skylake-SP core) stays in L2 while every row tile passes over
      * it, so a wide B is not streamed from memory once per row tile; the
@@ -178,9 +177,16 @@ void nbi_gemm_outer_avx512(bool trans_a, int64_t m_begin, int64_t m_end, int64_t
     for (int64_t j0 = 0; j0 < n; j0 += width) {
         int64_t j1 = j0 + width < n ? j0 + width : n;
         for (int64_t i = m_begin; i < m_end; i += OUTER_ROWS) {
-            for (int64_t p = 0; p < k; p++)
-                NBI_UNROLL for (int r = 0; r < OUTER_ROWS; r++)
-                    packed[p * OUTER_ROWS + r] = i + r < m_end ? a[(i + r) * row_step + p * p_step] : 0.0f;
+            if (trans_a) { /* the sliver's rows are contiguous runs of a: one masked load per p */
+                __mmask16 rows = lanes_below(m_end - i);
+                for (int64_t p = 0; p < k; p++)
+                    _mm512_mask_storeu_ps(packed + p * OUTER_ROWS, (__mmask16)((1u << OUTER_ROWS) - 1),
+                                          _mm512_maskz_loadu_ps(rows, a + p * lda + i));
+            } else {
+                for (int64_t p = 0; p < k; p++)
+                    NBI_UNROLL for (int r = 0; r < OUTER_ROWS; r++)
+                        packed[p * OUTER_ROWS + r] = i + r < m_end ? a[(i + r) * lda + p] : 0.0f;
+            }
             int64_t row_count = m_end - i < OUTER_ROWS ? m_end - i : OUTER_ROWS;
             for (int64_t j = j0; j < j1; j += 32)
                 outer_tile(k, packed, b + j, ldb, lanes_below(j1 - j), lanes_below(j1 - j - 16), c + i * ldc + j,
