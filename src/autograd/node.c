@@ -74,6 +74,7 @@ void nbi_node_release(nbi_node *node)
             free(node);
             return;
         }
+        if (release_list == NULL) nbi_thread_holds_caches();
         release_list     = grown;
         release_capacity = capacity;
     }
@@ -86,6 +87,15 @@ void nbi_node_release(nbi_node *node)
         free(next);
     }
     releasing = false;
+}
+
+void nbi_node_release_thread_cache(void)
+{
+    if (releasing) return; /* still in use further up this thread's stack */
+    free(release_list);
+    release_list     = NULL;
+    release_count    = 0;
+    release_capacity = 0;
 }
 
 /* ------------------------------------------------------------------------ */

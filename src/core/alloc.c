@@ -116,6 +116,7 @@ void nbi_host_release(void *ptr, size_t bytes)
             int capacity = class_bytes <= SMALL_CLASS_BYTES ? SMALL_CLASS_BLOCKS : LARGE_CLASS_BLOCKS;
             bin->blocks  = malloc((size_t)capacity * sizeof *bin->blocks);
             bin->capacity = bin->blocks ? capacity : 0;
+            nbi_thread_holds_caches();
         }
         if (bin->count < bin->capacity) {
             bin->blocks[bin->count++] = ptr;
@@ -135,6 +136,15 @@ void nb_empty_cache(void)
         }
     }
     cached_bytes = 0;
+}
+
+void nbi_alloc_release_thread_cache(void)
+{
+    nb_empty_cache();
+    for (int cls = 0; cls < NUM_CLASSES; cls++) {
+        free(bins[cls].blocks);
+        bins[cls] = (size_bin){ 0 };
+    }
 }
 
 nb_status nb_set_allocator(nb_alloc_fn alloc, nb_release_fn release, void *user)

@@ -200,6 +200,15 @@ nb_dtype nbi_result_type(int count, const nb_tensor *const *tensors,
 void *nbi_host_alloc(size_t bytes);
 void  nbi_host_release(void *ptr, size_t bytes);
 
+/* Per-thread caches (thread_exit.c). A module calls nbi_thread_holds_caches
+ * when this thread first puts something in its cache; when the thread exits,
+ * nbi_release_thread_caches runs each module's release below. */
+void nbi_thread_holds_caches(void);
+void nbi_release_thread_caches(void);
+void nbi_alloc_release_thread_cache(void);  /* alloc.c: cached blocks and bins */
+void nbi_tensor_release_thread_cache(void); /* tensor.c: header free lists */
+void nbi_node_release_thread_cache(void);   /* autograd/node.c: the release list */
+
 /* ------------------------------------------------------------------------ */
 /* Random numbers                                                            */
 /* ------------------------------------------------------------------------ */

@@ -41,6 +41,7 @@ static nb_tensor *tensor_header_alloc(void)
 static void tensor_header_release(nb_tensor *t)
 {
     atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
+    if (free_tensor_count == 0) nbi_thread_holds_caches();
     if (free_tensor_count < FREE_LIST_MAX)
         free_tensors[free_tensor_count++] = t;
     else
@@ -74,11 +75,13 @@ static void storage_release(nbi_storage *s)
 {
     if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) != 1) return;
     nbi_host_release(s->data, s->nbytes);
+    if (free_storage_count == 0) nbi_thread_holds_caches();
     if (free_storage_count < FREE_LIST_MAX)
         free_storages[free_storage_count++] = s;
     else
         free(s);
 }
+
 
 /* ------------------------------------------------------------------------ */
 /* Scopes                                                                    */
@@ -95,6 +98,19 @@ typedef struct nbi_scope {
 static _Thread_local nbi_scope scopes[MAX_SCOPE_DEPTH];
 static _Thread_local int       scope_depth;
 
+/* The header free lists, and the slot arrays of the scopes this thread no
+ * longer has open (a thread that exits inside a scope keeps that scope's
+ * tensors: they are the user's). */
+void nbi_tensor_release_thread_cache(void)
+{
+    while (free_tensor_count > 0) free(free_tensors[--free_tensor_count]);
+    while (free_storage_count > 0) free(free_storages[--free_storage_count]);
+    for (int d = scope_depth; d < MAX_SCOPE_DEPTH; d++) {
+        free(scopes[d].tensors);
+        scopes[d] = (nbi_scope){ 0 };
+    }
+}
+
 /* Give t to scope (or to nobody when scope is NULL). False on OOM. */
 static bool scope_adopt(nbi_scope *scope, nb_tensor *t)
 {
@@ -107,6 +123,7 @@ static bool scope_adopt(nbi_scope *scope, nb_tensor *t)
             t->scope = NULL;
             return false;
         }
+        if (scope->tensors == NULL) nbi_thread_holds_caches();
         scope->tensors  = grown;
         scope->capacity = capacity;
     }
