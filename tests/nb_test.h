@@ -271,6 +271,32 @@ static inline int nbt_write_file(const char *path, const void *data, size_t size
     return fclose(f) == 0 && ok;
 }
 
+/* An allocator for out-of-memory tests: once *nbt_alloc_budget() more
+ * allocations have been served it returns NULL (a negative budget: no
+ * limit). Install it with nb_set_allocator(nbt_budget_alloc,
+ * nbt_budget_release, NULL) while no tensor is alive, and call
+ * nb_empty_cache() before each budgeted call so that every allocation
+ * reaches it. */
+static inline int64_t *nbt_alloc_budget(void)
+{
+    static int64_t budget = -1;
+    return &budget;
+}
+static inline void *nbt_budget_alloc(size_t bytes, void *user)
+{
+    (void)user;
+    int64_t *budget = nbt_alloc_budget();
+    if (*budget == 0) return NULL;
+    if (*budget > 0) --*budget;
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+static inline void nbt_budget_release(void *ptr, size_t bytes, void *user)
+{
+    (void)bytes;
+    (void)user;
+    free(ptr);
+}
+
 static inline int nbt_finish(void)
 {
     printf("%d checks, %d failures\n", nbt_checks, nbt_failures);

@@ -235,6 +235,49 @@ static nb_tensor *input(nb_shape shape, double low, double high)
     return x;
 }
 
+static bool same_values(const nb_tensor *a, const nb_tensor *b)
+{
+    nb_scope_begin();
+    nb_tensor *diff = nb_max(nb_abs(nb_sub(a, b)));
+    bool       same = diff != NULL && nb_item(diff) == 0;
+    nb_scope_end();
+    return same;
+}
+
+/* Out of memory in a training call leaves the running statistics as they
+ * were, under every allocation budget too small for the call; the call that
+ * succeeds moves them exactly as a call that never failed. */
+static void test_batch_norm_out_of_memory(void)
+{
+    NBT_CHECK(nb_set_allocator(nbt_budget_alloc, nbt_budget_release, NULL) == NB_OK);
+    nb_scope_begin();
+    nb_manual_seed(3);
+    nb_tensor *x         = nb_randn(NB_SHAPE(6, 3, 2, 2), NB_OPTS());
+    nb_tensor *mean      = nb_randn(NB_SHAPE(3), NB_OPTS());
+    nb_tensor *var       = nb_add_scalar(nb_rand(NB_SHAPE(3), NB_OPTS()), 0.5);
+    nb_tensor *mean_then = nb_clone(mean), *var_then = nb_clone(var);
+    nb_tensor *out       = NULL;
+    int        failures  = 0;
+    for (int64_t budget = 0; budget < 200 && out == NULL; budget++) {
+        nb_empty_cache();
+        *nbt_alloc_budget() = budget;
+        out                 = nb_batch_norm(x, mean, var, NULL, NULL, true, 0.1, 1e-5);
+        *nbt_alloc_budget() = -1;
+        if (out == NULL) {
+            failures++;
+            NBT_CHECK(nb_last_status() == NB_ERR_OOM);
+            nb_clear_error();
+            NBT_CHECK(same_values(mean, mean_then) && same_values(var, var_then));
+        }
+    }
+    NBT_CHECK(out != NULL && failures > 2);
+    nb_tensor *mean_ref = nb_clone(mean_then), *var_ref = nb_clone(var_then);
+    NBT_CHECK(nb_batch_norm(x, mean_ref, var_ref, NULL, NULL, true, 0.1, 1e-5) != NULL);
+    NBT_CHECK(same_values(mean, mean_ref) && same_values(var, var_ref) && !same_values(mean, mean_then));
+    nb_scope_end();
+    NBT_CHECK(nb_set_allocator(NULL, NULL, NULL) == NB_OK);
+}
+
 static void test_gradcheck(void)
 {
     nb_scope_begin();
@@ -325,6 +368,7 @@ int main(void)
     NBT_RUN(test_batch_norm_against_torch);
     NBT_RUN(test_layer_and_group_norm_against_torch);
     NBT_RUN(test_batch_norm_modes);
+    NBT_RUN(test_batch_norm_out_of_memory);
     NBT_RUN(test_gradcheck);
     NBT_RUN(test_errors);
     return nbt_finish();

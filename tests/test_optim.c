@@ -217,6 +217,64 @@ static void test_fused_matches_composite_large(void)
     nb_scope_end();
 }
 
+/* Running out of memory in a step changes nothing: every state buffer is
+ * made before the first parameter is written. For every configuration and
+ * two steps, a step under each allocation budget too small for it fails with
+ * NB_ERR_OOM and leaves the parameters as they were; the step that finally
+ * succeeds gives the parameters of an optimizer that never failed (so no
+ * step count or first-step flag moved on a failure). */
+static void test_step_out_of_memory_changes_nothing(void)
+{
+    NBT_CHECK(nb_set_allocator(nbt_budget_alloc, nbt_budget_release, NULL) == NB_OK);
+    nb_manual_seed(5);
+    const nb_shape shapes[2] = { NB_SHAPE(3, 4), NB_SHAPE(5) };
+    for (int i = 0; i < NUM_CASES; i++) {
+        const optim_case *c    = &optim_cases[i];
+        nb_opts           opts = NB_OPTS(.dtype = c->float32 ? NB_FLOAT32 : NB_FLOAT64);
+        nb_scope_begin();
+        nb_tensor *tried[2], *clean[2];
+        for (int k = 0; k < 2; k++) {
+            tried[k] = nb_randn(shapes[k], opts);
+            clean[k] = nb_clone(tried[k]);
+            nb_requires_grad_(tried[k], true);
+            nb_requires_grad_(clean[k], true);
+        }
+        nb_optim *a = make_optimizer(c, tried, 2), *b = make_optimizer(c, clean, 2);
+        int       failures = 0;
+        for (int step = 0; step < 2; step++) {
+            for (int k = 0; k < 2; k++) {
+                nb_tensor *g = nb_randn(shapes[k], opts);
+                nb_set_grad(tried[k], g);
+                nb_set_grad(clean[k], g);
+            }
+            nb_tensor *before[2] = { nb_clone(tried[0]), nb_clone(tried[1]) };
+            nb_status  status    = NB_ERR_OOM;
+            for (int64_t budget = 0; budget < 8 && status != NB_OK; budget++) {
+                nb_empty_cache();
+                *nbt_alloc_budget() = budget;
+                status              = nb_optim_step(a);
+                *nbt_alloc_budget() = -1;
+                if (status != NB_OK) {
+                    failures++;
+                    NBT_CHECK_ERROR(NB_ERR_OOM, "no parameter was updated");
+                    NBT_CHECK(max_difference(tried[0], before[0]) == 0 && max_difference(tried[1], before[1]) == 0);
+                }
+            }
+            NBT_CHECK(status == NB_OK && nb_optim_step(b) == NB_OK);
+            NBT_CHECK(max_difference(tried[0], clean[0]) == 0 && max_difference(tried[1], clean[1]) == 0);
+        }
+        /* Every configuration keeps state but SGD without momentum, so its
+         * first step failed at least at budget 0. */
+        bool stateful = strcmp(c->kind, "sgd") != 0 || c->momentum != 0;
+        if (stateful && failures == 0) fprintf(stderr, "  %s: no step ever failed\n", c->name);
+        NBT_CHECK(!stateful || failures > 0);
+        nb_optim_free(a);
+        nb_optim_free(b);
+        nb_scope_end();
+    }
+    NBT_CHECK(nb_set_allocator(NULL, NULL, NULL) == NB_OK);
+}
+
 /* Results of the fused loops do not depend on the thread count. */
 static void test_fused_independent_of_threads(void)
 {
@@ -670,6 +728,7 @@ int main(void)
     NBT_RUN(test_noncontiguous_parameter_matches_torch);
     NBT_RUN(test_fused_matches_composite_large);
     NBT_RUN(test_fused_independent_of_threads);
+    NBT_RUN(test_step_out_of_memory_changes_nothing);
     NBT_RUN(test_defaults);
     NBT_RUN(test_scalar_and_empty_parameters);
     NBT_RUN(test_step_is_not_recorded);

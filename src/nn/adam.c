@@ -18,7 +18,6 @@
 
 #include "cpu/cpu.h"
 
-enum { ADAM_EXP_AVG = 0, ADAM_EXP_AVG_SQ = 1, ADAM_MAX_EXP_AVG_SQ = 2 };
 
 nb_adam_opts nb_adam_defaults(void)
 {
@@ -166,9 +165,9 @@ nb_status nbi_adam_update(nb_optim *o, int64_t i, bool allow_fused)
 {
     const nb_adam_opts *opts       = &o->opts.adam;
     nb_tensor          *p          = o->params[i];
-    nb_tensor          *exp_avg    = nbi_optim_buffer(o, i, ADAM_EXP_AVG, true, NULL);
-    nb_tensor          *exp_avg_sq = nbi_optim_buffer(o, i, ADAM_EXP_AVG_SQ, true, NULL);
-    nb_tensor          *max_sq     = opts->amsgrad ? nbi_optim_buffer(o, i, ADAM_MAX_EXP_AVG_SQ, true, NULL) : NULL;
+    nb_tensor          *exp_avg    = nbi_optim_buffer(o, i, NBI_ADAM_EXP_AVG, true, NULL);
+    nb_tensor          *exp_avg_sq = nbi_optim_buffer(o, i, NBI_ADAM_EXP_AVG_SQ, true, NULL);
+    nb_tensor          *max_sq     = opts->amsgrad ? nbi_optim_buffer(o, i, NBI_ADAM_MAX_EXP_AVG_SQ, true, NULL) : NULL;
     if (exp_avg == NULL || exp_avg_sq == NULL || (opts->amsgrad && max_sq == NULL)) return nb_last_status();
 
     /* As torch: the step count is a float, the powers Python's (C's pow). */

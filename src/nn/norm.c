@@ -36,12 +36,11 @@ static bool check_eps(double eps, const char *op)
 /* batch_norm                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* running = (1 - momentum) running + momentum value, in place and outside
- * the graph. value: (1, C, 1, ...) with keepdim; running: (C). */
-static bool update_running(nb_tensor *running, const nb_tensor *value, double momentum)
+/* (1 - momentum) running + momentum value, a new tensor of running's shape
+ * (value: (1, C, 1, ...) with keepdim; running: (C)). */
+static nb_tensor *moved_toward(const nb_tensor *running, const nb_tensor *value, double momentum)
 {
-    nb_tensor *scaled = nb_mul_scalar(nb_reshape(value, NB_SHAPE(-1)), momentum);
-    return nb_add_(nb_mul_scalar_(running, 1 - momentum), scaled) != NULL;
+    return nb_add(nb_mul_scalar(running, 1 - momentum), nb_mul_scalar(nb_reshape(value, NB_SHAPE(-1)), momentum));
 }
 
 /* x: (N, C, ...); running_mean, running_var, weight, bias: (C) or NULL.
@@ -99,8 +98,11 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
     if (out != NULL && running_mean != NULL && x->numel > 0) {
         nbi_grad_mode_push(false);
         double unbias = (double)per_channel / (double)(per_channel - 1);
-        bool   ok     = update_running(running_mean, mean, momentum) &&
-                  update_running(running_var, nb_mul_scalar(var, unbias), momentum);
+        /* Both new statistics first, then the copies (which allocate
+         * nothing): out of memory leaves the running statistics as they were. */
+        nb_tensor *new_mean = moved_toward(running_mean, mean, momentum);
+        nb_tensor *new_var  = moved_toward(running_var, nb_mul_scalar(var, unbias), momentum);
+        bool       ok       = new_mean && new_var && nb_copy_(running_mean, new_mean) && nb_copy_(running_var, new_var);
         nbi_grad_mode_pop();
         if (!ok) out = NULL;
     }

@@ -127,22 +127,49 @@ nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *p
 
 nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *fresh)
 {
-    nb_tensor **buffer = &o->state[i].buffers[slot];
-    if (fresh) *fresh = *buffer == NULL;
-    if (*buffer != NULL) return *buffer;
-    const nb_tensor *p = o->params[i];
-    nb_tensor       *t = nbi_empty(p->ndim, p->shape, p->dtype, p->storage->device);
-    if (t == NULL) return NULL;
-    if (zero && t->numel > 0) memset(nbi_ptr(t), 0, (size_t)t->numel * nbi_itemsize(t));
-    nbi_unscope(t); /* the optimizer's, whatever scope the step runs in */
-    *buffer = t;
-    return t;
+    nbi_param_state *state  = &o->state[i];
+    nb_tensor      **buffer = &state->buffers[slot];
+    if (*buffer == NULL) {
+        const nb_tensor *p = o->params[i];
+        nb_tensor       *t = nbi_empty(p->ndim, p->shape, p->dtype, p->storage->device);
+        if (t == NULL) return NULL;
+        if (zero && t->numel > 0) memset(nbi_ptr(t), 0, (size_t)t->numel * nbi_itemsize(t));
+        nbi_unscope(t); /* the optimizer's, whatever scope the step runs in */
+        *buffer = t;
+        if (!zero) state->unwritten |= 1u << slot;
+    }
+    if (fresh) {
+        *fresh = (state->unwritten >> slot) & 1u;
+        state->unwritten &= ~(1u << slot);
+    }
+    return *buffer;
 }
 
 void nbi_optim_drop_buffer(nb_optim *o, int64_t i, int slot)
 {
     nb_free(o->state[i].buffers[slot]);
     o->state[i].buffers[slot] = NULL;
+    o->state[i].unwritten &= ~(1u << slot);
+}
+
+/* Every buffer parameter i's update will ask for, made now (see
+ * nbi_optim_buffer). False on OOM. */
+static bool make_buffers(nb_optim *o, int64_t i)
+{
+    switch (o->kind) {
+    case NBI_OPTIM_SGD:
+        return o->opts.sgd.momentum == 0 || nbi_optim_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER, false, NULL);
+    case NBI_OPTIM_ADAM:
+    case NBI_OPTIM_ADAMW:
+        return nbi_optim_buffer(o, i, NBI_ADAM_EXP_AVG, true, NULL) &&
+               nbi_optim_buffer(o, i, NBI_ADAM_EXP_AVG_SQ, true, NULL) &&
+               (!o->opts.adam.amsgrad || nbi_optim_buffer(o, i, NBI_ADAM_MAX_EXP_AVG_SQ, true, NULL));
+    case NBI_OPTIM_RMSPROP:
+        return nbi_optim_buffer(o, i, NBI_RMSPROP_SQUARE_AVG, true, NULL) &&
+               (o->opts.rmsprop.momentum <= 0 || nbi_optim_buffer(o, i, NBI_RMSPROP_MOMENTUM, true, NULL)) &&
+               (!o->opts.rmsprop.centered || nbi_optim_buffer(o, i, NBI_RMSPROP_GRAD_AVG, true, NULL));
+    }
+    return true;
 }
 
 bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g)
@@ -154,10 +181,18 @@ bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g)
 nb_status nbi_optim_step(nb_optim *o, bool allow_fused)
 {
     if (o == NULL) return nbi_null_argument("nb_optim_step", "o");
+    for (int64_t i = 0; i < o->count; i++)
+        if (o->params[i]->grad != NULL && !make_buffers(o, i)) {
+            char cause[256];
+            snprintf(cause, sizeof cause, "%s", nb_last_error());
+            return nbi_fail_status(NB_ERR_OOM, "nb_optim_step: no parameter was updated: the state of params[%lld] "
+                                               "could not be made (%s)", (long long)i, cause);
+        }
     nb_status status = NB_OK;
     nbi_grad_mode_push(false); /* updates are not part of any graph */
     for (int64_t i = 0; i < o->count && status == NB_OK; i++) {
         if (o->params[i]->grad == NULL) continue; /* no gradient: torch skips it */
+        int64_t step = o->state[i].step;
         switch (o->kind) {
         case NBI_OPTIM_SGD:
             status = nbi_sgd_update(o, i, allow_fused);
@@ -170,6 +205,7 @@ nb_status nbi_optim_step(nb_optim *o, bool allow_fused)
             status = nbi_rmsprop_update(o, i, allow_fused);
             break;
         }
+        if (status != NB_OK) o->state[i].step = step; /* a composite update that ran out of memory */
     }
     nbi_grad_mode_pop();
     return status;
@@ -292,12 +328,12 @@ static nb_status sgd_composite(nb_optim *o, int64_t i)
     if (opts->weight_decay != 0) d = nb_add(d, nb_mul_scalar(p, opts->weight_decay));
     if (opts->momentum != 0 && d != NULL) {
         bool       fresh;
-        nb_tensor *buf = nbi_optim_buffer(o, i, 0, false, &fresh);
+        nb_tensor *buf = nbi_optim_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER, false, &fresh);
         if (buf == NULL)
             ok = false;
         else if (fresh) { /* buf = clone(d) */
             ok = nb_copy_(buf, d) != NULL;
-            if (!ok) nbi_optim_drop_buffer(o, i, 0);
+            if (!ok) nbi_optim_drop_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER);
         } else {
             ok = nb_mul_scalar_(buf, opts->momentum) && nb_add_(buf, nb_mul_scalar(d, 1 - opts->dampening));
         }
@@ -317,7 +353,7 @@ nb_status nbi_sgd_update(nb_optim *o, int64_t i, bool allow_fused)
     const nb_sgd_opts *opts  = &o->opts.sgd;
     bool               fresh = false;
     nb_tensor         *buf   = NULL;
-    if (opts->momentum != 0 && (buf = nbi_optim_buffer(o, i, 0, false, &fresh)) == NULL) return nb_last_status();
+    if (opts->momentum != 0 && (buf = nbi_optim_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER, false, &fresh)) == NULL) return nb_last_status();
     unsigned flags = (opts->weight_decay != 0 ? SGD_WEIGHT_DECAY : 0u) | (buf ? SGD_MOMENTUM : 0u) |
                      (buf && opts->nesterov ? SGD_NESTEROV : 0u) | (buf && fresh ? SGD_FIRST : 0u);
     sgd_job job = {
@@ -345,7 +381,6 @@ nb_status nbi_sgd_update(nb_optim *o, int64_t i, bool allow_fused)
  * momentum buf = momentum * buf + g / avg and p -= lr * buf, else
  * p -= lr * g / avg. No bias correction, no dependence on the step count. */
 
-enum { RMSPROP_SQUARE_AVG = 0, RMSPROP_MOMENTUM = 1, RMSPROP_GRAD_AVG = 2 };
 
 nb_rmsprop_opts nb_rmsprop_defaults(void) { return (nb_rmsprop_opts){.lr = 1e-2, .alpha = 0.99, .eps = 1e-8}; }
 
@@ -455,9 +490,9 @@ nb_status nbi_rmsprop_update(nb_optim *o, int64_t i, bool allow_fused)
 {
     const nb_rmsprop_opts *opts       = &o->opts.rmsprop;
     nb_tensor             *p          = o->params[i];
-    nb_tensor             *square_avg = nbi_optim_buffer(o, i, RMSPROP_SQUARE_AVG, true, NULL);
-    nb_tensor             *buf      = opts->momentum > 0 ? nbi_optim_buffer(o, i, RMSPROP_MOMENTUM, true, NULL) : NULL;
-    nb_tensor             *grad_avg = opts->centered ? nbi_optim_buffer(o, i, RMSPROP_GRAD_AVG, true, NULL) : NULL;
+    nb_tensor             *square_avg = nbi_optim_buffer(o, i, NBI_RMSPROP_SQUARE_AVG, true, NULL);
+    nb_tensor             *buf      = opts->momentum > 0 ? nbi_optim_buffer(o, i, NBI_RMSPROP_MOMENTUM, true, NULL) : NULL;
+    nb_tensor             *grad_avg = opts->centered ? nbi_optim_buffer(o, i, NBI_RMSPROP_GRAD_AVG, true, NULL) : NULL;
     if (square_avg == NULL || (opts->momentum > 0 && buf == NULL) || (opts->centered && grad_avg == NULL))
         return nb_last_status();
     o->state[i].step++;

@@ -26,8 +26,12 @@ enum { NBI_OPTIM_MAX_BUFFERS = 3 };
  *   SGD      momentum_buffer
  *   Adam(W)  exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad only)
  *   RMSprop  square_avg, momentum_buffer (momentum > 0), grad_avg (centered) */
+enum { NBI_SGD_MOMENTUM_BUFFER = 0 };
+enum { NBI_ADAM_EXP_AVG = 0, NBI_ADAM_EXP_AVG_SQ = 1, NBI_ADAM_MAX_EXP_AVG_SQ = 2 };
+enum { NBI_RMSPROP_SQUARE_AVG = 0, NBI_RMSPROP_MOMENTUM = 1, NBI_RMSPROP_GRAD_AVG = 2 };
 typedef struct {
     nb_tensor *buffers[NBI_OPTIM_MAX_BUFFERS]; /* NULL until made */
+    unsigned   unwritten;                      /* bit slot: made without zeros, not yet written */
     int64_t    step;                           /* updates this parameter took */
 } nbi_param_state;
 
@@ -64,8 +68,12 @@ nb_status nbi_adam_update(nb_optim *o, int64_t i, bool allow_fused);
 
 /* Buffer slot of parameter i, made on first use (contiguous, the
  * parameter's shape and dtype, zero-filled when zero, outside every scope
- * and owned by the optimizer). NULL on OOM. *fresh (may be NULL) says
- * whether it was just made. */
+ * and owned by the optimizer). NULL on OOM. With fresh (may be NULL), says
+ * whether the buffer was made without zeros and not yet handed out with
+ * fresh: the caller then writes it first (SGD's momentum buffer starts as
+ * the first d), or drops it. nbi_optim_step makes every buffer of a step
+ * before the first update (fresh NULL), so that the fused loops, which
+ * allocate nothing else, either all run or none does. */
 nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *fresh);
 
 /* Free buffer slot of parameter i (a fresh one that could not be filled). */
