@@ -94,6 +94,28 @@ static void measure(const problem *p, via how, double *best, double *median)
     *median = gflops[RUNS / 2];
 }
 
+/* The cells of one table row: `first`, the fallback, then (with OpenBLAS)
+ * cblas_sgemm and the ratio of `compared`'s best to cblas's best. The
+ * caller has set nabla's thread count; OpenBLAS's follows it. */
+static void print_cells(const problem *p, via first, via compared)
+{
+    double best[2], median;
+    measure(p, first, &best[0], &median);
+    printf("   %7.1f %7.1f", best[0], median);
+    measure(p, VIA_FALLBACK, &best[1], &median);
+    printf("   %7.1f %7.1f", best[1], median);
+#if defined(NB_HAVE_OPENBLAS)
+    double cblas_best;
+    openblas_set_num_threads(nb_get_num_threads());
+    measure(p, VIA_CBLAS, &cblas_best, &median);
+    printf("   %7.1f %7.1f   %5.2f", cblas_best, median, best[compared == first ? 0 : 1] / cblas_best);
+#else
+    (void)compared;
+#endif
+    printf("\n");
+    fflush(stdout);
+}
+
 static problem problem_new(int64_t m, int64_t n, int64_t k)
 {
     problem p = { .m = m, .n = n, .k = k };
@@ -131,23 +153,11 @@ static void bench_case(int64_t m, int64_t n, int64_t k)
         char name[64];
         snprintf(name, sizeof name, "%lldx%lld . %lldx%lld", (long long)m, (long long)k, (long long)k, (long long)n);
         printf("%-22s %7d", name, threads);
-        double best, median;
-        measure(&p, VIA_MATMUL, &best, &median);
-        printf("   %7.1f %7.1f", best, median);
-        measure(&p, VIA_FALLBACK, &best, &median);
-        printf("   %7.1f %7.1f", best, median);
-#if defined(NB_HAVE_OPENBLAS)
-        double cblas_best, cblas_median;
-        measure(&p, VIA_CBLAS, &cblas_best, &cblas_median);
-        printf("   %7.1f %7.1f   %5.2f", cblas_best, cblas_median, best / cblas_best);
-#endif
-        printf("\n");
-        fflush(stdout);
+        print_cells(&p, VIA_MATMUL, VIA_FALLBACK);
     }
     problem_free(&p);
 }
 
-/* Each micro-kernel variant this CPU runs, alone on one thread. */
 /* The direct kernels against the packing GEMMs, in the layouts a training
  * step produces: NT is a linear layer's forward (x W^T), TN its weight
  * gradient (g^T x), NN its input gradient (g W). */
@@ -190,23 +200,13 @@ static void bench_direct(void)
             char name[64];
             snprintf(name, sizeof name, "%lldx%lldx%lld", (long long)p.m, (long long)p.n, (long long)p.k);
             printf("%c%c   %-22s %-22s %7d", p.ta ? 'T' : 'N', p.tb ? 'T' : 'N', name, cases[i].what, threads);
-            double best, median, direct_best;
-            measure(&p, VIA_DIRECT, &direct_best, &median);
-            printf("   %7.1f %7.1f", direct_best, median);
-            measure(&p, VIA_FALLBACK, &best, &median);
-            printf("   %7.1f %7.1f", best, median);
-#if defined(NB_HAVE_OPENBLAS)
-            openblas_set_num_threads(threads);
-            measure(&p, VIA_CBLAS, &best, &median);
-            printf("   %7.1f %7.1f   %5.2f", best, median, direct_best / best);
-#endif
-            printf("\n");
-            fflush(stdout);
+            print_cells(&p, VIA_DIRECT, VIA_DIRECT);
         }
         problem_free(&p);
     }
 }
 
+/* Each micro-kernel variant this CPU runs, alone on one thread. */
 static void bench_variants(int64_t size)
 {
     problem p = problem_new(size, size, size);
