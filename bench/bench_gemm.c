@@ -181,6 +181,10 @@ static void bench_direct(void)
         { true, false, 256, 256, 256, "square 256" },              { false, false, 256, 256, 256, "square 256" },
         { false, true, 1024, 1024, 1024, "square 1024" },          { true, false, 1024, 1024, 512, "k 512" },
         { false, true, 1024, 1024, 64, "k 64" },                   { false, true, 8, 4096, 4096, "8 rows" },
+        /* nabla-train's CNN, per image: conv 1->16 and 16->32 (3x3, pad 1) */
+        { false, false, 16, 784, 10, "conv1 forward" },            { false, false, 32, 196, 145, "conv2 forward" },
+        { false, true, 16, 9, 784, "conv1 dW" },                   { false, true, 32, 144, 196, "conv2 dW" },
+        { true, false, 144, 196, 32, "conv2 dcols" },
     };
     printf("\ndirect kernels (no packing of B) vs the packing GEMMs, GFLOPS best / median:\n");
     printf("%-4s %-22s %-22s %7s   %-15s   %-15s", "form", "m x n x k", "", "threads", "direct", "fallback");

@@ -338,20 +338,36 @@ nb_status nbi_gemm_direct_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, 
 }
 
 /* Whether a direct kernel beats the packing GEMM on this product, from
- * bench_gemm --direct on a Zen 4 core (best of 7, 1 and 2 threads):
+ * bench_gemm --direct on a Zen 4 core (best of 7, 1 and 2 threads).
+ * Against OpenBLAS (0.3.21):
+ *  - below ~1e6 multiply-adds OpenBLAS runs its own unpacked small-matrix
+ *    kernels, which beat ours on one thread (a conv forward 32x196x145:
+ *    112 against 81 GFLOPS; fc2's 10x256x64 weight gradient: 0.9x), so those
+ *    stay with it;
  *  - dot form: its per-element lane reductions need a long k to pay off
- *    (k = 784: 1.1-1.2x OpenBLAS; k = 256: 0.84-1.0x; k = 64: 0.6x), and
- *    once m and n are both large packing pays for itself (1024^3: 0.8-0.95x);
- *  - outer form for op(A) = A^T (weight gradients, k = batch): 1.0-1.4x
- *    at k = 64, a tie at k = 256 and 512;
- *  - the outer form for A untransposed (dx = g W) only tied OpenBLAS: left
- *    to the packing GEMM, as is everything else. */
+ *    (k = 784: 1.1-1.2x OpenBLAS, the CNN head's 64x10x1568: 2x; k = 256:
+ *    0.84-1.0x; k = 64: 0.6x), and once m and n are both large packing pays
+ *    for itself (1024^3: 0.8-0.95x);
+ *  - outer form for op(A) = A^T (weight gradients, k = batch): 1.0-1.4x at
+ *    k = 64, a tie at k = 256 and 512;
+ *  - the outer form for A untransposed (dx = g W) only tied: not used.
+ * Against the fallback (a build without OpenBLAS), which packs like
+ * OpenBLAS but more slowly, the direct kernels win wherever their layout
+ * applies, but for the dot form at short k (1024x1024x64: 48 against 83). */
+#define NBI_GEMM_OPENBLAS_SMALL_MACS 1e6
+
 static bool direct_wins(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k)
 {
-    if (!nbi_gemm_direct_available()) return false;
-    if (!trans_a && trans_b) return k >= 512 && (m <= 256 || n <= 256);
-    if (trans_a && !trans_b) return k <= 128;
-    return false;
+    if (!nbi_gemm_direct_available() || (trans_a && trans_b)) return false;
+    bool dot = !trans_a && trans_b;
+#if defined(NB_HAVE_OPENBLAS)
+    if ((double)m * (double)n * (double)k <= NBI_GEMM_OPENBLAS_SMALL_MACS) return false;
+    if (dot) return k >= 512 && (m <= 256 || n <= 256);
+    return trans_a && k <= 128;
+#else
+    (void)m, (void)n;
+    return dot ? k >= 128 : k <= NBI_GEMM_OUTER_MAX_K;
+#endif
 }
 
 nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
