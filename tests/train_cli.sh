@@ -32,6 +32,9 @@ expect "bad model" 2 "--model does not take 'resnet'" -- "$train" --model resnet
 expect "usage after a bad argument" 2 "usage:" -- "$train" --lr -1
 expect "missing value" 2 "--data needs a value" -- "$train" --data
 expect "missing data directory" 1 "nabla-train: training data: .*no-such-dir" -- "$train" --data "$work/no-such-dir"
+expect "bad device" 2 "--device does not take 'tpu'" -- "$train" --device tpu
+# No build has a CUDA backend yet: asking for it is an error, not a fallback.
+expect "CUDA asked for where there is none" 1 "nabla-train: --device cuda: CUDA is not available" -- "$train" --device cuda --data "$data"
 printf 'not an idx file' > "$work/train-images-idx3-ubyte"
 expect "corrupt data file" 1 "nabla-train: training data: .*train-images-idx3-ubyte" -- "$train" --data "$work"
 
