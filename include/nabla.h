@@ -188,9 +188,10 @@ NB_API nb_tensor *nb_keep(nb_tensor *t);
 /* Handles alive now on this process: tests use it to prove nothing leaked. */
 NB_API int64_t    nb_live_tensors(void);
 
-/* Replace the host allocator (before the first tensor is made, and before
- * other threads make any: blocks a thread cached from the old allocator are
- * given back through it only by that thread's nb_empty_cache or its exit).
+/* Replace the host allocator (before the first tensor is made, on any
+ * thread: it empties only the calling thread's block cache, so a block
+ * another thread cached from the old allocator would later be released
+ * through the new one).
  * alloc must return memory aligned to at least 64 bytes, or NULL. */
 typedef void *(*nb_alloc_fn)(size_t bytes, void *user);
 typedef void  (*nb_release_fn)(void *ptr, size_t bytes, void *user);
