@@ -30,10 +30,10 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
-#include <sys/resource.h>
-#include <time.h>
+#include "bench_torch_common.h"
 
-#include <algorithm>
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -44,18 +44,8 @@
 
 namespace {
 
-// A batch of iterations is grown until it takes about this long (as in
-// bench_autograd).
-constexpr double target_batch_us = 20000.0;
 constexpr int64_t mlp_batch = 64, mlp_in = 784, mlp_hidden = 256, mlp_out = 10;
 constexpr double mlp_lr = 0.01;
-
-double now_us()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
 
 at::Tensor randn(at::IntArrayRef shape) { return at::randn(shape, at::TensorOptions().dtype(at::kFloat)); }
 
@@ -117,38 +107,6 @@ std::function<void()> make_step(const std::string &name)
     return [mlp] { mlp->step(); };
 }
 
-double time_batch(const std::function<void()> &step, int64_t calls)
-{
-    double start = now_us();
-    for (int64_t i = 0; i < calls; i++) step();
-    return now_us() - start;
-}
-
-// Iterations per timed batch: doubled until a batch takes target_batch_us.
-int64_t calibrate(const std::function<void()> &step)
-{
-    time_batch(step, 1); // warm-up
-    for (int64_t calls = 1;; calls *= 2) {
-        double us = time_batch(step, calls);
-        if (us >= target_batch_us / 4 || calls >= (int64_t(1) << 30)) {
-            double per_call = std::max(us / (double)calls, 1e-3);
-            return std::max(calls, (int64_t)(target_batch_us / per_call));
-        }
-    }
-}
-
-void run_case(const std::string &name, int threads, int reps)
-{
-    std::function<void()> step = make_step(name);
-    int64_t calls = calibrate(step);
-    std::vector<double> per_call_us;
-    for (int r = 0; r < reps; r++) per_call_us.push_back(time_batch(step, calls) / (double)calls);
-    std::sort(per_call_us.begin(), per_call_us.end());
-    double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
-    std::printf("%s %d %.3f %.3f\n", name.c_str(), threads, per_call_us[0], median);
-    std::fflush(stdout);
-}
-
 long peak_rss_kb()
 {
     rusage usage;
@@ -174,21 +132,9 @@ void run_memory()
 
 int main(int argc, char **argv)
 {
-    int only_threads = 0, reps = 0;
-    const char *filter = nullptr;
-    for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!std::strcmp(argv[i], "--threads") && has_value) only_threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!std::strcmp(argv[i], "--reps") && has_value) reps = std::atoi(argv[++i]);
-        else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (reps <= 0) reps = 7;
-    std::vector<int> thread_counts = { 1, 2 };
-    if (only_threads > 0) thread_counts = { only_threads };
+    bench::Options o;
+    if (!bench::parse_options(argc, argv, o)) return 2;
+    int reps = o.reps > 0 ? o.reps : 7;
 
     // The seed step's gradients, once: dL/dW = X^T ones, dL/db = 4.
     {
@@ -207,13 +153,11 @@ int main(int argc, char **argv)
     std::printf("# libtorch %s (C++)\n", TORCH_VERSION);
     std::printf("# case threads min_us median_us\n");
     const char *names[] = { "seed_step", "add_4x3_record", "add_4x3_norecord", "mlp_step_b64" };
-    for (size_t t = 0; t < thread_counts.size(); t++) {
-        at::set_num_threads(thread_counts[t]);
-        if (t == 0 && (!filter || std::strstr("memory", filter))) run_memory();
-        for (const char *name : names) {
-            if (filter && !std::strstr(name, filter)) continue;
-            run_case(name, thread_counts[t], reps);
-        }
+    for (size_t t = 0; t < o.thread_counts.size(); t++) {
+        at::set_num_threads(o.thread_counts[t]);
+        if (t == 0 && bench::selected(o, "memory")) run_memory();
+        for (const char *name : names)
+            if (bench::selected(o, name)) bench::report(name, o.thread_counts[t], reps, make_step(name));
     }
     return 0;
 }

@@ -26,9 +26,9 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/version.h>
 
-#include <time.h>
+#include "bench_torch_common.h"
 
-#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,9 +38,6 @@
 #include <vector>
 
 namespace {
-
-// A batch of calls is grown until it takes about this long (as in bench_core).
-constexpr double target_batch_us = 20000.0;
 
 struct BenchCase {
     std::string name;
@@ -73,13 +70,6 @@ std::vector<BenchCase> all_cases()
     for (const char *name : { "add_4x3", "add_4x3_scoped", "add_4x3_scope_step" })
         cases.push_back({ name, BenchCase::Tiny, "add", 4, 0, 3, 0, 0 });
     return cases;
-}
-
-double now_us()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
 }
 
 // The case's op as a callable; its tensors are captured by value.
@@ -117,72 +107,27 @@ std::function<void()> make_op(const BenchCase &c)
     return [] {};
 }
 
-double time_batch(const std::function<void()> &op, int64_t calls)
-{
-    double start = now_us();
-    for (int64_t i = 0; i < calls; i++) op();
-    return now_us() - start;
-}
-
-// Calls per timed batch: doubled until a batch takes target_batch_us.
-int64_t calibrate(const std::function<void()> &op, int64_t fixed_batch)
-{
-    time_batch(op, 1); // warm-up
-    if (fixed_batch > 0) return fixed_batch;
-    for (int64_t calls = 1;; calls *= 2) {
-        double us = time_batch(op, calls);
-        if (us >= target_batch_us / 4 || calls >= (int64_t(1) << 30)) {
-            double per_call = std::max(us / (double)calls, 1e-3);
-            return std::max(calls, (int64_t)(target_batch_us / per_call));
-        }
-    }
-}
-
 void run_case(const BenchCase &c, int threads, int reps_override)
 {
     int reps = reps_override > 0 ? reps_override : (c.reps > 0 ? c.reps : 7);
-    std::function<void()> op = make_op(c);
-    int64_t calls = calibrate(op, c.fixed_batch);
-    std::vector<double> per_call_us;
-    for (int r = 0; r < reps; r++) per_call_us.push_back(time_batch(op, calls) / (double)calls);
-    std::sort(per_call_us.begin(), per_call_us.end());
-    double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
-    std::printf("%s %d %.3f %.3f\n", c.name.c_str(), threads, per_call_us[0], median);
-    std::fflush(stdout);
+    bench::report(c.name, threads, reps, make_op(c), c.fixed_batch);
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 {
-    int only_threads = 0, reps = 0;
-    bool inference_mode = false;
-    const char *filter = nullptr;
-    for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!std::strcmp(argv[i], "--threads") && has_value) only_threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!std::strcmp(argv[i], "--reps") && has_value) reps = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--inference-mode")) inference_mode = true;
-        else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--inference-mode]\n", argv[0]);
-            return 2;
-        }
-    }
-    std::vector<int> thread_counts = { 1, 2 };
-    if (only_threads > 0) thread_counts = { only_threads };
-
+    bench::Options o;
+    if (!bench::parse_options(argc, argv, o, /*allow_inference_mode=*/true)) return 2;
     std::unique_ptr<c10::InferenceMode> guard;
-    if (inference_mode) guard = std::make_unique<c10::InferenceMode>();
+    if (o.inference_mode) guard = std::make_unique<c10::InferenceMode>();
     at::manual_seed(0);
-    std::printf("# libtorch %s (C++) inference_mode=%d\n", TORCH_VERSION, inference_mode ? 1 : 0);
+    std::printf("# libtorch %s (C++) inference_mode=%d\n", TORCH_VERSION, o.inference_mode ? 1 : 0);
     std::printf("# case threads min_us median_us\n");
-    for (int threads : thread_counts) {
+    for (int threads : o.thread_counts) {
         at::set_num_threads(threads);
-        for (const BenchCase &c : all_cases()) {
-            if (filter && c.name.find(filter) == std::string::npos) continue;
-            run_case(c, threads, reps);
-        }
+        for (const BenchCase &c : all_cases())
+            if (bench::selected(o, c.name)) run_case(c, threads, o.reps);
     }
     return 0;
 }

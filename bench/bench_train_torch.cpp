@@ -26,9 +26,9 @@
 //       -o build/bench/bench_train_torch
 #include <torch/torch.h>
 
-#include <time.h>
+#include "bench_torch_common.h"
 
-#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,16 +38,7 @@
 
 namespace {
 
-// A batch of steps is grown until it takes about this long (as in bench_train).
-constexpr double target_batch_us = 20000.0;
 constexpr double sgd_lr = 0.01;
-
-double now_us()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
 
 // A model, its optimizer and one batch.
 struct TrainCase {
@@ -85,26 +76,6 @@ std::unique_ptr<TrainCase> make_case(const std::string &name)
     return std::make_unique<TrainCase>(mlp, torch::randn({ batch, 784 }));
 }
 
-double time_batch(TrainCase &c, int64_t calls)
-{
-    double start = now_us();
-    for (int64_t i = 0; i < calls; i++) c.step();
-    return now_us() - start;
-}
-
-// Steps per timed batch: doubled until a batch takes target_batch_us.
-int64_t calibrate(TrainCase &c)
-{
-    time_batch(c, 1); // warm-up
-    for (int64_t calls = 1;; calls *= 2) {
-        double us = time_batch(c, calls);
-        if (us >= target_batch_us / 4 || calls >= (int64_t(1) << 30)) {
-            double per_call = std::max(us / (double)calls, 1e-3);
-            return std::max(calls, (int64_t)(target_batch_us / per_call));
-        }
-    }
-}
-
 bool run_case(const std::string &name, int threads, int reps)
 {
     std::unique_ptr<TrainCase> c = make_case(name);
@@ -114,13 +85,7 @@ bool run_case(const std::string &name, int threads, int reps)
         std::fprintf(stderr, "bench_train_torch: %s: loss did not decrease (%g -> %g)\n", name.c_str(), first, last);
         return false;
     }
-    int64_t calls = calibrate(*c);
-    std::vector<double> per_call_us;
-    for (int r = 0; r < reps; r++) per_call_us.push_back(time_batch(*c, calls) / (double)calls);
-    std::sort(per_call_us.begin(), per_call_us.end());
-    double median = reps % 2 ? per_call_us[reps / 2] : 0.5 * (per_call_us[reps / 2 - 1] + per_call_us[reps / 2]);
-    std::printf("%s %d %.3f %.3f\n", name.c_str(), threads, per_call_us[0], median);
-    std::fflush(stdout);
+    bench::report(name, threads, reps, [&c] { c->step(); });
     return true;
 }
 
@@ -128,33 +93,19 @@ bool run_case(const std::string &name, int threads, int reps)
 
 int main(int argc, char **argv)
 {
-    int only_threads = 0, reps = 0;
-    const char *filter = nullptr;
-    for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (!std::strcmp(argv[i], "--threads") && has_value) only_threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--filter") && has_value) filter = argv[++i];
-        else if (!std::strcmp(argv[i], "--reps") && has_value) reps = std::atoi(argv[++i]);
-        else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (reps <= 0) reps = 7;
-    std::vector<int> thread_counts = { 1, 2 };
-    if (only_threads > 0) thread_counts = { only_threads };
+    bench::Options o;
+    if (!bench::parse_options(argc, argv, o)) return 2;
+    int reps = o.reps > 0 ? o.reps : 7;
 
     torch::manual_seed(0);
     std::printf("# libtorch %s (C++, torch::nn)\n", TORCH_VERSION);
     std::printf("# case threads min_us median_us\n");
     const char *names[] = { "mlp_step_b64", "mlp_step_b256", "cnn_step_b64" };
     int failures = 0;
-    for (int threads : thread_counts) {
+    for (int threads : o.thread_counts) {
         torch::set_num_threads(threads);
-        for (const char *name : names) {
-            if (filter && !std::strstr(name, filter)) continue;
-            if (!run_case(name, threads, reps)) failures++;
-        }
+        for (const char *name : names)
+            if (bench::selected(o, name) && !run_case(name, threads, reps)) failures++;
     }
     return failures ? 1 : 0;
 }

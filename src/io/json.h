@@ -7,7 +7,7 @@
  * read_int / skip ...), so it keeps only what it wants and builds no tree.
  * What it allocates is bounded by the input: a decoded string is never
  * longer than its text. Containers nest at most max_depth deep (skip is
- * recursive). Strings must be valid UTF-8 (RFC 8259); escapes, \uXXXX
+ * recursive). Strings must be valid UTF-8 (RFC 8259); escapes (\u and four hex digits),
  * surrogate pairs included, are decoded to UTF-8, and a lone surrogate is
  * an error. Integers must fit int64.
  *
