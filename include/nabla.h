@@ -70,6 +70,13 @@ typedef enum {
 NB_API nb_status   nb_last_status(void);
 NB_API const char *nb_last_error(void);
 NB_API void        nb_clear_error(void);
+/* Record a failure from your own code (a gradient hook, a custom function)
+ * the way nabla's ops do; returns status. printf-style message. */
+NB_API nb_status   nb_set_error(nb_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* The name of a status code, e.g. "NB_ERR_SHAPE". */
 NB_API const char *nb_status_name(nb_status status);
 
@@ -571,9 +578,93 @@ NB_API nb_status  nb_set_grad(nb_tensor *t, const nb_tensor *grad);
 NB_API nb_status  nb_retain_grad(nb_tensor *t);
 /* A new handle sharing t's storage, outside the graph (requires no grad). */
 NB_API nb_tensor *nb_detach(const nb_tensor *t);
-/* The name of the backward node that made t: the op's name and "Backward"
- * ("mulBackward", "matmulBackward"), or NULL for a leaf. A static string. */
+/* The name of the backward node that made t, as PyTorch prints it
+ * ("MulBackward0", "MmBackward0", "CopySlices"), or NULL for a leaf. A
+ * static string. */
 NB_API const char *nb_grad_fn_name(const nb_tensor *t);
+
+/* In-place ops and views follow PyTorch's rules:
+ * - An op records the history its inputs had when it ran. A later in-place
+ *   op on an input gives that tensor a new history without changing the
+ *   gradient of ops that used its old value; if such an op saved the old
+ *   value for its backward, backward fails (NB_ERR_STATE, the version check).
+ * - An in-place op on a view (nb_select(buf, 0), nb_narrow, nb_transpose, ...)
+ *   rewrites the history of the tensor it views ("CopySlices"): filling a
+ *   preallocated buffer slice by slice from tensors that require grad makes
+ *   the buffer require grad, and its gradient flows to each slice's source.
+ *   Other views of that tensor follow its new history ("AsStridedBackward0").
+ * - In-place ops on a leaf that requires grad, or on a view of one, are
+ *   refused (NB_ERR_STATE) unless grad mode is off. */
+
+/* Gradient hooks (torch.Tensor.register_hook). During backward, fn is
+ * called with the gradient of t (borrowed) before it is accumulated into
+ * t's grad (a leaf) or passed on to the ops that made t. To replace the
+ * gradient, set *replacement to a new tensor of the same shape and dtype
+ * (its handle is taken over); leave it NULL to keep grad. A status other
+ * than NB_OK stops the backward pass with that status. Hooks run in the
+ * order they were registered, with grad mode on only under create_graph. */
+typedef nb_status (*nb_grad_hook)(const nb_tensor *grad, nb_tensor **replacement, void *user);
+/* Returns an id (> 0) for nb_remove_hook, or -1: t needs no grad
+ * (NB_ERR_STATE), out of memory. A hook of a non-leaf stays with the node
+ * that made t, so it sees the gradient of the value t had when registered. */
+NB_API int64_t   nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user);
+/* Remove a hook registered on t; NB_ERR_ARG when t has no hook with id. */
+NB_API nb_status nb_remove_hook(nb_tensor *t, int64_t id);
+
+/* Anomaly detection (torch.autograd.set_detect_anomaly), off by default,
+ * for the whole process. While on, every backward formula's result is
+ * checked: a NaN or infinite gradient stops backward with NB_ERR_STATE
+ * naming the backward node, the input it was computing, and the op that
+ * recorded the node (which forward op it was, counted from when detection
+ * was turned on, or which backward node recorded it under create_graph).
+ * Checking costs a reduction per gradient: use it to find a bug. */
+NB_API void nb_set_detect_anomaly(bool enabled);
+NB_API bool nb_is_anomaly_enabled(void);
+
+/* Custom differentiable functions (torch.autograd.Function): you give the
+ * forward and the backward, nabla records one node for them. */
+typedef struct nb_function_ctx nb_function_ctx;
+typedef struct {
+    const char *name; /* the node's name ("MyFnBackward"); a static string */
+    /* Compute outputs[0..n_outputs) from the inputs with any nb_* ops; runs
+     * with grad mode off. Each output is a new tensor, or an input that
+     * forward changed in place and marked dirty (then give that input's
+     * pointer; apply returns a new handle to it). */
+    nb_status (*forward)(nb_function_ctx *ctx, nb_tensor *const *inputs, int n_inputs, nb_tensor **outputs,
+                         int n_outputs);
+    /* Gradients of the inputs from the gradients of the outputs: set
+     * grad_inputs[i] to a new tensor of input i's shape, or leave it NULL
+     * (no gradient). Missing output gradients are zeros unless
+     * nb_ctx_set_materialize_grads(ctx, false) (then NULL). Written with
+     * nb_* ops, it is differentiable again under create_graph. */
+    nb_status (*backward)(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
+                          nb_tensor **grad_inputs, int n_inputs);
+} nb_function_def;
+/* Run def->forward on inputs and record its node when grad mode is on and
+ * an input requires grad. outputs[0..n_outputs) receive new handles (NULL
+ * on error). user is passed through to nb_ctx_user. Errors: what forward
+ * returned; an output that is not a tensor, or an input given as an output
+ * without being marked dirty (NB_ERR_ARG); dirty leaves that require grad
+ * (NB_ERR_STATE). */
+NB_API nb_status nb_function_apply(const nb_function_def *def, nb_tensor *const *inputs, int n_inputs,
+                                   nb_tensor **outputs, int n_outputs, void *user);
+/* The user pointer given to nb_function_apply. */
+NB_API void      *nb_ctx_user(const nb_function_ctx *ctx);
+/* Keep tensors (inputs, outputs or others) for backward; the version check
+ * refuses a backward after one of them is changed in place. Call once, in
+ * forward. */
+NB_API nb_status  nb_ctx_save_for_backward(nb_function_ctx *ctx, nb_tensor *const *tensors, int count);
+/* Saved tensor index (borrowed, valid during backward), NULL when out of
+ * range (NB_ERR_INDEX) or after the graph was freed. */
+NB_API nb_tensor *nb_ctx_saved(const nb_function_ctx *ctx, int index);
+/* Whether input index required grad when the function ran. */
+NB_API bool       nb_ctx_needs_input_grad(const nb_function_ctx *ctx, int index);
+/* In forward: output is not differentiable (indices, masks): it requires
+ * no grad, and its gradient in backward is always NULL/zeros. */
+NB_API nb_status  nb_ctx_mark_non_differentiable(nb_function_ctx *ctx, const nb_tensor *output);
+/* In forward: input was changed in place (torch's mark_dirty). */
+NB_API nb_status  nb_ctx_mark_dirty(nb_function_ctx *ctx, const nb_tensor *input);
+NB_API void       nb_ctx_set_materialize_grads(nb_function_ctx *ctx, bool materialize);
 
 /* Options of a backward pass; the zero value is PyTorch's default. */
 typedef struct {

@@ -224,7 +224,7 @@ static void test_dtype_conversion_gradient(void)
     double     xv[2] = { 1.5, -2 };
     nb_tensor *x     = leaf(NB_SHAPE(2), xv);
     nb_tensor *f     = nb_to_dtype(x, NB_FLOAT32);
-    NBT_CHECK(nb_dtype_of(f) == NB_FLOAT32 && strcmp(nb_grad_fn_name(f), "to_dtypeBackward") == 0);
+    NBT_CHECK(nb_dtype_of(f) == NB_FLOAT32 && strcmp(nb_grad_fn_name(f), "ToCopyBackward0") == 0);
     nb_tensor *y = nb_to_dtype(nb_mul(f, f), NB_FLOAT64);
     NBT_CHECK(nb_backward_with(y, nb_ones_like(y), NB_GRAD_OPTS()) == NB_OK);
     NBT_CHECK(nb_dtype_of(nb_grad(x)) == NB_FLOAT64);

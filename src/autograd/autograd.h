@@ -28,6 +28,9 @@ typedef struct nbi_node nbi_node;
  * input's shape and dtype), or NULL when there is none (input needs no grad,
  * or the gradient is zero). Returns NB_OK or the failing op's status. */
 typedef nb_status (*nbi_backward_fn)(nbi_node *node, nb_tensor *grad_output, nb_tensor **grad_inputs);
+/* The same for a node with several outputs (custom functions):
+ * grad_outputs[k] is the gradient of output k, NULL when none reached it. */
+typedef nb_status (*nbi_backward_multi_fn)(nbi_node *node, nb_tensor *const *grad_outputs, nb_tensor **grad_inputs);
 
 enum { NBI_NODE_MAX_INTS = 2 * NB_MAX_DIMS + 2 };
 
@@ -35,12 +38,36 @@ enum { NBI_NODE_MAX_INTS = 2 * NB_MAX_DIMS + 2 };
  * recording is an error at backward time (version check). */
 #define NBI_SAVES(i) (1u << (i))
 
+/* Where an input's gradient goes: the node that made the input and which of
+ * its outputs the input was, both as they were when the op ran. NOTE: the
+ * edge is captured at record time, never read from the input later: an
+ * in-place op gives the input a new history, which must not change the
+ * gradient of ops that used its old value (PyTorch's rule). */
+typedef struct {
+    nbi_node *fn;         /* a reference; NULL for a leaf or a constant */
+    int       slot;
+    bool      needs_grad; /* the input required grad when the op ran */
+} nbi_edge;
+
+/* A gradient hook (hooks.c): on a leaf tensor, or on the node that made a
+ * non-leaf (for output slot). */
+typedef struct nbi_hook {
+    int64_t          id;
+    int              slot;
+    nb_grad_hook     fn;
+    void            *user;
+    struct nbi_hook *next;
+} nbi_hook;
+
 struct nbi_node {
-    atomic_int      refcount;      /* outputs pointing here + engine holds */
-    const char     *name;          /* "MulBackward": static string */
+    atomic_int      refcount;      /* outputs pointing here + edges into here + engine holds */
+    const char     *name;          /* "MulBackward0": static string */
     nbi_backward_fn backward;
+    nbi_backward_multi_fn backward_multi; /* instead of backward when noutputs > 1 */
     int             ninputs;
+    int             noutputs;      /* 1 except for custom functions */
     nb_tensor     **inputs;        /* retained handles (NULL after release) */
+    nbi_edge       *edges;         /* one per input */
     uint64_t       *versions;      /* each input's storage version at record */
     uint32_t        saved_mask;    /* NBI_SAVES bits */
     nb_tensor      *saved_output;  /* detached alias of the output, or NULL */
@@ -55,6 +82,14 @@ struct nbi_node {
     bool            is_view;       /* the output shares its input's storage */
     bool            released;      /* saved values freed by a backward pass */
     nb_tensor      *retain_owner;  /* weak: the tensor that called retain_grad */
+    nbi_hook       *hooks;         /* gradient hooks of the outputs */
+    /* Owned state of a custom function (function.c), freed with the node. */
+    void           *state;
+    void          (*state_free)(void *state);
+    /* Anomaly mode: which recording this was, and the node whose backward
+     * recorded it (double backward), for the error message. */
+    uint64_t        anomaly_index;
+    const char     *anomaly_parent;
     /* Engine bookkeeping, valid while engine_run matches the current run. */
     uint64_t        engine_run;
     int64_t         engine_index;
@@ -66,12 +101,26 @@ bool nbi_grad_enabled(void);
 void nbi_grad_mode_push(bool enabled);
 void nbi_grad_mode_pop(void);
 
+/* A view whose base has a new history since the view's was derived gets
+ * its history re-derived from the base (view_history.c). Cheap when fresh:
+ * every recording path calls it on its inputs. */
+void nbi_refresh_view_slow(nb_tensor *t);
+static inline void nbi_refresh_view(const nb_tensor *t)
+{
+    if (NBI_UNLIKELY(t->view_base != NULL && t->view_base->grad_fn != t->view_base_fn))
+        nbi_refresh_view_slow((nb_tensor *)t);
+}
+
 /* True when grad mode is on and some input requires grad. */
 static inline bool nbi_should_record(int count, const nb_tensor *const *inputs)
 {
-    for (int i = 0; i < count; i++)
-        if (inputs[i] && inputs[i]->requires_grad) return nbi_grad_enabled();
-    return false;
+    bool any = false;
+    for (int i = 0; i < count; i++) {
+        if (inputs[i] == NULL) continue;
+        nbi_refresh_view(inputs[i]);
+        any = any || inputs[i]->requires_grad;
+    }
+    return any && nbi_grad_enabled();
 }
 
 /* Make a node for out (which must have no grad_fn) with count inputs, mark
@@ -82,28 +131,48 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
 bool      nbi_save_output(nbi_node *node, const nb_tensor *out);
 /* The saved output, or NULL when it was not saved. */
 static inline nb_tensor *nbi_saved_output(nbi_node *node) { return node->saved_output; }
+/* The saved output as a tensor made by node, for a formula recorded under
+ * create_graph (d tanh(x)/dx = 1 - y^2 is differentiated through y). A new
+ * handle; it holds node, which holds nothing of it (no cycle). */
+nb_tensor *nbi_output_with_history(nbi_node *node);
 
 /* What an op that "returns t itself" returns: a new handle to t that is in
  * t's graph (an identity node when t requires grad). */
 nb_tensor *nbi_alias_recorded(const nb_tensor *t, const char *op);
 
-/* In-place ops while recording (grad mode on and t or another input
- * requires grad) run as their out-of-place form plus a copy back:
+/* In-place ops while recording (grad mode on and t, its base or another
+ * input requires grad) run as their out-of-place form plus a copy back:
  *
  *   nb_tensor *old = nbi_begin_in_place(t, "nb_mul_");   // t's old value and history
  *   return nbi_finish_in_place(t, old, nb_mul(old, b), "nb_mul_");
  *
- * begin refuses a leaf that requires grad and a view of a tensor in the
- * graph; it returns a copy of t that carries t's previous node. finish
- * writes the result into t, gives t the result's node, and frees old and the
- * result; it returns t, or NULL (t's history restored) when result is NULL
- * or does not fit t. Costs one copy: only taken when recording. */
+ * begin refuses a leaf that requires grad and a view of one; it returns a
+ * copy of t that carries t's history. finish writes the result into t,
+ * gives t the result's history (for a view: its base gets a CopySlices
+ * node, view_history.c), and frees old and the result; it returns t, or
+ * NULL (t unchanged) when result is NULL or does not fit t. Costs one copy:
+ * only taken when recording. */
 static inline bool nbi_in_place_records(const nb_tensor *t, const nb_tensor *other)
 {
-    return (t->requires_grad || (other && other->requires_grad)) && nbi_grad_enabled();
+    if (!nbi_grad_enabled()) return false;
+    nbi_refresh_view(t);
+    if (other) nbi_refresh_view(other);
+    bool base_in_graph = t->view_base != NULL && t->view_base->requires_grad;
+    return t->requires_grad || base_in_graph || (other && other->requires_grad);
 }
 nb_tensor *nbi_begin_in_place(nb_tensor *t, const char *op);
 nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, const char *op);
+/* The history part of finish: t (already holding result's value) takes
+ * result's history; a view rewrites its base's (view_history.c). */
+nb_tensor *nbi_take_history(nb_tensor *t, nb_tensor *result, const char *op);
+/* For ops whose new value does not depend on the old one (fill_, copy_ of
+ * a constant): record on result a node named name whose input is old and
+ * whose gradient is zero, so that t keeps requiring grad as in PyTorch.
+ * Returns result, or NULL (result freed) on OOM. */
+nb_tensor *nbi_record_overwrite(nb_tensor *result, nb_tensor *old, const char *name);
+/* Free what a node keeps for its formula (after a backward that does not
+ * retain the graph); its edges stay until the node goes. */
+void       nbi_node_drop_saved(nbi_node *node);
 
 /* Views: record how v was viewed from x, so that backward can map the
  * gradient back (reshape it, transpose it, or embed it in zeros of x's
@@ -124,6 +193,8 @@ nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind,
 /* Copies that act as the identity for gradients (clone, contiguous, dtype
  * conversion between floats): gradient converted back to x's dtype. */
 nb_tensor *nbi_record_copy(nb_tensor *out, const nb_tensor *x, const char *name);
+/* copy_'s node on result (dst's new value): gradient to src only. */
+nb_tensor *nbi_record_copy_into(nb_tensor *result, nb_tensor *old, const nb_tensor *src);
 
 /* Recorders of the joining and indexing ops (index_derivatives.c): each
  * returns out, or NULL (out freed) when recording fails. */
@@ -185,9 +256,20 @@ static inline nb_status nbi_keep_grad(nb_tensor *grad, nb_tensor **slot)
 
 /* The version-checked access of a formula to input i. */
 static inline nb_tensor *nbi_input(nbi_node *node, int i) { return node->inputs[i]; }
-static inline bool nbi_input_needs_grad(nbi_node *node, int i)
-{
-    return node->inputs[i] != NULL && node->inputs[i]->requires_grad;
-}
+static inline bool nbi_input_needs_grad(nbi_node *node, int i) { return node->edges[i].needs_grad; }
+
+/* Anomaly mode (anomaly.c): on while nb_detect_anomaly_begin/end is open. */
+bool      nbi_anomaly_enabled(void);
+void      nbi_anomaly_note_record(nbi_node *node);
+nb_status nbi_anomaly_check(const nbi_node *node, nb_tensor *const *grad_inputs, const char *op);
+/* The engine's node now running on this thread (for anomaly_parent). */
+extern _Thread_local const nbi_node *nbi_running_node;
+
+/* Hooks (hooks.c): run the hooks of list for slot on *grad, replacing it
+ * when a hook returns a new gradient. */
+nb_status nbi_run_hooks(nbi_hook *list, int slot, nb_tensor **grad, const char *op);
+
+/* Views for in-place ops (view_history.c). */
+nb_tensor *nbi_rebase_view(nb_tensor *view, nb_tensor *result, const char *op);
 
 #endif /* NABLA_AUTOGRAD_H */

@@ -28,12 +28,14 @@ static nb_status finish_input_grad(nbi_node *node, int i, nb_tensor *gi, nb_tens
     return NB_OK;
 }
 
-/* The output recomputed from x when recording, else the saved one. */
+/* The saved output; when recording (create_graph), as a tensor that this
+ * node made, so that second derivatives pass through it. op recomputes it
+ * from the input for a node that did not save it. */
 static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
 {
     nb_tensor *saved = nbi_saved_output(node);
-    if (saved != NULL && !nbi_grad_enabled()) return saved;
-    return op(nbi_input(node, 0));
+    if (saved == NULL) return op(nbi_input(node, 0));
+    return nbi_grad_enabled() ? nbi_output_with_history(node) : saved;
 }
 
 /* ------------------------------------------------------------------------ */

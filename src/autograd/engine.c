@@ -18,11 +18,22 @@
 
 static atomic_uint_fast64_t engine_runs;
 
+_Thread_local const nbi_node *nbi_running_node;
+
 typedef struct {
     nbi_node  **nodes;
-    int64_t    *pending;  /* edges into node i not yet run */
-    nb_tensor **grads;    /* gradient summed so far for node i's output */
-    int64_t     count, capacity;
+    int64_t    *pending;    /* edges into node i not yet run */
+    int64_t    *first_slot; /* node i's output k sums its gradient in slots[first_slot[i] + k] */
+    nb_tensor **slots;
+    int64_t     count, capacity, nslots, slot_capacity;
+    /* Leaves reached by the run: a leaf's gradients from every edge are
+     * summed before its hooks and its .grad see them, as PyTorch's
+     * AccumulateGrad node does. Open addressing on the tensor's address. */
+    nb_tensor **leaves;
+    int64_t    *leaf_pending;
+    nb_tensor **leaf_grads;
+    int64_t    *leaf_table; /* index + 1 into leaves, 0 when empty */
+    int64_t     nleaves, leaf_capacity, table_size;
 } graph;
 
 /* What the run produces: into leaves' .grad, or into the caller's array. */
@@ -34,33 +45,97 @@ typedef struct {
     nb_tensor       **captured;
 } run_goal;
 
+static bool grow(void **array, int64_t capacity, size_t size)
+{
+    void *grown = realloc(*array, (size_t)capacity * size);
+    if (grown == NULL) return false;
+    *array = grown;
+    return true;
+}
+
 static bool graph_add(graph *g, nbi_node *node, uint64_t run)
 {
     if (g->count == g->capacity) {
         int64_t capacity = g->capacity ? g->capacity * 2 : 64;
-        void   *nodes    = realloc(g->nodes, (size_t)capacity * sizeof *g->nodes);
-        if (nodes) g->nodes = nodes;
-        void *pending = nodes ? realloc(g->pending, (size_t)capacity * sizeof *g->pending) : NULL;
-        if (pending) g->pending = pending;
-        void *grads = pending ? realloc(g->grads, (size_t)capacity * sizeof *g->grads) : NULL;
-        if (grads) g->grads = grads;
-        if (grads == NULL) return false;
+        if (!grow((void **)&g->nodes, capacity, sizeof *g->nodes) || !grow((void **)&g->pending, capacity, sizeof *g->pending)
+            || !grow((void **)&g->first_slot, capacity, sizeof *g->first_slot))
+            return false;
         g->capacity = capacity;
+    }
+    if (g->nslots + node->noutputs > g->slot_capacity) {
+        int64_t capacity = g->slot_capacity ? g->slot_capacity * 2 : 64;
+        while (capacity < g->nslots + node->noutputs) capacity *= 2;
+        if (!grow((void **)&g->slots, capacity, sizeof *g->slots)) return false;
+        g->slot_capacity = capacity;
     }
     /* The run holds each node: running a node releases its inputs, which
      * may be the last holders of nodes still waiting to run. */
     atomic_fetch_add_explicit(&node->refcount, 1, memory_order_relaxed);
-    node->engine_run          = run;
-    node->engine_index        = g->count;
-    g->nodes[g->count]        = node;
-    g->pending[g->count]      = 0;
-    g->grads[g->count]        = NULL;
+    node->engine_run            = run;
+    node->engine_index          = g->count;
+    g->nodes[g->count]          = node;
+    g->pending[g->count]        = 0;
+    g->first_slot[g->count]     = g->nslots;
+    for (int k = 0; k < node->noutputs; k++) g->slots[g->nslots + k] = NULL;
+    g->nslots += node->noutputs;
     g->count++;
     return true;
 }
 
-/* Every node reachable from the roots, and the count of edges into each.
- * Iterative: g->nodes doubles as the work list. */
+static uint64_t hash_pointer(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    return x ^ (x >> 33);
+}
+
+/* The slot of leaf in the table (its index + 1 there, or 0 if absent). */
+static int64_t *leaf_slot(const graph *g, const nb_tensor *leaf)
+{
+    uint64_t mask = (uint64_t)g->table_size - 1;
+    for (uint64_t at = hash_pointer(leaf) & mask;; at = (at + 1) & mask) {
+        int64_t *slot = &g->leaf_table[at];
+        if (*slot == 0 || g->leaves[*slot - 1] == leaf) return slot;
+    }
+}
+
+static bool leaf_table_grow(graph *g)
+{
+    int64_t  size  = g->table_size ? g->table_size * 2 : 64;
+    int64_t *table = calloc((size_t)size, sizeof *table);
+    if (table == NULL) return false;
+    free(g->leaf_table);
+    g->leaf_table = table;
+    g->table_size = size;
+    for (int64_t j = 0; j < g->nleaves; j++) *leaf_slot(g, g->leaves[j]) = j + 1;
+    return true;
+}
+
+/* The index of leaf in the run, added when new; -1 on OOM. */
+static int64_t leaf_index(graph *g, nb_tensor *leaf)
+{
+    if (2 * (g->nleaves + 1) > g->table_size && !leaf_table_grow(g)) return -1;
+    int64_t *slot = leaf_slot(g, leaf);
+    if (*slot != 0) return *slot - 1;
+    if (g->nleaves == g->leaf_capacity) {
+        int64_t capacity = g->leaf_capacity ? g->leaf_capacity * 2 : 16;
+        if (!grow((void **)&g->leaves, capacity, sizeof *g->leaves)
+            || !grow((void **)&g->leaf_pending, capacity, sizeof *g->leaf_pending)
+            || !grow((void **)&g->leaf_grads, capacity, sizeof *g->leaf_grads))
+            return -1;
+        g->leaf_capacity = capacity;
+    }
+    int64_t j          = g->nleaves++;
+    g->leaves[j]       = leaf;
+    g->leaf_pending[j] = 0;
+    g->leaf_grads[j]   = NULL;
+    *slot              = j + 1;
+    return j;
+}
+
+/* Every node reachable from the roots, and the count of edges into each
+ * node and leaf. Iterative: g->nodes doubles as the work list. */
 static bool collect(graph *g, int nroots, nb_tensor *const *roots, uint64_t run)
 {
     for (int r = 0; r < nroots; r++) {
@@ -70,9 +145,14 @@ static bool collect(graph *g, int nroots, nb_tensor *const *roots, uint64_t run)
     for (int64_t next = 0; next < g->count; next++) {
         nbi_node *node = g->nodes[next];
         for (int i = 0; i < node->ninputs; i++) {
-            nb_tensor *input = node->inputs[i];
-            if (input == NULL || !input->requires_grad || input->grad_fn == NULL) continue;
-            nbi_node *child = input->grad_fn;
+            nbi_node *child = node->edges[i].fn;
+            if (!node->edges[i].needs_grad) continue;
+            if (child == NULL) {
+                int64_t j = node->inputs[i] ? leaf_index(g, node->inputs[i]) : 0;
+                if (j < 0) return false;
+                if (node->inputs[i]) g->leaf_pending[j]++;
+                continue;
+            }
             if (child->engine_run != run && !graph_add(g, child, run)) return false;
             g->pending[child->engine_index]++;
         }
@@ -103,7 +183,7 @@ static nb_status add_to_tensor_grad(nb_tensor *t, nb_tensor *grad, bool create_g
         nb_tensor *stored = grad;
         bool       fresh  = !create_graph && atomic_load(&grad->refcount) == 1
                      && atomic_load(&grad->storage->refcount) == 1 && nb_is_contiguous(grad)
-                     && grad->grad_fn == NULL;
+                     && grad->grad_fn == NULL && grad->view_base == NULL;
         if (!fresh) {
             /* grad may share storage with a user's tensor: copy it. */
             if (create_graph) {
@@ -130,17 +210,19 @@ static nb_status add_to_tensor_grad(nb_tensor *t, nb_tensor *grad, bool create_g
     return nb_add_(t->grad, grad) ? NB_OK : nb_last_status();
 }
 
-static nb_status deliver_to_leaf(nb_tensor *leaf, nb_tensor *grad, const run_goal *goal)
+/* A gradient reaching a leaf: its hooks, then its .grad or the caller's
+ * array. Takes grad over. */
+static nb_status deliver_to_leaf(nb_tensor *leaf, nb_tensor *grad, const run_goal *goal, const char *op)
 {
-    if (goal->accumulate) return add_to_tensor_grad(leaf, grad, goal->create_graph);
-    for (int k = 0; k < goal->ntargets; k++) {
+    nb_status status = leaf->hooks ? nbi_run_hooks(leaf->hooks, 0, &grad, op) : NB_OK;
+    if (status == NB_OK && goal->accumulate) status = add_to_tensor_grad(leaf, grad, goal->create_graph);
+    for (int k = 0; status == NB_OK && !goal->accumulate && k < goal->ntargets; k++) {
         if (goal->targets[k] != leaf) continue;
         nb_tensor *copy = nbi_alias_recorded(grad, "nb_grad_of");
-        if (copy == NULL) return nb_last_status();
-        nb_status status = accumulate(&goal->captured[k], copy);
-        if (status != NB_OK) return status;
+        status          = copy ? accumulate(&goal->captured[k], copy) : nb_last_status();
     }
-    return NB_OK;
+    nb_free(grad);
+    return status;
 }
 
 static nb_status check_versions(nbi_node *node, const char *op)
@@ -163,65 +245,90 @@ static nb_status check_versions(nbi_node *node, const char *op)
     return NB_OK;
 }
 
-/* Release what a node holds once it has run, so that a graph's memory goes
- * as the backward pass goes. */
-static void release_node(nbi_node *node)
+/* The node's formula, with its checks around it. */
+static nb_status call_formula(nbi_node *node, nb_tensor *const *grads, nb_tensor **grad_inputs, const char *op)
 {
-    node->released = true;
-    for (int i = 0; i < node->ninputs; i++) {
-        if (node->inputs[i]) nbi_tensor_release(node->inputs[i]);
-        node->inputs[i] = NULL;
-    }
-    if (node->saved_output) nbi_tensor_release(node->saved_output);
-    node->saved_output = NULL;
+    if (node->released)
+        return nbi_fail_status(NB_ERR_STATE,
+                               "%s: trying to backward through the graph a second time (%s was already freed); "
+                               "set retain_graph in nb_grad_opts on the first backward to keep it",
+                               op, node->name);
+    nb_status status = check_versions(node, op);
+    if (status != NB_OK) return status;
+    const nbi_node *outer = nbi_running_node;
+    nbi_running_node      = node;
+    status = node->backward_multi ? node->backward_multi(node, grads, grad_inputs)
+                                  : node->backward(node, grads[0], grad_inputs);
+    nbi_running_node = outer;
+    if (status == NB_OK && nbi_anomaly_enabled()) status = nbi_anomaly_check(node, grad_inputs, op);
+    return status;
 }
 
-/* Run one node: its gradient in, its inputs' gradients out. */
-static nb_status run_node(graph *g, nbi_node *node, nb_tensor *grad, const run_goal *goal, bool retain_graph,
-                          int64_t *ready, int64_t *nready, const char *op)
+/* Run one node: its gradients in, its inputs' gradients out along its
+ * edges. */
+static nb_status run_node(graph *g, nbi_node *node, nb_tensor *const *grads, const run_goal *goal,
+                          bool retain_graph, int64_t *ready, int64_t *nready, const char *op)
 {
-    int        n = node->ninputs;
-    nb_tensor *small[8] = { 0 };
+    int         n           = node->ninputs;
+    nb_tensor  *small[8]    = { 0 };
     nb_tensor **grad_inputs = n <= 8 ? small : calloc((size_t)n, sizeof *grad_inputs);
     if (grad_inputs == NULL) return nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
-    nb_status status = NB_OK;
-    if (grad != NULL) {
-        if (node->released) {
-            status = nbi_fail_status(NB_ERR_STATE,
-                                     "%s: trying to backward through the graph a second time (%s was already freed); "
-                                     "set retain_graph in nb_grad_opts on the first backward to keep it",
-                                     op, node->name);
-        } else if ((status = check_versions(node, op)) == NB_OK) {
-            status = node->backward(node, grad, grad_inputs);
-        }
-    }
+    bool any = false;
+    for (int k = 0; k < node->noutputs; k++) any = any || grads[k] != NULL;
+    nb_status status = any ? call_formula(node, grads, grad_inputs, op) : NB_OK;
     for (int i = 0; i < n; i++) {
-        nb_tensor *input = node->inputs[i];
-        nb_tensor *gi    = grad_inputs[i];
-        if (status != NB_OK || input == NULL || !input->requires_grad) {
+        const nbi_edge *edge = &node->edges[i];
+        nb_tensor      *gi   = grad_inputs[i];
+        if (status != NB_OK || !edge->needs_grad) {
             nb_free(gi);
             continue;
         }
-        if (input->grad_fn != NULL) {
-            int64_t child = input->grad_fn->engine_index;
-            if (gi && status == NB_OK) status = accumulate(&g->grads[child], gi);
+        if (edge->fn != NULL) {
+            int64_t child = edge->fn->engine_index;
+            if (gi) status = accumulate(&g->slots[g->first_slot[child] + edge->slot], gi);
             if (--g->pending[child] == 0) ready[(*nready)++] = child;
-        } else if (gi) {
-            status = deliver_to_leaf(input, gi, goal); /* takes no ownership of gi */
+        } else if (node->inputs[i]) {
+            int64_t j = *leaf_slot(g, node->inputs[i]) - 1;
+            if (gi) status = accumulate(&g->leaf_grads[j], gi);
+            if (--g->leaf_pending[j] == 0 && status == NB_OK && g->leaf_grads[j]) {
+                status           = deliver_to_leaf(g->leaves[j], g->leaf_grads[j], goal, op);
+                g->leaf_grads[j] = NULL;
+            }
+        } else {
             nb_free(gi);
         }
     }
     if (grad_inputs != small) free(grad_inputs);
-    if (status == NB_OK && !retain_graph && grad != NULL) release_node(node);
+    if (status == NB_OK && !retain_graph && any) nbi_node_drop_saved(node);
+    return status;
+}
+
+/* The gradients of node's outputs are complete: its hooks may replace
+ * them, and they are the gradients of the tensors it made, for retain_grad
+ * and for nb_grad_of's targets. */
+static nb_status finish_output_grads(nbi_node *node, nb_tensor **grads, const run_goal *goal, const char *op)
+{
+    nb_status status = NB_OK;
+    for (int slot = 0; slot < node->noutputs && status == NB_OK; slot++) {
+        if (grads[slot] == NULL) continue;
+        if (node->hooks) status = nbi_run_hooks(node->hooks, slot, &grads[slot], op);
+        if (status == NB_OK && slot == 0 && node->retain_owner && goal->accumulate)
+            status = add_to_tensor_grad(node->retain_owner, grads[slot], goal->create_graph);
+        for (int k = 0; status == NB_OK && k < goal->ntargets; k++) {
+            if (goal->targets[k]->grad_fn != node || goal->targets[k]->output_nr != slot) continue;
+            nb_tensor *copy = nbi_alias_recorded(grads[slot], op);
+            status          = copy ? accumulate(&goal->captured[k], copy) : nb_last_status();
+        }
+    }
     return status;
 }
 
 static nb_status run_backward(int nroots, nb_tensor *const *roots, nb_tensor *const *root_grads, bool retain_graph,
                               run_goal *goal, const char *op)
 {
-    uint64_t run = atomic_fetch_add(&engine_runs, 1) + 1;
-    graph    g   = { 0 };
-    int64_t *ready = NULL;
+    uint64_t  run    = atomic_fetch_add(&engine_runs, 1) + 1;
+    graph     g      = { 0 };
+    int64_t  *ready  = NULL;
     nb_status status = NB_OK;
     if (nb_scope_begin() != NB_OK) return nb_last_status();
     nbi_grad_mode_push(goal->create_graph);
@@ -231,34 +338,35 @@ static nb_status run_backward(int nroots, nb_tensor *const *roots, nb_tensor *co
     }
     for (int r = 0; r < nroots && status == NB_OK; r++) {
         nb_tensor *grad = nbi_alias_recorded(root_grads[r], op);
+        nbi_node  *node = roots[r]->grad_fn;
         if (grad == NULL) {
             status = nb_last_status();
-        } else if (roots[r]->grad_fn) {
-            status = accumulate(&g.grads[roots[r]->grad_fn->engine_index], grad);
+        } else if (node) {
+            status = accumulate(&g.slots[g.first_slot[node->engine_index] + roots[r]->output_nr], grad);
         } else {
-            status = deliver_to_leaf(roots[r], grad, goal);
-            nb_free(grad);
+            int64_t j = leaf_index(&g, roots[r]);
+            status    = j < 0 ? nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op) : accumulate(&g.leaf_grads[j], grad);
         }
+    }
+    /* Leaves that are only roots are complete now. */
+    for (int64_t j = 0; j < g.nleaves && status == NB_OK; j++) {
+        if (g.leaf_pending[j] != 0 || g.leaf_grads[j] == NULL) continue;
+        status          = deliver_to_leaf(g.leaves[j], g.leaf_grads[j], goal, op);
+        g.leaf_grads[j] = NULL;
     }
     int64_t nready = 0;
     for (int64_t i = 0; i < g.count; i++)
         if (g.pending[i] == 0) ready[nready++] = i;
     while (status == NB_OK && nready > 0) {
-        int64_t    index = ready[--nready];
-        nbi_node  *node  = g.nodes[index];
-        nb_tensor *grad  = g.grads[index];
-        g.grads[index]   = NULL;
-        /* The node's gradient is complete: it is also the gradient of the
-         * tensors it made, for retain_grad and for nb_grad_of targets. */
-        if (grad && node->retain_owner && goal->accumulate)
-            status = add_to_tensor_grad(node->retain_owner, grad, goal->create_graph);
-        for (int k = 0; grad && status == NB_OK && k < goal->ntargets; k++) {
-            if (goal->targets[k]->grad_fn != node) continue;
-            nb_tensor *copy = nbi_alias_recorded(grad, op);
-            status          = copy ? accumulate(&goal->captured[k], copy) : nb_last_status();
+        int64_t     index = ready[--nready];
+        nbi_node   *node  = g.nodes[index];
+        nb_tensor **grads = &g.slots[g.first_slot[index]];
+        status            = finish_output_grads(node, grads, goal, op);
+        if (status == NB_OK) status = run_node(&g, node, grads, goal, retain_graph, ready, &nready, op);
+        for (int k = 0; k < node->noutputs; k++) {
+            nb_free(g.slots[g.first_slot[index] + k]); /* grads may have moved: index again */
+            g.slots[g.first_slot[index] + k] = NULL;
         }
-        if (status == NB_OK) status = run_node(&g, node, grad, goal, retain_graph, ready, &nready, op);
-        nb_free(grad);
     }
 done:
     /* Captured gradients outlive the run's scope: take them out first. */
@@ -272,7 +380,12 @@ done:
     nbi_grad_mode_pop();
     free(g.nodes);
     free(g.pending);
-    free(g.grads);
+    free(g.first_slot);
+    free(g.slots);
+    free(g.leaves);
+    free(g.leaf_pending);
+    free(g.leaf_grads); /* their tensors were in the run's scope */
+    free(g.leaf_table);
     free(ready);
     for (int k = 0; k < goal->ntargets; k++) {
         if (goal->captured[k] == NULL) continue;
@@ -292,6 +405,7 @@ done:
 
 static nb_status check_root(const nb_tensor *t, const char *op, int index)
 {
+    nbi_refresh_view(t);
     if (!t->requires_grad)
         return nbi_fail_status(NB_ERR_STATE, "%s: output %d does not require grad and has no grad_fn (was it "
                                              "computed in no-grad mode, or from tensors that need no grad?)",
@@ -363,6 +477,7 @@ nb_status nb_grad_of(nb_tensor *const *outputs, int n_outputs, nb_tensor *const 
         if (!nbi_check_tensor(outputs[i], op, "outputs[i]")) return NB_ERR_ARG;
     for (int k = 0; k < n_inputs; k++) {
         if (!nbi_check_tensor(inputs[k], op, "inputs[k]")) return NB_ERR_ARG;
+        nbi_refresh_view(inputs[k]);
         if (!inputs[k]->requires_grad)
             return nbi_fail_status(NB_ERR_STATE, "%s: input %d does not require grad", op, k);
     }

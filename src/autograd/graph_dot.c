@@ -16,6 +16,7 @@ nb_status nb_graph_dot(const nb_tensor *t, FILE *f)
 {
     if (!nbi_check_tensor(t, "nb_graph_dot", "t")) return NB_ERR_ARG;
     if (f == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_graph_dot: f is NULL");
+    nbi_refresh_view(t);
     fprintf(f, "digraph backward {\n  node [fontname=\"Helvetica\", fontsize=10];\n");
     fprintf(f, "  output [shape=ellipse, style=filled, fillcolor=\"#d0e8ff\", label=\"");
     write_tensor_label(f, "output", t->ndim, t->shape, t->dtype);
@@ -37,14 +38,15 @@ nb_status nb_graph_dot(const nb_tensor *t, FILE *f)
         fprintf(f, "%s\"];\n", node->released ? "\\n(released)" : "");
         for (int i = 0; i < node->ninputs; i++) {
             nb_tensor *input = node->inputs[i];
-            if (input == NULL || !input->requires_grad) continue;
-            if (input->grad_fn == NULL) {
+            if (!node->edges[i].needs_grad) continue;
+            if (node->edges[i].fn == NULL) {
+                if (input == NULL) continue; /* a leaf, after a backward freed the node's inputs */
                 fprintf(f, "  t%p [shape=ellipse, style=filled, fillcolor=\"#e0ffe0\", label=\"", (void *)input);
                 write_tensor_label(f, "leaf", input->ndim, input->shape, input->dtype);
                 fprintf(f, "\\nrequires_grad\"];\n  t%p -> n%p;\n", (void *)input, (void *)node);
                 continue;
             }
-            nbi_node *child = input->grad_fn;
+            nbi_node *child = node->edges[i].fn;
             fprintf(f, "  n%p -> n%p;\n", (void *)child, (void *)node);
             bool known = false;
             for (int64_t k = 0; k < count && !known; k++) known = seen[k] == child;

@@ -2,6 +2,11 @@
  * node.c — making, saving into and releasing backward-graph nodes, and the
  * recording helpers ops share (aliases, in-place ops, un-broadcasting).
  *
+ * A node holds, per input, a reference to the input tensor (its values,
+ * for formulas that read them) and the input's edge: the node that made
+ * the input and which output it was, captured when the op ran (autograd.h
+ * says why it must not be read from the input later).
+ *
  * Nodes are released iteratively through a work list rather than by
  * recursion: a graph of a million chained ops would otherwise overflow the
  * stack when its last tensor is freed.
@@ -10,10 +15,35 @@
 
 #include <stdlib.h>
 
+static void node_retain(nbi_node *node) { atomic_fetch_add_explicit(&node->refcount, 1, memory_order_relaxed); }
+static void node_destroy(nbi_node *node);
+
+/* What a node keeps of an input: a leaf that requires grad itself (the
+ * gradient's destination; it never gets a history); anything else as an
+ * alias frozen with the history the input has now, as PyTorch's saved
+ * variables are. NOTE: holding the input's own handle would make a cycle
+ * when an in-place op later gives the input a history that leads back to
+ * this node (y.add_(f(y)), or a buffer filled from its own slices). */
+static nb_tensor *held_input(const nb_tensor *input)
+{
+    if (input->requires_grad && input->grad_fn == NULL) {
+        nbi_tensor_retain((nb_tensor *)input);
+        return (nb_tensor *)input;
+    }
+    nb_tensor *held = nbi_alias(input);
+    if (held == NULL) return NULL;
+    nbi_unscope(held);
+    held->requires_grad = input->requires_grad;
+    held->grad_fn       = input->grad_fn;
+    held->output_nr     = input->output_nr;
+    if (held->grad_fn) node_retain(held->grad_fn);
+    return held;
+}
+
 nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
                      const nb_tensor *const *inputs, uint32_t saved_mask)
 {
-    size_t    bytes = sizeof(nbi_node) + (size_t)count * (sizeof(nb_tensor *) + sizeof(uint64_t));
+    size_t    bytes = sizeof(nbi_node) + (size_t)count * (sizeof(nb_tensor *) + sizeof(uint64_t) + sizeof(nbi_edge));
     nbi_node *node  = malloc(bytes);
     if (node == NULL) return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
     memset(node, 0, sizeof *node);
@@ -21,20 +51,41 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
     node->name       = name;
     node->backward   = backward;
     node->ninputs    = count;
-    node->inputs     = (nb_tensor **)(node + 1);
-    node->versions   = (uint64_t *)(node->inputs + count);
+    node->noutputs   = 1;
+    node->edges      = (nbi_edge *)(node + 1);
+    node->versions   = (uint64_t *)(node->edges + count);
+    node->inputs     = (nb_tensor **)(node->versions + count);
     node->saved_mask = saved_mask;
     for (int i = 0; i < count; i++) {
-        node->inputs[i]   = (nb_tensor *)inputs[i];
-        node->versions[i] = inputs[i] ? inputs[i]->storage->version : 0;
-        if (inputs[i]) nbi_tensor_retain(node->inputs[i]);
+        const nb_tensor *input = inputs[i];
+        node->inputs[i]        = NULL;
+        node->versions[i]      = input ? input->storage->version : 0;
+        node->edges[i]         = (nbi_edge){ 0 };
+        if (input == NULL) continue;
+        nbi_refresh_view(input);
+        node->inputs[i] = held_input(input);
+        if (node->inputs[i] == NULL) {
+            node_destroy(node);
+            return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
+        }
+        if (!input->requires_grad) continue;
+        node->edges[i].needs_grad = true;
+        node->edges[i].fn         = input->grad_fn;
+        node->edges[i].slot       = input->output_nr;
+        if (input->grad_fn) node_retain(input->grad_fn);
     }
     node->ndim  = out->ndim;
     node->dtype = out->dtype;
     for (int d = 0; d < out->ndim; d++) node->shape[d] = out->shape[d];
     node->engine_index = -1;
+    if (nbi_anomaly_enabled()) nbi_anomaly_note_record(node);
+    if (out->grad_fn) nbi_node_release(out->grad_fn);
     out->grad_fn       = node;
+    out->output_nr     = 0;
     out->requires_grad = true;
+    /* A view recorded from its base derives its history from the base's
+     * current one. */
+    if (out->view_base) out->view_base_fn = out->view_base->grad_fn;
     return node;
 }
 
@@ -48,15 +99,52 @@ bool nbi_save_output(nbi_node *node, const nb_tensor *out)
     return true;
 }
 
-/* Drop what a node holds: its inputs and saved output. */
-static void node_drop_references(nbi_node *node)
+nb_tensor *nbi_output_with_history(nbi_node *node)
 {
+    nb_tensor *out = nbi_alias(node->saved_output);
+    if (out == NULL) return NULL;
+    node_retain(node);
+    out->grad_fn       = node;
+    out->output_nr     = 0;
+    out->requires_grad = true;
+    return out;
+}
+
+/* After a backward that does not retain the graph: drop the values the
+ * formula saved (the inputs it reads, the saved output, a custom function's
+ * state), as PyTorch frees saved variables. Inputs only used for their
+ * geometry stay, so a node that saved nothing can run again. */
+void nbi_node_drop_saved(nbi_node *node)
+{
+    node->released = node->saved_output != NULL || node->state != NULL;
     for (int i = 0; i < node->ninputs; i++) {
-        if (node->inputs[i]) nbi_tensor_release(node->inputs[i]);
+        /* NOTE: one-element saved values (the scalar of x * 2) are kept:
+         * freeing them saves nothing, and keeping them lets such a node run
+         * again, as PyTorch's (which stores the scalar in the node) does. */
+        if (!(node->saved_mask & NBI_SAVES(i)) || node->inputs[i] == NULL || node->inputs[i]->numel <= 1) continue;
+        nbi_tensor_release(node->inputs[i]);
         node->inputs[i] = NULL;
+        node->released  = true;
     }
     if (node->saved_output) nbi_tensor_release(node->saved_output);
     node->saved_output = NULL;
+    if (node->state && node->state_free) node->state_free(node->state);
+    node->state = NULL;
+}
+
+/* Everything: the saved values and the edges (which may release the
+ * nodes upstream, through the work list). */
+static void node_destroy(nbi_node *node)
+{
+    nbi_node_drop_saved(node);
+    for (int i = 0; i < node->ninputs; i++)
+        if (node->inputs[i]) nbi_tensor_release(node->inputs[i]);
+    for (int i = 0; i < node->ninputs; i++) {
+        if (node->edges[i].fn) nbi_node_release(node->edges[i].fn);
+        node->edges[i].fn = NULL;
+    }
+    if (node->hooks) nbi_hooks_release(node->hooks);
+    free(node);
 }
 
 static _Thread_local nbi_node **release_list;
@@ -70,8 +158,7 @@ void nbi_node_release(nbi_node *node)
         int64_t    capacity = release_capacity ? release_capacity * 2 : 256;
         nbi_node **grown    = realloc(release_list, (size_t)capacity * sizeof *grown);
         if (grown == NULL) { /* no room to defer: release now, recursively */
-            node_drop_references(node);
-            free(node);
+            node_destroy(node);
             return;
         }
         if (release_list == NULL) nbi_thread_holds_caches();
@@ -81,11 +168,7 @@ void nbi_node_release(nbi_node *node)
     release_list[release_count++] = node;
     if (releasing) return; /* the loop below, further up the stack, takes it */
     releasing = true;
-    while (release_count > 0) {
-        nbi_node *next = release_list[--release_count];
-        node_drop_references(next);
-        free(next);
-    }
+    while (release_count > 0) node_destroy(release_list[--release_count]);
     releasing = false;
 }
 
@@ -105,15 +188,17 @@ void nbi_node_release_thread_cache(void)
 static nb_status alias_backward(nbi_node *node, nb_tensor *grad_output, nb_tensor **grad_inputs)
 {
     (void)node;
-    grad_inputs[0] = nbi_alias_recorded(grad_output, "AliasBackward");
+    grad_inputs[0] = nbi_alias_recorded(grad_output, "AliasBackward0");
     return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 
 nb_tensor *nbi_alias_recorded(const nb_tensor *t, const char *op)
 {
     nb_tensor *alias = nbi_alias(t);
-    if (alias == NULL || !nbi_should_record(1, &t)) return alias;
-    nbi_node *node = nbi_record(alias, "AliasBackward", alias_backward, 1, &t, 0);
+    if (alias == NULL) return NULL;
+    nbi_set_view_base(alias, t);
+    if (!nbi_should_record(1, &t)) return alias;
+    nbi_node *node = nbi_record(alias, "AliasBackward0", alias_backward, 1, &t, 0);
     if (node == NULL) {
         nb_free(alias);
         return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", op);
@@ -138,22 +223,47 @@ nb_tensor *nbi_sum_to(const nb_tensor *g, int ndim, const int64_t *shape)
     return out;
 }
 
+/* ------------------------------------------------------------------------ */
+/* In-place ops                                                              */
+/* ------------------------------------------------------------------------ */
+
 nb_tensor *nbi_begin_in_place(nb_tensor *t, const char *op)
 {
-    if (t->requires_grad && t->grad_fn == NULL)
+    nbi_refresh_view(t);
+    if (t->requires_grad && t->grad_fn == NULL && t->view_base == NULL)
         return nbi_fail(NB_ERR_STATE, "%s: a leaf tensor that requires grad is used in an in-place operation; "
                                       "run it inside nb_no_grad_begin/end or on a clone", op);
-    if (t->grad_fn && t->grad_fn->is_view)
-        return nbi_fail(NB_ERR_UNSUPPORTED, "%s: in-place operations on a view of a tensor in the graph are not "
-                                            "supported; use the out-of-place op", op);
+    const nb_tensor *base = t->view_base;
+    if (base && base->requires_grad && base->grad_fn == NULL)
+        return nbi_fail(NB_ERR_STATE, "%s: a view of a leaf tensor that requires grad is used in an in-place "
+                                      "operation; run it inside nb_no_grad_begin/end or on a clone", op);
     nbi_grad_mode_push(false);
     nb_tensor *old = nb_clone(t);
     nbi_grad_mode_pop();
     if (old == NULL) return NULL;
-    old->grad_fn       = t->grad_fn; /* the history moves to the old value */
+    /* old carries t's history, so the op recorded on it continues it. */
+    old->grad_fn       = t->grad_fn;
+    old->output_nr     = t->output_nr;
     old->requires_grad = t->requires_grad;
-    t->grad_fn         = NULL;
+    if (old->grad_fn) node_retain(old->grad_fn);
     return old;
+}
+
+nb_tensor *nbi_take_history(nb_tensor *t, nb_tensor *result, const char *op)
+{
+    if (t->view_base != NULL) return nbi_rebase_view(t, result, op);
+    nbi_node *previous = t->grad_fn;
+    t->grad_fn         = result->grad_fn;
+    t->output_nr       = result->output_nr;
+    t->requires_grad   = result->requires_grad;
+    if (t->grad_fn) node_retain(t->grad_fn);
+    if (previous) {
+        /* retain_grad follows the tensor to its new value, as in PyTorch. */
+        if (previous->retain_owner == t) previous->retain_owner = NULL;
+        nbi_node_release(previous);
+    }
+    if (t->retains_grad && t->grad_fn) t->grad_fn->retain_owner = t;
+    return t;
 }
 
 nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, const char *op)
@@ -168,18 +278,33 @@ nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, 
                      nb_dtype_name(result->dtype), nbi_shape_str(result->ndim, result->shape, a, sizeof a),
                      nb_dtype_name(t->dtype), nbi_shape_str(t->ndim, t->shape, b, sizeof b));
         }
-        t->grad_fn   = old->grad_fn;
-        old->grad_fn = NULL;
         nb_free(result);
         nb_free(old);
         return NULL;
     }
     nbi_copy_into(t, result);
     nbi_bump_version(t);
-    t->grad_fn         = result->grad_fn;
-    t->requires_grad   = result->requires_grad;
-    result->grad_fn    = NULL;
+    nb_tensor *out = nbi_take_history(t, result, op);
     nb_free(result);
     nb_free(old);
-    return t;
+    return out;
+}
+
+static nb_status constant_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    (void)node;
+    (void)g;
+    grad_inputs[0] = NULL; /* the old value does not reach the new one */
+    return NB_OK;
+}
+
+nb_tensor *nbi_record_overwrite(nb_tensor *result, nb_tensor *old, const char *name)
+{
+    const nb_tensor *input = old;
+    if (result == NULL || !nbi_should_record(1, &input)) return result;
+    if (nbi_record(result, name, constant_backward, 1, &input, 0) == NULL) {
+        nb_free(result);
+        return NULL;
+    }
+    return result;
 }

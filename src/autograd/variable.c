@@ -7,6 +7,7 @@
 nb_status nb_requires_grad_(nb_tensor *t, bool requires_grad)
 {
     if (!nbi_check_tensor(t, "nb_requires_grad_", "t")) return NB_ERR_ARG;
+    nbi_refresh_view(t);
     if (requires_grad && !nb_dtype_is_floating(t->dtype))
         return nbi_fail_status(NB_ERR_DTYPE, "nb_requires_grad_: only floating point tensors can require gradients "
                                              "(this one is %s)", nb_dtype_name(t->dtype));
@@ -17,9 +18,28 @@ nb_status nb_requires_grad_(nb_tensor *t, bool requires_grad)
     return NB_OK;
 }
 
-bool        nb_is_leaf(const nb_tensor *t) { return t != NULL && t->grad_fn == NULL; }
-nb_tensor  *nb_grad(const nb_tensor *t) { return t ? t->grad : NULL; }
-const char *nb_grad_fn_name(const nb_tensor *t) { return t && t->grad_fn ? t->grad_fn->name : NULL; }
+bool nb_requires_grad(const nb_tensor *t)
+{
+    if (t == NULL) return false;
+    nbi_refresh_view(t); /* a view of a tensor an in-place op put in the graph */
+    return t->requires_grad;
+}
+
+bool nb_is_leaf(const nb_tensor *t)
+{
+    if (t == NULL) return false;
+    nbi_refresh_view(t);
+    return t->grad_fn == NULL;
+}
+
+nb_tensor *nb_grad(const nb_tensor *t) { return t ? t->grad : NULL; }
+
+const char *nb_grad_fn_name(const nb_tensor *t)
+{
+    if (t == NULL) return NULL;
+    nbi_refresh_view(t);
+    return t->grad_fn ? t->grad_fn->name : NULL;
+}
 
 nb_status nb_set_grad(nb_tensor *t, const nb_tensor *grad)
 {
@@ -54,6 +74,7 @@ nb_status nb_set_grad(nb_tensor *t, const nb_tensor *grad)
 nb_status nb_retain_grad(nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_retain_grad", "t")) return NB_ERR_ARG;
+    nbi_refresh_view(t);
     if (!t->requires_grad)
         return nbi_fail_status(NB_ERR_STATE, "nb_retain_grad: the tensor does not require grad");
     if (t->grad_fn == NULL) return NB_OK; /* leaves keep their grad anyway */

@@ -46,7 +46,7 @@ static nb_tensor *embed(nb_tensor *g, int ndim, const int64_t *shape, nbi_view_k
     }
     const nb_tensor *input = g;
     if (zeros && nbi_should_record(1, &input)) {
-        nbi_node *node = nbi_record(zeros, "embedBackward", embed_backward, 1, &input, 0);
+        nbi_node *node = nbi_record(zeros, "EmbedBackward0", embed_backward, 1, &input, 0);
         if (node == NULL) {
             nb_free(zeros);
             return NULL;
@@ -87,21 +87,23 @@ static nb_status view_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 static const char *view_node_name(nbi_view_kind kind)
 {
     switch (kind) {
-    case NBI_VIEW_RESHAPE: return "viewBackward";
-    case NBI_VIEW_TRANSPOSE: return "transposeBackward";
-    case NBI_VIEW_PERMUTE: return "permuteBackward";
-    case NBI_VIEW_EXPAND: return "expandBackward";
-    case NBI_VIEW_NARROW: return "narrowBackward";
-    case NBI_VIEW_SLICE: return "sliceBackward";
-    case NBI_VIEW_SELECT: return "selectBackward";
-    case NBI_VIEW_DIAGONAL: return "diagonalBackward";
+    case NBI_VIEW_RESHAPE: return "ViewBackward0";
+    case NBI_VIEW_TRANSPOSE: return "TransposeBackward0";
+    case NBI_VIEW_PERMUTE: return "PermuteBackward0";
+    case NBI_VIEW_EXPAND: return "ExpandBackward0";
+    case NBI_VIEW_NARROW: return "SliceBackward0";
+    case NBI_VIEW_SLICE: return "SliceBackward0";
+    case NBI_VIEW_SELECT: return "SelectBackward0";
+    case NBI_VIEW_DIAGONAL: return "DiagonalBackward0";
     }
-    return "viewBackward";
+    return "ViewBackward0";
 }
 
 nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind, const int64_t *args, int nargs)
 {
-    if (v == NULL || !nbi_should_record(1, &x)) return v;
+    if (v == NULL) return NULL;
+    nbi_set_view_base(v, x);
+    if (!nbi_should_record(1, &x)) return v;
     nbi_node *node = nbi_record(v, view_node_name(kind), view_backward, 1, &x, 0);
     if (node == NULL) {
         nb_free(v);
@@ -121,7 +123,7 @@ nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind,
 static nb_status copy_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     nb_tensor *x   = nbi_input(node, 0);
-    grad_inputs[0] = g->dtype == x->dtype ? nbi_alias_recorded(g, "copyBackward") : nb_to_dtype(g, x->dtype);
+    grad_inputs[0] = g->dtype == x->dtype ? nbi_alias_recorded(g, "ToCopyBackward0") : nb_to_dtype(g, x->dtype);
     return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 
@@ -133,4 +135,28 @@ nb_tensor *nbi_record_copy(nb_tensor *out, const nb_tensor *x, const char *name)
         return NULL;
     }
     return out;
+}
+
+/* copy_: dst's new value is src's (broadcast, converted). Inputs: dst's old
+ * value (no gradient reaches it), src. */
+static nb_status copy_into_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    if (!nbi_input_needs_grad(node, 1)) return NB_OK;
+    NBI_FORMULA_BEGIN();
+    nb_tensor *src  = nbi_input(node, 1);
+    nb_tensor *grad = nbi_sum_to(g, src->ndim, src->shape);
+    if (grad && grad->dtype != src->dtype) grad = nb_to_dtype(grad, src->dtype);
+    nb_status status = nbi_keep_grad(grad, &grad_inputs[1]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_copy_into(nb_tensor *result, nb_tensor *old, const nb_tensor *src)
+{
+    const nb_tensor *inputs[2] = { old, src };
+    if (result == NULL || !nbi_should_record(2, inputs)) return result;
+    if (nbi_record(result, "CopyBackwards", copy_into_backward, 2, inputs, 0) == NULL) {
+        nb_free(result);
+        return NULL;
+    }
+    return result;
 }

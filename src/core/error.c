@@ -63,6 +63,15 @@ nb_status nbi_fail_status(nb_status status, const char *fmt, ...)
     return status;
 }
 
+nb_status nb_set_error(nb_status status, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    record(status, fmt ? fmt : "", args);
+    va_end(args);
+    return status;
+}
+
 bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
 {
     if (NBI_LIKELY(t != NULL)) return true;

@@ -99,7 +99,17 @@ struct nb_tensor {
      * leaf), and whether a non-leaf keeps its gradient. */
     nb_tensor        *grad;
     struct nbi_node  *grad_fn;
+    int               output_nr;              /* which output of grad_fn this is */
     bool              retains_grad;
+    /* Views (src/autograd/view_history.c): the non-view tensor whose storage
+     * this one views (a reference, or NULL), and view_base->grad_fn when
+     * this view's history was last derived from it. An in-place op on the
+     * base or on another of its views gives the base a new grad_fn; the
+     * view's history is then stale and is re-derived before it is used. */
+    nb_tensor        *view_base;
+    struct nbi_node  *view_base_fn;
+    /* Gradient hooks of a leaf (a non-leaf keeps them on its grad_fn). */
+    struct nbi_hook  *hooks;
 };
 
 /* Element size and the address of element 0 (the view's first element). */
@@ -117,9 +127,13 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
 /* A new handle with t's exact geometry: what an op returns when it would
  * "return t" (handles are owned one by one, so t itself cannot be returned). */
 nb_tensor *nbi_alias(const nb_tensor *t);
+/* Make v a view of t for autograd: an in-place op on v rewrites the history
+ * of t's base, and v's history follows later changes of the base. */
+void       nbi_set_view_base(nb_tensor *v, const nb_tensor *t);
 /* Internal references (autograd): retain adds one, release drops one and
  * frees at zero. nb_free is release plus leaving the scope. */
 void       nbi_node_release(struct nbi_node *node); /* src/autograd/node.c */
+void       nbi_hooks_release(struct nbi_hook *hooks); /* src/autograd/hooks.c */
 /* Take t out of its scope (the caller now owns it), or put an unscoped t
  * into the current scope. */
 void       nbi_unscope(nb_tensor *t);

@@ -210,7 +210,11 @@ static nb_tensor *tensor_new(nbi_storage *storage, nb_dtype dtype)
     atomic_init(&t->refcount, 1);
     t->grad         = NULL;
     t->grad_fn      = NULL;
+    t->output_nr    = 0;
     t->retains_grad = false;
+    t->view_base    = NULL;
+    t->view_base_fn = NULL;
+    t->hooks        = NULL;
     if (!scope_adopt(scope_depth > 0 ? &scopes[scope_depth - 1] : NULL, t)) {
         tensor_header_release(t);
         return nbi_fail(NB_ERR_OOM, "nabla: out of host memory growing the scope");
@@ -263,6 +267,16 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
 
 nb_tensor *nbi_alias(const nb_tensor *t) { return nbi_make_view(t, t->ndim, t->shape, t->stride, t->offset); }
 
+void nbi_set_view_base(nb_tensor *v, const nb_tensor *t)
+{
+    nb_tensor *base = t->view_base ? t->view_base : (nb_tensor *)t;
+    if (v->view_base == base) return;
+    nbi_tensor_retain(base);
+    if (v->view_base) nbi_tensor_release(v->view_base);
+    v->view_base    = base;
+    v->view_base_fn = base->grad_fn;
+}
+
 void nbi_unscope(nb_tensor *t) { scope_forget(t); }
 
 void nbi_adopt(nb_tensor *t)
@@ -281,6 +295,8 @@ void nbi_tensor_release(nb_tensor *t)
         if (t->grad_fn->retain_owner == t) t->grad_fn->retain_owner = NULL; /* a weak reference */
         nbi_node_release(t->grad_fn);
     }
+    if (t->hooks) nbi_hooks_release(t->hooks);
+    if (t->view_base) nbi_tensor_release(t->view_base);
     storage_release(t->storage);
     tensor_header_release(t);
 }
@@ -327,7 +343,6 @@ int64_t   nb_numel(const nb_tensor *t) { return t ? t->numel : -1; }
 int64_t   nb_storage_offset(const nb_tensor *t) { return t ? t->offset : -1; }
 nb_dtype  nb_dtype_of(const nb_tensor *t) { return t ? t->dtype : NB_FLOAT32; }
 nb_device nb_device_of(const nb_tensor *t) { return t ? t->storage->device : NB_DEVICE_CPU; }
-bool      nb_requires_grad(const nb_tensor *t) { return t && t->requires_grad; }
 
 bool nb_is_contiguous(const nb_tensor *t)
 {

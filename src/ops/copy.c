@@ -31,13 +31,13 @@ nb_tensor *nb_contiguous(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_contiguous", "t") || !nbi_check_cpu(t, "nb_contiguous")) return NULL;
     if (nb_is_contiguous(t)) return nbi_alias_recorded(t, "nb_contiguous");
-    return nbi_record_copy(copy_as(t, t->dtype), t, "contiguousBackward");
+    return nbi_record_copy(copy_as(t, t->dtype), t, "CloneBackward0");
 }
 
 nb_tensor *nb_clone(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_clone", "t") || !nbi_check_cpu(t, "nb_clone")) return NULL;
-    return nbi_record_copy(copy_as(t, t->dtype), t, "cloneBackward");
+    return nbi_record_copy(copy_as(t, t->dtype), t, "CloneBackward0");
 }
 
 nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
@@ -46,7 +46,7 @@ nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
     if ((unsigned)dtype >= NB_NUM_DTYPES)
         return nbi_fail(NB_ERR_DTYPE, "nb_to_dtype: %d is not a dtype", (int)dtype);
     if (dtype == t->dtype) return nbi_alias_recorded(t, "nb_to_dtype");
-    return nbi_record_copy(copy_as(t, dtype), t, "to_dtypeBackward");
+    return nbi_record_copy(copy_as(t, dtype), t, "ToCopyBackward0");
 }
 
 nb_tensor *nb_to(const nb_tensor *t, nb_device device)
@@ -80,11 +80,11 @@ nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
         /* dst's new value is src's: its gradient flows to src alone. */
         nb_tensor *old = nbi_begin_in_place(dst, "nb_copy_");
         if (old == NULL) return NULL;
-        nb_shape   shape    = nb_shape_of(dst);
-        nb_tensor *expanded = nb_expand(src, shape);
-        nb_tensor *result   = expanded ? nb_to_dtype(expanded, dst->dtype) : NULL;
-        nb_free(expanded);
-        return nbi_finish_in_place(dst, old, result, "nb_copy_");
+        nbi_grad_mode_push(false);
+        nb_tensor *result = nbi_empty(dst->ndim, dst->shape, dst->dtype, dst->storage->device);
+        if (result) nbi_copy_into(result, src);
+        nbi_grad_mode_pop();
+        return nbi_finish_in_place(dst, old, nbi_record_copy_into(result, old, src), "nb_copy_");
     }
     /* A source overlapping the destination with another layout would be
      * read after being written: copy it out first. */

@@ -563,11 +563,15 @@ nb_tensor *nb_fill_(nb_tensor *a, double value)
     if (a->storage->device.type != NB_CPU) return nbi_fail(NB_ERR_DEVICE, "nb_fill_: the tensor is not on the CPU");
     if (!nbi_check_fill_value(value, a->dtype, "nb_fill_")) return NULL;
     if (nbi_in_place_records(a, NULL)) {
-        /* The new value is a constant: a leaves the graph. */
+        /* The new value is a constant; a still requires grad (its gradient
+         * is zero), as in PyTorch, and a view's base is rebased. */
         nb_tensor *old = nbi_begin_in_place(a, "nb_fill_");
         if (old == NULL) return NULL;
-        nb_free(old);
-        a->requires_grad = false;
+        nbi_grad_mode_push(false);
+        nb_tensor *result = nbi_empty(a->ndim, a->shape, a->dtype, a->storage->device);
+        if (result) fill_tensor(result, value);
+        nbi_grad_mode_pop();
+        return nbi_finish_in_place(a, old, nbi_record_overwrite(result, old, "FillBackward2"), "nb_fill_");
     }
     fill_tensor(a, value);
     nbi_bump_version(a);

@@ -127,7 +127,9 @@ static bool formula_reads_output(nbi_unary_op op)
 static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_params *params)
 {
     if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
-    uint32_t  saves_input = (op == NBI_UNARY_neg || op == NBI_UNARY_sign) ? 0 : NBI_SAVES(0);
+    /* A formula that reads the output saves the output, not the input (an
+     * in-place change of the input afterwards is then fine, as in PyTorch). */
+    uint32_t  saves_input = (op == NBI_UNARY_neg || op == NBI_UNARY_sign || formula_reads_output(op)) ? 0 : NBI_SAVES(0);
     nbi_node *node        = nbi_record(out, unary_info[op].name, nbi_unary_backward[op], 1, &t, saves_input);
     if (node == NULL || (formula_reads_output(op) && !nbi_save_output(node, out))) {
         nb_free(out);
@@ -262,6 +264,20 @@ static nb_dtype compute_dtype_of(const op_info *info, nb_dtype promoted)
     return promoted;
 }
 
+/* Which inputs the formula reads, given which need a gradient: what
+ * PyTorch saves, so that an in-place change to an unread input after the
+ * op is no error (x*2 reads nothing of x; a*b reads b for a's gradient). */
+static uint32_t binary_saves(nbi_binary_op op, bool a_needs_grad, bool b_needs_grad)
+{
+    switch (op) {
+    case NBI_BINARY_add:
+    case NBI_BINARY_sub: return 0;
+    case NBI_BINARY_mul: return (a_needs_grad ? NBI_SAVES(1) : 0) | (b_needs_grad ? NBI_SAVES(0) : 0);
+    case NBI_BINARY_div: return NBI_SAVES(1) | (b_needs_grad ? NBI_SAVES(0) : 0);
+    default: return NBI_SAVES(0) | NBI_SAVES(1);
+    }
+}
+
 /* a op b with the result dtype already decided. When in_place, the output is
  * a itself and the computation runs in a's dtype. */
 static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b,
@@ -330,7 +346,7 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     }
     const nb_tensor *inputs[2] = { a, b };
     if (nbi_binary_backward[op] != NULL && nbi_should_record(2, inputs)) {
-        uint32_t saves = (op == NBI_BINARY_add || op == NBI_BINARY_sub) ? 0 : NBI_SAVES(0) | NBI_SAVES(1);
+        uint32_t saves = binary_saves(op, a->requires_grad, b->requires_grad);
         if (nbi_record(out, info->name, nbi_binary_backward[op], 2, inputs, saves) == NULL) {
             nb_free(out);
             return NULL;

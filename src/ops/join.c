@@ -79,7 +79,7 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
         if (!is_legacy_empty(tensors[i])) first = i;
     if (first < 0) { /* all are [0]: torch returns a [0] without looking at dim */
         int64_t zero = 0;
-        return nbi_empty(1, &zero, dtype, NB_DEVICE_CPU);
+        return nbi_record_cat(nbi_empty(1, &zero, dtype, NB_DEVICE_CPU), tensors, count, 0);
     }
     const nb_tensor *ref  = tensors[first];
     int              ndim = ref->ndim;

@@ -1,0 +1,95 @@
+/*
+ * hooks.c — gradient hooks (nb_register_hook): functions that see, and may
+ * replace, the gradient of a tensor while backward runs.
+ *
+ * A leaf keeps its hooks; a non-leaf's hooks go on the node that made it
+ * (with the output slot), so they follow the value the tensor had when the
+ * hook was registered, as PyTorch's grad_fn pre-hooks do.
+ */
+#include "autograd.h"
+
+#include <stdlib.h>
+
+static atomic_int_fast64_t next_hook_id;
+
+void nbi_hooks_release(nbi_hook *hooks)
+{
+    while (hooks) {
+        nbi_hook *next = hooks->next;
+        free(hooks);
+        hooks = next;
+    }
+}
+
+static nbi_hook **list_of(nb_tensor *t) { return t->grad_fn ? &t->grad_fn->hooks : &t->hooks; }
+
+int64_t nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user)
+{
+    if (!nbi_check_tensor(t, "nb_register_hook", "t")) return -1;
+    if (fn == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_register_hook: fn is NULL"), -1;
+    nbi_refresh_view(t);
+    if (!t->requires_grad)
+        return nbi_fail_status(NB_ERR_STATE, "nb_register_hook: cannot register a hook on a tensor that doesn't "
+                                             "require gradient"), -1;
+    nbi_hook *hook = malloc(sizeof *hook);
+    if (hook == NULL) return nbi_fail_status(NB_ERR_OOM, "nb_register_hook: out of memory"), -1;
+    *hook = (nbi_hook){ .id = atomic_fetch_add(&next_hook_id, 1) + 1, .slot = t->output_nr, .fn = fn, .user = user };
+    nbi_hook **at = list_of(t);
+    while (*at) at = &(*at)->next; /* hooks run in the order registered */
+    *at = hook;
+    return hook->id;
+}
+
+static bool unlink_hook(nbi_hook **at, int64_t id)
+{
+    for (; *at; at = &(*at)->next) {
+        if ((*at)->id != id) continue;
+        nbi_hook *found = *at;
+        *at             = found->next;
+        free(found);
+        return true;
+    }
+    return false;
+}
+
+nb_status nb_remove_hook(nb_tensor *t, int64_t id)
+{
+    if (!nbi_check_tensor(t, "nb_remove_hook", "t")) return NB_ERR_ARG;
+    if (unlink_hook(&t->hooks, id) || (t->grad_fn && unlink_hook(&t->grad_fn->hooks, id))) return NB_OK;
+    return nbi_fail_status(NB_ERR_ARG, "nb_remove_hook: the tensor has no hook with id %lld", (long long)id);
+}
+
+static bool same_geometry(const nb_tensor *a, const nb_tensor *b)
+{
+    if (a->ndim != b->ndim || a->dtype != b->dtype) return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return false;
+    return true;
+}
+
+nb_status nbi_run_hooks(nbi_hook *list, int slot, nb_tensor **grad, const char *op)
+{
+    for (nbi_hook *hook = list; hook; hook = hook->next) {
+        if (hook->slot != slot) continue;
+        nb_tensor *replacement = NULL;
+        nb_status  status      = hook->fn(*grad, &replacement, hook->user);
+        if (status != NB_OK) {
+            nb_free(replacement);
+            if (nb_last_status() == NB_OK) nbi_fail_status(status, "%s: a gradient hook failed", op);
+            return status;
+        }
+        if (replacement == NULL) continue;
+        if (!same_geometry(replacement, *grad)) {
+            char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
+            nbi_fail(NB_ERR_SHAPE, "%s: a gradient hook returned %s %s for a gradient of %s %s", op,
+                     nb_dtype_name(replacement->dtype), nbi_shape_str(replacement->ndim, replacement->shape, a, sizeof a),
+                     nb_dtype_name((*grad)->dtype), nbi_shape_str((*grad)->ndim, (*grad)->shape, b, sizeof b));
+            nb_free(replacement);
+            return NB_ERR_SHAPE;
+        }
+        nb_free(*grad);
+        nbi_adopt(replacement); /* into the backward pass's scope */
+        *grad = replacement;
+    }
+    return NB_OK;
+}
