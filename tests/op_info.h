@@ -1,0 +1,319 @@
+/*
+ * op_info.h — the OpInfo table: one row per op of the public API, which
+ * drives tests/test_opinfo.c (forward values, dtypes and errors against
+ * PyTorch, gradients against PyTorch, nb_gradcheck / nb_gradgradcheck,
+ * in-place and view variants) and scripts/make_opinfo_fixtures.py (which
+ * reads the OP(...) lines below to know which samples to make).
+ *
+ * Adding an op means adding its row here (and its torch reference in the
+ * script); test_opinfo.c fails when an op declared in nabla.h / nn.h has
+ * neither a row nor an entry in its exemption list.
+ *
+ * Included twice: once plain for the types, then with OP defined to expand
+ * the rows:
+ *
+ *   OP(name, arity, kind, dtypes, domain, flags, call expression)
+ *
+ *   name    the nb_ function without "nb_" (or a pseudo-op such as
+ *           max_dim_indices for a second result)
+ *   arity   tensor inputs (a loss's optional weight counts; absent: NULL)
+ *   kind    the sample generator in the script: UNARY, BINARY, SCALAR
+ *           (tensor and a number p->d[0]), TERNARY, REDUCE (whole tensor),
+ *           REDUCE_DIMS (p->dims, p->flag = keepdim), DIM (p->i[0] = dim,
+ *           p->flag = keepdim), VIEW, CAST, MATMUL, JOIN, INDEX, SORT, NN,
+ *           LOSS; the in-place kinds INPLACE_UNARY / INPLACE_BINARY /
+ *           INPLACE_SCALAR (the fixture's output is x[0]'s whole base after
+ *           the call, made on a clone of the leaf)
+ *   dtypes  what nabla documents it takes for x[0] (for elementwise ops:
+ *           the dtype they compute in, after promotion): FLOAT, NUMERIC
+ *           (not bool) or ALL; another dtype must give NB_ERR_DTYPE even
+ *           where torch would convert
+ *   domain  values the script draws: ANY, POS (> 0), NZ (no zero), POW
+ *   flags   DIFF (gradients checked against torch, nb_gradcheck), FIRST
+ *           (piecewise: no nb_gradgradcheck), NONDIFF
+ *
+ * The call expression sees x (the inputs, NULL past the case's count) and
+ * p (the case's parameters, below).
+ */
+#ifndef OP_INFO_H
+#define OP_INFO_H
+
+#include "nabla.h"
+
+/* A case's parameters, as the fixture stores them. */
+typedef struct {
+    int64_t  i[10];  /* dims, counts, conv/pool geometry, ...     */
+    double   d[4];   /* scalars, eps, momentum, ...                */
+    nb_dims  dims;   /* reduction dims, permutation                */
+    nb_shape shape;  /* target shape; pad list (ndim = count)      */
+    bool     flag;   /* keepdim, descending, training, ...         */
+    bool     flag2;
+} op_params;
+
+enum { OP_DIFF = 1, OP_FIRST = 2, OP_NONDIFF = 0 };
+#define DIFF OP_DIFF
+#define FIRST (OP_DIFF | OP_FIRST)
+#define NONDIFF OP_NONDIFF
+
+static inline nb_conv_opts op_conv_opts(const op_params *p)
+{
+    return NB_CONV_OPTS(.stride = { p->i[0], p->i[1] }, .padding = { p->i[2], p->i[3] },
+                        .dilation = { p->i[4], p->i[5] }, .groups = p->i[6], .output_padding = { p->i[7], p->i[8] });
+}
+static inline nb_pool_opts op_pool_opts(const op_params *p)
+{
+    return NB_POOL_OPTS(.kernel = { p->i[0], p->i[1] }, .stride = { p->i[2], p->i[3] }, .padding = { p->i[4], p->i[5] },
+                        .dilation = { p->i[6], p->i[7] }, .ceil_mode = p->flag, .exclude_pad_from_avg = p->flag2);
+}
+static inline nb_cross_entropy_opts op_ce_opts(nb_tensor *const *x, const op_params *p)
+{
+    return NB_CROSS_ENTROPY_OPTS(.reduction = (nb_reduction)p->i[0], .has_ignore_index = p->flag,
+                                 .ignore_index = p->i[1], .label_smoothing = p->d[0], .weight = x[2]);
+}
+/* The second result (indices) of the ops that return two: the values are
+ * freed. NOTE: computed in two statements, as the order in which a call's
+ * arguments are evaluated is unspecified. */
+static inline nb_tensor *op_second(nb_tensor *values, nb_tensor **indices)
+{
+    nb_free(values);
+    if (values == NULL) {
+        nb_free(*indices);
+        return NULL;
+    }
+    return *indices;
+}
+static inline nb_tensor *op_max_dim_indices(nb_tensor *const *x, const op_params *p, bool max)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = max ? nb_max_dim(x[0], (int)p->i[0], p->flag, &indices)
+                             : nb_min_dim(x[0], (int)p->i[0], p->flag, &indices);
+    return op_second(values, &indices);
+}
+static inline nb_tensor *op_sort_indices(nb_tensor *const *x, const op_params *p)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = nb_sort(x[0], (int)p->i[0], p->flag, &indices);
+    return op_second(values, &indices);
+}
+static inline nb_tensor *op_topk_indices(nb_tensor *const *x, const op_params *p)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = nb_topk(x[0], p->i[0], (int)p->i[1], p->flag, &indices);
+    return op_second(values, &indices);
+}
+static inline nb_tensor *op_max_pool2d_indices(nb_tensor *const *x, const op_params *p)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = nb_max_pool2d(x[0], op_pool_opts(p), &indices);
+    return op_second(values, &indices);
+}
+/* Piece p->i[2] of nb_split / nb_chunk (p->i[0] size or count, p->i[1] dim). */
+static inline nb_tensor *op_piece(nb_tensor *const *x, const op_params *p, bool chunk)
+{
+    nb_tensor *pieces[16] = { NULL };
+    int64_t    n = chunk ? nb_chunk(x[0], p->i[0], (int)p->i[1], pieces, 16)
+                         : nb_split(x[0], p->i[0], (int)p->i[1], pieces, 16);
+    nb_tensor *out = NULL;
+    for (int64_t k = 0; k < n && k < 16; k++) {
+        if (k == p->i[2]) out = pieces[k];
+        else nb_free(pieces[k]);
+    }
+    if (n >= 0 && out == NULL) out = nb_zeros(NB_SHAPE(0), NB_OPTS()); /* no such piece: the script says so too */
+    return out;
+}
+
+#endif /* OP_INFO_H */
+
+#ifdef OP
+/* clang-format off */
+/* Elementwise unary (ops.def) */
+OP(neg,         1, UNARY, NUMERIC, ANY, DIFF,    nb_neg(x[0]))
+OP(abs,         1, UNARY, NUMERIC, ANY, FIRST,   nb_abs(x[0]))
+OP(sign,        1, UNARY, NUMERIC, ANY, FIRST,   nb_sign(x[0]))
+OP(exp,         1, UNARY, FLOAT,   ANY, DIFF,    nb_exp(x[0]))
+OP(log,         1, UNARY, FLOAT,   POS, DIFF,    nb_log(x[0]))
+OP(log1p,       1, UNARY, FLOAT,   POS, DIFF,    nb_log1p(x[0]))
+OP(expm1,       1, UNARY, FLOAT,   ANY, DIFF,    nb_expm1(x[0]))
+OP(sqrt,        1, UNARY, FLOAT,   POS, DIFF,    nb_sqrt(x[0]))
+OP(rsqrt,       1, UNARY, FLOAT,   POS, DIFF,    nb_rsqrt(x[0]))
+OP(sin,         1, UNARY, FLOAT,   ANY, DIFF,    nb_sin(x[0]))
+OP(cos,         1, UNARY, FLOAT,   ANY, DIFF,    nb_cos(x[0]))
+OP(tanh,        1, UNARY, FLOAT,   ANY, DIFF,    nb_tanh(x[0]))
+OP(sigmoid,     1, UNARY, FLOAT,   ANY, DIFF,    nb_sigmoid(x[0]))
+OP(relu,        1, UNARY, NUMERIC, ANY, FIRST,   nb_relu(x[0]))
+OP(silu,        1, UNARY, FLOAT,   ANY, DIFF,    nb_silu(x[0]))
+OP(erf,         1, UNARY, FLOAT,   ANY, DIFF,    nb_erf(x[0]))
+OP(gelu,        1, UNARY, FLOAT,   ANY, DIFF,    nb_gelu(x[0], p->flag))
+OP(softplus,    1, UNARY, FLOAT,   ANY, DIFF,    nb_softplus(x[0], p->d[0], p->d[1]))
+OP(clamp,       1, UNARY, NUMERIC, ANY, FIRST,   nb_clamp(x[0], p->d[0], p->d[1]))
+OP(logical_not, 1, UNARY, ALL,     ANY, NONDIFF, nb_logical_not(x[0]))
+OP(isnan,       1, UNARY, ALL,     ANY, NONDIFF, nb_isnan(x[0]))
+OP(isinf,       1, UNARY, ALL,     ANY, NONDIFF, nb_isinf(x[0]))
+OP(isfinite,    1, UNARY, ALL,     ANY, NONDIFF, nb_isfinite(x[0]))
+/* Elementwise binary (ops.def) and where */
+OP(add,          2, BINARY, ALL,     ANY, DIFF,    nb_add(x[0], x[1]))
+OP(sub,          2, BINARY, NUMERIC, ANY, DIFF,    nb_sub(x[0], x[1]))
+OP(mul,          2, BINARY, ALL,     ANY, DIFF,    nb_mul(x[0], x[1]))
+OP(div,          2, BINARY, ALL,     NZ,  DIFF,    nb_div(x[0], x[1]))
+OP(floor_divide, 2, BINARY, NUMERIC, NZ,  FIRST,   nb_floor_divide(x[0], x[1]))
+OP(remainder,    2, BINARY, NUMERIC, NZ,  FIRST,   nb_remainder(x[0], x[1]))
+OP(pow,          2, BINARY, NUMERIC, POW, DIFF,    nb_pow(x[0], x[1]))
+OP(maximum,      2, BINARY, ALL,     ANY, FIRST,   nb_maximum(x[0], x[1]))
+OP(minimum,      2, BINARY, ALL,     ANY, FIRST,   nb_minimum(x[0], x[1]))
+OP(eq,           2, BINARY, ALL,     ANY, NONDIFF, nb_eq(x[0], x[1]))
+OP(ne,           2, BINARY, ALL,     ANY, NONDIFF, nb_ne(x[0], x[1]))
+OP(lt,           2, BINARY, ALL,     ANY, NONDIFF, nb_lt(x[0], x[1]))
+OP(le,           2, BINARY, ALL,     ANY, NONDIFF, nb_le(x[0], x[1]))
+OP(gt,           2, BINARY, ALL,     ANY, NONDIFF, nb_gt(x[0], x[1]))
+OP(ge,           2, BINARY, ALL,     ANY, NONDIFF, nb_ge(x[0], x[1]))
+OP(logical_and,  2, BINARY, ALL,     ANY, NONDIFF, nb_logical_and(x[0], x[1]))
+OP(logical_or,   2, BINARY, ALL,     ANY, NONDIFF, nb_logical_or(x[0], x[1]))
+OP(where,        3, TERNARY, ALL,    ANY, DIFF,    nb_where(x[0], x[1], x[2]))
+/* Tensor and a Python-style number p->d[0] */
+OP(add_scalar,          1, SCALAR, ALL,     ANY, DIFF,    nb_add_scalar(x[0], p->d[0]))
+OP(sub_scalar,          1, SCALAR, NUMERIC, ANY, DIFF,    nb_sub_scalar(x[0], p->d[0]))
+OP(mul_scalar,          1, SCALAR, ALL,     ANY, DIFF,    nb_mul_scalar(x[0], p->d[0]))
+OP(div_scalar,          1, SCALAR, ALL,     ANY, DIFF,    nb_div_scalar(x[0], p->d[0]))
+OP(pow_scalar,          1, SCALAR, NUMERIC, POS, DIFF,    nb_pow_scalar(x[0], p->d[0]))
+OP(remainder_scalar,    1, SCALAR, NUMERIC, ANY, FIRST,   nb_remainder_scalar(x[0], p->d[0]))
+OP(floor_divide_scalar, 1, SCALAR, NUMERIC, ANY, FIRST,   nb_floor_divide_scalar(x[0], p->d[0]))
+OP(maximum_scalar,      1, SCALAR, ALL,     ANY, FIRST,   nb_maximum_scalar(x[0], p->d[0]))
+OP(minimum_scalar,      1, SCALAR, ALL,     ANY, FIRST,   nb_minimum_scalar(x[0], p->d[0]))
+OP(eq_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_eq_scalar(x[0], p->d[0]))
+OP(ne_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_ne_scalar(x[0], p->d[0]))
+OP(lt_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_lt_scalar(x[0], p->d[0]))
+OP(le_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_le_scalar(x[0], p->d[0]))
+OP(gt_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_gt_scalar(x[0], p->d[0]))
+OP(ge_scalar,           1, SCALAR, ALL,     ANY, NONDIFF, nb_ge_scalar(x[0], p->d[0]))
+OP(rsub_scalar,         1, SCALAR, NUMERIC, ANY, DIFF,    nb_rsub_scalar(x[0], p->d[0]))
+OP(rdiv_scalar,         1, SCALAR, ALL,     NZ,  DIFF,    nb_rdiv_scalar(x[0], p->d[0]))
+/* In-place forms: the output compared is x[0]'s whole base afterwards */
+OP(add_,            2, INPLACE_BINARY, ALL,     ANY, DIFF,  nb_add_(x[0], x[1]))
+OP(sub_,            2, INPLACE_BINARY, NUMERIC, ANY, DIFF,  nb_sub_(x[0], x[1]))
+OP(mul_,            2, INPLACE_BINARY, ALL,     ANY, DIFF,  nb_mul_(x[0], x[1]))
+OP(div_,            2, INPLACE_BINARY, ALL,     NZ,  DIFF,  nb_div_(x[0], x[1]))
+OP(copy_,           2, INPLACE_BINARY, ALL,     ANY, DIFF,  nb_copy_(x[0], x[1]))
+OP(add_scalar_,     1, INPLACE_SCALAR, ALL,     ANY, DIFF,  nb_add_scalar_(x[0], p->d[0]))
+OP(sub_scalar_,     1, INPLACE_SCALAR, NUMERIC, ANY, DIFF,  nb_sub_scalar_(x[0], p->d[0]))
+OP(mul_scalar_,     1, INPLACE_SCALAR, ALL,     ANY, DIFF,  nb_mul_scalar_(x[0], p->d[0]))
+OP(div_scalar_,     1, INPLACE_SCALAR, ALL,     ANY, DIFF,  nb_div_scalar_(x[0], p->d[0]))
+OP(fill_,           1, INPLACE_SCALAR, ALL,     ANY, DIFF,  nb_fill_(x[0], p->d[0]))
+OP(neg_,            1, INPLACE_UNARY, NUMERIC, ANY, DIFF,  nb_neg_(x[0]))
+OP(abs_,            1, INPLACE_UNARY, NUMERIC, ANY, FIRST, nb_abs_(x[0]))
+OP(sign_,           1, INPLACE_UNARY, NUMERIC, ANY, FIRST, nb_sign_(x[0]))
+OP(exp_,            1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_exp_(x[0]))
+OP(log_,            1, INPLACE_UNARY, FLOAT,   POS, DIFF,  nb_log_(x[0]))
+OP(log1p_,          1, INPLACE_UNARY, FLOAT,   POS, DIFF,  nb_log1p_(x[0]))
+OP(expm1_,          1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_expm1_(x[0]))
+OP(sqrt_,           1, INPLACE_UNARY, FLOAT,   POS, DIFF,  nb_sqrt_(x[0]))
+OP(rsqrt_,          1, INPLACE_UNARY, FLOAT,   POS, DIFF,  nb_rsqrt_(x[0]))
+OP(sin_,            1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_sin_(x[0]))
+OP(cos_,            1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_cos_(x[0]))
+OP(tanh_,           1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_tanh_(x[0]))
+OP(sigmoid_,        1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_sigmoid_(x[0]))
+OP(relu_,           1, INPLACE_UNARY, NUMERIC, ANY, FIRST, nb_relu_(x[0]))
+OP(silu_,           1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_silu_(x[0]))
+OP(clamp_,          1, INPLACE_UNARY, NUMERIC, ANY, FIRST, nb_clamp_(x[0], p->d[0], p->d[1]))
+/* Reductions */
+OP(sum,           1, REDUCE,      ALL,     ANY, DIFF,    nb_sum(x[0]))
+OP(mean,          1, REDUCE,      FLOAT,   ANY, DIFF,    nb_mean(x[0]))
+OP(prod,          1, REDUCE,      ALL,     ANY, DIFF,    nb_prod(x[0]))
+OP(max,           1, REDUCE,      ALL,     ANY, FIRST,   nb_max(x[0]))
+OP(min,           1, REDUCE,      ALL,     ANY, FIRST,   nb_min(x[0]))
+OP(argmax,        1, REDUCE,      ALL,     ANY, NONDIFF, nb_argmax(x[0]))
+OP(argmin,        1, REDUCE,      ALL,     ANY, NONDIFF, nb_argmin(x[0]))
+OP(var,           1, REDUCE,      FLOAT,   ANY, DIFF,    nb_var(x[0], p->i[0]))
+OP(std,           1, REDUCE,      FLOAT,   ANY, DIFF,    nb_std(x[0], p->i[0]))
+OP(norm,          1, REDUCE,      FLOAT,   ANY, FIRST,   nb_norm(x[0], p->d[0]))
+OP(all,           1, REDUCE,      ALL,     ANY, NONDIFF, nb_all(x[0]))
+OP(any,           1, REDUCE,      ALL,     ANY, NONDIFF, nb_any(x[0]))
+OP(sum_dims,      1, REDUCE_DIMS, ALL,     ANY, DIFF,    nb_sum_dims(x[0], p->dims, p->flag))
+OP(mean_dims,     1, REDUCE_DIMS, FLOAT,   ANY, DIFF,    nb_mean_dims(x[0], p->dims, p->flag))
+OP(prod_dims,     1, REDUCE_DIMS, ALL,     ANY, DIFF,    nb_prod_dims(x[0], p->dims, p->flag))
+OP(var_dims,      1, REDUCE_DIMS, FLOAT,   ANY, DIFF,    nb_var_dims(x[0], p->dims, p->i[0], p->flag))
+OP(std_dims,      1, REDUCE_DIMS, FLOAT,   ANY, DIFF,    nb_std_dims(x[0], p->dims, p->i[0], p->flag))
+OP(logsumexp,     1, REDUCE_DIMS, FLOAT,   ANY, DIFF,    nb_logsumexp(x[0], p->dims, p->flag))
+OP(norm_dims,     1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_norm_dims(x[0], p->d[0], p->dims, p->flag))
+OP(all_dims,      1, REDUCE_DIMS, ALL,     ANY, NONDIFF, nb_all_dims(x[0], p->dims, p->flag))
+OP(any_dims,      1, REDUCE_DIMS, ALL,     ANY, NONDIFF, nb_any_dims(x[0], p->dims, p->flag))
+OP(max_dim,       1, DIM,         ALL,     ANY, FIRST,   nb_max_dim(x[0], (int)p->i[0], p->flag, NULL))
+OP(min_dim,       1, DIM,         ALL,     ANY, FIRST,   nb_min_dim(x[0], (int)p->i[0], p->flag, NULL))
+OP(max_dim_indices, 1, DIM,       ALL,     ANY, NONDIFF, op_max_dim_indices(x, p, true))
+OP(min_dim_indices, 1, DIM,       ALL,     ANY, NONDIFF, op_max_dim_indices(x, p, false))
+OP(argmax_dim,    1, DIM,         ALL,     ANY, NONDIFF, nb_argmax_dim(x[0], (int)p->i[0], p->flag))
+OP(argmin_dim,    1, DIM,         ALL,     ANY, NONDIFF, nb_argmin_dim(x[0], (int)p->i[0], p->flag))
+OP(cumsum,        1, DIM,         ALL,     ANY, DIFF,    nb_cumsum(x[0], (int)p->i[0]))
+OP(softmax,       1, DIM,         FLOAT,   ANY, DIFF,    nb_softmax(x[0], (int)p->i[0]))
+OP(log_softmax,   1, DIM,         FLOAT,   ANY, DIFF,    nb_log_softmax(x[0], (int)p->i[0]))
+/* Views and layout (x[0] may itself be a view: layouts apply first) */
+OP(clone,         1, VIEW, ALL, ANY, DIFF,    nb_clone(x[0]))
+OP(contiguous,    1, VIEW, ALL, ANY, DIFF,    nb_contiguous(x[0]))
+OP(detach,        1, VIEW, ALL, ANY, NONDIFF, nb_detach(x[0]))
+OP(reshape,       1, VIEW, ALL, ANY, DIFF,    nb_reshape(x[0], p->shape))
+OP(view,          1, VIEW, ALL, ANY, DIFF,    nb_view(x[0], p->shape))
+OP(transpose,     1, VIEW, ALL, ANY, DIFF,    nb_transpose(x[0], (int)p->i[0], (int)p->i[1]))
+OP(permute,       1, VIEW, ALL, ANY, DIFF,    nb_permute(x[0], p->dims))
+OP(t,             1, VIEW, ALL, ANY, DIFF,    nb_t(x[0]))
+OP(expand,        1, VIEW, ALL, ANY, DIFF,    nb_expand(x[0], p->shape))
+OP(broadcast_to,  1, VIEW, ALL, ANY, DIFF,    nb_broadcast_to(x[0], p->shape))
+OP(squeeze,       1, VIEW, ALL, ANY, DIFF,    nb_squeeze(x[0]))
+OP(squeeze_dim,   1, VIEW, ALL, ANY, DIFF,    nb_squeeze_dim(x[0], (int)p->i[0]))
+OP(unsqueeze,     1, VIEW, ALL, ANY, DIFF,    nb_unsqueeze(x[0], (int)p->i[0]))
+OP(flatten,       1, VIEW, ALL, ANY, DIFF,    nb_flatten(x[0], (int)p->i[0], (int)p->i[1]))
+OP(unflatten,     1, VIEW, ALL, ANY, DIFF,    nb_unflatten(x[0], (int)p->i[0], p->shape))
+OP(narrow,        1, VIEW, ALL, ANY, DIFF,    nb_narrow(x[0], (int)p->i[0], p->i[1], p->i[2]))
+OP(slice,         1, VIEW, ALL, ANY, DIFF,    nb_slice(x[0], (int)p->i[0], p->i[1], p->i[2], p->i[3]))
+OP(select,        1, VIEW, ALL, ANY, DIFF,    nb_select(x[0], (int)p->i[0], p->i[1]))
+OP(diagonal,      1, VIEW, ALL, ANY, DIFF,    nb_diagonal(x[0], p->i[0], (int)p->i[1], (int)p->i[2]))
+OP(split,         1, VIEW, ALL, ANY, DIFF,    op_piece(x, p, false))
+OP(chunk,         1, VIEW, ALL, ANY, DIFF,    op_piece(x, p, true))
+OP(to_dtype,      1, CAST, ALL, ANY, DIFF,    nb_to_dtype(x[0], (nb_dtype)p->i[0]))
+OP(to,            1, CAST, ALL, ANY, DIFF,    nb_to(x[0], NB_DEVICE_CPU))
+/* Linear algebra */
+OP(matmul,        2, MATMUL, ALL,     ANY, DIFF, nb_matmul(x[0], x[1]))
+OP(mm,            2, MATMUL, ALL,     ANY, DIFF, nb_mm(x[0], x[1]))
+OP(bmm,           2, MATMUL, ALL,     ANY, DIFF, nb_bmm(x[0], x[1]))
+OP(dot,           2, MATMUL, ALL,     ANY, DIFF, nb_dot(x[0], x[1]))
+OP(outer,         2, MATMUL, ALL,     ANY, DIFF, nb_outer(x[0], x[1]))
+/* Joining and indexing (index tensors are int64 inputs, masks bool) */
+OP(cat,           3, JOIN,  ALL, ANY, DIFF,    nb_cat(x, (int)p->i[0], (int)p->i[1]))
+OP(stack,         3, JOIN,  ALL, ANY, DIFF,    nb_stack(x, (int)p->i[0], (int)p->i[1]))
+OP(index_select,  2, INDEX, ALL, ANY, DIFF,    nb_index_select(x[0], (int)p->i[0], x[1]))
+OP(gather,        2, INDEX, ALL, ANY, DIFF,    nb_gather(x[0], (int)p->i[0], x[1]))
+OP(scatter,       3, INDEX, ALL, ANY, DIFF,    nb_scatter(x[0], (int)p->i[0], x[1], x[2]))
+OP(scatter_add,   3, INDEX, ALL, ANY, DIFF,    nb_scatter_add(x[0], (int)p->i[0], x[1], x[2]))
+OP(scatter_,      3, INDEX, ALL, ANY, DIFF,    nb_scatter_(x[0], (int)p->i[0], x[1], x[2]))
+OP(scatter_add_,  3, INDEX, ALL, ANY, DIFF,    nb_scatter_add_(x[0], (int)p->i[0], x[1], x[2]))
+OP(masked_fill,   2, INDEX, ALL, ANY, DIFF,    nb_masked_fill(x[0], x[1], p->d[0]))
+OP(masked_select, 2, INDEX, ALL, ANY, DIFF,    nb_masked_select(x[0], x[1]))
+OP(nonzero,       1, INDEX, ALL, ANY, NONDIFF, nb_nonzero(x[0]))
+OP(one_hot,       1, INDEX, ALL, ANY, NONDIFF, nb_one_hot(x[0], p->i[0]))
+OP(sort,          1, SORT,  ALL, ANY, FIRST,   nb_sort(x[0], (int)p->i[0], p->flag, NULL))
+OP(sort_indices,  1, SORT,  ALL, ANY, NONDIFF, op_sort_indices(x, p))
+OP(topk,          1, SORT,  ALL, ANY, FIRST,   nb_topk(x[0], p->i[0], (int)p->i[1], p->flag, NULL))
+OP(topk_indices,  1, SORT,  ALL, ANY, NONDIFF, op_topk_indices(x, p))
+/* Functional layers (nn.h) */
+OP(linear,        3, NN, FLOAT, ANY, DIFF,    nb_linear(x[0], x[1], x[2]))
+OP(conv2d,        3, NN, FLOAT, ANY, DIFF,    nb_conv2d(x[0], x[1], x[2], op_conv_opts(p)))
+OP(conv_transpose2d, 3, NN, FLOAT, ANY, DIFF, nb_conv_transpose2d(x[0], x[1], x[2], op_conv_opts(p)))
+OP(max_pool2d,    1, NN, FLOAT, ANY, FIRST,   nb_max_pool2d(x[0], op_pool_opts(p), NULL))
+OP(max_pool2d_indices, 1, NN, FLOAT, ANY, NONDIFF, op_max_pool2d_indices(x, p))
+OP(avg_pool2d,    1, NN, FLOAT, ANY, DIFF,    nb_avg_pool2d(x[0], op_pool_opts(p)))
+OP(adaptive_avg_pool2d, 1, NN, FLOAT, ANY, DIFF, nb_adaptive_avg_pool2d(x[0], p->i[0], p->i[1]))
+OP(batch_norm,    5, NN, FLOAT, ANY, DIFF,    nb_batch_norm(x[0], x[1], x[2], x[3], x[4], p->flag, p->d[0], p->d[1]))
+OP(layer_norm,    3, NN, FLOAT, ANY, DIFF,    nb_layer_norm(x[0], p->shape, x[1], x[2], p->d[0]))
+OP(group_norm,    3, NN, FLOAT, ANY, DIFF,    nb_group_norm(x[0], p->i[0], x[1], x[2], p->d[0]))
+OP(dropout,       1, NN, FLOAT, ANY, DIFF,    nb_dropout(x[0], p->d[0], p->flag))
+OP(embedding,     2, NN, ALL,   ANY, DIFF,    nb_embedding(x[0], x[1]))
+OP(pad,           1, NN, ALL,   ANY, DIFF,    nb_pad(x[0], p->shape.dims, p->shape.ndim, p->d[0]))
+/* Losses (nn.h); p->i[0] is the reduction */
+OP(mse_loss,      2, LOSS, FLOAT, ANY, DIFF,  nb_mse_loss(x[0], x[1], (nb_reduction)p->i[0]))
+OP(l1_loss,       2, LOSS, FLOAT, ANY, FIRST, nb_l1_loss(x[0], x[1], (nb_reduction)p->i[0]))
+OP(smooth_l1_loss, 2, LOSS, FLOAT, ANY, FIRST, nb_smooth_l1_loss(x[0], x[1], (nb_reduction)p->i[0], p->d[0]))
+OP(cross_entropy, 3, LOSS, FLOAT, ANY, DIFF,  nb_cross_entropy(x[0], x[1], op_ce_opts(x, p)))
+OP(nll_loss,      3, LOSS, FLOAT, ANY, DIFF,  nb_nll_loss(x[0], x[1], op_ce_opts(x, p)))
+OP(binary_cross_entropy, 3, LOSS, FLOAT, ANY, DIFF, nb_binary_cross_entropy(x[0], x[1], x[2], (nb_reduction)p->i[0]))
+OP(binary_cross_entropy_with_logits, 4, LOSS, FLOAT, ANY, DIFF, nb_binary_cross_entropy_with_logits(x[0], x[1], x[2], x[3], (nb_reduction)p->i[0]))
+OP(kl_div,        2, LOSS, FLOAT, ANY, DIFF,  nb_kl_div(x[0], x[1], (nb_reduction)p->i[0], p->flag))
+/* clang-format on */
+#endif /* OP */
