@@ -26,7 +26,8 @@ ops, batch norm's running statistics), and, for differentiable rows on
 floating inputs, the gradient of sum(out * w) with respect to each base that
 requires grad, w[i] = ((7 i) mod 11 - 5) / 4 in out's dtype. In-place rows
 (name ending in _) take x[0]'s view from a clone of the leaf, in torch as in
-the C test, so that autograd accepts them.
+the C test, so that autograd accepts them, and their gradient is that of
+sum(clone * w): it flows back through the base the view wrote into.
 
 Format (little-endian): "NBOPINFO", u32 version, u32 cases, then per case:
   str op, str tag                          (u8 length + bytes)
@@ -1052,6 +1053,8 @@ def run_case(op, row, params, inputs):
                 work = leaves[0].clone()
                 views[0] = view_of(work, inputs[0].layout, inputs[0].shape)
             out = fn(views, params)
+            if inplace:
+                out = work  # the gradient flows through the base the view wrote into
             if not out.requires_grad:
                 break
             loss = (out * weights(out)).sum()

@@ -516,6 +516,8 @@ static void check_forward(const op_row *row, const fx_case *c)
             mismatch("error", "returned a tensor where %s", c->raises ? "torch raises" : "nabla documents a refusal");
         else if (nb_last_status() == NB_OK)
             mismatch("error", "returned NULL without an error");
+        else if (!c->raises && !c->refuse && nb_last_status() != NB_ERR_DTYPE)
+            mismatch("error", "refused a dtype with %s, not NB_ERR_DTYPE", nb_status_name(nb_last_status()));
         else if (made != 0)
             mismatch("leak", "failed but left %lld tensors alive", (long long)made);
         nb_clear_error();
@@ -570,6 +572,7 @@ static void check_gradients(const op_row *row, const fx_case *c)
         if (c->in[k].present) bases[k] = make_base(&c->in[k], c->in[k].requires_grad);
     make_views(row, c, bases, views, &work0);
     nb_tensor *out = row->call(views, &c->p);
+    if (out && work0) out = work0; /* in place: through the base the view wrote into */
     nb_tensor *loss = out ? nb_sum(nb_mul(out, loss_weights(out))) : NULL;
     if (loss == NULL || nb_backward(loss) != NB_OK) {
         mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
@@ -605,8 +608,10 @@ static nb_tensor *gradcheck_fn(nb_tensor *const *inputs, int count, void *user)
     for (int k = 0; k < g->c->n_inputs; k++)
         if (g->slot[k] >= 0) bases[k] = inputs[g->slot[k]];
     make_views(g->row, g->c, bases, views, &work0);
-    /* The views and out belong to the scope nb_gradcheck opens around f. */
-    return g->row->call(views, &g->c->p);
+    /* The views and out belong to the scope nb_gradcheck opens around f; an
+     * in-place row gives the base its view wrote into, as in check_gradients. */
+    nb_tensor *out = g->row->call(views, &g->c->p);
+    return out && work0 ? nb_contiguous(work0) : out;
 }
 
 static void run_gradchecks(const op_row *row, const fx_case *c)
@@ -762,6 +767,9 @@ int main(void)
         if (known_differences[k].hits == 0) {
             stale++;
             printf("  known difference no longer seen (drop it): %s\n", known_differences[k].pattern);
+        } else {
+            printf("  known %-40s %4d  %s: %s\n", known_differences[k].pattern, known_differences[k].hits,
+                   known_differences[k].finding, known_differences[k].reason);
         }
     }
     printf("opinfo: %d cases over %d rows, %d gradchecks, %d checks skipped as known differences (%d entries, %d stale), %.1f s\n",
