@@ -71,7 +71,8 @@ UNARY_FORMULA(cos, nb_neg(nb_mul(g, nb_sin(x))))
 UNARY_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_of(node, nb_tanh)), 1)))
 /* sigmoid' = y (1 - y) */
 UNARY_FORMULA(sigmoid, nb_mul(g, nb_mul(output_of(node, nb_sigmoid), nb_rsub_scalar(output_of(node, nb_sigmoid), 1))))
-/* The mask of x > 0, as a number: relu' (0 at 0, as torch). */
+/* The mask of !(x <= 0), as a number: relu' (0 at 0, 1 at NaN, as torch's
+ * threshold_backward). */
 UNARY_FORMULA(relu, nbi_relu_backward(g, x))
 /* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
 UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
@@ -131,13 +132,23 @@ nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 /* Binary                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* ga and gb from expressions of g, a and b, each computed only when that
- * input needs a gradient. */
+/* Input i as the formula sees it: in the op's result dtype. NOTE: the op
+ * computed in that dtype, so its formula must too; an integer input (pow's
+ * int base with a float exponent that requires grad) would otherwise reach
+ * ops that refuse integers (nb_log) or compute in the wrong type. */
+static nb_tensor *input_in_result_dtype(nbi_node *node, int i)
+{
+    nb_tensor *input = nbi_input(node, i);
+    return input->dtype == node->dtype ? input : nb_to_dtype(input, node->dtype);
+}
+
+/* ga and gb from expressions of g, a and b (in the result dtype), each
+ * computed only when that input needs a gradient. */
 #define BINARY_FORMULA(name, EXPR_A, EXPR_B)                                                   \
     nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
     {                                                                                          \
         NBI_FORMULA_BEGIN();                                                                       \
-        nb_tensor *a = nbi_input(node, 0), *b = nbi_input(node, 1);                            \
+        nb_tensor *a = input_in_result_dtype(node, 0), *b = input_in_result_dtype(node, 1);    \
         (void)a;                                                                               \
         (void)b;                                                                               \
         nb_status status = NB_OK;                                                              \
@@ -159,13 +170,16 @@ BINARY_FORMULA(pow,
                nb_where(nb_eq_scalar(b, 0), nb_zeros_like(g), nb_mul(g, nb_mul(b, nb_pow(a, nb_sub_scalar(b, 1))))),
                nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(g),
                         nb_mul(g, nb_mul(nb_pow(a, b), nb_log(a)))))
-/* Ties share the gradient equally, as torch 1.13. */
-BINARY_FORMULA(maximum,
-               nb_mul(g, nb_add(nb_gt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))),
-               nb_mul(g, nb_add(nb_lt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))))
-BINARY_FORMULA(minimum,
-               nb_mul(g, nb_add(nb_lt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))),
-               nb_mul(g, nb_add(nb_gt(a, b), nb_mul_scalar(nb_eq(a, b), 0.5))))
+/* Ties share the gradient equally, as torch 1.13: g, halved where a == b,
+ * zeroed where the other input wins. NOTE: written as "1 - loses - ties/2"
+ * rather than "wins + ties/2" so that where a or b is NaN (no comparison
+ * holds) both inputs get g, as torch gives. */
+static nb_tensor *extremum_share(const nb_tensor *g, nb_tensor *loses, const nb_tensor *a, const nb_tensor *b)
+{
+    return nb_mul(g, nb_rsub_scalar(nb_add(loses, nb_mul_scalar(nb_eq(a, b), 0.5)), 1));
+}
+BINARY_FORMULA(maximum, extremum_share(g, nb_lt(a, b), a, b), extremum_share(g, nb_gt(a, b), a, b))
+BINARY_FORMULA(minimum, extremum_share(g, nb_gt(a, b), a, b), extremum_share(g, nb_lt(a, b), a, b))
 
 /* where(cond, a, b): inputs (cond, a, b). */
 static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)

@@ -130,6 +130,25 @@ nb_tensor *nbi_record_gather(nb_tensor *out, const nb_tensor *t, int dim, const 
     return record(out, "gatherBackward", gather_backward, 2, inputs, NBI_SAVES(1), dim, 0);
 }
 
+/* part (index's shape, which may be smaller than like's in any dim, down to
+ * empty) padded with zeros at the end of each dim to like's shape: the
+ * elements of src that index does not reach get no gradient. NOTE: gather
+ * alone returns index's shape, which is not src's: a gradient of the wrong
+ * shape, written through a view, lands on the wrong elements of its base. */
+static nb_tensor *padded_to(nb_tensor *part, const nb_tensor *like)
+{
+    if (part == NULL || part->ndim != like->ndim) return part;
+    int64_t pads[2 * NB_MAX_DIMS];
+    bool    differs = false;
+    for (int k = 0; k < like->ndim; k++) {
+        int d           = like->ndim - 1 - k; /* pads list the last dim first */
+        pads[2 * k]     = 0;
+        pads[2 * k + 1] = like->shape[d] - part->shape[d];
+        differs         = differs || pads[2 * k + 1] != 0;
+    }
+    return differs ? nb_pad(part, pads, 2 * like->ndim, 0) : part;
+}
+
 /* inputs (t, index, src); ints[1] = accumulate. t's gradient passes where
  * it was not overwritten (scatter) or everywhere (scatter_add); src's is g
  * gathered at index. */
@@ -144,7 +163,8 @@ static nb_status scatter_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
                                       : nb_scatter(g, dim, index, nb_zeros(nb_shape_of(src), NB_OPTS(.dtype = g->dtype)));
         status = nbi_keep_grad(gt, &grad_inputs[0]);
     }
-    if (status == NB_OK && nbi_input_needs_grad(node, 2)) status = nbi_keep_grad(nb_gather(g, dim, index), &grad_inputs[2]);
+    if (status == NB_OK && nbi_input_needs_grad(node, 2))
+        status = nbi_keep_grad(padded_to(nb_gather(g, dim, index), src), &grad_inputs[2]);
     NBI_FORMULA_END(status);
 }
 

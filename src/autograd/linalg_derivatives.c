@@ -17,10 +17,13 @@ static nb_tensor *shape_like(nb_tensor *grad, const nb_tensor *like, bool promot
     if (like->ndim >= 2) return nbi_sum_to(grad, like->ndim, like->shape);
     /* like is (k): grad is (..., 1, k) for a promoted row, (..., k, 1) for
      * a promoted column. */
-    int64_t    k    = like->shape[0];
     nb_tensor *rows = promoted_row ? grad : nb_transpose(grad, -1, -2);
-    nb_tensor *flat = nb_reshape(rows, NB_SHAPE(-1, k));
-    return nb_sum_dims(flat, NB_DIMS(0), false);
+    if (rows == NULL) return NULL;
+    /* NOTE: sum every dim but the last rather than reshaping to (-1, k):
+     * with k == 0 the -1 is ambiguous and the reshape fails. */
+    nb_dims leading = { .n = rows->ndim - 1 };
+    for (int d = 0; d < leading.n; d++) leading.dims[d] = d;
+    return nb_sum_dims(rows, leading, false);
 }
 
 static nb_status matmul_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)

@@ -139,7 +139,8 @@ nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, boo
 }
 
 /* ------------------------------------------------------------------------ */
-/* max / min over everything: shared evenly among the tied maxima            */
+/* max / min over everything: shared evenly among the tied maxima; when the */
+/* result is NaN, among the NaNs (torch's evenly_distribute_backward)         */
 /* ------------------------------------------------------------------------ */
 
 static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x) { return node->ints[2] ? nb_min(x) : nb_max(x); }
@@ -147,8 +148,11 @@ static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x) { return node->int
 static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
-    nb_tensor *x     = nbi_input(node, 0);
-    nb_tensor *hits  = nb_eq(x, output_of(node, recompute_max));
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *result = output_of(node, recompute_max);
+    /* NOTE: NaN == NaN is false, so a NaN result would hit nothing and give
+     * g / 0 = NaN everywhere; the positions that made it NaN are x's NaNs. */
+    nb_tensor *hits  = nb_where(nb_isnan(result), nb_isnan(x), nb_eq(x, result));
     nb_tensor *share = nb_div(g, nb_sum(hits));
     nb_status  status = nbi_keep_grad(nb_mul(hits, share), &grad_inputs[0]);
     NBI_FORMULA_END(status);
@@ -162,7 +166,8 @@ nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
 }
 
 /* ------------------------------------------------------------------------ */
-/* var, std: 2 (x - mean) / (N - correction), and / (2 std) for std          */
+/* var, std: 2 (x - mean) / (N - correction), and / (2 std) for std, as     */
+/* torch 1.13's var_backward / std_backward                                  */
 /* ------------------------------------------------------------------------ */
 
 static nb_tensor *recompute_std(nbi_node *node, nb_tensor *x)
@@ -173,14 +178,23 @@ static nb_tensor *recompute_std(nbi_node *node, nb_tensor *x)
 static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
-    nb_tensor *x        = nbi_input(node, 0);
-    nb_dims    dims     = dims_of_mask(x, node->ints[0]);
-    double     divisor  = (double)(reduced_count(node, x) - node->ints[2]);
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_dims    dims   = dims_of_mask(x, node->ints[0]);
+    nb_tensor *kept_g = with_reduced_dims(node, x, g);
+    if (node->ints[3]) {
+        /* std: d std = d var / (2 std), and 0 where std is 0 (a constant
+         * slice: torch's masked_fill, instead of 0 / 0). */
+        nb_tensor *std  = with_reduced_dims(node, x, output_of(node, recompute_std));
+        nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+        kept_g          = nb_where(nb_eq_scalar(std, 0), zero, nb_div(kept_g, nb_mul_scalar(std, 2)));
+    }
+    /* NOTE: the degrees of freedom are N - correction as it is, not the
+     * forward's max(0, N - correction): at 0 the factor is inf (so +-inf,
+     * NaN where x is the mean), below 0 it is negative, as torch gives. */
+    double     dof      = (double)(reduced_count(node, x) - node->ints[2]);
     nb_tensor *centered = nb_sub(x, nb_mean_dims(x, dims, true));
-    nb_tensor *local    = nb_mul_scalar(centered, 2.0 / divisor); /* d var / dx */
-    if (node->ints[3]) /* std: d std = d var / (2 std) */
-        local = nb_div(local, nb_mul_scalar(with_reduced_dims(node, x, output_of(node, recompute_std)), 2));
-    nb_status status = nbi_keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    nb_tensor *local    = nb_mul_scalar(centered, 2.0 / dof); /* d var / dx */
+    nb_status  status   = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -220,8 +234,10 @@ nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims
 }
 
 /* ------------------------------------------------------------------------ */
-/* norm: p = 1 sign(x); p = 2 x / norm (0 where the norm is 0); p = inf the  */
-/* sign at the largest |x|, shared among ties                                */
+/* norm, as torch 1.13's norm_backward: p = 0 no gradient; p = 1 sign(x);   */
+/* p = 2 x / norm; p = +-inf the sign at the extreme |x| (or NaN), shared    */
+/* among ties; p < 1 sign(x) |x|^(p-1) norm^(1-p), 0 at x = 0; p > 1         */
+/* x |x|^(p-2) / norm^(p-1), 0 where the norm is 0                           */
 /* ------------------------------------------------------------------------ */
 
 static nb_tensor *recompute_norm(nbi_node *node, nb_tensor *x)
@@ -231,22 +247,38 @@ static nb_tensor *recompute_norm(nbi_node *node, nb_tensor *x)
 
 static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
+    if (node->scalars[0] == 0) return NB_OK; /* a count of nonzeros: no gradient, as torch */
     NBI_FORMULA_BEGIN();
-    nb_tensor *x = nbi_input(node, 0);
-    double     p = node->scalars[0];
-    nb_tensor *local;
+    nb_tensor *x      = nbi_input(node, 0);
+    double     p      = node->scalars[0];
+    nb_tensor *kept_g = with_reduced_dims(node, x, g);
+    nb_tensor *zero   = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+    nb_tensor *grad;
     if (p == 1) {
-        local = nb_sign(x);
-    } else if (p == 2) {
-        nb_tensor *norm = with_reduced_dims(node, x, output_of(node, recompute_norm));
-        nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
-        local           = nb_where(nb_eq_scalar(norm, 0), zero, nb_div(x, norm));
+        grad = nb_mul(nb_sign(x), kept_g);
     } else {
-        nb_tensor *norm = with_reduced_dims(node, x, output_of(node, recompute_norm));
-        nb_tensor *hits = nb_eq(nb_abs(x), norm);
-        local = nb_div(nb_mul(nb_sign(x), hits), nb_sum_dims(hits, dims_of_mask(x, node->ints[0]), true));
+        nb_tensor *norm      = with_reduced_dims(node, x, output_of(node, recompute_norm));
+        nb_tensor *norm_zero = nb_eq_scalar(norm, 0);
+        if (p == 2) {
+            grad = nb_mul(kept_g, nb_where(norm_zero, zero, nb_div(x, norm)));
+        } else if (isinf(p)) {
+            nb_tensor *abs_x = nb_abs(x);
+            nb_tensor *hits  = nb_logical_or(nb_eq(abs_x, norm), nb_isnan(abs_x));
+            nb_tensor *count = nb_sum_dims(hits, dims_of_mask(x, node->ints[0]), true);
+            grad             = nb_mul(nb_sign(x), nb_mul(nb_div(kept_g, count), hits));
+        } else if (p < 1) {
+            /* |x|^(p-1) is inf at x = 0: masked to 0 there. */
+            nb_tensor *scaled = nb_where(nb_eq_scalar(x, 0), zero, nb_mul(nb_sign(x), nb_pow_scalar(nb_abs(x), p - 1)));
+            grad              = nb_mul(nb_mul(scaled, kept_g), nb_pow_scalar(norm, 1 - p));
+        } else {
+            /* p in (1, 2): sign(x) |x|^(p-1); above 2: x |x|^(p-2) (both 0 at 0). */
+            nb_tensor *scaled = p < 2 ? nb_mul(nb_sign(x), nb_pow_scalar(nb_abs(x), p - 1))
+                                      : nb_mul(x, nb_pow_scalar(nb_abs(x), p - 2));
+            nb_tensor *scale  = nb_where(norm_zero, zero, nb_div(kept_g, nb_pow_scalar(norm, p - 1)));
+            grad              = nb_mul(scaled, scale);
+        }
     }
-    nb_status status = nbi_keep_grad(nb_mul(local, with_reduced_dims(node, x, g)), &grad_inputs[0]);
+    nb_status status = nbi_keep_grad(grad, &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 

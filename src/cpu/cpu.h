@@ -100,7 +100,7 @@ typedef struct {
     nbi_loop_fn binary[NBI_NUM_BINARY][NB_NUM_DTYPES];
     /* where: (out, cond as uint8, a, b), indexed by the dtype of a/b. */
     nbi_loop_fn where[NB_NUM_DTYPES];
-    /* relu's gradient (out, g, x): x > 0 ? g : 0; floating dtypes. */
+    /* relu's gradient (out, g, x): x <= 0 ? 0 : g (NaN passes); floating dtypes. */
     nbi_loop_fn relu_backward[NB_NUM_DTYPES];
 } nbi_elementwise_kernels;
 

@@ -125,8 +125,11 @@ static void window_range(int64_t start, int64_t kernel, int64_t dilation, int64_
         const max_pool_job       *job = ctx;                                                                           \
         const nbi_max_pool_shape *s   = job->s;                                                                        \
         const int64_t             H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                             \
+        /* Every property the 2x2 path assumes: adjacent taps (dilation 1),                                            \
+         * windows that tile the plane from its corner, inside it. */                                                  \
         bool two_by_two = s->kernel_h == 2 && s->kernel_w == 2 && s->stride_h == 2 && s->stride_w == 2 &&              \
-                          s->pad_h == 0 && s->pad_w == 0 && 2 * P <= H && 2 * Q <= W && W < ((int64_t)1 << 30);        \
+                          s->dilation_h == 1 && s->dilation_w == 1 && s->pad_h == 0 && s->pad_w == 0 && 2 * P <= H &&  \
+                          2 * Q <= W && W < ((int64_t)1 << 30);                                                        \
         /* Scratch: the pass-1 rows of the 2x2 path, and positions nobody asked for. */                                \
         size_t scratch_bytes =                                                                                         \
             (size_t)(P * Q) * sizeof(int64_t) + (two_by_two ? (size_t)(P * Q) * (2 * sizeof(T) + 3 * sizeof(U)) : 0);  \

@@ -494,8 +494,10 @@ nb_tensor *nbi_relu_backward(const nb_tensor *g, const nb_tensor *x)
     /* NOTE: when the gradient itself is being recorded (create_graph), the
      * composite runs instead: it is what double backward differentiates. */
     if (!same || nbi_should_record(2, both)) {
-        nb_tensor *mask = nb_gt_scalar(x, 0);
-        nb_tensor *out  = nb_mul(g, mask);
+        nb_tensor *positive = nb_le_scalar(x, 0);
+        nb_tensor *mask     = positive ? nb_logical_not(positive) : NULL;
+        nb_tensor *out      = mask ? nb_mul(g, mask) : NULL;
+        nb_free(positive);
         nb_free(mask);
         return out;
     }

@@ -340,15 +340,16 @@ nb_tensor *nb_dot(const nb_tensor *a, const nb_tensor *b)
 }
 
 /* out[i][j] = a[i] * b[j]: a broadcast multiply of the column a and the row
- * b, so dtypes promote and bool works, as in torch.outer. */
+ * b, so dtypes promote and bool works, as in torch.outer (whose node is
+ * MulBackward0 for the same reason). NOTE: the column and row must be the
+ * recorded views (nb_unsqueeze), not raw nbi_make_view aliases: an alias
+ * has no graph, so the product would not reach a or b in backward. */
 nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b)
 {
     if (!nbi_check_tensor(a, "nb_outer", "a") || !nbi_check_tensor(b, "nb_outer", "b")) return NULL;
     if (!check_ndim(a, 1, "nb_outer", "a") || !check_ndim(b, 1, "nb_outer", "b")) return NULL;
-    int64_t    col_shape[2] = { a->shape[0], 1 }, col_stride[2] = { a->stride[0], 0 };
-    int64_t    row_shape[2] = { 1, b->shape[0] }, row_stride[2] = { 0, b->stride[0] };
-    nb_tensor *column = nbi_make_view(a, 2, col_shape, col_stride, a->offset);
-    nb_tensor *row    = column ? nbi_make_view(b, 2, row_shape, row_stride, b->offset) : NULL;
+    nb_tensor *column = nb_unsqueeze(a, 1);
+    nb_tensor *row    = column ? nb_unsqueeze(b, 0) : NULL;
     nb_tensor *out    = row ? nb_mul(column, row) : NULL;
     nb_free(column);
     nb_free(row);

@@ -1,0 +1,400 @@
+/*
+ * test_semantics_fixes.c — the autograd and semantics bugs of issue 8, each
+ * pinned by the values PyTorch 1.13 gives (the expected numbers below were
+ * printed by torch 1.13 on the CPU unless a comment says nabla deliberately
+ * differs), so that a regression shows as a wrong number, not just a failed
+ * gradcheck.
+ */
+#include "nb_test.h"
+
+static nb_tensor *f64(nb_shape shape, const double *values, bool requires_grad)
+{
+    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = requires_grad));
+}
+
+/* backward of sum(y * w) (w NULL: of sum(y)); NB_OK or the failure. */
+static nb_status backward_weighted(nb_tensor *y, const nb_tensor *w)
+{
+    nb_tensor *weighted = w ? nb_mul(y, w) : NULL;
+    nb_tensor *loss     = nb_sum(w ? weighted : y);
+    nb_status  status   = loss ? nb_backward(loss) : nb_last_status();
+    nb_free(weighted);
+    nb_free(loss);
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. nb_outer is recorded                                                   */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *outer_fn(nb_tensor *const *x, int n, void *u) { (void)n; (void)u; return nb_outer(x[0], x[1]); }
+
+static void test_outer_is_differentiable(void)
+{
+    nb_scope_begin();
+    nb_tensor *a = f64(NB_SHAPE(3), (double[]){ 1, 2, 3 }, true);
+    nb_tensor *b = f64(NB_SHAPE(2), (double[]){ 4, 5 }, true);
+    nb_tensor *w = f64(NB_SHAPE(3, 2), (double[]){ 1, 2, 3, 4, 5, 6 }, false);
+    nb_tensor *o = nb_outer(a, b);
+    NBT_CHECK(nb_requires_grad(o));
+    NBT_CHECK(backward_weighted(o, w) == NB_OK);
+    /* torch 1.13: torch.outer(a, b) * w summed: a.grad, b.grad */
+    NBT_CHECK_TENSOR(nb_grad(a), NB_SHAPE(3), 1e-12, 14, 32, 50);
+    NBT_CHECK_TENSOR(nb_grad(b), NB_SHAPE(2), 1e-12, 22, 28);
+    nb_tensor *inputs[2] = { nb_randn(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)),
+                             nb_randn(NB_SHAPE(4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)) };
+    nbt_gradcheck("outer", outer_fn, inputs, 2, NULL, 2);
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. masked_select: gradients in row-major order, broadcast masks           */
+/* ------------------------------------------------------------------------ */
+
+static void test_masked_select_gradient_positions(void)
+{
+    nb_scope_begin();
+    /* x = arange(6).reshape(2, 3).t(): (3, 2), not contiguous. */
+    nb_tensor *leaf = f64(NB_SHAPE(2, 3), (double[]){ 0, 1, 2, 3, 4, 5 }, true);
+    nb_tensor *x    = nb_t(leaf);
+    nb_tensor *mask = nb_from_data((bool[]){ 1, 0, 0, 1, 1, 1 }, NB_SHAPE(3, 2), NB_OPTS(.dtype = NB_BOOL));
+    nb_tensor *w    = f64(NB_SHAPE(4), (double[]){ 1, 2, 3, 4 }, false);
+    nb_tensor *y    = nb_masked_select(x, mask);
+    NBT_CHECK_TENSOR(y, NB_SHAPE(4), 0, 0, 4, 2, 5); /* torch 1.13 */
+    NBT_CHECK(backward_weighted(y, w) == NB_OK);
+    /* x.grad = [[1, 0], [0, 2], [3, 4]]: w[k] goes where y[k] came from.
+     * NOTE: nabla deliberately differs from torch 1.13, which gives
+     * [[1, 0], [0, 3], [2, 4]] here: its CPU masked_scatter_ fills a
+     * non-contiguous zeros_like(x) in memory order (its own gradcheck of
+     * this case fails). leaf.grad is x.grad transposed. */
+    NBT_CHECK_TENSOR(nb_grad(leaf), NB_SHAPE(2, 3), 0, 1, 0, 3, 0, 2, 4);
+
+    /* A mask broadcast along t's rows: torch 1.13 gives [[1, 0, 2], [3, 0, 4]]. */
+    nb_tensor *t2 = f64(NB_SHAPE(2, 3), (double[]){ 1, 2, 3, 4, 5, 6 }, true);
+    nb_tensor *m2 = nb_from_data((bool[]){ 1, 0, 1 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_BOOL));
+    nb_tensor *y2 = nb_masked_select(t2, m2);
+    NBT_CHECK_TENSOR(y2, NB_SHAPE(4), 0, 1, 3, 4, 6);
+    NBT_CHECK(backward_weighted(y2, w) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(t2), NB_SHAPE(2, 3), 0, 1, 0, 2, 3, 0, 4);
+
+    /* t broadcast against a bigger mask: its gradient sums over the copies
+     * (torch 1.13: [4, 4, 2]). */
+    nb_tensor *t3 = f64(NB_SHAPE(3), (double[]){ 1, 2, 3 }, true);
+    nb_tensor *m3 = nb_from_data((bool[]){ 1, 0, 1, 1, 1, 0 }, NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_BOOL));
+    nb_tensor *y3 = nb_masked_select(t3, m3);
+    NBT_CHECK_TENSOR(y3, NB_SHAPE(4), 0, 1, 3, 1, 2);
+    NBT_CHECK(backward_weighted(y3, w) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(t3), NB_SHAPE(3), 0, 4, 4, 2);
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 5. max_pool2d: the 2x2 / stride 2 fast path must not take dilation        */
+/* ------------------------------------------------------------------------ */
+
+static void test_max_pool2d_dilated_2x2(void)
+{
+    nb_scope_begin();
+    double values[36];
+    for (int i = 0; i < 36; i++) values[i] = (i * 7) % 36; /* a permutation of 0..35 */
+    nb_tensor   *x       = f64(NB_SHAPE(1, 1, 6, 6), values, true);
+    nb_tensor   *indices = NULL;
+    nb_pool_opts opts    = { .kernel = { 2, 2 }, .stride = { 2, 2 }, .dilation = { 2, 2 } };
+    nb_tensor   *y       = nb_max_pool2d(x, opts, &indices);
+    /* torch 1.13: F.max_pool2d(x, 2, 2, 0, 2, return_indices=True) */
+    NBT_CHECK_TENSOR(y, NB_SHAPE(1, 1, 2, 2), 0, 26, 28, 26, 26);
+    NBT_CHECK_TENSOR(indices, NB_SHAPE(1, 1, 2, 2), 0, 14, 4, 14, 14);
+    nb_tensor *w = f64(NB_SHAPE(1, 1, 2, 2), (double[]){ 1, 2, 3, 4 }, false);
+    NBT_CHECK(backward_weighted(y, w) == NB_OK);
+    nb_tensor *grad = nb_reshape(nb_grad(x), NB_SHAPE(36));
+    NBT_CHECK_NEAR(nb_item(nb_select(grad, 0, 4)), 2, 0);
+    NBT_CHECK_NEAR(nb_item(nb_select(grad, 0, 14)), 8, 0);
+    NBT_CHECK_NEAR(nb_item(nb_sum(grad)), 10, 0);
+    nb_free(indices);
+
+    /* Dilation in one dim only, float32 (the other instance of the path). */
+    nb_tensor *x32 = nb_to_dtype(x, NB_FLOAT32);
+    opts.dilation[0] = 2, opts.dilation[1] = 1;
+    NBT_CHECK_TENSOR(nb_max_pool2d(x32, opts, NULL), NB_SHAPE(1, 1, 2, 3), 0, 19, 33, 35, 31, 33, 23);
+    opts.dilation[0] = 1, opts.dilation[1] = 2;
+    NBT_CHECK_TENSOR(nb_max_pool2d(x32, opts, NULL), NB_SHAPE(1, 1, 3, 2), 0, 20, 34, 32, 32, 30, 22);
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 6. norm's gradient for every p                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    double p;
+    double grad[5];
+} norm_case;
+
+static nb_tensor *norm_fn(nb_tensor *const *x, int n, void *u) { (void)n; return nb_norm_dims(x[0], *(double *)u, NB_DIMS(1), false); }
+
+static void test_norm_backward_general_p(void)
+{
+    nb_scope_begin();
+    const double v[5] = { 1.5, -0.5, 0, 2, -1 };
+    /* torch 1.13: torch.norm(v, p).backward() */
+    const norm_case cases[] = {
+        { 0.5, { 3.5485473884966034, -6.146264369941972, 0, 3.073132184970986, -4.346065214951231 } },
+        { 3, { 0.4177429950251502, -0.0464158883361278, 0, 0.7426542133780448, -0.1856635533445112 } },
+        { 1.5, { 0.6732894803866709, -0.38872386274378773, 0, 0.7774477254875755, -0.5497385587103221 } },
+        { -1, { 0, 0, 0, 0, 0 } }, /* the zero makes the norm 0 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_tensor *x = f64(NB_SHAPE(5), v, true);
+        NBT_CHECK(backward_weighted(nb_norm(x, cases[i].p), NULL) == NB_OK);
+        NBT_CHECK(nbt_tensor_close(nb_grad(x), NB_SHAPE(5), cases[i].grad, 1e-12, 1e-12));
+    }
+    /* p = 0 counts nonzeros: torch gives no gradient at all (x.grad None). */
+    nb_tensor *x0 = f64(NB_SHAPE(5), v, true);
+    NBT_CHECK(backward_weighted(nb_norm(x0, 0), NULL) == NB_OK);
+    NBT_CHECK(nb_grad(x0) == NULL);
+    /* A zero vector: every p gives 0 (torch 1.13). */
+    const double ps[] = { 0.5, 1, 1.5, 2, 3, INFINITY };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        nb_tensor *z = nb_zeros(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        NBT_CHECK(backward_weighted(nb_norm(z, ps[i]), NULL) == NB_OK);
+        NBT_CHECK_TENSOR(nb_grad(z), NB_SHAPE(3), 0, 0, 0, 0);
+    }
+    /* gradcheck / gradgradcheck away from zeros, over a dim. */
+    double gp[] = { 0.5, 1.5, 3, -2 };
+    for (size_t i = 0; i < sizeof gp / sizeof gp[0]; i++) {
+        nb_tensor *r = nb_add_scalar(nb_rand(NB_SHAPE(3, 4), NB_OPTS(.dtype = NB_FLOAT64)), 0.5);
+        nb_tensor *x = nb_detach(r);
+        nb_requires_grad_(x, true);
+        nbt_gradcheck("norm general p", norm_fn, &x, 1, &gp[i], 2);
+    }
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 7. std at zero spread, var with N - correction <= 0                       */
+/* ------------------------------------------------------------------------ */
+
+static void test_var_std_degenerate_gradients(void)
+{
+    nb_scope_begin();
+    /* std of a constant: torch 1.13 gives 0 gradients (not 0/0). */
+    nb_tensor *c = f64(NB_SHAPE(4), (double[]){ 2, 2, 2, 2 }, true);
+    NBT_CHECK(backward_weighted(nb_std(c, 1), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(c), NB_SHAPE(4), 0, 0, 0, 0, 0);
+    nb_tensor *c2 = nb_full(NB_SHAPE(2, 3), 2, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    NBT_CHECK(backward_weighted(nb_std_dims(c2, NB_DIMS(1), 1, false), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(c2), NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0, 0);
+
+    /* torch 1.13, torch.var / torch.std(x, dim=0, correction=k) of [1, 2, 4]: */
+    const double v[3] = { 1, 2, 4 };
+    struct {
+        int64_t correction;
+        bool    is_std;
+        double  grad[3];
+    } cases[] = {
+        { 3, false, { -INFINITY, -INFINITY, INFINITY } }, /* N - correction = 0 */
+        { 4, false, { 2.666666666666667, 0.666666666666667, -3.333333333333333 } }, /* -1 */
+        { 3, true, { NAN, NAN, NAN } },
+        { 4, true, { 0, 0, 0 } },
+        { 2, true, { -0.6172133998483678, -0.154303349962092, 0.7715167498104596 } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int full = 0; full < 2; full++) {
+            nb_tensor *x = f64(NB_SHAPE(3), v, true);
+            nb_tensor *y = cases[i].is_std ? (full ? nb_std(x, cases[i].correction)
+                                                   : nb_std_dims(x, NB_DIMS(0), cases[i].correction, false))
+                                           : (full ? nb_var(x, cases[i].correction)
+                                                   : nb_var_dims(x, NB_DIMS(0), cases[i].correction, false));
+            NBT_CHECK(backward_weighted(y, NULL) == NB_OK);
+            NBT_CHECK(nbt_tensor_close(nb_grad(x), NB_SHAPE(3), cases[i].grad, 1e-12, 1e-12));
+        }
+    }
+    /* A constant with N - correction = 0: 2/0 * 0 = NaN, as torch. */
+    nb_tensor *k = f64(NB_SHAPE(3), (double[]){ 2, 2, 2 }, true);
+    NBT_CHECK(backward_weighted(nb_var_dims(k, NB_DIMS(0), 3, false), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(k), NB_SHAPE(3), 0, NAN, NAN, NAN);
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 8. products over an empty contracted dim                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_matmul_empty_contraction(void)
+{
+    nb_scope_begin();
+    nb_opts grad64 = NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true);
+    struct {
+        nb_shape a, b, out;
+        int      which; /* 0 matmul, 1 mm, 2 bmm, 3 dot */
+    } cases[] = {
+        { NB_SHAPE(0), NB_SHAPE(0), NB_SCALAR_SHAPE, 3 },
+        { NB_SHAPE(0), NB_SHAPE(0), NB_SCALAR_SHAPE, 0 },
+        { NB_SHAPE(2, 0), NB_SHAPE(0), NB_SHAPE(2), 0 },       /* mv */
+        { NB_SHAPE(0), NB_SHAPE(0, 3), NB_SHAPE(3), 0 },       /* vm */
+        { NB_SHAPE(2, 0), NB_SHAPE(0, 3), NB_SHAPE(2, 3), 1 },
+        { NB_SHAPE(4, 2, 0), NB_SHAPE(4, 0, 3), NB_SHAPE(4, 2, 3), 2 },
+        { NB_SHAPE(4, 2, 0), NB_SHAPE(0), NB_SHAPE(4, 2), 0 }, /* batched mv */
+        { NB_SHAPE(0), NB_SHAPE(4, 0, 3), NB_SHAPE(4, 3), 0 }, /* batched vm */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_tensor *a = nb_zeros(cases[i].a, grad64), *b = nb_zeros(cases[i].b, grad64);
+        nb_tensor *y = cases[i].which == 0 ? nb_matmul(a, b)
+                       : cases[i].which == 1 ? nb_mm(a, b)
+                       : cases[i].which == 2 ? nb_bmm(a, b)
+                                             : nb_dot(a, b);
+        NBT_CHECK(nbt_has_shape(y, cases[i].out));
+        NBT_CHECK(y && nb_item(nb_sum(nb_abs(y))) == 0);
+        NBT_CHECK(backward_weighted(y, NULL) == NB_OK);
+        NBT_CHECK(nbt_has_shape(nb_grad(a), cases[i].a));
+        NBT_CHECK(nbt_has_shape(nb_grad(b), cases[i].b));
+    }
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 9. binary formulas with an integer input and a float input needing grad   */
+/* ------------------------------------------------------------------------ */
+
+typedef nb_tensor *(*binary_op)(const nb_tensor *, const nb_tensor *);
+
+static void test_mixed_integer_float_binary_gradients(void)
+{
+    nb_scope_begin();
+    nb_tensor *ints = nb_from_data((int64_t[]){ 1, 2, 3 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT64));
+    const double x[3] = { 0.5, 2, 1 };
+    /* torch 1.13: d/dx sum(op(ints, x)) and d/dx sum(op(x, ints)). NOTE:
+     * torch computes pow's log(ints) in float32 (2.7725887298583984); nabla
+     * in the result dtype, float64. */
+    struct {
+        const char *name;
+        binary_op   op;
+        double      int_first[3], float_first[3];
+    } cases[] = {
+        { "add", nb_add, { 1, 1, 1 }, { 1, 1, 1 } },
+        { "sub", nb_sub, { -1, -1, -1 }, { 1, 1, 1 } },
+        { "mul", nb_mul, { 1, 2, 3 }, { 1, 2, 3 } },
+        { "div", nb_div, { -4, -0.5, -3 }, { 1, 0.5, 0.3333333333333333 } },
+        { "remainder", nb_remainder, { -2, -1, -3 }, { 1, 1, 1 } },
+        { "pow", nb_pow, { 0, 2.772588722239781, 3.295836866004329 }, { 1, 4, 3 } },
+        { "maximum", nb_maximum, { 0, 0.5, 0 }, { 0, 0.5, 0 } },
+        { "minimum", nb_minimum, { 1, 0.5, 1 }, { 1, 0.5, 1 } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int int_first = 0; int_first < 2; int_first++) {
+            nb_tensor *f = f64(NB_SHAPE(3), x, true);
+            nb_tensor *y = int_first ? cases[i].op(ints, f) : cases[i].op(f, ints);
+            nb_status  s = y ? backward_weighted(y, NULL) : nb_last_status();
+            if (s != NB_OK) fprintf(stderr, "  %s: %s\n", cases[i].name, nb_last_error());
+            NBT_CHECK(s == NB_OK);
+            NBT_CHECK(nbt_tensor_close(nb_grad(f), NB_SHAPE(3),
+                                       int_first ? cases[i].int_first : cases[i].float_first, 1e-12, 1e-12));
+            nb_clear_error();
+        }
+    }
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 10. scatter with an index smaller than src                                */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *scatter_partial_fn(nb_tensor *const *x, int n, void *u)
+{
+    (void)n;
+    nb_tensor *index = nb_from_data((int64_t[]){ 2, 0 }, NB_SHAPE(1, 2), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *out   = *(bool *)u ? nb_scatter_add(x[0], 0, index, x[1]) : nb_scatter(x[0], 0, index, x[1]);
+    nb_free(index);
+    return out;
+}
+
+static void test_scatter_gradient_shape_with_small_index(void)
+{
+    nb_scope_begin();
+    nb_tensor *empty = nb_zeros(NB_SHAPE(0, 4), NB_OPTS(.dtype = NB_INT64));
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        /* src is a view (a row of a bigger base): a gradient of the wrong
+         * shape written through it would land on the base. */
+        nb_tensor *base = nb_ones(NB_SHAPE(2, 3, 4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        nb_tensor *src  = nb_select(base, 0, 1);
+        nb_tensor *t    = nb_zeros(NB_SHAPE(3, 4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        nb_tensor *y    = accumulate ? nb_scatter_add(t, 0, empty, src) : nb_scatter(t, 0, empty, src);
+        NBT_CHECK(backward_weighted(y, NULL) == NB_OK);
+        NBT_CHECK(nbt_has_shape(nb_grad(base), NB_SHAPE(2, 3, 4)));
+        NBT_CHECK(nb_grad(base) && nb_item(nb_sum(nb_abs(nb_grad(base)))) == 0);
+        NBT_CHECK(nb_grad(t) && nb_item(nb_sum(nb_grad(t))) == 12);
+    }
+    /* An index covering part of src: only the elements it reaches get a
+     * gradient. NOTE: torch 1.13 fails here ("ScatterBackward0 returned an
+     * invalid gradient at index 1 - got [1, 2] but expected shape
+     * compatible with [3, 4]"); nabla gives the gradient gradcheck agrees
+     * with. */
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        bool       acc       = accumulate;
+        nb_tensor *inputs[2] = { nb_randn(NB_SHAPE(3, 4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)),
+                                 nb_randn(NB_SHAPE(3, 4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true)) };
+        nbt_gradcheck("scatter, small index", scatter_partial_fn, inputs, 2, &acc, 2);
+        nb_tensor *w = nb_reshape(nb_arange(1, 13, 1, NB_OPTS(.dtype = NB_FLOAT64)), NB_SHAPE(3, 4));
+        NBT_CHECK(backward_weighted(scatter_partial_fn(inputs, 2, &acc), w) == NB_OK);
+        /* src[0][0] went to row 2, src[0][1] to row 0: w[2][0], w[0][1]. */
+        NBT_CHECK_TENSOR(nb_grad(inputs[1]), NB_SHAPE(3, 4), 0, 9, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+    nb_scope_end();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 11. gradients at NaN inputs                                               */
+/* ------------------------------------------------------------------------ */
+
+static void test_gradients_at_nan(void)
+{
+    nb_scope_begin();
+    /* torch 1.13 for each: */
+    nb_tensor *x = f64(NB_SHAPE(4), (double[]){ NAN, -1, 0, 2 }, true);
+    NBT_CHECK(backward_weighted(nb_relu(x), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(4), 0, 1, 0, 0, 1); /* relu'(NaN) = 1 */
+
+    /* A NaN max/min: shared evenly among the NaNs (MaxBackward1). */
+    nb_tensor *m = f64(NB_SHAPE(4), (double[]){ 1, NAN, 3, NAN }, true);
+    NBT_CHECK(backward_weighted(nb_max(m), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(m), NB_SHAPE(4), 0, 0, 0.5, 0, 0.5);
+    nb_tensor *n = f64(NB_SHAPE(4), (double[]){ 1, NAN, -3, NAN }, true);
+    NBT_CHECK(backward_weighted(nb_min(n), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(n), NB_SHAPE(4), 0, 0, 0.5, 0, 0.5);
+    nb_tensor *one_nan = f64(NB_SHAPE(4), (double[]){ 1, NAN, 3, 5 }, true);
+    NBT_CHECK(backward_weighted(nb_max(one_nan), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(one_nan), NB_SHAPE(4), 0, 0, 1, 0, 0);
+    nb_tensor *ties = f64(NB_SHAPE(4), (double[]){ 1, 3, 3, 2 }, true);
+    NBT_CHECK(backward_weighted(nb_max(ties), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(ties), NB_SHAPE(4), 0, 0, 0.5, 0.5, 0);
+
+    /* maximum / minimum: where either is NaN both get g; ties share. */
+    const double av[5] = { NAN, 1, NAN, 2, 3 }, bv[5] = { 1, NAN, NAN, 2, 1 };
+    for (int is_min = 0; is_min < 2; is_min++) {
+        nb_tensor *a = f64(NB_SHAPE(5), av, true), *b = f64(NB_SHAPE(5), bv, true);
+        NBT_CHECK(backward_weighted(is_min ? nb_minimum(a, b) : nb_maximum(a, b), NULL) == NB_OK);
+        NBT_CHECK_TENSOR(nb_grad(a), NB_SHAPE(5), 0, 1, 1, 1, 0.5, is_min ? 0 : 1);
+        NBT_CHECK_TENSOR(nb_grad(b), NB_SHAPE(5), 0, 1, 1, 1, 0.5, is_min ? 1 : 0);
+    }
+
+    /* The inf-norm of a tensor with a NaN: 0 (sign(NaN) = 0), not 0/0. */
+    nb_tensor *v = f64(NB_SHAPE(3), (double[]){ 1, NAN, -3 }, true);
+    NBT_CHECK(backward_weighted(nb_norm(v, INFINITY), NULL) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(v), NB_SHAPE(3), 0, 0, 0, 0);
+    nb_scope_end();
+}
+
+int main(void)
+{
+    nb_manual_seed(8);
+    NBT_RUN(test_outer_is_differentiable);
+    NBT_RUN(test_masked_select_gradient_positions);
+    NBT_RUN(test_max_pool2d_dilated_2x2);
+    NBT_RUN(test_norm_backward_general_p);
+    NBT_RUN(test_var_std_degenerate_gradients);
+    NBT_RUN(test_matmul_empty_contraction);
+    NBT_RUN(test_mixed_integer_float_binary_gradients);
+    NBT_RUN(test_scatter_gradient_shape_with_small_index);
+    NBT_RUN(test_gradients_at_nan);
+    return nbt_finish();
+}
