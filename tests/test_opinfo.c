@@ -121,29 +121,9 @@ static struct {
     { "forward:clamp_[dtype] u8 C", "as above, in place", "F4 clamp uint8 bounds", 0 },
     { "inplace:clamp_[dtype] u8 C", "as above (the base after the call)", "F4 clamp uint8 bounds", 0 },
     /* gradients */
-    { "grad:outer[*", "nb_outer records no backward node", "F5 outer not differentiable", 0 },
-    { "gradcheck:outer[*", "as above", "F5 outer not differentiable", 0 },
-    { "gradgradcheck:outer[*", "as above", "F5 outer not differentiable", 0 },
     { "grad:pow[*] *,f?? C,C", "pow(int base, float exponent) backward calls nb_log on the int base", "F6 pow int base", 0 },
-    { "grad:dot[shape] *", "dot of two empty vectors: backward reshapes to [-1, 0]", "F7 contracted dim 0", 0 },
     { "grad:masked_select[T] *", "masked_select backward on a non-contiguous input scatters to wrong places", "F8 masked_select view", 0 },
-    { "grad:relu[special] *", "relu gives gradient 0 at NaN; torch passes the gradient", "F9 NaN-input gradients", 0 },
-    { "grad:relu_[special] *", "as above, in place", "F9 NaN-input gradients", 0 },
-    { "grad:maximum[special] *", "maximum/minimum: -0 at NaN inputs (torch: the gradient goes to the NaN)", "F9 NaN-input gradients", 0 },
-    { "grad:minimum[special] *", "as above", "F9 NaN-input gradients", 0 },
-    { "grad:maximum_scalar[special] *", "as above", "F9 NaN-input gradients", 0 },
-    { "grad:minimum_scalar[special] *", "as above", "F9 NaN-input gradients", 0 },
-    { "grad:max[special] *", "max/min of a tensor holding NaN: NaN gradient (torch: all to the NaN)", "F9 NaN-input gradients", 0 },
-    { "grad:min[special] *", "as above", "F9 NaN-input gradients", 0 },
-    { "grad:max[nan] *", "as above", "F9 NaN-input gradients", 0 },
-    { "grad:min[nan] *", "as above", "F9 NaN-input gradients", 0 },
     { "grad:prod[special] *", "prod backward with two zeros and inf/NaN: NaN (torch: 0)", "F10 prod zeros", 0 },
-    { "grad:norm[p=0*", "norm backward NaN for p = 0 and p = 0.5 (torch: finite)", "F11 norm general p", 0 },
-    { "grad:norm_dims[p=0*", "as above", "F11 norm general p", 0 },
-    { "grad:norm[p=3*", "norm backward NaN for general p (3)", "F11 norm general p", 0 },
-    { "grad:norm_dims[p=3*", "as above", "F11 norm general p", 0 },
-    { "grad:std[zero spread] f64 C", "std backward NaN where all values are equal (torch: 0)", "F12 std zero spread", 0 },
-    { "grad:std[c=0 0-d] *", "as above (one element, correction 0)", "F12 std zero spread", 0 },
     { "grad:var[0-d] *", "var of one element with correction 1 (N - correction = 0): NaN gradient, torch -inf", "F13 var N-correction<=0", 0 },
     { "grad:var_dims[0-d] *", "as above", "F13 var N-correction<=0", 0 },
     /* handles */
@@ -260,7 +240,8 @@ static double *rd_array(reader *r, int64_t *count)
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         if (enc == 0) v[i] = rd_f64(r);
         else if (enc == 1) { float f; take(r, &f, 4); v[i] = f; }
-        else { int8_t b; take(r, &b, 1); v[i] = b; }
+        else if (enc == 2) { int8_t b; take(r, &b, 1); v[i] = b; }
+        else { int16_t h; take(r, &h, 2); v[i] = h / 64.0; }
     }
     if (count) *count = n;
     return v;
@@ -394,10 +375,47 @@ static void make_views(const op_row *row, const fx_case *c, nb_tensor *const *ba
     }
 }
 
+/* The elementwise primitives' dtypes as src/ops/ops.def declares them: for
+ * a row of one of them (or its _scalar, r*_scalar or in-place form) they
+ * replace the row's column, so the two cannot drift apart. */
+static const struct {
+    const char *name, *dtypes, *result;
+} opsdef[] = {
+#define NBI_UNARY(name, dtypes, result, grad) { #name, #dtypes, #result },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) { #name, #dtypes, #result },
+#define NBI_BINARY(name, dtypes, result, grad) { #name, #dtypes, #result },
+#include "ops/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+/* The index of ops.def's row for an op row, or -1. */
+static int opsdef_index(const op_row *row)
+{
+    char base[64];
+    snprintf(base, sizeof base, "%s", row->name);
+    size_t n = strlen(base);
+    if (n > 1 && base[n - 1] == '_') base[--n] = '\0';
+    if (n > 7 && strcmp(base + n - 7, "_scalar") == 0) base[n -= 7] = '\0';
+    const char *name = base;
+    if (strcmp(base, "rsub") == 0 || strcmp(base, "rdiv") == 0) name = base + 1;
+    for (size_t k = 0; k < sizeof opsdef / sizeof opsdef[0]; k++)
+        if (strcmp(opsdef[k].name, name) == 0) return (int)k;
+    return -1;
+}
+
+static const char *row_dtypes(const op_row *row)
+{
+    int k = opsdef_index(row);
+    return k >= 0 ? opsdef[k].dtypes : row->dtypes;
+}
+
 static bool accepts(const op_row *row, nb_dtype d)
 {
-    if (strcmp(row->dtypes, "FLOAT") == 0) return nb_dtype_is_floating(d);
-    if (strcmp(row->dtypes, "NUMERIC") == 0) return d != NB_BOOL;
+    const char *dtypes = row_dtypes(row);
+    if (strcmp(dtypes, "FLOAT") == 0) return nb_dtype_is_floating(d);
+    if (strcmp(dtypes, "NUMERIC") == 0) return d != NB_BOOL;
     return true;
 }
 
@@ -408,12 +426,14 @@ static bool accepts(const op_row *row, nb_dtype d)
 static nb_dtype computed_dtype(const op_row *row, const fx_case *c)
 {
     nb_dtype d = c->in[0].dtype;
-    if (strstr(row->kind, "BINARY") && c->n_inputs > 1 && c->in[1].present) return nb_promote_types(d, c->in[1].dtype);
-    if (strstr(row->kind, "SCALAR") && strcmp(row->name, "fill_") != 0) {
+    if (strstr(row->kind, "BINARY") && c->n_inputs > 1 && c->in[1].present) d = nb_promote_types(d, c->in[1].dtype);
+    else if (strstr(row->kind, "SCALAR") && strcmp(row->name, "fill_") != 0) {
         double s = c->p.d[0];
-        if (!nb_dtype_is_floating(d) && s != floor(s)) return NB_FLOAT32;
-        if (d == NB_BOOL) return NB_INT64;
+        if (!nb_dtype_is_floating(d) && s != floor(s)) d = NB_FLOAT32;
+        else if (d == NB_BOOL) d = NB_INT64;
     }
+    int k = opsdef_index(row); /* div: integers are converted to float32 first */
+    if (k >= 0 && strcmp(opsdef[k].result, "FLOAT_RESULT") == 0 && !nb_dtype_is_floating(d)) return NB_FLOAT32;
     return d;
 }
 
