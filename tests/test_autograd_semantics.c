@@ -53,6 +53,20 @@ static void test_in_place_after_use(void)
     NBT_CHECK(nb_mul_scalar_(c, 2) == c);
     NBT_CHECK(nb_backward(nb_sum(nb_add(nb_add(d, e), c))) == NB_OK);
     NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(3), 1e-9, 4 + exp(2.0), 4 + exp(3.0), 4 + exp(4.0));
+    /* An in-place op whose operand is made from its target: y.add_(y.exp())
+     * (exp saves its output, not y, so this is no version error).
+     * Its new history leads back through y*y's node to y's old value; the
+     * scope must still free everything (NBT_RUN counts live tensors). */
+    nb_zero_grad(&x, 1);
+    nb_tensor *y = nb_mul_scalar(x, 1);
+    NBT_CHECK(nb_add_(y, nb_exp(y)) == y);
+    NBT_CHECK(nb_backward(nb_sum(y)) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(3), 1e-9, 1 + exp(1.0), 1 + exp(2.0), 1 + exp(3.0));
+    /* ... and y.add_(y * y) is refused at backward: y*y saved y. */
+    nb_tensor *w = nb_mul_scalar(x, 1);
+    NBT_CHECK(nb_add_(w, nb_mul(w, w)) == w);
+    NBT_CHECK(nb_backward(nb_sum(w)) == NB_ERR_STATE);
+    nb_clear_error();
     nb_scope_end();
 }
 
