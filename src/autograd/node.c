@@ -30,9 +30,8 @@ static nb_tensor *held_input(const nb_tensor *input)
         nbi_tensor_retain((nb_tensor *)input);
         return (nb_tensor *)input;
     }
-    nb_tensor *held = nbi_alias(input);
+    nb_tensor *held = nbi_alias_unscoped(input);
     if (held == NULL) return NULL;
-    nbi_unscope(held);
     held->requires_grad = input->requires_grad;
     held->grad_fn       = input->grad_fn;
     held->output_nr     = input->output_nr;

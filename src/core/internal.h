@@ -127,6 +127,8 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
 /* A new handle with t's exact geometry: what an op returns when it would
  * "return t" (handles are owned one by one, so t itself cannot be returned). */
 nb_tensor *nbi_alias(const nb_tensor *t);
+/* The same, owned by the caller (in no scope): for internal holders. */
+nb_tensor *nbi_alias_unscoped(const nb_tensor *t);
 /* Make v a view of t for autograd: an in-place op on v rewrites the history
  * of t's base, and v's history follows later changes of the base. */
 void       nbi_set_view_base(nb_tensor *v, const nb_tensor *t);

@@ -199,7 +199,14 @@ nb_tensor *nb_keep(nb_tensor *t)
 /* Handles                                                                   */
 /* ------------------------------------------------------------------------ */
 
+static nb_tensor *tensor_new_in(nbi_scope *scope, nbi_storage *storage, nb_dtype dtype);
+
 static nb_tensor *tensor_new(nbi_storage *storage, nb_dtype dtype)
+{
+    return tensor_new_in(scope_depth > 0 ? &scopes[scope_depth - 1] : NULL, storage, dtype);
+}
+
+static nb_tensor *tensor_new_in(nbi_scope *scope, nbi_storage *storage, nb_dtype dtype)
 {
     nb_tensor *t = tensor_header_alloc();
     if (t == NULL) return nbi_fail(NB_ERR_OOM, "nabla: out of host memory for a tensor header");
@@ -215,7 +222,7 @@ static nb_tensor *tensor_new(nbi_storage *storage, nb_dtype dtype)
     t->view_base    = NULL;
     t->view_base_fn = NULL;
     t->hooks        = NULL;
-    if (!scope_adopt(scope_depth > 0 ? &scopes[scope_depth - 1] : NULL, t)) {
+    if (!scope_adopt(scope, t)) {
         tensor_header_release(t);
         return nbi_fail(NB_ERR_OOM, "nabla: out of host memory growing the scope");
     }
@@ -266,6 +273,19 @@ nb_tensor *nbi_make_view(const nb_tensor *base, int ndim, const int64_t *shape,
 }
 
 nb_tensor *nbi_alias(const nb_tensor *t) { return nbi_make_view(t, t->ndim, t->shape, t->stride, t->offset); }
+
+nb_tensor *nbi_alias_unscoped(const nb_tensor *t)
+{
+    nb_tensor *alias = tensor_new_in(NULL, t->storage, t->dtype);
+    if (alias == NULL) return NULL;
+    atomic_fetch_add_explicit(&t->storage->refcount, 1, memory_order_relaxed);
+    alias->offset = t->offset;
+    alias->ndim   = t->ndim;
+    alias->numel  = t->numel;
+    memcpy(alias->shape, t->shape, sizeof alias->shape);
+    memcpy(alias->stride, t->stride, sizeof alias->stride);
+    return alias;
+}
 
 void nbi_set_view_base(nb_tensor *v, const nb_tensor *t)
 {
