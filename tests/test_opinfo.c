@@ -103,7 +103,7 @@ static const struct {
  * what must fail), leak, inplace, grad, gradcheck, gradgradcheck. */
 
 static struct {
-    const char *pattern; /* "" ends nothing: every entry is live */
+    const char *pattern;
     const char *reason;
     const char *finding;
     int         hits;
@@ -117,11 +117,13 @@ static struct {
     { "error:arg???_dim[dtype] b C", "as above, along a dim", "F2 argmax of bool", 0 },
     { "forward:a??[dtype] u8 C", "documented: all/any give bool for every dtype; torch keeps uint8", "F3 all/any uint8", 0 },
     { "forward:a??_dims[dtype] u8 C", "as above", "F3 all/any uint8", 0 },
+    { "error:topk[dtype] b C", "topk takes bool; torch refuses (\"topk_cpu\" not implemented for 'Bool')", "F15 topk of bool", 0 },
+    { "error:topk_indices[dtype] b C", "as above", "F15 topk of bool", 0 },
     { "forward:clamp[dtype] u8 C", "clamp(uint8, -1, 2): the bound -1 wraps to 255 in uint8; torch compares values", "F4 clamp uint8 bounds", 0 },
     { "forward:clamp_[dtype] u8 C", "as above, in place", "F4 clamp uint8 bounds", 0 },
     { "inplace:clamp_[dtype] u8 C", "as above (the base after the call)", "F4 clamp uint8 bounds", 0 },
     /* gradients */
-    { "grad:pow[*] *,f?? C,C", "pow(int base, float exponent) backward calls nb_log on the int base", "F6 pow int base", 0 },
+    { "grad:pow[*] *,f64 C,C", "pow(float32/int base, float64 exponent): d/d exponent loses precision (rel. 3e-8: log of the base taken before promotion)", "F6 pow mixed dtypes", 0 },
     { "grad:masked_select[T] *", "masked_select backward on a non-contiguous input scatters to wrong places", "F8 masked_select view", 0 },
     { "grad:prod[special] *", "prod backward with two zeros and inf/NaN: NaN (torch: 0)", "F10 prod zeros", 0 },
     { "grad:var[0-d] *", "var of one element with correction 1 (N - correction = 0): NaN gradient, torch -inf", "F13 var N-correction<=0", 0 },
@@ -154,14 +156,17 @@ static void mismatch(const char *check, const char *fmt, ...)
 {
     char id[320];
     snprintf(id, sizeof id, "%s:%s", check, current_label);
-    for (int k = 0; k < NUM_KNOWN; k++)
-        if (known_differences[k].pattern[0] && glob_match(known_differences[k].pattern, id)) {
+    bool known = false;
+    for (int k = 0; k < NUM_KNOWN && !known; k++)
+        if (glob_match(known_differences[k].pattern, id)) {
             known_differences[k].hits++;
             checks_skipped_known++;
-            return;
+            known = true;
         }
-    nbt_failures++;
-    fprintf(stderr, "  %s: ", id);
+    /* NB_OPINFO_SHOW_KNOWN=1 prints the known ones too (for whoever fixes them). */
+    if (known && getenv("NB_OPINFO_SHOW_KNOWN") == NULL) return;
+    if (!known) nbt_failures++;
+    fprintf(stderr, "  %s%s: ", known ? "(known) " : "", id);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -783,7 +788,6 @@ int main(void)
     NBT_RUN(test_opinfo_table);
     int stale = 0;
     for (int k = 0; k < NUM_KNOWN; k++) {
-        if (!known_differences[k].pattern[0]) continue;
         if (known_differences[k].hits == 0) {
             stale++;
             printf("  known difference no longer seen (drop it): %s\n", known_differences[k].pattern);
