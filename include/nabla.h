@@ -310,6 +310,8 @@ NB_API nb_tensor *nb_contiguous(const nb_tensor *t);
  * a, and an a whose elements overlap (an expanded view). */
 
 NB_API nb_tensor *nb_add(const nb_tensor *a, const nb_tensor *b);
+/* A bool operand (either one, also in the _scalar, rsub and in-place forms)
+ * is NB_ERR_DTYPE, as torch: use nb_logical_not to invert a mask. */
 NB_API nb_tensor *nb_sub(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_mul(const nb_tensor *a, const nb_tensor *b);
 /* True division: integers give float32. */
@@ -319,7 +321,8 @@ NB_API nb_tensor *nb_floor_divide(const nb_tensor *a, const nb_tensor *b);
 /* Python's %: the result has the sign of the divisor. */
 NB_API nb_tensor *nb_remainder(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_pow(const nb_tensor *a, const nb_tensor *b);
-/* Propagate NaN as torch.maximum / minimum. */
+/* Propagate NaN as torch.maximum / minimum. Gradients as torch 1.13: ties
+ * share g equally; where a or b is NaN both get g. */
 NB_API nb_tensor *nb_maximum(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_minimum(const nb_tensor *a, const nb_tensor *b);
 /* Comparisons and logical ops give bool tensors. */
@@ -336,6 +339,9 @@ NB_API nb_tensor *nb_add_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_sub_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_mul_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_div_scalar(const nb_tensor *a, double s);
+/* An integer tensor to a negative whole power is NB_ERR_ARG ("integers to
+ * negative integer powers are not allowed", as torch); a tensor exponent
+ * truncates instead (2 ** -1 == 0), as torch. */
 NB_API nb_tensor *nb_pow_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_remainder_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_floor_divide_scalar(const nb_tensor *a, double s);
@@ -367,7 +373,7 @@ NB_API nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src);
 /* Unary ops. Those marked (float) refuse integer and bool tensors. */
 NB_API nb_tensor *nb_neg(const nb_tensor *t);
 NB_API nb_tensor *nb_abs(const nb_tensor *t);
-NB_API nb_tensor *nb_sign(const nb_tensor *t);
+NB_API nb_tensor *nb_sign(const nb_tensor *t);     /* bool: t itself; sign(NaN) = 0 */
 NB_API nb_tensor *nb_exp(const nb_tensor *t);     /* (float) */
 NB_API nb_tensor *nb_log(const nb_tensor *t);     /* (float) */
 NB_API nb_tensor *nb_log1p(const nb_tensor *t);   /* (float) */
@@ -378,7 +384,7 @@ NB_API nb_tensor *nb_sin(const nb_tensor *t);     /* (float) */
 NB_API nb_tensor *nb_cos(const nb_tensor *t);     /* (float) */
 NB_API nb_tensor *nb_tanh(const nb_tensor *t);    /* (float) */
 NB_API nb_tensor *nb_sigmoid(const nb_tensor *t); /* (float) */
-NB_API nb_tensor *nb_relu(const nb_tensor *t);
+NB_API nb_tensor *nb_relu(const nb_tensor *t);     /* gradient 0 at 0, 1 at NaN (torch) */
 NB_API nb_tensor *nb_silu(const nb_tensor *t);    /* (float) */
 NB_API nb_tensor *nb_erf(const nb_tensor *t);     /* (float) */
 /* GELU: x * Phi(x) (erf form), or its tanh approximation when tanh_approx. */
@@ -386,7 +392,10 @@ NB_API nb_tensor *nb_gelu(const nb_tensor *t, bool tanh_approx); /* (float) */
 /* log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
  * (torch's defaults: beta 1, threshold 20). (float) */
 NB_API nb_tensor *nb_softplus(const nb_tensor *t, double beta, double threshold);
-/* Clamp into [min, max]; pass NAN for a missing bound. NaN inputs stay NaN. */
+/* Clamp into [min, max]; pass NAN for a missing bound. NaN inputs stay NaN.
+ * A fractional bound makes an integer t float32 (torch's promotion); whole
+ * bounds on an integer t must fit its dtype (NB_ERR_ARG), and for uint8 the
+ * negative ones -255..-1 wrap to 1..255 as in torch (clamp(u8, -1) is 255). */
 NB_API nb_tensor *nb_clamp(const nb_tensor *t, double min, double max);
 NB_API nb_tensor *nb_logical_not(const nb_tensor *t);
 NB_API nb_tensor *nb_isnan(const nb_tensor *t);
@@ -429,7 +438,9 @@ NB_API nb_tensor *nb_mean(const nb_tensor *t);
 NB_API nb_tensor *nb_mean_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
 NB_API nb_tensor *nb_prod(const nb_tensor *t);
 NB_API nb_tensor *nb_prod_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
-/* Largest / smallest value (NaN if any is NaN). */
+/* Largest / smallest value (NaN if any is NaN). The gradient is shared
+ * evenly among the elements equal to the result, or among the NaNs when it
+ * is NaN (torch 1.13). */
 NB_API nb_tensor *nb_max(const nb_tensor *t);
 NB_API nb_tensor *nb_min(const nb_tensor *t);
 /* Values and (if indices != NULL) int64 indices along dim; ties give the
@@ -437,12 +448,16 @@ NB_API nb_tensor *nb_min(const nb_tensor *t);
 NB_API nb_tensor *nb_max_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
 NB_API nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
 /* Index into the flattened tensor (0-d int64). */
+/* bool tensors are NB_ERR_DTYPE here and in the _dim forms, as torch. */
 NB_API nb_tensor *nb_argmax(const nb_tensor *t);
 NB_API nb_tensor *nb_argmin(const nb_tensor *t);
 NB_API nb_tensor *nb_argmax_dim(const nb_tensor *t, int dim, bool keepdim);
 NB_API nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim);
 /* Variance / standard deviation with Bessel's correction (1 = unbiased):
- * the divisor is max(0, N - correction), as torch. */
+ * the divisor is max(0, N - correction), as torch. Gradients as torch
+ * 1.13: 2 (x - mean) / (N - correction) with N - correction as it is (0:
+ * +-inf, NaN at the mean; below 0: negative), and std's is 0 where the
+ * std is 0 (a constant slice). */
 NB_API nb_tensor *nb_var(const nb_tensor *t, int64_t correction);
 NB_API nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim);
 NB_API nb_tensor *nb_std(const nb_tensor *t, int64_t correction);
@@ -451,10 +466,12 @@ NB_API nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correcti
 NB_API nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim);
 /* p-norm (sum |x|^p)^(1/p) for any p: INFINITY / -INFINITY give max / min
  * of |x|, 0 counts nonzeros; zero elements give 0 (as torch.norm). A NaN p
- * is NB_ERR_ARG. */
+ * is NB_ERR_ARG. Gradient as torch 1.13's: none for p = 0; 0 where the norm
+ * is 0 and, for p < 1, where x is 0. */
 NB_API nb_tensor *nb_norm(const nb_tensor *t, double p);
 NB_API nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim);
-/* Bool 0-d (or reduced) results: every / some element is nonzero. */
+/* Bool 0-d (or reduced) results: every / some element is nonzero. A uint8
+ * t gives uint8 (0 or 1), as torch 1.13 does. */
 NB_API nb_tensor *nb_all(const nb_tensor *t);
 NB_API nb_tensor *nb_any(const nb_tensor *t);
 NB_API nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
@@ -477,7 +494,8 @@ NB_API nb_tensor *nb_matmul(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_mm(const nb_tensor *a, const nb_tensor *b);    /* 2-D only */
 NB_API nb_tensor *nb_bmm(const nb_tensor *a, const nb_tensor *b);   /* 3-D only, same batch */
 NB_API nb_tensor *nb_dot(const nb_tensor *a, const nb_tensor *b);   /* 1-D only */
-NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b); /* 1-D x 1-D */
+/* 1-D x 1-D: a[i] * b[j], a broadcast multiply (dtypes promote, as torch). */
+NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b);
 
 /* ------------------------------------------------------------------------ */
 /* Joining, splitting and indexing                                           */
@@ -500,16 +518,24 @@ NB_API nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *
 /* out[i][j] = t[index[i][j]][j] for dim 0, and so on (torch.gather). */
 NB_API nb_tensor *nb_gather(const nb_tensor *t, int dim, const nb_tensor *index);
 /* A copy of t with src written at index along dim (torch.scatter), or added
- * there (torch.scatter_add). */
+ * there (torch.scatter_add). index may be smaller than src in any dim (down
+ * to empty); the elements of src it does not reach get a zero gradient.
+ * NOTE: nabla deliberately differs from torch 1.13 there, whose backward
+ * fails ("invalid gradient ... got [0, 4] but expected [3, 4]"). */
 NB_API nb_tensor *nb_scatter(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
 NB_API nb_tensor *nb_scatter_add(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
 /* In-place forms: write into t; return t itself. */
 NB_API nb_tensor *nb_scatter_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
 NB_API nb_tensor *nb_scatter_add_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *src);
-/* value (converted to t's dtype; NB_ERR_ARG if it overflows it) where mask
- * (bool) is true; t and mask broadcast together, as torch's masked_fill. */
+/* value (converted to t's dtype; NB_ERR_ARG if it overflows it, where
+ * uint8 takes the whole numbers -255..-1 as torch's int value does, wrapped
+ * to 1..255) where mask (bool) is true; t and mask broadcast together, as
+ * torch's masked_fill. */
 NB_API nb_tensor *nb_masked_fill(const nb_tensor *t, const nb_tensor *mask, double value);
-/* 1-D tensor of the elements where mask is true. */
+/* 1-D tensor of the elements where mask is true, in row-major order of the
+ * broadcast shape. NOTE: nabla deliberately differs from torch 1.13 in the
+ * gradient for a non-contiguous t: torch puts it back in memory order (its
+ * own gradcheck fails), nabla where each element came from. */
 NB_API nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask);
 /* (count, ndim) int64 coordinates of nonzero elements, row-major order. */
 NB_API nb_tensor *nb_nonzero(const nb_tensor *t);
@@ -521,7 +547,7 @@ NB_API nb_tensor *nb_one_hot(const nb_tensor *t, int64_t num_classes);
 NB_API nb_tensor *nb_sort(const nb_tensor *t, int dim, bool descending, nb_tensor **indices);
 /* The k largest (or smallest) along dim, sorted; among equal values the
  * earliest comes first. k outside [0, size] is NB_ERR_ARG. */
-NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tensor **indices);
+NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tensor **indices); /* not bool */
 
 /* ------------------------------------------------------------------------ */
 /* Conversion and devices                                                    */

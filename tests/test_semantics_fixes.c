@@ -384,6 +384,99 @@ static void test_gradients_at_nan(void)
     nb_scope_end();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Dtypes and strictness, as torch 1.13                                      */
+/* ------------------------------------------------------------------------ */
+
+static void test_dtype_rules_as_torch(void)
+{
+    nb_scope_begin();
+    nb_tensor *u8 = nb_from_data((uint8_t[]){ 0, 1, 2 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_UINT8));
+    /* all / any of uint8 are uint8 in torch 1.13 (bool for every other dtype). */
+    NBT_CHECK_TENSOR_IS(nb_all(u8), NB_UINT8, NB_SCALAR_SHAPE, (uint8_t[]){ 0 });
+    NBT_CHECK_TENSOR_IS(nb_any(u8), NB_UINT8, NB_SCALAR_SHAPE, (uint8_t[]){ 1 });
+    NBT_CHECK_TENSOR_IS(nb_all_dims(u8, NB_DIMS(0), true), NB_UINT8, NB_SHAPE(1), (uint8_t[]){ 0 });
+    NBT_CHECK_TENSOR_IS(nb_any_dims(u8, NB_DIMS(0), false), NB_UINT8, NB_SCALAR_SHAPE, (uint8_t[]){ 1 });
+    NBT_CHECK(nb_dtype_of(nb_all(nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64)))) == NB_BOOL);
+    /* sign of bool is the tensor itself (bool). */
+    nb_tensor *mask = nb_from_data((bool[]){ 1, 0 }, NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL));
+    NBT_CHECK_TENSOR_IS(nb_sign(mask), NB_BOOL, NB_SHAPE(2), (bool[]){ 1, 0 });
+    nb_scope_end();
+}
+
+/* Each refusal: NULL, the status, a message naming the op, nothing left
+ * alive (NBT_RUN checks the live count; no scope here on purpose). */
+#define CHECK_REFUSED(call, status, fragment)                                                  \
+    do {                                                                                       \
+        nb_tensor *refused_ = (call);                                                          \
+        NBT_CHECK(refused_ == NULL);                                                           \
+        nb_free(refused_);                                                                     \
+        NBT_CHECK_ERROR(status, fragment);                                                     \
+    } while (0)
+
+static void test_refusals_as_torch(void)
+{
+    nb_tensor *u8   = nb_from_data((uint8_t[]){ 0, 1, 2 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_UINT8));
+    nb_tensor *mask = nb_from_data((bool[]){ 1, 0, 1 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_BOOL));
+    nb_tensor *ints = nb_from_data((int64_t[]){ 1, 2, 3 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT64));
+    int64_t    pads[2] = { 1, 1 };
+
+    /* Values that do not fit uint8: torch's "value cannot be converted to
+     * type uint8_t without overflow". masked_fill and clamp take the whole
+     * numbers -255..-1 (a Python int wraps); pad's value is a Python float,
+     * so no negative. */
+    CHECK_REFUSED(nb_masked_fill(u8, mask, 256), NB_ERR_ARG, "nb_masked_fill: value 256 cannot be converted to uint8");
+    CHECK_REFUSED(nb_masked_fill(u8, mask, -256), NB_ERR_ARG, "nb_masked_fill: value -256 cannot be converted");
+    CHECK_REFUSED(nb_masked_fill(u8, mask, -0.5), NB_ERR_ARG, "nb_masked_fill: value -0.5 cannot be converted");
+    CHECK_REFUSED(nb_pad(u8, pads, 2, 256), NB_ERR_ARG, "nb_pad: value 256 cannot be converted to uint8");
+    CHECK_REFUSED(nb_pad(u8, pads, 2, -1), NB_ERR_ARG, "nb_pad: value -1 cannot be converted to uint8");
+    CHECK_REFUSED(nb_clamp(u8, 0, 256), NB_ERR_ARG, "nb_clamp: value 256 cannot be converted to uint8");
+    CHECK_REFUSED(nb_clamp(u8, -256, NAN), NB_ERR_ARG, "nb_clamp: value -256 cannot be converted to uint8");
+    CHECK_REFUSED(nb_clamp(ints, 1e19, NAN), NB_ERR_ARG, "nb_clamp: value 1e+19 cannot be converted to int64");
+    /* ... and what torch accepts: */
+    nb_tensor *filled = nb_masked_fill(u8, mask, -1);
+    NBT_CHECK_TENSOR_IS(filled, NB_UINT8, NB_SHAPE(3), (uint8_t[]){ 255, 1, 255 });
+    nb_tensor *padded = nb_pad(u8, pads, 2, 255);
+    NBT_CHECK_TENSOR_IS(padded, NB_UINT8, NB_SHAPE(5), (uint8_t[]){ 255, 0, 1, 2, 255 });
+    nb_tensor *clamped = nb_clamp(u8, -1, NAN); /* torch 1.13: min -1 is 255 */
+    NBT_CHECK_TENSOR_IS(clamped, NB_UINT8, NB_SHAPE(3), (uint8_t[]){ 255, 255, 255 });
+    nb_tensor *clamped2 = nb_clamp(u8, -255, NAN); /* min 1 */
+    NBT_CHECK_TENSOR_IS(clamped2, NB_UINT8, NB_SHAPE(3), (uint8_t[]){ 1, 1, 2 });
+    nb_free(filled), nb_free(padded), nb_free(clamped), nb_free(clamped2);
+
+    /* Subtraction with a bool operand, in every form. */
+    CHECK_REFUSED(nb_sub(mask, mask), NB_ERR_DTYPE, "nb_sub: subtraction with two bool tensors is not supported");
+    CHECK_REFUSED(nb_sub(mask, ints), NB_ERR_DTYPE, "nb_sub: subtraction with a bool tensor is not supported");
+    CHECK_REFUSED(nb_sub(ints, mask), NB_ERR_DTYPE, "nb_sub: subtraction with a bool tensor is not supported");
+    CHECK_REFUSED(nb_sub_scalar(mask, 1), NB_ERR_DTYPE, "nb_sub_scalar: subtraction with a bool tensor");
+    CHECK_REFUSED(nb_rsub_scalar(mask, 1), NB_ERR_DTYPE, "nb_rsub_scalar: subtraction with a bool tensor");
+    NBT_CHECK(nb_sub_(ints, mask) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_sub_: subtraction with a bool tensor");
+    NBT_CHECK_TENSOR_IS(ints, NB_INT64, NB_SHAPE(3), (int64_t[]){ 1, 2, 3 }); /* unchanged */
+
+    /* argmax / argmin / topk of bool: torch 1.13 has no kernel for them. */
+    CHECK_REFUSED(nb_argmax(mask), NB_ERR_DTYPE, "nb_argmax: bool tensors are not supported");
+    CHECK_REFUSED(nb_argmin(mask), NB_ERR_DTYPE, "nb_argmin: bool tensors are not supported");
+    CHECK_REFUSED(nb_argmax_dim(mask, 0, false), NB_ERR_DTYPE, "nb_argmax_dim: bool tensors are not supported");
+    CHECK_REFUSED(nb_argmin_dim(mask, 0, true), NB_ERR_DTYPE, "nb_argmin_dim: bool tensors are not supported");
+    nb_tensor *indices = NULL;
+    CHECK_REFUSED(nb_topk(mask, 1, 0, true, &indices), NB_ERR_DTYPE, "nb_topk: bool tensors are not supported");
+    NBT_CHECK(indices == NULL);
+
+    /* An integer tensor to a negative integer power (a scalar exponent):
+     * "Integers to negative integer powers are not allowed." A tensor
+     * exponent truncates as torch does, and a fractional one gives float. */
+    CHECK_REFUSED(nb_pow_scalar(ints, -1), NB_ERR_ARG, "nb_pow_scalar: integers to negative integer powers are not allowed");
+    CHECK_REFUSED(nb_pow_scalar(u8, -2), NB_ERR_ARG, "nb_pow_scalar: integers to negative integer powers");
+    nb_tensor *minus_one = nb_full(NB_SHAPE(3), -1, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *powered   = nb_pow(ints, minus_one); /* torch 1.13: [1, 0, 0] */
+    NBT_CHECK_TENSOR_IS(powered, NB_INT64, NB_SHAPE(3), (int64_t[]){ 1, 0, 0 });
+    nb_tensor *fractional = nb_pow_scalar(ints, -1.5);
+    NBT_CHECK(fractional && nb_dtype_of(fractional) == NB_FLOAT32);
+    nb_free(minus_one), nb_free(powered), nb_free(fractional);
+    nb_free(u8), nb_free(mask), nb_free(ints);
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -396,5 +489,7 @@ int main(void)
     NBT_RUN(test_mixed_integer_float_binary_gradients);
     NBT_RUN(test_scatter_gradient_shape_with_small_index);
     NBT_RUN(test_gradients_at_nan);
+    NBT_RUN(test_dtype_rules_as_torch);
+    NBT_RUN(test_refusals_as_torch);
     return nbt_finish();
 }

@@ -161,8 +161,10 @@ static void test_topk(void)
     nb_tensor *l = nbt_int64_tensor(NB_SHAPE(3), (int64_t[]){INT64_MAX, INT64_MIN, 0});
     NBT_CHECK(nbt_tensor_is(nb_topk(l, 1, 0, false, &idx), NB_INT64, NB_SHAPE(1), (int64_t[]){INT64_MIN}));
     NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(1), (int64_t[]){1}));
-    NBT_CHECK_TENSOR(nb_topk(nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx), NB_SHAPE(2), 0, 1, 0);
-    NBT_CHECK(nbt_tensor_is(idx, NB_INT64, NB_SHAPE(2), (int64_t[]){1, 0}));
+    /* torch 1.13 has no bool topk ("topk_cpu" not implemented for 'Bool'); sort takes bool. */
+    NBT_CHECK(nb_topk(nbt_tensor(NB_SHAPE(3), NB_BOOL, (double[]){0, 1, 0}), 2, 0, true, &idx) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_topk: bool tensors are not supported");
+    NBT_CHECK(idx == NULL);
 
     /* k 0 and k = size; 0-d (k 0 or 1, as torch); empty. */
     nb_tensor *none = nb_topk(x, 0, 1, true, &idx);

@@ -88,7 +88,8 @@ NB_API nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training);
 NB_API nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight);
 /* Constant padding as torch.nn.functional.pad: pads lists (before, after)
  * pairs starting from the LAST dim; npads even and <= 2 * ndim. Negative
- * pads crop. */
+ * pads crop. value must fit x's dtype (NB_ERR_ARG; for uint8 no negative
+ * value, as torch, whose pad value is a float). */
 NB_API nb_tensor *nb_pad(const nb_tensor *x, const int64_t *pads, int npads, double value);
 
 /* ------------------------------------------------------------------------ */

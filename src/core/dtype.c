@@ -141,10 +141,12 @@ void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
     }
 }
 
-/* PyTorch's overflow rule for a fill value: integers take values in their
- * range (truncated toward zero), uint8 also takes -255..-1 (they wrap, as
- * two's complement), NaN and inf fit no integer, float32 takes any finite
- * value up to FLT_MAX plus inf and NaN, float64 and bool take anything. */
+/* PyTorch's overflow rule for a fill value (c10::overflows): integers take
+ * values in their range (truncated toward zero), uint8 also takes the whole
+ * numbers -255..-1 (they wrap, as two's complement; torch allows that for a
+ * Python int only, so a fractional negative such as -0.5 is refused), NaN
+ * and inf fit no integer, float32 takes any finite value up to FLT_MAX plus
+ * inf and NaN, float64 and bool take anything. */
 bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op)
 {
     bool fits = true;
@@ -163,7 +165,7 @@ bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op)
         fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
         break;
     case NB_UINT8:
-        fits = value >= -255.0 && value <= 255.0;
+        fits = value <= 255.0 && (value >= 0.0 || (value >= -255.0 && value == floor(value)));
         break;
     default:
         fits = false;

@@ -27,6 +27,10 @@ nb_tensor *nb_pad(const nb_tensor *x, const int64_t *pads, int npads, double val
         return nbi_fail(NB_ERR_ARG, "%s: %d pairs of pads for input of shape %s (at most one pair per dim)", op,
                         npads / 2, xs);
     if (!nbi_check_fill_value(value, x->dtype, op)) return NULL;
+    /* NOTE: torch's pad value is a Python float, for which uint8 has no
+     * wrapping negatives (masked_fill's int value does): refused as torch. */
+    if (x->dtype == NB_UINT8 && value < 0)
+        return nbi_fail(NB_ERR_ARG, "%s: value %g cannot be converted to uint8 without overflow", op, value);
 
     /* Per dim: the output size, and where the kept part starts in x and in out. */
     nb_shape shape             = nb_shape_of(x);

@@ -240,6 +240,16 @@ static nb_tensor *clamp(nb_tensor *t, double min, double max, bool in_place)
             return out;
         }
     }
+    /* Integer bounds as torch converts them: refused when they do not fit
+     * the dtype, and uint8's -255..-1 wrap to 1..255 (clamp(u8, -1) is 255
+     * everywhere in torch 1.13, surprising as that is). */
+    if (nbi_is_integral(t->dtype)) {
+        if ((!isnan(min) && !nbi_check_fill_value(min, t->dtype, name))
+            || (!isnan(max) && !nbi_check_fill_value(max, t->dtype, name)))
+            return NULL;
+        if (t->dtype == NB_UINT8 && min < 0) min += 256;
+        if (t->dtype == NB_UINT8 && max < 0) max += 256;
+    }
     nbi_params params = clamp_params(t->dtype, min, max);
     return run_unary(NBI_UNARY_clamp, name, t, &params, in_place);
 }
@@ -359,9 +369,25 @@ fail:
     return NULL;
 }
 
+/* torch refuses subtraction with any bool operand (not only bool - bool),
+ * pointing to logical_not / logical_xor: 1 - mask is usually a mistake for
+ * ~mask. */
+static bool check_bool_subtraction(nbi_binary_op op, const char *name, nb_dtype a, nb_dtype b)
+{
+    if (op != NBI_BINARY_sub || (a != NB_BOOL && b != NB_BOOL)) return true;
+    if (a == NB_BOOL && b == NB_BOOL)
+        nbi_fail(NB_ERR_DTYPE, "%s: subtraction with two bool tensors is not supported (as in torch); "
+                               "use nb_logical_and / nb_logical_or / nb_logical_not instead", name);
+    else
+        nbi_fail(NB_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (as in torch); "
+                               "to invert a mask use nb_logical_not, or convert it with nb_to_dtype", name);
+    return false;
+}
+
 static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b, bool in_place)
 {
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b")) return NULL;
+    if (!check_bool_subtraction(op, name, a->dtype, b->dtype)) return NULL;
     if (!nbi_check_cpu(a, name) || !same_device(a, b, name)) return NULL;
     const nb_tensor *both[2] = { a, b };
     nb_dtype         promoted = nbi_result_type(2, both, false, false);
@@ -382,6 +408,15 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
                                 bool in_place)
 {
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_cpu(a, name)) return NULL;
+    if (!check_bool_subtraction(op, name, a->dtype, NB_FLOAT64)) return NULL;
+    /* torch: an integer tensor to a negative integer (Python int) power is
+     * refused, since the result is not an integer; a tensor exponent is
+     * not (it truncates, 2 ** -1 == 0). */
+    if (op == NBI_BINARY_pow && !reversed && !nb_dtype_is_floating(a->dtype) && a->dtype != NB_BOOL
+        && is_integral_value(s) && s < 0)
+        return nbi_fail(NB_ERR_ARG, "%s: integers to negative integer powers are not allowed (as in torch): "
+                                    "%s tensor to the power %g; convert it with nb_to_dtype or use a float exponent",
+                        name, nb_dtype_name(a->dtype), s);
     nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
     nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */

@@ -174,7 +174,9 @@ static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nb
         break;
     case NBI_REDUCE_ALL:
     case NBI_REDUCE_ANY:
-        out_dtype = NB_BOOL;
+        /* NOTE: uint8 stays uint8 (0 or 1), as torch 1.13's all/any keep
+         * uint8 for backward compatibility; every other dtype gives bool. */
+        out_dtype = t->dtype == NB_UINT8 ? NB_UINT8 : NB_BOOL;
         break;
     default:
         out_dtype = t->dtype;
@@ -347,6 +349,9 @@ static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepd
                               const char *what)
 {
     if (!check_input(t, name)) return NULL;
+    if (t->dtype == NB_BOOL) /* torch 1.13: "argmax_cpu" not implemented for 'Bool' */
+        return nbi_fail(NB_ERR_DTYPE, "%s: bool tensors are not supported (as in torch); convert with nb_to_dtype",
+                        name);
     bool mask[NB_MAX_DIMS];
     int  wrapped = -1;
     if (flat) {

@@ -202,6 +202,8 @@ nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tens
 {
     if (indices) *indices = NULL;
     if (!nbi_check_tensor(t, "nb_topk", "t")) return NULL;
+    if (t->dtype == NB_BOOL) /* torch 1.13: "topk_cpu" not implemented for 'Bool' (sort takes bool) */
+        return nbi_fail(NB_ERR_DTYPE, "nb_topk: bool tensors are not supported (as in torch); convert with nb_to_dtype");
     if (t->storage->device.type != NB_CPU)
         return nbi_fail(NB_ERR_DEVICE, "nb_topk: t is not on the CPU, the only device of this build");
     int d = nbi_wrap_dim(dim, t->ndim, "nb_topk");
