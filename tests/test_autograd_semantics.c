@@ -457,6 +457,29 @@ static nb_status forgets_dirty_forward(nb_function_ctx *ctx, nb_tensor *const *i
     return NB_OK;
 }
 
+/* Saves a temporary and frees its own handle to it before returning, and
+ * saves its output: y = 2 exp(x), dy/dx = y. */
+static nb_status twice_exp_forward(nb_function_ctx *ctx, nb_tensor *const *in, int n_in, nb_tensor **out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    nb_tensor *e = nb_exp(in[0]);
+    out[0]       = nb_mul_scalar(e, 2);
+    nb_tensor *keep[2] = { e, out[0] };
+    nb_status  status  = nb_ctx_save_for_backward(ctx, keep, 2);
+    nb_free(e);
+    return status;
+}
+
+static nb_status twice_exp_backward(nb_function_ctx *ctx, nb_tensor *const *gout, int n_out, nb_tensor **gin,
+                                    int n_in)
+{
+    (void)n_out; (void)n_in;
+    gin[0] = nb_mul(gout[0], nb_ctx_saved(ctx, 1));
+    return gin[0] ? NB_OK : nb_last_status();
+}
+
+static const nb_function_def twice_exp = { "TwiceExpBackward", twice_exp_forward, twice_exp_backward };
+
 static const nb_function_def forgets_dirty = { "ForgetsBackward", forgets_dirty_forward, double_backward };
 
 static void test_custom_functions(void)
@@ -525,6 +548,12 @@ static void test_custom_function_outputs(void)
     NBT_CHECK(named(base, "CopySlices"));
     NBT_CHECK(nb_backward(nb_sum(nb_mul(base, base))) == NB_OK);
     NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2), 1e-12, 2, 16);
+    /* Saved tensors outlive forward's handles; a saved output works. */
+    nb_zero_grad(&x, 1);
+    nb_tensor *te = NULL;
+    NBT_CHECK(nb_function_apply(&twice_exp, &x, 1, &te, 1, NULL) == NB_OK);
+    NBT_CHECK(nb_backward(nb_sum(te)) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2), 1e-12, 2 * exp(1.0), 2 * exp(2.0));
     /* Misuse: an input given back without marking it dirty; a dirty leaf. */
     NBT_CHECK(nb_function_apply(&forgets_dirty, &z, 1, &dz, 1, NULL) == NB_ERR_ARG && dz == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "without marking it dirty");

@@ -21,10 +21,9 @@ struct nb_function_ctx {
     int                    ninputs, noutputs;
     bool                  *needs_input_grad; /* [ninputs] */
     nb_tensor *const      *inputs;           /* during forward */
-    nb_tensor            **saved;            /* pointers as given, then held (see hold_saved) */
+    nb_tensor            **saved;            /* references: as given, then as held (hold_saved) */
     uint64_t              *saved_versions;
     int                    nsaved;
-    bool                   saved_held;
     const nb_tensor      **marked_non_diff;  /* pointers given in forward */
     int                    nmarked_non_diff;
     const nb_tensor      **marked_dirty;
@@ -40,7 +39,7 @@ static void ctx_free(void *state)
 {
     nb_function_ctx *ctx = state;
     if (ctx == NULL) return;
-    for (int i = 0; ctx->saved_held && i < ctx->nsaved; i++)
+    for (int i = 0; i < ctx->nsaved; i++)
         if (ctx->saved[i]) nbi_tensor_release(ctx->saved[i]);
     free(ctx->saved);
     free(ctx->saved_versions);
@@ -83,7 +82,11 @@ nb_status nb_ctx_save_for_backward(nb_function_ctx *ctx, nb_tensor *const *tenso
     ctx->saved          = calloc((size_t)count + 1, sizeof *ctx->saved);
     ctx->saved_versions = calloc((size_t)count + 1, sizeof *ctx->saved_versions);
     if (ctx->saved == NULL || ctx->saved_versions == NULL) return nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
-    for (int i = 0; i < count; i++) ctx->saved[i] = tensors[i];
+    /* Retained now: forward may free its handles before it returns. */
+    for (int i = 0; i < count; i++) {
+        ctx->saved[i] = tensors[i];
+        nbi_tensor_retain(tensors[i]);
+    }
     ctx->nsaved = count;
     return NB_OK;
 }
@@ -112,17 +115,12 @@ static nb_status hold_saved(nb_function_ctx *ctx)
         nb_tensor *given = ctx->saved[i];
         bool       input = input_index(ctx->inputs, ctx->ninputs, given) >= 0
                      && !listed(ctx->marked_dirty, ctx->nmarked_dirty, given);
-        nb_tensor *held  = input ? given : nbi_alias(given);
-        if (held == NULL) {
-            for (int j = 0; j < i; j++) nbi_tensor_release(ctx->saved[j]);
-            return nb_last_status();
-        }
-        if (input) nbi_tensor_retain(held);
-        else nbi_unscope(held);
+        nb_tensor *held  = input ? given : nbi_alias_unscoped(given);
+        if (held == NULL) return nb_last_status(); /* ctx_free releases what is held so far */
+        if (!input) nbi_tensor_release(given); /* the reference taken when it was saved */
         ctx->saved[i]          = held;
         ctx->saved_versions[i] = held->storage->version;
     }
-    ctx->saved_held = true;
     return NB_OK;
 }
 
