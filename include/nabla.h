@@ -608,6 +608,12 @@ NB_API nb_tensor *nb_detach(const nb_tensor *t);
  * ("MulBackward0", "MmBackward0", "CopySlices"), or NULL for a leaf. A
  * static string. */
 NB_API const char *nb_grad_fn_name(const nb_tensor *t);
+/* scripts/print_grad_fn_names.py prints PyTorch's names. Where nabla's node
+ * has no PyTorch twin the names differ: nb_linear of a non-2-D x keeps AddmmBackward0 / MmBackward0
+ * (torch ends in a view); a mean- or sum-reduced nb_binary_cross_entropy
+ * ends in MeanBackward0 / SumBackward0 (torch: BinaryCrossEntropyBackward0);
+ * conv_transpose2d is ConvolutionBackward0 also where it is conv2d's input
+ * gradient (torch: ConvolutionBackwardBackward0). */
 
 /* In-place ops and views follow PyTorch's rules:
  * - An op records the history its inputs had when it ran. A later in-place

@@ -477,6 +477,84 @@ static void test_refusals_as_torch(void)
     nb_free(u8), nb_free(mask), nb_free(ints);
 }
 
+/* ------------------------------------------------------------------------ */
+/* grad_fn names: PyTorch 1.13's type(t.grad_fn).__name__                    */
+/* ------------------------------------------------------------------------ */
+
+static void check_name(const nb_tensor *t, const char *expected)
+{
+    const char *name = t ? nb_grad_fn_name(t) : NULL;
+    nbt_checks++;
+    if (name == NULL || strcmp(name, expected) != 0) {
+        nbt_failures++;
+        fprintf(stderr, "  grad_fn is %s, expected %s\n", name ? name : "(none)", expected);
+    }
+}
+
+static void test_grad_fn_names_as_torch(void)
+{
+    nb_scope_begin();
+    /* Expected names: scripts/print_grad_fn_names.py under torch 1.13. */
+    nb_opts    g64 = NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true);
+    nb_tensor *x = nb_rand(NB_SHAPE(3, 4), g64), *y = nb_rand(NB_SHAPE(3, 4), g64);
+    nb_tensor *v = nb_rand(NB_SHAPE(4), g64), *m = nb_rand(NB_SHAPE(4, 2), g64);
+    nb_tensor *b3 = nb_rand(NB_SHAPE(2, 3, 4), g64), *b3r = nb_rand(NB_SHAPE(2, 4, 2), g64);
+    nb_tensor *mask  = nb_gt_scalar(x, 0.5);
+    nb_tensor *index = nb_from_data((int64_t[]){ 0, 1, 2, 0 }, NB_SHAPE(1, 4), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *pair[2] = { x, y };
+    check_name(nb_neg(x), "NegBackward0");
+    check_name(nb_log1p(x), "Log1PBackward0");
+    check_name(nb_relu(x), "ReluBackward0");
+    check_name(nb_clamp(x, 0.2, 0.8), "ClampBackward1");
+    check_name(nb_add(x, y), "AddBackward0");
+    check_name(nb_mul(x, y), "MulBackward0");
+    check_name(nb_rsub_scalar(x, 2), "RsubBackward1");
+    check_name(nb_pow(x, y), "PowBackward1");
+    check_name(nb_pow_scalar(x, 2), "PowBackward0");
+    check_name(nb_remainder_scalar(x, 2), "RemainderBackward0");
+    check_name(nb_maximum(x, y), "MaximumBackward0");
+    check_name(nb_where(mask, x, y), "WhereBackward0");
+    check_name(nb_sum(x), "SumBackward0");
+    check_name(nb_sum_dims(x, NB_DIMS(1), false), "SumBackward1");
+    check_name(nb_mean(x), "MeanBackward0");
+    check_name(nb_mean_dims(x, NB_DIMS(1), true), "MeanBackward1");
+    check_name(nb_prod_dims(x, NB_DIMS(1), false), "ProdBackward1");
+    check_name(nb_max(x), "MaxBackward1");
+    check_name(nb_max_dim(x, 1, false, NULL), "MaxBackward0");
+    check_name(nb_var(x, 1), "VarBackward0");
+    check_name(nb_std_dims(x, NB_DIMS(1), 1, false), "StdBackward0");
+    check_name(nb_norm(x, 3), "NormBackward1");
+    check_name(nb_logsumexp(x, NB_DIMS(1), false), "LogsumexpBackward0");
+    check_name(nb_log_softmax(x, 1), "LogSoftmaxBackward0");
+    check_name(nb_matmul(x, m), "MmBackward0");
+    check_name(nb_mm(x, m), "MmBackward0");
+    check_name(nb_matmul(x, v), "MvBackward0");
+    check_name(nb_dot(v, v), "DotBackward0");
+    check_name(nb_bmm(b3, b3r), "BmmBackward0");
+    check_name(nb_matmul(b3, b3r), "UnsafeViewBackward0");
+    check_name(nb_outer(v, v), "MulBackward0");
+    check_name(nb_cat(pair, 2, 0), "CatBackward0");
+    check_name(nb_stack(pair, 2, 0), "StackBackward0");
+    check_name(nb_gather(x, 0, index), "GatherBackward0");
+    check_name(nb_scatter(x, 0, index, y), "ScatterBackward0");
+    check_name(nb_scatter_add(x, 0, index, y), "ScatterAddBackward0");
+    check_name(nb_masked_fill(x, mask, 0), "MaskedFillBackward0");
+    check_name(nb_masked_select(x, mask), "MaskedSelectBackward0");
+    check_name(nb_sort(x, 1, false, NULL), "SortBackward0");
+    check_name(nb_topk(x, 2, 1, true, NULL), "TopkBackward0");
+    check_name(nb_clone(x), "CloneBackward0");
+    nb_tensor *img = nb_rand(NB_SHAPE(1, 2, 6, 6), g64);
+    check_name(nb_max_pool2d(img, (nb_pool_opts){ .kernel = { 2, 2 } }, NULL), "MaxPool2DWithIndicesBackward0");
+    check_name(nb_avg_pool2d(img, (nb_pool_opts){ .kernel = { 2, 2 } }), "AvgPool2DBackward0");
+    check_name(nb_adaptive_avg_pool2d(img, 2, 2), "AdaptiveAvgPool2DBackward0");
+    int64_t pads[2] = { 1, 1 };
+    check_name(nb_pad(x, pads, 2, 0), "ConstantPadNdBackward0");
+    nb_tensor *bias = nb_rand(NB_SHAPE(2), g64);
+    check_name(nb_linear(x, nb_t(m), bias), "AddmmBackward0");
+    check_name(nb_linear(x, nb_t(m), NULL), "MmBackward0");
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -491,5 +569,6 @@ int main(void)
     NBT_RUN(test_gradients_at_nan);
     NBT_RUN(test_dtype_rules_as_torch);
     NBT_RUN(test_refusals_as_torch);
+    NBT_RUN(test_grad_fn_names_as_torch);
     return nbt_finish();
 }

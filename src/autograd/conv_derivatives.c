@@ -88,7 +88,7 @@ nb_tensor *nbi_record_conv2d(nb_tensor *out, const nb_tensor *x, const nb_tensor
                              const nbi_conv_geometry *geom)
 {
     const nb_tensor *inputs[3] = {x, w, bias};
-    return record(out, "conv2dBackward", conv2d_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1), geom);
+    return record(out, "ConvolutionBackward0", conv2d_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1), geom);
 }
 
 /* inputs (x on the column side, w, bias or NULL); g is on the image side. */
@@ -109,7 +109,7 @@ nb_tensor *nbi_record_conv_transpose2d(nb_tensor *out, const nb_tensor *x, const
                                        const nbi_conv_geometry *geom)
 {
     const nb_tensor *inputs[3] = {x, w, bias};
-    return record(out, "conv_transpose2dBackward", conv_transpose2d_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1),
+    return record(out, "ConvolutionBackward0", conv_transpose2d_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1),
                   geom);
 }
 
@@ -132,5 +132,5 @@ nb_tensor *nbi_record_conv2d_weight(nb_tensor *out, const nb_tensor *x, const nb
                                     const nbi_conv_geometry *geom)
 {
     const nb_tensor *inputs[2] = {x, g};
-    return record(out, "conv2d_weightBackward", conv2d_weight_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1), geom);
+    return record(out, "ConvolutionBackwardBackward0", conv2d_weight_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1), geom);
 }

@@ -158,12 +158,12 @@ static nb_tensor *input_in_result_dtype(nbi_node *node, int i)
         NBI_FORMULA_END(status);                                                                   \
     }
 
-BINARY_FORMULA(add, nbi_alias_recorded(g, "addBackward"), nbi_alias_recorded(g, "addBackward"))
-BINARY_FORMULA(sub, nbi_alias_recorded(g, "subBackward"), nb_neg(g))
+BINARY_FORMULA(add, nbi_alias_recorded(g, "AddBackward0"), nbi_alias_recorded(g, "AddBackward0"))
+BINARY_FORMULA(sub, nbi_alias_recorded(g, "SubBackward0"), nb_neg(g))
 BINARY_FORMULA(mul, nb_mul(g, b), nb_mul(g, a))
 BINARY_FORMULA(div, nb_div(g, b), nb_neg(nb_div(nb_mul(g, a), square(b))))
 BINARY_FORMULA(floor_divide, nb_zeros_like(g), nb_zeros_like(g))
-BINARY_FORMULA(remainder, nbi_alias_recorded(g, "remainderBackward"), nb_neg(nb_mul(g, nb_floor_divide(a, b))))
+BINARY_FORMULA(remainder, nbi_alias_recorded(g, "RemainderBackward1"), nb_neg(nb_mul(g, nb_floor_divide(a, b))))
 /* d/da a^b = b a^(b-1), 0 where b == 0; d/db a^b = a^b log a, 0 where
  * a == 0 and b >= 0 (the limit, instead of 0 * -inf). */
 BINARY_FORMULA(pow,

@@ -68,7 +68,7 @@ static nb_status cat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 
 nb_tensor *nbi_record_cat(nb_tensor *out, nb_tensor *const *tensors, int count, int dim)
 {
-    return record(out, "catBackward", cat_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
+    return record(out, "CatBackward0", cat_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
 }
 
 static nb_status stack_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
@@ -83,7 +83,7 @@ static nb_status stack_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
 
 nb_tensor *nbi_record_stack(nb_tensor *out, nb_tensor *const *tensors, int count, int dim)
 {
-    return record(out, "stackBackward", stack_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
+    return record(out, "StackBackward0", stack_backward, count, (const nb_tensor *const *)tensors, 0, dim, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -112,7 +112,7 @@ static nb_status index_select_backward(nbi_node *node, nb_tensor *g, nb_tensor *
 nb_tensor *nbi_record_index_select(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
 {
     const nb_tensor *inputs[2] = { t, index };
-    return record(out, "index_selectBackward", index_select_backward, 2, inputs, NBI_SAVES(1), dim, 0);
+    return record(out, "IndexSelectBackward0", index_select_backward, 2, inputs, NBI_SAVES(1), dim, 0);
 }
 
 /* inputs (t, index) */
@@ -127,7 +127,7 @@ static nb_status gather_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
 nb_tensor *nbi_record_gather(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
 {
     const nb_tensor *inputs[2] = { t, index };
-    return record(out, "gatherBackward", gather_backward, 2, inputs, NBI_SAVES(1), dim, 0);
+    return record(out, "GatherBackward0", gather_backward, 2, inputs, NBI_SAVES(1), dim, 0);
 }
 
 /* part (index's shape, which may be smaller than like's in any dim, down to
@@ -159,7 +159,7 @@ static nb_status scatter_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     int        dim    = (int)node->ints[0];
     nb_status  status = NB_OK;
     if (nbi_input_needs_grad(node, 0)) {
-        nb_tensor *gt = node->ints[1] ? nbi_alias_recorded(g, "scatterBackward")
+        nb_tensor *gt = node->ints[1] ? nbi_alias_recorded(g, "ScatterAddBackward0")
                                       : nb_scatter(g, dim, index, nb_zeros(nb_shape_of(src), NB_OPTS(.dtype = g->dtype)));
         status = nbi_keep_grad(gt, &grad_inputs[0]);
     }
@@ -172,7 +172,7 @@ nb_tensor *nbi_record_scatter(nb_tensor *out, const nb_tensor *t, int dim, const
                               const nb_tensor *src, bool accumulate)
 {
     const nb_tensor *inputs[3] = { t, index, src };
-    return record(out, accumulate ? "scatter_addBackward" : "scatterBackward", scatter_backward, 3, inputs,
+    return record(out, accumulate ? "ScatterAddBackward0" : "ScatterBackward0", scatter_backward, 3, inputs,
                   NBI_SAVES(1), dim, accumulate);
 }
 
@@ -193,7 +193,7 @@ static nb_status masked_fill_backward(nbi_node *node, nb_tensor *g, nb_tensor **
 nb_tensor *nbi_record_masked_fill(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
 {
     const nb_tensor *inputs[2] = { t, mask };
-    return record(out, "masked_fillBackward", masked_fill_backward, 2, inputs, NBI_SAVES(1), 0, 0);
+    return record(out, "MaskedFillBackward0", masked_fill_backward, 2, inputs, NBI_SAVES(1), 0, 0);
 }
 
 /* inputs (t, mask): g (1-D) goes back to the positions the mask chose, in
@@ -217,7 +217,7 @@ static nb_status masked_select_backward(nbi_node *node, nb_tensor *g, nb_tensor 
 nb_tensor *nbi_record_masked_select(nb_tensor *out, const nb_tensor *t, const nb_tensor *mask)
 {
     const nb_tensor *inputs[2] = { t, mask };
-    return record(out, "masked_selectBackward", masked_select_backward, 2, inputs, NBI_SAVES(1), 0, 0);
+    return record(out, "MaskedSelectBackward0", masked_select_backward, 2, inputs, NBI_SAVES(1), 0, 0);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -30,13 +30,13 @@ static nb_status matmul_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
 {
     if (nb_scope_begin() != NB_OK) return nb_last_status();
     nb_tensor *a = nbi_input(node, 0), *b = nbi_input(node, 1);
-    nb_tensor *A = a->ndim == 1 ? nb_unsqueeze(a, 0) : nbi_alias_recorded(a, "matmulBackward");
-    nb_tensor *B = b->ndim == 1 ? nb_unsqueeze(b, 1) : nbi_alias_recorded(b, "matmulBackward");
+    nb_tensor *A = a->ndim == 1 ? nb_unsqueeze(a, 0) : nbi_alias_recorded(a, "nb_matmul backward");
+    nb_tensor *B = b->ndim == 1 ? nb_unsqueeze(b, 1) : nbi_alias_recorded(b, "nb_matmul backward");
     nb_tensor *G;
     if (a->ndim == 1 && b->ndim == 1) G = nb_reshape(g, NB_SHAPE(1, 1));
     else if (a->ndim == 1) G = nb_unsqueeze(g, -2);
     else if (b->ndim == 1) G = nb_unsqueeze(g, -1);
-    else G = nbi_alias_recorded(g, "matmulBackward");
+    else G = nbi_alias_recorded(g, "nb_matmul backward");
     nb_status status = NB_OK;
     if (nbi_input_needs_grad(node, 0)) {
         nb_tensor *ga = shape_like(nb_matmul(G, nb_transpose(B, -1, -2)), a, true);
@@ -52,11 +52,26 @@ static nb_status matmul_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     return status;
 }
 
+/* The name torch 1.13 gives torch.matmul's result for these ranks: its own
+ * node for dot, mv and mm; for the other forms the last op of the
+ * composite torch runs (a squeeze, a clone, an _unsafe_view), which is
+ * what a PyTorch user sees. nb_bmm renames its node BmmBackward0. */
+static const char *matmul_node_name(int a_ndim, int b_ndim)
+{
+    if (a_ndim == 1 && b_ndim == 1) return "DotBackward0";
+    if (a_ndim == 2 && b_ndim == 1) return "MvBackward0";
+    if (a_ndim == 2 && b_ndim == 2) return "MmBackward0";
+    if (a_ndim == 1 && b_ndim == 2) return "SqueezeBackward3";
+    if (a_ndim == 2) return "CloneBackward0";
+    return "UnsafeViewBackward0";
+}
+
 nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor *b)
 {
     const nb_tensor *inputs[2] = { a, b };
     if (out == NULL || !nbi_should_record(2, inputs)) return out;
-    if (nbi_record(out, "matmulBackward", matmul_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1)) == NULL) {
+    if (nbi_record(out, matmul_node_name(a->ndim, b->ndim), matmul_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1))
+        == NULL) {
         nb_free(out);
         return NULL;
     }

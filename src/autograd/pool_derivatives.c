@@ -65,8 +65,8 @@ nb_tensor *nbi_record_window_mean(nb_tensor *out, const nb_tensor *x, const nbi_
 {
     if (out == NULL || !nbi_should_record(1, &x)) return out;
     const char *name = adjoint
-                           ? (spec->adaptive ? "adaptive_avg_pool2d_backwardBackward" : "avg_pool2d_backwardBackward")
-                           : (spec->adaptive ? "adaptive_avg_pool2dBackward" : "avg_pool2dBackward");
+                           ? (spec->adaptive ? "AdaptiveAvgPool2DBackwardBackward0" : "AvgPool2DBackwardBackward0")
+                           : (spec->adaptive ? "AdaptiveAvgPool2DBackward0" : "AvgPool2DBackward0");
     nbi_node   *node = record(out, name, window_backward, 1, &x, 0);
     if (node == NULL) return NULL;
     store_spec(node, spec, adjoint);
@@ -91,7 +91,7 @@ nb_tensor *nbi_record_max_pool2d(nb_tensor *out, const nb_tensor *x, const nb_te
 {
     const nb_tensor *inputs[2] = {x, indices};
     if (out == NULL || !nbi_should_record(1, &x)) return out;
-    return record(out, "max_pool2dBackward", max_pool2d_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
+    return record(out, "MaxPool2DWithIndicesBackward0", max_pool2d_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
 }
 
 /* inputs (g, indices); gg (..., H, W) is read at the indices of each plane. */
@@ -114,7 +114,7 @@ nb_tensor *nbi_record_max_unpool(nb_tensor *out, const nb_tensor *g, const nb_te
 {
     const nb_tensor *inputs[2] = {g, indices};
     if (out == NULL || !nbi_should_record(1, &g)) return out;
-    return record(out, "max_pool2d_backwardBackward", max_unpool_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
+    return record(out, "MaxPool2DWithIndicesBackwardBackward0", max_unpool_backward, 2, inputs, NBI_SAVES(1)) ? out : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -136,7 +136,7 @@ static nb_status pad_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 nb_tensor *nbi_record_pad(nb_tensor *out, const nb_tensor *x, const int64_t *pads, int npads)
 {
     if (out == NULL || !nbi_should_record(1, &x)) return out;
-    nbi_node *node = record(out, "padBackward", pad_backward, 1, &x, 0);
+    nbi_node *node = record(out, "ConstantPadNdBackward0", pad_backward, 1, &x, 0);
     if (node == NULL) return NULL;
     node->ints[0] = npads;
     for (int i = 0; i < npads; i++)

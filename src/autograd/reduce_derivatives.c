@@ -100,12 +100,12 @@ static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 
 nb_tensor *nbi_record_sum(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return record(out, t, "sumBackward", sum_backward, reduced_mask(t, dims), keepdim, false);
+    return record(out, t, dims.n == 0 ? "SumBackward0" : "SumBackward1", sum_backward, reduced_mask(t, dims), keepdim, false);
 }
 
 nb_tensor *nbi_record_mean(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return record(out, t, "meanBackward", mean_backward, reduced_mask(t, dims), keepdim, false);
+    return record(out, t, dims.n == 0 ? "MeanBackward0" : "MeanBackward1", mean_backward, reduced_mask(t, dims), keepdim, false);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -135,7 +135,7 @@ static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 
 nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return record(out, t, "prodBackward", prod_backward, reduced_mask(t, dims), keepdim, false);
+    return record(out, t, dims.n == 0 ? "ProdBackward0" : "ProdBackward1", prod_backward, reduced_mask(t, dims), keepdim, false);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -160,7 +160,7 @@ static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
 
 nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
 {
-    out = record(out, t, is_min ? "minBackward" : "maxBackward", extreme_backward, 0, false, true);
+    out = record(out, t, is_min ? "MinBackward1" : "MaxBackward1", extreme_backward, 0, false, true);
     if (out && out->grad_fn && out->grad_fn->backward == extreme_backward) out->grad_fn->ints[2] = is_min;
     return out;
 }
@@ -201,7 +201,7 @@ static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
 nb_tensor *nbi_record_var_std(nb_tensor *out, const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim,
                               bool is_std)
 {
-    out = record(out, t, is_std ? "stdBackward" : "varBackward", var_std_backward, reduced_mask(t, dims), keepdim,
+    out = record(out, t, is_std ? "StdBackward0" : "VarBackward0", var_std_backward, reduced_mask(t, dims), keepdim,
                  is_std);
     if (out && out->grad_fn && out->grad_fn->backward == var_std_backward) {
         out->grad_fn->ints[2] = correction;
@@ -230,7 +230,7 @@ static nb_status logsumexp_backward(nbi_node *node, nb_tensor *g, nb_tensor **gr
 
 nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    return record(out, t, "logsumexpBackward", logsumexp_backward, reduced_mask(t, dims), keepdim, true);
+    return record(out, t, "LogsumexpBackward0", logsumexp_backward, reduced_mask(t, dims), keepdim, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -284,7 +284,7 @@ static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 
 nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims dims, bool keepdim)
 {
-    out = record(out, t, "normBackward", norm_backward, reduced_mask(t, dims), keepdim, true);
+    out = record(out, t, "NormBackward1", norm_backward, reduced_mask(t, dims), keepdim, true);
     if (out && out->grad_fn && out->grad_fn->backward == norm_backward) out->grad_fn->scalars[0] = p;
     return out;
 }
@@ -340,13 +340,13 @@ static nb_tensor *record_along(nb_tensor *out, const nb_tensor *t, int dim, cons
 
 nb_tensor *nbi_record_cumsum(nb_tensor *out, const nb_tensor *t, int dim)
 {
-    return record_along(out, t, dim, "cumsumBackward", cumsum_backward, false);
+    return record_along(out, t, dim, "CumsumBackward0", cumsum_backward, false);
 }
 nb_tensor *nbi_record_softmax(nb_tensor *out, const nb_tensor *t, int dim)
 {
-    return record_along(out, t, dim, "softmaxBackward", softmax_backward, true);
+    return record_along(out, t, dim, "SoftmaxBackward0", softmax_backward, true);
 }
 nb_tensor *nbi_record_log_softmax(nb_tensor *out, const nb_tensor *t, int dim)
 {
-    return record_along(out, t, dim, "log_softmaxBackward", log_softmax_backward, true);
+    return record_along(out, t, dim, "LogSoftmaxBackward0", log_softmax_backward, true);
 }

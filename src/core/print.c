@@ -358,7 +358,7 @@ static char *cpu_tensor_to_string(const nb_tensor *t, nb_device device)
         append_suffix(&s, suffix, &last_line);
     }
     /* A leaf says requires_grad; a result names the node that made it, as
-     * torch's "grad_fn=<MulBackward0>" (nabla's names: "mulBackward"). */
+     * torch's "grad_fn=<MulBackward0>" (the same names). */
     if (t->grad_fn != NULL) {
         snprintf(suffix, sizeof suffix, "grad_fn=<%s>", nb_grad_fn_name(t));
         append_suffix(&s, suffix, &last_line);

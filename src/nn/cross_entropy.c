@@ -356,7 +356,7 @@ static nb_tensor *fused_cross_entropy(const nb_tensor *logits, const nb_tensor *
     const nb_tensor *inputs[2] = {logits, target};
     if (out != NULL && nbi_should_record(2, inputs)) {
         nbi_node *node =
-            nbi_record(out, "cross_entropyBackward", fused_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1));
+            nbi_record(out, "NllLossBackward0", fused_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1));
         if (node == NULL) {
             nb_free(out);
             return NULL;

@@ -69,7 +69,10 @@ nb_tensor *nb_linear(const nb_tensor *x, const nb_tensor *weight, const nb_tenso
     nbi_grad_mode_pop();
     const nb_tensor *inputs[3] = {x, weight, bias};
     if (out != NULL && nbi_should_record(3, inputs) &&
-        nbi_record(out, "linearBackward", linear_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1)) == NULL)
+        /* torch's F.linear is addmm (mm without a bias) for a 2-D x; other
+         * ranks end in its composite's views, which nabla does not copy. */
+        nbi_record(out, bias ? "AddmmBackward0" : "MmBackward0", linear_backward, 3, inputs,
+                   NBI_SAVES(0) | NBI_SAVES(1)) == NULL)
         out = NULL;
     return nbf_end(out);
 }

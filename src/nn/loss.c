@@ -177,7 +177,7 @@ nb_tensor *nb_binary_cross_entropy(const nb_tensor *probs, const nb_tensor *targ
     nbi_grad_mode_pop();
     const nb_tensor *inputs[3] = {probs, target, weight};
     if (loss != NULL && nbi_should_record(3, inputs) &&
-        nbi_record(loss, "binary_cross_entropyBackward", bce_backward, 3, inputs,
+        nbi_record(loss, "BinaryCrossEntropyBackward0", bce_backward, 3, inputs,
                    NBI_SAVES(0) | NBI_SAVES(1) | NBI_SAVES(2)) == NULL)
         loss = NULL;
     return nbf_end(reduce(loss, reduction));

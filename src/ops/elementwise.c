@@ -27,7 +27,8 @@ typedef struct {
 #define RESULT_OF_BOOL         RESULT_BOOL
 #define RESULT_OF_FLOAT_RESULT RESULT_FLOAT_RESULT
 
-/* Node names are the op's name and "Backward". */
+/* op_info.name is the op's name and "Backward": the node name of a row
+ * the tables below forget. */
 static const op_info unary_info[NBI_NUM_UNARY] = {
 #define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
@@ -47,6 +48,45 @@ static const op_info binary_info[NBI_NUM_BINARY] = {
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
 };
+
+/* Node names as PyTorch 1.13 prints type(t.grad_fn).__name__ for the same
+ * op (scripts/print_grad_fn_names.py prints them). Numbered variants are
+ * torch's overloads: clamp's (Tensor, Scalar?, Scalar?) is ClampBackward1,
+ * pow and remainder with a tensor exponent / divisor are ...Backward1 and
+ * with a scalar ...Backward0, and s - a is RsubBackward1. */
+static const char *const unary_node_name[NBI_NUM_UNARY] = {
+    [NBI_UNARY_neg] = "NegBackward0",         [NBI_UNARY_abs] = "AbsBackward0",
+    [NBI_UNARY_sign] = "SignBackward0",       [NBI_UNARY_exp] = "ExpBackward0",
+    [NBI_UNARY_log] = "LogBackward0",         [NBI_UNARY_log1p] = "Log1PBackward0",
+    [NBI_UNARY_expm1] = "Expm1Backward0",     [NBI_UNARY_sqrt] = "SqrtBackward0",
+    [NBI_UNARY_rsqrt] = "RsqrtBackward0",     [NBI_UNARY_sin] = "SinBackward0",
+    [NBI_UNARY_cos] = "CosBackward0",         [NBI_UNARY_tanh] = "TanhBackward0",
+    [NBI_UNARY_sigmoid] = "SigmoidBackward0", [NBI_UNARY_relu] = "ReluBackward0",
+    [NBI_UNARY_silu] = "SiluBackward0",       [NBI_UNARY_erf] = "ErfBackward0",
+    [NBI_UNARY_gelu] = "GeluBackward0",       [NBI_UNARY_softplus] = "SoftplusBackward0",
+    [NBI_UNARY_clamp] = "ClampBackward1",
+};
+
+/* floor_divide is div(rounding_mode="floor") in torch 1.13: DivBackward2,
+ * whose backward is "not implemented" there; nabla's gives zeros. */
+static const char *const binary_node_name[NBI_NUM_BINARY] = {
+    [NBI_BINARY_add] = "AddBackward0",           [NBI_BINARY_sub] = "SubBackward0",
+    [NBI_BINARY_mul] = "MulBackward0",           [NBI_BINARY_div] = "DivBackward0",
+    [NBI_BINARY_floor_divide] = "DivBackward2",
+    [NBI_BINARY_remainder] = "RemainderBackward1", [NBI_BINARY_pow] = "PowBackward1",
+    [NBI_BINARY_maximum] = "MaximumBackward0",   [NBI_BINARY_minimum] = "MinimumBackward0",
+};
+
+typedef enum { OPERAND_TENSOR, OPERAND_SCALAR, OPERAND_REVERSED_SCALAR } operand_form;
+
+static const char *binary_node_name_of(nbi_binary_op op, operand_form form)
+{
+    if (form == OPERAND_SCALAR && op == NBI_BINARY_pow) return "PowBackward0";
+    if (form == OPERAND_SCALAR && op == NBI_BINARY_remainder) return "RemainderBackward0";
+    if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_sub) return "RsubBackward1";
+    if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_div) return "MulBackward0"; /* torch: s * reciprocal(a) */
+    return binary_node_name[op] ? binary_node_name[op] : binary_info[op].name;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Checks                                                                    */
@@ -130,7 +170,8 @@ static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor 
     /* A formula that reads the output saves the output, not the input (an
      * in-place change of the input afterwards is then fine, as in PyTorch). */
     uint32_t  saves_input = (op == NBI_UNARY_neg || op == NBI_UNARY_sign || formula_reads_output(op)) ? 0 : NBI_SAVES(0);
-    nbi_node *node        = nbi_record(out, unary_info[op].name, nbi_unary_backward[op], 1, &t, saves_input);
+    const char *node_name = unary_node_name[op] ? unary_node_name[op] : unary_info[op].name;
+    nbi_node   *node      = nbi_record(out, node_name, nbi_unary_backward[op], 1, &t, saves_input);
     if (node == NULL || (formula_reads_output(op) && !nbi_save_output(node, out))) {
         nb_free(out);
         return NULL;
@@ -291,7 +332,7 @@ static uint32_t binary_saves(nbi_binary_op op, bool a_needs_grad, bool b_needs_g
 /* a op b with the result dtype already decided. When in_place, the output is
  * a itself and the computation runs in a's dtype. */
 static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b,
-                             nb_dtype promoted, bool in_place)
+                             nb_dtype promoted, bool in_place, operand_form form)
 {
     const op_info *info    = &binary_info[op];
     nb_dtype       compute = compute_dtype_of(info, promoted);
@@ -357,7 +398,7 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     const nb_tensor *inputs[2] = { a, b };
     if (nbi_binary_backward[op] != NULL && nbi_should_record(2, inputs)) {
         uint32_t saves = binary_saves(op, a->requires_grad, b->requires_grad);
-        if (nbi_record(out, info->name, nbi_binary_backward[op], 2, inputs, saves) == NULL) {
+        if (nbi_record(out, binary_node_name_of(op, form), nbi_binary_backward[op], 2, inputs, saves) == NULL) {
             nb_free(out);
             return NULL;
         }
@@ -397,7 +438,7 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
         if (old == NULL) return NULL;
         return nbi_finish_in_place((nb_tensor *)a, old, binary(op, name, old, b, false), name);
     }
-    return run_binary(op, name, a, b, promoted, in_place);
+    return run_binary(op, name, a, b, promoted, in_place, OPERAND_TENSOR);
 }
 
 /* a op s (or s op a when reversed), s taking part in promotion as a Python
@@ -428,11 +469,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
         nb_tensor *old = check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)
                              ? nbi_begin_in_place((nb_tensor *)a, name)
                              : NULL;
-        out = old ? nbi_finish_in_place((nb_tensor *)a, old, run_binary(op, name, old, scalar, promoted, false), name)
+        out = old ? nbi_finish_in_place((nb_tensor *)a, old, run_binary(op, name, old, scalar, promoted, false, OPERAND_SCALAR), name)
                   : NULL;
     } else {
-        out = reversed ? run_binary(op, name, scalar, a, promoted, false)
-                       : run_binary(op, name, a, scalar, promoted, in_place);
+        out = reversed ? run_binary(op, name, scalar, a, promoted, false, OPERAND_REVERSED_SCALAR)
+                       : run_binary(op, name, a, scalar, promoted, in_place, OPERAND_SCALAR);
     }
     nb_free(scalar);
     return out;
@@ -509,7 +550,7 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
     nb_free(b_cast);
     const nb_tensor *inputs[3] = { cond, a, b };
     if (out != NULL && nbi_should_record(3, inputs)
-        && nbi_record(out, "whereBackward", nbi_where_backward, 3, inputs, NBI_SAVES(0)) == NULL) {
+        && nbi_record(out, "WhereBackward0", nbi_where_backward, 3, inputs, NBI_SAVES(0)) == NULL) {
         nb_free(out);
         return NULL;
     }

@@ -329,7 +329,10 @@ nb_tensor *nb_bmm(const nb_tensor *a, const nb_tensor *b)
                         nbi_shape_str(a->ndim, a->shape, buf_a, sizeof buf_a),
                         nbi_shape_str(b->ndim, b->shape, buf_b, sizeof buf_b));
     }
-    return matmul(a, b, "nb_bmm");
+    nb_tensor *out = matmul(a, b, "nb_bmm");
+    /* torch.bmm is its own op (torch.matmul of the same operands is not). */
+    if (out != NULL && out->grad_fn != NULL) out->grad_fn->name = "BmmBackward0";
+    return out;
 }
 
 nb_tensor *nb_dot(const nb_tensor *a, const nb_tensor *b)

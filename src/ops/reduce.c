@@ -321,7 +321,7 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
             nb_free(again);
         }
         values = positions ? nbi_record_picked(values, t, wrapped < 0 ? 0 : wrapped, positions, keepdim,
-                                               op == NBI_REDUCE_ARGMAX ? "max_dimBackward" : "min_dimBackward")
+                                               op == NBI_REDUCE_ARGMAX ? "MaxBackward0" : "MinBackward0")
                            : NULL;
         if (positions != index) nb_free(positions);
         if (values == NULL) {

@@ -178,7 +178,7 @@ static nb_tensor *sort_along(const nb_tensor *t, int d, int64_t k, bool descendi
     /* Autograd needs the positions even when the caller does not. */
     if (t->ndim == 0 || job.indices == NULL || nbi_should_record(1, &t))
         job.values = nbi_record_picked(job.values, t, d, job.indices, true,
-                                       strcmp(op, "nb_sort") == 0 ? "sortBackward" : "topkBackward");
+                                       strcmp(op, "nb_sort") == 0 ? "SortBackward0" : "TopkBackward0");
     if (!indices || job.values == NULL) {
         nb_free(job.indices);
         job.indices = NULL;
