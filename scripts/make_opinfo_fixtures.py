@@ -29,7 +29,14 @@ requires grad, w[i] = ((7 i) mod 11 - 5) / 4 in out's dtype. In-place rows
 the C test, so that autograd accepts them, and their gradient is that of
 sum(clone * w): it flows back through the base the view wrote into.
 
-Format (little-endian): "NBOPINFO", u32 version, u32 cases, then per case:
+For each case that succeeds the fixture also holds what torch reports for
+the result (and, in place, for the base it wrote into): requires_grad,
+is_leaf and type(grad_fn).__name__, for several runs (status_runs below):
+no base requiring grad; the gradient case's bases requiring grad; and under
+torch.no_grad, in place also on the leaf itself.
+
+Format (little-endian): "NBOPINFO", u32 version (2), u32 cases,
+u8 n, str[n] grad_fn names (probes refer to them by index), then per case:
   str op, str tag                          (u8 length + bytes)
   u8 n, i64[n]        params i             u8 n, f64[n] params d
   u8 n, i8[n]         dims (n = 255: none) u8 n, i64[n] shape (n = 255: none)
@@ -37,7 +44,11 @@ Format (little-endian): "NBOPINFO", u32 version, u32 cases, then per case:
   u8 inputs, each:    u8 dtype (255: absent) [u8 layout, shape view, shape base,
                       array base, u8 requires_grad, u8 changed, [array after]]
   u8 status           0 ok: u8 dtype, shape, array values, u8 has_grads,
-                      [per input that requires grad: u8 present, [array]]
+                      [per input that requires grad: u8 present, [array]],
+                      u8 runs, each: u8 mode (0 grad on, 1 no_grad, 2 no_grad on
+                      the leaf) | 4 torch raised, u8 mask of bases requiring
+                      grad, [u8 n, n probes: u8 bits (1 requires_grad,
+                      2 is_leaf), u8 name (255: None)]
                       1 raises
   shape = u8 ndim, i64[ndim]; array = u8 encoding (0 f64, 1 f32, 2 i8, 3 i16 / 64), u32 n, data
 """
@@ -51,7 +62,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "data", "opinfo.bin")
-VERSION = 1
+VERSION = 2
 
 DTYPES = ["float32", "float64", "int64", "int32", "uint8", "bool"]
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64,
@@ -230,6 +241,10 @@ def topk_ref(x, p, indices):
         raise RuntimeError("k out of range")
     v, i = torch.sort(x, dim=dim, descending=largest, stable=True)
     v, i = v.narrow(dim if x.dim() else 0, 0, k) if x.dim() else v, i.narrow(dim, 0, k) if x.dim() else i
+    if x.requires_grad:  # where torch.topk picks the same elements, its result (for TopkBackward0)
+        tv, ti = torch.topk(x, k, dim, largest)
+        if torch.equal(ti, i):
+            return ti if indices else tv
     return i if indices else v
 
 
@@ -1072,6 +1087,74 @@ def run_case(op, row, params, inputs):
     return res
 
 
+# Autograd status runs (issue 8): how the op is run, and what torch reports.
+MODE_GRAD, MODE_NO_GRAD, MODE_NO_GRAD_LEAF = 0, 1, 2
+GRAD_FN_NAMES = []  # the name table written in the header; index 255 is None
+
+
+def probe(t):
+    """(requires_grad, is_leaf, grad_fn name index) of t."""
+    name = type(t.grad_fn).__name__ if t.grad_fn is not None else None
+    if name is not None and name not in GRAD_FN_NAMES:
+        GRAD_FN_NAMES.append(name)
+    return (t.requires_grad, t.is_leaf, 255 if name is None else GRAD_FN_NAMES.index(name))
+
+
+# Where TORCH's reference is a stand-in (a stable sort, vector_norm), the
+# call a user of torch would write, for what its result reports.
+NAME_REF = {
+    "norm": lambda x, p: torch.norm(x[0], p["d"][0]),
+    "norm_dims": lambda x, p: torch.norm(x[0], p["d"][0], dimsarg(p, x[0]), p["flag"]),
+    "prod_dims": lambda x, p: torch.prod(x[0], p["dims"][0], keepdim=p["flag"]) if len(p["dims"] or ()) == 1
+    else prod_dims(x[0], list(p["dims"]), p["flag"]),
+    "sort": lambda x, p: torch.sort(x[0], p["i"][0], p["flag"])[0],
+    "sort_indices": lambda x, p: torch.sort(x[0], p["i"][0], p["flag"])[1],
+}
+
+
+def status_runs(op, params, inputs, res):
+    """Runs of a case that succeeded, each (mode, requires-grad mask, probes
+    or None where torch raised). Mode MODE_GRAD: no base requires grad, then
+    the gradient case's bases (and every floating base that may, if that
+    differs); MODE_NO_GRAD: the op under torch.no_grad, on views made before
+    (an in-place row's x[0] still views a clone of its leaf, made with grad
+    on); MODE_NO_GRAD_LEAF (in-place rows): the same, but x[0] views the
+    leaf itself, as an optimizer's update does. Probes: the result, then for
+    in-place rows the base it wrote into."""
+    if res["status"]:
+        return []
+    fn, params, inplace = TORCH[op], padded(params), op.endswith("_")
+    cands = tuple(k for k, inp in enumerate(inputs) if inp is not None and inp.dtype in FLOATS and inp.grad)
+    plan = [(MODE_GRAD, ())]
+    if res.get("grads"):
+        plan.append((MODE_GRAD, tuple(res["grad_set"])))
+    if cands and (MODE_GRAD, cands) not in plan:
+        plan.append((MODE_GRAD, cands))
+    if cands:
+        plan.append((MODE_NO_GRAD, cands))
+        if inplace and 0 in cands:
+            plan.append((MODE_NO_GRAD_LEAF, cands))
+    refs = ([NAME_REF[op]] if op in NAME_REF else []) + [fn]
+    runs = []
+    for mode, grad_set in plan:
+        probes = None
+        for ref in refs:  # the stand-in where the user's call raises
+            leaves, views = build(inputs, grad_set)
+            work = leaves[0]
+            if inplace and mode != MODE_NO_GRAD_LEAF:
+                work = leaves[0].clone()
+                views[0] = view_of(work, inputs[0].layout, inputs[0].shape)
+            try:
+                with torch.set_grad_enabled(mode == MODE_GRAD):
+                    out = ref(views, params)
+            except Exception:
+                continue
+            probes = [probe(out)] + ([probe(work)] if inplace else [])
+            break
+        runs.append((mode, grad_set, probes))
+    return runs
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -1137,6 +1220,13 @@ def enc_case(op, tag, params, inputs, res):
         out += struct.pack("<B", "grads" in res)
         for g in res.get("grads", []):
             out += struct.pack("<B", 1) + enc_array(g)
+        out += struct.pack("<B", len(res["runs"]))
+        for mode, grad_set, probes in res["runs"]:
+            out += struct.pack("<BB", mode | (4 if probes is None else 0), sum(1 << k for k in grad_set))
+            if probes is not None:
+                out += struct.pack("<B", len(probes))
+                for rg, leaf, name in probes:
+                    out += struct.pack("<BB", (rg and 1) | (leaf and 2), name)
     return out
 
 
@@ -1162,7 +1252,7 @@ def main():
     for name, row in rows.items():
         GENERATORS[row["kind"]](name, row)
     blob = b""
-    stats = dict(ok=0, raises=0, grads=0)
+    stats = dict(ok=0, raises=0, grads=0, runs=0)
     for op, tag, params, inputs in CASES:
         row = rows[op]
         dom = "POS" if row["domain"] == "POW" else row["domain"]
@@ -1173,6 +1263,8 @@ def main():
         if op.startswith(("floor_divide", "remainder")) and jumps_near(op, params, inputs):
             params = dict(params, nogc=True)
         res = run_case(op, row, params, inputs)
+        res["runs"] = status_runs(op, params, inputs, res)
+        stats["runs"] += len(res["runs"])
         stats["raises" if res["status"] else "ok"] += 1
         stats["grads"] += "grads" in res
         blob += enc_case(op, tag, params, inputs, res)
@@ -1180,10 +1272,11 @@ def main():
         for (op, kind, msg), n in sorted(RAISED.items()):
             print("raises %-22s %3d %s: %s" % (op, n, kind, msg))
     with open(OUT, "wb") as f:
-        f.write(b"NBOPINFO" + struct.pack("<II", VERSION, len(CASES)) + blob)
-    print("%s: %d rows, %d cases (%d ok, %d raise, %d with gradients), %d bytes" %
-          (os.path.relpath(OUT, ROOT), len(rows), len(CASES), stats["ok"], stats["raises"], stats["grads"],
-           16 + len(blob)))
+        names = struct.pack("<B", len(GRAD_FN_NAMES)) + b"".join(enc_str(n) for n in GRAD_FN_NAMES)
+        f.write(b"NBOPINFO" + struct.pack("<II", VERSION, len(CASES)) + names + blob)
+    print("%s: %d rows, %d cases (%d ok, %d raise, %d with gradients, %d autograd status runs, %d grad_fn names), "
+          "%d bytes" % (os.path.relpath(OUT, ROOT), len(rows), len(CASES), stats["ok"], stats["raises"], stats["grads"],
+                        stats["runs"], len(GRAD_FN_NAMES), 16 + len(names) + len(blob)))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
  * op_info.h — the OpInfo table: one row per op of the public API, which
  * drives tests/test_opinfo.c (forward values, dtypes and errors against
  * PyTorch, gradients against PyTorch, nb_gradcheck / nb_gradgradcheck,
- * in-place and view variants) and scripts/make_opinfo_fixtures.py (which
+ * in-place and view variants, requires_grad / is_leaf / grad_fn name of
+ * the result with and without grad mode) and scripts/make_opinfo_fixtures.py (which
  * reads the OP(...) lines below to know which samples to make).
  *
  * Adding an op means adding its row here (and its torch reference in the
