@@ -154,7 +154,9 @@ nb_tensor *nbi_alias_recorded(const nb_tensor *t, const char *op);
  * only taken when recording. */
 static inline bool nbi_in_place_records(const nb_tensor *t, const nb_tensor *other)
 {
-    if (!nbi_grad_enabled()) return false;
+    /* Integer tensors never require grad: writing a float that does into
+     * one (copy_) takes no history. */
+    if (!nbi_grad_enabled() || !nb_dtype_is_floating(t->dtype)) return false;
     nbi_refresh_view(t);
     if (other) nbi_refresh_view(other);
     bool base_in_graph = t->view_base != NULL && t->view_base->requires_grad;

@@ -217,7 +217,7 @@ static nb_status deliver_to_leaf(nb_tensor *leaf, nb_tensor *grad, const run_goa
     nb_status status = leaf->hooks ? nbi_run_hooks(leaf->hooks, 0, &grad, op) : NB_OK;
     if (status == NB_OK && goal->accumulate) status = add_to_tensor_grad(leaf, grad, goal->create_graph);
     for (int k = 0; status == NB_OK && !goal->accumulate && k < goal->ntargets; k++) {
-        if (goal->targets[k] != leaf) continue;
+        if (nbi_identity(goal->targets[k]) != leaf) continue;
         nb_tensor *copy = nbi_alias_recorded(grad, "nb_grad_of");
         status          = copy ? accumulate(&goal->captured[k], copy) : nb_last_status();
     }
@@ -344,7 +344,7 @@ static nb_status run_backward(int nroots, nb_tensor *const *roots, nb_tensor *co
         } else if (node) {
             status = accumulate(&g.slots[g.first_slot[node->engine_index] + roots[r]->output_nr], grad);
         } else {
-            int64_t j = leaf_index(&g, roots[r]);
+            int64_t j = leaf_index(&g, nbi_identity(roots[r]));
             status    = j < 0 ? nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op) : accumulate(&g.leaf_grads[j], grad);
         }
     }

@@ -21,7 +21,7 @@ void nbi_hooks_release(nbi_hook *hooks)
     }
 }
 
-static nbi_hook **list_of(nb_tensor *t) { return t->grad_fn ? &t->grad_fn->hooks : &t->hooks; }
+static nbi_hook **list_of(nb_tensor *t) { return t->grad_fn ? &t->grad_fn->hooks : &nbi_identity(t)->hooks; }
 
 int64_t nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user)
 {
@@ -55,7 +55,7 @@ static bool unlink_hook(nbi_hook **at, int64_t id)
 nb_status nb_remove_hook(nb_tensor *t, int64_t id)
 {
     if (!nbi_check_tensor(t, "nb_remove_hook", "t")) return NB_ERR_ARG;
-    if (unlink_hook(&t->hooks, id) || (t->grad_fn && unlink_hook(&t->grad_fn->hooks, id))) return NB_OK;
+    if (unlink_hook(&nbi_identity(t)->hooks, id) || (t->grad_fn && unlink_hook(&t->grad_fn->hooks, id))) return NB_OK;
     return nbi_fail_status(NB_ERR_ARG, "nb_remove_hook: the tensor has no hook with id %lld", (long long)id);
 }
 

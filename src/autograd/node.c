@@ -26,9 +26,10 @@ static void node_destroy(nbi_node *node);
  * this node (y.add_(f(y)), or a buffer filled from its own slices). */
 static nb_tensor *held_input(const nb_tensor *input)
 {
-    if (input->requires_grad && input->grad_fn == NULL) {
-        nbi_tensor_retain((nb_tensor *)input);
-        return (nb_tensor *)input;
+    if (input->requires_grad && input->grad_fn == NULL && !input->view_without_grad) {
+        nb_tensor *leaf = nbi_identity(input);
+        nbi_tensor_retain(leaf);
+        return leaf;
     }
     nb_tensor *held = nbi_alias_unscoped(input);
     if (held == NULL) return NULL;
@@ -67,7 +68,7 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
             node_destroy(node);
             return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
         }
-        if (!input->requires_grad) continue;
+        if (!input->requires_grad || input->view_without_grad) continue;
         node->edges[i].needs_grad = true;
         node->edges[i].fn         = input->grad_fn;
         node->edges[i].slot       = input->output_nr;
@@ -184,25 +185,25 @@ void nbi_node_release_thread_cache(void)
 /* Helpers for ops                                                           */
 /* ------------------------------------------------------------------------ */
 
-static nb_status alias_backward(nbi_node *node, nb_tensor *grad_output, nb_tensor **grad_inputs)
-{
-    (void)node;
-    grad_inputs[0] = nbi_alias_recorded(grad_output, "AliasBackward0");
-    return grad_inputs[0] ? NB_OK : nb_last_status();
-}
-
 nb_tensor *nbi_alias_recorded(const nb_tensor *t, const char *op)
 {
+    (void)op;
+    nbi_refresh_view(t);
     nb_tensor *alias = nbi_alias(t);
     if (alias == NULL) return NULL;
     nbi_set_view_base(alias, t);
-    if (!nbi_should_record(1, &t)) return alias;
-    nbi_node *node = nbi_record(alias, "AliasBackward0", alias_backward, 1, &t, 0);
-    if (node == NULL) {
-        nb_free(alias);
-        return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", op);
+    /* The same tensor for autograd, whatever grad mode says (PyTorch
+     * returns t itself): t's history, or a second handle to leaf t. */
+    alias->requires_grad     = t->requires_grad;
+    alias->view_without_grad = t->view_without_grad;
+    if (t->grad_fn) {
+        node_retain(t->grad_fn);
+        alias->grad_fn   = t->grad_fn;
+        alias->output_nr = t->output_nr;
+    } else if (t->requires_grad) {
+        alias->same_as = nbi_identity(t);
+        nbi_tensor_retain(alias->same_as);
     }
-    node->is_view = true;
     return alias;
 }
 
@@ -229,6 +230,10 @@ nb_tensor *nbi_sum_to(const nb_tensor *g, int ndim, const int64_t *shape)
 nb_tensor *nbi_begin_in_place(nb_tensor *t, const char *op)
 {
     nbi_refresh_view(t);
+    if (t->view_without_grad)
+        return nbi_fail(NB_ERR_STATE, "%s: a view was made in no-grad mode and is being modified in place with grad "
+                                      "mode on; make the view and the in-place op both inside or both outside the "
+                                      "no-grad region", op);
     if (t->requires_grad && t->grad_fn == NULL && t->view_base == NULL)
         return nbi_fail(NB_ERR_STATE, "%s: a leaf tensor that requires grad is used in an in-place operation; "
                                       "run it inside nb_no_grad_begin/end or on a clone", op);

@@ -4,17 +4,19 @@
  */
 #include "autograd.h"
 
-nb_status nb_requires_grad_(nb_tensor *t, bool requires_grad)
+nb_status nb_requires_grad_(nb_tensor *handle, bool requires_grad)
 {
-    if (!nbi_check_tensor(t, "nb_requires_grad_", "t")) return NB_ERR_ARG;
-    nbi_refresh_view(t);
+    if (!nbi_check_tensor(handle, "nb_requires_grad_", "t")) return NB_ERR_ARG;
+    nbi_refresh_view(handle);
+    nb_tensor *t = nbi_identity(handle);
     if (requires_grad && !nb_dtype_is_floating(t->dtype))
         return nbi_fail_status(NB_ERR_DTYPE, "nb_requires_grad_: only floating point tensors can require gradients "
                                              "(this one is %s)", nb_dtype_name(t->dtype));
     if (!requires_grad && t->grad_fn != NULL)
         return nbi_fail_status(NB_ERR_STATE, "nb_requires_grad_: a non-leaf tensor (made by %s) cannot stop "
                                              "requiring grad; use nb_detach", t->grad_fn->name);
-    t->requires_grad = requires_grad;
+    t->requires_grad      = requires_grad;
+    handle->requires_grad = requires_grad;
     return NB_OK;
 }
 
@@ -22,7 +24,7 @@ bool nb_requires_grad(const nb_tensor *t)
 {
     if (t == NULL) return false;
     nbi_refresh_view(t); /* a view of a tensor an in-place op put in the graph */
-    return t->requires_grad;
+    return nbi_identity(t)->requires_grad;
 }
 
 bool nb_is_leaf(const nb_tensor *t)
@@ -32,7 +34,7 @@ bool nb_is_leaf(const nb_tensor *t)
     return t->grad_fn == NULL;
 }
 
-nb_tensor *nb_grad(const nb_tensor *t) { return t ? t->grad : NULL; }
+nb_tensor *nb_grad(const nb_tensor *t) { return t ? nbi_identity(t)->grad : NULL; }
 
 const char *nb_grad_fn_name(const nb_tensor *t)
 {
@@ -41,9 +43,10 @@ const char *nb_grad_fn_name(const nb_tensor *t)
     return t->grad_fn ? t->grad_fn->name : NULL;
 }
 
-nb_status nb_set_grad(nb_tensor *t, const nb_tensor *grad)
+nb_status nb_set_grad(nb_tensor *handle, const nb_tensor *grad)
 {
-    if (!nbi_check_tensor(t, "nb_set_grad", "t")) return NB_ERR_ARG;
+    if (!nbi_check_tensor(handle, "nb_set_grad", "t")) return NB_ERR_ARG;
+    nb_tensor *t = nbi_identity(handle);
     if (grad == NULL) {
         if (t->grad) nbi_tensor_release(t->grad);
         t->grad = NULL;

@@ -103,7 +103,12 @@ nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind,
 {
     if (v == NULL) return NULL;
     nbi_set_view_base(v, x);
-    if (!nbi_should_record(1, &x)) return v;
+    if (!nbi_should_record(1, &x)) {
+        /* PyTorch: a view made in no-grad mode reports its input's
+         * requires_grad, but has no history. */
+        if (x->requires_grad && !nbi_grad_enabled()) v->requires_grad = v->view_without_grad = true;
+        return v;
+    }
     nbi_node *node = nbi_record(v, view_node_name(kind), view_backward, 1, &x, 0);
     if (node == NULL) {
         nb_free(v);

@@ -119,7 +119,7 @@ static bool record_as_strided(nb_tensor *view, nb_tensor *base, nb_tensor *posit
 void nbi_refresh_view_slow(nb_tensor *t)
 {
     nb_tensor *base = t->view_base;
-    if (!base->requires_grad) {
+    if (!base->requires_grad || t->view_without_grad) {
         t->view_base_fn = base->grad_fn;
         return;
     }

@@ -110,7 +110,21 @@ struct nb_tensor {
     struct nbi_node  *view_base_fn;
     /* Gradient hooks of a leaf (a non-leaf keeps them on its grad_fn). */
     struct nbi_hook  *hooks;
+    /* A second handle to a leaf (what an op that returns its input in
+     * PyTorch returns here: contiguous of a contiguous tensor, to() the same
+     * dtype): the leaf it stands for, a reference. Its gradient, hooks and
+     * requires_grad are that leaf's (nbi_identity). */
+    nb_tensor        *same_as;
+    /* A view made while grad mode was off, of a tensor that requires grad:
+     * it reports requires_grad as PyTorch does, but has no history and no
+     * gradient reaches it or its base; writing it in place with grad mode
+     * on is refused. */
+    bool              view_without_grad;
 };
+
+/* The tensor t stands for in autograd: itself, or the leaf it is a second
+ * handle to. */
+static inline nb_tensor *nbi_identity(const nb_tensor *t) { return t->same_as ? t->same_as : (nb_tensor *)t; }
 
 /* Element size and the address of element 0 (the view's first element). */
 static inline size_t nbi_itemsize(const nb_tensor *t) { return nb_dtype_size(t->dtype); }

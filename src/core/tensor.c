@@ -222,6 +222,8 @@ static nb_tensor *tensor_new_in(nbi_scope *scope, nbi_storage *storage, nb_dtype
     t->view_base    = NULL;
     t->view_base_fn = NULL;
     t->hooks        = NULL;
+    t->same_as      = NULL;
+    t->view_without_grad = false;
     if (!scope_adopt(scope, t)) {
         tensor_header_release(t);
         return nbi_fail(NB_ERR_OOM, "nabla: out of host memory growing the scope");
@@ -317,6 +319,7 @@ void nbi_tensor_release(nb_tensor *t)
     }
     if (t->hooks) nbi_hooks_release(t->hooks);
     if (t->view_base) nbi_tensor_release(t->view_base);
+    if (t->same_as) nbi_tensor_release(t->same_as);
     storage_release(t->storage);
     tensor_header_release(t);
 }
