@@ -268,6 +268,36 @@ static void test_fill_copy_cat_keep_requires_grad(void)
     nb_scope_end();
 }
 
+static void test_ops_that_return_their_input(void)
+{
+    nb_scope_begin();
+    double     xv[2] = { 1, 2 };
+    nb_tensor *x     = leaf(NB_SHAPE(2), xv);
+    /* c = x.contiguous() is x in torch: a leaf, and its grad is x's. */
+    nb_tensor *c = nb_contiguous(x);
+    NBT_CHECK(nb_is_leaf(c) && nb_requires_grad(c) && nb_grad_fn_name(c) == NULL);
+    NBT_CHECK(nb_backward(nb_sum(nb_mul(c, c))) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2), 0, 2, 4);
+    NBT_CHECK(nb_grad(c) == nb_grad(x));
+    /* y = x * 3; y.to(float64) is y: same node. */
+    nb_tensor *y = nb_mul_scalar(x, 3);
+    NBT_CHECK(named(nb_to_dtype(y, NB_FLOAT64), "MulBackward0"));
+    /* A view made in no-grad mode reports requires_grad, has no history,
+     * and refuses an in-place write once grad mode is back. */
+    nb_no_grad_begin();
+    nb_tensor *v = nb_select(y, 0, 0);
+    nb_no_grad_end();
+    NBT_CHECK(nb_requires_grad(v) && nb_is_leaf(v));
+    NBT_CHECK(nb_mul_scalar_(v, 2) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "a view was made in no-grad mode");
+    nb_clear_error();
+    /* copy_ of a tensor that requires grad into an integer one: no history. */
+    nb_tensor *i = nb_zeros(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));
+    NBT_CHECK(nb_copy_(i, y) == i && !nb_requires_grad(i) && nb_is_leaf(i));
+    NBT_CHECK_TENSOR(i, NB_SHAPE(2), 0, 3, 6);
+    nb_scope_end();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Hooks                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -626,6 +656,7 @@ int main(void)
     NBT_RUN(test_gradcheck_through_in_place_views);
     NBT_RUN(test_in_place_refusals);
     NBT_RUN(test_fill_copy_cat_keep_requires_grad);
+    NBT_RUN(test_ops_that_return_their_input);
     NBT_RUN(test_hooks);
     NBT_RUN(test_hook_clips_and_create_graph);
     NBT_RUN(test_custom_functions);
