@@ -1011,7 +1011,7 @@ def build(inputs, grad_set=()):
             leaves.append(None)
             views.append(None)
             continue
-        base = torch.tensor(inp.values, dtype=torch.float64).reshape(inp.base_shape()).to(TORCH_DTYPE[inp.dtype])
+        base = torch.tensor(inp.values, dtype=torch.float64).reshape(inp.base_shape()).to(TORCH_DTYPE[inp.dtype]).clone()  # not a view: torch ORs a view's requires_grad with its base's
         if k in grad_set:
             base.requires_grad_(True)
         leaves.append(base)

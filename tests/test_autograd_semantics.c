@@ -144,7 +144,7 @@ static void test_other_views_follow_the_base(void)
      * (q.sum() + (r*r).sum()).backward() -> [1+2, 1+4, 2*5*5*3, 2*4] */
     nb_tensor *p = nb_mul_scalar(x, 1);
     nb_tensor *q = nb_narrow(p, 0, 0, 2);
-    nb_tensor *r = nb_reshape(p, NB_SHAPE(2, 2));
+    nb_tensor *r = nb_view(p, NB_SHAPE(2, 2));
     NBT_CHECK(named(q, "SliceBackward0") && named(r, "ViewBackward0"));
     NBT_CHECK(nb_mul_scalar_(nb_select(p, 0, 2), 5) != NULL);
     NBT_CHECK(named(q, "AsStridedBackward0") && named(r, "AsStridedBackward0"));

@@ -543,10 +543,19 @@ static void test_in_place(void)
     nb_tensor *row = nb_arange(0, 3, 1, NB_OPTS());
     NBT_CHECK(nb_mul_(m, row) == m);
     NBT_CHECK_TENSOR(m, NB_SHAPE(2, 3), 0, 0, 2, 6, 0, 5, 12);
-    /* a += a.T-like overlap: b is read before a is written. */
+    /* a += a.T: the operand shares a's memory in another layout, so the
+     * result would depend on the visiting order; refused as torch does,
+     * and fine on a copy. */
     nb_tensor *sq = nb_reshape(nb_arange(0, 4, 1, NB_OPTS()), NB_SHAPE(2, 2));
-    NBT_CHECK(nb_add_(sq, nb_t(sq)) == sq);
+    NBT_CHECK(nb_add_(sq, nb_t(sq)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_add_: some elements of the input tensor and the written-to tensor refer to a "
+                                "single memory location");
+    NBT_CHECK_TENSOR(sq, NB_SHAPE(2, 2), 0, 0, 1, 2, 3);
+    NBT_CHECK(nb_add_(sq, nb_contiguous(nb_t(sq))) == sq);
     NBT_CHECK_TENSOR(sq, NB_SHAPE(2, 2), 0, 0, 3, 3, 6);
+    NBT_CHECK(nb_add_(sq, sq) == sq); /* the same elements in the same layout: fine */
+    NBT_CHECK_TENSOR(sq, NB_SHAPE(2, 2), 0, 0, 6, 6, 12);
+    NBT_CHECK(nb_mul_scalar_(sq, 0.5) == sq);
     NBT_CHECK(nb_relu_(nb_neg_(sq)) != NULL);
     NBT_CHECK_TENSOR(sq, NB_SHAPE(2, 2), 0, 0, 0, 0, 0);
     nb_tensor *ints = nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));

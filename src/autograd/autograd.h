@@ -179,7 +179,8 @@ void       nbi_node_drop_saved(nbi_node *node);
 /* Views: record how v was viewed from x, so that backward can map the
  * gradient back (reshape it, transpose it, or embed it in zeros of x's
  * shape at the viewed positions). args are the normalized arguments of the
- * view op. Returns v, or NULL (v freed) on OOM. */
+ * view op; name is the node's name as PyTorch prints it (NULL: the kind's
+ * usual name). Returns v, or NULL (v freed) on OOM. */
 typedef enum {
     NBI_VIEW_RESHAPE,   /* any view keeping row-major order: no args */
     NBI_VIEW_TRANSPOSE, /* dim0, dim1 */
@@ -190,7 +191,8 @@ typedef enum {
     NBI_VIEW_SELECT,    /* dim, index (normalized) */
     NBI_VIEW_DIAGONAL,  /* offset, dim1, dim2 (normalized) */
 } nbi_view_kind;
-nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind, const int64_t *args, int nargs);
+nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind, const int64_t *args, int nargs,
+                           const char *name);
 
 /* Copies that act as the identity for gradients (clone, contiguous, dtype
  * conversion between floats): gradient converted back to x's dtype. */

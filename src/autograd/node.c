@@ -253,8 +253,24 @@ nb_tensor *nbi_begin_in_place(nb_tensor *t, const char *op)
     return old;
 }
 
+/* A formula that saved result (tanh_: 1 - y^2) must see later in-place
+ * changes of t, which now holds that value: save t instead, so the version
+ * check refuses a backward after t changes again, as in PyTorch. */
+static bool save_target_instead(nb_tensor *t, const nb_tensor *result)
+{
+    nbi_node *node = result->grad_fn;
+    if (node == NULL || node->saved_output == NULL || node->saved_output->storage != result->storage) return true;
+    nb_tensor *saved = nbi_alias_unscoped(t);
+    if (saved == NULL) return false;
+    nbi_tensor_release(node->saved_output);
+    node->saved_output   = saved;
+    node->output_version = t->storage->version;
+    return true;
+}
+
 nb_tensor *nbi_take_history(nb_tensor *t, nb_tensor *result, const char *op)
 {
+    if (!save_target_instead(t, result)) return NULL;
     if (t->view_base != NULL) return nbi_rebase_view(t, result, op);
     nbi_node *previous = t->grad_fn;
     t->grad_fn         = result->grad_fn;
@@ -294,12 +310,13 @@ nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, 
     return out;
 }
 
+/* The old value does not reach the new one: its gradient is zeros (not
+ * none: PyTorch's, and upstream formulas still run their checks). */
 static nb_status constant_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     (void)node;
-    (void)g;
-    grad_inputs[0] = NULL; /* the old value does not reach the new one */
-    return NB_OK;
+    grad_inputs[0] = nb_zeros_like(g);
+    return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 
 nb_tensor *nbi_record_overwrite(nb_tensor *result, nb_tensor *old, const char *name)

@@ -48,11 +48,18 @@ static int64_t reduced_count(nbi_node *node, const nb_tensor *x)
     return count;
 }
 
+static nb_status sum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
+static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
+static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
+
 static nb_tensor *record(nb_tensor *out, const nb_tensor *t, const char *name, nbi_backward_fn backward,
                          int64_t mask, bool keepdim, bool save_output)
 {
     if (out == NULL || !nb_dtype_is_floating(out->dtype) || !nbi_should_record(1, &t)) return out;
-    nbi_node *node = nbi_record(out, name, backward, 1, &t, NBI_SAVES(0));
+    /* sum, mean and cumsum read only x's shape: a later in-place change to x is no
+     * error for them, as in PyTorch. */
+    uint32_t  saves = backward == sum_backward || backward == mean_backward || backward == cumsum_backward ? 0 : NBI_SAVES(0);
+    nbi_node *node  = nbi_record(out, name, backward, 1, &t, saves);
     if (node == NULL || (save_output && !nbi_save_output(node, out))) {
         nb_free(out);
         return NULL;
@@ -122,11 +129,13 @@ static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
     /* Product of the nonzero elements, and how many zeros each slice has. */
     nb_tensor *nonzero_prod = nb_prod_dims(nb_where(is_zero, one, x), dims, true);
     nb_tensor *zeros        = nb_sum_dims(is_zero, dims, true);
-    nb_tensor *full_prod    = nb_mul(nonzero_prod, nb_eq_scalar(zeros, 0));
+    nb_tensor *zero     = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
     /* No zero in the slice: prod / x. One zero: the others' product at the
-     * zero, 0 elsewhere. More: 0. */
-    nb_tensor *no_zero  = nb_div(nb_expand(full_prod, nb_shape_of(x)), nb_where(is_zero, one, x));
-    nb_tensor *one_zero = nb_mul(nb_logical_and(is_zero, nb_eq_scalar(zeros, 1)), nonzero_prod);
+     * zero, 0 elsewhere. More: 0. NOTE: selected with where, not multiplied
+     * by a mask: the others' product may be inf, and inf * 0 is NaN. */
+    nb_tensor *full_prod = nb_where(nb_eq_scalar(zeros, 0), nonzero_prod, zero);
+    nb_tensor *no_zero   = nb_div(nb_expand(full_prod, nb_shape_of(x)), nb_where(is_zero, one, x));
+    nb_tensor *one_zero  = nb_where(nb_logical_and(is_zero, nb_eq_scalar(zeros, 1)), nonzero_prod, zero);
     nb_tensor *local    = nb_where(nb_eq_scalar(zeros, 0), no_zero, one_zero);
     nb_tensor *kept_g   = with_reduced_dims(node, x, g);
     nb_status  status   = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);

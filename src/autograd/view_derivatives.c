@@ -99,7 +99,8 @@ static const char *view_node_name(nbi_view_kind kind)
     return "ViewBackward0";
 }
 
-nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind, const int64_t *args, int nargs)
+nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind, const int64_t *args, int nargs,
+                           const char *name)
 {
     if (v == NULL) return NULL;
     nbi_set_view_base(v, x);
@@ -109,7 +110,7 @@ nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind,
         if (x->requires_grad && !nbi_grad_enabled()) v->requires_grad = v->view_without_grad = true;
         return v;
     }
-    nbi_node *node = nbi_record(v, view_node_name(kind), view_backward, 1, &x, 0);
+    nbi_node *node = nbi_record(v, name ? name : view_node_name(kind), view_backward, 1, &x, 0);
     if (node == NULL) {
         nb_free(v);
         return NULL;
@@ -146,12 +147,15 @@ nb_tensor *nbi_record_copy(nb_tensor *out, const nb_tensor *x, const char *name)
  * value (no gradient reaches it), src. */
 static nb_status copy_into_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    if (!nbi_input_needs_grad(node, 1)) return NB_OK;
     NBI_FORMULA_BEGIN();
-    nb_tensor *src  = nbi_input(node, 1);
-    nb_tensor *grad = nbi_sum_to(g, src->ndim, src->shape);
-    if (grad && grad->dtype != src->dtype) grad = nb_to_dtype(grad, src->dtype);
-    nb_status status = nbi_keep_grad(grad, &grad_inputs[1]);
+    nb_status status = NB_OK;
+    if (nbi_input_needs_grad(node, 0)) status = nbi_keep_grad(nb_zeros_like(g), &grad_inputs[0]);
+    if (status == NB_OK && nbi_input_needs_grad(node, 1)) {
+        nb_tensor *src  = nbi_input(node, 1);
+        nb_tensor *grad = nbi_sum_to(g, src->ndim, src->shape);
+        if (grad && grad->dtype != src->dtype) grad = nb_to_dtype(grad, src->dtype);
+        status = nbi_keep_grad(grad, &grad_inputs[1]);
+    }
     NBI_FORMULA_END(status);
 }
 

@@ -110,9 +110,13 @@ static nb_status as_strided_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
 static bool record_as_strided(nb_tensor *view, nb_tensor *base, nb_tensor *positions)
 {
     const nb_tensor *inputs[2] = { base, positions };
-    nbi_node        *node      = nbi_record(view, "AsStridedBackward0", as_strided_backward, 2, inputs, NBI_SAVES(1));
+    nbi_node        *previous  = view->grad_fn;
+    if (previous && previous->retain_owner == view) previous->retain_owner = NULL;
+    nbi_node *node = nbi_record(view, "AsStridedBackward0", as_strided_backward, 2, inputs, NBI_SAVES(1));
     if (node == NULL) return false;
     node->is_view = true;
+    /* retain_grad follows the view to its new history, as in PyTorch. */
+    if (view->retains_grad) node->retain_owner = view;
     return true;
 }
 

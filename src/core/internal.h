@@ -167,6 +167,15 @@ static inline bool nbi_has_internal_overlap(const nb_tensor *t)
         if (t->stride[d] == 0 && t->shape[d] > 1) return true;
     return false;
 }
+/* How the memory of two tensors overlaps, as PyTorch decides it: FULL when
+ * they are the same elements in the same layout, PARTIAL when their ranges
+ * meet otherwise, TOO_HARD when either is not dense (then nobody knows). */
+typedef enum { NBI_OVERLAP_NO, NBI_OVERLAP_FULL, NBI_OVERLAP_PARTIAL, NBI_OVERLAP_TOO_HARD } nbi_overlap;
+nbi_overlap nbi_memory_overlap(const nb_tensor *a, const nb_tensor *b);
+/* An in-place op writing `written` while reading `read`: false with
+ * NB_ERR_ARG when they partially overlap (the result would depend on the
+ * order elements are visited; PyTorch refuses it too). */
+bool        nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tensor *read, const char *op);
 /* Record an in-place write to t's storage. */
 static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
 

@@ -102,3 +102,47 @@ void nbi_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
         s *= shape[i] > 1 ? shape[i] : 1;
     }
 }
+
+/* ------------------------------------------------------------------------ */
+/* Memory overlap                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Its elements fill [offset, offset + numel) exactly, in some dim order. */
+static bool non_overlapping_and_dense(const nb_tensor *t)
+{
+    int     order[NB_MAX_DIMS], n = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 1) continue;
+        int k = n++;
+        while (k > 0 && t->stride[order[k - 1]] > t->stride[d]) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = d;
+    }
+    int64_t expected = 1;
+    for (int k = 0; k < n; k++) {
+        if (t->stride[order[k]] != expected) return false;
+        expected *= t->shape[order[k]];
+    }
+    return true;
+}
+
+nbi_overlap nbi_memory_overlap(const nb_tensor *a, const nb_tensor *b)
+{
+    if (a->numel == 0 || b->numel == 0 || a->storage != b->storage) return NBI_OVERLAP_NO;
+    bool same = a->offset == b->offset && a->ndim == b->ndim;
+    for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == b->shape[d] && a->stride[d] == b->stride[d];
+    if (same) return NBI_OVERLAP_FULL;
+    if (!non_overlapping_and_dense(a) || !non_overlapping_and_dense(b)) return NBI_OVERLAP_TOO_HARD;
+    int64_t a_end = a->offset + a->numel, b_end = b->offset + b->numel;
+    return a->offset < b_end && b->offset < a_end ? NBI_OVERLAP_PARTIAL : NBI_OVERLAP_NO;
+}
+
+bool nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tensor *read, const char *op)
+{
+    if (nbi_memory_overlap(written, read) != NBI_OVERLAP_PARTIAL) return true;
+    nbi_fail(NB_ERR_ARG, "%s: some elements of the input tensor and the written-to tensor refer to a single memory "
+                         "location; clone the input first", op);
+    return false;
+}

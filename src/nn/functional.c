@@ -144,5 +144,5 @@ nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight)
     for (int d = 0; d < indices->ndim; d++)
         out_shape.dims[d] = indices->shape[d];
     out_shape.dims[indices->ndim] = weight->shape[1];
-    return nbf_end(nb_reshape(nb_index_select(weight, 0, list), out_shape));
+    return nbf_end(nb_view(nb_index_select(weight, 0, list), out_shape)); /* index_select is contiguous */
 }

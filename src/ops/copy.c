@@ -76,6 +76,7 @@ nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
     if (nbi_has_internal_overlap(dst))
         return nbi_fail(NB_ERR_ARG, "nb_copy_: the destination has elements that share memory (an expanded view); "
                                     "clone it first");
+    if (!nbi_check_no_partial_overlap(dst, src, "nb_copy_")) return NULL;
     if (nbi_in_place_records(dst, src)) {
         /* dst's new value is src's: its gradient flows to src alone. */
         nb_tensor *old = nbi_begin_in_place(dst, "nb_copy_");
@@ -86,8 +87,8 @@ nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
         nbi_grad_mode_pop();
         return nbi_finish_in_place(dst, old, nbi_record_copy_into(result, old, src), "nb_copy_");
     }
-    /* A source overlapping the destination with another layout would be
-     * read after being written: copy it out first. */
+    /* A source sharing the destination's memory in a layout too hard to
+     * compare would be read after being written: copy it out first. */
     nb_tensor *staged = NULL;
     if (src->storage == dst->storage) {
         staged = nb_clone(src);

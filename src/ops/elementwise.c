@@ -432,6 +432,7 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
     if (!nbi_check_cpu(a, name) || !same_device(a, b, name)) return NULL;
     const nb_tensor *both[2] = { a, b };
     nb_dtype         promoted = nbi_result_type(2, both, false, false);
+    if (in_place && !nbi_check_no_partial_overlap(a, b, name)) return NULL;
     if (in_place && nbi_in_place_records(a, b)) {
         if (!check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)) return NULL;
         nb_tensor *old = nbi_begin_in_place((nb_tensor *)a, name);

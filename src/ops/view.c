@@ -13,16 +13,17 @@
 
 /* A view of t with this geometry that keeps row-major element order
  * (reshape, squeeze, flatten, or t itself): its gradient is reshaped back. */
-static nb_tensor *make_view(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset)
+static nb_tensor *make_view(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset,
+                            const char *name)
 {
-    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, NBI_VIEW_RESHAPE, NULL, 0);
+    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, NBI_VIEW_RESHAPE, NULL, 0, name);
 }
 
 /* A view that moves elements around: recorded with its kind and args. */
 static nb_tensor *make_view_of_kind(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
                                     int64_t offset, nbi_view_kind kind, const int64_t *args, int nargs)
 {
-    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, kind, args, nargs);
+    return nbi_record_view(nbi_make_view(t, ndim, shape, stride, offset), t, kind, args, nargs, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -149,20 +150,20 @@ nb_tensor *nb_view(const nb_tensor *t, nb_shape shape)
                         nbi_shape_str(t->ndim, t->stride, buf_stride, sizeof buf_stride),
                         nbi_shape_str(shape.ndim, shape.dims, buf_new, sizeof buf_new));
     }
-    return make_view(t, shape.ndim, shape.dims, stride, t->offset);
+    return make_view(t, shape.ndim, shape.dims, stride, t->offset, "ViewBackward0");
 }
 
 /* reshape once the shape is inferred and checked: a view when the strides
- * allow, else a view of a contiguous copy (the copy's handle is dropped; the
- * view keeps its storage alive). */
-static nb_tensor *reshape_inferred(const nb_tensor *t, nb_shape shape)
+ * allow (its node named view_name), else a view of a contiguous copy (the
+ * copy's handle is dropped; the view keeps it alive). */
+static nb_tensor *reshape_inferred(const nb_tensor *t, nb_shape shape, const char *view_name)
 {
     int64_t stride[NB_MAX_DIMS];
-    if (view_strides(t, shape.ndim, shape.dims, stride)) return make_view(t, shape.ndim, shape.dims, stride, t->offset);
+    if (view_strides(t, shape.ndim, shape.dims, stride)) return make_view(t, shape.ndim, shape.dims, stride, t->offset, view_name);
     nb_tensor *copy = nb_contiguous(t);
     if (copy == NULL) return NULL;
     nbi_contiguous_strides(shape.ndim, shape.dims, stride);
-    nb_tensor *result = make_view(copy, shape.ndim, shape.dims, stride, copy->offset);
+    nb_tensor *result = make_view(copy, shape.ndim, shape.dims, stride, copy->offset, "UnsafeViewBackward0");
     nb_free(copy); /* the view's graph node holds the copy if it needs it */
     return result;
 }
@@ -171,21 +172,20 @@ nb_tensor *nb_reshape(const nb_tensor *t, nb_shape shape)
 {
     if (!nbi_check_tensor(t, "nb_reshape", "t")) return NULL;
     if (!infer_size(&shape, t->numel, "nb_reshape", -1)) return NULL;
-    return reshape_inferred(t, shape);
+    return reshape_inferred(t, shape, "ReshapeAliasBackward0");
 }
 
 /* ------------------------------------------------------------------------ */
 /* transpose, permute, t                                                     */
 /* ------------------------------------------------------------------------ */
 
-nb_tensor *nb_transpose(const nb_tensor *t, int dim0, int dim1)
+static nb_tensor *transpose_named(const nb_tensor *t, int dim0, int dim1, const char *name)
 {
-    if (!nbi_check_tensor(t, "nb_transpose", "t")) return NULL;
     int d0 = nbi_wrap_dim(dim0, t->ndim, "nb_transpose");
     if (d0 < 0) return NULL;
     int d1 = nbi_wrap_dim(dim1, t->ndim, "nb_transpose");
     if (d1 < 0) return NULL;
-    if (t->ndim == 0) return make_view(t, 0, t->shape, t->stride, t->offset);
+    if (t->ndim == 0) return make_view(t, 0, t->shape, t->stride, t->offset, name);
     int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) {
         shape[i]  = t->shape[i];
@@ -196,7 +196,13 @@ nb_tensor *nb_transpose(const nb_tensor *t, int dim0, int dim1)
     shape[d1]  = t->shape[d0];
     stride[d1] = t->stride[d0];
     int64_t args[2] = { d0, d1 };
-    return make_view_of_kind(t, t->ndim, shape, stride, t->offset, NBI_VIEW_TRANSPOSE, args, 2);
+    return nbi_record_view(nbi_make_view(t, t->ndim, shape, stride, t->offset), t, NBI_VIEW_TRANSPOSE, args, 2, name);
+}
+
+nb_tensor *nb_transpose(const nb_tensor *t, int dim0, int dim1)
+{
+    if (!nbi_check_tensor(t, "nb_transpose", "t")) return NULL;
+    return transpose_named(t, dim0, dim1, "TransposeBackward0");
 }
 
 nb_tensor *nb_permute(const nb_tensor *t, nb_dims order)
@@ -224,8 +230,8 @@ nb_tensor *nb_t(const nb_tensor *t)
     if (t->ndim > 2)
         return nbi_fail(NB_ERR_SHAPE, "nb_t: expects a tensor with <= 2 dims, but it has %d (use nb_transpose)",
                         t->ndim);
-    if (t->ndim < 2) return make_view(t, t->ndim, t->shape, t->stride, t->offset);
-    return nb_transpose(t, 0, 1);
+    if (t->ndim < 2) return make_view(t, t->ndim, t->shape, t->stride, t->offset, "TBackward0");
+    return transpose_named(t, 0, 1, "TBackward0");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -314,7 +320,7 @@ nb_tensor *nb_squeeze(const nb_tensor *t)
         stride[ndim] = t->stride[i];
         ndim++;
     }
-    return make_view(t, ndim, shape, stride, t->offset);
+    return make_view(t, ndim, shape, stride, t->offset, "SqueezeBackward0");
 }
 
 nb_tensor *nb_squeeze_dim(const nb_tensor *t, int dim)
@@ -322,7 +328,7 @@ nb_tensor *nb_squeeze_dim(const nb_tensor *t, int dim)
     if (!nbi_check_tensor(t, "nb_squeeze_dim", "t")) return NULL;
     int d = nbi_wrap_dim(dim, t->ndim, "nb_squeeze_dim");
     if (d < 0) return NULL;
-    if (t->ndim == 0 || t->shape[d] != 1) return make_view(t, t->ndim, t->shape, t->stride, t->offset);
+    if (t->ndim == 0 || t->shape[d] != 1) return make_view(t, t->ndim, t->shape, t->stride, t->offset, "SqueezeBackward1");
     int64_t shape[NB_MAX_DIMS], stride[NB_MAX_DIMS];
     int     ndim = 0;
     for (int i = 0; i < t->ndim; i++) {
@@ -331,7 +337,7 @@ nb_tensor *nb_squeeze_dim(const nb_tensor *t, int dim)
         stride[ndim] = t->stride[i];
         ndim++;
     }
-    return make_view(t, ndim, shape, stride, t->offset);
+    return make_view(t, ndim, shape, stride, t->offset, "SqueezeBackward1");
 }
 
 nb_tensor *nb_unsqueeze(const nb_tensor *t, int dim)
@@ -356,7 +362,7 @@ nb_tensor *nb_unsqueeze(const nb_tensor *t, int dim)
             j++;
         }
     }
-    return make_view(t, range, shape, stride, t->offset);
+    return make_view(t, range, shape, stride, t->offset, "UnsqueezeBackward0");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -373,9 +379,9 @@ nb_tensor *nb_flatten(const nb_tensor *t, int start_dim, int end_dim)
     if (start > end) return nbi_fail(NB_ERR_ARG, "nb_flatten: start_dim %d cannot come after end_dim %d", start, end);
     if (t->ndim == 0) { /* flattening a scalar gives one dim, as torch */
         const int64_t one = 1;
-        return make_view(t, 1, &one, &one, t->offset);
+        return make_view(t, 1, &one, &one, t->offset, "ReshapeAliasBackward0");
     }
-    if (start == end) return make_view(t, t->ndim, t->shape, t->stride, t->offset);
+    if (start == end) return nbi_alias_recorded(t, "nb_flatten"); /* PyTorch returns t itself */
     nb_shape shape = {.ndim = 0};
     for (int i = 0; i < t->ndim; i++) {
         if (i > start && i <= end)
@@ -383,7 +389,7 @@ nb_tensor *nb_flatten(const nb_tensor *t, int start_dim, int end_dim)
         else
             shape.dims[shape.ndim++] = t->shape[i];
     }
-    return reshape_inferred(t, shape);
+    return reshape_inferred(t, shape, "ReshapeAliasBackward0");
 }
 
 nb_tensor *nb_unflatten(const nb_tensor *t, int dim, nb_shape sizes)
@@ -406,7 +412,7 @@ nb_tensor *nb_unflatten(const nb_tensor *t, int dim, nb_shape sizes)
             shape.dims[shape.ndim++] = t->shape[i];
     }
     /* Splitting one dim always has a view, so this never copies. */
-    return reshape_inferred(t, shape);
+    return reshape_inferred(t, shape, "ViewBackward0");
 }
 
 /* ------------------------------------------------------------------------ */
