@@ -626,7 +626,14 @@ NB_API const char *nb_grad_fn_name(const nb_tensor *t);
  *   the buffer require grad, and its gradient flows to each slice's source.
  *   Other views of that tensor follow its new history ("AsStridedBackward0").
  * - In-place ops on a leaf that requires grad, or on a view of one, are
- *   refused (NB_ERR_STATE) unless grad mode is off. */
+ *   refused (NB_ERR_STATE) unless grad mode is off; so is writing, with
+ *   grad mode on, a view made while it was off.
+ * - An in-place op whose operand shares memory with the written tensor in
+ *   another layout (nb_add_(a, nb_t(a))) is refused (NB_ERR_ARG): the result
+ *   would depend on the order elements are visited. Clone the operand.
+ * - An op that returns its input in PyTorch (nb_contiguous of a contiguous
+ *   tensor, nb_to_dtype to the same dtype, nb_dropout in eval) returns a new
+ *   handle to the same tensor: same history, and for a leaf the same grad. */
 
 /* Gradient hooks (torch.Tensor.register_hook). During backward, fn is
  * called with the gradient of t (borrowed) before it is accumulated into
