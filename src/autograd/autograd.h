@@ -135,6 +135,12 @@ static inline nb_tensor *nbi_saved_output(nbi_node *node) { return node->saved_o
  * create_graph (d tanh(x)/dx = 1 - y^2 is differentiated through y). A new
  * handle; it holds node, which holds nothing of it (no cycle). */
 nb_tensor *nbi_output_with_history(nbi_node *node);
+/* What a node keeps of an input (node.c says why never the handle itself):
+ * a leaf that requires grad, or a frozen alias; in no scope. */
+nb_tensor *nbi_held_input(const nb_tensor *input);
+/* A new handle (in no scope) to t's elements that carries the history
+ * (fn, slot): what a node keeps of an input, frozen as it was. */
+nb_tensor *nbi_alias_with_history(const nb_tensor *t, nbi_node *fn, int slot, bool requires_grad);
 
 /* What an op that "returns t itself" returns: a new handle to t that is in
  * t's graph (an identity node when t requires grad). */

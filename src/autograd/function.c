@@ -105,19 +105,20 @@ static bool listed(const nb_tensor *const *list, int count, const nb_tensor *t)
     return false;
 }
 
-/* After forward: hold what it saved. An input (not dirty) is held itself,
- * so a backward recorded under create_graph reaches its history; anything
- * else as a detached alias (an output's history leads back to this node:
- * holding it would be a cycle). Versions are taken now, as PyTorch does. */
+/* After forward: hold what it saved. An input (not dirty) is held as a
+ * node holds its inputs (nbi_held_input: with its history, so a backward
+ * recorded under create_graph reaches it); anything else as a detached
+ * alias (an output's history leads back to this node: holding it would be
+ * a cycle). Versions are taken now, as PyTorch does. */
 static nb_status hold_saved(nb_function_ctx *ctx)
 {
     for (int i = 0; i < ctx->nsaved; i++) {
         nb_tensor *given = ctx->saved[i];
         bool       input = input_index(ctx->inputs, ctx->ninputs, given) >= 0
                      && !listed(ctx->marked_dirty, ctx->nmarked_dirty, given);
-        nb_tensor *held  = input ? given : nbi_alias_unscoped(given);
+        nb_tensor *held  = input ? nbi_held_input(given) : nbi_alias_unscoped(given);
         if (held == NULL) return nb_last_status(); /* ctx_free releases what is held so far */
-        if (!input) nbi_tensor_release(given); /* the reference taken when it was saved */
+        nbi_tensor_release(given); /* the reference taken when it was saved */
         ctx->saved[i]          = held;
         ctx->saved_versions[i] = held->storage->version;
     }

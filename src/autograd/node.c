@@ -24,20 +24,25 @@ static void node_destroy(nbi_node *node);
  * variables are. NOTE: holding the input's own handle would make a cycle
  * when an in-place op later gives the input a history that leads back to
  * this node (y.add_(f(y)), or a buffer filled from its own slices). */
-static nb_tensor *held_input(const nb_tensor *input)
+nb_tensor *nbi_held_input(const nb_tensor *input)
 {
     if (input->requires_grad && input->grad_fn == NULL && !input->view_without_grad) {
         nb_tensor *leaf = nbi_identity(input);
         nbi_tensor_retain(leaf);
         return leaf;
     }
-    nb_tensor *held = nbi_alias_unscoped(input);
-    if (held == NULL) return NULL;
-    held->requires_grad = input->requires_grad;
-    held->grad_fn       = input->grad_fn;
-    held->output_nr     = input->output_nr;
-    if (held->grad_fn) node_retain(held->grad_fn);
-    return held;
+    return nbi_alias_with_history(input, input->grad_fn, input->output_nr, input->requires_grad);
+}
+
+nb_tensor *nbi_alias_with_history(const nb_tensor *t, nbi_node *fn, int slot, bool requires_grad)
+{
+    nb_tensor *alias = nbi_alias_unscoped(t);
+    if (alias == NULL) return NULL;
+    alias->requires_grad = requires_grad;
+    alias->grad_fn       = fn;
+    alias->output_nr     = slot;
+    if (fn) node_retain(fn);
+    return alias;
 }
 
 nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
@@ -63,7 +68,7 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
         node->edges[i]         = (nbi_edge){ 0 };
         if (input == NULL) continue;
         nbi_refresh_view(input);
-        node->inputs[i] = held_input(input);
+        node->inputs[i] = nbi_held_input(input);
         if (node->inputs[i] == NULL) {
             node_destroy(node);
             return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
@@ -101,12 +106,8 @@ bool nbi_save_output(nbi_node *node, const nb_tensor *out)
 
 nb_tensor *nbi_output_with_history(nbi_node *node)
 {
-    nb_tensor *out = nbi_alias(node->saved_output);
-    if (out == NULL) return NULL;
-    node_retain(node);
-    out->grad_fn       = node;
-    out->output_nr     = 0;
-    out->requires_grad = true;
+    nb_tensor *out = nbi_alias_with_history(node->saved_output, node, 0, true);
+    if (out) nbi_adopt(out); /* the formula's scope frees it */
     return out;
 }
 

@@ -180,17 +180,14 @@ nb_tensor *nbi_rebase_view(nb_tensor *view, nb_tensor *result, const char *op)
     nb_tensor *base = view->view_base;
     if (!result->requires_grad && !base->requires_grad) return view;
     nb_tensor *positions = view_positions(base, view, op);
-    nb_tensor *old_base  = positions ? nbi_alias(base) : NULL;
+    /* old_base stands for the base's value before the write: it carries
+     * the base's current history into the CopySlices node. */
+    nb_tensor *old_base =
+        positions ? nbi_alias_with_history(base, base->grad_fn, base->output_nr, base->requires_grad) : NULL;
     if (old_base == NULL) {
         nb_free(positions);
         return NULL;
     }
-    /* old_base stands for the base's value before the write: it carries
-     * the base's current history into the CopySlices node. */
-    old_base->grad_fn       = base->grad_fn;
-    old_base->output_nr     = base->output_nr;
-    old_base->requires_grad = base->requires_grad;
-    if (base->grad_fn) atomic_fetch_add_explicit(&base->grad_fn->refcount, 1, memory_order_relaxed);
     nbi_node        *previous  = base->grad_fn;
     const nb_tensor *inputs[3] = { old_base, result, positions };
     bool ok = nbi_record(base, "CopySlices", copy_slices_backward, 3, inputs, NBI_SAVES(2)) != NULL;
@@ -199,7 +196,7 @@ nb_tensor *nbi_rebase_view(nb_tensor *view, nb_tensor *result, const char *op)
         base->grad_fn->retain_owner = base;
     }
     ok = ok && record_as_strided(view, base, positions);
-    nb_free(old_base);
+    nbi_tensor_release(old_base);
     nb_free(positions);
     return ok ? view : NULL;
 }
