@@ -176,6 +176,9 @@ nbi_overlap nbi_memory_overlap(const nb_tensor *a, const nb_tensor *b);
  * NB_ERR_ARG when they partially overlap (the result would depend on the
  * order elements are visited; PyTorch refuses it too). */
 bool        nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tensor *read, const char *op);
+/* The same, refusing full overlap too (scatter_ reads src at other places
+ * than it writes, so even the same elements would race). */
+bool        nbi_check_no_overlap(const nb_tensor *written, const nb_tensor *read, const char *op);
 /* Record an in-place write to t's storage. */
 static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
 

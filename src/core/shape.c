@@ -139,10 +139,20 @@ nbi_overlap nbi_memory_overlap(const nb_tensor *a, const nb_tensor *b)
     return a->offset < b_end && b->offset < a_end ? NBI_OVERLAP_PARTIAL : NBI_OVERLAP_NO;
 }
 
-bool nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tensor *read, const char *op)
+static bool refuse_overlap(const char *op)
 {
-    if (nbi_memory_overlap(written, read) != NBI_OVERLAP_PARTIAL) return true;
     nbi_fail(NB_ERR_ARG, "%s: some elements of the input tensor and the written-to tensor refer to a single memory "
                          "location; clone the input first", op);
     return false;
+}
+
+bool nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tensor *read, const char *op)
+{
+    return nbi_memory_overlap(written, read) != NBI_OVERLAP_PARTIAL || refuse_overlap(op);
+}
+
+bool nbi_check_no_overlap(const nb_tensor *written, const nb_tensor *read, const char *op)
+{
+    nbi_overlap overlap = nbi_memory_overlap(written, read);
+    return (overlap != NBI_OVERLAP_PARTIAL && overlap != NBI_OVERLAP_FULL) || refuse_overlap(op);
 }

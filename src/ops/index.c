@@ -456,6 +456,7 @@ static nb_tensor *scatter_in_place(nb_tensor *t, int dim, const nb_tensor *index
     if (d < 0) return NULL;
     if (nbi_has_internal_overlap(t))
         return nbi_fail(NB_ERR_ARG, "%s: t has elements that share memory (an expanded view); clone it first", op);
+    if (!nbi_check_no_overlap(t, src, op) || !nbi_check_no_overlap(t, index, op)) return NULL;
     if (nbi_in_place_records(t, src)) {
         nb_tensor *old = nbi_begin_in_place(t, op);
         if (old == NULL) return NULL;
