@@ -51,14 +51,19 @@ static int64_t reduced_count(nbi_node *node, const nb_tensor *x)
 static nb_status sum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
 static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
 static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
+static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
+static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
 
 static nb_tensor *record(nb_tensor *out, const nb_tensor *t, const char *name, nbi_backward_fn backward,
                          int64_t mask, bool keepdim, bool save_output)
 {
     if (out == NULL || !nb_dtype_is_floating(out->dtype) || !nbi_should_record(1, &t)) return out;
-    /* sum, mean and cumsum read only x's shape: a later in-place change to x is no
-     * error for them, as in PyTorch. */
-    uint32_t  saves = backward == sum_backward || backward == mean_backward || backward == cumsum_backward ? 0 : NBI_SAVES(0);
+    /* sum, mean and cumsum read only x's shape, softmax and log_softmax only
+     * their output: a later in-place change to x is no error for them, as in
+     * PyTorch. */
+    bool      reads_x = backward != sum_backward && backward != mean_backward && backward != cumsum_backward
+                   && backward != softmax_backward && backward != log_softmax_backward;
+    uint32_t  saves   = reads_x ? NBI_SAVES(0) : 0;
     nbi_node *node  = nbi_record(out, name, backward, 1, &t, saves);
     if (node == NULL || (save_output && !nbi_save_output(node, out))) {
         nb_free(out);
@@ -69,13 +74,14 @@ static nb_tensor *record(nb_tensor *out, const nb_tensor *t, const char *name, n
     return out;
 }
 
-/* The output, recomputed from x while recording (so second derivatives see
- * its dependence on x), else the saved one. */
+/* The saved output; while recording (create_graph), as a tensor this node
+ * made, so second derivatives see its dependence on x. recompute serves a
+ * node that saved no output. */
 static nb_tensor *output_of(nbi_node *node, nb_tensor *(*recompute)(nbi_node *, nb_tensor *))
 {
     nb_tensor *saved = nbi_saved_output(node);
-    if (saved != NULL && !nbi_grad_enabled()) return saved;
-    return recompute(node, nbi_input(node, 0));
+    if (saved == NULL) return recompute(node, nbi_input(node, 0));
+    return nbi_grad_enabled() ? nbi_output_with_history(node) : saved;
 }
 
 static nb_dims dims_of_mask(const nb_tensor *x, int64_t mask)
