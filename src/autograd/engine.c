@@ -18,6 +18,8 @@
 
 static atomic_uint_fast64_t engine_runs;
 
+enum { SMALL_GRAPH = 32, LINEAR_LEAVES = 16 };
+
 _Thread_local const nbi_node *nbi_running_node;
 
 typedef struct {
@@ -32,9 +34,42 @@ typedef struct {
     nb_tensor **leaves;
     int64_t    *leaf_pending;
     nb_tensor **leaf_grads;
-    int64_t    *leaf_table; /* index + 1 into leaves, 0 when empty */
+    int64_t    *leaf_table; /* index + 1 into leaves, 0 when empty; none while few */
     int64_t     nleaves, leaf_capacity, table_size;
+    /* A small graph (a training step of a small model) lives in these, so
+     * a backward pass costs no allocation of its own. */
+    nbi_node  *small_nodes[SMALL_GRAPH];
+    int64_t    small_pending[SMALL_GRAPH], small_first_slot[SMALL_GRAPH], small_ready[SMALL_GRAPH + 1];
+    nb_tensor *small_slots[SMALL_GRAPH];
+    nb_tensor *small_leaves[SMALL_GRAPH], *small_leaf_grads[SMALL_GRAPH];
+    int64_t    small_leaf_pending[SMALL_GRAPH];
 } graph;
+
+static void graph_init(graph *g)
+{
+    g->count = g->nslots = g->nleaves = g->table_size = 0;
+    g->leaf_table    = NULL;
+    g->nodes         = g->small_nodes;
+    g->pending       = g->small_pending;
+    g->first_slot    = g->small_first_slot;
+    g->slots         = g->small_slots;
+    g->leaves        = g->small_leaves;
+    g->leaf_pending  = g->small_leaf_pending;
+    g->leaf_grads    = g->small_leaf_grads;
+    g->capacity      = SMALL_GRAPH;
+    g->slot_capacity = SMALL_GRAPH;
+    g->leaf_capacity = SMALL_GRAPH;
+}
+
+static void graph_free(graph *g)
+{
+    void *arrays[] = { g->nodes, g->pending, g->first_slot, g->slots, g->leaves, g->leaf_pending, g->leaf_grads };
+    void *smalls[] = { g->small_nodes,  g->small_pending,      g->small_first_slot, g->small_slots,
+                       g->small_leaves, g->small_leaf_pending, g->small_leaf_grads };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        if (arrays[i] != smalls[i]) free(arrays[i]);
+    free(g->leaf_table); /* the leaves' gradients were in the run's scope */
+}
 
 /* What the run produces: into leaves' .grad, or into the caller's array. */
 typedef struct {
@@ -45,10 +80,13 @@ typedef struct {
     nb_tensor       **captured;
 } run_goal;
 
-static bool grow(void **array, int64_t capacity, size_t size)
+/* *array (now holding old elements, in small storage or on the heap)
+ * grown to capacity elements. */
+static bool grow(void **array, void *small, int64_t old, int64_t capacity, size_t size)
 {
-    void *grown = realloc(*array, (size_t)capacity * size);
+    void *grown = *array == small ? malloc((size_t)capacity * size) : realloc(*array, (size_t)capacity * size);
     if (grown == NULL) return false;
+    if (*array == small) memcpy(grown, small, (size_t)old * size);
     *array = grown;
     return true;
 }
@@ -57,15 +95,16 @@ static bool graph_add(graph *g, nbi_node *node, uint64_t run)
 {
     if (g->count == g->capacity) {
         int64_t capacity = g->capacity ? g->capacity * 2 : 64;
-        if (!grow((void **)&g->nodes, capacity, sizeof *g->nodes) || !grow((void **)&g->pending, capacity, sizeof *g->pending)
-            || !grow((void **)&g->first_slot, capacity, sizeof *g->first_slot))
+        if (!grow((void **)&g->nodes, g->small_nodes, g->count, capacity, sizeof *g->nodes)
+            || !grow((void **)&g->pending, g->small_pending, g->count, capacity, sizeof *g->pending)
+            || !grow((void **)&g->first_slot, g->small_first_slot, g->count, capacity, sizeof *g->first_slot))
             return false;
         g->capacity = capacity;
     }
     if (g->nslots + node->noutputs > g->slot_capacity) {
         int64_t capacity = g->slot_capacity ? g->slot_capacity * 2 : 64;
         while (capacity < g->nslots + node->noutputs) capacity *= 2;
-        if (!grow((void **)&g->slots, capacity, sizeof *g->slots)) return false;
+        if (!grow((void **)&g->slots, g->small_slots, g->nslots, capacity, sizeof *g->slots)) return false;
         g->slot_capacity = capacity;
     }
     /* The run holds each node: running a node releases its inputs, which
@@ -90,7 +129,8 @@ static uint64_t hash_pointer(const void *p)
     return x ^ (x >> 33);
 }
 
-/* The slot of leaf in the table (its index + 1 there, or 0 if absent). */
+/* The slot of leaf in the table (its index + 1 there, or 0 if absent);
+ * only once the leaves are too many for a linear search. */
 static int64_t *leaf_slot(const graph *g, const nb_tensor *leaf)
 {
     uint64_t mask = (uint64_t)g->table_size - 1;
@@ -112,25 +152,36 @@ static bool leaf_table_grow(graph *g)
     return true;
 }
 
+/* The index of leaf in the run, -1 if absent. */
+static int64_t find_leaf(const graph *g, const nb_tensor *leaf)
+{
+    if (g->table_size == 0) {
+        for (int64_t j = 0; j < g->nleaves; j++)
+            if (g->leaves[j] == leaf) return j;
+        return -1;
+    }
+    return *leaf_slot(g, leaf) - 1;
+}
+
 /* The index of leaf in the run, added when new; -1 on OOM. */
 static int64_t leaf_index(graph *g, nb_tensor *leaf)
 {
-    if (2 * (g->nleaves + 1) > g->table_size && !leaf_table_grow(g)) return -1;
-    int64_t *slot = leaf_slot(g, leaf);
-    if (*slot != 0) return *slot - 1;
+    int64_t j = find_leaf(g, leaf);
+    if (j >= 0) return j;
+    if (g->nleaves >= LINEAR_LEAVES && 2 * (g->nleaves + 1) > g->table_size && !leaf_table_grow(g)) return -1;
     if (g->nleaves == g->leaf_capacity) {
-        int64_t capacity = g->leaf_capacity ? g->leaf_capacity * 2 : 16;
-        if (!grow((void **)&g->leaves, capacity, sizeof *g->leaves)
-            || !grow((void **)&g->leaf_pending, capacity, sizeof *g->leaf_pending)
-            || !grow((void **)&g->leaf_grads, capacity, sizeof *g->leaf_grads))
+        int64_t capacity = g->leaf_capacity * 2;
+        if (!grow((void **)&g->leaves, g->small_leaves, g->nleaves, capacity, sizeof *g->leaves)
+            || !grow((void **)&g->leaf_pending, g->small_leaf_pending, g->nleaves, capacity, sizeof *g->leaf_pending)
+            || !grow((void **)&g->leaf_grads, g->small_leaf_grads, g->nleaves, capacity, sizeof *g->leaf_grads))
             return -1;
         g->leaf_capacity = capacity;
     }
-    int64_t j          = g->nleaves++;
+    j                  = g->nleaves++;
     g->leaves[j]       = leaf;
     g->leaf_pending[j] = 0;
     g->leaf_grads[j]   = NULL;
-    *slot              = j + 1;
+    if (g->table_size) *leaf_slot(g, leaf) = j + 1;
     return j;
 }
 
@@ -288,7 +339,7 @@ static nb_status run_node(graph *g, nbi_node *node, nb_tensor *const *grads, con
             if (gi) status = accumulate(&g->slots[g->first_slot[child] + edge->slot], gi);
             if (--g->pending[child] == 0) ready[(*nready)++] = child;
         } else if (node->inputs[i]) {
-            int64_t j = *leaf_slot(g, node->inputs[i]) - 1;
+            int64_t j = find_leaf(g, node->inputs[i]);
             if (gi) status = accumulate(&g->leaf_grads[j], gi);
             if (--g->leaf_pending[j] == 0 && status == NB_OK && g->leaf_grads[j]) {
                 status           = deliver_to_leaf(g->leaves[j], g->leaf_grads[j], goal, op);
@@ -327,12 +378,15 @@ static nb_status run_backward(int nroots, nb_tensor *const *roots, nb_tensor *co
                               run_goal *goal, const char *op)
 {
     uint64_t  run    = atomic_fetch_add(&engine_runs, 1) + 1;
-    graph     g      = { 0 };
+    graph     g; /* NOTE: not "= { 0 }": zeroing its small arrays costs more than the run */
+    graph_init(&g);
     int64_t  *ready  = NULL;
     nb_status status = NB_OK;
     if (nb_scope_begin() != NB_OK) return nb_last_status();
     nbi_grad_mode_push(goal->create_graph);
-    if (!collect(&g, nroots, roots, run) || (ready = malloc((size_t)(g.count + 1) * sizeof *ready)) == NULL) {
+    ready = g.small_ready;
+    if (!collect(&g, nroots, roots, run)
+        || (g.count >= SMALL_GRAPH && (ready = malloc((size_t)(g.count + 1) * sizeof *ready)) == NULL)) {
         status = nbi_fail_status(NB_ERR_OOM, "%s: out of memory collecting the graph", op);
         goto done;
     }
@@ -378,15 +432,8 @@ done:
         nbi_node_release(g.nodes[i]);
     }
     nbi_grad_mode_pop();
-    free(g.nodes);
-    free(g.pending);
-    free(g.first_slot);
-    free(g.slots);
-    free(g.leaves);
-    free(g.leaf_pending);
-    free(g.leaf_grads); /* their tensors were in the run's scope */
-    free(g.leaf_table);
-    free(ready);
+    graph_free(&g);
+    if (ready != g.small_ready) free(ready);
     for (int k = 0; k < goal->ntargets; k++) {
         if (goal->captured[k] == NULL) continue;
         if (status == NB_OK) {
