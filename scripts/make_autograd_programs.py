@@ -19,7 +19,18 @@ a step, transpose, t, reshape, view, diagonal, unsqueeze, expand; expanded
 tensors and their views are only read), in-place ops (add_, sub_, mul_,
 div_, add_scalar_, mul_scalar_, exp_, tanh_, clamp_, fill_, copy_) on any
 tensor or view, a zeros buffer (no grad) with a view of it written by
-copy_, constants, reductions (sum, sum/mean over a dim), retain_grad. A step
+copy_, constants, reductions (sum, sum/mean over a dim), retain_grad; and
+(a move in 0.4) matmul (1-d, 2-d, batched and broadcast, partners made as
+constants or leaves when none fits), cat and stack, index_select and gather
+with constant indices, scatter_/scatter_add_ in place (also on views;
+scatter_'s indices unique along the dim), masked_fill and where with
+constant masks, maximum/minimum, max/min along a dim, softmax/log_softmax,
+clamp, pow with a tensor exponent (positive base), expand then a read of
+it, contiguous (then sometimes written), to float32/float64, detach then an
+in-place op on the detached alias (the version counter is shared), gradient
+hooks g * c on any tensor and their removal, and the custom functions
+Custom (x * y + sin x, hand-written backward) and CustomDirty (x.mul_(2),
+mark_dirty). A step
 may run under no_grad. Every candidate step is run in torch on the program
 so far: a step torch refuses is drawn again, except in-place ops and
 retain_grad, which are kept (sometimes) as "must fail" steps when torch
@@ -33,22 +44,29 @@ of sum(t * w_t), w_t fixed multiples of 1/8, and one of three ends:
   2  g = autograd.grad(loss, leaves, create_graph=True, allow_unused=True);
      every .grad cleared (see the NOTE in Program.run);
      (sum of sum(g_i * v_i)).backward() when one of the g_i requires grad
+  3  as 2, but the second is autograd.grad(sum of sum(g_i * v_i), leaves,
+     allow_unused=True): second-order gradients compared directly
+(The mode is drawn first: with modes 2 and 3 no hook goes on a leaf, see
+the NOTE in Gen.new_move.)
 Recorded: every tensor's final values, shape, requires_grad and is_leaf;
 whether the backward (or grad) raised; if not, the g_i (mode 2) and every
 tensor's .grad after the last backward (None or values).
 
-Format (little-endian): "NBAGPRG1", u32 programs, then per program:
+Format (little-endian): "NBAGPRG2", u32 programs, then per program:
   u8 steps, each: u8 op, u8 flags (1 no_grad, 2 must fail), u8 n, u8 in[n],
                   u8 n, i32 ints[n], u16 n, f64 floats[n]
-  u8 tensors, each: u8 flags (1 requires_grad, 2 is_leaf), u8 ndim,
+                  (index and mask constants are floats; remove_hook's int is
+                  the hook's number among the hooks registered)
+  u8 tensors, each: u8 flags (1 requires_grad, 2 is_leaf, 4 float32), u8 ndim,
                   u8 dims[ndim], f64 values[numel]
   u8 terms, each: u8 tensor, f64 w[numel]
   u8 mode, u8 raised (the backward / grad call)
   if not raised:
-    mode 2: per leaf (LEAF steps, in order): u8 flags (1 present,
+    mode 2, 3: per leaf (LEAF steps, in order): u8 flags (1 present,
             2 requires_grad), [f64 g[numel], f64 v[numel]]; u8 second
             (0 not run: no g requires grad, 1 ok, 2 raised); if second is 2
-            nothing more follows
+            nothing more follows; mode 3 with second 1: per leaf u8
+            present, [f64 g2[numel]]
     per tensor: u8 has_grad, [f64 grad[numel]]
 The op numbers are the order of OPS below; the C test has the same table.
 """
@@ -71,17 +89,21 @@ torch.set_default_dtype(torch.float64)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "data", "autograd_programs.bin")
 SEED = 20240508
-PROGRAMS = 300
+PROGRAMS = 400
 
 OPS = ["leaf", "const", "zeros", "add", "sub", "mul", "div", "exp", "tanh", "sin", "mul_scalar",
        "pow_scalar", "clone", "detach", "select", "narrow", "slice", "transpose", "t", "reshape",
        "view", "diagonal", "unsqueeze", "expand", "add_", "sub_", "mul_", "div_", "add_scalar_",
        "mul_scalar_", "exp_", "tanh_", "clamp_", "fill_", "copy_", "sum", "sum_dim", "mean_dim",
-       "retain_grad"]
+       "retain_grad",
+       # added later: matmul, joining, indexing, selection, normalisation, dtypes, hooks, custom functions
+       "matmul", "cat", "stack", "index_select", "gather", "scatter_", "scatter_add_", "masked_fill", "where",
+       "maximum", "minimum", "max_dim", "min_dim", "softmax", "log_softmax", "clamp", "pow", "contiguous",
+       "to_f32", "to_f64", "hook", "remove_hook", "custom", "custom_dirty"]
 CODE = {name: i for i, name in enumerate(OPS)}
-MAKES = set(OPS) - {"add_", "sub_", "mul_", "div_", "add_scalar_", "mul_scalar_", "exp_", "tanh_",
-                    "clamp_", "fill_", "copy_", "retain_grad"}
-IN_PLACE = set(OPS) - MAKES - {"retain_grad"}
+IN_PLACE = {"add_", "sub_", "mul_", "div_", "add_scalar_", "mul_scalar_", "exp_", "tanh_", "clamp_", "fill_",
+            "copy_", "scatter_", "scatter_add_"}
+MAKES = set(OPS) - IN_PLACE - {"retain_grad", "hook", "remove_hook"}
 VIEWS = {"detach", "select", "narrow", "slice", "transpose", "t", "reshape", "view", "diagonal",
          "unsqueeze", "expand"}
 LIMIT = 1e3
@@ -114,8 +136,40 @@ def numel(shape):
     return n
 
 
-def apply(s, T):
-    """Run one step on the tensor table T (dict: step index -> tensor)."""
+class Custom(torch.autograd.Function):
+    """custom: x * y + sin(x), x and y of one shape; backward in torch ops."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y + torch.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * (y + torch.cos(x)), g * x
+
+
+class CustomDirty(torch.autograd.Function):
+    """custom_dirty: x.mul_(2), x marked dirty."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mark_dirty(x)
+        return x.mul_(2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+def index_tensor(f, shape):
+    return torch.tensor([int(x) for x in f], dtype=torch.long).reshape(shape)
+
+
+def apply(s, T, H=None):
+    """Run one step on the tensor table T (dict: step index -> tensor); H
+    holds the handles of registered hooks (by step index)."""
     a = T[s.ins[0]] if s.ins else None
     b = T[s.ins[1]] if len(s.ins) > 1 else None
     i, f, op = s.ints, s.floats, s.op
@@ -142,7 +196,30 @@ def apply(s, T):
               "clamp_": lambda: a.clamp_(f[0], f[1]), "fill_": lambda: a.fill_(f[0]),
               "copy_": lambda: a.copy_(b), "sum": lambda: a.sum(),
               "sum_dim": lambda: a.sum(i[0], keepdim=bool(i[1])),
-              "mean_dim": lambda: a.mean(i[0], keepdim=bool(i[1])), "retain_grad": lambda: (a.grad_fn, a.retain_grad())}
+              "mean_dim": lambda: a.mean(i[0], keepdim=bool(i[1])), "retain_grad": lambda: (a.grad_fn, a.retain_grad()),
+              "matmul": lambda: a @ b, "cat": lambda: torch.cat([T[x] for x in s.ins], i[0]),
+              "stack": lambda: torch.stack([T[x] for x in s.ins], i[0]),
+              "index_select": lambda: a.index_select(i[0], index_tensor(f, [len(f)])),
+              "gather": lambda: a.gather(i[0], index_tensor(f, i[1:])),
+              "scatter_": lambda: a.scatter_(i[0], index_tensor(f, i[1:]), b),
+              "scatter_add_": lambda: a.scatter_add_(i[0], index_tensor(f, i[1:]), b),
+              "masked_fill": lambda: a.masked_fill(torch.tensor(f[1:]).reshape(i).bool(), f[0]),
+              "where": lambda: torch.where(torch.tensor(f).reshape(i).bool(), a, b),
+              "maximum": lambda: torch.maximum(a, b), "minimum": lambda: torch.minimum(a, b),
+              "max_dim": lambda: a.max(i[0], keepdim=bool(i[1])).values,
+              "min_dim": lambda: a.min(i[0], keepdim=bool(i[1])).values,
+              "softmax": lambda: a.softmax(i[0]), "log_softmax": lambda: a.log_softmax(i[0]),
+              "clamp": lambda: a.clamp(f[0], f[1]), "pow": lambda: torch.pow(a, b),
+              "contiguous": lambda: a.contiguous(), "to_f32": lambda: a.to(torch.float32),
+              "to_f64": lambda: a.to(torch.float64), "custom": lambda: Custom.apply(a, b),
+              "custom_dirty": lambda: CustomDirty.apply(a)}
+    if op == "hook":
+        # NOTE: c bound now: the lambda outlives this call.
+        H[len(H)] = a.register_hook(lambda g, c=f[0]: g * c)
+        return None
+    if op == "remove_hook":
+        H[i[0]].remove()
+        return None
     # NOTE: a.grad_fn first: torch 1.13 crashes in retain_grad on a view whose
     # base changed in place (under no_grad) until its grad_fn is regenerated.
     return simple[op]()
@@ -151,16 +228,16 @@ def apply(s, T):
 def execute(steps):
     """Run a program in torch; returns the tensor table. A must-fail step
     that does not fail raises Refused."""
-    T = {}
+    T, H = {}, {}
     for k, s in enumerate(steps):
         with torch.no_grad() if s.nograd else contextlib.nullcontext():
             if s.mustfail:
                 try:
-                    apply(s, T)
+                    apply(s, T, H)
                 except RuntimeError:
                     continue
                 raise Refused("must-fail step %d succeeded" % k)
-            out = apply(s, T)
+            out = apply(s, T, H)
         if s.op in MAKES:
             T[k] = out
     return T
@@ -200,8 +277,8 @@ def same(a, b):
 
 
 class Gen:
-    def __init__(self, rng):
-        self.rng = rng
+    def __init__(self, rng, mode):
+        self.rng, self.mode = rng, mode
         self.steps = []
         self.expanded = set()  # tensors made by expand, or views of those: never written
         self.T = {}
@@ -238,7 +315,8 @@ class Gen:
         self.steps += new
         self.T = T
         for j, s in enumerate(new):
-            if s.op in MAKES and not s.mustfail and (s.op == "expand" or (s.op in VIEWS and s.ins[0] in self.expanded)):
+            reads = VIEWS | {"to_f32", "to_f64"}  # to() of the same dtype is its input
+            if s.op in MAKES and not s.mustfail and (s.op == "expand" or (s.op in reads and s.ins[0] in self.expanded)):
                 self.expanded.add(base + j)
         return True
 
@@ -304,8 +382,241 @@ class Gen:
             return Step(kind, [a], sizes)
         return Step(kind, [a])
 
+
+    # ------------------------------------------------------------ newer ops
+
+    def floating(self, k):
+        return self.T[k].dtype.is_floating_point
+
+    def matmul_partner(self, sa):
+        """A shape b such that sa @ b works: (n), (n, m) or batched."""
+        rng = self.rng
+        m = rng.choice([1, 2, 3])
+        if len(sa) == 1:
+            return rng.choice([[sa[0]], [sa[0], m], [rng.choice([1, 2]), sa[0], m]])
+        if len(sa) == 2:
+            return rng.choice([[sa[1]], [sa[1], m], [rng.choice([1, 2]), sa[1], m]])
+        return rng.choice([[sa[-1], m], [rng.choice([1, sa[0]]), sa[-1], m], [sa[-1]]])
+
+    def fresh(self, shape, leaf_chance=0.3):
+        """A new constant (or leaf) of shape; its step index, or None."""
+        op = "leaf" if self.rng.random() < leaf_chance and self.n_leaves() < 6 else "const"
+        vals = grid(self.rng, numel(shape))
+        if op == "const":
+            vals = [x + (0.5 if self.rng.random() < 0.5 else -0.5) for x in vals]
+        return len(self.steps) - 1 if self.try_steps([Step(op, [], shape, vals)]) else None
+
+    def n_leaves(self):
+        return sum(1 for s in self.steps if s.op == "leaf")
+
+    def index_values(self, shape, size, dim, unique):
+        """Index values in [0, size) for an index of shape; unique along dim
+        when asked (needs shape[dim] <= size)."""
+        rng = self.rng
+        if not unique:
+            return [rng.randrange(size) for _ in range(numel(shape))]
+        idx = torch.zeros(shape, dtype=torch.long)
+        moved = idx.movedim(dim, -1)
+        flat = moved.reshape(-1, shape[dim])
+        for r in range(flat.shape[0]):
+            flat[r] = torch.tensor(rng.sample(range(size), shape[dim]))
+        return flat.reshape(moved.shape).movedim(-1, dim).flatten().tolist()
+
+    def new_move(self):
+        rng = self.rng
+        kind = rng.choice(["matmul", "matmul", "cat", "stack", "index_select", "gather", "scatter", "scatter",
+                           "masked_fill", "where", "maxmin", "max_dim", "softmax", "clamp", "pow", "expand_use",
+                           "contiguous", "to_dtype", "to_dtype", "detach_inplace", "hook", "hook", "remove_hook",
+                           "custom", "custom", "custom_dirty"])
+        a = self.pick()
+        sa = self.shape(a)
+        nd = len(sa)
+        if kind == "matmul":
+            if nd == 0:
+                return False
+            want = self.matmul_partner(sa)
+            cands = [k for k in self.T if self.shape(k) == want]
+            b = rng.choice(cands) if cands and rng.random() < 0.6 else self.fresh(want)
+            if b is None:
+                return False
+            return self.try_steps([Step("matmul", [a, b])])
+        if kind in ("cat", "stack"):
+            if kind == "cat" and nd == 0:
+                return False
+            d = rng.randrange(nd) if kind == "cat" else rng.randint(-nd - 1, nd)
+            def fits(k):
+                s = self.shape(k)
+                if kind == "stack":
+                    return s == sa
+                return len(s) == nd and all(x == y for j, (x, y) in enumerate(zip(s, sa)) if j != d)
+            others = [k for k in self.T if fits(k)]
+            ins = [a] + [rng.choice(others) for _ in range(rng.randint(1, 3))]
+            rng.shuffle(ins)
+            return self.try_steps([Step(kind, ins, [d])])
+        if kind == "index_select":
+            if nd == 0:
+                return False
+            d = rng.randrange(nd)
+            return self.try_steps([Step(kind, [a], [d], [rng.randrange(sa[d]) for _ in range(rng.randint(1, 4))])])
+        if kind == "gather":
+            if nd == 0:
+                return False
+            d = rng.randrange(nd)
+            shape = [rng.randint(1, 3) if j == d else rng.randint(1, x) for j, x in enumerate(sa)]
+            return self.try_steps([Step(kind, [a], [d] + shape, self.index_values(shape, sa[d], d, False))])
+        if kind == "scatter":  # in place into a (or a fresh view of it), src of the index's shape
+            a = self.pick(lambda k: k not in self.expanded and self.floating(k))
+            if a is None:
+                return False
+            made_view = False
+            if rng.random() < 0.35:
+                st = self.view_step(a)
+                if st is None or st.op == "expand" or not self.try_steps([st]):
+                    return False
+                a, made_view = len(self.steps) - 1, True
+            sa = self.shape(a)
+            nd = len(sa)
+            if nd == 0:
+                return made_view
+            d = rng.randrange(nd)
+            op = rng.choice(["scatter_", "scatter_add_"])
+            unique = op == "scatter_"
+            def fits(k):
+                s = self.shape(k)
+                return len(s) == nd and all(x <= y for j, (x, y) in enumerate(zip(s, sa)) if j != d) and \
+                    (not unique or s[d] <= sa[d]) and self.T[k].dtype == self.T[a].dtype
+            src = self.pick(fits) if rng.random() < 0.7 else None
+            if src is not None and span(self.T[src])[0] == span(self.T[a])[0] and rng.random() < 0.85:
+                return made_view  # mostly not a source sharing the target's storage (torch refuses most)
+            if src is None:
+                shape = [rng.randint(1, sa[j]) if j != d else rng.randint(1, sa[d] if unique else 3)
+                         for j in range(nd)]
+                src = self.fresh(shape, 0.5)
+                if src is None:
+                    return made_view
+            shape = self.shape(src)
+            st = Step(op, [a, src], [d] + shape, self.index_values(shape, sa[d], d, unique),
+                      nograd=rng.random() < 0.08)
+            return self.try_steps([st], allow_fail=True) or made_view
+        if kind == "masked_fill":
+            shape = [x if rng.random() < 0.7 else 1 for x in sa]
+            if rng.random() < 0.2 and shape:
+                shape = shape[1:]
+            mask = [float(rng.random() < 0.5) for _ in range(numel(shape))]
+            return self.try_steps([Step(kind, [a], shape, [rng.choice([-1.0, 0.0, 0.5, 2.0])] + mask)])
+        if kind == "where":
+            b = self.broadcastable_source(sa) if rng.random() < 0.7 else self.pick()
+            try:
+                out = list(torch.broadcast_shapes(tuple(sa), tuple(self.shape(b))))
+            except RuntimeError:
+                return False
+            shape = [x if rng.random() < 0.7 else 1 for x in out]
+            return self.try_steps([Step(kind, [a, b], shape, [float(rng.random() < 0.5) for _ in range(numel(shape))])])
+        if kind == "maxmin":
+            b = self.broadcastable_source(sa) if rng.random() < 0.7 else self.pick()
+            return self.try_steps([Step(rng.choice(["maximum", "minimum"]), rng.sample([a, b], 2))])
+        if kind == "max_dim":
+            if nd == 0:
+                return False
+            return self.try_steps([Step(rng.choice(["max_dim", "min_dim"]), [a], [rng.randrange(-nd, nd),
+                                                                                rng.randint(0, 1)])])
+        if kind == "softmax":
+            d = rng.randrange(-nd, nd) if nd else 0
+            return self.try_steps([Step(rng.choice(["softmax", "log_softmax"]), [a], [d])])
+        if kind == "clamp":
+            lo = (rng.randint(-8, 2) + 0.5 * rng.randint(0, 1)) / 8
+            return self.try_steps([Step(kind, [a], [], [lo, lo + rng.randint(0, 10) / 8])])
+        if kind == "pow":  # a positive base: a itself when it is, else exp(a)
+            if float(self.T[a].detach().min()) < 0.25:
+                if not self.try_steps([Step("exp", [a])]):
+                    return False
+                a = len(self.steps) - 1
+            b = self.broadcastable_source(self.shape(a)) if rng.random() < 0.7 else self.pick()
+            if rng.random() < 0.5:
+                return self.try_steps([Step("pow", [a, b])])
+            return self.try_steps([Step("mul_scalar", [b], [], [0.5]), Step("pow", [a, len(self.steps)])])
+        if kind == "expand_use":  # expand, then an op that reads it whole
+            st = self.view_step(a)
+            for _ in range(4):
+                if st is not None and st.op == "expand":
+                    break
+                st = self.view_step(a)
+            if st is None or st.op != "expand":
+                return False
+            k = len(self.steps)
+            use = rng.choice(["mul", "softmax", "sum_dim", "contiguous", "clone", "max_dim"])
+            if use == "mul":
+                b = self.broadcastable_source(st.ints)
+                nxt = Step("mul", [k, b if b is not None else k])
+            elif use in ("softmax", "sum_dim", "max_dim"):
+                nxt = Step(use, [k], [0] if use == "softmax" else [0, 0])
+            else:
+                nxt = Step(use, [k])
+            return self.try_steps([st, nxt])
+        if kind == "contiguous":
+            st = self.view_step(a) if rng.random() < 0.5 else None
+            if st is not None and self.try_steps([st]):
+                a = len(self.steps) - 1
+            ok = self.try_steps([Step("contiguous", [a])])
+            if ok and rng.random() < 0.4 and len(self.steps) - 1 not in self.expanded:  # and write it
+                self.try_steps([Step("mul_scalar_", [len(self.steps) - 1], [], [2.0])], allow_fail=True)
+            return ok
+        if kind == "to_dtype":
+            op = "to_f32" if self.T[a].dtype == torch.float64 or rng.random() < 0.3 else "to_f64"
+            return self.try_steps([Step(op, [a], nograd=rng.random() < 0.05)])
+        if kind == "detach_inplace":  # d = detach(a); change d in place: a's saved values go stale
+            k = len(self.steps)
+            if a in self.expanded or not self.try_steps([Step("detach", [a])]):
+                return False
+            op = rng.choice(["mul_scalar_", "add_scalar_", "exp_", "fill_"])
+            target = k
+            if rng.random() < 0.3:
+                st = self.view_step(k)
+                if st is not None and st.op != "expand" and self.try_steps([st]):
+                    target = len(self.steps) - 1
+            return self.try_steps([Step(op, [target], [], [] if op == "exp_" else [rng.choice([0.5, 2.0, -1.0])])],
+                                  allow_fail=True) or True
+        if kind == "hook":
+            # NOTE: torch 1.13's autograd.grad skips the hooks of its inputs
+            # (leaves: they hang on AccumulateGrad, which grad() does not
+            # run); nabla runs them, as torch.Tensor.register_hook's docs say
+            # and later torch does. Modes 2 and 3 call grad(): no leaf hooks.
+            if self.mode >= 2 and self.T[a].is_leaf and self.T[a].requires_grad:
+                return False
+            return self.try_steps([Step("hook", [a], [], [rng.choice([0.5, 2.0, -1.0, 3.0])])], allow_fail=True)
+        if kind == "remove_hook":
+            hooks = [(j, s) for j, s in enumerate(self.steps) if s.op == "hook" and not s.mustfail]
+            removed = {s.ints[0] for s in self.steps if s.op == "remove_hook"}
+            live = [(n, s) for n, (j, s) in enumerate(hooks) if n not in removed]
+            if not live:
+                return False
+            n, s = rng.choice(live)
+            return self.try_steps([Step("remove_hook", [s.ins[0]], [n])])
+        if kind == "custom":
+            b = self.pick(lambda k: self.shape(k) == sa)
+            return self.try_steps([Step("custom", [a, b], nograd=rng.random() < 0.05)])
+        # custom_dirty: on a fresh view sometimes; torch refuses leaves
+        a = self.pick(lambda k: k not in self.expanded)
+        if a is None:
+            return False
+        if rng.random() < 0.4:
+            st = self.view_step(a)
+            if st is not None and st.op != "expand" and self.try_steps([st]):
+                a = len(self.steps) - 1
+        base = self.T[a]._base
+        if base is not None and base.is_leaf and base.requires_grad:
+            # NOTE: torch 1.13 accepts a dirty view of a leaf that requires
+            # grad, turns the leaf into a CopySlices non-leaf and fails at
+            # backward ("leaf variable has been moved into the graph
+            # interior"); it refuses the same write as an in-place op. Not
+            # drawn: there is no sane record to compare with.
+            return False
+        return self.try_steps([Step("custom_dirty", [a])], allow_fail=True)
+
     def move(self):
         rng = self.rng
+        if rng.random() < 0.4:
+            return self.new_move()
         r = rng.random()
         writable = lambda k: k not in self.expanded
         if r < 0.22:  # out-of-place
@@ -387,11 +698,12 @@ class Gen:
 
 
 def generate(rng):
-    g = Gen(rng)
+    mode = rng.choice([0, 0, 0, 1, 2, 2, 3, 3])
+    g = Gen(rng, mode)
     for _ in range(rng.randint(1, 3)):
         s = g.rand_shape()
         g.try_steps([Step("leaf", [], s, grid(rng, numel(s)))])
-    moves, tries = rng.randint(4, 12), 0
+    moves, tries = rng.randint(4, 14), 0
     while moves and tries < 200:
         tries += 1
         if g.move():
@@ -400,7 +712,6 @@ def generate(rng):
     terms = rng.sample(cands, rng.randint(1, min(4, len(cands))))
     terms.sort()
     weights = {k: grid(rng, numel(g.shape(k)), nonzero=True) for k in terms}
-    mode = rng.choice([0, 0, 0, 1, 2, 2])
     return Program(g.steps, terms, weights, mode, rng)
 
 
@@ -413,7 +724,7 @@ class Program:
     def run(self):
         """Execute in torch: the record the C test checks."""
         T = execute(self.steps)
-        rec = {"T": T, "final": snapshot(T), "raised": False, "g": None, "second": None, "grads": None}
+        rec = {"T": T, "final": snapshot(T), "raised": False, "g": None, "second": None, "grads": None, "g2": None}
         rec["flags"] = {k: (t.requires_grad, t.is_leaf) for k, t in T.items()}
         loss = None
         for k in self.terms:
@@ -439,7 +750,7 @@ class Program:
         except RuntimeError:
             rec["raised"] = True
             return rec
-        if self.mode == 2:
+        if self.mode >= 2:
             loss2 = None
             for k, g in rec["g"]:
                 if g is not None and g.requires_grad:
@@ -448,7 +759,13 @@ class Program:
             rec["second"] = 0
             if loss2 is not None:
                 try:
-                    loss2.backward()
+                    if self.mode == 2:
+                        loss2.backward()
+                    else:
+                        g2 = torch.autograd.grad(loss2, [T[k] for k in leaves], allow_unused=True)
+                        rec["g2"] = [None if x is None else x.detach().clone() for x in g2]
+                        for t in T.values():  # as after the first grad
+                            t.grad = None
                     rec["second"] = 1
                 except RuntimeError:
                     rec["second"] = 2
@@ -481,7 +798,8 @@ def encode(prog):
     out += struct.pack("<B", len(order))
     for k in order:
         t, (rg, leaf) = rec["final"][k][0], rec["flags"][k]
-        out += struct.pack("<BB", (1 if rg else 0) | (2 if leaf else 0), t.dim()) + bytes(t.shape)
+        f32 = 4 if t.dtype == torch.float32 else 0
+        out += struct.pack("<BB", (1 if rg else 0) | (2 if leaf else 0) | f32, t.dim()) + bytes(t.shape)
         out += f64s(t.flatten().tolist())
     out += struct.pack("<B", len(prog.terms))
     for k in prog.terms:
@@ -489,7 +807,7 @@ def encode(prog):
     out += struct.pack("<BB", prog.mode, 1 if rec["raised"] else 0)
     if rec["raised"]:
         return bytes(out), rec
-    if prog.mode == 2:
+    if prog.mode >= 2:
         for k, g in rec["g"]:
             out += struct.pack("<B", (1 if g is not None else 0) | (2 if g is not None and g.requires_grad else 0))
             if g is not None:
@@ -497,6 +815,11 @@ def encode(prog):
         out += struct.pack("<B", rec["second"])
         if rec["second"] == 2:
             return bytes(out), rec
+        if prog.mode == 3 and rec["second"] == 1:
+            for g2 in rec["g2"]:
+                out += struct.pack("<B", 0 if g2 is None else 1)
+                if g2 is not None:
+                    out += f64s(g2.flatten().tolist())
     for k in order:
         g = rec["grads"][k]
         out += struct.pack("<B", 0 if g is None else 1)
@@ -506,7 +829,7 @@ def encode(prog):
 
 
 def write(programs, path):
-    blob = bytearray(b"NBAGPRG1" + struct.pack("<I", len(programs)))
+    blob = bytearray(b"NBAGPRG2" + struct.pack("<I", len(programs)))
     for p in programs:
         blob += encode(p)[0]
     with open(path, "wb") as f:
@@ -527,16 +850,24 @@ def without(prog, drop):
     tensor; steps torch now refuses are dropped too (must-fail steps that
     now succeed likewise). None when nothing is left to check."""
     steps, remap, gone = [], {}, set(drop)
+    hooks, new_hooks = {}, 0  # ordinal of a registered hook -> its ordinal in the new program
+    old_hooks = 0
     for k, s in enumerate(prog.steps):
-        if k in gone or any(x in gone for x in s.ins):
+        registers = s.op == "hook" and not s.mustfail
+        if k in gone or any(x in gone for x in s.ins) or (s.op == "remove_hook" and s.ints[0] not in hooks):
             gone.add(k)
+            old_hooks += registers
             continue
-        new = Step(s.op, [remap[x] for x in s.ins], s.ints, s.floats, s.nograd, s.mustfail)
+        ints = [hooks[s.ints[0]]] if s.op == "remove_hook" else s.ints
+        new = Step(s.op, [remap[x] for x in s.ins], ints, s.floats, s.nograd, s.mustfail)
         try:
             execute(steps + [new])
         except (Refused, RuntimeError, IndexError):
             gone.add(k)
+            old_hooks += registers
             continue
+        if registers:
+            hooks[old_hooks], new_hooks, old_hooks = new_hooks, new_hooks + 1, old_hooks + 1
         remap[k] = len(steps)
         steps.append(new)
     terms = [remap[k] for k in prog.terms if k in remap]

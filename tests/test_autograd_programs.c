@@ -31,30 +31,65 @@
 #include <stdarg.h>
 #include <time.h>
 
-/* The op numbers of the fixture: the order of OPS in the script. */
+/* The op numbers of the fixture: the order of OPS in the script, and what
+ * each step does to the tensor table: MAKES appends a tensor, IN_PLACE
+ * writes its first input (and returns it), OTHER changes no tensor. */
+enum { MAKES, IN_PLACE, OTHER };
 #define AGP_OPS(X)                                                                                     \
-    X(LEAF, "leaf") X(CONST, "const") X(ZEROS, "zeros") X(ADD, "add") X(SUB, "sub") X(MUL, "mul")      \
-    X(DIV, "div") X(EXP, "exp") X(TANH, "tanh") X(SIN, "sin") X(MUL_SCALAR, "mul_scalar")              \
-    X(POW_SCALAR, "pow_scalar") X(CLONE, "clone") X(DETACH, "detach") X(SELECT, "select")              \
-    X(NARROW, "narrow") X(SLICE, "slice") X(TRANSPOSE, "transpose") X(T, "t") X(RESHAPE, "reshape")   \
-    X(VIEW, "view") X(DIAGONAL, "diagonal") X(UNSQUEEZE, "unsqueeze") X(EXPAND, "expand")             \
-    X(ADD_, "add_") X(SUB_, "sub_") X(MUL_, "mul_") X(DIV_, "div_") X(ADD_SCALAR_, "add_scalar_")      \
-    X(MUL_SCALAR_, "mul_scalar_") X(EXP_, "exp_") X(TANH_, "tanh_") X(CLAMP_, "clamp_")               \
-    X(FILL_, "fill_") X(COPY_, "copy_") X(SUM, "sum") X(SUM_DIM, "sum_dim") X(MEAN_DIM, "mean_dim")   \
-    X(RETAIN_GRAD, "retain_grad")
-#define AGP_ENUM(id, name) OP_##id,
-#define AGP_NAME(id, name) name,
+    X(LEAF, "leaf", MAKES) X(CONST, "const", MAKES) X(ZEROS, "zeros", MAKES) X(ADD, "add", MAKES)     \
+    X(SUB, "sub", MAKES) X(MUL, "mul", MAKES) X(DIV, "div", MAKES) X(EXP, "exp", MAKES)               \
+    X(TANH, "tanh", MAKES) X(SIN, "sin", MAKES) X(MUL_SCALAR, "mul_scalar", MAKES)                    \
+    X(POW_SCALAR, "pow_scalar", MAKES) X(CLONE, "clone", MAKES) X(DETACH, "detach", MAKES)            \
+    X(SELECT, "select", MAKES) X(NARROW, "narrow", MAKES) X(SLICE, "slice", MAKES)                    \
+    X(TRANSPOSE, "transpose", MAKES) X(T, "t", MAKES) X(RESHAPE, "reshape", MAKES)                    \
+    X(VIEW, "view", MAKES) X(DIAGONAL, "diagonal", MAKES) X(UNSQUEEZE, "unsqueeze", MAKES)            \
+    X(EXPAND, "expand", MAKES) X(ADD_, "add_", IN_PLACE) X(SUB_, "sub_", IN_PLACE)                    \
+    X(MUL_, "mul_", IN_PLACE) X(DIV_, "div_", IN_PLACE) X(ADD_SCALAR_, "add_scalar_", IN_PLACE)       \
+    X(MUL_SCALAR_, "mul_scalar_", IN_PLACE) X(EXP_, "exp_", IN_PLACE) X(TANH_, "tanh_", IN_PLACE)     \
+    X(CLAMP_, "clamp_", IN_PLACE) X(FILL_, "fill_", IN_PLACE) X(COPY_, "copy_", IN_PLACE)             \
+    X(SUM, "sum", MAKES) X(SUM_DIM, "sum_dim", MAKES) X(MEAN_DIM, "mean_dim", MAKES)                  \
+    X(RETAIN_GRAD, "retain_grad", OTHER) X(MATMUL, "matmul", MAKES) X(CAT, "cat", MAKES)              \
+    X(STACK, "stack", MAKES) X(INDEX_SELECT, "index_select", MAKES) X(GATHER, "gather", MAKES)        \
+    X(SCATTER_, "scatter_", IN_PLACE) X(SCATTER_ADD_, "scatter_add_", IN_PLACE)                       \
+    X(MASKED_FILL, "masked_fill", MAKES) X(WHERE, "where", MAKES) X(MAXIMUM, "maximum", MAKES)        \
+    X(MINIMUM, "minimum", MAKES) X(MAX_DIM, "max_dim", MAKES) X(MIN_DIM, "min_dim", MAKES)            \
+    X(SOFTMAX, "softmax", MAKES) X(LOG_SOFTMAX, "log_softmax", MAKES) X(CLAMP, "clamp", MAKES)        \
+    X(POW, "pow", MAKES) X(CONTIGUOUS, "contiguous", MAKES) X(TO_F32, "to_f32", MAKES)                \
+    X(TO_F64, "to_f64", MAKES) X(HOOK, "hook", OTHER) X(REMOVE_HOOK, "remove_hook", OTHER)            \
+    X(CUSTOM, "custom", MAKES) X(CUSTOM_DIRTY, "custom_dirty", MAKES)
+#define AGP_ENUM(id, name, kind) OP_##id,
+#define AGP_NAME(id, name, kind) name,
+#define AGP_KIND(id, name, kind) kind,
 enum { AGP_OPS(AGP_ENUM) NUM_OPS };
 static const char *const op_names[] = { AGP_OPS(AGP_NAME) };
+static const int         op_kinds[] = { AGP_OPS(AGP_KIND) };
 
 /* Programs torch and nabla still disagree on: fixture index and why, one
  * reason per distinct difference (each has a minimal reproduction in the
  * report of issue 8; scripts/make_autograd_programs.py --shrink N finds one
  * for program N). Regenerating the fixture renumbers the programs. */
-/* None today: the five kinds this table found (sum's needless version
- * check, overlapping in-place operands, an in-place op's saved result,
- * fill_/copy_'s zero gradient, retain_grad on a rebased view) are fixed.
- * Add { program, "reason", 0 } entries above the sentinel. */
+/* The kinds: */
+static const char R_RETAIN_DOUBLE[] =
+    "nabla bug: retain_grad on the result of an in-place op on a view (tanh_ of a view, its output saved): the "
+    "backward of the create_graph gradients reaches it through the saved value; torch sets its .grad, nabla "
+    "leaves it None";
+static const char R_POW_RESULT[] =
+    "difference, nabla's gradient right: pow(tensor, tensor) changed in place afterwards: torch saves the result "
+    "(PowBackward1) and refuses backward; nabla recomputes from the unchanged inputs and gives the right gradient";
+static const char R_TORCH_SAVES_SELF[] =
+    "torch 1.13 wrong (false version error): mean(dim) and gather save their input for its shape only and refuse "
+    "backward after it changed in place; the gradient does not depend on those values, nabla computes it";
+static const char R_HOOK_REGEN[] =
+    "torch 1.13 drops the hook of a view when the view's grad_fn is regenerated after its base changed in place "
+    "(under no_grad); nabla keeps it on the node it was registered on and runs it";
+/* Found by this table and fixed in src/ while it was being widened
+ * (e744b74, c182fac, 4dce928): scatter_ from a source overlapping the
+ * target; softmax's check of its input; a custom function's saved input
+ * given a history back to it (a leak). Seen with other seeds, not in this
+ * fixture: a hook registered after
+ * retain_grad on one tensor (torch 1.13 retains the gradient before the
+ * hook, nabla after it, as torch 2 does); custom_dirty on a view of a leaf
+ * (not drawn: torch 1.13 breaks the leaf, see the script). */
 
 typedef struct {
     int         program;
@@ -62,24 +97,35 @@ typedef struct {
     int         hits;
 } known_difference;
 static known_difference known_differences[] = {
+    { 56, R_TORCH_SAVES_SELF, 0 },
+    { 140, R_TORCH_SAVES_SELF, 0 },
+    { 172, R_POW_RESULT, 0 },
+    { 181, R_RETAIN_DOUBLE, 0 },
+    { 274, R_TORCH_SAVES_SELF, 0 },
+    { 293, R_TORCH_SAVES_SELF, 0 },
+    { 312, R_HOOK_REGEN, 0 },
     { -1, NULL, 0 }, /* sentinel: C has no empty arrays */
 };
 enum { NUM_KNOWN = sizeof known_differences / sizeof known_differences[0] };
 
-enum { MAX_STEPS = 255, MAX_TENSORS = 255, MAX_INTS = 8, MAX_LEAVES = 8 };
+enum { MAX_STEPS = 255, MAX_TENSORS = 255, MAX_IN = 4, MAX_INTS = 8, MAX_LEAVES = 8, MAX_HOOKS = 64 };
 #define FLAG_NO_GRAD 1
 #define FLAG_MUST_FAIL 2
 #define REL_TOL 1e-9
 #define ABS_TOL 1e-12
+/* A program with a float32 tensor in it: float32 rounding (in different
+ * orders in nabla's kernels and torch's) also reaches its float64 results. */
+#define F32_REL_TOL 1e-4
+#define F32_ABS_TOL 1e-5
 
 typedef struct {
-    int     op, flags, n_in, in[2], n_int, n_float;
+    int     op, flags, n_in, in[MAX_IN], n_int, n_float;
     int32_t ints[MAX_INTS];
     double *floats;
 } step;
 
 typedef struct {
-    bool     requires_grad, is_leaf, has_grad;
+    bool     requires_grad, is_leaf, has_grad, is_f32;
     nb_shape shape;
     int64_t  numel;
     double  *values, *grad;
@@ -87,13 +133,13 @@ typedef struct {
 
 typedef struct {
     int     tensor;
-    bool    present, requires_grad;
-    double *g, *v;
+    bool    present, requires_grad, has_g2;
+    double *g, *v, *g2; /* g2: mode 3's second grad */
 } leaf_rec;
 
 typedef struct {
     int        n_steps, n_tensors, n_terms, n_leaves, mode, second;
-    bool       raised, has_grads;
+    bool       raised, has_grads, has_f32;
     step       steps[MAX_STEPS];
     tensor_rec t[MAX_TENSORS];
     int        term_tensor[MAX_TENSORS];
@@ -166,13 +212,14 @@ static bool read_program(reader *r, program *p)
         s->op    = (int)rd_uint(r, 1);
         s->flags = (int)rd_uint(r, 1);
         s->n_in  = (int)rd_uint(r, 1);
-        for (int i = 0; i < s->n_in && i < 2; i++) s->in[i] = (int)rd_uint(r, 1);
+        if (s->op >= NUM_OPS || s->n_in > MAX_IN) return false;
+        for (int i = 0; i < s->n_in; i++) s->in[i] = (int)rd_uint(r, 1);
         s->n_int = (int)rd_uint(r, 1);
-        if (s->op >= NUM_OPS || s->n_in > 2 || s->n_int > MAX_INTS) return false;
+        if (s->n_int > MAX_INTS) return false;
         for (int i = 0; i < s->n_int; i++) s->ints[i] = (int32_t)rd_uint(r, 4);
         s->n_float = (int)rd_uint(r, 2);
         s->floats  = OFFSET(rd_doubles(r, s->n_float));
-        bool makes = s->op != OP_RETAIN_GRAD && (s->op < OP_ADD_ || s->op > OP_COPY_);
+        bool makes = op_kinds[s->op] == MAKES;
         if (s->op == OP_LEAF && p->n_leaves < MAX_LEAVES) p->leaves[p->n_leaves++].tensor = made;
         if (makes && !(s->flags & FLAG_MUST_FAIL)) made++;
         for (int i = 0; i < s->n_in; i++)
@@ -183,7 +230,8 @@ static bool read_program(reader *r, program *p)
     for (int i = 0; i < p->n_tensors && !r->bad; i++) {
         tensor_rec *t    = &p->t[i];
         int         f    = (int)rd_uint(r, 1);
-        t->requires_grad = f & 1, t->is_leaf = (f & 2) != 0;
+        t->requires_grad = f & 1, t->is_leaf = (f & 2) != 0, t->is_f32 = (f & 4) != 0;
+        p->has_f32 |= t->is_f32;
         t->shape.ndim    = (int)rd_uint(r, 1);
         if (t->shape.ndim > NB_MAX_DIMS) return false;
         t->numel = 1;
@@ -200,7 +248,7 @@ static bool read_program(reader *r, program *p)
     p->raised = rd_uint(r, 1) != 0;
     if (!p->raised) {
         p->has_grads = true;
-        if (p->mode == 2) {
+        if (p->mode >= 2) {
             for (int i = 0; i < p->n_leaves; i++) {
                 leaf_rec *l      = &p->leaves[i];
                 int       f      = (int)rd_uint(r, 1);
@@ -211,6 +259,11 @@ static bool read_program(reader *r, program *p)
             }
             p->second    = (int)rd_uint(r, 1);
             p->has_grads = p->second != 2;
+            for (int i = 0; p->mode == 3 && p->second == 1 && i < p->n_leaves; i++) {
+                leaf_rec *l = &p->leaves[i];
+                l->has_g2   = rd_uint(r, 1) != 0;
+                if (l->has_g2) l->g2 = OFFSET(rd_doubles(r, p->t[l->tensor].numel));
+            }
         }
         for (int i = 0; p->has_grads && i < p->n_tensors; i++) {
             p->t[i].has_grad = rd_uint(r, 1) != 0;
@@ -221,7 +274,8 @@ static bool read_program(reader *r, program *p)
     for (int k = 0; k < p->n_steps; k++) FIX(p->steps[k].floats, r->pool);
     for (int i = 0; i < p->n_tensors; i++) FIX(p->t[i].values, r->pool), FIX(p->t[i].grad, r->pool);
     for (int i = 0; i < p->n_terms; i++) FIX(p->term_w[i], r->pool);
-    for (int i = 0; i < p->n_leaves; i++) FIX(p->leaves[i].g, r->pool), FIX(p->leaves[i].v, r->pool);
+    for (int i = 0; i < p->n_leaves; i++)
+        FIX(p->leaves[i].g, r->pool), FIX(p->leaves[i].v, r->pool), FIX(p->leaves[i].g2, r->pool);
     return true;
 }
 
@@ -241,7 +295,7 @@ static void print_program(FILE *f, const program *p)
     int made = 0;
     for (int k = 0; k < p->n_steps; k++) {
         const step *s     = &p->steps[k];
-        bool        makes = s->op != OP_RETAIN_GRAD && (s->op < OP_ADD_ || s->op > OP_COPY_);
+        bool        makes = op_kinds[s->op] == MAKES;
         bool        fails = s->flags & FLAG_MUST_FAIL;
         fprintf(f, "    %2d: %s%s", k, s->flags & FLAG_NO_GRAD ? "[no_grad] " : "", fails ? "[must fail] " : "");
         if (makes && !fails) fprintf(f, "t%d = ", made);
@@ -257,10 +311,11 @@ static void print_program(FILE *f, const program *p)
         fprintf(f, "\n");
     }
     static const char *const ends[] = { "loss.backward()", "loss.backward(retain_graph) twice",
-                                        "g = grad(loss, leaves, create_graph); backward(sum(g_i * v_i))" };
+                                        "g = grad(loss, leaves, create_graph); backward(sum(g_i * v_i))",
+                                        "g = grad(loss, leaves, create_graph); grad(sum(g_i * v_i), leaves)" };
     fprintf(f, "    loss = ");
     for (int i = 0; i < p->n_terms; i++) fprintf(f, "%ssum(t%d * w%d)", i ? " + " : "", p->term_tensor[i], i);
-    fprintf(f, "; %s\n", ends[p->mode < 3 ? p->mode : 0]);
+    fprintf(f, "; %s\n", ends[p->mode < 4 ? p->mode : 0]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -300,12 +355,85 @@ static nb_shape ints_shape(const step *s, int from)
     return shape;
 }
 
-/* Run one step: a new tensor, or for in-place ops and retain_grad the
- * target itself; NULL when nabla refused. */
-static nb_tensor *run_step(const step *s, nb_tensor *a, nb_tensor *b)
+/* An int64 index (or a bool mask) of shape, from a step's float values. */
+static nb_tensor *constant_of(const double *values, nb_shape shape, nb_dtype dtype)
+{
+    int64_t n = 1;
+    for (int d = 0; d < shape.ndim; d++) n *= shape.dims[d];
+    int64_t index[256];
+    bool    mask[256];
+    if (n > 256) return NULL;
+    for (int64_t i = 0; i < n; i++) index[i] = (int64_t)values[i], mask[i] = values[i] != 0;
+    return nb_from_data(dtype == NB_BOOL ? (const void *)mask : (const void *)index, shape, NB_OPTS(.dtype = dtype));
+}
+
+/* hook: torch's t.register_hook(lambda g: g * c); user is &c (the step's
+ * float, alive while the program is). */
+static nb_status scale_hook(const nb_tensor *grad, nb_tensor **replacement, void *user)
+{
+    *replacement = nb_mul_scalar(grad, *(const double *)user);
+    return *replacement ? NB_OK : nb_last_status();
+}
+
+/* custom: x * y + sin(x) for x, y of one shape, as the script's Custom. */
+static nb_status custom_forward(nb_function_ctx *ctx, nb_tensor *const *in, int n_in, nb_tensor **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    out[0] = nb_add(nb_mul(in[0], in[1]), nb_sin(in[0]));
+    return out[0] && nb_ctx_save_for_backward(ctx, in, 2) == NB_OK ? NB_OK : nb_last_status();
+}
+
+/* grad x = g (y + cos x), grad y = g x: both, as the script's backward. */
+static nb_status custom_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_out,
+                                 nb_tensor **grad_inputs, int n_in)
+{
+    (void)n_out, (void)n_in;
+    nb_tensor *x = nb_ctx_saved(ctx, 0), *y = nb_ctx_saved(ctx, 1);
+    grad_inputs[0] = nb_mul(grad_outputs[0], nb_add(y, nb_cos(x)));
+    grad_inputs[1] = nb_mul(grad_outputs[0], x);
+    return grad_inputs[0] && grad_inputs[1] ? NB_OK : nb_last_status();
+}
+
+/* custom_dirty: x.mul_(2) with x marked dirty, as the script's CustomDirty. */
+static nb_status dirty_forward(nb_function_ctx *ctx, nb_tensor *const *in, int n_in, nb_tensor **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    if (nb_mul_scalar_(in[0], 2) == NULL) return nb_last_status();
+    out[0] = in[0];
+    return nb_ctx_mark_dirty(ctx, in[0]);
+}
+
+static nb_status dirty_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_out,
+                                nb_tensor **grad_inputs, int n_in)
+{
+    (void)ctx, (void)n_out, (void)n_in;
+    grad_inputs[0] = nb_mul_scalar(grad_outputs[0], 2);
+    return grad_inputs[0] ? NB_OK : nb_last_status();
+}
+
+static const nb_function_def custom_fn = { "CustomBackward", custom_forward, custom_backward };
+static const nb_function_def dirty_fn  = { "CustomDirtyBackward", dirty_forward, dirty_backward };
+
+/* The hooks registered so far in a program, by the order they were. */
+typedef struct {
+    int        n;
+    int64_t    id[MAX_HOOKS];
+    nb_tensor *on[MAX_HOOKS];
+} hook_table;
+
+static nb_tensor *apply_fn(const nb_function_def *def, nb_tensor *const *in, int n_in)
+{
+    nb_tensor *out = NULL;
+    return nb_function_apply(def, in, n_in, &out, 1, NULL) == NB_OK ? out : NULL;
+}
+
+/* Run one step: a new tensor, or for in-place ops, hooks and retain_grad
+ * the target itself; NULL when nabla refused. in: the step's inputs. */
+static nb_tensor *run_step(const step *s, nb_tensor *const *in, hook_table *hooks)
 {
     const int32_t *i = s->ints;
     const double  *f = s->floats;
+    nb_tensor     *a = in[0], *b = in[1];
     nb_opts        f64 = NB_OPTS(.dtype = NB_FLOAT64);
     switch (s->op) {
     case OP_LEAF: {
@@ -351,33 +479,72 @@ static nb_tensor *run_step(const step *s, nb_tensor *a, nb_tensor *b)
     case OP_SUM_DIM: return nb_sum_dims(a, NB_DIMS(i[0]), i[1] != 0);
     case OP_MEAN_DIM: return nb_mean_dims(a, NB_DIMS(i[0]), i[1] != 0);
     case OP_RETAIN_GRAD: return nb_retain_grad(a) == NB_OK ? a : NULL;
+    case OP_MATMUL: return nb_matmul(a, b);
+    case OP_CAT: return nb_cat(in, s->n_in, i[0]);
+    case OP_STACK: return nb_stack(in, s->n_in, i[0]);
+    case OP_INDEX_SELECT:
+        return nb_index_select(a, i[0], constant_of(f, NB_SHAPE(s->n_float), NB_INT64));
+    case OP_GATHER: return nb_gather(a, i[0], constant_of(f, ints_shape(s, 1), NB_INT64));
+    case OP_SCATTER_: return nb_scatter_(a, i[0], constant_of(f, ints_shape(s, 1), NB_INT64), b);
+    case OP_SCATTER_ADD_: return nb_scatter_add_(a, i[0], constant_of(f, ints_shape(s, 1), NB_INT64), b);
+    case OP_MASKED_FILL: return nb_masked_fill(a, constant_of(f + 1, ints_shape(s, 0), NB_BOOL), f[0]);
+    case OP_WHERE: return nb_where(constant_of(f, ints_shape(s, 0), NB_BOOL), a, b);
+    case OP_MAXIMUM: return nb_maximum(a, b);
+    case OP_MINIMUM: return nb_minimum(a, b);
+    case OP_MAX_DIM: return nb_max_dim(a, i[0], i[1] != 0, NULL);
+    case OP_MIN_DIM: return nb_min_dim(a, i[0], i[1] != 0, NULL);
+    case OP_SOFTMAX: return nb_softmax(a, i[0]);
+    case OP_LOG_SOFTMAX: return nb_log_softmax(a, i[0]);
+    case OP_CLAMP: return nb_clamp(a, f[0], f[1]);
+    case OP_POW: return nb_pow(a, b);
+    case OP_CONTIGUOUS: return nb_contiguous(a);
+    case OP_TO_F32: return nb_to_dtype(a, NB_FLOAT32);
+    case OP_TO_F64: return nb_to_dtype(a, NB_FLOAT64);
+    case OP_HOOK: {
+        if (hooks->n == MAX_HOOKS) return NULL;
+        int64_t id = nb_register_hook(a, scale_hook, (void *)&f[0]);
+        if (id < 0) return NULL;
+        hooks->id[hooks->n] = id, hooks->on[hooks->n++] = a;
+        return a;
+    }
+    case OP_REMOVE_HOOK:
+        if (i[0] < 0 || i[0] >= hooks->n || hooks->on[i[0]] != a) return NULL;
+        return nb_remove_hook(a, hooks->id[i[0]]) == NB_OK ? a : NULL;
+    case OP_CUSTOM: return apply_fn(&custom_fn, in, 2);
+    case OP_CUSTOM_DIRTY: return apply_fn(&dirty_fn, in, 1);
     }
     return NULL;
 }
 
-/* t (float64, shape) holds expected within tolerance; what differs in why. */
-static bool values_match(const nb_tensor *t, nb_shape shape, int64_t numel, const double *expected, char *why,
+/* t holds expected (float64 values from the fixture) within tolerance, in
+ * the recorded shape and dtype; what differs in why. */
+static bool values_match(const nb_tensor *t, const tensor_rec *rec, bool loose, const double *expected, char *why,
                          size_t why_size)
 {
-    nb_shape got = nb_shape_of(t);
+    nb_shape got = nb_shape_of(t), shape = rec->shape;
     bool     ok  = got.ndim == shape.ndim;
     for (int d = 0; ok && d < shape.ndim; d++) ok = got.dims[d] == shape.dims[d];
     if (!ok) {
         snprintf(why, why_size, "shape differs (ndim %d, expected %d)", got.ndim, shape.ndim);
         return false;
     }
-    if (nb_dtype_of(t) != NB_FLOAT64) {
-        snprintf(why, why_size, "dtype %s", nb_dtype_name(nb_dtype_of(t)));
+    nb_dtype want = rec->is_f32 ? NB_FLOAT32 : NB_FLOAT64;
+    if (nb_dtype_of(t) != want) {
+        snprintf(why, why_size, "dtype %s, torch %s", nb_dtype_name(nb_dtype_of(t)), nb_dtype_name(want));
         return false;
     }
-    double buf[1024];
-    if (numel > 1024 || nb_copy_to_buffer(t, buf, (size_t)numel * sizeof(double)) != NB_OK) {
+    double  buf[1024];
+    float   buf32[1024];
+    int64_t numel = rec->numel;
+    void   *into  = rec->is_f32 ? (void *)buf32 : (void *)buf;
+    if (numel > 1024 || nb_copy_to_buffer(t, into, (size_t)numel * nb_dtype_size(want)) != NB_OK) {
         snprintf(why, why_size, "cannot read values: %s", nb_last_error());
         nb_clear_error();
         return false;
     }
+    for (int64_t i = 0; rec->is_f32 && i < numel; i++) buf[i] = buf32[i];
     for (int64_t i = 0; i < numel; i++)
-        if (!nbt_close(buf[i], expected[i], REL_TOL, ABS_TOL)) {
+        if (!nbt_close(buf[i], expected[i], loose ? F32_REL_TOL : REL_TOL, loose ? F32_ABS_TOL : ABS_TOL)) {
             snprintf(why, why_size, "element %lld is %.17g, torch %.17g", (long long)i, buf[i], expected[i]);
             return false;
         }
@@ -388,25 +555,24 @@ static void check_values(run_ctx *c, const char *what, int index, const nb_tenso
                          const double *expected)
 {
     char why[160];
-    if (!values_match(t, rec->shape, rec->numel, expected, why, sizeof why))
-        differ(c, "%s of t%d: %s", what, index, why);
+    if (!values_match(t, rec, c->p->has_f32, expected, why, sizeof why)) differ(c, "%s of t%d: %s", what, index, why);
 }
 
 /* The steps, then the tensors' state; false when replay had to stop. */
 static bool replay(run_ctx *c, nb_tensor **T, int64_t *steps_run)
 {
-    const program *p = c->p;
-    int            n = 0;
+    const program *p     = c->p;
+    hook_table     hooks = { 0 };
+    int            n     = 0;
     for (int k = 0; k < p->n_steps; k++) {
-        const step *s    = &p->steps[k];
-        nb_tensor  *a    = s->n_in > 0 ? T[s->in[0]] : NULL;
-        nb_tensor  *b    = s->n_in > 1 ? T[s->in[1]] : NULL;
-        bool        fail = s->flags & FLAG_MUST_FAIL;
+        const step *s                = &p->steps[k];
+        nb_tensor  *in[MAX_IN + 1]   = { 0 };
+        for (int j = 0; j < s->n_in; j++) in[j] = T[s->in[j]];
+        bool fail = s->flags & FLAG_MUST_FAIL;
         if (s->flags & FLAG_NO_GRAD) nb_no_grad_begin();
-        nb_tensor *r = run_step(s, a, b);
+        nb_tensor *r = run_step(s, in, &hooks);
         if (s->flags & FLAG_NO_GRAD) nb_no_grad_end();
         ++*steps_run;
-        bool makes = s->op != OP_RETAIN_GRAD && (s->op < OP_ADD_ || s->op > OP_COPY_);
         if (fail && r != NULL) {
             differ(c, "step %d: torch refused it, nabla did it", k);
             return false;
@@ -420,8 +586,8 @@ static bool replay(run_ctx *c, nb_tensor **T, int64_t *steps_run)
             nb_clear_error();
             return false;
         }
-        if (makes) T[n++] = r;
-        else if (r != a) differ(c, "step %d: the in-place op did not return its target", k);
+        if (op_kinds[s->op] == MAKES) T[n++] = r;
+        else if (r != in[0]) differ(c, "step %d: the in-place op did not return its target", k);
     }
     for (int i = 0; i < p->n_tensors; i++) {
         const tensor_rec *rec = &p->t[i];
@@ -475,7 +641,7 @@ static void backward_and_grads(run_ctx *c, nb_tensor **T)
         if (first == NB_OK) first = nb_backward(loss);
         if (!same_outcome(c, "backward twice", first, p->raised)) return;
     }
-    if (p->mode == 2) {
+    if (p->mode >= 2) {
         nb_tensor *leaves[MAX_LEAVES], *g[MAX_LEAVES] = { 0 };
         for (int i = 0; i < p->n_leaves; i++) leaves[i] = T[p->leaves[i].tensor];
         nb_status st = nb_grad_of(&loss, 1, leaves, p->n_leaves, NULL,
@@ -501,9 +667,22 @@ static void backward_and_grads(run_ctx *c, nb_tensor **T)
         }
         if (p->second == 0) return;
         nb_tensor *loss2 = weighted_sum(used, used_shapes, v, n_used);
-        if (!same_outcome(c, "backward of the gradients", loss2 ? nb_backward(loss2) : nb_last_status(),
-                          p->second == 2))
+        if (p->mode == 2 && !same_outcome(c, "backward of the gradients", loss2 ? nb_backward(loss2) : nb_last_status(),
+                                          p->second == 2))
             return;
+        if (p->mode == 3) {
+            nb_tensor *g2[MAX_LEAVES] = { 0 };
+            st = loss2 ? nb_grad_of(&loss2, 1, leaves, p->n_leaves, NULL, NB_GRAD_OPTS(.allow_unused = true), g2)
+                       : nb_last_status();
+            if (!same_outcome(c, "grad of the gradients", st, p->second == 2)) return;
+            for (int i = 0; i < p->n_leaves; i++) {
+                const leaf_rec *l = &p->leaves[i];
+                if ((g2[i] != NULL) != l->has_g2)
+                    differ(c, "second grad of t%d is %s, torch %s", l->tensor, g2[i] ? "present" : "None",
+                           l->has_g2 ? "present" : "None");
+                else if (g2[i]) check_values(c, "second grad", l->tensor, g2[i], &p->t[l->tensor], l->g2);
+            }
+        }
     }
     for (int i = 0; i < p->n_tensors; i++) {
         const nb_tensor *grad = nb_grad(T[i]);
@@ -536,7 +715,7 @@ int main(int argc, char **argv)
     }
     size_t         size = 0;
     unsigned char *data = nbt_read_file(path, &size);
-    if (data == NULL || size < 12 || memcmp(data, "NBAGPRG1", 8) != 0) {
+    if (data == NULL || size < 12 || memcmp(data, "NBAGPRG2", 8) != 0) {
         fprintf(stderr, "cannot read %s (run scripts/make_autograd_programs.py)\n", path);
         free(data);
         return 1;
