@@ -374,6 +374,15 @@ static void test_hooks(void)
     NBT_CHECK(nb_backward(nb_sum(u)) == NB_ERR_SHAPE);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "a gradient hook returned");
     nb_clear_error();
+    /* A non-leaf's hook can be removed after an in-place op on a view of it
+     * gave it a new history (the hook stays with the old node). */
+    nb_tensor *y2 = nb_mul_scalar(x, 1);
+    int64_t    h2 = nb_register_hook(y2, failing_hook, NULL);
+    NBT_CHECK(nb_fill_(nb_select(y2, 0, 0), 5) != NULL && named(y2, "CopySlices"));
+    NBT_CHECK(nb_remove_hook(y2, h2) == NB_OK);
+    nb_zero_grad(&x, 1);
+    NBT_CHECK(nb_backward(nb_sum(y2)) == NB_OK); /* the failing hook is gone */
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(3), 0, 0, 1, 1);
     /* Refusals */
     nb_tensor *plain = nb_ones(NB_SHAPE(2), NB_OPTS());
     NBT_CHECK(nb_register_hook(plain, scale_hook, &mid) == -1);
@@ -590,6 +599,10 @@ static void test_custom_function_outputs(void)
     nb_clear_error();
     NBT_CHECK(nb_function_apply(&double_fn, &x, 1, &dz, 1, NULL) == NB_ERR_STATE);
     NBT_CHECK_ERROR(NB_ERR_STATE, "leaf tensor that requires grad");
+    nb_clear_error();
+    nb_tensor *x_view = nb_select(x, 0, 0);
+    NBT_CHECK(nb_function_apply(&double_fn, &x_view, 1, &dz, 1, NULL) == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "a view of a leaf tensor that requires grad");
     nb_clear_error();
     NBT_CHECK(nb_function_apply(NULL, &x, 1, &dz, 1, NULL) == NB_ERR_ARG);
     nb_clear_error();

@@ -54,8 +54,12 @@ typedef struct {
 typedef struct nbi_hook {
     int64_t          id;
     int              slot;
-    nb_grad_hook     fn;
+    nb_grad_hook     fn;     /* NULL: a reference (below) */
     void            *user;
+    /* On a non-leaf tensor's own list: a reference to the node that holds
+     * the hook (retained), so nb_remove_hook finds it after the tensor's
+     * history has moved on (an in-place op). */
+    struct nbi_node *holder;
     struct nbi_hook *next;
 } nbi_hook;
 
@@ -110,6 +114,10 @@ static inline void nbi_refresh_view(const nb_tensor *t)
     if (NBI_UNLIKELY(t->view_base != NULL && t->view_base->grad_fn != t->view_base_fn))
         nbi_refresh_view_slow((nb_tensor *)t);
 }
+
+/* Whether an op recording t as an input gives it an edge (a view made in
+ * no-grad mode reports requires_grad but takes no gradient). */
+static inline bool nbi_takes_grad(const nb_tensor *t) { return t->requires_grad && !t->view_without_grad; }
 
 /* True when grad mode is on and some input requires grad. */
 static inline bool nbi_should_record(int count, const nb_tensor *const *inputs)

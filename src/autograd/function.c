@@ -257,10 +257,14 @@ static nb_status check_outputs(nb_function_ctx *ctx, nb_tensor *const *inputs, n
         if (i < 0 || input_index(outputs, ctx->noutputs, ctx->marked_dirty[m]) < 0)
             return nbi_fail_status(NB_ERR_ARG, "%s: a tensor marked dirty must be an input returned as an output",
                                    name);
-        const nb_tensor *t = inputs[i];
-        if (records && t->requires_grad && t->grad_fn == NULL && t->view_base == NULL)
+        const nb_tensor *t    = inputs[i];
+        const nb_tensor *base = t->view_base;
+        if (records && t->requires_grad && t->grad_fn == NULL && base == NULL)
             return nbi_fail_status(NB_ERR_STATE, "%s: a leaf tensor that requires grad is used in an in-place "
                                                  "operation (input %d was marked dirty)", name, i);
+        if (records && base && base->requires_grad && base->grad_fn == NULL)
+            return nbi_fail_status(NB_ERR_STATE, "%s: a view of a leaf tensor that requires grad is used in an "
+                                                 "in-place operation (input %d was marked dirty)", name, i);
     }
     return NB_OK;
 }

@@ -4,7 +4,8 @@
  *
  * A leaf keeps its hooks; a non-leaf's hooks go on the node that made it
  * (with the output slot), so they follow the value the tensor had when the
- * hook was registered, as PyTorch's grad_fn pre-hooks do.
+ * hook was registered, as PyTorch's grad_fn pre-hooks do; the tensor keeps
+ * a reference to that node for nb_remove_hook.
  */
 #include "autograd.h"
 
@@ -16,12 +17,17 @@ void nbi_hooks_release(nbi_hook *hooks)
 {
     while (hooks) {
         nbi_hook *next = hooks->next;
+        if (hooks->holder) nbi_node_release(hooks->holder);
         free(hooks);
         hooks = next;
     }
 }
 
-static nbi_hook **list_of(nb_tensor *t) { return t->grad_fn ? &t->grad_fn->hooks : &nbi_identity(t)->hooks; }
+static void append(nbi_hook **list, nbi_hook *hook)
+{
+    while (*list) list = &(*list)->next; /* hooks run in the order registered */
+    *list = hook;
+}
 
 int64_t nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user)
 {
@@ -32,21 +38,33 @@ int64_t nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user)
         return nbi_fail_status(NB_ERR_STATE, "nb_register_hook: cannot register a hook on a tensor that doesn't "
                                              "require gradient"), -1;
     nbi_hook *hook = malloc(sizeof *hook);
-    if (hook == NULL) return nbi_fail_status(NB_ERR_OOM, "nb_register_hook: out of memory"), -1;
-    *hook = (nbi_hook){ .id = atomic_fetch_add(&next_hook_id, 1) + 1, .slot = t->output_nr, .fn = fn, .user = user };
-    nbi_hook **at = list_of(t);
-    while (*at) at = &(*at)->next; /* hooks run in the order registered */
-    *at = hook;
-    return hook->id;
+    nbi_hook *ref  = t->grad_fn ? malloc(sizeof *ref) : NULL;
+    if (hook == NULL || (t->grad_fn && ref == NULL)) {
+        free(hook);
+        free(ref);
+        return nbi_fail_status(NB_ERR_OOM, "nb_register_hook: out of memory"), -1;
+    }
+    int64_t id = atomic_fetch_add(&next_hook_id, 1) + 1;
+    *hook      = (nbi_hook){ .id = id, .slot = t->output_nr, .fn = fn, .user = user };
+    if (t->grad_fn == NULL) {
+        append(&nbi_identity(t)->hooks, hook);
+        return id;
+    }
+    append(&t->grad_fn->hooks, hook);
+    atomic_fetch_add_explicit(&t->grad_fn->refcount, 1, memory_order_relaxed);
+    *ref = (nbi_hook){ .id = id, .holder = t->grad_fn };
+    append(&t->hooks, ref);
+    return id;
 }
 
-static bool unlink_hook(nbi_hook **at, int64_t id)
+/* Unlink the entry with id from *at: true when found. */
+static bool unlink_hook(nbi_hook **at, int64_t id, nbi_hook **found)
 {
     for (; *at; at = &(*at)->next) {
         if ((*at)->id != id) continue;
-        nbi_hook *found = *at;
-        *at             = found->next;
-        free(found);
+        *found = *at;
+        *at    = (*found)->next;
+        (*found)->next = NULL;
         return true;
     }
     return false;
@@ -55,8 +73,15 @@ static bool unlink_hook(nbi_hook **at, int64_t id)
 nb_status nb_remove_hook(nb_tensor *t, int64_t id)
 {
     if (!nbi_check_tensor(t, "nb_remove_hook", "t")) return NB_ERR_ARG;
-    if (unlink_hook(&nbi_identity(t)->hooks, id) || (t->grad_fn && unlink_hook(&t->grad_fn->hooks, id))) return NB_OK;
-    return nbi_fail_status(NB_ERR_ARG, "nb_remove_hook: the tensor has no hook with id %lld", (long long)id);
+    nbi_hook *found = NULL;
+    if (!unlink_hook(&nbi_identity(t)->hooks, id, &found))
+        return nbi_fail_status(NB_ERR_ARG, "nb_remove_hook: the tensor has no hook with id %lld", (long long)id);
+    if (found->holder) { /* a non-leaf's: the hook itself is on the node */
+        nbi_hook *hook = NULL;
+        if (unlink_hook(&found->holder->hooks, id, &hook)) nbi_hooks_release(hook);
+    }
+    nbi_hooks_release(found);
+    return NB_OK;
 }
 
 static bool same_geometry(const nb_tensor *a, const nb_tensor *b)
@@ -70,7 +95,7 @@ static bool same_geometry(const nb_tensor *a, const nb_tensor *b)
 nb_status nbi_run_hooks(nbi_hook *list, int slot, nb_tensor **grad, const char *op)
 {
     for (nbi_hook *hook = list; hook; hook = hook->next) {
-        if (hook->slot != slot) continue;
+        if (hook->slot != slot || hook->fn == NULL) continue;
         nb_tensor *replacement = NULL;
         nb_status  status      = hook->fn(*grad, &replacement, hook->user);
         if (status != NB_OK) {

@@ -70,7 +70,11 @@ nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor
 {
     const nb_tensor *inputs[2] = { a, b };
     if (out == NULL || !nbi_should_record(2, inputs)) return out;
-    if (nbi_record(out, matmul_node_name(a->ndim, b->ndim), matmul_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1))
+    /* a's gradient reads b and b's reads a: save what a needed gradient
+     * reads, as PyTorch does (a later in-place change to the other is no
+     * error). */
+    uint32_t saves = (nbi_takes_grad(a) ? NBI_SAVES(1) : 0) | (nbi_takes_grad(b) ? NBI_SAVES(0) : 0);
+    if (nbi_record(out, matmul_node_name(a->ndim, b->ndim), matmul_backward, 2, inputs, saves)
         == NULL) {
         nb_free(out);
         return NULL;

@@ -73,7 +73,7 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
             node_destroy(node);
             return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
         }
-        if (!input->requires_grad || input->view_without_grad) continue;
+        if (!nbi_takes_grad(input)) continue;
         node->edges[i].needs_grad = true;
         node->edges[i].fn         = input->grad_fn;
         node->edges[i].slot       = input->output_nr;

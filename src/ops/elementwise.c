@@ -397,7 +397,7 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     }
     const nb_tensor *inputs[2] = { a, b };
     if (nbi_binary_backward[op] != NULL && nbi_should_record(2, inputs)) {
-        uint32_t saves = binary_saves(op, a->requires_grad, b->requires_grad);
+        uint32_t saves = binary_saves(op, nbi_takes_grad(a), nbi_takes_grad(b));
         if (nbi_record(out, binary_node_name_of(op, form), nbi_binary_backward[op], 2, inputs, saves) == NULL) {
             nb_free(out);
             return NULL;
