@@ -643,6 +643,8 @@ NB_API const char *nb_grad_fn_name(const nb_tensor *t);
  * than NB_OK stops the backward pass with that status. Hooks run in the
  * order they were registered, with grad mode on only under create_graph. */
 typedef nb_status (*nb_grad_hook)(const nb_tensor *grad, nb_tensor **replacement, void *user);
+/* NOTE: a leaf's hooks also run in nb_grad_of, as PyTorch documents;
+ * torch 1.13's autograd.grad skips them. */
 /* Returns an id (> 0) for nb_remove_hook, or -1: t needs no grad
  * (NB_ERR_STATE), out of memory. A hook of a non-leaf stays with the node
  * that made t, so it sees the gradient of the value t had when registered. */
