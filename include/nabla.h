@@ -181,7 +181,13 @@ NB_API nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_byt
 /* ------------------------------------------------------------------------ */
 
 /* Release a handle. Safe on NULL. A tensor owned by a scope may be freed
- * early; the scope then forgets it. Storage is freed with its last view. */
+ * early; the scope then forgets it. Storage is freed with its last view.
+ * Misuse is caught, not acted on: freeing a handle twice (or after its
+ * scope ended), or freeing a module's parameter, records NB_ERR_STATE and
+ * frees nothing; any op given a freed handle fails with NB_ERR_STATE
+ * ("... a tensor that was freed"). NOTE: freed handles are caught while
+ * they wait in a per-thread quarantine of the last 2048 released handles;
+ * after that their memory may hold another tensor. */
 NB_API void       nb_free(nb_tensor *t);
 /* Open a scope: tensors made until the matching nb_scope_end belong to it.
  * Scopes nest (up to 64 deep). */

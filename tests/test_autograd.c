@@ -304,6 +304,21 @@ static void test_graph_dot(void)
     }
     NBT_CHECK(nb_graph_dot(y, NULL) == NB_ERR_ARG);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_graph_dot: f is NULL");
+    /* A 100,000-node chain with a shared input: every node is written once
+     * (with a list search for the nodes seen, this took seconds). */
+    nb_tensor *z = x;
+    for (int i = 0; i < 100000; i++) z = nb_add(z, x);
+    f = tmpfile();
+    NBT_CHECK(f != NULL && nb_graph_dot(z, f) == NB_OK);
+    if (f) {
+        long boxes = 0;
+        char line[256];
+        rewind(f);
+        while (fgets(line, sizeof line, f))
+            if (strstr(line, "[shape=box")) boxes++;
+        fclose(f);
+        NBT_CHECK(boxes == 100000);
+    }
     nb_scope_end();
 }
 

@@ -70,8 +70,7 @@ static void test_pool_fixtures(void)
                         fprintf(stderr, "  max_pool2d fixture %d indices differ\n", c);
                     }
                 }
-                nb_scope_end();
-                nb_free(indices);
+                nb_scope_end(); /* frees indices too: it was made in this scope */
             }
     }
     NBT_CHECK(seen == 23);
@@ -328,8 +327,7 @@ static void test_pool_empty(void)
     NBT_CHECK(rows && nb_size(rows, 1) == 0 && nb_size(rows, 2) == 2);
     NBT_CHECK(nb_backward(nb_add(nb_sum(m), nb_sum(a))) == NB_OK);
     NBT_CHECK(nb_grad(x) && nb_size(nb_grad(x), 0) == 0);
-    nb_scope_end();
-    nb_free(indices);
+    nb_scope_end(); /* indices included */
 }
 
 /* ------------------------------------------------------------------------ */

@@ -12,6 +12,64 @@ static void write_tensor_label(FILE *f, const char *title, int ndim, const int64
     fprintf(f, "%s\\n%s %s", title, nbi_shape_str(ndim, shape, buf, sizeof buf), nb_dtype_name(dtype));
 }
 
+/* The nodes met so far, in the order met (the work list), and a hash set
+ * over them (open addressing on the address; slots hold index + 1). */
+typedef struct {
+    nbi_node **order;
+    int64_t    count, capacity;
+    int64_t   *table;
+    int64_t    table_size;
+} node_set;
+
+static uint64_t hash_node(const nbi_node *node)
+{
+    uint64_t x = (uint64_t)(uintptr_t)node;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    return x ^ (x >> 33);
+}
+
+static int64_t *node_slot(const node_set *set, const nbi_node *node)
+{
+    uint64_t mask = (uint64_t)set->table_size - 1;
+    for (uint64_t at = hash_node(node) & mask;; at = (at + 1) & mask) {
+        int64_t *slot = &set->table[at];
+        if (*slot == 0 || set->order[*slot - 1] == node) return slot;
+    }
+}
+
+/* Add node when new (false on OOM). */
+static bool node_set_add(node_set *set, nbi_node *node)
+{
+    if (2 * (set->count + 1) > set->table_size) {
+        int64_t  size  = set->table_size ? set->table_size * 2 : 64;
+        int64_t *table = calloc((size_t)size, sizeof *table);
+        if (table == NULL) return false;
+        free(set->table);
+        set->table      = table;
+        set->table_size = size;
+        for (int64_t i = 0; i < set->count; i++) *node_slot(set, set->order[i]) = i + 1;
+    }
+    int64_t *slot = node_slot(set, node);
+    if (*slot != 0) return true;
+    if (set->count == set->capacity) {
+        int64_t    capacity = set->capacity ? set->capacity * 2 : 64;
+        nbi_node **grown    = realloc(set->order, (size_t)capacity * sizeof *grown);
+        if (grown == NULL) return false;
+        set->order    = grown;
+        set->capacity = capacity;
+    }
+    set->order[set->count++] = node;
+    *slot                    = set->count;
+    return true;
+}
+
+static void node_set_free(node_set *set)
+{
+    free(set->order);
+    free(set->table);
+}
+
 nb_status nb_graph_dot(const nb_tensor *t, FILE *f)
 {
     if (!nbi_check_tensor(t, "nb_graph_dot", "t")) return NB_ERR_ARG;
@@ -25,14 +83,14 @@ nb_status nb_graph_dot(const nb_tensor *t, FILE *f)
         fprintf(f, "}\n");
         return ferror(f) ? nbi_fail_status(NB_ERR_IO, "nb_graph_dot: write failed") : NB_OK;
     }
-    /* Breadth-first over nodes; each node printed once. */
-    int64_t    capacity = 64, count = 0;
-    nbi_node **seen     = malloc((size_t)capacity * sizeof *seen);
-    if (seen == NULL) return nbi_fail_status(NB_ERR_OOM, "nb_graph_dot: out of memory");
-    seen[count++] = t->grad_fn;
+    /* Breadth-first over nodes; each node printed once. A hash set of the
+     * nodes seen keeps this linear in the graph (a list search made a
+     * million-node graph take hours). */
+    node_set seen = { 0 };
+    if (!node_set_add(&seen, t->grad_fn)) return nbi_fail_status(NB_ERR_OOM, "nb_graph_dot: out of memory");
     fprintf(f, "  n%p -> output;\n", (void *)t->grad_fn);
-    for (int64_t next = 0; next < count; next++) {
-        nbi_node *node = seen[next];
+    for (int64_t next = 0; next < seen.count; next++) {
+        nbi_node *node = seen.order[next];
         fprintf(f, "  n%p [shape=box, label=\"", (void *)node);
         write_tensor_label(f, node->name, node->ndim, node->shape, node->dtype);
         fprintf(f, "%s\"];\n", node->released ? "\\n(released)" : "");
@@ -48,22 +106,13 @@ nb_status nb_graph_dot(const nb_tensor *t, FILE *f)
             }
             nbi_node *child = node->edges[i].fn;
             fprintf(f, "  n%p -> n%p;\n", (void *)child, (void *)node);
-            bool known = false;
-            for (int64_t k = 0; k < count && !known; k++) known = seen[k] == child;
-            if (known) continue;
-            if (count == capacity) {
-                nbi_node **grown = realloc(seen, (size_t)capacity * 2 * sizeof *seen);
-                if (grown == NULL) {
-                    free(seen);
-                    return nbi_fail_status(NB_ERR_OOM, "nb_graph_dot: out of memory");
-                }
-                seen = grown;
-                capacity *= 2;
+            if (!node_set_add(&seen, child)) {
+                node_set_free(&seen);
+                return nbi_fail_status(NB_ERR_OOM, "nb_graph_dot: out of memory");
             }
-            seen[count++] = child;
         }
     }
-    free(seen);
+    node_set_free(&seen);
     fprintf(f, "}\n");
     return ferror(f) ? nbi_fail_status(NB_ERR_IO, "nb_graph_dot: write failed") : NB_OK;
 }

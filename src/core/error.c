@@ -74,8 +74,12 @@ nb_status nb_set_error(nb_status status, const char *fmt, ...)
 
 bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
 {
-    if (NBI_LIKELY(t != NULL)) return true;
-    if (error_status == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
+    if (NBI_LIKELY(t != NULL && t->magic == NBI_TENSOR_LIVE)) return true;
+    if (t != NULL)
+        nbi_fail(NB_ERR_STATE, "%s: argument '%s' is a tensor that was freed (used after nb_free or after its scope "
+                               "ended)", op, name);
+    else if (error_status == NB_OK)
+        nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
     return false;
 }
 

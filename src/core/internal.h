@@ -80,7 +80,17 @@ typedef struct nbi_storage {
 struct nbi_scope;
 struct nbi_node;
 
+/* A live handle's mark; a released one's is NBI_TENSOR_DEAD, and released
+ * handles wait in a quarantine before reuse (tensor.c), so a use after
+ * free is caught (NB_ERR_STATE) instead of acting on a recycled tensor. */
+#define NBI_TENSOR_LIVE 0x4c54424eu /* "NBTL" */
+#define NBI_TENSOR_DEAD 0x44414544u /* "DEAD" */
+
 struct nb_tensor {
+    uint32_t          magic;
+    /* The owner's count (the user's handle, its scope, or a module) is
+     * still held: a second nb_free is an error, not a release. */
+    bool              handle_open;
     nbi_storage      *storage;
     int64_t           offset;                 /* elements from storage->data */
     int               ndim;
@@ -120,6 +130,9 @@ struct nb_tensor {
      * gradient reaches it or its base; writing it in place with grad mode
      * on is refused. */
     bool              view_without_grad;
+    /* The module that owns this tensor (a parameter or buffer), or NULL:
+     * a tensor belongs to one module, and only the module frees it. */
+    const void       *module_owner;
 };
 
 /* The tensor t stands for in autograd: itself, or the leaf it is a second
@@ -155,6 +168,8 @@ void       nbi_hooks_release(struct nbi_hook *hooks); /* src/autograd/hooks.c */
 void       nbi_unscope(nb_tensor *t);
 void       nbi_adopt(nb_tensor *t);
 void       nbi_tensor_retain(nb_tensor *t);
+/* nb_free for the module that owns t (nb_free refuses module tensors). */
+void       nbi_module_free_tensor(nb_tensor *t);
 void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted
  * to dst's dtype; dst may be any strided view). The caller checked shapes. */

@@ -25,9 +25,16 @@ static atomic_int_fast64_t live_tensors;
 
 int64_t nb_live_tensors(void) { return (int64_t)atomic_load_explicit(&live_tensors, memory_order_relaxed); }
 
-enum { FREE_LIST_MAX = 1024 };
+/* A released header waits in a quarantine (a ring, oldest out first) for
+ * QUARANTINE later releases before it can be reused: until then it keeps
+ * its dead mark, so a freed handle used again, or freed twice, is caught.
+ * NOTE: after that window the header may hold another tensor; catching
+ * every stale handle would need handles that are not pointers. */
+enum { FREE_LIST_MAX = 1024, QUARANTINE = 2048 };
 static _Thread_local nb_tensor   *free_tensors[FREE_LIST_MAX];
 static _Thread_local int          free_tensor_count;
+static _Thread_local nb_tensor   *quarantine[QUARANTINE];
+static _Thread_local int          quarantine_head, quarantine_count;
 static _Thread_local nbi_storage *free_storages[FREE_LIST_MAX];
 static _Thread_local int          free_storage_count;
 
@@ -41,11 +48,19 @@ static nb_tensor *tensor_header_alloc(void)
 static void tensor_header_release(nb_tensor *t)
 {
     atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
-    if (free_tensor_count == 0) nbi_thread_holds_caches();
+    t->magic = NBI_TENSOR_DEAD;
+    if (quarantine_count == 0 && free_tensor_count == 0) nbi_thread_holds_caches();
+    if (quarantine_count < QUARANTINE) {
+        quarantine[(quarantine_head + quarantine_count++) % QUARANTINE] = t;
+        return;
+    }
+    nb_tensor *oldest           = quarantine[quarantine_head];
+    quarantine[quarantine_head] = t;
+    quarantine_head             = (quarantine_head + 1) % QUARANTINE;
     if (free_tensor_count < FREE_LIST_MAX)
-        free_tensors[free_tensor_count++] = t;
+        free_tensors[free_tensor_count++] = oldest;
     else
-        free(t);
+        free(oldest);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -104,6 +119,9 @@ static _Thread_local int       scope_depth;
 void nbi_tensor_release_thread_cache(void)
 {
     while (free_tensor_count > 0) free(free_tensors[--free_tensor_count]);
+    for (; quarantine_count > 0; quarantine_count--, quarantine_head = (quarantine_head + 1) % QUARANTINE)
+        free(quarantine[quarantine_head]);
+    quarantine_head = 0;
     while (free_storage_count > 0) free(free_storages[--free_storage_count]);
     for (int d = scope_depth; d < MAX_SCOPE_DEPTH; d++) {
         free(scopes[d].tensors);
@@ -155,7 +173,8 @@ nb_status nb_scope_end(void)
     for (int64_t i = scope->count - 1; i >= 0; i--) {
         nb_tensor *t = scope->tensors[i];
         if (t == NULL) continue;
-        t->scope = NULL;
+        t->scope       = NULL;
+        t->handle_open = false;
         nbi_tensor_release(t);
     }
     scope->count = 0;
@@ -174,9 +193,26 @@ nb_status nb_scope_end(void)
     return NB_OK;
 }
 
+/* The handle the user passes to nb_free or nb_keep is theirs to give up:
+ * false with NB_ERR_STATE when it was freed already (or belongs to a
+ * module, which frees it). */
+static bool handle_is_users(const nb_tensor *t, const char *op)
+{
+    if (t->magic != NBI_TENSOR_LIVE || !t->handle_open) {
+        nbi_fail(NB_ERR_STATE, "%s: the tensor was already freed (by nb_free, or when its scope ended)", op);
+        return false;
+    }
+    if (t->module_owner) {
+        nbi_fail(NB_ERR_STATE, "%s: the tensor belongs to a module, which frees it (nb_module_free)", op);
+        return false;
+    }
+    return true;
+}
+
 nb_tensor *nb_keep(nb_tensor *t)
 {
     if (t == NULL) return NULL;
+    if (!handle_is_users(t, "nb_keep")) return NULL;
     if (t->scope == NULL) return t; /* already the caller's */
     nbi_scope *own = t->scope;
     nbi_scope *outer = NULL;
@@ -210,6 +246,9 @@ static nb_tensor *tensor_new_in(nbi_scope *scope, nbi_storage *storage, nb_dtype
 {
     nb_tensor *t = tensor_header_alloc();
     if (t == NULL) return nbi_fail(NB_ERR_OOM, "nabla: out of host memory for a tensor header");
+    t->magic         = NBI_TENSOR_LIVE;
+    t->handle_open   = true;
+    t->module_owner  = NULL;
     t->storage       = storage;
     t->offset        = 0;
     t->dtype         = dtype;
@@ -326,9 +365,16 @@ void nbi_tensor_release(nb_tensor *t)
 
 void nb_free(nb_tensor *t)
 {
-    if (t == NULL) return;
+    if (t == NULL || !handle_is_users(t, "nb_free")) return;
+    t->handle_open = false;
     scope_forget(t);
     nbi_tensor_release(t);
+}
+
+void nbi_module_free_tensor(nb_tensor *t)
+{
+    t->module_owner = NULL;
+    nb_free(t);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -98,7 +98,7 @@ static void free_tensor_list(tensor_list *list)
 {
     for (int64_t i = 0; i < list->count; i++) {
         free(list->items[i].name);
-        nb_free(list->items[i].tensor);
+        nbi_module_free_tensor(list->items[i].tensor);
     }
     free(list->items);
 }
@@ -220,7 +220,7 @@ static bool list_append(tensor_list *list, char *name, nb_tensor *t)
  * would break the module). */
 static nb_status add_tensor(nb_module *m, const char *name, nb_tensor *t, bool parameter, const char *op)
 {
-    if (!nbi_check_pointer(t, op, "t")) return NB_ERR_ARG;
+    if (!nbi_check_tensor(t, op, "t")) return t ? NB_ERR_STATE : NB_ERR_ARG;
     if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
         nb_free(t);
         return NB_ERR_ARG;
@@ -228,6 +228,9 @@ static nb_status add_tensor(nb_module *m, const char *name, nb_tensor *t, bool p
     if (subtree_owns(root_of(m), t))
         return nbi_fail_status(NB_ERR_ARG, "%s: the tensor given for \"%s\" already belongs to this module tree", op,
                                name);
+    if (t->module_owner != NULL)
+        return nbi_fail_status(NB_ERR_ARG, "%s: the tensor given for \"%s\" already belongs to a module; a tensor "
+                                           "belongs to one module only (clone it)", op, name ? name : "");
     nb_status status = check_new_name(m, name, op);
     if (status == NB_OK && parameter && !nb_dtype_is_floating(t->dtype))
         status = nbi_fail_status(NB_ERR_DTYPE, "%s: parameter \"%s\" is %s; parameters must be floating point", op,
@@ -250,6 +253,7 @@ static nb_status add_tensor(nb_module *m, const char *name, nb_tensor *t, bool p
         return nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
     }
     nbi_unscope(t);
+    t->module_owner = m;
     if (parameter) t->requires_grad = true;
     return NB_OK;
 }
