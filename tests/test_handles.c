@@ -84,6 +84,33 @@ static void test_one_module_per_tensor(void)
     nb_clear_error();
 }
 
+static void test_modules_and_optimizers(void)
+{
+    nb_module *lin = nb_linear_new(3, 2, true);
+    nb_module_free(lin);
+    nb_module_free(lin);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_module_free: the module was already freed");
+    nb_tensor *x = nb_ones(NB_SHAPE(1, 3), NB_OPTS());
+    NBT_CHECK(nb_module_forward(lin, x) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_module_forward: argument 'm' is a module that was freed");
+    nb_free(x);
+    /* An optimizer whose parameters were freed with their module refuses to
+     * step; a freed optimizer refuses everything. */
+    nb_module *net = nb_linear_new(3, 2, true);
+    nb_tensor *params[2];
+    NBT_CHECK(nb_module_parameters(net, params, NULL, 2) == 2);
+    nb_optim *sgd = nb_sgd_new(params, 2, nb_sgd_defaults(0.1));
+    NBT_CHECK(sgd != NULL);
+    nb_module_free(net);
+    NBT_CHECK(nb_optim_step(sgd) == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_optim_step: params[0] was freed before the optimizer");
+    nb_optim_free(sgd);
+    NBT_CHECK(nb_optim_step(sgd) == NB_ERR_STATE);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_optim_step: the optimizer was freed");
+    nb_optim_free(sgd);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_optim_free: the optimizer was already freed");
+}
+
 int main(void)
 {
     NBT_RUN(test_use_after_free);
@@ -91,5 +118,6 @@ int main(void)
     NBT_RUN(test_use_after_scope);
     NBT_RUN(test_caught_across_many_frees);
     NBT_RUN(test_one_module_per_tensor);
+    NBT_RUN(test_modules_and_optimizers);
     return nbt_finish();
 }

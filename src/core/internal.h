@@ -168,6 +168,13 @@ void       nbi_hooks_release(struct nbi_hook *hooks); /* src/autograd/hooks.c */
 void       nbi_unscope(nb_tensor *t);
 void       nbi_adopt(nb_tensor *t);
 void       nbi_tensor_retain(nb_tensor *t);
+/* Free an object a user holds a pointer to (a module, an optimizer) after
+ * a delay: it waits in a small per-thread quarantine first, so a use or a
+ * second free of it can still read its dead mark and be refused. */
+void       nbi_retire(void *object);
+/* The live and dead marks of such objects (their first field). */
+#define NBI_OBJECT_LIVE 0x4a424f4eu /* "NOBJ" */
+#define NBI_OBJECT_DEAD 0x44414544u
 /* nb_free for the module that owns t (nb_free refuses module tensors). */
 void       nbi_module_free_tensor(nb_tensor *t);
 void       nbi_tensor_release(nb_tensor *t);

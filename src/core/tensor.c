@@ -37,6 +37,20 @@ static _Thread_local nb_tensor   *quarantine[QUARANTINE];
 static _Thread_local int          quarantine_head, quarantine_count;
 static _Thread_local nbi_storage *free_storages[FREE_LIST_MAX];
 static _Thread_local int          free_storage_count;
+enum { RETIRED = 64 };
+static _Thread_local void *retired[RETIRED];
+static _Thread_local int   retired_next;
+
+void nbi_retire(void *object)
+{
+    if (object == NULL) return;
+    bool first = true;
+    for (int i = 0; i < RETIRED && first; i++) first = retired[i] == NULL;
+    if (first) nbi_thread_holds_caches();
+    free(retired[retired_next]);
+    retired[retired_next] = object;
+    retired_next          = (retired_next + 1) % RETIRED;
+}
 
 static nb_tensor *tensor_header_alloc(void)
 {
@@ -119,6 +133,10 @@ static _Thread_local int       scope_depth;
 void nbi_tensor_release_thread_cache(void)
 {
     while (free_tensor_count > 0) free(free_tensors[--free_tensor_count]);
+    for (int i = 0; i < RETIRED; i++) {
+        free(retired[i]);
+        retired[i] = NULL;
+    }
     for (; quarantine_count > 0; quarantine_count--, quarantine_head = (quarantine_head + 1) % QUARANTINE)
         free(quarantine[quarantine_head]);
     quarantine_head = 0;

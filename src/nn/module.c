@@ -43,6 +43,7 @@ typedef struct name_list {
 } name_list;
 
 struct nb_module {
+    uint32_t      magic; /* NBI_OBJECT_LIVE; DEAD once freed (nbi_retire) */
     char         *type;
     nb_forward_fn forward;
     void         *user;
@@ -61,6 +62,14 @@ bool nbi_check_pointer(const void *p, const char *op, const char *name)
 {
     if (p != NULL) return true;
     if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "%s: argument '%s' is NULL", op, name);
+    return false;
+}
+
+bool nbi_check_module(const nb_module *m, const char *op, const char *name)
+{
+    if (!nbi_check_pointer(m, op, name)) return false;
+    if (m->magic == NBI_OBJECT_LIVE) return true;
+    nbi_fail(NB_ERR_STATE, "%s: argument '%s' is a module that was freed", op, name);
     return false;
 }
 
@@ -86,6 +95,7 @@ nb_module *nb_module_new(const char *type, nb_forward_fn forward, void *user, vo
         if (free_user) free_user(user); /* taken over, as on success */
         return nbi_fail(NB_ERR_OOM, "nb_module_new: out of memory");
     }
+    m->magic     = NBI_OBJECT_LIVE;
     m->type      = t;
     m->forward   = forward;
     m->user      = user;
@@ -127,12 +137,17 @@ static void free_subtree(nb_module *m)
     free_name_lists(m->buffer_names);
     if (m->free_user) m->free_user(m->user);
     free(m->type);
-    free(m);
+    m->magic = NBI_OBJECT_DEAD;
+    nbi_retire(m);
 }
 
 void nb_module_free(nb_module *m)
 {
     if (m == NULL) return;
+    if (m->magic != NBI_OBJECT_LIVE) {
+        nbi_fail(NB_ERR_STATE, "nb_module_free: the module was already freed");
+        return;
+    }
     nb_module *parent = m->parent;
     if (parent) { /* a child freed on its own: unhook it first */
         for (int64_t i = 0; i < parent->child_count; i++) {
@@ -221,7 +236,7 @@ static bool list_append(tensor_list *list, char *name, nb_tensor *t)
 static nb_status add_tensor(nb_module *m, const char *name, nb_tensor *t, bool parameter, const char *op)
 {
     if (!nbi_check_tensor(t, op, "t")) return t ? NB_ERR_STATE : NB_ERR_ARG;
-    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
+    if (!nbi_check_module(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
         nb_free(t);
         return NB_ERR_ARG;
     }
@@ -271,8 +286,8 @@ nb_status nb_module_add_buffer(nb_module *m, const char *name, nb_tensor *t)
 nb_status nb_module_add_child(nb_module *m, const char *name, nb_module *child)
 {
     const char *op = "nb_module_add_child";
-    if (!nbi_check_pointer(child, op, "child")) return NB_ERR_ARG;
-    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
+    if (!nbi_check_module(child, op, "child")) return NB_ERR_ARG;
+    if (!nbi_check_module(m, op, "m") || !nbi_check_pointer(name, op, "name")) {
         if (child->parent == NULL) nb_module_free(child);
         return NB_ERR_ARG;
     }
@@ -313,7 +328,7 @@ nb_status nb_module_add_child(nb_module *m, const char *name, nb_module *child)
 
 nb_tensor *nb_module_forward(nb_module *m, const nb_tensor *x)
 {
-    if (!nbi_check_pointer(m, "nb_module_forward", "m") || !nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
+    if (!nbi_check_module(m, "nb_module_forward", "m") || !nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
     if (m->forward == NULL)
         return nbi_fail(NB_ERR_STATE, "nb_module_forward: the %s module has no forward function", m->type);
     nb_tensor *y = m->forward(m, x, m->user);
@@ -353,7 +368,7 @@ static nb_module *walk(nb_module *m, const char *path, size_t length, const char
 
 nb_module *nb_module_child(nb_module *m, const char *name)
 {
-    if (!nbi_check_pointer(m, "nb_module_child", "m") || !nbi_check_pointer(name, "nb_module_child", "name"))
+    if (!nbi_check_module(m, "nb_module_child", "m") || !nbi_check_pointer(name, "nb_module_child", "name"))
         return NULL;
     if (name[0] == '\0') return nbi_fail(NB_ERR_ARG, "nb_module_child: the name is empty");
     return walk(m, name, strlen(name), "nb_module_child");
@@ -362,7 +377,7 @@ nb_module *nb_module_child(nb_module *m, const char *name)
 nb_tensor *nb_module_tensor(nb_module *m, const char *path)
 {
     const char *op = "nb_module_tensor";
-    if (!nbi_check_pointer(m, op, "m") || !nbi_check_pointer(path, op, "path")) return NULL;
+    if (!nbi_check_module(m, op, "m") || !nbi_check_pointer(path, op, "path")) return NULL;
     const char *last  = strrchr(path, '.');
     const char *name  = last ? last + 1 : path;
     nb_module  *owner = walk(m, path, last ? (size_t)(last - path) : 0, op);
@@ -467,7 +482,7 @@ static int64_t out_of_memory(const char *op)
 static int64_t list_subtree(nb_module *m, nb_tensor **tensors, const char **names, int64_t capacity, bool buffers,
                             const char *op)
 {
-    if (!nbi_check_pointer(m, op, "m")) return -1;
+    if (!nbi_check_module(m, op, "m")) return -1;
     if (capacity < 0) {
         nbi_fail(NB_ERR_ARG, "%s: capacity is negative (%lld)", op, (long long)capacity);
         return -1;
@@ -512,7 +527,7 @@ static int64_t numel_subtree(const nb_module *m)
 
 int64_t nb_module_parameter_numel(nb_module *m)
 {
-    if (!nbi_check_pointer(m, "nb_module_parameter_numel", "m")) return -1;
+    if (!nbi_check_module(m, "nb_module_parameter_numel", "m")) return -1;
     return numel_subtree(m);
 }
 

@@ -14,6 +14,8 @@
  * only when no error is pending (a NULL is usually a constructor that
  * failed: its error is the one the caller should see). */
 bool nbi_check_pointer(const void *p, const char *op, const char *name);
+/* The same for a module, and NB_ERR_STATE when it was freed. */
+bool nbi_check_module(const nb_module *m, const char *op, const char *name);
 
 /* The module's own parameter / buffer number i in registration order (its
  * children's are not counted), or NULL when it has fewer. Borrowed. */

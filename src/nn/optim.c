@@ -117,6 +117,7 @@ nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *p
         free(o);
         return nbi_fail(NB_ERR_OOM, "%s: out of memory for %lld parameters", op, (long long)count);
     }
+    o->magic      = NBI_OBJECT_LIVE;
     o->kind       = kind;
     o->count      = count;
     o->lr         = lr;
@@ -178,9 +179,22 @@ bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g)
            g->storage->device.type == NB_CPU && nb_is_contiguous(p) && nb_is_contiguous(g);
 }
 
+/* o is usable: not NULL, not freed, and its parameters (borrowed) still
+ * alive; false with the error recorded. */
+static bool optim_usable(const nb_optim *o, const char *op)
+{
+    if (o == NULL) return nbi_null_argument(op, "o"), false;
+    if (o->magic != NBI_OBJECT_LIVE) return nbi_fail_status(NB_ERR_STATE, "%s: the optimizer was freed", op), false;
+    for (int64_t i = 0; i < o->count; i++)
+        if (o->params[i]->magic != NBI_TENSOR_LIVE)
+            return nbi_fail_status(NB_ERR_STATE, "%s: params[%lld] was freed before the optimizer (parameters must "
+                                                 "outlive it)", op, (long long)i), false;
+    return true;
+}
+
 nb_status nbi_optim_step(nb_optim *o, bool allow_fused)
 {
-    if (o == NULL) return nbi_null_argument("nb_optim_step", "o");
+    if (!optim_usable(o, "nb_optim_step")) return nb_last_status();
     for (int64_t i = 0; i < o->count; i++)
         if (o->params[i]->grad != NULL && !make_buffers(o, i)) {
             char cause[256];
@@ -215,7 +229,7 @@ nb_status nb_optim_step(nb_optim *o) { return nbi_optim_step(o, true); }
 
 void nb_optim_zero_grad(nb_optim *o)
 {
-    if (o == NULL) return;
+    if (o == NULL || !optim_usable(o, "nb_optim_zero_grad")) return;
     for (int64_t i = 0; i < o->count; i++)
         nb_set_grad(o->params[i], NULL);
 }
@@ -241,12 +255,17 @@ void nb_optim_set_lr(nb_optim *o, double lr)
 void nb_optim_free(nb_optim *o)
 {
     if (o == NULL) return;
+    if (o->magic != NBI_OBJECT_LIVE) {
+        nbi_fail(NB_ERR_STATE, "nb_optim_free: the optimizer was already freed");
+        return;
+    }
     for (int64_t i = 0; i < o->count; i++)
         for (int slot = 0; slot < NBI_OPTIM_MAX_BUFFERS; slot++)
             nb_free(o->state[i].buffers[slot]);
     free(o->state);
     free(o->params);
-    free(o);
+    o->magic = NBI_OBJECT_DEAD;
+    nbi_retire(o);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -36,6 +36,7 @@ typedef struct {
 } nbi_param_state;
 
 struct nb_optim {
+    uint32_t         magic; /* NBI_OBJECT_LIVE; DEAD once freed (nbi_retire) */
     nbi_optim_kind   kind;
     int64_t          count;
     nb_tensor      **params; /* borrowed: they must outlive the optimizer */

@@ -15,6 +15,8 @@
  */
 #include "nn/module.h"
 
+#include "io/safetensors.h"
+
 #include <stdlib.h>
 
 /* The module's parameters then buffers, with their full names (borrowed
@@ -56,11 +58,12 @@ static bool collect_state(nb_module *m, const char *op, const char *path, state 
 
 nb_status nb_module_save(nb_module *m, const char *path)
 {
-    if (!nbi_check_pointer(m, "nb_module_save", "m") || !nbi_check_pointer(path, "nb_module_save", "path"))
+    if (!nbi_check_module(m, "nb_module_save", "m") || !nbi_check_pointer(path, "nb_module_save", "path"))
         return NB_ERR_ARG;
     state s;
     if (!collect_state(m, "nb_module_save", path, &s)) return nb_last_status();
-    nb_status status = nb_save_safetensors(path, s.names, s.tensors, s.count, NULL, NULL, 0);
+    /* Atomic: a failed save leaves the previous file as it was. */
+    nb_status status = nbi_save_safetensors_as("nb_module_save", path, s.names, s.tensors, s.count, NULL, NULL, 0);
     state_free(&s);
     return status;
 }
@@ -101,7 +104,7 @@ static bool check_names(const nb_safetensors *f, const state *s, const char *pat
 
 nb_status nb_module_load(nb_module *m, const char *path)
 {
-    if (!nbi_check_pointer(m, "nb_module_load", "m") || !nbi_check_pointer(path, "nb_module_load", "path"))
+    if (!nbi_check_module(m, "nb_module_load", "m") || !nbi_check_pointer(path, "nb_module_load", "path"))
         return NB_ERR_ARG;
     nb_safetensors *f = nb_safetensors_load(path);
     if (f == NULL) return nb_last_status();
