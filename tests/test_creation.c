@@ -149,6 +149,25 @@ static void test_option_errors(void)
 /* Ranges                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* Integer ranges whose ends do not fit int64 are refused, as torch does
+ * ("value cannot be converted to type int64_t without overflow"); they
+ * used to wrap. */
+static void test_integer_ranges_beyond_int64(void)
+{
+    NBT_CHECK(nb_arange(0, 1e19, 1, NB_OPTS(.dtype = NB_INT64)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_arange: start 0, end 1e+19 and step 1 must fit int64 for int64");
+    NBT_CHECK(nb_arange(-1e19, 0, 1, NB_OPTS(.dtype = NB_INT32)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "must fit int64");
+    NBT_CHECK(nb_arange(0, 10, 1e19, NB_OPTS(.dtype = NB_INT64)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "must fit int64");
+    NBT_CHECK(nb_linspace(-1e19, 0, 3, NB_OPTS(.dtype = NB_INT64)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: the ends -1e+19 and 0 do not fit int64");
+    nb_tensor *edge = nb_arange(9223372036854775807.0 - 4096, 9223372036854775807.0 - 1024, 1024,
+                                NB_OPTS(.dtype = NB_INT64)); /* still inside */
+    NBT_CHECK(edge != NULL && nb_numel(edge) == 3);
+    nb_free(edge);
+}
+
 static void test_arange(void)
 {
     nb_scope_begin();
@@ -570,6 +589,7 @@ int main(void)
     NBT_RUN(test_scalar_and_from_data);
     NBT_RUN(test_option_errors);
     NBT_RUN(test_arange);
+    NBT_RUN(test_integer_ranges_beyond_int64);
     NBT_RUN(test_linspace);
     NBT_RUN(test_eye);
     NBT_RUN(test_philox_known_answers);

@@ -216,6 +216,9 @@ static void arange_int_range(int64_t begin, int64_t end, void *arg)
     }
 }
 
+/* v converts to int64 without wrapping (NaN and inf do not). */
+static bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+
 nb_tensor *nb_arange(double start, double end, double step, nb_opts opts)
 {
     const char *op = "nb_arange";
@@ -241,6 +244,9 @@ nb_tensor *nb_arange(double start, double end, double step, nb_opts opts)
         /* As torch: integer dtypes truncate start, end and step to integers
          * first (so step 0.5 is step 0); int64 counts with them exactly,
          * the narrower types count ceil((end - start) / step) in double. */
+        if (!fits_int64(start) || !fits_int64(end) || !fits_int64(step))
+            return nbi_fail(NB_ERR_ARG, "nb_arange: start %g, end %g and step %g must fit int64 for %s", start, end,
+                            step, nb_dtype_name(opts.dtype));
         int64_t istart = nbi_f64_to_i64(start), iend = nbi_f64_to_i64(end), istep = nbi_f64_to_i64(step);
         if (istep == 0 || istep == INT64_MIN)
             return nbi_fail(NB_ERR_ARG, "nb_arange: step must be nonzero (step %g is %lld as %s)", step,
@@ -309,7 +315,7 @@ nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts)
     if (nbi_is_integral(opts.dtype)) {
         /* Integer dtypes: the ends are converted to the dtype first (uint8
          * wraps -3 to 253), the step stays in double, as in torch. */
-        if (!isfinite(start) || !isfinite(end))
+        if (!fits_int64(start) || !fits_int64(end))
             return nbi_fail(NB_ERR_ARG, "nb_linspace: the ends %g and %g do not fit %s", start, end,
                             nb_dtype_name(opts.dtype));
         unsigned char buf[8];
