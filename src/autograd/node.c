@@ -61,11 +61,15 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
     node->versions   = (uint64_t *)(node->edges + count);
     node->inputs     = (nb_tensor **)(node->versions + count);
     node->saved_mask = saved_mask;
+    /* NOTE: every slot is cleared before any is filled: node_destroy, on
+     * running out of memory at input i, reads all count of them. */
+    for (int i = 0; i < count; i++) {
+        node->inputs[i] = NULL;
+        node->edges[i]  = (nbi_edge){ 0 };
+    }
     for (int i = 0; i < count; i++) {
         const nb_tensor *input = inputs[i];
-        node->inputs[i]        = NULL;
         node->versions[i]      = input ? input->storage->version : 0;
-        node->edges[i]         = (nbi_edge){ 0 };
         if (input == NULL) continue;
         nbi_refresh_view(input);
         node->inputs[i] = nbi_held_input(input);
