@@ -22,7 +22,9 @@
  *
  * The writer produces what numpy 1.24's np.save does for a C-order array,
  * byte for byte: version 1.0 (2.0 past a 64 KiB header), little-endian,
- * the header padded so the data starts at a multiple of 64 bytes.
+ * the header padded so the data starts at a multiple of 64 bytes. Unlike
+ * np.save it never leaves a half-written file: the new file replaces the
+ * old one only once it is complete (nbi_file_writer, file.h).
  */
 #include "npy.h"
 
@@ -499,14 +501,16 @@ nb_status nb_save_npy(const nb_tensor *t, const char *path)
         nb_free(c_order);
         return nbi_fail_status(NB_ERR_STATE, "nb_save_npy: %s: the header does not fit its buffer", path);
     }
-    FILE *f = nbi_open_for_writing("nb_save_npy", path);
-    if (f == NULL) {
+    /* Written to a temporary beside path and renamed over it when
+     * complete: a failed save leaves the old file as it was (file.h). */
+    nbi_file_writer w;
+    if (!nbi_writer_open(&w, "nb_save_npy", path)) {
         nb_free(c_order);
         return NB_ERR_IO;
     }
-    /* A half-written file is left as it is, as np.save leaves it. */
-    bool      ok     = fwrite(header, 1, header_bytes, f) == header_bytes && nbi_write_little_endian(f, c_order);
-    nb_status status = nbi_close_written(f, ok, "nb_save_npy", path);
+    nbi_writer_write(&w, header, header_bytes);
+    nbi_write_little_endian(&w, c_order);
+    nb_status status = nbi_writer_close(&w);
     nb_free(c_order);
     return status;
 }

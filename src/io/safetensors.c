@@ -22,7 +22,8 @@
  * checked) times the dtype's size must equal end - begin, and the ranges,
  * sorted, must tile the data exactly, with no overlap, no gap and nothing
  * after the last (so no bytes hide in a file that are not a tensor's). Names
- * must be unique. Problems are NB_ERR_IO naming the file and the tensor;
+ * and metadata keys must be unique (checked by sorting, so that a header of
+ * n keys costs O(n log n), never n^2). Problems are NB_ERR_IO naming the file and the tensor;
  * an unknown dtype is NB_ERR_DTYPE naming it.
  *
  * Loading keeps the whole file in memory; nb_safetensors_get copies one
@@ -48,6 +49,7 @@ void nb_safetensors_free(nb_safetensors *f)
     free(f->by_name);
     free(f->metadata_keys);
     free(f->metadata_values);
+    free(f->metadata_by_key);
     free(f->bytes);
     free(f->path);
     free(f);
@@ -149,12 +151,20 @@ const char *nb_safetensors_metadata(const nb_safetensors *f, const char *key)
 {
     if (!check_file(f, "nb_safetensors_metadata")) return NULL;
     if (key == NULL) return nbi_fail(NB_ERR_ARG, "nb_safetensors_metadata: argument 'key' is NULL");
-    for (int64_t i = 0; i < f->metadata_count; i++)
-        if (strcmp(f->metadata_keys[i], key) == 0) return f->metadata_values[i];
+    int64_t lo = 0, hi = f->metadata_count; /* binary search in metadata_by_key */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int     c   = strcmp(f->metadata_keys[f->metadata_by_key[mid]], key);
+        if (c == 0) return f->metadata_values[f->metadata_by_key[mid]];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
-static const nbi_st_entry *find(const nb_safetensors *f, const char *name)
+const nbi_st_entry *nbi_safetensors_find(const nb_safetensors *f, const char *name)
 {
     nbi_st_entry probe = {.name = (char *)name, .name_length = strlen(name)};
     int64_t      lo = 0, hi = f->count; /* binary search in by_name */
@@ -248,7 +258,7 @@ nb_tensor *nb_safetensors_get(const nb_safetensors *f, const char *name)
 {
     if (!check_file(f, "nb_safetensors_get")) return NULL;
     if (name == NULL) return nbi_fail(NB_ERR_ARG, "nb_safetensors_get: argument 'name' is NULL");
-    const nbi_st_entry *e = find(f, name);
+    const nbi_st_entry *e = nbi_safetensors_find(f, name);
     if (e == NULL)
         return nbi_fail(NB_ERR_ARG, "nb_safetensors_get: %s: no tensor named '%s'", f->path,
                         nbi_st_quote(name, strlen(name)).text);

@@ -20,6 +20,12 @@
  * results and errors as nb_safetensors_load. */
 nb_safetensors *nbi_safetensors_from_memory(const void *bytes, size_t size, const char *name);
 
+/* nb_save_safetensors with op naming the public function in messages
+ * (nb_module_save saves through it). */
+nb_status nbi_save_safetensors_as(const char *op, const char *path, const char *const *names,
+                                  nb_tensor *const *tensors, int64_t count, const char *const *metadata_keys,
+                                  const char *const *metadata_values, int64_t n_metadata);
+
 /* ------------------------------------------------------------------------ */
 /* Shared by safetensors.c and safetensors_header.c                          */
 /* ------------------------------------------------------------------------ */
@@ -74,14 +80,19 @@ struct nb_safetensors {
     nbi_st_entry  *entries;    /* in header order */
     int64_t        count, capacity;
     int64_t       *by_name; /* entry indices sorted by name, for lookups */
-    char         **metadata_keys, **metadata_values;
+    char         **metadata_keys, **metadata_values; /* in header order */
     int64_t        metadata_count, metadata_capacity;
+    int64_t       *metadata_by_key; /* metadata indices sorted by key, for lookups */
 };
 
 /* Parse and check the header of f->bytes[0, f->size) (f->path set for
- * messages): fills data_start, entries, by_name and the metadata. false
+ * messages): fills data_start, entries, by_name, the metadata and
+ * metadata_by_key. false
  * with the error recorded; f is then freed by the caller as it is. */
 bool nbi_safetensors_read_header(nb_safetensors *f);
+
+/* The entry named name, found by binary search in by_name; NULL if none. */
+const nbi_st_entry *nbi_safetensors_find(const nb_safetensors *f, const char *name);
 
 /* Order of names (bytewise, then shorter first): by_name's order. */
 int nbi_st_compare_names(const nbi_st_entry *a, const nbi_st_entry *b);

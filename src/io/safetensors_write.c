@@ -19,6 +19,10 @@
  * nb_save_safetensors_half writes the floating ones as F16 or BF16
  * instead, converted a chunk at a time while writing (rounded to nearest
  * even; see half.h).
+ *
+ * The file is written to a temporary beside the target and renamed over it
+ * only when complete (nbi_file_writer, file.h): a failed save (a full disk,
+ * a tensor that cannot be copied out) leaves the old file as it was.
  */
 #include "safetensors.h"
 
@@ -267,7 +271,7 @@ static void narrow_chunk(const void *data, nb_dtype dtype, int64_t first, int64_
 }
 
 /* The contiguous CPU tensor t as F16 / BF16, a chunk at a time. */
-static bool write_narrowed(FILE *f, const nb_tensor *t, float_storage floats)
+static bool write_narrowed(nbi_file_writer *w, const nb_tensor *t, float_storage floats)
 {
     enum { CHUNK = 8192 };
     unsigned char chunk[2 * CHUNK];
@@ -275,14 +279,14 @@ static bool write_narrowed(FILE *f, const nb_tensor *t, float_storage floats)
     for (int64_t done = 0; done < t->numel;) {
         int64_t n = t->numel - done < CHUNK ? t->numel - done : CHUNK;
         narrow_chunk(data, t->dtype, done, n, floats, chunk);
-        if (fwrite(chunk, 1, (size_t)n * 2, f) != (size_t)n * 2) return false;
+        if (!nbi_writer_write(w, chunk, (size_t)n * 2)) return false;
         done += n;
     }
     return true;
 }
 
 /* Write one tensor: from a CPU, contiguous copy when it is not one. */
-static nb_status write_tensor(FILE *f, const nb_tensor *t, float_storage floats, bool *io_ok)
+static nb_status write_tensor(nbi_file_writer *w, const nb_tensor *t, float_storage floats, bool *io_ok)
 {
     nb_tensor *host = NULL, *c_order = NULL;
     if (t->storage->device.type != NB_CPU) {
@@ -299,7 +303,7 @@ static nb_status write_tensor(FILE *f, const nb_tensor *t, float_storage floats,
         t = c_order;
     }
     nbi_st_dtype type = stored_dtype(t->dtype, floats);
-    *io_ok = type == NBI_ST_F16 || type == NBI_ST_BF16 ? write_narrowed(f, t, floats) : nbi_write_little_endian(f, t);
+    *io_ok = type == NBI_ST_F16 || type == NBI_ST_BF16 ? write_narrowed(w, t, floats) : nbi_write_little_endian(w, t);
     nb_free(c_order);
     nb_free(host);
     return NB_OK;
@@ -332,8 +336,10 @@ static nb_status save(const char *op, const char *path, const char *const *names
         return nbi_fail_status(NB_ERR_OOM, "%s: %s: out of memory for the header", op, path);
     }
 
-    FILE *f = nbi_open_for_writing(op, path);
-    if (f == NULL) {
+    /* Written to a temporary beside path and renamed over it when
+     * complete: a failed save leaves the old file as it was (file.h). */
+    nbi_file_writer w;
+    if (!nbi_writer_open(&w, op, path)) {
         nbi_json_writer_free(&header);
         free(order);
         return NB_ERR_IO;
@@ -341,16 +347,16 @@ static nb_status save(const char *op, const char *path, const char *const *names
     unsigned char length[8];
     for (int i = 0; i < 8; i++)
         length[i] = (unsigned char)((uint64_t)header.length >> (8 * i));
-    bool      ok     = fwrite(length, 1, 8, f) == 8 && fwrite(header.data, 1, header.length, f) == header.length;
+    bool      ok     = nbi_writer_write(&w, length, 8) && nbi_writer_write(&w, header.data, header.length);
     nb_status status = NB_OK;
     for (int64_t k = 0; k < count && ok && status == NB_OK; k++)
-        status = write_tensor(f, tensors[order[k]], floats, &ok);
-    /* A half-written file is left as it is (as nb_save_npy does). A tensor
-     * that could not be copied out is the error to report, not the close. */
+        status = write_tensor(&w, tensors[order[k]], floats, &ok);
+    /* A tensor that could not be copied out is the error to report (it is
+     * recorded); a failed write is reported by the close. */
     if (status == NB_OK)
-        status = nbi_close_written(f, ok, op, path);
+        status = nbi_writer_close(&w);
     else
-        fclose(f);
+        nbi_writer_discard(&w);
     nbi_json_writer_free(&header);
     free(order);
     return status;
@@ -361,6 +367,13 @@ nb_status nb_save_safetensors(const char *path, const char *const *names, nb_ten
 {
     return save("nb_save_safetensors", path, names, tensors, count, metadata_keys, metadata_values, n_metadata,
                 FLOATS_AS_IS);
+}
+
+nb_status nbi_save_safetensors_as(const char *op, const char *path, const char *const *names,
+                                  nb_tensor *const *tensors, int64_t count, const char *const *metadata_keys,
+                                  const char *const *metadata_values, int64_t n_metadata)
+{
+    return save(op, path, names, tensors, count, metadata_keys, metadata_values, n_metadata, FLOATS_AS_IS);
 }
 
 nb_status nb_save_safetensors_half(const char *path, const char *const *names, nb_tensor *const *tensors, int64_t count,

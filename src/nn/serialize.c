@@ -84,11 +84,12 @@ static bool check_names(const nb_safetensors *f, const state *s, const char *pat
     bool   *used   = calloc((size_t)(n_file > 0 ? n_file : 1), sizeof *used);
     if (used == NULL) return nbi_fail(NB_ERR_OOM, "nb_module_load: %s: out of memory", path), false;
     bool ok = true;
+    /* A binary search per name (the file keeps its names sorted): a scan
+     * of the file per name made n names cost n^2 comparisons. */
     for (int64_t i = 0; i < s->count && ok; i++) {
-        bool found = false;
-        for (int64_t j = 0; j < n_file && !found; j++)
-            if (strcmp(nb_safetensors_name(f, j), s->names[i]) == 0) found = used[j] = true;
-        if (!found) {
+        const nbi_st_entry *e = nbi_safetensors_find(f, s->names[i]);
+        if (e != NULL) used[e - f->entries] = true;
+        if (e == NULL) {
             nbi_fail(NB_ERR_ARG, "nb_module_load: %s: missing key '%s'", path, s->names[i]);
             ok = false;
         }
