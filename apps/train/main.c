@@ -7,11 +7,17 @@
  *   cross-entropy -> backward -> optimizer step, for each epoch; then test
  *   accuracy, a confusion matrix, the weights as .safetensors and the loss
  *   and accuracy curves as an SVG plot.
+ *
+ * Nothing a user can give it takes it down or writes a wrong result: data
+ * files are checked (dtype, pixel range, labels 0-9, no empty split) before
+ * training; a NaN or infinite loss stops the run with status 1 and no model
+ * written; every error says what failed and why.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include "train.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +28,7 @@
 static const double PIXEL_MEAN = 0.1307, PIXEL_STD = 0.3081;
 
 typedef struct {
-    nb_tensor *images; /* (N, H, W) uint8, as in the file */
+    nb_tensor *images; /* (N, H, W) as in the file: uint8, int32 (0-255) or float32/64 (0-1) */
     nb_tensor *labels; /* (N) int64 */
     int64_t    height, width;
 } split;
@@ -33,17 +39,98 @@ static void free_split(split *s)
     nb_free(s->labels);
 }
 
+/* dir/name, or NULL when out of memory; the caller frees it. */
+static char *join_path(const char *dir, const char *name)
+{
+    size_t size = strlen(dir) + 1 + strlen(name) + 1;
+    char  *path = malloc(size);
+    if (path) snprintf(path, size, "%s/%s", dir, name);
+    return path;
+}
+
 /* dir/name.gz, else dir/name: the standard MNIST file names. */
 static nb_tensor *load_idx_file(const char *dir, const char *name)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+    size_t size = strlen(dir) + strlen(name) + sizeof "/.gz";
+    char  *path = malloc(size);
+    if (path == NULL) {
+        nb_set_error(NB_ERR_OOM, "out of memory for the path of %s", name);
+        return NULL;
+    }
+    snprintf(path, size, "%s/%s.gz", dir, name);
     FILE *probe = fopen(path, "rb");
     if (probe)
         fclose(probe);
     else
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-    return nb_load_idx(path);
+        snprintf(path, size, "%s/%s", dir, name);
+    nb_tensor *t = nb_load_idx(path);
+    free(path);
+    return t;
+}
+
+/* nb_last_error(), never empty: what a failed call left for the message. */
+static const char *last_reason(void)
+{
+    const char *reason = nb_last_error();
+    return reason[0] ? reason : "no reason was recorded (out of memory?)";
+}
+
+/* The checks of the file's contents that the models rely on, with the
+ * file's name in the message. images: (N, H, W); labels: (N), any dtype. */
+static bool check_split(const char *dir, const char *images_name, const nb_tensor *images, const char *labels_name,
+                        const nb_tensor *labels, char *error, size_t error_size)
+{
+    if (nb_size(images, 0) == 0) {
+        snprintf(error, error_size, "%s/%s holds no images", dir, images_name);
+        return false;
+    }
+    bool ok = false;
+    nb_scope_begin();
+    nb_dtype dtype = nb_dtype_of(images);
+    if (dtype != NB_UINT8) { /* uint8 is 0-255 by its type */
+        bool       floating = nb_dtype_is_floating(dtype);
+        double     high     = floating ? 1 : 255;
+        nb_tensor *finite   = nb_all(nb_isfinite(images));
+        nb_tensor *low_t = nb_min(images), *high_t = nb_max(images);
+        if (finite == NULL || low_t == NULL || high_t == NULL) {
+            snprintf(error, error_size, "%s/%s: %s", dir, images_name, last_reason());
+            goto done;
+        }
+        if (nb_item(finite) == 0) {
+            snprintf(error, error_size, "%s/%s: %s pixels include NaN or infinity", dir, images_name,
+                     nb_dtype_name(dtype));
+            goto done;
+        }
+        if (nb_item(low_t) < 0 || nb_item(high_t) > high) {
+            snprintf(error, error_size, "%s/%s: %s pixels must be from 0 to %g%s; they range from %g to %g", dir,
+                     images_name, nb_dtype_name(dtype), high, floating ? " (pixel / 255)" : "", nb_item(low_t),
+                     nb_item(high_t));
+            goto done;
+        }
+    }
+    /* Labels: whole numbers 0-9, whatever the file's type. A float label
+     * that does not survive the trip through int64 is not a whole number. */
+    nb_tensor *as_int = nb_to_dtype(labels, NB_INT64);
+    nb_tensor *whole  = nb_all(nb_eq(nb_to_dtype(as_int, nb_dtype_of(labels)), labels));
+    nb_tensor *low_t = nb_min(as_int), *high_t = nb_max(as_int);
+    if (whole == NULL || low_t == NULL || high_t == NULL) {
+        snprintf(error, error_size, "%s/%s: %s", dir, labels_name, last_reason());
+        goto done;
+    }
+    if (nb_item(whole) == 0) {
+        snprintf(error, error_size, "%s/%s: the labels must be whole numbers from 0 to 9; some %s labels are not",
+                 dir, labels_name, nb_dtype_name(nb_dtype_of(labels)));
+        goto done;
+    }
+    if (nb_item_int64(low_t) < 0 || nb_item_int64(high_t) > 9) {
+        snprintf(error, error_size, "%s/%s: the labels must be digits from 0 to 9; they range from %lld to %lld",
+                 dir, labels_name, (long long)nb_item_int64(low_t), (long long)nb_item_int64(high_t));
+        goto done;
+    }
+    ok = true;
+done:
+    nb_scope_end();
+    return ok;
 }
 
 /* Images stay uint8 until a batch is drawn (see model_input): converting
@@ -55,7 +142,7 @@ static bool load_split(const char *dir, const char *images_name, const char *lab
     nb_tensor *images = load_idx_file(dir, images_name);
     nb_tensor *labels = images ? load_idx_file(dir, labels_name) : NULL;
     if (images == NULL || labels == NULL) {
-        snprintf(error, error_size, "%s", nb_last_error());
+        snprintf(error, error_size, "%s", last_reason());
         nb_free(images);
         return false;
     }
@@ -67,25 +154,33 @@ static bool load_split(const char *dir, const char *images_name, const char *lab
         nb_free(labels);
         return false;
     }
+    if (!check_split(dir, images_name, images, labels_name, labels, error, error_size)) {
+        nb_free(images);
+        nb_free(labels);
+        return false;
+    }
     out->images = images;
     out->labels = nb_to_dtype(labels, NB_INT64);
     out->height = nb_size(images, 1);
     out->width  = nb_size(images, 2);
     nb_free(labels);
     if (out->labels == NULL) {
-        snprintf(error, error_size, "%s", nb_last_error());
+        snprintf(error, error_size, "%s", last_reason());
         free_split(out);
         return false;
     }
     return true;
 }
 
-/* uint8 images (B, H, W) as the model's input: float32, normalised, and
- * (B, 1, H, W) for the CNN or (B, H*W) for the MLP. In the current scope. */
+/* images (B, H, W) as the model's input: float32 intensities in [0, 1]
+ * (integer pixels / 255; float pixels as they are, check_split saw them in
+ * [0, 1]), normalised, and (B, 1, H, W) for the CNN or (B, H*W) for the MLP.
+ * In the current scope. */
 static nb_tensor *model_input(const nb_tensor *images, bool flat)
 {
     int64_t    b = nb_size(images, 0), h = nb_size(images, 1), w = nb_size(images, 2);
-    nb_tensor *pixels = nb_div_scalar(nb_to_dtype(images, NB_FLOAT32), 255.0);
+    nb_tensor *pixels = nb_to_dtype(images, NB_FLOAT32);
+    if (!nb_dtype_is_floating(nb_dtype_of(images))) pixels = nb_div_scalar(pixels, 255.0);
     nb_tensor *normal = nb_div_scalar(nb_sub_scalar(pixels, PIXEL_MEAN), PIXEL_STD);
     return flat ? nb_reshape(normal, NB_SHAPE(b, h * w)) : nb_reshape(normal, NB_SHAPE(b, 1, h, w));
 }
@@ -119,7 +214,11 @@ static nb_optim *make_optimizer(const train_options *o, nb_module *model)
 typedef struct {
     double  loss;
     int64_t correct, seen;
+    int64_t step;       /* steps done in this epoch; the failing one when training stops */
+    double  last_loss;  /* the loss of that step */
 } tally;
+
+typedef enum { EPOCH_DONE, EPOCH_FAILED, EPOCH_DIVERGED } epoch_result;
 
 /* Correct predictions of a batch, without recording. */
 static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
@@ -131,12 +230,15 @@ static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
     return correct;
 }
 
-static bool train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *schedule, nb_loader *loader,
-                        const train_options *o, int epoch, progress *p, tally *t)
+/* One pass over the training set. EPOCH_DIVERGED: step t->step gave the
+ * non-finite loss t->last_loss, and the parameters are those that gave it
+ * (no step was taken with its gradient). EPOCH_FAILED: nb_last_error() says
+ * why (under --detect-anomaly, the backward node that made a NaN). */
+static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *schedule, nb_loader *loader,
+                                const train_options *o, int epoch, progress *p, tally *t)
 {
     nb_tensor *batch[2];
-    int64_t    index = 0;
-    *t               = (tally){ 0 };
+    *t = (tally){ 0 };
     nb_module_train(model, true);
     nb_loader_reset(loader);
     nb_clear_error(); /* the loader's false means "epoch over" only with no error pending */
@@ -144,64 +246,111 @@ static bool train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *schedule,
         nb_scope_begin();
         if (!nb_loader_next(loader, batch)) {
             nb_scope_end();
-            return nb_last_status() == NB_OK;
+            return nb_last_status() == NB_OK ? EPOCH_DONE : EPOCH_FAILED;
         }
+        t->step++;
         bool       flat   = strcmp(o->model, "mlp") == 0;
         nb_tensor *images = augment_shift(batch[0], o->augment, o->seed, (uint64_t)epoch << 32 | (uint64_t)t->seen);
         nb_tensor *logits = nb_module_forward(model, model_input(images, flat));
         nb_tensor *loss   = nb_cross_entropy(logits, batch[1],
                                              NB_CROSS_ENTROPY_OPTS(.label_smoothing = o->label_smoothing));
-        if (loss == NULL || nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK
-            || nb_scheduler_step(schedule) != NB_OK) {
+        if (loss == NULL) {
             nb_scope_end();
-            return false;
+            return EPOCH_FAILED;
+        }
+        /* NOTE: checked before backward and the step, so a diverged run
+         * stops before its parameters take a NaN step. Under
+         * --detect-anomaly backward still runs, to name the op. */
+        t->last_loss = nb_item(loss);
+        if (!isfinite(t->last_loss) && !o->detect_anomaly) {
+            nb_scope_end();
+            return EPOCH_DIVERGED;
+        }
+        if (nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK || nb_scheduler_step(schedule) != NB_OK) {
+            nb_scope_end();
+            return EPOCH_FAILED;
+        }
+        if (!isfinite(t->last_loss)) { /* anomaly mode found no NaN gradient: still diverged */
+            nb_scope_end();
+            return EPOCH_DIVERGED;
         }
         nb_optim_zero_grad(opt);
         int64_t n = nb_size(batch[1], 0);
-        t->loss += nb_item(loss) * (double)n;
+        t->loss += t->last_loss * (double)n;
         t->correct += count_correct(logits, batch[1]);
         t->seen += n;
         nb_scope_end();
-        progress_update(p, ++index, t->seen, t->loss / (double)t->seen, (double)t->correct / (double)t->seen);
+        progress_update(p, t->step, t->seen, t->loss / (double)t->seen, (double)t->correct / (double)t->seen);
     }
 }
 
-/* Accuracy on a split in eval mode; fills confusion[true][predicted]. */
-static double evaluate(nb_module *model, const split *s, bool flat, int64_t confusion[10][10])
+/* Accuracy on a split in eval mode into *accuracy; fills
+ * confusion[true][predicted]. false when an op failed (nb_last_error). */
+static bool evaluate(nb_module *model, const split *s, bool flat, int64_t confusion[10][10], double *accuracy)
 {
     int64_t n = nb_size(s->labels, 0), correct = 0;
+    bool    ok = true;
     memset(confusion, 0, sizeof(int64_t) * 100);
     nb_module_train(model, false);
     nb_no_grad_begin();
-    for (int64_t start = 0; start < n; start += 100) {
+    for (int64_t start = 0; start < n && ok; start += 100) {
         int64_t length = n - start < 100 ? n - start : 100; /* small chunks keep peak memory low */
         nb_scope_begin();
         nb_tensor *images    = model_input(nb_narrow(s->images, 0, start, length), flat);
         nb_tensor *predicted = nb_argmax_dim(nb_module_forward(model, images), 1, false);
         nb_tensor *truth     = nb_narrow(s->labels, 0, start, length);
         int64_t    p[100], y[100];
-        if (nb_copy_to_buffer(predicted, p, sizeof p) == NB_OK && nb_copy_to_buffer(nb_contiguous(truth), y, sizeof y) == NB_OK) {
-            for (int64_t i = 0; i < length; i++) {
-                correct += p[i] == y[i];
-                if (y[i] >= 0 && y[i] < 10 && p[i] >= 0 && p[i] < 10) confusion[y[i]][p[i]]++;
-            }
+        ok = nb_copy_to_buffer(predicted, p, sizeof p) == NB_OK
+          && nb_copy_to_buffer(nb_contiguous(truth), y, sizeof y) == NB_OK;
+        for (int64_t i = 0; ok && i < length; i++) {
+            correct += p[i] == y[i];
+            if (y[i] >= 0 && y[i] < 10 && p[i] >= 0 && p[i] < 10) confusion[y[i]][p[i]]++;
         }
         nb_scope_end();
     }
     nb_no_grad_end();
-    return n > 0 ? (double)correct / (double)n : 0;
+    *accuracy = n > 0 ? (double)correct / (double)n : 0;
+    return ok;
+}
+
+/* The name of a parameter holding NaN or infinity, or NULL when all are
+ * finite. A finite loss does not prove it: the last step may have been the
+ * one to overflow. */
+static const char *non_finite_parameter(nb_module *model)
+{
+    int64_t      count   = nb_module_parameters(model, NULL, NULL, 0);
+    nb_tensor  **tensors = malloc((size_t)(count > 0 ? count : 1) * sizeof *tensors);
+    const char **names   = malloc((size_t)(count > 0 ? count : 1) * sizeof *names);
+    const char  *found   = NULL;
+    if (count < 0 || tensors == NULL || names == NULL) {
+        found = "(none could be read: out of memory)";
+        count = 0;
+    } else {
+        nb_module_parameters(model, tensors, names, count);
+    }
+    nb_no_grad_begin();
+    for (int64_t i = 0; i < count && found == NULL; i++) {
+        nb_scope_begin();
+        nb_tensor *finite = nb_all(nb_isfinite(tensors[i]));
+        if (finite == NULL || nb_item(finite) == 0) found = names[i];
+        nb_scope_end();
+    }
+    nb_no_grad_end();
+    free(tensors);
+    free(names);
+    return found;
 }
 
 static int fail(const char *what, const char *why)
 {
-    fprintf(stderr, "nabla-train: %s: %s\n", what, why);
+    fprintf(stderr, "nabla-train: %s: %s\n", what, why[0] ? why : "no reason was recorded");
     return 1;
 }
 
 int main(int argc, char **argv)
 {
     train_options o;
-    char          error[512];
+    char          error[1024];
     if (!parse_options(argc, argv, &o, error, sizeof error)) {
         fprintf(stderr, "nabla-train: %s\n", error);
         print_usage(stderr, argv[0]);
@@ -213,11 +362,13 @@ int main(int argc, char **argv)
     }
     double started = now_seconds();
     if (o.threads > 0) nb_set_num_threads(o.threads);
+    if (o.detect_anomaly) nb_set_detect_anomaly(true);
     /* As the seed text: CUDA when available, else the CPU. */
     bool cuda = strcmp(o.device, "cuda") == 0 || (strcmp(o.device, "auto") == 0 && nb_cuda_is_available());
     if (cuda && !nb_cuda_is_available()) return fail("--device cuda", "CUDA is not available in this build or on this machine");
-    printf("nabla-train: %s on %s, %d thread%s, %s, seed %llu\n", o.model, cuda ? "cuda:0" : "cpu",
-           nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed);
+    printf("nabla-train: %s on %s, %d thread%s, %s, seed %llu%s\n", o.model, cuda ? "cuda:0" : "cpu",
+           nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed,
+           o.detect_anomaly ? ", anomaly detection on" : "");
 
     bool  flat = strcmp(o.model, "mlp") == 0;
     split train, test;
@@ -239,65 +390,98 @@ int main(int argc, char **argv)
            (long long)nb_size(test.labels, 0), (long long)train.height, (long long)train.width, o.data_dir);
 
     nb_manual_seed(o.seed);
-    nb_module  *model   = build_model(o.model);
-    nb_optim   *opt     = model ? make_optimizer(&o, model) : NULL;
-    nb_tensor  *pair[2] = { train.images, train.labels };
-    nb_dataset *dataset = nb_tensor_dataset_new(pair, 2);
-    nb_loader  *loader  = dataset ? nb_loader_new(dataset, o.batch_size, true, false, o.seed) : NULL;
-    int         status  = 0;
+    nb_module    *model      = build_model(o.model);
+    nb_optim     *opt        = model ? make_optimizer(&o, model) : NULL;
+    nb_tensor    *pair[2]    = { train.images, train.labels };
+    nb_dataset   *dataset    = nb_tensor_dataset_new(pair, 2);
+    nb_loader    *loader     = dataset ? nb_loader_new(dataset, o.batch_size, true, false, o.seed) : NULL;
+    nb_scheduler *schedule   = NULL;
+    double       *train_loss = calloc((size_t)o.epochs, sizeof(double));
+    double       *train_acc  = calloc((size_t)o.epochs, sizeof(double));
+    double       *test_acc   = calloc((size_t)o.epochs, sizeof(double));
+    char         *weights    = join_path(o.out_dir, "model.safetensors"), *plot = join_path(o.out_dir, "curves.svg");
+    int           status     = 0;
     if (loader == NULL || opt == NULL) {
-        status = fail("setup", nb_last_error());
+        status = fail("setup", last_reason());
+        goto done;
+    }
+    if (train_loss == NULL || train_acc == NULL || test_acc == NULL || weights == NULL || plot == NULL) {
+        status = fail("setup", "out of memory");
+        goto done;
+    }
+    /* The output directory now, not after the run: a bad --out costs no
+     * training. */
+    if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
+        status = fail(o.out_dir, strerror(errno));
         goto done;
     }
     /* The learning rate follows a cosine from its start to 0 over the run,
      * updated after every step. */
-    nb_scheduler *schedule = nb_cosine_annealing_lr_new(opt, o.epochs * nb_loader_num_batches(loader), 0);
+    schedule = nb_cosine_annealing_lr_new(opt, o.epochs * nb_loader_num_batches(loader), 0);
     if (schedule == NULL) {
-        status = fail("setup", nb_last_error());
+        status = fail("setup", last_reason());
         goto done;
     }
     printf("model: %lld parameters\n", (long long)nb_module_parameter_numel(model));
 
-    double *train_loss = calloc((size_t)o.epochs, sizeof(double)), *train_acc = calloc((size_t)o.epochs, sizeof(double)),
-           *test_acc = calloc((size_t)o.epochs, sizeof(double));
     int64_t confusion[10][10];
     printf("setup (data, model, optimizer) took %.0f ms; training starts\n", (now_seconds() - started) * 1e3);
 
+    int64_t batches = nb_loader_num_batches(loader);
     for (int epoch = 0; epoch < o.epochs && status == 0; epoch++) {
-        progress p;
-        tally    t;
-        progress_begin(&p, epoch + 1, o.epochs, nb_loader_num_batches(loader), nb_dataset_size(dataset));
-        if (!train_epoch(model, opt, schedule, loader, &o, epoch, &p, &t)) {
-            status = fail("training", nb_last_error());
+        progress     p;
+        tally        t;
+        progress_begin(&p, epoch + 1, o.epochs, batches, nb_dataset_size(dataset));
+        epoch_result result = train_epoch(model, opt, schedule, loader, &o, epoch, &p, &t);
+        if (result != EPOCH_DONE && p.live) printf("\n"); /* below the progress bar */
+        fflush(stdout);
+        if (result == EPOCH_DIVERGED) {
+            fprintf(stderr,
+                    "nabla-train: training diverged: the loss is %g at epoch %d, step %lld of %lld; no model "
+                    "written.\nnabla-train: try a lower --lr, or rerun with --detect-anomaly to find the op that "
+                    "first made a NaN or infinite gradient\n",
+                    t.last_loss, epoch + 1, (long long)t.step, (long long)batches);
+            status = 1;
+            break;
+        }
+        if (result == EPOCH_FAILED) {
+            snprintf(error, sizeof error, "epoch %d, step %lld of %lld: %s", epoch + 1, (long long)t.step,
+                     (long long)batches, last_reason());
+            status = fail("training", error);
             break;
         }
         train_loss[epoch] = t.loss / (double)t.seen;
         train_acc[epoch]  = (double)t.correct / (double)t.seen;
-        test_acc[epoch]   = evaluate(model, &test, flat, confusion);
+        if (!evaluate(model, &test, flat, confusion, &test_acc[epoch])) {
+            status = fail("evaluating on the test set", last_reason());
+            break;
+        }
         progress_end(&p, train_loss[epoch], train_acc[epoch], test_acc[epoch]);
     }
-    nb_scheduler_free(schedule);
-    if (status == 0) {
-        printf("\ntest accuracy: %.2f%% (%lld images)\n", 100 * test_acc[o.epochs - 1], (long long)nb_size(test.labels, 0));
-        print_confusion_matrix(stdout, confusion);
-        if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
-            status = fail(o.out_dir, strerror(errno));
-        } else {
-            char weights[4096], plot[4096];
-            snprintf(weights, sizeof weights, "%s/model.safetensors", o.out_dir);
-            snprintf(plot, sizeof plot, "%s/curves.svg", o.out_dir);
-            if (nb_module_save(model, weights) != NB_OK) status = fail("saving weights", nb_last_error());
-            else if (write_curves_svg(plot, train_loss, train_acc, test_acc, o.epochs) != NB_OK)
-                status = fail("writing the plot", nb_last_error());
-            else
-                printf("wrote %s and %s\n", weights, plot);
-        }
-        printf("total time %.1f s\n", now_seconds() - started);
+    if (status != 0) goto done;
+
+    printf("\ntest accuracy: %.2f%% (%lld images)\n", 100 * test_acc[o.epochs - 1], (long long)nb_size(test.labels, 0));
+    print_confusion_matrix(stdout, confusion);
+    const char *bad = non_finite_parameter(model);
+    if (bad) {
+        snprintf(error, sizeof error, "the parameter %s holds NaN or infinity after the last step; no model written. "
+                                      "Try a lower --lr, or rerun with --detect-anomaly", bad);
+        status = fail("training diverged", error);
+    } else if (nb_module_save(model, weights) != NB_OK) {
+        status = fail("saving weights", last_reason());
+    } else if (!write_curves_svg(plot, train_loss, train_acc, test_acc, o.epochs, error, sizeof error)) {
+        status = fail("writing the plot", error);
+    } else {
+        printf("wrote %s and %s\n", weights, plot);
     }
+    printf("total time %.1f s\n", now_seconds() - started);
+done:
     free(train_loss);
     free(train_acc);
     free(test_acc);
-done:
+    free(weights);
+    free(plot);
+    nb_scheduler_free(schedule);
     nb_loader_free(loader);
     nb_dataset_free(dataset);
     nb_optim_free(opt);

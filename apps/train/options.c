@@ -1,10 +1,14 @@
 /*
  * options.c — nabla-train's command line. Every bad argument is a one-line
- * reason; main prints the usage after it and exits with status 2.
+ * reason; main prints the usage after it and exits with status 2. The
+ * parser only reads argv and writes *o and *error: it never exits, prints
+ * or allocates, so it can be fuzzed alone (fuzz/fuzz_train_options.c).
  */
+#define _POSIX_C_SOURCE 200809L /* PATH_MAX */
 #include "train.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,13 @@ void print_usage(FILE *f, const char *program)
             "  --augment K            shift each training image by a random offset in [-K, K] pixels\n"
             "                         (default 1)\n"
             "  --label-smoothing X    cross-entropy label smoothing in [0, 1) (default 0.1 for cnn, 0 for mlp)\n"
-            "  --help                 this text\n",
+            "  --detect-anomaly       check every gradient for NaN and infinity (slower): a non-finite\n"
+            "                         gradient stops training naming the backward node and its op\n"
+            "  --help                 this text\n"
+            "The images are IDX files of 28x28 digits, light on dark as in MNIST: ubyte (or any integer\n"
+            "type) pixels from 0 to 255, or float/double intensities from 0 to 1 (pixel / 255); labels\n"
+            "are whole numbers from 0 to 9. Anything else is refused with the reason. A run whose loss\n"
+            "becomes NaN or infinite stops with status 1 and writes no model.\n",
             program);
 }
 
@@ -44,6 +54,44 @@ static bool parse_int(const char *text, long long min, long long max, long long 
     return true;
 }
 
+/* NOTE: a path that does not fit the system's limit once a file name is
+ * appended is refused here rather than cut short later: a cut path names
+ * another file. */
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+static bool path_fits(const char *flag, const char *dir, const char *longest_name, char *error, size_t error_size)
+{
+    size_t length = strlen(dir) + 1 + strlen(longest_name);
+    if (length < PATH_MAX) return true;
+    snprintf(error, error_size, "%s is %zu characters long; with '/%s' it would exceed the system's limit of %d",
+             flag, strlen(dir), longest_name, PATH_MAX - 1);
+    return false;
+}
+
+/* An argument as a message shows it: at most 60 bytes (then "..."), control
+ * bytes as \xNN, so that a reason stays one line of a sane length whatever
+ * argv holds. Returns buffer. */
+enum { SHOWN_SIZE = 60 * 4 + 4 };
+static const char *shown(const char *text, char buffer[SHOWN_SIZE])
+{
+    size_t used = 0;
+    for (size_t i = 0; text[i] != '\0'; i++) {
+        if (i == 60) {
+            memcpy(buffer + used, "...", 3);
+            used += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f)
+            used += (size_t)snprintf(buffer + used, 5, "\\x%02x", c);
+        else
+            buffer[used++] = (char)c;
+    }
+    buffer[used] = '\0';
+    return buffer;
+}
+
 static bool one_of(const char *value, const char *const *choices)
 {
     for (int i = 0; choices[i]; i++)
@@ -53,25 +101,30 @@ static bool one_of(const char *value, const char *const *choices)
 
 bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size)
 {
-    /* -1 / 0 mark "not given": apply_model_defaults fills them per model. */
+    /* -1 / 0 mark "not given": the end of this function fills them per model. */
     *o = (train_options){ .model = "cnn", .epochs = 0, .batch_size = 0, .lr = 0, .optimizer = "adam",
                           .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out",
-                          .augment = -1, .label_smoothing = -1 };
+                          .augment = -1, .label_smoothing = -1, .detect_anomaly = false, .help = false };
     static const char *const models[]     = { "cnn", "mlp", NULL };
     static const char *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
     static const char *const devices[]    = { "auto", "cpu", "cuda", NULL };
+    char shown_flag[SHOWN_SIZE], shown_value[SHOWN_SIZE];
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
             o->help = true;
             return true;
         }
+        if (strcmp(flag, "--detect-anomaly") == 0) {
+            o->detect_anomaly = true;
+            continue;
+        }
         if (strncmp(flag, "--", 2) != 0) {
-            snprintf(error, error_size, "unexpected argument '%s'", flag);
+            snprintf(error, error_size, "unexpected argument '%s'", shown(flag, shown_flag));
             return false;
         }
         if (i + 1 >= argc) {
-            snprintf(error, error_size, "%s needs a value", flag);
+            snprintf(error, error_size, "%s needs a value", shown(flag, shown_flag));
             return false;
         }
         const char *value = argv[++i];
@@ -96,7 +149,8 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
             o->threads = (int)n;
         } else if (strcmp(flag, "--augment") == 0) {
             if (!parse_int(value, 0, 8, &n)) {
-                snprintf(error, error_size, "--augment takes a whole number of pixels from 0 to 8, got '%s'", value);
+                snprintf(error, error_size, "--augment takes a whole number of pixels from 0 to 8, got '%s'",
+                         shown(value, shown_value));
                 return false;
             }
             o->augment = (int)n;
@@ -107,7 +161,7 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
             char  *end;
             double lr = strtod(value, &end);
             if (end == value || *end != '\0' || !(lr > 0 && lr < 100)) {
-                snprintf(error, error_size, "--lr must be a number in (0, 100), got '%s'", value);
+                snprintf(error, error_size, "--lr must be a number in (0, 100), got '%s'", shown(value, shown_value));
                 return false;
             }
             o->lr = lr;
@@ -115,24 +169,28 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
             char  *end;
             double ls = strtod(value, &end);
             if (end == value || *end != '\0' || !(ls >= 0 && ls < 1)) {
-                snprintf(error, error_size, "--label-smoothing must be a number in [0, 1), got '%s'", value);
+                snprintf(error, error_size, "--label-smoothing must be a number in [0, 1), got '%s'",
+                         shown(value, shown_value));
                 return false;
             }
             o->label_smoothing = ls;
         } else if (strcmp(flag, "--data") == 0) {
+            if (!path_fits(flag, value, TRAIN_LONGEST_DATA_NAME, error, error_size)) return false;
             o->data_dir = value;
         } else if (strcmp(flag, "--out") == 0) {
+            if (!path_fits(flag, value, TRAIN_LONGEST_OUT_NAME, error, error_size)) return false;
             o->out_dir = value;
         } else {
-            snprintf(error, error_size, "unknown option '%s'", flag);
+            snprintf(error, error_size, "unknown option '%s'", shown(flag, shown_flag));
             return false;
         }
         continue;
     bad_choice:
-        snprintf(error, error_size, "%s does not take '%s'", flag, value);
+        snprintf(error, error_size, "%s does not take '%s'", flag, shown(value, shown_value));
         return false;
     bad_number:
-        snprintf(error, error_size, "%s needs a positive whole number in range, got '%s'", flag, value);
+        snprintf(error, error_size, "%s needs a positive whole number in range, got '%s'", flag,
+                 shown(value, shown_value));
         return false;
     }
     /* The recipes that reach the issue's accuracy on the bundled digits

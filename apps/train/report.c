@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, fileno */
 #include "train.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -82,11 +83,15 @@ static void polyline(FILE *f, const double *values, int n, double low, double hi
     fprintf(f, "\"/>\n");
 }
 
-nb_status write_curves_svg(const char *path, const double *train_loss, const double *train_acc, const double *test_acc,
-                           int epochs)
+bool write_curves_svg(const char *path, const double *train_loss, const double *train_acc, const double *test_acc,
+                      int epochs, char *error, size_t error_size)
 {
     FILE *f = fopen(path, "w");
-    if (f == NULL) return NB_ERR_IO;
+    if (f == NULL) {
+        snprintf(error, error_size, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    errno           = 0; /* from here on, set only by a failed write */
     double max_loss = 0;
     for (int i = 0; i < epochs; i++) max_loss = train_loss[i] > max_loss ? train_loss[i] : max_loss;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"660\" height=\"380\" font-family=\"sans-serif\" "
@@ -103,7 +108,16 @@ nb_status write_curves_svg(const char *path, const double *train_loss, const dou
     fprintf(f, "<text x=\"70\" y=\"350\" fill=\"#d62728\">train loss (left scale)</text>\n"
                "<text x=\"250\" y=\"350\" fill=\"#1f77b4\">train accuracy</text>\n"
                "<text x=\"400\" y=\"350\" fill=\"#2ca02c\">test accuracy (right scale)</text>\n</svg>\n");
-    bool failed = ferror(f) != 0;
-    if (fclose(f) != 0 || failed) return NB_ERR_IO;
-    return NB_OK;
+    /* fflush first so that a full disk shows as a failed write with its errno
+     * (fclose would report it too, but after closing the file). */
+    if (fflush(f) != 0 || ferror(f)) {
+        snprintf(error, error_size, "%s: %s", path, errno ? strerror(errno) : "write error");
+        fclose(f);
+        return false;
+    }
+    if (fclose(f) != 0) {
+        snprintf(error, error_size, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    return true;
 }

@@ -23,16 +23,25 @@ typedef struct {
     const char *out_dir;
     int         augment;   /* max random shift in pixels, 0 for none */
     double      label_smoothing;
+    bool        detect_anomaly; /* nb_set_detect_anomaly(true) for the run */
     bool        help;
 } train_options;
 
-/* Parse argv; false with a one-line reason in *error on bad arguments. */
+/* The longest names joined to --data and --out: the parser refuses a
+ * directory whose joined paths would not fit. */
+#define TRAIN_LONGEST_DATA_NAME "train-labels-idx1-ubyte.gz"
+#define TRAIN_LONGEST_OUT_NAME  "model.safetensors"
+
+/* Parse argv (argc entries, argv[0] the program); false with a one-line
+ * reason in error (always terminated when error_size > 0) on bad arguments.
+ * Never exits, prints or allocates; the strings in *o borrow argv. */
 bool parse_options(int argc, char **argv, train_options *o, char *error, size_t error_size);
 void print_usage(FILE *f, const char *program);
 
-/* uint8 images (N, H, W) each shifted by its own random offset in
- * [-max_shift, max_shift]^2 with zero fill; a new contiguous tensor. The
- * offsets depend only on (seed, counter + i). */
+/* images (N, H, W) of any dtype, each shifted by its own random offset in
+ * [-max_shift, max_shift]^2 whole pixels (elements, whatever their size)
+ * with zero fill; a new contiguous tensor of the same dtype. The offsets
+ * depend only on (seed, counter + i). */
 nb_tensor *augment_shift(nb_tensor *images, int max_shift, uint64_t seed, uint64_t counter);
 
 /* The two models, built with nabla's modules (torch's default init). */
@@ -52,7 +61,8 @@ double now_seconds(void);
 
 /* Outputs. */
 void      print_confusion_matrix(FILE *f, const int64_t confusion[10][10]);
-nb_status write_curves_svg(const char *path, const double *train_loss, const double *train_acc,
-                           const double *test_acc, int epochs);
+/* false with "path: reason" in error when the file cannot be written. */
+bool      write_curves_svg(const char *path, const double *train_loss, const double *train_acc,
+                           const double *test_acc, int epochs, char *error, size_t error_size);
 
 #endif
