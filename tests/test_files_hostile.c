@@ -457,6 +457,134 @@ static void test_many_tensor_names_load_fast(void)
     free(tensors);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Errors that say what happened                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Runs load with the allocator refusing after k allocations, k = 0, 1, ...
+ * until it succeeds; each failure must be NB_ERR_OOM whose message holds
+ * fragment (the path). Returns how many failures were seen. */
+static int check_out_of_memory(const char *what, void *(*load)(const char *), void (*release)(void *),
+                               const char *path, const char *fragment)
+{
+    int failures = 0;
+    NBT_CHECK(nb_set_allocator(nbt_budget_alloc, nbt_budget_release, NULL) == NB_OK);
+    for (int64_t k = 0; k < 100; k++) {
+        nb_empty_cache();
+        *nbt_alloc_budget() = k;
+        void *result        = load(path);
+        *nbt_alloc_budget() = -1;
+        if (result != NULL) {
+            release(result);
+            break;
+        }
+        failures++;
+        bool ok = nb_last_status() == NB_ERR_OOM && strstr(nb_last_error(), "out of memory") != NULL &&
+                  strstr(nb_last_error(), fragment) != NULL;
+        if (!ok)
+            fprintf(stderr, "  %s with %lld allocations allowed: %s \"%s\"\n", what, (long long)k,
+                    nb_status_name(nb_last_status()), nb_last_error());
+        NBT_CHECK(ok);
+        nb_clear_error();
+    }
+    nb_empty_cache();
+    NBT_CHECK(nb_set_allocator(NULL, NULL, NULL) == NB_OK);
+    return failures;
+}
+
+static void *load_safetensors(const char *path) { return nb_safetensors_load(path); }
+static void  free_safetensors(void *f) { nb_safetensors_free(f); }
+static void *load_npy(const char *path) { return nb_load_npy(path); }
+static void *load_idx(const char *path) { return nb_load_idx(path); }
+static void  free_tensor(void *t) { nb_free(t); }
+
+static void test_out_of_memory_says_so_and_names_the_file(void)
+{
+    /* The JSON reader's strings come from the allocator: a refusal was
+     * reported as a corrupt header ("bad header: out of memory for a
+     * 6-byte string"), NB_ERR_IO. */
+    static const char header[] = "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+                                 "\"data_offsets\":[0,4]}}";
+    unsigned char     file[8 + sizeof header - 1 + 4] = {0};
+    nbt_store_le(file, sizeof header - 1, 8);
+    memcpy(file + 8, header, sizeof header - 1);
+    NBT_CHECK(nbt_write_file(DIR_ "/small.safetensors", file, sizeof file));
+    int failures = check_out_of_memory("nb_safetensors_load", load_safetensors, free_safetensors,
+                                       DIR_ "/small.safetensors", "nb_safetensors_load: " DIR_ "/small.safetensors: ");
+    NBT_CHECK(failures >= 4); /* "__metadata__", "format", "pt", "w", ... */
+
+    /* The readers' tensors: the message names the file (the allocator's
+     * own said only "nabla: out of host memory allocating 12 bytes"). */
+    nb_tensor *t = nb_arange(0, 3, 1, NB_OPTS());
+    NBT_CHECK(nb_save_npy(t, DIR_ "/small.npy") == NB_OK);
+    nb_free(t);
+    failures = check_out_of_memory("nb_load_npy", load_npy, free_tensor, DIR_ "/small.npy",
+                                   "nb_load_npy: " DIR_ "/small.npy: out of memory for the data of shape [3]");
+    NBT_CHECK(failures >= 1);
+    failures = check_out_of_memory("nb_load_idx", load_idx, free_tensor, NB_TEST_DATA_DIR "/idx/int_3.idx",
+                                   "nb_load_idx: " NB_TEST_DATA_DIR "/idx/int_3.idx: out of memory");
+    NBT_CHECK(failures >= 1);
+    nb_tensor *gz = nb_load_idx(NB_TEST_DATA_DIR "/idx/int_3.idx.gz");
+    if (gz != NULL) { /* a build with zlib: its buffers and the inflater's fail too */
+        nb_free(gz);
+        failures = check_out_of_memory("nb_load_idx (gzip)", load_idx, free_tensor, NB_TEST_DATA_DIR "/idx/int_3.idx.gz",
+                                       "nb_load_idx: " NB_TEST_DATA_DIR "/idx/int_3.idx.gz: out of memory");
+        NBT_CHECK(failures >= 2);
+    } else {
+        nb_clear_error();
+    }
+    unlink(DIR_ "/small.safetensors");
+    unlink(DIR_ "/small.npy");
+}
+
+static void test_long_paths_stay_whole_in_messages(void)
+{
+    /* A 1500-byte path: the message was cut at 511 bytes, mid-path. */
+    char path[1600];
+    int  n = snprintf(path, sizeof path, "%s/", DIR_);
+    while (n < 1500)
+        n += snprintf(path + n, sizeof path - (size_t)n, "folder_%04d/", n);
+    snprintf(path + n, sizeof path - (size_t)n, "model.npy");
+    NBT_CHECK(nb_load_npy(path) == NULL);
+    NBT_CHECK(nb_last_status() == NB_ERR_IO && strstr(nb_last_error(), path) != NULL);
+    NBT_CHECK(strstr(nb_last_error(), "cannot open: No such file or directory") != NULL);
+    nb_clear_error();
+}
+
+static void test_too_long_messages_end_in_an_ellipsis(void)
+{
+    /* A path of 4-byte characters longer than the message buffer, shifted
+     * by 0..3 bytes so that the cut falls at every place in a character:
+     * the message is cut between characters and ends in "…". */
+    for (int shift = 0; shift < 4; shift++) {
+        char path[4000];
+        int  n = 0;
+        for (int i = 0; i < shift; i++)
+            path[n++] = 'x';
+        while (n < 3000) {
+            memcpy(path + n, "\xf0\x9f\x98\x80", 4); /* U+1F600 */
+            n += 4;
+        }
+        path[n] = '\0';
+        NBT_CHECK(nb_load_npy(path) == NULL);
+        const char *message = nb_last_error();
+        size_t      length  = strlen(message);
+        NBT_CHECK(nb_last_status() == NB_ERR_IO);
+        NBT_CHECK(length > 1900 && length < 2048);
+        NBT_CHECK(length >= 3 && strcmp(message + length - 3, "\xe2\x80\xa6") == 0);
+        NBT_CHECK(nbi_utf8_is_valid(message, length));
+        NBT_CHECK(strncmp(message, "nb_load_npy: ", 13) == 0);
+        nb_clear_error();
+    }
+    /* nb_set_error's messages are cut the same way. */
+    char long_text[5000];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    nb_set_error(NB_ERR_ARG, "%s", long_text);
+    NBT_CHECK(strlen(nb_last_error()) == 2047 && strcmp(nb_last_error() + 2044, "\xe2\x80\xa6") == 0);
+    nb_clear_error();
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -478,6 +606,9 @@ int main(void)
     NBT_RUN(test_save_keeps_links_and_permissions);
     NBT_RUN(test_many_metadata_keys_load_fast);
     NBT_RUN(test_many_tensor_names_load_fast);
+    NBT_RUN(test_out_of_memory_says_so_and_names_the_file);
+    NBT_RUN(test_long_paths_stay_whole_in_messages);
+    NBT_RUN(test_too_long_messages_end_in_an_ellipsis);
     printf("save failures injected at %d byte offsets\n", offsets_tested);
     remove_tree(DIR_);
     return nbt_finish();

@@ -8,7 +8,12 @@
 
 #include <stdio.h>
 
-enum { NBI_ERROR_MESSAGE_SIZE = 512 };
+/* Room for a message naming a long path (PATH_MAX is 4096, but paths of
+ * more than a screen are rare) with its reason; longer ones are cut. */
+enum { NBI_ERROR_MESSAGE_SIZE = 2048 };
+
+/* U+2026 in UTF-8: ends a message cut to fit. */
+static const char ellipsis[] = "\xe2\x80\xa6";
 
 static _Thread_local nb_status error_status = NB_OK;
 static _Thread_local char      error_message[NBI_ERROR_MESSAGE_SIZE];
@@ -42,7 +47,21 @@ const char *nb_status_name(nb_status status)
 static void record(nb_status status, const char *fmt, va_list args)
 {
     error_status = status;
-    vsnprintf(error_message, sizeof error_message, fmt, args);
+    int length   = vsnprintf(error_message, sizeof error_message, fmt, args);
+    if (length < 0) {
+        snprintf(error_message, sizeof error_message, "(%s: the error message could not be formatted)",
+                 nb_status_name(status));
+        return;
+    }
+    if ((size_t)length < sizeof error_message) return;
+    /* Too long: cut it so that "…" fits, and so that the cut falls between
+     * characters, never inside a UTF-8 sequence (a path's bytes are often
+     * UTF-8, and a broken sequence breaks whoever prints the message). A
+     * sequence has at most 3 continuation bytes (10xxxxxx). */
+    size_t cut = sizeof error_message - sizeof ellipsis;
+    for (int back = 0; back < 3 && cut > 0 && ((unsigned char)error_message[cut] & 0xC0) == 0x80; back++)
+        cut--;
+    memcpy(error_message + cut, ellipsis, sizeof ellipsis);
 }
 
 void *nbi_fail(nb_status status, const char *fmt, ...)

@@ -393,7 +393,10 @@ static nb_tensor *load_idx(idx_source *src)
     }
 
     nb_tensor *t = nbi_empty(ndim, shape, type->dtype, NB_DEVICE_CPU);
-    if (t == NULL) return NULL;
+    if (t == NULL) /* the allocator's message does not say which file */
+        return nbi_fail(nb_last_status(), "nb_load_idx: %s: out of memory for the data of shape %s (%llu bytes)", name,
+                        nbi_shape_str(ndim, shape, shape_text, sizeof shape_text),
+                        (unsigned long long)(numel * dtype_size));
     unsigned char *data = (unsigned char *)nbi_ptr(t);
     got                 = source_read(src, data, data_size);
     if (got < data_size) {

@@ -7,6 +7,8 @@
  */
 #include "json.h"
 
+#include "../core/internal.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -312,6 +314,29 @@ static bool read_escape(nbi_json_reader *r, uint32_t *code)
     return true;
 }
 
+/* Decodes the string body r->text[r->at, end), which the caller's first
+ * pass checked, into out, or only counts its bytes when out is NULL; r->at
+ * ends at end. SIZE_MAX after a bad escape (recorded). */
+static size_t decode_string(nbi_json_reader *r, size_t end, char *out)
+{
+    size_t length = 0;
+    while (r->at < end) {
+        char c = r->text[r->at++];
+        if (c != '\\') {
+            if (out) out[length] = c;
+            length++;
+            continue;
+        }
+        uint32_t code = 0; /* NOTE: set by read_escape; gcc -O3 cannot see it */
+        if (!read_escape(r, &code)) return SIZE_MAX;
+        char   utf8[4];
+        size_t n = put_utf8(utf8, code);
+        if (out) memcpy(out + length, utf8, n);
+        length += n;
+    }
+    return length;
+}
+
 bool nbi_json_read_string(nbi_json_reader *r, nbi_json_string *out)
 {
     if (r->failed) return false;
@@ -337,25 +362,22 @@ bool nbi_json_read_string(nbi_json_reader *r, nbi_json_string *out)
         if (n == 0) return nbi_json_fail(r, end, "invalid UTF-8 in a string");
         end += n;
     }
-    char *chars = malloc(end - r->at + 1);
-    if (chars == NULL) return nbi_json_fail(r, start, "out of memory for a %zu-byte string", end - r->at);
-    size_t length = 0;
-    while (r->at < end) {
-        char c = r->text[r->at++];
-        if (c != '\\') {
-            chars[length++] = c;
-            continue;
-        }
-        uint32_t code = 0; /* NOTE: set by read_escape; gcc -O3 cannot see it */
-        if (!read_escape(r, &code)) {
-            free(chars);
-            return false;
-        }
-        length += put_utf8(chars + length, code);
+    /* Second pass counts the decoded bytes, third writes them: the string
+     * gets exactly length + 1 bytes, so that whoever takes it over can
+     * release it knowing only its length (nbi_host_release). */
+    size_t body   = r->at;
+    size_t length = decode_string(r, end, NULL);
+    if (length == SIZE_MAX) return false;
+    char *chars = nbi_host_alloc(length + 1);
+    if (chars == NULL) {
+        r->out_of_memory = true;
+        return nbi_json_fail(r, start, "out of memory for a %zu-byte string", length);
     }
+    r->at = body;
+    decode_string(r, end, chars);
     r->at         = end + 1;
     chars[length] = '\0';
-    free(out->chars);
+    nbi_json_string_free(out);
     out->chars  = chars;
     out->length = length;
     return true;
@@ -363,7 +385,7 @@ bool nbi_json_read_string(nbi_json_reader *r, nbi_json_string *out)
 
 void nbi_json_string_free(nbi_json_string *s)
 {
-    free(s->chars);
+    if (s->chars != NULL) nbi_host_release(s->chars, s->length + 1);
     s->chars  = NULL;
     s->length = 0;
 }

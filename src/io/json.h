@@ -14,7 +14,9 @@
  * Errors: the first one stops the reader (every later call returns false)
  * and is kept, with its byte offset, in r->error: "expected ':' after an
  * object key at byte 17". The reader never records a library error itself;
- * the caller wraps r->error in its own message.
+ * the caller wraps r->error in its own message, and reports
+ * r->out_of_memory (an allocation refused) as out of memory, not as a bad
+ * document.
  *
  * Example: {"a": [1, 2]}
  *
@@ -58,13 +60,17 @@ typedef struct {
     /* Per open container: whether a member was read (then ',' must come). */
     bool   has_member[NBI_JSON_MAX_DEPTH];
     bool   failed;
+    bool   out_of_memory; /* the error is a refused allocation, not the text */
     size_t error_offset;
     char   error[160];
 } nbi_json_reader;
 
 /* A decoded string: chars[0, length) plus a NUL (chars may also contain
- * NULs, from \u0000). Owned by whoever holds it; free with
- * nbi_json_string_free. A read into a non-empty string replaces it. */
+ * NULs, from \u0000), in exactly length + 1 bytes from nbi_host_alloc (so
+ * that the user's allocator bounds what a file makes the reader allocate).
+ * Owned by whoever holds it: free with nbi_json_string_free, or, having
+ * taken chars over, with nbi_host_release(chars, length + 1). A read into a
+ * non-empty string replaces it. */
 typedef struct {
     char  *chars;
     size_t length;

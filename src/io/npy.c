@@ -376,7 +376,10 @@ static nb_tensor *load_npy(nbi_byte_source *src)
     for (int i = 0; i < h.ndim; i++)
         file_shape[i] = fortran ? h.shape[h.ndim - 1 - i] : h.shape[i];
     nb_tensor *t = nbi_empty(h.ndim, file_shape, dtype, NB_DEVICE_CPU);
-    if (t == NULL) return NULL;
+    if (t == NULL) /* the allocator's message does not say which file */
+        return nbi_fail(nb_last_status(), "nb_load_npy: %s: out of memory for the data of shape %s (%llu bytes)",
+                        src->name, nbi_shape_str(h.ndim, h.shape, shape_text, sizeof shape_text),
+                        (unsigned long long)data_bytes);
     unsigned char *data = (unsigned char *)nbi_ptr(t);
     uint64_t       got  = nbi_source_read(src, data, data_bytes);
     if (got < data_bytes) {

@@ -39,11 +39,13 @@
 void nb_safetensors_free(nb_safetensors *f)
 {
     if (f == NULL) return;
+    /* The strings come from the JSON reader: length + 1 bytes from
+     * nbi_host_alloc (json.h); metadata strings hold no NUL (refused). */
     for (int64_t i = 0; i < f->count; i++)
-        free(f->entries[i].name);
+        nbi_host_release(f->entries[i].name, f->entries[i].name_length + 1);
     for (int64_t i = 0; i < f->metadata_count; i++) {
-        free(f->metadata_keys[i]);
-        free(f->metadata_values[i]);
+        nbi_host_release(f->metadata_keys[i], strlen(f->metadata_keys[i]) + 1);
+        nbi_host_release(f->metadata_values[i], strlen(f->metadata_values[i]) + 1);
     }
     free(f->entries);
     free(f->by_name);
@@ -267,7 +269,12 @@ nb_tensor *nb_safetensors_get(const nb_safetensors *f, const char *name)
         return nbi_fail(NB_ERR_DTYPE, "nb_safetensors_get: %s: tensor '%s' is %s, which nabla cannot hold", f->path,
                         nbi_st_quote(e->name, e->name_length).text, nbi_st_dtypes[e->dtype].name);
     nb_tensor *t = nbi_empty(e->ndim, e->shape, dtype, NB_DEVICE_CPU);
-    if (t == NULL) return NULL;
+    if (t == NULL) { /* the allocator's message does not say which file */
+        char shape_text[NBI_SHAPE_STR_SIZE];
+        return nbi_fail(nb_last_status(), "nb_safetensors_get: %s: out of memory for tensor '%s' of shape %s", f->path,
+                        nbi_st_quote(e->name, e->name_length).text,
+                        nbi_shape_str(e->ndim, e->shape, shape_text, sizeof shape_text));
+    }
     convert(e->dtype, f->bytes + f->data_start + e->begin, nbi_ptr(t), e->numel);
     return t;
 }

@@ -458,7 +458,11 @@ bool nbi_safetensors_read_header(nb_safetensors *f)
     parser parser = {.f = f};
     nbi_json_reader_init(&parser.json, (const char *)f->bytes + 8, (size_t)header_length, NBI_JSON_MAX_DEPTH);
     if (!parse_header(&parser)) {
-        if (!parser.reported)
+        if (parser.reported) return false;
+        if (parser.json.out_of_memory) /* not the file's fault: say so */
+            nbi_fail(NB_ERR_OOM, "nb_safetensors_load: %s: out of memory reading the header (%s)", f->path,
+                     parser.json.error);
+        else
             nbi_fail(NB_ERR_IO, "nb_safetensors_load: %s: bad header: %s of the header", f->path, parser.json.error);
         return false;
     }
