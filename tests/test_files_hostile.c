@@ -312,6 +312,9 @@ static void test_save_into_a_missing_folder(void)
     NBT_CHECK_ERROR(NB_ERR_IO, expected);
     NBT_CHECK(save_safetensors_half(path, t) == NB_ERR_IO);
     NBT_CHECK_ERROR(NB_ERR_IO, expected);
+    NBT_CHECK(save_npy("", t[0]) == NB_ERR_IO); /* no temporary named "..tmp.<pid>.<n>" made here */
+    NBT_CHECK_ERROR(NB_ERR_IO, "nb_save_npy: : cannot open for writing: No such file or directory");
+    NBT_CHECK(temporaries_in(".") == 0);
     nb_module *m = nb_linear_new(2, 3, true);
     NBT_CHECK(nb_module_save(m, path) == NB_ERR_IO);
     NBT_CHECK_ERROR(NB_ERR_IO, "nb_module_save: " DIR_ "/no/such/folder/x.bin: cannot open for writing: No such");

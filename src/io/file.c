@@ -176,6 +176,7 @@ static bool open_failed(nbi_file_writer *w, int error)
 bool nbi_writer_open(nbi_file_writer *w, const char *op, const char *path)
 {
     *w = (nbi_file_writer){.op = op, .path = path};
+    if (path[0] == '\0') return open_failed(w, ENOENT); /* as fopen("") */
     struct stat st;
     bool        exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) return open_failed(w, EISDIR);
@@ -254,7 +255,8 @@ static void sync_folder(const char *target)
 #else
 bool nbi_writer_open(nbi_file_writer *w, const char *op, const char *path)
 {
-    *w        = (nbi_file_writer){.op = op, .path = path};
+    *w = (nbi_file_writer){.op = op, .path = path};
+    if (path[0] == '\0') return open_failed(w, ENOENT); /* as fopen("") */
     w->target = copy_string(path);
     if (w->target == NULL) return open_failed(w, ENOMEM);
     for (int attempt = 0; w->file == NULL && attempt < TEMP_TRIES; attempt++) {
