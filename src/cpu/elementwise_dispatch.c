@@ -4,43 +4,53 @@
  */
 #include "cpu.h"
 
+#include <stdatomic.h>
+
 extern const nbi_elementwise_kernels nbi_elementwise_table_baseline;
 #if NB_HAVE_X86_ISAS
 extern const nbi_elementwise_kernels nbi_elementwise_table_avx2;
 extern const nbi_elementwise_kernels nbi_elementwise_table_avx512;
 #endif
 
-static const nbi_elementwise_kernels *chosen;
-static const char                    *chosen_name;
+/* The choice, made on first use by whichever thread gets there first.
+ * NOTE: atomic, not a plain pointer: two threads may both choose (they pick
+ * the same table), but a plain pointer read while another thread writes it
+ * is a data race in C11 (ThreadSanitizer reports it). Relaxed order is
+ * enough: the tables are constants, nothing else is published with them. */
+static _Atomic(const nbi_elementwise_kernels *) chosen;
 
-static void choose(void)
+static const nbi_elementwise_kernels *choose(void)
 {
-    chosen      = &nbi_elementwise_table_baseline;
-    chosen_name = "baseline";
+    const nbi_elementwise_kernels *pick = &nbi_elementwise_table_baseline;
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-        chosen      = &nbi_elementwise_table_avx512;
-        chosen_name = "avx512";
+        pick = &nbi_elementwise_table_avx512;
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen      = &nbi_elementwise_table_avx2;
-        chosen_name = "avx2";
+        pick = &nbi_elementwise_table_avx2;
     }
 #endif
+    atomic_store_explicit(&chosen, pick, memory_order_relaxed);
+    return pick;
 }
 
-/* NOTE: a benign race: two threads may both choose, and pick the same. */
 const nbi_elementwise_kernels *nbi_elementwise(void)
 {
-    if (NBI_UNLIKELY(chosen == NULL)) choose();
-    return chosen;
+    const nbi_elementwise_kernels *table = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (NBI_UNLIKELY(table == NULL)) table = choose();
+    return table;
 }
 
 const char *nbi_elementwise_isa(void)
 {
-    nbi_elementwise();
-    return chosen_name;
+    const nbi_elementwise_kernels *table = nbi_elementwise();
+#if NB_HAVE_X86_ISAS
+    if (table == &nbi_elementwise_table_avx512) return "avx512";
+    if (table == &nbi_elementwise_table_avx2) return "avx2";
+#endif
+    (void)table;
+    return "baseline";
 }
 
 int nbi_elementwise_tables(const nbi_elementwise_kernels **tables, const char **names, int capacity)

@@ -20,13 +20,14 @@
 #include "gemm.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #if defined(NB_HAVE_OPENBLAS)
 #include <cblas.h>
 #endif
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if NB_HAVE_X86_ISAS && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NBI_GEMM_X86 1
 #define NBI_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define NBI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -137,10 +138,15 @@ static int supported_variants(void)
 
 int nbi_gemm_fallback_variant_count(void)
 {
-    /* NOTE: a benign race: threads that race here all compute the same value. */
-    static int count;
-    if (count == 0) count = supported_variants();
-    return count;
+    /* NOTE: atomic: threads that race here all compute the same value, but
+     * a plain int written by one while another reads it is a data race. */
+    static atomic_int count;
+    int               value = atomic_load_explicit(&count, memory_order_relaxed);
+    if (value == 0) {
+        value = supported_variants();
+        atomic_store_explicit(&count, value, memory_order_relaxed);
+    }
+    return value;
 }
 
 static const gemm_variant *variant_at(int variant)
@@ -254,14 +260,16 @@ void nbi_gemm_prepare(void)
 bool nbi_gemm_direct_available(void)
 {
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
-    /* NOTE: a benign race: threads that race here all compute the same value. */
-    static int available = -1;
-    if (available < 0) {
+    /* NOTE: atomic, as nbi_gemm_fallback_variant_count's (-1: not known yet). */
+    static atomic_int available = -1;
+    int               value     = atomic_load_explicit(&available, memory_order_relaxed);
+    if (value < 0) {
         __builtin_cpu_init();
-        available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                    __builtin_cpu_supports("avx512dq");
+        value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512dq");
+        atomic_store_explicit(&available, value, memory_order_relaxed);
     }
-    return available;
+    return value;
 #else
     return false;
 #endif

@@ -7,31 +7,42 @@
  */
 #include "cpu.h"
 
+#include <stdatomic.h>
+
 #if defined(NB_HAVE_OPENMP)
 #include <omp.h>
 #endif
 
-static int thread_count; /* 0 until first asked: then the core count */
+/* 0 until first asked: then the core count. NOTE: atomic because any thread
+ * may ask while another sets it (a plain int would be a data race in C11);
+ * relaxed order is enough, nothing else is published with it. */
+static atomic_int thread_count;
 
 int nb_get_num_threads(void)
 {
-    if (thread_count == 0) {
+    int count = atomic_load_explicit(&thread_count, memory_order_relaxed);
+    if (count == 0) {
 #if defined(NB_HAVE_OPENMP)
-        thread_count = omp_get_max_threads();
+        count = omp_get_max_threads();
 #else
-        thread_count = 1;
+        count = 1;
 #endif
+        /* A count set by another thread meanwhile wins over the default. */
+        int expected = 0;
+        if (!atomic_compare_exchange_strong_explicit(&thread_count, &expected, count, memory_order_relaxed,
+                                                     memory_order_relaxed))
+            count = expected;
     }
-    return thread_count;
+    return count;
 }
 
 nb_status nb_set_num_threads(int n)
 {
     if (n < 1) return nbi_fail_status(NB_ERR_ARG, "nb_set_num_threads: need at least 1 thread, got %d", n);
 #if defined(NB_HAVE_OPENMP)
-    thread_count = n;
+    atomic_store_explicit(&thread_count, n, memory_order_relaxed);
 #else
-    thread_count = 1; /* a build without OpenMP runs on one thread whatever is asked */
+    atomic_store_explicit(&thread_count, 1, memory_order_relaxed); /* without OpenMP: one thread whatever is asked */
 #endif
     return NB_OK;
 }

@@ -22,6 +22,8 @@
 
 #include "vecmath.h"
 
+#include <stdatomic.h>
+
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
 #define NBI_AVX2_CLONES 1
 #endif
@@ -425,20 +427,23 @@ DEFINE_LOOPS(avx2, __attribute__((target("avx2"))))
 #endif
 #undef DEFINE_LOOPS
 
-static const nbi_reduce_loops *chosen;
+/* NOTE: atomic, as elementwise_dispatch.c's choice: two threads may both
+ * choose (the same loops), which is harmless, but a plain pointer written by
+ * one while another reads it is a data race. */
+static _Atomic(const nbi_reduce_loops *) chosen;
 
-/* NOTE: a benign race: two threads may both choose, and pick the same. */
 const nbi_reduce_loops *nbi_reduce_loops_get(void)
 {
-    if (NBI_UNLIKELY(chosen == NULL)) {
-        const nbi_reduce_loops *pick = &loops_baseline;
+    const nbi_reduce_loops *loops = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (NBI_UNLIKELY(loops == NULL)) {
+        loops = &loops_baseline;
 #if NBI_AVX2_CLONES
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2")) pick = &loops_avx2;
+        if (__builtin_cpu_supports("avx2")) loops = &loops_avx2;
 #endif
-        chosen = pick;
+        atomic_store_explicit(&chosen, loops, memory_order_relaxed);
     }
-    return chosen;
+    return loops;
 }
 
 const nbi_reduce_loops *nbi_reduce_loops_baseline(void) { return &loops_baseline; }
