@@ -15,12 +15,13 @@
  * (drop -fopenmp, the openblas and -lz flags if CMake did not find them;
  * without zlib every gzip input is a clean NB_ERR_UNSUPPORTED).
  *
- * Run, seeded with the test fixtures (every type, plain and gzip), for a
+ * Run, seeded with the committed corpus (the fixtures of every type, plain
+ * and gzip; `make fuzz` runs every target so), for a
  * minute:
  *
  *   mkdir -p build/fuzz/corpus_idx
  *   build/fuzz/fuzz_idx -max_total_time=60 -rss_limit_mb=2048 \
- *         build/fuzz/corpus_idx tests/data/idx
+ *         build/fuzz/corpus_idx fuzz/corpus/idx
  *
  * What it checks: no crash, no sanitizer report, no leak and no allocation
  * beyond what the input can hold (libFuzzer's -malloc_limit_mb defaults to

@@ -13,11 +13,12 @@
  *
  * (drop -fopenmp, the openblas and -lz flags if CMake did not find them).
  *
- * Run, seeded with the test fixtures, for a minute:
+ * Run, seeded with the committed corpus (the .npy fixtures; `make fuzz` runs
+ * every target so), for a minute:
  *
- *   mkdir -p build/fuzz/corpus
+ *   mkdir -p build/fuzz/corpus_npy
  *   build/fuzz/fuzz_npy -max_total_time=60 -rss_limit_mb=2048 \
- *         build/fuzz/corpus tests/data/npy
+ *         build/fuzz/corpus_npy fuzz/corpus/npy
  *
  * What it checks: no crash, no sanitizer report, no leak and no allocation
  * beyond what the input's own size justifies (libFuzzer's -malloc_limit_mb

@@ -15,12 +15,13 @@
  *
  * (drop -fopenmp, the openblas and -lz flags if CMake did not find them).
  *
- * Run, seeded with the test fixtures, for a minute (the dictionary helps it
- * find the keys and dtypes):
+ * Run, seeded with the committed corpus (the test fixtures and a file with
+ * a large __metadata__), for a minute (the dictionary helps it find the keys
+ * and dtypes); `make fuzz` does this for every target (scripts/ci-fuzz):
  *
  *   mkdir -p build/fuzz/corpus_safetensors
  *   build/fuzz/fuzz_safetensors -max_total_time=60 -rss_limit_mb=2048 \
- *         -dict=fuzz/safetensors.dict build/fuzz/corpus_safetensors tests/data/interop
+ *         -dict=fuzz/safetensors.dict build/fuzz/corpus_safetensors fuzz/corpus/safetensors
  *
  * What it checks: no crash, no sanitizer report, no leak and no allocation
  * beyond what the input's own size justifies, for any input; every failure
@@ -33,6 +34,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,6 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f == NULL) {
         nbf_check_failure_says_why();
     } else {
+        /* The metadata path: a present and an absent key (the seed
+         * large_metadata.safetensors has key_000 .. key_119). */
+        const char *value = nb_safetensors_metadata(f, "key_000");
+        if (value != NULL && strlen(value) > size) abort();
+        (void)nb_safetensors_metadata(f, "no such key");
         round_trip(f);
         nb_safetensors_free(f);
     }
