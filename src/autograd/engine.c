@@ -480,8 +480,12 @@ static nb_status check_grad_output(const nb_tensor *t, const nb_tensor *grad, co
 /* The given grad_output, or ones for a one-element t; a new handle. */
 static nb_tensor *root_gradient(const nb_tensor *t, const nb_tensor *grad_output, const char *op)
 {
-    if (grad_output != NULL)
+    if (grad_output != NULL) {
+        /* NOTE: a freed grad_output is caught here; aliasing it would take
+         * a reference through a handle that is already released. */
+        if (!nbi_check_tensor(grad_output, op, "grad_output")) return NULL;
         return check_grad_output(t, grad_output, op) == NB_OK ? nbi_alias_recorded(grad_output, op) : NULL;
+    }
     if (t->numel != 1) {
         char s[NBI_SHAPE_STR_SIZE];
         return nbi_fail(NB_ERR_SHAPE, "%s: grad can be implicitly created only for one-element outputs (this one "

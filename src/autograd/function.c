@@ -144,13 +144,17 @@ static nb_status mark(nb_function_ctx *ctx, const nb_tensor *t, const nb_tensor 
     return NB_OK;
 }
 
+/* NOTE: a NULL ctx is refused before &ctx->... is formed (undefined even
+ * when not read; UBSan reports it). */
 nb_status nb_ctx_mark_non_differentiable(nb_function_ctx *ctx, const nb_tensor *output)
 {
+    if (!in_forward(ctx, "nb_ctx_mark_non_differentiable")) return nb_last_status();
     return mark(ctx, output, &ctx->marked_non_diff, &ctx->nmarked_non_diff, "nb_ctx_mark_non_differentiable");
 }
 
 nb_status nb_ctx_mark_dirty(nb_function_ctx *ctx, const nb_tensor *input)
 {
+    if (!in_forward(ctx, "nb_ctx_mark_dirty")) return nb_last_status();
     return mark(ctx, input, &ctx->marked_dirty, &ctx->nmarked_dirty, "nb_ctx_mark_dirty");
 }
 

@@ -400,8 +400,8 @@ nb_tensor *nb_unflatten(const nb_tensor *t, int dim, nb_shape sizes)
     if (d < 0) return NULL;
     if (sizes.ndim <= 0) return nbi_fail(NB_ERR_SHAPE, "nb_unflatten: sizes must be non-empty");
     if (sizes.ndim > NB_MAX_DIMS || t->ndim - 1 + sizes.ndim > NB_MAX_DIMS)
-        return nbi_fail(NB_ERR_SHAPE, "nb_unflatten: the result would have %d dims; at most %d are allowed",
-                        t->ndim - 1 + sizes.ndim, NB_MAX_DIMS);
+        return nbi_fail(NB_ERR_SHAPE, "nb_unflatten: the result would have %lld dims; at most %d are allowed",
+                        (long long)t->ndim - 1 + sizes.ndim, NB_MAX_DIMS); /* NOTE: in int it could overflow */
     if (!infer_size(&sizes, t->shape[d], "nb_unflatten", d)) return NULL;
     nb_shape shape = {.ndim = 0};
     for (int i = 0; i < t->ndim; i++) {
