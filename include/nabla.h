@@ -371,7 +371,9 @@ NB_API nb_tensor *nb_add_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_sub_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_mul_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_div_scalar_(nb_tensor *a, double s);
-/* Fill every element of a with value; returns a itself. */
+/* Fill every element of a with value; returns a itself. Unlike the other
+ * in-place forms it accepts an expanded view (every element gets the same
+ * value), as torch does. */
 NB_API nb_tensor *nb_fill_(nb_tensor *a, double value);
 /* Copy src into dst (broadcasting src, converting dtype); returns dst itself. */
 NB_API nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src);

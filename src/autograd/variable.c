@@ -22,23 +22,23 @@ nb_status nb_requires_grad_(nb_tensor *handle, bool requires_grad)
 
 bool nb_requires_grad(const nb_tensor *t)
 {
-    if (t == NULL) return false;
+    if (!nbi_readable(t, "nb_requires_grad")) return false;
     nbi_refresh_view(t); /* a view of a tensor an in-place op put in the graph */
     return nbi_identity(t)->requires_grad;
 }
 
 bool nb_is_leaf(const nb_tensor *t)
 {
-    if (t == NULL) return false;
+    if (!nbi_readable(t, "nb_is_leaf")) return false;
     nbi_refresh_view(t);
     return t->grad_fn == NULL;
 }
 
-nb_tensor *nb_grad(const nb_tensor *t) { return t ? nbi_identity(t)->grad : NULL; }
+nb_tensor *nb_grad(const nb_tensor *t) { return nbi_readable(t, "nb_grad") ? nbi_identity(t)->grad : NULL; }
 
 const char *nb_grad_fn_name(const nb_tensor *t)
 {
-    if (t == NULL) return NULL;
+    if (!nbi_readable(t, "nb_grad_fn_name")) return NULL;
     nbi_refresh_view(t);
     return t->grad_fn ? t->grad_fn->name : NULL;
 }

@@ -102,6 +102,13 @@ bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
     return false;
 }
 
+bool nbi_readable_slow(const nb_tensor *t, const char *op)
+{
+    if (t != NULL && t->magic != NBI_TENSOR_LIVE)
+        nbi_fail(NB_ERR_STATE, "%s: the tensor was freed (used after nb_free or after its scope ended)", op);
+    return false;
+}
+
 bool nbi_check_cpu(const nb_tensor *t, const char *op)
 {
     if (NBI_LIKELY(t->storage->device.type == NB_CPU)) return true;

@@ -222,6 +222,14 @@ bool      nbi_check_cpu(const nb_tensor *t, const char *op);
 /* t is float32 or float64; else NB_ERR_DTYPE "op: expected a floating-point
  * tensor (float32 or float64), got ...": integers are refused, not converted. */
 bool      nbi_check_floating(const nb_tensor *t, const char *op);
+/* For the accessors (nb_ndim, nb_grad, ...), whose NULL answer is a neutral
+ * value: false for NULL (nothing recorded, as nabla.h documents) and for a
+ * freed handle (NB_ERR_STATE recorded: a neutral value would hide it). */
+bool      nbi_readable_slow(const nb_tensor *t, const char *op);
+static inline bool nbi_readable(const nb_tensor *t, const char *op)
+{
+    return NBI_LIKELY(t != NULL && t->magic == NBI_TENSOR_LIVE) || nbi_readable_slow(t, op);
+}
 /* NOTE: errors are sticky until the next failure or nb_clear_error, as
  * errno is; a successful op does not clear them. */
 

@@ -399,12 +399,12 @@ void nbi_module_free_tensor(nb_tensor *t)
 /* Accessors                                                                 */
 /* ------------------------------------------------------------------------ */
 
-int nb_ndim(const nb_tensor *t) { return t ? t->ndim : -1; }
+int nb_ndim(const nb_tensor *t) { return nbi_readable(t, "nb_ndim") ? t->ndim : -1; }
 
 nb_shape nb_shape_of(const nb_tensor *t)
 {
     nb_shape s = { .ndim = 0 };
-    if (t == NULL) return s;
+    if (!nbi_readable(t, "nb_shape_of")) return s;
     s.ndim = t->ndim;
     for (int i = 0; i < t->ndim; i++) s.dims[i] = t->shape[i];
     return s;
@@ -426,14 +426,17 @@ int64_t nb_stride(const nb_tensor *t, int dim)
     return t->ndim == 0 ? 1 : t->stride[d];
 }
 
-int64_t   nb_numel(const nb_tensor *t) { return t ? t->numel : -1; }
-int64_t   nb_storage_offset(const nb_tensor *t) { return t ? t->offset : -1; }
-nb_dtype  nb_dtype_of(const nb_tensor *t) { return t ? t->dtype : NB_FLOAT32; }
-nb_device nb_device_of(const nb_tensor *t) { return t ? t->storage->device : NB_DEVICE_CPU; }
+int64_t   nb_numel(const nb_tensor *t) { return nbi_readable(t, "nb_numel") ? t->numel : -1; }
+int64_t   nb_storage_offset(const nb_tensor *t) { return nbi_readable(t, "nb_storage_offset") ? t->offset : -1; }
+nb_dtype  nb_dtype_of(const nb_tensor *t) { return nbi_readable(t, "nb_dtype_of") ? t->dtype : NB_FLOAT32; }
+nb_device nb_device_of(const nb_tensor *t)
+{
+    return nbi_readable(t, "nb_device_of") ? t->storage->device : NB_DEVICE_CPU;
+}
 
 bool nb_is_contiguous(const nb_tensor *t)
 {
-    if (t == NULL) return false;
+    if (!nbi_readable(t, "nb_is_contiguous")) return false;
     int64_t expected = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
         if (t->shape[i] == 1) continue; /* any stride is fine for size 1 */

@@ -31,6 +31,10 @@ static bool check_dtype(nb_dtype dtype, const char *op)
 static bool check_opts(nb_opts opts, const char *op)
 {
     if (!check_dtype(opts.dtype, op)) return false;
+    if (opts.device.index < 0) {
+        nbi_fail(NB_ERR_DEVICE, "%s: device index must not be negative, got %d", op, opts.device.index);
+        return false;
+    }
     if (opts.device.type != NB_CPU) {
         /* NOTE: only the CPU backend exists in this build; a CUDA build
          * replaces this check by asking the backend table. */
