@@ -641,6 +641,19 @@ static void test_anomaly_mode(void)
 static void test_retain_graph_and_accumulation(void)
 {
     nb_scope_begin();
+    /* Many leaves (the engine indexes them by hash past 16), each used
+     * twice: every gradient summed once into its own leaf. */
+    enum { LEAVES = 40 };
+    nb_tensor *leaves[LEAVES], *total = NULL;
+    for (int i = 0; i < LEAVES; i++) {
+        leaves[i]      = nb_full(NB_SHAPE(2), i, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        nb_tensor *use = nb_add(nb_mul(leaves[i], leaves[i]), leaves[i]);
+        total          = total ? nb_add(total, use) : use;
+    }
+    NBT_CHECK(nb_backward(nb_sum(total)) == NB_OK);
+    bool all = true;
+    for (int i = 0; i < LEAVES; i++) all = all && nb_item(nb_select(nb_grad(leaves[i]), 0, 1)) == 2.0 * i + 1;
+    NBT_CHECK(all);
     double     xv[2] = { 1, 2 };
     nb_tensor *x     = leaf(NB_SHAPE(2), xv);
     nb_tensor *y     = nb_sum(nb_mul(x, x));

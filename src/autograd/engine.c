@@ -13,6 +13,7 @@
  * leaks nothing. Formulas run with grad mode on only for create_graph.
  */
 #include "autograd.h"
+#include "pointer_index.h"
 
 #include <stdlib.h>
 
@@ -34,8 +35,8 @@ typedef struct {
     nb_tensor **leaves;
     int64_t    *leaf_pending;
     nb_tensor **leaf_grads;
-    int64_t    *leaf_table; /* index + 1 into leaves, 0 when empty; none while few */
-    int64_t     nleaves, leaf_capacity, table_size;
+    nbi_pointer_index leaf_index; /* none while the leaves are few */
+    int64_t     nleaves, leaf_capacity;
     /* A small graph (a training step of a small model) lives in these, so
      * a backward pass costs no allocation of its own. */
     nbi_node  *small_nodes[SMALL_GRAPH];
@@ -47,8 +48,8 @@ typedef struct {
 
 static void graph_init(graph *g)
 {
-    g->count = g->nslots = g->nleaves = g->table_size = 0;
-    g->leaf_table    = NULL;
+    g->count = g->nslots = g->nleaves = 0;
+    g->leaf_index    = (nbi_pointer_index){ 0 };
     g->nodes         = g->small_nodes;
     g->pending       = g->small_pending;
     g->first_slot    = g->small_first_slot;
@@ -68,7 +69,7 @@ static void graph_free(graph *g)
                        g->small_leaves, g->small_leaf_pending, g->small_leaf_grads };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         if (arrays[i] != smalls[i]) free(arrays[i]);
-    free(g->leaf_table); /* the leaves' gradients were in the run's scope */
+    free(g->leaf_index.slots); /* the leaves' gradients were in the run's scope */
 }
 
 /* What the run produces: into leaves' .grad, or into the caller's array. */
@@ -121,46 +122,15 @@ static bool graph_add(graph *g, nbi_node *node, uint64_t run)
     return true;
 }
 
-static uint64_t hash_pointer(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    return x ^ (x >> 33);
-}
-
-/* The slot of leaf in the table (its index + 1 there, or 0 if absent);
- * only once the leaves are too many for a linear search. */
-static int64_t *leaf_slot(const graph *g, const nb_tensor *leaf)
-{
-    uint64_t mask = (uint64_t)g->table_size - 1;
-    for (uint64_t at = hash_pointer(leaf) & mask;; at = (at + 1) & mask) {
-        int64_t *slot = &g->leaf_table[at];
-        if (*slot == 0 || g->leaves[*slot - 1] == leaf) return slot;
-    }
-}
-
-static bool leaf_table_grow(graph *g)
-{
-    int64_t  size  = g->table_size ? g->table_size * 2 : 64;
-    int64_t *table = calloc((size_t)size, sizeof *table);
-    if (table == NULL) return false;
-    free(g->leaf_table);
-    g->leaf_table = table;
-    g->table_size = size;
-    for (int64_t j = 0; j < g->nleaves; j++) *leaf_slot(g, g->leaves[j]) = j + 1;
-    return true;
-}
-
 /* The index of leaf in the run, -1 if absent. */
 static int64_t find_leaf(const graph *g, const nb_tensor *leaf)
 {
-    if (g->table_size == 0) {
+    if (g->leaf_index.size == 0) {
         for (int64_t j = 0; j < g->nleaves; j++)
             if (g->leaves[j] == leaf) return j;
         return -1;
     }
-    return *leaf_slot(g, leaf) - 1;
+    return *nbi_pointer_slot(&g->leaf_index, (const void *const *)g->leaves, leaf) - 1;
 }
 
 /* The index of leaf in the run, added when new; -1 on OOM. */
@@ -168,7 +138,9 @@ static int64_t leaf_index(graph *g, nb_tensor *leaf)
 {
     int64_t j = find_leaf(g, leaf);
     if (j >= 0) return j;
-    if (g->nleaves >= LINEAR_LEAVES && 2 * (g->nleaves + 1) > g->table_size && !leaf_table_grow(g)) return -1;
+    if (g->nleaves >= LINEAR_LEAVES
+        && !nbi_pointer_index_reserve(&g->leaf_index, (const void *const *)g->leaves, g->nleaves))
+        return -1;
     if (g->nleaves == g->leaf_capacity) {
         int64_t capacity = g->leaf_capacity * 2;
         if (!grow((void **)&g->leaves, g->small_leaves, g->nleaves, capacity, sizeof *g->leaves)
@@ -181,7 +153,7 @@ static int64_t leaf_index(graph *g, nb_tensor *leaf)
     g->leaves[j]       = leaf;
     g->leaf_pending[j] = 0;
     g->leaf_grads[j]   = NULL;
-    if (g->table_size) *leaf_slot(g, leaf) = j + 1;
+    if (g->leaf_index.size) *nbi_pointer_slot(&g->leaf_index, (const void *const *)g->leaves, leaf) = j + 1;
     return j;
 }
 

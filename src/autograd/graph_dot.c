@@ -3,6 +3,7 @@
  * looking at what autograd recorded (dot -Tsvg graph.dot > graph.svg).
  */
 #include "autograd.h"
+#include "pointer_index.h"
 
 #include <stdlib.h>
 
@@ -12,45 +13,19 @@ static void write_tensor_label(FILE *f, const char *title, int ndim, const int64
     fprintf(f, "%s\\n%s %s", title, nbi_shape_str(ndim, shape, buf, sizeof buf), nb_dtype_name(dtype));
 }
 
-/* The nodes met so far, in the order met (the work list), and a hash set
- * over them (open addressing on the address; slots hold index + 1). */
+/* The nodes met so far, in the order met (the work list), and an index
+ * over them. */
 typedef struct {
-    nbi_node **order;
-    int64_t    count, capacity;
-    int64_t   *table;
-    int64_t    table_size;
+    nbi_node        **order;
+    int64_t           count, capacity;
+    nbi_pointer_index index;
 } node_set;
-
-static uint64_t hash_node(const nbi_node *node)
-{
-    uint64_t x = (uint64_t)(uintptr_t)node;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    return x ^ (x >> 33);
-}
-
-static int64_t *node_slot(const node_set *set, const nbi_node *node)
-{
-    uint64_t mask = (uint64_t)set->table_size - 1;
-    for (uint64_t at = hash_node(node) & mask;; at = (at + 1) & mask) {
-        int64_t *slot = &set->table[at];
-        if (*slot == 0 || set->order[*slot - 1] == node) return slot;
-    }
-}
 
 /* Add node when new (false on OOM). */
 static bool node_set_add(node_set *set, nbi_node *node)
 {
-    if (2 * (set->count + 1) > set->table_size) {
-        int64_t  size  = set->table_size ? set->table_size * 2 : 64;
-        int64_t *table = calloc((size_t)size, sizeof *table);
-        if (table == NULL) return false;
-        free(set->table);
-        set->table      = table;
-        set->table_size = size;
-        for (int64_t i = 0; i < set->count; i++) *node_slot(set, set->order[i]) = i + 1;
-    }
-    int64_t *slot = node_slot(set, node);
+    if (!nbi_pointer_index_reserve(&set->index, (const void *const *)set->order, set->count)) return false;
+    int64_t *slot = nbi_pointer_slot(&set->index, (const void *const *)set->order, node);
     if (*slot != 0) return true;
     if (set->count == set->capacity) {
         int64_t    capacity = set->capacity ? set->capacity * 2 : 64;
@@ -67,7 +42,7 @@ static bool node_set_add(node_set *set, nbi_node *node)
 static void node_set_free(node_set *set)
 {
     free(set->order);
-    free(set->table);
+    free(set->index.slots);
 }
 
 nb_status nb_graph_dot(const nb_tensor *t, FILE *f)

@@ -173,6 +173,16 @@ static bool open_failed(nbi_file_writer *w, int error)
 }
 
 #if NBI_POSIX_FILES
+/* The writer's stream over fd (closed on failure). */
+static bool attach_stream(nbi_file_writer *w, int fd)
+{
+    w->file = fdopen(fd, "wb");
+    if (w->file != NULL) return true;
+    int error = errno;
+    close(fd);
+    return open_failed(w, error);
+}
+
 bool nbi_writer_open(nbi_file_writer *w, const char *op, const char *path)
 {
     *w = (nbi_file_writer){.op = op, .path = path};
@@ -190,13 +200,7 @@ bool nbi_writer_open(nbi_file_writer *w, const char *op, const char *path)
         if (fd < 0) return open_failed(w, errno);
         int flags = fcntl(fd, F_GETFL);
         if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-        w->file = fdopen(fd, "wb");
-        if (w->file == NULL) {
-            int error = errno;
-            close(fd);
-            return open_failed(w, error);
-        }
-        return true;
+        return attach_stream(w, fd);
     }
     /* NOTE: rename only needs the folder to be writable; a read-only file
      * is refused as fopen(path, "wb") would refuse it. */
@@ -224,13 +228,7 @@ bool nbi_writer_open(nbi_file_writer *w, const char *op, const char *path)
     /* The new file keeps the old one's permissions (best effort: a file
      * owned by another user may refuse, and then keeps the umask's). */
     if (exists) (void)fchmod(fd, st.st_mode & 07777);
-    w->file = fdopen(fd, "wb");
-    if (w->file == NULL) {
-        int error = errno;
-        close(fd);
-        return open_failed(w, error);
-    }
-    return true;
+    return attach_stream(w, fd);
 }
 
 /* Makes the rename itself durable. Best effort: some file systems cannot
