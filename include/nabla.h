@@ -706,12 +706,14 @@ NB_API nb_status  nb_ctx_save_for_backward(nb_function_ctx *ctx, nb_tensor *cons
 /* Saved tensor index (borrowed, valid during backward), NULL when out of
  * range (NB_ERR_INDEX) or after the graph was freed. */
 NB_API nb_tensor *nb_ctx_saved(const nb_function_ctx *ctx, int index);
-/* Whether input index required grad when the function ran. */
+/* Whether input index required grad when the function ran (false with
+ * NB_ERR_INDEX for an index out of range). */
 NB_API bool       nb_ctx_needs_input_grad(const nb_function_ctx *ctx, int index);
 /* In forward: output is not differentiable (indices, masks): it requires
  * no grad, and its gradient in backward is always NULL/zeros. */
 NB_API nb_status  nb_ctx_mark_non_differentiable(nb_function_ctx *ctx, const nb_tensor *output);
-/* In forward: input was changed in place (torch's mark_dirty). */
+/* In forward: input (one of the function's inputs, else NB_ERR_ARG) was
+ * changed in place (torch's mark_dirty). */
 NB_API nb_status  nb_ctx_mark_dirty(nb_function_ctx *ctx, const nb_tensor *input);
 NB_API void       nb_ctx_set_materialize_grads(nb_function_ctx *ctx, bool materialize);
 

@@ -65,8 +65,6 @@ static struct {
     { "nb_keep", "NULL", "returns NULL and records nothing", 0 },
     { "nb_grad", "*", "NULL is also its answer for 'no gradient': a NULL t records nothing (a freed one records NB_ERR_STATE)", 0 },
     { "nb_grad_fn_name", "*", "NULL is also its answer for a leaf: a NULL t records nothing (a freed one records NB_ERR_STATE)", 0 },
-    { "nb_ctx_needs_input_grad", "*", "a bad index or ctx answers false and records nothing", 0 },
-    { "nb_ctx_mark_dirty", "not an input", "marking a tensor that is not an input is accepted", 0 },
     { "nb_safetensors_name", "*", "an index out of range returns NULL (documented) and records nothing", 0 },
 };
 

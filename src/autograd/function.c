@@ -56,7 +56,11 @@ void *nb_ctx_user(const nb_function_ctx *ctx) { return ctx ? ctx->user : NULL; }
 
 bool nb_ctx_needs_input_grad(const nb_function_ctx *ctx, int index)
 {
-    return ctx && index >= 0 && index < ctx->ninputs && ctx->needs_input_grad[index];
+    if (ctx == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_ctx_needs_input_grad: ctx is NULL"), false;
+    if (index < 0 || index >= ctx->ninputs)
+        return nbi_fail_status(NB_ERR_INDEX, "nb_ctx_needs_input_grad: index %d is out of range for %d inputs", index,
+                               ctx->ninputs), false;
+    return ctx->needs_input_grad[index];
 }
 
 void nb_ctx_set_materialize_grads(nb_function_ctx *ctx, bool materialize)
@@ -155,6 +159,8 @@ nb_status nb_ctx_mark_non_differentiable(nb_function_ctx *ctx, const nb_tensor *
 nb_status nb_ctx_mark_dirty(nb_function_ctx *ctx, const nb_tensor *input)
 {
     if (!in_forward(ctx, "nb_ctx_mark_dirty")) return nb_last_status();
+    if (input != NULL && input_index(ctx->inputs, ctx->ninputs, input) < 0)
+        return nbi_fail_status(NB_ERR_ARG, "nb_ctx_mark_dirty: the tensor is not one of the function's inputs");
     return mark(ctx, input, &ctx->marked_dirty, &ctx->nmarked_dirty, "nb_ctx_mark_dirty");
 }
 
