@@ -435,9 +435,7 @@ static nb_status check_root(const nb_tensor *t, const char *op, int index)
 static nb_status check_grad_output(const nb_tensor *t, const nb_tensor *grad, const char *op)
 {
     char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
-    bool same_shape = grad->ndim == t->ndim;
-    for (int d = 0; same_shape && d < t->ndim; d++) same_shape = grad->shape[d] == t->shape[d];
-    if (!same_shape)
+    if (!nbi_same_shape(grad, t))
         return nbi_fail_status(NB_ERR_SHAPE, "%s: grad_output has shape %s but the output has shape %s", op,
                                nbi_shape_str(grad->ndim, grad->shape, a, sizeof a),
                                nbi_shape_str(t->ndim, t->shape, b, sizeof b));

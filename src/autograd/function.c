@@ -174,9 +174,7 @@ static nb_status check_grad_input(nbi_node *node, int i, nb_tensor **grad)
 {
     const nb_tensor *input = nbi_input(node, i);
     nb_tensor       *g     = *grad;
-    bool             same  = g->ndim == input->ndim;
-    for (int d = 0; same && d < g->ndim; d++) same = g->shape[d] == input->shape[d];
-    if (!same) {
+    if (!nbi_same_shape(g, input)) {
         char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
         return nbi_fail_status(NB_ERR_SHAPE, "%s: backward returned a gradient of shape %s for input %d of shape %s",
                                node->name, nbi_shape_str(g->ndim, g->shape, a, sizeof a), i,

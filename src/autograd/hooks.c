@@ -84,14 +84,6 @@ nb_status nb_remove_hook(nb_tensor *t, int64_t id)
     return NB_OK;
 }
 
-static bool same_geometry(const nb_tensor *a, const nb_tensor *b)
-{
-    if (a->ndim != b->ndim || a->dtype != b->dtype) return false;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d]) return false;
-    return true;
-}
-
 nb_status nbi_run_hooks(nbi_hook *list, int slot, nb_tensor **grad, const char *op)
 {
     for (nbi_hook *hook = list; hook; hook = hook->next) {
@@ -104,7 +96,7 @@ nb_status nbi_run_hooks(nbi_hook *list, int slot, nb_tensor **grad, const char *
             return status;
         }
         if (replacement == NULL) continue;
-        if (!same_geometry(replacement, *grad)) {
+        if (!nbi_same_shape(replacement, *grad) || replacement->dtype != (*grad)->dtype) {
             char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
             nbi_fail(NB_ERR_SHAPE, "%s: a gradient hook returned %s %s for a gradient of %s %s", op,
                      nb_dtype_name(replacement->dtype), nbi_shape_str(replacement->ndim, replacement->shape, a, sizeof a),

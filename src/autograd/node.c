@@ -293,9 +293,8 @@ nb_tensor *nbi_take_history(nb_tensor *t, nb_tensor *result, const char *op)
 
 nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, const char *op)
 {
-    bool fits = result != NULL && result->ndim == t->ndim && result->numel == t->numel
+    bool fits = result != NULL && nbi_same_shape(result, t)
                 && (nb_dtype_is_floating(t->dtype) || !nb_dtype_is_floating(result->dtype));
-    for (int d = 0; fits && d < t->ndim; d++) fits = result->shape[d] == t->shape[d];
     if (!fits) {
         if (result != NULL) {
             char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
@@ -307,9 +306,15 @@ nb_tensor *nbi_finish_in_place(nb_tensor *t, nb_tensor *old, nb_tensor *result, 
         nb_free(old);
         return NULL;
     }
-    nbi_copy_into(t, result);
+    /* The history first (it reads only geometry, and saves t at its new
+     * version), the write last: when recording the history runs out of
+     * memory, t keeps its value and its version. */
     nbi_bump_version(t);
     nb_tensor *out = nbi_take_history(t, result, op);
+    if (out != NULL)
+        nbi_copy_into(t, result);
+    else
+        t->storage->version--;
     nb_free(result);
     nb_free(old);
     return out;

@@ -52,9 +52,7 @@ nb_status nb_set_grad(nb_tensor *handle, const nb_tensor *grad)
         t->grad = NULL;
         return NB_OK;
     }
-    bool same_shape = grad->ndim == t->ndim;
-    for (int d = 0; same_shape && d < t->ndim; d++) same_shape = grad->shape[d] == t->shape[d];
-    if (!same_shape) {
+    if (!nbi_same_shape(grad, t)) {
         char a[NBI_SHAPE_STR_SIZE], b[NBI_SHAPE_STR_SIZE];
         return nbi_fail_status(NB_ERR_SHAPE, "nb_set_grad: a gradient of shape %s for a tensor of shape %s",
                                nbi_shape_str(grad->ndim, grad->shape, a, sizeof a),

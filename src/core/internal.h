@@ -237,6 +237,15 @@ static inline bool nbi_readable(const nb_tensor *t, const char *op)
 /* Shapes                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* a and b have the same shape (dims and sizes; strides may differ). */
+static inline bool nbi_same_shape(const nb_tensor *a, const nb_tensor *b)
+{
+    if (a->ndim != b->ndim) return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return false;
+    return true;
+}
+
 /* "[4, 3]" into buf; returns buf. */
 char   *nbi_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 #define NBI_SHAPE_STR_SIZE 200

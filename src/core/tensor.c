@@ -40,13 +40,13 @@ static _Thread_local int          free_storage_count;
 enum { RETIRED = 64 };
 static _Thread_local void *retired[RETIRED];
 static _Thread_local int   retired_next;
+static _Thread_local bool  retired_any;
 
 void nbi_retire(void *object)
 {
     if (object == NULL) return;
-    bool first = true;
-    for (int i = 0; i < RETIRED && first; i++) first = retired[i] == NULL;
-    if (first) nbi_thread_holds_caches();
+    if (!retired_any) nbi_thread_holds_caches();
+    retired_any = true;
     free(retired[retired_next]);
     retired[retired_next] = object;
     retired_next          = (retired_next + 1) % RETIRED;
@@ -137,6 +137,7 @@ void nbi_tensor_release_thread_cache(void)
         free(retired[i]);
         retired[i] = NULL;
     }
+    retired_any = false;
     for (; quarantine_count > 0; quarantine_count--, quarantine_head = (quarantine_head + 1) % QUARANTINE)
         free(quarantine[quarantine_head]);
     quarantine_head = 0;
