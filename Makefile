@@ -58,13 +58,13 @@ test: test-release test-sanitize test-fallback test-install
 	@scripts/line-counts
 	@echo "== all three builds passed (release with OpenBLAS, ASan+UBSan, fallback GEMM)"
 
-# ThreadSanitizer: without OpenMP (libgomp is not built with TSan, so its
-# barriers look like races) and without OpenBLAS (the same pool); the
-# threads are the stress program's own pthreads.
+# ThreadSanitizer: nabla's thread pool (plain pthreads and C11 atomics) is
+# checked with everything else; without OpenBLAS, which is not built with
+# TSan. The stress program adds threads of its own, each with its models.
 TSAN_DIR    ?= build/tsan
 TSAN_ROUNDS ?= 4
 test-tsan:
-	@$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=thread -DNB_USE_OPENMP=OFF \
+	@$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=thread \
 	    -DNB_USE_OPENBLAS=OFF >/dev/null
 	@$(CMAKE) --build $(TSAN_DIR) -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 $(CTEST) --test-dir $(TSAN_DIR) $(CTEST_ARGS)

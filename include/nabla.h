@@ -216,10 +216,13 @@ NB_API void      nb_empty_cache(void);
 /* Threads and random numbers                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Threads used by CPU kernels (default: the number of cores). Results do not
- * depend on it except for float rounding in reductions. A build without
- * OpenMP accepts any n >= 1 and runs on one thread (nb_get_num_threads then
- * says 1). n < 1 is NB_ERR_ARG. */
+/* Threads used by CPU kernels (default: the environment's NB_NUM_THREADS,
+ * else the cores this process may run on). Results do not depend on it:
+ * every kernel gives the same bits at any thread count. The pool's threads
+ * spin briefly between parallel regions and then sleep, so on a busy
+ * machine more threads never cost more than a little CPU (see the README).
+ * n is capped at 256; a build without POSIX threads accepts any n >= 1 and
+ * runs on one thread (nb_get_num_threads then says 1). n < 1 is NB_ERR_ARG. */
 NB_API nb_status nb_set_num_threads(int n);
 NB_API int       nb_get_num_threads(void);
 /* The BLAS behind matmul on the CPU: "openblas" or "fallback". */

@@ -21,10 +21,16 @@
  * costs ~0.6 us, the time to add ~16k floats. */
 #define NBI_PARALLEL_GRAIN 32768
 
-/* body(begin, end, ctx) over [0, n) cut into at most nb_get_num_threads()
- * contiguous pieces; serial when n < grain or already inside a parallel
- * region. Pieces never depend on timing, so results are deterministic for a
- * given thread count. */
+/* nb_set_num_threads caps its argument here. */
+#define NBI_MAX_THREADS 256
+
+/* body(begin, end, ctx) over [0, n) cut into contiguous chunks of at least
+ * grain items (parallel.c): the calling thread and the pool's helpers claim
+ * chunks, so body runs on any thread, any number of times, with any split
+ * of [0, n). Serial (one call, body(0, n)) when n < 2 * grain, with one
+ * thread, inside a parallel region, or while another thread has the pool.
+ * Bodies must compute each output the same way whatever the split: results
+ * then never depend on the thread count or on timing. */
 typedef void (*nbi_range_fn)(int64_t begin, int64_t end, void *ctx);
 void nbi_parallel_for(int64_t n, int64_t grain, nbi_range_fn body, void *ctx);
 

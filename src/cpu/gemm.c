@@ -199,18 +199,17 @@ const char *nb_gemm_backend(void)
 }
 
 #if defined(NB_HAVE_OPENBLAS)
-/* OpenBLAS's thread count as last set by us (0: never). */
-static atomic_int openblas_threads;
+/* OpenBLAS runs on one thread inside nabla's pool (parallel.c): the product
+ * is cut into blocks of C that the pool's threads take. NOTE: an OpenMP
+ * build of OpenBLAS keeps its thread count per calling thread, so each
+ * thread sets it once, before its first call. */
+static _Thread_local bool openblas_is_serial;
 
-/* OpenBLAS keeps its own thread count: make it follow nb_set_num_threads.
- * NOTE: called outside parallel regions only (see nbi_gemm_prepare in
- * linalg.c's batched loop): openblas_set_num_threads is not thread-safe. */
-static void openblas_follow_threads(void)
+static void openblas_make_serial(void)
 {
-    int want = nb_get_num_threads();
-    if (atomic_load_explicit(&openblas_threads, memory_order_relaxed) != want) {
-        openblas_set_num_threads(want);
-        atomic_store_explicit(&openblas_threads, want, memory_order_relaxed);
+    if (!openblas_is_serial) {
+        openblas_set_num_threads(1);
+        openblas_is_serial = true;
     }
 }
 
@@ -220,21 +219,89 @@ static bool fits_blas(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
     const int64_t max = (int64_t)(sizeof(blasint) >= 8 ? INT64_MAX : INT_MAX);
     return m <= max && n <= max && k <= max && lda <= max && ldb <= max && ldc <= max;
 }
-#endif
 
-void nbi_gemm_prepare(void)
+/* A block of C's rows or columns is worth a thread from this many
+ * multiply-adds (~5 us on a core; OpenBLAS draws its own line at 64^3).
+ * Blocks are at least 128 rows or columns: each block's call packs the
+ * whole of the other operand, so thin blocks would pack it many times. */
+#define NBI_GEMM_BLOCK_MACS (1 << 18)
+enum { GEMM_BLOCK_UNIT = 16, GEMM_MIN_BLOCK = 128, GEMM_MAX_BLOCKS = 64 };
+
+/* C's blocks: along its columns when n >= m, else along its rows. NOTE:
+ * the blocks depend on the sizes only, never on the thread count, and each
+ * block is one OpenBLAS call whichever thread makes it: OpenBLAS picks its
+ * kernel (small-matrix or packed) from the call's sizes, so a product is
+ * bit-identical at any number of threads. */
+typedef struct {
+    bool        trans_a, trans_b, by_columns;
+    int64_t     m, n, k, lda, ldb, ldc, units, blocks;
+    double      alpha, beta;
+    const void *a, *b;
+    void       *c;
+    size_t      itemsize;
+} blas_job;
+
+static int64_t gemm_block_count(int64_t m, int64_t n, int64_t k, bool by_columns)
 {
-#if defined(NB_HAVE_OPENBLAS)
-    openblas_follow_threads();
-#endif
+    double  macs   = (double)m * (double)n * (double)k;
+    int64_t blocks = (by_columns ? n : m) / GEMM_MIN_BLOCK;
+    if (blocks > GEMM_MAX_BLOCKS) blocks = GEMM_MAX_BLOCKS;
+    if ((double)blocks > macs / NBI_GEMM_BLOCK_MACS) blocks = (int64_t)(macs / NBI_GEMM_BLOCK_MACS);
+    return blocks < 1 ? 1 : blocks;
 }
+
+static void blas_blocks(int64_t begin, int64_t end, void *ctx)
+{
+    const blas_job *job = ctx;
+    openblas_make_serial();
+    for (int64_t block = begin; block < end; block++) {
+        int64_t first = job->units * block / job->blocks * GEMM_BLOCK_UNIT;
+        int64_t last  = job->units * (block + 1) / job->blocks * GEMM_BLOCK_UNIT;
+        int64_t size  = job->by_columns ? job->n : job->m;
+        if (last > size) last = size;
+        if (first >= last) continue;
+        int64_t     m = job->m, n = job->n;
+        const char *a = job->a, *b = job->b;
+        char       *c = job->c;
+        if (job->by_columns) { /* op(B)'s columns first..last: B's columns, or its rows when transposed */
+            n = last - first;
+            b += (size_t)(job->trans_b ? first * job->ldb : first) * job->itemsize;
+            c += (size_t)first * job->itemsize;
+        } else { /* op(A)'s rows first..last */
+            m = last - first;
+            a += (size_t)(job->trans_a ? first : first * job->lda) * job->itemsize;
+            c += (size_t)(first * job->ldc) * job->itemsize;
+        }
+        CBLAS_TRANSPOSE ta = job->trans_a ? CblasTrans : CblasNoTrans, tb = job->trans_b ? CblasTrans : CblasNoTrans;
+        if (job->itemsize == sizeof(float))
+            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)job->k, (float)job->alpha,
+                        (const float *)a, (blasint)job->lda, (const float *)b, (blasint)job->ldb, (float)job->beta,
+                        (float *)c, (blasint)job->ldc);
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)job->k, job->alpha,
+                        (const double *)a, (blasint)job->lda, (const double *)b, (blasint)job->ldb, job->beta,
+                        (double *)c, (blasint)job->ldc);
+    }
+}
+
+static void blas_gemm(size_t itemsize, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    blas_job job = { .trans_a = trans_a, .trans_b = trans_b, .by_columns = n >= m, .m = m, .n = n, .k = k,
+                     .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c,
+                     .itemsize = itemsize };
+    job.units  = ((job.by_columns ? n : m) + GEMM_BLOCK_UNIT - 1) / GEMM_BLOCK_UNIT;
+    job.blocks = gemm_block_count(m, n, k, job.by_columns);
+    nbi_parallel_for(job.blocks, 1, blas_blocks, &job);
+}
+#endif
 
 /* The OpenBLAS calls for both types, as one macro so they cannot drift apart.
  * Matrix-vector shapes go to ?gemv, as in PyTorch: OpenBLAS 0.3.21's ?gemm
  * pads an n == 1 product to its full register tile. */
-#define NBI_OPENBLAS_GEMM(gemm, gemv, scale_c)                                                                \
+#define NBI_OPENBLAS_GEMM(T, gemv, scale_c)                                                                   \
     do {                                                                                                     \
-        openblas_follow_threads();                                                                           \
+        openblas_make_serial();                                                                              \
         if (k <= 0 || alpha == 0) {                                                                          \
             scale_c(m, n, beta, c, ldc);                                                                     \
         } else if (n == 1) { /* c[:, 0] = op(A) x, x = op(B)[:, 0] */                                        \
@@ -246,9 +313,7 @@ void nbi_gemm_prepare(void)
                  (blasint)(trans_b ? k : n), alpha, b, (blasint)ldb, a, (blasint)(trans_a ? lda : 1), beta,  \
                  c, 1);                                                                                      \
         } else {                                                                                             \
-            gemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,     \
-                 (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,        \
-                 (blasint)ldc);                                                                              \
+            blas_gemm(sizeof(T), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);            \
         }                                                                                                    \
         return NB_OK;                                                                                        \
     } while (0)
@@ -387,7 +452,7 @@ nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
         return NB_OK;
     }
 #if defined(NB_HAVE_OPENBLAS)
-    if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(cblas_sgemm, cblas_sgemv, scale_c_f32);
+    if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(float, cblas_sgemv, scale_c_f32);
 #endif
     return nbi_gemm_fallback_f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -398,7 +463,7 @@ nb_status nbi_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 {
     if (m <= 0 || n <= 0) return NB_OK;
 #if defined(NB_HAVE_OPENBLAS)
-    if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(cblas_dgemm, cblas_dgemv, scale_c_f64);
+    if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(double, cblas_dgemv, scale_c_f64);
 #endif
     return nbi_gemm_fallback_f64(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

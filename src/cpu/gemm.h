@@ -30,8 +30,8 @@
 #endif
 
 /* The library's GEMM: OpenBLAS's cblas_?gemm / cblas_?gemv when built with
- * it (and the sizes fit its 32-bit ints), else the fallback. Threads follow
- * nb_get_num_threads(). Returns NB_OK, or NB_ERR_OOM (nothing recorded) when
+ * it (and the sizes fit its 32-bit ints), else the fallback. On the pool's
+ * threads (parallel.c); the result does not depend on their number. Returns NB_OK, or NB_ERR_OOM (nothing recorded) when
  * the fallback could not get its packing buffers; C is then unspecified. */
 nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
@@ -39,11 +39,6 @@ nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 nb_status nbi_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                        const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
                        int64_t ldc);
-
-/* Call before a parallel region whose bodies call nbi_gemm_*: it brings
- * OpenBLAS's thread count in line with nb_get_num_threads(), which is not
- * safe to do from inside the region. (nbi_gemm_* also do it themselves.) */
-void nbi_gemm_prepare(void);
 
 /* nabla's own GEMM, built in every configuration: packed panels and a
  * register-blocked micro-kernel, with the instruction set chosen at run

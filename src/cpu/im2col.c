@@ -445,10 +445,14 @@ static void run_share(int64_t begin, int64_t end, void *ctx)
 static nb_status run(conv_job *job, conv_share_fn share, int64_t count, int64_t grain)
 {
     job->share = share;
-    nbi_gemm_prepare();
     nbi_parallel_for(count, grain, run_share, job);
     return atomic_load(&job->failed) ? NB_ERR_OOM : NB_OK;
 }
+
+/* The weight gradient's batch is cut into at most this many pieces, each
+ * with a partial sum of its own: enough for the threads of most machines,
+ * few enough that the partials stay small. */
+enum { NBI_CONV_WEIGHT_PIECES = 16 };
 
 /* Images per thread piece: enough multiply-adds (~2^18) to pay for a wake-up. */
 static int64_t image_grain(const conv_job *job)
@@ -491,8 +495,10 @@ nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const vo
     conv_job job = job_of(dtype, s);
     job.x = x, job.y = y, job.out = w;
     int64_t wsize  = s->out_channels * job.K;
+    /* NOTE: the pieces depend on the batch only, not on the thread count, so
+     * the summed gradient is bit-identical at any number of threads. */
     int64_t pieces = s->batch / image_grain(&job);
-    if (pieces > nb_get_num_threads()) pieces = nb_get_num_threads();
+    if (pieces > NBI_CONV_WEIGHT_PIECES) pieces = NBI_CONV_WEIGHT_PIECES;
     job.pieces = pieces < 1 ? 1 : pieces;
     if (job.pieces > 1) {
         job.partials = nbi_host_alloc((size_t)(job.pieces * wsize) * job.itemsize);
@@ -500,7 +506,7 @@ nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const vo
     }
     nb_status status = run(&job, weight_grad_share, job.pieces, 1);
     if (job.pieces > 1) {
-        /* Sum the partials in piece order, so the result depends only on the thread count. */
+        /* Sum the partials in piece order. */
         for (int64_t i = 0; i < wsize; i++) {
             if (dtype == NB_FLOAT32) {
                 float sum = 0;

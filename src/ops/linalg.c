@@ -192,17 +192,16 @@ static void batch_range(int64_t begin, int64_t end, void *ctx)
     }
 }
 
-/* Run the job over batch matrices. Small matrices (under ~64^3
- * multiply-adds, where GEMM itself stays on one thread) are spread over
+/* Run the job over batch matrices. Small matrices (under ~2 x 64^3
+ * multiply-adds, where GEMM itself has one or two blocks) are spread over
  * threads a whole matrix at a time; big ones run one after the other, each
  * threaded inside GEMM. False if GEMM ran out of memory. */
 static bool run_batch(batch_job *job, int64_t batch)
 {
     double work = (double)job->m * (double)job->n * (double)job->k;
-    if (work <= (double)(1 << 18) || !nb_dtype_is_floating(job->dtype)) {
+    if (work <= (double)(1 << 19) || !nb_dtype_is_floating(job->dtype)) {
         /* At least ~64k multiply-adds per thread: a few microseconds. */
         int64_t grain = (int64_t)((double)(1 << 16) / (work > 1 ? work : 1)) + 1;
-        nbi_gemm_prepare();
         nbi_parallel_for(batch, grain, batch_range, job);
     } else {
         batch_range(0, batch, job);
