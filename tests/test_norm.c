@@ -209,6 +209,27 @@ static nb_tensor *row_bn_eval(nb_tensor *const *x, int n, void *u)
     /* running statistics that require grad: eval differentiates through them too. */
     return nb_batch_norm(x[0], x[3], x[4], x[1], x[2], false, 0.1, 1e-5);
 }
+/* The fused kernels' other paths: eval with constant running statistics,
+ * a transposed 4-d view whose planes (35 values) fill the 16 lanes and a
+ * tail, and (N, C) rows (one value per sample and channel). */
+static nb_tensor *row_bn_eval_constant(nb_tensor *const *x, int n, void *u)
+{
+    (void)n;
+    nb_tensor **running = u;
+    return nb_batch_norm(x[0], running[0], running[1], x[1], x[2], false, 0.1, 1e-5);
+}
+static nb_tensor *row_bn_train_transposed(nb_tensor *const *x, int n, void *u)
+{
+    (void)n;
+    (void)u;
+    return nb_batch_norm(nb_transpose(x[0], 2, 3), NULL, NULL, x[1], x[2], true, 0.1, 1e-5);
+}
+static nb_tensor *row_bn_train_plain(nb_tensor *const *x, int n, void *u)
+{
+    (void)n;
+    (void)u;
+    return nb_batch_norm(x[0], NULL, NULL, NULL, NULL, true, 0.1, 1e-5);
+}
 static nb_tensor *row_layer_norm(nb_tensor *const *x, int n, void *u)
 {
     (void)n;
@@ -270,7 +291,7 @@ static void test_batch_norm_out_of_memory(void)
             NBT_CHECK(same_values(mean, mean_then) && same_values(var, var_then));
         }
     }
-    NBT_CHECK(out != NULL && failures > 2);
+    NBT_CHECK(out != NULL && failures >= 1);
     nb_tensor *mean_ref = nb_clone(mean_then), *var_ref = nb_clone(var_then);
     NBT_CHECK(nb_batch_norm(x, mean_ref, var_ref, NULL, NULL, true, 0.1, 1e-5) != NULL);
     NBT_CHECK(same_values(mean, mean_ref) && same_values(var, var_ref) && !same_values(mean, mean_then));
@@ -289,6 +310,13 @@ static void test_gradcheck(void)
                              nb_ones(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64))};
     nbt_gradcheck("batch_norm training with running stats", row_bn_train_running, bn, 3, running, 2);
     nbt_gradcheck("batch_norm eval", row_bn_eval, bn, 5, NULL, 2);
+    nb_tensor *constant[2] = {nb_randn(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64)),
+                              nb_add_scalar(nb_rand(NB_SHAPE(3), NB_OPTS(.dtype = NB_FLOAT64)), 0.5)};
+    nbt_gradcheck("batch_norm eval, constant running stats", row_bn_eval_constant, bn, 3, constant, 2);
+    nb_tensor *planes[3] = {input(NB_SHAPE(2, 3, 5, 7), -2, 2), bn[1], bn[2]};
+    nbt_gradcheck("batch_norm training, transposed planes", row_bn_train_transposed, planes, 3, NULL, 2);
+    nb_tensor *rows[1] = {input(NB_SHAPE(6, 3), -2, 2)};
+    nbt_gradcheck("batch_norm training, (N, C) rows", row_bn_train_plain, rows, 1, NULL, 2);
     nb_tensor *ln[3] = {input(NB_SHAPE(3, 4), -2, 2), input(NB_SHAPE(4), 0.5, 2), input(NB_SHAPE(4), -1, 1)};
     nbt_gradcheck("layer_norm", row_layer_norm, ln, 3, NULL, 2);
     nbt_gradcheck("layer_norm of a transposed view", row_layer_norm_transposed, ln, 1, NULL, 2);

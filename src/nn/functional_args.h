@@ -111,4 +111,10 @@ static inline nb_tensor *nbf_end(nb_tensor *result)
     return kept;
 }
 
+/* nb_batch_norm on checked arguments, x non-empty and the running
+ * statistics (if any) not requiring grad: the fused kernels (batch_norm.c). */
+nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                                const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                double eps);
+
 #endif /* NABLA_NN_FUNCTIONAL_ARGS_H */

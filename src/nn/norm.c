@@ -3,11 +3,13 @@
  * (batch statistics and running-stat updates in training, running
  * statistics in eval), nb_layer_norm and nb_group_norm.
  *
- * All three are composites: statistics from nb_mean_dims / nb_var_dims
- * (biased, as torch normalises), then (x - mean) * rsqrt(var + eps), then the
- * optional affine weight and bias lined up with their dims. Autograd
- * differentiates them twice. Only batch norm's running-stat update runs
- * outside the graph (in place, under no-grad).
+ * Batch norm runs fused (batch_norm.c) but for an empty batch or running
+ * statistics that require grad. Otherwise all three are composites:
+ * statistics from nb_mean_dims / nb_var_dims (biased, as torch normalises),
+ * then (x - mean) * rsqrt(var + eps), then the optional affine weight and
+ * bias lined up with their dims. Autograd differentiates them twice. Only
+ * batch norm's running-stat update runs outside the graph (in place, under
+ * no-grad).
  *
  * Letters: N batch, C channels, G groups; "..." any trailing dims.
  */
@@ -72,8 +74,16 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
         return nbi_fail(NB_ERR_ARG, "%s: running_mean and running_var are required in eval mode", op);
     if (training && isnan(momentum)) return nbi_fail(NB_ERR_ARG, "%s: momentum is NaN", op);
 
+    /* Fused but for an empty batch and running statistics that are in a
+     * graph or cannot take an in-place write (those take the composite and
+     * its errors). */
+    bool fused = x->numel > 0 && (running_mean == NULL ||
+                                  (!running_mean->requires_grad && !running_var->requires_grad &&
+                                   !nbi_has_internal_overlap(running_mean) && !nbi_has_internal_overlap(running_var) &&
+                                   nbi_memory_overlap(running_mean, running_var) == NBI_OVERLAP_NO));
     nb_shape channel_shape = nbf_channel_shape(x->ndim, channels);
     if (!training) {
+        if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
         if (!nbf_begin()) return NULL;
         nb_tensor *mean = nb_reshape(running_mean, channel_shape);
         nb_tensor *var  = nb_reshape(running_var, channel_shape);
@@ -86,6 +96,7 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
     if (per_channel == 1)
         return nbi_fail(NB_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got x of shape %s", op,
                         nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
     nb_dims dims = {.n = 0};
     for (int d = 0; d < x->ndim; d++)
         if (d != 1) dims.dims[dims.n++] = d;

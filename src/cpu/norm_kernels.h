@@ -1,0 +1,33 @@
+/*
+ * norm_kernels.h — batch normalisation's loops on the CPU (norm_kernels.c),
+ * for the fused op of src/nn/batch_norm.c.
+ *
+ * x, g, y, dx are contiguous (N, C, S): N samples, C channels, S values per
+ * channel and sample (H*W for 2-d, 1 for 1-d input). Per-channel numbers
+ * (mean, var, coefficients, sums) are C doubles. Every per-channel sum runs
+ * in a fixed order (sample by sample, each sample's plane in 16 lanes), so
+ * the results are the same at any thread count.
+ */
+#ifndef NABLA_NORM_KERNELS_H
+#define NABLA_NORM_KERNELS_H
+
+#include "cpu.h"
+
+typedef struct {
+    nb_dtype dtype; /* NB_FLOAT32 or NB_FLOAT64 */
+    int64_t  batch, channels, spatial;
+} nbi_bn_shape;
+
+/* The mean and the biased variance of each channel (two passes: the
+ * variance sums squared deviations from the mean, not x^2 - mean^2). */
+void nbi_bn_stats(const nbi_bn_shape *s, const void *x, double *mean, double *var);
+/* y = x * scale[c] + shift[c]. */
+void nbi_bn_affine(const nbi_bn_shape *s, const void *x, const double *scale, const double *shift, void *y);
+/* sum_g[c] = sum of g; sum_gx[c] = sum of g * (x - mean[c]), over channel c. */
+void nbi_bn_grad_sums(const nbi_bn_shape *s, const void *x, const void *g, const double *mean, double *sum_g,
+                      double *sum_gx);
+/* dx = a[c] * g + b[c] * x + c[c]. */
+void nbi_bn_grad_input(const nbi_bn_shape *s, const void *x, const void *g, const double *a, const double *b,
+                       const double *c, void *dx);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * batch_norm.c — nb_batch_norm as torch.nn.functional.batch_norm: batch
+ * statistics and running-stat updates in training, running statistics in
+ * eval.
+ *
+ * Why fused: as a chain of composite ops (mean, var, sub, rsqrt, mul, add,
+ * and their backward) batch norm read and wrote the activation ~15 times a
+ * step and cost a convolutional net more than its convolutions (issue 10).
+ * Here the forward is two reading passes (mean, then squared deviations)
+ * and one writing pass; the backward one reading pass (two sums per
+ * channel) and one writing pass (src/cpu/norm_kernels.c), all per-channel
+ * arithmetic in double.
+ *
+ * Backward, with xhat = (x - mean) * invstd over the M = N * S values of a
+ * channel and k = weight * invstd:
+ *   training  dx = k (g - sum(g) / M - xhat sum(g xhat) / M)
+ *   eval      dx = k g                  (the statistics are constants)
+ *   dweight = sum(g xhat), dbias = sum(g)
+ * Under create_graph the same formulas run as public ops on x (the batch
+ * statistics recomputed from it), so a double backward differentiates them
+ * as torch does.
+ *
+ * Letters: N batch, C channels, S the values per sample and channel.
+ */
+#include "cpu/norm_kernels.h"
+#include "nn/functional_args.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* What the node keeps beyond its inputs (x, weight, bias): the statistics
+ * that normalised x, and how. */
+typedef struct {
+    bool    training;
+    double  eps;
+    int64_t channels;
+    double *mean, *invstd; /* C each, one allocation */
+} bn_saved;
+
+static void bn_saved_free(void *state)
+{
+    bn_saved *saved = state;
+    free(saved->mean);
+    free(saved);
+}
+
+static bn_saved *bn_saved_new(int64_t channels, bool training, double eps)
+{
+    bn_saved *saved = malloc(sizeof *saved);
+    double   *both  = malloc(2 * (size_t)(channels > 0 ? channels : 1) * sizeof(double));
+    if (saved == NULL || both == NULL) {
+        free(saved);
+        free(both);
+        return NULL;
+    }
+    *saved = (bn_saved){ .training = training, .eps = eps, .channels = channels, .mean = both, .invstd = both + channels };
+    return saved;
+}
+
+/* x as the kernels see it: (N, C, S). */
+static nbi_bn_shape bn_shape_of(const nb_tensor *x)
+{
+    int64_t spatial = 1;
+    for (int d = 2; d < x->ndim; d++)
+        spatial *= x->shape[d];
+    return (nbi_bn_shape){ .dtype = x->dtype, .batch = x->shape[0], .channels = x->shape[1], .spatial = spatial };
+}
+
+/* Element c of a (C) vector of any stride, 1 when t is NULL. */
+static double vector_at(const nb_tensor *t, int64_t c, double missing)
+{
+    if (t == NULL) return missing;
+    return nbi_load_f64(nbi_ptr(t) + c * t->stride[0] * (int64_t)nbi_itemsize(t), t->dtype);
+}
+
+/* A contiguous tensor with t's values (t itself, retained as a new handle,
+ * when it already is), made without recording; in the current scope. */
+static nb_tensor *contiguous_values(const nb_tensor *t)
+{
+    nbi_grad_mode_push(false);
+    nb_tensor *c = nb_contiguous(t);
+    nbi_grad_mode_pop();
+    return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backward                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A (1, C, 1, ...) tensor of x's dtype holding values (C doubles). */
+static nb_tensor *channel_constant(const nb_tensor *x, const double *values)
+{
+    nb_shape   shape = nbf_channel_shape(x->ndim, x->shape[1]);
+    nb_tensor *t     = nbi_empty(shape.ndim, shape.dims, x->dtype, x->storage->device);
+    for (int64_t c = 0; t != NULL && c < x->shape[1]; c++)
+        nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), t->dtype, values[c]);
+    return t;
+}
+
+/* Under create_graph: the formulas of the top comment as recorded ops. */
+static nb_status composite_backward(nbi_node *node, const bn_saved *saved, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x = nbi_input(node, 0), *weight = nbi_input(node, 1);
+    nb_shape   channel_shape = nbf_channel_shape(x->ndim, x->shape[1]);
+    nb_dims    dims          = { .n = 0 };
+    for (int d = 0; d < x->ndim; d++)
+        if (d != 1) dims.dims[dims.n++] = d;
+    nb_tensor *mean, *invstd;
+    if (saved->training) {
+        mean   = nb_mean_dims(x, dims, true);
+        invstd = nb_rsqrt(nb_add_scalar(nb_var_dims(x, dims, 0, true), saved->eps));
+    } else {
+        mean   = channel_constant(x, saved->mean);
+        invstd = channel_constant(x, saved->invstd);
+    }
+    nb_tensor *xhat   = nb_mul(nb_sub(x, mean), invstd);
+    nb_tensor *dxhat  = weight ? nb_mul(g, nb_reshape(weight, channel_shape)) : g;
+    nb_status  status = NB_OK;
+    if (nbi_input_needs_grad(node, 0)) {
+        nb_tensor *dx = saved->training ? nb_mul(invstd, nb_sub(nb_sub(dxhat, nb_mean_dims(dxhat, dims, true)),
+                                                                nb_mul(xhat, nb_mean_dims(nb_mul(dxhat, xhat), dims, true))))
+                                        : nb_mul(dxhat, invstd);
+        status = nbi_keep_grad(dx, &grad_inputs[0]);
+    }
+    if (status == NB_OK && nbi_input_needs_grad(node, 1))
+        status = nbi_keep_grad(nb_reshape(nb_sum_dims(nb_mul(g, xhat), dims, false), NB_SHAPE(-1)), &grad_inputs[1]);
+    if (status == NB_OK && nbi_input_needs_grad(node, 2))
+        status = nbi_keep_grad(nb_reshape(nb_sum_dims(g, dims, false), NB_SHAPE(-1)), &grad_inputs[2]);
+    NBI_FORMULA_END(status);
+}
+
+/* A new (C) tensor of dtype from C doubles; NULL on OOM. */
+static nb_tensor *channel_vector(int64_t channels, nb_dtype dtype, nb_device device, const double *values)
+{
+    nb_tensor *t = nbi_empty(1, &channels, dtype, device);
+    for (int64_t c = 0; t != NULL && c < channels; c++)
+        nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), dtype, values[c]);
+    return t;
+}
+
+/* inputs (x, weight or NULL, bias or NULL); node->state the bn_saved. */
+static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    const bn_saved *saved = node->state;
+    if (nbi_grad_enabled()) return composite_backward(node, saved, g, grad_inputs);
+    nb_tensor   *x = nbi_input(node, 0), *weight = nbi_input(node, 1);
+    nbi_bn_shape s = bn_shape_of(x);
+    int64_t      C = s.channels;
+    double       count = (double)(s.batch * s.spatial);
+    /* Scratch: sum_g, sum_gx, then the coefficients a, b, c. */
+    double *scratch = malloc(5 * (size_t)(C > 0 ? C : 1) * sizeof(double));
+    if (scratch == NULL) return nbi_fail_status(NB_ERR_OOM, "NativeBatchNormBackward0: out of memory");
+    double *sum_g = scratch, *sum_gx = scratch + C, *a = scratch + 2 * C, *b = scratch + 3 * C, *c = scratch + 4 * C;
+
+    nb_status status = nb_scope_begin();
+    if (status != NB_OK) {
+        free(scratch);
+        return status;
+    }
+    nb_tensor *xc = contiguous_values(x), *gc = contiguous_values(g);
+    if (xc == NULL || gc == NULL) status = nb_last_status();
+    if (status == NB_OK) nbi_bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), saved->mean, sum_g, sum_gx);
+    if (status == NB_OK && nbi_input_needs_grad(node, 0)) {
+        for (int64_t ch = 0; ch < C; ch++) {
+            double invstd = saved->invstd[ch], k = vector_at(weight, ch, 1) * invstd;
+            a[ch] = k;
+            b[ch] = saved->training ? -k * invstd * invstd * sum_gx[ch] / count : 0;
+            c[ch] = saved->training ? -k * sum_g[ch] / count - b[ch] * saved->mean[ch] : 0;
+        }
+        nb_tensor *dx = nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device);
+        if (dx != NULL) nbi_bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), a, b, c, nbi_ptr(dx));
+        status = nbi_keep_grad(dx, &grad_inputs[0]);
+    }
+    if (status == NB_OK && nbi_input_needs_grad(node, 1)) {
+        for (int64_t ch = 0; ch < C; ch++)
+            a[ch] = sum_gx[ch] * saved->invstd[ch];
+        status = nbi_keep_grad(channel_vector(C, weight->dtype, weight->storage->device, a), &grad_inputs[1]);
+    }
+    if (status == NB_OK && nbi_input_needs_grad(node, 2)) {
+        nb_tensor *bias = nbi_input(node, 2);
+        status          = nbi_keep_grad(channel_vector(C, bias->dtype, bias->storage->device, sum_g), &grad_inputs[2]);
+    }
+    nb_scope_end();
+    free(scratch);
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Forward                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* running = (1 - momentum) running + momentum value, in place, as one write
+ * per element (nothing here can fail halfway). */
+static void move_running(nb_tensor *running, const double *value, double momentum, double factor)
+{
+    for (int64_t c = 0; c < running->shape[0]; c++) {
+        char  *at  = nbi_ptr(running) + c * running->stride[0] * (int64_t)nbi_itemsize(running);
+        double old = nbi_load_f64(at, running->dtype);
+        nbi_store_f64(at, running->dtype, (1 - momentum) * old + momentum * value[c] * factor);
+    }
+    nbi_bump_version(running);
+}
+
+nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                                   const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                   double eps)
+{
+    nbi_bn_shape s     = bn_shape_of(x);
+    int64_t      C     = s.channels;
+    bn_saved    *saved = bn_saved_new(C, training, eps);
+    double      *shift = malloc(2 * (size_t)(C > 0 ? C : 1) * sizeof(double));
+    if (saved == NULL || shift == NULL) {
+        if (saved) bn_saved_free(saved);
+        free(shift);
+        return nbi_fail(NB_ERR_OOM, "nb_batch_norm: out of memory");
+    }
+    double    *scale = shift + C, *var = saved->invstd; /* var first, then turned into invstd */
+    nb_tensor *out   = NULL;
+    if (nb_scope_begin() == NB_OK) {
+        nb_tensor *xc = contiguous_values(x);
+        out           = xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
+        if (out != NULL) { /* from here on nothing can fail */
+            if (training) {
+                nbi_bn_stats(&s, nbi_ptr(xc), saved->mean, var);
+            } else {
+                for (int64_t c = 0; c < C; c++) {
+                    saved->mean[c] = vector_at(running_mean, c, 0);
+                    var[c]         = vector_at(running_var, c, 1);
+                }
+            }
+            if (training && running_mean != NULL) { /* torch's rule: the running variance is unbiased */
+                double count = (double)(s.batch * s.spatial);
+                move_running(running_mean, saved->mean, momentum, 1);
+                move_running(running_var, var, momentum, count / (count - 1));
+            }
+            for (int64_t c = 0; c < C; c++) {
+                saved->invstd[c] = 1 / sqrt(var[c] + eps);
+                scale[c]         = vector_at(weight, c, 1) * saved->invstd[c];
+                shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
+            }
+            nbi_bn_affine(&s, nbi_ptr(xc), scale, shift, nbi_ptr(out));
+        }
+        out = nb_keep(out);
+        nb_scope_end();
+    }
+    free(shift);
+    const nb_tensor *inputs[3] = { x, weight, bias };
+    if (out != NULL && nbi_should_record(3, inputs)) {
+        nbi_node *node = nbi_record(out, "NativeBatchNormBackward0", batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
+        if (node == NULL) {
+            nb_free(out);
+            out = NULL;
+        } else {
+            node->state      = saved;
+            node->state_free = bn_saved_free;
+            saved            = NULL;
+        }
+    }
+    if (saved) bn_saved_free(saved);
+    return out;
+}
