@@ -188,6 +188,48 @@ static void test_allocator_hooks(void)
     nb_free(after);
 }
 
+/* Bytes the library holds from the counting hooks (allocated, not given
+ * back). */
+static size_t held_bytes;
+static void  *holding_alloc(size_t bytes, void *user)
+{
+    (void)user;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+    held_bytes += bytes;
+    return p;
+}
+static void holding_release(void *ptr, size_t bytes, void *user)
+{
+    (void)user;
+    held_bytes -= bytes;
+    free(ptr);
+}
+
+/* A freed block stays cached for a tensor of its size; a large request of
+ * another size gives cached large blocks back first, so a program whose
+ * sizes move on (evaluation layer after layer) does not keep each size. */
+static void test_cache_gives_back_large_blocks(void)
+{
+    NBT_CHECK(nb_set_allocator(holding_alloc, holding_release, NULL) == NB_OK);
+    nb_tensor *a = nb_zeros(NB_SHAPE(1 << 20), NB_OPTS()); /* 4 MiB */
+    size_t     one_block = held_bytes;
+    nb_free(a);
+    NBT_CHECK(held_bytes == one_block); /* cached */
+    nb_tensor *same = nb_zeros(NB_SHAPE(1 << 20), NB_OPTS());
+    NBT_CHECK(held_bytes == one_block); /* reused */
+    nb_free(same);
+    nb_tensor *bigger = nb_zeros(NB_SHAPE(3 << 20), NB_OPTS()); /* 12 MiB: the cached 4 MiB goes back */
+    NBT_CHECK(held_bytes >= (size_t)12 << 20 && held_bytes < ((size_t)12 << 20) + one_block);
+    nb_free(bigger);
+    nb_tensor *small = nb_zeros(NB_SHAPE(1000), NB_OPTS()); /* small requests never flush */
+    NBT_CHECK(held_bytes > (size_t)12 << 20);
+    nb_free(small);
+    nb_empty_cache();
+    NBT_CHECK(held_bytes == 0);
+    NBT_CHECK(nb_set_allocator(NULL, NULL, NULL) == NB_OK);
+}
+
 #if defined(__unix__)
 /* Makes tensors, records a graph and runs backward, so that blocks, headers
  * and the graph's release list all end up in this thread's caches. */
@@ -310,6 +352,7 @@ int main(void)
     NBT_RUN(test_scopes);
     NBT_RUN(test_errors_are_sticky_and_first);
     NBT_RUN(test_allocator_hooks);
+    NBT_RUN(test_cache_gives_back_large_blocks);
 #if defined(__unix__)
     NBT_RUN(test_thread_exit_returns_caches);
 #endif

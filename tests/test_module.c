@@ -285,6 +285,55 @@ static void test_dropout_modes(void)
 
 /* BatchNorm2d on x (2, 2, 1, 2): channel 0 holds 1, 3, 5, 7 (mean 4,
  * biased var 5, unbiased 20/3), channel 1 holds 2, 2, 2, 2. */
+/* Max |a - b|. */
+static double max_difference(const nb_tensor *a, const nb_tensor *b)
+{
+    nb_scope_begin();
+    double d = nb_item(nb_max(nb_abs(nb_sub(a, b))));
+    nb_scope_end();
+    return d;
+}
+
+/* In no-grad mode Sequential runs activations and batch norm in place on
+ * the intermediates it holds alone: the same values as the recorded
+ * forward, the same running statistics and batch count, and the caller's
+ * input untouched (also when the first layer could run in place). */
+static void test_sequential_in_place(void)
+{
+    for (int training = 0; training <= 1; training++) {
+        nb_manual_seed(21);
+        nb_module *make[2];
+        for (int k = 0; k < 2; k++) {
+            nb_manual_seed(21);
+            nb_module *layers[] = { nb_relu_new(), nb_linear_new(6, 5, true), nb_batch_norm1d_new(5, 1e-5, 0.1),
+                                    nb_tanh_new(), nb_linear_new(5, 4, true), nb_sigmoid_new(), nb_silu_new(),
+                                    nb_relu_new() };
+            make[k] = nb_sequential_new(layers, 8);
+            nb_module_train(make[k], training);
+            nb_tensor *rv = nb_module_tensor(make[k], "2.running_var"); /* not the default: eval must read it */
+            nb_fill_(rv, 2.5);
+        }
+        nb_tensor *x = nb_randn(NB_SHAPE(7, 6), NB_OPTS()), *x_then = nb_clone(x);
+        nb_tensor *recorded = nb_module_forward(make[0], x); /* grad mode on: a graph, no in-place */
+        nb_no_grad_begin();
+        nb_tensor *in_place = nb_module_forward(make[1], x);
+        nb_no_grad_end();
+        NBT_CHECK(recorded != NULL && in_place != NULL && nb_requires_grad(recorded) && !nb_requires_grad(in_place));
+        NBT_CHECK(max_difference(recorded, in_place) == 0);
+        NBT_CHECK(max_difference(x, x_then) == 0);
+        const char *buffers[] = { "2.running_mean", "2.running_var", "2.num_batches_tracked" };
+        for (int b = 0; b < 3; b++)
+            NBT_CHECK(max_difference(nb_module_tensor(make[0], buffers[b]), nb_module_tensor(make[1], buffers[b])) == 0);
+        NBT_CHECK(nb_item(nb_module_tensor(make[1], "2.num_batches_tracked")) == training);
+        nb_free(recorded);
+        nb_free(in_place);
+        nb_free(x);
+        nb_free(x_then);
+        nb_module_free(make[0]);
+        nb_module_free(make[1]);
+    }
+}
+
 static void test_batch_norm_modes(void)
 {
     nb_module *bn = nb_batch_norm2d_new(2, 1e-5, 0.1);
@@ -769,6 +818,7 @@ int main(void)
     NBT_RUN(test_train_eval_propagation);
     NBT_RUN(test_dropout_modes);
     NBT_RUN(test_batch_norm_modes);
+    NBT_RUN(test_sequential_in_place);
     NBT_RUN(test_linear);
     NBT_RUN(test_default_init);
     NBT_RUN(test_parameter_free_layers);

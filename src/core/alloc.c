@@ -28,6 +28,9 @@ enum {
     SMALL_CLASS_BYTES  = 64 << 10,
     SMALL_CLASS_BLOCKS = 1024,
     LARGE_CLASS_BLOCKS = 16,
+    /* From this size a request that misses the cache first gives back
+     * cached blocks of other sizes (release_large_blocks). */
+    LARGE_BLOCK_BYTES = 1 << 20,
 };
 /* Past this many cached bytes per thread, freed blocks go back to the OS. */
 static const size_t CACHE_LIMIT_BYTES = (size_t)1 << 31;
@@ -87,6 +90,28 @@ static size_t class_size(int cls)
     return base + (size_t)((cls - 1) % 4 + 1) * (base / 4);
 }
 
+/* Give back cached large blocks, largest first, until at least bytes went:
+ * a large request that misses the cache is usually a size the program has
+ * moved on to (a bigger batch, the next layer of an evaluation), and the
+ * blocks of the sizes it left would otherwise stay resident beside the new
+ * ones. A training loop, whose sizes repeat every step, misses only in its
+ * first step, when the cache is empty. */
+static void release_large_blocks(size_t bytes)
+{
+    size_t released = 0;
+    /* NOTE: only classes that hold blocks are sized: the top classes'
+     * sizes do not fit a size_t. */
+    for (int cls = NUM_CLASSES - 1; cls >= 0 && released < bytes; cls--) {
+        if (bins[cls].count == 0) continue;
+        if (class_size(cls) < LARGE_BLOCK_BYTES) break;
+        while (bins[cls].count > 0 && released < bytes) {
+            release_hook(bins[cls].blocks[--bins[cls].count], class_size(cls), hook_user);
+            cached_bytes -= class_size(cls);
+            released += class_size(cls);
+        }
+    }
+}
+
 void *nbi_host_alloc(size_t bytes)
 {
     if (bytes == 0) bytes = 1;
@@ -96,6 +121,7 @@ void *nbi_host_alloc(size_t bytes)
         cached_bytes -= class_bytes;
         return bins[cls].blocks[--bins[cls].count];
     }
+    if (class_bytes >= LARGE_BLOCK_BYTES) release_large_blocks(class_bytes);
     void *p = alloc_hook(class_bytes, hook_user);
     if (p == NULL && cached_bytes > 0) {
         nb_empty_cache(); /* memory is short: give back what we hold, retry */

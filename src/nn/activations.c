@@ -47,11 +47,44 @@ static nb_tensor *softmax_forward(nb_module *self, const nb_tensor *x, void *use
     return nb_softmax(x, *(const int *)user);
 }
 
-nb_module *nb_relu_new(void) { return nbi_module_with_config("ReLU", relu_forward, NULL, 0); }
+/* The in-place forms, for Sequential's no-grad path (module.h). */
+static bool relu_in_place(nb_module *self, nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_relu_(x) != NULL;
+}
+
+static bool tanh_in_place(nb_module *self, nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_tanh_(x) != NULL;
+}
+
+static bool sigmoid_in_place(nb_module *self, nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_sigmoid_(x) != NULL;
+}
+
+static bool silu_in_place(nb_module *self, nb_tensor *x, void *user)
+{
+    (void)self, (void)user;
+    return nb_silu_(x) != NULL;
+}
+
+/* A module of type with forward, and in_place as its in-place form. */
+static nb_module *activation_new(const char *type, nb_forward_fn forward, nbi_in_place_fn in_place)
+{
+    nb_module *m = nbi_module_with_config(type, forward, NULL, 0);
+    nbi_module_set_in_place(m, in_place);
+    return m;
+}
+
+nb_module *nb_relu_new(void) { return activation_new("ReLU", relu_forward, relu_in_place); }
 nb_module *nb_gelu_new(bool tanh_approx) { return nbi_module_with_config("GELU", gelu_forward, &tanh_approx, sizeof tanh_approx); }
-nb_module *nb_tanh_new(void) { return nbi_module_with_config("Tanh", tanh_forward, NULL, 0); }
-nb_module *nb_sigmoid_new(void) { return nbi_module_with_config("Sigmoid", sigmoid_forward, NULL, 0); }
-nb_module *nb_silu_new(void) { return nbi_module_with_config("SiLU", silu_forward, NULL, 0); }
+nb_module *nb_tanh_new(void) { return activation_new("Tanh", tanh_forward, tanh_in_place); }
+nb_module *nb_sigmoid_new(void) { return activation_new("Sigmoid", sigmoid_forward, sigmoid_in_place); }
+nb_module *nb_silu_new(void) { return activation_new("SiLU", silu_forward, silu_in_place); }
 nb_module *nb_softmax_new(int dim) { return nbi_module_with_config("Softmax", softmax_forward, &dim, sizeof dim); }
 
 /* ------------------------------------------------------------------------ */

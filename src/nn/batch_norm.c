@@ -203,8 +203,8 @@ static void move_running(nb_tensor *running, const double *value, double momentu
 }
 
 nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
-                                   const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
-                                   double eps)
+                                const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                double eps, nb_tensor *into)
 {
     nbi_bn_shape s     = bn_shape_of(x);
     int64_t      C     = s.channels;
@@ -218,8 +218,8 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
     double    *scale = shift + C, *var = saved->invstd; /* var first, then turned into invstd */
     nb_tensor *out   = NULL;
     if (nb_scope_begin() == NB_OK) {
-        nb_tensor *xc = contiguous_values(x);
-        out           = xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
+        nb_tensor *xc = into ? (nb_tensor *)x : contiguous_values(x); /* into: x itself, contiguous */
+        out           = into ? into : xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
         if (out != NULL) { /* from here on nothing can fail */
             if (training) {
                 nbi_bn_stats(&s, nbi_ptr(xc), saved->mean, var);
@@ -240,13 +240,14 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
                 shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
             }
             nbi_bn_affine(&s, nbi_ptr(xc), scale, shift, nbi_ptr(out));
+            if (into) nbi_bump_version(into);
         }
-        out = nb_keep(out);
+        if (!into) out = nb_keep(out);
         nb_scope_end();
     }
     free(shift);
     const nb_tensor *inputs[3] = { x, weight, bias };
-    if (out != NULL && nbi_should_record(3, inputs)) {
+    if (out != NULL && !into && nbi_should_record(3, inputs)) {
         nbi_node *node = nbi_record(out, "NativeBatchNormBackward0", batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
         if (node == NULL) {
             nb_free(out);

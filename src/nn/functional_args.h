@@ -112,9 +112,16 @@ static inline nb_tensor *nbf_end(nb_tensor *result)
 }
 
 /* nb_batch_norm on checked arguments, x non-empty and the running
- * statistics (if any) not requiring grad: the fused kernels (batch_norm.c). */
+ * statistics (if any) not requiring grad: the fused kernels (batch_norm.c).
+ * into: NULL for a new result; else x itself, contiguous and recorded by
+ * no graph (grad mode off), overwritten and returned. */
 nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
-                                double eps);
+                                double eps, nb_tensor *into);
+
+/* nb_batch_norm written over x (no graph may hold x: grad mode is off),
+ * for BatchNorm's in-place forward in Sequential (layers.c). */
+bool nbf_batch_norm_in_place(nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
+                             const nb_tensor *bias, bool training, double momentum, double eps);
 
 #endif /* NABLA_NN_FUNCTIONAL_ARGS_H */

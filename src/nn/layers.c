@@ -11,6 +11,7 @@
  * (activations, Dropout, Flatten, pooling) are in activations.c.
  */
 #include "autograd/autograd.h"
+#include "nn/functional_args.h"
 #include "nn/module.h"
 
 #include <stdio.h>
@@ -118,6 +119,32 @@ typedef struct {
     int    min_ndim, max_ndim; /* accepted input ranks */
 } batch_norm_config;
 
+/* x's rank fits the layer: else NB_ERR_SHAPE naming the module type. */
+static bool batch_norm_rank_fits(nb_module *self, const batch_norm_config *config, const nb_tensor *x)
+{
+    if (!nbi_check_tensor(x, "nb_module_forward", "x")) return false;
+    if (x->ndim < config->min_ndim || x->ndim > config->max_ndim) {
+        char shape[NBI_SHAPE_STR_SIZE];
+        if (config->min_ndim == config->max_ndim)
+            nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d input, got shape %s", nb_module_type(self),
+                     config->min_ndim, nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
+        else
+            nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d or %d-d input, got shape %s",
+                     nb_module_type(self), config->min_ndim, config->max_ndim,
+                     nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
+        return false;
+    }
+    return true;
+}
+
+/* A batch went through in training mode: count it (num_batches_tracked). */
+static void count_batch(nb_module *self)
+{
+    nbi_grad_mode_push(false);
+    nb_add_scalar_(nbi_module_own_buffer(self, 2), 1.0);
+    nbi_grad_mode_pop();
+}
+
 /* Parameters weight (C), bias (C); buffers running_mean (C), running_var
  * (C), num_batches_tracked (int64 0-d), in torch's order. Training: batch
  * statistics, running stats updated by nb_batch_norm and the batch counted;
@@ -125,26 +152,25 @@ typedef struct {
 static nb_tensor *batch_norm_forward(nb_module *self, const nb_tensor *x, void *user)
 {
     const batch_norm_config *config = user;
-    if (!nbi_check_tensor(x, "nb_module_forward", "x")) return NULL;
-    if (x->ndim < config->min_ndim || x->ndim > config->max_ndim) {
-        char shape[NBI_SHAPE_STR_SIZE];
-        if (config->min_ndim == config->max_ndim)
-            return nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d input, got shape %s",
-                            nb_module_type(self), config->min_ndim, nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
-        return nbi_fail(NB_ERR_SHAPE, "nb_module_forward: %s expects %d-d or %d-d input, got shape %s",
-                        nb_module_type(self), config->min_ndim, config->max_ndim,
-                        nbi_shape_str(x->ndim, x->shape, shape, sizeof shape));
-    }
+    if (!batch_norm_rank_fits(self, config, x)) return NULL;
     bool       training = nb_module_is_training(self);
     nb_tensor *y = nb_batch_norm(x, nbi_module_own_buffer(self, 0), nbi_module_own_buffer(self, 1),
                                  nbi_module_own_parameter(self, 0), nbi_module_own_parameter(self, 1), training,
                                  config->momentum, config->eps);
-    if (y != NULL && training) {
-        nbi_grad_mode_push(false);
-        nb_add_scalar_(nbi_module_own_buffer(self, 2), 1.0); /* num_batches_tracked */
-        nbi_grad_mode_pop();
-    }
+    if (y != NULL && training) count_batch(self);
     return y;
+}
+
+static bool batch_norm_in_place(nb_module *self, nb_tensor *x, void *user)
+{
+    const batch_norm_config *config = user;
+    if (!batch_norm_rank_fits(self, config, x)) return false;
+    bool training = nb_module_is_training(self);
+    bool done     = nbf_batch_norm_in_place(x, nbi_module_own_buffer(self, 0), nbi_module_own_buffer(self, 1),
+                                            nbi_module_own_parameter(self, 0), nbi_module_own_parameter(self, 1),
+                                            training, config->momentum, config->eps);
+    if (done && training) count_batch(self);
+    return done;
 }
 
 static nb_module *batch_norm_new(const char *type, const char *op, int64_t features, double eps, double momentum,
@@ -163,6 +189,7 @@ static nb_module *batch_norm_new(const char *type, const char *op, int64_t featu
         nb_module_add_buffer(m, "running_var", nb_ones(shape, NB_OPTS())) != NB_OK ||
         nb_module_add_buffer(m, "num_batches_tracked", nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_INT64))) != NB_OK)
         return abandon(m);
+    nbi_module_set_in_place(m, batch_norm_in_place);
     return m;
 }
 
@@ -237,16 +264,32 @@ nb_module *nb_embedding_new(int64_t num_embeddings, int64_t embedding_dim)
 /* Sequential                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* Whether h, an intermediate made by a child, may be overwritten: no graph
+ * can hold it (grad mode off) and nothing else shares its elements (its
+ * handle and storage have one holder each, and it is no view). */
+static bool held_alone(const nb_tensor *h)
+{
+    return !nbi_grad_enabled() && h->view_base == NULL && atomic_load(&h->refcount) == 1 &&
+           atomic_load(&h->storage->refcount) == 1;
+}
+
 /* Each child's output is the next one's input; the intermediates are
- * freed here (the autograd graph keeps what backward needs). No children:
- * x itself, as a new handle in x's graph. */
+ * freed here (the autograd graph keeps what backward needs), or, in
+ * no-grad mode, overwritten by children that can run in place. No
+ * children: x itself, as a new handle in x's graph. */
 static nb_tensor *sequential_forward(nb_module *self, const nb_tensor *x, void *user)
 {
     (void)user;
     if (nbi_module_child_count(self) == 0) return nbi_alias_recorded(x, "nb_module_forward");
     nb_tensor *h = NULL;
     for (int64_t i = 0; i < nbi_module_child_count(self); i++) {
-        nb_tensor *next = nb_module_forward(nbi_module_child_at(self, i), h ? h : x);
+        nb_module *child = nbi_module_child_at(self, i);
+        if (h != NULL && nbi_module_has_in_place(child) && held_alone(h)) {
+            if (nbi_module_forward_in_place(child, h)) continue;
+            nb_free(h);
+            return NULL;
+        }
+        nb_tensor *next = nb_module_forward(child, h ? h : x);
         nb_free(h);
         if (next == NULL) return NULL;
         h = next;

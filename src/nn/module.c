@@ -46,6 +46,7 @@ struct nb_module {
     uint32_t      magic; /* NBI_OBJECT_LIVE; DEAD once freed (nbi_retire) */
     char         *type;
     nb_forward_fn forward;
+    nbi_in_place_fn forward_in_place; /* NULL: none */
     void         *user;
     void        (*free_user)(void *);
     bool          training;
@@ -564,6 +565,14 @@ nb_status nbi_module_new_parameter(nb_module *m, const char *name, nb_shape shap
     *out             = status == NB_OK ? t : NULL;
     return status;
 }
+
+void nbi_module_set_in_place(nb_module *m, nbi_in_place_fn fn)
+{
+    if (m != NULL) m->forward_in_place = fn;
+}
+
+bool nbi_module_has_in_place(const nb_module *m) { return m != NULL && m->forward_in_place != NULL; }
+bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x) { return m->forward_in_place(m, x, m->user); }
 
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size)
 {

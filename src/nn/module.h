@@ -32,6 +32,17 @@ bool       nbi_module_has_parent(const nb_module *m);
  * (borrowed; owned by m). NB_OK or the error (m unchanged). */
 nb_status  nbi_module_new_parameter(nb_module *m, const char *name, nb_shape shape, nb_tensor **out);
 
+/* A forward that writes its result over x (same shape and dtype) instead of
+ * making a new tensor: true, or false with the error recorded (x then
+ * unspecified). Sequential uses it in no-grad mode on intermediates it holds
+ * alone (layers.c), so that evaluation keeps one activation less per layer
+ * that has one (activations, batch norm). */
+typedef bool (*nbi_in_place_fn)(nb_module *self, nb_tensor *x, void *user);
+void nbi_module_set_in_place(nb_module *m, nbi_in_place_fn fn);
+bool nbi_module_has_in_place(const nb_module *m);
+/* Run m's in-place forward on x (m has one). */
+bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x);
+
 /* A module whose user data is a malloc'd copy of config (size bytes; none
  * when size is 0), freed with the module. */
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size);

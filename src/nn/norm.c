@@ -49,8 +49,11 @@ static nb_tensor *moved_toward(const nb_tensor *running, const nb_tensor *value,
  * Training: the batch's mean and biased variance over every dim but 1
  * normalise x; the running statistics move toward the batch's mean and its
  * UNBIASED variance (torch's rule). Eval: the running statistics normalise. */
-nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
-                         const nb_tensor *bias, bool training, double momentum, double eps)
+/* nb_batch_norm; with into (x itself, contiguous, grad mode off) the
+ * fused path writes over x and returns it (the others make a new result). */
+static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                             const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum, double eps,
+                             nb_tensor *into)
 {
     const char *op = "nb_batch_norm";
     if (!nbf_check_float(x, op, "x")) return NULL;
@@ -83,7 +86,7 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
                                    nbi_memory_overlap(running_mean, running_var) == NBI_OVERLAP_NO));
     nb_shape channel_shape = nbf_channel_shape(x->ndim, channels);
     if (!training) {
-        if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+        if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into);
         if (!nbf_begin()) return NULL;
         nb_tensor *mean = nb_reshape(running_mean, channel_shape);
         nb_tensor *var  = nb_reshape(running_var, channel_shape);
@@ -96,7 +99,7 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
     if (per_channel == 1)
         return nbi_fail(NB_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got x of shape %s", op,
                         nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
-    if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+    if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into);
     nb_dims dims = {.n = 0};
     for (int d = 0; d < x->ndim; d++)
         if (d != 1) dims.dims[dims.n++] = d;
@@ -118,6 +121,23 @@ nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor 
         if (!ok) out = NULL;
     }
     return nbf_end(out);
+}
+
+nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
+                         const nb_tensor *bias, bool training, double momentum, double eps)
+{
+    return batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, NULL);
+}
+
+bool nbf_batch_norm_in_place(nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
+                             const nb_tensor *bias, bool training, double momentum, double eps)
+{
+    nb_tensor *into = nb_is_contiguous(x) ? x : NULL;
+    nb_tensor *y    = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into);
+    if (y == NULL || y == x) return y != NULL;
+    bool done = nb_copy_(x, y) != NULL;
+    nb_free(y);
+    return done;
 }
 
 /* ------------------------------------------------------------------------ */
