@@ -54,6 +54,12 @@ if ! awk "BEGIN { exit !($accuracy > 85) }"; then
     failures=$((failures + 1))
 fi
 expect "the same seed gives the same run" 0 "test accuracy: $accuracy%" -- run "$work/run2"
+# ... and the same weights, bit for bit, at any thread count.
+expect "two threads train as one" 0 "test accuracy: $accuracy%" -- run "$work/run3" --threads 2
+if ! cmp -s "$work/run1/model.safetensors" "$work/run3/model.safetensors"; then
+    echo "FAILED: --threads 2 wrote other weights than --threads 1"
+    failures=$((failures + 1))
+fi
 
 expect "--help lists --detect-anomaly" 0 "--detect-anomaly" -- "$train" --help
 # A reason is one line whatever argv holds: control bytes are shown escaped.
