@@ -14,13 +14,42 @@
  *
  * The step cases (float32, random inputs and labels; one step is
  * nb_optim_zero_grad, forward, nb_cross_entropy with int64 labels,
- * nb_backward, nb_optim_step of plain SGD with lr 0.01, all in one scope):
- *   mlp_step_b64   Linear(784, 256) ReLU Linear(256, 10), x (64, 784)
+ * nb_backward, nb_optim_step, all in one scope):
+ *   mlp_step_b64   Linear(784, 256) ReLU Linear(256, 10), x (64, 784); SGD
+ *                  with lr 0.01, as the three cases of issue 4
  *   mlp_step_b256  the same, x (256, 784)
  *   cnn_step_b64   Conv2d(1, 8, 3, padding 1) ReLU MaxPool2d(2) Flatten
- *                  Linear(1568, 10), x (64, 1, 28, 28)
+ *                  Linear(1568, 10), x (64, 1, 28, 28); SGD
+ *   cnnbn_step_b128     Conv2d(1, 32, 3, padding 1) BatchNorm2d(32) ReLU
+ *                       MaxPool2d(2) Conv2d(32, 64, 3, padding 1)
+ *                       BatchNorm2d(64) ReLU MaxPool2d(2) Flatten
+ *                       Linear(3136, 10), x (128, 1, 28, 28); Adam with
+ *                       nb_adam_defaults() (lr 1e-3); batch norms with eps
+ *                       1e-5, momentum 0.1, in training mode (issue 10)
+ *   cnn_nobn_step_b128  the same net without its two batch norms
  * Before timing, 20 steps on the case's batch must lower its loss (a sign or
  * scale error in a backward formula would not), else the case fails.
+ *
+ * The batch-norm case (one iteration is nb_zero_grad of x, weight and bias,
+ * then in one scope the forward and the backward):
+ *   batchnorm2d_fwd_bwd  y = nb_batch_norm(x, running_mean, running_var,
+ *                        weight, bias, training, momentum 0.1, eps 1e-5)
+ *                        on x (128, 64, 14, 14) (the second batch norm of
+ *                        cnnbn_step_b128), x, weight (64), bias (64) all
+ *                        requiring grad; nb_backward_with(y, r) for a fixed
+ *                        standard normal r of x's shape (the gradient of
+ *                        sum(y * r)). Before timing, one iteration's three
+ *                        gradients must exist and be finite.
+ *
+ * After each case's line, a comment line
+ *
+ *   # cpu case threads iterations wall_us cpu_us
+ *
+ * gives the wall and the CPU time of the whole process (every thread,
+ * spinning helpers included: CLOCK_PROCESS_CPUTIME_ID) per iteration, over
+ * the warm-up, calibration and timed batches: cpu_us / wall_us above 1 is
+ * parallel work, and cpu_us at 2 threads over cpu_us at 1 is what the second
+ * thread costs (bench/contention.sh reads these lines).
  *
  * The process cases run the training program (--train PATH, by default
  * nabla-train beside this program) as a child:
@@ -57,7 +86,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { STARTUP_RUNS = 5, MAX_PARAMS = 8 };
+enum { STARTUP_RUNS = 5, MAX_PARAMS = 16 };
 
 static const double sgd_lr = 0.01;
 
@@ -65,33 +94,43 @@ static const double sgd_lr = 0.01;
 /* The training steps                                                        */
 /* ------------------------------------------------------------------------ */
 
-/* A model, its optimizer and one batch, made outside any scope before timing
- * and freed after it. */
+/* A model, its optimizer and one batch (the step cases), or batch norm's
+ * tensors (batchnorm2d_fwd_bwd), made outside any scope before timing and
+ * freed after it; the fields a case does not use stay NULL. */
 typedef struct {
     nb_module *model;
     nb_optim  *opt;
-    nb_tensor *x;      /* (B, 784) or (B, 1, 28, 28) float32, standard normal */
+    nb_tensor *x;      /* (B, 784) or (B, 1, 28, 28) float32, standard normal;
+                          batch norm: (N, C, H, W), requiring grad */
     nb_tensor *labels; /* (B) int64 in [0, 10) */
+    /* batchnorm2d_fwd_bwd only */
+    nb_tensor *weight, *bias;              /* (C) float32, requiring grad: ones, zeros */
+    nb_tensor *running_mean, *running_var; /* (C) float32: zeros, ones */
+    nb_tensor *grad_output;                /* like x, standard normal */
 } case_state;
 
 static void free_state(case_state *s)
 {
     nb_optim_free(s->opt); /* borrows the model's parameters: first */
     nb_module_free(s->model);
-    nb_free(s->x);
-    nb_free(s->labels);
+    nb_tensor *tensors[] = { s->x, s->labels, s->weight, s->bias, s->running_mean, s->running_var, s->grad_output };
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++) nb_free(tensors[i]);
     memset(s, 0, sizeof *s);
 }
 
-/* Takes over model (freed on failure too); SGD over all its parameters. */
-static bool finish_state(case_state *s, nb_module *model, nb_shape x_shape)
+typedef enum { OPTIM_SGD, OPTIM_ADAM } optim_kind;
+
+/* Takes over model (freed on failure too); SGD (lr 0.01) or Adam (torch's
+ * defaults) over all its parameters. */
+static bool finish_state(case_state *s, nb_module *model, nb_shape x_shape, optim_kind optim)
 {
     s->model = model;
     if (model == NULL) return false;
     nb_tensor *params[MAX_PARAMS];
     int64_t    count = nb_module_parameters(model, params, NULL, MAX_PARAMS);
     if (count < 1 || count > MAX_PARAMS) return false;
-    s->opt    = nb_sgd_new(params, count, nb_sgd_defaults(sgd_lr));
+    s->opt    = optim == OPTIM_ADAM ? nb_adam_new(params, count, nb_adam_defaults())
+                                    : nb_sgd_new(params, count, nb_sgd_defaults(sgd_lr));
     s->x      = nb_randn(x_shape, NB_OPTS());
     s->labels = nb_randint(0, 10, NB_SHAPE(x_shape.dims[0]), NB_OPTS(.dtype = NB_INT64));
     return s->opt && s->x && s->labels;
@@ -101,7 +140,7 @@ static bool finish_state(case_state *s, nb_module *model, nb_shape x_shape)
 static bool make_mlp(case_state *s, int64_t batch)
 {
     nb_module *layers[] = { nb_linear_new(784, 256, true), nb_relu_new(), nb_linear_new(256, 10, true) };
-    return finish_state(s, nb_sequential_new(layers, 3), NB_SHAPE(batch, 784));
+    return finish_state(s, nb_sequential_new(layers, 3), NB_SHAPE(batch, 784), OPTIM_SGD);
 }
 
 static bool make_mlp_b64(case_state *s) { return make_mlp(s, 64); }
@@ -118,8 +157,32 @@ static bool make_cnn_b64(case_state *s)
         nb_flatten_new(1, -1),
         nb_linear_new(8 * 14 * 14, 10, true),
     };
-    return finish_state(s, nb_sequential_new(layers, 5), NB_SHAPE(64, 1, 28, 28));
+    return finish_state(s, nb_sequential_new(layers, 5), NB_SHAPE(64, 1, 28, 28), OPTIM_SGD);
 }
+
+/* Issue 10's net on x (128, 1, 28, 28), with Adam: two stages of
+ * Conv2d(in, out, 3, padding 1) [BatchNorm2d(out)] ReLU MaxPool2d(2)
+ * (1->32 channels at 28x28, 32->64 at 14x14), Flatten, Linear(64*7*7, 10). */
+static bool make_cnn_b128(case_state *s, bool batch_norm)
+{
+    const double bn_eps = 1e-5, bn_momentum = 0.1;
+    nb_module   *layers[11];
+    int          n = 0;
+    layers[n++]    = nb_conv2d_new(1, 32, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true);
+    if (batch_norm) layers[n++] = nb_batch_norm2d_new(32, bn_eps, bn_momentum);
+    layers[n++] = nb_relu_new();
+    layers[n++] = nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 }));
+    layers[n++] = nb_conv2d_new(32, 64, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true);
+    if (batch_norm) layers[n++] = nb_batch_norm2d_new(64, bn_eps, bn_momentum);
+    layers[n++] = nb_relu_new();
+    layers[n++] = nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 }));
+    layers[n++] = nb_flatten_new(1, -1);
+    layers[n++] = nb_linear_new(64 * 7 * 7, 10, true);
+    return finish_state(s, nb_sequential_new(layers, n), NB_SHAPE(128, 1, 28, 28), OPTIM_ADAM);
+}
+
+static bool make_cnnbn_b128(case_state *s) { return make_cnn_b128(s, true); }
+static bool make_cnn_nobn_b128(case_state *s) { return make_cnn_b128(s, false); }
 
 /* One step, as a training loop writes it; *loss_out (if not NULL) receives
  * the loss before the update. The graph and the intermediates die with the
@@ -152,32 +215,106 @@ static bool check_descends(const char *name, case_state *s)
     return ok;
 }
 
+/* x (128, 64, 14, 14) and r like it, standard normal; weight ones, bias
+ * zeros, running_mean zeros, running_var ones (64), as BatchNorm2d(64)
+ * starts. */
+static bool make_batchnorm2d(case_state *s)
+{
+    const nb_shape x_shape = NB_SHAPE(128, 64, 14, 14), channels = NB_SHAPE(64);
+    s->x            = nb_randn(x_shape, NB_OPTS(.requires_grad = true));
+    s->grad_output  = nb_randn(x_shape, NB_OPTS());
+    s->weight       = nb_ones(channels, NB_OPTS(.requires_grad = true));
+    s->bias         = nb_zeros(channels, NB_OPTS(.requires_grad = true));
+    s->running_mean = nb_zeros(channels, NB_OPTS());
+    s->running_var  = nb_ones(channels, NB_OPTS());
+    return s->x && s->grad_output && s->weight && s->bias && s->running_mean && s->running_var;
+}
+
+/* One forward and backward of batch norm in training mode (the running
+ * statistics updated, as BatchNorm2d does); the gradients of x, weight and
+ * bias are set to none first, as the step cases' zero_grad. */
+static bool batchnorm2d_step(case_state *s)
+{
+    nb_tensor *leaves[] = { s->x, s->weight, s->bias };
+    nb_zero_grad(leaves, 3);
+    if (nb_scope_begin() != NB_OK) return false;
+    nb_tensor *y  = nb_batch_norm(s->x, s->running_mean, s->running_var, s->weight, s->bias, true, 0.1, 1e-5);
+    bool       ok = y && nb_backward_with(y, s->grad_output, NB_GRAD_OPTS()) == NB_OK;
+    if (nb_scope_end() != NB_OK) ok = false;
+    return ok;
+}
+
+/* One iteration must leave finite gradients on x, weight and bias. */
+static bool check_finite_grads(const char *name, case_state *s)
+{
+    if (!batchnorm2d_step(s)) return false;
+    const nb_tensor *grads[] = { nb_grad(s->x), nb_grad(s->weight), nb_grad(s->bias) };
+    if (nb_scope_begin() != NB_OK) return false;
+    bool finite = true;
+    for (int i = 0; i < 3; i++) finite = finite && grads[i] && nb_item(nb_all(nb_isfinite(grads[i]))) != 0;
+    if (nb_scope_end() != NB_OK) return false;
+    if (!finite) fprintf(stderr, "bench_train: %s: a gradient is missing or not finite\n", name);
+    return finite;
+}
+
 typedef struct {
     const char *name;
     bool (*make)(case_state *s);
+    bool (*check)(const char *name, case_state *s); /* before timing */
+    bool (*step)(case_state *s);                    /* one timed iteration */
 } step_case;
 
 static const step_case step_cases[] = {
-    { "mlp_step_b64", make_mlp_b64 },
-    { "mlp_step_b256", make_mlp_b256 },
-    { "cnn_step_b64", make_cnn_b64 },
+    { "mlp_step_b64", make_mlp_b64, check_descends, train_step },
+    { "mlp_step_b256", make_mlp_b256, check_descends, train_step },
+    { "cnn_step_b64", make_cnn_b64, check_descends, train_step },
+    { "cnnbn_step_b128", make_cnnbn_b128, check_descends, train_step },
+    { "cnn_nobn_step_b128", make_cnn_nobn_b128, check_descends, train_step },
+    { "batchnorm2d_fwd_bwd", make_batchnorm2d, check_finite_grads, batchnorm2d_step },
 };
 
-/* Time `calls` steps in microseconds, or a negative number on failure. */
-static double time_batch(void *s, int64_t calls)
+/* What time_batch runs: a case and its state, and how many iterations it ran. */
+typedef struct {
+    const step_case *c;
+    case_state      *s;
+    int64_t          iterations;
+} timed_case;
+
+/* Time `calls` iterations in microseconds, or a negative number on failure. */
+static double time_batch(void *ctx, int64_t calls)
 {
-    double start = bench_now_us();
-    for (int64_t i = 0; i < calls; i++)
-        if (!train_step(s)) return -1.0;
+    timed_case *t     = ctx;
+    double      start = bench_now_us();
+    for (int64_t i = 0; i < calls; i++, t->iterations++)
+        if (!t->c->step(t->s)) return -1.0;
     return bench_now_us() - start;
 }
 
-/* Run one step case and print its line; false if a step or the check failed. */
+/* CPU time of the whole process (every thread, helpers spinning included),
+ * in microseconds. */
+static double process_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+/* Run one case and print its line, then its "# cpu" line (see main); false
+ * if an iteration or the check failed. */
 static bool run_step_case(const step_case *c, int threads, int reps)
 {
     case_state s;
     memset(&s, 0, sizeof s);
-    bool ok = c->make(&s) && check_descends(c->name, &s) && bench_measure(c->name, threads, reps, time_batch, &s, 0);
+    timed_case t  = { c, &s, 0 };
+    bool       ok = c->make(&s) && c->check(c->name, &s);
+    if (ok) {
+        double cpu_start = process_cpu_us(), wall_start = bench_now_us();
+        ok = bench_measure(c->name, threads, reps, time_batch, &t, 0);
+        double cpu_us = process_cpu_us() - cpu_start, wall_us = bench_now_us() - wall_start;
+        if (ok && t.iterations > 0)
+            printf("# cpu %s %d %lld %.3f %.3f\n", c->name, threads, (long long)t.iterations,
+                   wall_us / (double)t.iterations, cpu_us / (double)t.iterations);
+    }
     if (!ok) bench_report_failure("bench_train", c->name);
     free_state(&s);
     return ok;
@@ -389,6 +526,8 @@ int main(int argc, char **argv)
     nb_manual_seed(0);
     printf("# nabla bench_train: gemm=%s default_threads=%d\n", nb_gemm_backend(), nb_get_num_threads());
     printf("# case threads min_us median_us\n");
+    printf("# cpu case threads iterations wall_us cpu_us: per iteration, over the warm-up, calibration and timed "
+           "batches; cpu_us is the process's CPU time (all threads)\n");
     int failures = 0;
     for (int t = 0; t < opt.nthread_counts; t++) {
         if (!bench_set_threads("bench_train", opt.thread_counts[t])) {

@@ -18,19 +18,40 @@ for nabla's side). One step is
     opt.zero_grad(set_to_none=True)     # as nabla's nb_optim_zero_grad
     loss = F.cross_entropy(model(X), y)
     loss.backward()
-    opt.step()                          # torch.optim.SGD(lr=0.01)
+    opt.step()                          # SGD(lr=0.01), or Adam() for the b128 nets
 
   mlp_step_b64   Sequential(Linear(784, 256), ReLU(), Linear(256, 10)), X (64, 784)
   mlp_step_b256  the same, X (256, 784)
   cnn_step_b64   Sequential(Conv2d(1, 8, 3, padding=1), ReLU(), MaxPool2d(2),
                  Flatten(), Linear(1568, 10)), X (64, 1, 28, 28)
+  cnnbn_step_b128     Sequential(Conv2d(1, 32, 3, padding=1), BatchNorm2d(32),
+                      ReLU(), MaxPool2d(2), Conv2d(32, 64, 3, padding=1),
+                      BatchNorm2d(64), ReLU(), MaxPool2d(2), Flatten(),
+                      Linear(3136, 10)), X (128, 1, 28, 28), torch.optim.Adam
+                      with its defaults (lr 1e-3); training mode
+  cnn_nobn_step_b128  the same without the two BatchNorm2d
 Before timing, 20 steps on the case's batch must lower its loss.
+
+  batchnorm2d_fwd_bwd  one iteration is
+                 X.grad = W.grad = B.grad = None
+                 Y = F.batch_norm(X, RM, RV, W, B, training=True, momentum=0.1, eps=1e-5)
+                 Y.backward(R)
+                 with X (128, 64, 14, 14) standard normal requiring grad, W
+                 ones and B zeros (64) requiring grad, RM zeros and RV ones
+                 (updated in place), R a fixed standard normal tensor like X
+                 (the gradient of (Y * R).sum()). Before timing, one
+                 iteration's three gradients must be finite.
 
   startup        `python -c "import torch"` as a child process, five times
                  per thread count (OMP_NUM_THREADS set): fork to exit, min
                  and median; the children's peak RSS is a '#' line. This is
                  what PyTorch costs before any training code runs; nabla's row
                  is nabla-train's start to its first batch.
+
+After each case's line, a comment line "# cpu case threads iterations
+wall_us cpu_us" gives the wall and the process CPU time (all threads,
+time.process_time) per iteration over the timed batches, as bench_train's
+(bench/contention.sh reads these lines).
 
 Each thread count's step cases run in a fresh subprocess with
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS set before torch is
@@ -49,7 +70,8 @@ import timeit
 
 import compare  # bench/compare.py: calibrate, time_batch
 
-CASE_NAMES = ("mlp_step_b64", "mlp_step_b256", "cnn_step_b64")
+CASE_NAMES = ("mlp_step_b64", "mlp_step_b256", "cnn_step_b64", "cnnbn_step_b128", "cnn_nobn_step_b128",
+              "batchnorm2d_fwd_bwd")
 SGD_LR = 0.01
 STARTUP_RUNS = 5
 
@@ -60,28 +82,61 @@ loss.backward()
 opt.step()
 """
 
+TORCH_BATCHNORM = """
+X.grad = W.grad = B.grad = None
+Y = F.batch_norm(X, RM, RV, W, B, training=True, momentum=0.1, eps=1e-5)
+Y.backward(R)
+"""
+
+
+def make_cnn_b128(batch_norm):
+    """Issue 10's net: two conv [batch norm] relu pool stages and a linear head."""
+    from torch import nn
+
+    def stage(cin, cout):
+        norm = [nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)] if batch_norm else []
+        return [nn.Conv2d(cin, cout, 3, padding=1), *norm, nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*stage(1, 32), *stage(32, 64), nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+
 
 def make_case(name):
-    """The names the step uses: model, its optimizer, X and labels y."""
+    """The names the case's statement uses (model, opt, X, y; or X, W, B,
+    RM, RV, R for batchnorm2d_fwd_bwd) and that statement."""
     import torch
     from torch import nn
 
     torch.manual_seed(0)
+    if name == "batchnorm2d_fwd_bwd":
+        X = torch.randn(128, 64, 14, 14, requires_grad=True)
+        return {
+            "F": torch.nn.functional,
+            "X": X,
+            "W": torch.ones(64, requires_grad=True),
+            "B": torch.zeros(64, requires_grad=True),
+            "RM": torch.zeros(64),
+            "RV": torch.ones(64),
+            "R": torch.randn_like(X),
+        }, TORCH_BATCHNORM
     if name.startswith("mlp"):
         batch = int(name.rpartition("_b")[2])
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
         X = torch.randn(batch, 784)
-    else:
+    elif name == "cnn_step_b64":
         model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(8 * 14 * 14, 10))
         X = torch.randn(64, 1, 28, 28)
+    else:
+        model = make_cnn_b128(batch_norm=name.startswith("cnnbn"))
+        X = torch.randn(128, 1, 28, 28)
+    adam = name.endswith("_b128")
     return {
         "F": torch.nn.functional,
         "model": model,
-        "opt": torch.optim.SGD(model.parameters(), lr=SGD_LR),
+        "opt": torch.optim.Adam(model.parameters()) if adam else torch.optim.SGD(model.parameters(), lr=SGD_LR),
         "X": X,
         "y": torch.randint(0, 10, (X.shape[0],)),
-    }
+    }, TORCH_STEP
 
 
 def check_descends(name, names):
@@ -96,6 +151,15 @@ def check_descends(name, names):
         raise SystemExit(f"compare_train.py: {name}: loss did not decrease ({first} -> {last})")
 
 
+def check_finite_grads(name, names):
+    """One batch-norm iteration must leave finite gradients on X, W and B."""
+    import torch
+
+    exec(compile(TORCH_BATCHNORM, name, "exec"), names)
+    if not all(names[k].grad is not None and bool(torch.isfinite(names[k].grad).all()) for k in ("X", "W", "B")):
+        raise SystemExit(f"compare_train.py: {name}: a gradient is missing or not finite")
+
+
 def run_child(threads, case_filter, reps):
     """Runs every step case at one thread count in this process."""
     import torch
@@ -103,17 +167,23 @@ def run_child(threads, case_filter, reps):
     torch.set_num_threads(threads)
     print(f"# torch {torch.__version__} (Python) threads={torch.get_num_threads()}")
     print("# case threads min_us median_us")
+    print("# cpu case threads iterations wall_us cpu_us: per iteration, over the timed batches; cpu_us is the "
+          "process's CPU time (all threads)")
     for name in CASE_NAMES:
         if case_filter and case_filter not in name:
             continue
-        names = make_case(name)
-        check_descends(name, names)
-        timer = timeit.Timer(TORCH_STEP, timer=time.perf_counter, globals=names)
+        names, statement = make_case(name)
+        (check_finite_grads if statement is TORCH_BATCHNORM else check_descends)(name, names)
+        timer = timeit.Timer(statement, timer=time.perf_counter, globals=names)
         calls = compare.calibrate(timer, None)
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
         per_call_us = sorted(compare.time_batch(timer, calls) / calls / 1e3 for _ in range(reps))
+        cpu_us, wall_us = (time.process_time() - cpu_start) * 1e6, (time.perf_counter() - wall_start) * 1e6
         half = reps // 2
         median = per_call_us[half] if reps % 2 else 0.5 * (per_call_us[half - 1] + per_call_us[half])
-        print(f"{name} {threads} {per_call_us[0]:.3f} {median:.3f}", flush=True)
+        print(f"{name} {threads} {per_call_us[0]:.3f} {median:.3f}")
+        iterations = calls * reps
+        print(f"# cpu {name} {threads} {iterations} {wall_us / iterations:.3f} {cpu_us / iterations:.3f}", flush=True)
 
 
 def thread_env(threads):
