@@ -207,9 +207,9 @@ static void holding_release(void *ptr, size_t bytes, void *user)
 }
 
 /* A freed block stays cached for a tensor of its size; a large request of
- * another size gives back cached large blocks of sizes never reused, so a
+ * another size gives back cached large blocks of sizes asked for once, so a
  * program whose sizes move on (evaluation, layer after layer) does not keep
- * each size; sizes that were reused (a training step's) stay cached. */
+ * each size; sizes asked for again (a training step's) stay cached. */
 static void test_cache_gives_back_large_blocks(void)
 {
     NBT_CHECK(nb_set_allocator(holding_alloc, holding_release, NULL) == NB_OK);
@@ -220,10 +220,10 @@ static void test_cache_gives_back_large_blocks(void)
     nb_tensor *bigger = nb_zeros(NB_SHAPE(3 << 20), NB_OPTS()); /* 12 MiB: the 4 MiB block goes back */
     NBT_CHECK(held_bytes >= 12 * mib && held_bytes < 13 * mib);
     nb_free(bigger);
-    nb_tensor *reused = nb_zeros(NB_SHAPE(3 << 20), NB_OPTS()); /* served from the cache: 12 MiB is reused */
+    nb_tensor *reused = nb_zeros(NB_SHAPE(3 << 20), NB_OPTS()); /* 12 MiB asked for again: kept from now on */
     NBT_CHECK(held_bytes >= 12 * mib && held_bytes < 13 * mib);
     nb_free(reused);
-    nb_tensor *other = nb_zeros(NB_SHAPE(2 << 20), NB_OPTS()); /* 8 MiB: the reused 12 MiB block stays */
+    nb_tensor *other = nb_zeros(NB_SHAPE(2 << 20), NB_OPTS()); /* 8 MiB: the 12 MiB block stays */
     NBT_CHECK(held_bytes >= 20 * mib && held_bytes < 22 * mib);
     nb_free(other);
     nb_tensor *small = nb_zeros(NB_SHAPE(1000), NB_OPTS()); /* small requests never give back */

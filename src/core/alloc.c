@@ -39,7 +39,7 @@ typedef struct {
     void **blocks; /* a stack, allocated on first release into this class */
     int    count;
     int    capacity;
-    bool   reused; /* a request of this class has been served from the cache */
+    int    requests; /* of this class, saturating at 2 ("more than once") */
 } size_bin;
 
 static _Thread_local size_bin bins[NUM_CLASSES];
@@ -91,21 +91,23 @@ static size_t class_size(int cls)
     return base + (size_t)((cls - 1) % 4 + 1) * (base / 4);
 }
 
-/* Give back cached large blocks of sizes never reused, largest first, until
- * at least bytes went: a large request that misses the cache is a size the
- * program has moved on to (the next layer of an evaluation, a bigger
- * batch), and blocks of sizes it made once would otherwise stay resident
- * beside the new ones. NOTE: sizes that were reused stay: a training step
- * frees activations while making gradients of other sizes, and giving back
- * its blocks would make every step fault its pages in again (it did: ~20%
- * of a step). */
+/* Give back cached large blocks of sizes asked for only once, largest
+ * first, until at least bytes went: a large request that misses the cache
+ * is often a size the program has moved on to (the next layer of an
+ * evaluation, a bigger batch), and blocks of sizes it made once would
+ * otherwise stay resident beside the new ones. NOTE: sizes asked for more
+ * than once stay. A training step frees activations while it makes
+ * gradients of other sizes; giving back those blocks made every step fault
+ * its pages in again (~20% of a CNN step), and so did a rule that spared
+ * only sizes served from the cache, as two such sizes then evicted each
+ * other every step without either ever being served. */
 static void release_large_blocks(size_t bytes)
 {
     size_t released = 0;
     /* NOTE: only classes that hold blocks are sized: the top classes'
      * sizes do not fit a size_t. */
     for (int cls = NUM_CLASSES - 1; cls >= 0 && released < bytes; cls--) {
-        if (bins[cls].count == 0 || bins[cls].reused) continue;
+        if (bins[cls].count == 0 || bins[cls].requests > 1) continue;
         if (class_size(cls) < LARGE_BLOCK_BYTES) break;
         while (bins[cls].count > 0 && released < bytes) {
             release_hook(bins[cls].blocks[--bins[cls].count], class_size(cls), hook_user);
@@ -120,9 +122,9 @@ void *nbi_host_alloc(size_t bytes)
     if (bytes == 0) bytes = 1;
     size_t class_bytes;
     int    cls = size_class(bytes, &class_bytes);
+    if (cls < NUM_CLASSES && bins[cls].requests < 2) bins[cls].requests++;
     if (cls < NUM_CLASSES && bins[cls].count > 0) {
         cached_bytes -= class_bytes;
-        bins[cls].reused = true;
         return bins[cls].blocks[--bins[cls].count];
     }
     if (class_bytes >= LARGE_BLOCK_BYTES) release_large_blocks(class_bytes);
@@ -164,7 +166,7 @@ void nb_empty_cache(void)
             void  *p = bins[cls].blocks[--bins[cls].count];
             release_hook(p, class_size(cls), hook_user);
         }
-        bins[cls].reused = false;
+        bins[cls].requests = 0;
     }
     cached_bytes = 0;
 }
