@@ -443,6 +443,40 @@ static bool direct_wins(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_
 #endif
 }
 
+#if defined(NB_HAVE_OPENBLAS)
+/* Whether OpenBLAS runs AVX-512 kernels on this CPU: its core name is one of
+ * the AVX-512 targets of its DYNAMIC_ARCH builds. */
+static bool openblas_has_avx512(void)
+{
+    static const char *const avx512_cores[] = { "skylakex", "cooperlake", "sapphirerapids", "zen4", "zen5" };
+    const char              *core            = openblas_get_corename();
+    char                     lower[32]       = "";
+    for (size_t i = 0; core != NULL && core[i] != '\0' && i + 1 < sizeof lower; i++)
+        lower[i] = (char)(core[i] >= 'A' && core[i] <= 'Z' ? core[i] - 'A' + 'a' : core[i]);
+    for (size_t i = 0; i < sizeof avx512_cores / sizeof avx512_cores[0]; i++)
+        if (strcmp(lower, avx512_cores[i]) == 0) return true;
+    return false;
+}
+
+/* Whether nabla's packing kernel (the fallback) beats OpenBLAS on a float32
+ * product. Where OpenBLAS has no AVX-512 kernels for the CPU (0.3.21 runs
+ * its Haswell ones on Zen 4) and ours has them, ours measured 1.3-1.9x it
+ * (bench_gemm, one thread: 256^3 1.76x; the CNN's conv products 64x1568x288
+ * 1.63x, 288x1568x64 1.9x, 64x196x288 1.27x), but lost where a side of C is
+ * thinner than its register tile (32x9x784: 0.37x). NOTE: decided once;
+ * atomic, as nbi_gemm_direct_available's. */
+static bool packed_wins(int64_t m, int64_t n, int64_t k)
+{
+    static atomic_int ours_is_faster = -1;
+    int               value          = atomic_load_explicit(&ours_is_faster, memory_order_relaxed);
+    if (value < 0) {
+        value = strcmp(nbi_gemm_fallback_isa(), "avx512") == 0 && !openblas_has_avx512();
+        atomic_store_explicit(&ours_is_faster, value, memory_order_relaxed);
+    }
+    return value && m >= 16 && n >= 16 && k >= 8;
+}
+#endif
+
 nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                        int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
@@ -452,7 +486,8 @@ nb_status nbi_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
         return NB_OK;
     }
 #if defined(NB_HAVE_OPENBLAS)
-    if (fits_blas(m, n, k, lda, ldb, ldc)) NBI_OPENBLAS_GEMM(float, cblas_sgemv, scale_c_f32);
+    if (fits_blas(m, n, k, lda, ldb, ldc) && !packed_wins(m, n, k))
+        NBI_OPENBLAS_GEMM(float, cblas_sgemv, scale_c_f32);
 #endif
     return nbi_gemm_fallback_f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
