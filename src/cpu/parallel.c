@@ -16,8 +16,14 @@
  *  - A helper with nothing to do spins briefly (regions in a training step
  *    come microseconds apart) and then sleeps on a condition variable. The
  *    spin adapts: it doubles each time a region arrived during the spin and
- *    halves each time the helper had to sleep, so on a busy machine, where
- *    regions arrive late, helpers stop burning the CPU other programs need.
+ *    halves each time the helper had to sleep.
+ *  - The pool notices when its threads are not being scheduled: a thread
+ *    whose chunks took much more wall time than CPU time was kept from its
+ *    core while it could run, so another program wants the cores.
+ *    The caller then runs the next regions alone, helpers asleep, for a
+ *    stretch that doubles while preemptions go on; between stretches a
+ *    region probes with the helpers again, cut finer (four chunks a thread)
+ *    so that a preempted helper holds up little.
  *  - Which thread runs a chunk depends on timing, but every kernel computes
  *    each output the same way whatever chunk it falls in (reductions split
  *    into pieces fixed by their size, see reduce_kernels.c and im2col.c):
@@ -100,25 +106,30 @@ nb_status nb_set_num_threads(int n)
     return NB_OK;
 }
 
-/* Chunks per thread: more chunks even out uneven threads (one descheduled
- * for a while, one sharing its core) at the cost of more body calls. */
-enum { CHUNKS_PER_THREAD = 4 };
+/* Chunks per thread: one while the machine is ours (fewer, longer body
+ * calls: the GEMM kernels lose ~10% on a small training step cut finer);
+ * four after preemptions (a preempted helper then holds up a quarter of its
+ * share). */
+enum { CHUNKS_PER_THREAD = 1, CHUNKS_PER_THREAD_CONTENDED = 4 };
 
 /* Every chunk at least grain long, as nbi_parallel_for promises. Kernels
  * compute each output the same way whatever range it falls in, so the
- * count may follow the thread count without changing a result. */
-static int64_t chunk_count(int64_t n, int64_t grain, int threads)
+ * count may follow the thread count (and the contention) without changing
+ * a result. */
+static int64_t chunk_count(int64_t pieces, int threads, bool contended)
 {
-    if (grain < 1) grain = 1;
-    int64_t pieces = n / grain;
-    int64_t most   = (int64_t)threads * CHUNKS_PER_THREAD;
+    int64_t most = (int64_t)threads * (contended ? CHUNKS_PER_THREAD_CONTENDED : CHUNKS_PER_THREAD);
     return pieces < most ? pieces : most;
 }
 
 #if defined(NB_HAVE_PTHREAD)
 
+/* The caller's wait for helpers' chunks spins this many rounds (~20-50 us)
+ * before it yields the core (their thread may need it). */
+enum { LONG_WAIT_ROUNDS = 2000 };
+
 /* Spin bounds of an idle helper, in nanoseconds. */
-enum { SPIN_MIN_NS = 2000, SPIN_MAX_NS = 200000, SPIN_START_NS = 50000 };
+enum { SPIN_MIN_NS = 5000, SPIN_MAX_NS = 200000, SPIN_START_NS = 50000 };
 
 typedef struct {
     nbi_range_fn body;
@@ -137,8 +148,11 @@ static struct {
     atomic_int      sleepers;   /* helpers waiting on wake */
     atomic_llong    next;       /* the next chunk to claim */
     atomic_llong    done;       /* chunks finished */
+    atomic_int      preempted;  /* a helper was kept from its core in this region */
     region          job;        /* written only by the owner, before open is set */
     int             started;    /* helpers started (owner only) */
+    int             alone_left; /* regions the caller runs alone before trying helpers again (owner only) */
+    int             backoff;    /* the last such stretch: doubled while preemptions go on, halved when not */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .owned = ATOMIC_FLAG_INIT };
 
 /* True on helpers, and on a caller inside a region: a parallel_for there runs
@@ -167,15 +181,34 @@ static void run_chunk(const region *job, int64_t chunk)
     if (begin < end) job->body(begin, end, job->ctx);
 }
 
-/* Claim and run chunks of the posted region until none is left. */
-static void claim_chunks(const region *job)
+/* CPU time of the calling thread, ns. */
+static int64_t thread_cpu_ns(void)
 {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Claim and run chunks of the posted region until none is left. Returns
+ * whether this thread was kept from its core meanwhile: its wall time
+ * exceeded its CPU time by over 50 us and a fifth (it was runnable and
+ * another program ran, or it shared its core). */
+enum { STOLEN_NS = 50000 };
+static bool claim_chunks(const region *job)
+{
+    int64_t wall = now_ns(), cpu = thread_cpu_ns();
+    bool    ran  = false;
     for (;;) {
         int64_t chunk = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed);
-        if (chunk >= job->chunks) return;
+        if (chunk >= job->chunks) break;
         run_chunk(job, chunk);
         atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+        ran = true;
     }
+    if (!ran) return false;
+    wall = now_ns() - wall;
+    cpu  = thread_cpu_ns() - cpu;
+    return wall - cpu > STOLEN_NS && wall - cpu > wall / 5;
 }
 
 /* Wait for a generation other than seen: spin up to *spin_ns, then sleep.
@@ -215,7 +248,8 @@ static void *helper_main(void *arg)
          * and then waits for inside == 0 (both sequentially consistent), so
          * either it waits for us or we see it closed. */
         atomic_fetch_add(&pool.inside, 1);
-        if (atomic_load(&pool.open) && id < pool.job.helpers) claim_chunks(&pool.job);
+        if (atomic_load(&pool.open) && id < pool.job.helpers && claim_chunks(&pool.job))
+            atomic_store_explicit(&pool.preempted, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&pool.inside, 1, memory_order_release);
     }
     return NULL;
@@ -252,22 +286,49 @@ static void after_fork_in_child(void)
     atomic_store(&pool.open, 0);
     atomic_store(&pool.inside, 0);
     atomic_store(&pool.sleepers, 0);
-    pool.started = 0;
+    pool.started    = 0;
+    pool.alone_left = 0;
+    pool.backoff    = 0;
+    atomic_store(&pool.preempted, 0);
 }
 
 static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
 static void           install_fork_hook(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
 
-/* Run the region on the pool; false if the pool is taken by another thread
- * (the caller then runs it alone). */
-static bool run_on_pool(int64_t n, int64_t chunks, int threads, nbi_range_fn body, void *ctx)
+/* After a region: preempted is whether a thread of it was kept from its
+ * core while it ran chunks. Then the caller runs the next regions alone, a stretch
+ * that doubles while preemptions go on (64 to 8192 regions) and halves with
+ * each region that had none, so a busy machine costs little more than the
+ * probes between stretches. */
+enum { ALONE_FIRST = 64, ALONE_MOST = 8192 };
+static void note_preemption(bool preempted)
+{
+    if (preempted) {
+        pool.backoff    = pool.backoff == 0 ? ALONE_FIRST : pool.backoff < ALONE_MOST ? 2 * pool.backoff : ALONE_MOST;
+        pool.alone_left = pool.backoff;
+    } else {
+        pool.backoff /= 2;
+    }
+}
+
+/* Run the region on the pool; false if the pool is taken by another thread,
+ * or lately preempted threads (note_preemption): the caller then runs it
+ * alone. */
+static bool run_on_pool(int64_t n, int64_t pieces, int threads, nbi_range_fn body, void *ctx)
 {
     if (atomic_flag_test_and_set_explicit(&pool.owned, memory_order_acquire)) return false;
     pthread_once(&fork_hook_once, install_fork_hook);
     start_helpers(threads - 1);
+    if (pool.alone_left > 0) { /* the machine is busy: run alone for a while */
+        pool.alone_left--;
+        atomic_flag_clear_explicit(&pool.owned, memory_order_release);
+        return false;
+    }
+    int64_t chunks = chunk_count(pieces, threads, pool.backoff > 0);
     pool.job = (region){ .body = body, .ctx = ctx, .n = n, .chunks = chunks, .helpers = threads - 1 };
     atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.preempted, 0, memory_order_relaxed);
     atomic_store(&pool.open, 1);
     atomic_fetch_add(&pool.generation, 1);
     if (atomic_load(&pool.sleepers) > 0) {
@@ -276,21 +337,23 @@ static bool run_on_pool(int64_t n, int64_t chunks, int threads, nbi_range_fn bod
         pthread_mutex_unlock(&pool.lock);
     }
 
-    in_region = true;
-    claim_chunks(&pool.job);
-    in_region = false;
+    in_region      = true;
+    bool preempted = claim_chunks(&pool.job);
+    in_region      = false;
 
     /* Only chunks claimed by helpers are left: wait for them, spinning a
      * little, then yielding the core (their thread may need it). */
     atomic_store(&pool.open, 0);
-    for (int round = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < chunks ||
-                        atomic_load_explicit(&pool.inside, memory_order_acquire) > 0;
+    int round = 0;
+    for (; atomic_load_explicit(&pool.done, memory_order_acquire) < chunks ||
+           atomic_load_explicit(&pool.inside, memory_order_acquire) > 0;
          round++) {
-        if (round < 2000)
+        if (round < LONG_WAIT_ROUNDS)
             cpu_relax();
         else
             sched_yield();
     }
+    note_preemption(preempted || atomic_load_explicit(&pool.preempted, memory_order_relaxed));
     atomic_flag_clear_explicit(&pool.owned, memory_order_release);
     return true;
 }
@@ -301,8 +364,8 @@ void nbi_parallel_for(int64_t n, int64_t grain, nbi_range_fn body, void *ctx)
     if (n <= 0) return;
 #if defined(NB_HAVE_PTHREAD)
     int     threads = nb_get_num_threads();
-    int64_t chunks  = chunk_count(n, grain, threads);
-    if (threads > 1 && chunks > 1 && !in_region && run_on_pool(n, chunks, threads, body, ctx)) return;
+    int64_t pieces  = n / (grain > 1 ? grain : 1); /* the most chunks of at least grain */
+    if (threads > 1 && pieces > 1 && !in_region && run_on_pool(n, pieces, threads, body, ctx)) return;
 #else
     (void)grain;
 #endif
