@@ -124,9 +124,10 @@ static int64_t chunk_count(int64_t pieces, int threads, bool contended)
 
 #if defined(NB_HAVE_PTHREAD)
 
-/* The caller's wait for helpers' chunks spins this many rounds (~20-50 us)
- * before it yields the core (their thread may need it). */
-enum { LONG_WAIT_ROUNDS = 2000 };
+/* The caller's wait for helpers' chunks spins this many rounds (~0.1-0.3 ms)
+ * before it yields the core (their thread may need it). NOTE: a yield is
+ * a system call, slow in a VM; most waits end within the spin. */
+enum { LONG_WAIT_ROUNDS = 8000 };
 
 /* Spin bounds of an idle helper, in nanoseconds. */
 enum { SPIN_MIN_NS = 5000, SPIN_MAX_NS = 200000, SPIN_START_NS = 50000 };
@@ -136,6 +137,7 @@ typedef struct {
     void        *ctx;
     int64_t      n, chunks;
     int          helpers; /* helpers with an id below this may join */
+    bool         measure; /* threads time their chunks (claim_chunks) */
 } region;
 
 static struct {
@@ -153,6 +155,7 @@ static struct {
     int             started;    /* helpers started (owner only) */
     int             alone_left; /* regions the caller runs alone before trying helpers again (owner only) */
     int             backoff;    /* the last such stretch: doubled while preemptions go on, halved when not */
+    unsigned        posted;     /* regions posted (owner only) */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .owned = ATOMIC_FLAG_INIT };
 
 /* True on helpers, and on a caller inside a region: a parallel_for there runs
@@ -190,13 +193,16 @@ static int64_t thread_cpu_ns(void)
 }
 
 /* Claim and run chunks of the posted region until none is left. Returns
- * whether this thread was kept from its core meanwhile: its wall time
- * exceeded its CPU time by over 50 us and a fifth (it was runnable and
- * another program ran, or it shared its core). */
-enum { STOLEN_NS = 50000 };
+ * whether this thread was kept from its core meanwhile (only measured when
+ * job->measure): its wall time exceeded its CPU time by over 50 us and a
+ * fifth (it was runnable and another program ran, or it shared its core).
+ * NOTE: a thread's CPU time is a system call (~1 us in a VM), so regions
+ * are measured one in 16, and every region while the pool suspects
+ * contention. */
+enum { STOLEN_NS = 50000, MEASURE_EVERY = 16 };
 static bool claim_chunks(const region *job)
 {
-    int64_t wall = now_ns(), cpu = thread_cpu_ns();
+    int64_t wall = job->measure ? now_ns() : 0, cpu = job->measure ? thread_cpu_ns() : 0;
     bool    ran  = false;
     for (;;) {
         int64_t chunk = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed);
@@ -205,7 +211,7 @@ static bool claim_chunks(const region *job)
         atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
         ran = true;
     }
-    if (!ran) return false;
+    if (!ran || !job->measure) return false;
     wall = now_ns() - wall;
     cpu  = thread_cpu_ns() - cpu;
     return wall - cpu > STOLEN_NS && wall - cpu > wall / 5;
@@ -325,7 +331,8 @@ static bool run_on_pool(int64_t n, int64_t pieces, int threads, nbi_range_fn bod
         return false;
     }
     int64_t chunks = chunk_count(pieces, threads, pool.backoff > 0);
-    pool.job = (region){ .body = body, .ctx = ctx, .n = n, .chunks = chunks, .helpers = threads - 1 };
+    bool measure = pool.backoff > 0 || ++pool.posted % MEASURE_EVERY == 0;
+    pool.job     = (region){ .body = body, .ctx = ctx, .n = n, .chunks = chunks, .helpers = threads - 1, .measure = measure };
     atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.preempted, 0, memory_order_relaxed);
@@ -344,16 +351,15 @@ static bool run_on_pool(int64_t n, int64_t pieces, int threads, nbi_range_fn bod
     /* Only chunks claimed by helpers are left: wait for them, spinning a
      * little, then yielding the core (their thread may need it). */
     atomic_store(&pool.open, 0);
-    int round = 0;
-    for (; atomic_load_explicit(&pool.done, memory_order_acquire) < chunks ||
-           atomic_load_explicit(&pool.inside, memory_order_acquire) > 0;
+    for (int round = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < chunks ||
+                        atomic_load_explicit(&pool.inside, memory_order_acquire) > 0;
          round++) {
         if (round < LONG_WAIT_ROUNDS)
             cpu_relax();
         else
             sched_yield();
     }
-    note_preemption(preempted || atomic_load_explicit(&pool.preempted, memory_order_relaxed));
+    if (measure) note_preemption(preempted || atomic_load_explicit(&pool.preempted, memory_order_relaxed));
     atomic_flag_clear_explicit(&pool.owned, memory_order_release);
     return true;
 }
