@@ -182,13 +182,26 @@ static void test_im2col_matches_reference(void)
         float  *back32 = calloc((size_t)image_n, sizeof(float));
         for (int64_t k = 0; k < image_n; k++)
             image32[k] = (float)(image[k] = (double)((k * 7) % 13) - 6);
-        nbi_im2col_f64(&s, s.channels, image, cols);
-        nbi_im2col_f32(&s, s.channels, image32, cols32);
+        nbi_im2col_f64(&s, s.channels, image, cols, s.out_h * s.out_w);
+        nbi_im2col_f32(&s, s.channels, image32, cols32, s.out_h * s.out_w);
         nbi_im2col_reference_f64(&s, s.channels, image, ref_cols);
         bool same = true;
         for (int64_t k = 0; k < cols_n; k++)
             same = same && cols[k] == ref_cols[k] && cols32[k] == (float)ref_cols[k];
         NBT_CHECK(same);
+        /* Into a wider matrix (row stride L + 5, as when images sit side by
+         * side): each row as before, the gap between rows untouched. */
+        int64_t L = s.out_h * s.out_w, rows = cols_n / L, ld = L + 5;
+        double *wide = malloc((size_t)(rows * ld) * sizeof(double));
+        for (int64_t k = 0; k < rows * ld; k++)
+            wide[k] = 999;
+        nbi_im2col_f64(&s, s.channels, image, wide, ld);
+        same = true;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t q = 0; q < ld; q++)
+                same = same && wide[r * ld + q] == (q < L ? ref_cols[r * L + q] : 999);
+        NBT_CHECK(same);
+        free(wide);
         nbi_col2im_f64(&s, s.channels, ref_cols, back);
         nbi_col2im_f32(&s, s.channels, cols32, back32);
         nbi_col2im_reference_f64(&s, s.channels, ref_cols, ref_back);

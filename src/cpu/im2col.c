@@ -73,12 +73,12 @@ static same_tap same_tap_of(const nbi_conv_shape *s, int64_t i, int64_t j)
                                                                                                                        \
     /* Stride 1 with Q == W: the valid rows of one kernel tap are one run of                                           \
      * the image, so each tap is one memcpy plus zeros at the padded edges. */                                         \
-    static void im2col_same_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols)               \
+    static void im2col_same_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols, int64_t ld)   \
     {                                                                                                                  \
         const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
         for (int64_t c = 0; c < channels; c++)                                                                         \
             for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
-                for (int64_t j = 0; j < s->kernel_w; j++, cols += P * Q) {                                             \
+                for (int64_t j = 0; j < s->kernel_w; j++, cols += ld) {                                                \
                     same_tap t = same_tap_of(s, i, j);                                                                 \
                     memset(cols, 0, (size_t)(t.p_lo * Q) * sizeof(T));                                                 \
                     memset(cols + t.p_hi * Q, 0, (size_t)((P - t.p_hi) * Q) * sizeof(T));                              \
@@ -90,16 +90,16 @@ static same_tap same_tap_of(const nbi_conv_shape *s, int64_t i, int64_t j)
                 }                                                                                                      \
     }                                                                                                                  \
                                                                                                                        \
-    void nbi_im2col_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols)                       \
+    void nbi_im2col_##suffix(const nbi_conv_shape *s, int64_t channels, const T *image, T *cols, int64_t ld)           \
     {                                                                                                                  \
         const int64_t H = s->height, W = s->width, P = s->out_h, Q = s->out_w;                                         \
         if (s->stride_h == 1 && s->stride_w == 1 && Q == W) {                                                          \
-            im2col_same_##suffix(s, channels, image, cols);                                                            \
+            im2col_same_##suffix(s, channels, image, cols, ld);                                                        \
             return;                                                                                                    \
         }                                                                                                              \
         for (int64_t c = 0; c < channels; c++)                                                                         \
             for (int64_t i = 0; i < s->kernel_h; i++)                                                                  \
-                for (int64_t j = 0; j < s->kernel_w; j++) {                                                            \
+                for (int64_t j = 0; j < s->kernel_w; j++, cols += ld - P * Q) {                                        \
                     const T *plane  = image + c * H * W;                                                               \
                     int64_t  offset = j * s->dilation_w - s->pad_w, lo, hi;                                            \
                     valid_columns(s, offset, &lo, &hi);                                                                \
@@ -216,12 +216,22 @@ void nbi_col2im_reference_f64(const nbi_conv_shape *s, int64_t channels, const d
 /* Dtype dispatch: the products below are written once on bytes              */
 /* ------------------------------------------------------------------------ */
 
-static void im2col(nb_dtype dtype, const nbi_conv_shape *s, int64_t channels, const void *image, void *cols)
+static void im2col(nb_dtype dtype, const nbi_conv_shape *s, int64_t channels, const void *image, void *cols, int64_t ld)
 {
     if (dtype == NB_FLOAT32)
-        nbi_im2col_f32(s, channels, image, cols);
+        nbi_im2col_f32(s, channels, image, cols, ld);
     else
-        nbi_im2col_f64(s, channels, image, cols);
+        nbi_im2col_f64(s, channels, image, cols, ld);
+}
+
+/* rows x len blocks between layouts: dst row r at dst + r * dst_ld, src
+ * row r at src + r * src_ld (elements). */
+static void copy_rows(size_t itemsize, void *dst, int64_t dst_ld, const void *src, int64_t src_ld, int64_t rows,
+                      int64_t len)
+{
+    for (int64_t r = 0; r < rows; r++)
+        memcpy((char *)dst + (size_t)(r * dst_ld) * itemsize, (const char *)src + (size_t)(r * src_ld) * itemsize,
+               (size_t)len * itemsize);
 }
 
 static void col2im(nb_dtype dtype, const nbi_conv_shape *s, int64_t channels, void *cols, void *image)
@@ -281,6 +291,7 @@ struct conv_job {
     size_t                itemsize;
     int64_t               group_channels, group_out, K, L, HW; /* C/G, O/G, K, L, H*W */
     bool                  direct;                              /* 1x1, stride 1, no padding */
+    int64_t               span;                                /* images per GEMM (images_per_gemm) */
     const char           *x, *w, *y, *bias;
     /* forward with a bias: w with the bias as an extra column (O x (K + 1)),
      * matched by a row of ones under the column matrix, so GEMM adds it. */
@@ -294,6 +305,25 @@ struct conv_job {
     atomic_int    failed;
 };
 
+/* Images whose column matrices sit side by side in one GEMM: enough
+ * columns (~1024) that the product's fixed costs (packing the weights, the
+ * edge tiles of a short row) are spread over several images, at most 64
+ * images and a ~4 MiB column buffer. One when the image is its own column
+ * matrix (direct), or has 512 columns or more: side by side costs a copy of
+ * the output (forward) or of its gradient (weight_grad), which a wide
+ * image's product does not repay. NOTE: a function of the shapes only, so
+ * the weight gradient's sums do not change with the thread count. */
+enum { SPAN_COLUMNS = 1024, SPAN_MOST = 64, SPAN_BYTES = 4 << 20 };
+static int64_t images_per_gemm(const conv_job *job)
+{
+    if (job->direct || job->L == 0 || 2 * job->L >= SPAN_COLUMNS) return 1;
+    int64_t span  = (SPAN_COLUMNS + job->L - 1) / job->L;
+    int64_t bytes = (job->K + 1 + job->group_out) * job->L * (int64_t)job->itemsize;
+    if (span > SPAN_MOST) span = SPAN_MOST;
+    if (bytes > 0 && span > SPAN_BYTES / bytes) span = SPAN_BYTES / bytes;
+    return span < 1 ? 1 : span;
+}
+
 static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
 {
     conv_job job       = {.s = s, .dtype = dtype, .itemsize = nb_dtype_size(dtype)};
@@ -304,6 +334,7 @@ static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
     job.HW             = s->height * s->width;
     job.direct =
         s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+    job.span = images_per_gemm(&job);
     atomic_init(&job.failed, 0);
     return job;
 }
@@ -320,22 +351,21 @@ static size_t output_offset(const conv_job *job, int64_t n, int64_t g)
     return (size_t)((n * job->s->out_channels + g * job->group_out) * job->L) * job->itemsize;
 }
 
-static size_t column_bytes(const conv_job *job) { return (size_t)((job->K + job->bias_rows) * job->L) * job->itemsize; }
+/* A share's scratch: the column matrices of span images side by side
+ * ((K + bias row) x span L), then a group_out x span L block for the
+ * product (forward) or the gradient's rows (weight_grad). */
+static size_t column_bytes(const conv_job *job)
+{
+    return (size_t)((job->K + job->bias_rows + job->group_out) * job->span * job->L) * job->itemsize;
+}
 
-/* A column buffer for one group of one image (its bias row set to ones),
- * or NULL (direct needs none). */
+/* A share's scratch buffer (column_bytes), or NULL (direct needs none). */
 static char *column_buffer(const conv_job *job, bool *failed)
 {
     *failed = false;
     if (job->direct || column_bytes(job) == 0) return NULL;
     char *buf = nbi_host_alloc(column_bytes(job));
     *failed   = buf == NULL;
-    if (buf && job->bias_rows) {
-        double one     = 1.0;
-        float  one_f32 = 1.0f;
-        fill_rows(job->dtype, buf + (size_t)(job->K * job->L) * job->itemsize, 1, job->L,
-                  job->dtype == NB_FLOAT32 ? (const void *)&one_f32 : (const void *)&one);
-    }
     return buf;
 }
 
@@ -344,37 +374,65 @@ static void release_buffer(const conv_job *job, char *buf)
     if (buf) nbi_host_release(buf, column_bytes(job));
 }
 
-/* The column matrix (K x L) of one group of one image: the image itself
- * when direct, else built in buf. */
-static const char *columns_of(const conv_job *job, const char *image, char *buf)
+/* The column matrices of group g of images [n, n + count) side by side in
+ * buf (row stride count L), under them the row of ones when the job has a
+ * bias row; or the image itself when direct (count 1). *ld receives the
+ * row stride. */
+static const char *columns_of(const conv_job *job, int64_t n, int64_t count, int64_t g, char *buf, int64_t *ld)
 {
-    if (job->direct) return image;
-    im2col(job->dtype, job->s, job->group_channels, image, buf);
+    *ld = count * job->L;
+    if (job->direct) return job->x + image_offset(job, n, g);
+    for (int64_t i = 0; i < count; i++)
+        im2col(job->dtype, job->s, job->group_channels, job->x + image_offset(job, n + i, g),
+               buf + (size_t)(i * job->L) * job->itemsize, *ld);
+    if (job->bias_rows) {
+        double one     = 1.0;
+        float  one_f32 = 1.0f;
+        fill_rows(job->dtype, buf + (size_t)(job->K * *ld) * job->itemsize, 1, *ld,
+                  job->dtype == NB_FLOAT32 ? (const void *)&one_f32 : (const void *)&one);
+    }
     return buf;
 }
 
-/* Images [begin, end): y[n] = w * cols(x[n]) + bias. */
+/* The block after the column matrices in a share's buffer. */
+static char *product_block(const conv_job *job, char *buf)
+{
+    return buf + (size_t)((job->K + job->bias_rows) * job->span * job->L) * job->itemsize;
+}
+
+/* Spans [begin, end) of span images each (the last may be short): y[n] =
+ * w * cols(x[n]) + bias. With several images the product lands in the
+ * share's buffer and is copied to each image's block of y. NOTE: the spans
+ * are fixed by the batch, not by how threads split it: a GEMM kernel may
+ * round differently for another column count. */
 static bool forward_share(conv_job *job, int64_t begin, int64_t end, char *buf)
 {
     const nbi_conv_shape *s      = job->s;
     size_t                is     = job->itemsize;
     bool                  failed = false;
-    for (int64_t n = begin; n < end && !failed; n++)
+    for (int64_t unit = begin; unit < end && !failed; unit++) {
+        int64_t n = unit * job->span, count = s->batch - n < job->span ? s->batch - n : job->span;
         for (int64_t g = 0; g < s->groups && !failed; g++) {
-            char       *y    = job->out + output_offset(job, n, g);
-            const char *cols = columns_of(job, job->x + image_offset(job, n, g), buf);
+            int64_t     ld;
+            const char *cols = columns_of(job, n, count, g, buf, &ld);
+            char       *y    = count == 1 ? job->out + output_offset(job, n, g) : product_block(job, buf);
             if (job->bias_rows) { /* the bias comes in through the row of ones */
                 const char *w = job->w_with_bias + (size_t)(g * job->group_out * (job->K + 1)) * is;
-                failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K + 1, w, job->K + 1, cols, job->L,
-                              false, y, job->L) != NB_OK;
-                continue;
+                failed = gemm(job->dtype, false, false, job->group_out, ld, job->K + 1, w, job->K + 1, cols, ld, false,
+                              y, ld) != NB_OK;
+            } else {
+                const char *w = job->w + (size_t)(g * job->group_out * job->K) * is;
+                if (job->bias)
+                    for (int64_t r = 0; r < job->group_out; r++)
+                        fill_rows(job->dtype, y + (size_t)(r * ld) * is, 1, ld, job->bias + (size_t)(g * job->group_out + r) * is);
+                failed = gemm(job->dtype, false, false, job->group_out, ld, job->K, w, job->K, cols, ld,
+                              job->bias != NULL, y, ld) != NB_OK;
             }
-            const char *w = job->w + (size_t)(g * job->group_out * job->K) * is;
-            if (job->bias)
-                fill_rows(job->dtype, y, job->group_out, job->L, job->bias + (size_t)(g * job->group_out) * is);
-            failed = gemm(job->dtype, false, false, job->group_out, job->L, job->K, w, job->K, cols, job->L,
-                          job->bias != NULL, y, job->L) != NB_OK;
+            for (int64_t i = 0; count > 1 && i < count; i++)
+                copy_rows(is, job->out + output_offset(job, n + i, g), job->L, y + (size_t)(i * job->L) * is, ld,
+                          job->group_out, job->L);
         }
+    }
     return failed;
 }
 
@@ -417,14 +475,23 @@ static bool weight_grad_share(conv_job *job, int64_t begin, int64_t end, char *b
         char   *partial = job->pieces == 1 ? job->out : job->partials + (size_t)(piece * wsize) * is;
         int64_t first = s->batch * piece / job->pieces, last = s->batch * (piece + 1) / job->pieces;
         fill_rows(job->dtype, partial, 1, wsize, NULL);
-        for (int64_t n = first; n < last && !failed; n++)
+        for (int64_t n = first; n < last && !failed; n += job->span) {
+            int64_t count = last - n < job->span ? last - n : job->span;
             for (int64_t g = 0; g < s->groups && !failed; g++) {
+                int64_t     ld;
+                const char *cols = columns_of(job, n, count, g, buf, &ld);
                 const char *y    = job->y + output_offset(job, n, g);
-                char       *w    = partial + (size_t)(g * job->group_out * job->K) * is;
-                const char *cols = columns_of(job, job->x + image_offset(job, n, g), buf);
-                failed = gemm(job->dtype, false, true, job->group_out, job->K, job->L, y, job->L, cols, job->L, true, w,
-                              job->K) != NB_OK;
+                if (count > 1) { /* the images' gradient rows side by side, as their columns */
+                    for (int64_t i = 0; i < count; i++)
+                        copy_rows(is, product_block(job, buf) + (size_t)(i * job->L) * is, ld,
+                                  job->y + output_offset(job, n + i, g), job->L, job->group_out, job->L);
+                    y = product_block(job, buf);
+                }
+                char *w = partial + (size_t)(g * job->group_out * job->K) * is;
+                failed  = gemm(job->dtype, false, true, job->group_out, job->K, ld, y, ld, cols, ld, true, w, job->K) !=
+                         NB_OK;
             }
+        }
     }
     return failed;
 }
@@ -477,7 +544,8 @@ nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *
             memcpy(job.w_with_bias + o * (row + is) + row, (const char *)bias + o * is, is);
         }
     }
-    nb_status status = run(&job, forward_share, s->batch, image_grain(&job));
+    int64_t   spans  = (s->batch + job.span - 1) / job.span;
+    nb_status status = run(&job, forward_share, spans, (image_grain(&job) + job.span - 1) / job.span);
     if (job.w_with_bias) nbi_host_release(job.w_with_bias, (size_t)s->out_channels * (row + is));
     return status;
 }

@@ -28,10 +28,12 @@ typedef struct {
 } nbi_conv_shape;
 
 /* One image (channels x H x W, contiguous) to its column matrix
- * (channels * kernel_h * kernel_w rows, P * Q columns, contiguous). channels
- * is given apart from shape->channels so that one group can be unfolded. */
-void nbi_im2col_f32(const nbi_conv_shape *shape, int64_t channels, const float *image, float *cols);
-void nbi_im2col_f64(const nbi_conv_shape *shape, int64_t channels, const double *image, double *cols);
+ * (channels * kernel_h * kernel_w rows of P * Q columns, row r at cols + r *
+ * ld, ld >= P * Q: several images' matrices side by side make one wider
+ * matrix). channels is given apart from shape->channels so that one group
+ * can be unfolded. */
+void nbi_im2col_f32(const nbi_conv_shape *shape, int64_t channels, const float *image, float *cols, int64_t ld);
+void nbi_im2col_f64(const nbi_conv_shape *shape, int64_t channels, const double *image, double *cols, int64_t ld);
 /* The adjoint: add every column entry into the pixel it was read from
  * (entries from outside the image are dropped). image is accumulated into.
  * NOTE: cols is scratch: the dropped entries may be overwritten (zeroed). */
@@ -50,8 +52,8 @@ void nbi_col2im_reference_f64(const nbi_conv_shape *shape, int64_t channels, con
  *               (the adjoint of forward in w)
  *
  * bias may be NULL. Images are spread over threads when the work is large;
- * results do not depend on timing (weight_grad sums per-thread partial
- * products in a fixed order, so its rounding depends on the thread count).
+ * results depend on neither timing nor the thread count (weight_grad sums
+ * partial products of pieces of the batch fixed by its size, in order).
  * Return NB_OK or NB_ERR_OOM (nothing recorded; outputs unspecified). */
 nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *w, const void *bias,
                            void *y);
