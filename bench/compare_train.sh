@@ -30,9 +30,13 @@ bench_python torch
 # Steps, start-up, then the default training run; a failed check fails its case.
 bench_run nabla nabla "$results/train_nabla.txt" "$build/bench_train" --train "$build/nabla-train" "$@"
 if [ $have_torch_cpp = 1 ]; then
-    bench_run "libtorch (C++)" libtorch "$results/train_libtorch.txt" "$build/bench_train_torch" "$@"
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456 \
+        bench_run "libtorch (C++)" libtorch "$results/train_libtorch.txt" "$build/bench_train_torch" "$@"
 fi
 if [ $have_python = 1 ]; then
-    bench_run "PyTorch (Python)" pytorch "$results/train_pytorch.txt" "$python" "$root/bench/compare_train.py" "$@"
+    # PyTorch at its best: glibc's malloc keeps freed activations instead of
+    # unmapping them (else every step pays their page faults; bench/README.md).
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456 \
+        bench_run "PyTorch (Python)" pytorch "$results/train_pytorch.txt" "$python" "$root/bench/compare_train.py" "$@"
 fi
 bench_join

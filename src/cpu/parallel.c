@@ -106,6 +106,8 @@ nb_status nb_set_num_threads(int n)
     return NB_OK;
 }
 
+#if defined(NB_HAVE_PTHREAD)
+
 /* Chunks per thread: one while the machine is ours (fewer, longer body
  * calls: the GEMM kernels lose ~10% on a small training step cut finer);
  * four after preemptions (a preempted helper then holds up a quarter of its
@@ -121,8 +123,6 @@ static int64_t chunk_count(int64_t pieces, int threads, bool contended)
     int64_t most = (int64_t)threads * (contended ? CHUNKS_PER_THREAD_CONTENDED : CHUNKS_PER_THREAD);
     return pieces < most ? pieces : most;
 }
-
-#if defined(NB_HAVE_PTHREAD)
 
 /* The caller's wait for helpers' chunks spins this many rounds (~0.1-0.3 ms)
  * before it yields the core (their thread may need it). NOTE: a yield is
