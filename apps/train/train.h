@@ -50,6 +50,7 @@ nb_module *build_model(const char *name);
 /* Progress of one epoch: a live bar on a terminal, plain lines otherwise. */
 typedef struct {
     bool    live;
+    int     columns; /* the terminal's width */
     int     epoch, epochs;
     int64_t batches, samples_per_epoch;
     double  started;
