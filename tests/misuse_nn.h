@@ -538,6 +538,8 @@ static void run_data(void)
     check_allowed("NULL", nb_last_status() != NB_OK);
     begin("nb_loader_num_batches");
     FAILS_V("NULL", nb_loader_num_batches(NULL));
+    begin("nb_loader_ended");
+    FAILS_V("NULL", nb_loader_ended(NULL));
     begin("nb_loader_free");
     nb_loader_free(NULL);
     check_allowed("NULL", nb_last_status() != NB_OK);

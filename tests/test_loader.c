@@ -98,10 +98,17 @@ static void test_sequential_batches(void)
     NBT_CHECK_TENSOR(batch[1], NB_SHAPE(2), 0, 8, 9);
     nb_free(batch[0]);
     nb_free(batch[1]);
-    /* The end of the epoch is not an error, and stays the end. */
+    /* The end of the epoch is not an error, and the loader says so. */
+    NBT_CHECK(!nb_loader_ended(l));
     NBT_CHECK(!nb_loader_next(l, batch));
-    NBT_CHECK(!nb_loader_next(l, batch));
-    NBT_CHECK(nb_last_status() == NB_OK);
+    NBT_CHECK(nb_last_status() == NB_OK && nb_loader_ended(l));
+    /* The next call starts the next epoch by itself (without shuffling:
+     * the same order). */
+    NBT_CHECK(nb_loader_next(l, batch));
+    NBT_CHECK(!nb_loader_ended(l));
+    NBT_CHECK_TENSOR(batch[1], NB_SHAPE(4), 0, 0, 1, 2, 3);
+    nb_free(batch[0]);
+    nb_free(batch[1]);
     /* A new epoch without shuffling repeats the order. */
     nb_loader_reset(l);
     int64_t order[16];
@@ -268,8 +275,10 @@ static void test_empty_dataset(void)
 
 enum { N = 100, EPOCHS = 3 };
 
-/* The orders of EPOCHS epochs of a shuffling loader over N samples. */
-static void shuffled_orders(uint64_t seed, int64_t batch_size, int64_t orders[EPOCHS][N])
+/* The orders of EPOCHS epochs of a shuffling loader over N samples;
+ * between epochs nb_loader_reset when reset, else nothing (the loader
+ * starts the next epoch by itself). */
+static void epoch_orders(uint64_t seed, int64_t batch_size, int64_t orders[EPOCHS][N], bool reset)
 {
     nb_tensor *x, *y;
     make_data(N, &x, &y);
@@ -277,7 +286,7 @@ static void shuffled_orders(uint64_t seed, int64_t batch_size, int64_t orders[EP
     nb_dataset *d          = nb_tensor_dataset_new(tensors, 2);
     nb_loader  *l          = nb_loader_new(d, batch_size, true, false, seed);
     for (int e = 0; e < EPOCHS; e++) {
-        if (e > 0) nb_loader_reset(l);
+        if (e > 0 && reset) nb_loader_reset(l);
         NBT_CHECK(run_epoch(l, batch_size, orders[e], N) == N);
         NBT_CHECK(is_permutation(orders[e], N));
     }
@@ -287,7 +296,24 @@ static void shuffled_orders(uint64_t seed, int64_t batch_size, int64_t orders[EP
     nb_free(y);
 }
 
+static void shuffled_orders(uint64_t seed, int64_t batch_size, int64_t orders[EPOCHS][N])
+{
+    epoch_orders(seed, batch_size, orders, true);
+}
+
 static bool same_order(const int64_t *a, const int64_t *b) { return memcmp(a, b, N * sizeof *a) == 0; }
+
+/* Without nb_loader_reset every epoch is whole, and the epochs are those
+ * an explicit reset gives. */
+static void test_epochs_without_reset(void)
+{
+    static int64_t with_reset[EPOCHS][N], without[EPOCHS][N];
+    epoch_orders(11, 7, with_reset, true);
+    epoch_orders(11, 7, without, false);
+    for (int e = 0; e < EPOCHS; e++)
+        NBT_CHECK(same_order(with_reset[e], without[e]));
+    NBT_CHECK(!same_order(without[0], without[1]));
+}
 
 static void test_shuffle(void)
 {
@@ -472,6 +498,7 @@ int main(void)
     NBT_RUN(test_fast_path_matches_index_select);
     NBT_RUN(test_empty_dataset);
     NBT_RUN(test_shuffle);
+    NBT_RUN(test_epochs_without_reset);
     NBT_RUN(test_pinned_order);
     NBT_RUN(test_digits_loader);
     NBT_RUN(test_errors);

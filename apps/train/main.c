@@ -240,13 +240,12 @@ static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *s
     nb_tensor *batch[2];
     *t = (tally){ 0 };
     nb_module_train(model, true);
-    nb_loader_reset(loader);
-    nb_clear_error(); /* the loader's false means "epoch over" only with no error pending */
+    nb_loader_reset(loader); /* epoch e shuffles with stream e, as it always has */
     for (;;) {
         nb_scope_begin();
         if (!nb_loader_next(loader, batch)) {
             nb_scope_end();
-            return nb_last_status() == NB_OK ? EPOCH_DONE : EPOCH_FAILED;
+            return nb_loader_ended(loader) ? EPOCH_DONE : EPOCH_FAILED;
         }
         t->step++;
         bool       flat   = strcmp(o->model, "mlp") == 0;

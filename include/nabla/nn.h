@@ -406,9 +406,15 @@ NB_API void        nb_dataset_free(nb_dataset *d);
 typedef struct nb_loader nb_loader;
 NB_API nb_loader *nb_loader_new(nb_dataset *d, int64_t batch_size, bool shuffle, bool drop_last, uint64_t seed);
 /* The next batch of the epoch into batch[0..count), new handles (in the
- * current scope); false at the end of the epoch (then call
- * nb_loader_reset for the next one) or on error (nb_last_status). */
+ * current scope). false at the end of the epoch (nb_loader_ended is then
+ * true, and no error is recorded) or on error (nb_loader_ended false,
+ * nb_last_status says why). The call after the end starts the next epoch
+ * by itself (a new order when shuffling), so each epoch is one loop:
+ *   while (nb_loader_next(l, batch)) { ... }
+ *   if (!nb_loader_ended(l)) { the error: nb_last_error() }
+ * nb_loader_reset starts the next epoch at once, also mid-epoch. */
 NB_API bool       nb_loader_next(nb_loader *l, nb_tensor **batch);
+NB_API bool       nb_loader_ended(const nb_loader *l);
 NB_API void       nb_loader_reset(nb_loader *l);
 NB_API int64_t    nb_loader_num_batches(const nb_loader *l);
 NB_API void       nb_loader_free(nb_loader *l);

@@ -30,6 +30,7 @@ struct nb_loader {
     int64_t     position; /* samples of this epoch already handed out */
     int64_t     size;     /* dataset->size when the loader was made */
     int64_t    *order;    /* size sample indices, this epoch's order */
+    bool        ended;    /* the last nb_loader_next reported the end of the epoch */
 };
 
 /* order = 0, 1, ..., n-1, shuffled when the loader shuffles. NOTE: the
@@ -115,9 +116,16 @@ bool nb_loader_next(nb_loader *l, nb_tensor **batch)
     const nb_dataset *d = l->dataset;
     for (int k = 0; k < d->count; k++)
         batch[k] = NULL;
+    /* The call after the end of an epoch starts the next one, as a second
+     * `for batch in loader` does in PyTorch: forgetting nb_loader_reset
+     * used to give an empty epoch. */
+    if (l->ended) nb_loader_reset(l);
     int64_t left  = l->size - l->position;
     int64_t count = left < l->batch_size ? left : l->batch_size;
-    if (count == 0 || (l->drop_last && count < l->batch_size)) return false; /* end of the epoch */
+    if (count == 0 || (l->drop_last && count < l->batch_size)) { /* end of the epoch */
+        l->ended = true;
+        return false;
+    }
 
     for (int k = 0; k < d->count; k++) {
         batch[k] = gather_rows(d->tensors[k], l->order + l->position, count);
@@ -138,7 +146,14 @@ void nb_loader_reset(nb_loader *l)
     if (l == NULL) return;
     l->epoch++;
     l->position = 0;
+    l->ended    = false;
     draw_order(l);
+}
+
+bool nb_loader_ended(const nb_loader *l)
+{
+    if (!nbi_check_object(l, "nb_loader_ended", "l")) return false;
+    return l->ended;
 }
 
 void nb_loader_free(nb_loader *l)
