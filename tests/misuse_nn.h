@@ -447,6 +447,23 @@ static void run_optim(void)
     nb_rmsprop_opts rms = nb_rmsprop_defaults();
     rms.alpha           = -1;
     FAILS_O("alpha -1", nb_rmsprop_new(&w, 1, rms));
+    /* The module forms: NULL, a module without parameters, bad options. */
+    nb_module *no_params = nb_relu_new(), *one_layer = nb_linear_new(2, 2, true);
+    begin("nb_sgd_for");
+    FAILS_O("NULL", nb_sgd_for(NULL, nb_sgd_defaults(0.1)));
+    FAILS_O("no parameters", nb_sgd_for(no_params, nb_sgd_defaults(0.1)));
+    FAILS_O("lr -1", nb_sgd_for(one_layer, nb_sgd_defaults(-1)));
+    begin("nb_adam_for");
+    FAILS_O("NULL", nb_adam_for(NULL, adam));
+    FAILS_O("no parameters", nb_adam_for(no_params, adam));
+    begin("nb_adamw_for");
+    FAILS_O("NULL", nb_adamw_for(NULL, adam));
+    FAILS_O("no parameters", nb_adamw_for(no_params, adam));
+    begin("nb_rmsprop_for");
+    FAILS_O("NULL", nb_rmsprop_for(NULL, nb_rmsprop_defaults()));
+    FAILS_O("alpha -1", nb_rmsprop_for(one_layer, rms));
+    nb_module_free(no_params);
+    nb_module_free(one_layer);
     begin("nb_optim_step");
     FAILS_S("NULL", nb_optim_step(NULL));
     begin("nb_optim_zero_grad");

@@ -721,6 +721,56 @@ static void test_clip_grad_norm_edges(void)
     nb_free(b);
 }
 
+/* nb_adam_for(model) is nb_adam_new over nb_module_parameters: the same
+ * steps, bit for bit. */
+static void test_optimizer_for_module(void)
+{
+    nb_module *models[2];
+    nb_optim  *opts[2];
+    for (int k = 0; k < 2; k++) {
+        nb_manual_seed(8);
+        nb_module *layers[] = { nb_linear_new(5, 4, true), nb_relu_new(), nb_linear_new(4, 3, true) };
+        models[k]           = nb_sequential_new(layers, 3);
+        if (k == 0) {
+            nb_tensor *params[8];
+            int64_t    count = nb_module_parameters(models[k], params, NULL, 8);
+            NBT_CHECK(count == 4);
+            opts[k] = nb_adam_new(params, count, nb_adam_defaults());
+        } else {
+            opts[k] = nb_adam_for(models[k], nb_adam_defaults());
+        }
+        NBT_CHECK(opts[k] != NULL);
+    }
+    nb_manual_seed(9);
+    nb_tensor *x = nb_randn(NB_SHAPE(6, 5), NB_OPTS());
+    for (int step = 0; step < 3; step++)
+        for (int k = 0; k < 2; k++) {
+            nb_optim_zero_grad(opts[k]);
+            nb_scope_begin();
+            NBT_CHECK(nb_backward(nb_sum(nb_module_forward(models[k], x))) == NB_OK);
+            NBT_CHECK(nb_optim_step(opts[k]) == NB_OK);
+            nb_scope_end();
+        }
+    const char *names[] = { "0.weight", "0.bias", "2.weight", "2.bias" };
+    for (int i = 0; i < 4; i++) {
+        nb_scope_begin();
+        nb_tensor *a = nb_module_tensor(models[0], names[i]), *b = nb_module_tensor(models[1], names[i]);
+        NBT_CHECK(nb_item(nb_max(nb_abs(nb_sub(a, b)))) == 0);
+        nb_scope_end();
+    }
+    NBT_CHECK(nb_sgd_for(NULL, nb_sgd_defaults(0.1)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_sgd_for: argument 'm' is NULL");
+    nb_module *relu = nb_relu_new();
+    NBT_CHECK(nb_rmsprop_for(relu, nb_rmsprop_defaults()) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_rmsprop_for: the ReLU module has no parameters");
+    nb_module_free(relu);
+    nb_free(x);
+    for (int k = 0; k < 2; k++) {
+        nb_optim_free(opts[k]);
+        nb_module_free(models[k]);
+    }
+}
+
 int main(void)
 {
     NBT_RUN(test_fused_steps_match_torch);
@@ -741,5 +791,6 @@ int main(void)
     NBT_RUN(test_format_float);
     NBT_RUN(test_clip_grad_norm_matches_torch);
     NBT_RUN(test_clip_grad_norm_edges);
+    NBT_RUN(test_optimizer_for_module);
     return nbt_finish();
 }

@@ -298,6 +298,14 @@ NB_API nb_optim *nb_sgd_new(nb_tensor *const *params, int64_t count, nb_sgd_opts
 NB_API nb_optim *nb_adam_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts);
 NB_API nb_optim *nb_adamw_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts);
 NB_API nb_optim *nb_rmsprop_new(nb_tensor *const *params, int64_t count, nb_rmsprop_opts opts);
+/* The same over every parameter of m and its children, in one call
+ * (torch.optim.Adam(model.parameters())): nb_adam_for(model,
+ * nb_adam_defaults()). m must outlive the optimizer; NB_ERR_ARG for NULL or
+ * a module without parameters. */
+NB_API nb_optim *nb_sgd_for(nb_module *m, nb_sgd_opts opts);
+NB_API nb_optim *nb_adam_for(nb_module *m, nb_adam_opts opts);
+NB_API nb_optim *nb_adamw_for(nb_module *m, nb_adam_opts opts);
+NB_API nb_optim *nb_rmsprop_for(nb_module *m, nb_rmsprop_opts opts);
 NB_API nb_status nb_optim_step(nb_optim *o);
 /* Set every parameter's gradient to NULL (torch's set_to_none). Safe on NULL. */
 NB_API void      nb_optim_zero_grad(nb_optim *o);
