@@ -32,8 +32,7 @@ int main(void)
     }
     nb_module *layers[] = { nb_linear_new(784, 128, true), nb_relu_new(), nb_linear_new(128, 10, true) };
     nb_module *mlp      = nb_sequential_new(layers, 3);
-    nb_tensor *params[4];
-    nb_optim  *adam     = nb_adam_new(params, nb_module_parameters(mlp, params, NULL, 4), nb_adam_defaults());
+    nb_optim *adam = nb_adam_for(mlp, nb_adam_defaults());
 
     nb_tensor  *pair[2] = { images, labels };
     nb_dataset *data    = nb_tensor_dataset_new(pair, 2);
