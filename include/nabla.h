@@ -3,7 +3,9 @@
  *
  * nabla is an N-dimensional tensor library in C11: shapes, strides, dtypes and
  * devices, broadcasting elementwise ops, reductions, matmul, indexing, and
- * (in later parts) reverse-mode automatic differentiation.
+ * reverse-mode automatic differentiation recorded as the program runs
+ * (requires_grad, backward, higher orders). Layers, losses, optimizers,
+ * data loading and model files are in nabla/nn.h.
  *
  * Conventions that hold for every function below, so they are not repeated:
  *
