@@ -1,6 +1,6 @@
 #!/bin/sh
 # nabla-train as a user meets it: --help, bad arguments and missing files
-# give a one-line reason, the usage and a non-zero exit; a short real run
+# give a one-line reason (and a pointer to --help) and a non-zero exit; a short real run
 # trains, evaluates and writes its files; a second run with the same seed
 # gives the same numbers. Then the data and runs that must not take it down
 # or leave a wrong result behind (issue 9), on small IDX files made here:
@@ -32,7 +32,7 @@ expect "--help prints the usage" 0 "usage: .*nabla-train" -- "$train" --help
 expect "unknown option" 2 "nabla-train: unknown option '--bogus'" -- "$train" --bogus 1
 expect "bad number" 2 "--epochs needs a positive whole number in range, got 'x'" -- "$train" --epochs x
 expect "bad model" 2 "--model does not take 'resnet'" -- "$train" --model resnet
-expect "usage after a bad argument" 2 "usage:" -- "$train" --lr -1
+expect "a bad argument points to --help" 2 "--help lists the options" -- "$train" --lr -1
 expect "missing value" 2 "--data needs a value" -- "$train" --data
 expect "missing data directory" 1 "nabla-train: training data: .*no-such-dir" -- "$train" --data "$work/no-such-dir"
 expect "bad device" 2 "--device does not take 'tpu'" -- "$train" --device tpu

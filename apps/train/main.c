@@ -142,7 +142,10 @@ static bool load_split(const char *dir, const char *images_name, const char *lab
     nb_tensor *images = load_idx_file(dir, images_name);
     nb_tensor *labels = images ? load_idx_file(dir, labels_name) : NULL;
     if (images == NULL || labels == NULL) {
-        snprintf(error, error_size, "%s", last_reason());
+        /* A missing file: say that the gzipped name was looked for too. */
+        bool missing = strstr(nb_last_error(), "No such file") != NULL;
+        snprintf(error, error_size, "%s%s%s%s", last_reason(), missing ? " (nor " : "",
+                 missing ? (images == NULL ? images_name : labels_name) : "", missing ? ".gz)" : "");
         nb_free(images);
         return false;
     }
@@ -351,8 +354,8 @@ int main(int argc, char **argv)
     train_options o;
     char          error[1024];
     if (!parse_options(argc, argv, &o, error, sizeof error)) {
-        fprintf(stderr, "nabla-train: %s\n", error);
-        print_usage(stderr, argv[0]);
+        /* The reason and a pointer, not 20 lines of usage burying it. */
+        fprintf(stderr, "nabla-train: %s\n(%s --help lists the options)\n", error, argv[0]);
         return 2;
     }
     if (o.help) {
