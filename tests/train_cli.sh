@@ -48,6 +48,13 @@ if [ ! -s "$work/run1/model.safetensors" ] || ! grep -q "<svg" "$work/run1/curve
     echo "FAILED: the run did not write model.safetensors and curves.svg"
     failures=$((failures + 1))
 fi
+# The plot names what it shows: the model and data in its title, both panels' legends.
+for text in "nabla-train: mlp on $data, 1 epoch" "train loss (epoch mean)" "test accuracy" ">epoch<"; do
+    if ! grep -qF -- "$text" "$work/run1/curves.svg"; then
+        echo "FAILED: curves.svg lacks '$text'"
+        failures=$((failures + 1))
+    fi
+done
 accuracy=$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' "$work/first")
 if ! awk "BEGIN { exit !($accuracy > 85) }"; then
     echo "FAILED: one epoch of the MLP reached only $accuracy% test accuracy"

@@ -471,7 +471,11 @@ int main(int argc, char **argv)
         status = fail("training diverged", error);
     } else if (nb_module_save(model, weights) != NB_OK) {
         status = fail("saving weights", last_reason());
-    } else if (!write_curves_svg(plot, train_loss, train_acc, test_acc, o.epochs, error, sizeof error)) {
+    } else if (!write_curves_svg(plot,
+                                 &(curves){ .model = o.model, .data = o.data_dir, .epochs = o.epochs,
+                                            .label_smoothing = o.label_smoothing, .train_loss = train_loss,
+                                            .train_acc = train_acc, .test_acc = test_acc },
+                                 error, sizeof error)) {
         status = fail("writing the plot", error);
     } else {
         printf("wrote %s and %s\n", weights, plot);

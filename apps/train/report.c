@@ -1,7 +1,7 @@
 /*
  * report.c — what nabla-train shows and writes: the per-epoch progress bar
- * (live on a terminal, one plain line per epoch otherwise), the confusion
- * matrix, and the learning curves as a self-contained SVG.
+ * (live on a terminal, one plain line per epoch otherwise) and the
+ * confusion matrix. The learning curves are plot.c's.
  */
 #define _DEFAULT_SOURCE /* clock_gettime, fileno, TIOCGWINSZ */
 #include "train.h"
@@ -104,56 +104,4 @@ void print_confusion_matrix(FILE *f, const int64_t confusion[10][10])
         for (int j = 0; j < 10; j++) fprintf(f, "%5lld", (long long)confusion[i][j]);
         fprintf(f, "\n");
     }
-}
-
-/* A polyline of values (one per epoch) scaled into the plot box. */
-static void polyline(FILE *f, const double *values, int n, double low, double high, const char *color)
-{
-    const double left = 60, top = 30, width = 520, height = 300;
-    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
-    for (int i = 0; i < n; i++) {
-        double x = left + (n > 1 ? width * i / (n - 1) : width / 2);
-        double v = (values[i] - low) / (high > low ? high - low : 1);
-        fprintf(f, "%.1f,%.1f ", x, top + height * (1 - (v < 0 ? 0 : v > 1 ? 1 : v)));
-    }
-    fprintf(f, "\"/>\n");
-}
-
-bool write_curves_svg(const char *path, const double *train_loss, const double *train_acc, const double *test_acc,
-                      int epochs, char *error, size_t error_size)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        snprintf(error, error_size, "%s: %s", path, strerror(errno));
-        return false;
-    }
-    errno           = 0; /* from here on, set only by a failed write */
-    double max_loss = 0;
-    for (int i = 0; i < epochs; i++) max_loss = train_loss[i] > max_loss ? train_loss[i] : max_loss;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"660\" height=\"380\" font-family=\"sans-serif\" "
-               "font-size=\"12\">\n<rect width=\"660\" height=\"380\" fill=\"white\"/>\n"
-               "<rect x=\"60\" y=\"30\" width=\"520\" height=\"300\" fill=\"none\" stroke=\"#999\"/>\n"
-               "<text x=\"320\" y=\"20\" text-anchor=\"middle\">nabla-train: loss and accuracy per epoch</text>\n"
-               "<text x=\"320\" y=\"360\" text-anchor=\"middle\">epoch (1 to %d)</text>\n"
-               "<text x=\"55\" y=\"34\" text-anchor=\"end\">%.3g</text><text x=\"55\" y=\"330\" text-anchor=\"end\">0"
-               "</text>\n<text x=\"585\" y=\"34\">100%%</text><text x=\"585\" y=\"330\">0%%</text>\n",
-            epochs, max_loss);
-    polyline(f, train_loss, epochs, 0, max_loss, "#d62728");
-    polyline(f, train_acc, epochs, 0, 1, "#1f77b4");
-    polyline(f, test_acc, epochs, 0, 1, "#2ca02c");
-    fprintf(f, "<text x=\"70\" y=\"350\" fill=\"#d62728\">train loss (left scale)</text>\n"
-               "<text x=\"250\" y=\"350\" fill=\"#1f77b4\">train accuracy</text>\n"
-               "<text x=\"400\" y=\"350\" fill=\"#2ca02c\">test accuracy (right scale)</text>\n</svg>\n");
-    /* fflush first so that a full disk shows as a failed write with its errno
-     * (fclose would report it too, but after closing the file). */
-    if (fflush(f) != 0 || ferror(f)) {
-        snprintf(error, error_size, "%s: %s", path, errno ? strerror(errno) : "write error");
-        fclose(f);
-        return false;
-    }
-    if (fclose(f) != 0) {
-        snprintf(error, error_size, "%s: %s", path, strerror(errno));
-        return false;
-    }
-    return true;
 }

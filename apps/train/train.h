@@ -62,8 +62,15 @@ double now_seconds(void);
 
 /* Outputs. */
 void      print_confusion_matrix(FILE *f, const int64_t confusion[10][10]);
+/* What the learning-curve plot shows: per epoch (epochs >= 1 of them) the
+ * mean training loss, the training and the test accuracy (0 to 1). */
+typedef struct {
+    const char   *model, *data; /* for the title */
+    int           epochs;
+    double        label_smoothing;
+    const double *train_loss, *train_acc, *test_acc;
+} curves;
 /* false with "path: reason" in error when the file cannot be written. */
-bool      write_curves_svg(const char *path, const double *train_loss, const double *train_acc,
-                           const double *test_acc, int epochs, char *error, size_t error_size);
+bool write_curves_svg(const char *path, const curves *c, char *error, size_t error_size);
 
 #endif
