@@ -48,6 +48,11 @@ if [ ! -s "$work/run1/model.safetensors" ] || ! grep -q "<svg" "$work/run1/curve
     echo "FAILED: the run did not write model.safetensors and curves.svg"
     failures=$((failures + 1))
 fi
+# A classes.txt beside the data names the classes in the report.
+mkdir -p "$work/named"
+for f in "$data"/*-ubyte*; do ln -s "$f" "$work/named/"; done
+printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' > "$work/named/classes.txt"
+expect "class names from classes.txt" 0 "classes: 0 zero, 1 one, 2 two" -- "$train" --model mlp --epochs 1 --threads 1 --data "$work/named" --out "$work/named-out"
 # The plot names what it shows: the model and data in its title, both panels' legends.
 for text in "nabla-train: mlp on $data, 1 epoch" "train loss (epoch mean)" "test accuracy" ">epoch<"; do
     if ! grep -qF -- "$text" "$work/run1/curves.svg"; then
@@ -142,16 +147,16 @@ expect "a NaN pixel is refused" 1 "test data: .*t10k-images-idx3-ubyte: float32 
 dir=$(variant test-labels)
 printf '\000\000\010\001\000\000\001\364' >"$dir/t10k-labels-idx1-ubyte"
 { head -c 499 /dev/zero; printf '\014'; } >>"$dir/t10k-labels-idx1-ubyte"
-expect "a test label out of range" 1 "nabla-train: test data: .*t10k-labels-idx1-ubyte: the labels must be digits from 0 to 9; they range from 0 to 12" -- small --data "$dir"
+expect "a test label out of range" 1 "nabla-train: test data: .*t10k-labels-idx1-ubyte: the labels must be class indices from 0 to 9; they range from 0 to 12" -- small --data "$dir"
 dir=$(variant train-labels)
 printf '\000\000\014\001\000\000\003\350\377\377\377\377' >"$dir/train-labels-idx1-ubyte"
 head -c 3996 /dev/zero >>"$dir/train-labels-idx1-ubyte"
-expect "a negative training label" 1 "nabla-train: training data: .*train-labels-idx1-ubyte: the labels must be digits from 0 to 9; they range from -1 to 0" -- small --data "$dir"
+expect "a negative training label" 1 "nabla-train: training data: .*train-labels-idx1-ubyte: the labels must be class indices from 0 to 9; they range from -1 to 0" -- small --data "$dir"
 dir=$(variant float-labels)
 printf '\000\000\015\001\000\000\000\001\100\100\000\001' >"$dir/t10k-labels-idx1-ubyte"
 printf '\000\000\010\003\000\000\000\001\000\000\000\034\000\000\000\034' >"$dir/t10k-images-idx3-ubyte"
 head -c 784 /dev/zero >>"$dir/t10k-images-idx3-ubyte"
-expect "a label of 3.0000002" 1 "test data: .*t10k-labels-idx1-ubyte: the labels must be whole numbers from 0 to 9" -- small --data "$dir"
+expect "a label of 3.0000002" 1 "test data: .*t10k-labels-idx1-ubyte: the labels must be whole class indices from 0 to 9" -- small --data "$dir"
 dir=$(variant empty-test)
 printf '\000\000\010\003\000\000\000\000\000\000\000\034\000\000\000\034' >"$dir/t10k-images-idx3-ubyte"
 printf '\000\000\010\001\000\000\000\000' >"$dir/t10k-labels-idx1-ubyte"

@@ -118,12 +118,12 @@ static bool check_split(const char *dir, const char *images_name, const nb_tenso
         goto done;
     }
     if (nb_item(whole) == 0) {
-        snprintf(error, error_size, "%s/%s: the labels must be whole numbers from 0 to 9; some %s labels are not",
+        snprintf(error, error_size, "%s/%s: the labels must be whole class indices from 0 to 9; some %s labels are not",
                  dir, labels_name, nb_dtype_name(nb_dtype_of(labels)));
         goto done;
     }
     if (nb_item_int64(low_t) < 0 || nb_item_int64(high_t) > 9) {
-        snprintf(error, error_size, "%s/%s: the labels must be digits from 0 to 9; they range from %lld to %lld",
+        snprintf(error, error_size, "%s/%s: the labels must be class indices from 0 to 9; they range from %lld to %lld",
                  dir, labels_name, (long long)nb_item_int64(low_t), (long long)nb_item_int64(high_t));
         goto done;
     }
@@ -463,7 +463,11 @@ int main(int argc, char **argv)
     if (status != 0) goto done;
 
     printf("\ntest accuracy: %.2f%% (%lld images)\n", 100 * test_acc[o.epochs - 1], (long long)nb_size(test.labels, 0));
-    print_confusion_matrix(stdout, confusion);
+    class_names names     = { 0 };
+    char       *names_txt = join_path(o.data_dir, "classes.txt");
+    if (names_txt) read_class_names(names_txt, &names);
+    free(names_txt);
+    print_confusion_matrix(stdout, confusion, &names);
     const char *bad = non_finite_parameter(model);
     if (bad) {
         snprintf(error, sizeof error, "the parameter %s holds NaN or infinity after the last step; no model written. "

@@ -17,7 +17,7 @@ void print_usage(FILE *f, const char *program)
 {
     fprintf(f,
             "usage: %s [options]\n"
-            "Train a digit classifier on IDX data and evaluate it.\n"
+            "Train an image classifier (10 classes) on IDX data and evaluate it.\n"
             "  --model cnn|mlp        network (default cnn: two conv-relu-pool stages and a linear\n"
             "                         head; mlp: 784-256-10)\n"
             "  --epochs N             passes over the training set (default 12 for cnn, 10 for mlp)\n"
@@ -36,10 +36,11 @@ void print_usage(FILE *f, const char *program)
             "  --detect-anomaly       check every gradient for NaN and infinity (slower): a non-finite\n"
             "                         gradient stops training naming the backward node and its op\n"
             "  --help                 this text\n"
-            "The images are IDX files of 28x28 digits, light on dark as in MNIST: ubyte (or any integer\n"
-            "type) pixels from 0 to 255, or float/double intensities from 0 to 1 (pixel / 255); labels\n"
-            "are whole numbers from 0 to 9. Anything else is refused with the reason. A run whose loss\n"
-            "becomes NaN or infinite stops with status 1 and writes no model.\n",
+            "The images are IDX files of 28x28 images, light on dark as in MNIST (the bundled data are\n"
+            "digits): ubyte (or any integer type) pixels from 0 to 255, or float/double intensities from\n"
+            "0 to 1 (pixel / 255); labels are class indices from 0 to 9. A file classes.txt in the data\n"
+            "folder (one name per line) names the classes in the report. Anything else is refused with\n"
+            "the reason. A run whose loss becomes NaN or infinite stops with status 1 and writes no model.\n",
             program);
 }
 

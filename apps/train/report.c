@@ -94,9 +94,14 @@ void progress_end(progress *p, double loss, double accuracy, double test_accurac
     fflush(stdout);
 }
 
-void print_confusion_matrix(FILE *f, const int64_t confusion[10][10])
+void print_confusion_matrix(FILE *f, const int64_t confusion[10][10], const class_names *names)
 {
-    fprintf(f, "confusion matrix (rows: true digit, columns: predicted)\n      ");
+    if (names != NULL && names->count > 0) {
+        fprintf(f, "classes:");
+        for (int i = 0; i < names->count; i++) fprintf(f, "%s %d %s", i ? "," : "", i, names->name[i]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "confusion matrix (rows: true class, columns: predicted class)\n      ");
     for (int j = 0; j < 10; j++) fprintf(f, "%5d", j);
     fprintf(f, "\n");
     for (int i = 0; i < 10; i++) {
@@ -104,4 +109,23 @@ void print_confusion_matrix(FILE *f, const int64_t confusion[10][10])
         for (int j = 0; j < 10; j++) fprintf(f, "%5lld", (long long)confusion[i][j]);
         fprintf(f, "\n");
     }
+}
+
+bool read_class_names(const char *path, class_names *names)
+{
+    names->count = 0;
+    FILE *f      = fopen(path, "r");
+    if (f == NULL) return false;
+    char line[256];
+    while (names->count < 10 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        /* Printable characters only: the names go to a terminal. */
+        size_t kept = 0;
+        for (size_t i = 0; line[i] && kept + 1 < sizeof names->name[0]; i++)
+            if ((unsigned char)line[i] >= 32 && line[i] != 127) names->name[names->count][kept++] = line[i];
+        names->name[names->count][kept] = '\0';
+        names->count++;
+    }
+    fclose(f);
+    return names->count > 0;
 }

@@ -60,8 +60,17 @@ void   progress_update(progress *p, int64_t batch, int64_t samples_done, double 
 void   progress_end(progress *p, double loss, double accuracy, double test_accuracy);
 double now_seconds(void);
 
-/* Outputs. */
-void      print_confusion_matrix(FILE *f, const int64_t confusion[10][10]);
+/* The data set's class names (classes.txt beside the IDX files: one name per
+ * line, the first for class 0), cut to 31 printable characters. */
+typedef struct {
+    int  count; /* 0: none */
+    char name[10][32];
+} class_names;
+/* false (count 0) when the file is missing or empty. */
+bool read_class_names(const char *path, class_names *names);
+
+/* Outputs. names may be NULL. */
+void print_confusion_matrix(FILE *f, const int64_t confusion[10][10], const class_names *names);
 /* What the learning-curve plot shows: per epoch (epochs >= 1 of them) the
  * mean training loss, the training and the test accuracy (0 to 1). */
 typedef struct {
