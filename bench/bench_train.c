@@ -165,15 +165,14 @@ static bool make_cnn_b64(case_state *s)
  * (1->32 channels at 28x28, 32->64 at 14x14), Flatten, Linear(64*7*7, 10). */
 static bool make_cnn_b128(case_state *s, bool batch_norm)
 {
-    const double bn_eps = 1e-5, bn_momentum = 0.1;
     nb_module   *layers[11];
     int          n = 0;
     layers[n++]    = nb_conv2d_new(1, 32, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true);
-    if (batch_norm) layers[n++] = nb_batch_norm2d_new(32, bn_eps, bn_momentum);
+    if (batch_norm) layers[n++] = nb_batch_norm2d_new(32, NB_NORM_OPTS());
     layers[n++] = nb_relu_new();
     layers[n++] = nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 }));
     layers[n++] = nb_conv2d_new(32, 64, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true);
-    if (batch_norm) layers[n++] = nb_batch_norm2d_new(64, bn_eps, bn_momentum);
+    if (batch_norm) layers[n++] = nb_batch_norm2d_new(64, NB_NORM_OPTS());
     layers[n++] = nb_relu_new();
     layers[n++] = nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 }));
     layers[n++] = nb_flatten_new(1, -1);

@@ -58,8 +58,8 @@ int main(void)
     nb_conv_opts same     = NB_CONV_OPTS(.padding = { 1, 1 });
     nb_pool_opts half     = NB_POOL_OPTS(.kernel = { 2, 2 });
     nb_module   *layers[] = {
-        nb_conv2d_new(1, 16, 3, 3, same, true),  nb_batch_norm2d_new(16, 1e-5, 0.1), nb_relu_new(), nb_max_pool2d_new(half),
-        nb_conv2d_new(16, 32, 3, 3, same, true), nb_batch_norm2d_new(32, 1e-5, 0.1), nb_relu_new(), nb_max_pool2d_new(half),
+        nb_conv2d_new(1, 16, 3, 3, same, true),  nb_batch_norm2d_new(16, NB_NORM_OPTS()), nb_relu_new(), nb_max_pool2d_new(half),
+        nb_conv2d_new(16, 32, 3, 3, same, true), nb_batch_norm2d_new(32, NB_NORM_OPTS()), nb_relu_new(), nb_max_pool2d_new(half),
         nb_flatten_new(1, -1),                   nb_linear_new(32 * 7 * 7, 10, true),
     };
     nb_module  *model  = nb_sequential_new(layers, 10);

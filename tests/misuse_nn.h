@@ -207,13 +207,13 @@ static void run_modules(void)
     nb_module_free(conv);
     FAILS_M("2^31 x 2^31 x 9", nb_conv2d_new((int64_t)1 << 31, (int64_t)1 << 31, 3, 3, NB_CONV_OPTS(), false));
     begin("nb_batch_norm1d_new");
-    ALLOWED_M("features 0 (as torch)", nb_batch_norm1d_new(0, 1e-5, 0.1));
-    FAILS_M("eps -1", nb_batch_norm1d_new(3, -1, 0.1));
+    ALLOWED_M("features 0 (as torch)", nb_batch_norm1d_new(0, NB_NORM_OPTS()));
+    FAILS_M("eps -1", nb_batch_norm1d_new(3, NB_NORM_OPTS(.eps = -1)));
     begin("nb_batch_norm2d_new");
-    FAILS_M("features -1", nb_batch_norm2d_new(-1, 1e-5, 0.1));
-    FAILS_M("momentum NaN", nb_batch_norm2d_new(3, 1e-5, NAN));
+    FAILS_M("features -1", nb_batch_norm2d_new(-1, NB_NORM_OPTS()));
+    FAILS_M("momentum NaN", nb_batch_norm2d_new(3, NB_NORM_OPTS(.momentum = NAN)));
     begin("nb_layer_norm_new");
-    for (int j = 0; j < BAD_SHAPES; j++) FAILS(nth("bad shape", j), nb_layer_norm_new(bad_shapes[j], 1e-5));
+    for (int j = 0; j < BAD_SHAPES; j++) FAILS(nth("bad shape", j), nb_layer_norm_new(bad_shapes[j], NB_NORM_OPTS()));
     begin("nb_dropout_new");
     FAILS_M("p 2", nb_dropout_new(2));
     FAILS_M("p NaN", nb_dropout_new(NAN));

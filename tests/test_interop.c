@@ -73,7 +73,7 @@ static void test_cnn_from_torch(void)
 {
     nb_module *layers[6] = {
         nb_conv2d_new(1, 4, 3, 3, NB_CONV_OPTS(.padding = {1, 1}), true),
-        nb_batch_norm2d_new(4, 1e-5, 0.1),
+        nb_batch_norm2d_new(4, NB_NORM_OPTS()),
         nb_relu_new(),
         nb_max_pool2d_new(NB_POOL_OPTS(.kernel = {2, 2})),
         nb_flatten_new(1, -1),

@@ -69,7 +69,7 @@ static nb_module *make_cnn(void)
 {
     nb_module *layers[6] = {
         nb_conv2d_new(1, 8, 3, 3, NB_CONV_OPTS(.padding = { 1, 1 }), true),
-        nb_batch_norm2d_new(8, 1e-5, 0.1),
+        nb_batch_norm2d_new(8, NB_NORM_OPTS()),
         nb_relu_new(),
         nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 })),
         nb_flatten_new(1, -1),
@@ -122,7 +122,7 @@ static nb_module *make_two_layer(void)
 {
     nb_module *m = nb_module_new("TwoLayer", two_layer_forward, NULL, NULL);
     if (nb_module_add_child(m, "fc1", nb_linear_new(784, 256, true)) != NB_OK ||
-        nb_module_add_child(m, "bn", nb_batch_norm1d_new(256, 1e-5, 0.1)) != NB_OK ||
+        nb_module_add_child(m, "bn", nb_batch_norm1d_new(256, NB_NORM_OPTS())) != NB_OK ||
         nb_module_add_child(m, "drop", nb_dropout_new(0.5)) != NB_OK ||
         nb_module_add_child(m, "fc2", nb_linear_new(256, 10, true)) != NB_OK) {
         nb_module_free(m);
@@ -163,14 +163,14 @@ static nb_module *make_nested(void)
         nb_relu_new(),
         nb_max_pool2d_new(NB_POOL_OPTS(.kernel = { 2, 2 })),
         nb_conv2d_new(16, 32, 3, 3, NB_CONV_OPTS(.stride = { 2, 2 }), false),
-        nb_batch_norm2d_new(32, 1e-5, 0.1),
+        nb_batch_norm2d_new(32, NB_NORM_OPTS()),
         nb_gelu_new(false),
     };
     nb_module *classifier[4] = {
         nb_flatten_new(1, -1),
         nb_dropout_new(0.25),
         nb_linear_new(288, 10, true),
-        nb_layer_norm_new(NB_SHAPE(10), 1e-5),
+        nb_layer_norm_new(NB_SHAPE(10), NB_NORM_OPTS()),
     };
     nb_module *m = nb_module_new("Nested", nested_forward, NULL, NULL);
     if (nb_module_add_child(m, "embed", nb_embedding_new(100, 16)) != NB_OK ||
@@ -305,7 +305,7 @@ static void test_sequential_in_place(void)
         nb_module *make[2];
         for (int k = 0; k < 2; k++) {
             nb_manual_seed(21);
-            nb_module *layers[] = { nb_relu_new(), nb_linear_new(6, 5, true), nb_batch_norm1d_new(5, 1e-5, 0.1),
+            nb_module *layers[] = { nb_relu_new(), nb_linear_new(6, 5, true), nb_batch_norm1d_new(5, NB_NORM_OPTS()),
                                     nb_tanh_new(), nb_linear_new(5, 4, true), nb_sigmoid_new(), nb_silu_new(),
                                     nb_relu_new() };
             make[k] = nb_sequential_new(layers, 8);
@@ -336,7 +336,7 @@ static void test_sequential_in_place(void)
 
 static void test_batch_norm_modes(void)
 {
-    nb_module *bn = nb_batch_norm2d_new(2, 1e-5, 0.1);
+    nb_module *bn = nb_batch_norm2d_new(2, NB_NORM_OPTS());
     NBT_CHECK_TENSOR(nb_module_tensor(bn, "weight"), NB_SHAPE(2), 0, 1, 1);
     NBT_CHECK_TENSOR(nb_module_tensor(bn, "bias"), NB_SHAPE(2), 0, 0, 0);
     NBT_CHECK_TENSOR(nb_module_tensor(bn, "running_mean"), NB_SHAPE(2), 0, 0, 0);
@@ -371,7 +371,7 @@ static void test_batch_norm_modes(void)
     nb_module_free(bn);
 
     /* BatchNorm1d takes (N, C) and (N, C, L). */
-    nb_module *bn1 = nb_batch_norm1d_new(3, 1e-5, 0.1);
+    nb_module *bn1 = nb_batch_norm1d_new(3, NB_NORM_OPTS());
     nb_tensor *x2 = nb_randn(NB_SHAPE(4, 3), NB_OPTS()), *x3 = nb_randn(NB_SHAPE(4, 3, 5), NB_OPTS());
     nb_tensor *y2 = nb_module_forward(bn1, x2), *y3 = nb_module_forward(bn1, x3);
     NBT_CHECK(y2 != NULL && y3 != NULL);
@@ -451,7 +451,7 @@ static void test_default_init(void)
     nb_free(mean), nb_free(std);
     nb_module_free(emb);
 
-    nb_module *ln = nb_layer_norm_new(NB_SHAPE(2, 3), 1e-5);
+    nb_module *ln = nb_layer_norm_new(NB_SHAPE(2, 3), NB_NORM_OPTS());
     NBT_CHECK_TENSOR(nb_module_tensor(ln, "weight"), NB_SHAPE(2, 3), 0, 1, 1, 1, 1, 1, 1);
     NBT_CHECK_TENSOR(nb_module_tensor(ln, "bias"), NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0, 0);
     nb_module_free(ln);
@@ -516,7 +516,7 @@ static void test_parameter_free_layers(void)
 
 static void test_layer_norm_and_embedding(void)
 {
-    nb_module *ln    = nb_layer_norm_new(NB_SHAPE(4), 0.0);
+    nb_module *ln    = nb_layer_norm_new(NB_SHAPE(4), NB_NORM_OPTS());
     float      xv[8] = { 1, 2, 3, 4, -2, -2, 2, 2 };
     nb_tensor *x     = nb_from_data(xv, NB_SHAPE(2, 4), NB_OPTS());
     nb_tensor *y     = nb_module_forward(ln, x);
@@ -734,12 +734,12 @@ static void test_lookup_and_forward_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_module_forward: argument 'm' is NULL");
     NBT_CHECK(nb_module_forward(m, bad) == NULL); /* 8x8 gives features of 32 x 1 x 1, not 288 */
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_linear");
-    nb_module *bn = nb_batch_norm2d_new(3, 1e-5, 0.1);
+    nb_module *bn = nb_batch_norm2d_new(3, NB_NORM_OPTS());
     nb_tensor *x3 = nb_zeros(NB_SHAPE(2, 3, 8), NB_OPTS());
     NBT_CHECK(nb_module_forward(bn, x3) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_module_forward: BatchNorm2d expects 4-d input, got shape [2, 3, 8]");
     NBT_CHECK_TENSOR(nb_module_tensor(bn, "num_batches_tracked"), NB_SCALAR_SHAPE, 0, 0);
-    nb_module *bn1 = nb_batch_norm1d_new(3, 1e-5, 0.1);
+    nb_module *bn1 = nb_batch_norm1d_new(3, NB_NORM_OPTS());
     NBT_CHECK(nb_module_forward(bn1, bad) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_module_forward: BatchNorm1d expects 2-d or 3-d input, got shape [2, 3, 8, 8]");
     nb_module *holder = nb_module_new(NULL, NULL, NULL, NULL);
@@ -767,17 +767,17 @@ static void test_constructor_errors(void)
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_conv2d_new: the kernel size must be positive (got 0 x 3)");
     NBT_CHECK(nb_conv2d_new(-4, 4, 3, 3, NB_CONV_OPTS(), true) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_conv2d_new: in_channels and out_channels must be >= 0 (got -4, 4)");
-    NBT_CHECK(nb_batch_norm1d_new(-1, 1e-5, 0.1) == NULL);
+    NBT_CHECK(nb_batch_norm1d_new(-1, NB_NORM_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_batch_norm1d_new: features must be >= 0 (got -1)");
-    NBT_CHECK(nb_batch_norm2d_new(3, -1e-5, 0.1) == NULL);
+    NBT_CHECK(nb_batch_norm2d_new(3, NB_NORM_OPTS(.eps = -1e-5)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_batch_norm2d_new: eps must be >= 0 and momentum in [0, 1] (got eps=-1e-05, momentum=0.1)");
-    NBT_CHECK(nb_batch_norm2d_new(3, 1e-5, NAN) == NULL);
+    NBT_CHECK(nb_batch_norm2d_new(3, NB_NORM_OPTS(.momentum = NAN)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "momentum=nan");
-    NBT_CHECK(nb_layer_norm_new(NB_SCALAR_SHAPE, 1e-5) == NULL);
+    NBT_CHECK(nb_layer_norm_new(NB_SCALAR_SHAPE, NB_NORM_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_layer_norm_new: normalized_shape needs at least one dimension");
-    NBT_CHECK(nb_layer_norm_new(NB_SHAPE(3, -1), 1e-5) == NULL);
+    NBT_CHECK(nb_layer_norm_new(NB_SHAPE(3, -1), NB_NORM_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_layer_norm_new");
-    NBT_CHECK(nb_layer_norm_new(NB_SHAPE(3), NAN) == NULL);
+    NBT_CHECK(nb_layer_norm_new(NB_SHAPE(3), NB_NORM_OPTS(.eps = NAN)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_layer_norm_new: eps must be >= 0 (got nan)");
     NBT_CHECK(nb_dropout_new(1.5) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_dropout_new: dropout probability has to be between 0 and 1, but got 1.5");

@@ -670,7 +670,7 @@ static void test_json_writer(void)
 /* Sequential(Linear(3, 4), ReLU, BatchNorm1d(4), Linear(4, 2, bias)). */
 static nb_module *small_model(bool last_bias, int64_t hidden)
 {
-    nb_module *layers[4] = {nb_linear_new(3, hidden, true), nb_relu_new(), nb_batch_norm1d_new(hidden, 1e-5, 0.1),
+    nb_module *layers[4] = {nb_linear_new(3, hidden, true), nb_relu_new(), nb_batch_norm1d_new(hidden, NB_NORM_OPTS()),
                             nb_linear_new(hidden, 2, last_bias)};
     return nb_sequential_new(layers, 4);
 }

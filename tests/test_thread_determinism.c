@@ -54,9 +54,9 @@ static nb_module *build_cnn_bn(void)
     nb_conv_opts same = NB_CONV_OPTS(.padding = { 1, 1 });
     nb_pool_opts half = NB_POOL_OPTS(.kernel = { 2, 2 });
     nb_module   *layers[] = {
-        nb_conv2d_new(1, 8, 3, 3, same, true),  nb_batch_norm2d_new(8, 1e-5, 0.1),  nb_relu_new(),
+        nb_conv2d_new(1, 8, 3, 3, same, true),  nb_batch_norm2d_new(8, NB_NORM_OPTS()),  nb_relu_new(),
         nb_max_pool2d_new(half),                nb_conv2d_new(8, 16, 3, 3, same, true),
-        nb_batch_norm2d_new(16, 1e-5, 0.1),     nb_relu_new(),                      nb_max_pool2d_new(half),
+        nb_batch_norm2d_new(16, NB_NORM_OPTS()),     nb_relu_new(),                      nb_max_pool2d_new(half),
         nb_flatten_new(1, -1),                  nb_linear_new(16 * 7 * 7, 10, true),
     };
     return nb_sequential_new(layers, 10);

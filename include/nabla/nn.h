@@ -162,9 +162,21 @@ typedef struct nb_module nb_module;
 NB_API nb_module *nb_linear_new(int64_t in_features, int64_t out_features, bool bias);
 NB_API nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
                                 nb_conv_opts opts, bool bias);
-NB_API nb_module *nb_batch_norm1d_new(int64_t features, double eps, double momentum);
-NB_API nb_module *nb_batch_norm2d_new(int64_t features, double eps, double momentum);
-NB_API nb_module *nb_layer_norm_new(nb_shape normalized_shape, double eps);
+/* Normalisation layers' options; the zero value is torch's default, so
+ * NB_NORM_OPTS() is BatchNorm2d(C) / LayerNorm(shape) as torch makes them,
+ * and NB_NORM_OPTS(.momentum = 0.01) changes one field. NOTE: a field's 0
+ * means its default, so an eps of exactly 0 or a momentum of exactly 0 is
+ * not offered (the first divides by zero on a constant channel; for running
+ * statistics that never move, put the layer in eval mode). */
+typedef struct {
+    int    reserved_; /* lets NB_NORM_OPTS() be empty; leave it zero */
+    double eps;       /* added to the variance: 0 means 1e-5 */
+    double momentum;  /* batch norm's running statistics: 0 means 0.1 */
+} nb_norm_opts;
+#define NB_NORM_OPTS(...) ((nb_norm_opts){ .reserved_ = 0, __VA_ARGS__ })
+NB_API nb_module *nb_batch_norm1d_new(int64_t features, nb_norm_opts opts);
+NB_API nb_module *nb_batch_norm2d_new(int64_t features, nb_norm_opts opts);
+NB_API nb_module *nb_layer_norm_new(nb_shape normalized_shape, nb_norm_opts opts);
 NB_API nb_module *nb_dropout_new(double p);
 NB_API nb_module *nb_embedding_new(int64_t num_embeddings, int64_t embedding_dim);
 NB_API nb_module *nb_flatten_new(int start_dim, int end_dim);

@@ -193,14 +193,24 @@ static nb_module *batch_norm_new(const char *type, const char *op, int64_t featu
     return m;
 }
 
-nb_module *nb_batch_norm1d_new(int64_t features, double eps, double momentum)
+/* torch's defaults for the fields left zero (nn.h). */
+static nb_norm_opts with_defaults(nb_norm_opts opts)
 {
-    return batch_norm_new("BatchNorm1d", "nb_batch_norm1d_new", features, eps, momentum, 2, 3);
+    if (opts.eps == 0) opts.eps = 1e-5;
+    if (opts.momentum == 0) opts.momentum = 0.1;
+    return opts;
 }
 
-nb_module *nb_batch_norm2d_new(int64_t features, double eps, double momentum)
+nb_module *nb_batch_norm1d_new(int64_t features, nb_norm_opts opts)
 {
-    return batch_norm_new("BatchNorm2d", "nb_batch_norm2d_new", features, eps, momentum, 4, 4);
+    opts = with_defaults(opts);
+    return batch_norm_new("BatchNorm1d", "nb_batch_norm1d_new", features, opts.eps, opts.momentum, 2, 3);
+}
+
+nb_module *nb_batch_norm2d_new(int64_t features, nb_norm_opts opts)
+{
+    opts = with_defaults(opts);
+    return batch_norm_new("BatchNorm2d", "nb_batch_norm2d_new", features, opts.eps, opts.momentum, 4, 4);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -220,9 +230,10 @@ static nb_tensor *layer_norm_forward(nb_module *self, const nb_tensor *x, void *
                          nbi_module_own_parameter(self, 1), config->eps);
 }
 
-nb_module *nb_layer_norm_new(nb_shape normalized_shape, double eps)
+nb_module *nb_layer_norm_new(nb_shape normalized_shape, nb_norm_opts opts)
 {
-    const char *op = "nb_layer_norm_new";
+    const char *op  = "nb_layer_norm_new";
+    double      eps = with_defaults(opts).eps;
     if (!nbi_check_shape(normalized_shape, op)) return NULL;
     if (normalized_shape.ndim < 1)
         return nbi_fail(NB_ERR_ARG, "%s: normalized_shape needs at least one dimension", op);
