@@ -345,6 +345,9 @@ NB_API nb_tensor *nb_gt(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_ge(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_logical_and(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_logical_or(const nb_tensor *a, const nb_tensor *b);
+/* With a scalar for b (nonzero is true), as torch.logical_and(a, s). */
+NB_API nb_tensor *nb_logical_and_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_logical_or_scalar(const nb_tensor *a, double s);
 
 NB_API nb_tensor *nb_add_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_sub_scalar(const nb_tensor *a, double s);
@@ -433,6 +436,7 @@ NB_API nb_tensor *nb_tanh_(nb_tensor *t);
 NB_API nb_tensor *nb_sigmoid_(nb_tensor *t);
 NB_API nb_tensor *nb_relu_(nb_tensor *t);
 NB_API nb_tensor *nb_silu_(nb_tensor *t);
+NB_API nb_tensor *nb_erf_(nb_tensor *t);
 NB_API nb_tensor *nb_clamp_(nb_tensor *t, double min, double max);
 
 /* ------------------------------------------------------------------------ */

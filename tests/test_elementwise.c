@@ -791,6 +791,23 @@ static void test_relu_backward_fast_path(void)
     nb_scope_end();
 }
 
+/* The scalar logical forms and erf_, declared in nabla.h since they
+ * were generated: as their tensor forms. */
+static void test_logical_scalar_and_erf_in_place(void)
+{
+    nb_scope_begin();
+    nb_tensor *a = nbt_tensor(NB_SHAPE(4), NB_FLOAT32, (double[]){ 0, 1, -2, 0.5 });
+    NBT_CHECK_TENSOR(nb_logical_and_scalar(a, 3), NB_SHAPE(4), 0, 0, 1, 1, 1);
+    NBT_CHECK_TENSOR(nb_logical_and_scalar(a, 0), NB_SHAPE(4), 0, 0, 0, 0, 0);
+    NBT_CHECK_TENSOR(nb_logical_or_scalar(a, 0), NB_SHAPE(4), 0, 0, 1, 1, 1);
+    NBT_CHECK_TENSOR(nb_logical_or_scalar(a, -1), NB_SHAPE(4), 0, 1, 1, 1, 1);
+    NBT_CHECK(nb_dtype_of(nb_logical_or_scalar(a, 1)) == NB_BOOL);
+    nb_tensor *e = nb_clone(a);
+    NBT_CHECK(nb_erf_(e) == e);
+    NBT_CHECK_TENSOR(e, NB_SHAPE(4), 1e-6, 0, erf(1.0), erf(-2.0), erf(0.5));
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_unary_table);
@@ -800,6 +817,7 @@ int main(void)
     NBT_RUN(test_integer_semantics);
     NBT_RUN(test_float_special_values);
     NBT_RUN(test_in_place);
+    NBT_RUN(test_logical_scalar_and_erf_in_place);
     NBT_RUN(test_where_and_params);
     NBT_RUN(test_errors);
     NBT_RUN(test_large_parallel);

@@ -302,6 +302,7 @@ static const struct {
     { "nb_expm1_", nb_expm1_, 1 }, { "nb_sqrt_", nb_sqrt_, 1 }, { "nb_rsqrt_", nb_rsqrt_, 1 },
     { "nb_sin_", nb_sin_, 1 },   { "nb_cos_", nb_cos_, 1 },     { "nb_tanh_", nb_tanh_, 1 },
     { "nb_sigmoid_", nb_sigmoid_, 1 }, { "nb_relu_", nb_relu_, 0 }, { "nb_silu_", nb_silu_, 1 },
+    { "nb_erf_", nb_erf_, 1 },
 };
 
 static void run_inplace(void)
@@ -391,6 +392,7 @@ static const struct {
     { "nb_remainder_scalar", nb_remainder_scalar }, { "nb_floor_divide_scalar", nb_floor_divide_scalar },
     { "nb_maximum_scalar", nb_maximum_scalar }, { "nb_minimum_scalar", nb_minimum_scalar },
     { "nb_eq_scalar", nb_eq_scalar }, { "nb_ne_scalar", nb_ne_scalar }, { "nb_lt_scalar", nb_lt_scalar },
+    { "nb_logical_and_scalar", nb_logical_and_scalar }, { "nb_logical_or_scalar", nb_logical_or_scalar },
     { "nb_le_scalar", nb_le_scalar }, { "nb_gt_scalar", nb_gt_scalar }, { "nb_ge_scalar", nb_ge_scalar },
     { "nb_rsub_scalar", nb_rsub_scalar }, { "nb_rdiv_scalar", nb_rdiv_scalar }, { "nb_full_like", nb_full_like },
     { "nb_norm", nb_norm },

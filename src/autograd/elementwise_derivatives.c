@@ -45,7 +45,7 @@ static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
 /* Formulas as expressions of g, x and (where saved) y; each defines
  * <name>_backward. */
 #define UNARY_FORMULA(name, EXPR)                                                              \
-    nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
+    static nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)    \
     {                                                                                          \
         NBI_FORMULA_BEGIN();                                                                       \
         nb_tensor *x = nbi_input(node, 0);                                                     \
@@ -79,7 +79,7 @@ UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_r
 /* erf' = 2/sqrt(pi) exp(-x^2) */
 UNARY_FORMULA(erf, nb_mul(g, nb_mul_scalar(nb_exp(nb_neg(square(x))), 1.1283791670955126)))
 
-nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+static nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x = nbi_input(node, 0), *derivative;
@@ -103,7 +103,7 @@ nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 }
 
 /* g where beta x > threshold (the linear part), else g sigmoid(beta x). */
-nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+static nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x    = nbi_input(node, 0);
@@ -115,7 +115,7 @@ nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_input
 }
 
 /* g where min <= x <= max (a missing bound always passes), else 0. */
-nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+static nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
@@ -145,7 +145,7 @@ static nb_tensor *input_in_result_dtype(nbi_node *node, int i)
 /* ga and gb from expressions of g, a and b (in the result dtype), each
  * computed only when that input needs a gradient. */
 #define BINARY_FORMULA(name, EXPR_A, EXPR_B)                                                   \
-    nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)           \
+    static nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)    \
     {                                                                                          \
         NBI_FORMULA_BEGIN();                                                                       \
         nb_tensor *a = input_in_result_dtype(node, 0), *b = input_in_result_dtype(node, 1);    \
