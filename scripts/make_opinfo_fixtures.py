@@ -313,6 +313,8 @@ TORCH.update({
     "eq_scalar": lambda x, p: x[0] == S(p), "ne_scalar": lambda x, p: x[0] != S(p),
     "lt_scalar": lambda x, p: x[0] < S(p), "le_scalar": lambda x, p: x[0] <= S(p),
     "gt_scalar": lambda x, p: x[0] > S(p), "ge_scalar": lambda x, p: x[0] >= S(p),
+    "logical_and_scalar": lambda x, p: torch.logical_and(x[0], torch.tensor(S(p))),
+    "logical_or_scalar": lambda x, p: torch.logical_or(x[0], torch.tensor(S(p))),
     "rsub_scalar": lambda x, p: S(p) - x[0], "rdiv_scalar": lambda x, p: S(p) / x[0],
     "add_": lambda x, p: x[0].add_(x[1]), "sub_": lambda x, p: x[0].sub_(x[1]),
     "mul_": lambda x, p: x[0].mul_(x[1]), "div_": lambda x, p: x[0].div_(x[1]),
@@ -323,7 +325,7 @@ TORCH.update({
     "clamp_": lambda x, p: x[0].clamp_(none_if_nan(p["d"][0]), none_if_nan(p["d"][1])),
 })
 for _u in ["neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh",
-           "sigmoid", "relu"]:
+           "sigmoid", "relu", "erf"]:
     TORCH[_u + "_"] = (lambda m: lambda x, p: getattr(x[0], m)())(_u + "_")
 TORCH["silu_"] = lambda x, p: F.silu(x[0], inplace=True)
 

@@ -318,5 +318,10 @@ OP(nll_loss,      3, LOSS, FLOAT, ANY, DIFF,  nb_nll_loss(x[0], x[1], op_ce_opts
 OP(binary_cross_entropy, 3, LOSS, FLOAT, ANY, DIFF, nb_binary_cross_entropy(x[0], x[1], x[2], (nb_reduction)p->i[0]))
 OP(binary_cross_entropy_with_logits, 4, LOSS, FLOAT, ANY, DIFF, nb_binary_cross_entropy_with_logits(x[0], x[1], x[2], x[3], (nb_reduction)p->i[0]))
 OP(kl_div,        2, LOSS, FLOAT, ANY, DIFF,  nb_kl_div(x[0], x[1], (nb_reduction)p->i[0], p->flag))
+/* Declared when -Wmissing-prototypes found them generated but undeclared;
+ * last, so that the rows above keep their samples. */
+OP(logical_and_scalar,  1, SCALAR, ALL,     ANY, NONDIFF, nb_logical_and_scalar(x[0], p->d[0]))
+OP(logical_or_scalar,   1, SCALAR, ALL,     ANY, NONDIFF, nb_logical_or_scalar(x[0], p->d[0]))
+OP(erf_,            1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_erf_(x[0]))
 /* clang-format on */
 #endif /* OP */

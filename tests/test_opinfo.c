@@ -76,11 +76,6 @@ static const struct {
     const char *reason;
 } exempt[] = {
     { "keep", "ownership: returns its argument" },
-    /* Generated all along, declared when -Wmissing-prototypes found them;
-     * rows with torch fixtures are still to come. */
-    { "logical_and_scalar", "test_elementwise.c (values against logical_and's)" },
-    { "logical_or_scalar", "test_elementwise.c (values against logical_or's)" },
-    { "erf_", "test_elementwise.c (against erf from libm)" },
     { "empty", "creation (test_creation.c)" },
     { "zeros", "creation" },
     { "ones", "creation" },
