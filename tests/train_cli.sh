@@ -34,7 +34,7 @@ expect "bad number" 2 "--epochs needs a positive whole number in range, got 'x'"
 expect "bad model" 2 "--model does not take 'resnet'" -- "$train" --model resnet
 expect "a bad argument points to --help" 2 "--help lists the options" -- "$train" --lr -1
 expect "missing value" 2 "--data needs a value" -- "$train" --data
-expect "missing data directory" 1 "nabla-train: training data: .*no-such-dir" -- "$train" --data "$work/no-such-dir"
+expect "missing data directory" 1 "nabla-train: training data: .*no-such-dir/train-images-idx3-ubyte: no such file (nor train-images-idx3-ubyte.gz)" -- "$train" --data "$work/no-such-dir"
 expect "bad device" 2 "--device does not take 'tpu'" -- "$train" --device tpu
 # No build has a CUDA backend yet: asking for it is an error, not a fallback.
 expect "CUDA asked for where there is none" 1 "nabla-train: --device cuda: CUDA is not available" -- "$train" --device cuda --data "$data"

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The MNIST mean and standard deviation of pixel / 255, as torchvision's
  * examples normalise. */
@@ -63,6 +64,11 @@ static nb_tensor *load_idx_file(const char *dir, const char *name)
         fclose(probe);
     else
         snprintf(path, size, "%s/%s", dir, name);
+    if (!probe && access(path, F_OK) != 0 && errno == ENOENT) { /* neither name is there: say both were tried */
+        nb_set_error(NB_ERR_IO, "%s: no such file (nor %s.gz)", path, name);
+        free(path);
+        return NULL;
+    }
     nb_tensor *t = nb_load_idx(path);
     free(path);
     return t;
@@ -142,10 +148,7 @@ static bool load_split(const char *dir, const char *images_name, const char *lab
     nb_tensor *images = load_idx_file(dir, images_name);
     nb_tensor *labels = images ? load_idx_file(dir, labels_name) : NULL;
     if (images == NULL || labels == NULL) {
-        /* A missing file: say that the gzipped name was looked for too. */
-        bool missing = strstr(nb_last_error(), "No such file") != NULL;
-        snprintf(error, error_size, "%s%s%s%s", last_reason(), missing ? " (nor " : "",
-                 missing ? (images == NULL ? images_name : labels_name) : "", missing ? ".gz)" : "");
+        snprintf(error, error_size, "%s", last_reason());
         nb_free(images);
         return false;
     }

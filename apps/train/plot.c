@@ -110,7 +110,12 @@ static double extreme(const double *values, int n, bool largest)
 static void escaped(FILE *f, const char *text)
 {
     for (; *text; text++)
-        fputs(*text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '&' ? "&amp;" : (char[]){ *text, 0 }, f);
+        switch (*text) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        default: fputc(*text, f);
+        }
 }
 
 bool write_curves_svg(const char *path, const curves *c, char *error, size_t error_size)

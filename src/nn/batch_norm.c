@@ -87,14 +87,20 @@ static nb_tensor *contiguous_values(const nb_tensor *t)
 /* Backward                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* A (1, C, 1, ...) tensor of x's dtype holding values (C doubles). */
+/* A new (C) tensor of dtype from C doubles; NULL on OOM. */
+static nb_tensor *channel_vector(int64_t channels, nb_dtype dtype, nb_device device, const double *values)
+{
+    nb_tensor *t = nbi_empty(1, &channels, dtype, device);
+    for (int64_t c = 0; t != NULL && c < channels; c++)
+        nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), dtype, values[c]);
+    return t;
+}
+
+/* The same lined up with dim 1 of x: (1, C, 1, ...), x's dtype. */
 static nb_tensor *channel_constant(const nb_tensor *x, const double *values)
 {
-    nb_shape   shape = nbf_channel_shape(x->ndim, x->shape[1]);
-    nb_tensor *t     = nbi_empty(shape.ndim, shape.dims, x->dtype, x->storage->device);
-    for (int64_t c = 0; t != NULL && c < x->shape[1]; c++)
-        nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), t->dtype, values[c]);
-    return t;
+    return nb_reshape(channel_vector(x->shape[1], x->dtype, x->storage->device, values),
+                      nbf_channel_shape(x->ndim, x->shape[1]));
 }
 
 /* Under create_graph: the formulas of the top comment as recorded ops. */
@@ -128,15 +134,6 @@ static nb_status composite_backward(nbi_node *node, const bn_saved *saved, nb_te
     if (status == NB_OK && nbi_input_needs_grad(node, 2))
         status = nbi_keep_grad(nb_reshape(nb_sum_dims(g, dims, false), NB_SHAPE(-1)), &grad_inputs[2]);
     NBI_FORMULA_END(status);
-}
-
-/* A new (C) tensor of dtype from C doubles; NULL on OOM. */
-static nb_tensor *channel_vector(int64_t channels, nb_dtype dtype, nb_device device, const double *values)
-{
-    nb_tensor *t = nbi_empty(1, &channels, dtype, device);
-    for (int64_t c = 0; t != NULL && c < channels; c++)
-        nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), dtype, values[c]);
-    return t;
 }
 
 /* inputs (x, weight or NULL, bias or NULL); node->state the bn_saved. */
