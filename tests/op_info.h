@@ -29,7 +29,7 @@
  *           the dtype they compute in, after promotion): FLOAT, NUMERIC
  *           (not bool) or ALL; another dtype must give NB_ERR_DTYPE even
  *           where torch would convert. For the primitives of
- *           src/ops/ops.def (and their _scalar and in-place forms) the
+ *           src/core/ops.def (and their _scalar and in-place forms) the
  *           test takes ops.def's column instead, so they cannot drift.
  *   domain  values the script draws: ANY, POS (> 0), NZ (no zero), POW
  *   flags   DIFF (gradients checked against torch, nb_gradcheck), FIRST

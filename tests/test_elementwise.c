@@ -1,6 +1,6 @@
 /*
  * test_elementwise.c — the table-driven op test for the elementwise
- * primitives: it walks src/ops/ops.def, so an op registered there is tested
+ * primitives: it walks src/core/ops.def, so an op registered there is tested
  * here with no further edit, and an op with no reference formula below fails.
  *
  * For every op and every dtype the op takes: values against a float64
@@ -94,7 +94,7 @@ static const row unary_rows[] = {
 #define NBI_UNARY(name, dtypes, result, grad) { #name, #dtypes, #result, #grad },
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad)
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -104,7 +104,7 @@ static const row binary_rows[] = {
 #define NBI_UNARY(name, dtypes, result, grad)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad) { #name, #dtypes, #result, #grad },
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -127,7 +127,7 @@ static nb_tensor *call_unary(nbi_unary_op op, const nb_tensor *t, nbi_params *p)
 #define NBI_UNARY(name, dtypes, result, grad) case NBI_UNARY_##name: return nb_##name(t);
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad)
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -144,7 +144,7 @@ static nb_tensor *call_binary(nbi_binary_op op, const nb_tensor *a, const nb_ten
 #define NBI_UNARY(name, dtypes, result, grad)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad) case NBI_BINARY_##name: return nb_##name(a, b);
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY

@@ -266,7 +266,7 @@ static void make_views(const op_row *row, const fx_case *c, nb_tensor *const *ba
     }
 }
 
-/* The elementwise primitives' dtypes as src/ops/ops.def declares them: for
+/* The elementwise primitives' dtypes as src/core/ops.def declares them: for
  * a row of one of them (or its _scalar, r*_scalar or in-place form) they
  * replace the row's column, so the two cannot drift apart. */
 static const struct {
@@ -275,7 +275,7 @@ static const struct {
 #define NBI_UNARY(name, dtypes, result, grad) { #name, #dtypes, #result },
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) { #name, #dtypes, #result },
 #define NBI_BINARY(name, dtypes, result, grad) { #name, #dtypes, #result },
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY

@@ -1,6 +1,6 @@
 /*
  * elementwise_derivatives.c — the backward formula of every differentiable
- * row of src/ops/ops.def, written with public nb_* ops (as PyTorch's
+ * row of src/core/ops.def, written with public nb_* ops (as PyTorch's
  * derivatives.yaml), so they run on every device and, under create_graph,
  * record themselves for second derivatives.
  *
@@ -205,7 +205,7 @@ const nbi_backward_fn nbi_unary_backward[NBI_NUM_UNARY] = {
 #define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = grad##_ENTRY(name),
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad)
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -215,7 +215,7 @@ const nbi_backward_fn nbi_binary_backward[NBI_NUM_BINARY] = {
 #define NBI_UNARY(name, dtypes, result, grad)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = grad##_ENTRY(name),
-#include "ops/ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY

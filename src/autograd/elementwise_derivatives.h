@@ -7,7 +7,7 @@
 #define NABLA_ELEMENTWISE_DERIVATIVES_H
 
 #include "autograd.h"
-#include "cpu/cpu.h"
+#include "core/op_ids.h"
 
 extern const nbi_backward_fn nbi_unary_backward[NBI_NUM_UNARY];
 extern const nbi_backward_fn nbi_binary_backward[NBI_NUM_BINARY];

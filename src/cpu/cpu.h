@@ -12,6 +12,7 @@
 #define NABLA_CPU_H
 
 #include "../core/internal.h"
+#include "../core/op_ids.h"
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                   */
@@ -75,28 +76,6 @@ typedef struct {
     int         flag;
     atomic_int *error;
 } nbi_params;
-
-#define NBI_UNARY(name, dtypes, result, grad)             NBI_UNARY_##name,
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY_##name,
-#define NBI_BINARY(name, dtypes, result, grad)
-typedef enum {
-#include "../ops/ops.def"
-    NBI_NUM_UNARY
-} nbi_unary_op;
-#undef NBI_UNARY
-#undef NBI_UNARY_WITH_PARAMS
-#undef NBI_BINARY
-
-#define NBI_UNARY(name, dtypes, result, grad)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad) NBI_BINARY_##name,
-typedef enum {
-#include "../ops/ops.def"
-    NBI_NUM_BINARY
-} nbi_binary_op;
-#undef NBI_UNARY
-#undef NBI_UNARY_WITH_PARAMS
-#undef NBI_BINARY
 
 /* One loop per (op, dtype of the input); NULL where the op does not take
  * that dtype. Unary loops: operands (out, x). Binary: (out, a, b), with a

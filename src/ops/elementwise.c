@@ -33,7 +33,7 @@ static const op_info unary_info[NBI_NUM_UNARY] = {
 #define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad)
-#include "ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -43,7 +43,7 @@ static const op_info binary_info[NBI_NUM_BINARY] = {
 #define NBI_UNARY(name, dtypes, result, grad)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
-#include "ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -223,7 +223,7 @@ static const nbi_params no_params = { 0 };
     INPLACE_##result(name)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad)
-#include "ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
@@ -492,7 +492,7 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
 #define NBI_UNARY(name, dtypes, result, grad)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
 #define NBI_BINARY(name, dtypes, result, grad) BINARY_FRONT_DOOR(name)
-#include "ops.def"
+#include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY

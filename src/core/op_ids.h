@@ -1,0 +1,32 @@
+/*
+ * op_ids.h — the ids of the primitive ops, generated from the op tables in
+ * this folder (ops.def), so that every layer (the kernels in src/cpu, the
+ * front doors in src/ops, the formulas in src/autograd) names an op the same
+ * way without including a layer above it.
+ */
+#ifndef NABLA_OP_IDS_H
+#define NABLA_OP_IDS_H
+
+#define NBI_UNARY(name, dtypes, result, grad)             NBI_UNARY_##name,
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY_##name,
+#define NBI_BINARY(name, dtypes, result, grad)
+typedef enum {
+#include "ops.def"
+    NBI_NUM_UNARY
+} nbi_unary_op;
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+#define NBI_UNARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
+#define NBI_BINARY(name, dtypes, result, grad) NBI_BINARY_##name,
+typedef enum {
+#include "ops.def"
+    NBI_NUM_BINARY
+} nbi_binary_op;
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+
+#endif /* NABLA_OP_IDS_H */
