@@ -272,9 +272,9 @@ static void make_views(const op_row *row, const fx_case *c, nb_tensor *const *ba
 static const struct {
     const char *name, *dtypes, *result;
 } opsdef[] = {
-#define NBI_UNARY(name, dtypes, result, grad) { #name, #dtypes, #result },
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) { #name, #dtypes, #result },
-#define NBI_BINARY(name, dtypes, result, grad) { #name, #dtypes, #result },
+#define NBI_UNARY(name, dtypes, result, grad, saves) { #name, #dtypes, #result },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves) { #name, #dtypes, #result },
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) { #name, #dtypes, #result },
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS

@@ -202,9 +202,9 @@ static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
 #define NONDIFF_ENTRY(name) NULL
 
 const nbi_backward_fn nbi_unary_backward[NBI_NUM_UNARY] = {
-#define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = grad##_ENTRY(name),
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad)
+#define NBI_UNARY(name, dtypes, result, grad, saves) [NBI_UNARY_##name] = grad##_ENTRY(name),
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves) NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -212,9 +212,9 @@ const nbi_backward_fn nbi_unary_backward[NBI_NUM_UNARY] = {
 };
 
 const nbi_backward_fn nbi_binary_backward[NBI_NUM_BINARY] = {
-#define NBI_UNARY(name, dtypes, result, grad)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = grad##_ENTRY(name),
+#define NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) [NBI_BINARY_##name] = grad##_ENTRY(name),
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS

@@ -7,9 +7,9 @@
 #ifndef NABLA_OP_IDS_H
 #define NABLA_OP_IDS_H
 
-#define NBI_UNARY(name, dtypes, result, grad)             NBI_UNARY_##name,
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY_##name,
-#define NBI_BINARY(name, dtypes, result, grad)
+#define NBI_UNARY(name, dtypes, result, grad, saves)             NBI_UNARY_##name,
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves) NBI_UNARY_##name,
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)
 typedef enum {
 #include "ops.def"
     NBI_NUM_UNARY
@@ -18,9 +18,9 @@ typedef enum {
 #undef NBI_UNARY_WITH_PARAMS
 #undef NBI_BINARY
 
-#define NBI_UNARY(name, dtypes, result, grad)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad) NBI_BINARY_##name,
+#define NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) NBI_BINARY_##name,
 typedef enum {
 #include "ops.def"
     NBI_NUM_BINARY

@@ -14,10 +14,14 @@
 typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
 typedef enum { RESULT_SAME, RESULT_BOOL, RESULT_FLOAT_RESULT } result_kind;
 
+typedef enum { SAVES_NONE, SAVES_INPUT, SAVES_OUTPUT } saves_kind;
+
 typedef struct {
     const char *name;
     dtype_class dtypes;
     result_kind result;
+    saves_kind  saves;       /* unary: what the formula reads */
+    uint32_t    reads[2];    /* binary: NBI_SAVES bits the gradient of a [0] and of b [1] reads */
 } op_info;
 
 #define DTYPES_OF_FLOAT   DTYPES_FLOAT
@@ -26,13 +30,21 @@ typedef struct {
 #define RESULT_OF_SAME         RESULT_SAME
 #define RESULT_OF_BOOL         RESULT_BOOL
 #define RESULT_OF_FLOAT_RESULT RESULT_FLOAT_RESULT
+#define SAVES_OF_NONE   SAVES_NONE
+#define SAVES_OF_INPUT  SAVES_INPUT
+#define SAVES_OF_OUTPUT SAVES_OUTPUT
+#define READS_OF_NONE 0u
+#define READS_OF_A    NBI_SAVES(0)
+#define READS_OF_B    NBI_SAVES(1)
+#define READS_OF_AB   (NBI_SAVES(0) | NBI_SAVES(1))
 
 /* op_info.name is the op's name and "Backward": the node name of a row
  * the tables below forget. */
 static const op_info unary_info[NBI_NUM_UNARY] = {
-#define NBI_UNARY(name, dtypes, result, grad) [NBI_UNARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad) NBI_UNARY(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad)
+#define NBI_UNARY(name, dtypes, result, grad, saves)                                          \
+    [NBI_UNARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result, SAVES_OF_##saves, { 0, 0 } },
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves) NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -40,9 +52,11 @@ static const op_info unary_info[NBI_NUM_UNARY] = {
 };
 
 static const op_info binary_info[NBI_NUM_BINARY] = {
-#define NBI_UNARY(name, dtypes, result, grad)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad) [NBI_BINARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result },
+#define NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)                               \
+    [NBI_BINARY_##name] = { #name "Backward", DTYPES_OF_##dtypes, RESULT_OF_##result, SAVES_NONE,    \
+                            { READS_OF_##saves_a, READS_OF_##saves_b } },
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -156,23 +170,18 @@ static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
 /* Unary                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Ops whose formula reads the output: it is saved with the node. */
-static bool formula_reads_output(nbi_unary_op op)
-{
-    return op == NBI_UNARY_exp || op == NBI_UNARY_expm1 || op == NBI_UNARY_sqrt || op == NBI_UNARY_rsqrt
-           || op == NBI_UNARY_tanh || op == NBI_UNARY_sigmoid;
-}
-
-/* Record out = op(t) into the graph, when t requires grad. */
+/* Record out = op(t) into the graph, when t requires grad. What the node
+ * saves is the row's saves column: a formula that reads the output saves
+ * the output, not the input (an in-place change of the input afterwards is
+ * then fine, as in PyTorch). */
 static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_params *params)
 {
     if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
-    /* A formula that reads the output saves the output, not the input (an
-     * in-place change of the input afterwards is then fine, as in PyTorch). */
-    uint32_t  saves_input = (op == NBI_UNARY_neg || op == NBI_UNARY_sign || formula_reads_output(op)) ? 0 : NBI_SAVES(0);
+    saves_kind  saves     = unary_info[op].saves;
     const char *node_name = unary_node_name[op] ? unary_node_name[op] : unary_info[op].name;
-    nbi_node   *node      = nbi_record(out, node_name, nbi_unary_backward[op], 1, &t, saves_input);
-    if (node == NULL || (formula_reads_output(op) && !nbi_save_output(node, out))) {
+    nbi_node   *node      = nbi_record(out, node_name, nbi_unary_backward[op], 1, &t,
+                                       saves == SAVES_INPUT ? NBI_SAVES(0) : 0);
+    if (node == NULL || (saves == SAVES_OUTPUT && !nbi_save_output(node, out))) {
         nb_free(out);
         return NULL;
     }
@@ -218,11 +227,11 @@ static const nbi_params no_params = { 0 };
 #define INPLACE_SAME(name)                                                                     \
     nb_tensor *nb_##name##_(nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name "_", t, &no_params, true); }
 #define INPLACE_BOOL(name)
-#define NBI_UNARY(name, dtypes, result, grad)                                                        \
+#define NBI_UNARY(name, dtypes, result, grad, saves)                                                 \
     nb_tensor *nb_##name(const nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name, t, &no_params, false); } \
     INPLACE_##result(name)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -315,18 +324,13 @@ static nb_dtype compute_dtype_of(const op_info *info, nb_dtype promoted)
     return promoted;
 }
 
-/* Which inputs the formula reads, given which need a gradient: what
- * PyTorch saves, so that an in-place change to an unread input after the
- * op is no error (x*2 reads nothing of x; a*b reads b for a's gradient). */
+/* Which inputs the formula reads, given which need a gradient (the row's
+ * saves columns): what PyTorch saves, so that an in-place change to an
+ * unread input after the op is no error (x*2 reads nothing of x; a*b reads
+ * b for a's gradient). */
 static uint32_t binary_saves(nbi_binary_op op, bool a_needs_grad, bool b_needs_grad)
 {
-    switch (op) {
-    case NBI_BINARY_add:
-    case NBI_BINARY_sub: return 0;
-    case NBI_BINARY_mul: return (a_needs_grad ? NBI_SAVES(1) : 0) | (b_needs_grad ? NBI_SAVES(0) : 0);
-    case NBI_BINARY_div: return NBI_SAVES(1) | (b_needs_grad ? NBI_SAVES(0) : 0);
-    default: return NBI_SAVES(0) | NBI_SAVES(1);
-    }
+    return (a_needs_grad ? binary_info[op].reads[0] : 0) | (b_needs_grad ? binary_info[op].reads[1] : 0);
 }
 
 /* a op b with the result dtype already decided. When in_place, the output is
@@ -489,9 +493,9 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     {                                                                                          \
         return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar", a, s, false, false);    \
     }
-#define NBI_UNARY(name, dtypes, result, grad)
-#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad)
-#define NBI_BINARY(name, dtypes, result, grad) BINARY_FRONT_DOOR(name)
+#define NBI_UNARY(name, dtypes, result, grad, saves)
+#define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) BINARY_FRONT_DOOR(name)
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
