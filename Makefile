@@ -63,12 +63,12 @@ test-release:
 	@$(CTEST) --test-dir build/test $(CTEST_ARGS)
 
 test-sanitize:
-	$(call quiet_build,sanitize,-DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=address$(comma)undefined)
+	$(call quiet_build,sanitize,-DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=address$(comma)undefined -DNB_CUDA=OFF)
 	@ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(CTEST) --test-dir build/sanitize $(CTEST_ARGS)
 
 test-fallback:
-	$(call quiet_build,fallback,-DCMAKE_BUILD_TYPE=Release -DNB_USE_OPENBLAS=OFF)
+	$(call quiet_build,fallback,-DCMAKE_BUILD_TYPE=Release -DNB_USE_OPENBLAS=OFF -DNB_CUDA=OFF)
 	@$(CTEST) --test-dir build/fallback $(CTEST_ARGS)
 
 test-install: build
@@ -88,7 +88,7 @@ TSAN_DIR    ?= build/tsan
 TSAN_ROUNDS ?= 4
 test-tsan:
 	@$(CMAKE) -S . -B $(TSAN_DIR) $(DEV_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=thread \
-	    -DNB_USE_OPENBLAS=OFF >/dev/null
+	    -DNB_USE_OPENBLAS=OFF -DNB_CUDA=OFF >/dev/null
 	@$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) >$(TSAN_DIR).log 2>&1 || { tail -60 $(TSAN_DIR).log; exit 1; }
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 $(CTEST) --test-dir $(TSAN_DIR) $(CTEST_ARGS)
 	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1 \

@@ -107,7 +107,8 @@ typedef struct {
     nb_device_type type;
     int            index;
 } nb_device;
-#define NB_DEVICE_CPU ((nb_device){ .type = NB_CPU, .index = 0 })
+#define NB_DEVICE_CPU     ((nb_device){ .type = NB_CPU, .index = 0 })
+#define NB_DEVICE_CUDA(i) ((nb_device){ .type = NB_CUDA, .index = (i) })
 
 /* ------------------------------------------------------------------------ */
 /* Shapes, dim lists and options: small value types                          */
@@ -573,9 +574,33 @@ NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, 
 /* A copy converted to dtype (floats to integers truncate toward zero; to
  * bool is "nonzero"); a new handle to t when the dtype is already dtype. */
 NB_API nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype);
-/* A copy on device (a new handle to t when already there). */
+/* A copy on device (a new handle to t when already there). Differentiable:
+ * the gradient goes back to t's device. */
 NB_API nb_tensor *nb_to(const nb_tensor *t, nb_device device);
-NB_API bool       nb_cuda_is_available(void);
+/* "cpu", "cuda", "cuda:1" (case-sensitive, as torch.device) into *device;
+ * NB_ERR_ARG for anything else. It names a device; whether this build and
+ * machine have it is for the op that uses it to say. */
+NB_API nb_status  nb_device_parse(const char *text, nb_device *device);
+
+/* CUDA. A build without the CUDA backend, or a machine without a driver or
+ * a GPU, has no CUDA device: nb_cuda_is_available() is false, the count is
+ * 0, and an op asked for one gives NB_ERR_DEVICE. */
+NB_API bool      nb_cuda_is_available(void);
+NB_API int       nb_cuda_device_count(void);
+/* Wait for every queued GPU kernel to finish (timing; reading device memory
+ * through nabla waits by itself). NB_ERR_DEVICE if a kernel failed. */
+NB_API nb_status nb_cuda_synchronize(void);
+/* Give the GPU memory that nabla's allocator keeps for reuse back to the
+ * driver (what torch.cuda.empty_cache does). */
+NB_API void      nb_cuda_empty_cache(void);
+typedef struct {
+    size_t allocated;      /* bytes in live tensors (rounded to blocks)      */
+    size_t reserved;       /* allocated + kept for reuse                     */
+    size_t peak_allocated; /* most allocated since start or the last reset   */
+} nb_cuda_memory_stats;
+/* Statistics of device index; NB_ERR_DEVICE if there is no such device. */
+NB_API nb_status nb_cuda_memory(int index, nb_cuda_memory_stats *stats);
+NB_API nb_status nb_cuda_reset_peak_memory(int index);
 
 /* ------------------------------------------------------------------------ */
 /* Printing                                                                  */

@@ -116,11 +116,11 @@ static void test_option_errors(void)
 {
     nb_opts cuda = NB_OPTS(.device = {.type = NB_CUDA, .index = 0});
     NBT_CHECK(nb_zeros(NB_SHAPE(2), cuda) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_zeros: device cuda:0 is not available");
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_zeros: there is no CUDA device");
     NBT_CHECK(nb_rand(NB_SHAPE(2), cuda) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_rand: device cuda:0 is not available");
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_rand: there is no CUDA device");
     NBT_CHECK(nb_arange(0, 3, 1, cuda) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_arange: device cuda:0 is not available");
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_arange: there is no CUDA device");
     NBT_CHECK(nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64, .requires_grad = true)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_ones: only floating point tensors can require gradients, not int64");
     NBT_CHECK(nb_randint(0, 3, NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL, .requires_grad = true)) == NULL);

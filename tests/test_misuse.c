@@ -678,6 +678,24 @@ static void run_memory(void)
     FAILS_S("0", nb_set_num_threads(0));
     FAILS_S("-1", nb_set_num_threads(-1));
     FAILS_S("INT_MIN", nb_set_num_threads(INT_MIN));
+    begin("nb_device_parse");
+    nb_device device;
+    FAILS_S("NULL text", nb_device_parse(NULL, &device));
+    FAILS_S("NULL device", nb_device_parse("cpu", NULL));
+    FAILS_S("empty", nb_device_parse("", &device));
+    FAILS_S("\"cuda:\"", nb_device_parse("cuda:", &device));
+    FAILS_S("\"cuda:-1\"", nb_device_parse("cuda:-1", &device));
+    FAILS_S("\"cuda:1x\"", nb_device_parse("cuda:1x", &device));
+    FAILS_S("\"CPU\"", nb_device_parse("CPU", &device));
+    FAILS_S("\"cuda:99999999999\"", nb_device_parse("cuda:99999999999", &device));
+    begin("nb_cuda_memory");
+    nb_cuda_memory_stats stats;
+    FAILS_S("NULL stats", nb_cuda_memory(0, NULL));
+    FAILS_S("index -1", nb_cuda_memory(-1, &stats));
+    FAILS_S("index past the devices", nb_cuda_memory(nb_cuda_device_count(), &stats));
+    begin("nb_cuda_reset_peak_memory");
+    FAILS_S("index -1", nb_cuda_reset_peak_memory(-1));
+    FAILS_S("index past the devices", nb_cuda_reset_peak_memory(nb_cuda_device_count()));
 }
 
 #include "misuse_tensor_ops.h" /* views, reductions, joining, conversion */
@@ -703,6 +721,9 @@ static const struct {
     { "nb_initial_seed", "no arguments" },
     { "nb_manual_seed", "every uint64 is a valid seed" },
     { "nb_cuda_is_available", "no arguments" },
+    { "nb_cuda_device_count", "no arguments" },
+    { "nb_cuda_synchronize", "no arguments" },
+    { "nb_cuda_empty_cache", "no arguments" },
     { "nb_is_anomaly_enabled", "no arguments" },
     { "nb_set_detect_anomaly", "a bool: both values valid" },
     { "nb_is_grad_enabled", "no arguments" },

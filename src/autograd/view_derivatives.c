@@ -128,8 +128,15 @@ nb_tensor *nbi_record_view(nb_tensor *v, const nb_tensor *x, nbi_view_kind kind,
 
 static nb_status copy_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
-    nb_tensor *x   = nbi_input(node, 0);
-    grad_inputs[0] = g->dtype == x->dtype ? nbi_alias_recorded(g, "ToCopyBackward0") : nb_to_dtype(g, x->dtype);
+    nb_tensor *x = nbi_input(node, 0);
+    nb_device  d = x->storage->device, gd = g->storage->device;
+    if (d.type != gd.type || d.index != gd.index) { /* nb_to: back to x's device */
+        nb_tensor *moved = nb_to(g, d);
+        grad_inputs[0]   = moved && moved->dtype != x->dtype ? nb_to_dtype(moved, x->dtype) : moved;
+        if (grad_inputs[0] != moved) nb_free(moved);
+    } else {
+        grad_inputs[0] = g->dtype == x->dtype ? nbi_alias_recorded(g, "ToCopyBackward0") : nb_to_dtype(g, x->dtype);
+    }
     return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 

@@ -10,6 +10,8 @@
 
 #include "nabla.h"
 
+#include "formulas.h" /* nbi_f64_to_i64: float to integer as PyTorch on x86 */
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -48,14 +50,6 @@ double  nbi_load_f64(const void *p, nb_dtype dtype);
 int64_t nbi_load_i64(const void *p, nb_dtype dtype);
 void    nbi_store_f64(void *p, nb_dtype dtype, double value);
 void    nbi_store_i64(void *p, nb_dtype dtype, int64_t value);
-
-/* Float to integer as PyTorch does on x86: truncate toward zero; NaN, inf
- * and out-of-range values give INT64_MIN instead of undefined behaviour. */
-static inline int64_t nbi_f64_to_i64(double v)
-{
-    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
-    return (int64_t)v;
-}
 
 /* PyTorch's rule for a scalar written into a tensor of dtype (a fill value):
  * false with NB_ERR_ARG ("op: value 300 cannot be converted to ...") when it
@@ -216,8 +210,8 @@ nb_status nbi_fail_status(nb_status status, const char *fmt, ...) NBI_PRINTF(2, 
  * records "op: argument 'name' is NULL" unless an error is already pending,
  * so the first cause of a failed chain survives. */
 bool      nbi_check_tensor(const nb_tensor *t, const char *op, const char *name);
-/* t is on the CPU (the only backend of this build); else NB_ERR_DEVICE
- * "op: the tensor is on a device this build cannot run". */
+/* NB_ERR_UNSUPPORTED unless t is on the CPU: for the ops whose kernels are
+ * not behind the backend table (core/backend.h) yet. */
 bool      nbi_check_cpu(const nb_tensor *t, const char *op);
 /* t is float32 or float64; else NB_ERR_DTYPE "op: expected a floating-point
  * tensor (float32 or float64), got ...": integers are refused, not converted. */

@@ -13,6 +13,7 @@
  * structs per op would be a third of that.
  */
 #include "internal.h"
+#include "backend.h"
 #include "autograd/autograd.h"
 
 #include <stdlib.h>
@@ -83,15 +84,22 @@ static void tensor_header_release(nb_tensor *t)
 
 static nbi_storage *storage_new(size_t nbytes, nb_device device)
 {
-    if (device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "nabla: device %s:%d is not available in this build",
-                        device.type == NB_CUDA ? "cuda" : "unknown", device.index);
+    const nbi_backend *backend = nbi_backend_for(device.type);
+    if (backend == NULL || (device.type == NB_CUDA && !nbi_check_cuda_device(device.index, "nabla"))) {
+        char name[NBI_DEVICE_STR_SIZE];
+        if (backend == NULL)
+            nbi_fail(NB_ERR_DEVICE, "nabla: device %s is not available in this build",
+                     nbi_device_str(device, name, sizeof name));
+        return NULL;
+    }
     nbi_storage *s = free_storage_count > 0 ? free_storages[--free_storage_count] : malloc(sizeof *s);
     if (s == NULL) return nbi_fail(NB_ERR_OOM, "nabla: out of host memory for a storage header");
-    s->data = nbi_host_alloc(nbytes);
+    s->data = backend->alloc(nbytes, device.index);
     if (s->data == NULL) {
         free(s);
-        return nbi_fail(NB_ERR_OOM, "nabla: out of host memory allocating %zu bytes", nbytes);
+        char name[NBI_DEVICE_STR_SIZE];
+        return nbi_fail(NB_ERR_OOM, "nabla: out of %s memory allocating %zu bytes",
+                        device.type == NB_CPU ? "host" : nbi_device_str(device, name, sizeof name), nbytes);
     }
     atomic_init(&s->refcount, 1);
     s->nbytes  = nbytes;
@@ -103,7 +111,7 @@ static nbi_storage *storage_new(size_t nbytes, nb_device device)
 static void storage_release(nbi_storage *s)
 {
     if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) != 1) return;
-    nbi_host_release(s->data, s->nbytes);
+    nbi_backend_for(s->device.type)->release(s->data, s->nbytes, s->device.index);
     if (free_storage_count == 0) nbi_thread_holds_caches();
     if (free_storage_count < FREE_LIST_MAX)
         free_storages[free_storage_count++] = s;

@@ -2,25 +2,10 @@
  * cast.c — dtype conversion loops, one per (source, destination) pair, and
  * plain copies (same dtype) which are the same loops.
  *
- * Conversion rules are PyTorch's on x86: floats to integers truncate toward
- * zero; a value outside the target's range (or NaN, inf) gives the target's
- * minimum for int64 and int32 (what cvttss2si returns), and uint8 takes the
- * low byte of the int32 conversion; anything to bool is "!= 0" (NaN is true).
+ * The conversions themselves are core/formulas.h's (PyTorch's rules on x86),
+ * shared with the CUDA casts.
  */
 #include "cpu.h"
-
-static inline int32_t f64_to_i32(double v)
-{
-    if (!(v > -2147483649.0 && v < 2147483648.0)) return INT32_MIN;
-    return (int32_t)v;
-}
-
-/* to_<dst>(value) for each destination from each source C type. */
-#define CONVERT_TO_f32(x) ((float)(x))
-#define CONVERT_TO_f64(x) ((double)(x))
-#define CONVERT_TO_b8(x)  ((uint8_t)((x) != 0))
-
-static inline int64_t float_to_i64(double v) { return nbi_f64_to_i64(v); }
 
 #define CAST_LOOP(src_sfx, TSRC, dst_sfx, TDST, CONVERT)                                       \
     static void cast_##src_sfx##_to_##dst_sfx(char **data, const int64_t *strides, int64_t n, const void *ctx) \
@@ -36,36 +21,7 @@ static inline int64_t float_to_i64(double v) { return nbi_f64_to_i64(v); }
         }                                                                                      \
     }
 
-/* Integer sources convert to integer destinations by wrapping. */
-#define WRAP_TO_i64(x) ((int64_t)(x))
-#define WRAP_TO_i32(x) ((int32_t)(uint32_t)(uint64_t)(int64_t)(x))
-#define WRAP_TO_u8(x)  ((uint8_t)(uint64_t)(int64_t)(x))
-/* Float sources. */
-#define FLOAT_TO_i64(x) float_to_i64((double)(x))
-#define FLOAT_TO_i32(x) f64_to_i32((double)(x))
-#define FLOAT_TO_u8(x)  ((uint8_t)(uint32_t)f64_to_i32((double)(x)))
-
-#define CASTS_FROM_FLOAT(sfx, T)                                                               \
-    CAST_LOOP(sfx, T, f32, float, CONVERT_TO_f32)                                              \
-    CAST_LOOP(sfx, T, f64, double, CONVERT_TO_f64)                                             \
-    CAST_LOOP(sfx, T, i64, int64_t, FLOAT_TO_i64)                                              \
-    CAST_LOOP(sfx, T, i32, int32_t, FLOAT_TO_i32)                                              \
-    CAST_LOOP(sfx, T, u8, uint8_t, FLOAT_TO_u8)                                                \
-    CAST_LOOP(sfx, T, b8, uint8_t, CONVERT_TO_b8)
-#define CASTS_FROM_INTEGER(sfx, T)                                                             \
-    CAST_LOOP(sfx, T, f32, float, CONVERT_TO_f32)                                              \
-    CAST_LOOP(sfx, T, f64, double, CONVERT_TO_f64)                                             \
-    CAST_LOOP(sfx, T, i64, int64_t, WRAP_TO_i64)                                               \
-    CAST_LOOP(sfx, T, i32, int32_t, WRAP_TO_i32)                                               \
-    CAST_LOOP(sfx, T, u8, uint8_t, WRAP_TO_u8)                                                 \
-    CAST_LOOP(sfx, T, b8, uint8_t, CONVERT_TO_b8)
-
-CASTS_FROM_FLOAT(f32, float)
-CASTS_FROM_FLOAT(f64, double)
-CASTS_FROM_INTEGER(i64, int64_t)
-CASTS_FROM_INTEGER(i32, int32_t)
-CASTS_FROM_INTEGER(u8, uint8_t)
-CASTS_FROM_INTEGER(b8, uint8_t)
+NBI_FOR_EACH_CAST(CAST_LOOP)
 
 #define ROW(sfx)                                                                               \
     { [NB_FLOAT32] = cast_##sfx##_to_f32, [NB_FLOAT64] = cast_##sfx##_to_f64,                  \

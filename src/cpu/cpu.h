@@ -1,17 +1,15 @@
 /*
  * cpu.h — the CPU backend's shared machinery: the thread pool entry point,
- * the N-d iterator, and the tables of 1-D kernels.
- *
- * How an elementwise op runs: the op (src/ops) checks its inputs and makes
- * the output; nbi_iter_init lines the operands up (broadcast dims get stride
- * 0, contiguous dims are collapsed into one); nbi_iter_run cuts the element
- * range across threads and calls a 1-D loop kernel on each contiguous run.
- * Loop kernels never see shapes: only (pointers, byte strides, count).
+ * running 1-D loops over an iterator (core/iter.h), and the tables of 1-D
+ * kernels. Only src/cpu includes it: the layers above reach these kernels
+ * through the CPU's backend table (cpu/backend.c, core/backend.h).
  */
 #ifndef NABLA_CPU_H
 #define NABLA_CPU_H
 
 #include "../core/internal.h"
+#include "../core/formulas.h"
+#include "../core/iter.h"
 #include "../core/op_ids.h"
 
 /* ------------------------------------------------------------------------ */
@@ -39,26 +37,11 @@ void nbi_parallel_for(int64_t n, int64_t grain, nbi_range_fn body, void *ctx);
 /* N-d iterator                                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { NBI_MAX_OPERANDS = 4 };
-
 /* A 1-D kernel: data[k] points at operand k's first element (operand 0 is
  * the output), strides[k] is its step in bytes, n the element count. ctx is
  * the op's parameters. */
 typedef void (*nbi_loop_fn)(char **data, const int64_t *strides, int64_t n, const void *ctx);
 
-typedef struct {
-    int     ndim;      /* >= 1; dim ndim-1 is the innermost */
-    int     noperands;
-    int64_t numel;
-    int64_t shape[NB_MAX_DIMS];
-    int64_t strides[NB_MAX_DIMS][NBI_MAX_OPERANDS]; /* bytes */
-    char   *base[NBI_MAX_OPERANDS];
-} nbi_iter;
-
-/* operands[0] is the output: its shape is the iteration shape and the others
- * must broadcast to it (the caller has checked). Dims are ordered by the
- * output's strides and mergeable dims are collapsed. */
-void nbi_iter_init(nbi_iter *it, int noperands, const nb_tensor *const *operands);
 /* Run loop over every element; threads when numel >= NBI_PARALLEL_GRAIN. */
 void nbi_iter_run(const nbi_iter *it, nbi_loop_fn loop, const void *ctx);
 /* Run loop over linear positions [begin, end) of the iteration space. */
@@ -67,15 +50,6 @@ void nbi_iter_run_range(const nbi_iter *it, int64_t begin, int64_t end, nbi_loop
 /* ------------------------------------------------------------------------ */
 /* Elementwise kernel tables                                                 */
 /* ------------------------------------------------------------------------ */
-
-/* Parameters of parametrised ops (clamp bounds, softplus beta/threshold,
- * gelu's approximation flag) and the error flag integer kernels raise. */
-enum { NBI_KERNEL_OK = 0, NBI_KERNEL_DIV_BY_ZERO = 1, NBI_KERNEL_NEGATIVE_POWER = 2 };
-typedef struct {
-    double      a, b;
-    int         flag;
-    atomic_int *error;
-} nbi_params;
 
 /* One loop per (op, dtype of the input); NULL where the op does not take
  * that dtype. Unary loops: operands (out, x). Binary: (out, a, b), with a

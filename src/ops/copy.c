@@ -2,12 +2,13 @@
  * copy.c — copies between layouts, dtypes and devices: nb_contiguous,
  * nb_clone, nb_copy_, nb_to_dtype, nb_to.
  *
- * All of them are one loop: nbi_copy_into runs the cast kernel of the
- * (source, destination) dtype pair through the N-d iterator, which handles
- * any strides and broadcasting.
+ * All but nb_to are one loop: nbi_copy_into runs the device's cast kernel
+ * of the (source, destination) dtype pair over the N-d iterator, which
+ * handles any strides and broadcasting. nb_to moves contiguous bytes with
+ * the copy of the backend that is not the CPU's.
  */
 #include "autograd/autograd.h"
-#include "cpu/cpu.h"
+#include "core/backend.h"
 
 void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
 {
@@ -15,7 +16,7 @@ void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
     const nb_tensor *operands[2] = { dst, src };
     nbi_iter         it;
     nbi_iter_init(&it, 2, operands);
-    nbi_iter_run(&it, nbi_cast_loop(src->dtype, dst->dtype), NULL);
+    nbi_backend_of(dst)->cast(&it, src->dtype, dst->dtype);
 }
 
 /* A contiguous copy of t in dtype, owned by the current scope. */
@@ -29,41 +30,62 @@ static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
 
 nb_tensor *nb_contiguous(const nb_tensor *t)
 {
-    if (!nbi_check_tensor(t, "nb_contiguous", "t") || !nbi_check_cpu(t, "nb_contiguous")) return NULL;
+    if (!nbi_check_tensor(t, "nb_contiguous", "t") || !nbi_check_device1("nb_contiguous", t, "t")) return NULL;
     if (nb_is_contiguous(t)) return nbi_alias_recorded(t, "nb_contiguous");
     return nbi_record_copy(copy_as(t, t->dtype), t, "CloneBackward0");
 }
 
 nb_tensor *nb_clone(const nb_tensor *t)
 {
-    if (!nbi_check_tensor(t, "nb_clone", "t") || !nbi_check_cpu(t, "nb_clone")) return NULL;
+    if (!nbi_check_tensor(t, "nb_clone", "t") || !nbi_check_device1("nb_clone", t, "t")) return NULL;
     return nbi_record_copy(copy_as(t, t->dtype), t, "CloneBackward0");
 }
 
 nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
 {
-    if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !nbi_check_cpu(t, "nb_to_dtype")) return NULL;
+    if (!nbi_check_tensor(t, "nb_to_dtype", "t") || !nbi_check_device1("nb_to_dtype", t, "t")) return NULL;
     if ((unsigned)dtype >= NB_NUM_DTYPES)
         return nbi_fail(NB_ERR_DTYPE, "nb_to_dtype: %d is not a dtype", (int)dtype);
     if (dtype == t->dtype) return nbi_alias_recorded(t, "nb_to_dtype");
     return nbi_record_copy(copy_as(t, dtype), t, "ToCopyBackward0");
 }
 
-nb_tensor *nb_to(const nb_tensor *t, nb_device device)
+static bool check_target(nb_device device)
 {
-    if (!nbi_check_tensor(t, "nb_to", "t")) return NULL;
-    if (device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "nb_to: device %s:%d is not available (this build has no CUDA backend)",
-                        device.type == NB_CUDA ? "cuda" : "unknown", device.index);
-    return nbi_alias_recorded(t, "nb_to");
+    if (device.type == NB_CPU) return true;
+    if (device.type == NB_CUDA) return nbi_check_cuda_device(device.index, "nb_to");
+    nbi_fail(NB_ERR_DEVICE, "nb_to: %d is not a device type (NB_CPU or NB_CUDA)", (int)device.type);
+    return false;
 }
 
-bool nb_cuda_is_available(void) { return false; }
+nb_tensor *nb_to(const nb_tensor *t, nb_device device)
+{
+    if (!nbi_check_tensor(t, "nb_to", "t") || !check_target(device)) return NULL;
+    nb_device from = t->storage->device;
+    if (from.type == device.type && (from.type == NB_CPU || from.index == device.index))
+        return nbi_alias_recorded(t, "nb_to");
+    if (!nbi_check_device1("nb_to", t, "t")) return NULL;
+    /* Bytes move between devices only as one contiguous block. */
+    nbi_grad_mode_push(false);
+    nb_tensor *src = nb_contiguous(t);
+    nbi_grad_mode_pop();
+    nb_tensor *out = src ? nbi_empty(t->ndim, t->shape, t->dtype, device) : NULL;
+    if (out != NULL) {
+        const nbi_backend *mover = nbi_backend_for(device.type != NB_CPU ? device.type : from.type);
+        if (mover->copy(nbi_ptr(out), device, nbi_ptr(src), from, (size_t)t->numel * nbi_itemsize(t)) != NB_OK) {
+            nb_free(out);
+            out = NULL;
+        }
+    }
+    nb_free(src);
+    return nbi_record_copy(out, t, "ToCopyBackward0");
+}
 
 nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)
 {
     if (!nbi_check_tensor(dst, "nb_copy_", "dst") || !nbi_check_tensor(src, "nb_copy_", "src")) return NULL;
-    if (!nbi_check_cpu(dst, "nb_copy_") || !nbi_check_cpu(src, "nb_copy_")) return NULL;
+    const nb_tensor *both[2] = { dst, src };
+    if (!nbi_check_device("nb_copy_", 2, both, (const char *const[]){ "dst", "src" })) return NULL;
     int     ndim;
     int64_t shape[NB_MAX_DIMS];
     if (!nbi_broadcast(dst->ndim, dst->shape, src->ndim, src->shape, &ndim, shape, "nb_copy_")) return NULL;

@@ -10,6 +10,7 @@
  */
 #include "autograd/autograd.h"
 #include "core/random.h"
+#include "core/backend.h"
 #include "cpu/cpu.h"
 
 #include <float.h>
@@ -35,11 +36,15 @@ static bool check_opts(nb_opts opts, const char *op)
         nbi_fail(NB_ERR_DEVICE, "%s: device index must not be negative, got %d", op, opts.device.index);
         return false;
     }
+    if (opts.device.type == NB_CUDA && !nbi_check_cuda_device(opts.device.index, op)) return false;
+    if (opts.device.type == NB_CUDA) {
+        /* NOTE: until the creation kernels are behind the backend table. */
+        nbi_fail(NB_ERR_UNSUPPORTED, "%s: making tensors on CUDA is not implemented yet; make it on the CPU and "
+                                     "move it with nb_to", op);
+        return false;
+    }
     if (opts.device.type != NB_CPU) {
-        /* NOTE: only the CPU backend exists in this build; a CUDA build
-         * replaces this check by asking the backend table. */
-        nbi_fail(NB_ERR_DEVICE, "%s: device %s:%d is not available in this build (only the CPU is)", op,
-                 opts.device.type == NB_CUDA ? "cuda" : "unknown", opts.device.index);
+        nbi_fail(NB_ERR_DEVICE, "%s: %d is not a device type (NB_CPU or NB_CUDA)", op, (int)opts.device.type);
         return false;
     }
     if (opts.requires_grad && !nb_dtype_is_floating(opts.dtype)) {

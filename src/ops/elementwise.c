@@ -9,7 +9,7 @@
  * output -> run the kernel through the N-d iterator.
  */
 #include "autograd/elementwise_derivatives.h"
-#include "cpu/cpu.h"
+#include "core/backend.h"
 
 typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
 typedef enum { RESULT_SAME, RESULT_BOOL, RESULT_FLOAT_RESULT } result_kind;
@@ -127,15 +127,6 @@ static bool check_dtype(const op_info *info, const char *op, nb_dtype d)
     return false;
 }
 
-static bool same_device(const nb_tensor *a, const nb_tensor *b, const char *op)
-{
-    nb_device da = a->storage->device, db = b->storage->device;
-    if (da.type == db.type && da.index == db.index) return true;
-    nbi_fail(NB_ERR_DEVICE, "%s: expected all tensors on the same device, got %s:%d and %s:%d", op,
-             da.type == NB_CPU ? "cpu" : "cuda", da.index, db.type == NB_CPU ? "cpu" : "cuda", db.index);
-    return false;
-}
-
 /* torch.can_cast for in-place ops: no float into an integer, no number
  * into bool. */
 static bool can_cast(nb_dtype from, nb_dtype to)
@@ -174,7 +165,7 @@ static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
  * saves is the row's saves column: a formula that reads the output saves
  * the output, not the input (an in-place change of the input afterwards is
  * then fine, as in PyTorch). */
-static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_params *params)
+static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_op_params *params)
 {
     if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
     saves_kind  saves     = unary_info[op].saves;
@@ -190,11 +181,13 @@ static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor 
     return out;
 }
 
-static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_params *params,
+static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_op_params *params,
                             bool in_place)
 {
     const op_info *info = &unary_info[op];
-    if (!nbi_check_tensor(t, name, "t") || !nbi_check_cpu(t, name) || !check_dtype(info, name, t->dtype)) return NULL;
+    if (!nbi_check_tensor(t, name, "t") || !nbi_check_device1(name, t, "t") || !check_dtype(info, name, t->dtype)
+        || !nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_UNARY, (int)op, t->dtype, name))
+        return NULL;
     nb_dtype   out_dtype = info->result == RESULT_BOOL ? NB_BOOL : t->dtype;
     nb_tensor *out;
     if (in_place) {
@@ -213,7 +206,7 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
         const nb_tensor *operands[2] = { out, t };
         nbi_iter         it;
         nbi_iter_init(&it, 2, operands);
-        nbi_iter_run(&it, nbi_elementwise()->unary[op][t->dtype], params);
+        nbi_backend_of(t)->unary(&it, op, t->dtype, params);
     }
     if (in_place) {
         nbi_bump_version(out);
@@ -222,7 +215,7 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
     return record_unary(op, out, t, params);
 }
 
-static const nbi_params no_params = { 0 };
+static const nbi_op_params no_params = { 0 };
 
 #define INPLACE_SAME(name)                                                                     \
     nb_tensor *nb_##name##_(nb_tensor *t) { return run_unary(NBI_UNARY_##name, "nb_" #name "_", t, &no_params, true); }
@@ -239,7 +232,7 @@ static const nbi_params no_params = { 0 };
 
 nb_tensor *nb_gelu(const nb_tensor *t, bool tanh_approx)
 {
-    nbi_params params = { .flag = tanh_approx };
+    nbi_op_params params = { .flag = tanh_approx };
     return run_unary(NBI_UNARY_gelu, "nb_gelu", t, &params, false);
 }
 
@@ -248,15 +241,15 @@ nb_tensor *nb_softplus(const nb_tensor *t, double beta, double threshold)
     if (!(beta != 0 && isfinite(beta)) || isnan(threshold))
         return nbi_fail(NB_ERR_ARG, "nb_softplus: beta must be finite and nonzero and threshold a number "
                                     "(got beta %g, threshold %g)", beta, threshold);
-    nbi_params params = { .a = beta, .b = threshold };
+    nbi_op_params params = { .a = beta, .b = threshold };
     return run_unary(NBI_UNARY_softplus, "nb_softplus", t, &params, false);
 }
 
 /* Bounds of clamp for t's dtype: integer bounds are clipped to the dtype's
  * range (so converting them is defined). */
-static nbi_params clamp_params(nb_dtype dtype, double min, double max)
+static nbi_op_params clamp_params(nb_dtype dtype, double min, double max)
 {
-    nbi_params params = { .a = min, .b = max };
+    nbi_op_params params = { .a = min, .b = max };
     if (nbi_is_integral(dtype)) {
         double lo = dtype == NB_UINT8 ? 0 : dtype == NB_INT32 ? -2147483648.0 : -9223372036854775808.0;
         double hi = dtype == NB_UINT8 ? 255 : dtype == NB_INT32 ? 2147483647.0 : 9223372036854774784.0;
@@ -284,7 +277,7 @@ static nb_tensor *clamp(nb_tensor *t, double min, double max, bool in_place)
         } else {
             nb_tensor *widened = nb_to_dtype(t, result);
             if (widened == NULL) return NULL;
-            nbi_params params = clamp_params(result, min, max);
+            nbi_op_params params = clamp_params(result, min, max);
             nb_tensor *out    = run_unary(NBI_UNARY_clamp, name, widened, &params, false);
             nb_free(widened);
             return out;
@@ -300,7 +293,7 @@ static nb_tensor *clamp(nb_tensor *t, double min, double max, bool in_place)
         if (t->dtype == NB_UINT8 && min < 0) min += 256;
         if (t->dtype == NB_UINT8 && max < 0) max += 256;
     }
-    nbi_params params = clamp_params(t->dtype, min, max);
+    nbi_op_params params = clamp_params(t->dtype, min, max);
     return run_unary(NBI_UNARY_clamp, name, t, &params, in_place);
 }
 
@@ -344,7 +337,9 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
         if (!check_in_place_target(a, compute, name)) return NULL;
         compute = a->dtype;
     }
-    if (!check_dtype(info, name, compute)) return NULL;
+    if (!check_dtype(info, name, compute)
+        || !nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_BINARY, (int)op, compute, name))
+        return NULL;
 
     int     ndim;
     int64_t shape[NB_MAX_DIMS];
@@ -379,13 +374,10 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
         if (out == NULL) goto fail;
     }
     if (out->numel > 0) {
-        atomic_int       kernel_error = NBI_KERNEL_OK;
-        nbi_params       params       = { .error = &kernel_error };
         const nb_tensor *operands[3]  = { out, a_cast ? a_cast : a, b_cast ? b_cast : b };
         nbi_iter         it;
         nbi_iter_init(&it, 3, operands);
-        nbi_iter_run(&it, nbi_elementwise()->binary[op][compute], &params);
-        int code = atomic_load(&kernel_error);
+        int code = nbi_backend_of(out)->binary(&it, op, compute);
         if (code != NBI_KERNEL_OK) {
             if (!in_place) nb_free(out);
             out = NULL;
@@ -433,7 +425,8 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
 {
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b")) return NULL;
     if (!check_bool_subtraction(op, name, a->dtype, b->dtype)) return NULL;
-    if (!nbi_check_cpu(a, name) || !same_device(a, b, name)) return NULL;
+    const nb_tensor *operands[2] = { a, b };
+    if (!nbi_check_device(name, 2, operands, (const char *const[]){ "a", "b" })) return NULL;
     const nb_tensor *both[2] = { a, b };
     nb_dtype         promoted = nbi_result_type(2, both, false, false);
     if (in_place && !nbi_check_no_partial_overlap(a, b, name)) return NULL;
@@ -453,7 +446,7 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
 static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_tensor *a, double s, bool reversed,
                                 bool in_place)
 {
-    if (!nbi_check_tensor(a, name, "a") || !nbi_check_cpu(a, name)) return NULL;
+    if (!nbi_check_tensor(a, name, "a") || !nbi_check_device1(name, a, "a")) return NULL;
     if (!check_bool_subtraction(op, name, a->dtype, NB_FLOAT64)) return NULL;
     /* torch: an integer tensor to a negative integer (Python int) power is
      * refused, since the result is not an integer; a tensor exponent is
@@ -533,7 +526,8 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
     const char *name = "nb_where";
     if (!nbi_check_tensor(cond, name, "cond") || !nbi_check_tensor(a, name, "a") || !nbi_check_tensor(b, name, "b"))
         return NULL;
-    if (!nbi_check_cpu(cond, name) || !same_device(cond, a, name) || !same_device(a, b, name)) return NULL;
+    const nb_tensor *operands3[3] = { cond, a, b };
+    if (!nbi_check_device(name, 3, operands3, (const char *const[]){ "cond", "a", "b" })) return NULL;
     if (cond->dtype != NB_BOOL)
         return nbi_fail(NB_ERR_DTYPE, "nb_where: cond must be a bool tensor, got %s", nb_dtype_name(cond->dtype));
     int     ndim;
@@ -549,7 +543,7 @@ nb_tensor *nb_where(const nb_tensor *cond, const nb_tensor *a, const nb_tensor *
         const nb_tensor *operands[4] = { out, cond, a_cast, b_cast };
         nbi_iter         it;
         nbi_iter_init(&it, 4, operands);
-        nbi_iter_run(&it, nbi_elementwise()->where[dtype], NULL);
+        nbi_backend_of(out)->where(&it, dtype);
     }
     nb_free(a_cast);
     nb_free(b_cast);
@@ -570,7 +564,8 @@ nb_tensor *nbi_relu_backward(const nb_tensor *g, const nb_tensor *x)
 {
     const nb_tensor *both[2] = { g, x };
     bool same = g->ndim == x->ndim && g->dtype == x->dtype && nb_dtype_is_floating(g->dtype)
-                && g->storage->device.type == NB_CPU && x->storage->device.type == NB_CPU;
+                && g->storage->device.type == x->storage->device.type
+                && g->storage->device.index == x->storage->device.index;
     for (int d = 0; same && d < g->ndim; d++) same = g->shape[d] == x->shape[d];
     /* NOTE: when the gradient itself is being recorded (create_graph), the
      * composite runs instead: it is what double backward differentiates. */
@@ -587,7 +582,7 @@ nb_tensor *nbi_relu_backward(const nb_tensor *g, const nb_tensor *x)
         const nb_tensor *operands[3] = { out, g, x };
         nbi_iter         it;
         nbi_iter_init(&it, 3, operands);
-        nbi_iter_run(&it, nbi_elementwise()->relu_backward[g->dtype], NULL);
+        nbi_backend_of(out)->relu_backward(&it, g->dtype);
     }
     return out;
 }

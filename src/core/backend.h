@@ -1,0 +1,126 @@
+/*
+ * backend.h — the device seam. Each kind of device fills one nbi_backend:
+ * how to allocate, release and copy its memory, and one entry per kernel
+ * family. Everything above core (ops/, nn/, autograd/) runs kernels only
+ * through the table of its tensors' device (nbi_backend_of), never by
+ * calling a device's kernels by name. Adding a device is adding a table,
+ * not editing ops (PyTorch's DispatchStub, ggml's ggml_backend_i).
+ *
+ * The contract between an op and a kernel:
+ * - The op checks everything (shapes, dtypes, devices, overlap), makes the
+ *   outputs on the device and records autograd. A kernel only computes.
+ * - Kernels take device-neutral descriptions: an nbi_iter (shapes, byte
+ *   strides, base pointers) or a family's shape struct plus raw pointers.
+ *   Pointers are memory of the backend that runs the kernel.
+ * - An entry returning void cannot fail. One returning nb_status fails only
+ *   for resources (memory, a vendor library's error) and has recorded the
+ *   message with nbi_fail.
+ * - Results must not depend on the thread count or timing (the CPU's
+ *   determinism rule); a GPU kernel reduces in a fixed order too.
+ * - supports(family, op, dtype) says whether an entry exists for that op
+ *   and dtype; nbi_check_supported turns "no" into NB_ERR_UNSUPPORTED with
+ *   a message, so an op never jumps into a missing kernel.
+ *
+ * The families' descriptions live in their own headers below core
+ * (iter.h, ...); this header only gathers them into the table.
+ */
+#ifndef NABLA_BACKEND_H
+#define NABLA_BACKEND_H
+
+#include "formulas.h"
+#include "internal.h"
+#include "iter.h"
+#include "op_ids.h"
+
+typedef enum {
+    NBI_FAMILY_UNARY,  /* op: nbi_unary_op, dtype: the input's           */
+    NBI_FAMILY_BINARY, /* op: nbi_binary_op, dtype: the computing dtype  */
+    NBI_FAMILY_WHERE,  /* op: 0, dtype: of the values                    */
+    NBI_FAMILY_CAST,   /* op: the source dtype, dtype: the target's      */
+    NBI_FAMILY_RELU_BACKWARD,
+    /* ---- creation, indexing, sorting, joining ---- */
+
+    /* ---- reductions and line ops (softmax, cumsum) ---- */
+
+    /* ---- matmul, convolution, pooling, normalisation ---- */
+
+    /* ---- optimizer steps and fused losses ---- */
+
+    NBI_NUM_FAMILIES
+} nbi_family;
+
+typedef struct nbi_backend {
+    const char *name; /* "cpu", "cuda": how messages name the device */
+
+    /* ---- memory ---- */
+    /* NULL when the device is out of memory; nothing recorded. */
+    void *(*alloc)(size_t bytes, int index);
+    void  (*release)(void *ptr, size_t bytes, int index);
+    /* bytes from src to dst, where either side may be this backend's device
+     * and the other the CPU (the CPU's table copies host to host only). */
+    nb_status (*copy)(void *dst, nb_device to, const void *src, nb_device from, size_t bytes);
+    /* Wait until every kernel queued on the device has finished: called
+     * before the host reads device memory. */
+    void (*synchronize)(int index);
+
+    bool (*supports)(nbi_family family, int op, nb_dtype dtype);
+
+    /* ---- elementwise over an iterator (operand 0 is the output) ---- */
+    /* (out, x) */
+    void (*unary)(const nbi_iter *it, nbi_unary_op op, nb_dtype dtype, const nbi_op_params *params);
+    /* (out, a, b), a and b in dtype; returns an NBI_KERNEL_* code. */
+    int (*binary)(const nbi_iter *it, nbi_binary_op op, nb_dtype dtype);
+    /* (out, cond as uint8, a, b), values in dtype. */
+    void (*where)(const nbi_iter *it, nb_dtype dtype);
+    /* (out, g, x): x <= 0 ? 0 : g, NaN passes. */
+    void (*relu_backward)(const nbi_iter *it, nb_dtype dtype);
+    /* (out in to, x in from). */
+    void (*cast)(const nbi_iter *it, nb_dtype from, nb_dtype to);
+
+    /* ---- creation, indexing, sorting, joining ---- */
+
+    /* ---- reductions and line ops (softmax, cumsum) ---- */
+
+    /* ---- matmul, convolution, pooling, normalisation ---- */
+
+    /* ---- optimizer steps and fused losses ---- */
+
+} nbi_backend;
+
+/* The table of a device type, or NULL when this build has none for it. */
+const nbi_backend *nbi_backend_for(nb_device_type type);
+
+/* The tables this build has (cpu.c, cuda/backend.cu). */
+extern const nbi_backend nbi_cpu_backend;
+#ifdef NB_HAVE_CUDA
+extern const nbi_backend nbi_cuda_backend;
+#endif
+
+static inline const nbi_backend *nbi_backend_of(const nb_tensor *t)
+{
+    return nbi_backend_for(t->storage->device.type);
+}
+
+/* "cpu", "cuda:1": for messages. */
+const char *nbi_device_str(nb_device device, char *buf, size_t size);
+enum { NBI_DEVICE_STR_SIZE = 24 };
+
+/* The one device check: every non-NULL tensor of tensors[0..count) is on
+ * the same device, and this build can run that device; else NB_ERR_DEVICE
+ * naming both devices (with names[i] the argument names, as the user wrote
+ * them). */
+bool nbi_check_device(const char *op, int count, const nb_tensor *const *tensors, const char *const *names);
+/* For an op on one tensor. */
+/* NB_ERR_DEVICE unless CUDA device index exists (devices.c). */
+bool nbi_check_cuda_device(int index, const char *op);
+
+static inline bool nbi_check_device1(const char *op, const nb_tensor *t, const char *name)
+{
+    return nbi_check_device(op, 1, &t, &name);
+}
+
+/* backend->supports(family, op, dtype), else NB_ERR_UNSUPPORTED naming the
+ * op, the device and the dtype. */
+bool nbi_check_supported(const nbi_backend *backend, nbi_family family, int op, nb_dtype dtype, const char *opname);
+
+#endif /* NABLA_BACKEND_H */

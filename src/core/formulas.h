@@ -1,0 +1,341 @@
+/*
+ * formulas.h — the scalar formula of every elementwise primitive in ops.def
+ * (<op>_<dtype suffix>(x, params)), written once for every device: the CPU's
+ * loops (cpu/elementwise_kernels.inc) and the CUDA kernels
+ * (cuda/elementwise.cu) are generated from the same rows over the same
+ * functions, so the CPU tests exercise the GPU's arithmetic too. Also the
+ * dtype conversions (cpu/cast.c, the CUDA casts) and the dtype groups that
+ * turn ops.def's dtype column into a list of suffixes.
+ *
+ * A plain C header that nvcc also compiles as C++: NBI_HOST_DEVICE marks
+ * each function for both sides there. Float formulas take the elementary
+ * functions (exp, tanh, sigmoid, libm-style names) as macro arguments: the
+ * CPU passes its vectorizable float32 versions (vecmath.h), CUDA its own,
+ * so the two may differ by an ulp in those functions, never in the formula.
+ */
+#ifndef NABLA_FORMULAS_H
+#define NABLA_FORMULAS_H
+
+#include <math.h>
+#include <stdint.h>
+
+#ifdef __CUDACC__
+#define NBI_HOST_DEVICE __host__ __device__
+#else
+#define NBI_HOST_DEVICE
+#include <stdatomic.h>
+#endif
+#define NBI_FORMULA static NBI_HOST_DEVICE inline
+
+/* What an op passes to a parametrised kernel: clamp's bounds (NaN for
+ * none), softplus's beta and threshold, gelu's tanh-approximation flag. */
+typedef struct {
+    double a, b;
+    int    flag;
+} nbi_op_params;
+
+/* What integer kernels can find that only the data reveals. */
+enum { NBI_KERNEL_OK = 0, NBI_KERNEL_DIV_BY_ZERO = 1, NBI_KERNEL_NEGATIVE_POWER = 2 };
+
+/* What a formula sees: the op's parameters and where to raise an error
+ * (threads of a CPU loop, or of a GPU kernel, may all raise it). */
+#ifdef __CUDACC__
+typedef int nbi_error_flag;
+#else
+typedef atomic_int nbi_error_flag;
+#endif
+typedef struct {
+    double          a, b;
+    int             flag;
+    nbi_error_flag *error;
+} nbi_params;
+
+NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
+{
+#ifdef __CUDACC__
+    if (p && p->error) *p->error = code;
+#else
+    if (p && p->error) atomic_store_explicit(p->error, code, memory_order_relaxed);
+#endif
+}
+
+/* Dtype groups: the suffixes of ops.def's dtype classes, with C types. */
+#define NBI_FOR_FLOAT(X, name)   X(name, f32, float) X(name, f64, double)
+#define NBI_FOR_INTEGER(X, name) X(name, i64, int64_t) X(name, i32, int32_t) X(name, u8, uint8_t)
+#define NBI_FOR_NUMERIC(X, name) NBI_FOR_FLOAT(X, name) NBI_FOR_INTEGER(X, name)
+#define NBI_FOR_ALL(X, name)     NBI_FOR_NUMERIC(X, name) X(name, b8, uint8_t)
+
+/* ------------------------------------------------------------------------ */
+/* Scalar formulas: floats                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* One formula for both float types where the math is the same; f32 calls
+ * the vectorizable functions of vecmath.h, f64 calls libm. */
+#define NBI_FLOAT_FORMULAS(sfx, T, EXP, TANH, SIGMOID, FUN)                                        \
+    NBI_FORMULA T neg_##sfx(T x, const nbi_params *p) { (void)p; return -x; }                \
+    NBI_FORMULA T abs_##sfx(T x, const nbi_params *p) { (void)p; return FUN(fabs)(x); }      \
+    /* NOTE: torch gives sign(NaN) = 0, not NaN. */                                            \
+    NBI_FORMULA T sign_##sfx(T x, const nbi_params *p) { (void)p; return (T)((x > 0) - (x < 0)); } \
+    NBI_FORMULA T exp_##sfx(T x, const nbi_params *p) { (void)p; return EXP(x); }            \
+    NBI_FORMULA T log_##sfx(T x, const nbi_params *p) { (void)p; return FUN(log)(x); }       \
+    NBI_FORMULA T log1p_##sfx(T x, const nbi_params *p) { (void)p; return FUN(log1p)(x); }   \
+    NBI_FORMULA T expm1_##sfx(T x, const nbi_params *p) { (void)p; return FUN(expm1)(x); }   \
+    NBI_FORMULA T sqrt_##sfx(T x, const nbi_params *p) { (void)p; return FUN(sqrt)(x); }     \
+    NBI_FORMULA T rsqrt_##sfx(T x, const nbi_params *p) { (void)p; return 1 / FUN(sqrt)(x); } \
+    NBI_FORMULA T sin_##sfx(T x, const nbi_params *p) { (void)p; return FUN(sin)(x); }       \
+    NBI_FORMULA T cos_##sfx(T x, const nbi_params *p) { (void)p; return FUN(cos)(x); }       \
+    NBI_FORMULA T tanh_##sfx(T x, const nbi_params *p) { (void)p; return TANH(x); }          \
+    NBI_FORMULA T sigmoid_##sfx(T x, const nbi_params *p) { (void)p; return SIGMOID(x); }    \
+    /* NOTE: x < 0 ? 0 : x, not max(x, 0): keeps NaN and -0.0 as torch. */                     \
+    NBI_FORMULA T relu_##sfx(T x, const nbi_params *p) { (void)p; return x < 0 ? (T)0 : x; } \
+    NBI_FORMULA T silu_##sfx(T x, const nbi_params *p) { (void)p; return x * SIGMOID(x); }   \
+    NBI_FORMULA T erf_##sfx(T x, const nbi_params *p) { (void)p; return FUN(erf)(x); }       \
+    NBI_FORMULA T gelu_##sfx(T x, const nbi_params *p)                                       \
+    {                                                                                          \
+        if (p->flag) { /* tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */        \
+            const T k = (T)0.7978845608028654;                                                 \
+            return (T)0.5 * x * (1 + TANH(k * (x + (T)0.044715 * x * x * x)));                 \
+        }                                                                                      \
+        return (T)0.5 * x * (1 + FUN(erf)(x * (T)0.7071067811865476));                         \
+    }                                                                                          \
+    NBI_FORMULA T softplus_##sfx(T x, const nbi_params *p)                                   \
+    {                                                                                          \
+        T bx = (T)p->a * x;                                                                    \
+        return bx > (T)p->b ? x : FUN(log1p)(EXP(bx)) / (T)p->a;                               \
+    }                                                                                          \
+    /* clamp: NaN bounds mean "none"; NaN x stays NaN (comparisons fail). */                   \
+    NBI_FORMULA T clamp_##sfx(T x, const nbi_params *p)                                      \
+    {                                                                                          \
+        T lo = (T)p->a, hi = (T)p->b;                                                          \
+        x    = (lo == lo && x < lo) ? lo : x;                                                  \
+        return (hi == hi && x > hi) ? hi : x;                                                  \
+    }                                                                                          \
+    NBI_FORMULA uint8_t logical_not_##sfx(T x, const nbi_params *p) { (void)p; return x == 0; } \
+    NBI_FORMULA uint8_t isnan_##sfx(T x, const nbi_params *p) { (void)p; return x != x; }    \
+    NBI_FORMULA uint8_t isinf_##sfx(T x, const nbi_params *p) { (void)p; return FUN(fabs)(x) == (T)INFINITY; } \
+    NBI_FORMULA uint8_t isfinite_##sfx(T x, const nbi_params *p) { (void)p; return x - x == 0; } \
+    NBI_FORMULA T add_##sfx(T a, T b, const nbi_params *p) { (void)p; return a + b; }        \
+    NBI_FORMULA T sub_##sfx(T a, T b, const nbi_params *p) { (void)p; return a - b; }        \
+    NBI_FORMULA T mul_##sfx(T a, T b, const nbi_params *p) { (void)p; return a * b; }        \
+    NBI_FORMULA T div_##sfx(T a, T b, const nbi_params *p) { (void)p; return a / b; }        \
+    /* Python's float // and %: exact via fmod, rounding toward -inf. */                       \
+    NBI_FORMULA T floor_divide_##sfx(T a, T b, const nbi_params *p)                          \
+    {                                                                                          \
+        (void)p;                                                                               \
+        if (b == 0) return a / b;                                                              \
+        T mod = FUN(fmod)(a, b);                                                               \
+        T div = (a - mod) / b;                                                                 \
+        if (mod != 0 && (b < 0) != (mod < 0)) div -= 1;                                        \
+        T floordiv = FUN(floor)(div);                                                          \
+        if (div - floordiv > (T)0.5) floordiv += 1;                                            \
+        return div == 0 ? FUN(copysign)((T)0, a / b) : floordiv;                               \
+    }                                                                                          \
+    NBI_FORMULA T remainder_##sfx(T a, T b, const nbi_params *p)                             \
+    {                                                                                          \
+        (void)p;                                                                               \
+        T mod = FUN(fmod)(a, b);                                                               \
+        return (mod != 0 && (b < 0) != (mod < 0)) ? mod + b : mod;                             \
+    }                                                                                          \
+    NBI_FORMULA T pow_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(pow)(a, b); } \
+    NBI_FORMULA T maximum_##sfx(T a, T b, const nbi_params *p)                               \
+    {                                                                                          \
+        (void)p;                                                                               \
+        return a != a ? a : (b != b ? b : (a > b ? a : b));                                    \
+    }                                                                                          \
+    NBI_FORMULA T minimum_##sfx(T a, T b, const nbi_params *p)                               \
+    {                                                                                          \
+        (void)p;                                                                               \
+        return a != a ? a : (b != b ? b : (a < b ? a : b));                                    \
+    }
+
+#define NBI_FUN_F32(name) name##f
+#define NBI_FUN_F64(name) name
+
+/* ------------------------------------------------------------------------ */
+/* Scalar formulas: integers (wrapping, as torch's on every platform)        */
+/* ------------------------------------------------------------------------ */
+
+/* Arithmetic in the unsigned type U so that overflow wraps instead of being
+ * undefined behaviour. */
+#define NBI_INTEGER_FORMULAS(sfx, T, U)                                                            \
+    NBI_FORMULA T add_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a + (U)b); } \
+    NBI_FORMULA T sub_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a - (U)b); } \
+    NBI_FORMULA T mul_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a * (U)b); } \
+    NBI_FORMULA T maximum_##sfx(T a, T b, const nbi_params *p) { (void)p; return a > b ? a : b; } \
+    NBI_FORMULA T minimum_##sfx(T a, T b, const nbi_params *p) { (void)p; return a < b ? a : b; } \
+    NBI_FORMULA T clamp_##sfx(T x, const nbi_params *p)                                      \
+    {                                                                                          \
+        /* Bounds arrive as integers (the op widened to float otherwise). */                   \
+        if (p->a == p->a && (double)x < p->a) x = (T)p->a;                                     \
+        if (p->b == p->b && (double)x > p->b) x = (T)p->b;                                     \
+        return x;                                                                              \
+    }                                                                                          \
+    NBI_FORMULA uint8_t logical_not_##sfx(T x, const nbi_params *p) { (void)p; return x == 0; } \
+    NBI_FORMULA uint8_t isnan_##sfx(T x, const nbi_params *p) { (void)p; (void)x; return 0; } \
+    NBI_FORMULA uint8_t isinf_##sfx(T x, const nbi_params *p) { (void)p; (void)x; return 0; } \
+    NBI_FORMULA uint8_t isfinite_##sfx(T x, const nbi_params *p) { (void)p; (void)x; return 1; } \
+    /* Square-and-multiply, wrapping. Negative exponents give what torch's     \
+     * integer pow gives: 1 for base 1, +-1 for base -1, 0 otherwise. */                       \
+    NBI_FORMULA T pow_##sfx(T a, T b, const nbi_params *p)                                   \
+    {                                                                                          \
+        (void)p;                                                                               \
+        if (b < (T)1) {                                                                        \
+            if (b == 0 || a == 1) return 1;                                                    \
+            if (a == (T)-1) return (b & 1) ? a : (T)1;                                          \
+            return 0;                                                                          \
+        }                                                                                      \
+        U result = 1, base = (U)a;                                                             \
+        for (U e = (U)b; e; e >>= 1) {                                                         \
+            if (e & 1) result *= base;                                                         \
+            base *= base;                                                                      \
+        }                                                                                      \
+        return (T)result;                                                                      \
+    }
+
+#define NBI_SIGNED_FORMULAS(sfx, T, U, MIN)                                                        \
+    NBI_INTEGER_FORMULAS(sfx, T, U)                                                                \
+    NBI_FORMULA T neg_##sfx(T x, const nbi_params *p) { (void)p; return (T)(0 - (U)x); }     \
+    NBI_FORMULA T abs_##sfx(T x, const nbi_params *p) { (void)p; return x < 0 ? (T)(0 - (U)x) : x; } \
+    NBI_FORMULA T sign_##sfx(T x, const nbi_params *p) { (void)p; return (T)((x > 0) - (x < 0)); } \
+    NBI_FORMULA T relu_##sfx(T x, const nbi_params *p) { (void)p; return x < 0 ? 0 : x; }    \
+    /* Python's // and %: round toward -inf. Division by zero is an error. */                  \
+    NBI_FORMULA T floor_divide_##sfx(T a, T b, const nbi_params *p)                          \
+    {                                                                                          \
+        if (b == 0) { nbi_raise(p, NBI_KERNEL_DIV_BY_ZERO); return 0; }               \
+        if (a == MIN && b == -1) return MIN; /* wraps, as torch */                             \
+        T q = a / b;                                                                           \
+        if (a % b != 0 && ((a < 0) != (b < 0))) q--;                                           \
+        return q;                                                                              \
+    }                                                                                          \
+    NBI_FORMULA T remainder_##sfx(T a, T b, const nbi_params *p)                             \
+    {                                                                                          \
+        if (b == 0) { nbi_raise(p, NBI_KERNEL_DIV_BY_ZERO); return 0; }               \
+        if (b == -1) return 0;                                                                 \
+        T r = a % b;                                                                           \
+        return (r != 0 && ((r < 0) != (b < 0))) ? (T)(r + b) : r;                              \
+    }
+
+NBI_SIGNED_FORMULAS(i64, int64_t, uint64_t, INT64_MIN)
+NBI_SIGNED_FORMULAS(i32, int32_t, uint32_t, INT32_MIN)
+
+NBI_INTEGER_FORMULAS(u8, uint8_t, uint32_t)
+NBI_FORMULA uint8_t neg_u8(uint8_t x, const nbi_params *p) { (void)p; return (uint8_t)(0u - x); }
+NBI_FORMULA uint8_t abs_u8(uint8_t x, const nbi_params *p) { (void)p; return x; }
+NBI_FORMULA uint8_t sign_u8(uint8_t x, const nbi_params *p) { (void)p; return x > 0; }
+NBI_FORMULA uint8_t relu_u8(uint8_t x, const nbi_params *p) { (void)p; return x; }
+NBI_FORMULA uint8_t floor_divide_u8(uint8_t a, uint8_t b, const nbi_params *p)
+{
+    if (b == 0) {
+        nbi_raise(p, NBI_KERNEL_DIV_BY_ZERO);
+        return 0;
+    }
+    return (uint8_t)(a / b);
+}
+NBI_FORMULA uint8_t remainder_u8(uint8_t a, uint8_t b, const nbi_params *p)
+{
+    if (b == 0) {
+        nbi_raise(p, NBI_KERNEL_DIV_BY_ZERO);
+        return 0;
+    }
+    return (uint8_t)(a % b);
+}
+
+/* Bool: add is or, mul is and, maximum is or, minimum is and (as torch). */
+NBI_FORMULA uint8_t add_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a | b; }
+NBI_FORMULA uint8_t mul_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a & b; }
+NBI_FORMULA uint8_t maximum_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a | b; }
+NBI_FORMULA uint8_t minimum_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a & b; }
+NBI_FORMULA uint8_t sign_b8(uint8_t x, const nbi_params *p) { (void)p; return x != 0; } /* torch: sign(bool) is itself */
+NBI_FORMULA uint8_t logical_not_b8(uint8_t x, const nbi_params *p) { (void)p; return !x; }
+NBI_FORMULA uint8_t isnan_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 0; }
+NBI_FORMULA uint8_t isinf_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 0; }
+NBI_FORMULA uint8_t isfinite_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 1; }
+
+/* Comparisons and logical ops, every dtype. */
+#define NBI_COMPARE_FORMULAS(sfx, T)                                                               \
+    NBI_FORMULA uint8_t eq_##sfx(T a, T b, const nbi_params *p) { (void)p; return a == b; }  \
+    NBI_FORMULA uint8_t ne_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != b; }  \
+    NBI_FORMULA uint8_t lt_##sfx(T a, T b, const nbi_params *p) { (void)p; return a < b; }   \
+    NBI_FORMULA uint8_t le_##sfx(T a, T b, const nbi_params *p) { (void)p; return a <= b; }  \
+    NBI_FORMULA uint8_t gt_##sfx(T a, T b, const nbi_params *p) { (void)p; return a > b; }   \
+    NBI_FORMULA uint8_t ge_##sfx(T a, T b, const nbi_params *p) { (void)p; return a >= b; }  \
+    NBI_FORMULA uint8_t logical_and_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != 0 && b != 0; } \
+    NBI_FORMULA uint8_t logical_or_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != 0 || b != 0; }
+NBI_COMPARE_FORMULAS(f32, float)
+NBI_COMPARE_FORMULAS(f64, double)
+NBI_COMPARE_FORMULAS(i64, int64_t)
+NBI_COMPARE_FORMULAS(i32, int32_t)
+NBI_COMPARE_FORMULAS(u8, uint8_t)
+NBI_COMPARE_FORMULAS(b8, uint8_t)
+
+/* ------------------------------------------------------------------------ */
+/* ops.def's dtype and result columns as lists of (suffix, type) for X      */
+/* ------------------------------------------------------------------------ */
+
+#define NBI_LOOPS_FLOAT_SAME(X_SAME, X_BOOL, name)    NBI_FOR_FLOAT(X_SAME, name)
+#define NBI_LOOPS_NUMERIC_SAME(X_SAME, X_BOOL, name)  NBI_FOR_NUMERIC(X_SAME, name)
+#define NBI_LOOPS_ALL_SAME(X_SAME, X_BOOL, name)      NBI_FOR_ALL(X_SAME, name)
+#define NBI_LOOPS_ALL_BOOL(X_SAME, X_BOOL, name)      NBI_FOR_ALL(X_BOOL, name)
+#define NBI_LOOPS_FLOAT_FLOAT_RESULT(X_SAME, X_BOOL, name) NBI_FOR_FLOAT(X_SAME, name)
+
+#define NBI_DTYPE_OF_f32 NB_FLOAT32
+#define NBI_DTYPE_OF_f64 NB_FLOAT64
+#define NBI_DTYPE_OF_i64 NB_INT64
+#define NBI_DTYPE_OF_i32 NB_INT32
+#define NBI_DTYPE_OF_u8  NB_UINT8
+#define NBI_DTYPE_OF_b8  NB_BOOL
+
+/* ------------------------------------------------------------------------ */
+/* Dtype conversions                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* PyTorch's rules on x86: floats to integers truncate toward zero; a value
+ * outside the target's range (or NaN, inf) gives the target's minimum for
+ * int64 and int32 (what cvttss2si returns), and uint8 takes the low byte of
+ * the int32 conversion; integers to integers wrap; anything to bool is
+ * "!= 0" (NaN is true). */
+NBI_FORMULA int64_t nbi_f64_to_i64(double v)
+{
+    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+    return (int64_t)v;
+}
+NBI_FORMULA int32_t nbi_f64_to_i32(double v)
+{
+    if (!(v > -2147483649.0 && v < 2147483648.0)) return INT32_MIN;
+    return (int32_t)v;
+}
+#define NBI_CONVERT_TO_f32(x) ((float)(x))
+#define NBI_CONVERT_TO_f64(x) ((double)(x))
+#define NBI_CONVERT_TO_b8(x)  ((uint8_t)((x) != 0))
+#define NBI_WRAP_TO_i64(x)    ((int64_t)(x))
+#define NBI_WRAP_TO_i32(x)    ((int32_t)(uint32_t)(uint64_t)(int64_t)(x))
+#define NBI_WRAP_TO_u8(x)     ((uint8_t)(uint64_t)(int64_t)(x))
+#define NBI_FLOAT_TO_i64(x)   nbi_f64_to_i64((double)(x))
+#define NBI_FLOAT_TO_i32(x)   nbi_f64_to_i32((double)(x))
+#define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint32_t)nbi_f64_to_i32((double)(x)))
+
+/* X(src suffix, source type, dst suffix, destination type, CONVERT) for
+ * every (source, destination) pair. */
+#define NBI_CASTS_FROM_FLOAT(X, sfx, T)                                                        \
+    X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
+    X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
+    X(sfx, T, i64, int64_t, NBI_FLOAT_TO_i64)                                                  \
+    X(sfx, T, i32, int32_t, NBI_FLOAT_TO_i32)                                                  \
+    X(sfx, T, u8, uint8_t, NBI_FLOAT_TO_u8)                                                    \
+    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)
+#define NBI_CASTS_FROM_INTEGER(X, sfx, T)                                                      \
+    X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
+    X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
+    X(sfx, T, i64, int64_t, NBI_WRAP_TO_i64)                                                   \
+    X(sfx, T, i32, int32_t, NBI_WRAP_TO_i32)                                                   \
+    X(sfx, T, u8, uint8_t, NBI_WRAP_TO_u8)                                                     \
+    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)
+#define NBI_FOR_EACH_CAST(X)                                                                   \
+    NBI_CASTS_FROM_FLOAT(X, f32, float)                                                        \
+    NBI_CASTS_FROM_FLOAT(X, f64, double)                                                       \
+    NBI_CASTS_FROM_INTEGER(X, i64, int64_t)                                                    \
+    NBI_CASTS_FROM_INTEGER(X, i32, int32_t)                                                    \
+    NBI_CASTS_FROM_INTEGER(X, u8, uint8_t)                                                     \
+    NBI_CASTS_FROM_INTEGER(X, b8, uint8_t)
+
+#endif /* NABLA_FORMULAS_H */

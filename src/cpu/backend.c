@@ -1,0 +1,104 @@
+/*
+ * backend.c — the CPU's table for the device seam (core/backend.h): host
+ * memory from the block cache, and each kernel family run over the thread
+ * pool with the loops of the best instruction set this CPU has.
+ */
+#include "../core/backend.h"
+#include "cpu.h"
+/* ---- creation, indexing, sorting, joining ---- */
+
+/* ---- reductions and line ops (softmax, cumsum) ---- */
+
+/* ---- matmul, convolution, pooling, normalisation ---- */
+
+/* ---- optimizer steps and fused losses ---- */
+
+
+static void *cpu_alloc(size_t bytes, int index)
+{
+    (void)index;
+    return nbi_host_alloc(bytes);
+}
+
+static void cpu_release(void *ptr, size_t bytes, int index)
+{
+    (void)index;
+    nbi_host_release(ptr, bytes);
+}
+
+static nb_status cpu_copy(void *dst, nb_device to, const void *src, nb_device from, size_t bytes)
+{
+    if (to.type != NB_CPU || from.type != NB_CPU)
+        return nbi_fail_status(NB_ERR_DEVICE, "nabla: the CPU backend copies host memory only");
+    if (bytes > 0) memmove(dst, src, bytes);
+    return NB_OK;
+}
+
+static void cpu_synchronize(int index) { (void)index; }
+
+static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
+{
+    if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
+    const nbi_elementwise_kernels *k = nbi_elementwise();
+    switch (family) {
+    case NBI_FAMILY_UNARY: return (unsigned)op < NBI_NUM_UNARY && k->unary[op][dtype] != NULL;
+    case NBI_FAMILY_BINARY: return (unsigned)op < NBI_NUM_BINARY && k->binary[op][dtype] != NULL;
+    case NBI_FAMILY_WHERE: return k->where[dtype] != NULL;
+    case NBI_FAMILY_RELU_BACKWARD: return k->relu_backward[dtype] != NULL;
+    case NBI_FAMILY_CAST: return (unsigned)op < NB_NUM_DTYPES;
+    /* ---- creation, indexing, sorting, joining ---- */
+
+    /* ---- reductions and line ops (softmax, cumsum) ---- */
+
+    /* ---- matmul, convolution, pooling, normalisation ---- */
+
+    /* ---- optimizer steps and fused losses ---- */
+
+    default: return false;
+    }
+}
+
+static void cpu_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dtype, const nbi_op_params *params)
+{
+    nbi_params p = { .a = params ? params->a : 0, .b = params ? params->b : 0, .flag = params ? params->flag : 0 };
+    nbi_iter_run(it, nbi_elementwise()->unary[op][dtype], &p);
+}
+
+static int cpu_binary(const nbi_iter *it, nbi_binary_op op, nb_dtype dtype)
+{
+    nbi_error_flag error = NBI_KERNEL_OK;
+    nbi_params p     = { .error = &error };
+    nbi_iter_run(it, nbi_elementwise()->binary[op][dtype], &p);
+    return atomic_load(&error);
+}
+
+static void cpu_where(const nbi_iter *it, nb_dtype dtype) { nbi_iter_run(it, nbi_elementwise()->where[dtype], NULL); }
+
+static void cpu_relu_backward(const nbi_iter *it, nb_dtype dtype)
+{
+    nbi_iter_run(it, nbi_elementwise()->relu_backward[dtype], NULL);
+}
+
+static void cpu_cast(const nbi_iter *it, nb_dtype from, nb_dtype to) { nbi_iter_run(it, nbi_cast_loop(from, to), NULL); }
+
+const nbi_backend nbi_cpu_backend = {
+    .name          = "cpu",
+    .alloc         = cpu_alloc,
+    .release       = cpu_release,
+    .copy          = cpu_copy,
+    .synchronize   = cpu_synchronize,
+    .supports      = cpu_supports,
+    .unary         = cpu_unary,
+    .binary        = cpu_binary,
+    .where         = cpu_where,
+    .relu_backward = cpu_relu_backward,
+    .cast          = cpu_cast,
+    /* ---- creation, indexing, sorting, joining ---- */
+
+    /* ---- reductions and line ops (softmax, cumsum) ---- */
+
+    /* ---- matmul, convolution, pooling, normalisation ---- */
+
+    /* ---- optimizer steps and fused losses ---- */
+
+};

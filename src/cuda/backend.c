@@ -1,0 +1,57 @@
+/*
+ * backend.c — the CUDA table for the device seam (core/backend.h), on the
+ * runtime functions of runtime.cu and allocator.cu and the kernels of the
+ * other .cu files. Built only when CMake finds the CUDA toolkit
+ * (NB_HAVE_CUDA); a machine without a GPU still links and runs it, with
+ * nb_cuda_device_count() == 0.
+ */
+#include "../core/backend.h"
+#include "cuda_kernels.h"
+#include "cuda_runtime_api.h"
+
+static void *cuda_alloc(size_t bytes, int index) { return nbi_cuda_alloc(index, bytes); }
+
+static void cuda_release(void *ptr, size_t bytes, int index) { nbi_cuda_release(index, ptr, bytes); }
+
+static nb_status cuda_copy(void *dst, nb_device to, const void *src, nb_device from, size_t bytes)
+{
+    int code;
+    if (to.type == NB_CUDA && from.type == NB_CUDA)
+        code = nbi_cuda_copy_between(to.index, dst, from.index, src, bytes);
+    else if (to.type == NB_CUDA)
+        code = nbi_cuda_copy_to_device(to.index, dst, src, bytes);
+    else
+        code = nbi_cuda_copy_to_host(from.index, dst, src, bytes);
+    if (code == 0) return NB_OK;
+    return nbi_fail_status(NB_ERR_DEVICE, "nb_to: copying %zu bytes failed: %s", bytes, nbi_cuda_error_string(code));
+}
+
+static void cuda_synchronize(int index) { (void)nbi_cuda_sync(index); }
+
+static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
+{
+    if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
+    switch (family) {
+    case NBI_FAMILY_UNARY: return nbi_cuda_unary_supported(op, dtype);
+    case NBI_FAMILY_BINARY: return nbi_cuda_binary_supported(op, dtype);
+    case NBI_FAMILY_WHERE:
+    case NBI_FAMILY_RELU_BACKWARD: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || family == NBI_FAMILY_WHERE;
+    case NBI_FAMILY_CAST: return (unsigned)op < NB_NUM_DTYPES;
+    /* Families without CUDA kernels yet: no (NB_ERR_UNSUPPORTED). */
+    default: return false;
+    }
+}
+
+const nbi_backend nbi_cuda_backend = {
+    .name          = "cuda",
+    .alloc         = cuda_alloc,
+    .release       = cuda_release,
+    .copy          = cuda_copy,
+    .synchronize   = cuda_synchronize,
+    .supports      = cuda_supports,
+    .unary         = nbi_cuda_unary,
+    .binary        = nbi_cuda_binary,
+    .where         = nbi_cuda_where,
+    .relu_backward = nbi_cuda_relu_backward,
+    .cast          = nbi_cuda_cast,
+};
