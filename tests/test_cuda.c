@@ -1,0 +1,235 @@
+/*
+ * test_cuda.c — the CUDA backend against the CPU: every op that runs on the
+ * GPU gives the CPU's result (bit-identical where the arithmetic is the
+ * same, within an ulp-sized tolerance where CUDA's exp/tanh/erf differ from
+ * the CPU's), on random shapes, broadcast operands and non-contiguous
+ * views; moves between devices are exact; mixing devices is an error;
+ * the caching allocator returns to its starting usage.
+ *
+ * Without a GPU (or without the CUDA backend in the build) it prints one
+ * line saying so and passes: the CPU side of the seam is covered by every
+ * other test.
+ */
+#include "nb_test.h"
+
+#include <stdint.h>
+
+static const nb_device cuda0 = { NB_CUDA, 0 };
+
+/* a (CPU) and b (any device) hold the same values: exactly for integer
+ * and bool dtypes, within rtol for floats (NaN equal to NaN). */
+static int same_values(const nb_tensor *a, const nb_tensor *b, double rtol)
+{
+    nb_tensor *b_host = nb_to(b, NB_DEVICE_CPU);
+    nb_tensor *a64    = nb_to_dtype(a, NB_FLOAT64);
+    nb_tensor *b64    = b_host ? nb_to_dtype(b_host, NB_FLOAT64) : NULL;
+    nb_tensor *ac     = a64 ? nb_contiguous(a64) : NULL;
+    nb_tensor *bc     = b64 ? nb_contiguous(b64) : NULL;
+    int        ok     = ac && bc && nb_numel(ac) == nb_numel(bc) && nb_dtype_of(a) == nb_dtype_of(b);
+    if (ok) {
+        const double *x = nb_data(ac), *y = nb_data(bc);
+        for (int64_t i = 0; ok && i < nb_numel(ac); i++) {
+            ok = nbt_close(y[i], x[i], rtol, rtol);
+            if (!ok) fprintf(stderr, "  element %lld: cpu %.17g, cuda %.17g\n", (long long)i, x[i], y[i]);
+        }
+    }
+    nb_free(b_host);
+    nb_free(a64);
+    nb_free(b64);
+    nb_free(ac);
+    nb_free(bc);
+    return ok;
+}
+
+/* Random values for dtype: normal floats, small integers (positive when
+ * divisor is set), 0/1 for bool. Made in the current scope. */
+static nb_tensor *sample(nb_shape shape, nb_dtype dtype, bool divisor)
+{
+    if (nb_dtype_is_floating(dtype)) return nb_randn(shape, NB_OPTS(.dtype = dtype));
+    if (dtype == NB_BOOL) return nb_to_dtype(nb_randint(0, 2, shape, NB_OPTS(.dtype = NB_INT64)), NB_BOOL);
+    int64_t low = divisor ? 1 : (dtype == NB_UINT8 ? 0 : -5);
+    return nb_randint(low, 6, shape, NB_OPTS(.dtype = dtype));
+}
+
+static const nb_dtype float_dtypes[]   = { NB_FLOAT32, NB_FLOAT64 };
+static const nb_dtype numeric_dtypes[] = { NB_FLOAT32, NB_FLOAT64, NB_INT64, NB_INT32, NB_UINT8 };
+static const nb_dtype all_dtypes[]     = { NB_FLOAT32, NB_FLOAT64, NB_INT64, NB_INT32, NB_UINT8, NB_BOOL };
+#define DTYPES_FLOAT   float_dtypes, 2
+#define DTYPES_NUMERIC numeric_dtypes, 5
+#define DTYPES_ALL     all_dtypes, 6
+
+typedef nb_tensor *(*unary_fn)(const nb_tensor *);
+typedef nb_tensor *(*binary_fn)(const nb_tensor *, const nb_tensor *);
+
+static const struct {
+    const char     *name;
+    unary_fn        fn;
+    const nb_dtype *dtypes;
+    int             ndtypes;
+} unary_ops[] = {
+#define NBI_UNARY(name, dtypes, ...) { #name, nb_##name, DTYPES_##dtypes },
+#define NBI_UNARY_WITH_PARAMS(...)
+#define NBI_BINARY(...)
+#include "core/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+static const struct {
+    const char     *name;
+    binary_fn       fn;
+    const nb_dtype *dtypes;
+    int             ndtypes;
+} binary_ops[] = {
+#define NBI_UNARY(...)
+#define NBI_UNARY_WITH_PARAMS(...)
+#define NBI_BINARY(name, dtypes, ...) { #name, nb_##name, DTYPES_##dtypes },
+#include "core/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+};
+
+/* Float32 transcendental functions may differ by a few ulp between the
+ * CPU's vectorized versions and CUDA's. */
+static double tolerance(nb_dtype dtype) { return dtype == NB_FLOAT32 ? 2e-6 : (dtype == NB_FLOAT64 ? 1e-14 : 0); }
+
+static void test_moves_are_exact(void)
+{
+    nb_scope_begin();
+    for (int k = 0; k < 6; k++) {
+        nb_tensor *x    = sample(NB_SHAPE(3, 5, 7), all_dtypes[k], false);
+        nb_tensor *xt   = nb_transpose(x, 0, 2); /* non-contiguous source */
+        nb_tensor *on   = nb_to(xt, cuda0);
+        nb_tensor *back = nb_to(on, NB_DEVICE_CPU);
+        NBT_CHECK(on != NULL && nb_device_of(on).type == NB_CUDA);
+        NBT_CHECK(back != NULL && same_values(xt, back, 0));
+    }
+    nb_scope_end();
+}
+
+static void test_unary_ops_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++) {
+        for (int k = 0; k < unary_ops[i].ndtypes; k++) {
+            nb_dtype   dtype = unary_ops[i].dtypes[k];
+            nb_tensor *x     = sample(NB_SHAPE(4, 33, 9), dtype, false);
+            nb_tensor *view  = nb_transpose(x, 0, 1);
+            nb_tensor *cpu   = unary_ops[i].fn(view);
+            nb_tensor *gpu   = unary_ops[i].fn(nb_to(view, cuda0));
+            if (!(cpu != NULL && gpu != NULL && same_values(cpu, gpu, tolerance(dtype)))) {
+                NBT_CHECK(!"unary op differs");
+                fprintf(stderr, "  %s on %s: %s\n", unary_ops[i].name, nb_dtype_name(dtype), nb_last_error());
+                nb_clear_error();
+            }
+        }
+    }
+    nb_scope_end();
+}
+
+static void test_binary_ops_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++) {
+        bool divides = strcmp(binary_ops[i].name, "floor_divide") == 0 || strcmp(binary_ops[i].name, "remainder") == 0;
+        for (int k = 0; k < binary_ops[i].ndtypes; k++) {
+            nb_dtype   dtype = binary_ops[i].dtypes[k];
+            nb_tensor *a     = sample(NB_SHAPE(5, 1, 17), dtype, false);        /* broadcast */
+            nb_tensor *b     = nb_transpose(sample(NB_SHAPE(17, 6), dtype, divides), 0, 1);
+            nb_tensor *cpu   = binary_ops[i].fn(a, b);
+            nb_tensor *gpu   = binary_ops[i].fn(nb_to(a, cuda0), nb_to(b, cuda0));
+            if (!(cpu != NULL && gpu != NULL && same_values(cpu, gpu, tolerance(dtype)))) {
+                NBT_CHECK(!"binary op differs");
+                fprintf(stderr, "  %s on %s: %s\n", binary_ops[i].name, nb_dtype_name(dtype), nb_last_error());
+                nb_clear_error();
+            }
+        }
+    }
+    nb_scope_end();
+}
+
+static void test_parametrised_ops_and_where(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_randn(NB_SHAPE(1000), NB_OPTS());
+    nb_tensor *g = nb_to(x, cuda0);
+    NBT_CHECK(same_values(nb_clamp(x, -0.5, 0.7), nb_clamp(g, -0.5, 0.7), 0));
+    NBT_CHECK(same_values(nb_gelu(x, true), nb_gelu(g, true), 2e-6));
+    NBT_CHECK(same_values(nb_gelu(x, false), nb_gelu(g, false), 2e-6));
+    NBT_CHECK(same_values(nb_softplus(x, 2.0, 20.0), nb_softplus(g, 2.0, 20.0), 2e-6));
+    nb_tensor *cond = nb_gt_scalar(x, 0);
+    NBT_CHECK(same_values(nb_where(cond, x, nb_neg(x)), nb_where(nb_to(cond, cuda0), g, nb_neg(g)), 0));
+    nb_scope_end();
+}
+
+static void test_integer_division_by_zero_is_an_error(void)
+{
+    nb_scope_begin();
+    nb_tensor *a = nb_to(nb_arange(0, 4, 1, NB_OPTS(.dtype = NB_INT64)), cuda0);
+    nb_tensor *z = nb_to(nb_zeros(NB_SHAPE(4), NB_OPTS(.dtype = NB_INT64)), cuda0);
+    NBT_CHECK(nb_floor_divide(a, z) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "integer division by zero");
+    nb_scope_end();
+}
+
+static void test_mixing_devices_is_an_error(void)
+{
+    nb_scope_begin();
+    nb_tensor *c = nb_ones(NB_SHAPE(3), NB_OPTS());
+    nb_tensor *g = nb_to(c, cuda0);
+    NBT_CHECK(nb_add(c, g) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_add: expected all tensors on one device, got a on cpu and b on cuda:0");
+    nb_scope_end();
+}
+
+static void test_gradient_flows_back_through_moves(void)
+{
+    nb_scope_begin();
+    nb_tensor *x  = nb_randn(NB_SHAPE(6), NB_OPTS(.requires_grad = true));
+    nb_tensor *y  = nb_to(x, cuda0);
+    nb_tensor *z  = nb_mul(y, y);
+    nb_tensor *zc = nb_to(z, NB_DEVICE_CPU);
+    NBT_CHECK(nb_backward(nb_sum(zc)) == NB_OK);
+    nb_tensor *twice = nb_mul_scalar(x, 2.0);
+    NBT_CHECK(nb_grad(x) != NULL && same_values(twice, nb_grad(x), 1e-6));
+    nb_scope_end();
+}
+
+static void test_allocator_returns_to_its_start(void)
+{
+    nb_cuda_memory_stats before, after;
+    NBT_CHECK(nb_cuda_memory(0, &before) == NB_OK);
+    for (int step = 0; step < 20; step++) {
+        nb_scope_begin();
+        nb_tensor *a = nb_to(nb_randn(NB_SHAPE(257, 129), NB_OPTS()), cuda0);
+        nb_tensor *b = nb_exp(nb_add(a, a));
+        NBT_CHECK(b != NULL);
+        nb_scope_end();
+    }
+    NBT_CHECK(nb_cuda_memory(0, &after) == NB_OK);
+    NBT_CHECK(after.allocated == before.allocated);
+    NBT_CHECK(after.peak_allocated >= before.allocated + 257 * 129 * 4);
+    nb_cuda_empty_cache();
+    NBT_CHECK(nb_cuda_memory(0, &after) == NB_OK);
+    NBT_CHECK(after.reserved == after.allocated);
+}
+
+int main(void)
+{
+    if (!nb_cuda_is_available()) {
+        printf("test_cuda: skipped: no CUDA device (this build has no CUDA backend, or this machine no GPU)\n");
+        return 0;
+    }
+    nb_manual_seed(7);
+    NBT_RUN(test_moves_are_exact);
+    NBT_RUN(test_unary_ops_match_the_cpu);
+    NBT_RUN(test_binary_ops_match_the_cpu);
+    NBT_RUN(test_parametrised_ops_and_where);
+    NBT_RUN(test_integer_division_by_zero_is_an_error);
+    NBT_RUN(test_mixing_devices_is_an_error);
+    NBT_RUN(test_gradient_flows_back_through_moves);
+    NBT_RUN(test_allocator_returns_to_its_start);
+    return nbt_finish();
+}
