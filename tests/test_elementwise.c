@@ -88,11 +88,10 @@ typedef struct {
     const char *dtypes;
     const char *result;
     const char *grad;
-    const char *saves[2]; /* unary: saves, ""; binary: a's gradient, b's */
 } row;
 
 static const row unary_rows[] = {
-#define NBI_UNARY(name, dtypes, result, grad, saves) { #name, #dtypes, #result, #grad, { #saves, "" } },
+#define NBI_UNARY(name, dtypes, result, grad, saves) { #name, #dtypes, #result, #grad },
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves) NBI_UNARY(name, dtypes, result, grad, saves)
 #define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b)
 #include "core/ops.def"
@@ -104,7 +103,7 @@ static const row unary_rows[] = {
 static const row binary_rows[] = {
 #define NBI_UNARY(name, dtypes, result, grad, saves)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
-#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) { #name, #dtypes, #result, #grad, { #saves_a, #saves_b } },
+#define NBI_BINARY(name, dtypes, result, grad, saves_a, saves_b) { #name, #dtypes, #result, #grad },
 #include "core/ops.def"
 #undef NBI_UNARY
 #undef NBI_UNARY_WITH_PARAMS
@@ -674,16 +673,6 @@ static nb_tensor *smooth_input(nb_shape shape)
     return x;
 }
 
-/* Parameters whose kinks lie inside smooth_input's range (clamp's bounds,
- * softplus's threshold), or none (clamp's max NaN). */
-static nbi_params gradient_params(nbi_unary_op op, bool variant)
-{
-    nbi_params p = params_for(op, variant);
-    if (op == NBI_UNARY_clamp) { p.a = 0.9; p.b = variant ? NAN : 1.6; }
-    if (op == NBI_UNARY_softplus) { p.b = variant ? 2.5 : 20; }
-    return p;
-}
-
 static void test_unary_gradients(void)
 {
     nb_manual_seed(7);
@@ -691,7 +680,9 @@ static void test_unary_gradients(void)
         if (strcmp(unary_rows[op].grad, "DIFF") != 0) continue;
         for (int variant = 0; variant < 2; variant++) {
             nb_scope_begin();
-            op_call call = { op, gradient_params((nbi_unary_op)op, variant) };
+            op_call call = { op, params_for((nbi_unary_op)op, variant) };
+            if (op == NBI_UNARY_clamp) { call.params.a = 0.9; call.params.b = variant ? NAN : 1.6; }
+            if (op == NBI_UNARY_softplus) { call.params.b = variant ? 2.5 : 20; }
             /* Contiguous, then a transposed view of a base that requires grad. */
             nb_tensor *x  = smooth_input(NB_SHAPE(3, 4));
             nb_tensor *xt = nb_transpose(smooth_input(NB_SHAPE(4, 3)), 0, 1);
@@ -817,108 +808,6 @@ static void test_logical_scalar_and_erf_in_place(void)
     nb_scope_end();
 }
 
-/* ------------------------------------------------------------------------ */
-/* The saves column of ops.def: exactly what each formula reads              */
-/* ------------------------------------------------------------------------ */
-
-/* The gradients of sum(op(inputs)) for fresh leaves holding values (needs:
- * which of them require grad), into grads[k] (float64, NULL for a leaf that
- * does not). Before backward, the elements of one tensor are overwritten
- * behind autograd's back (no version bump) with -2v - 1.3, which leaves
- * every op's domain and flips comparisons with the other values:
- * perturbed = -1 none, 0 .. count-1 that input, count the output. */
-static void gradients_after_perturbing(int op, int count, nb_tensor *const *values, const bool *needs, int perturbed,
-                                       nbi_params *params, double **grads)
-{
-    nb_scope_begin();
-    nb_tensor *leaves[2] = { NULL, NULL };
-    for (int k = 0; k < count; k++) nb_requires_grad_(leaves[k] = nb_clone(values[k]), needs[k]);
-    nb_tensor *out    = count == 1 ? call_unary((nbi_unary_op)op, leaves[0], params)
-                                   : call_binary((nbi_binary_op)op, leaves[0], leaves[1]);
-    nb_tensor *target = perturbed < 0 ? NULL : perturbed < count ? leaves[perturbed] : out;
-    if (target != NULL) {
-        double *v = nb_data(target);
-        for (int64_t i = 0; i < nb_numel(target); i++) v[i] = -2 * v[i] - 1.3;
-    }
-    NBT_CHECK(nb_backward(nb_sum(out)) == NB_OK);
-    for (int k = 0; k < count; k++) grads[k] = needs[k] ? values_of(nb_grad(leaves[k])) : NULL;
-    nb_scope_end();
-}
-
-/* Whether the formula reads the perturbed tensor: some gradient changed. */
-static bool formula_reads(int op, int count, nb_tensor *const *values, const bool *needs, int perturbed,
-                          nbi_params *params)
-{
-    double *clean[2], *dirty[2];
-    gradients_after_perturbing(op, count, values, needs, -1, params, clean);
-    gradients_after_perturbing(op, count, values, needs, perturbed, params, dirty);
-    bool   changed = false;
-    size_t bytes   = (size_t)nb_numel(values[0]) * sizeof(double);
-    for (int k = 0; k < count; k++) {
-        if (needs[k]) changed = changed || memcmp(clean[k], dirty[k], bytes) != 0;
-        free(clean[k]);
-        free(dirty[k]);
-    }
-    return changed;
-}
-
-static void check_reads(const char *name, const char *what, bool declared, bool reads)
-{
-    nbt_checks++;
-    if (declared == reads) return;
-    nbt_failures++;
-    fprintf(stderr, "  nb_%s: ops.def's saves column %s %s, but its formula %s it\n", name,
-            declared ? "lists" : "leaves out", what, reads ? "reads" : "never reads");
-}
-
-/* Each row's saves column names exactly what its formula reads: a value it
- * lists changes the gradient when perturbed, one it leaves out does not
- * (binary rows: for each choice of inputs that require grad). NONDIFF
- * rows save nothing. */
-static void test_saves_column(void)
-{
-    nb_manual_seed(10);
-    nb_scope_begin();
-    nb_tensor *values[2];
-    for (int k = 0; k < 2; k++) values[k] = nb_detach(smooth_input(NB_SHAPE(3, 4)));
-    for (int op = 0; op < NBI_NUM_UNARY; op++) {
-        const row *r = &unary_rows[op];
-        if (strcmp(r->grad, "DIFF") != 0) {
-            NBT_CHECK(strcmp(r->saves[0], "NONE") == 0);
-            continue;
-        }
-        for (int variant = 0; variant < 2; variant++) {
-            nbi_params params = gradient_params((nbi_unary_op)op, variant);
-            bool       needs  = true;
-            check_reads(r->name, "the input", strcmp(r->saves[0], "INPUT") == 0,
-                        formula_reads(op, 1, values, &needs, 0, &params));
-            check_reads(r->name, "the output", strcmp(r->saves[0], "OUTPUT") == 0,
-                        formula_reads(op, 1, values, &needs, 1, &params));
-        }
-    }
-    for (int op = 0; op < NBI_NUM_BINARY; op++) {
-        const row *r = &binary_rows[op];
-        if (strcmp(r->grad, "DIFF") != 0) {
-            NBT_CHECK(strcmp(r->saves[0], "NONE") == 0 && strcmp(r->saves[1], "NONE") == 0);
-            continue;
-        }
-        static const bool choices[3][2] = { { true, false }, { false, true }, { true, true } };
-        for (int c = 0; c < 3; c++) {
-            for (int input = 0; input < 2; input++) {
-                const char *letter   = input == 0 ? "A" : "B";
-                bool        declared = false;
-                for (int k = 0; k < 2; k++)
-                    declared = declared || (choices[c][k] && strstr(r->saves[k], letter) != NULL);
-                char what[64];
-                snprintf(what, sizeof what, "input %s (for the gradient of %s)", letter,
-                         c == 0 ? "a" : c == 1 ? "b" : "a and b");
-                check_reads(r->name, what, declared, formula_reads(op, 2, values, choices[c], input, NULL));
-            }
-        }
-    }
-    nb_scope_end();
-}
-
 int main(void)
 {
     NBT_RUN(test_unary_table);
@@ -936,7 +825,6 @@ int main(void)
     NBT_RUN(test_binary_gradients);
     NBT_RUN(test_where_gradient);
     NBT_RUN(test_relu_backward_fast_path);
-    NBT_RUN(test_saves_column);
     printf("elementwise kernels: %s\n", nbi_elementwise_isa());
     return nbt_finish();
 }

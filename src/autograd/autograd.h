@@ -21,6 +21,7 @@
 #define NABLA_AUTOGRAD_H
 
 #include "core/internal.h"
+#include "core/op_ids.h"
 
 typedef struct nbi_node nbi_node;
 
@@ -229,19 +230,14 @@ nb_tensor *nbi_record_masked_select(nb_tensor *out, const nb_tensor *t, const nb
 nb_tensor *nbi_record_picked(nb_tensor *values, const nb_tensor *t, int dim, const nb_tensor *indices, bool dim_kept,
                              const char *name);
 
-/* Reductions and ops along a dim (reduce_derivatives.c); dims as given to
- * the op (an empty list: all dims). */
-nb_tensor *nbi_record_sum(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim);
-nb_tensor *nbi_record_mean(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim);
-nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim);
-nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min);
-nb_tensor *nbi_record_var_std(nb_tensor *out, const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim,
-                              bool is_std);
-nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim);
-nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims dims, bool keepdim);
-nb_tensor *nbi_record_cumsum(nb_tensor *out, const nb_tensor *t, int dim);
-nb_tensor *nbi_record_softmax(nb_tensor *out, const nb_tensor *t, int dim);
-nb_tensor *nbi_record_log_softmax(nb_tensor *out, const nb_tensor *t, int dim);
+/* Reductions and ops along a dim (reduce_derivatives.c), recorded by their
+ * row of src/core/reduce.def: its formula, node name and saves. dims as
+ * given to the op (an empty list: all dims); correction (var, std) and p
+ * (norm) are the op's parameters, 0 for the others; dim (line ops) is
+ * wrapped. Each returns out, or NULL (out freed) when recording fails. */
+nb_tensor *nbi_record_reduce(nbi_reduce_op op, nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim,
+                             int64_t correction, double p);
+nb_tensor *nbi_record_line(nbi_line_op op, nb_tensor *out, const nb_tensor *t, int dim);
 
 /* matmul in every form (linalg_derivatives.c). */
 nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor *b);

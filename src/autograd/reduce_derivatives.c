@@ -3,10 +3,16 @@
  * normalise along a dim: sum, mean, prod, max/min, var/std, logsumexp,
  * norm, cumsum, softmax, log_softmax.
  *
+ * Each op is a row of src/core/reduce.def, which names its formula here and
+ * says what the node saves; the tables at the end of this file are made
+ * from it.
+ *
  * A reduction's gradient starts with g put back in t's shape: the reduced
  * dims re-inserted as size 1 (when keepdim was off) and then broadcast.
- * "expanded(g)" below means exactly that. The reduced dims are kept in the
- * node as a bit mask (ints[0]) with keepdim (ints[1]).
+ * "expanded(g)" below means exactly that. The node keeps the reduced dims
+ * as a bit mask (ints[0]), keepdim (ints[1]), the op (ints[2]: max or min,
+ * var or std), var's and std's correction (ints[3]) and norm's p
+ * (scalars[0]); an op along a dim keeps the dim in ints[0].
  */
 #include "autograd.h"
 
@@ -48,32 +54,6 @@ static int64_t reduced_count(nbi_node *node, const nb_tensor *x)
     return count;
 }
 
-static nb_status sum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
-static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
-static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
-static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
-static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs);
-
-static nb_tensor *record(nb_tensor *out, const nb_tensor *t, const char *name, nbi_backward_fn backward,
-                         int64_t mask, bool keepdim, bool save_output)
-{
-    if (out == NULL || !nb_dtype_is_floating(out->dtype) || !nbi_should_record(1, &t)) return out;
-    /* sum, mean and cumsum read only x's shape, softmax and log_softmax only
-     * their output: a later in-place change to x is no error for them, as in
-     * PyTorch. */
-    bool      reads_x = backward != sum_backward && backward != mean_backward && backward != cumsum_backward
-                   && backward != softmax_backward && backward != log_softmax_backward;
-    uint32_t  saves   = reads_x ? NBI_SAVES(0) : 0;
-    nbi_node *node  = nbi_record(out, name, backward, 1, &t, saves);
-    if (node == NULL || (save_output && !nbi_save_output(node, out))) {
-        nb_free(out);
-        return NULL;
-    }
-    node->ints[0] = mask;
-    node->ints[1] = keepdim;
-    return out;
-}
-
 /* The saved output; while recording (create_graph), as a tensor this node
  * made, so second derivatives see its dependence on x. recompute serves a
  * node that saved no output. */
@@ -111,16 +91,6 @@ static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
     NBI_FORMULA_END(status);
 }
 
-nb_tensor *nbi_record_sum(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return record(out, t, dims.n == 0 ? "SumBackward0" : "SumBackward1", sum_backward, reduced_mask(t, dims), keepdim, false);
-}
-
-nb_tensor *nbi_record_mean(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return record(out, t, dims.n == 0 ? "MeanBackward0" : "MeanBackward1", mean_backward, reduced_mask(t, dims), keepdim, false);
-}
-
 /* ------------------------------------------------------------------------ */
 /* prod: out / x where x != 0; with zeros, the product of the others         */
 /* ------------------------------------------------------------------------ */
@@ -148,17 +118,15 @@ static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
     NBI_FORMULA_END(status);
 }
 
-nb_tensor *nbi_record_prod(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return record(out, t, dims.n == 0 ? "ProdBackward0" : "ProdBackward1", prod_backward, reduced_mask(t, dims), keepdim, false);
-}
-
 /* ------------------------------------------------------------------------ */
 /* max / min over everything: shared evenly among the tied maxima; when the */
 /* result is NaN, among the NaNs (torch's evenly_distribute_backward)         */
 /* ------------------------------------------------------------------------ */
 
-static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x) { return node->ints[2] ? nb_min(x) : nb_max(x); }
+static nb_tensor *recompute_max(nbi_node *node, nb_tensor *x)
+{
+    return node->ints[2] == NBI_REDUCE_min ? nb_min(x) : nb_max(x);
+}
 
 static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
@@ -173,13 +141,6 @@ static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     NBI_FORMULA_END(status);
 }
 
-nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
-{
-    out = record(out, t, is_min ? "MinBackward1" : "MaxBackward1", extreme_backward, 0, false, true);
-    if (out && out->grad_fn && out->grad_fn->backward == extreme_backward) out->grad_fn->ints[2] = is_min;
-    return out;
-}
-
 /* ------------------------------------------------------------------------ */
 /* var, std: 2 (x - mean) / (N - correction), and / (2 std) for std, as     */
 /* torch 1.13's var_backward / std_backward                                  */
@@ -187,7 +148,7 @@ nb_tensor *nbi_record_extreme(nb_tensor *out, const nb_tensor *t, bool is_min)
 
 static nb_tensor *recompute_std(nbi_node *node, nb_tensor *x)
 {
-    return nb_std_dims(x, dims_of_mask(x, node->ints[0]), node->ints[2], node->ints[1]);
+    return nb_std_dims(x, dims_of_mask(x, node->ints[0]), node->ints[3], node->ints[1]);
 }
 
 static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
@@ -196,7 +157,7 @@ static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     nb_tensor *x      = nbi_input(node, 0);
     nb_dims    dims   = dims_of_mask(x, node->ints[0]);
     nb_tensor *kept_g = with_reduced_dims(node, x, g);
-    if (node->ints[3]) {
+    if (node->ints[2] == NBI_REDUCE_std) {
         /* std: d std = d var / (2 std), and 0 where std is 0 (a constant
          * slice: torch's masked_fill, instead of 0 / 0). */
         nb_tensor *std  = with_reduced_dims(node, x, output_of(node, recompute_std));
@@ -206,23 +167,11 @@ static nb_status var_std_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     /* NOTE: the degrees of freedom are N - correction as it is, not the
      * forward's max(0, N - correction): at 0 the factor is inf (so +-inf,
      * NaN where x is the mean), below 0 it is negative, as torch gives. */
-    double     dof      = (double)(reduced_count(node, x) - node->ints[2]);
+    double     dof      = (double)(reduced_count(node, x) - node->ints[3]);
     nb_tensor *centered = nb_sub(x, nb_mean_dims(x, dims, true));
     nb_tensor *local    = nb_mul_scalar(centered, 2.0 / dof); /* d var / dx */
     nb_status  status   = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
-}
-
-nb_tensor *nbi_record_var_std(nb_tensor *out, const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim,
-                              bool is_std)
-{
-    out = record(out, t, is_std ? "StdBackward0" : "VarBackward0", var_std_backward, reduced_mask(t, dims), keepdim,
-                 is_std);
-    if (out && out->grad_fn && out->grad_fn->backward == var_std_backward) {
-        out->grad_fn->ints[2] = correction;
-        out->grad_fn->ints[3] = is_std;
-    }
-    return out;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -241,11 +190,6 @@ static nb_status logsumexp_backward(nbi_node *node, nb_tensor *g, nb_tensor **gr
     nb_tensor *weights = nb_exp(nb_sub(x, with_reduced_dims(node, x, output_of(node, recompute_logsumexp))));
     nb_status  status  = nbi_keep_grad(nb_mul(weights, with_reduced_dims(node, x, g)), &grad_inputs[0]);
     NBI_FORMULA_END(status);
-}
-
-nb_tensor *nbi_record_logsumexp(nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return record(out, t, "LogsumexpBackward0", logsumexp_backward, reduced_mask(t, dims), keepdim, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -297,13 +241,6 @@ static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
     NBI_FORMULA_END(status);
 }
 
-nb_tensor *nbi_record_norm(nb_tensor *out, const nb_tensor *t, double p, nb_dims dims, bool keepdim)
-{
-    out = record(out, t, "NormBackward1", norm_backward, reduced_mask(t, dims), keepdim, true);
-    if (out && out->grad_fn && out->grad_fn->backward == norm_backward) out->grad_fn->scalars[0] = p;
-    return out;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Along one dim (ints[0] = dim): cumsum, softmax, log_softmax               */
 /* ------------------------------------------------------------------------ */
@@ -344,24 +281,87 @@ static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **
     NBI_FORMULA_END(status);
 }
 
-/* The ops along one dim keep it, wrapped, in ints[0] (the reductions'
- * mask slot). */
-static nb_tensor *record_along(nb_tensor *out, const nb_tensor *t, int dim, const char *name, nbi_backward_fn backward,
-                               bool save_output)
+/* ------------------------------------------------------------------------ */
+/* The rows of reduce.def, and recording by them                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    nbi_backward_fn backward;        /* NULL: NONDIFF */
+    const char     *node_every_dim;  /* the node's name over every dim ... */
+    const char     *node_some_dims;  /* ... and over some dims */
+    bool            saves_input;
+    bool            saves_output;
+} row_formula;
+
+#define FORMULA_DIFF(formula)    formula##_backward
+#define FORMULA_NONDIFF(formula) NULL
+#define SAVES_INPUT_OF_NONE          false
+#define SAVES_INPUT_OF_INPUT         true
+#define SAVES_INPUT_OF_OUTPUT        false
+#define SAVES_INPUT_OF_INPUT_OUTPUT  true
+#define SAVES_OUTPUT_OF_NONE         false
+#define SAVES_OUTPUT_OF_INPUT        false
+#define SAVES_OUTPUT_OF_OUTPUT       true
+#define SAVES_OUTPUT_OF_INPUT_OUTPUT true
+#define ROW_FORMULA(grad, formula, saves, node_all, node_dims)                                \
+    { FORMULA_##grad(formula), node_all, node_dims, SAVES_INPUT_OF_##saves, SAVES_OUTPUT_OF_##saves }
+
+static const row_formula reduce_formula[NBI_NUM_REDUCE] = {
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)               \
+    [NBI_REDUCE_##name] = ROW_FORMULA(grad, formula, saves, node_all, node_dims),
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)   \
+    NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node)
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
+};
+
+static const row_formula line_formula[NBI_NUM_LINE] = {
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node)                                \
+    [NBI_LINE_##name] = ROW_FORMULA(grad, formula, saves, node, node),
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
+};
+
+/* The node of out = op(t) by row, saving what the row says; NULL when
+ * nothing is recorded (*out unchanged) or on failure (*out freed, NULL). */
+static nbi_node *record(const row_formula *row, nb_tensor **out, const nb_tensor *t, const char *name)
 {
-    int d = dim < 0 ? dim + (t->ndim > 0 ? t->ndim : 1) : dim;
-    return record(out, t, name, backward, d, false, save_output);
+    if (*out == NULL || row->backward == NULL || !nb_dtype_is_floating((*out)->dtype) || !nbi_should_record(1, &t))
+        return NULL;
+    nbi_node *node = nbi_record(*out, name, row->backward, 1, &t, row->saves_input ? NBI_SAVES(0) : 0);
+    if (node == NULL || (row->saves_output && !nbi_save_output(node, *out))) {
+        nb_free(*out);
+        *out = NULL;
+        return NULL;
+    }
+    return node;
 }
 
-nb_tensor *nbi_record_cumsum(nb_tensor *out, const nb_tensor *t, int dim)
+nb_tensor *nbi_record_reduce(nbi_reduce_op op, nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim,
+                             int64_t correction, double p)
 {
-    return record_along(out, t, dim, "CumsumBackward0", cumsum_backward, false);
+    const row_formula *row  = &reduce_formula[op];
+    nbi_node          *node = record(row, &out, t, dims.n == 0 ? row->node_every_dim : row->node_some_dims);
+    if (node != NULL) {
+        node->ints[0]    = reduced_mask(t, dims);
+        node->ints[1]    = keepdim;
+        node->ints[2]    = op;
+        node->ints[3]    = correction;
+        node->scalars[0] = p;
+    }
+    return out;
 }
-nb_tensor *nbi_record_softmax(nb_tensor *out, const nb_tensor *t, int dim)
+
+nb_tensor *nbi_record_line(nbi_line_op op, nb_tensor *out, const nb_tensor *t, int dim)
 {
-    return record_along(out, t, dim, "SoftmaxBackward0", softmax_backward, true);
-}
-nb_tensor *nbi_record_log_softmax(nb_tensor *out, const nb_tensor *t, int dim)
-{
-    return record_along(out, t, dim, "LogSoftmaxBackward0", log_softmax_backward, true);
+    nbi_node *node = record(&line_formula[op], &out, t, line_formula[op].node_every_dim);
+    if (node != NULL) node->ints[0] = dim;
+    return out;
 }

@@ -191,10 +191,10 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
     for (int64_t line = begin; line < end; line++) {
         const char *in  = plan->in + (size_t)in_off * in_item;
         char       *out = plan->out + (size_t)out_off * out_item;
-        if (c->op == NBI_LINE_CUMSUM)
+        if (c->op == NBI_LINE_cumsum)
             cumsum_line(plan, in, out);
         else
-            softmax_line(plan, in, out, c->op == NBI_LINE_LOG_SOFTMAX);
+            softmax_line(plan, in, out, c->op == NBI_LINE_log_softmax);
         for (int d = plan->nouter - 1; d >= 0; d--) {
             in_off += plan->outer_in_stride[d];
             out_off += plan->outer_out_stride[d];
@@ -213,7 +213,7 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
 static bool use_tiles(const nbi_line_plan *plan, nbi_line_op op)
 {
     int last = plan->nouter - 1;
-    return op != NBI_LINE_CUMSUM && plan->in_step != 1 && last >= 0 && plan->outer_in_stride[last] == 1 &&
+    return op != NBI_LINE_cumsum && plan->in_step != 1 && last >= 0 && plan->outer_in_stride[last] == 1 &&
            plan->outer_out_stride[last] == 1 && plan->outer_size[last] >= 8;
 }
 
@@ -226,7 +226,7 @@ static void tiles_body(int64_t begin, int64_t end, void *ctx)
     int64_t                 width    = plan->outer_size[last];
     int64_t                 tiles    = (width + NBI_COLUMN_TILE - 1) / NBI_COLUMN_TILE;
     size_t                  item     = nb_dtype_size(plan->in_dtype);
-    bool                    log_form = c->op == NBI_LINE_LOG_SOFTMAX;
+    bool                    log_form = c->op == NBI_LINE_log_softmax;
     for (int64_t t = begin; t < end; t++) {
         int64_t outer = t / tiles, first = t % tiles * NBI_COLUMN_TILE, rest = outer;
         int64_t in_off = first, out_off = first;

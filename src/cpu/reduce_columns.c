@@ -101,9 +101,9 @@ static void column_tile(const columns_ctx *c, int64_t item)
     size_t      item_size    = nb_dtype_size(plan->dtype);
     const char *x            = plan->base + (size_t)(offset + first_column) * item_size;
     int64_t     n = plan->n, rs = plan->stride;
-    bool        is_max = job->op == NBI_REDUCE_MAX;
+    bool        is_max = job->op == NBI_REDUCE_max;
 
-    if (job->op == NBI_REDUCE_MAX || job->op == NBI_REDUCE_MIN) {
+    if (job->op == NBI_REDUCE_max || job->op == NBI_REDUCE_min) {
         char                   *out   = (char *)job->values + (size_t)o * item_size;
         const nbi_reduce_loops *loops = nbi_reduce_loops_get();
         switch (plan->dtype) {
@@ -125,7 +125,7 @@ static void column_tile(const columns_ctx *c, int64_t item)
         }
         return;
     }
-    bool mean = job->op == NBI_REDUCE_MEAN;
+    bool mean = job->op == NBI_REDUCE_mean;
     if (plan->dtype == NB_FLOAT32) {
         float *out = (float *)job->values + o;
         column_sum_f32((const float *)x, n, rs, w, out);
@@ -170,8 +170,8 @@ static void columns_body(int64_t begin, int64_t end, void *ctx)
  * enough, the run is strided and long enough, and the op has tile loops. */
 static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
-    bool tile_op = job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX ||
-                   job->op == NBI_REDUCE_MIN;
+    bool tile_op = job->op == NBI_REDUCE_sum || job->op == NBI_REDUCE_mean || job->op == NBI_REDUCE_max ||
+                   job->op == NBI_REDUCE_min;
     return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == 1 &&
            plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != 1;
 }

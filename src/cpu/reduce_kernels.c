@@ -685,21 +685,21 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     nb_dtype dtype    = plan->dtype;
     bool     floating = is_float(dtype);
     switch (job->op) {
-    case NBI_REDUCE_SUM:
-    case NBI_REDUCE_MEAN: {
+    case NBI_REDUCE_sum:
+    case NBI_REDUCE_mean: {
         partial r = {0};
         if (n > 0) r = walk(plan, PASS_SUM, 0, x, may_split);
         if (!floating) {
             ((int64_t *)job->values)[o] = r.i;
         } else if (dtype == NB_FLOAT32) {
             /* NOTE: mean divides the float32 sum in float32, as torch. */
-            ((float *)job->values)[o] = job->op == NBI_REDUCE_MEAN ? r.s / (float)n : r.s;
+            ((float *)job->values)[o] = job->op == NBI_REDUCE_mean ? r.s / (float)n : r.s;
         } else {
-            ((double *)job->values)[o] = job->op == NBI_REDUCE_MEAN ? r.d / (double)n : r.d;
+            ((double *)job->values)[o] = job->op == NBI_REDUCE_mean ? r.d / (double)n : r.d;
         }
         break;
     }
-    case NBI_REDUCE_PROD: {
+    case NBI_REDUCE_prod: {
         partial r = {.d = 1.0, .s = 1.0f, .i = 1};
         if (n > 0) r = walk(plan, PASS_PROD, 0, x, may_split);
         if (!floating)
@@ -710,38 +710,39 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
             ((double *)job->values)[o] = r.d;
         break;
     }
-    case NBI_REDUCE_MAX:
-    case NBI_REDUCE_MIN: {
-        store_picked(job, o, walk(plan, job->op == NBI_REDUCE_MAX ? PASS_MAX : PASS_MIN, 0, x, may_split), floating);
+    case NBI_REDUCE_max:
+    case NBI_REDUCE_min: {
+        store_picked(job, o, walk(plan, job->op == NBI_REDUCE_max ? PASS_MAX : PASS_MIN, 0, x, may_split), floating);
         break;
     }
-    case NBI_REDUCE_ARGMAX:
-    case NBI_REDUCE_ARGMIN: {
-        partial r = walk(plan, job->op == NBI_REDUCE_ARGMAX ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
+    case NBI_REDUCE_argmax:
+    case NBI_REDUCE_argmin: {
+        partial r = walk(plan, job->op == NBI_REDUCE_argmax ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
         if (job->indices) job->indices[o] = r.index;
         if (job->values) store_picked(job, o, r, floating);
         break;
     }
-    case NBI_REDUCE_ALL:
-    case NBI_REDUCE_ANY: {
-        bool is_all = job->op == NBI_REDUCE_ALL;
+    case NBI_REDUCE_all:
+    case NBI_REDUCE_any: {
+        bool is_all = job->op == NBI_REDUCE_all;
         bool flag   = is_all;
         if (n > 0) flag = walk(plan, is_all ? PASS_ALL : PASS_ANY, 0, x, may_split).i != 0;
         ((uint8_t *)job->values)[o] = flag;
         break;
     }
-    case NBI_REDUCE_VAR:
-    case NBI_REDUCE_STD: {
+    case NBI_REDUCE_var:
+    case NBI_REDUCE_std: {
         double var = variance_of_run(plan, job->correction, x, may_split);
-        store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_STD ? sqrt(var) : var);
+        store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_std ? sqrt(var) : var);
         break;
     }
-    case NBI_REDUCE_NORM:
+    case NBI_REDUCE_norm:
         store_float(job->values, job->values_dtype, o, norm_of_run(plan, job->p, x, may_split));
         break;
-    case NBI_REDUCE_LOGSUMEXP:
+    case NBI_REDUCE_logsumexp:
         store_float(job->values, job->values_dtype, o, logsumexp_of_run(plan, x, may_split));
         break;
+    case NBI_NUM_REDUCE: break; /* not an op: a new reduce.def row without a case fails the build (-Wswitch) */
     }
 }
 
@@ -755,22 +756,22 @@ static bool short_run_applies(const nbi_reduce_plan *plan, const nbi_reduce_job 
 {
     if (plan->n < 1 || plan->n >= SHORT_RUN) return false;
     if (is_float(plan->dtype))
-        return job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN || job->op == NBI_REDUCE_MAX ||
-               job->op == NBI_REDUCE_MIN;
-    return job->op == NBI_REDUCE_SUM && (plan->dtype == NB_INT64 || plan->dtype == NB_INT32);
+        return job->op == NBI_REDUCE_sum || job->op == NBI_REDUCE_mean || job->op == NBI_REDUCE_max ||
+               job->op == NBI_REDUCE_min;
+    return job->op == NBI_REDUCE_sum && (plan->dtype == NB_INT64 || plan->dtype == NB_INT32);
 }
 
 #define SHORT_RUN_FLOAT(T)                                                                                             \
     do {                                                                                                               \
         const T *v = (const T *)x;                                                                                     \
         T        r;                                                                                                    \
-        if (job->op == NBI_REDUCE_SUM || job->op == NBI_REDUCE_MEAN) {                                                 \
+        if (job->op == NBI_REDUCE_sum || job->op == NBI_REDUCE_mean) {                                                 \
             r = 0;                                                                                                     \
             for (int64_t i = 0; i < n; i++)                                                                            \
                 r += v[i * stride];                                                                                    \
-            if (job->op == NBI_REDUCE_MEAN) r /= (T)n;                                                                 \
+            if (job->op == NBI_REDUCE_mean) r /= (T)n;                                                                 \
         } else {                                                                                                       \
-            bool is_max = job->op == NBI_REDUCE_MAX, nan = false;                                                      \
+            bool is_max = job->op == NBI_REDUCE_max, nan = false;                                                      \
             r = v[0];                                                                                                  \
             for (int64_t i = 0; i < n; i++) {                                                                          \
                 T e = v[i * stride];                                                                                   \

@@ -49,21 +49,9 @@ static inline int64_t nbi_tree_split(int64_t n, int64_t leaf)
     return half;
 }
 
-typedef enum {
-    NBI_REDUCE_SUM,  /* floats keep their dtype; integers and bool give int64 */
-    NBI_REDUCE_MEAN, /* float only */
-    NBI_REDUCE_PROD, /* as SUM */
-    NBI_REDUCE_MAX,  /* values only, same dtype; NaN wins */
-    NBI_REDUCE_MIN,
-    NBI_REDUCE_ARGMAX, /* int64 first index of the max (first NaN), and optionally the value */
-    NBI_REDUCE_ARGMIN,
-    NBI_REDUCE_ALL, /* bool */
-    NBI_REDUCE_ANY,
-    NBI_REDUCE_VAR, /* float only; job.correction */
-    NBI_REDUCE_STD,
-    NBI_REDUCE_NORM,      /* float only; job.p */
-    NBI_REDUCE_LOGSUMEXP, /* float only */
-} nbi_reduce_op;
+/* nbi_reduce_op: the reductions, one per NBI_REDUCE(_WITH_PARAMS) row of
+ * src/core/reduce.def (core/op_ids.h); the row's comment says what each
+ * computes, its out column which dtype values_dtype is. */
 
 /* The input as seen by a reduction. Element strides, not bytes. */
 typedef struct {
@@ -105,12 +93,9 @@ bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
 /* Line ops: one output line per input line along dim, same shape           */
 /* ------------------------------------------------------------------------ */
 
-typedef enum {
-    NBI_LINE_CUMSUM,      /* floats keep their dtype (accumulated in double, as torch);
-                             integers and bool give int64 */
-    NBI_LINE_SOFTMAX,     /* float only; max subtracted */
-    NBI_LINE_LOG_SOFTMAX, /* float only */
-} nbi_line_op;
+/* nbi_line_op: cumsum, softmax, log_softmax, the NBI_LINE rows of
+ * src/core/reduce.def. cumsum of floats accumulates in double (as torch);
+ * softmax and log_softmax subtract the line's max, float only. */
 
 typedef struct {
     const char *in;

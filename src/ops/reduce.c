@@ -1,8 +1,10 @@
 /*
- * reduce.c — the front doors of the reductions of nabla.h (sum, mean, prod,
- * max, min, arg*, var, std, logsumexp, norm, all, any) and of cumsum: the
+ * reduce.c — the front doors of the reductions and of the ops along one dim,
+ * the rows of src/core/reduce.def (sum, mean, prod, max, min, arg*, var,
+ * std, norm, logsumexp, all, any; cumsum, softmax, log_softmax): the
  * argument checks, the dtype rule, the output shape, then one call into the
- * CPU loops of src/cpu/reduce_kernels.c.
+ * CPU loops of src/cpu/reduce_kernels.c and line_kernels.c, and the
+ * recording by the row (src/autograd/reduce_derivatives.c).
  *
  * Shared rules (PyTorch's): an empty dim list reduces every dim; a dim listed
  * twice is NB_ERR_ARG; keepdim keeps reduced dims as size 1; a 0-d tensor
@@ -13,13 +15,76 @@
 #include "cpu/reduce_kernels.h"
 
 /* ------------------------------------------------------------------------ */
+/* The rows of reduce.def                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
+typedef enum { OUT_SAME, OUT_WIDENED, OUT_BOOL, OUT_INT64 } out_rule;
+
+typedef struct {
+    dtype_class dtypes;
+    out_rule    out;
+} row_info;
+
+#define DTYPES_OF_FLOAT   DTYPES_FLOAT
+#define DTYPES_OF_NUMERIC DTYPES_NUMERIC
+#define DTYPES_OF_ALL     DTYPES_ALL
+#define OUT_OF_SAME       OUT_SAME
+#define OUT_OF_WIDENED    OUT_WIDENED
+#define OUT_OF_BOOL       OUT_BOOL
+#define OUT_OF_INT64      OUT_INT64
+
+static const row_info reduce_info[NBI_NUM_REDUCE] = {
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)               \
+    [NBI_REDUCE_##name] = { DTYPES_OF_##dtypes, OUT_OF_##out },
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)   \
+    NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node)
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
+};
+
+static const row_info line_info[NBI_NUM_LINE] = {
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node) [NBI_LINE_##name] = { DTYPES_OF_##dtypes, OUT_OF_##out },
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
+};
+
+/* The output dtype for an input of dtype in. */
+static nb_dtype output_dtype(out_rule rule, nb_dtype in)
+{
+    switch (rule) {
+    case OUT_SAME: return in;
+    case OUT_WIDENED: return nb_dtype_is_floating(in) ? in : NB_INT64;
+    /* NOTE: uint8 stays uint8 (0 or 1), as torch 1.13's all/any keep uint8
+     * for backward compatibility; every other dtype gives bool. */
+    case OUT_BOOL: return in == NB_UINT8 ? NB_UINT8 : NB_BOOL;
+    case OUT_INT64: return NB_INT64;
+    }
+    return in;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Checks                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* A usable CPU tensor. */
-static bool check_input(const nb_tensor *t, const char *op)
+/* A usable CPU tensor of a dtype the row takes. */
+static bool check_input(const nb_tensor *t, const row_info *info, const char *op)
 {
-    return nbi_check_tensor(t, op, "t") && nbi_check_cpu(t, op);
+    if (!nbi_check_tensor(t, op, "t") || !nbi_check_cpu(t, op)) return false;
+    if (info->dtypes == DTYPES_FLOAT) return nbi_check_floating(t, op);
+    if (info->dtypes == DTYPES_NUMERIC && t->dtype == NB_BOOL) {
+        /* torch 1.13: "argmax_cpu" not implemented for 'Bool' */
+        nbi_fail(NB_ERR_DTYPE, "%s: bool tensors are not supported (as in torch); convert with nb_to_dtype", op);
+        return false;
+    }
+    return true;
 }
 
 /* Mark the dims of t that dims names (all of them for an empty list). */
@@ -56,7 +121,6 @@ static bool dim_to_mask(const nb_tensor *t, int dim, const char *op, bool *mask)
     return true;
 }
 
-/* The output of reducing the marked dims of t (new, contiguous). */
 /* Run a forward with recording off (its internal copies need no graph),
  * leaving the result in a local named out. */
 #define NBI_FORWARD(call)                                                                      \
@@ -64,6 +128,7 @@ static bool dim_to_mask(const nb_tensor *t, int dim, const char *op, bool *mask)
     nb_tensor *out = (call);                                                                   \
     nbi_grad_mode_pop()
 
+/* The output of reducing the marked dims of t (new, contiguous). */
 static nb_tensor *make_output(const nb_tensor *t, const bool *mask, bool keepdim, nb_dtype dtype)
 {
     int64_t shape[NB_MAX_DIMS];
@@ -146,7 +211,7 @@ static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi
     if (out == NULL) return NULL;
     job.values         = nbi_ptr(out);
     job.values_dtype   = out_dtype;
-    bool allow_reorder = job.op != NBI_REDUCE_ARGMAX && job.op != NBI_REDUCE_ARGMIN;
+    bool allow_reorder = job.op != NBI_REDUCE_argmax && job.op != NBI_REDUCE_argmin;
     if (!run(t, mask, allow_reorder, &job)) {
         nb_free(out);
         return NULL;
@@ -156,85 +221,52 @@ static nb_tensor *reduce(const nb_tensor *t, const bool *mask, bool keepdim, nbi
 
 static const nb_dims every_dim = {.n = 0};
 
-/* sum and prod keep float dtypes; integers and bool accumulate in int64. */
-static nb_dtype widened(nb_dtype d) { return nb_dtype_is_floating(d) ? d : NB_INT64; }
-
-static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_job job, const char *op,
-                              bool floating_only)
+/* t reduced over dims by job.op into the row's output dtype, and recorded
+ * by the row (its formula, when the output is a float). */
+static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_job job, const char *op)
 {
-    if (!check_input(t, op)) return NULL;
-    if (floating_only && !nbi_check_floating(t, op)) return NULL;
-    bool mask[NB_MAX_DIMS];
-    if (!dims_to_mask(t, dims, op, mask)) return NULL;
-    nb_dtype out_dtype;
-    switch (job.op) {
-    case NBI_REDUCE_SUM:
-    case NBI_REDUCE_PROD:
-        out_dtype = widened(t->dtype);
-        break;
-    case NBI_REDUCE_ALL:
-    case NBI_REDUCE_ANY:
-        /* NOTE: uint8 stays uint8 (0 or 1), as torch 1.13's all/any keep
-         * uint8 for backward compatibility; every other dtype gives bool. */
-        out_dtype = t->dtype == NB_UINT8 ? NB_UINT8 : NB_BOOL;
-        break;
-    default:
-        out_dtype = t->dtype;
-        break;
-    }
-    return reduce(t, mask, keepdim, job, out_dtype);
+    const row_info *info = &reduce_info[job.op];
+    bool            mask[NB_MAX_DIMS];
+    if (!check_input(t, info, op) || !dims_to_mask(t, dims, op, mask)) return NULL;
+    NBI_FORWARD(reduce(t, mask, keepdim, job, output_dtype(info->out, t->dtype)));
+    return nbi_record_reduce(job.op, out, t, dims, keepdim, job.correction, job.p);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Public front doors                                                        */
 /* ------------------------------------------------------------------------ */
 
-nb_tensor *nb_sum(const nb_tensor *t) { return nb_sum_dims(t, every_dim, false); }
-
-nb_tensor *nb_sum_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_SUM}, "nb_sum", false));
-    return nbi_record_sum(out, t, dims, keepdim);
-}
-
-nb_tensor *nb_mean(const nb_tensor *t) { return nb_mean_dims(t, every_dim, false); }
-
-nb_tensor *nb_mean_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_MEAN}, "nb_mean", true));
-    return nbi_record_mean(out, t, dims, keepdim);
-}
-
-nb_tensor *nb_prod(const nb_tensor *t) { return nb_prod_dims(t, every_dim, false); }
-
-nb_tensor *nb_prod_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_PROD}, "nb_prod", false));
-    return nbi_record_prod(out, t, dims, keepdim);
-}
+/* The NBI_REDUCE rows: nb_<name>(t) over every dim, nb_<name>_dims. */
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)               \
+    nb_tensor *nb_##name(const nb_tensor *t) { return nb_##name##_dims(t, every_dim, false); } \
+    nb_tensor *nb_##name##_dims(const nb_tensor *t, nb_dims dims, bool keepdim)                \
+    {                                                                                          \
+        return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_##name }, "nb_" #name); \
+    }
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node)
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
 
 nb_tensor *nb_var(const nb_tensor *t, int64_t correction) { return nb_var_dims(t, every_dim, correction, false); }
 
 nb_tensor *nb_var_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
 {
-    nbi_reduce_job job = {.op = NBI_REDUCE_VAR, .correction = correction};
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, job, "nb_var", true));
-    return nbi_record_var_std(out, t, dims, correction, keepdim, false);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_var, .correction = correction }, "nb_var");
 }
 
 nb_tensor *nb_std(const nb_tensor *t, int64_t correction) { return nb_std_dims(t, every_dim, correction, false); }
 
 nb_tensor *nb_std_dims(const nb_tensor *t, nb_dims dims, int64_t correction, bool keepdim)
 {
-    nbi_reduce_job job = {.op = NBI_REDUCE_STD, .correction = correction};
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, job, "nb_std", true));
-    return nbi_record_var_std(out, t, dims, correction, keepdim, true);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_std, .correction = correction }, "nb_std");
 }
 
 nb_tensor *nb_logsumexp(const nb_tensor *t, nb_dims dims, bool keepdim)
 {
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_LOGSUMEXP}, "nb_logsumexp", true));
-    return nbi_record_logsumexp(out, t, dims, keepdim);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_logsumexp }, "nb_logsumexp");
 }
 
 nb_tensor *nb_norm(const nb_tensor *t, double p) { return nb_norm_dims(t, p, every_dim, false); }
@@ -242,54 +274,34 @@ nb_tensor *nb_norm(const nb_tensor *t, double p) { return nb_norm_dims(t, p, eve
 nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim)
 {
     if (p != p) {
-        if (!check_input(t, "nb_norm")) return NULL;
+        if (!nbi_check_tensor(t, "nb_norm", "t") || !nbi_check_cpu(t, "nb_norm")) return NULL;
         return nbi_fail(NB_ERR_ARG, "nb_norm: p is NaN");
     }
-    NBI_FORWARD(reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_NORM, .p = p}, "nb_norm", true));
-    return nbi_record_norm(out, t, p, dims, keepdim);
-}
-
-nb_tensor *nb_all(const nb_tensor *t) { return nb_all_dims(t, every_dim, false); }
-nb_tensor *nb_any(const nb_tensor *t) { return nb_any_dims(t, every_dim, false); }
-
-nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_ALL}, "nb_all", false);
-}
-
-nb_tensor *nb_any_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
-{
-    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){.op = NBI_REDUCE_ANY}, "nb_any", false);
+    return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_norm, .p = p }, "nb_norm");
 }
 
 /* max / min of every element (0-d, same dtype). */
 static nb_tensor *extreme(const nb_tensor *t, nbi_reduce_op op, const char *name, const char *what)
 {
-    if (!check_input(t, name)) return NULL;
+    if (!check_input(t, &reduce_info[op], name)) return NULL;
     bool mask[NB_MAX_DIMS];
     dims_to_mask(t, every_dim, name, mask);
     if (!check_not_empty(t, mask, name, what, -1)) return NULL;
-    return reduce(t, mask, false, (nbi_reduce_job){.op = op}, t->dtype);
+    NBI_FORWARD(reduce(t, mask, false, (nbi_reduce_job){ .op = op }, output_dtype(reduce_info[op].out, t->dtype)));
+    return nbi_record_reduce(op, out, t, every_dim, false, 0, 0);
 }
 
-nb_tensor *nb_max(const nb_tensor *t)
-{
-    NBI_FORWARD(extreme(t, NBI_REDUCE_MAX, "nb_max", "max"));
-    return nbi_record_extreme(out, t, false);
-}
+nb_tensor *nb_max(const nb_tensor *t) { return extreme(t, NBI_REDUCE_max, "nb_max", "max"); }
+nb_tensor *nb_min(const nb_tensor *t) { return extreme(t, NBI_REDUCE_min, "nb_min", "min"); }
 
-nb_tensor *nb_min(const nb_tensor *t)
-{
-    NBI_FORWARD(extreme(t, NBI_REDUCE_MIN, "nb_min", "min"));
-    return nbi_record_extreme(out, t, true);
-}
-
-/* Values (same dtype) and int64 indices along dim. */
+/* Values (same dtype) and int64 indices along dim: op is the arg op, the
+ * values follow max's or min's row. */
 static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices, nbi_reduce_op op,
                               const char *name, const char *what)
 {
+    nbi_reduce_op values_op = op == NBI_REDUCE_argmax ? NBI_REDUCE_max : NBI_REDUCE_min;
     if (indices) *indices = NULL;
-    if (!check_input(t, name)) return NULL;
+    if (!check_input(t, &reduce_info[values_op], name)) return NULL;
     bool mask[NB_MAX_DIMS];
     if (!dim_to_mask(t, dim, name, mask)) return NULL;
     int wrapped = t->ndim > 0 ? nbi_wrap_dim(dim, t->ndim, name) : -1;
@@ -304,7 +316,7 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
     nbi_reduce_job job = {.op = op, .values = nbi_ptr(values), .values_dtype = t->dtype};
     if (index) job.indices = (int64_t *)nbi_ptr(index);
     /* Values alone are max / min (tile loops); indices need the arg pass. */
-    if (!indices) job.op = op == NBI_REDUCE_ARGMAX ? NBI_REDUCE_MAX : NBI_REDUCE_MIN;
+    if (!indices) job.op = values_op;
     if (!run(t, mask, false, &job)) {
         nb_free(values);
         nb_free(index);
@@ -321,7 +333,7 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
             nb_free(again);
         }
         values = positions ? nbi_record_picked(values, t, wrapped < 0 ? 0 : wrapped, positions, keepdim,
-                                               op == NBI_REDUCE_ARGMAX ? "MaxBackward0" : "MinBackward0")
+                                               op == NBI_REDUCE_argmax ? "MaxBackward0" : "MinBackward0")
                            : NULL;
         if (positions != index) nb_free(positions);
         if (values == NULL) {
@@ -335,12 +347,12 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
 
 nb_tensor *nb_max_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices)
 {
-    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_ARGMAX, "nb_max_dim", "max");
+    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_argmax, "nb_max_dim", "max");
 }
 
 nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices)
 {
-    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_ARGMIN, "nb_min_dim", "min");
+    return extreme_dim(t, dim, keepdim, indices, NBI_REDUCE_argmin, "nb_min_dim", "min");
 }
 
 /* int64 positions: along dim (dim >= -NB_MAX_DIMS... as given), or in the
@@ -348,10 +360,7 @@ nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **ind
 static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepdim, nbi_reduce_op op, const char *name,
                               const char *what)
 {
-    if (!check_input(t, name)) return NULL;
-    if (t->dtype == NB_BOOL) /* torch 1.13: "argmax_cpu" not implemented for 'Bool' */
-        return nbi_fail(NB_ERR_DTYPE, "%s: bool tensors are not supported (as in torch); convert with nb_to_dtype",
-                        name);
+    if (!check_input(t, &reduce_info[op], name)) return NULL;
     bool mask[NB_MAX_DIMS];
     int  wrapped = -1;
     if (flat) {
@@ -361,7 +370,7 @@ static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepd
         wrapped = t->ndim > 0 ? nbi_wrap_dim(dim, t->ndim, name) : -1;
     }
     if (!check_not_empty(t, mask, name, what, wrapped)) return NULL;
-    nb_tensor *out = make_output(t, mask, keepdim && !flat, NB_INT64);
+    nb_tensor *out = make_output(t, mask, keepdim && !flat, output_dtype(reduce_info[op].out, t->dtype));
     if (out == NULL) return NULL;
     nbi_reduce_job job = {.op = op, .indices = (int64_t *)nbi_ptr(out)};
     if (!run(t, mask, false, &job)) {
@@ -373,37 +382,49 @@ static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepd
 
 nb_tensor *nb_argmax(const nb_tensor *t)
 {
-    return arg_extreme(t, true, 0, false, NBI_REDUCE_ARGMAX, "nb_argmax", "argmax");
+    return arg_extreme(t, true, 0, false, NBI_REDUCE_argmax, "nb_argmax", "argmax");
 }
 
 nb_tensor *nb_argmin(const nb_tensor *t)
 {
-    return arg_extreme(t, true, 0, false, NBI_REDUCE_ARGMIN, "nb_argmin", "argmin");
+    return arg_extreme(t, true, 0, false, NBI_REDUCE_argmin, "nb_argmin", "argmin");
 }
 
 nb_tensor *nb_argmax_dim(const nb_tensor *t, int dim, bool keepdim)
 {
-    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_ARGMAX, "nb_argmax_dim", "argmax");
+    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_argmax, "nb_argmax_dim", "argmax");
 }
 
 nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim)
 {
-    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_ARGMIN, "nb_argmin_dim", "argmin");
+    return arg_extreme(t, false, dim, keepdim, NBI_REDUCE_argmin, "nb_argmin_dim", "argmin");
 }
 
 /* ------------------------------------------------------------------------ */
-/* cumsum                                                                    */
+/* Along one dim: the NBI_LINE rows (cumsum, softmax, log_softmax)           */
 /* ------------------------------------------------------------------------ */
 
-nb_tensor *nb_cumsum(const nb_tensor *t, int dim)
+/* op along dim of t: a new contiguous tensor of t's shape in the row's
+ * output dtype, recorded by the row. */
+static nb_tensor *along_dim(nbi_line_op op, const nb_tensor *t, int dim, const char *name)
 {
-    if (!check_input(t, "nb_cumsum")) return NULL;
-    int d = nbi_wrap_dim(dim, t->ndim, "nb_cumsum");
+    const row_info *info = &line_info[op];
+    if (!check_input(t, info, name)) return NULL;
+    int d = nbi_wrap_dim(dim, t->ndim, name);
     if (d < 0) return NULL;
-    nb_tensor *out = nbi_empty(t->ndim, t->shape, widened(t->dtype), t->storage->device);
+    nb_tensor *out = nbi_empty(t->ndim, t->shape, output_dtype(info->out, t->dtype), t->storage->device);
     if (out == NULL) return NULL;
     nbi_line_plan plan;
     nbi_line_plan_init(&plan, t, out, d);
-    nbi_line_run(&plan, NBI_LINE_CUMSUM);
-    return nbi_record_cumsum(out, t, d);
+    nbi_line_run(&plan, op);
+    return nbi_record_line(op, out, t, d);
 }
+
+#define NBI_REDUCE(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
+#define NBI_LINE(name, dtypes, out, grad, formula, saves, node)                                \
+    nb_tensor *nb_##name(const nb_tensor *t, int dim) { return along_dim(NBI_LINE_##name, t, dim, "nb_" #name); }
+#include "core/reduce.def"
+#undef NBI_REDUCE
+#undef NBI_REDUCE_WITH_PARAMS
+#undef NBI_LINE
