@@ -314,6 +314,10 @@ static void run_modules(void)
     begin("nb_module_zero_grad");
     nb_module_zero_grad(NULL);
     check_allowed("NULL", nb_last_status() != NB_OK);
+    begin("nb_module_to");
+    FAILS_S("NULL", nb_module_to(NULL, NB_DEVICE_CPU));
+    FAILS_S("no such device", nb_module_to(lin, NB_DEVICE_CUDA(nb_cuda_device_count())));
+    FAILS_S("not a device type", nb_module_to(lin, (nb_device){ (nb_device_type)9, 0 }));
 
     begin("nb_module_save");
     FAILS_S("NULL module", nb_module_save(NULL, "misuse_module.safetensors"));

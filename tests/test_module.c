@@ -558,6 +558,33 @@ static void test_backward_and_zero_grad(void)
     nb_module_free(net);
 }
 
+/* A module moves as a whole, keeping its handles; a move that cannot
+ * happen (no such device) leaves it as it was. */
+static void test_module_moves(void)
+{
+    nb_manual_seed(32);
+    nb_module *layers[2] = { nb_linear_new(3, 4, true), nb_batch_norm1d_new(4, NB_NORM_OPTS()) };
+    nb_module *net       = nb_sequential_new(layers, 2);
+    nb_tensor *tensors[6];
+    NBT_CHECK(nb_module_parameters(net, tensors, NULL, 4) == 4);
+    NBT_CHECK(nb_module_buffers(net, tensors + 4, NULL, 2) >= 2);
+    const void *before = nb_data(tensors[0]);
+    double      first  = ((const float *)before)[0];
+    NBT_CHECK(nb_module_to(net, NB_DEVICE_CPU) == NB_OK);
+    NBT_CHECK(nb_data(tensors[0]) == before); /* already there: nothing moved */
+    NBT_CHECK(nb_module_to(net, NB_DEVICE_CUDA(nb_cuda_device_count())) == NB_ERR_DEVICE);
+    nb_clear_error();
+    for (int i = 0; i < 6; i++) NBT_CHECK(nb_device_of(tensors[i]).type == NB_CPU);
+    NBT_CHECK(nb_data(tensors[0]) == before && ((const float *)nb_data(tensors[0]))[0] == first);
+    if (nb_cuda_is_available()) {
+        NBT_CHECK(nb_module_to(net, NB_DEVICE_CUDA(0)) == NB_OK);
+        for (int i = 0; i < 6; i++) NBT_CHECK(nb_device_of(tensors[i]).type == NB_CUDA);
+        NBT_CHECK(nb_module_to(net, NB_DEVICE_CPU) == NB_OK);
+        NBT_CHECK(nb_device_of(tensors[0]).type == NB_CPU && ((const float *)nb_data(tensors[0]))[0] == first);
+    }
+    nb_module_free(net);
+}
+
 /* An empty Sequential is the identity. */
 static void test_empty_sequential(void)
 {
@@ -824,6 +851,7 @@ int main(void)
     NBT_RUN(test_parameter_free_layers);
     NBT_RUN(test_layer_norm_and_embedding);
     NBT_RUN(test_backward_and_zero_grad);
+    NBT_RUN(test_module_moves);
     NBT_RUN(test_empty_sequential);
     NBT_RUN(test_ownership);
     NBT_RUN(test_registration_errors);

@@ -368,9 +368,13 @@ int main(int argc, char **argv)
     double started = now_seconds();
     if (o.threads > 0) nb_set_num_threads(o.threads);
     if (o.detect_anomaly) nb_set_detect_anomaly(true);
-    /* As the seed text: CUDA when available, else the CPU. */
-    bool cuda = strcmp(o.device, "cuda") == 0 || (strcmp(o.device, "auto") == 0 && nb_cuda_is_available());
+    /* NOTE: auto means the CPU until every op of a training step has CUDA
+     * kernels (issue 12: elementwise ops and moves have them so far). */
+    bool cuda = strcmp(o.device, "cuda") == 0;
     if (cuda && !nb_cuda_is_available()) return fail("--device cuda", "CUDA is not available in this build or on this machine");
+    if (cuda)
+        return fail("--device cuda", "training on CUDA is not implemented yet (the GPU runs elementwise ops and "
+                                     "moves only); use --device cpu");
     printf("nabla-train: %s on %s, %d thread%s, %s, seed %llu%s\n", o.model, cuda ? "cuda:0" : "cpu",
            nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed,
            o.detect_anomaly ? ", anomaly detection on" : "");

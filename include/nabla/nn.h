@@ -233,6 +233,12 @@ NB_API int64_t nb_module_buffers(nb_module *m, nb_tensor **tensors, const char *
 NB_API int64_t nb_module_parameter_numel(nb_module *m);
 /* Set every parameter's gradient to NULL. */
 NB_API void    nb_module_zero_grad(nb_module *m);
+/* Move every parameter, buffer and gradient of m and its children to device.
+ * Tensors keep their handles (what nb_module_parameters and an optimizer
+ * hold stay valid); move a module before making its optimizer, as in
+ * PyTorch. All or nothing: on error (NB_ERR_DEVICE, NB_ERR_OOM) nothing
+ * moved. */
+NB_API nb_status nb_module_to(nb_module *m, nb_device device);
 /* Free m, its tensors and its children; a child freed on its own is first
  * removed from its parent. Safe on NULL. */
 NB_API void    nb_module_free(nb_module *m);

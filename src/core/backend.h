@@ -113,6 +113,9 @@ bool nbi_check_device(const char *op, int count, const nb_tensor *const *tensors
 /* For an op on one tensor. */
 /* NB_ERR_DEVICE unless CUDA device index exists (devices.c). */
 bool nbi_check_cuda_device(int index, const char *op);
+/* NB_ERR_DEVICE unless device names one that exists here: a target of nb_to
+ * or of a module move. */
+bool nbi_check_target_device(nb_device device, const char *op);
 
 static inline bool nbi_check_device1(const char *op, const nb_tensor *t, const char *name)
 {

@@ -67,6 +67,14 @@ static bool check_index(int index, const char *op)
 
 bool nbi_check_cuda_device(int index, const char *op) { return check_index(index, op); }
 
+bool nbi_check_target_device(nb_device device, const char *op)
+{
+    if (device.type == NB_CPU) return true;
+    if (device.type == NB_CUDA) return check_index(device.index, op);
+    nbi_fail(NB_ERR_DEVICE, "%s: %d is not a device type (NB_CPU or NB_CUDA)", op, (int)device.type);
+    return false;
+}
+
 nb_status nb_cuda_synchronize(void)
 {
 #ifdef NB_HAVE_CUDA

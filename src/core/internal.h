@@ -195,6 +195,11 @@ bool        nbi_check_no_partial_overlap(const nb_tensor *written, const nb_tens
 /* The same, refusing full overlap too (scatter_ reads src at other places
  * than it writes, so even the same elements would race). */
 bool        nbi_check_no_overlap(const nb_tensor *written, const nb_tensor *read, const char *op);
+/* t gives up its storage and takes donor's, with donor's layout (same shape
+ * and dtype): how a module moves between devices while its parameters keep
+ * their handles (PyTorch's param.data = moved). */
+void nbi_tensor_take_storage(nb_tensor *t, const nb_tensor *donor);
+
 /* Record an in-place write to t's storage. */
 static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
 

@@ -511,3 +511,12 @@ nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
     nb_free(c);
     return NB_OK;
 }
+
+void nbi_tensor_take_storage(nb_tensor *t, const nb_tensor *donor)
+{
+    atomic_fetch_add_explicit(&donor->storage->refcount, 1, memory_order_relaxed);
+    storage_release(t->storage);
+    t->storage = donor->storage;
+    t->offset  = donor->offset;
+    memcpy(t->stride, donor->stride, sizeof t->stride);
+}

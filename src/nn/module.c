@@ -14,6 +14,7 @@
  * made.
  */
 #include "nn/module.h"
+#include "core/backend.h"
 
 #include <stdlib.h>
 
@@ -537,6 +538,48 @@ void nb_module_zero_grad(nb_module *m)
     if (m == NULL) return;
     for (int64_t i = 0; i < m->parameters.count; i++) nb_set_grad(m->parameters.items[i].tensor, NULL);
     for (int64_t i = 0; i < m->child_count; i++) nb_module_zero_grad(m->children[i].module);
+}
+
+/* Every parameter and buffer of m's subtree, and each parameter's gradient
+ * (NULL where none): count entries. */
+static nb_tensor **subtree_tensors(nb_module *m, int64_t *count)
+{
+    int64_t params = nb_module_parameters(m, NULL, NULL, 0), buffers = nb_module_buffers(m, NULL, NULL, 0);
+    if (params < 0 || buffers < 0) return NULL;
+    *count             = params + buffers;
+    nb_tensor **tensors = calloc((size_t)(*count > 0 ? *count : 1) * 2, sizeof *tensors);
+    if (tensors == NULL) return nbi_fail(NB_ERR_OOM, "nb_module_to: out of memory");
+    nb_module_parameters(m, tensors, NULL, params);
+    nb_module_buffers(m, tensors + params, NULL, buffers);
+    for (int64_t i = 0; i < params; i++) tensors[*count + i] = nb_grad(tensors[i]);
+    return tensors;
+}
+
+nb_status nb_module_to(nb_module *m, nb_device device)
+{
+    if (!nbi_check_module(m, "nb_module_to", "m")) return nb_last_status();
+    if (!nbi_check_target_device(device, "nb_module_to")) return nb_last_status();
+    int64_t     count;
+    nb_tensor **tensors = subtree_tensors(m, &count);
+    if (tensors == NULL) return nb_last_status();
+    /* All copies first, then the swap: a failed copy (out of device
+     * memory) leaves the module as it was. */
+    nb_tensor **moved  = calloc((size_t)(count > 0 ? count : 1) * 2, sizeof *moved);
+    nb_status   status = moved ? NB_OK : nbi_fail_status(NB_ERR_OOM, "nb_module_to: out of memory");
+    nb_no_grad_begin();
+    for (int64_t i = 0; status == NB_OK && i < 2 * count; i++) {
+        if (tensors[i] == NULL) continue;
+        moved[i] = nb_to(tensors[i], device);
+        if (moved[i] == NULL) status = nb_last_status();
+    }
+    nb_no_grad_end();
+    for (int64_t i = 0; status == NB_OK && i < 2 * count; i++)
+        if (moved[i] != NULL && moved[i]->storage != tensors[i]->storage)
+            nbi_tensor_take_storage(tensors[i], moved[i]);
+    for (int64_t i = 0; moved != NULL && i < 2 * count; i++) nb_free(moved[i]);
+    free(moved);
+    free(tensors);
+    return status;
 }
 
 /* ------------------------------------------------------------------------ */

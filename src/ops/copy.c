@@ -50,17 +50,9 @@ nb_tensor *nb_to_dtype(const nb_tensor *t, nb_dtype dtype)
     return nbi_record_copy(copy_as(t, dtype), t, "ToCopyBackward0");
 }
 
-static bool check_target(nb_device device)
-{
-    if (device.type == NB_CPU) return true;
-    if (device.type == NB_CUDA) return nbi_check_cuda_device(device.index, "nb_to");
-    nbi_fail(NB_ERR_DEVICE, "nb_to: %d is not a device type (NB_CPU or NB_CUDA)", (int)device.type);
-    return false;
-}
-
 nb_tensor *nb_to(const nb_tensor *t, nb_device device)
 {
-    if (!nbi_check_tensor(t, "nb_to", "t") || !check_target(device)) return NULL;
+    if (!nbi_check_tensor(t, "nb_to", "t") || !nbi_check_target_device(device, "nb_to")) return NULL;
     nb_device from = t->storage->device;
     if (from.type == device.type && (from.type == NB_CPU || from.index == device.index))
         return nbi_alias_recorded(t, "nb_to");
