@@ -150,6 +150,70 @@ static void test_binary_ops_match_the_cpu(void)
     nb_scope_end();
 }
 
+/* The gradient of op at x (and y) for upstream gradient g, on x's device,
+ * brought back to the CPU: grads[0] for x, grads[1] for y. */
+static bool gradients_on(nb_device device, const char *name, unary_fn unary, binary_fn binary, const nb_tensor *x,
+                         const nb_tensor *y, const nb_tensor *g, nb_tensor **grads)
+{
+    nb_tensor *xd = nb_clone(nb_to(x, device));
+    nb_tensor *yd = y ? nb_clone(nb_to(y, device)) : NULL;
+    nb_requires_grad_(xd, true);
+    if (yd) nb_requires_grad_(yd, true);
+    nb_tensor *out = unary ? unary(xd) : binary(xd, yd);
+    if (out == NULL || nb_backward_with(out, nb_to(g, device), NB_GRAD_OPTS()) != NB_OK) {
+        fprintf(stderr, "  %s backward on %s: %s\n", name, device.type == NB_CUDA ? "cuda" : "cpu", nb_last_error());
+        nb_clear_error();
+        return false;
+    }
+    grads[0] = nb_to(nb_grad(xd), NB_DEVICE_CPU);
+    grads[1] = yd ? nb_to(nb_grad(yd), NB_DEVICE_CPU) : NULL;
+    return grads[0] != NULL;
+}
+
+static void check_unary_gradient(const char *name, unary_fn fn, bool differentiable, const nb_tensor *x,
+                                 const nb_tensor *g)
+{
+    if (!differentiable) return;
+    nb_tensor *cpu[2], *gpu[2];
+    bool ok = gradients_on(NB_DEVICE_CPU, name, fn, NULL, x, NULL, g, cpu)
+              && gradients_on(cuda0, name, fn, NULL, x, NULL, g, gpu) && same_values(cpu[0], gpu[0], 1e-13);
+    if (!ok) fprintf(stderr, "  gradient of %s differs\n", name);
+    NBT_CHECK(ok);
+}
+
+static void check_binary_gradient(const char *name, binary_fn fn, bool differentiable, const nb_tensor *x,
+                                  const nb_tensor *y, const nb_tensor *g)
+{
+    if (!differentiable) return;
+    nb_tensor *cpu[2], *gpu[2];
+    bool ok = gradients_on(NB_DEVICE_CPU, name, NULL, fn, x, y, g, cpu)
+              && gradients_on(cuda0, name, NULL, fn, x, y, g, gpu) && same_values(cpu[0], gpu[0], 1e-13)
+              && same_values(cpu[1], gpu[1], 1e-13);
+    if (!ok) fprintf(stderr, "  gradient of %s differs\n", name);
+    NBT_CHECK(ok);
+}
+
+/* Every differentiable elementwise row's backward on the GPU gives the
+ * CPU's gradient (same-shape operands: broadcasting's reduction is the
+ * reduction family's to test). */
+static void test_elementwise_gradients_match_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_randn(NB_SHAPE(7, 11), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *y = nb_add_scalar(nb_rand(NB_SHAPE(7, 11), NB_OPTS(.dtype = NB_FLOAT64)), 0.5);
+    nb_tensor *g = nb_randn(NB_SHAPE(7, 11), NB_OPTS(.dtype = NB_FLOAT64));
+#define NBI_UNARY(name, dtypes, result, grad, ...) check_unary_gradient(#name, nb_##name, NBI_IS_##grad, x, g);
+#define NBI_UNARY_WITH_PARAMS(...)
+#define NBI_BINARY(name, dtypes, result, grad, ...) check_binary_gradient(#name, nb_##name, NBI_IS_##grad, x, y, g);
+#define NBI_IS_DIFF    true
+#define NBI_IS_NONDIFF false
+#include "core/ops.def"
+#undef NBI_UNARY
+#undef NBI_UNARY_WITH_PARAMS
+#undef NBI_BINARY
+    nb_scope_end();
+}
+
 static void test_parametrised_ops_and_where(void)
 {
     nb_scope_begin();
@@ -226,6 +290,7 @@ int main(void)
     NBT_RUN(test_moves_are_exact);
     NBT_RUN(test_unary_ops_match_the_cpu);
     NBT_RUN(test_binary_ops_match_the_cpu);
+    NBT_RUN(test_elementwise_gradients_match_the_cpu);
     NBT_RUN(test_parametrised_ops_and_where);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
