@@ -485,21 +485,3 @@ int64_t nb_item_int64(const nb_tensor *t)
     if (!check_item(t, "nb_item_int64")) return 0;
     return nbi_load_i64(nbi_ptr(t), t->dtype);
 }
-
-nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
-{
-    if (!nbi_check_tensor(t, "nb_copy_to_buffer", "t")) return NB_ERR_ARG;
-    size_t need = (size_t)t->numel * nbi_itemsize(t);
-    if (buf == NULL && need > 0)
-        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: buf is NULL");
-    if (buf_bytes < need)
-        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: the buffer holds %zu bytes but the tensor needs %zu",
-                               buf_bytes, need);
-    if (t->storage->device.type != NB_CPU)
-        return nbi_fail_status(NB_ERR_DEVICE, "nb_copy_to_buffer: the tensor is not on the CPU");
-    nb_tensor *c = nb_contiguous(t);
-    if (c == NULL) return nb_last_status();
-    if (need > 0) memcpy(buf, nbi_ptr(c), need);
-    nb_free(c);
-    return NB_OK;
-}
