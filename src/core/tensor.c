@@ -13,8 +13,8 @@
  * structs per op would be a third of that.
  */
 #include "internal.h"
-#include "autograd/autograd.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------ */
@@ -367,15 +367,25 @@ void nbi_adopt(nb_tensor *t)
 
 void nbi_tensor_retain(nb_tensor *t) { atomic_fetch_add_explicit(&t->refcount, 1, memory_order_relaxed); }
 
+/* Autograd's table (internal.h): NULL until autograd makes its first node
+ * or hook. */
+static _Atomic(const nbi_autograd_callbacks *) autograd_callbacks;
+
+void nbi_set_autograd_callbacks(const nbi_autograd_callbacks *callbacks)
+{
+    if (atomic_load_explicit(&autograd_callbacks, memory_order_acquire) != callbacks)
+        atomic_store_explicit(&autograd_callbacks, callbacks, memory_order_release);
+}
+
 void nbi_tensor_release(nb_tensor *t)
 {
     if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
     if (t->grad) nbi_tensor_release(t->grad);
-    if (t->grad_fn) {
-        if (t->grad_fn->retain_owner == t) t->grad_fn->retain_owner = NULL; /* a weak reference */
-        nbi_node_release(t->grad_fn);
+    if (t->grad_fn || t->hooks) {
+        const nbi_autograd_callbacks *autograd = atomic_load_explicit(&autograd_callbacks, memory_order_acquire);
+        assert(autograd != NULL); /* set before the node or hook was made */
+        autograd->release_graph(t);
     }
-    if (t->hooks) nbi_hooks_release(t->hooks);
     if (t->view_base) nbi_tensor_release(t->view_base);
     if (t->same_as) nbi_tensor_release(t->same_as);
     storage_release(t->storage);
