@@ -100,6 +100,14 @@ struct nbi_node {
     int64_t         engine_index;
 };
 
+/* Drop one reference to node (node.c), or free a list of hooks and the
+ * references its entries hold (hooks.c). Core releases a tensor's through
+ * nbi_autograd_callbacks, which nbi_register_with_core hands it; a node or
+ * a hook is only made after that call. */
+void nbi_node_release(nbi_node *node);
+void nbi_hooks_release(nbi_hook *hooks);
+void nbi_register_with_core(void);
+
 /* Grad mode of this thread (src/autograd/grad_mode.c). */
 bool nbi_grad_enabled(void);
 /* Push grad mode on/off for internal use (the engine); pop restores. */

@@ -1,6 +1,6 @@
 /*
  * conv_derivatives.c — gradients of the three convolution primitives
- * (nn_derivatives.h). Each is linear in each of its inputs, so each
+ * (ops/nn_primitives.h). Each is linear in each of its inputs, so each
  * gradient is another primitive of the set applied to the output gradient g:
  *
  *   y = conv2d(x, w) + b            dx = conv_transpose2d(g, w)   dw = conv2d_weight(x, g)

@@ -44,6 +44,7 @@ int64_t nb_register_hook(nb_tensor *t, nb_grad_hook fn, void *user)
         free(ref);
         return nbi_fail_status(NB_ERR_OOM, "nb_register_hook: out of memory"), -1;
     }
+    nbi_register_with_core(); /* core frees the tensor, and with it the hooks */
     int64_t id = atomic_fetch_add(&next_hook_id, 1) + 1;
     *hook      = (nbi_hook){ .id = id, .slot = t->output_nr, .fn = fn, .user = user };
     if (t->grad_fn == NULL) {

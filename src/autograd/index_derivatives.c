@@ -9,6 +9,7 @@
  * public ops, the formulas differentiate again for free.
  */
 #include "autograd.h"
+#include "ops/nn_primitives.h"
 
 /* Record with the given inputs, dim in ints[0] and flag in ints[1] (what
  * the formula needs beside the inputs), or free out on failure. */
@@ -146,7 +147,7 @@ static nb_tensor *padded_to(nb_tensor *part, const nb_tensor *like)
         pads[2 * k + 1] = like->shape[d] - part->shape[d];
         differs         = differs || pads[2 * k + 1] != 0;
     }
-    return differs ? nb_pad(part, pads, 2 * like->ndim, 0) : part;
+    return differs ? nbi_pad_op(part, pads, 2 * like->ndim, 0) : part;
 }
 
 /* inputs (t, index, src); ints[1] = accumulate. t's gradient passes where

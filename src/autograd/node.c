@@ -49,6 +49,7 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
                      const nb_tensor *const *inputs, uint32_t saved_mask)
 {
     size_t    bytes = sizeof(nbi_node) + (size_t)count * (sizeof(nb_tensor *) + sizeof(uint64_t) + sizeof(nbi_edge));
+    nbi_register_with_core();
     nbi_node *node  = malloc(bytes);
     if (node == NULL) return nbi_fail(NB_ERR_OOM, "%s: out of memory recording the backward graph", name);
     memset(node, 0, sizeof *node);
@@ -156,6 +157,16 @@ static _Thread_local nbi_node **release_list;
 static _Thread_local int64_t    release_count, release_capacity;
 static _Thread_local bool       releasing;
 
+/* At thread exit (core/thread_exit.c; nbi_node_release registers it). */
+static void release_thread_cache(void)
+{
+    if (releasing) return; /* still in use further up this thread's stack */
+    free(release_list);
+    release_list     = NULL;
+    release_count    = 0;
+    release_capacity = 0;
+}
+
 void nbi_node_release(nbi_node *node)
 {
     if (atomic_fetch_sub_explicit(&node->refcount, 1, memory_order_acq_rel) != 1) return;
@@ -166,7 +177,10 @@ void nbi_node_release(nbi_node *node)
             node_destroy(node);
             return;
         }
-        if (release_list == NULL) nbi_thread_holds_caches();
+        if (release_list == NULL) {
+            nbi_register_thread_cache(release_thread_cache);
+            nbi_thread_holds_caches();
+        }
         release_list     = grown;
         release_capacity = capacity;
     }
@@ -177,14 +191,20 @@ void nbi_node_release(nbi_node *node)
     releasing = false;
 }
 
-void nbi_node_release_thread_cache(void)
+/* t is being freed (core/tensor.c calls this through the table below): its
+ * node, which may point back at t, and a leaf's hooks. */
+static void release_graph(nb_tensor *t)
 {
-    if (releasing) return; /* still in use further up this thread's stack */
-    free(release_list);
-    release_list     = NULL;
-    release_count    = 0;
-    release_capacity = 0;
+    if (t->grad_fn) {
+        if (t->grad_fn->retain_owner == t) t->grad_fn->retain_owner = NULL; /* a weak reference */
+        nbi_node_release(t->grad_fn);
+    }
+    if (t->hooks) nbi_hooks_release(t->hooks);
 }
+
+static const nbi_autograd_callbacks callbacks_for_core = { .release_graph = release_graph };
+
+void nbi_register_with_core(void) { nbi_set_autograd_callbacks(&callbacks_for_core); }
 
 /* ------------------------------------------------------------------------ */
 /* Helpers for ops                                                           */

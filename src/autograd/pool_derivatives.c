@@ -1,5 +1,5 @@
 /*
- * pool_derivatives.c — gradients of pooling and padding (nn_derivatives.h):
+ * pool_derivatives.c — gradients of pooling and padding (ops/nn_primitives.h):
  *
  *   y = window_mean(x)          dx = window_mean_adjoint(g)   (and the reverse)
  *   y = max_pool2d(x)           dx = max_unpool(g, indices)   (g added at the argmax)
@@ -129,7 +129,7 @@ static nb_status pad_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
     int64_t negated[2 * NB_MAX_DIMS];
     for (int i = 0; i < npads; i++)
         negated[i] = -node->ints[1 + i];
-    nb_status status = nbi_keep_grad(nb_pad(g, negated, npads, 0.0), &grad_inputs[0]);
+    nb_status status = nbi_keep_grad(nbi_pad_op(g, negated, npads, 0.0), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 

@@ -155,8 +155,6 @@ nb_tensor *nbi_alias_unscoped(const nb_tensor *t);
 void       nbi_set_view_base(nb_tensor *v, const nb_tensor *t);
 /* Internal references (autograd): retain adds one, release drops one and
  * frees at zero. nb_free is release plus leaving the scope. */
-void       nbi_node_release(struct nbi_node *node); /* src/autograd/node.c */
-void       nbi_hooks_release(struct nbi_hook *hooks); /* src/autograd/hooks.c */
 /* Take t out of its scope (the caller now owns it), or put an unscoped t
  * into the current scope. */
 void       nbi_unscope(nb_tensor *t);
@@ -202,6 +200,20 @@ void nbi_tensor_take_storage(nb_tensor *t, const nb_tensor *donor);
 
 /* Record an in-place write to t's storage. */
 static inline void nbi_bump_version(nb_tensor *t) { t->storage->version++; }
+
+/* What core asks of autograd. Core frees tensors, and a tensor may hold
+ * what autograd made (its grad_fn, a leaf's hooks), but autograd sits above
+ * core, so core cannot call it by name (nor read a node). Autograd hands core
+ * this table before it makes its first node or hook (node.c, hooks.c), so a
+ * tensor that holds either finds it set, on any thread. */
+typedef struct {
+    /* t is being freed and has a grad_fn or hooks: release them (and clear
+     * the node's weak pointer to t, retain_owner). */
+    void (*release_graph)(nb_tensor *t);
+} nbi_autograd_callbacks;
+/* Set the table (tensor.c keeps it in an atomic pointer): safe from any
+ * thread; setting the same table again costs one load. */
+void nbi_set_autograd_callbacks(const nbi_autograd_callbacks *callbacks);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
@@ -282,12 +294,17 @@ void  nbi_host_release(void *ptr, size_t bytes);
 
 /* Per-thread caches (thread_exit.c). A module calls nbi_thread_holds_caches
  * when this thread first puts something in its cache; when the thread exits,
- * nbi_release_thread_caches runs each module's release below. */
+ * nbi_release_thread_caches runs core's own releases below, then those of
+ * the modules above core (autograd/node.c: the release list), which core
+ * does not name: each registers its release function first, with
+ * nbi_register_thread_cache (safe from any thread; again: no effect). They
+ * run in the order they were first registered. */
+typedef void (*nbi_thread_cache_release_fn)(void);
 void nbi_thread_holds_caches(void);
+void nbi_register_thread_cache(nbi_thread_cache_release_fn release);
 void nbi_release_thread_caches(void);
 void nbi_alloc_release_thread_cache(void);  /* alloc.c: cached blocks and bins */
 void nbi_tensor_release_thread_cache(void); /* tensor.c: header free lists */
-void nbi_node_release_thread_cache(void);   /* autograd/node.c: the release list */
 
 /* ------------------------------------------------------------------------ */
 /* Random numbers                                                            */

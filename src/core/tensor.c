@@ -14,8 +14,8 @@
  */
 #include "internal.h"
 #include "backend.h"
-#include "autograd/autograd.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------ */
@@ -375,15 +375,25 @@ void nbi_adopt(nb_tensor *t)
 
 void nbi_tensor_retain(nb_tensor *t) { atomic_fetch_add_explicit(&t->refcount, 1, memory_order_relaxed); }
 
+/* Autograd's table (internal.h): NULL until autograd makes its first node
+ * or hook. */
+static _Atomic(const nbi_autograd_callbacks *) autograd_callbacks;
+
+void nbi_set_autograd_callbacks(const nbi_autograd_callbacks *callbacks)
+{
+    if (atomic_load_explicit(&autograd_callbacks, memory_order_acquire) != callbacks)
+        atomic_store_explicit(&autograd_callbacks, callbacks, memory_order_release);
+}
+
 void nbi_tensor_release(nb_tensor *t)
 {
     if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
     if (t->grad) nbi_tensor_release(t->grad);
-    if (t->grad_fn) {
-        if (t->grad_fn->retain_owner == t) t->grad_fn->retain_owner = NULL; /* a weak reference */
-        nbi_node_release(t->grad_fn);
+    if (t->grad_fn || t->hooks) {
+        const nbi_autograd_callbacks *autograd = atomic_load_explicit(&autograd_callbacks, memory_order_acquire);
+        assert(autograd != NULL); /* set before the node or hook was made */
+        autograd->release_graph(t);
     }
-    if (t->hooks) nbi_hooks_release(t->hooks);
     if (t->view_base) nbi_tensor_release(t->view_base);
     if (t->same_as) nbi_tensor_release(t->same_as);
     storage_release(t->storage);
@@ -492,24 +502,6 @@ int64_t nb_item_int64(const nb_tensor *t)
 {
     if (!check_item(t, "nb_item_int64")) return 0;
     return nbi_load_i64(nbi_ptr(t), t->dtype);
-}
-
-nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
-{
-    if (!nbi_check_tensor(t, "nb_copy_to_buffer", "t")) return NB_ERR_ARG;
-    size_t need = (size_t)t->numel * nbi_itemsize(t);
-    if (buf == NULL && need > 0)
-        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: buf is NULL");
-    if (buf_bytes < need)
-        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: the buffer holds %zu bytes but the tensor needs %zu",
-                               buf_bytes, need);
-    if (t->storage->device.type != NB_CPU)
-        return nbi_fail_status(NB_ERR_DEVICE, "nb_copy_to_buffer: the tensor is not on the CPU");
-    nb_tensor *c = nb_contiguous(t);
-    if (c == NULL) return nb_last_status();
-    if (need > 0) memcpy(buf, nbi_ptr(c), need);
-    nb_free(c);
-    return NB_OK;
 }
 
 void nbi_tensor_take_storage(nb_tensor *t, const nb_tensor *donor)

@@ -1,6 +1,7 @@
 /*
  * copy.c — copies between layouts, dtypes and devices: nb_contiguous,
- * nb_clone, nb_copy_, nb_to_dtype, nb_to.
+ * nb_clone, nb_copy_, nb_to_dtype, nb_to, and nb_copy_to_buffer (out of a
+ * tensor into the caller's memory).
  *
  * All but nb_to are one loop: nbi_copy_into runs the device's cast kernel
  * of the (source, destination) dtype pair over the N-d iterator, which
@@ -71,6 +72,26 @@ nb_tensor *nb_to(const nb_tensor *t, nb_device device)
     }
     nb_free(src);
     return nbi_record_copy(out, t, "ToCopyBackward0");
+}
+
+/* NOTE: an accessor in nabla.h, but it lives here, not in core/tensor.c
+ * beside nb_data: a strided tensor is read out through nb_contiguous, an op,
+ * and core calls nothing above it. */
+nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
+{
+    if (!nbi_check_tensor(t, "nb_copy_to_buffer", "t")) return NB_ERR_ARG;
+    size_t need = (size_t)t->numel * nbi_itemsize(t);
+    if (buf == NULL && need > 0)
+        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: buf is NULL");
+    if (buf_bytes < need)
+        return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: the buffer holds %zu bytes but the tensor needs %zu",
+                               buf_bytes, need);
+    /* From a device, the copy to the host waits for the kernels that write t. */
+    nb_tensor *c = t->storage->device.type == NB_CPU ? nb_contiguous(t) : nb_to(t, NB_DEVICE_CPU);
+    if (c == NULL) return nb_last_status();
+    if (need > 0) memcpy(buf, nbi_ptr(c), need);
+    nb_free(c);
+    return NB_OK;
 }
 
 nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src)

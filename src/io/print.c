@@ -21,8 +21,13 @@
  *
  * Elements are read through the tensor's strides, so views print without a
  * copy; only the shown elements are visited, so a huge tensor prints fast.
+ *
+ * Why in io/ and not core/: printing reads a tensor out for people, as the
+ * file formats read it out for programs, and like them it stands on ops and
+ * autograd (a device tensor prints from nb_to's host copy; a result names
+ * its node through nb_grad_fn_name). In core it made core call upward.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
