@@ -153,13 +153,10 @@ nb_tensor *nbi_alias_unscoped(const nb_tensor *t);
 /* Make v a view of t for autograd: an in-place op on v rewrites the history
  * of t's base, and v's history follows later changes of the base. */
 void       nbi_set_view_base(nb_tensor *v, const nb_tensor *t);
-/* Internal references (autograd): retain adds one, release drops one and
- * frees at zero. nb_free is release plus leaving the scope. */
 /* Take t out of its scope (the caller now owns it), or put an unscoped t
  * into the current scope. */
 void       nbi_unscope(nb_tensor *t);
 void       nbi_adopt(nb_tensor *t);
-void       nbi_tensor_retain(nb_tensor *t);
 /* Free an object a user holds a pointer to (a module, an optimizer) after
  * a delay: it waits in a small per-thread quarantine first, so a use or a
  * second free of it can still read its dead mark and be refused. */
@@ -169,6 +166,9 @@ void       nbi_retire(void *object);
 #define NBI_OBJECT_DEAD 0x44414544u
 /* nb_free for the module that owns t (nb_free refuses module tensors). */
 void       nbi_module_free_tensor(nb_tensor *t);
+/* Internal references (autograd): retain adds one, release drops one and
+ * frees at zero. nb_free is release plus leaving the scope. */
+void       nbi_tensor_retain(nb_tensor *t);
 void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted
  * to dst's dtype; dst may be any strided view). The caller checked shapes. */
