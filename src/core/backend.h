@@ -30,7 +30,9 @@
 #include "formulas.h"
 #include "internal.h"
 #include "iter.h"
+#include "loss_args.h"
 #include "op_ids.h"
+#include "optim_args.h"
 
 typedef enum {
     NBI_FAMILY_UNARY,  /* op: nbi_unary_op, dtype: the input's           */
@@ -45,6 +47,8 @@ typedef enum {
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
     /* ---- optimizer steps and fused losses ---- */
+    NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
+    NBI_FAMILY_CROSS_ENTROPY, /* op: 0, dtype: the logits'                 */
 
     NBI_NUM_FAMILIES
 } nbi_family;
@@ -84,6 +88,19 @@ typedef struct nbi_backend {
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
     /* ---- optimizer steps and fused losses ---- */
+    /* One parameter's update in place (optim_args.h); a NULL buffer is an
+     * option that is off (no momentum, no amsgrad, not centered). */
+    void (*sgd_step)(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
+    void (*adam_step)(const nbi_optim_param *param, void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,
+                      const nbi_adam_hyper *hyper);
+    void (*rmsprop_step)(const nbi_optim_param *param, void *square_avg, void *momentum_buffer, void *grad_avg,
+                         const nbi_rmsprop_hyper *hyper);
+    /* loss (rows.dtype): (R) per-row losses for NB_REDUCTION_NONE, else
+     * their sum or mean as one value; fails only for scratch memory. */
+    nb_status (*cross_entropy_forward)(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss);
+    /* grad_logits (R, C) of rows.dtype: scale_i (softmax(logits_i) - onehot(t_i)). */
+    void (*cross_entropy_backward)(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
+                                   void *grad_logits);
 
 } nbi_backend;
 

@@ -12,7 +12,8 @@
 /* ---- matmul, convolution, pooling, normalisation ---- */
 
 /* ---- optimizer steps and fused losses ---- */
-
+#include "loss_kernels.h"
+#include "optim_kernels.h"
 
 static void *cpu_alloc(size_t bytes, int index)
 {
@@ -53,6 +54,9 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
     /* ---- optimizer steps and fused losses ---- */
+    case NBI_FAMILY_OPTIM_STEP:
+        return (unsigned)op < NBI_NUM_STEP_RULES && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    case NBI_FAMILY_CROSS_ENTROPY: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
 
     default: return false;
     }
@@ -100,5 +104,10 @@ const nbi_backend nbi_cpu_backend = {
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
     /* ---- optimizer steps and fused losses ---- */
+    .sgd_step               = nbi_cpu_sgd_step,
+    .adam_step              = nbi_cpu_adam_step,
+    .rmsprop_step           = nbi_cpu_rmsprop_step,
+    .cross_entropy_forward  = nbi_cpu_cross_entropy_forward,
+    .cross_entropy_backward = nbi_cpu_cross_entropy_backward,
 
 };

@@ -8,6 +8,8 @@
  */
 #include "dataset.h"
 
+#include "../core/backend.h"
+
 #include <stdio.h>
 
 nb_dataset *nb_tensor_dataset_new(nb_tensor *const *tensors, int count)
@@ -20,9 +22,17 @@ nb_dataset *nb_tensor_dataset_new(nb_tensor *const *tensors, int count)
         const nb_tensor *t = tensors[i];
         char             name[32];
         snprintf(name, sizeof name, "tensors[%d]", i);
-        if (!nbi_check_tensor(t, op, name)) return NULL;
-        if (t->storage->device.type != NB_CPU)
-            return nbi_fail(NB_ERR_DEVICE, "%s: %s is not on the CPU (datasets hold host tensors)", op, name);
+        if (!nbi_check_tensor(t, op, name) || !nbi_check_device1(op, t, name)) return NULL;
+        /* NOTE: host tensors only, by design for now: the loader copies a
+         * batch's rows out with memcpy into CPU tensors, which the training
+         * loop moves with nb_to. A dataset on a GPU would need a device
+         * gather in the loader, not a wider check here. */
+        if (t->storage->device.type != NB_CPU) {
+            char where[NBI_DEVICE_STR_SIZE];
+            return nbi_fail(NB_ERR_UNSUPPORTED,
+                            "%s: %s is on %s, but datasets hold host tensors; move it with nb_to(t, NB_DEVICE_CPU)", op,
+                            name, nbi_device_str(t->storage->device, where, sizeof where));
+        }
         if (t->ndim == 0)
             return nbi_fail(NB_ERR_SHAPE, "%s: %s is 0-d; each tensor needs a first dim of samples", op, name);
         if (t->shape[0] != tensors[0]->shape[0])

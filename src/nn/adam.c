@@ -10,14 +10,14 @@
  *   amsgrad: v_max = max(v_max, v), used for v below
  *   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  *
- * The fused loop does this in one pass over contiguous float data; the
- * composite is the same arithmetic written with in-place nb_* ops for any
- * layout (see optim_internal.h).
+ * The fused step (the device table's adam_step; on the CPU, the loop of
+ * optim_kernels.c) does this in one pass over contiguous float data;
+ * the composite is the same arithmetic written with in-place nb_* ops for
+ * any layout (see optim_internal.h).
  */
 #include "nn/optim_internal.h"
 
-#include "cpu/cpu.h"
-
+#include "core/backend.h"
 
 nb_adam_opts nb_adam_defaults(void)
 {
@@ -60,72 +60,6 @@ nb_optim *nb_adam_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts
 nb_optim *nb_adamw_new(nb_tensor *const *params, int64_t count, nb_adam_opts opts)
 {
     return adam_new(NBI_OPTIM_ADAMW, "nb_adamw_new", params, count, opts);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The fused loop                                                            */
-/* ------------------------------------------------------------------------ */
-
-typedef struct {
-    nb_dtype    dtype;
-    unsigned    flags; /* ADAM_* */
-    void       *param;
-    const void *grad;
-    void       *exp_avg, *exp_avg_sq;
-    void       *max_exp_avg_sq; /* NULL without amsgrad */
-    double      param_scale;    /* AdamW: 1 - lr * weight_decay */
-    double      weight_decay;   /* Adam: added to the gradient */
-    double      beta1, beta2, eps;
-    double      step_size;             /* lr / (1 - beta1^t) */
-    double      bias_correction2_sqrt; /* sqrt(1 - beta2^t) */
-} adam_job;
-
-enum { ADAM_AMSGRAD = 1, ADAM_L2 = 2 /* Adam's weight decay */, ADAM_DECOUPLED = 4 /* AdamW's */ };
-
-/* Elements [begin, end) in dtype T, the scalars rounded to T as torch's
- * kernels take them; the same order of operations as the composite.
- * NOTE: the max propagates NaN as torch.maximum does (old > v ? old : v
- * would not), in a form gcc still vectorizes. */
-#define DEFINE_ADAM_KERNEL(T, SQRT)                                                                                    \
-    static NBI_ALWAYS_INLINE void adam_kernel_##T(const adam_job *job, int64_t begin, int64_t end, unsigned flags)     \
-    {                                                                                                                  \
-        T *restrict p          = (T *)job->param;                                                                      \
-        T *restrict exp_avg    = (T *)job->exp_avg;                                                                    \
-        T *restrict exp_avg_sq = (T *)job->exp_avg_sq;                                                                 \
-        T *restrict max_sq     = (T *)job->max_exp_avg_sq;                                                             \
-        const T *restrict grad = (const T *)job->grad;                                                                 \
-        const T beta1 = (T)job->beta1, rest1 = (T)(1 - job->beta1);                                                    \
-        const T beta2 = (T)job->beta2, rest2 = (T)(1 - job->beta2);                                                    \
-        const T scale = (T)job->param_scale, decay = (T)job->weight_decay, eps = (T)job->eps;                          \
-        const T neg_step_size = (T)-job->step_size, bc2_sqrt = (T)job->bias_correction2_sqrt;                          \
-        for (int64_t i = begin; i < end; i++) {                                                                        \
-            T g = grad[i], pv = p[i];                                                                                  \
-            if (flags & ADAM_DECOUPLED) pv = pv * scale;                                                               \
-            if (flags & ADAM_L2) g = g + decay * pv;                                                                   \
-            T m           = exp_avg[i] * beta1 + rest1 * g;                                                            \
-            T v           = exp_avg_sq[i] * beta2 + rest2 * g * g;                                                     \
-            exp_avg[i]    = m;                                                                                         \
-            exp_avg_sq[i] = v;                                                                                         \
-            if (flags & ADAM_AMSGRAD) {                                                                                \
-                T old     = max_sq[i];                                                                                 \
-                v         = (old >= v || old != old) ? old : v; /* NaN if either is */                                 \
-                max_sq[i] = v;                                                                                         \
-            }                                                                                                          \
-            T denom = SQRT(v) / bc2_sqrt + eps;                                                                        \
-            p[i]    = pv + neg_step_size * m / denom;                                                                  \
-        }                                                                                                              \
-    }
-DEFINE_ADAM_KERNEL(float, sqrtf)
-DEFINE_ADAM_KERNEL(double, sqrt)
-
-static void adam_range(int64_t begin, int64_t end, void *ctx)
-{
-    const adam_job *job = ctx;
-    if (job->dtype == NB_FLOAT32) {
-        NBI_DISPATCH_FLAGS8(job->flags, adam_kernel_float, job, begin, end)
-    } else {
-        NBI_DISPATCH_FLAGS8(job->flags, adam_kernel_double, job, begin, end)
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -174,30 +108,22 @@ nb_status nbi_adam_update(nb_optim *o, int64_t i, bool allow_fused)
     double step                  = (double)++o->state[i].step;
     double step_size             = o->lr / (1 - pow(opts->beta1, step));
     double bias_correction2_sqrt = sqrt(1 - pow(opts->beta2, step));
-    if (!allow_fused || !nbi_optim_fusable(p, p->grad))
+    if (!allow_fused || !nbi_optim_fusable(p, p->grad, NBI_STEP_ADAM))
         return adam_composite(o, i, exp_avg, exp_avg_sq, max_sq, step_size, bias_correction2_sqrt);
 
-    /* AdamW without decay multiplies p by 1, which changes nothing: skipped. */
-    bool     decay_on = opts->weight_decay != 0;
-    unsigned flags    = (max_sq ? ADAM_AMSGRAD : 0u) | (decay_on && o->kind == NBI_OPTIM_ADAM ? ADAM_L2 : 0u) |
-                     (decay_on && o->kind == NBI_OPTIM_ADAMW ? ADAM_DECOUPLED : 0u);
-    adam_job job = {
-        .dtype                 = p->dtype,
-        .flags                 = flags,
-        .param                 = nbi_ptr(p),
-        .grad                  = nbi_ptr(p->grad),
-        .exp_avg               = nbi_ptr(exp_avg),
-        .exp_avg_sq            = nbi_ptr(exp_avg_sq),
-        .max_exp_avg_sq        = max_sq ? nbi_ptr(max_sq) : NULL,
-        .param_scale           = 1 - o->lr * opts->weight_decay,
-        .weight_decay          = opts->weight_decay,
-        .beta1                 = opts->beta1,
-        .beta2                 = opts->beta2,
-        .eps                   = opts->eps,
-        .step_size             = step_size,
-        .bias_correction2_sqrt = bias_correction2_sqrt,
+    nbi_optim_param param = nbi_optim_param_of(p);
+    nbi_adam_hyper  hyper = {
+         .lr                    = o->lr,
+         .beta1                 = opts->beta1,
+         .beta2                 = opts->beta2,
+         .eps                   = opts->eps,
+         .weight_decay          = opts->weight_decay,
+         .decoupled             = o->kind == NBI_OPTIM_ADAMW,
+         .step_size             = step_size,
+         .bias_correction2_sqrt = bias_correction2_sqrt,
     };
-    nbi_parallel_for(p->numel, NBI_OPTIM_GRAIN, adam_range, &job);
+    nbi_backend_of(p)->adam_step(&param, nbi_ptr(exp_avg), nbi_ptr(exp_avg_sq), max_sq ? nbi_ptr(max_sq) : NULL,
+                                 &hyper);
     nbi_bump_version(p);
     return NB_OK;
 }

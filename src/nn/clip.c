@@ -10,10 +10,12 @@
 #include "nn/optim_internal.h"
 
 #include "autograd/autograd.h"
+#include "core/backend.h"
 
 #include <stdlib.h>
 
-/* NB_OK, or the status of the first bad argument (recorded). */
+/* NB_OK, or the status of the first bad argument (recorded). Every gradient
+ * is on one device, as the norms are stacked into one tensor. */
 static nb_status check_grad_params(nb_tensor *const *params, int64_t count, double max_norm, double norm_type,
                                    const char *op)
 {
@@ -26,14 +28,17 @@ static nb_status check_grad_params(nb_tensor *const *params, int64_t count, doub
     if (!(norm_type > 0))
         return nbi_fail_status(NB_ERR_ARG, "%s: norm_type must be positive (2, 1, INFINITY, ...), got %g", op,
                                norm_type);
+    const nb_tensor *grads[2] = {NULL, NULL}; /* the first gradient, the one checked */
+    char             names[2][48];
     for (int64_t i = 0; i < count; i++) {
         char name[40];
         snprintf(name, sizeof name, "params[%lld]", (long long)i);
         if (!nbi_check_tensor(params[i], op, name)) return NB_ERR_ARG;
-        const nb_tensor *g = params[i]->grad;
-        if (g != NULL && g->storage->device.type != NB_CPU)
-            return nbi_fail_status(NB_ERR_DEVICE, "%s: the gradient of %s is on a device this build cannot run", op,
-                                   name);
+        if (params[i]->grad == NULL) continue;
+        int slot    = grads[0] == NULL ? 0 : 1;
+        grads[slot] = params[i]->grad;
+        snprintf(names[slot], sizeof names[slot], "%s.grad", name);
+        if (!nbi_check_device(op, 2, grads, (const char *const[]){names[0], names[1]})) return NB_ERR_DEVICE;
     }
     return NB_OK;
 }
@@ -73,11 +78,13 @@ static nb_status clip(nb_tensor *const *params, int64_t count, double max_norm, 
     free(norms);
     nb_tensor *total = isinf(norm_type) ? nb_max(stacked) : nb_norm(stacked, norm_type);
     nb_tensor *coef  = nb_clamp(nb_rdiv_scalar(nb_add_scalar(total, 1e-6), max_norm), NAN, 1.0);
-    if (coef == NULL) return nb_last_status();
-    *total_norm = nb_item(total);
+    /* Both are read on the host. */
+    nb_tensor *host_total = nb_to(total, NB_DEVICE_CPU), *host_coef = nb_to(coef, NB_DEVICE_CPU);
+    if (host_total == NULL || host_coef == NULL) return nb_last_status();
+    *total_norm = nb_item(host_total);
     /* NOTE: a coefficient of 1 leaves the gradients as they are, but a NaN
      * one must still reach them, as in torch: hence not "coef < 1". */
-    if (nb_item(coef) == 1.0) return NB_OK;
+    if (nb_item(host_coef) == 1.0) return NB_OK;
     for (int64_t i = 0; i < count; i++) {
         nb_tensor *g = params[i]->grad;
         if (g != NULL && nb_mul_(g, coef) == NULL) return nb_last_status();

@@ -7,13 +7,14 @@
  * magnitude, since log_softmax subtracts the max), and nll picks each
  * target's log-probability with nb_gather. Autograd differentiates them twice.
  * The plain classification case ((N, C) contiguous logits, int64 targets, no
- * options) takes a fused fast path, tested against the composite (below).
+ * options) takes a fused fast path, the device table's cross-entropy entries
+ * (on the CPU, the loops of loss_kernels.c), tested against the composite
+ * (below).
  *
  * Letters: N batch, C classes, "..." extra dims (N, C, d1, ...); the class
  * dim is 1, or 0 for a single sample of logits (C) with a 0-d target.
  */
-#include "cpu/cpu.h"
-#include "cpu/reduce_kernels.h"
+#include "core/backend.h"
 #include "nn/functional_args.h"
 
 static int class_dim_of(const nb_tensor *input) { return input->ndim == 1 ? 0 : 1; }
@@ -27,13 +28,35 @@ static nb_shape target_shape_of(const nb_tensor *input)
     return shape;
 }
 
-/* Checks shared by both ops: input float (N, C, ...) or (C), a valid
- * reduction, label_smoothing in [0, 1], weight (C) of input's dtype. */
+/* t is float32 or float64, and of ref's dtype when ref is given: the rules
+ * of nbf_check_float and nbf_check_same_dtype, with their words, without
+ * their CPU check (check_common checks the devices of all three tensors). */
+static bool check_float_dtype(const nb_tensor *t, const nb_tensor *ref, const char *op, const char *name,
+                              const char *ref_name)
+{
+    if (!nb_dtype_is_floating(t->dtype)) {
+        nbi_fail(NB_ERR_DTYPE, "%s: %s must be float32 or float64, got %s; convert it with nb_to_dtype first", op, name,
+                 nb_dtype_name(t->dtype));
+        return false;
+    }
+    if (ref == NULL || t->dtype == ref->dtype) return true;
+    nbi_fail(NB_ERR_DTYPE, "%s: %s is %s but %s is %s; they must have the same dtype", op, name,
+             nb_dtype_name(t->dtype), ref_name, nb_dtype_name(ref->dtype));
+    return false;
+}
+
+/* Checks shared by both ops: input, target and weight on one device, input
+ * float (N, C, ...) or (C), a valid reduction, label_smoothing in [0, 1],
+ * weight (C) of input's dtype. */
 static bool check_common(const nb_tensor *input, const nb_tensor *target, nb_cross_entropy_opts opts, const char *op,
                          const char *input_name)
 {
-    if (!nbf_check_float(input, op, input_name) || !nbf_check_cpu(target, op, "target") ||
-        !nbf_check_reduction(opts.reduction, false, op))
+    if (!nbi_check_tensor(input, op, input_name) || !nbi_check_tensor(target, op, "target") ||
+        (opts.weight != NULL && !nbi_check_tensor(opts.weight, op, "weight")))
+        return false;
+    const nb_tensor *tensors[3] = {input, target, opts.weight};
+    if (!nbi_check_device(op, 3, tensors, (const char *const[]){input_name, "target", "weight"}) ||
+        !check_float_dtype(input, NULL, op, input_name, NULL) || !nbf_check_reduction(opts.reduction, false, op))
         return false;
     if (input->ndim == 0) {
         nbi_fail(NB_ERR_SHAPE, "%s: %s must have a class dim: (N, C), (N, C, d1, ...) or (C), got a 0-d tensor", op,
@@ -44,7 +67,7 @@ static bool check_common(const nb_tensor *input, const nb_tensor *target, nb_cro
         nbi_fail(NB_ERR_ARG, "%s: label_smoothing must be between 0.0 and 1.0, got %g", op, opts.label_smoothing);
         return false;
     }
-    return nbf_check_same_dtype(opts.weight, input, op, "weight", input_name) &&
+    return (opts.weight == NULL || check_float_dtype(opts.weight, input, op, "weight", input_name)) &&
            nbf_check_vector(opts.weight, input->shape[class_dim_of(input)], op, "weight", "class");
 }
 
@@ -65,7 +88,8 @@ static bool check_class_target(const nb_tensor *input, const nb_tensor *target, 
                  nbi_shape_str(expected.ndim, expected.dims, buf_e, sizeof buf_e));
         return false;
     }
-    nb_tensor *values = nb_contiguous(target);
+    /* The indices are read here, so from host memory. */
+    nb_tensor *values = target->storage->device.type == NB_CPU ? nb_contiguous(target) : nb_to(target, NB_DEVICE_CPU);
     if (values == NULL) return false;
     const int64_t *index   = (const int64_t *)nbi_ptr(values);
     int64_t        classes = input->shape[class_dim_of(input)];
@@ -98,7 +122,8 @@ static nb_tensor *class_target_loss(const nb_tensor *log_probs, const nb_tensor 
     double     smoothing = opts.label_smoothing;
     nb_tensor *ignored = NULL, *safe_target = (nb_tensor *)target;
     if (opts.has_ignore_index) {
-        nb_tensor *ignore_index = nb_from_data(&opts.ignore_index, NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_INT64));
+        nb_tensor *ignore_index = nb_from_data(&opts.ignore_index, NB_SCALAR_SHAPE,
+                                               NB_OPTS(.dtype = NB_INT64, .device = target->storage->device));
         ignored                 = nb_eq(target, ignore_index);
         safe_target             = nb_masked_fill(target, ignored, 0); /* any valid class: its loss is masked */
     }
@@ -175,122 +200,26 @@ static nb_tensor *prob_target_loss(const nb_tensor *log_probs, const nb_tensor *
  * recorded (create_graph), the same formula written with public ops, so it
  * differentiates again. */
 
+/* The fused entries apply, and logits' device has them. */
 static bool fused_applies(const nb_tensor *logits, const nb_tensor *target, nb_cross_entropy_opts opts)
 {
     return logits->ndim == 2 && nb_is_contiguous(logits) && target->ndim == 1 && nb_is_contiguous(target) &&
-           opts.weight == NULL && !opts.has_ignore_index && opts.label_smoothing == 0;
+           opts.weight == NULL && !opts.has_ignore_index && opts.label_smoothing == 0 &&
+           nbi_backend_of(logits)->supports(NBI_FAMILY_CROSS_ENTROPY, 0, logits->dtype);
 }
 
-/* x: (N, C) contiguous; target: (N) checked. */
-typedef struct {
-    const char    *x;
-    nb_dtype       dtype;
-    int64_t        classes;
-    const int64_t *target;
-    double        *loss; /* forward: (N) */
-    char          *exps; /* (N, C) of x's dtype: the forward's scratch, the backward's gradient */
-    /* backward: grad = scale_i (softmax - onehot), with
-     * scale_i = scale[i * scale_step] * scale_factor */
-    const char *scale;
-    nb_dtype    scale_dtype;
-    int64_t     scale_step; /* elements; 0 for one scalar */
-    double      scale_factor;
-} fused_job;
-
-enum { FUSED_BLOCK = 64 }; /* rows per step of a thread's range */
-
-/* Rows [first, first + count) of x: max[k] of each row (NaN if the row
- * holds one), exps = exp(x - max) into job->exps, sum[k] of each row's exps
- * in double. The exps of the whole block are one call of the vectorized
- * loop log_softmax uses (float32), however short the rows: per-row calls
- * would cost more than the math for C = 10. */
-static void block_exps(const fused_job *job, int64_t first, int64_t count, double *max, double *sum)
+/* x: (N, C) contiguous; target: (N) int64 contiguous, checked. */
+static nbi_cross_entropy_rows rows_of(const nb_tensor *x, const nb_tensor *target)
 {
-    int64_t classes = job->classes;
-    if (job->dtype == NB_FLOAT32) {
-        const float *x    = (const float *)job->x + first * classes;
-        float       *exps = (float *)job->exps + first * classes;
-        for (int64_t k = 0; k < count; k++) {
-            const float *row = x + k * classes;
-            float        m   = -INFINITY;
-            for (int64_t c = 0; c < classes; c++)
-                m = (row[c] > m || row[c] != row[c]) ? row[c] : m; /* NaN wins */
-            for (int64_t c = 0; c < classes; c++)
-                exps[k * classes + c] = row[c] - m;
-            max[k] = m;
-        }
-        nbi_reduce_loops_get()->exp_shifted_f32(exps, count * classes, 0.0f, exps);
-        for (int64_t k = 0; k < count; k++) {
-            double s = 0;
-            for (int64_t c = 0; c < classes; c++)
-                s += exps[k * classes + c];
-            sum[k] = s;
-        }
-    } else {
-        const double *x    = (const double *)job->x + first * classes;
-        double       *exps = (double *)job->exps + first * classes;
-        for (int64_t k = 0; k < count; k++) {
-            const double *row = x + k * classes;
-            double        m = -INFINITY, s = 0;
-            for (int64_t c = 0; c < classes; c++)
-                m = (row[c] > m || row[c] != row[c]) ? row[c] : m;
-            for (int64_t c = 0; c < classes; c++)
-                s += exps[k * classes + c] = exp(row[c] - m);
-            max[k] = m;
-            sum[k] = s;
-        }
-    }
+    return (nbi_cross_entropy_rows){
+        .device  = x->storage->device.index,
+        .dtype   = x->dtype,
+        .rows    = x->shape[0],
+        .classes = x->shape[1],
+        .logits  = nbi_ptr(x),
+        .target  = (const int64_t *)nbi_ptr(target),
+    };
 }
-
-/* loss_i = (max_i - x[i, t_i]) + log(sum_i): finite for finite logits of any
- * magnitude; NaN for a row holding NaN or an infinity, as log_softmax. */
-static void fused_forward_rows(int64_t begin, int64_t end, void *ctx)
-{
-    fused_job *job = ctx;
-    double     max[FUSED_BLOCK], sum[FUSED_BLOCK];
-    for (int64_t first = begin; first < end; first += FUSED_BLOCK) {
-        int64_t count = end - first < FUSED_BLOCK ? end - first : FUSED_BLOCK;
-        block_exps(job, first, count, max, sum);
-        for (int64_t k = 0; k < count; k++) {
-            int64_t i = first + k, at = i * job->classes + job->target[i];
-            double  picked  = job->dtype == NB_FLOAT32 ? ((const float *)job->x)[at] : ((const double *)job->x)[at];
-            double  shifted = max[k] - picked;
-            job->loss[i]    = isfinite(shifted) ? shifted + log(sum[k]) : NAN;
-        }
-    }
-}
-
-/* grad[i, c] = scale_i (exps[i, c] / sum_i - [c == t_i]) */
-static void fused_backward_rows(int64_t begin, int64_t end, void *ctx)
-{
-    fused_job *job        = ctx;
-    size_t     scale_size = nb_dtype_size(job->scale_dtype);
-    double     max[FUSED_BLOCK], sum[FUSED_BLOCK];
-    for (int64_t first = begin; first < end; first += FUSED_BLOCK) {
-        int64_t count = end - first < FUSED_BLOCK ? end - first : FUSED_BLOCK;
-        block_exps(job, first, count, max, sum);
-        for (int64_t k = 0; k < count; k++) {
-            int64_t i = first + k, offset = i * job->classes;
-            double  scale = nbi_load_f64(job->scale + i * job->scale_step * (int64_t)scale_size, job->scale_dtype) *
-                           job->scale_factor;
-            double factor = scale / sum[k];
-            if (job->dtype == NB_FLOAT32) {
-                float *grad = (float *)job->exps + offset;
-                for (int64_t c = 0; c < job->classes; c++)
-                    grad[c] *= (float)factor;
-                grad[job->target[i]] -= (float)scale;
-            } else {
-                double *grad = (double *)job->exps + offset;
-                for (int64_t c = 0; c < job->classes; c++)
-                    grad[c] *= factor;
-                grad[job->target[i]] -= scale;
-            }
-        }
-    }
-}
-
-/* Rows per thread: at least ~32k elements of work. */
-static int64_t rows_grain(int64_t classes) { return 32768 / (classes > 0 ? classes : 1) + 1; }
 
 /* inputs (logits, target); ints[0] the reduction; g: the loss's gradient. */
 static nb_status fused_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
@@ -309,16 +238,14 @@ static nb_status fused_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
     }
     nb_tensor *grad = nbi_empty(2, x->shape, x->dtype, x->storage->device);
     if (grad == NULL) return nb_last_status();
-    fused_job job = {.x            = nbi_ptr(x),
-                     .dtype        = x->dtype,
-                     .classes      = classes,
-                     .target       = (const int64_t *)nbi_ptr(target),
-                     .exps         = nbi_ptr(grad),
-                     .scale        = nbi_ptr(g),
-                     .scale_dtype  = g->dtype,
-                     .scale_step   = g->ndim == 1 ? g->stride[0] : 0,
-                     .scale_factor = factor};
-    nbi_parallel_for(rows, rows_grain(classes), fused_backward_rows, &job);
+    nbi_cross_entropy_rows args      = rows_of(x, target);
+    nbi_loss_grad          grad_loss = {
+                 .values = nbi_ptr(g),
+                 .dtype  = g->dtype,
+                 .step   = g->ndim == 1 ? g->stride[0] : 0,
+                 .factor = factor,
+    };
+    nbi_backend_of(x)->cross_entropy_backward(&args, &grad_loss, nbi_ptr(grad));
     grad_inputs[0] = grad;
     return NB_OK;
 }
@@ -326,37 +253,18 @@ static nb_status fused_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
 /* logits (N, C) contiguous float; target (N) int64 contiguous, checked. */
 static nb_tensor *fused_cross_entropy(const nb_tensor *logits, const nb_tensor *target, nb_reduction reduction)
 {
-    /* Scratch: the rows' losses (doubles), then their exps (x's dtype). */
-    int64_t rows       = logits->shape[0];
-    size_t  loss_bytes = (size_t)rows * sizeof(double),
-           bytes       = loss_bytes + (size_t)logits->numel * nbi_itemsize(logits);
-    double *loss       = nbi_host_alloc(bytes > 0 ? bytes : 1);
-    if (loss == NULL) return nbi_fail(NB_ERR_OOM, "nb_cross_entropy: out of memory for %zu bytes of scratch", bytes);
-    fused_job job = {.x       = nbi_ptr(logits),
-                     .dtype   = logits->dtype,
-                     .classes = logits->shape[1],
-                     .target  = (const int64_t *)nbi_ptr(target),
-                     .loss    = loss,
-                     .exps    = (char *)loss + loss_bytes};
-    nbi_parallel_for(rows, rows_grain(job.classes), fused_forward_rows, &job);
-    nb_tensor *out = reduction == NB_REDUCTION_NONE ? nbi_empty(1, &rows, logits->dtype, logits->storage->device)
-                                                    : nbi_empty(0, NULL, logits->dtype, logits->storage->device);
-    if (out != NULL) {
-        if (reduction == NB_REDUCTION_NONE) {
-            for (int64_t i = 0; i < rows; i++)
-                nbi_store_f64(nbi_ptr(out) + i * (int64_t)nbi_itemsize(out), out->dtype, loss[i]);
-        } else {
-            double sum = 0; /* in row order: the same on every thread count */
-            for (int64_t i = 0; i < rows; i++)
-                sum += loss[i];
-            nbi_store_f64(nbi_ptr(out), out->dtype, reduction == NB_REDUCTION_MEAN ? sum / (double)rows : sum);
-        }
+    int64_t    rows = logits->shape[0];
+    nb_tensor *out  = reduction == NB_REDUCTION_NONE ? nbi_empty(1, &rows, logits->dtype, logits->storage->device)
+                                                     : nbi_empty(0, NULL, logits->dtype, logits->storage->device);
+    if (out == NULL) return NULL;
+    nbi_cross_entropy_rows args = rows_of(logits, target);
+    if (nbi_backend_of(logits)->cross_entropy_forward(&args, reduction, nbi_ptr(out)) != NB_OK) {
+        nb_free(out);
+        return NULL;
     }
-    nbi_host_release(loss, bytes > 0 ? bytes : 1);
     const nb_tensor *inputs[2] = {logits, target};
-    if (out != NULL && nbi_should_record(2, inputs)) {
-        nbi_node *node =
-            nbi_record(out, "NllLossBackward0", fused_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1));
+    if (nbi_should_record(2, inputs)) {
+        nbi_node *node = nbi_record(out, "NllLossBackward0", fused_backward, 2, inputs, NBI_SAVES(0) | NBI_SAVES(1));
         if (node == NULL) {
             nb_free(out);
             return NULL;
@@ -376,7 +284,7 @@ nb_tensor *nb_cross_entropy(const nb_tensor *logits, const nb_tensor *target, nb
     if (!check_common(logits, target, opts, op, "logits")) return NULL;
     int64_t counted = 0;
     if (nb_dtype_is_floating(target->dtype)) {
-        if (!nbf_check_same_dtype(target, logits, op, "target (class probabilities)", "logits") ||
+        if (!check_float_dtype(target, logits, op, "target (class probabilities)", "logits") ||
             !nbf_check_same_shape(target, logits, op, "target (class probabilities)", "logits"))
             return NULL;
         /* As torch: a negative ignore_index (its default -100) is allowed. */

@@ -2,24 +2,25 @@
  * init.c — the nb_init_* functions of nabla/nn.h, as torch.nn.init 1.13:
  * fill a tensor in place, under no-grad, from the library's generator.
  *
- * Each one validates t (floating point for the random ones, CPU, no
- * expanded view), draws the values into a temporary of t's shape with the
- * public creation ops, and copies them into t with nb_copy_ (which keeps t's
- * identity and strides and bumps its version). The scale of the Xavier and
+ * Each one validates t (floating point for the random ones, on a device
+ * this build runs, no expanded view), draws the values into a temporary of
+ * t's shape with the public creation ops, and copies them into t with
+ * nb_copy_ (which keeps t's identity and strides and bumps its version). The scale of the Xavier and
  * Kaiming variants comes from torch's fan and gain rules, reproduced below
  * (_calculate_fan_in_and_fan_out, calculate_gain).
  */
 #include "autograd/autograd.h"
+#include "core/backend.h"
 
 #include <stdlib.h>
 
-/* t is usable for an in-place fill: a CPU tensor whose elements do not
- * share memory, and floating point when random values go in. */
+/* t is usable for an in-place fill: a tensor on a device this build runs,
+ * whose elements do not share memory, and floating point when random
+ * values go in. */
 static nb_status check_target(const nb_tensor *t, const char *op, bool random)
 {
     if (!nbi_check_tensor(t, op, "t")) return NB_ERR_ARG;
-    if (t->storage->device.type != NB_CPU)
-        return nbi_fail_status(NB_ERR_DEVICE, "%s: the tensor is on a device this build cannot run", op);
+    if (!nbi_check_device1(op, t, "t")) return nb_last_status();
     if (random && !nb_dtype_is_floating(t->dtype))
         return nbi_fail_status(NB_ERR_DTYPE, "%s: random initialisation needs a floating-point tensor, got %s", op,
                                nb_dtype_name(t->dtype));
@@ -29,14 +30,19 @@ static nb_status check_target(const nb_tensor *t, const char *op, bool random)
     return NB_OK;
 }
 
-/* Copy values (same shape as t, any dtype) into t without recording, then
- * free values. values == NULL: the error that made it NULL is returned. */
+/* Copy values (made on the CPU, same shape as t, any dtype) into t without
+ * recording, then free values. values == NULL: the error that made it NULL
+ * is returned. The values are drawn on the host whatever t's device
+ * (Philox is keyed by element index: the same numbers anywhere) and moved
+ * to t's device first. */
 static nb_status assign(nb_tensor *t, nb_tensor *values)
 {
     if (values == NULL) return nb_last_status() != NB_OK ? nb_last_status() : NB_ERR_OOM;
     nbi_grad_mode_push(false);
-    nb_tensor *written = nb_copy_(t, values);
+    nb_tensor *moved   = nb_to(values, t->storage->device);
+    nb_tensor *written = moved ? nb_copy_(t, moved) : NULL;
     nbi_grad_mode_pop();
+    if (moved != values) nb_free(moved);
     nb_free(values);
     return written ? NB_OK : nb_last_status();
 }

@@ -11,7 +11,7 @@
 #include "nn/optim_internal.h"
 
 #include "autograd/autograd.h"
-#include "cpu/cpu.h"
+#include "core/backend.h"
 
 #include <stdlib.h>
 
@@ -74,9 +74,7 @@ static bool check_param(nb_tensor *const *params, int64_t i, const char *op)
     char name[40];
     snprintf(name, sizeof name, "params[%lld]", (long long)i);
     const nb_tensor *p = params[i];
-    if (!nbi_check_tensor(p, op, name)) return false;
-    if (p->storage->device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "%s: %s is on a device this build cannot run", op, name) != NULL;
+    if (!nbi_check_tensor(p, op, name) || !nbi_check_device1(op, p, name)) return false;
     if (!nb_dtype_is_floating(p->dtype))
         return nbi_fail(NB_ERR_ARG, "%s: %s is %s: only floating-point tensors can be optimized", op, name,
                         nb_dtype_name(p->dtype)) != NULL;
@@ -132,9 +130,10 @@ nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *f
     nb_tensor      **buffer = &state->buffers[slot];
     if (*buffer == NULL) {
         const nb_tensor *p = o->params[i];
-        nb_tensor       *t = nbi_empty(p->ndim, p->shape, p->dtype, p->storage->device);
+        /* nb_zeros fills on any device the creation ops run on. */
+        nb_tensor *t = zero ? nb_zeros(nb_shape_of(p), NB_OPTS(.dtype = p->dtype, .device = p->storage->device))
+                            : nbi_empty(p->ndim, p->shape, p->dtype, p->storage->device);
         if (t == NULL) return NULL;
-        if (zero && t->numel > 0) memset(nbi_ptr(t), 0, (size_t)t->numel * nbi_itemsize(t));
         nbi_unscope(t); /* the optimizer's, whatever scope the step runs in */
         *buffer = t;
         if (!zero) state->unwritten |= 1u << slot;
@@ -173,10 +172,21 @@ static bool make_buffers(nb_optim *o, int64_t i)
     return true;
 }
 
-bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g)
+bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g, nbi_step_rule rule)
 {
-    return (p->dtype == NB_FLOAT32 || p->dtype == NB_FLOAT64) && g->dtype == p->dtype && g->numel == p->numel &&
-           g->storage->device.type == NB_CPU && nb_is_contiguous(p) && nb_is_contiguous(g);
+    return g->dtype == p->dtype && g->numel == p->numel && nb_is_contiguous(p) && nb_is_contiguous(g) &&
+           nbi_backend_of(p)->supports(NBI_FAMILY_OPTIM_STEP, (int)rule, p->dtype);
+}
+
+nbi_optim_param nbi_optim_param_of(nb_tensor *p)
+{
+    return (nbi_optim_param){
+        .device = p->storage->device.index,
+        .dtype  = p->dtype,
+        .count  = p->numel,
+        .param  = nbi_ptr(p),
+        .grad   = nbi_ptr(p->grad),
+    };
 }
 
 /* o is usable: not NULL, not freed, and its parameters (borrowed) still
@@ -192,16 +202,34 @@ static bool optim_usable(const nb_optim *o, const char *op)
     return true;
 }
 
+/* params[i] and its gradient are on one device (nb_set_grad does not ask
+ * for it); else NB_ERR_DEVICE naming both. */
+static bool check_grad_device(const nb_optim *o, int64_t i)
+{
+    const nb_tensor *pair[2] = {o->params[i], o->params[i]->grad};
+    nb_device        p = pair[0]->storage->device, g = pair[1]->storage->device;
+    if (NBI_LIKELY(p.type == g.type && p.index == g.index)) return true; /* no names to format */
+    char param_name[40], grad_name[48];
+    snprintf(param_name, sizeof param_name, "params[%lld]", (long long)i);
+    snprintf(grad_name, sizeof grad_name, "params[%lld].grad", (long long)i);
+    return nbi_check_device("nb_optim_step", 2, pair, (const char *const[]){param_name, grad_name});
+}
+
 nb_status nbi_optim_step(nb_optim *o, bool allow_fused)
 {
     if (!optim_usable(o, "nb_optim_step")) return nb_last_status();
-    for (int64_t i = 0; i < o->count; i++)
-        if (o->params[i]->grad != NULL && !make_buffers(o, i)) {
-            char cause[256];
+    for (int64_t i = 0; i < o->count; i++) {
+        if (o->params[i]->grad == NULL) continue;
+        if (!check_grad_device(o, i)) return nb_last_status();
+        if (!make_buffers(o, i)) {
+            nb_status cause_status = nb_last_status();
+            char      cause[256];
             snprintf(cause, sizeof cause, "%s", nb_last_error());
-            return nbi_fail_status(NB_ERR_OOM, "nb_optim_step: no parameter was updated: the state of params[%lld] "
-                                               "could not be made (%s)", (long long)i, cause);
+            return nbi_fail_status(cause_status != NB_OK ? cause_status : NB_ERR_OOM,
+                                   "nb_optim_step: no parameter was updated: the state of params[%lld] could not be "
+                                   "made (%s)", (long long)i, cause);
         }
+    }
     nb_status status = NB_OK;
     nbi_grad_mode_push(false); /* updates are not part of any graph */
     for (int64_t i = 0; i < o->count && status == NB_OK; i++) {
@@ -292,51 +320,6 @@ nb_optim *nb_sgd_new(nb_tensor *const *params, int64_t count, nb_sgd_opts opts)
     return o;
 }
 
-typedef struct {
-    nb_dtype    dtype;
-    unsigned    flags; /* SGD_* */
-    void       *param;
-    const void *grad;
-    void       *momentum_buffer; /* NULL without momentum */
-    double      lr, momentum, dampening, weight_decay;
-} sgd_job;
-
-enum { SGD_WEIGHT_DECAY = 1, SGD_MOMENTUM = 2, SGD_NESTEROV = 4, SGD_FIRST = 8 /* the buffer starts as d */ };
-
-/* Elements [begin, end) in dtype T; scalars rounded to T, as torch's CPU
- * kernels take them. */
-#define DEFINE_SGD_KERNEL(T)                                                                                           \
-    static NBI_ALWAYS_INLINE void sgd_kernel_##T(const sgd_job *job, int64_t begin, int64_t end, unsigned flags)       \
-    {                                                                                                                  \
-        T *restrict p       = (T *)job->param;                                                                         \
-        T *restrict buf     = (T *)job->momentum_buffer;                                                               \
-        const T *restrict g = (const T *)job->grad;                                                                    \
-        const T neg_lr = (T)-job->lr, decay = (T)job->weight_decay, momentum = (T)job->momentum;                       \
-        const T keep = (T)(1 - job->dampening);                                                                        \
-        for (int64_t i = begin; i < end; i++) {                                                                        \
-            T pv = p[i], d = g[i];                                                                                     \
-            if (flags & SGD_WEIGHT_DECAY) d = d + decay * pv;                                                          \
-            if (flags & SGD_MOMENTUM) {                                                                                \
-                T b    = (flags & SGD_FIRST) ? d : buf[i] * momentum + keep * d;                                       \
-                buf[i] = b;                                                                                            \
-                d      = (flags & SGD_NESTEROV) ? d + momentum * b : b;                                                \
-            }                                                                                                          \
-            p[i] = pv + neg_lr * d;                                                                                    \
-        }                                                                                                              \
-    }
-DEFINE_SGD_KERNEL(float)
-DEFINE_SGD_KERNEL(double)
-
-static void sgd_range(int64_t begin, int64_t end, void *ctx)
-{
-    const sgd_job *job = ctx;
-    if (job->dtype == NB_FLOAT32) {
-        NBI_DISPATCH_FLAGS16(job->flags, sgd_kernel_float, job, begin, end)
-    } else {
-        NBI_DISPATCH_FLAGS16(job->flags, sgd_kernel_double, job, begin, end)
-    }
-}
-
 /* torch's _single_tensor_sgd for one parameter, op for op. */
 static nb_status sgd_composite(nb_optim *o, int64_t i)
 {
@@ -368,25 +351,22 @@ nb_status nbi_sgd_update(nb_optim *o, int64_t i, bool allow_fused)
 {
     nb_tensor *p = o->params[i];
     o->state[i].step++;
-    if (!allow_fused || !nbi_optim_fusable(p, p->grad)) return sgd_composite(o, i);
+    if (!allow_fused || !nbi_optim_fusable(p, p->grad, NBI_STEP_SGD)) return sgd_composite(o, i);
     const nb_sgd_opts *opts  = &o->opts.sgd;
     bool               fresh = false;
     nb_tensor         *buf   = NULL;
-    if (opts->momentum != 0 && (buf = nbi_optim_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER, false, &fresh)) == NULL) return nb_last_status();
-    unsigned flags = (opts->weight_decay != 0 ? SGD_WEIGHT_DECAY : 0u) | (buf ? SGD_MOMENTUM : 0u) |
-                     (buf && opts->nesterov ? SGD_NESTEROV : 0u) | (buf && fresh ? SGD_FIRST : 0u);
-    sgd_job job = {
-        .dtype           = p->dtype,
-        .flags           = flags,
-        .param           = nbi_ptr(p),
-        .grad            = nbi_ptr(p->grad),
-        .momentum_buffer = buf ? nbi_ptr(buf) : NULL,
-        .lr              = o->lr,
-        .momentum        = opts->momentum,
-        .dampening       = opts->dampening,
-        .weight_decay    = opts->weight_decay,
+    if (opts->momentum != 0 && (buf = nbi_optim_buffer(o, i, NBI_SGD_MOMENTUM_BUFFER, false, &fresh)) == NULL)
+        return nb_last_status();
+    nbi_optim_param param = nbi_optim_param_of(p);
+    nbi_sgd_hyper   hyper = {
+          .lr           = o->lr,
+          .momentum     = opts->momentum,
+          .dampening    = opts->dampening,
+          .weight_decay = opts->weight_decay,
+          .nesterov     = opts->nesterov,
+          .first_step   = fresh,
     };
-    nbi_parallel_for(p->numel, NBI_OPTIM_GRAIN, sgd_range, &job);
+    nbi_backend_of(p)->sgd_step(&param, buf ? nbi_ptr(buf) : NULL, &hyper);
     nbi_bump_version(p);
     return NB_OK;
 }
@@ -415,66 +395,6 @@ nb_optim *nb_rmsprop_new(nb_tensor *const *params, int64_t count, nb_rmsprop_opt
     nb_optim *o = nbi_optim_new(NBI_OPTIM_RMSPROP, op, params, count, opts.lr);
     if (o) o->opts.rmsprop = opts;
     return o;
-}
-
-typedef struct {
-    nb_dtype    dtype;
-    unsigned    flags; /* RMSPROP_* */
-    void       *param;
-    const void *grad;
-    void       *square_avg;
-    void       *momentum_buffer; /* NULL without momentum */
-    void       *grad_avg;        /* NULL unless centered */
-    double      lr, alpha, eps, weight_decay, momentum;
-} rmsprop_job;
-
-enum { RMSPROP_WEIGHT_DECAY = 1, RMSPROP_CENTERED = 2, RMSPROP_WITH_MOMENTUM = 4 };
-
-#define DEFINE_RMSPROP_KERNEL(T, SQRT)                                                                                 \
-    static NBI_ALWAYS_INLINE void rmsprop_kernel_##T(const rmsprop_job *job, int64_t begin, int64_t end,               \
-                                                     unsigned flags)                                                   \
-    {                                                                                                                  \
-        T *restrict p          = (T *)job->param;                                                                      \
-        T *restrict square_avg = (T *)job->square_avg;                                                                 \
-        T *restrict buf        = (T *)job->momentum_buffer;                                                            \
-        T *restrict grad_avg   = (T *)job->grad_avg;                                                                   \
-        const T *restrict grad = (const T *)job->grad;                                                                 \
-        const T neg_lr = (T)-job->lr, alpha = (T)job->alpha, rest = (T)(1 - job->alpha);                               \
-        const T eps = (T)job->eps, decay = (T)job->weight_decay, momentum = (T)job->momentum;                          \
-        for (int64_t i = begin; i < end; i++) {                                                                        \
-            T pv = p[i], g = grad[i];                                                                                  \
-            if (flags & RMSPROP_WEIGHT_DECAY) g = g + decay * pv;                                                      \
-            T sq          = square_avg[i] * alpha + rest * g * g;                                                      \
-            square_avg[i] = sq;                                                                                        \
-            T avg;                                                                                                     \
-            if (flags & RMSPROP_CENTERED) {                                                                            \
-                T ga        = grad_avg[i] * alpha + rest * g;                                                          \
-                grad_avg[i] = ga;                                                                                      \
-                avg         = SQRT(sq + (T)-1 * ga * ga);                                                              \
-            } else {                                                                                                   \
-                avg = SQRT(sq);                                                                                        \
-            }                                                                                                          \
-            avg = avg + eps;                                                                                           \
-            if (flags & RMSPROP_WITH_MOMENTUM) {                                                                       \
-                T b    = buf[i] * momentum + g / avg;                                                                  \
-                buf[i] = b;                                                                                            \
-                p[i]   = pv + neg_lr * b;                                                                              \
-            } else {                                                                                                   \
-                p[i] = pv + neg_lr * g / avg;                                                                          \
-            }                                                                                                          \
-        }                                                                                                              \
-    }
-DEFINE_RMSPROP_KERNEL(float, sqrtf)
-DEFINE_RMSPROP_KERNEL(double, sqrt)
-
-static void rmsprop_range(int64_t begin, int64_t end, void *ctx)
-{
-    const rmsprop_job *job = ctx;
-    if (job->dtype == NB_FLOAT32) {
-        NBI_DISPATCH_FLAGS8(job->flags, rmsprop_kernel_float, job, begin, end)
-    } else {
-        NBI_DISPATCH_FLAGS8(job->flags, rmsprop_kernel_double, job, begin, end)
-    }
 }
 
 /* torch's _single_tensor_rmsprop for one parameter, op for op: addcmul(a,
@@ -515,24 +435,18 @@ nb_status nbi_rmsprop_update(nb_optim *o, int64_t i, bool allow_fused)
     if (square_avg == NULL || (opts->momentum > 0 && buf == NULL) || (opts->centered && grad_avg == NULL))
         return nb_last_status();
     o->state[i].step++;
-    if (!allow_fused || !nbi_optim_fusable(p, p->grad)) return rmsprop_composite(o, i, square_avg, buf, grad_avg);
-    unsigned flags = (opts->weight_decay != 0 ? RMSPROP_WEIGHT_DECAY : 0u) | (grad_avg ? RMSPROP_CENTERED : 0u) |
-                     (buf ? RMSPROP_WITH_MOMENTUM : 0u);
-    rmsprop_job job = {
-        .dtype           = p->dtype,
-        .flags           = flags,
-        .param           = nbi_ptr(p),
-        .grad            = nbi_ptr(p->grad),
-        .square_avg      = nbi_ptr(square_avg),
-        .momentum_buffer = buf ? nbi_ptr(buf) : NULL,
-        .grad_avg        = grad_avg ? nbi_ptr(grad_avg) : NULL,
-        .lr              = o->lr,
-        .alpha           = opts->alpha,
-        .eps             = opts->eps,
-        .weight_decay    = opts->weight_decay,
-        .momentum        = opts->momentum,
+    if (!allow_fused || !nbi_optim_fusable(p, p->grad, NBI_STEP_RMSPROP))
+        return rmsprop_composite(o, i, square_avg, buf, grad_avg);
+    nbi_optim_param   param = nbi_optim_param_of(p);
+    nbi_rmsprop_hyper hyper = {
+        .lr           = o->lr,
+        .alpha        = opts->alpha,
+        .eps          = opts->eps,
+        .momentum     = opts->momentum,
+        .weight_decay = opts->weight_decay,
     };
-    nbi_parallel_for(p->numel, NBI_OPTIM_GRAIN, rmsprop_range, &job);
+    nbi_backend_of(p)->rmsprop_step(&param, nbi_ptr(square_avg), buf ? nbi_ptr(buf) : NULL,
+                                    grad_avg ? nbi_ptr(grad_avg) : NULL, &hyper);
     nbi_bump_version(p);
     return NB_OK;
 }

@@ -9,14 +9,17 @@
  *   - a composite of public in-place nb_* ops, written line for line as
  *     torch.optim's single-tensor (foreach=False) algorithm; it takes any
  *     layout;
- *   - a fused loop over contiguous float32 / float64 data (one pass, no
+ *   - a fused step over contiguous float32 / float64 data (one pass, no
  *     allocation), doing the same arithmetic in the same order, in the
- *     parameter's dtype with the scalars rounded to it, as torch's kernels.
+ *     parameter's dtype with the scalars rounded to it, as torch's kernels:
+ *     the entry of the parameter's device table (core/backend.h; on the
+ *     CPU, the loops of optim_kernels.c).
  */
 #ifndef NABLA_NN_OPTIM_INTERNAL_H
 #define NABLA_NN_OPTIM_INTERNAL_H
 
 #include "core/internal.h"
+#include "core/optim_args.h"
 
 typedef enum { NBI_OPTIM_SGD, NBI_OPTIM_ADAM, NBI_OPTIM_ADAMW, NBI_OPTIM_RMSPROP } nbi_optim_kind;
 
@@ -52,10 +55,10 @@ struct nb_optim {
     } opts;
 };
 
-/* A new optimizer over params (validated: non-empty, each a distinct CPU
- * floating-point leaf that requires grad and can be written in place), lr
- * checked; opts are filled in by the caller. NULL with NB_ERR_ARG (or
- * NB_ERR_DEVICE, NB_ERR_OOM) naming op. */
+/* A new optimizer over params (validated: non-empty, each a distinct
+ * floating-point leaf on a device this build runs, that requires grad and
+ * can be written in place), lr checked; opts are filled in by the caller.
+ * NULL with NB_ERR_ARG (or NB_ERR_DEVICE, NB_ERR_OOM) naming op. */
 nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *params, int64_t count, double lr);
 
 /* One step, as nb_optim_step; with allow_fused false every parameter takes
@@ -69,7 +72,8 @@ nb_status nbi_adam_update(nb_optim *o, int64_t i, bool allow_fused);
 
 /* Buffer slot of parameter i, made on first use (contiguous, the
  * parameter's shape and dtype, zero-filled when zero, outside every scope
- * and owned by the optimizer). NULL on OOM. With fresh (may be NULL), says
+ * and owned by the optimizer). NULL with the error recorded (out of
+ * memory, or no zero fill on the parameter's device). With fresh (may be NULL), says
  * whether the buffer was made without zeros and not yet handed out with
  * fresh: the caller then writes it first (SGD's momentum buffer starts as
  * the first d), or drops it. nbi_optim_step makes every buffer of a step
@@ -80,48 +84,14 @@ nb_tensor *nbi_optim_buffer(nb_optim *o, int64_t i, int slot, bool zero, bool *f
 /* Free buffer slot of parameter i (a fresh one that could not be filled). */
 void nbi_optim_drop_buffer(nb_optim *o, int64_t i, int slot);
 
-/* Parameter p and its gradient g can take the fused loop: same float dtype,
- * both contiguous, same element count. */
-bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g);
+/* Parameter p and its gradient g (on p's device: nbi_optim_step checked)
+ * can take the fused step of rule: same dtype, both contiguous, same
+ * element count, and p's backend has that step for the dtype. Otherwise
+ * the update is the composite, which runs wherever its ops do. */
+bool nbi_optim_fusable(const nb_tensor *p, const nb_tensor *g, nbi_step_rule rule);
 
-/* Below this many elements a fused loop stays on one thread. */
-#define NBI_OPTIM_GRAIN 32768
-
-/* The fused loops take their options as a bit set `flags`. Each kernel is
- * forced inline and called with a constant, so every combination compiles
- * to its own loop with no branch in it, which the compiler vectorizes. */
-#if defined(__GNUC__)
-#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define NBI_ALWAYS_INLINE inline
-#endif
-/* clang-format off */
-#define NBI_FLAG_CASE(n, kernel, ...)                                                                                  \
-    case n:                                                                                                            \
-        kernel(__VA_ARGS__, n);                                                                                        \
-        break;
-#define NBI_FLAG_CASES_0_TO_7(kernel, ...)                                                                             \
-    NBI_FLAG_CASE(0, kernel, __VA_ARGS__) NBI_FLAG_CASE(1, kernel, __VA_ARGS__)                                        \
-    NBI_FLAG_CASE(2, kernel, __VA_ARGS__) NBI_FLAG_CASE(3, kernel, __VA_ARGS__)                                        \
-    NBI_FLAG_CASE(4, kernel, __VA_ARGS__) NBI_FLAG_CASE(5, kernel, __VA_ARGS__)                                        \
-    NBI_FLAG_CASE(6, kernel, __VA_ARGS__) NBI_FLAG_CASE(7, kernel, __VA_ARGS__)
-#define NBI_DISPATCH_FLAGS8(flags, kernel, ...)                                                                        \
-    switch (flags) {                                                                                                   \
-        NBI_FLAG_CASES_0_TO_7(kernel, __VA_ARGS__)                                                                     \
-    default:                                                                                                           \
-        break;                                                                                                         \
-    }
-#define NBI_DISPATCH_FLAGS16(flags, kernel, ...)                                                                       \
-    switch (flags) {                                                                                                   \
-        NBI_FLAG_CASES_0_TO_7(kernel, __VA_ARGS__)                                                                     \
-        NBI_FLAG_CASE(8, kernel, __VA_ARGS__) NBI_FLAG_CASE(9, kernel, __VA_ARGS__)                                    \
-        NBI_FLAG_CASE(10, kernel, __VA_ARGS__) NBI_FLAG_CASE(11, kernel, __VA_ARGS__)                                  \
-        NBI_FLAG_CASE(12, kernel, __VA_ARGS__) NBI_FLAG_CASE(13, kernel, __VA_ARGS__)                                  \
-        NBI_FLAG_CASE(14, kernel, __VA_ARGS__) NBI_FLAG_CASE(15, kernel, __VA_ARGS__)                                  \
-    default:                                                                                                           \
-        break;                                                                                                         \
-    }
-/* clang-format on */
+/* The fused step's view of p and its gradient (nbi_optim_fusable holds). */
+nbi_optim_param nbi_optim_param_of(nb_tensor *p);
 
 /* v written as Python's repr writes a float ("0.1", "1.0", "1e-08", "nan"),
  * so messages read as torch's ("Invalid learning rate: -0.1"). */
