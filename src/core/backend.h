@@ -27,12 +27,15 @@
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
 
+#include "creation_args.h"
 #include "formulas.h"
+#include "index_args.h"
 #include "internal.h"
 #include "iter.h"
 #include "loss_args.h"
 #include "op_ids.h"
 #include "optim_args.h"
+#include "sort_args.h"
 
 typedef enum {
     NBI_FAMILY_UNARY,  /* op: nbi_unary_op, dtype: the input's           */
@@ -41,6 +44,12 @@ typedef enum {
     NBI_FAMILY_CAST,   /* op: the source dtype, dtype: the target's      */
     NBI_FAMILY_RELU_BACKWARD,
     /* ---- creation, indexing, sorting, joining ---- */
+    NBI_FAMILY_FILL,   /* op: 0, dtype: the filled tensor's              */
+    NBI_FAMILY_RANGE,  /* op: nbi_range_kind, dtype: the output's        */
+    NBI_FAMILY_RANDOM, /* op: nbi_random_kind, dtype: the output's       */
+    NBI_FAMILY_INDEX,  /* op: nbi_index_op, dtype: the indexed tensor's  */
+    NBI_FAMILY_SORT,   /* op: 0, dtype: the sorted tensor's              */
+    /* (cat and stack copy each input with NBI_FAMILY_CAST) */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
 
@@ -82,6 +91,32 @@ typedef struct nbi_backend {
     void (*cast)(const nbi_iter *it, nb_dtype from, nb_dtype to);
 
     /* ---- creation, indexing, sorting, joining ---- */
+    /* (out): every element := value. No two elements of it alias (the op
+     * cuts stride-0 dims to size 1). */
+    void (*fill)(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
+    /* arange, linspace; random fills keyed on (seed, offset, element). */
+    void (*range)(nbi_range_kind kind, const nbi_range_args *args);
+    void (*random)(nbi_random_kind kind, const nbi_random_args *args);
+    /* index_check (with gather, scatter): over a walk of one int64
+     * operand, the lowest row-major position whose value is outside
+     * [0, size), that value in *bad_value; -1 when all are in range. */
+    int64_t (*index_check)(const nbi_walk *index, int64_t size, int64_t *bad_value);
+    /* (with one_hot) The least and the greatest value of a non-empty
+     * int64 walk of one operand. */
+    void (*index_min_max)(const nbi_walk *index, int64_t *min, int64_t *max);
+    void (*gather)(const nbi_gather_args *args);
+    void (*scatter)(const nbi_gather_args *args, bool accumulate);
+    /* (out, t, mask as uint8): out = mask ? value : t, values in dtype. */
+    void (*masked_fill)(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
+    /* op NBI_INDEX_MASKED_SELECT or NBI_INDEX_NONZERO: counts (args->out
+     * NULL) or writes (after a counting call on the same args); returns
+     * the number of selected elements. */
+    int64_t (*select)(nbi_index_op op, nbi_select_args *args);
+    /* out (classes' numel, num_classes) int64, contiguous: every element
+     * written, 1 at each class (all in [0, num_classes)), else 0. */
+    void (*one_hot)(const nbi_walk *classes, int64_t *out, int64_t num_classes);
+    /* Fails (message recorded) only when out of memory for scratch. */
+    nb_status (*sort)(const nbi_sort_args *args);
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
 

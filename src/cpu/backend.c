@@ -6,6 +6,9 @@
 #include "../core/backend.h"
 #include "cpu.h"
 /* ---- creation, indexing, sorting, joining ---- */
+#include "creation_kernels.h"
+#include "index_kernels.h"
+#include "sort_kernels.h"
 
 /* ---- reductions and line ops (softmax, cumsum) ---- */
 
@@ -48,6 +51,12 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_RELU_BACKWARD: return k->relu_backward[dtype] != NULL;
     case NBI_FAMILY_CAST: return (unsigned)op < NB_NUM_DTYPES;
     /* ---- creation, indexing, sorting, joining ---- */
+    case NBI_FAMILY_FILL: return op == 0;
+    case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
+    case NBI_FAMILY_RANDOM:
+        return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
+    case NBI_FAMILY_INDEX: return (unsigned)op < NBI_NUM_INDEX_OPS && (op != NBI_INDEX_ONE_HOT || dtype == NB_INT64);
+    case NBI_FAMILY_SORT: return op == 0;
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
 
@@ -98,6 +107,17 @@ const nbi_backend nbi_cpu_backend = {
     .relu_backward = cpu_relu_backward,
     .cast          = cpu_cast,
     /* ---- creation, indexing, sorting, joining ---- */
+    .fill          = nbi_cpu_fill,
+    .range         = nbi_cpu_range,
+    .random        = nbi_cpu_random,
+    .index_check   = nbi_cpu_index_check,
+    .index_min_max = nbi_cpu_index_min_max,
+    .gather        = nbi_cpu_gather,
+    .scatter       = nbi_cpu_scatter,
+    .masked_fill   = nbi_cpu_masked_fill,
+    .select        = nbi_cpu_select,
+    .one_hot       = nbi_cpu_one_hot,
+    .sort          = nbi_cpu_sort,
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
 

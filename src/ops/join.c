@@ -4,24 +4,20 @@
  * torch.chunk semantics.
  *
  * Joining makes one contiguous output and copies each input into its region
- * of it through the CPU iterator and the dtype-conversion loop, so inputs of
+ * of it with the cast kernel of their device (core/backend.h), so inputs of
  * any strides and dtypes (promoted as torch.cat does) need no temporaries.
  * Splitting only makes views: nothing is copied.
  */
 #include "autograd/autograd.h"
-#include "cpu/cpu.h"
+#include "core/backend.h"
 
 #include <stdio.h>
 
-static bool check_on_cpu(const nb_tensor *t, const char *op, const char *name)
-{
-    if (t->storage->device.type == NB_CPU) return true;
-    nbi_fail(NB_ERR_DEVICE, "%s: %s is not on the CPU, the only device of this build", op, name);
-    return false;
-}
+enum { NAME_SIZE = 32 };
 
 /* Validate a list of tensors: non-NULL array, count >= 1, every element
- * non-NULL and on the CPU. Returns their promoted dtype in *dtype. */
+ * non-NULL, all on one device that can convert each one's dtype to their
+ * promoted dtype (returned in *dtype). */
 static bool check_list(nb_tensor *const *tensors, int count, const char *op, nb_dtype *dtype)
 {
     if (tensors == NULL) {
@@ -33,30 +29,43 @@ static bool check_list(nb_tensor *const *tensors, int count, const char *op, nb_
         return false;
     }
     for (int i = 0; i < count; i++) {
-        char name[32];
+        char name[NAME_SIZE];
         snprintf(name, sizeof name, "tensors[%d]", i);
         if (!nbi_check_tensor(tensors[i], op, name)) return false;
-        if (!check_on_cpu(tensors[i], op, name)) return false;
         *dtype = i == 0 ? tensors[i]->dtype : nb_promote_types(*dtype, tensors[i]->dtype);
     }
+    /* One device: the first tensor that differs from tensors[0] is named
+     * in the message (only then is its name formatted). */
+    for (int i = 1; i < count; i++) {
+        nb_device first = tensors[0]->storage->device, device = tensors[i]->storage->device;
+        if (device.type == first.type && device.index == first.index) continue;
+        char name[NAME_SIZE];
+        snprintf(name, sizeof name, "tensors[%d]", i);
+        const nb_tensor *pair[2] = {tensors[0], tensors[i]};
+        return nbi_check_device(op, 2, pair, (const char *const[]){"tensors[0]", name});
+    }
+    if (!nbi_check_device1(op, tensors[0], "tensors[0]")) return false;
+    const nbi_backend *backend = nbi_backend_of(tensors[0]);
+    for (int i = 0; i < count; i++)
+        if (!nbi_check_supported(backend, NBI_FAMILY_CAST, (int)tensors[i]->dtype, *dtype, op)) return false;
     return true;
 }
 
 /* Copy src into the region of out described by (ndim, shape, out's strides
  * without or with a dim, offset), converting src's dtype to out's. The
- * region has src's shape. False (error recorded) only when out of memory. */
-static bool copy_into_region(nb_tensor *out, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset,
+ * region has src's shape. */
+static void copy_into_region(nb_tensor *out, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset,
                              const nb_tensor *src)
 {
-    if (src->numel == 0) return true;
-    nb_tensor *region = nbi_make_view(out, ndim, shape, stride, offset);
-    if (region == NULL) return false;
-    const nb_tensor *operands[2] = {region, src};
-    nbi_iter         it;
-    nbi_iter_init(&it, 2, operands);
-    nbi_iter_run(&it, nbi_cast_loop(src->dtype, out->dtype), NULL);
-    nb_free(region);
-    return true;
+    if (src->numel == 0) return;
+    /* A stack geometry over out's storage: all the copy reads of it. */
+    nb_tensor region = {.storage = out->storage, .offset = out->offset + offset, .ndim = ndim, .dtype = out->dtype};
+    region.numel     = src->numel;
+    for (int d = 0; d < ndim; d++) {
+        region.shape[d]  = shape[d];
+        region.stride[d] = stride[d];
+    }
+    nbi_copy_into(&region, src);
 }
 
 /* The legacy rule of torch.cat: a 1-D tensor of shape [0] joins anything
@@ -79,7 +88,7 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
         if (!is_legacy_empty(tensors[i])) first = i;
     if (first < 0) { /* all are [0]: torch returns a [0] without looking at dim */
         int64_t zero = 0;
-        return nbi_record_cat(nbi_empty(1, &zero, dtype, NB_DEVICE_CPU), tensors, count, 0);
+        return nbi_record_cat(nbi_empty(1, &zero, dtype, tensors[0]->storage->device), tensors, count, 0);
     }
     const nb_tensor *ref  = tensors[first];
     int              ndim = ref->ndim;
@@ -112,16 +121,13 @@ nb_tensor *nb_cat(nb_tensor *const *tensors, int count, int dim)
         shape[d] += t->shape[d];
     }
 
-    nb_tensor *out = nbi_empty(ndim, shape, dtype, NB_DEVICE_CPU);
+    nb_tensor *out = nbi_empty(ndim, shape, dtype, ref->storage->device);
     if (out == NULL) return NULL;
     int64_t start = 0; /* where the next input begins along dim */
     for (int i = 0; i < count; i++) {
         const nb_tensor *t = tensors[i];
         if (is_legacy_empty(t)) continue;
-        if (!copy_into_region(out, ndim, t->shape, out->stride, start * out->stride[d], t)) {
-            nb_free(out);
-            return NULL;
-        }
+        copy_into_region(out, ndim, t->shape, out->stride, start * out->stride[d], t);
         start += t->shape[d];
     }
     return nbi_record_cat(out, tensors, count, d);
@@ -157,17 +163,13 @@ nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
     int64_t shape[NB_MAX_DIMS];
     for (int k = 0, j = 0; k <= ndim; k++)
         shape[k] = k == d ? count : ref->shape[j++];
-    nb_tensor *out = nbi_empty(ndim + 1, shape, dtype, NB_DEVICE_CPU);
+    nb_tensor *out = nbi_empty(ndim + 1, shape, dtype, ref->storage->device);
     if (out == NULL) return NULL;
     int64_t slice_stride[NB_MAX_DIMS];
     for (int k = 0, j = 0; k <= ndim; k++)
         if (k != d) slice_stride[j++] = out->stride[k];
-    for (int i = 0; i < count; i++) {
-        if (!copy_into_region(out, ndim, ref->shape, slice_stride, i * out->stride[d], tensors[i])) {
-            nb_free(out);
-            return NULL;
-        }
-    }
+    for (int i = 0; i < count; i++)
+        copy_into_region(out, ndim, ref->shape, slice_stride, i * out->stride[d], tensors[i]);
     return nbi_record_stack(out, tensors, count, d);
 }
 
