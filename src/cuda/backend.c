@@ -37,6 +37,11 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_WHERE:
     case NBI_FAMILY_RELU_BACKWARD: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || family == NBI_FAMILY_WHERE;
     case NBI_FAMILY_CAST: return (unsigned)op < NB_NUM_DTYPES;
+    case NBI_FAMILY_FILL: return op == 0;
+    case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
+    case NBI_FAMILY_RANDOM:
+        return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
+    case NBI_FAMILY_OPTIM_STEP: return (unsigned)op < NBI_NUM_STEP_RULES && nb_dtype_is_floating(dtype);
     /* Families without CUDA kernels yet: no (NB_ERR_UNSUPPORTED). */
     default: return false;
     }
@@ -54,4 +59,10 @@ const nbi_backend nbi_cuda_backend = {
     .where         = nbi_cuda_where,
     .relu_backward = nbi_cuda_relu_backward,
     .cast          = nbi_cuda_cast,
+    .fill          = nbi_cuda_fill,
+    .range         = nbi_cuda_range,
+    .random        = nbi_cuda_random,
+    .sgd_step      = nbi_cuda_sgd_step,
+    .adam_step     = nbi_cuda_adam_step,
+    .rmsprop_step  = nbi_cuda_rmsprop_step,
 };

@@ -10,7 +10,9 @@
 #include <stdbool.h>
 
 #include "../core/formulas.h"
+#include "../core/creation_args.h"
 #include "../core/iter.h"
+#include "../core/optim_args.h"
 #include "../core/op_ids.h"
 
 #ifdef __cplusplus
@@ -26,6 +28,19 @@ int  nbi_cuda_binary(const nbi_iter *it, nbi_binary_op op, nb_dtype dtype);
 void nbi_cuda_where(const nbi_iter *it, nb_dtype dtype);
 void nbi_cuda_relu_backward(const nbi_iter *it, nb_dtype dtype);
 void nbi_cuda_cast(const nbi_iter *it, nb_dtype from, nb_dtype to);
+
+/* creation.cu: fills, arange/linspace, random fills (Philox keyed as on the
+ * CPU: uniform and integer values bit-identical). */
+void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
+void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args);
+void nbi_cuda_random(nbi_random_kind kind, const nbi_random_args *args);
+
+/* optim.cu: the fused optimizer steps. */
+void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
+void nbi_cuda_adam_step(const nbi_optim_param *param, void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,
+                        const nbi_adam_hyper *hyper);
+void nbi_cuda_rmsprop_step(const nbi_optim_param *param, void *square_avg, void *momentum_buffer, void *grad_avg,
+                           const nbi_rmsprop_hyper *hyper);
 
 #ifdef __cplusplus
 }
