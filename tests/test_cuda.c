@@ -228,6 +228,48 @@ static void test_parametrised_ops_and_where(void)
     nb_scope_end();
 }
 
+/* The same seed gives the same numbers on both devices: uniform and integer
+ * values bit for bit, normals to the last bit of log/sin/cos. */
+static void test_random_numbers_match_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *cpu[4], *gpu[4];
+    for (int side = 0; side < 2; side++) {
+        nb_tensor **out  = side == 0 ? cpu : gpu;
+        nb_opts     opts = side == 0 ? NB_OPTS() : NB_OPTS(.device = cuda0);
+        nb_opts     f64  = opts;
+        f64.dtype        = NB_FLOAT64;
+        nb_opts i32      = opts;
+        i32.dtype        = NB_INT32;
+        nb_manual_seed(11);
+        out[0] = nb_rand(NB_SHAPE(1001), opts);
+        out[1] = nb_rand(NB_SHAPE(77, 3), f64);
+        out[2] = nb_randint(-7, 1000, NB_SHAPE(999), i32);
+        out[3] = nb_randn(NB_SHAPE(1001), f64);
+    }
+    NBT_CHECK(same_values(cpu[0], gpu[0], 0));
+    NBT_CHECK(same_values(cpu[1], gpu[1], 0));
+    NBT_CHECK(same_values(cpu[2], gpu[2], 0));
+    NBT_CHECK(same_values(cpu[3], gpu[3], 1e-15));
+    nb_scope_end();
+}
+
+/* Fills and ranges made on the GPU are the CPU's. */
+static void test_creation_matches_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_opts g32 = NB_OPTS(.device = cuda0), g64 = NB_OPTS(.dtype = NB_FLOAT64, .device = cuda0);
+    nb_opts gi  = NB_OPTS(.dtype = NB_INT64, .device = cuda0);
+    NBT_CHECK(same_values(nb_full(NB_SHAPE(5, 3), 2.5, NB_OPTS()), nb_full(NB_SHAPE(5, 3), 2.5, g32), 0));
+    NBT_CHECK(same_values(nb_zeros(NB_SHAPE(4), NB_OPTS(.dtype = NB_INT32)),
+                          nb_zeros(NB_SHAPE(4), NB_OPTS(.dtype = NB_INT32, .device = cuda0)), 0));
+    NBT_CHECK(same_values(nb_arange(-3, 17, 0.7, NB_OPTS()), nb_arange(-3, 17, 0.7, g32), 0));
+    NBT_CHECK(same_values(nb_arange(5, -40, -3, NB_OPTS(.dtype = NB_INT64)), nb_arange(5, -40, -3, gi), 0));
+    NBT_CHECK(same_values(nb_linspace(-1, 1, 101, NB_OPTS()), nb_linspace(-1, 1, 101, g32), 0));
+    NBT_CHECK(same_values(nb_linspace(0, 3, 7, NB_OPTS(.dtype = NB_FLOAT64)), nb_linspace(0, 3, 7, g64), 0));
+    nb_scope_end();
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -292,6 +334,8 @@ int main(void)
     NBT_RUN(test_binary_ops_match_the_cpu);
     NBT_RUN(test_elementwise_gradients_match_the_cpu);
     NBT_RUN(test_parametrised_ops_and_where);
+    NBT_RUN(test_random_numbers_match_the_cpu);
+    NBT_RUN(test_creation_matches_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);
