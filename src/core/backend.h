@@ -22,7 +22,7 @@
  *   a message, so an op never jumps into a missing kernel.
  *
  * The families' descriptions live in their own headers below core
- * (iter.h, ...); this header only gathers them into the table.
+ * (iter.h, reduce_args.h, ...); this header only gathers them into the table.
  */
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
@@ -31,6 +31,7 @@
 #include "internal.h"
 #include "iter.h"
 #include "op_ids.h"
+#include "reduce_args.h"
 
 typedef enum {
     NBI_FAMILY_UNARY,  /* op: nbi_unary_op, dtype: the input's           */
@@ -41,6 +42,8 @@ typedef enum {
     /* ---- creation, indexing, sorting, joining ---- */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    NBI_FAMILY_REDUCE, /* op: nbi_reduce_op, dtype: the input's           */
+    NBI_FAMILY_LINE,   /* op: nbi_line_op, dtype: the input's             */
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -80,6 +83,12 @@ typedef struct nbi_backend {
     /* ---- creation, indexing, sorting, joining ---- */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    /* job over plan (reduce_args.h): job->values and job->indices get
+     * plan->out_numel outputs. The op has checked the dtypes, and that max,
+     * min and the arg ops reduce n > 0 elements whenever out_numel > 0. */
+    void (*reduce)(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+    /* op along every line of plan (reduce_args.h), into plan->out. */
+    void (*line)(const nbi_line_plan *plan, nbi_line_op op);
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 

@@ -8,6 +8,7 @@
 /* ---- creation, indexing, sorting, joining ---- */
 
 /* ---- reductions and line ops (softmax, cumsum) ---- */
+#include "reduce_kernels.h"
 
 /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -49,6 +50,10 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     /* ---- creation, indexing, sorting, joining ---- */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    /* Every row of reduce.def, for each dtype its dtypes column lets
+     * through the front door (ops/reduce.c checks that first). */
+    case NBI_FAMILY_REDUCE: return (unsigned)op < NBI_NUM_REDUCE;
+    case NBI_FAMILY_LINE: return (unsigned)op < NBI_NUM_LINE;
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -96,6 +101,8 @@ const nbi_backend nbi_cpu_backend = {
     /* ---- creation, indexing, sorting, joining ---- */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    .reduce = nbi_reduce,
+    .line   = nbi_line_run,
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
