@@ -22,7 +22,7 @@
  *   a message, so an op never jumps into a missing kernel.
  *
  * The families' descriptions live in their own headers below core
- * (iter.h, ...); this header only gathers them into the table.
+ * (iter.h, reduce_args.h, ...); this header only gathers them into the table.
  */
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
@@ -35,6 +35,7 @@
 #include "loss_args.h"
 #include "op_ids.h"
 #include "optim_args.h"
+#include "reduce_args.h"
 #include "sort_args.h"
 
 typedef enum {
@@ -52,6 +53,8 @@ typedef enum {
     /* (cat and stack copy each input with NBI_FAMILY_CAST) */
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    NBI_FAMILY_REDUCE, /* op: nbi_reduce_op, dtype: the input's           */
+    NBI_FAMILY_LINE,   /* op: nbi_line_op, dtype: the input's             */
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -119,6 +122,12 @@ typedef struct nbi_backend {
     nb_status (*sort)(const nbi_sort_args *args);
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    /* job over plan (reduce_args.h): job->values and job->indices get
+     * plan->out_numel outputs. The op has checked the dtypes, and that max,
+     * min and the arg ops reduce n > 0 elements whenever out_numel > 0. */
+    void (*reduce)(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+    /* op along every line of plan (reduce_args.h), into plan->out. */
+    void (*line)(const nbi_line_plan *plan, nbi_line_op op);
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 

@@ -11,6 +11,7 @@
 #include "sort_kernels.h"
 
 /* ---- reductions and line ops (softmax, cumsum) ---- */
+#include "reduce_kernels.h"
 
 /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -59,6 +60,10 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_SORT: return op == 0;
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    /* Every row of reduce.def, for each dtype its dtypes column lets
+     * through the front door (ops/reduce.c checks that first). */
+    case NBI_FAMILY_REDUCE: return (unsigned)op < NBI_NUM_REDUCE;
+    case NBI_FAMILY_LINE: return (unsigned)op < NBI_NUM_LINE;
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 
@@ -120,6 +125,8 @@ const nbi_backend nbi_cpu_backend = {
     .sort          = nbi_cpu_sort,
 
     /* ---- reductions and line ops (softmax, cumsum) ---- */
+    .reduce = nbi_reduce,
+    .line   = nbi_line_run,
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
 

@@ -2,33 +2,13 @@
  * line_kernels.c — ops that run along one dim and keep the shape: cumsum,
  * softmax and log_softmax. Each line (all elements along the dim for one
  * index of the other dims) is independent; threads take whole lines, so
- * results never depend on the thread count.
+ * results never depend on the thread count. Plans (core/reduce_args.h) hold
+ * byte strides; the per-line loops take element steps, as they index typed
+ * pointers.
  */
 #include "reduce_kernels.h"
 
 #include "vecmath.h"
-
-void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim)
-{
-    plan->in        = nbi_ptr(in);
-    plan->in_dtype  = in->dtype;
-    plan->out       = nbi_ptr(out);
-    plan->out_dtype = out->dtype;
-    plan->nouter    = 0;
-    plan->lines     = 1;
-    plan->n         = in->ndim > 0 ? in->shape[dim] : 1;
-    plan->in_step   = in->ndim > 0 ? in->stride[dim] : 0;
-    plan->out_step  = out->ndim > 0 ? out->stride[dim] : 0;
-    for (int d = 0; d < in->ndim; d++) {
-        if (d == dim) continue;
-        plan->lines *= in->shape[d];
-        if (in->shape[d] == 1) continue;
-        int k                     = plan->nouter++;
-        plan->outer_size[k]       = in->shape[d];
-        plan->outer_in_stride[k]  = in->stride[d];
-        plan->outer_out_stride[k] = out->stride[d];
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* cumsum                                                                    */
@@ -47,10 +27,11 @@ void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out
 #define LOAD_SIGNED(v) ((int64_t)(v))
 #define LOAD_BOOL(v) ((v) != 0)
 
-/* Floats accumulate in double, as torch does on the CPU. */
-static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out)
+/* Floats accumulate in double, as torch does on the CPU. is and os: the
+ * steps along the line, in elements. */
+static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out, int64_t is, int64_t os)
 {
-    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
+    int64_t n = plan->n;
     if (plan->in_dtype == NB_FLOAT32) {
         const float *x   = (const float *)in;
         float       *y   = (float *)out;
@@ -154,9 +135,9 @@ DEFINE_SOFTMAX_LINE(f32, float, nbi_expf)
 DEFINE_SOFTMAX_LINE(f64, double, exp)
 #undef DEFINE_SOFTMAX_LINE
 
-static void softmax_line(const nbi_line_plan *plan, const char *in, char *out, bool log_form)
+static void softmax_line(const nbi_line_plan *plan, const char *in, char *out, int64_t is, int64_t os, bool log_form)
 {
-    int64_t n = plan->n, is = plan->in_step, os = plan->out_step;
+    int64_t n = plan->n;
     if (plan->in_dtype == NB_FLOAT64) {
         softmax_line_f64((const double *)in, (double *)out, n, is, os, log_form);
     } else if (is == 1 && os == 1) {
@@ -173,14 +154,14 @@ static void softmax_line(const nbi_line_plan *plan, const char *in, char *out, b
 typedef struct {
     const nbi_line_plan *plan;
     nbi_line_op          op;
+    int64_t              in_step, out_step; /* the plan's, in elements */
 } lines_ctx;
 
-/* Lines [begin, end): offsets by an odometer over the other dims. */
+/* Lines [begin, end): byte offsets by an odometer over the other dims. */
 static void lines_body(int64_t begin, int64_t end, void *ctx)
 {
-    const lines_ctx     *c       = ctx;
-    const nbi_line_plan *plan    = c->plan;
-    size_t               in_item = nb_dtype_size(plan->in_dtype), out_item = nb_dtype_size(plan->out_dtype);
+    const lines_ctx     *c    = ctx;
+    const nbi_line_plan *plan = c->plan;
     int64_t              index[NB_MAX_DIMS], in_off = 0, out_off = 0, rest = begin;
     for (int d = plan->nouter - 1; d >= 0; d--) {
         index[d] = rest % plan->outer_size[d];
@@ -189,12 +170,12 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
         out_off += index[d] * plan->outer_out_stride[d];
     }
     for (int64_t line = begin; line < end; line++) {
-        const char *in  = plan->in + (size_t)in_off * in_item;
-        char       *out = plan->out + (size_t)out_off * out_item;
+        const char *in  = plan->in + in_off;
+        char       *out = plan->out + out_off;
         if (c->op == NBI_LINE_cumsum)
-            cumsum_line(plan, in, out);
+            cumsum_line(plan, in, out, c->in_step, c->out_step);
         else
-            softmax_line(plan, in, out, c->op == NBI_LINE_log_softmax);
+            softmax_line(plan, in, out, c->in_step, c->out_step, c->op == NBI_LINE_log_softmax);
         for (int d = plan->nouter - 1; d >= 0; d--) {
             in_off += plan->outer_in_stride[d];
             out_off += plan->outer_out_stride[d];
@@ -212,9 +193,11 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
  * innermost, tile). */
 static bool use_tiles(const nbi_line_plan *plan, nbi_line_op op)
 {
-    int last = plan->nouter - 1;
-    return op != NBI_LINE_cumsum && plan->in_step != 1 && last >= 0 && plan->outer_in_stride[last] == 1 &&
-           plan->outer_out_stride[last] == 1 && plan->outer_size[last] >= 8;
+    /* softmax keeps the dtype: one item size for in and out */
+    int64_t item = (int64_t)nb_dtype_size(plan->in_dtype);
+    int     last = plan->nouter - 1;
+    return op != NBI_LINE_cumsum && plan->in_step != item && last >= 0 && plan->outer_in_stride[last] == item &&
+           plan->outer_out_stride[last] == item && plan->outer_size[last] >= 8;
 }
 
 static void tiles_body(int64_t begin, int64_t end, void *ctx)
@@ -229,7 +212,7 @@ static void tiles_body(int64_t begin, int64_t end, void *ctx)
     bool                    log_form = c->op == NBI_LINE_log_softmax;
     for (int64_t t = begin; t < end; t++) {
         int64_t outer = t / tiles, first = t % tiles * NBI_COLUMN_TILE, rest = outer;
-        int64_t in_off = first, out_off = first;
+        int64_t in_off = 0, out_off = 0; /* bytes, of the outer dims but the innermost */
         for (int d = last - 1; d >= 0; d--) {
             int64_t i = rest % plan->outer_size[d];
             rest /= plan->outer_size[d];
@@ -237,13 +220,12 @@ static void tiles_body(int64_t begin, int64_t end, void *ctx)
             out_off += i * plan->outer_out_stride[d];
         }
         int         w   = (int)(width - first < NBI_COLUMN_TILE ? width - first : NBI_COLUMN_TILE);
-        const char *in  = plan->in + (size_t)in_off * item;
-        char       *out = plan->out + (size_t)out_off * item;
+        const char *in  = plan->in + in_off + (size_t)first * item;
+        char       *out = plan->out + out_off + (size_t)first * item;
         if (plan->in_dtype == NB_FLOAT32)
-            loops->softmax_columns_f32((const float *)in, plan->n, plan->in_step, (float *)out, plan->out_step, w,
-                                       log_form);
+            loops->softmax_columns_f32((const float *)in, plan->n, c->in_step, (float *)out, c->out_step, w, log_form);
         else
-            loops->softmax_columns_f64((const double *)in, plan->n, plan->in_step, (double *)out, plan->out_step, w,
+            loops->softmax_columns_f64((const double *)in, plan->n, c->in_step, (double *)out, c->out_step, w,
                                        log_form);
     }
 }
@@ -251,7 +233,10 @@ static void tiles_body(int64_t begin, int64_t end, void *ctx)
 void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op)
 {
     if (plan->lines == 0 || plan->n == 0) return;
-    lines_ctx c = {.plan = plan, .op = op};
+    lines_ctx c = {.plan     = plan,
+                   .op       = op,
+                   .in_step  = plan->in_step / (int64_t)nb_dtype_size(plan->in_dtype),
+                   .out_step = plan->out_step / (int64_t)nb_dtype_size(plan->out_dtype)};
     if (use_tiles(plan, op)) {
         int64_t width = plan->outer_size[plan->nouter - 1];
         int64_t items = plan->lines / width * ((width + NBI_COLUMN_TILE - 1) / NBI_COLUMN_TILE);

@@ -80,8 +80,10 @@ DEFINE_COLUMN_MINMAX(u8, uint8_t)
 typedef struct {
     const nbi_reduce_plan *plan;
     const nbi_reduce_job  *job;
-    int64_t                columns; /* innermost kept size */
-    int64_t                tiles;   /* per outer index */
+    size_t                 itemsize;
+    int64_t                row_stride; /* plan->stride in elements: the loops index typed pointers */
+    int64_t                columns;    /* innermost kept size */
+    int64_t                tiles;      /* per outer index */
 } columns_ctx;
 
 static void column_tile(const columns_ctx *c, int64_t item)
@@ -89,7 +91,7 @@ static void column_tile(const columns_ctx *c, int64_t item)
     const nbi_reduce_plan *plan  = c->plan;
     const nbi_reduce_job  *job   = c->job;
     int64_t                outer = item / c->tiles, tile = item % c->tiles;
-    /* Input offset of the outer index: every kept dim but the innermost. */
+    /* Input byte offset of the outer index: every kept dim but the innermost. */
     int64_t offset = 0, rest = outer;
     for (int d = plan->nkept - 2; d >= 0; d--) {
         offset += (rest % plan->kept_size[d]) * plan->kept_stride[d];
@@ -98,9 +100,9 @@ static void column_tile(const columns_ctx *c, int64_t item)
     int64_t     first_column = tile * TILE;
     int         w            = (int)min_i64(TILE, c->columns - first_column);
     int64_t     o            = outer * c->columns + first_column;
-    size_t      item_size    = nb_dtype_size(plan->dtype);
-    const char *x            = plan->base + (size_t)(offset + first_column) * item_size;
-    int64_t     n = plan->n, rs = plan->stride;
+    size_t      item_size    = c->itemsize;
+    const char *x            = plan->base + offset + (size_t)first_column * item_size;
+    int64_t     n = plan->n, rs = c->row_stride;
     bool        is_max = job->op == NBI_REDUCE_max;
 
     if (job->op == NBI_REDUCE_max || job->op == NBI_REDUCE_min) {
@@ -168,18 +170,22 @@ static void columns_body(int64_t begin, int64_t end, void *ctx)
 
 /* The columns layout applies: the innermost kept dim is contiguous and wide
  * enough, the run is strided and long enough, and the op has tile loops. */
-static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+static bool use_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job, int64_t itemsize)
 {
     bool tile_op = job->op == NBI_REDUCE_sum || job->op == NBI_REDUCE_mean || job->op == NBI_REDUCE_max ||
                    job->op == NBI_REDUCE_min;
-    return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == 1 &&
-           plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != 1;
+    return tile_op && plan->nkept >= 1 && plan->kept_stride[plan->nkept - 1] == itemsize &&
+           plan->kept_size[plan->nkept - 1] >= 8 && plan->n >= 2 && plan->stride != itemsize;
 }
 
-bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
+bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job, size_t itemsize)
 {
-    if (!use_columns(plan, job)) return false;
-    columns_ctx c = {.plan = plan, .job = job, .columns = plan->kept_size[plan->nkept - 1]};
+    if (!use_columns(plan, job, (int64_t)itemsize)) return false;
+    columns_ctx c = {.plan       = plan,
+                     .job        = job,
+                     .itemsize   = itemsize,
+                     .row_stride = plan->stride / (int64_t)itemsize,
+                     .columns    = plan->kept_size[plan->nkept - 1]};
     c.tiles       = (c.columns + TILE - 1) / TILE;
     int64_t items = plan->out_numel / c.columns * c.tiles;
     int64_t grain = NBI_PARALLEL_GRAIN / (plan->n * TILE) + 1;

@@ -1,9 +1,9 @@
 /*
- * reduce_kernels.c — CPU reductions (see reduce_kernels.h for the plan, the
- * layouts and the accuracy rules); the columns layout is reduce_columns.c.
+ * reduce_kernels.c — CPU reductions (see reduce_kernels.h for the layouts
+ * and the accuracy rules, core/reduce_args.h for the plan); the columns
+ * layout is reduce_columns.c.
  *
  * Layout of this file:
- *   plans        geometry: merging dims into kept dims and one reduced run
  *   leaves       one block of a run: contiguous floats go to the vectorized
  *                loops of reduce_loops.c; everything else is gathered into
  *                doubles (float inputs) or int64 (integer inputs) and
@@ -14,68 +14,6 @@
 #include "reduce_kernels.h"
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-/* ------------------------------------------------------------------------ */
-/* Plans                                                                     */
-/* ------------------------------------------------------------------------ */
-
-bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask, bool allow_reorder)
-{
-    int64_t red_size[NB_MAX_DIMS], red_stride[NB_MAX_DIMS];
-    int     nred      = 0;
-    bool    empty_run = false;
-    plan->base        = nbi_ptr(t);
-    plan->dtype       = t->dtype;
-    plan->nkept       = 0;
-    plan->out_numel   = 1;
-    for (int d = 0; d < t->ndim; d++) {
-        int64_t size = t->shape[d], stride = t->stride[d];
-        if (reduce_mask[d]) {
-            if (size == 0) empty_run = true;
-            if (size > 1) {
-                red_size[nred]     = size;
-                red_stride[nred++] = stride;
-            }
-            continue;
-        }
-        plan->out_numel *= size;
-        if (size == 1) continue;
-        int k = plan->nkept;
-        /* Merge with the previous kept dim when one stride walks both. */
-        if (k > 0 && plan->kept_stride[k - 1] == stride * size) {
-            plan->kept_size[k - 1] *= size;
-            plan->kept_stride[k - 1] = stride;
-        } else {
-            plan->kept_size[k]   = size;
-            plan->kept_stride[k] = stride;
-            plan->nkept++;
-        }
-    }
-    if (empty_run || nred == 0) {
-        /* n = 0: identities. n = 1 (only size-1 dims reduced): the element. */
-        plan->n      = empty_run ? 0 : 1;
-        plan->stride = 0;
-        return true;
-    }
-    if (allow_reorder) {
-        /* Largest stride first (insertion sort; stable). */
-        for (int i = 1; i < nred; i++)
-            for (int j = i; j > 0 && red_stride[j - 1] < red_stride[j]; j--) {
-                int64_t s = red_size[j], st = red_stride[j];
-                red_size[j] = red_size[j - 1], red_stride[j] = red_stride[j - 1];
-                red_size[j - 1] = s, red_stride[j - 1] = st;
-            }
-    }
-    int64_t size = red_size[0], stride = red_stride[0];
-    for (int i = 1; i < nred; i++) {
-        if (stride != red_stride[i] * red_size[i]) return false;
-        size *= red_size[i];
-        stride = red_stride[i];
-    }
-    plan->n      = size;
-    plan->stride = stride;
-    return true;
-}
 
 /* Strided float sums: 4 interleaved accumulators. */
 #define DEFINE_STRIDED_SUM(suffix, T)                                                                                  \
@@ -637,31 +575,41 @@ static void store_picked(const nbi_reduce_job *job, int64_t o, partial r, bool f
         store_integer(job->values, job->values_dtype, o, r.i);
 }
 
+/* A reduction under way in the rows layout: what every output's run shares. */
+typedef struct {
+    const nbi_reduce_plan *plan;
+    const nbi_reduce_job  *job;
+    size_t                 itemsize;
+    int64_t                step;      /* plan->stride in elements: the loops index typed pointers */
+    bool                   may_split; /* threads split each run (few long runs) */
+    bool                   short_run; /* reduce_short_run applies */
+} rows_ctx;
+
 /* A pass over the run at x; run_pass needs n >= 1. */
-static partial walk(const nbi_reduce_plan *plan, pass_kind kind, double param, const char *x, bool may_split)
+static partial walk(const rows_ctx *c, pass_kind kind, double param, const char *x)
 {
-    pass ps = {.kind = kind, .dtype = plan->dtype, .itemsize = nb_dtype_size(plan->dtype), .param = param};
-    return run_pass(&ps, x, plan->n, plan->stride, may_split);
+    pass ps = {.kind = kind, .dtype = c->plan->dtype, .itemsize = c->itemsize, .param = param};
+    return run_pass(&ps, x, c->plan->n, c->step, c->may_split);
 }
 
-static double norm_of_run(const nbi_reduce_plan *plan, double p, const char *x, bool may_split)
+static double norm_of_run(const rows_ctx *c, double p, const char *x)
 {
-    if (plan->n == 0) return 0.0; /* every p, as torch.norm */
-    if (p == 1.0) return walk(plan, PASS_ABS_SUM, 0, x, may_split).d;
-    if (p == 2.0) return sqrt(walk(plan, PASS_SQUARE_SUM, 0, x, may_split).d);
-    if (p == INFINITY) return walk(plan, PASS_ABS_MAX, 0, x, may_split).d;
-    if (p == -INFINITY) return walk(plan, PASS_ABS_MIN, 0, x, may_split).d;
-    if (p == 0.0) return walk(plan, PASS_NONZERO_COUNT, 0, x, may_split).d;
-    return pow(walk(plan, PASS_POW_SUM, p, x, may_split).d, 1.0 / p);
+    if (c->plan->n == 0) return 0.0; /* every p, as torch.norm */
+    if (p == 1.0) return walk(c, PASS_ABS_SUM, 0, x).d;
+    if (p == 2.0) return sqrt(walk(c, PASS_SQUARE_SUM, 0, x).d);
+    if (p == INFINITY) return walk(c, PASS_ABS_MAX, 0, x).d;
+    if (p == -INFINITY) return walk(c, PASS_ABS_MIN, 0, x).d;
+    if (p == 0.0) return walk(c, PASS_NONZERO_COUNT, 0, x).d;
+    return pow(walk(c, PASS_POW_SUM, p, x).d, 1.0 / p);
 }
 
 /* Variance of the run in double: mean first, then squared deviations from
  * it (two passes: no cancellation, unlike sum(x^2) - n mean^2). */
-static double variance_of_run(const nbi_reduce_plan *plan, int64_t correction, const char *x, bool may_split)
+static double variance_of_run(const rows_ctx *c, int64_t correction, const char *x)
 {
-    int64_t n    = plan->n;
-    double  mean = n > 0 ? walk(plan, PASS_SUM_DOUBLE, 0, x, may_split).d / (double)n : NAN;
-    double  ss   = n > 0 ? walk(plan, PASS_SQUARED_DEVIATION_SUM, mean, x, may_split).d : 0.0;
+    int64_t n    = c->plan->n;
+    double  mean = n > 0 ? walk(c, PASS_SUM_DOUBLE, 0, x).d / (double)n : NAN;
+    double  ss   = n > 0 ? walk(c, PASS_SQUARED_DEVIATION_SUM, mean, x).d : 0.0;
     /* max(0, n - correction) without overflow for extreme corrections */
     double divisor = correction >= n ? 0.0 : (double)n - (double)correction;
     return ss / divisor;
@@ -669,26 +617,27 @@ static double variance_of_run(const nbi_reduce_plan *plan, int64_t correction, c
 
 /* log(sum(exp(x))) with the max subtracted; an infinite max is replaced by
  * 0 so that all -inf gives -inf and any +inf gives +inf (as torch). */
-static double logsumexp_of_run(const nbi_reduce_plan *plan, const char *x, bool may_split)
+static double logsumexp_of_run(const rows_ctx *c, const char *x)
 {
-    if (plan->n == 0) return -INFINITY;
-    double max = walk(plan, PASS_MAX, 0, x, may_split).d;
+    if (c->plan->n == 0) return -INFINITY;
+    double max = walk(c, PASS_MAX, 0, x).d;
     if (max != max) return max;
     double shift = isinf(max) ? 0.0 : max;
-    return log(walk(plan, PASS_EXP_SUM, shift, x, may_split).d) + shift;
+    return log(walk(c, PASS_EXP_SUM, shift, x).d) + shift;
 }
 
 /* Reduce the run at x into output o. */
-static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o, bool may_split)
+static void reduce_one(const rows_ctx *c, const char *x, int64_t o)
 {
-    int64_t  n        = plan->n;
-    nb_dtype dtype    = plan->dtype;
-    bool     floating = is_float(dtype);
+    const nbi_reduce_job *job      = c->job;
+    int64_t               n        = c->plan->n;
+    nb_dtype              dtype    = c->plan->dtype;
+    bool                  floating = is_float(dtype);
     switch (job->op) {
     case NBI_REDUCE_sum:
     case NBI_REDUCE_mean: {
         partial r = {0};
-        if (n > 0) r = walk(plan, PASS_SUM, 0, x, may_split);
+        if (n > 0) r = walk(c, PASS_SUM, 0, x);
         if (!floating) {
             ((int64_t *)job->values)[o] = r.i;
         } else if (dtype == NB_FLOAT32) {
@@ -701,7 +650,7 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     }
     case NBI_REDUCE_prod: {
         partial r = {.d = 1.0, .s = 1.0f, .i = 1};
-        if (n > 0) r = walk(plan, PASS_PROD, 0, x, may_split);
+        if (n > 0) r = walk(c, PASS_PROD, 0, x);
         if (!floating)
             ((int64_t *)job->values)[o] = r.i;
         else if (dtype == NB_FLOAT32)
@@ -712,12 +661,12 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     }
     case NBI_REDUCE_max:
     case NBI_REDUCE_min: {
-        store_picked(job, o, walk(plan, job->op == NBI_REDUCE_max ? PASS_MAX : PASS_MIN, 0, x, may_split), floating);
+        store_picked(job, o, walk(c, job->op == NBI_REDUCE_max ? PASS_MAX : PASS_MIN, 0, x), floating);
         break;
     }
     case NBI_REDUCE_argmax:
     case NBI_REDUCE_argmin: {
-        partial r = walk(plan, job->op == NBI_REDUCE_argmax ? PASS_ARGMAX : PASS_ARGMIN, 0, x, may_split);
+        partial r = walk(c, job->op == NBI_REDUCE_argmax ? PASS_ARGMAX : PASS_ARGMIN, 0, x);
         if (job->indices) job->indices[o] = r.index;
         if (job->values) store_picked(job, o, r, floating);
         break;
@@ -726,21 +675,21 @@ static void reduce_one(const nbi_reduce_plan *plan, const nbi_reduce_job *job, c
     case NBI_REDUCE_any: {
         bool is_all = job->op == NBI_REDUCE_all;
         bool flag   = is_all;
-        if (n > 0) flag = walk(plan, is_all ? PASS_ALL : PASS_ANY, 0, x, may_split).i != 0;
+        if (n > 0) flag = walk(c, is_all ? PASS_ALL : PASS_ANY, 0, x).i != 0;
         ((uint8_t *)job->values)[o] = flag;
         break;
     }
     case NBI_REDUCE_var:
     case NBI_REDUCE_std: {
-        double var = variance_of_run(plan, job->correction, x, may_split);
+        double var = variance_of_run(c, job->correction, x);
         store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_std ? sqrt(var) : var);
         break;
     }
     case NBI_REDUCE_norm:
-        store_float(job->values, job->values_dtype, o, norm_of_run(plan, job->p, x, may_split));
+        store_float(job->values, job->values_dtype, o, norm_of_run(c, job->p, x));
         break;
     case NBI_REDUCE_logsumexp:
-        store_float(job->values, job->values_dtype, o, logsumexp_of_run(plan, x, may_split));
+        store_float(job->values, job->values_dtype, o, logsumexp_of_run(c, x));
         break;
     case NBI_NUM_REDUCE: break; /* not an op: a new reduce.def row without a case fails the build (-Wswitch) */
     }
@@ -783,10 +732,11 @@ static bool short_run_applies(const nbi_reduce_plan *plan, const nbi_reduce_job 
         ((T *)job->values)[o] = r;                                                                                     \
     } while (0)
 
-static void reduce_short_run(const nbi_reduce_plan *plan, const nbi_reduce_job *job, const char *x, int64_t o)
+static void reduce_short_run(const rows_ctx *c, const char *x, int64_t o)
 {
-    int64_t n = plan->n, stride = plan->stride;
-    switch (plan->dtype) {
+    const nbi_reduce_job *job = c->job;
+    int64_t               n = c->plan->n, stride = c->step;
+    switch (c->plan->dtype) {
     case NB_FLOAT32:
         SHORT_RUN_FLOAT(float);
         break;
@@ -813,19 +763,11 @@ static void reduce_short_run(const nbi_reduce_plan *plan, const nbi_reduce_job *
 }
 #undef SHORT_RUN_FLOAT
 
-typedef struct {
-    const nbi_reduce_plan *plan;
-    const nbi_reduce_job  *job;
-    bool                   may_split; /* threads split each run (few long runs) */
-    bool                   short_run; /* reduce_short_run applies */
-} rows_ctx;
-
-/* Outputs [begin, end): input offsets by an odometer over the kept dims. */
+/* Outputs [begin, end): input byte offsets by an odometer over the kept dims. */
 static void rows_body(int64_t begin, int64_t end, void *ctx)
 {
     const rows_ctx        *c    = ctx;
     const nbi_reduce_plan *plan = c->plan;
-    size_t                 item = nb_dtype_size(plan->dtype);
     int64_t                index[NB_MAX_DIMS], offset = 0, rest = begin;
     for (int d = plan->nkept - 1; d >= 0; d--) {
         index[d] = rest % plan->kept_size[d];
@@ -833,11 +775,11 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
         offset += index[d] * plan->kept_stride[d];
     }
     for (int64_t o = begin; o < end; o++) {
-        const char *x = plan->base + (size_t)offset * item;
+        const char *x = plan->base + offset;
         if (c->short_run)
-            reduce_short_run(plan, c->job, x, o);
+            reduce_short_run(c, x, o);
         else
-            reduce_one(plan, c->job, x, o, c->may_split);
+            reduce_one(c, x, o);
         for (int d = plan->nkept - 1; d >= 0; d--) {
             offset += plan->kept_stride[d];
             if (++index[d] < plan->kept_size[d]) break;
@@ -850,9 +792,15 @@ static void rows_body(int64_t begin, int64_t end, void *ctx)
 void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
     if (plan->out_numel == 0) return;
-    int64_t work = plan->n > 0 ? plan->n : 1;
-    if (nbi_reduce_columns(plan, job)) return;
-    rows_ctx c = {.plan = plan, .job = job, .may_split = false, .short_run = short_run_applies(plan, job)};
+    int64_t work     = plan->n > 0 ? plan->n : 1;
+    size_t  itemsize = nb_dtype_size(plan->dtype);
+    if (nbi_reduce_columns(plan, job, itemsize)) return;
+    rows_ctx c = {.plan      = plan,
+                  .job       = job,
+                  .itemsize  = itemsize,
+                  .step      = plan->stride / (int64_t)itemsize,
+                  .may_split = false,
+                  .short_run = short_run_applies(plan, job)};
     if (work >= 4 * NBI_PARALLEL_GRAIN && plan->out_numel < 4 * nb_get_num_threads()) {
         /* Few long runs: one after another, threads splitting each (same
          * tree, same result). */

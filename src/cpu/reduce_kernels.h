@@ -1,23 +1,24 @@
 /*
  * reduce_kernels.h — the CPU side of reductions (sum, max, var, norm, ...)
  * and of the "line" ops that run along one dim and keep the shape (cumsum,
- * softmax, log_softmax). Three files implement it:
- *   reduce_kernels.c  plans, the reduction tree, rows
+ * softmax, log_softmax), behind the backend's reduce and line entries
+ * (cpu/backend.c). Four files implement it:
+ *   reduce_kernels.c  the reduction tree, rows
  *   reduce_columns.c  the columns layout
  *   reduce_loops.c    the vectorized inner loops, one build per instruction set
  *   line_kernels.c    cumsum, softmax, log_softmax
  *
- * How a reduction runs: the op (src/ops/reduce.c) checks its arguments, makes
- * the output and describes the input as a plan: the kept dims (output order)
- * and ONE reduced run of n elements `stride` apart. When the reduced dims of
- * a view cannot be merged into one run, the op copies them into a contiguous
- * block first (nbi_reduce_plan_init says so). nbi_reduce then walks the
+ * How a reduction runs: the op (src/ops/reduce.c) describes the input as a
+ * plan (core/reduce_args.h: the kept dims and ONE reduced run) and calls the
+ * backend's reduce entry, which on the CPU is nbi_reduce. It walks the
  * outputs, choosing per layout:
  *   - rows:    the run of each output is contiguous or strided; reduced by a
  *              fixed tree of leaf blocks (below);
  *   - columns: the kept innermost dim is contiguous and the run is strided
  *              (sum over dim 0 of a (R, C) matrix): whole rows are added into
  *              a tile of column accumulators, so the loads are contiguous.
+ * Plans hold byte strides; the loops index typed pointers, so nbi_reduce
+ * divides the run's stride by the item size once per op.
  *
  * Accuracy and determinism. Every float sum is pairwise over leaf blocks of
  * NBI_REDUCE_LEAF elements: the tree splits a run at the largest
@@ -35,85 +36,29 @@
 #define NABLA_REDUCE_KERNELS_H
 
 #include "cpu.h"
-
-/* Elements per leaf of the reduction tree (a power of two). */
-#define NBI_REDUCE_LEAF 4096
-
-/* Split point of a run of n > leaf: the largest power-of-two multiple of
- * leaf below n. The row tree and the column tiles both split this way. */
-static inline int64_t nbi_tree_split(int64_t n, int64_t leaf)
-{
-    int64_t half = leaf;
-    while (half < n - half)
-        half *= 2;
-    return half;
-}
+#include "../core/reduce_args.h"
 
 /* nbi_reduce_op: the reductions, one per NBI_REDUCE(_WITH_PARAMS) row of
  * src/core/reduce.def (core/op_ids.h); the row's comment says what each
  * computes, its out column which dtype values_dtype is. */
 
-/* The input as seen by a reduction. Element strides, not bytes. */
-typedef struct {
-    const char *base; /* element 0 of the input */
-    nb_dtype    dtype;
-    int         nkept; /* kept dims of size > 1, outermost first, merged where possible */
-    int64_t     kept_size[NB_MAX_DIMS];
-    int64_t     kept_stride[NB_MAX_DIMS];
-    int64_t     out_numel; /* product of kept_size */
-    int64_t     n;         /* elements reduced into each output (0 for an empty dim) */
-    int64_t     stride;    /* between those elements */
-} nbi_reduce_plan;
-
-/* Fill plan for reducing the dims of t marked in reduce_mask. Reduced dims
- * may be reordered by stride to merge them when allow_reorder (sum, max;
- * not argmax, whose index is in row-major order). Returns false when the
- * reduced dims do not merge into one run: the caller then passes a
- * contiguous copy with the reduced dims moved last. */
-bool nbi_reduce_plan_init(nbi_reduce_plan *plan, const nb_tensor *t, const bool *reduce_mask, bool allow_reorder);
-
-typedef struct {
-    nbi_reduce_op op;
-    int64_t       correction;   /* VAR, STD: divisor is max(0, n - correction) */
-    double        p;            /* NORM: 0, 1, 2, INFINITY, -INFINITY or any other p */
-    void         *values;       /* out_numel contiguous elements of values_dtype, or NULL (arg ops) */
-    nb_dtype      values_dtype; /* what the op's dtype rule gives (see nbi_reduce_op) */
-    int64_t      *indices;      /* ARGMAX/ARGMIN: out_numel int64, or NULL */
-} nbi_reduce_job;
-
-/* Run job over plan. The caller has checked dtypes and that arg ops and
- * MAX/MIN have n > 0 whenever out_numel > 0. */
+/* The reduce entry: run job over plan. The caller has checked dtypes and
+ * that arg ops and MAX/MIN have n > 0 whenever out_numel > 0. */
 void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
 /* The columns layout (reduce_columns.c): runs job and returns true when it
  * applies to plan (SUM, MEAN, MAX, MIN with a contiguous kept inner dim and
- * a strided run), else returns false and does nothing. */
-bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+ * a strided run), else returns false and does nothing. itemsize: of
+ * plan->dtype. */
+bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job, size_t itemsize);
 
 /* ------------------------------------------------------------------------ */
 /* Line ops: one output line per input line along dim, same shape           */
 /* ------------------------------------------------------------------------ */
 
-/* nbi_line_op: cumsum, softmax, log_softmax, the NBI_LINE rows of
- * src/core/reduce.def. cumsum of floats accumulates in double (as torch);
- * softmax and log_softmax subtract the line's max, float only. */
-
-typedef struct {
-    const char *in;
-    nb_dtype    in_dtype;
-    char       *out;
-    nb_dtype    out_dtype;
-    int         nouter; /* the other dims of size > 1 */
-    int64_t     outer_size[NB_MAX_DIMS];
-    int64_t     outer_in_stride[NB_MAX_DIMS];
-    int64_t     outer_out_stride[NB_MAX_DIMS];
-    int64_t     lines; /* product of outer_size */
-    int64_t     n;     /* length of a line */
-    int64_t     in_step, out_step;
-} nbi_line_plan;
-
-/* Plan lines along dim (already wrapped) of in, writing out (same shape,
- * contiguous). */
-void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out, int dim);
+/* The line entry: op along every line of plan. nbi_line_op: cumsum,
+ * softmax, log_softmax, the NBI_LINE rows of src/core/reduce.def. cumsum of
+ * floats accumulates in double (as torch); softmax and log_softmax subtract
+ * the line's max, float only. */
 void nbi_line_run(const nbi_line_plan *plan, nbi_line_op op);
 
 /* ------------------------------------------------------------------------ */

@@ -2,9 +2,10 @@
  * reduce.c — the front doors of the reductions and of the ops along one dim,
  * the rows of src/core/reduce.def (sum, mean, prod, max, min, arg*, var,
  * std, norm, logsumexp, all, any; cumsum, softmax, log_softmax): the
- * argument checks, the dtype rule, the output shape, then one call into the
- * CPU loops of src/cpu/reduce_kernels.c and line_kernels.c, and the
- * recording by the row (src/autograd/reduce_derivatives.c).
+ * argument checks, the dtype rule, the output shape, the geometry
+ * (core/reduce_args.h), then one call into the reduce or line entry of the
+ * tensor's device (core/backend.h), and the recording by the row
+ * (src/autograd/reduce_derivatives.c).
  *
  * Shared rules (PyTorch's): an empty dim list reduces every dim; a dim listed
  * twice is NB_ERR_ARG; keepdim keeps reduced dims as size 1; a 0-d tensor
@@ -12,7 +13,7 @@
  * argmin) refuse to reduce zero elements.
  */
 #include "autograd/autograd.h"
-#include "cpu/reduce_kernels.h"
+#include "core/backend.h"
 
 /* ------------------------------------------------------------------------ */
 /* The rows of reduce.def                                                    */
@@ -74,17 +75,19 @@ static nb_dtype output_dtype(out_rule rule, nb_dtype in)
 /* Checks                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* A usable CPU tensor of a dtype the row takes. */
-static bool check_input(const nb_tensor *t, const row_info *info, const char *op)
+/* A usable tensor of a dtype the row (of family NBI_FAMILY_REDUCE or
+ * NBI_FAMILY_LINE) takes, on a device that runs the row for that dtype. */
+static bool check_input(const nb_tensor *t, nbi_family family, int row, const char *op)
 {
-    if (!nbi_check_tensor(t, op, "t") || !nbi_check_cpu(t, op)) return false;
-    if (info->dtypes == DTYPES_FLOAT) return nbi_check_floating(t, op);
+    const row_info *info = family == NBI_FAMILY_REDUCE ? &reduce_info[row] : &line_info[row];
+    if (!nbi_check_tensor(t, op, "t") || !nbi_check_device1(op, t, "t")) return false;
+    if (info->dtypes == DTYPES_FLOAT && !nbi_check_floating(t, op)) return false;
     if (info->dtypes == DTYPES_NUMERIC && t->dtype == NB_BOOL) {
         /* torch 1.13: "argmax_cpu" not implemented for 'Bool' */
         nbi_fail(NB_ERR_DTYPE, "%s: bool tensors are not supported (as in torch); convert with nb_to_dtype", op);
         return false;
     }
-    return true;
+    return nbi_check_supported(nbi_backend_of(t), family, row, t->dtype, op);
 }
 
 /* Mark the dims of t that dims names (all of them for an empty list). */
@@ -172,13 +175,14 @@ static bool check_not_empty(const nb_tensor *t, const bool *mask, const char *op
 /* Running a reduction                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Plan the marked dims of t and run job. When the reduced dims do not merge
- * into one run, they are first copied to the end of a contiguous block. */
+/* Plan the marked dims of t and run job on t's device. When the reduced
+ * dims do not merge into one run, they are first copied to the end of a
+ * contiguous block. */
 static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job)
 {
     nbi_reduce_plan plan;
     if (nbi_reduce_plan_init(&plan, t, mask, allow_reorder)) {
-        nbi_reduce(&plan, job);
+        nbi_backend_of(t)->reduce(&plan, job);
         return true;
     }
     /* Permute kept dims first, then reduced dims, each in their order. */
@@ -199,7 +203,7 @@ static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const 
     if (block == NULL) return false;
     bool merged = nbi_reduce_plan_init(&plan, block, moved_mask, allow_reorder);
     (void)merged; /* trailing dims of a contiguous block always merge */
-    nbi_reduce(&plan, job);
+    nbi_backend_of(block)->reduce(&plan, job);
     nb_free(block);
     return true;
 }
@@ -227,7 +231,7 @@ static nb_tensor *reduce_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nb
 {
     const row_info *info = &reduce_info[job.op];
     bool            mask[NB_MAX_DIMS];
-    if (!check_input(t, info, op) || !dims_to_mask(t, dims, op, mask)) return NULL;
+    if (!check_input(t, NBI_FAMILY_REDUCE, job.op, op) || !dims_to_mask(t, dims, op, mask)) return NULL;
     NBI_FORWARD(reduce(t, mask, keepdim, job, output_dtype(info->out, t->dtype)));
     return nbi_record_reduce(job.op, out, t, dims, keepdim, job.correction, job.p);
 }
@@ -274,7 +278,7 @@ nb_tensor *nb_norm(const nb_tensor *t, double p) { return nb_norm_dims(t, p, eve
 nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim)
 {
     if (p != p) {
-        if (!nbi_check_tensor(t, "nb_norm", "t") || !nbi_check_cpu(t, "nb_norm")) return NULL;
+        if (!nbi_check_tensor(t, "nb_norm", "t") || !nbi_check_device1("nb_norm", t, "t")) return NULL;
         return nbi_fail(NB_ERR_ARG, "nb_norm: p is NaN");
     }
     return reduce_dims(t, dims, keepdim, (nbi_reduce_job){ .op = NBI_REDUCE_norm, .p = p }, "nb_norm");
@@ -283,7 +287,7 @@ nb_tensor *nb_norm_dims(const nb_tensor *t, double p, nb_dims dims, bool keepdim
 /* max / min of every element (0-d, same dtype). */
 static nb_tensor *extreme(const nb_tensor *t, nbi_reduce_op op, const char *name, const char *what)
 {
-    if (!check_input(t, &reduce_info[op], name)) return NULL;
+    if (!check_input(t, NBI_FAMILY_REDUCE, op, name)) return NULL;
     bool mask[NB_MAX_DIMS];
     dims_to_mask(t, every_dim, name, mask);
     if (!check_not_empty(t, mask, name, what, -1)) return NULL;
@@ -301,7 +305,11 @@ static nb_tensor *extreme_dim(const nb_tensor *t, int dim, bool keepdim, nb_tens
 {
     nbi_reduce_op values_op = op == NBI_REDUCE_argmax ? NBI_REDUCE_max : NBI_REDUCE_min;
     if (indices) *indices = NULL;
-    if (!check_input(t, &reduce_info[values_op], name)) return NULL;
+    /* The dtypes are max's or min's; the kernel is the arg op when indices
+     * are asked for. */
+    if (!check_input(t, NBI_FAMILY_REDUCE, values_op, name) ||
+        (indices && !nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_REDUCE, op, t->dtype, name)))
+        return NULL;
     bool mask[NB_MAX_DIMS];
     if (!dim_to_mask(t, dim, name, mask)) return NULL;
     int wrapped = t->ndim > 0 ? nbi_wrap_dim(dim, t->ndim, name) : -1;
@@ -360,7 +368,7 @@ nb_tensor *nb_min_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **ind
 static nb_tensor *arg_extreme(const nb_tensor *t, bool flat, int dim, bool keepdim, nbi_reduce_op op, const char *name,
                               const char *what)
 {
-    if (!check_input(t, &reduce_info[op], name)) return NULL;
+    if (!check_input(t, NBI_FAMILY_REDUCE, op, name)) return NULL;
     bool mask[NB_MAX_DIMS];
     int  wrapped = -1;
     if (flat) {
@@ -409,14 +417,14 @@ nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim)
 static nb_tensor *along_dim(nbi_line_op op, const nb_tensor *t, int dim, const char *name)
 {
     const row_info *info = &line_info[op];
-    if (!check_input(t, info, name)) return NULL;
+    if (!check_input(t, NBI_FAMILY_LINE, op, name)) return NULL;
     int d = nbi_wrap_dim(dim, t->ndim, name);
     if (d < 0) return NULL;
     nb_tensor *out = nbi_empty(t->ndim, t->shape, output_dtype(info->out, t->dtype), t->storage->device);
     if (out == NULL) return NULL;
     nbi_line_plan plan;
     nbi_line_plan_init(&plan, t, out, d);
-    nbi_line_run(&plan, op);
+    nbi_backend_of(t)->line(&plan, op);
     return nbi_record_line(op, out, t, d);
 }
 
