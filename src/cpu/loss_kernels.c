@@ -68,16 +68,16 @@ static void block_exps(const cross_entropy_job *job, int64_t first, int64_t coun
  * magnitude; NaN for a row holding NaN or an infinity, as log_softmax. */
 static void forward_rows(int64_t begin, int64_t end, void *ctx)
 {
-    const cross_entropy_job      *job  = ctx;
-    const nbi_cross_entropy_rows *rows = job->rows;
-    double                        max[ROW_BLOCK], sum[ROW_BLOCK];
+    const cross_entropy_job     *job  = ctx;
+    const nbi_cross_entropy_rows rows = *job->rows; /* a copy: the stores below cannot change it */
+    double                       max[ROW_BLOCK], sum[ROW_BLOCK];
     for (int64_t first = begin; first < end; first += ROW_BLOCK) {
         int64_t count = end - first < ROW_BLOCK ? end - first : ROW_BLOCK;
         block_exps(job, first, count, max, sum);
         for (int64_t k = 0; k < count; k++) {
-            int64_t i = first + k, at = i * rows->classes + rows->target[i];
+            int64_t i = first + k, at = i * rows.classes + rows.target[i];
             double  picked =
-                rows->dtype == NB_FLOAT32 ? ((const float *)rows->logits)[at] : ((const double *)rows->logits)[at];
+                rows.dtype == NB_FLOAT32 ? ((const float *)rows.logits)[at] : ((const double *)rows.logits)[at];
             double shifted = max[k] - picked;
             job->loss[i]   = isfinite(shifted) ? shifted + log(sum[k]) : NAN;
         }
@@ -87,29 +87,29 @@ static void forward_rows(int64_t begin, int64_t end, void *ctx)
 /* grad[i, c] = scale_i (exps[i, c] / sum_i - [c == t_i]) */
 static void backward_rows(int64_t begin, int64_t end, void *ctx)
 {
-    const cross_entropy_job      *job        = ctx;
-    const nbi_cross_entropy_rows *rows       = job->rows;
-    const nbi_loss_grad          *grad_loss  = job->grad_loss;
-    size_t                        scale_size = nb_dtype_size(grad_loss->dtype);
-    double                        max[ROW_BLOCK], sum[ROW_BLOCK];
+    const cross_entropy_job     *job        = ctx;
+    const nbi_cross_entropy_rows rows       = *job->rows; /* copies: the stores below cannot change them */
+    const nbi_loss_grad          grad_loss  = *job->grad_loss;
+    size_t                       scale_size = nb_dtype_size(grad_loss.dtype);
+    double                       max[ROW_BLOCK], sum[ROW_BLOCK];
     for (int64_t first = begin; first < end; first += ROW_BLOCK) {
         int64_t count = end - first < ROW_BLOCK ? end - first : ROW_BLOCK;
         block_exps(job, first, count, max, sum);
         for (int64_t k = 0; k < count; k++) {
-            int64_t     i = first + k, offset = i * rows->classes;
-            const char *at     = (const char *)grad_loss->values + i * grad_loss->step * (int64_t)scale_size;
-            double      scale  = nbi_load_f64(at, grad_loss->dtype) * grad_loss->factor;
+            int64_t     i = first + k, offset = i * rows.classes;
+            const char *at     = (const char *)grad_loss.values + i * grad_loss.step * (int64_t)scale_size;
+            double      scale  = nbi_load_f64(at, grad_loss.dtype) * grad_loss.factor;
             double      factor = scale / sum[k];
-            if (rows->dtype == NB_FLOAT32) {
+            if (rows.dtype == NB_FLOAT32) {
                 float *grad = (float *)job->exps + offset;
-                for (int64_t c = 0; c < rows->classes; c++)
+                for (int64_t c = 0; c < rows.classes; c++)
                     grad[c] *= (float)factor;
-                grad[rows->target[i]] -= (float)scale;
+                grad[rows.target[i]] -= (float)scale;
             } else {
                 double *grad = (double *)job->exps + offset;
-                for (int64_t c = 0; c < rows->classes; c++)
+                for (int64_t c = 0; c < rows.classes; c++)
                     grad[c] *= factor;
-                grad[rows->target[i]] -= scale;
+                grad[rows.target[i]] -= scale;
             }
         }
     }
