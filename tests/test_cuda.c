@@ -270,6 +270,30 @@ static void test_creation_matches_the_cpu(void)
     nb_scope_end();
 }
 
+/* Reductions over dims of strided views, and softmax along a dim: the
+ * CPU's values (sums within float32/float64 rounding of a different tree;
+ * max, min and the arg ops exactly, NaN and ties included). */
+static void test_reductions_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (int k = 0; k < 2; k++) {
+        nb_dtype   dtype = float_dtypes[k];
+        double     tol   = dtype == NB_FLOAT32 ? 1e-5 : 1e-12;
+        nb_tensor *x     = nb_transpose(nb_randn(NB_SHAPE(6, 1000, 5), NB_OPTS(.dtype = dtype)), 0, 2);
+        nb_tensor *g     = nb_to(x, cuda0);
+        NBT_CHECK(same_values(nb_sum(x), nb_sum(g), tol));
+        NBT_CHECK(same_values(nb_sum_dims(x, NB_DIMS(1), false), nb_sum_dims(g, NB_DIMS(1), false), tol));
+        NBT_CHECK(same_values(nb_mean_dims(x, NB_DIMS(0, 2), true), nb_mean_dims(g, NB_DIMS(0, 2), true), tol));
+        nb_tensor *ci, *gi;
+        NBT_CHECK(same_values(nb_max_dim(x, 1, false, &ci), nb_max_dim(g, 1, false, &gi), 0));
+        NBT_CHECK(same_values(ci, gi, 0));
+        NBT_CHECK(same_values(nb_argmax_dim(x, 2, false), nb_argmax_dim(g, 2, false), 0));
+        NBT_CHECK(same_values(nb_softmax(x, 1), nb_softmax(g, 1), tol));
+        NBT_CHECK(same_values(nb_log_softmax(x, 0), nb_log_softmax(g, 0), tol));
+    }
+    nb_scope_end();
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -336,6 +360,7 @@ int main(void)
     NBT_RUN(test_parametrised_ops_and_where);
     NBT_RUN(test_random_numbers_match_the_cpu);
     NBT_RUN(test_creation_matches_the_cpu);
+    NBT_RUN(test_reductions_match_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);

@@ -41,6 +41,8 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
     case NBI_FAMILY_RANDOM:
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
+    case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
+    case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);
     case NBI_FAMILY_OPTIM_STEP: return (unsigned)op < NBI_NUM_STEP_RULES && nb_dtype_is_floating(dtype);
     /* Families without CUDA kernels yet: no (NB_ERR_UNSUPPORTED). */
     default: return false;
@@ -62,6 +64,8 @@ const nbi_backend nbi_cuda_backend = {
     .fill          = nbi_cuda_fill,
     .range         = nbi_cuda_range,
     .random        = nbi_cuda_random,
+    .reduce        = nbi_cuda_reduce,
+    .line          = nbi_cuda_line,
     .sgd_step      = nbi_cuda_sgd_step,
     .adam_step     = nbi_cuda_adam_step,
     .rmsprop_step  = nbi_cuda_rmsprop_step,

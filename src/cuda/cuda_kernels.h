@@ -13,6 +13,7 @@
 #include "../core/creation_args.h"
 #include "../core/iter.h"
 #include "../core/optim_args.h"
+#include "../core/reduce_args.h"
 #include "../core/op_ids.h"
 
 #ifdef __cplusplus
@@ -34,6 +35,13 @@ void nbi_cuda_cast(const nbi_iter *it, nb_dtype from, nb_dtype to);
 void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
 void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args);
 void nbi_cuda_random(nbi_random_kind kind, const nbi_random_args *args);
+
+/* reduce.cu: sum, mean, max, min, argmax, argmin; softmax, log_softmax
+ * (float32, float64). */
+bool nbi_cuda_reduce_supported(int op, nb_dtype dtype);
+bool nbi_cuda_line_supported(int op, nb_dtype dtype);
+void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op);
 
 /* optim.cu: the fused optimizer steps. */
 void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
