@@ -11,6 +11,7 @@
  * other test.
  */
 #include "nb_test.h"
+#include "nabla/nn.h"
 
 #include <stdint.h>
 
@@ -294,6 +295,34 @@ static void test_reductions_match_the_cpu(void)
     nb_scope_end();
 }
 
+/* The fused cross-entropy (loss and gradient) and an Adam step on the GPU
+ * give the CPU's numbers. */
+static void test_cross_entropy_and_adam_match_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *logits = nb_randn(NB_SHAPE(64, 10), NB_OPTS());
+    nb_tensor *target = nb_randint(0, 10, NB_SHAPE(64), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *p[2], *loss[2], *grads[2];
+    for (int side = 0; side < 2; side++) {
+        nb_device device = side == 0 ? NB_DEVICE_CPU : cuda0;
+        p[side]          = nb_clone(nb_to(logits, device));
+        nb_requires_grad_(p[side], true);
+        loss[side] = nb_cross_entropy(p[side], nb_to(target, device), NB_CROSS_ENTROPY_OPTS());
+        NBT_CHECK(loss[side] != NULL && nb_backward(loss[side]) == NB_OK);
+        grads[side]   = nb_clone(nb_grad(p[side]));
+        nb_adam_opts o = nb_adam_defaults();
+        o.lr           = 0.01;
+        nb_optim *adam = nb_adam_new(&p[side], 1, o);
+        NBT_CHECK(adam != NULL && nb_optim_step(adam) == NB_OK && nb_optim_step(adam) == NB_OK);
+        nb_optim_free(adam);
+    }
+    NBT_CHECK(same_values(loss[0], loss[1], 1e-6));
+    NBT_CHECK(same_values(grads[0], grads[1], 1e-6));
+    NBT_CHECK(same_values(p[0], p[1], 1e-6));
+    nb_clear_error();
+    nb_scope_end();
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -361,6 +390,7 @@ int main(void)
     NBT_RUN(test_random_numbers_match_the_cpu);
     NBT_RUN(test_creation_matches_the_cpu);
     NBT_RUN(test_reductions_match_the_cpu);
+    NBT_RUN(test_cross_entropy_and_adam_match_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);

@@ -28,6 +28,16 @@ static nb_status cuda_copy(void *dst, nb_device to, const void *src, nb_device f
 
 static void cuda_synchronize(int index) { (void)nbi_cuda_sync(index); }
 
+static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss)
+{
+    nb_status status = nbi_cuda_cross_entropy_forward(rows, reduction, loss);
+    if (status == NB_ERR_OOM)
+        return nbi_fail_status(status, "nb_cross_entropy: out of cuda:%d memory for %lld rows of scratch",
+                               rows->device, (long long)rows->rows);
+    if (status != NB_OK) return nbi_fail_status(status, "nb_cross_entropy: cuda:%d is not usable", rows->device);
+    return NB_OK;
+}
+
 static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
 {
     if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
@@ -43,6 +53,7 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
     case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
     case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);
+    case NBI_FAMILY_CROSS_ENTROPY: return op == 0 && nb_dtype_is_floating(dtype);
     case NBI_FAMILY_OPTIM_STEP: return (unsigned)op < NBI_NUM_STEP_RULES && nb_dtype_is_floating(dtype);
     /* Families without CUDA kernels yet: no (NB_ERR_UNSUPPORTED). */
     default: return false;
@@ -66,6 +77,8 @@ const nbi_backend nbi_cuda_backend = {
     .random        = nbi_cuda_random,
     .reduce        = nbi_cuda_reduce,
     .line          = nbi_cuda_line,
+    .cross_entropy_forward  = cuda_cross_entropy_forward,
+    .cross_entropy_backward = nbi_cuda_cross_entropy_backward,
     .sgd_step      = nbi_cuda_sgd_step,
     .adam_step     = nbi_cuda_adam_step,
     .rmsprop_step  = nbi_cuda_rmsprop_step,

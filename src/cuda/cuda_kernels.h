@@ -12,6 +12,7 @@
 #include "../core/formulas.h"
 #include "../core/creation_args.h"
 #include "../core/iter.h"
+#include "../core/loss_args.h"
 #include "../core/optim_args.h"
 #include "../core/reduce_args.h"
 #include "../core/op_ids.h"
@@ -42,6 +43,12 @@ bool nbi_cuda_reduce_supported(int op, nb_dtype dtype);
 bool nbi_cuda_line_supported(int op, nb_dtype dtype);
 void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
 void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op);
+
+/* loss.cu: the fused cross-entropy. The forward returns NB_OK, or the
+ * status to report (its message is for backend.c to write). */
+nb_status nbi_cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss);
+void      nbi_cuda_cross_entropy_backward(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
+                                          void *grad_logits);
 
 /* optim.cu: the fused optimizer steps. */
 void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
