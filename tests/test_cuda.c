@@ -319,7 +319,6 @@ static void test_cross_entropy_and_adam_match_the_cpu(void)
     NBT_CHECK(same_values(loss[0], loss[1], 1e-6));
     NBT_CHECK(same_values(grads[0], grads[1], 1e-6));
     NBT_CHECK(same_values(p[0], p[1], 1e-6));
-    nb_clear_error();
     nb_scope_end();
 }
 
