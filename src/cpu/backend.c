@@ -44,12 +44,11 @@ static void cpu_synchronize(int index) { (void)index; }
 static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
 {
     if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
-    const nbi_elementwise_kernels *k = nbi_elementwise();
     switch (family) {
-    case NBI_FAMILY_UNARY: return (unsigned)op < NBI_NUM_UNARY && k->unary[op][dtype] != NULL;
-    case NBI_FAMILY_BINARY: return (unsigned)op < NBI_NUM_BINARY && k->binary[op][dtype] != NULL;
-    case NBI_FAMILY_WHERE: return k->where[dtype] != NULL;
-    case NBI_FAMILY_RELU_BACKWARD: return k->relu_backward[dtype] != NULL;
+    case NBI_FAMILY_UNARY: return (unsigned)op < NBI_NUM_UNARY && nbi_elementwise()->unary[op][dtype] != NULL;
+    case NBI_FAMILY_BINARY: return (unsigned)op < NBI_NUM_BINARY && nbi_elementwise()->binary[op][dtype] != NULL;
+    case NBI_FAMILY_WHERE: return nbi_elementwise()->where[dtype] != NULL;
+    case NBI_FAMILY_RELU_BACKWARD: return nbi_elementwise()->relu_backward[dtype] != NULL;
     case NBI_FAMILY_CAST: return (unsigned)op < NB_NUM_DTYPES;
     /* ---- creation, indexing, sorting, joining ---- */
     case NBI_FAMILY_FILL: return op == 0;
