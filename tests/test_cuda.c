@@ -322,6 +322,29 @@ static void test_cross_entropy_and_adam_match_the_cpu(void)
     nb_scope_end();
 }
 
+/* gather, index_select, scatter (repeated indices: last write wins),
+ * scatter_add (in index order), masked_fill and one_hot: the CPU's values;
+ * an index out of range is the CPU's error. */
+static void test_indexing_matches_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *t     = nb_randn(NB_SHAPE(6, 9), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *index = nb_randint(0, 6, NB_SHAPE(4, 9), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *src   = nb_randn(NB_SHAPE(4, 9), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *mask  = nb_gt_scalar(t, 0.3);
+    nb_tensor *gt = nb_to(t, cuda0), *gi = nb_to(index, cuda0), *gs = nb_to(src, cuda0), *gm = nb_to(mask, cuda0);
+    NBT_CHECK(same_values(nb_gather(t, 0, index), nb_gather(gt, 0, gi), 0));
+    NBT_CHECK(same_values(nb_index_select(t, 1, nb_select(index, 0, 0)), nb_index_select(gt, 1, nb_select(gi, 0, 0)), 0));
+    NBT_CHECK(same_values(nb_scatter(t, 0, index, src), nb_scatter(gt, 0, gi, gs), 0));
+    NBT_CHECK(same_values(nb_scatter_add(t, 0, index, src), nb_scatter_add(gt, 0, gi, gs), 0));
+    NBT_CHECK(same_values(nb_masked_fill(t, mask, -7.5), nb_masked_fill(gt, gm, -7.5), 0));
+    NBT_CHECK(same_values(nb_one_hot(nb_select(index, 0, 1), 6), nb_one_hot(nb_select(gi, 0, 1), 6), 0));
+    nb_tensor *bad = nb_to(nb_full(NB_SHAPE(4, 9), 6, NB_OPTS(.dtype = NB_INT64)), cuda0);
+    NBT_CHECK(nb_gather(gt, 0, bad) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_INDEX, "index 6 is out of bounds for dim 0 with size 6");
+    nb_scope_end();
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -390,6 +413,7 @@ int main(void)
     NBT_RUN(test_creation_matches_the_cpu);
     NBT_RUN(test_reductions_match_the_cpu);
     NBT_RUN(test_cross_entropy_and_adam_match_the_cpu);
+    NBT_RUN(test_indexing_matches_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);

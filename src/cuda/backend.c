@@ -51,6 +51,7 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
     case NBI_FAMILY_RANDOM:
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
+    case NBI_FAMILY_INDEX: return nbi_cuda_index_supported(op, dtype);
     case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
     case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);
     case NBI_FAMILY_CROSS_ENTROPY: return op == 0 && nb_dtype_is_floating(dtype);
@@ -75,6 +76,12 @@ const nbi_backend nbi_cuda_backend = {
     .fill          = nbi_cuda_fill,
     .range         = nbi_cuda_range,
     .random        = nbi_cuda_random,
+    .index_check   = nbi_cuda_index_check,
+    .index_min_max = nbi_cuda_index_min_max,
+    .gather        = nbi_cuda_gather,
+    .scatter       = nbi_cuda_scatter,
+    .masked_fill   = nbi_cuda_masked_fill,
+    .one_hot       = nbi_cuda_one_hot,
     .reduce        = nbi_cuda_reduce,
     .line          = nbi_cuda_line,
     .cross_entropy_forward  = cuda_cross_entropy_forward,

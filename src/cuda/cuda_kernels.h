@@ -11,6 +11,7 @@
 
 #include "../core/formulas.h"
 #include "../core/creation_args.h"
+#include "../core/index_args.h"
 #include "../core/iter.h"
 #include "../core/loss_args.h"
 #include "../core/optim_args.h"
@@ -49,6 +50,15 @@ void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op);
 nb_status nbi_cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss);
 void      nbi_cuda_cross_entropy_backward(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
                                           void *grad_logits);
+
+/* index.cu: gather, scatter(_add), range checks, one_hot, masked_fill. */
+bool    nbi_cuda_index_supported(int op, nb_dtype dtype);
+int64_t nbi_cuda_index_check(const nbi_walk *index, int64_t size, int64_t *bad_value);
+void    nbi_cuda_index_min_max(const nbi_walk *index, int64_t *min, int64_t *max);
+void    nbi_cuda_gather(const nbi_gather_args *args);
+void    nbi_cuda_scatter(const nbi_gather_args *args, bool accumulate);
+void    nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
+void    nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t num_classes);
 
 /* optim.cu: the fused optimizer steps. */
 void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
