@@ -61,3 +61,11 @@ bool nbi_check_supported(const nbi_backend *backend, nbi_family family, int op, 
     nbi_fail(NB_ERR_UNSUPPORTED, "%s: not implemented on %s for %s", opname, backend->name, nb_dtype_name(dtype));
     return false;
 }
+
+void *nbi_entry_failed(const char *opname)
+{
+    /* NOTE: a copy first: the pending message is the buffer nbi_fail writes. */
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", nb_last_error());
+    return nbi_fail(nb_last_status(), "%s: %s", opname, reason);
+}

@@ -27,14 +27,18 @@
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
 
+#include "conv_args.h"
 #include "creation_args.h"
 #include "formulas.h"
 #include "index_args.h"
 #include "internal.h"
 #include "iter.h"
 #include "loss_args.h"
+#include "matmul_args.h"
+#include "norm_args.h"
 #include "op_ids.h"
 #include "optim_args.h"
+#include "pool_args.h"
 #include "reduce_args.h"
 #include "sort_args.h"
 
@@ -57,6 +61,10 @@ typedef enum {
     NBI_FAMILY_LINE,   /* op: nbi_line_op, dtype: the input's             */
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
+    NBI_FAMILY_MATMUL,     /* op: 0, dtype: of both operands                */
+    NBI_FAMILY_CONV,       /* op: nbi_conv_op, dtype: of the data           */
+    NBI_FAMILY_POOL,       /* op: nbi_pool_op, dtype: of the data           */
+    NBI_FAMILY_BATCH_NORM, /* op: 0 (all four bn_ entries), dtype: of x     */
 
     /* ---- optimizer steps and fused losses ---- */
     NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
@@ -130,6 +138,44 @@ typedef struct nbi_backend {
     void (*line)(const nbi_line_plan *plan, nbi_line_op op);
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
+    /* The whole batched product (matmul_args.h); fails only for scratch
+     * memory or the vendor library. */
+    nb_status (*matmul)(const nbi_matmul_args *args);
+    /* The three convolution products (conv_args.h), dtype float32 or
+     * float64; fail only for scratch memory. */
+    nb_status (*conv_forward)(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *w,
+                              const void *bias, void *y);
+    nb_status (*conv_input_grad)(nb_dtype dtype, const nbi_conv_shape *shape, const void *y, const void *w,
+                                 const void *bias, void *x);
+    nb_status (*conv_weight_grad)(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *y, void *w);
+    /* Pooling over planes (pool_args.h). y (planes, out_h, out_w) = the
+     * window maxima of x (planes, H, W), a NaN winning (as torch);
+     * indices (may be NULL): each maximum's position in its plane (row * W
+     * + col). Fails only for scratch memory. */
+    nb_status (*max_pool2d)(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *x, void *y,
+                            int64_t *indices);
+    /* x (planes, H, W) = zeros with g (planes, out_h, out_w) added at
+     * indices (planes, out_h, out_w), which lie in [0, H * W); only the
+     * plane sizes of shape are read. */
+    void (*max_unpool)(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *g, const int64_t *indices,
+                       void *x);
+    /* y (planes, out_h, out_w) = the window means of x (planes, H, W), 0 for
+     * an empty window; the adjoint: x = the sum over the windows covering
+     * each pixel of y / divisor. Fail only for scratch memory. */
+    nb_status (*window_mean)(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *x, void *y);
+    nb_status (*window_mean_adjoint)(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *y, void *x);
+    /* Batch normalisation over (N, C, S) (norm_args.h; per-channel arrays
+     * are host doubles). bn_stats: each channel's mean and biased variance
+     * (two passes: squared deviations from the mean, not x^2 - mean^2). */
+    void (*bn_stats)(const nbi_bn_shape *shape, const void *x, double *mean, double *var);
+    /* y = x * scale[c] + shift[c]. */
+    void (*bn_affine)(const nbi_bn_shape *shape, const void *x, const double *scale, const double *shift, void *y);
+    /* sum_g[c] = the sum of g, sum_gx[c] = of g * (x - mean[c]), over channel c. */
+    void (*bn_grad_sums)(const nbi_bn_shape *shape, const void *x, const void *g, const double *mean, double *sum_g,
+                         double *sum_gx);
+    /* dx = a[c] * g + b[c] * x + c[c]. */
+    void (*bn_grad_input)(const nbi_bn_shape *shape, const void *x, const void *g, const double *a, const double *b,
+                          const double *c, void *dx);
 
     /* ---- optimizer steps and fused losses ---- */
     /* One parameter's update in place (optim_args.h); a NULL buffer is an
@@ -186,5 +232,10 @@ static inline bool nbi_check_device1(const char *op, const nb_tensor *t, const c
 /* backend->supports(family, op, dtype), else NB_ERR_UNSUPPORTED naming the
  * op, the device and the dtype. */
 bool nbi_check_supported(const nbi_backend *backend, nbi_family family, int op, nb_dtype dtype, const char *opname);
+
+/* An entry returned a status other than NB_OK and recorded its reason
+ * ("out of memory for ..."): put the op's name in front of it, as every
+ * message starts ("nb_matmul: out of memory for ..."). Returns NULL. */
+void *nbi_entry_failed(const char *opname);
 
 #endif /* NABLA_BACKEND_H */

@@ -14,6 +14,10 @@
 #include "reduce_kernels.h"
 
 /* ---- matmul, convolution, pooling, normalisation ---- */
+#include "gemm.h"
+#include "im2col.h"
+#include "norm_kernels.h"
+#include "pool_kernels.h"
 
 /* ---- optimizer steps and fused losses ---- */
 #include "loss_kernels.h"
@@ -65,6 +69,10 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_LINE: return (unsigned)op < NBI_NUM_LINE;
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
+    case NBI_FAMILY_MATMUL: return op == 0 && dtype != NB_BOOL;
+    case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && nb_dtype_is_floating(dtype);
+    case NBI_FAMILY_POOL: return (unsigned)op < NBI_NUM_POOL_OPS && nb_dtype_is_floating(dtype);
+    case NBI_FAMILY_BATCH_NORM: return op == 0 && nb_dtype_is_floating(dtype);
 
     /* ---- optimizer steps and fused losses ---- */
     case NBI_FAMILY_OPTIM_STEP:
@@ -128,6 +136,18 @@ const nbi_backend nbi_cpu_backend = {
     .line   = nbi_line_run,
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
+    .matmul              = nbi_cpu_matmul,
+    .conv_forward        = nbi_conv_forward,
+    .conv_input_grad     = nbi_conv_input_grad,
+    .conv_weight_grad    = nbi_conv_weight_grad,
+    .max_pool2d          = nbi_max_pool2d,
+    .max_unpool          = nbi_max_unpool,
+    .window_mean         = nbi_window_mean,
+    .window_mean_adjoint = nbi_window_mean_adjoint,
+    .bn_stats            = nbi_bn_stats,
+    .bn_affine           = nbi_bn_affine,
+    .bn_grad_sums        = nbi_bn_grad_sums,
+    .bn_grad_input       = nbi_bn_grad_input,
 
     /* ---- optimizer steps and fused losses ---- */
     .sgd_step               = nbi_cpu_sgd_step,

@@ -18,6 +18,7 @@
 #ifndef NABLA_GEMM_H
 #define NABLA_GEMM_H
 
+#include "../core/matmul_args.h"
 #include "cpu.h"
 
 /* NOTE: a micro-kernel is fast only when its loops over the register tile are
@@ -99,5 +100,10 @@ void nbi_gemm_reference_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, in
  * b + (p * b_row + j * b_col). Any strides (broadcast 0 included). */
 void nbi_matmul_int(nb_dtype dtype, int64_t m, int64_t n, int64_t k, const void *a, int64_t a_row,
                     int64_t a_col, const void *b, int64_t b_row, int64_t b_col, void *c, int64_t ldc);
+
+/* The backend's matmul entry (matmul.c): the batch of args, each product
+ * one nbi_gemm_* or nbi_matmul_int call. NB_ERR_OOM, recorded, when GEMM
+ * could not get its packing buffers. */
+nb_status nbi_cpu_matmul(const nbi_matmul_args *args);
 
 #endif /* NABLA_GEMM_H */

@@ -508,12 +508,14 @@ static void run_share(int64_t begin, int64_t end, void *ctx)
     if (failed) atomic_store(&job->failed, 1);
 }
 
+static nb_status out_of_memory(void) { return nbi_fail_status(NB_ERR_OOM, "out of memory for the column buffers"); }
+
 /* share over count images or pieces, grain at a time, on the threads. */
 static nb_status run(conv_job *job, conv_share_fn share, int64_t count, int64_t grain)
 {
     job->share = share;
     nbi_parallel_for(count, grain, run_share, job);
-    return atomic_load(&job->failed) ? NB_ERR_OOM : NB_OK;
+    return atomic_load(&job->failed) ? out_of_memory() : NB_OK;
 }
 
 /* The weight gradient's batch is cut into at most this many pieces, each
@@ -537,7 +539,7 @@ nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *
     size_t is = job.itemsize, row = (size_t)job.K * is;
     if (bias && !job.direct) {
         job.w_with_bias = nbi_host_alloc((size_t)s->out_channels * (row + is));
-        if (job.w_with_bias == NULL) return NB_ERR_OOM;
+        if (job.w_with_bias == NULL) return out_of_memory();
         job.bias_rows = 1;
         for (int64_t o = 0; o < s->out_channels; o++) {
             memcpy(job.w_with_bias + o * (row + is), (const char *)w + o * row, row);

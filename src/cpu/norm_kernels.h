@@ -1,6 +1,7 @@
 /*
  * norm_kernels.h — batch normalisation's loops on the CPU (norm_kernels.c),
- * for the fused op of src/nn/batch_norm.c.
+ * for the fused op of src/nn/batch_norm.c: the backend's bn_* entries
+ * (core/norm_args.h).
  *
  * x, g, y, dx are contiguous (N, C, S): N samples, C channels, S values per
  * channel and sample (H*W for 2-d, 1 for 1-d input). Per-channel numbers
@@ -11,12 +12,8 @@
 #ifndef NABLA_NORM_KERNELS_H
 #define NABLA_NORM_KERNELS_H
 
+#include "../core/norm_args.h"
 #include "cpu.h"
-
-typedef struct {
-    nb_dtype dtype; /* NB_FLOAT32 or NB_FLOAT64 */
-    int64_t  batch, channels, spatial;
-} nbi_bn_shape;
 
 /* The mean and the biased variance of each channel (two passes: the
  * variance sums squared deviations from the mean, not x^2 - mean^2). */

@@ -191,7 +191,7 @@ nb_status nbi_max_pool2d(nb_dtype dtype, const nbi_max_pool_shape *s, const void
     max_pool_job job = {.dtype = dtype, .s = s, .x = x, .y = y, .indices = indices, .failed = &failed};
     nbi_parallel_for(s->planes, plane_grain(s->height * s->width), dtype == NB_FLOAT32 ? max_pool_f32 : max_pool_f64,
                      &job);
-    return atomic_load(&failed) ? NB_ERR_OOM : NB_OK;
+    return atomic_load(&failed) ? nbi_fail_status(NB_ERR_OOM, "out of memory") : NB_OK;
 }
 
 typedef struct {
@@ -220,19 +220,29 @@ DEFINE_UNPOOL(float, f32)
 DEFINE_UNPOOL(double, f64)
 #undef DEFINE_UNPOOL
 
-void nbi_max_unpool(nb_dtype dtype, int64_t planes, int64_t count, int64_t plane_size, const void *g,
-                    const int64_t *indices, void *x)
+void nbi_max_unpool(nb_dtype dtype, const nbi_max_pool_shape *s, const void *g, const int64_t *indices, void *x)
 {
-    unpool_job job = {.count = count, .plane_size = plane_size, .g = g, .indices = indices, .x = x};
-    nbi_parallel_for(planes, plane_grain(plane_size + count), dtype == NB_FLOAT32 ? unpool_f32 : unpool_f64, &job);
+    int64_t    count = s->out_h * s->out_w, plane_size = s->height * s->width;
+    unpool_job job   = {.count = count, .plane_size = plane_size, .g = g, .indices = indices, .x = x};
+    nbi_parallel_for(s->planes, plane_grain(plane_size + count), dtype == NB_FLOAT32 ? unpool_f32 : unpool_f64, &job);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Window means                                                              */
 /* ------------------------------------------------------------------------ */
 
+/* The windows of a call tabulated (nbi_window_bounds) once for all planes:
+ * output (p, q) averages rows [row_start[p], row_end[p]) and columns
+ * [col_start[q], col_end[q]) and divides the sum by row_div[p] *
+ * col_div[q]; an empty window gives 0. */
 typedef struct {
-    const nbi_window_tables *t;
+    int64_t  planes, height, width, out_h, out_w;
+    int64_t *row_start, *row_end, *row_div; /* out_h each */
+    int64_t *col_start, *col_end, *col_div; /* out_w each */
+} window_tables;
+
+typedef struct {
+    const window_tables *t;
     const void              *in;
     void                    *out;
 } window_job;
@@ -241,7 +251,7 @@ typedef struct {
     static void window_mean_##suffix(int64_t begin, int64_t end, void *ctx)                                            \
     {                                                                                                                  \
         const window_job        *job = ctx;                                                                            \
-        const nbi_window_tables *t   = job->t;                                                                         \
+        const window_tables *t   = job->t;                                                                         \
         const int64_t            W = t->width, P = t->out_h, Q = t->out_w;                                             \
         for (int64_t plane = begin; plane < end; plane++) {                                                            \
             const T *x = (const T *)job->in + plane * t->height * W;                                                   \
@@ -262,7 +272,7 @@ typedef struct {
     static void window_adjoint_##suffix(int64_t begin, int64_t end, void *ctx)                                         \
     {                                                                                                                  \
         const window_job        *job = ctx;                                                                            \
-        const nbi_window_tables *t   = job->t;                                                                         \
+        const window_tables *t   = job->t;                                                                         \
         const int64_t            W = t->width, P = t->out_h, Q = t->out_w;                                             \
         for (int64_t plane = begin; plane < end; plane++) {                                                            \
             const T *y = (const T *)job->in + plane * P * Q;                                                           \
@@ -285,16 +295,51 @@ DEFINE_WINDOW_MEAN(float, f32)
 DEFINE_WINDOW_MEAN(double, f64)
 #undef DEFINE_WINDOW_MEAN
 
-void nbi_window_mean(nb_dtype dtype, const nbi_window_tables *t, const void *x, void *y)
+/* The tables of shape in one allocation (free(tables->row_start)); false
+ * when there is no room. */
+static bool window_tables_of(const nbi_mean_pool_shape *shape, window_tables *t)
 {
-    window_job job = {.t = t, .in = x, .out = y};
-    nbi_parallel_for(t->planes, plane_grain(t->height * t->width + t->out_h * t->out_w),
-                     dtype == NB_FLOAT32 ? window_mean_f32 : window_mean_f64, &job);
+    const nbi_window_spec *spec  = &shape->spec;
+    int64_t               *table = malloc((size_t)(3 * (spec->out_h + spec->out_w) + 1) * sizeof(int64_t));
+    if (table == NULL) return false;
+    int64_t *r = table, *c = table + 3 * spec->out_h;
+    *t         = (window_tables){
+                .planes    = shape->planes,
+                .height    = spec->height,
+                .width     = spec->width,
+                .out_h     = spec->out_h,
+                .out_w     = spec->out_w,
+                .row_start = r,
+                .row_end   = r + spec->out_h,
+                .row_div   = r + 2 * spec->out_h,
+                .col_start = c,
+                .col_end   = c + spec->out_w,
+                .col_div   = c + 2 * spec->out_w,
+    };
+    for (int64_t o = 0; o < spec->out_h; o++)
+        nbi_window_bounds(spec, 0, o, &t->row_start[o], &t->row_end[o], &t->row_div[o]);
+    for (int64_t o = 0; o < spec->out_w; o++)
+        nbi_window_bounds(spec, 1, o, &t->col_start[o], &t->col_end[o], &t->col_div[o]);
+    return true;
 }
 
-void nbi_window_mean_adjoint(nb_dtype dtype, const nbi_window_tables *t, const void *y, void *x)
+/* in to out by body over the planes of shape. */
+static nb_status run_windows(const nbi_mean_pool_shape *shape, nbi_range_fn body, const void *in, void *out)
 {
-    window_job job = {.t = t, .in = y, .out = x};
-    nbi_parallel_for(t->planes, plane_grain(t->height * t->width + t->out_h * t->out_w),
-                     dtype == NB_FLOAT32 ? window_adjoint_f32 : window_adjoint_f64, &job);
+    window_tables t;
+    if (!window_tables_of(shape, &t)) return nbi_fail_status(NB_ERR_OOM, "out of memory for the window tables");
+    window_job job = {.t = &t, .in = in, .out = out};
+    nbi_parallel_for(t.planes, plane_grain(t.height * t.width + t.out_h * t.out_w), body, &job);
+    free(t.row_start);
+    return NB_OK;
+}
+
+nb_status nbi_window_mean(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *x, void *y)
+{
+    return run_windows(shape, dtype == NB_FLOAT32 ? window_mean_f32 : window_mean_f64, x, y);
+}
+
+nb_status nbi_window_mean_adjoint(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *y, void *x)
+{
+    return run_windows(shape, dtype == NB_FLOAT32 ? window_adjoint_f32 : window_adjoint_f64, y, x);
 }

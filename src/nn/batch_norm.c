@@ -8,8 +8,8 @@
  * step and cost a convolutional net more than its convolutions (issue 10).
  * Here the forward is two reading passes (mean, then squared deviations)
  * and one writing pass; the backward one reading pass (two sums per
- * channel) and one writing pass (src/cpu/norm_kernels.c), all per-channel
- * arithmetic in double.
+ * channel) and one writing pass (the bn_* entries of the device's backend,
+ * core/norm_args.h), all per-channel arithmetic in double, on the host.
  *
  * Backward, with xhat = (x - mean) * invstd over the M = N * S values of a
  * channel and k = weight * invstd:
@@ -22,7 +22,7 @@
  *
  * Letters: N batch, C channels, S the values per sample and channel.
  */
-#include "cpu/norm_kernels.h"
+#include "core/backend.h"
 #include "nn/functional_args.h"
 
 #include <math.h>
@@ -63,7 +63,11 @@ static nbi_bn_shape bn_shape_of(const nb_tensor *x)
     int64_t spatial = 1;
     for (int d = 2; d < x->ndim; d++)
         spatial *= x->shape[d];
-    return (nbi_bn_shape){ .dtype = x->dtype, .batch = x->shape[0], .channels = x->shape[1], .spatial = spatial };
+    return (nbi_bn_shape){ .device   = x->storage->device.index,
+                           .dtype    = x->dtype,
+                           .batch    = x->shape[0],
+                           .channels = x->shape[1],
+                           .spatial  = spatial };
 }
 
 /* Element c of a (C) vector of any stride, 1 when t is NULL. */
@@ -141,10 +145,14 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
 {
     const bn_saved *saved = node->state;
     if (nbi_grad_enabled()) return composite_backward(node, saved, g, grad_inputs);
-    nb_tensor   *x = nbi_input(node, 0), *weight = nbi_input(node, 1);
-    nbi_bn_shape s = bn_shape_of(x);
-    int64_t      C = s.channels;
-    double       count = (double)(s.batch * s.spatial);
+    nb_tensor               *x          = nbi_input(node, 0), *weight = nbi_input(node, 1);
+    const nb_tensor         *tensors[2] = { x, g };
+    static const char *const names[2]   = { "x", "grad_output" };
+    if (!nbi_check_device("NativeBatchNormBackward0", 2, tensors, names)) return nb_last_status();
+    const nbi_backend *backend = nbi_backend_of(x);
+    nbi_bn_shape       s       = bn_shape_of(x);
+    int64_t            C       = s.channels;
+    double             count   = (double)(s.batch * s.spatial);
     /* Scratch: sum_g, sum_gx, then the coefficients a, b, c. */
     double *scratch = malloc(5 * (size_t)(C > 0 ? C : 1) * sizeof(double));
     if (scratch == NULL) return nbi_fail_status(NB_ERR_OOM, "NativeBatchNormBackward0: out of memory");
@@ -157,7 +165,7 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
     }
     nb_tensor *xc = contiguous_values(x), *gc = contiguous_values(g);
     if (xc == NULL || gc == NULL) status = nb_last_status();
-    if (status == NB_OK) nbi_bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), saved->mean, sum_g, sum_gx);
+    if (status == NB_OK) backend->bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), saved->mean, sum_g, sum_gx);
     if (status == NB_OK && nbi_input_needs_grad(node, 0)) {
         for (int64_t ch = 0; ch < C; ch++) {
             double invstd = saved->invstd[ch], k = vector_at(weight, ch, 1) * invstd;
@@ -166,7 +174,7 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
             c[ch] = saved->training ? -k * sum_g[ch] / count - b[ch] * saved->mean[ch] : 0;
         }
         nb_tensor *dx = nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device);
-        if (dx != NULL) nbi_bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), a, b, c, nbi_ptr(dx));
+        if (dx != NULL) backend->bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), a, b, c, nbi_ptr(dx));
         status = nbi_keep_grad(dx, &grad_inputs[0]);
     }
     if (status == NB_OK && nbi_input_needs_grad(node, 1)) {
@@ -203,9 +211,16 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
                                 double eps, nb_tensor *into)
 {
-    nbi_bn_shape s     = bn_shape_of(x);
-    int64_t      C     = s.channels;
-    bn_saved    *saved = bn_saved_new(C, training, eps);
+    const char              *op         = "nb_batch_norm";
+    const nb_tensor         *tensors[5] = { x, running_mean, running_var, weight, bias };
+    static const char *const names[5]   = { "x", "running_mean", "running_var", "weight", "bias" };
+    if (!nbi_check_device(op, 5, tensors, names) ||
+        !nbi_check_supported(nbi_backend_of(x), NBI_FAMILY_BATCH_NORM, 0, x->dtype, op))
+        return NULL;
+    const nbi_backend *backend = nbi_backend_of(x);
+    nbi_bn_shape       s       = bn_shape_of(x);
+    int64_t            C       = s.channels;
+    bn_saved          *saved   = bn_saved_new(C, training, eps);
     double      *shift = malloc(2 * (size_t)(C > 0 ? C : 1) * sizeof(double));
     if (saved == NULL || shift == NULL) {
         if (saved) bn_saved_free(saved);
@@ -219,7 +234,7 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
         out           = into ? into : xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
         if (out != NULL) { /* from here on nothing can fail */
             if (training) {
-                nbi_bn_stats(&s, nbi_ptr(xc), saved->mean, var);
+                backend->bn_stats(&s, nbi_ptr(xc), saved->mean, var);
             } else {
                 for (int64_t c = 0; c < C; c++) {
                     saved->mean[c] = vector_at(running_mean, c, 0);
@@ -236,7 +251,7 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
                 scale[c]         = vector_at(weight, c, 1) * saved->invstd[c];
                 shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
             }
-            nbi_bn_affine(&s, nbi_ptr(xc), scale, shift, nbi_ptr(out));
+            backend->bn_affine(&s, nbi_ptr(xc), scale, shift, nbi_ptr(out));
             if (into) nbi_bump_version(into);
         }
         if (!into) out = nb_keep(out);

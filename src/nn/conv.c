@@ -3,9 +3,11 @@
  * convolution front door, and the output sizes. Both run on the primitives
  * of ops/conv.c (ops/nn_primitives.h), which their gradients call again.
  *
- * Letters as in im2col.h: the image side (N, C, H, W) is conv2d's input,
- * the column side (N, O, P, Q) its output; weights are (O, C/G, kh, kw).
+ * Letters as in core/conv_args.h: the image side (N, C, H, W) is conv2d's
+ * input, the column side (N, O, P, Q) its output; weights are (O, C/G, kh,
+ * kw).
  */
+#include "core/backend.h"
 #include "ops/nn_primitives.h"
 
 /* ------------------------------------------------------------------------ */
@@ -54,11 +56,9 @@ static bool check_operands(const nb_tensor *x, const nb_tensor *weight, const nb
     if (!nbi_check_tensor(x, op, "x") || !nbi_check_tensor(weight, op, "weight")) return false;
     const nb_tensor *all[3]   = {x, weight, bias};
     const char      *names[3] = {"x", "weight", "bias"};
+    if (!nbi_check_device(op, 3, all, names)) return false;
     for (int i = 0; i < 3; i++) {
         if (all[i] == NULL) continue;
-        if (all[i]->storage->device.type != NB_CPU)
-            return nbi_fail(NB_ERR_DEVICE, "%s: %s is on a device this build cannot run (only the CPU is)", op,
-                            names[i]) != NULL;
         if (!nb_dtype_is_floating(all[i]->dtype))
             return nbi_fail(NB_ERR_DTYPE, "%s: expected floating %s, got %s", op, names[i],
                             nb_dtype_name(all[i]->dtype)) != NULL;

@@ -3,9 +3,9 @@
  * (batch statistics and running-stat updates in training, running
  * statistics in eval), nb_layer_norm and nb_group_norm.
  *
- * Batch norm runs fused (batch_norm.c) but for an empty batch or running
- * statistics that require grad. Otherwise all three are composites:
- * statistics from nb_mean_dims / nb_var_dims (biased, as torch normalises),
+ * Batch norm runs fused (batch_norm.c) but for an empty batch, running
+ * statistics that require grad, or a device without the fused kernels.
+ * Otherwise all three are composites: statistics from nb_mean_dims / nb_var_dims (biased, as torch normalises),
  * then (x - mean) * rsqrt(var + eps), then the optional affine weight and
  * bias lined up with their dims. Autograd differentiates them twice. Only
  * batch norm's running-stat update runs outside the graph (in place, under
@@ -13,6 +13,7 @@
  *
  * Letters: N batch, C channels, G groups; "..." any trailing dims.
  */
+#include "core/backend.h"
 #include "nn/functional_args.h"
 
 /* (x - mean) * rsqrt(var + eps), then * weight and + bias when given;
@@ -77,13 +78,14 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
         return nbi_fail(NB_ERR_ARG, "%s: running_mean and running_var are required in eval mode", op);
     if (training && isnan(momentum)) return nbi_fail(NB_ERR_ARG, "%s: momentum is NaN", op);
 
-    /* Fused but for an empty batch and running statistics that are in a
-     * graph or cannot take an in-place write (those take the composite and
-     * its errors). */
-    bool fused = x->numel > 0 && (running_mean == NULL ||
-                                  (!running_mean->requires_grad && !running_var->requires_grad &&
-                                   !nbi_has_internal_overlap(running_mean) && !nbi_has_internal_overlap(running_var) &&
-                                   nbi_memory_overlap(running_mean, running_var) == NBI_OVERLAP_NO));
+    /* Fused but for an empty batch, running statistics that are in a graph
+     * or cannot take an in-place write (those take the composite and its
+     * errors), and a device whose backend lacks the kernels. */
+    bool fused = x->numel > 0 && nbi_backend_of(x)->supports(NBI_FAMILY_BATCH_NORM, 0, x->dtype) &&
+                 (running_mean == NULL ||
+                  (!running_mean->requires_grad && !running_var->requires_grad &&
+                   !nbi_has_internal_overlap(running_mean) && !nbi_has_internal_overlap(running_var) &&
+                   nbi_memory_overlap(running_mean, running_var) == NBI_OVERLAP_NO));
     nb_shape channel_shape = nbf_channel_shape(x->ndim, channels);
     if (!training) {
         if (fused) return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into);

@@ -6,6 +6,7 @@
  * ops/pad.c, which the gradients (pad again with the pads negated,
  * autograd/pool_derivatives.c) call directly.
  */
+#include "core/backend.h"
 #include "ops/nn_primitives.h"
 
 /* Pads beyond this are refused before any size arithmetic can overflow. */
@@ -14,9 +15,7 @@
 nb_tensor *nb_pad(const nb_tensor *x, const int64_t *pads, int npads, double value)
 {
     const char *op = "nb_pad";
-    if (!nbi_check_tensor(x, op, "x")) return NULL;
-    if (x->storage->device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "%s: x is on a device this build cannot run (only the CPU is)", op);
+    if (!nbi_check_tensor(x, op, "x") || !nbi_check_device1(op, x, "x")) return NULL;
     if (npads < 0 || npads % 2 != 0 || (npads > 0 && pads == NULL))
         return nbi_fail(NB_ERR_ARG, "%s: pads must be (before, after) pairs, got %d values%s", op, npads,
                         npads > 0 && pads == NULL ? " and a NULL list" : "");

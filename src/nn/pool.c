@@ -7,19 +7,18 @@
  * plane, so the unbatched form needs no reshaping. Both averages are one
  * primitive, a mean over separable windows (nbi_window_spec).
  */
+#include "core/backend.h"
 #include "ops/nn_primitives.h"
 
 /* ------------------------------------------------------------------------ */
 /* Checks and output sizes                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* x: a floating CPU tensor of 3 or 4 dims whose last nonempty dims have
+/* x: a floating tensor of 3 or 4 dims whose last nonempty dims have
  * sizes above zero (torch lets only the batch dim be empty). */
 static bool check_input(const nb_tensor *x, const char *op, int nonempty)
 {
-    if (!nbi_check_tensor(x, op, "x")) return false;
-    if (x->storage->device.type != NB_CPU)
-        return nbi_fail(NB_ERR_DEVICE, "%s: x is on a device this build cannot run (only the CPU is)", op) != NULL;
+    if (!nbi_check_tensor(x, op, "x") || !nbi_check_device1(op, x, "x")) return false;
     if (!nb_dtype_is_floating(x->dtype))
         return nbi_fail(NB_ERR_DTYPE, "%s: expected a floating x, got %s", op, nb_dtype_name(x->dtype)) != NULL;
     char xs[NBI_SHAPE_STR_SIZE];

@@ -1,24 +1,28 @@
 /*
  * conv.c — the three primitives nb_conv2d and nb_conv_transpose2d are built
  * on (conv2d, its adjoint in the input = conv_transpose2d, its adjoint in
- * the weight), each running a kernel of src/cpu/im2col.c and recording a
- * node whose formula calls the others (autograd/conv_derivatives.c).
+ * the weight), each running an entry of its device's backend (described in
+ * core/conv_args.h) and recording a node whose formula calls the others
+ * (autograd/conv_derivatives.c).
  *
  * Why in ops/ and not nn/: these are primitives with kernels, which the
  * gradient formulas call back; nn/conv.c keeps the public front doors and
  * their checks. In nn/ they made autograd call up into nn.
  *
- * Letters as in im2col.h: the image side (N, C, H, W) is conv2d's input,
+ * Letters as in conv_args.h: the image side (N, C, H, W) is conv2d's input,
  * the column side (N, O, P, Q) its output; weights are (O, C/G, kh, kw).
- * The arguments were checked by the front door (nn/conv.c).
+ * The arguments were checked by the front door (nn/conv.c); the gradient
+ * formulas call these too, so each checks devices and the kernel's
+ * presence again (a few compares).
  */
 #include "autograd/nn_derivatives.h"
-#include "cpu/im2col.h"
+#include "core/backend.h"
 
-static nbi_conv_shape conv_shape(const nbi_conv_geometry *geom, const int64_t *image, const int64_t *columns,
-                                 int64_t kernel_h, int64_t kernel_w)
+static nbi_conv_shape conv_shape(const nb_tensor *any, const nbi_conv_geometry *geom, const int64_t *image,
+                                 const int64_t *columns, int64_t kernel_h, int64_t kernel_w)
 {
     return (nbi_conv_shape){
+        .device       = any->storage->device.index,
         .batch        = image[0],
         .groups       = geom->groups,
         .channels     = image[1],
@@ -67,14 +71,26 @@ static bool make_contiguous(contiguous_set *set, const nb_tensor *a, const nb_te
 
 static const void *data_of(const nb_tensor *t) { return t ? nbi_ptr(t) : NULL; }
 
-/* Release the copies; free out and fail unless the kernel succeeded. */
+/* Release the copies; free out and fail unless the kernel succeeded (it
+ * recorded why). */
 static nb_tensor *finish(nb_tensor *out, contiguous_set *set, nb_status status, const char *op)
 {
     release_contiguous(set);
     if (status == NB_OK) return out;
     nb_free(out);
-    return nbi_fail(status, "%s: out of memory for the column buffers", op);
+    return nbi_entry_failed(op);
 }
+
+/* a, b and c (may be NULL) on one device, whose backend has the product. */
+static bool check_runnable(const char *op, nbi_conv_op product, const nb_tensor *a, const nb_tensor *b,
+                           const nb_tensor *c, const char *const names[3])
+{
+    const nb_tensor *tensors[3] = { a, b, c };
+    return nbi_check_device(op, 3, tensors, names) &&
+           nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_CONV, (int)product, a->dtype, op);
+}
+
+static const char *const conv_names[3] = { "x", "weight", "bias" };
 
 /* The copies failed (their error is recorded): free out. */
 static nb_tensor *abandon(nb_tensor *out)
@@ -85,6 +101,7 @@ static nb_tensor *abandon(nb_tensor *out)
 
 nb_tensor *nbi_conv2d_op(const nb_tensor *x, const nb_tensor *w, const nb_tensor *bias, const nbi_conv_geometry *geom)
 {
+    if (!check_runnable("nb_conv2d", NBI_CONV_FORWARD, x, w, bias, conv_names)) return NULL;
     int64_t out_shape[4] = {x->shape[0], w->shape[0], 0, 0};
     for (int d = 0; d < 2; d++)
         out_shape[2 + d] = nbi_conv_output_size(geom, d, x->shape[2 + d], w->shape[2 + d]);
@@ -92,9 +109,9 @@ nb_tensor *nbi_conv2d_op(const nb_tensor *x, const nb_tensor *w, const nb_tensor
     if (out == NULL) return NULL;
     contiguous_set set;
     if (!make_contiguous(&set, x, w, bias)) return abandon(out);
-    nbi_conv_shape s = conv_shape(geom, x->shape, out_shape, w->shape[2], w->shape[3]);
-    nb_status      status =
-        nbi_conv_forward(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]), data_of(set.t[2]), nbi_ptr(out));
+    nbi_conv_shape s      = conv_shape(x, geom, x->shape, out_shape, w->shape[2], w->shape[3]);
+    nb_status      status = nbi_backend_of(x)->conv_forward(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
+                                                            data_of(set.t[2]), nbi_ptr(out));
     out = finish(out, &set, status, "nb_conv2d");
     return nbi_record_conv2d(out, x, w, bias, geom);
 }
@@ -102,14 +119,15 @@ nb_tensor *nbi_conv2d_op(const nb_tensor *x, const nb_tensor *w, const nb_tensor
 nb_tensor *nbi_conv_transpose2d_op(const nb_tensor *x, const nb_tensor *w, const nb_tensor *bias,
                                    const nbi_conv_geometry *geom, int64_t out_h, int64_t out_w)
 {
+    if (!check_runnable("nb_conv_transpose2d", NBI_CONV_INPUT_GRAD, x, w, bias, conv_names)) return NULL;
     int64_t    out_shape[4] = {x->shape[0], w->shape[1] * geom->groups, out_h, out_w};
     nb_tensor *out          = nbi_empty(4, out_shape, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     contiguous_set set;
     if (!make_contiguous(&set, x, w, bias)) return abandon(out);
-    nbi_conv_shape s = conv_shape(geom, out_shape, x->shape, w->shape[2], w->shape[3]);
-    nb_status      status =
-        nbi_conv_input_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]), data_of(set.t[2]), nbi_ptr(out));
+    nbi_conv_shape s      = conv_shape(x, geom, out_shape, x->shape, w->shape[2], w->shape[3]);
+    nb_status      status = nbi_backend_of(x)->conv_input_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
+                                                               data_of(set.t[2]), nbi_ptr(out));
     out = finish(out, &set, status, "nb_conv_transpose2d");
     return nbi_record_conv_transpose2d(out, x, w, bias, geom);
 }
@@ -117,13 +135,16 @@ nb_tensor *nbi_conv_transpose2d_op(const nb_tensor *x, const nb_tensor *w, const
 nb_tensor *nbi_conv2d_weight_op(const nb_tensor *x, const nb_tensor *g, const nbi_conv_geometry *geom, int64_t kernel_h,
                                 int64_t kernel_w)
 {
+    static const char *const names[3] = { "x", "grad_output", NULL };
+    if (!check_runnable("nb_conv2d", NBI_CONV_WEIGHT_GRAD, x, g, NULL, names)) return NULL;
     int64_t    out_shape[4] = {g->shape[1], x->shape[1] / geom->groups, kernel_h, kernel_w};
     nb_tensor *out          = nbi_empty(4, out_shape, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     contiguous_set set;
     if (!make_contiguous(&set, x, g, NULL)) return abandon(out);
-    nbi_conv_shape s      = conv_shape(geom, x->shape, g->shape, kernel_h, kernel_w);
-    nb_status      status = nbi_conv_weight_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]), nbi_ptr(out));
+    nbi_conv_shape s      = conv_shape(x, geom, x->shape, g->shape, kernel_h, kernel_w);
+    nb_status      status = nbi_backend_of(x)->conv_weight_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
+                                                                nbi_ptr(out));
     out                   = finish(out, &set, status, "nb_conv2d");
     return nbi_record_conv2d_weight(out, x, g, geom);
 }

@@ -5,8 +5,9 @@
  * Every product is a batch of matrix products C (m x n) = A (m x k) B (k x n):
  * a 1-D left operand is the row (1, k), a 1-D right operand the column
  * (k, 1), leading dims are batch dims broadcast against each other, and the
- * added dims are dropped from the result. Float batches go to GEMM one
- * matrix at a time (src/cpu/gemm.c); integer ones to a plain wrapping loop.
+ * added dims are dropped from the result. The whole batch is one call of
+ * the device's matmul entry (core/matmul_args.h): on the CPU, GEMM per
+ * float matrix, a plain wrapping loop for the integer dtypes.
  *
  * No copies where strides allow: a matrix with strides (ld, 1) reaches GEMM
  * as it is, one with strides (1, ld) as "transposed" (so nb_t(x) costs
@@ -15,7 +16,7 @@
  * is copied with nb_contiguous first.
  */
 #include "autograd/autograd.h"
-#include "cpu/gemm.h"
+#include "core/backend.h"
 
 /* ------------------------------------------------------------------------ */
 /* Checks                                                                    */
@@ -23,12 +24,10 @@
 
 static bool check_operands(const nb_tensor *a, const nb_tensor *b, const char *op)
 {
-    if (!nbi_check_tensor(a, op, "a") || !nbi_check_tensor(b, op, "b")) return false;
-    if (a->storage->device.type != NB_CPU || b->storage->device.type != NB_CPU) {
-        nbi_fail(NB_ERR_DEVICE, "%s: %s is on a device this build cannot run (only the CPU is)", op,
-                 a->storage->device.type != NB_CPU ? "a" : "b");
+    const nb_tensor *operands[2] = { a, b };
+    static const char *const names[2] = { "a", "b" };
+    if (!nbi_check_tensor(a, op, "a") || !nbi_check_tensor(b, op, "b") || !nbi_check_device(op, 2, operands, names))
         return false;
-    }
     if (a->dtype == NB_BOOL || b->dtype == NB_BOOL) {
         nbi_fail(NB_ERR_DTYPE, "%s: bool tensors cannot be multiplied (%s is bool); convert with nb_to_dtype", op,
                  a->dtype == NB_BOOL ? "a" : "b");
@@ -41,7 +40,7 @@ static bool check_operands(const nb_tensor *a, const nb_tensor *b, const char *o
                  nb_dtype_name(a->dtype), nb_dtype_name(b->dtype));
         return false;
     }
-    return true;
+    return nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_MATMUL, 0, a->dtype, op);
 }
 
 static bool check_ndim(const nb_tensor *t, int ndim, const char *op, const char *name)
@@ -91,7 +90,7 @@ static matrices matrices_of(const nb_tensor *t, bool is_left)
     return x;
 }
 
-/* How GEMM can read a rows x cols matrix in place (see gemm.h). */
+/* How GEMM can read a rows x cols matrix in place (see matmul_args.h). */
 typedef struct {
     bool    trans;
     int64_t ld;
@@ -139,76 +138,6 @@ static bool fold_batch_into_rows(const matrices *x, int64_t *rows, int64_t *row_
     return true;
 }
 
-/* ------------------------------------------------------------------------ */
-/* The batched product                                                       */
-/* ------------------------------------------------------------------------ */
-
-/* C[b] (m x n, contiguous) = A[b] B[b] for every index b of the broadcast
- * batch; a and b step through it with their own strides (0 where broadcast). */
-typedef struct {
-    nb_dtype    dtype;
-    int         batch_ndim;
-    int64_t     batch_shape[NB_MAX_DIMS];
-    int64_t     a_stride[NB_MAX_DIMS], b_stride[NB_MAX_DIMS];
-    const char *a, *b; /* element 0 of each */
-    char       *c;
-    int64_t     m, n, k;
-    matrices    x, y;   /* for the strides of the integer loop */
-    gemm_layout la, lb; /* for GEMM */
-    atomic_int  failed;
-} batch_job;
-
-static void batch_range(int64_t begin, int64_t end, void *ctx)
-{
-    batch_job *job      = ctx;
-    size_t     itemsize = nb_dtype_size(job->dtype);
-    for (int64_t index = begin; index < end; index++) {
-        int64_t a_off = 0, b_off = 0, rest = index;
-        for (int d = job->batch_ndim - 1; d >= 0; d--) {
-            int64_t i = rest % job->batch_shape[d];
-            rest /= job->batch_shape[d];
-            a_off += i * job->a_stride[d];
-            b_off += i * job->b_stride[d];
-        }
-        const char *a = job->a + a_off * (int64_t)itemsize;
-        const char *b = job->b + b_off * (int64_t)itemsize;
-        char       *c = job->c + index * job->m * job->n * (int64_t)itemsize;
-        nb_status   status = NB_OK;
-        switch (job->dtype) {
-        case NB_FLOAT32:
-            status = nbi_gemm_f32(job->la.trans, job->lb.trans, job->m, job->n, job->k, 1.0f, (const float *)a,
-                                  job->la.ld, (const float *)b, job->lb.ld, 0.0f, (float *)c, job->n);
-            break;
-        case NB_FLOAT64:
-            status = nbi_gemm_f64(job->la.trans, job->lb.trans, job->m, job->n, job->k, 1.0, (const double *)a,
-                                  job->la.ld, (const double *)b, job->lb.ld, 0.0, (double *)c, job->n);
-            break;
-        default:
-            nbi_matmul_int(job->dtype, job->m, job->n, job->k, a, job->x.row_stride, job->x.col_stride, b,
-                           job->y.row_stride, job->y.col_stride, c, job->n);
-            break;
-        }
-        if (status != NB_OK) atomic_store(&job->failed, 1);
-    }
-}
-
-/* Run the job over batch matrices. Small matrices (under ~2 x 64^3
- * multiply-adds, where GEMM itself has one or two blocks) are spread over
- * threads a whole matrix at a time; big ones run one after the other, each
- * threaded inside GEMM. False if GEMM ran out of memory. */
-static bool run_batch(batch_job *job, int64_t batch)
-{
-    double work = (double)job->m * (double)job->n * (double)job->k;
-    if (work <= (double)(1 << 19) || !nb_dtype_is_floating(job->dtype)) {
-        /* At least ~64k multiply-adds per thread: a few microseconds. */
-        int64_t grain = (int64_t)((double)(1 << 16) / (work > 1 ? work : 1)) + 1;
-        nbi_parallel_for(batch, grain, batch_range, job);
-    } else {
-        batch_range(0, batch, job);
-    }
-    return atomic_load(&job->failed) == 0;
-}
-
 /* a @ b for checked operands of at least 1 dim and the same non-bool dtype. */
 static nb_tensor *matmul_forward(const nb_tensor *a, const nb_tensor *b, const char *op)
 {
@@ -228,28 +157,24 @@ static nb_tensor *matmul_forward(const nb_tensor *a, const nb_tensor *b, const c
                         op, nbi_shape_str(a->ndim, a->shape, buf_a, sizeof buf_a),
                         nbi_shape_str(b->ndim, b->shape, buf_b, sizeof buf_b));
     int     batch_ndim = out_ndim;
-    int64_t batch      = nbi_shape_numel(batch_ndim, out_shape);
     if (a->ndim > 1) out_shape[out_ndim++] = x.rows;
     if (b->ndim > 1) out_shape[out_ndim++] = y.cols;
     nb_tensor *out = nbi_empty(out_ndim, out_shape, a->dtype, a->storage->device);
     if (out == NULL || out->numel == 0) return out;
-    if (x.cols == 0) { /* empty sums: zeros (all-zero bytes in every dtype) */
-        memset(nbi_ptr(out), 0, (size_t)out->numel * nbi_itemsize(out));
-        return out;
-    }
 
-    /* Copy an operand only when GEMM cannot read its matrices in place. */
+    /* Copy an operand only when GEMM cannot read its matrices in place (an
+     * empty sum, k == 0, reads nothing). */
     nb_tensor  *a_copy = NULL, *b_copy = NULL;
     gemm_layout la = { 0 }, lb = { 0 };
-    bool        is_float = nb_dtype_is_floating(a->dtype);
-    bool        ok       = true;
-    if (is_float && !gemm_layout_of(x.rows, x.cols, x.row_stride, x.col_stride, &la)) {
+    bool        is_gemm = nb_dtype_is_floating(a->dtype) && x.cols > 0;
+    bool        ok      = true;
+    if (is_gemm && !gemm_layout_of(x.rows, x.cols, x.row_stride, x.col_stride, &la)) {
         a_copy = nb_contiguous(a);
         ok     = a_copy != NULL;
         if (ok) x = matrices_of(a_copy, true);
         if (ok) gemm_layout_of(x.rows, x.cols, x.row_stride, x.col_stride, &la);
     }
-    if (ok && is_float && !gemm_layout_of(y.rows, y.cols, y.row_stride, y.col_stride, &lb)) {
+    if (ok && is_gemm && !gemm_layout_of(y.rows, y.cols, y.row_stride, y.col_stride, &lb)) {
         b_copy = nb_contiguous(b);
         ok     = b_copy != NULL;
         if (ok) y = matrices_of(b_copy, false);
@@ -257,26 +182,38 @@ static nb_tensor *matmul_forward(const nb_tensor *a, const nb_tensor *b, const c
     }
 
     if (ok) {
-        batch_job job = { .dtype = a->dtype, .a = nbi_ptr(x.t), .b = nbi_ptr(y.t), .c = nbi_ptr(out),
-                          .m = x.rows, .n = y.cols, .k = x.cols, .x = x, .y = y, .la = la, .lb = lb };
-        int64_t   folded_rows, folded_stride;
-        if (is_float && x.batch_ndim > 0 && nbi_shape_numel(y.batch_ndim, y.batch_shape) == 1
+        nbi_matmul_args args = {
+            .device = out->storage->device.index,
+            .dtype  = a->dtype,
+            .m      = x.rows,
+            .n      = y.cols,
+            .k      = x.cols,
+            .a      = { .data = nbi_ptr(x.t), .trans = la.trans, .ld = la.ld, .row_stride = x.row_stride,
+                        .col_stride = x.col_stride },
+            .b      = { .data = nbi_ptr(y.t), .trans = lb.trans, .ld = lb.ld, .row_stride = y.row_stride,
+                        .col_stride = y.col_stride },
+            .c      = nbi_ptr(out),
+        };
+        int64_t folded_rows, folded_stride;
+        gemm_layout folded;
+        if (is_gemm && x.batch_ndim > 0 && nbi_shape_numel(y.batch_ndim, y.batch_shape) == 1
             && fold_batch_into_rows(&x, &folded_rows, &folded_stride)
-            && gemm_layout_of(folded_rows, x.cols, folded_stride, x.col_stride, &job.la)) {
-            job.m = folded_rows; /* one GEMM over every row of the batch */
-            batch = 1;
+            && gemm_layout_of(folded_rows, x.cols, folded_stride, x.col_stride, &folded)) {
+            args.m       = folded_rows; /* one GEMM over every row of the batch */
+            args.a.trans = folded.trans;
+            args.a.ld    = folded.ld;
         } else {
-            job.batch_ndim = batch_ndim;
+            args.batch_ndim = batch_ndim;
             for (int d = 0; d < batch_ndim; d++) {
                 /* Align from the right; a missing or size-1 dim repeats (stride 0). */
                 int da = d - (batch_ndim - x.batch_ndim), db = d - (batch_ndim - y.batch_ndim);
-                job.batch_shape[d] = out_shape[d];
-                job.a_stride[d]    = da >= 0 && x.batch_shape[da] != 1 ? x.batch_stride[da] : 0;
-                job.b_stride[d]    = db >= 0 && y.batch_shape[db] != 1 ? y.batch_stride[db] : 0;
+                args.batch_shape[d]    = out_shape[d];
+                args.a.batch_stride[d] = da >= 0 && x.batch_shape[da] != 1 ? x.batch_stride[da] : 0;
+                args.b.batch_stride[d] = db >= 0 && y.batch_shape[db] != 1 ? y.batch_stride[db] : 0;
             }
         }
-        ok = run_batch(&job, batch);
-        if (!ok) nbi_fail(NB_ERR_OOM, "%s: out of memory for GEMM's packing buffers", op);
+        ok = nbi_backend_of(out)->matmul(&args) == NB_OK;
+        if (!ok) nbi_entry_failed(op);
     }
     nb_free(a_copy);
     nb_free(b_copy);

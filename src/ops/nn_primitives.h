@@ -22,6 +22,7 @@
 #define NABLA_OPS_NN_PRIMITIVES_H
 
 #include "core/internal.h"
+#include "core/pool_args.h"
 
 /* ------------------------------------------------------------------------ */
 /* Convolution (ops/conv.c)                                                  */
@@ -72,15 +73,7 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
 nb_tensor *nbi_max_unpool_op(const nb_tensor *g, const nb_tensor *indices, int64_t height, int64_t width);
 
 /* Averaging windows over the last two dims, (..., H, W) -> (..., out_h,
- * out_w): avg_pool2d's (kernel, stride, padding, exclude_pad; ceil_mode is
- * already in out_h / out_w) or, when adaptive, adaptive_avg_pool2d's. */
-typedef struct {
-    bool    adaptive;
-    bool    exclude_pad;
-    int64_t height, width, out_h, out_w;
-    int64_t kernel[2], stride[2], padding[2];
-} nbi_window_spec;
-
+ * out_w), as nbi_window_spec (core/pool_args.h) gives them. */
 nb_tensor *nbi_window_mean_op(const nb_tensor *x, const nbi_window_spec *spec);
 /* g (..., out_h, out_w) -> (..., H, W): each output's gradient spread over
  * its window with the same divisor. */

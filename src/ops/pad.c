@@ -9,7 +9,8 @@
  *
  * The output is filled with value, then the part of x that survives the
  * crops is copied into its place: both are strided views, so one copy
- * handles every dim at once.
+ * handles every dim at once. No kernel of its own: the fill and the copy
+ * run on x's device through their own ops.
  */
 #include "autograd/nn_derivatives.h"
 
@@ -32,7 +33,7 @@ nb_tensor *nbi_pad_op(const nb_tensor *x, const int64_t *pads, int npads, double
         grows = grows || before > 0 || after > 0;
     }
 
-    nb_tensor *out = grows ? nb_full(shape, value, NB_OPTS(.dtype = x->dtype))
+    nb_tensor *out = grows ? nb_full(shape, value, NB_OPTS(.dtype = x->dtype, .device = x->storage->device))
                            : nbi_empty(shape.ndim, shape.dims, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     if (nbi_shape_numel(x->ndim, kept) > 0) {

@@ -3,20 +3,20 @@
  * positions), max_unpool (its gradient: g added back at those positions,
  * whose own gradient is a gather), and the mean over separable windows
  * behind avg_pool2d and adaptive_avg_pool2d, with its adjoint as gradient.
- * Kernels in src/cpu/pool_kernels.c, gradients in
- * autograd/pool_derivatives.c.
+ * Each runs an entry of its device's backend (core/pool_args.h); gradients
+ * in autograd/pool_derivatives.c.
  *
  * Why in ops/ and not nn/: these are primitives with kernels, which the
  * gradient formulas call back; nn/pool.c keeps the public front doors, their
  * checks and output sizes. In nn/ they made autograd call up into nn.
  *
  * Inputs are (..., H, W): every leading index is one H x W plane. The
- * arguments were checked by the front doors (nn/pool.c).
+ * arguments were checked by the front doors (nn/pool.c); the gradient
+ * formulas call these too, so each checks devices and the kernel's
+ * presence again (a few compares).
  */
 #include "autograd/nn_derivatives.h"
-#include "cpu/pool_kernels.h"
-
-#include <stdlib.h>
+#include "core/backend.h"
 
 /* ------------------------------------------------------------------------ */
 /* Shared helpers                                                            */
@@ -58,6 +58,9 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
                              nb_tensor **indices)
 {
     const char *op = "nb_max_pool2d";
+    if (!nbi_check_device1(op, x, "x") ||
+        !nbi_check_supported(nbi_backend_of(x), NBI_FAMILY_POOL, NBI_POOL_MAX, x->dtype, op))
+        return NULL;
 
     bool       want_indices = indices != NULL || (nbi_should_record(1, &x));
     nb_tensor *out          = planes_like(x, out_size[0], out_size[1], x->dtype);
@@ -68,6 +71,7 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
         return NULL;
     }
     nbi_max_pool_shape s = {
+        .device     = x->storage->device.index,
         .planes     = plane_count(x),
         .height     = x->shape[x->ndim - 2],
         .width      = x->shape[x->ndim - 1],
@@ -82,12 +86,12 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
         .dilation_h = opts->dilation[0],
         .dilation_w = opts->dilation[1],
     };
-    nb_status status =
-        nbi_max_pool2d(x->dtype, &s, nbi_ptr(data), nbi_ptr(out), positions ? (int64_t *)nbi_ptr(positions) : NULL);
+    nb_status status = nbi_backend_of(x)->max_pool2d(x->dtype, &s, nbi_ptr(data), nbi_ptr(out),
+                                                     positions ? (int64_t *)nbi_ptr(positions) : NULL);
     nb_free(data);
     if (status != NB_OK) {
         nb_free(out), nb_free(positions);
-        return nbi_fail(status, "%s: out of memory", op);
+        return nbi_entry_failed(op);
     }
     out = nbi_record_max_pool2d(out, x, positions);
     if (out != NULL && indices != NULL)
@@ -99,15 +103,27 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
 
 nb_tensor *nbi_max_unpool_op(const nb_tensor *g, const nb_tensor *indices, int64_t height, int64_t width)
 {
+    const char              *op         = "MaxPool2DWithIndicesBackward0";
+    const nb_tensor         *tensors[2] = {g, indices};
+    static const char *const names[2]   = {"grad_output", "indices"};
+    if (!nbi_check_device(op, 2, tensors, names) ||
+        !nbi_check_supported(nbi_backend_of(g), NBI_FAMILY_POOL, NBI_POOL_MAX_UNPOOL, g->dtype, op))
+        return NULL;
     nb_tensor *out  = planes_like(g, height, width, g->dtype);
     nb_tensor *data = contiguous_data(g), *where = contiguous_data(indices);
     if (out == NULL || data == NULL || where == NULL) {
         nb_free(out), nb_free(data), nb_free(where);
         return NULL;
     }
-    int64_t count = g->shape[g->ndim - 2] * g->shape[g->ndim - 1];
-    nbi_max_unpool(g->dtype, plane_count(g), count, height * width, nbi_ptr(data), (const int64_t *)nbi_ptr(where),
-                   nbi_ptr(out));
+    nbi_max_pool_shape s = {
+        .device = g->storage->device.index,
+        .planes = plane_count(g),
+        .height = height,
+        .width  = width,
+        .out_h  = g->shape[g->ndim - 2],
+        .out_w  = g->shape[g->ndim - 1],
+    };
+    nbi_backend_of(g)->max_unpool(g->dtype, &s, nbi_ptr(data), (const int64_t *)nbi_ptr(where), nbi_ptr(out));
     nb_free(data), nb_free(where);
     return nbi_record_max_unpool(out, g, indices);
 }
@@ -116,65 +132,30 @@ nb_tensor *nbi_max_unpool_op(const nb_tensor *g, const nb_tensor *indices, int64
 /* Window means: avg_pool2d and adaptive_avg_pool2d                          */
 /* ------------------------------------------------------------------------ */
 
-/* start, end and divisor of each of out windows along one dim. */
-static void window_table(const nbi_window_spec *spec, int d, int64_t *start, int64_t *end, int64_t *div)
-{
-    int64_t size = d == 0 ? spec->height : spec->width, out = d == 0 ? spec->out_h : spec->out_w;
-    for (int64_t o = 0; o < out; o++) {
-        if (spec->adaptive) { /* torch's start_index / end_index, in exact integers */
-            start[o] = o * size / out;
-            end[o]   = ((o + 1) * size + out - 1) / out;
-            div[o]   = end[o] - start[o];
-            continue;
-        }
-        int64_t first = o * spec->stride[d] - spec->padding[d];
-        int64_t last  = first + spec->kernel[d];
-        if (last > size + spec->padding[d]) last = size + spec->padding[d];
-        int64_t pool = last - first; /* counts the padding */
-        if (first < 0) first = 0;
-        if (last > size) last = size;
-        if (last < first) last = first;
-        start[o] = first;
-        end[o]   = last;
-        div[o]   = spec->exclude_pad ? last - first : pool;
-    }
-}
-
 /* Run the mean (adjoint false: x (..., H, W) -> (..., out_h, out_w)) or
  * its adjoint (the other way) on t. */
 static nb_tensor *window_op(const nb_tensor *t, const nbi_window_spec *spec, bool adjoint)
 {
+    const char *op = "nb_avg_pool2d";
+    if (!nbi_check_device1(op, t, adjoint ? "grad_output" : "x") ||
+        !nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_POOL, NBI_POOL_MEAN, t->dtype, op))
+        return NULL;
     int64_t    rows = adjoint ? spec->height : spec->out_h, cols = adjoint ? spec->width : spec->out_w;
-    nb_tensor *out   = planes_like(t, rows, cols, t->dtype);
-    nb_tensor *data  = contiguous_data(t);
-    int64_t   *table = malloc((size_t)(3 * (spec->out_h + spec->out_w) + 1) * sizeof(int64_t));
-    if (out == NULL || data == NULL || table == NULL) {
-        if (out && data) nbi_fail(NB_ERR_OOM, "nb_avg_pool2d: out of memory for the window tables");
-        nb_free(out), nb_free(data), free(table);
+    nb_tensor *out  = planes_like(t, rows, cols, t->dtype);
+    nb_tensor *data = contiguous_data(t);
+    if (out == NULL || data == NULL) {
+        nb_free(out), nb_free(data);
         return NULL;
     }
-    int64_t *r = table, *c = table + 3 * spec->out_h;
-    window_table(spec, 0, r, r + spec->out_h, r + 2 * spec->out_h);
-    window_table(spec, 1, c, c + spec->out_w, c + 2 * spec->out_w);
-    nbi_window_tables tables = {
-        .planes    = plane_count(t),
-        .height    = spec->height,
-        .width     = spec->width,
-        .out_h     = spec->out_h,
-        .out_w     = spec->out_w,
-        .row_start = r,
-        .row_end   = r + spec->out_h,
-        .row_div   = r + 2 * spec->out_h,
-        .col_start = c,
-        .col_end   = c + spec->out_w,
-        .col_div   = c + 2 * spec->out_w,
-    };
-    if (adjoint)
-        nbi_window_mean_adjoint(t->dtype, &tables, nbi_ptr(data), nbi_ptr(out));
-    else
-        nbi_window_mean(t->dtype, &tables, nbi_ptr(data), nbi_ptr(out));
-    free(table);
+    nbi_mean_pool_shape shape   = {.device = t->storage->device.index, .planes = plane_count(t), .spec = *spec};
+    const nbi_backend  *backend = nbi_backend_of(t);
+    nb_status           status  = adjoint ? backend->window_mean_adjoint(t->dtype, &shape, nbi_ptr(data), nbi_ptr(out))
+                                          : backend->window_mean(t->dtype, &shape, nbi_ptr(data), nbi_ptr(out));
     nb_free(data);
+    if (status != NB_OK) {
+        nb_free(out);
+        return nbi_entry_failed(op);
+    }
     return nbi_record_window_mean(out, t, spec, adjoint);
 }
 
