@@ -345,6 +345,32 @@ static void test_indexing_matches_the_cpu(void)
     nb_scope_end();
 }
 
+/* Products of every shape family matmul takes (vector, matrix, batched,
+ * broadcast batch, transposed views), float64 and int64: the CPU's. */
+static void test_matmul_matches_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *cases[][2] = {
+        { nb_randn(NB_SHAPE(7), NB_OPTS(.dtype = NB_FLOAT64)), nb_randn(NB_SHAPE(7), NB_OPTS(.dtype = NB_FLOAT64)) },
+        { nb_randn(NB_SHAPE(5, 7), NB_OPTS(.dtype = NB_FLOAT64)), nb_randn(NB_SHAPE(7), NB_OPTS(.dtype = NB_FLOAT64)) },
+        { nb_randn(NB_SHAPE(3, 5, 7), NB_OPTS(.dtype = NB_FLOAT64)), nb_randn(NB_SHAPE(7, 4), NB_OPTS(.dtype = NB_FLOAT64)) },
+        { nb_randn(NB_SHAPE(2, 1, 5, 7), NB_OPTS(.dtype = NB_FLOAT64)), nb_randn(NB_SHAPE(3, 7, 4), NB_OPTS(.dtype = NB_FLOAT64)) },
+        { nb_transpose(nb_randn(NB_SHAPE(7, 5), NB_OPTS(.dtype = NB_FLOAT64)), 0, 1),
+          nb_transpose(nb_randn(NB_SHAPE(4, 7), NB_OPTS(.dtype = NB_FLOAT64)), 0, 1) },
+        { nb_randint(-9, 9, NB_SHAPE(3, 5, 7), NB_OPTS(.dtype = NB_INT64)), nb_randint(-9, 9, NB_SHAPE(7, 4), NB_OPTS(.dtype = NB_INT64)) },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_tensor *cpu = nb_matmul(cases[i][0], cases[i][1]);
+        nb_tensor *gpu = nb_matmul(nb_to(cases[i][0], cuda0), nb_to(cases[i][1], cuda0));
+        if (!(cpu && gpu && same_values(cpu, gpu, 1e-12))) {
+            NBT_CHECK(!"matmul differs");
+            fprintf(stderr, "  case %zu: %s\n", i, nb_last_error());
+            nb_clear_error();
+        }
+    }
+    nb_scope_end();
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -414,6 +440,7 @@ int main(void)
     NBT_RUN(test_reductions_match_the_cpu);
     NBT_RUN(test_cross_entropy_and_adam_match_the_cpu);
     NBT_RUN(test_indexing_matches_the_cpu);
+    NBT_RUN(test_matmul_matches_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);

@@ -28,6 +28,14 @@ static nb_status cuda_copy(void *dst, nb_device to, const void *src, nb_device f
 
 static void cuda_synchronize(int index) { (void)nbi_cuda_sync(index); }
 
+static nb_status cuda_matmul(const nbi_matmul_args *args)
+{
+    int code = nbi_cuda_matmul(args);
+    if (code == 0) return NB_OK;
+    return nbi_fail_status(NB_ERR_DEVICE, "cuda:%d: %s", args->device,
+                           code == NBI_CUDA_CUBLAS_FAILED ? "a cuBLAS call failed" : nbi_cuda_error_string(code));
+}
+
 static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss)
 {
     nb_status status = nbi_cuda_cross_entropy_forward(rows, reduction, loss);
@@ -51,6 +59,7 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
     case NBI_FAMILY_RANDOM:
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
+    case NBI_FAMILY_MATMUL: return op == 0 && dtype != NB_BOOL;
     case NBI_FAMILY_INDEX: return nbi_cuda_index_supported(op, dtype);
     case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
     case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);
@@ -82,6 +91,7 @@ const nbi_backend nbi_cuda_backend = {
     .scatter       = nbi_cuda_scatter,
     .masked_fill   = nbi_cuda_masked_fill,
     .one_hot       = nbi_cuda_one_hot,
+    .matmul        = cuda_matmul,
     .reduce        = nbi_cuda_reduce,
     .line          = nbi_cuda_line,
     .cross_entropy_forward  = cuda_cross_entropy_forward,

@@ -14,6 +14,7 @@
 #include "../core/index_args.h"
 #include "../core/iter.h"
 #include "../core/loss_args.h"
+#include "../core/matmul_args.h"
 #include "../core/optim_args.h"
 #include "../core/reduce_args.h"
 #include "../core/op_ids.h"
@@ -59,6 +60,11 @@ void    nbi_cuda_gather(const nbi_gather_args *args);
 void    nbi_cuda_scatter(const nbi_gather_args *args, bool accumulate);
 void    nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
 void    nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t num_classes);
+
+/* matmul.cu: the batched product (cuBLAS for floats); 0, a cudaError_t, or
+ * NBI_CUDA_CUBLAS_FAILED (cudaErrorUnknown's value) when cuBLAS refused. */
+enum { NBI_CUDA_CUBLAS_FAILED = 999 };
+int nbi_cuda_matmul(const nbi_matmul_args *args);
 
 /* optim.cu: the fused optimizer steps. */
 void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_buffer, const nbi_sgd_hyper *hyper);
