@@ -371,6 +371,37 @@ static void test_matmul_matches_the_cpu(void)
     nb_scope_end();
 }
 
+/* Five training steps of a small MLP (linear, relu, linear, cross-entropy,
+ * Adam) on each device from the same weights end at the same weights. */
+static void test_mlp_training_matches_the_cpu(void)
+{
+    nb_tensor *weights[2][4];
+    nb_module *nets[2];
+    for (int side = 0; side < 2; side++) {
+        nb_manual_seed(21);
+        nb_module *layers[3] = { nb_linear_new(20, 32, true), nb_relu_new(), nb_linear_new(32, 10, true) };
+        nets[side]           = nb_sequential_new(layers, 3);
+        nb_device device     = side == 0 ? NB_DEVICE_CPU : cuda0;
+        NBT_CHECK(nb_module_to(nets[side], device) == NB_OK);
+        nb_optim *adam = nb_adam_for(nets[side], nb_adam_defaults());
+        nb_manual_seed(22);
+        for (int step = 0; step < 5; step++) {
+            nb_scope_begin();
+            nb_tensor *x    = nb_to(nb_randn(NB_SHAPE(16, 20), NB_OPTS()), device);
+            nb_tensor *y    = nb_to(nb_randint(0, 10, NB_SHAPE(16), NB_OPTS(.dtype = NB_INT64)), device);
+            nb_tensor *loss = nb_cross_entropy(nb_module_forward(nets[side], x), y, NB_CROSS_ENTROPY_OPTS());
+            nb_optim_zero_grad(adam);
+            NBT_CHECK(loss != NULL && nb_backward(loss) == NB_OK && nb_optim_step(adam) == NB_OK);
+            nb_scope_end();
+        }
+        nb_optim_free(adam);
+        NBT_CHECK(nb_module_parameters(nets[side], weights[side], NULL, 4) == 4);
+    }
+    for (int i = 0; i < 4; i++) NBT_CHECK(same_values(weights[0][i], weights[1][i], 1e-5));
+    nb_module_free(nets[0]);
+    nb_module_free(nets[1]);
+}
+
 static void test_integer_division_by_zero_is_an_error(void)
 {
     nb_scope_begin();
@@ -441,6 +472,7 @@ int main(void)
     NBT_RUN(test_cross_entropy_and_adam_match_the_cpu);
     NBT_RUN(test_indexing_matches_the_cpu);
     NBT_RUN(test_matmul_matches_the_cpu);
+    NBT_RUN(test_mlp_training_matches_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);
     NBT_RUN(test_mixing_devices_is_an_error);
     NBT_RUN(test_gradient_flows_back_through_moves);
