@@ -117,30 +117,6 @@ int64_t nbi_load_i64(const void *p, nb_dtype dtype)
     }
 }
 
-void nbi_store_f64(void *p, nb_dtype dtype, double value)
-{
-    switch (dtype) {
-    case NB_FLOAT32: *(float *)p = (float)value; break;
-    case NB_FLOAT64: *(double *)p = value; break;
-    case NB_BOOL: *(uint8_t *)p = value != 0; break;
-    default: nbi_store_i64(p, dtype, nbi_f64_to_i64(value)); break;
-    }
-}
-
-void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
-{
-    switch (dtype) {
-    case NB_FLOAT32: *(float *)p = (float)value; break;
-    case NB_FLOAT64: *(double *)p = (double)value; break;
-    case NB_INT64: *(int64_t *)p = value; break;
-    /* Narrowing wraps modulo 2^bits, as PyTorch's casts do. */
-    case NB_INT32: *(int32_t *)p = (int32_t)(uint32_t)(uint64_t)value; break;
-    case NB_UINT8: *(uint8_t *)p = (uint8_t)(uint64_t)value; break;
-    case NB_BOOL: *(uint8_t *)p = value != 0; break;
-    default: break;
-    }
-}
-
 /* PyTorch's overflow rule for a fill value (c10::overflows): integers take
  * values in their range (truncated toward zero), uint8 also takes the whole
  * numbers -255..-1 (they wrap, as two's complement; torch allows that for a

@@ -19,6 +19,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "nabla.h"
+
 #ifdef __CUDACC__
 #define NBI_HOST_DEVICE __host__ __device__
 #else
@@ -313,6 +315,30 @@ NBI_FORMULA int32_t nbi_f64_to_i32(double v)
 #define NBI_FLOAT_TO_i64(x)   nbi_f64_to_i64((double)(x))
 #define NBI_FLOAT_TO_i32(x)   nbi_f64_to_i32((double)(x))
 #define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint32_t)nbi_f64_to_i32((double)(x)))
+
+/* One value into an element of any dtype, by the rules above (the creation
+ * kernels of both devices, and the CPU's scalar stores). */
+NBI_FORMULA void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
+{
+    switch (dtype) {
+    case NB_FLOAT32: *(float *)p = (float)value; break;
+    case NB_FLOAT64: *(double *)p = (double)value; break;
+    case NB_INT64: *(int64_t *)p = value; break;
+    case NB_INT32: *(int32_t *)p = NBI_WRAP_TO_i32(value); break;
+    case NB_UINT8: *(uint8_t *)p = NBI_WRAP_TO_u8(value); break;
+    case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    default: break;
+    }
+}
+NBI_FORMULA void nbi_store_f64(void *p, nb_dtype dtype, double value)
+{
+    switch (dtype) {
+    case NB_FLOAT32: *(float *)p = (float)value; break;
+    case NB_FLOAT64: *(double *)p = value; break;
+    case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    default: nbi_store_i64(p, dtype, nbi_f64_to_i64(value)); break;
+    }
+}
 
 /* X(src suffix, source type, dst suffix, destination type, CONVERT) for
  * every (source, destination) pair. */

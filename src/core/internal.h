@@ -48,8 +48,7 @@ static inline bool nbi_is_integral(nb_dtype d) { return d == NB_INT64 || d == NB
  * (printing, item, fills); kernels use typed loops. */
 double  nbi_load_f64(const void *p, nb_dtype dtype);
 int64_t nbi_load_i64(const void *p, nb_dtype dtype);
-void    nbi_store_f64(void *p, nb_dtype dtype, double value);
-void    nbi_store_i64(void *p, nb_dtype dtype, int64_t value);
+/* nbi_store_f64, nbi_store_i64: core/formulas.h (shared with the CUDA kernels). */
 
 /* PyTorch's rule for a scalar written into a tensor of dtype (a fill value):
  * false with NB_ERR_ARG ("op: value 300 cannot be converted to ...") when it

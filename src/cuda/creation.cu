@@ -16,39 +16,6 @@
 
 namespace {
 
-constexpr int threads_per_block = 256;
-
-unsigned blocks_for(int64_t n)
-{
-    int64_t blocks = (n + threads_per_block - 1) / threads_per_block;
-    return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-}
-
-#define GRID_STRIDE(i, n)                                                                                              \
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
-__device__ inline void store_i64(char *p, nb_dtype dtype, int64_t value)
-{
-    switch (dtype) {
-    case NB_FLOAT32: *(float *)p = (float)value; break;
-    case NB_FLOAT64: *(double *)p = (double)value; break;
-    case NB_INT64: *(int64_t *)p = value; break;
-    case NB_INT32: *(int32_t *)p = (int32_t)(uint32_t)(uint64_t)value; break;
-    case NB_UINT8: *(uint8_t *)p = (uint8_t)(uint64_t)value; break;
-    default: *(uint8_t *)p = value != 0; break; /* bool */
-    }
-}
-
-__device__ inline void store_f64(char *p, nb_dtype dtype, double value)
-{
-    switch (dtype) {
-    case NB_FLOAT32: *(float *)p = (float)value; break;
-    case NB_FLOAT64: *(double *)p = value; break;
-    case NB_BOOL: *(uint8_t *)p = value != 0; break;
-    default: store_i64(p, dtype, nbi_f64_to_i64(value)); break;
-    }
-}
-
 __device__ inline int64_t size_of(nb_dtype dtype)
 {
     return dtype == NB_FLOAT64 || dtype == NB_INT64 ? 8 : (dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 1);
@@ -56,7 +23,7 @@ __device__ inline int64_t size_of(nb_dtype dtype)
 
 __global__ void fill_kernel(nbi_iter it, nbi_element value, int itemsize)
 {
-    GRID_STRIDE(i, it.numel)
+    NBI_GRID_STRIDE(i, it.numel)
     {
         char   *p    = it.base[0];
         int64_t rest = i;
@@ -70,7 +37,7 @@ __global__ void fill_kernel(nbi_iter it, nbi_element value, int itemsize)
 
 __global__ void arange_kernel(nbi_range_args a)
 {
-    GRID_STRIDE(i, a.count)
+    NBI_GRID_STRIDE(i, a.count)
     {
         char *p = (char *)a.out + i * size_of(a.dtype);
         if (a.dtype == NB_FLOAT32)
@@ -78,13 +45,13 @@ __global__ void arange_kernel(nbi_range_args a)
         else if (a.dtype == NB_FLOAT64)
             *(double *)p = a.start + a.step * (double)i;
         else
-            store_i64(p, a.dtype, (int64_t)((uint64_t)a.start_int + (uint64_t)a.step_int * (uint64_t)i));
+            nbi_store_i64(p, a.dtype, (int64_t)((uint64_t)a.start_int + (uint64_t)a.step_int * (uint64_t)i));
     }
 }
 
 __global__ void linspace_kernel(nbi_range_args a)
 {
-    GRID_STRIDE(i, a.count)
+    NBI_GRID_STRIDE(i, a.count)
     {
         char *p = (char *)a.out + i * size_of(a.dtype);
         if (a.dtype == NB_FLOAT32) {
@@ -92,7 +59,7 @@ __global__ void linspace_kernel(nbi_range_args a)
             *(float *)p = i < a.halfway ? start + step * (float)i : stop - step * (float)(a.count - 1 - i);
         } else {
             double v = i < a.halfway ? a.start + a.step * (double)i : a.end - a.step * (double)(a.count - 1 - i);
-            store_f64(p, a.dtype, v);
+            nbi_store_f64(p, a.dtype, v);
         }
     }
 }
@@ -104,7 +71,7 @@ __device__ inline int64_t wrap_to_i64(uint64_t u)
 
 __global__ void random_kernel(nbi_random_kind kind, nbi_random_args a)
 {
-    GRID_STRIDE(i, a.count)
+    NBI_GRID_STRIDE(i, a.count)
     {
         char *p = (char *)a.out + i * size_of(a.dtype);
         if (kind == NBI_RANDOM_UNIFORM) {
@@ -120,7 +87,7 @@ __global__ void random_kernel(nbi_random_kind kind, nbi_random_args a)
                 *(double *)p = v;
         } else {
             uint64_t r = nbi_philox_u64(a.seed, a.offset, (uint64_t)i) % a.range;
-            store_i64(p, a.dtype, wrap_to_i64((uint64_t)a.low + r));
+            nbi_store_i64(p, a.dtype, wrap_to_i64((uint64_t)a.low + r));
         }
     }
 }
@@ -131,7 +98,7 @@ extern "C" void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_elem
 {
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
     int itemsize = dtype == NB_FLOAT64 || dtype == NB_INT64 ? 8 : (dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 1);
-    fill_kernel<<<blocks_for(it->numel), threads_per_block, 0, nbi_cuda_stream(it->device)>>>(*it, *value, itemsize);
+    fill_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, nbi_cuda_stream(it->device)>>>(*it, *value, itemsize);
 }
 
 extern "C" void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args)
@@ -139,13 +106,13 @@ extern "C" void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args)
     if (args->count == 0 || nbi_cuda_use(args->device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(args->device);
     if (kind == NBI_RANGE_LINSPACE)
-        linspace_kernel<<<blocks_for(args->count), threads_per_block, 0, stream>>>(*args);
+        linspace_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, stream>>>(*args);
     else
-        arange_kernel<<<blocks_for(args->count), threads_per_block, 0, stream>>>(*args);
+        arange_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, stream>>>(*args);
 }
 
 extern "C" void nbi_cuda_random(nbi_random_kind kind, const nbi_random_args *args)
 {
     if (args->count == 0 || nbi_cuda_use(args->device) != 0) return;
-    random_kernel<<<blocks_for(args->count), threads_per_block, 0, nbi_cuda_stream(args->device)>>>(kind, *args);
+    random_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, nbi_cuda_stream(args->device)>>>(kind, *args);
 }

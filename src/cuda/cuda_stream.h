@@ -1,12 +1,26 @@
 /*
  * cuda_stream.h — for the .cu files only (C++): the stream that carries a
- * device's work (runtime.cu). The caller has made device current.
+ * device's work (runtime.cu; the caller has made device current), and the
+ * launch shape the elementwise-style kernels share.
  */
 #ifndef NABLA_CUDA_STREAM_H
 #define NABLA_CUDA_STREAM_H
 
 #include <cuda_runtime.h>
+#include <stdint.h>
 
 cudaStream_t nbi_cuda_stream(int device);
+
+/* Threads per block of the one-thread-per-element kernels, and blocks for n
+ * elements: at most 8 * 65535, each thread looping over the rest
+ * (NBI_GRID_STRIDE), so any n launches and the grid stays within limits. */
+constexpr int nbi_cuda_threads = 256;
+inline unsigned nbi_cuda_blocks(int64_t n)
+{
+    int64_t blocks = (n + nbi_cuda_threads - 1) / nbi_cuda_threads;
+    return (unsigned)(blocks < 1 ? 1 : (blocks < 65535 * 8 ? blocks : 65535 * 8));
+}
+#define NBI_GRID_STRIDE(i, n)                                                                                          \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
 #endif /* NABLA_CUDA_STREAM_H */

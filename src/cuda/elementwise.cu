@@ -26,15 +26,6 @@ NBI_FLOAT_FORMULAS(f64, double, exp, tanh, sigmoid_cuda_f64, NBI_FUN_F64)
 
 namespace {
 
-constexpr int threads_per_block = 256;
-
-/* Blocks for n elements, each thread taking several (grid-stride loop). */
-unsigned blocks_for(int64_t n)
-{
-    int64_t blocks = (n + threads_per_block - 1) / threads_per_block;
-    return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-}
-
 __device__ inline void locate(const nbi_iter &it, int64_t i, char **ptr)
 {
     for (int k = 0; k < it.noperands; k++) ptr[k] = it.base[k];
@@ -75,9 +66,9 @@ template <typename Op> void launch(const nbi_iter *it, const nbi_params &p, Op o
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(it->device);
     if (is_linear(*it))
-        contiguous_kernel<<<blocks_for(it->numel), threads_per_block, 0, stream>>>(*it, p, op);
+        contiguous_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, stream>>>(*it, p, op);
     else
-        strided_kernel<<<blocks_for(it->numel), threads_per_block, 0, stream>>>(*it, p, op);
+        strided_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, stream>>>(*it, p, op);
 }
 
 #define UNARY_FUNCTOR(name, sfx, TIN, TOUT)                                                    \

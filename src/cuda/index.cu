@@ -20,17 +20,6 @@
 
 namespace {
 
-constexpr int threads_per_block = 256;
-
-unsigned blocks_for(int64_t n)
-{
-    int64_t blocks = (n + threads_per_block - 1) / threads_per_block;
-    return (unsigned)(blocks < 65535 * 8 ? (blocks > 0 ? blocks : 1) : 65535 * 8);
-}
-
-#define GRID_STRIDE(i, n)                                                                                              \
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
 /* Operand k's address at row-major position i of the walk's first `dims`
  * dims (the rest at 0). */
 __device__ inline char *walk_at(const nbi_walk &w, int k, int64_t i, int dims)
@@ -45,7 +34,7 @@ __device__ inline char *walk_at(const nbi_walk &w, int k, int64_t i, int dims)
 
 __global__ void check_kernel(nbi_walk w, int64_t size, unsigned long long *first_bad)
 {
-    GRID_STRIDE(i, w.numel)
+    NBI_GRID_STRIDE(i, w.numel)
     {
         int64_t v = *(const int64_t *)walk_at(w, 0, i, w.ndim);
         if (v < 0 || v >= size) atomicMin(first_bad, (unsigned long long)i);
@@ -54,7 +43,7 @@ __global__ void check_kernel(nbi_walk w, int64_t size, unsigned long long *first
 
 __global__ void min_max_kernel(nbi_walk w, long long *range)
 {
-    GRID_STRIDE(i, w.numel)
+    NBI_GRID_STRIDE(i, w.numel)
     {
         long long v = *(const int64_t *)walk_at(w, 0, i, w.ndim);
         atomicMin(&range[0], v);
@@ -68,7 +57,7 @@ template <int Size> struct bytes {
 
 template <typename T> __global__ void gather_kernel(nbi_gather_args g)
 {
-    GRID_STRIDE(i, g.walk.numel)
+    NBI_GRID_STRIDE(i, g.walk.numel)
     {
         int64_t index                  = *(const int64_t *)walk_at(g.walk, 2, i, g.walk.ndim);
         *(T *)walk_at(g.walk, 0, i, g.walk.ndim) = *(const T *)(walk_at(g.walk, 1, i, g.walk.ndim) + index * g.dim_step);
@@ -80,7 +69,7 @@ template <typename T, bool Add> __global__ void scatter_kernel(nbi_gather_args g
 {
     int     last = g.walk.ndim - 1;
     int64_t n    = g.walk.shape[last];
-    GRID_STRIDE(r, rows)
+    NBI_GRID_STRIDE(r, rows)
     {
         char       *target = walk_at(g.walk, 0, r, last);
         const char *src    = walk_at(g.walk, 1, r, last);
@@ -99,18 +88,18 @@ template <typename T, bool Add> __global__ void scatter_kernel(nbi_gather_args g
 
 __global__ void one_hot_kernel(nbi_walk w, int64_t *out, int64_t classes)
 {
-    GRID_STRIDE(i, w.numel * classes) out[i] = 0;
+    NBI_GRID_STRIDE(i, w.numel * classes) out[i] = 0;
 }
 
 __global__ void one_hot_set(nbi_walk w, int64_t *out, int64_t classes)
 {
-    GRID_STRIDE(i, w.numel) out[i * classes + *(const int64_t *)walk_at(w, 0, i, w.ndim)] = 1;
+    NBI_GRID_STRIDE(i, w.numel) out[i * classes + *(const int64_t *)walk_at(w, 0, i, w.ndim)] = 1;
 }
 
 /* (out, t, mask): out = mask ? value : t, values as raw bytes. */
 template <int Size> __global__ void masked_fill_kernel(nbi_iter it, bytes<Size> value)
 {
-    GRID_STRIDE(i, it.numel)
+    NBI_GRID_STRIDE(i, it.numel)
     {
         char   *p[3] = {it.base[0], it.base[1], it.base[2]};
         int64_t rest = i;
@@ -155,7 +144,7 @@ extern "C" int64_t nbi_cuda_index_check(const nbi_walk *index, int64_t size, int
     if (first == nullptr) return -1;
     cudaStream_t stream = nbi_cuda_stream(index->device);
     cudaMemsetAsync(first, 0xff, sizeof *first, stream); /* ULLONG_MAX: none bad */
-    check_kernel<<<blocks_for(index->numel), threads_per_block, 0, stream>>>(*index, size, first);
+    check_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, stream>>>(*index, size, first);
     unsigned long long bad = ~0ull;
     read_back(index->device, first, &bad, 1);
     nbi_cuda_release(index->device, first, sizeof *first);
@@ -179,7 +168,7 @@ extern "C" void nbi_cuda_index_min_max(const nbi_walk *index, int64_t *min, int6
     if (range == nullptr) return;
     long long start[2] = {INT64_MAX, INT64_MIN};
     nbi_cuda_copy_to_device(index->device, range, start, sizeof start);
-    min_max_kernel<<<blocks_for(index->numel), threads_per_block, 0, nbi_cuda_stream(index->device)>>>(*index, range);
+    min_max_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, nbi_cuda_stream(index->device)>>>(*index, range);
     long long result[2];
     if (read_back(index->device, range, result, 2)) {
         *min = result[0];
@@ -192,22 +181,22 @@ extern "C" void nbi_cuda_gather(const nbi_gather_args *args)
 {
     if (args->walk.numel == 0 || nbi_cuda_use(args->walk.device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(args->walk.device);
-    unsigned     blocks = blocks_for(args->walk.numel);
+    unsigned     blocks = nbi_cuda_blocks(args->walk.numel);
     switch (size_of(args->dtype)) {
-    case 8: gather_kernel<uint64_t><<<blocks, threads_per_block, 0, stream>>>(*args); break;
-    case 4: gather_kernel<uint32_t><<<blocks, threads_per_block, 0, stream>>>(*args); break;
-    default: gather_kernel<uint8_t><<<blocks, threads_per_block, 0, stream>>>(*args); break;
+    case 8: gather_kernel<uint64_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
+    case 4: gather_kernel<uint32_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
+    default: gather_kernel<uint8_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
     }
 }
 
 template <bool Add> void scatter_typed(const nbi_gather_args *args, unsigned blocks, int64_t rows, cudaStream_t s)
 {
     switch (args->dtype) {
-    case NB_FLOAT32: scatter_kernel<float, Add><<<blocks, threads_per_block, 0, s>>>(*args, rows); break;
-    case NB_FLOAT64: scatter_kernel<double, Add><<<blocks, threads_per_block, 0, s>>>(*args, rows); break;
-    case NB_INT64: scatter_kernel<int64_t, Add><<<blocks, threads_per_block, 0, s>>>(*args, rows); break;
-    case NB_INT32: scatter_kernel<int32_t, Add><<<blocks, threads_per_block, 0, s>>>(*args, rows); break;
-    default: scatter_kernel<uint8_t, Add><<<blocks, threads_per_block, 0, s>>>(*args, rows); break;
+    case NB_FLOAT32: scatter_kernel<float, Add><<<blocks, nbi_cuda_threads, 0, s>>>(*args, rows); break;
+    case NB_FLOAT64: scatter_kernel<double, Add><<<blocks, nbi_cuda_threads, 0, s>>>(*args, rows); break;
+    case NB_INT64: scatter_kernel<int64_t, Add><<<blocks, nbi_cuda_threads, 0, s>>>(*args, rows); break;
+    case NB_INT32: scatter_kernel<int32_t, Add><<<blocks, nbi_cuda_threads, 0, s>>>(*args, rows); break;
+    default: scatter_kernel<uint8_t, Add><<<blocks, nbi_cuda_threads, 0, s>>>(*args, rows); break;
     }
 }
 
@@ -218,33 +207,33 @@ extern "C" void nbi_cuda_scatter(const nbi_gather_args *args, bool accumulate)
     /* NOTE: uint8 adds wrap in the type, as the CPU's. */
     cudaStream_t stream = nbi_cuda_stream(args->walk.device);
     if (accumulate)
-        scatter_typed<true>(args, blocks_for(rows), rows, stream);
+        scatter_typed<true>(args, nbi_cuda_blocks(rows), rows, stream);
     else
-        scatter_typed<false>(args, blocks_for(rows), rows, stream);
+        scatter_typed<false>(args, nbi_cuda_blocks(rows), rows, stream);
 }
 
 extern "C" void nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value)
 {
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(it->device);
-    unsigned     blocks = blocks_for(it->numel);
+    unsigned     blocks = nbi_cuda_blocks(it->numel);
     switch (size_of(dtype)) {
     case 8: {
         bytes<8> v;
         memcpy(v.b, value->bytes, 8);
-        masked_fill_kernel<8><<<blocks, threads_per_block, 0, stream>>>(*it, v);
+        masked_fill_kernel<8><<<blocks, nbi_cuda_threads, 0, stream>>>(*it, v);
         break;
     }
     case 4: {
         bytes<4> v;
         memcpy(v.b, value->bytes, 4);
-        masked_fill_kernel<4><<<blocks, threads_per_block, 0, stream>>>(*it, v);
+        masked_fill_kernel<4><<<blocks, nbi_cuda_threads, 0, stream>>>(*it, v);
         break;
     }
     default: {
         bytes<1> v;
         v.b[0] = value->bytes[0];
-        masked_fill_kernel<1><<<blocks, threads_per_block, 0, stream>>>(*it, v);
+        masked_fill_kernel<1><<<blocks, nbi_cuda_threads, 0, stream>>>(*it, v);
         break;
     }
     }
@@ -256,6 +245,6 @@ extern "C" void nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t 
     cudaStream_t stream = nbi_cuda_stream(classes->device);
     int64_t      total  = classes->numel * num_classes;
     if (total == 0) return;
-    one_hot_kernel<<<blocks_for(total), threads_per_block, 0, stream>>>(*classes, out, num_classes);
-    one_hot_set<<<blocks_for(classes->numel), threads_per_block, 0, stream>>>(*classes, out, num_classes);
+    one_hot_kernel<<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(*classes, out, num_classes);
+    one_hot_set<<<nbi_cuda_blocks(classes->numel), nbi_cuda_threads, 0, stream>>>(*classes, out, num_classes);
 }

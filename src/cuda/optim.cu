@@ -13,22 +13,11 @@
 
 namespace {
 
-constexpr int threads_per_block = 256;
-
-unsigned blocks_for(int64_t n)
-{
-    int64_t blocks = (n + threads_per_block - 1) / threads_per_block;
-    return (unsigned)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-}
-
-#define GRID_STRIDE(i, n)                                                                                              \
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
 template <typename T>
 __global__ void sgd_kernel(T *p, const T *g, T *buf, int64_t n, nbi_sgd_hyper h)
 {
     const T neg_lr = (T)-h.lr, decay = (T)h.weight_decay, momentum = (T)h.momentum, keep = (T)(1 - h.dampening);
-    GRID_STRIDE(i, n)
+    NBI_GRID_STRIDE(i, n)
     {
         T pv = p[i], d = g[i];
         if (h.weight_decay != 0) d = d + decay * pv;
@@ -47,7 +36,7 @@ __global__ void adam_kernel(T *p, const T *grad, T *exp_avg, T *exp_avg_sq, T *m
     const T beta1 = (T)h.beta1, rest1 = (T)(1 - h.beta1), beta2 = (T)h.beta2, rest2 = (T)(1 - h.beta2);
     const T scale = (T)(1 - h.lr * h.weight_decay), decay = (T)h.weight_decay, eps = (T)h.eps;
     const T neg_step_size = (T)-h.step_size, bc2_sqrt = (T)h.bias_correction2_sqrt;
-    GRID_STRIDE(i, n)
+    NBI_GRID_STRIDE(i, n)
     {
         T g = grad[i], pv = p[i];
         if (h.weight_decay != 0 && h.decoupled) pv = pv * scale;
@@ -72,7 +61,7 @@ __global__ void rmsprop_kernel(T *p, const T *grad, T *square_avg, T *buf, T *gr
 {
     const T neg_lr = (T)-h.lr, alpha = (T)h.alpha, rest = (T)(1 - h.alpha);
     const T eps = (T)h.eps, decay = (T)h.weight_decay, momentum = (T)h.momentum;
-    GRID_STRIDE(i, n)
+    NBI_GRID_STRIDE(i, n)
     {
         T pv = p[i], g = grad[i];
         if (h.weight_decay != 0) g = g + decay * pv;
@@ -110,12 +99,12 @@ extern "C" void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_b
 {
     cudaStream_t s;
     if (!start(param, &s)) return;
-    unsigned blocks = blocks_for(param->count);
+    unsigned blocks = nbi_cuda_blocks(param->count);
     if (param->dtype == NB_FLOAT32)
-        sgd_kernel<float><<<blocks, threads_per_block, 0, s>>>((float *)param->param, (const float *)param->grad,
+        sgd_kernel<float><<<blocks, nbi_cuda_threads, 0, s>>>((float *)param->param, (const float *)param->grad,
                                                                (float *)momentum_buffer, param->count, *hyper);
     else
-        sgd_kernel<double><<<blocks, threads_per_block, 0, s>>>((double *)param->param, (const double *)param->grad,
+        sgd_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>((double *)param->param, (const double *)param->grad,
                                                                 (double *)momentum_buffer, param->count, *hyper);
 }
 
@@ -124,13 +113,13 @@ extern "C" void nbi_cuda_adam_step(const nbi_optim_param *param, void *exp_avg, 
 {
     cudaStream_t s;
     if (!start(param, &s)) return;
-    unsigned blocks = blocks_for(param->count);
+    unsigned blocks = nbi_cuda_blocks(param->count);
     if (param->dtype == NB_FLOAT32)
-        adam_kernel<float><<<blocks, threads_per_block, 0, s>>>(
+        adam_kernel<float><<<blocks, nbi_cuda_threads, 0, s>>>(
             (float *)param->param, (const float *)param->grad, (float *)exp_avg, (float *)exp_avg_sq,
             (float *)max_exp_avg_sq, param->count, *hyper);
     else
-        adam_kernel<double><<<blocks, threads_per_block, 0, s>>>(
+        adam_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>(
             (double *)param->param, (const double *)param->grad, (double *)exp_avg, (double *)exp_avg_sq,
             (double *)max_exp_avg_sq, param->count, *hyper);
 }
@@ -140,13 +129,13 @@ extern "C" void nbi_cuda_rmsprop_step(const nbi_optim_param *param, void *square
 {
     cudaStream_t s;
     if (!start(param, &s)) return;
-    unsigned blocks = blocks_for(param->count);
+    unsigned blocks = nbi_cuda_blocks(param->count);
     if (param->dtype == NB_FLOAT32)
-        rmsprop_kernel<float><<<blocks, threads_per_block, 0, s>>>(
+        rmsprop_kernel<float><<<blocks, nbi_cuda_threads, 0, s>>>(
             (float *)param->param, (const float *)param->grad, (float *)square_avg, (float *)momentum_buffer,
             (float *)grad_avg, param->count, *hyper);
     else
-        rmsprop_kernel<double><<<blocks, threads_per_block, 0, s>>>(
+        rmsprop_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>(
             (double *)param->param, (const double *)param->grad, (double *)square_avg, (double *)momentum_buffer,
             (double *)grad_avg, param->count, *hyper);
 }
