@@ -81,9 +81,16 @@ struct nbi_node {
     int             ndim;
     int64_t         shape[NB_MAX_DIMS];
     nb_dtype        dtype;
-    /* Op parameters: what each op stores is written at its formula. */
-    double          scalars[4];
-    int64_t         ints[NBI_NODE_MAX_INTS];
+    /* Op parameters. New formulas store a struct of their own
+     * (NBI_NODE_PARAMS); older ones still use the positional arrays, whose
+     * meaning is written at each formula. */
+    union {
+        struct {
+            double  scalars[4];
+            int64_t ints[NBI_NODE_MAX_INTS];
+        };
+        _Alignas(8) unsigned char params[4 * sizeof(double) + NBI_NODE_MAX_INTS * sizeof(int64_t)];
+    };
     bool            is_view;       /* the output shares its input's storage */
     bool            released;      /* saved values freed by a backward pass */
     nb_tensor      *retain_owner;  /* weak: the tensor that called retain_grad */
@@ -99,6 +106,12 @@ struct nbi_node {
     uint64_t        engine_run;
     int64_t         engine_index;
 };
+
+/* node's parameters as the op's own struct T, typed where they are stored
+ * and read: *NBI_NODE_PARAMS(node, nbi_conv_geometry) = *geom. A T larger
+ * than the node's parameter space fails to compile. */
+#define NBI_NODE_PARAMS(node, T)                                                                   \
+    ((void)sizeof(char[sizeof(T) <= sizeof((node)->params) ? 1 : -1]), (T *)(void *)(node)->params)
 
 /* Drop one reference to node (node.c), or free a list of hooks and the
  * references its entries hold (hooks.c). Core releases a tensor's through

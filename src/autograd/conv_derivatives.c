@@ -13,31 +13,9 @@
  * adds rows no input position reaches, and a stride may skip the last ones.
  * Those extra positions carry no gradient and are narrowed away.
  *
- * Node ints: stride (2), padding (2), dilation (2), groups.
+ * Node parameters: the nbi_conv_geometry.
  */
 #include "nn_derivatives.h"
-
-static void store_geometry(nbi_node *node, const nbi_conv_geometry *geom)
-{
-    for (int d = 0; d < 2; d++) {
-        node->ints[d]     = geom->stride[d];
-        node->ints[2 + d] = geom->padding[d];
-        node->ints[4 + d] = geom->dilation[d];
-    }
-    node->ints[6] = geom->groups;
-}
-
-static nbi_conv_geometry geometry_of(const nbi_node *node)
-{
-    nbi_conv_geometry geom;
-    for (int d = 0; d < 2; d++) {
-        geom.stride[d]   = node->ints[d];
-        geom.padding[d]  = node->ints[2 + d];
-        geom.dilation[d] = node->ints[4 + d];
-    }
-    geom.groups = node->ints[6];
-    return geom;
-}
 
 static nb_tensor *record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
                          const nb_tensor *const *inputs, uint32_t saves, const nbi_conv_geometry *geom)
@@ -48,7 +26,7 @@ static nb_tensor *record(nb_tensor *out, const char *name, nbi_backward_fn backw
         nb_free(out);
         return NULL;
     }
-    store_geometry(node, geom);
+    *NBI_NODE_PARAMS(node, nbi_conv_geometry) = *geom;
     return out;
 }
 
@@ -74,7 +52,7 @@ static nb_status conv2d_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
 {
     NBI_FORMULA_BEGIN();
     nb_tensor        *x = nbi_input(node, 0), *w = nbi_input(node, 1);
-    nbi_conv_geometry geom   = geometry_of(node);
+    nbi_conv_geometry geom   = *NBI_NODE_PARAMS(node, nbi_conv_geometry);
     nb_status         status = NB_OK;
     if (nbi_input_needs_grad(node, 0))
         status = nbi_keep_grad(nbi_conv_transpose2d_op(g, w, NULL, &geom, x->shape[2], x->shape[3]), &grad_inputs[0]);
@@ -96,7 +74,7 @@ static nb_status conv_transpose2d_backward(nbi_node *node, nb_tensor *g, nb_tens
 {
     NBI_FORMULA_BEGIN();
     nb_tensor        *x = nbi_input(node, 0), *w = nbi_input(node, 1);
-    nbi_conv_geometry geom   = geometry_of(node);
+    nbi_conv_geometry geom   = *NBI_NODE_PARAMS(node, nbi_conv_geometry);
     nb_status         status = NB_OK;
     if (nbi_input_needs_grad(node, 0)) status = nbi_keep_grad(conv2d_like(g, w, &geom, x), &grad_inputs[0]);
     if (status == NB_OK && nbi_input_needs_grad(node, 1))
@@ -119,7 +97,7 @@ static nb_status conv2d_weight_backward(nbi_node *node, nb_tensor *G, nb_tensor 
 {
     NBI_FORMULA_BEGIN();
     nb_tensor        *x = nbi_input(node, 0), *g = nbi_input(node, 1);
-    nbi_conv_geometry geom   = geometry_of(node);
+    nbi_conv_geometry geom   = *NBI_NODE_PARAMS(node, nbi_conv_geometry);
     nb_status         status = NB_OK;
     if (nbi_input_needs_grad(node, 0))
         status = nbi_keep_grad(nbi_conv_transpose2d_op(g, G, NULL, &geom, x->shape[2], x->shape[3]), &grad_inputs[0]);

@@ -24,40 +24,20 @@ static nbi_node *record(nb_tensor *out, const char *name, nbi_backward_fn backwa
 /* Window means (avg_pool2d, adaptive_avg_pool2d)                            */
 /* ------------------------------------------------------------------------ */
 
-/* Node ints: adjoint, adaptive, exclude_pad, H, W, out_h, out_w, kernel (2),
- * stride (2), padding (2). */
-static void store_spec(nbi_node *node, const nbi_window_spec *spec, bool adjoint)
-{
-    int64_t values[] = {adjoint,         spec->adaptive,   spec->exclude_pad, spec->height,    spec->width,
-                        spec->out_h,     spec->out_w,      spec->kernel[0],   spec->kernel[1], spec->stride[0],
-                        spec->stride[1], spec->padding[0], spec->padding[1]};
-    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        node->ints[i] = values[i];
-}
-
-static nbi_window_spec spec_of(const nbi_node *node)
-{
-    const int64_t *v = node->ints;
-    return (nbi_window_spec){
-        .adaptive    = v[1] != 0,
-        .exclude_pad = v[2] != 0,
-        .height      = v[3],
-        .width       = v[4],
-        .out_h       = v[5],
-        .out_w       = v[6],
-        .kernel      = {v[7], v[8]},
-        .stride      = {v[9], v[10]},
-        .padding     = {v[11], v[12]},
-    };
-}
+/* A window mean's node parameters: its windows, and whether the op was the
+ * adjoint (whose gradient is the mean again). */
+typedef struct {
+    nbi_window_spec spec;
+    bool            adjoint;
+} window_params;
 
 /* inputs (t) */
 static nb_status window_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
-    nbi_window_spec spec   = spec_of(node);
-    nb_tensor      *grad   = node->ints[0] ? nbi_window_mean_op(g, &spec) : nbi_window_mean_adjoint_op(g, &spec);
-    nb_status       status = nbi_keep_grad(grad, &grad_inputs[0]);
+    const window_params *p    = NBI_NODE_PARAMS(node, window_params);
+    nb_tensor           *grad = p->adjoint ? nbi_window_mean_op(g, &p->spec) : nbi_window_mean_adjoint_op(g, &p->spec);
+    nb_status            status = nbi_keep_grad(grad, &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -69,7 +49,7 @@ nb_tensor *nbi_record_window_mean(nb_tensor *out, const nb_tensor *x, const nbi_
                            : (spec->adaptive ? "AdaptiveAvgPool2DBackward0" : "AvgPool2DBackward0");
     nbi_node   *node = record(out, name, window_backward, 1, &x, 0);
     if (node == NULL) return NULL;
-    store_spec(node, spec, adjoint);
+    *NBI_NODE_PARAMS(node, window_params) = (window_params){ .spec = *spec, .adjoint = adjoint };
     return out;
 }
 
@@ -121,15 +101,21 @@ nb_tensor *nbi_record_max_unpool(nb_tensor *out, const nb_tensor *g, const nb_te
 /* Constant padding                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Node ints: npads, then the pads. inputs (x) */
+/* A pad's node parameters: its (before, after) pairs. */
+typedef struct {
+    int     npads;
+    int64_t pads[2 * NB_MAX_DIMS];
+} pad_params;
+
+/* inputs (x) */
 static nb_status pad_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
-    int     npads = (int)node->ints[0];
-    int64_t negated[2 * NB_MAX_DIMS];
-    for (int i = 0; i < npads; i++)
-        negated[i] = -node->ints[1 + i];
-    nb_status status = nbi_keep_grad(nbi_pad_op(g, negated, npads, 0.0), &grad_inputs[0]);
+    const pad_params *p = NBI_NODE_PARAMS(node, pad_params);
+    int64_t           negated[2 * NB_MAX_DIMS];
+    for (int i = 0; i < p->npads; i++)
+        negated[i] = -p->pads[i];
+    nb_status status = nbi_keep_grad(nbi_pad_op(g, negated, p->npads, 0.0), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -138,8 +124,8 @@ nb_tensor *nbi_record_pad(nb_tensor *out, const nb_tensor *x, const int64_t *pad
     if (out == NULL || !nbi_should_record(1, &x)) return out;
     nbi_node *node = record(out, "ConstantPadNdBackward0", pad_backward, 1, &x, 0);
     if (node == NULL) return NULL;
-    node->ints[0] = npads;
-    for (int i = 0; i < npads; i++)
-        node->ints[1 + i] = pads[i];
+    pad_params *p = NBI_NODE_PARAMS(node, pad_params);
+    p->npads      = npads;
+    memcpy(p->pads, pads, sizeof p->pads[0] * (size_t)npads);
     return out;
 }

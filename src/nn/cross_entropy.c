@@ -221,11 +221,12 @@ static nbi_cross_entropy_rows rows_of(const nb_tensor *x, const nb_tensor *targe
     };
 }
 
-/* inputs (logits, target); ints[0] the reduction; g: the loss's gradient. */
+/* inputs (logits, target); node parameters: the reduction; g: the loss's
+ * gradient. */
 static nb_status fused_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     nb_tensor   *x = nbi_input(node, 0), *target = nbi_input(node, 1);
-    nb_reduction reduction = (nb_reduction)node->ints[0];
+    nb_reduction reduction = *NBI_NODE_PARAMS(node, nb_reduction);
     int64_t      rows = x->shape[0], classes = x->shape[1];
     double       factor = reduction == NB_REDUCTION_MEAN ? 1.0 / (double)rows : 1.0;
     if (!nbi_input_needs_grad(node, 0)) return NB_OK;
@@ -269,7 +270,7 @@ static nb_tensor *fused_cross_entropy(const nb_tensor *logits, const nb_tensor *
             nb_free(out);
             return NULL;
         }
-        node->ints[0] = reduction;
+        *NBI_NODE_PARAMS(node, nb_reduction) = reduction;
     }
     return out;
 }

@@ -48,6 +48,9 @@ nb_tensor *nb_linear(const nb_tensor *x, const nb_tensor *weight, const nb_tenso
 {
     const char *op = "nb_linear";
     if (!nbf_check_float(x, op, "x") || !nbi_check_tensor(weight, op, "weight")) return NULL;
+    if (!nbi_check_device(op, 3, (const nb_tensor *const[]){ x, weight, bias },
+                          (const char *const[]){ "x", "weight", "bias" }))
+        return NULL;
     if (!nbf_check_same_dtype(weight, x, op, "weight", "x") || !nbf_check_same_dtype(bias, x, op, "bias", "x"))
         return NULL;
     char buf_x[NBI_SHAPE_STR_SIZE], buf_w[NBI_SHAPE_STR_SIZE];

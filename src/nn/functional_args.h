@@ -11,21 +11,26 @@
 
 #include "autograd/autograd.h"
 
-/* t is non-NULL (without overwriting a pending error) and on the CPU. */
+#include "core/backend.h"
+
+/* t is non-NULL (without overwriting a pending error) and on the CPU: for
+ * the few front doors that read a tensor's memory on the host. */
 static inline bool nbf_check_cpu(const nb_tensor *t, const char *op, const char *name)
 {
     if (!nbi_check_tensor(t, op, name)) return false;
     if (t->storage->device.type != NB_CPU) {
-        nbi_fail(NB_ERR_DEVICE, "%s: %s is on a device this build cannot run (only the CPU is)", op, name);
+        nbi_fail(NB_ERR_UNSUPPORTED, "%s: %s must be on the CPU (not implemented on CUDA yet); move it with nb_to", op,
+                 name);
         return false;
     }
     return true;
 }
 
-/* As nbf_check_cpu, and t is float32 or float64. */
+/* t is non-NULL, on a device this build runs, and float32 or float64. The
+ * composites built from public ops run wherever those ops do. */
 static inline bool nbf_check_float(const nb_tensor *t, const char *op, const char *name)
 {
-    if (!nbf_check_cpu(t, op, name)) return false;
+    if (!nbi_check_tensor(t, op, name) || !nbi_check_device1(op, t, name)) return false;
     if (!nb_dtype_is_floating(t->dtype)) {
         nbi_fail(NB_ERR_DTYPE, "%s: %s must be float32 or float64, got %s; convert it with nb_to_dtype first", op, name,
                  nb_dtype_name(t->dtype));

@@ -35,7 +35,9 @@ static nb_tensor *reduce(nb_tensor *loss, nb_reduction reduction)
 static bool check_pair(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction, bool batchmean,
                        const char *op, const char *input_name)
 {
-    return nbf_check_float(input, op, input_name) && nbf_check_cpu(target, op, "target") &&
+    return nbf_check_float(input, op, input_name) && nbf_check_float(target, op, "target") &&
+           nbi_check_device(op, 2, (const nb_tensor *const[]){ input, target },
+                            (const char *const[]){ input_name, "target" }) &&
            nbf_check_same_dtype(target, input, op, "target", input_name) &&
            nbf_check_same_shape(input, target, op, input_name, "target") &&
            nbf_check_reduction(reduction, batchmean, op);
@@ -141,7 +143,8 @@ static nb_status bce_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 static int64_t first_outside_unit(const nb_tensor *p, double *value)
 {
     nbi_grad_mode_push(false);
-    nb_tensor *c = nb_contiguous(p);
+    /* Read on the host: a device tensor comes over as a contiguous copy. */
+    nb_tensor *c = p->storage->device.type == NB_CPU ? nb_contiguous(p) : nb_to(p, NB_DEVICE_CPU);
     nbi_grad_mode_pop();
     if (c == NULL) return -2;
     int64_t found = -1;
