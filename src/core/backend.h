@@ -218,10 +218,8 @@ enum { NBI_DEVICE_STR_SIZE = 24 };
  * them). */
 bool nbi_check_device(const char *op, int count, const nb_tensor *const *tensors, const char *const *names);
 /* For an op on one tensor. */
-/* NB_ERR_DEVICE unless CUDA device index exists (devices.c). */
-bool nbi_check_cuda_device(int index, const char *op);
-/* NB_ERR_DEVICE unless device names one that exists here: a target of nb_to
- * or of a module move. */
+/* NB_ERR_DEVICE unless device names one that exists here (devices.c): where
+ * a tensor is made, or moved by nb_to or a module move. */
 bool nbi_check_target_device(nb_device device, const char *op);
 
 static inline bool nbi_check_device1(const char *op, const nb_tensor *t, const char *name)

@@ -49,7 +49,7 @@ int nb_cuda_device_count(void)
 
 bool nb_cuda_is_available(void) { return nb_cuda_device_count() > 0; }
 
-static bool check_index(int index, const char *op)
+static bool check_cuda_index(int index, const char *op)
 {
     if (index >= 0 && index < nb_cuda_device_count()) return true;
     if (nb_cuda_device_count() == 0)
@@ -65,12 +65,10 @@ static bool check_index(int index, const char *op)
     return false;
 }
 
-bool nbi_check_cuda_device(int index, const char *op) { return check_index(index, op); }
-
 bool nbi_check_target_device(nb_device device, const char *op)
 {
     if (device.type == NB_CPU) return true;
-    if (device.type == NB_CUDA) return check_index(device.index, op);
+    if (device.type == NB_CUDA) return check_cuda_index(device.index, op);
     nbi_fail(NB_ERR_DEVICE, "%s: %d is not a device type (NB_CPU or NB_CUDA)", op, (int)device.type);
     return false;
 }
@@ -97,7 +95,7 @@ void nb_cuda_empty_cache(void)
 nb_status nb_cuda_memory(int index, nb_cuda_memory_stats *stats)
 {
     if (stats == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_cuda_memory: stats is NULL");
-    if (!check_index(index, "nb_cuda_memory")) return nb_last_status();
+    if (!check_cuda_index(index, "nb_cuda_memory")) return nb_last_status();
 #ifdef NB_HAVE_CUDA
     nbi_cuda_memory m;
     nbi_cuda_memory_of(index, &m);
@@ -108,7 +106,7 @@ nb_status nb_cuda_memory(int index, nb_cuda_memory_stats *stats)
 
 nb_status nb_cuda_reset_peak_memory(int index)
 {
-    if (!check_index(index, "nb_cuda_reset_peak_memory")) return nb_last_status();
+    if (!check_cuda_index(index, "nb_cuda_reset_peak_memory")) return nb_last_status();
 #ifdef NB_HAVE_CUDA
     nbi_cuda_reset_peak(index);
 #endif

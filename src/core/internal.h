@@ -172,6 +172,10 @@ void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted
  * to dst's dtype; dst may be any strided view). The caller checked shapes. */
 void       nbi_copy_into(nb_tensor *dst, const nb_tensor *src);
+/* t's values where the host can read them: a contiguous CPU tensor (a new
+ * handle to t when it already is one), copied from t's device otherwise;
+ * never recorded by autograd (ops/copy.c). NULL on error. */
+nb_tensor *nbi_host_contiguous(const nb_tensor *t);
 /* An expanded view (stride 0 over a size > 1): its elements share memory,
  * so it cannot be written in place. */
 static inline bool nbi_has_internal_overlap(const nb_tensor *t)

@@ -7,9 +7,21 @@
 #define NABLA_CUDA_STREAM_H
 
 #include <cuda_runtime.h>
+#include <mutex>
 #include <stdint.h>
 
 cudaStream_t nbi_cuda_stream(int device);
+/* nbi_cuda_scratch_bytes of device memory for results a kernel hands back
+ * to the host (a range check, a division by zero), made with the device's
+ * stream, so there after a successful nbi_cuda_use. Held from set-up to
+ * read-back by one host thread at a time:
+ *   nbi_cuda_scratch scratch(device); int *flag = (int *)scratch.words; */
+constexpr size_t nbi_cuda_scratch_bytes = 64;
+struct nbi_cuda_scratch {
+    std::unique_lock<std::mutex> lock;
+    void                        *words;
+    explicit nbi_cuda_scratch(int device);
+};
 
 /* Threads per block of the one-thread-per-element kernels, and blocks for n
  * elements: at most 8 * 65535, each thread looping over the rest

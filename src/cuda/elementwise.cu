@@ -208,15 +208,14 @@ extern "C" int nbi_cuda_binary(const nbi_iter *it, nbi_binary_op op, nb_dtype dt
         return NBI_KERNEL_OK;
     }
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return NBI_KERNEL_OK;
-    int *flag = (int *)nbi_cuda_alloc(it->device, sizeof(int));
-    if (flag == nullptr) return NBI_KERNEL_OK;
+    nbi_cuda_scratch scratch(it->device);
+    int             *flag = (int *)scratch.words;
     cudaStream_t stream = nbi_cuda_stream(it->device);
     int          code   = NBI_KERNEL_OK;
     cudaMemsetAsync(flag, 0, sizeof(int), stream);
     p.error = flag;
     binary_dispatch(op, dtype, it, p, true);
     nbi_cuda_copy_to_host(it->device, &code, flag, sizeof(int));
-    nbi_cuda_release(it->device, flag, sizeof(int));
     return code;
 }
 

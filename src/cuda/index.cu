@@ -140,14 +140,13 @@ extern "C" bool nbi_cuda_index_supported(int op, nb_dtype dtype)
 extern "C" int64_t nbi_cuda_index_check(const nbi_walk *index, int64_t size, int64_t *bad_value)
 {
     if (index->numel == 0 || nbi_cuda_use(index->device) != 0) return -1;
-    unsigned long long *first = (unsigned long long *)nbi_cuda_alloc(index->device, sizeof *first);
-    if (first == nullptr) return -1;
+    nbi_cuda_scratch    scratch(index->device);
+    unsigned long long *first = (unsigned long long *)scratch.words;
     cudaStream_t stream = nbi_cuda_stream(index->device);
     cudaMemsetAsync(first, 0xff, sizeof *first, stream); /* ULLONG_MAX: none bad */
     check_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, stream>>>(*index, size, first);
     unsigned long long bad = ~0ull;
     read_back(index->device, first, &bad, 1);
-    nbi_cuda_release(index->device, first, sizeof *first);
     if (bad == ~0ull) return -1;
     /* The first bad value, from its position in the walk. */
     int64_t pos = (int64_t)bad, offset = 0, rest = pos;
@@ -164,8 +163,8 @@ extern "C" void nbi_cuda_index_min_max(const nbi_walk *index, int64_t *min, int6
     *min = INT64_MAX;
     *max = INT64_MIN;
     if (index->numel == 0 || nbi_cuda_use(index->device) != 0) return;
-    long long *range = (long long *)nbi_cuda_alloc(index->device, 2 * sizeof *range);
-    if (range == nullptr) return;
+    nbi_cuda_scratch scratch(index->device);
+    long long       *range = (long long *)scratch.words;
     long long start[2] = {INT64_MAX, INT64_MIN};
     nbi_cuda_copy_to_device(index->device, range, start, sizeof start);
     min_max_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, nbi_cuda_stream(index->device)>>>(*index, range);
@@ -174,7 +173,6 @@ extern "C" void nbi_cuda_index_min_max(const nbi_walk *index, int64_t *min, int6
         *min = result[0];
         *max = result[1];
     }
-    nbi_cuda_release(index->device, range, 2 * sizeof *range);
 }
 
 extern "C" void nbi_cuda_gather(const nbi_gather_args *args)

@@ -19,6 +19,8 @@ std::once_flag count_once;
 int            device_count = 0;
 std::mutex     stream_mutex;
 cudaStream_t   streams[max_devices];
+void          *scratch[max_devices];
+std::mutex     scratch_mutex[max_devices];
 
 } // namespace
 
@@ -43,11 +45,26 @@ cudaStream_t nbi_cuda_stream(int device)
 {
     std::lock_guard<std::mutex> lock(stream_mutex);
     if (streams[device] == nullptr) {
+        /* The scratch words come with the stream, so a kernel that reports
+         * back (a range check, a division by zero) has them whenever the
+         * device is usable at all. */
         cudaStream_t s;
-        if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) return nullptr;
+        void        *words;
+        if (cudaMalloc(&words, nbi_cuda_scratch_bytes) != cudaSuccess) return nullptr;
+        if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) {
+            (void)cudaFree(words);
+            return nullptr;
+        }
+        scratch[device] = words;
         streams[device] = s;
     }
     return streams[device];
+}
+
+nbi_cuda_scratch::nbi_cuda_scratch(int device) : lock(scratch_mutex[device])
+{
+    std::lock_guard<std::mutex> streams_lock(stream_mutex);
+    words = scratch[device];
 }
 
 extern "C" int nbi_cuda_use(int device)

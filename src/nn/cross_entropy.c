@@ -89,7 +89,7 @@ static bool check_class_target(const nb_tensor *input, const nb_tensor *target, 
         return false;
     }
     /* The indices are read here, so from host memory. */
-    nb_tensor *values = target->storage->device.type == NB_CPU ? nb_contiguous(target) : nb_to(target, NB_DEVICE_CPU);
+    nb_tensor *values = nbi_host_contiguous(target);
     if (values == NULL) return false;
     const int64_t *index   = (const int64_t *)nbi_ptr(values);
     int64_t        classes = input->shape[class_dim_of(input)];

@@ -142,10 +142,7 @@ static nb_status bce_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 /* The first element of p outside [0, 1] (NaN included), or -1. */
 static int64_t first_outside_unit(const nb_tensor *p, double *value)
 {
-    nbi_grad_mode_push(false);
-    /* Read on the host: a device tensor comes over as a contiguous copy. */
-    nb_tensor *c = p->storage->device.type == NB_CPU ? nb_contiguous(p) : nb_to(p, NB_DEVICE_CPU);
-    nbi_grad_mode_pop();
+    nb_tensor *c = nbi_host_contiguous(p);
     if (c == NULL) return -2;
     int64_t found = -1;
     for (int64_t i = 0; i < c->numel && found < 0; i++) {

@@ -77,6 +77,15 @@ nb_tensor *nb_to(const nb_tensor *t, nb_device device)
 /* NOTE: an accessor in nabla.h, but it lives here, not in core/tensor.c
  * beside nb_data: a strided tensor is read out through nb_contiguous, an op,
  * and core calls nothing above it. */
+nb_tensor *nbi_host_contiguous(const nb_tensor *t)
+{
+    /* From a device, the copy to the host waits for the kernels that write t. */
+    nbi_grad_mode_push(false);
+    nb_tensor *c = t->storage->device.type == NB_CPU ? nb_contiguous(t) : nb_to(t, NB_DEVICE_CPU);
+    nbi_grad_mode_pop();
+    return c;
+}
+
 nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
 {
     if (!nbi_check_tensor(t, "nb_copy_to_buffer", "t")) return NB_ERR_ARG;
@@ -86,8 +95,7 @@ nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_bytes)
     if (buf_bytes < need)
         return nbi_fail_status(NB_ERR_ARG, "nb_copy_to_buffer: the buffer holds %zu bytes but the tensor needs %zu",
                                buf_bytes, need);
-    /* From a device, the copy to the host waits for the kernels that write t. */
-    nb_tensor *c = t->storage->device.type == NB_CPU ? nb_contiguous(t) : nb_to(t, NB_DEVICE_CPU);
+    nb_tensor *c = nbi_host_contiguous(t);
     if (c == NULL) return nb_last_status();
     if (need > 0) memcpy(buf, nbi_ptr(c), need);
     nb_free(c);

@@ -39,11 +39,7 @@ static bool check_opts(nb_opts opts, const char *op)
         nbi_fail(NB_ERR_DEVICE, "%s: device index must not be negative, got %d", op, opts.device.index);
         return false;
     }
-    if (opts.device.type == NB_CUDA && !nbi_check_cuda_device(opts.device.index, op)) return false;
-    if (opts.device.type != NB_CPU && opts.device.type != NB_CUDA) {
-        nbi_fail(NB_ERR_DEVICE, "%s: %d is not a device type (NB_CPU or NB_CUDA)", op, (int)opts.device.type);
-        return false;
-    }
+    if (!nbi_check_target_device(opts.device, op)) return false;
     if (opts.requires_grad && !nb_dtype_is_floating(opts.dtype)) {
         nbi_fail(NB_ERR_DTYPE, "%s: only floating point tensors can require gradients, not %s", op,
                  nb_dtype_name(opts.dtype));
