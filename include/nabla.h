@@ -494,8 +494,91 @@ NB_API nb_tensor *nb_all(const nb_tensor *t);
 NB_API nb_tensor *nb_any(const nb_tensor *t);
 NB_API nb_tensor *nb_all_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
 NB_API nb_tensor *nb_any_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
-/* Running sum along dim; bool and integers give int64. */
+/* max / min over a dim list (empty: every dim), values only. The gradient
+ * is shared evenly among the elements of each slice equal to its result;
+ * a NaN result gives a NaN gradient (torch 1.13's amax / amin). Reducing
+ * zero elements is NB_ERR_SHAPE. */
+NB_API nb_tensor *nb_amax(const nb_tensor *t, nb_dims dims, bool keepdim);
+NB_API nb_tensor *nb_amin(const nb_tensor *t, nb_dims dims, bool keepdim);
+/* sum / mean taking NaNs as absent: nansum of integers is their sum
+ * (int64); nanmean needs floats (NB_ERR_DTYPE) and gives NaN for a slice
+ * of NaNs only. */
+NB_API nb_tensor *nb_nansum(const nb_tensor *t);
+NB_API nb_tensor *nb_nansum_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+NB_API nb_tensor *nb_nanmean(const nb_tensor *t);
+NB_API nb_tensor *nb_nanmean_dims(const nb_tensor *t, nb_dims dims, bool keepdim);
+/* Running sum / product along dim; bool and integers give int64 (products
+ * wrap like torch's). Floats accumulate in double. */
 NB_API nb_tensor *nb_cumsum(const nb_tensor *t, int dim);
+NB_API nb_tensor *nb_cumprod(const nb_tensor *t, int dim);
+/* Running max / min along dim (same dtype), and, if indices != NULL, the
+ * int64 position each value came from: ties move it to the later element;
+ * once a NaN is met the values stay NaN (the position moves with each new
+ * NaN), as torch 1.13. The gradient goes to those positions. */
+NB_API nb_tensor *nb_cummax(const nb_tensor *t, int dim, nb_tensor **indices);
+NB_API nb_tensor *nb_cummin(const nb_tensor *t, int dim, nb_tensor **indices);
+
+/* ------------------------------------------------------------------------ */
+/* Order statistics and counting                                             */
+/* ------------------------------------------------------------------------ */
+/* Made of sort, gather, cumsum, masked_select and scatter_add: they run
+ * where those run. NaNs sort last. */
+
+/* The lower median (for an even count, the smaller of the two middle
+ * values); NaN if any element is NaN. nanmedian leaves NaNs out (NaN only
+ * if all are). Integers allowed, bool is NB_ERR_DTYPE. Over every element:
+ * 0-d, NaN for an empty float tensor, the gradient shared evenly among the
+ * elements equal to the result (torch's MedianBackward0). Along dim: values
+ * and, if indices != NULL, the int64 position of each (with a NaN: the
+ * first NaN's); the gradient goes to that position; an empty dim is
+ * NB_ERR_SHAPE. Among equal values the position is the first in sorted
+ * (stable) order, which torch does not promise. */
+NB_API nb_tensor *nb_median(const nb_tensor *t);
+NB_API nb_tensor *nb_nanmedian(const nb_tensor *t);
+NB_API nb_tensor *nb_median_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
+NB_API nb_tensor *nb_nanmedian_dim(const nb_tensor *t, int dim, bool keepdim, nb_tensor **indices);
+
+/* How a quantile between two values is taken (torch's interpolation=). */
+typedef enum {
+    NB_QUANTILE_LINEAR,   /* a + (b - a) * fraction */
+    NB_QUANTILE_LOWER,    /* a */
+    NB_QUANTILE_HIGHER,   /* b */
+    NB_QUANTILE_MIDPOINT, /* (a + b) / 2 */
+    NB_QUANTILE_NEAREST   /* the nearer of a and b (half to even rank) */
+} nb_quantile_interpolation;
+/* The q-th quantile (q in [0, 1], else NB_ERR_ARG) of float t over one dim
+ * (NB_DIMS(d)) or every element (an empty list), as torch.quantile: the
+ * value at rank q (n - 1) of the sorted slice. A slice with a NaN gives
+ * NaN; nanquantile leaves NaNs out. An empty t is NB_ERR_SHAPE. The
+ * _tensor forms take q as a 0-d or 1-d tensor of t's dtype; a 1-d q adds a
+ * leading dim of its length. Differentiable in t (through sort and
+ * gather). */
+NB_API nb_tensor *nb_quantile(const nb_tensor *t, double q, nb_dims dims, bool keepdim,
+                              nb_quantile_interpolation mode);
+NB_API nb_tensor *nb_nanquantile(const nb_tensor *t, double q, nb_dims dims, bool keepdim,
+                                 nb_quantile_interpolation mode);
+NB_API nb_tensor *nb_quantile_tensor(const nb_tensor *t, const nb_tensor *q, nb_dims dims, bool keepdim,
+                                     nb_quantile_interpolation mode);
+NB_API nb_tensor *nb_nanquantile_tensor(const nb_tensor *t, const nb_tensor *q, nb_dims dims, bool keepdim,
+                                        nb_quantile_interpolation mode);
+
+/* The distinct values of t's elements, sorted, 1-d; if inverse != NULL,
+ * *inverse (int64, t's shape) gives each element's place among them, and
+ * *counts (int64) how often each occurs. Always sorted (torch's
+ * sorted=False may not be). NaNs are each distinct and come last (torch
+ * 1.13 places them oddly). unique_consecutive only merges runs of equal
+ * neighbours, without sorting. Not differentiable. */
+NB_API nb_tensor *nb_unique(const nb_tensor *t, nb_tensor **inverse, nb_tensor **counts);
+NB_API nb_tensor *nb_unique_consecutive(const nb_tensor *t, nb_tensor **inverse, nb_tensor **counts);
+/* Occurrences of each value 0 .. max(t) of a 1-d tensor of non-negative
+ * integers (length at least minlength); with weights (1-d, t's length),
+ * their sums instead: float weights keep their dtype, integer weights give
+ * float64, as torch. Negative values are NB_ERR_ARG. Not differentiable. */
+NB_API nb_tensor *nb_bincount(const nb_tensor *t, const nb_tensor *weights, int64_t minlength);
+/* Histogram of float t in bins equal bins over [min, max] (min == max:
+ * the data's range, widened by 1 each way if it is one value); values
+ * outside, and NaNs, are left out; t's dtype. Not differentiable. */
+NB_API nb_tensor *nb_histc(const nb_tensor *t, int64_t bins, double min, double max);
 /* Stable softmax / log-softmax along dim. */
 NB_API nb_tensor *nb_softmax(const nb_tensor *t, int dim);
 NB_API nb_tensor *nb_log_softmax(const nb_tensor *t, int dim);

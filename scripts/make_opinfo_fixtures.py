@@ -369,6 +369,62 @@ TORCH.update({
 })
 
 
+# ---- reductions made from the rows, order statistics, counting (statistics.c)
+QMODES = ["linear", "lower", "higher", "midpoint", "nearest"]
+
+
+def qdim(p):
+    return None if not p["dims"] else (p["dims"][0] if len(p["dims"]) == 1 else tuple(p["dims"]))
+
+
+def quantile_ref(fn, mode):
+    return lambda x, p: fn(x[0], p["d"][0], dim=qdim(p), keepdim=p["flag"], interpolation=mode)
+
+
+def unique_ref(part, consecutive=False):
+    def ref(x, p):
+        fn = torch.unique_consecutive if consecutive else torch.unique
+        r = fn(x[0].flatten() if consecutive else x[0], return_inverse=True, return_counts=True)
+        if consecutive and part == 1:
+            return r[1].reshape(x[0].shape)
+        return r[part]
+    return ref
+
+
+TORCH.update({
+    "amax": lambda x, p: torch.amax(x[0], dimsarg(p, x[0]) or (), keepdim=p["flag"]),
+    "amin": lambda x, p: torch.amin(x[0], dimsarg(p, x[0]) or (), keepdim=p["flag"]),
+    "nansum": lambda x, p: torch.nansum(x[0]), "nanmean": lambda x, p: torch.nanmean(x[0]),
+    "nansum_dims": lambda x, p: torch.nansum(x[0], dimsarg(p, x[0]), keepdim=p["flag"]),
+    "nanmean_dims": lambda x, p: torch.nanmean(x[0], dimsarg(p, x[0]), keepdim=p["flag"]),
+    "cumprod": lambda x, p: torch.cumprod(x[0], p["i"][0]),
+    "cummax": lambda x, p: torch.cummax(x[0], p["i"][0])[0],
+    "cummin": lambda x, p: torch.cummin(x[0], p["i"][0])[0],
+    "cummax_indices": lambda x, p: torch.cummax(x[0], p["i"][0])[1],
+    "cummin_indices": lambda x, p: torch.cummin(x[0], p["i"][0])[1],
+    "median": lambda x, p: torch.median(x[0]), "nanmedian": lambda x, p: torch.nanmedian(x[0]),
+    "median_dim": lambda x, p: torch.median(x[0], p["i"][0], keepdim=p["flag"])[0],
+    "nanmedian_dim": lambda x, p: torch.nanmedian(x[0], p["i"][0], keepdim=p["flag"])[0],
+    "median_dim_indices": lambda x, p: torch.median(x[0], p["i"][0], keepdim=p["flag"])[1],
+    "nanmedian_dim_indices": lambda x, p: torch.nanmedian(x[0], p["i"][0], keepdim=p["flag"])[1],
+    "quantile": quantile_ref(torch.quantile, "linear"),
+    "quantile_lower": quantile_ref(torch.quantile, "lower"),
+    "quantile_higher": quantile_ref(torch.quantile, "higher"),
+    "quantile_midpoint": quantile_ref(torch.quantile, "midpoint"),
+    "quantile_nearest": quantile_ref(torch.quantile, "nearest"),
+    "nanquantile": quantile_ref(torch.nanquantile, "linear"),
+    "quantile_tensor": lambda x, p: torch.quantile(x[0], x[1], dim=qdim(p), keepdim=p["flag"],
+                                                   interpolation=QMODES[p["i"][0]]),
+    "nanquantile_tensor": lambda x, p: torch.nanquantile(x[0], x[1], dim=qdim(p), keepdim=p["flag"],
+                                                         interpolation=QMODES[p["i"][0]]),
+    "unique": unique_ref(0), "unique_inverse": unique_ref(1), "unique_counts": unique_ref(2),
+    "unique_consecutive": unique_ref(0, True), "unique_consecutive_inverse": unique_ref(1, True),
+    "unique_consecutive_counts": unique_ref(2, True),
+    "bincount": lambda x, p: torch.bincount(x[0], weights=x[1], minlength=p["i"][0]),
+    "histc": lambda x, p: torch.histc(x[0], bins=p["i"][0], min=p["d"][0], max=p["d"][1]),
+})
+
+
 def all_any(fn, x, p):
     check_dims(x, dimsarg(p, x))
     dims = sorted([d % max(x.dim(), 1) for d in dimsarg(p, x)], reverse=True)
@@ -593,6 +649,8 @@ def gen_reduce(op, row):
 def gen_reduce_dims(op, row):
     extra = {"var_dims": [(1,), (0,), (2,), (5,)], "std_dims": [(1,), (0,), (2,), (5,)],
              "norm_dims": [(2,), (1,), (math.inf,), (0,), (3,), (0.5,)]}.get(op, [()])
+    if op.startswith("quantile") or op == "nanquantile":
+        extra = [(0.3,), (0.0,), (1.0,), (0.5,), (0.75,)]
     def prm(dims, keep, k=0, **kw):
         e = extra[k]
         if op in ("var_dims", "std_dims"):
@@ -632,6 +690,18 @@ def gen_dim(op, row):
     case(op, "dim", P(i=(0,)), I("int64", (3, 4), "T"))
     case(op, "bad dim", P(i=(2,)), I("float32", (3, 4)))
     case(op, "nan", P(i=(1,), nogc=True), I("float64", (2, 3), values=[1.0, math.nan, -2.0, 0.5, 3.0, -1.0]))
+    if op == "cumprod":
+        # zeros: before, at and after the first zero the formula differs
+        for dt in FLOATS:
+            case(op, "zeros", P(i=(1,)), I(dt, (3, 5), values=[1.5, 0.0, -2.0, 0.5, 3.0,
+                                                               0.0, 0.75, 0.0, 2.0, -1.25,
+                                                               0.5, -1.5, 2.0, 1.25, 0.0]))
+            case(op, "zeros", P(i=(0,)), I(dt, (4, 2), "T", values=[0.0, 1.5, 2.0, -0.5, 0.0, 0.0, 1.25, 3.0]))
+    if op.startswith("cummax") or op.startswith("cummin") or "median" in op:
+        case(op, "ties", P(i=(1,), nogc=True), I("float64", (2, 5), values=[1.0, 2.0, 2.0, 1.0, 2.0,
+                                                                          -1.0, -1.0, 0.5, -1.0, 0.5]))
+        case(op, "nans", P(i=(1,), nogc=True), I("float32", (2, 5), values=[1.0, math.nan, 2.0, math.nan, 0.5,
+                                                                          math.nan, -1.0, math.nan, 3.0, 0.5]))
 
 
 def gen_sort(op, row):
@@ -991,9 +1061,61 @@ def gen_loss(op, row):
             case(op, "log_target", P(i=(1,), flag=True), I(dt, (3, 4)), I(dt, (3, 4)))
 
 
+def gen_quantile(op, row):
+    """A tensor q (0-d or 1-d) of t's dtype; p.i[0] the interpolation."""
+    for dt in DTYPES:
+        case(op, "dtype", P(i=(0,), dims=(1,)), I(dt, (3, 4)), I(dt if dt in FLOATS else "float32", (2,), values=[0.25, 0.5]))
+    for mode in range(5):
+        for dt in FLOATS:
+            q = I(dt, (3,), values=[0.0, 0.4, 1.0], grad=False)
+            case(op, "q 1-d", P(i=(mode,), dims=(1,)), I(dt, (3, 5), "T"), q)
+            case(op, "q 1-d keep", P(i=(mode,), dims=(0,), flag=True), I(dt, (4, 3), "S"), q)
+            case(op, "q 1-d all", P(i=(mode,)), I(dt, (2, 3)), q)
+            case(op, "q 1-d all keep", P(i=(mode,), flag=True), I(dt, (2, 3), "T"), q)
+            case(op, "q 0-d", P(i=(mode,), dims=(-1,)), I(dt, (2, 4), "E"), I(dt, (), values=[0.6], grad=False))
+    case(op, "nan", P(i=(0,), dims=(1,), nogc=True),
+         I("float64", (2, 4), values=[1.0, math.nan, -2.0, 0.5, 3.0, -1.0, 0.25, 2.0]),
+         I("float64", (2,), values=[0.2, 0.9], grad=False))
+    case(op, "all nan", P(i=(0,), dims=(1,), nogc=True), I("float64", (2, 2), values=[math.nan] * 2 + [1.0, 2.0]),
+         I("float64", (1,), values=[0.5], grad=False))
+    case(op, "q dtype", P(i=(0,), dims=(1,)), I("float32", (2, 3)), I("float64", (1,), values=[0.5], grad=False))
+    case(op, "q out of range", P(i=(0,), dims=(1,)), I("float32", (2, 3)), I("float32", (1,), values=[1.5], grad=False))
+    case(op, "q 2-d", P(i=(0,), dims=(1,)), I("float32", (2, 3)), I("float32", (1, 1), values=[0.5], grad=False))
+    case(op, "empty", P(i=(0,)), I("float32", (0, 3)), I("float32", (1,), values=[0.5], grad=False))
+
+
+def gen_count(op, row):
+    if op == "bincount":
+        for dt in ["int64", "int32", "uint8"]:
+            case(op, "counts", P(i=(0,)), I(dt, (7,), values=[1.0, 0.0, 4.0, 1.0, 1.0, 2.0, 4.0]), None)
+        case(op, "minlength", P(i=(8,)), I("int64", (3,), values=[2.0, 0.0, 2.0]), None)
+        case(op, "empty", P(i=(0,)), I("int64", (0,)), None)
+        case(op, "empty minlength", P(i=(3,)), I("int64", (0,)), None)
+        for wdt in ["float32", "float64", "int64"]:
+            case(op, "weights", P(i=(0,)), I("int64", (4,), values=[3.0, 0.0, 3.0, 1.0]),
+                 I(wdt, (4,), grad=False))
+        case(op, "weights strided", P(i=(2,)), I("int64", (3,), "S", values=[1.0, 9.0, 0.0, 9.0, 1.0, 9.0]),
+             I("float32", (3,), "S", grad=False))
+        for dt in ["float32", "bool"]:
+            case(op, "dtype", P(i=(0,)), I(dt, (3,)), None)
+        case(op, "negative", P(i=(0,)), I("int64", (3,), values=[1.0, -1.0, 2.0]), None)
+        case(op, "2-d", P(i=(0,)), I("int64", (2, 2), values=[1.0, 0.0, 2.0, 1.0]), None)
+        case(op, "weights length", P(i=(0,)), I("int64", (3,), values=[1.0, 0.0, 2.0]), I("float32", (2,), grad=False))
+        return
+    for dt in FLOATS:
+        case(op, "range", P(i=(4,), d=(-1.0, 1.0)), I(dt, (3, 4), "T"))
+        case(op, "outside", P(i=(5,), d=(-0.5, 0.75)), I(dt, (10,)))
+        case(op, "data range", P(i=(3,), d=(0.0, 0.0)), I(dt, (2, 5), "S"))
+        case(op, "one value", P(i=(2,), d=(0.0, 0.0)), I(dt, (3,), values=[0.5, 0.5, 0.5]))
+        case(op, "empty", P(i=(3,), d=(0.0, 1.0)), I(dt, (0,)))
+    case(op, "dtype", P(i=(3,), d=(0.0, 1.0)), I("int64", (3,)))
+    case(op, "no bins", P(i=(0,), d=(0.0, 1.0)), I("float32", (3,)))
+    case(op, "min > max", P(i=(3,), d=(1.0, 0.0)), I("float32", (3,)))
+
+
 GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_unary, "INPLACE_SCALAR": gen_scalar,
               "BINARY": gen_binary, "INPLACE_BINARY": gen_binary, "TERNARY": gen_ternary, "REDUCE": gen_reduce,
-              "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
+              "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "QUANTILE": gen_quantile, "COUNT": gen_count, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
               "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss}
 
 # ---------------------------------------------------------------- running torch

@@ -125,6 +125,32 @@ static inline nb_tensor *op_piece(nb_tensor *const *x, const op_params *p, bool 
     return out;
 }
 
+/* Second results of the ops that also return positions. */
+static inline nb_tensor *op_cumulative_indices(nb_tensor *const *x, const op_params *p, bool max)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = max ? nb_cummax(x[0], (int)p->i[0], &indices) : nb_cummin(x[0], (int)p->i[0], &indices);
+    return op_second(values, &indices);
+}
+static inline nb_tensor *op_median_indices(nb_tensor *const *x, const op_params *p, bool ignore_nan)
+{
+    nb_tensor *indices = NULL;
+    nb_tensor *values  = ignore_nan ? nb_nanmedian_dim(x[0], (int)p->i[0], p->flag, &indices)
+                                    : nb_median_dim(x[0], (int)p->i[0], p->flag, &indices);
+    return op_second(values, &indices);
+}
+/* unique's second (p->i[0] = 1: inverse) or third (2: counts) result. */
+static inline nb_tensor *op_unique_part(nb_tensor *const *x, const op_params *p, bool consecutive)
+{
+    nb_tensor *inverse = NULL, *counts = NULL;
+    nb_tensor *values  = consecutive ? nb_unique_consecutive(x[0], &inverse, &counts)
+                                     : nb_unique(x[0], &inverse, &counts);
+    nb_tensor *out     = p->i[0] == 1 ? inverse : counts;
+    nb_free(values);
+    nb_free(p->i[0] == 1 ? counts : inverse);
+    return out;
+}
+
 #endif /* OP_INFO_H */
 
 #ifdef OP
@@ -248,6 +274,40 @@ OP(argmin_dim,    1, DIM,         ALL,     ANY, NONDIFF, nb_argmin_dim(x[0], (in
 OP(cumsum,        1, DIM,         ALL,     ANY, DIFF,    nb_cumsum(x[0], (int)p->i[0]))
 OP(softmax,       1, DIM,         FLOAT,   ANY, DIFF,    nb_softmax(x[0], (int)p->i[0]))
 OP(log_softmax,   1, DIM,         FLOAT,   ANY, DIFF,    nb_log_softmax(x[0], (int)p->i[0]))
+/* Reductions made from the rows, and order statistics (statistics.c) */
+OP(amax,              1, REDUCE_DIMS, ALL,     ANY, FIRST,   nb_amax(x[0], p->dims, p->flag))
+OP(amin,              1, REDUCE_DIMS, ALL,     ANY, FIRST,   nb_amin(x[0], p->dims, p->flag))
+OP(nansum,            1, REDUCE,      ALL,     ANY, DIFF,    nb_nansum(x[0]))
+OP(nanmean,           1, REDUCE,      FLOAT,   ANY, DIFF,    nb_nanmean(x[0]))
+OP(nansum_dims,       1, REDUCE_DIMS, ALL,     ANY, DIFF,    nb_nansum_dims(x[0], p->dims, p->flag))
+OP(nanmean_dims,      1, REDUCE_DIMS, FLOAT,   ANY, DIFF,    nb_nanmean_dims(x[0], p->dims, p->flag))
+OP(cumprod,           1, DIM,         ALL,     ANY, DIFF,    nb_cumprod(x[0], (int)p->i[0]))
+OP(cummax,            1, DIM,         ALL,     ANY, FIRST,   nb_cummax(x[0], (int)p->i[0], NULL))
+OP(cummin,            1, DIM,         ALL,     ANY, FIRST,   nb_cummin(x[0], (int)p->i[0], NULL))
+OP(cummax_indices,    1, DIM,         ALL,     ANY, NONDIFF, op_cumulative_indices(x, p, true))
+OP(cummin_indices,    1, DIM,         ALL,     ANY, NONDIFF, op_cumulative_indices(x, p, false))
+OP(median,            1, REDUCE,      NUMERIC, ANY, FIRST,   nb_median(x[0]))
+OP(nanmedian,         1, REDUCE,      NUMERIC, ANY, FIRST,   nb_nanmedian(x[0]))
+OP(median_dim,        1, DIM,         NUMERIC, ANY, FIRST,   nb_median_dim(x[0], (int)p->i[0], p->flag, NULL))
+OP(nanmedian_dim,     1, DIM,         NUMERIC, ANY, FIRST,   nb_nanmedian_dim(x[0], (int)p->i[0], p->flag, NULL))
+OP(median_dim_indices,    1, DIM,     NUMERIC, ANY, NONDIFF, op_median_indices(x, p, false))
+OP(nanmedian_dim_indices, 1, DIM,     NUMERIC, ANY, NONDIFF, op_median_indices(x, p, true))
+OP(quantile,          1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_quantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_LINEAR))
+OP(quantile_lower,    1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_quantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_LOWER))
+OP(quantile_higher,   1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_quantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_HIGHER))
+OP(quantile_midpoint, 1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_quantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_MIDPOINT))
+OP(quantile_nearest,  1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_quantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_NEAREST))
+OP(nanquantile,       1, REDUCE_DIMS, FLOAT,   ANY, FIRST,   nb_nanquantile(x[0], p->d[0], p->dims, p->flag, NB_QUANTILE_LINEAR))
+OP(quantile_tensor,   2, QUANTILE,    FLOAT,   ANY, FIRST,   nb_quantile_tensor(x[0], x[1], p->dims, p->flag, (nb_quantile_interpolation)p->i[0]))
+OP(nanquantile_tensor, 2, QUANTILE,   FLOAT,   ANY, FIRST,   nb_nanquantile_tensor(x[0], x[1], p->dims, p->flag, (nb_quantile_interpolation)p->i[0]))
+OP(unique,            1, REDUCE,      ALL,     ANY, NONDIFF, nb_unique(x[0], NULL, NULL))
+OP(unique_inverse,    1, REDUCE,      ALL,     ANY, NONDIFF, op_unique_part(x, &(op_params){ .i = { 1 } }, false))
+OP(unique_counts,     1, REDUCE,      ALL,     ANY, NONDIFF, op_unique_part(x, &(op_params){ .i = { 2 } }, false))
+OP(unique_consecutive, 1, REDUCE,     ALL,     ANY, NONDIFF, nb_unique_consecutive(x[0], NULL, NULL))
+OP(unique_consecutive_inverse, 1, REDUCE, ALL, ANY, NONDIFF, op_unique_part(x, &(op_params){ .i = { 1 } }, true))
+OP(unique_consecutive_counts,  1, REDUCE, ALL, ANY, NONDIFF, op_unique_part(x, &(op_params){ .i = { 2 } }, true))
+OP(bincount,          2, COUNT,       ALL,     ANY, NONDIFF, nb_bincount(x[0], x[1], p->i[0]))
+OP(histc,             1, COUNT,       FLOAT,   ANY, NONDIFF, nb_histc(x[0], p->i[0], p->d[0], p->d[1]))
 /* Views and layout (x[0] may itself be a view: layouts apply first) */
 OP(clone,         1, VIEW, ALL, ANY, DIFF,    nb_clone(x[0]))
 OP(contiguous,    1, VIEW, ALL, ANY, DIFF,    nb_contiguous(x[0]))

@@ -137,6 +137,10 @@ static struct {
     { "grad_fn:sum_dims[*", "over every dim: nabla SumBackward0, torch SumBackward1 (sum.dim_IntList)", "F16 grad_fn names", 0 },
     { "grad_fn:mean_dims[*", "over every dim: nabla MeanBackward0, torch MeanBackward1", "F16 grad_fn names", 0 },
     { "grad_fn:prod_dims[*", "over several dims: nabla ProdBackward0, torch (one dim at a time) ProdBackward1", "F16 grad_fn names", 0 },
+    /* torch's bugs */
+    { "forward:*median_dim*[dim] * E", "torch 1.13's median / nanmedian along a dim of an expanded (stride 0) input reads garbage (values like 6.9e-310); nabla gives the median", "F21 median of expanded input", 0 },
+    /* not differentiable */
+    { "*:unique*[*", "unique: torch records Unique2Backward0 / UniqueConsecutiveBackward0 whose backward is not implemented; nabla records nothing (the result does not require grad)", "F22 unique records a node", 0 },
 };
 enum { NUM_KNOWN = sizeof known_differences / sizeof known_differences[0] };
 
@@ -166,6 +170,7 @@ static struct {
     { "linear", "MmBackward0", "UnsafeViewBackward0", "N-d input without bias: nabla's mm, torch's matmul folds to mm then _unsafe_view", 0 },
     { "split", "SliceBackward0", "SplitBackward0", "each piece is its own narrow view; torch's pieces share one multi-output node", 0 },
     { "chunk", "SliceBackward0", "SplitBackward0", "as split", 0 },
+    { "*quantile*", "*", "*", "composed of sort, gather and a lerp (where, mul, add) as torch's, but torch ends on a squeeze or a view of its own", 0 },
     { "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", "MeanBackward1", "output (1, 1): torch dispatches to mean(-1, -2), nabla keeps its one node", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };

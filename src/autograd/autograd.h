@@ -259,6 +259,21 @@ nb_tensor *nbi_record_picked(nb_tensor *values, const nb_tensor *t, int dim, con
 nb_tensor *nbi_record_reduce(nbi_reduce_op op, nb_tensor *out, const nb_tensor *t, nb_dims dims, bool keepdim,
                              int64_t correction, double p);
 nb_tensor *nbi_record_line(nbi_line_op op, nb_tensor *out, const nb_tensor *t, int dim);
+/* Reductions recorded by a formula of their own rather than a row of
+ * reduce.def: amax / amin (max's and min's kernels over a dim list; g
+ * shared among the ties of each slice), nansum (a composite; g where t is
+ * not NaN), median / nanmedian over every element (picked by sorting; g
+ * shared evenly among the elements equal to the result, as max's). */
+typedef enum {
+    NBI_FORMULA_AMAX,
+    NBI_FORMULA_AMIN,
+    NBI_FORMULA_NANSUM,
+    NBI_FORMULA_MEDIAN,
+    NBI_FORMULA_NANMEDIAN,
+    NBI_NUM_REDUCTION_FORMULAS
+} nbi_reduction_formula;
+nb_tensor *nbi_record_reduction(nbi_reduction_formula formula, nb_tensor *out, const nb_tensor *t, nb_dims dims,
+                                bool keepdim);
 
 /* matmul in every form (linalg_derivatives.c). */
 nb_tensor *nbi_record_matmul(nb_tensor *out, const nb_tensor *a, const nb_tensor *b);

@@ -142,6 +142,43 @@ static nb_status extreme_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
 }
 
 /* ------------------------------------------------------------------------ */
+/* amax / amin over a dim list: g shared evenly among the elements equal to */
+/* their slice's result (torch 1.13's scale_grad_by_count: a NaN result     */
+/* matches nothing and gives NaN)                                            */
+/* ------------------------------------------------------------------------ */
+
+static nb_tensor *recompute_amax(nbi_node *node, nb_tensor *x)
+{
+    nb_dims dims = dims_of_mask(x, node->ints[0]);
+    return node->ints[2] == NBI_REDUCE_min ? nb_amin(x, dims, node->ints[1]) : nb_amax(x, dims, node->ints[1]);
+}
+
+static nb_status amax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *result = with_reduced_dims(node, x, output_of(node, recompute_amax));
+    nb_tensor *hits   = nb_eq(x, result);
+    nb_tensor *count  = nb_sum_dims(hits, dims_of_mask(x, node->ints[0]), true);
+    nb_tensor *share  = nb_div(with_reduced_dims(node, x, g), count);
+    nb_status  status = nbi_keep_grad(nb_mul(share, hits), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* nansum: g where x is not NaN                                              */
+/* ------------------------------------------------------------------------ */
+
+static nb_status nansum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *grad   = nb_where(nb_isnan(x), nb_zeros_like(x), expanded(node, x, g));
+    nb_status  status = nbi_keep_grad(grad, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+/* ------------------------------------------------------------------------ */
 /* var, std: 2 (x - mean) / (N - correction), and / (2 std) for std, as     */
 /* torch 1.13's var_backward / std_backward                                  */
 /* ------------------------------------------------------------------------ */
@@ -242,7 +279,7 @@ static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 }
 
 /* ------------------------------------------------------------------------ */
-/* Along one dim (ints[0] = dim): cumsum, softmax, log_softmax               */
+/* Along one dim (ints[0] = dim): cumsum, cumprod, softmax, log_softmax      */
 /* ------------------------------------------------------------------------ */
 
 /* The reversed cumulative sum of g: sum(g) - cumsum(g) + g. */
@@ -253,6 +290,43 @@ static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     nb_tensor *total = nb_sum_dims(g, NB_DIMS(dim), true);
     nb_tensor *grad  = nb_add(nb_sub(total, nb_cumsum(g, dim)), g);
     nb_status  status = nbi_keep_grad(grad, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+static nb_tensor *recompute_cumprod(nbi_node *node, nb_tensor *x) { return nb_cumprod(x, (int)node->ints[0]); }
+
+/* v's cumulative sum from the end of the line: flipped, summed, flipped
+ * back (as torch's reversed_cumsum; sum(v) - cumsum(v) + v would cancel). */
+static nb_tensor *reversed_cumsum(nb_tensor *v, int dim)
+{
+    if (v == NULL || v->ndim == 0) return v;
+    int64_t    n        = v->shape[dim];
+    nb_tensor *reversed = nb_arange((double)(n - 1), -1, -1, NB_OPTS(.dtype = NB_INT64, .device = nb_device_of(v)));
+    return nb_index_select(nb_cumsum(nb_index_select(v, dim, reversed), dim), dim, reversed);
+}
+
+/* d out_j / d x_k = prod_{i <= j, i != k} x_i. Before the line's first zero
+ * that is out_j / x_k, so the gradient is reversed_cumsum(g out) / x. At
+ * the first zero z it is the running product with x_z taken as 1 (out'),
+ * so the gradient is reversed_cumsum(g out')_z; after z every term holds
+ * x_z = 0. Made of differentiable ops, so it differentiates again (torch
+ * 1.13's cumprod_backward does the same case split). */
+static nb_status cumprod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    int        dim   = (int)node->ints[0];
+    nb_tensor *x     = nbi_input(node, 0);
+    nb_tensor *out   = output_of(node, recompute_cumprod);
+    nb_tensor *zero  = nb_eq_scalar(x, 0);
+    nb_tensor *zeros_so_far = nb_cumsum(zero, dim);
+    nb_tensor *before_zero  = nb_eq_scalar(zeros_so_far, 0);
+    nb_tensor *first_zero   = nb_logical_and(zero, nb_eq_scalar(zeros_so_far, 1));
+    nb_tensor *safe_x       = nb_where(before_zero, x, nb_ones_like(x));
+    nb_tensor *grad = nb_where(before_zero, nb_div(reversed_cumsum(nb_mul(g, out), dim), safe_x), nb_zeros_like(x));
+    nb_tensor *x_without_zero = nb_where(first_zero, nb_ones_like(x), x);
+    nb_tensor *at_zero = reversed_cumsum(nb_mul(g, nb_cumprod(x_without_zero, dim)), dim);
+    grad               = nb_where(first_zero, at_zero, grad);
+    nb_status status   = nbi_keep_grad(grad, &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -323,10 +397,13 @@ static const row_formula line_formula[NBI_NUM_LINE] = {
 #define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
 #define NBI_LINE(name, dtypes, out, grad, formula, saves, node)                                \
     [NBI_LINE_##name] = ROW_FORMULA(grad, formula, saves, node, node),
+/* recorded by nbi_record_picked (index_derivatives.c) */
+#define NBI_LINE_WITH_INDICES(name, dtypes, out, grad, formula, saves, node)
 #include "core/reduce.def"
 #undef NBI_REDUCE
 #undef NBI_REDUCE_WITH_PARAMS
 #undef NBI_LINE
+#undef NBI_LINE_WITH_INDICES
 };
 
 /* The node of out = op(t) by row, saving what the row says; NULL when
@@ -363,5 +440,29 @@ nb_tensor *nbi_record_line(nbi_line_op op, nb_tensor *out, const nb_tensor *t, i
 {
     nbi_node *node = record(&line_formula[op], &out, t, line_formula[op].node_every_dim);
     if (node != NULL) node->ints[0] = dim;
+    return out;
+}
+
+/* Reductions that share a row's kernel, or are composites, but have a
+ * formula and a node of their own in torch. */
+static const row_formula reduction_formula[NBI_NUM_REDUCTION_FORMULAS] = {
+    [NBI_FORMULA_AMAX]   = { amax_backward, "AmaxBackward0", "AmaxBackward0", true, true },
+    [NBI_FORMULA_AMIN]   = { amax_backward, "AminBackward0", "AminBackward0", true, true },
+    [NBI_FORMULA_NANSUM] = { nansum_backward, "NansumBackward0", "NansumBackward0", true, false },
+    /* the output is saved, so extreme_backward never recomputes it */
+    [NBI_FORMULA_MEDIAN]    = { extreme_backward, "MedianBackward0", NULL, true, true },
+    [NBI_FORMULA_NANMEDIAN] = { extreme_backward, "NanmedianBackward0", NULL, true, true },
+};
+
+nb_tensor *nbi_record_reduction(nbi_reduction_formula formula, nb_tensor *out, const nb_tensor *t, nb_dims dims,
+                                bool keepdim)
+{
+    const row_formula *row  = &reduction_formula[formula];
+    nbi_node          *node = record(row, &out, t, dims.n == 0 ? row->node_every_dim : row->node_some_dims);
+    if (node != NULL) {
+        node->ints[0] = reduced_mask(t, dims);
+        node->ints[1] = keepdim;
+        node->ints[2] = formula == NBI_FORMULA_AMIN ? NBI_REDUCE_min : NBI_REDUCE_max;
+    }
     return out;
 }

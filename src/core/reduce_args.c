@@ -77,6 +77,7 @@ void nbi_line_plan_init(nbi_line_plan *plan, const nb_tensor *in, nb_tensor *out
     plan->in_dtype  = in->dtype;
     plan->out       = nbi_ptr(out);
     plan->out_dtype = out->dtype;
+    plan->indices   = NULL;
     plan->device    = in->storage->device.index;
     plan->nouter    = 0;
     plan->lines     = 1;

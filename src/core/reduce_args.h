@@ -100,6 +100,10 @@ typedef struct {
     int64_t     lines; /* product of outer_size */
     int64_t     n;     /* length of a line */
     int64_t     in_step, out_step;
+    /* cummax, cummin: int64 positions along the line, laid out as out
+     * element for element (both are new contiguous tensors of one shape);
+     * NULL for the other rows. */
+    int64_t *indices;
 } nbi_line_plan;
 
 /* Plan lines along dim (already wrapped) of in, writing out (same shape). */

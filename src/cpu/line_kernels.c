@@ -1,6 +1,6 @@
 /*
  * line_kernels.c — ops that run along one dim and keep the shape: cumsum,
- * softmax and log_softmax. Each line (all elements along the dim for one
+ * cumprod, cummax, cummin, softmax and log_softmax. Each line (all elements along the dim for one
  * index of the other dims) is independent; threads take whole lines, so
  * results never depend on the thread count. Plans (core/reduce_args.h) hold
  * byte strides; the per-line loops take element steps, as they index typed
@@ -67,6 +67,116 @@ static void cumsum_line(const nbi_line_plan *plan, const char *in, char *out, in
 #undef CUMSUM_INTEGER
 #undef LOAD_SIGNED
 #undef LOAD_BOOL
+
+/* ------------------------------------------------------------------------ */
+/* cumprod                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Integers and bool multiply in int64, wrapping (in uint64: no UB). */
+#define CUMPROD_INTEGER(T, LOAD)                                                                                       \
+    do {                                                                                                               \
+        const T *x   = (const T *)in;                                                                                  \
+        uint64_t acc = 1;                                                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            acc *= (uint64_t)(LOAD(x[i * is]));                                                                        \
+            y[i * os] = (int64_t)acc;                                                                                  \
+        }                                                                                                              \
+    } while (0)
+#define LOAD_SIGNED(v) ((int64_t)(v))
+#define LOAD_BOOL(v) ((v) != 0)
+
+/* Floats multiply in double, as torch does on the CPU. */
+static void cumprod_line(const nbi_line_plan *plan, const char *in, char *out, int64_t is, int64_t os)
+{
+    int64_t n = plan->n;
+    if (plan->in_dtype == NB_FLOAT32) {
+        const float *x   = (const float *)in;
+        float       *y   = (float *)out;
+        double       acc = 1.0;
+        for (int64_t i = 0; i < n; i++)
+            y[i * os] = (float)(acc *= x[i * is]);
+        return;
+    }
+    if (plan->in_dtype == NB_FLOAT64) {
+        const double *x   = (const double *)in;
+        double       *y   = (double *)out;
+        double        acc = 1.0;
+        for (int64_t i = 0; i < n; i++)
+            y[i * os] = acc *= x[i * is];
+        return;
+    }
+    int64_t *y = (int64_t *)out;
+    switch (plan->in_dtype) {
+    case NB_INT64:
+        CUMPROD_INTEGER(int64_t, LOAD_SIGNED);
+        break;
+    case NB_INT32:
+        CUMPROD_INTEGER(int32_t, LOAD_SIGNED);
+        break;
+    case NB_UINT8:
+        CUMPROD_INTEGER(uint8_t, LOAD_SIGNED);
+        break;
+    default:
+        CUMPROD_INTEGER(uint8_t, LOAD_BOOL);
+        break;
+    }
+}
+#undef CUMPROD_INTEGER
+#undef LOAD_SIGNED
+#undef LOAD_BOOL
+
+/* ------------------------------------------------------------------------ */
+/* cummax and cummin                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* x replaces the running value when x CMP best (ties included, so the
+ * position moves to the later element). A NaN replaces anything, and only
+ * a NaN replaces a NaN. */
+#define CUMEXTREME(T, CMP, IS_NAN)                                                                                           \
+    do {                                                                                                               \
+        const T *x    = (const T *)in;                                                                                 \
+        T       *y    = (T *)out;                                                                                      \
+        T        best = x[0];                                                                                          \
+        int64_t  at   = 0;                                                                                             \
+        for (int64_t i = 0; i < n; i++) {                                                                              \
+            T v = x[i * is];                                                                                           \
+            if (IS_NAN(v) || (!IS_NAN(best) && v CMP best)) {                                                      \
+                best = v;                                                                                              \
+                at   = i;                                                                                              \
+            }                                                                                                          \
+            y[i * os]   = best;                                                                                        \
+            pos[i * os] = at;                                                                                          \
+        }                                                                                                              \
+    } while (0)
+
+#define NEVER_NAN(v) ((void)(v), false)
+
+/* The line's values and positions; os steps out and pos alike. */
+static void cumextreme_line(const nbi_line_plan *plan, const char *in, char *out, int64_t *pos, int64_t is, int64_t os,
+                            bool max)
+{
+    int64_t n = plan->n;
+    switch (plan->in_dtype) {
+#define CUMEXTREME_CASE(dtype, T, IS_NAN)                                                                              \
+    case dtype:                                                                                                        \
+        if (max) CUMEXTREME(T, >=, IS_NAN);                                                                            \
+        else CUMEXTREME(T, <=, IS_NAN);                                                                                \
+        break;
+        CUMEXTREME_CASE(NB_FLOAT32, float, isnan)
+        CUMEXTREME_CASE(NB_FLOAT64, double, isnan)
+        CUMEXTREME_CASE(NB_INT64, int64_t, NEVER_NAN)
+        CUMEXTREME_CASE(NB_INT32, int32_t, NEVER_NAN)
+        CUMEXTREME_CASE(NB_UINT8, uint8_t, NEVER_NAN)
+    default:
+        /* bool: stored as 0 / 1 bytes */
+        if (max) CUMEXTREME(uint8_t, >=, NEVER_NAN);
+        else CUMEXTREME(uint8_t, <=, NEVER_NAN);
+        break;
+#undef CUMEXTREME_CASE
+    }
+}
+#undef CUMEXTREME
+#undef NEVER_NAN
 
 /* ------------------------------------------------------------------------ */
 /* softmax and log_softmax                                                   */
@@ -172,10 +282,21 @@ static void lines_body(int64_t begin, int64_t end, void *ctx)
     for (int64_t line = begin; line < end; line++) {
         const char *in  = plan->in + in_off;
         char       *out = plan->out + out_off;
-        if (c->op == NBI_LINE_cumsum)
-            cumsum_line(plan, in, out, c->in_step, c->out_step);
-        else
+        switch (c->op) {
+        case NBI_LINE_cumsum: cumsum_line(plan, in, out, c->in_step, c->out_step); break;
+        case NBI_LINE_cumprod: cumprod_line(plan, in, out, c->in_step, c->out_step); break;
+        case NBI_LINE_cummax:
+        case NBI_LINE_cummin:
+            /* the positions sit at out's element offset (same layout) */
+            cumextreme_line(plan, in, out, plan->indices + out_off / (int64_t)nb_dtype_size(plan->out_dtype),
+                            c->in_step, c->out_step, c->op == NBI_LINE_cummax);
+            break;
+        case NBI_LINE_softmax:
+        case NBI_LINE_log_softmax:
             softmax_line(plan, in, out, c->in_step, c->out_step, c->op == NBI_LINE_log_softmax);
+            break;
+        case NBI_NUM_LINE: break;
+        }
         for (int d = plan->nouter - 1; d >= 0; d--) {
             in_off += plan->outer_in_stride[d];
             out_off += plan->outer_out_stride[d];
@@ -196,7 +317,7 @@ static bool use_tiles(const nbi_line_plan *plan, nbi_line_op op)
     /* softmax keeps the dtype: one item size for in and out */
     int64_t item = (int64_t)nb_dtype_size(plan->in_dtype);
     int     last = plan->nouter - 1;
-    return op != NBI_LINE_cumsum && plan->in_step != item && last >= 0 && plan->outer_in_stride[last] == item &&
+    return (op == NBI_LINE_softmax || op == NBI_LINE_log_softmax) && plan->in_step != item && last >= 0 && plan->outer_in_stride[last] == item &&
            plan->outer_out_stride[last] == item && plan->outer_size[last] >= 8;
 }
 

@@ -1,7 +1,9 @@
 /*
  * reduce.c — the front doors of the reductions and of the ops along one dim,
  * the rows of src/core/reduce.def (sum, mean, prod, max, min, arg*, var,
- * std, norm, logsumexp, all, any; cumsum, softmax, log_softmax): the
+ * std, norm, logsumexp, all, any; cumsum, cumprod, cummax, cummin,
+ * softmax, log_softmax) and the reductions made from them (amax, amin,
+ * nansum, nanmean): the
  * argument checks, the dtype rule, the output shape, the geometry
  * (core/reduce_args.h), then one call into the reduce or line entry of the
  * tensor's device (core/backend.h), and the recording by the row
@@ -432,7 +434,119 @@ static nb_tensor *along_dim(nbi_line_op op, const nb_tensor *t, int dim, const c
 #define NBI_REDUCE_WITH_PARAMS(name, dtypes, out, grad, formula, saves, node_all, node_dims)
 #define NBI_LINE(name, dtypes, out, grad, formula, saves, node)                                \
     nb_tensor *nb_##name(const nb_tensor *t, int dim) { return along_dim(NBI_LINE_##name, t, dim, "nb_" #name); }
+#define NBI_LINE_WITH_INDICES(name, dtypes, out, grad, formula, saves, node)
 #include "core/reduce.def"
 #undef NBI_REDUCE
 #undef NBI_REDUCE_WITH_PARAMS
 #undef NBI_LINE
+#undef NBI_LINE_WITH_INDICES
+
+/* Running max / min along dim, and (if indices) where each was found. */
+static nb_tensor *cumulative_extreme(nbi_line_op op, const nb_tensor *t, int dim, nb_tensor **indices,
+                                     const char *name, const char *node_name)
+{
+    if (indices) *indices = NULL;
+    if (!check_input(t, NBI_FAMILY_LINE, op, name)) return NULL;
+    int d = nbi_wrap_dim(dim, t->ndim, name);
+    if (d < 0) return NULL;
+    nb_tensor *out       = nbi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
+    nb_tensor *positions = nbi_empty(t->ndim, t->shape, NB_INT64, t->storage->device);
+    if (out == NULL || positions == NULL) {
+        nb_free(out);
+        nb_free(positions);
+        return NULL;
+    }
+    nbi_line_plan plan;
+    nbi_line_plan_init(&plan, t, out, d);
+    plan.indices = (int64_t *)nbi_ptr(positions);
+    nbi_backend_of(t)->line(&plan, op);
+    out = nbi_record_picked(out, t, d, positions, true, node_name);
+    if (out == NULL || indices == NULL) {
+        nb_free(positions);
+        return out;
+    }
+    *indices = positions;
+    return out;
+}
+
+nb_tensor *nb_cummax(const nb_tensor *t, int dim, nb_tensor **indices)
+{
+    return cumulative_extreme(NBI_LINE_cummax, t, dim, indices, "nb_cummax", "CummaxBackward0");
+}
+
+nb_tensor *nb_cummin(const nb_tensor *t, int dim, nb_tensor **indices)
+{
+    return cumulative_extreme(NBI_LINE_cummin, t, dim, indices, "nb_cummin", "CumminBackward0");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Made from the rows: amax, amin, nansum, nanmean                          */
+/* ------------------------------------------------------------------------ */
+
+/* max / min over a dim list, by their rows' kernels; recorded with torch's
+ * amax formula (ties share the gradient per slice). */
+static nb_tensor *extreme_dims(const nb_tensor *t, nb_dims dims, bool keepdim, nbi_reduce_op op, const char *name)
+{
+    bool mask[NB_MAX_DIMS];
+    if (!check_input(t, NBI_FAMILY_REDUCE, op, name) || !dims_to_mask(t, dims, name, mask)) return NULL;
+    int one_dim = dims.n == 1 && t->ndim > 0 ? nbi_wrap_dim(dims.dims[0], t->ndim, name) : -1;
+    if (!check_not_empty(t, mask, name, op == NBI_REDUCE_max ? "amax" : "amin", one_dim)) return NULL;
+    NBI_FORWARD(reduce(t, mask, keepdim, (nbi_reduce_job){ .op = op }, t->dtype));
+    return nbi_record_reduction(op == NBI_REDUCE_max ? NBI_FORMULA_AMAX : NBI_FORMULA_AMIN, out, t, dims, keepdim);
+}
+
+nb_tensor *nb_amax(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return extreme_dims(t, dims, keepdim, NBI_REDUCE_max, "nb_amax");
+}
+
+nb_tensor *nb_amin(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    return extreme_dims(t, dims, keepdim, NBI_REDUCE_min, "nb_amin");
+}
+
+nb_tensor *nb_nansum(const nb_tensor *t) { return nb_nansum_dims(t, every_dim, false); }
+
+/* sum with NaNs taken as 0 (integers have none), recorded as torch's
+ * nansum. */
+nb_tensor *nb_nansum_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    bool mask[NB_MAX_DIMS];
+    if (!check_input(t, NBI_FAMILY_REDUCE, NBI_REDUCE_sum, "nb_nansum") || !dims_to_mask(t, dims, "nb_nansum", mask))
+        return NULL;
+    if (!nb_dtype_is_floating(t->dtype)) return nb_sum_dims(t, dims, keepdim);
+    nbi_grad_mode_push(false);
+    nb_tensor *nan   = nb_isnan(t);
+    nb_tensor *clean = nan ? nb_masked_fill(t, nan, 0) : NULL;
+    nb_tensor *out   = clean ? nb_sum_dims(clean, dims, keepdim) : NULL;
+    nbi_grad_mode_pop();
+    nb_free(nan);
+    nb_free(clean);
+    return nbi_record_reduction(NBI_FORMULA_NANSUM, out, t, dims, keepdim);
+}
+
+nb_tensor *nb_nanmean(const nb_tensor *t) { return nb_nanmean_dims(t, every_dim, false); }
+
+/* nansum / the count of non-NaN elements (torch's composition, so the node
+ * is DivBackward0); a slice of NaNs only gives NaN (0 / 0). */
+nb_tensor *nb_nanmean_dims(const nb_tensor *t, nb_dims dims, bool keepdim)
+{
+    bool mask[NB_MAX_DIMS];
+    if (!check_input(t, NBI_FAMILY_REDUCE, NBI_REDUCE_sum, "nb_nanmean") || !dims_to_mask(t, dims, "nb_nanmean", mask))
+        return NULL;
+    if (!nb_dtype_is_floating(t->dtype))
+        return nbi_fail(NB_ERR_DTYPE, "nb_nanmean: needs a floating-point tensor, got %s (as torch)",
+                        nb_dtype_name(t->dtype));
+    nb_tensor *sum = nb_nansum_dims(t, dims, keepdim);
+    nbi_grad_mode_push(false);
+    nb_tensor *nan   = sum ? nb_isnan(t) : NULL;
+    nb_tensor *kept  = nan ? nb_logical_not(nan) : NULL;
+    nb_tensor *count = kept ? nb_sum_dims(kept, dims, keepdim) : NULL;
+    nbi_grad_mode_pop();
+    nb_tensor *out = count ? nb_div(sum, count) : NULL;
+    nb_free(sum);
+    nb_free(nan);
+    nb_free(kept);
+    nb_free(count);
+    return out;
+}
