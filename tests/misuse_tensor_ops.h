@@ -311,3 +311,153 @@ static void run_conversion_and_printing(void)
     FAILS_S("NULL file", nb_fprint(NULL, f));
     FREED_S("freed", nb_fprint(stdout, fresh_gone()));
 }
+
+/* amax/amin, nansum/nanmean, cumprod/cummax/cummin, median, quantile,
+ * unique, bincount, histc. */
+static void run_statistics(void)
+{
+    typedef nb_tensor *(*dims_fn)(const nb_tensor *, nb_dims, bool);
+    static const struct {
+        const char *name;
+        dims_fn     fn;
+        bool        empty_fails;
+    } dims_ops[] = { { "nb_amax", nb_amax, true },
+                     { "nb_amin", nb_amin, true },
+                     { "nb_nansum_dims", nb_nansum_dims, false },
+                     { "nb_nanmean_dims", nb_nanmean_dims, false } };
+    for (int k = 0; k < 4; k++) {
+        begin(dims_ops[k].name);
+        FAILS("NULL", dims_ops[k].fn(NULL, NB_DIMS(0), false));
+        FREED("freed", dims_ops[k].fn(fresh_gone(), NB_DIMS(0), false));
+        FAILS("bad dim", dims_ops[k].fn(f, NB_DIMS(2), false));
+        FAILS("repeated dim", dims_ops[k].fn(f, NB_DIMS(0, -2), false));
+        FAILS("dim list -1", dims_ops[k].fn(f, (nb_dims){ .n = -1 }, false));
+        if (dims_ops[k].empty_fails) FAILS("empty dim", dims_ops[k].fn(e, NB_DIMS(0), false));
+        else ALLOWED("empty dim", dims_ops[k].fn(e, NB_DIMS(0), false));
+    }
+    begin("nb_nansum");
+    FAILS("NULL", nb_nansum(NULL));
+    FREED("freed", nb_nansum(fresh_gone()));
+    ALLOWED("int64", nb_nansum(i64));
+    begin("nb_nanmean");
+    FAILS("NULL", nb_nanmean(NULL));
+    FREED("freed", nb_nanmean(fresh_gone()));
+    FAILS("int64", nb_nanmean(i64));
+    FAILS("int64 dims", nb_nanmean_dims(i64, NB_DIMS(0), false));
+
+    begin("nb_cumprod");
+    FAILS("NULL", nb_cumprod(NULL, 0));
+    FREED("freed", nb_cumprod(fresh_gone(), 0));
+    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_cumprod(f, bad_dim_values[j]));
+    typedef nb_tensor *(*cum_fn)(const nb_tensor *, int, nb_tensor **);
+    static const struct {
+        const char *name;
+        cum_fn      fn;
+    } cums[] = { { "nb_cummax", nb_cummax }, { "nb_cummin", nb_cummin } };
+    for (int k = 0; k < 2; k++) {
+        begin(cums[k].name);
+        nb_tensor *indices = f;
+        FAILS("NULL", cums[k].fn(NULL, 0, &indices));
+        NBT_CHECK(indices == NULL);
+        FREED("freed", cums[k].fn(fresh_gone(), 0, NULL));
+        for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), cums[k].fn(f, bad_dim_values[j], &indices));
+        ALLOWED("bool", cums[k].fn(b, 1, NULL));
+    }
+
+    typedef nb_tensor *(*all_fn)(const nb_tensor *);
+    typedef nb_tensor *(*median_fn)(const nb_tensor *, int, bool, nb_tensor **);
+    static const struct {
+        const char *all_name, *dim_name;
+        all_fn      all;
+        median_fn   dim;
+    } medians[] = { { "nb_median", "nb_median_dim", nb_median, nb_median_dim },
+                    { "nb_nanmedian", "nb_nanmedian_dim", nb_nanmedian, nb_nanmedian_dim } };
+    for (int k = 0; k < 2; k++) {
+        begin(medians[k].all_name);
+        FAILS("NULL", medians[k].all(NULL));
+        FREED("freed", medians[k].all(fresh_gone()));
+        FAILS("bool", medians[k].all(b));
+        ALLOWED("empty float: NaN", medians[k].all(e));
+        FAILS("empty int64", medians[k].all(nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_INT64))));
+        begin(medians[k].dim_name);
+        nb_tensor *indices = f;
+        FAILS("NULL", medians[k].dim(NULL, 0, false, &indices));
+        NBT_CHECK(indices == NULL);
+        FREED("freed", medians[k].dim(fresh_gone(), 0, false, NULL));
+        FAILS("bool", medians[k].dim(b, 0, false, NULL));
+        FAILS("empty dim", medians[k].dim(e, 0, false, &indices));
+        for (int j = 0; j < BAD_DIM_VALUES; j++)
+            FAILS(nth("bad dim", j), medians[k].dim(f, bad_dim_values[j], true, &indices));
+    }
+
+    typedef nb_tensor *(*quantile_fn)(const nb_tensor *, double, nb_dims, bool, nb_quantile_interpolation);
+    typedef nb_tensor *(*quantile_tensor_fn)(const nb_tensor *, const nb_tensor *, nb_dims, bool,
+                                             nb_quantile_interpolation);
+    static const struct {
+        const char        *name, *tensor_name;
+        quantile_fn        number;
+        quantile_tensor_fn tensor;
+    } quantiles[] = { { "nb_quantile", "nb_quantile_tensor", nb_quantile, nb_quantile_tensor },
+                      { "nb_nanquantile", "nb_nanquantile_tensor", nb_nanquantile, nb_nanquantile_tensor } };
+    for (int k = 0; k < 2; k++) {
+        begin(quantiles[k].name);
+        FAILS("NULL", quantiles[k].number(NULL, 0.5, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FREED("freed", quantiles[k].number(fresh_gone(), 0.5, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("int64", quantiles[k].number(i64, 0.5, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q -0.1", quantiles[k].number(f, -0.1, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q 1.5", quantiles[k].number(f, 1.5, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q NaN", quantiles[k].number(f, NAN, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("two dims", quantiles[k].number(f, 0.5, NB_DIMS(0, 1), false, NB_QUANTILE_LINEAR));
+        FAILS("bad dim", quantiles[k].number(f, 0.5, NB_DIMS(2), false, NB_QUANTILE_LINEAR));
+        FAILS("empty", quantiles[k].number(e, 0.5, NB_DIMS(1), false, NB_QUANTILE_LINEAR));
+        FAILS("bad mode", quantiles[k].number(f, 0.5, NB_DIMS(0), false, (nb_quantile_interpolation)99));
+        begin(quantiles[k].tensor_name);
+        nb_tensor *q = nb_full(NB_SHAPE(2), 0.5, NB_OPTS());
+        FAILS("NULL q", quantiles[k].tensor(f, NULL, NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FREED("freed q", quantiles[k].tensor(f, fresh_gone(), NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q float64", quantiles[k].tensor(f, nb_to_dtype(q, NB_FLOAT64), NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q 2-d", quantiles[k].tensor(f, nb_reshape(q, NB_SHAPE(1, 2)), NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+        FAILS("q > 1", quantiles[k].tensor(f, nb_add_scalar(q, 1), NB_DIMS(0), false, NB_QUANTILE_LINEAR));
+    }
+
+    typedef nb_tensor *(*unique_fn)(const nb_tensor *, nb_tensor **, nb_tensor **);
+    static const struct {
+        const char *name;
+        unique_fn   fn;
+    } uniques[] = { { "nb_unique", nb_unique }, { "nb_unique_consecutive", nb_unique_consecutive } };
+    for (int k = 0; k < 2; k++) {
+        begin(uniques[k].name);
+        nb_tensor *inverse = f, *counts = f;
+        FAILS("NULL", uniques[k].fn(NULL, &inverse, &counts));
+        NBT_CHECK(inverse == NULL && counts == NULL);
+        FREED("freed", uniques[k].fn(fresh_gone(), NULL, NULL));
+        ALLOWED("empty", uniques[k].fn(e, NULL, NULL));
+        ALLOWED("bool", uniques[k].fn(b, NULL, NULL));
+    }
+
+    begin("nb_bincount");
+    nb_tensor *counts = nb_arange(0, 4, 1, NB_OPTS(.dtype = NB_INT64));
+    FAILS("NULL", nb_bincount(NULL, NULL, 0));
+    FREED("freed", nb_bincount(fresh_gone(), NULL, 0));
+    FREED("freed weights", nb_bincount(counts, fresh_gone(), 0));
+    FAILS("float", nb_bincount(f, NULL, 0));
+    FAILS("bool", nb_bincount(b, NULL, 0));
+    FAILS("2-d", nb_bincount(i64, NULL, 0));
+    FAILS("negative", nb_bincount(nb_sub_scalar(counts, 2), NULL, 0));
+    FAILS("minlength -1", nb_bincount(counts, NULL, -1));
+    FAILS("weights length", nb_bincount(counts, nb_ones(NB_SHAPE(3), NB_OPTS()), 0));
+    FAILS("bool weights", nb_bincount(counts, nb_ones(NB_SHAPE(4), NB_OPTS(.dtype = NB_BOOL)), 0));
+    ALLOWED("empty", nb_bincount(nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_INT64)), NULL, 0));
+
+    begin("nb_histc");
+    FAILS("NULL", nb_histc(NULL, 3, 0, 1));
+    FREED("freed", nb_histc(fresh_gone(), 3, 0, 1));
+    FAILS("int64", nb_histc(i64, 3, 0, 1));
+    FAILS("bins 0", nb_histc(f, 0, 0, 1));
+    FAILS("bins -1", nb_histc(f, -1, 0, 1));
+    FAILS("min > max", nb_histc(f, 3, 1, 0));
+    FAILS("NaN min", nb_histc(f, 3, NAN, 1));
+    FAILS("infinite max", nb_histc(f, 3, 0, INFINITY));
+    ALLOWED("empty", nb_histc(e, 3, 0, 0));
+}
+

@@ -146,6 +146,9 @@ static nb_tensor *call_line(nbi_line_op op, const nb_tensor *x)
 {
     switch (op) {
     case NBI_LINE_cumsum: return nb_cumsum(x, 1);
+    case NBI_LINE_cumprod: return nb_cumprod(x, 1);
+    case NBI_LINE_cummax: return nb_cummax(x, 1, NULL);
+    case NBI_LINE_cummin: return nb_cummin(x, 1, NULL);
     case NBI_LINE_softmax: return nb_softmax(x, 1);
     case NBI_LINE_log_softmax: return nb_log_softmax(x, 1);
     case NBI_NUM_LINE: break;
