@@ -640,6 +640,53 @@ NB_API nb_tensor *nb_masked_fill(const nb_tensor *t, const nb_tensor *mask, doub
 NB_API nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask);
 /* (count, ndim) int64 coordinates of nonzero elements, row-major order. */
 NB_API nb_tensor *nb_nonzero(const nb_tensor *t);
+
+/* Index expressions, as PyTorch's t[...]: a list of items, each an integer
+ * (NB_AT(i): selects, the dim goes; negative counts from the end), a slice
+ * (NB_SLICE(start, stop, step): Python's start:stop:step, negative bounds
+ * from the end, out-of-range bounds clamp, step > 0; NB_ALL for ":"),
+ * NB_NEWAXIS (None: a new dim of size 1), NB_ELLIPSIS ("...": the dims no
+ * other item takes; at most one), or a tensor (NB_WITH(t)): int64 indices
+ * (negative from the end, broadcast together with the other index
+ * tensors), or a bool / uint8 mask covering as many dims as it has (its
+ * nonzero positions; a 0-d mask adds a dim of size 1 or 0). Example:
+ *   nb_index(x, NB_INDEX(NB_SLICE(1, NB_END, 2), NB_ELLIPSIS, NB_WITH(idx)))
+ * Index tensors pick elements as numpy and torch do: their broadcast shape
+ * takes the place of the dims they index when those are neighbours, else
+ * it comes first. Errors: too many items, an index out of range
+ * (NB_ERR_INDEX, naming it), a mask whose shape does not match the dims it
+ * covers, index tensors of another dtype (int32 too, as torch 1.13). */
+#define NB_MAX_INDEX_ITEMS 16
+typedef enum { NB_INDEX_INT, NB_INDEX_SLICE, NB_INDEX_NONE, NB_INDEX_ELLIPSIS, NB_INDEX_TENSOR } nb_index_kind;
+typedef struct {
+    nb_index_kind    kind;
+    int64_t          start, stop, step; /* NB_INDEX_INT: start is the index */
+    const nb_tensor *tensor;
+} nb_index_item;
+typedef struct {
+    int           n;
+    nb_index_item items[NB_MAX_INDEX_ITEMS];
+} nb_index_list;
+#define NB_AT(i)                   ((nb_index_item){ .kind = NB_INDEX_INT, .start = (i) })
+#define NB_SLICE(start_, stop_, step_) \
+    ((nb_index_item){ .kind = NB_INDEX_SLICE, .start = (start_), .stop = (stop_), .step = (step_) })
+#define NB_ALL                     NB_SLICE(0, NB_END, 1)
+#define NB_NEWAXIS                 ((nb_index_item){ .kind = NB_INDEX_NONE })
+#define NB_ELLIPSIS                ((nb_index_item){ .kind = NB_INDEX_ELLIPSIS })
+#define NB_WITH(t)                 ((nb_index_item){ .kind = NB_INDEX_TENSOR, .tensor = (t) })
+#define NB_INDEX(...)                                                                      \
+    ((nb_index_list){ .n = (int)(sizeof((nb_index_item[]){ __VA_ARGS__ }) / sizeof(nb_index_item)), \
+                      .items = { __VA_ARGS__ } })
+/* t[list]: a view when the list has no index tensors (t[...] an alias),
+ * else a new tensor; differentiable (repeated indices add up). */
+NB_API nb_tensor *nb_index(const nb_tensor *t, nb_index_list list);
+/* t[list] = values (accumulate: +=), values broadcast to the shape
+ * nb_index would give and converted to t's dtype. With repeated indices
+ * and no accumulate, the last write wins. nb_index_put returns a new
+ * tensor; nb_index_put_ writes into t and returns t. Differentiable in t
+ * (the overwritten elements get no gradient) and in values. */
+NB_API nb_tensor *nb_index_put(const nb_tensor *t, nb_index_list list, const nb_tensor *values, bool accumulate);
+NB_API nb_tensor *nb_index_put_(nb_tensor *t, nb_index_list list, const nb_tensor *values, bool accumulate);
 /* int64 classes -> int64 one-hot, one more dim of size num_classes
  * (-1: max + 1). */
 NB_API nb_tensor *nb_one_hot(const nb_tensor *t, int64_t num_classes);

@@ -461,3 +461,54 @@ static void run_statistics(void)
     ALLOWED("empty", nb_histc(e, 3, 0, 0));
 }
 
+
+/* nb_index, nb_index_put, nb_index_put_. */
+static void run_index_expressions(void)
+{
+    nb_tensor *rows  = nb_arange(0, 2, 1, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *wide  = nb_full(NB_SHAPE(1), 5, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *i32   = nb_zeros(NB_SHAPE(1), NB_OPTS(.dtype = NB_INT32));
+    nb_tensor *mask3 = nb_ones(NB_SHAPE(3), NB_OPTS(.dtype = NB_BOOL));
+    begin("nb_index");
+    FAILS("NULL", nb_index(NULL, NB_INDEX(NB_AT(0))));
+    FREED("freed", nb_index(fresh_gone(), NB_INDEX(NB_AT(0))));
+    FREED("freed index", nb_index(f, NB_INDEX(NB_WITH(fresh_gone()))));
+    FAILS("NULL index tensor", nb_index(f, NB_INDEX(NB_WITH(NULL))));
+    FAILS("int out of range", nb_index(f, NB_INDEX(NB_AT(2))));
+    FAILS("int below range", nb_index(f, NB_INDEX(NB_AT(-3))));
+    FAILS("too many", nb_index(f, NB_INDEX(NB_AT(0), NB_AT(0), NB_AT(0))));
+    FAILS("two ellipses", nb_index(f, NB_INDEX(NB_ELLIPSIS, NB_ELLIPSIS)));
+    FAILS("step 0", nb_index(f, NB_INDEX(NB_SLICE(0, 2, 0))));
+    FAILS("step -1", nb_index(f, NB_INDEX(NB_SLICE(0, 2, -1))));
+    FAILS("tensor out of range", nb_index(f, NB_INDEX(NB_WITH(wide))));
+    FAILS("int32 index", nb_index(f, NB_INDEX(NB_WITH(i32))));
+    FAILS("float index", nb_index(f, NB_INDEX(NB_WITH(f))));
+    FAILS("mask shape", nb_index(f, NB_INDEX(NB_WITH(mask3))));
+    FAILS("count -1", nb_index(f, (nb_index_list){ .n = -1 }));
+    FAILS("count 17", nb_index(f, (nb_index_list){ .n = NB_MAX_INDEX_ITEMS + 1 }));
+    FAILS("bad kind", nb_index(f, (nb_index_list){ .n = 1, .items = { { .kind = (nb_index_kind)42 } } }));
+    FAILS("9 dims", nb_index(f, NB_INDEX(NB_NEWAXIS, NB_NEWAXIS, NB_NEWAXIS, NB_NEWAXIS, NB_NEWAXIS, NB_NEWAXIS,
+                                         NB_NEWAXIS)));
+    ALLOWED("empty list", nb_index(f, (nb_index_list){ .n = 0 }));
+    ALLOWED("rows", nb_index(f, NB_INDEX(NB_WITH(rows))));
+    typedef nb_tensor *(*put_fn)(nb_tensor *, nb_index_list, const nb_tensor *, bool);
+    static const struct {
+        const char *name;
+        put_fn      fn;
+    } puts[] = { { "nb_index_put", (put_fn)nb_index_put }, { "nb_index_put_", nb_index_put_ } };
+    for (int k = 0; k < 2; k++) {
+        begin(puts[k].name);
+        nb_tensor *target = nb_zeros(NB_SHAPE(2, 3), NB_OPTS());
+        FAILS("NULL", puts[k].fn(NULL, NB_INDEX(NB_AT(0)), f, false));
+        FAILS("NULL values", puts[k].fn(target, NB_INDEX(NB_AT(0)), NULL, false));
+        FREED("freed", puts[k].fn(fresh_gone(), NB_INDEX(NB_AT(0)), f, false));
+        FREED("freed values", puts[k].fn(target, NB_INDEX(NB_AT(0)), fresh_gone(), false));
+        FAILS("values shape", puts[k].fn(target, NB_INDEX(NB_WITH(rows)), nb_ones(NB_SHAPE(3, 3), NB_OPTS()), false));
+        FAILS("values too big", puts[k].fn(target, NB_INDEX(NB_AT(0)), f, false));
+        FAILS("out of range", puts[k].fn(target, NB_INDEX(NB_WITH(wide)), s, true));
+        nb_tensor *expanded = nb_expand(nb_zeros(NB_SHAPE(1, 3), NB_OPTS()), NB_SHAPE(2, 3));
+        if (k == 1) FAILS("expanded target", puts[k].fn(expanded, NB_INDEX(NB_WITH(rows)), s, false));
+        else ALLOWED("expanded t (copied)", puts[k].fn(expanded, NB_INDEX(NB_WITH(rows)), s, false));
+        ALLOWED("int values into float", puts[k].fn(target, NB_INDEX(NB_WITH(rows)), i64, false));
+    }
+}

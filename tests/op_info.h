@@ -151,6 +151,31 @@ static inline nb_tensor *op_unique_part(nb_tensor *const *x, const op_params *p,
     return out;
 }
 
+/* Index expression p->i[0] of nb_index / nb_index_put, with x[1] and x[2]
+ * as its index tensors; scripts/make_opinfo_fixtures.py's EXPRS holds the
+ * same list in Python. */
+static inline nb_index_list op_index_expr(nb_tensor *const *x, int64_t id)
+{
+    const nb_tensor *i = x[1], *j = x[2];
+    switch (id) {
+    case 0: return NB_INDEX(NB_WITH(i));
+    case 1: return NB_INDEX(NB_ALL, NB_WITH(i));
+    case 2: return NB_INDEX(NB_WITH(i), NB_WITH(j));
+    case 3: return NB_INDEX(NB_WITH(i), NB_ALL, NB_WITH(j));
+    case 4: return NB_INDEX(NB_SLICE(1, NB_END, 1), NB_WITH(i));
+    case 5: return NB_INDEX(NB_ELLIPSIS, NB_WITH(i));
+    case 6: return NB_INDEX(NB_NEWAXIS, NB_WITH(i));
+    case 7: return NB_INDEX(NB_AT(-1), NB_WITH(i));
+    case 8: return NB_INDEX(NB_WITH(i), NB_NEWAXIS, NB_WITH(j));
+    case 9: return NB_INDEX(NB_SLICE(-2, NB_END, 2), NB_AT(0));
+    case 10: return NB_INDEX(NB_ELLIPSIS, NB_NEWAXIS, NB_SLICE(1, NB_END, 1));
+    case 11: return NB_INDEX(NB_ELLIPSIS);
+    case 12: return NB_INDEX(NB_SLICE(0, NB_END, 2), NB_WITH(i), NB_ELLIPSIS);
+    case 13: return NB_INDEX(NB_AT(1), NB_AT(-1), NB_AT(2), NB_AT(0));
+    default: return NB_INDEX(NB_AT(0));
+    }
+}
+
 #endif /* OP_INFO_H */
 
 #ifdef OP
@@ -308,6 +333,10 @@ OP(unique_consecutive_inverse, 1, REDUCE, ALL, ANY, NONDIFF, op_unique_part(x, &
 OP(unique_consecutive_counts,  1, REDUCE, ALL, ANY, NONDIFF, op_unique_part(x, &(op_params){ .i = { 2 } }, true))
 OP(bincount,          2, COUNT,       ALL,     ANY, NONDIFF, nb_bincount(x[0], x[1], p->i[0]))
 OP(histc,             1, COUNT,       FLOAT,   ANY, NONDIFF, nb_histc(x[0], p->i[0], p->d[0], p->d[1]))
+/* Index expressions (advanced_index.c): p->i[0] picks the expression */
+OP(index,             3, INDEX_EXPR,  ALL,     ANY, DIFF,    nb_index(x[0], op_index_expr(x, p->i[0])))
+OP(index_put,         4, INDEX_EXPR,  ALL,     ANY, DIFF,    nb_index_put(x[0], op_index_expr(x, p->i[0]), x[3], p->flag))
+OP(index_put_,        4, INDEX_EXPR,  ALL,     ANY, DIFF,    nb_index_put_(x[0], op_index_expr(x, p->i[0]), x[3], p->flag))
 /* Views and layout (x[0] may itself be a view: layouts apply first) */
 OP(clone,         1, VIEW, ALL, ANY, DIFF,    nb_clone(x[0]))
 OP(contiguous,    1, VIEW, ALL, ANY, DIFF,    nb_contiguous(x[0]))

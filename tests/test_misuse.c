@@ -837,6 +837,7 @@ int main(void)
     GROUP(run_elementwise_extras);
     GROUP(run_reductions_extras);
     GROUP(run_statistics);
+    GROUP(run_index_expressions);
     GROUP(run_joining);
     GROUP(run_conversion_and_printing);
     GROUP(run_autograd);
