@@ -116,9 +116,8 @@ nb_tensor *nbi_record_trace(nb_tensor *out, const nb_tensor *t)
 
 /* g with dim d (of size repeats * size) folded back to size by summing the
  * repeats of each element. */
-static nb_tensor *sum_repeats(nb_tensor *g, int d, int64_t repeats)
+static nb_tensor *sum_repeats(nb_tensor *g, int d, int64_t repeats, int64_t size)
 {
-    int64_t size = repeats == 0 ? 0 : g->shape[d] / repeats;
     if (g->ndim < NB_MAX_DIMS) { /* split d into (repeats, size), sum the repeats */
         nb_shape split = { .ndim = g->ndim + 1 };
         for (int k = 0, j = 0; k < g->ndim; k++) {
@@ -149,8 +148,9 @@ static nb_status repeat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     const nb_shape *sizes = &params_of(node)->shape;
     nb_tensor      *t     = nbi_input(node, 0);
     nb_tensor      *grad  = g;
+    int             lead  = sizes->ndim - t->ndim; /* dims repeat put in front of t's, of size 1 */
     for (int d = 0; d < sizes->ndim && grad != NULL; d++)
-        if (sizes->dims[d] != 1) grad = sum_repeats(grad, d, sizes->dims[d]);
+        if (sizes->dims[d] != 1) grad = sum_repeats(grad, d, sizes->dims[d], d < lead ? 1 : t->shape[d - lead]);
     /* The leading dims repeat added now have size 1. */
     nb_status status = nbi_keep_grad(grad ? nb_reshape(grad, nb_shape_of(t)) : NULL, &grad_inputs[0]);
     NBI_FORMULA_END(status);

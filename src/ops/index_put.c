@@ -263,6 +263,7 @@ nb_tensor *nb_take_along_dim(const nb_tensor *t, const nb_tensor *indices, int d
     if (indices->ndim != t->ndim)
         return nbi_fail(NB_ERR_SHAPE, "%s: t and indices must have the same number of dims, got %d and %d", op,
                         t->ndim, indices->ndim);
+    if (t->ndim == 0) return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dim);
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return NULL;
     /* torch: each broadcast to the other's shape with its own size at dim. */

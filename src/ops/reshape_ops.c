@@ -21,6 +21,7 @@
  * here never return a view. Takes over out. */
 static nb_tensor *own_storage(nb_tensor *out, const nb_tensor *t)
 {
+    if (out == t) return nb_clone(t); /* nothing was computed: t is not ours to free */
     if (out == NULL || out->storage != t->storage) return out;
     nb_tensor *copy = nb_clone(out);
     nb_free(out);
@@ -87,11 +88,11 @@ nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims)
     return nbi_record_flip(out, t, wrapped);
 }
 
-/* x rolled by shift along d: the last shift elements move to the front. */
+/* x rolled by shift (in (0, size)) along d: the last shift elements move
+ * to the front. */
 static nb_tensor *roll_dim(const nb_tensor *x, int d, int64_t shift)
 {
     int64_t size = x->shape[d];
-    if (shift == 0) return nbi_alias_recorded(x, "nb_roll");
     nb_tensor *parts[2] = { nb_narrow(x, d, size - shift, shift), nb_narrow(x, d, 0, size - shift) };
     nb_tensor *out      = parts[0] && parts[1] ? nb_cat(parts, 2, d) : NULL;
     nb_free(parts[0]);
@@ -130,14 +131,15 @@ nb_tensor *nb_roll(const nb_tensor *t, nb_shape shifts, nb_dims dims)
     nb_tensor *out = NULL;
     if (dims.n == 0) {
         nb_tensor *flat   = nb_reshape(t, NB_SHAPE(-1));
-        nb_tensor *rolled = flat ? roll_dim(flat, 0, normal.dims[0]) : NULL;
-        out               = rolled ? nb_reshape(rolled, nb_shape_of(t)) : NULL;
+        nb_tensor *rolled = flat && normal.dims[0] != 0 ? roll_dim(flat, 0, normal.dims[0]) : NULL;
+        out               = flat ? nb_reshape(rolled ? rolled : flat, nb_shape_of(t)) : NULL;
         nb_free(flat);
         nb_free(rolled);
     } else {
         nb_tensor *cur = (nb_tensor *)t;
         bool       ok  = true;
-        for (int i = 0; i < dims.n && ok; i++) ok = step(&cur, roll_dim(cur, wrapped.dims[i], normal.dims[i]), t);
+        for (int i = 0; i < dims.n && ok; i++)
+            if (normal.dims[i] != 0) ok = step(&cur, roll_dim(cur, wrapped.dims[i], normal.dims[i]), t);
         out = ok ? cur : NULL;
     }
     out = own_storage(out, t);
@@ -159,6 +161,9 @@ static nb_tensor *movedim(const nb_tensor *t, nb_dims source, nb_dims destinatio
     nb_dims src, dst;
     if (!wrap_dims(source, t->ndim, op, "source", &src) || !wrap_dims(destination, t->ndim, op, "destination", &dst))
         return NULL;
+    if (t->ndim == 0) /* torch returns t.alias() */
+        return nbi_record_view(nbi_make_view(t, 0, t->shape, t->stride, t->offset), t, NBI_VIEW_RESHAPE, NULL, 0,
+                               "AliasBackward0");
     /* order[k] = the dim of t that lands at k: the moved ones first, then
      * the rest of t's dims, in order, into the free places. */
     int  order[NB_MAX_DIMS];
@@ -359,12 +364,14 @@ static nb_tensor *triangle(const nb_tensor *t, int64_t diagonal, bool upper, con
     int64_t k = diagonal < -rows - 1 ? -rows - 1 : diagonal > cols + 1 ? cols + 1 : diagonal;
     nbi_grad_mode_push(false);
     /* keep[i][j]: j - i <= k (tril) or >= k (triu). */
-    nb_tensor *row   = nb_reshape(index_range(t, 0, (double)rows, 1), NB_SHAPE(rows, 1));
+    nb_tensor *rank  = index_range(t, 0, (double)rows, 1);
+    nb_tensor *row   = rank ? nb_reshape(rank, NB_SHAPE(rows, 1)) : NULL;
     nb_tensor *col   = index_range(t, 0, (double)cols, 1);
     nb_tensor *diff  = row && col ? nb_sub(col, row) : NULL;
     nb_tensor *keep  = diff ? (upper ? nb_ge_scalar(diff, (double)k) : nb_le_scalar(diff, (double)k)) : NULL;
     nb_tensor *zero  = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = t->dtype, .device = t->storage->device));
     nb_tensor *out   = keep && zero ? nb_where(keep, t, zero) : NULL;
+    nb_free(rank);
     nb_free(row);
     nb_free(col);
     nb_free(diff);
@@ -525,6 +532,7 @@ nb_tensor *nb_repeat_interleave(const nb_tensor *t, int64_t repeats, int dim)
 {
     const char *op = "nb_repeat_interleave";
     if (!nbi_check_tensor(t, op, "t")) return NULL;
+    if (t->ndim == 0) return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dim);
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return NULL;
     int64_t size  = t->ndim > 0 ? t->shape[d] : 1;
@@ -539,6 +547,7 @@ nb_tensor *nb_repeat_interleave_tensor(const nb_tensor *t, const nb_tensor *repe
     if (!nbi_check_tensor(t, op, "t") || !nbi_check_tensor(repeats, op, "repeats")) return NULL;
     if (repeats->dtype != NB_INT64 && repeats->dtype != NB_INT32)
         return nbi_fail(NB_ERR_DTYPE, "%s: repeats must be int64 or int32, got %s", op, nb_dtype_name(repeats->dtype));
+    if (t->ndim == 0) return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dim);
     if (output_size < -1)
         return nbi_fail(NB_ERR_ARG, "%s: output_size %lld is negative (-1: computed)", op, (long long)output_size);
     int d = nbi_wrap_dim(dim, t->ndim, op);
@@ -590,6 +599,11 @@ nb_tensor *nb_diag(const nb_tensor *t, int64_t diagonal)
         return nbi_embed_diagonal(t, 2, shape, diagonal, 0, 1, "DiagBackward0");
     }
     if (t->ndim != 2) return nbi_fail(NB_ERR_SHAPE, "%s: expected a matrix or a vector, got %d dims", op, t->ndim);
+    /* NOTE: torch refuses a diagonal wholly outside the matrix (a negative
+     * length), though nb_diagonal gives it empty. */
+    if ((diagonal >= 0 && diagonal > t->shape[1]) || (diagonal < 0 && -diagonal > t->shape[0]))
+        return nbi_fail(NB_ERR_SHAPE, "%s: diagonal %lld lies outside the %lld x %lld matrix", op, (long long)diagonal,
+                        (long long)t->shape[0], (long long)t->shape[1]);
     nbi_grad_mode_push(false);
     nb_tensor *view = nb_diagonal(t, diagonal, 0, 1);
     nb_tensor *out  = view ? nb_clone(view) : NULL;
