@@ -114,6 +114,38 @@ static nb_shape along(const nb_tensor *t, int d, int64_t length)
     return s;
 }
 
+/* Scatter (add, or copy) c's source into target at index along d, with
+ * grad mode off: index expanded to source's shape (as target's rank). All
+ * checked; target shares no memory with index or source. target, or NULL. */
+static nb_tensor *scatter_source(nb_tensor *target, int d, const nb_tensor *index, const index_call *c)
+{
+    nb_shape rank_shape = nb_shape_of(c->source);
+    if (rank_shape.ndim == 0) rank_shape = NB_SHAPE(1);
+    nb_tensor *lined  = nb_reshape(index, along(target, d, index->numel));
+    nb_tensor *spread = lined ? nb_expand(lined, rank_shape) : NULL;
+    nb_tensor *src    = nb_reshape(c->source, rank_shape);
+    nb_tensor *scaled = src;
+    if (src && c->kind == INDEX_ADD && c->value != 1) {
+        /* alpha in target's dtype: integers truncate it as torch does; bool
+         * adds (a logical or) unless alpha is 0. */
+        nb_dtype dtype = target->dtype;
+        double   alpha = nb_dtype_is_floating(dtype) ? c->value : (double)(int64_t)c->value;
+        if (dtype == NB_BOOL) alpha = alpha != 0;
+        scaled = alpha == 1 ? src : dtype == NB_BOOL ? nb_zeros_like(src) : nb_mul_scalar(src, alpha);
+    }
+    /* A 0-d target is scattered through a one-element view of it. */
+    nb_tensor *lifted = target->ndim == 0 ? nb_reshape(target, NB_SHAPE(1)) : target;
+    nb_tensor *done   = NULL;
+    if (lifted && spread && scaled)
+        done = c->kind == INDEX_ADD ? nb_scatter_add_(lifted, d, spread, scaled) : nb_scatter_(lifted, d, spread, scaled);
+    if (lifted != target) nb_free(lifted);
+    if (scaled != src) nb_free(scaled);
+    nb_free(lined);
+    nb_free(spread);
+    nb_free(src);
+    return done ? target : NULL;
+}
+
 /* The result of c on t, made with grad mode off: all checked; index is c's
  * index normalized. */
 static nb_tensor *compute(const nb_tensor *t, int d, const nb_tensor *index, const index_call *c)
@@ -134,36 +166,8 @@ static nb_tensor *compute(const nb_tensor *t, int d, const nb_tensor *index, con
         nb_free(mask);
         return out;
     }
-    /* index expanded to source's shape (as t's rank), then scattered. */
-    nb_shape   rank_shape = nb_shape_of(c->source);
-    if (rank_shape.ndim == 0) rank_shape = NB_SHAPE(1);
-    nb_tensor *lined      = nb_reshape(index, along(t, d, index->numel));
-    nb_tensor *spread     = lined ? nb_expand(lined, rank_shape) : NULL;
-    nb_tensor *src        = nb_reshape(c->source, rank_shape);
-    nb_tensor *out        = nb_clone(t);
-    nb_tensor *scaled     = src;
-    if (src && c->kind == INDEX_ADD && c->value != 1) {
-        /* alpha in t's dtype: integers truncate it as torch does; bool
-         * adds (a logical or) unless alpha is 0. */
-        double alpha = nb_dtype_is_floating(t->dtype) ? c->value : (double)(int64_t)c->value;
-        if (t->dtype == NB_BOOL) alpha = alpha != 0;
-        scaled = alpha == 1 ? src : t->dtype == NB_BOOL ? nb_zeros_like(src) : nb_mul_scalar(src, alpha);
-    }
-    nb_tensor *done = NULL;
-    if (out && spread && scaled) {
-        if (out->ndim == 0) { /* scatter a 0-d t through a one-element view */
-            nb_tensor *one = nb_reshape(out, NB_SHAPE(1));
-            done = one ? (c->kind == INDEX_ADD ? nb_scatter_add_(one, 0, spread, scaled) : nb_scatter_(one, 0, spread, scaled)) : NULL;
-            nb_free(one);
-        } else {
-            done = c->kind == INDEX_ADD ? nb_scatter_add_(out, d, spread, scaled) : nb_scatter_(out, d, spread, scaled);
-        }
-    }
-    if (scaled != src) nb_free(scaled);
-    nb_free(lined);
-    nb_free(spread);
-    nb_free(src);
-    if (done == NULL) {
+    nb_tensor *out = nb_clone(t);
+    if (out == NULL || scatter_source(out, d, index, c) == NULL) {
         nb_free(out);
         return NULL;
     }
@@ -203,6 +207,17 @@ static nb_tensor *index_op_(nb_tensor *t, const index_call *c, const char *op)
         nb_tensor *old = nbi_begin_in_place(t, op);
         if (old == NULL) return NULL;
         return nbi_finish_in_place(t, old, index_op(old, c, op), op);
+    }
+    if (c->kind != INDEX_FILL && c->source->storage != t->storage && c->index->storage != t->storage) {
+        /* Straight into t: a cost of source's size, not t's. */
+        int d = check_index_call(t, c, op);
+        if (d < 0) return NULL;
+        nbi_grad_mode_push(false);
+        nb_tensor *index = nb_to_dtype(c->index, NB_INT64);
+        nb_tensor *done  = index ? scatter_source(t, d, index, c) : NULL;
+        nbi_grad_mode_pop();
+        nb_free(index);
+        return done;
     }
     nb_tensor *result = index_op(t, c, op);
     if (result == NULL) return NULL;

@@ -14,6 +14,7 @@
 #include "autograd/shape_derivatives.h"
 #include "core/backend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* out made with grad mode off from t: a result that still shares t's
@@ -311,7 +312,9 @@ nb_status nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing
     nb_shape grid = { .ndim = count };
     for (int i = 0; i < count; i++) {
         const nb_tensor *t = tensors[i];
-        if (!nbi_check_tensor(t, op, "tensors[i]")) return nb_last_status();
+        char             name[32];
+        snprintf(name, sizeof name, "tensors[%d]", i);
+        if (!nbi_check_tensor(t, op, name)) return nb_last_status();
         if (t->ndim > 1) {
             nbi_fail(NB_ERR_SHAPE, "%s: expected 0-d or 1-d tensors, but tensors[%d] has %d dims", op, i, t->ndim);
             return nb_last_status();
@@ -322,7 +325,7 @@ nb_status nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing
             return nb_last_status();
         }
         if (!nbi_check_device(op, 2, (const nb_tensor *const[]){ tensors[0], t },
-                              (const char *const[]){ "tensors[0]", "tensors[i]" }))
+                              (const char *const[]){ "tensors[0]", name }))
             return nb_last_status();
         grid.dims[i] = t->numel;
     }
