@@ -576,7 +576,11 @@ NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, 
  * swapaxes, unbind, tensor_split, meshgrid: they share t's storage, as the
  * views above); every other op here returns a new tensor. All take every
  * dtype unless said otherwise. Dims wrap as usual (NB_ERR_INDEX when out of
- * range); a NULL or freed tensor is NB_ERR_ARG. */
+ * range); a NULL tensor is NB_ERR_ARG (an error already pending is kept), a
+ * freed one NB_ERR_STATE; inputs on different devices are NB_ERR_DEVICE.
+ * Results are new handles the caller owns; inputs are borrowed. The
+ * gradients and grad_fn names are torch's, except that each piece of
+ * nb_unbind is its own select view (SelectBackward0, torch UnbindBackward0). */
 
 /* t reversed along each of dims (a copy, as torch.flip). A repeated dim is
  * NB_ERR_ARG. */
@@ -640,7 +644,8 @@ NB_API int64_t    nb_tensor_split_indices(const nb_tensor *t, const int64_t *ind
  * out[i] (count handles, views of tensors[i]) has shape (n0, n1, ..) with
  * tensors[i]'s values along dim i. indexing "ij" as above, "xy" swaps the
  * first two dims (numpy's default); anything else is NB_ERR_ARG. At most
- * NB_MAX_DIMS tensors. On error out is left all NULL. */
+ * NB_MAX_DIMS tensors. On error out[0 .. count) are NULL (out is not
+ * touched when count itself is wrong). */
 NB_API nb_status  nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing, nb_tensor **out);
 /* torch.diag: a 1-d t gives the square matrix with t on diagonal `diagonal`
  * (> 0 above the main one); a 2-d t gives a copy of that diagonal. Other

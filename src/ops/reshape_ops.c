@@ -604,7 +604,7 @@ nb_tensor *nb_diag(const nb_tensor *t, int64_t diagonal)
     if (t->ndim != 2) return nbi_fail(NB_ERR_SHAPE, "%s: expected a matrix or a vector, got %d dims", op, t->ndim);
     /* NOTE: torch refuses a diagonal wholly outside the matrix (a negative
      * length), though nb_diagonal gives it empty. */
-    if ((diagonal >= 0 && diagonal > t->shape[1]) || (diagonal < 0 && -diagonal > t->shape[0]))
+    if ((diagonal >= 0 && diagonal > t->shape[1]) || (diagonal < 0 && diagonal < -t->shape[0]))
         return nbi_fail(NB_ERR_SHAPE, "%s: diagonal %lld lies outside the %lld x %lld matrix", op, (long long)diagonal,
                         (long long)t->shape[0], (long long)t->shape[1]);
     nbi_grad_mode_push(false);
