@@ -69,6 +69,8 @@ static nb_tensor *index_range(const nb_tensor *t, double start, double end, doub
 /* flip, roll                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* NOTE: nabla has no negative strides, so each flipped dim is one
+ * index_select pass with a reversed index (torch's flip is one pass). */
 nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims)
 {
     const char *op = "nb_flip";
