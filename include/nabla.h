@@ -570,11 +570,12 @@ NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, 
 /* ------------------------------------------------------------------------ */
 /* Shape and index ops (issue 13): flip, roll, movedim, unbind, tril/triu,   */
 /* trace, repeat, tile, repeat_interleave, tensor_split, meshgrid, diag,     */
-/* diag_embed, take_along_dim, index_add / index_copy / index_fill           */
+/* diag_embed, atleast_Nd, h/v/dstack, take_along_dim, index_add / _copy /   */
+/* _fill                                                                     */
 /* ------------------------------------------------------------------------ */
 /* PyTorch 1.13 semantics. Views where torch returns views (movedim,
- * swapaxes, unbind, tensor_split, meshgrid: they share t's storage, as the
- * views above); every other op here returns a new tensor. All take every
+ * swapaxes, unbind, tensor_split, meshgrid, atleast_Nd: they share t's
+ * storage, as the views above); every other op here returns a new tensor. All take every
  * dtype unless said otherwise. Dims wrap as usual (NB_ERR_INDEX when out of
  * range); a NULL tensor is NB_ERR_ARG (an error already pending is kept), a
  * freed one NB_ERR_STATE; inputs on different devices are NB_ERR_DEVICE.
@@ -655,6 +656,19 @@ NB_API nb_tensor *nb_diag(const nb_tensor *t, int64_t diagonal);
  * dim1 and dim2 of a new tensor of one more dim (dims counted in the
  * result; equal dims: NB_ERR_ARG), zeros elsewhere. */
 NB_API nb_tensor *nb_diag_embed(const nb_tensor *t, int64_t offset, int dim1, int dim2);
+/* Views of t with at least 1, 2 or 3 dims, as torch.atleast_1d/2d/3d: a
+ * 0-d t becomes (1), (1, 1) or (1, 1, 1); a 1-d (n) becomes (1, n) or
+ * (1, n, 1); a 2-d (m, n) becomes (m, n, 1); a t with enough dims is
+ * returned as a new handle to itself. */
+NB_API nb_tensor *nb_atleast_1d(const nb_tensor *t);
+NB_API nb_tensor *nb_atleast_2d(const nb_tensor *t);
+NB_API nb_tensor *nb_atleast_3d(const nb_tensor *t);
+/* torch.hstack / vstack / dstack: nb_cat of the tensors made at least 1-d
+ * (along dim 0 when they are 1-d, else 1), at least 2-d (dim 0), at least
+ * 3-d (dim 2). nb_cat's rules and errors apply; an empty list is NB_ERR_ARG. */
+NB_API nb_tensor *nb_hstack(nb_tensor *const *tensors, int count);
+NB_API nb_tensor *nb_vstack(nb_tensor *const *tensors, int count);
+NB_API nb_tensor *nb_dstack(nb_tensor *const *tensors, int count);
 /* torch.take_along_dim: t and indices (int64, same number of dims, else
  * NB_ERR_SHAPE / NB_ERR_DTYPE) broadcast together outside dim, then
  * gathered along dim. An index outside [0, size) is NB_ERR_INDEX. */

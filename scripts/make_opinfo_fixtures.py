@@ -474,6 +474,10 @@ TORCH.update({
     "meshgrid": lambda x, p: pick(torch.meshgrid(*x[:p["i"][0]], indexing="xy" if p["flag"] else "ij"), p["i"][2]),
     "diag": lambda x, p: torch.diag(x[0], p["i"][0]),
     "diag_embed": lambda x, p: torch.diag_embed(x[0], p["i"][0], p["i"][1], p["i"][2]),
+    "atleast_1d": lambda x, p: torch.atleast_1d(x[0]), "atleast_2d": lambda x, p: torch.atleast_2d(x[0]),
+    "atleast_3d": lambda x, p: torch.atleast_3d(x[0]),
+    "hstack": lambda x, p: torch.hstack(x[:p["i"][0]]), "vstack": lambda x, p: torch.vstack(x[:p["i"][0]]),
+    "dstack": lambda x, p: torch.dstack(x[:p["i"][0]]),
     "take_along_dim": lambda x, p: torch.take_along_dim(x[0], x[1], p["i"][0]),
     "index_add": lambda x, p: torch.index_add(x[0], p["i"][0], x[1], x[2], alpha=py_scalar(p["d"][0])),
     "index_copy": lambda x, p: torch.index_copy(x[0], p["i"][0], x[1], x[2]),
@@ -950,6 +954,9 @@ SHAPE_CASES = {
                    ("E", P(i=(0, 0, 1)), (3, 2), "E"), ("1-d", P(i=(0, -2, -1)), (3,), "C"), ("empty", P(i=(1, 0, 1)), (2, 0), "C"),
                    ("same", P(i=(0, 1, 1)), (2, 3), "C"), ("0-d", P(i=(0, -2, -1)), (), "C"), ("bad", P(i=(0, 0, 3)), (2, 3), "C")],
 }
+for _op in ["atleast_1d", "atleast_2d", "atleast_3d"]:
+    SHAPE_CASES[_op] = [("0-d", P(), (), "C"), ("1-d", P(), (3,), "S"), ("2-d", P(), (3, 4), "T"), ("3-d", P(), (2, 3, 4), "E"),
+                        ("empty", P(), (0,), "C"), ("empty 2-d", P(), (0, 2), "C")]
 SHAPE_CASES["moveaxis"] = SHAPE_CASES["movedim"]
 SHAPE_CASES["swapdims"] = SHAPE_CASES["swapaxes"]
 SHAPE_CASES["triu"] = SHAPE_CASES["tril"]
@@ -992,6 +999,25 @@ def gen_shape(op, row):
     tag, prm, shape, lay = SHAPE_CASES[op][0]
     for dt in DTYPES[2:]:
         case(op, "dtype", prm, I(dt, shape, "T" if len(shape) >= 2 else "C"))
+
+
+def gen_stacks(op, row):
+    """hstack, vstack, dstack: p.i[0] tensors."""
+    f, d = "float32", "float64"
+    for dt in FLOATS:
+        case(op, "1-d", P(i=(2,)), I(dt, (3,), "S"), I(dt, (3,)))
+        case(op, "1-d sizes", P(i=(3,)), I(dt, (2,)), I(dt, (3,), "E"), I(dt, (1,)))
+        case(op, "0-d", P(i=(2,)), I(dt, ()), I(dt, ()))
+        case(op, "2-d", P(i=(2,)), I(dt, (2, 3), "T"), I(dt, (2, 3)))
+        case(op, "3-d", P(i=(2,)), I(dt, (2, 3, 1), "C"), I(dt, (2, 3, 2), "S"))
+        case(op, "1-d and 2-d", P(i=(2,)), I(dt, (3,)), I(dt, (2, 3)))
+        case(op, "mismatch", P(i=(2,)), I(dt, (2, 3)), I(dt, (3, 4)))
+        case(op, "one", P(i=(1,)), I(dt, (2, 3), "T"))
+        case(op, "empty", P(i=(2,)), I(dt, (0,)), I(dt, (2,)))
+    for dt in DTYPES[2:]:
+        case(op, "dtype", P(i=(2,)), I(dt, (2, 3)), I(dt, (2, 3)))
+    for a, b in [(f, d), ("int64", f), ("bool", "int32")]:
+        case(op, "mixed", P(i=(2,)), I(a, (2, 3)), I(b, (2, 3)))
 
 
 def gen_index_put(op, row):
@@ -1202,7 +1228,7 @@ GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_una
               "BINARY": gen_binary, "INPLACE_BINARY": gen_binary, "TERNARY": gen_ternary, "REDUCE": gen_reduce,
               "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
               "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss,
-              "SHAPE": gen_shape, "INDEX_PUT": gen_index_put}
+              "SHAPE": gen_shape, "STACKS": gen_stacks, "INDEX_PUT": gen_index_put}
 
 # ---------------------------------------------------------------- running torch
 

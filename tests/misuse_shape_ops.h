@@ -200,6 +200,38 @@ static void run_shape_ops(void)
     for (int j = 0; j < BAD_DIM_VALUES; j++)
         if (bad_dim_values[j] != 2 && bad_dim_values[j] != -3)
             FAILS(nth("bad dim", j), nb_diag_embed(f, 0, bad_dim_values[j], 0));
+    static const struct {
+        const char *name;
+        nb_tensor *(*fn)(const nb_tensor *);
+    } lifts[] = { { "nb_atleast_1d", nb_atleast_1d }, { "nb_atleast_2d", nb_atleast_2d }, { "nb_atleast_3d", nb_atleast_3d } };
+    for (int k = 0; k < 3; k++) {
+        begin(lifts[k].name);
+        FAILS("NULL", lifts[k].fn(NULL));
+        PENDING("NULL", lifts[k].fn(NULL));
+        FREED("freed", lifts[k].fn(fresh_gone()));
+        ALLOWED("0-d", lifts[k].fn(s));
+        ALLOWED("8-d", lifts[k].fn(eight));
+    }
+    static const struct {
+        const char *name;
+        nb_tensor *(*fn)(nb_tensor *const *, int);
+    } stackers[] = { { "nb_hstack", nb_hstack }, { "nb_vstack", nb_vstack }, { "nb_dstack", nb_dstack } };
+    nb_tensor *pair[2] = { f, f }, *uneven[2] = { f, f4 }, *eights[2] = { eight, eight };
+    for (int k = 0; k < 3; k++) {
+        begin(stackers[k].name);
+        FAILS("NULL list", stackers[k].fn(NULL, 2));
+        FAILS("count 0", stackers[k].fn(pair, 0));
+        FAILS("count -1", stackers[k].fn(pair, -1));
+        FAILS("a NULL entry", stackers[k].fn(with_null, 2));
+        FREED("a freed entry", stackers[k].fn(with_gone, 2));
+        FAILS("ranks differ", stackers[k].fn(uneven, 2));
+        if (stackers[k].fn == nb_hstack) /* 1-d pieces join along their one dim */
+            ALLOWED("dtypes mix, lengths differ", nb_hstack(mixed, 2));
+        else
+            FAILS("dtypes mix, lengths differ", stackers[k].fn(mixed, 2));
+        ALLOWED("8-d", stackers[k].fn(eights, 2));
+    }
+
     begin("nb_diag");
     FAILS("offset INT64_MAX of a vector", nb_diag(line, INT64_MAX));
     FAILS("offset INT64_MIN of a vector", nb_diag(line, INT64_MIN));

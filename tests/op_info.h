@@ -22,7 +22,7 @@
  *           (tensor and a number p->d[0]), TERNARY, REDUCE (whole tensor),
  *           REDUCE_DIMS (p->dims, p->flag = keepdim), DIM (p->i[0] = dim,
  *           p->flag = keepdim), VIEW, CAST, MATMUL, JOIN, INDEX, SORT, NN,
- *           LOSS, SHAPE, INDEX_PUT; the in-place kinds INPLACE_UNARY / INPLACE_BINARY /
+ *           LOSS, SHAPE, STACKS, INDEX_PUT; the in-place kinds INPLACE_UNARY / INPLACE_BINARY /
  *           INPLACE_SCALAR (the fixture's output is x[0]'s whole base after
  *           the call, made on a clone of the leaf)
  *   dtypes  what nabla documents it takes for x[0] (for elementwise ops:
@@ -383,6 +383,12 @@ OP(tensor_split_indices, 1, SHAPE, ALL, ANY, DIFF, op_tensor_split(x, p, true))
 OP(meshgrid,        3, SHAPE, ALL,     ANY, DIFF, op_meshgrid(x, p))
 OP(diag,            1, SHAPE, ALL,     ANY, DIFF, nb_diag(x[0], p->i[0]))
 OP(diag_embed,      1, SHAPE, ALL,     ANY, DIFF, nb_diag_embed(x[0], p->i[0], (int)p->i[1], (int)p->i[2]))
+OP(atleast_1d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_1d(x[0]))
+OP(atleast_2d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_2d(x[0]))
+OP(atleast_3d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_3d(x[0]))
+OP(hstack,          3, STACKS, ALL,    ANY, DIFF, nb_hstack(x, (int)p->i[0]))
+OP(vstack,          3, STACKS, ALL,    ANY, DIFF, nb_vstack(x, (int)p->i[0]))
+OP(dstack,          3, STACKS, ALL,    ANY, DIFF, nb_dstack(x, (int)p->i[0]))
 OP(take_along_dim,  2, INDEX_PUT, ALL, ANY, DIFF, nb_take_along_dim(x[0], x[1], (int)p->i[0]))
 OP(index_add,       3, INDEX_PUT, ALL, ANY, DIFF, nb_index_add(x[0], (int)p->i[0], x[1], x[2], p->d[0]))
 OP(index_copy,      3, INDEX_PUT, ALL, ANY, DIFF, nb_index_copy(x[0], (int)p->i[0], x[1], x[2]))

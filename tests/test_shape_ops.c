@@ -53,6 +53,13 @@ static void test_views_share_storage(void)
     NBT_CHECK(nb_fill_(nb_select(x, 0, 2), 5) != NULL);
     NBT_CHECK_TENSOR(grids[0], NB_SHAPE(2, 3), 0, 0, 1, 5, 0, 1, 5);
     NBT_CHECK_TENSOR(grids[1], NB_SHAPE(2, 3), 0, 0, 0, 0, 1, 1, 1);
+    /* atleast_3d of a vector is the view (1, n, 1); of a 3-d t, t itself. */
+    nb_tensor *lifted = nb_atleast_3d(y);
+    NBT_CHECK(nbt_has_shape(lifted, NB_SHAPE(1, 2, 1)));
+    NBT_CHECK(nb_fill_(lifted, 4) != NULL);
+    NBT_CHECK_TENSOR(y, NB_SHAPE(2), 0, 4, 4);
+    nb_tensor *same = nb_atleast_3d(a);
+    NBT_CHECK(same != a && nb_fill_(same, 0) != NULL && nb_item(nb_sum(a)) == 0);
     nb_scope_end();
 }
 

@@ -638,3 +638,71 @@ nb_tensor *nb_diag_embed(const nb_tensor *t, int64_t offset, int dim1, int dim2)
     for (int k = 0, j = 0; k < ndim; k++) shape[k] = k == d1 || k == d2 ? side : t->shape[j++];
     return nbi_embed_diagonal(t, ndim, shape, offset, d1, d2, "DiagEmbedBackward0");
 }
+
+/* ------------------------------------------------------------------------ */
+/* atleast_1d/2d/3d (views) and hstack, vstack, dstack                       */
+/* ------------------------------------------------------------------------ */
+
+/* t with at least rank dims (1 to 3), as torch.atleast_{1,2,3}d: a 0-d t
+ * reshaped to ones, a 1-d (n) to (1, n) or (1, n, 1), a 2-d (m, n) to
+ * (m, n, 1); otherwise t itself (a new handle in t's graph). */
+static nb_tensor *at_least(const nb_tensor *t, int rank, const char *op)
+{
+    if (!nbi_check_tensor(t, op, "t")) return NULL;
+    if (t->ndim >= rank) return nbi_alias_recorded(t, op);
+    if (t->ndim == 0) {
+        nb_shape ones = { .ndim = rank, .dims = { 1, 1, 1 } };
+        return nb_reshape(t, ones);
+    }
+    if (t->ndim == 2) return nb_unsqueeze(t, -1); /* rank 3 */
+    nb_tensor *row = nb_unsqueeze(t, 0);          /* 1-d: (1, n) */
+    if (rank == 2 || row == NULL) return row;
+    nb_tensor *out = nb_unsqueeze(row, -1);
+    nb_free(row);
+    return out;
+}
+
+nb_tensor *nb_atleast_1d(const nb_tensor *t) { return at_least(t, 1, "nb_atleast_1d"); }
+nb_tensor *nb_atleast_2d(const nb_tensor *t) { return at_least(t, 2, "nb_atleast_2d"); }
+nb_tensor *nb_atleast_3d(const nb_tensor *t) { return at_least(t, 3, "nb_atleast_3d"); }
+
+/* cat of the tensors made at least rank-d, along dim (hstack: dim 0 when
+ * they are 1-d, else 1). */
+static nb_tensor *stack_at_least(nb_tensor *const *tensors, int count, int rank, int dim, const char *op)
+{
+    if (tensors == NULL) return nbi_fail(NB_ERR_ARG, "%s: tensors is NULL", op);
+    if (count < 1) return nbi_fail(NB_ERR_ARG, "%s: expected at least one tensor, got count %d", op, count);
+    nb_tensor **lifted = nbi_host_alloc((size_t)count * sizeof *lifted);
+    if (lifted == NULL) return nbi_fail(NB_ERR_OOM, "%s: out of memory for %d tensors", op, count);
+    int made = 0;
+    for (; made < count; made++) {
+        char name[32];
+        snprintf(name, sizeof name, "tensors[%d]", made);
+        if (!nbi_check_tensor(tensors[made], op, name)) break;
+        lifted[made] = at_least(tensors[made], rank, op);
+        if (lifted[made] == NULL) break;
+    }
+    nb_tensor *out = NULL;
+    if (made == count) {
+        if (dim < 0) dim = lifted[0]->ndim == 1 ? 0 : 1;
+        out = nb_cat(lifted, count, dim);
+    }
+    for (int k = 0; k < made; k++) nb_free(lifted[k]);
+    nbi_host_release(lifted, (size_t)count * sizeof *lifted);
+    return out;
+}
+
+nb_tensor *nb_hstack(nb_tensor *const *tensors, int count)
+{
+    return stack_at_least(tensors, count, 1, -1, "nb_hstack");
+}
+
+nb_tensor *nb_vstack(nb_tensor *const *tensors, int count)
+{
+    return stack_at_least(tensors, count, 2, 0, "nb_vstack");
+}
+
+nb_tensor *nb_dstack(nb_tensor *const *tensors, int count)
+{
+    return stack_at_least(tensors, count, 3, 2, "nb_dstack");
+}
