@@ -179,6 +179,17 @@ static nb_tensor *shape_mix_f(nb_tensor *const *in, int count, void *user)
     return nb_add(nb_mul(nb_trace(b), nb_tile(a, NB_SHAPE(2))), c);
 }
 
+/* At NB_MAX_DIMS dims repeat_interleave has no room to expand: it gathers. */
+static void test_repeat_interleave_at_most_dims(void)
+{
+    nb_scope_begin();
+    nb_tensor *t = nb_reshape(iota(NB_SHAPE(2)), NB_SHAPE(1, 1, 1, 1, 1, 1, 1, 2));
+    nb_tensor *r = nb_repeat_interleave(t, 3, -1);
+    NBT_CHECK_TENSOR(r, NB_SHAPE(1, 1, 1, 1, 1, 1, 1, 6), 0, 0, 0, 0, 1, 1, 1);
+    NBT_CHECK_TENSOR(nb_repeat_interleave(iota(NB_SHAPE(2, 2)), 2, 1), NB_SHAPE(2, 4), 0, 0, 0, 1, 1, 2, 2, 3, 3);
+    nb_scope_end();
+}
+
 static void test_gradchecks(void)
 {
     nb_scope_begin();
@@ -201,6 +212,7 @@ int main(void)
     NBT_RUN(test_in_place_through_unbind_piece);
     NBT_RUN(test_version_check_through_views);
     NBT_RUN(test_index_add_is_deterministic);
+    NBT_RUN(test_repeat_interleave_at_most_dims);
     NBT_RUN(test_gradchecks);
     NBT_CHECK(nb_live_tensors() == live);
     return nbt_finish();

@@ -149,8 +149,28 @@ static nb_status repeat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     nb_tensor      *t     = nbi_input(node, 0);
     nb_tensor      *grad  = g;
     int             lead  = sizes->ndim - t->ndim; /* dims repeat put in front of t's, of size 1 */
-    for (int d = 0; d < sizes->ndim && grad != NULL; d++)
-        if (sizes->dims[d] != 1) grad = sum_repeats(grad, d, sizes->dims[d], d < lead ? 1 : t->shape[d - lead]);
+    /* As the forward: all (repeats, size) pairs at once when they fit. */
+    nb_shape split = { .ndim = 0 };
+    nb_dims  summed = { .n = 0 };
+    bool     zero   = false;
+    for (int d = 0; d < sizes->ndim; d++) {
+        int64_t size = d < lead ? 1 : t->shape[d - lead];
+        if (sizes->dims[d] != 1 && split.ndim < NB_MAX_DIMS) {
+            summed.dims[summed.n++] = split.ndim;
+            split.dims[split.ndim]  = sizes->dims[d];
+            zero                    = zero || sizes->dims[d] == 0;
+        }
+        if (sizes->dims[d] != 1) split.ndim++;
+        if (split.ndim < NB_MAX_DIMS) split.dims[split.ndim] = size;
+        split.ndim++;
+    }
+    if (zero) /* nothing of t reached the result */
+        grad = nb_zeros(nb_shape_of(t), NB_OPTS(.dtype = g->dtype, .device = g->storage->device));
+    else if (split.ndim <= NB_MAX_DIMS)
+        grad = summed.n > 0 ? nb_sum_dims(nb_reshape(g, split), summed, false) : g;
+    else
+        for (int d = 0; d < sizes->ndim && grad != NULL; d++)
+            if (sizes->dims[d] != 1) grad = sum_repeats(grad, d, sizes->dims[d], d < lead ? 1 : t->shape[d - lead]);
     /* The leading dims repeat added now have size 1. */
     nb_status status = nbi_keep_grad(grad ? nb_reshape(grad, nb_shape_of(t)) : NULL, &grad_inputs[0]);
     NBI_FORMULA_END(status);
@@ -160,6 +180,36 @@ nb_tensor *nbi_record_repeat(nb_tensor *out, const nb_tensor *t, nb_shape sizes)
 {
     shape_params params = { .shape = sizes };
     return record(out, "RepeatBackward0", repeat_backward, 1, &t, 0, &params);
+}
+
+/* g: t's shape with dim d repeats times longer; each element's copies
+ * are neighbours, so split d into (size, repeats) and sum the repeats. */
+static nb_status repeat_interleave_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *t       = nbi_input(node, 0);
+    int        d       = (int)params_of(node)->dim1;
+    int64_t    repeats = params_of(node)->offset;
+    nb_tensor *grad;
+    if (repeats == 0) {
+        grad = nb_zeros(nb_shape_of(t), NB_OPTS(.dtype = g->dtype, .device = g->storage->device));
+    } else {
+        nb_shape split = { .ndim = t->ndim + 1 };
+        for (int k = 0, j = 0; k < t->ndim; k++) {
+            split.dims[j++] = t->shape[k];
+            if (k == d) split.dims[j++] = repeats;
+        }
+        nb_dims dims = { .n = 1, .dims = { d + 1 } };
+        grad         = nb_sum_dims(nb_reshape(g, split), dims, false);
+    }
+    nb_status status = nbi_keep_grad(grad, &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+nb_tensor *nbi_record_repeat_interleave(nb_tensor *out, const nb_tensor *t, int dim, int64_t repeats)
+{
+    shape_params params = { .dim1 = dim, .offset = repeats };
+    return record(out, "IndexSelectBackward0", repeat_interleave_backward, 1, &t, 0, &params);
 }
 
 /* ------------------------------------------------------------------------ */

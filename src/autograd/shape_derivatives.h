@@ -21,6 +21,9 @@ nb_tensor *nbi_record_triangle(nb_tensor *out, const nb_tensor *t, int64_t diago
 nb_tensor *nbi_record_trace(nb_tensor *out, const nb_tensor *t);
 /* sizes: the repeats of every dim of out (at least t->ndim of them). */
 nb_tensor *nbi_record_repeat(nb_tensor *out, const nb_tensor *t, nb_shape sizes);
+/* repeat_interleave by a count along dim (t has fewer than NB_MAX_DIMS
+ * dims): recorded as torch's index_select. */
+nb_tensor *nbi_record_repeat_interleave(nb_tensor *out, const nb_tensor *t, int dim, int64_t repeats);
 /* torch.diag of a matrix: out = t's diagonal (offset) as a copy. */
 nb_tensor *nbi_record_diag_of_matrix(nb_tensor *out, const nb_tensor *t, int64_t offset);
 /* Zeros of (ndim, shape) in src's dtype and device with src written on the

@@ -5,11 +5,12 @@
  * PyTorch 1.13's semantics.
  *
  * Where torch returns views (movedim, swapaxes, unbind, tensor_split,
- * meshgrid) these are made of view.c's views, so they share storage and
- * autograd's view rules hold. The others compose public ops (index_select,
- * cat, expand + reshape, where) with grad mode off and record one node of
- * their own with torch's grad_fn name (autograd/shape_derivatives.c); no
- * new kernel is needed, so they run on every device.
+ * meshgrid, atleast_Nd) these are made of view.c's views, so they share
+ * storage and autograd's view rules hold. The others compose public ops
+ * (cat, expand + reshape, where, index_select) or copy through the device's
+ * cast kernel (flip), with grad mode off, and record one node of their own
+ * with torch's grad_fn name (autograd/shape_derivatives.c); no new kernel
+ * is needed, so they run on every device.
  */
 #include "autograd/shape_derivatives.h"
 #include "core/backend.h"
@@ -59,7 +60,7 @@ static bool wrap_dims(nb_dims dims, int ndim, const char *op, const char *what, 
     return true;
 }
 
-/* int64 [start, start - 1, ..] or [0, 1, ..] style index on t's device. */
+/* int64 arange(start, end, step_by) on t's device. */
 static nb_tensor *index_range(const nb_tensor *t, double start, double end, double step_by)
 {
     return nb_arange(start, end, step_by, NB_OPTS(.dtype = NB_INT64, .device = t->storage->device));
@@ -69,25 +70,31 @@ static nb_tensor *index_range(const nb_tensor *t, double start, double end, doub
 /* flip, roll                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* NOTE: nabla has no negative strides, so each flipped dim is one
- * index_select pass with a reversed index (torch's flip is one pass). */
+/* One copy from t read backwards: the source is a temporary geometry over
+ * t's storage with the flipped dims' strides negated (the iterator's byte
+ * strides are signed on every device). It is never handed out, so no
+ * tensor of nabla's ever has a negative stride. */
 nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims)
 {
     const char *op = "nb_flip";
     nb_dims     wrapped;
-    if (!nbi_check_tensor(t, op, "t") || !wrap_dims(dims, t->ndim, op, "dims", &wrapped)) return NULL;
-    nbi_grad_mode_push(false);
-    nb_tensor *cur = (nb_tensor *)t;
-    bool       ok  = true;
-    for (int i = 0; i < wrapped.n && ok && t->ndim > 0; i++) {
-        int64_t size = t->shape[wrapped.dims[i]];
-        if (size <= 1) continue;
-        nb_tensor *reversed = index_range(t, (double)(size - 1), -1, -1);
-        ok                  = step(&cur, reversed ? nb_index_select(cur, wrapped.dims[i], reversed) : NULL, t);
-        nb_free(reversed);
+    if (!nbi_check_tensor(t, op, "t") || !nbi_check_device1(op, t, "t")) return NULL;
+    if (!wrap_dims(dims, t->ndim, op, "dims", &wrapped)) return NULL;
+    if (!nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_CAST, (int)t->dtype, t->dtype, op)) return NULL;
+    nb_tensor *out = nbi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
+    if (out == NULL) return NULL;
+    nb_tensor backwards = { .storage = t->storage, .offset = t->offset, .ndim = t->ndim, .dtype = t->dtype,
+                            .numel = t->numel };
+    for (int d = 0; d < t->ndim; d++) {
+        backwards.shape[d]  = t->shape[d];
+        backwards.stride[d] = t->stride[d];
     }
-    nb_tensor *out = ok ? own_storage(cur, t) : NULL;
-    nbi_grad_mode_pop();
+    for (int i = 0; i < wrapped.n && t->ndim > 0 && t->numel > 0; i++) {
+        int d = wrapped.dims[i];
+        backwards.offset += (t->shape[d] - 1) * t->stride[d];
+        backwards.stride[d] = -t->stride[d];
+    }
+    nbi_copy_into(out, &backwards);
     return nbi_record_flip(out, t, wrapped);
 }
 
@@ -459,11 +466,33 @@ static nb_tensor *repeat(const nb_tensor *t, nb_shape sizes, const char *op)
                             nbi_shape_str(sizes.ndim, sizes.dims, buf, sizeof buf));
         numel *= size;
     }
+    /* The dims that repeat, each as a (repeats, size) pair: one copy when
+     * they fit in a tensor's dims, else one copy per repeated dim. */
+    int paired = sizes.ndim;
+    for (int i = 0; i < sizes.ndim; i++) paired += sizes.dims[i] != 1;
     nbi_grad_mode_push(false);
     nb_tensor *cur = nb_reshape(t, padded);
     bool       ok  = cur != NULL;
-    for (int i = 0; i < sizes.ndim && ok; i++)
-        if (sizes.dims[i] != 1) ok = step(&cur, repeat_dim(cur, i, sizes.dims[i]), t);
+    if (ok && paired <= NB_MAX_DIMS) {
+        nb_shape lifted = { .ndim = 0 }, wide = { .ndim = 0 }, target = { .ndim = sizes.ndim };
+        for (int i = 0; i < sizes.ndim; i++) {
+            if (sizes.dims[i] != 1) {
+                lifted.dims[lifted.ndim++] = 1;
+                wide.dims[wide.ndim++]     = sizes.dims[i];
+            }
+            lifted.dims[lifted.ndim++] = padded.dims[i];
+            wide.dims[wide.ndim++]     = padded.dims[i];
+            target.dims[i]             = padded.dims[i] * sizes.dims[i];
+        }
+        nb_tensor *spaced   = nb_reshape(cur, lifted);
+        nb_tensor *expanded = spaced ? nb_expand(spaced, wide) : NULL;
+        ok                  = step(&cur, expanded ? nb_reshape(expanded, target) : NULL, t);
+        nb_free(spaced);
+        nb_free(expanded);
+    } else {
+        for (int i = 0; i < sizes.ndim && ok; i++)
+            if (sizes.dims[i] != 1) ok = step(&cur, repeat_dim(cur, i, sizes.dims[i]), t);
+    }
     nb_tensor *out = ok ? own_storage(cur, t) : NULL;
     nbi_grad_mode_pop();
     return nbi_record_repeat(out, t, sizes);
@@ -540,10 +569,25 @@ nb_tensor *nb_repeat_interleave(const nb_tensor *t, int64_t repeats, int dim)
     if (t->ndim == 0) return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dim);
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return NULL;
-    int64_t size  = t->ndim > 0 ? t->shape[d] : 1;
-    int64_t total = total_of(&repeats, 1, size, op);
+    int64_t total = total_of(&repeats, 1, t->shape[d], op);
     if (total < 0) return NULL;
-    return interleave(t, d, &repeats, 1, total);
+    if (t->ndim == NB_MAX_DIMS) return interleave(t, d, &repeats, 1, total); /* no room for the repeat dim */
+    /* (.., s, ..) -> (.., s, 1, ..) expanded to (.., s, r, ..) and merged:
+     * one copy, where an index_select would gather element by element. */
+    nb_shape wide = { .ndim = t->ndim + 1 }, merged = nb_shape_of(t);
+    for (int k = 0, j = 0; k < t->ndim; k++) {
+        wide.dims[j++] = t->shape[k];
+        if (k == d) wide.dims[j++] = repeats;
+    }
+    merged.dims[d] = total;
+    nbi_grad_mode_push(false);
+    nb_tensor *lifted   = nb_unsqueeze(t, d + 1);
+    nb_tensor *expanded = lifted ? nb_expand(lifted, wide) : NULL;
+    nb_tensor *out      = expanded ? own_storage(nb_reshape(expanded, merged), t) : NULL;
+    nb_free(lifted);
+    nb_free(expanded);
+    nbi_grad_mode_pop();
+    return nbi_record_repeat_interleave(out, t, d, repeats);
 }
 
 nb_tensor *nb_repeat_interleave_tensor(const nb_tensor *t, const nb_tensor *repeats, int dim, int64_t output_size)
