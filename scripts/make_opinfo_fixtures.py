@@ -1051,7 +1051,8 @@ def gen_index_put(op, row):
             case(op, "empty index", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([], (0,)))
             # nabla refuses to write in place into an expanded t (elements
             # sharing memory), as its other in-place ops; torch's index_fill_
-            # writes through the aliases.
+            # writes through the aliases (deprecated there: "please clone() the
+            # tensor before performing this operation").
             case(op, "E", P(i=(1,), d=(2.0,), refuse=op.endswith("_")), I(dt, (3, 4), "E"), idx([0], (1,)))
             case(op, "out of range", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([3], (1,)))
             case(op, "too negative", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([-4], (1,)))
@@ -1088,6 +1089,9 @@ def gen_index_put(op, row):
         case(op, "uint8 -1", P(i=(0,), d=(-1.0,)), I("uint8", (3, 4)), idx([1], (1,)))
         case(op, "uint8 300", P(i=(0,), d=(300.0,)), I("uint8", (3, 4)), idx([1], (1,)))
         case(op, "int inf", P(i=(0,), d=(math.inf,)), I("int64", (3, 4)), idx([1], (1,)))
+
+
+SHAPE_GENERATORS = {"SHAPE": gen_shape, "STACKS": gen_stacks, "INDEX_PUT": gen_index_put}
 
 
 def gen_nn(op, row):
@@ -1227,10 +1231,11 @@ def gen_loss(op, row):
 GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_unary, "INPLACE_SCALAR": gen_scalar,
               "BINARY": gen_binary, "INPLACE_BINARY": gen_binary, "TERNARY": gen_ternary, "REDUCE": gen_reduce,
               "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
-              "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss,
-              "SHAPE": gen_shape, "STACKS": gen_stacks, "INDEX_PUT": gen_index_put}
+              "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss}
 
 # ---------------------------------------------------------------- running torch
+
+GENERATORS.update(SHAPE_GENERATORS)  # issue 13's shape and index ops (their block above)
 
 
 def weights(out):

@@ -110,21 +110,6 @@ static inline nb_tensor *op_max_pool2d_indices(nb_tensor *const *x, const op_par
     nb_tensor *values  = nb_max_pool2d(x[0], op_pool_opts(p), &indices);
     return op_second(values, &indices);
 }
-/* Piece p->i[2] of nb_split / nb_chunk (p->i[0] size or count, p->i[1] dim). */
-static inline nb_tensor *op_piece(nb_tensor *const *x, const op_params *p, bool chunk)
-{
-    nb_tensor *pieces[16] = { NULL };
-    int64_t    n = chunk ? nb_chunk(x[0], p->i[0], (int)p->i[1], pieces, 16)
-                         : nb_split(x[0], p->i[0], (int)p->i[1], pieces, 16);
-    nb_tensor *out = NULL;
-    for (int64_t k = 0; k < n && k < 16; k++) {
-        if (k == p->i[2]) out = pieces[k];
-        else nb_free(pieces[k]);
-    }
-    if (n >= 0 && out == NULL) out = nb_zeros(NB_SHAPE(0), NB_OPTS()); /* no such piece: the script says so too */
-    return out;
-}
-
 /* Shape and index ops (issue 13): piece p->i[2] of a multi-output op, or
  * (as op_piece) a [0] tensor when there is no such piece. */
 static inline nb_tensor *op_pick(nb_tensor **pieces, int64_t n, int64_t want)
@@ -163,6 +148,20 @@ static inline nb_dims op_destination(const op_params *p)
     nb_dims d = { .n = (int)p->i[0] };
     for (int k = 0; k < d.n && k < 9; k++) d.dims[k] = (int)p->i[1 + k];
     return d;
+}
+/* Piece p->i[2] of nb_split / nb_chunk (p->i[0] size or count, p->i[1] dim). */
+static inline nb_tensor *op_piece(nb_tensor *const *x, const op_params *p, bool chunk)
+{
+    nb_tensor *pieces[16] = { NULL };
+    int64_t    n = chunk ? nb_chunk(x[0], p->i[0], (int)p->i[1], pieces, 16)
+                         : nb_split(x[0], p->i[0], (int)p->i[1], pieces, 16);
+    nb_tensor *out = NULL;
+    for (int64_t k = 0; k < n && k < 16; k++) {
+        if (k == p->i[2]) out = pieces[k];
+        else nb_free(pieces[k]);
+    }
+    if (n >= 0 && out == NULL) out = nb_zeros(NB_SHAPE(0), NB_OPTS()); /* no such piece: the script says so too */
+    return out;
 }
 
 #endif /* OP_INFO_H */

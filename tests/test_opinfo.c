@@ -164,9 +164,9 @@ static struct {
     { "embedding", "ViewBackward0", "EmbeddingBackward0", "index_select of the rows, then a view to the indices' shape", 0 },
     { "linear", "AddmmBackward0", "AddBackward0", "N-d input: nabla flattens to addmm; torch's matmul then add", 0 },
     { "linear", "MmBackward0", "UnsafeViewBackward0", "N-d input without bias: nabla's mm, torch's matmul folds to mm then _unsafe_view", 0 },
+    { "unbind", "SelectBackward0", "UnbindBackward0", "each piece is its own select view; torch's pieces share one multi-output node", 0 },
     { "split", "SliceBackward0", "SplitBackward0", "each piece is its own narrow view; torch's pieces share one multi-output node", 0 },
     { "chunk", "SliceBackward0", "SplitBackward0", "as split", 0 },
-    { "unbind", "SelectBackward0", "UnbindBackward0", "each piece is its own select view; torch's pieces share one multi-output node", 0 },
     { "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", "MeanBackward1", "output (1, 1): torch dispatches to mean(-1, -2), nabla keeps its one node", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };
