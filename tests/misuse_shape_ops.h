@@ -9,7 +9,8 @@ static void run_shape_ops(void)
     FAILS("NULL", nb_flip(NULL, NB_DIMS(0)));
     PENDING("NULL", nb_flip(NULL, NB_DIMS(0)));
     FREED("freed", nb_flip(fresh_gone(), NB_DIMS(0)));
-    for (int j = 0; j < BAD_DIMS; j++) FAILS(nth("bad dims", j), nb_flip(f, bad_dims[j]));
+    for (int j = 0; j < BAD_DIMS; j++)
+        FAILS(nth("bad dims", j), nb_flip(f, bad_dims[j]));
     ALLOWED("bool", nb_flip(b, NB_DIMS(1)));
     ALLOWED("empty", nb_flip(e, NB_DIMS(0, 1)));
 
@@ -17,27 +18,28 @@ static void run_shape_ops(void)
     FAILS("NULL", nb_roll(NULL, NB_SHAPE(1), NB_DIMS(0)));
     FREED("freed", nb_roll(fresh_gone(), NB_SHAPE(1), NB_DIMS(0)));
     FAILS("more shifts than dims", nb_roll(f, NB_SHAPE(1, 2), NB_DIMS(0)));
-    FAILS("two shifts, no dims", nb_roll(f, NB_SHAPE(1, 2), (nb_dims){ .n = 0 }));
-    FAILS("no shifts", nb_roll(f, NB_SCALAR_SHAPE, (nb_dims){ .n = 0 }));
-    FAILS("dims -1 entries", nb_roll(f, NB_SHAPE(1), (nb_dims){ .n = -1 }));
-    FAILS("shifts -1 entries", nb_roll(f, (nb_shape){ .ndim = -1 }, NB_DIMS(0)));
+    FAILS("two shifts, no dims", nb_roll(f, NB_SHAPE(1, 2), (nb_dims){.n = 0}));
+    FAILS("no shifts", nb_roll(f, NB_SCALAR_SHAPE, (nb_dims){.n = 0}));
+    FAILS("dims -1 entries", nb_roll(f, NB_SHAPE(1), (nb_dims){.n = -1}));
+    FAILS("shifts -1 entries", nb_roll(f, (nb_shape){.ndim = -1}, NB_DIMS(0)));
     FAILS("dim of a 0-d", nb_roll(s, NB_SHAPE(1), NB_DIMS(0)));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_roll(f, NB_SHAPE(1), NB_DIMS(bad_dim_values[j])));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_roll(f, NB_SHAPE(1), NB_DIMS(bad_dim_values[j])));
     ALLOWED("shift INT64_MIN", nb_roll(f, NB_SHAPE(INT64_MIN), NB_DIMS(1)));
-    ALLOWED("shift INT64_MAX, flat", nb_roll(f, NB_SHAPE(INT64_MAX), (nb_dims){ .n = 0 }));
+    ALLOWED("shift INT64_MAX, flat", nb_roll(f, NB_SHAPE(INT64_MAX), (nb_dims){.n = 0}));
     ALLOWED("empty", nb_roll(e, NB_SHAPE(3), NB_DIMS(0)));
 
     static const struct {
         const char *name;
         nb_tensor *(*fn)(const nb_tensor *, nb_dims, nb_dims);
-    } movers[] = { { "nb_movedim", nb_movedim }, { "nb_moveaxis", nb_moveaxis } };
+    } movers[] = {{"nb_movedim", nb_movedim}, {"nb_moveaxis", nb_moveaxis}};
     for (int k = 0; k < 2; k++) {
         begin(movers[k].name);
         FAILS("NULL", movers[k].fn(NULL, NB_DIMS(0), NB_DIMS(1)));
         FREED("freed", movers[k].fn(fresh_gone(), NB_DIMS(0), NB_DIMS(1)));
         FAILS("lengths differ", movers[k].fn(f, NB_DIMS(0, 1), NB_DIMS(1)));
         for (int j = 0; j < BAD_DIMS; j++) {
-            nb_dims other = { .n = bad_dims[j].n >= 0 && bad_dims[j].n <= 2 ? bad_dims[j].n : 1, .dims = { 0, 1 } };
+            nb_dims other = {.n = bad_dims[j].n >= 0 && bad_dims[j].n <= 2 ? bad_dims[j].n : 1, .dims = {0, 1}};
             FAILS(nth("bad source", j), movers[k].fn(f, bad_dims[j], other));
             FAILS(nth("bad destination", j), movers[k].fn(f, other, bad_dims[j]));
         }
@@ -45,29 +47,32 @@ static void run_shape_ops(void)
     static const struct {
         const char *name;
         nb_tensor *(*fn)(const nb_tensor *, int, int);
-    } swaps[] = { { "nb_swapaxes", nb_swapaxes }, { "nb_swapdims", nb_swapdims } };
+    } swaps[] = {{"nb_swapaxes", nb_swapaxes}, {"nb_swapdims", nb_swapdims}};
     for (int k = 0; k < 2; k++) {
         begin(swaps[k].name);
         FAILS("NULL", swaps[k].fn(NULL, 0, 1));
         FREED("freed", swaps[k].fn(fresh_gone(), 0, 1));
-        for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim0", j), swaps[k].fn(f, bad_dim_values[j], 0));
-        for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim1", j), swaps[k].fn(f, 0, bad_dim_values[j]));
+        for (int j = 0; j < BAD_DIM_VALUES; j++)
+            FAILS(nth("bad dim0", j), swaps[k].fn(f, bad_dim_values[j], 0));
+        for (int j = 0; j < BAD_DIM_VALUES; j++)
+            FAILS(nth("bad dim1", j), swaps[k].fn(f, 0, bad_dim_values[j]));
     }
 
     begin("nb_unbind");
-    nb_tensor *pieces[4] = { NULL };
+    nb_tensor *pieces[4] = {NULL};
     FAILS_V("NULL", nb_unbind(NULL, 0, pieces, 4));
     FAILS_V("freed", nb_unbind(fresh_gone(), 0, pieces, 4));
     FAILS_V("0-d", nb_unbind(s, 0, pieces, 4));
     FAILS_V("NULL out", nb_unbind(f, 0, NULL, 4));
     FAILS_V("negative capacity", nb_unbind(f, 0, pieces, -1));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS_V(nth("bad dim", j), nb_unbind(f, bad_dim_values[j], pieces, 4));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS_V(nth("bad dim", j), nb_unbind(f, bad_dim_values[j], pieces, 4));
     ALLOWED_V("count only", nb_unbind(f, 1, NULL, 0));
 
     static const struct {
         const char *name;
         nb_tensor *(*fn)(const nb_tensor *, int64_t);
-    } triangles[] = { { "nb_tril", nb_tril }, { "nb_triu", nb_triu }, { "nb_diag", nb_diag } };
+    } triangles[] = {{"nb_tril", nb_tril}, {"nb_triu", nb_triu}, {"nb_diag", nb_diag}};
     for (int k = 0; k < 3; k++) {
         begin(triangles[k].name);
         FAILS("NULL", triangles[k].fn(NULL, 0));
@@ -96,7 +101,7 @@ static void run_shape_ops(void)
     static const struct {
         const char *name;
         nb_tensor *(*fn)(const nb_tensor *, nb_shape);
-    } repeaters[] = { { "nb_repeat", nb_repeat }, { "nb_tile", nb_tile } };
+    } repeaters[] = {{"nb_repeat", nb_repeat}, {"nb_tile", nb_tile}};
     for (int k = 0; k < 2; k++) {
         begin(repeaters[k].name);
         FAILS("NULL", repeaters[k].fn(NULL, NB_SHAPE(2, 2)));
@@ -104,8 +109,8 @@ static void run_shape_ops(void)
         FAILS("negative", repeaters[k].fn(f, NB_SHAPE(-1, 2)));
         FAILS("too large", repeaters[k].fn(f, NB_SHAPE(INT64_MAX, 2)));
         FAILS("overflow in product", repeaters[k].fn(f, NB_SHAPE((int64_t)1 << 40, (int64_t)1 << 40)));
-        FAILS("9 dims", repeaters[k].fn(f, (nb_shape){ .ndim = NB_MAX_DIMS + 1 }));
-        FAILS("-1 dims", repeaters[k].fn(f, (nb_shape){ .ndim = -1 }));
+        FAILS("9 dims", repeaters[k].fn(f, (nb_shape){.ndim = NB_MAX_DIMS + 1}));
+        FAILS("-1 dims", repeaters[k].fn(f, (nb_shape){.ndim = -1}));
         ALLOWED("zero", repeaters[k].fn(f, NB_SHAPE(0, 2)));
         ALLOWED("8 dims", repeaters[k].fn(f, NB_SHAPE(1, 1, 1, 1, 1, 1, 2, 2)));
     }
@@ -121,13 +126,14 @@ static void run_shape_ops(void)
     FAILS("negative", nb_repeat_interleave(f, -1, 0));
     FAILS("0-d", nb_repeat_interleave(s, 2, 0));
     FAILS("too long", nb_repeat_interleave(f, INT64_MAX, 0));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_repeat_interleave(f, 2, bad_dim_values[j]));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_repeat_interleave(f, 2, bad_dim_values[j]));
 
     begin("nb_repeat_interleave_tensor");
-    nb_tensor *counts  = nb_full(NB_SHAPE(2), 2, NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *three   = nb_full(NB_SHAPE(3), 2, NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *minus   = nb_full(NB_SHAPE(2), -2, NB_OPTS(.dtype = NB_INT64));
-    nb_tensor *huge    = nb_full(NB_SHAPE(2), (double)((int64_t)1 << 61), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *counts = nb_full(NB_SHAPE(2), 2, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *three  = nb_full(NB_SHAPE(3), 2, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *minus  = nb_full(NB_SHAPE(2), -2, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *huge   = nb_full(NB_SHAPE(2), (double)((int64_t)1 << 61), NB_OPTS(.dtype = NB_INT64));
     FAILS("NULL t", nb_repeat_interleave_tensor(NULL, counts, 0, -1));
     FAILS("NULL repeats", nb_repeat_interleave_tensor(f, NULL, 0, -1));
     FREED("freed t", nb_repeat_interleave_tensor(fresh_gone(), counts, 0, -1));
@@ -152,11 +158,12 @@ static void run_shape_ops(void)
     FAILS_V("0-d", nb_tensor_split(s, 2, 0, pieces, 4));
     FAILS_V("NULL out", nb_tensor_split(f, 2, 0, NULL, 4));
     FAILS_V("negative capacity", nb_tensor_split(f, 2, 0, pieces, -4));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS_V(nth("bad dim", j), nb_tensor_split(f, 2, bad_dim_values[j], pieces, 4));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS_V(nth("bad dim", j), nb_tensor_split(f, 2, bad_dim_values[j], pieces, 4));
     ALLOWED_V("many sections, count only", nb_tensor_split(f, INT64_MAX, 0, NULL, 0));
 
     begin("nb_tensor_split_indices");
-    const int64_t cuts[] = { 1, INT64_MAX, INT64_MIN };
+    const int64_t cuts[] = {1, INT64_MAX, INT64_MIN};
     FAILS_V("NULL", nb_tensor_split_indices(NULL, cuts, 1, 0, pieces, 4));
     FAILS_V("freed", nb_tensor_split_indices(fresh_gone(), cuts, 1, 0, pieces, 4));
     FAILS_V("NULL indices", nb_tensor_split_indices(f, NULL, 2, 0, pieces, 4));
@@ -167,15 +174,17 @@ static void run_shape_ops(void)
         FAILS_V(nth("bad dim", j), nb_tensor_split_indices(f, cuts, 1, bad_dim_values[j], pieces, 4));
     int64_t n = nb_tensor_split_indices(f, cuts, 3, 1, pieces, 4);
     check_allowed("extreme indices", n != 4);
-    for (int64_t k = 0; k < n && k < 4; k++) nb_free(pieces[k]);
+    for (int64_t k = 0; k < n && k < 4; k++)
+        nb_free(pieces[k]);
 
     begin("nb_meshgrid");
     nb_tensor *line = nb_ones(NB_SHAPE(3), NB_OPTS()), *line64 = nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_FLOAT64));
     nb_tensor *grids[NB_MAX_DIMS + 1];
     nb_tensor *lines[NB_MAX_DIMS + 1];
-    for (int k = 0; k <= NB_MAX_DIMS; k++) lines[k] = line;
-    nb_tensor *with_null[2] = { line, NULL }, *with_gone[2] = { line, fresh_gone() };
-    nb_tensor *mixed[2] = { line, line64 }, *matrix[2] = { line, f };
+    for (int k = 0; k <= NB_MAX_DIMS; k++)
+        lines[k] = line;
+    nb_tensor *with_null[2] = {line, NULL}, *with_gone[2] = {line, fresh_gone()};
+    nb_tensor *mixed[2] = {line, line64}, *matrix[2] = {line, f};
     FAILS_S("NULL list", nb_meshgrid(NULL, 2, "ij", grids));
     FAILS_S("NULL out", nb_meshgrid(lines, 2, "ij", NULL));
     FAILS_S("count 0", nb_meshgrid(lines, 0, "ij", grids));
@@ -187,7 +196,8 @@ static void run_shape_ops(void)
     FAILS_S("dtypes differ", nb_meshgrid(mixed, 2, "ij", grids));
     FAILS_S("a 2-d entry", nb_meshgrid(matrix, 2, "ij", grids));
     check_allowed("8 tensors", nb_meshgrid(lines, NB_MAX_DIMS, "xy", grids) != NB_OK);
-    for (int k = 0; k < NB_MAX_DIMS; k++) nb_free(grids[k]);
+    for (int k = 0; k < NB_MAX_DIMS; k++)
+        nb_free(grids[k]);
 
     begin("nb_diag_embed");
     FAILS("NULL", nb_diag_embed(NULL, 0, -2, -1));
@@ -203,7 +213,7 @@ static void run_shape_ops(void)
     static const struct {
         const char *name;
         nb_tensor *(*fn)(const nb_tensor *);
-    } lifts[] = { { "nb_atleast_1d", nb_atleast_1d }, { "nb_atleast_2d", nb_atleast_2d }, { "nb_atleast_3d", nb_atleast_3d } };
+    } lifts[] = {{"nb_atleast_1d", nb_atleast_1d}, {"nb_atleast_2d", nb_atleast_2d}, {"nb_atleast_3d", nb_atleast_3d}};
     for (int k = 0; k < 3; k++) {
         begin(lifts[k].name);
         FAILS("NULL", lifts[k].fn(NULL));
@@ -215,8 +225,8 @@ static void run_shape_ops(void)
     static const struct {
         const char *name;
         nb_tensor *(*fn)(nb_tensor *const *, int);
-    } stackers[] = { { "nb_hstack", nb_hstack }, { "nb_vstack", nb_vstack }, { "nb_dstack", nb_dstack } };
-    nb_tensor *pair[2] = { f, f }, *uneven[2] = { f, f4 }, *eights[2] = { eight, eight };
+    } stackers[]       = {{"nb_hstack", nb_hstack}, {"nb_vstack", nb_vstack}, {"nb_dstack", nb_dstack}};
+    nb_tensor *pair[2] = {f, f}, *uneven[2] = {f, f4}, *eights[2] = {eight, eight};
     for (int k = 0; k < 3; k++) {
         begin(stackers[k].name);
         FAILS("NULL list", stackers[k].fn(NULL, 2));
@@ -264,7 +274,8 @@ static void run_index_put(void)
     FAILS("source dtype", nb_index_add(f, 0, rows, d, 1));
     FAILS("source shape", nb_index_add(f, 0, rows, src_bad, 1));
     FAILS("count differs", nb_index_add(f, 0, rows, src1, 1));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_index_add(f, bad_dim_values[j], rows, src, 1));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_index_add(f, bad_dim_values[j], rows, src, 1));
     ALLOWED("int32 index", nb_index_add(f, 0, rows32, src, 2));
     ALLOWED("alpha nan", nb_index_add(f, 0, rows, src, NAN));
 
@@ -279,7 +290,8 @@ static void run_index_put(void)
     FAILS("negative index", nb_index_copy(f, 0, below, src1));
     FAILS("source dtype", nb_index_copy(f, 0, rows, d));
     FAILS("source shape", nb_index_copy(f, 0, rows, src_bad));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_index_copy(f, bad_dim_values[j], rows, src));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_index_copy(f, bad_dim_values[j], rows, src));
 
     begin("nb_index_fill");
     FAILS("NULL t", nb_index_fill(NULL, 0, rows, 1));
@@ -292,7 +304,8 @@ static void run_index_put(void)
     FAILS("index before the start", nb_index_fill(f, 0, below, 1));
     FAILS("inf into int64", nb_index_fill(i64, 0, rows, INFINITY));
     FAILS("1e300 into float32", nb_index_fill(f, 0, rows, 1e300));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_index_fill(f, bad_dim_values[j], rows, 1));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_index_fill(f, bad_dim_values[j], rows, 1));
     ALLOWED("nan", nb_index_fill(f, 1, rows, NAN));
 
     nb_tensor *expanded = nb_expand(s, NB_SHAPE(2, 3));
@@ -329,5 +342,6 @@ static void run_index_put(void)
     FAILS("index past the end", nb_take_along_dim(f, far, 1));
     FAILS("0-d", nb_take_along_dim(s, nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_INT64)), 0));
     FAILS("shapes do not broadcast", nb_take_along_dim(f, nb_zeros(NB_SHAPE(2, 2), NB_OPTS(.dtype = NB_INT64)), 0));
-    for (int j = 0; j < BAD_DIM_VALUES; j++) FAILS(nth("bad dim", j), nb_take_along_dim(f, column, bad_dim_values[j]));
+    for (int j = 0; j < BAD_DIM_VALUES; j++)
+        FAILS(nth("bad dim", j), nb_take_along_dim(f, column, bad_dim_values[j]));
 }

@@ -52,7 +52,7 @@ static nb_status flip_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 
 nb_tensor *nbi_record_flip(nb_tensor *out, const nb_tensor *t, nb_dims dims)
 {
-    shape_params params = { .dims = dims };
+    shape_params params = {.dims = dims};
     return record(out, "FlipBackward0", flip_backward, 1, &t, 0, &params);
 }
 
@@ -60,14 +60,15 @@ static nb_status roll_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 {
     const shape_params *params = params_of(node);
     nb_shape            back   = params->shape;
-    for (int i = 0; i < back.ndim; i++) back.dims[i] = -back.dims[i]; /* in (-size, 0]: no overflow */
+    for (int i = 0; i < back.ndim; i++)
+        back.dims[i] = -back.dims[i]; /* in (-size, 0]: no overflow */
     grad_inputs[0] = nb_roll(g, back, params->dims);
     return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 
 nb_tensor *nbi_record_roll(nb_tensor *out, const nb_tensor *t, nb_shape shifts, nb_dims dims)
 {
-    shape_params params = { .dims = dims, .shape = shifts };
+    shape_params params = {.dims = dims, .shape = shifts};
     return record(out, "RollBackward0", roll_backward, 1, &t, 0, &params);
 }
 
@@ -89,7 +90,7 @@ static nb_status triu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 
 nb_tensor *nbi_record_triangle(nb_tensor *out, const nb_tensor *t, int64_t diagonal, bool upper)
 {
-    shape_params params = { .offset = diagonal };
+    shape_params params = {.offset = diagonal};
     return upper ? record(out, "TriuBackward0", triu_backward, 1, &t, 0, &params)
                  : record(out, "TrilBackward0", tril_backward, 1, &t, 0, &params);
 }
@@ -106,7 +107,7 @@ static nb_status trace_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
 
 nb_tensor *nbi_record_trace(nb_tensor *out, const nb_tensor *t)
 {
-    shape_params params = { .shape = nb_shape_of(t) };
+    shape_params params = {.shape = nb_shape_of(t)};
     return record(out, "TraceBackward0", trace_backward, 1, &t, 0, &params);
 }
 
@@ -119,7 +120,7 @@ nb_tensor *nbi_record_trace(nb_tensor *out, const nb_tensor *t)
 static nb_tensor *sum_repeats(nb_tensor *g, int d, int64_t repeats, int64_t size)
 {
     if (g->ndim < NB_MAX_DIMS) { /* split d into (repeats, size), sum the repeats */
-        nb_shape split = { .ndim = g->ndim + 1 };
+        nb_shape split = {.ndim = g->ndim + 1};
         for (int k = 0, j = 0; k < g->ndim; k++) {
             if (k == d) {
                 split.dims[j++] = repeats;
@@ -133,12 +134,13 @@ static nb_tensor *sum_repeats(nb_tensor *g, int d, int64_t repeats, int64_t size
             zero_shape.dims[d]  = size;
             return nb_zeros(zero_shape, NB_OPTS(.dtype = g->dtype, .device = g->storage->device));
         }
-        nb_dims dims = { .n = 1, .dims = { d } };
+        nb_dims dims = {.n = 1, .dims = {d}};
         return nb_sum_dims(nb_reshape(g, split), dims, false);
     }
     /* Already at the most dims a tensor has: add the pieces one by one. */
     nb_tensor *sum = nb_narrow(g, d, 0, size);
-    for (int64_t r = 1; r < repeats && sum != NULL; r++) sum = nb_add(sum, nb_narrow(g, d, r * size, size));
+    for (int64_t r = 1; r < repeats && sum != NULL; r++)
+        sum = nb_add(sum, nb_narrow(g, d, r * size, size));
     return sum;
 }
 
@@ -150,8 +152,8 @@ static nb_status repeat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     nb_tensor      *grad  = g;
     int             lead  = sizes->ndim - t->ndim; /* dims repeat put in front of t's, of size 1 */
     /* As the forward: all (repeats, size) pairs at once when they fit. */
-    nb_shape split = { .ndim = 0 };
-    nb_dims  summed = { .n = 0 };
+    nb_shape split  = {.ndim = 0};
+    nb_dims  summed = {.n = 0};
     bool     zero   = false;
     for (int d = 0; d < sizes->ndim; d++) {
         int64_t size = d < lead ? 1 : t->shape[d - lead];
@@ -178,7 +180,7 @@ static nb_status repeat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
 
 nb_tensor *nbi_record_repeat(nb_tensor *out, const nb_tensor *t, nb_shape sizes)
 {
-    shape_params params = { .shape = sizes };
+    shape_params params = {.shape = sizes};
     return record(out, "RepeatBackward0", repeat_backward, 1, &t, 0, &params);
 }
 
@@ -194,12 +196,12 @@ static nb_status repeat_interleave_backward(nbi_node *node, nb_tensor *g, nb_ten
     if (repeats == 0) {
         grad = nb_zeros(nb_shape_of(t), NB_OPTS(.dtype = g->dtype, .device = g->storage->device));
     } else {
-        nb_shape split = { .ndim = t->ndim + 1 };
+        nb_shape split = {.ndim = t->ndim + 1};
         for (int k = 0, j = 0; k < t->ndim; k++) {
             split.dims[j++] = t->shape[k];
             if (k == d) split.dims[j++] = repeats;
         }
-        nb_dims dims = { .n = 1, .dims = { d + 1 } };
+        nb_dims dims = {.n = 1, .dims = {d + 1}};
         grad         = nb_sum_dims(nb_reshape(g, split), dims, false);
     }
     nb_status status = nbi_keep_grad(grad, &grad_inputs[0]);
@@ -208,7 +210,7 @@ static nb_status repeat_interleave_backward(nbi_node *node, nb_tensor *g, nb_ten
 
 nb_tensor *nbi_record_repeat_interleave(nb_tensor *out, const nb_tensor *t, int dim, int64_t repeats)
 {
-    shape_params params = { .dim1 = dim, .offset = repeats };
+    shape_params params = {.dim1 = dim, .offset = repeats};
     return record(out, "IndexSelectBackward0", repeat_interleave_backward, 1, &t, 0, &params);
 }
 
@@ -223,11 +225,12 @@ static nb_status embed_diagonal_backward(nbi_node *node, nb_tensor *g, nb_tensor
     return grad_inputs[0] ? NB_OK : nb_last_status();
 }
 
-nb_tensor *nbi_embed_diagonal(const nb_tensor *src, int ndim, const int64_t *shape, int64_t offset, int dim1,
-                              int dim2, const char *name)
+nb_tensor *nbi_embed_diagonal(const nb_tensor *src, int ndim, const int64_t *shape, int64_t offset, int dim1, int dim2,
+                              const char *name)
 {
-    nb_shape s = { .ndim = ndim };
-    for (int d = 0; d < ndim; d++) s.dims[d] = shape[d];
+    nb_shape s = {.ndim = ndim};
+    for (int d = 0; d < ndim; d++)
+        s.dims[d] = shape[d];
     nbi_grad_mode_push(false);
     nb_tensor *out    = nb_zeros(s, NB_OPTS(.dtype = src->dtype, .device = src->storage->device));
     nb_tensor *region = out ? nb_diagonal(out, offset, dim1, dim2) : NULL;
@@ -238,7 +241,7 @@ nb_tensor *nbi_embed_diagonal(const nb_tensor *src, int ndim, const int64_t *sha
         nb_free(out);
         return NULL;
     }
-    shape_params params = { .offset = offset, .dim1 = dim1, .dim2 = dim2 };
+    shape_params params = {.offset = offset, .dim1 = dim1, .dim2 = dim2};
     return record(out, name, embed_diagonal_backward, 1, &src, 0, &params);
 }
 
@@ -251,7 +254,7 @@ static nb_status diag_of_matrix_backward(nbi_node *node, nb_tensor *g, nb_tensor
 
 nb_tensor *nbi_record_diag_of_matrix(nb_tensor *out, const nb_tensor *t, int64_t offset)
 {
-    shape_params params = { .shape = nb_shape_of(t), .offset = offset };
+    shape_params params = {.shape = nb_shape_of(t), .offset = offset};
     return record(out, "DiagBackward0", diag_of_matrix_backward, 1, &t, 0, &params);
 }
 
@@ -273,7 +276,8 @@ static nb_status index_add_backward(nbi_node *node, nb_tensor *g, nb_tensor **gr
     const shape_params *params = params_of(node);
     int                 dim    = (int)params->dim1;
     nb_status           status = NB_OK;
-    if (nbi_input_needs_grad(node, 0)) status = nbi_keep_grad(nbi_alias_recorded(g, "IndexAddBackward0"), &grad_inputs[0]);
+    if (nbi_input_needs_grad(node, 0))
+        status = nbi_keep_grad(nbi_alias_recorded(g, "IndexAddBackward0"), &grad_inputs[0]);
     if (status == NB_OK && nbi_input_needs_grad(node, 2)) {
         nb_tensor *rows = rows_of(g, dim, nbi_input(node, 1), nbi_input(node, 2));
         if (rows && params->alpha != 1) rows = nb_mul_scalar(rows, params->alpha);
@@ -285,8 +289,8 @@ static nb_status index_add_backward(nbi_node *node, nb_tensor *g, nb_tensor **gr
 nb_tensor *nbi_record_index_add(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index,
                                 const nb_tensor *source, double alpha)
 {
-    const nb_tensor *inputs[3] = { t, index, source };
-    shape_params     params    = { .dim1 = dim, .alpha = alpha };
+    const nb_tensor *inputs[3] = {t, index, source};
+    shape_params     params    = {.dim1 = dim, .alpha = alpha};
     return record(out, "IndexAddBackward0", index_add_backward, 3, inputs, NBI_SAVES(1), &params);
 }
 
@@ -306,8 +310,8 @@ static nb_status index_copy_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
 nb_tensor *nbi_record_index_copy(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index,
                                  const nb_tensor *source)
 {
-    const nb_tensor *inputs[3] = { t, index, source };
-    shape_params     params    = { .dim1 = dim };
+    const nb_tensor *inputs[3] = {t, index, source};
+    shape_params     params    = {.dim1 = dim};
     return record(out, "IndexCopyBackward0", index_copy_backward, 3, inputs, NBI_SAVES(1), &params);
 }
 
@@ -320,7 +324,7 @@ static nb_status index_fill_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
 
 nb_tensor *nbi_record_index_fill(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index)
 {
-    const nb_tensor *inputs[2] = { t, index };
-    shape_params     params    = { .dim1 = dim };
+    const nb_tensor *inputs[2] = {t, index};
+    shape_params     params    = {.dim1 = dim};
     return record(out, "IndexFillBackward0", index_fill_backward, 2, inputs, NBI_SAVES(1), &params);
 }

@@ -29,8 +29,8 @@ nb_tensor *nbi_record_diag_of_matrix(nb_tensor *out, const nb_tensor *t, int64_t
 /* Zeros of (ndim, shape) in src's dtype and device with src written on the
  * diagonal (offset, dim1, dim2) — which must have src's shape — recorded as
  * name with the diagonal as its gradient (diag of a vector, diag_embed). */
-nb_tensor *nbi_embed_diagonal(const nb_tensor *src, int ndim, const int64_t *shape, int64_t offset, int dim1,
-                              int dim2, const char *name);
+nb_tensor *nbi_embed_diagonal(const nb_tensor *src, int ndim, const int64_t *shape, int64_t offset, int dim1, int dim2,
+                              const char *name);
 
 /* Index ops; index is int64, 0-d or 1-d, in range; dim wrapped. */
 nb_tensor *nbi_record_index_add(nb_tensor *out, const nb_tensor *t, int dim, const nb_tensor *index,

@@ -23,7 +23,7 @@ typedef enum { INDEX_ADD, INDEX_COPY, INDEX_FILL } index_kind;
 /* One call of an index op: what it writes where. */
 typedef struct {
     index_kind       kind;
-    int              dim;    /* as given; wrapped by the checks */
+    int              dim; /* as given; wrapped by the checks */
     const nb_tensor *index;
     const nb_tensor *source; /* add and copy */
     double           value;  /* fill: the value; add: alpha */
@@ -36,10 +36,10 @@ static int check_index_call(const nb_tensor *t, const index_call *c, const char 
     bool has_source = c->kind != INDEX_FILL;
     if (!nbi_check_tensor(t, op, "t") || !nbi_check_tensor(c->index, op, "index")) return -1;
     if (has_source && !nbi_check_tensor(c->source, op, "source")) return -1;
-    if (has_source ? !nbi_check_device(op, 3, (const nb_tensor *const[]){ t, c->index, c->source },
-                                       (const char *const[]){ "t", "index", "source" })
-                   : !nbi_check_device(op, 2, (const nb_tensor *const[]){ t, c->index },
-                                       (const char *const[]){ "t", "index" }))
+    if (has_source
+            ? !nbi_check_device(op, 3, (const nb_tensor *const[]){t, c->index, c->source},
+                                (const char *const[]){"t", "index", "source"})
+            : !nbi_check_device(op, 2, (const nb_tensor *const[]){t, c->index}, (const char *const[]){"t", "index"}))
         return -1;
     bool int32_ok = c->kind == INDEX_ADD;
     if (c->index->dtype != NB_INT64 && !(int32_ok && c->index->dtype == NB_INT32)) {
@@ -56,12 +56,13 @@ static int check_index_call(const nb_tensor *t, const index_call *c, const char 
     if (has_source) {
         const nb_tensor *source = c->source;
         if (source->dtype != t->dtype) {
-            nbi_fail(NB_ERR_DTYPE, "%s: t (%s) and source (%s) must have the same dtype", op,
-                     nb_dtype_name(t->dtype), nb_dtype_name(source->dtype));
+            nbi_fail(NB_ERR_DTYPE, "%s: t (%s) and source (%s) must have the same dtype", op, nb_dtype_name(t->dtype),
+                     nb_dtype_name(source->dtype));
             return -1;
         }
         bool fits = rank_at_least_1(source) == rank_at_least_1(t) && size_at(source, d) == c->index->numel;
-        for (int k = 0; fits && k < rank_at_least_1(t); k++) fits = k == d || size_at(source, k) == size_at(t, k);
+        for (int k = 0; fits && k < rank_at_least_1(t); k++)
+            fits = k == d || size_at(source, k) == size_at(t, k);
         if (!fits) {
             char ts[NBI_SHAPE_STR_SIZE], ss[NBI_SHAPE_STR_SIZE];
             nbi_fail(NB_ERR_SHAPE,
@@ -109,8 +110,9 @@ static nb_tensor *normalized_index(const nb_tensor *index, int64_t size)
 /* (rank of t, at least 1)-d shape with index's length at d and 1 elsewhere. */
 static nb_shape along(const nb_tensor *t, int d, int64_t length)
 {
-    nb_shape s = { .ndim = rank_at_least_1(t) };
-    for (int k = 0; k < s.ndim; k++) s.dims[k] = k == d ? length : 1;
+    nb_shape s = {.ndim = rank_at_least_1(t)};
+    for (int k = 0; k < s.ndim; k++)
+        s.dims[k] = k == d ? length : 1;
     return s;
 }
 
@@ -137,7 +139,8 @@ static nb_tensor *scatter_source(nb_tensor *target, int d, const nb_tensor *inde
     nb_tensor *lifted = target->ndim == 0 ? nb_reshape(target, NB_SHAPE(1)) : target;
     nb_tensor *done   = NULL;
     if (lifted && spread && scaled)
-        done = c->kind == INDEX_ADD ? nb_scatter_add_(lifted, d, spread, scaled) : nb_scatter_(lifted, d, spread, scaled);
+        done =
+            c->kind == INDEX_ADD ? nb_scatter_add_(lifted, d, spread, scaled) : nb_scatter_(lifted, d, spread, scaled);
     if (lifted != target) nb_free(lifted);
     if (scaled != src) nb_free(scaled);
     nb_free(lined);
@@ -179,17 +182,24 @@ static nb_tensor *index_op(const nb_tensor *t, const index_call *c, const char *
     int d = check_index_call(t, c, op);
     if (d < 0) return NULL;
     nbi_grad_mode_push(false);
-    nb_tensor *index = c->kind == INDEX_FILL ? normalized_index(c->index, size_at(t, d)) : nb_to_dtype(c->index, NB_INT64);
-    nb_tensor *out   = index ? compute(t, d, index, c) : NULL;
+    nb_tensor *index =
+        c->kind == INDEX_FILL ? normalized_index(c->index, size_at(t, d)) : nb_to_dtype(c->index, NB_INT64);
+    nb_tensor *out = index ? compute(t, d, index, c) : NULL;
     nbi_grad_mode_pop();
     if (out == NULL) {
         nb_free(index);
         return NULL;
     }
     switch (c->kind) {
-    case INDEX_ADD: out = nbi_record_index_add(out, t, d, index, c->source, c->value); break;
-    case INDEX_COPY: out = nbi_record_index_copy(out, t, d, index, c->source); break;
-    case INDEX_FILL: out = nbi_record_index_fill(out, t, d, index); break;
+    case INDEX_ADD:
+        out = nbi_record_index_add(out, t, d, index, c->source, c->value);
+        break;
+    case INDEX_COPY:
+        out = nbi_record_index_copy(out, t, d, index, c->source);
+        break;
+    case INDEX_FILL:
+        out = nbi_record_index_fill(out, t, d, index);
+        break;
     }
     nb_free(index); /* the node holds what it needs */
     return out;
@@ -229,37 +239,37 @@ static nb_tensor *index_op_(nb_tensor *t, const index_call *c, const char *op)
 
 nb_tensor *nb_index_add(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source, double alpha)
 {
-    index_call c = { .kind = INDEX_ADD, .dim = dim, .index = index, .source = source, .value = alpha };
+    index_call c = {.kind = INDEX_ADD, .dim = dim, .index = index, .source = source, .value = alpha};
     return index_op(t, &c, "nb_index_add");
 }
 
 nb_tensor *nb_index_copy(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source)
 {
-    index_call c = { .kind = INDEX_COPY, .dim = dim, .index = index, .source = source };
+    index_call c = {.kind = INDEX_COPY, .dim = dim, .index = index, .source = source};
     return index_op(t, &c, "nb_index_copy");
 }
 
 nb_tensor *nb_index_fill(const nb_tensor *t, int dim, const nb_tensor *index, double value)
 {
-    index_call c = { .kind = INDEX_FILL, .dim = dim, .index = index, .value = value };
+    index_call c = {.kind = INDEX_FILL, .dim = dim, .index = index, .value = value};
     return index_op(t, &c, "nb_index_fill");
 }
 
 nb_tensor *nb_index_add_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source, double alpha)
 {
-    index_call c = { .kind = INDEX_ADD, .dim = dim, .index = index, .source = source, .value = alpha };
+    index_call c = {.kind = INDEX_ADD, .dim = dim, .index = index, .source = source, .value = alpha};
     return index_op_(t, &c, "nb_index_add_");
 }
 
 nb_tensor *nb_index_copy_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source)
 {
-    index_call c = { .kind = INDEX_COPY, .dim = dim, .index = index, .source = source };
+    index_call c = {.kind = INDEX_COPY, .dim = dim, .index = index, .source = source};
     return index_op_(t, &c, "nb_index_copy_");
 }
 
 nb_tensor *nb_index_fill_(nb_tensor *t, int dim, const nb_tensor *index, double value)
 {
-    index_call c = { .kind = INDEX_FILL, .dim = dim, .index = index, .value = value };
+    index_call c = {.kind = INDEX_FILL, .dim = dim, .index = index, .value = value};
     return index_op_(t, &c, "nb_index_fill_");
 }
 
@@ -271,13 +281,13 @@ nb_tensor *nb_take_along_dim(const nb_tensor *t, const nb_tensor *indices, int d
 {
     const char *op = "nb_take_along_dim";
     if (!nbi_check_tensor(t, op, "t") || !nbi_check_tensor(indices, op, "indices")) return NULL;
-    if (!nbi_check_device(op, 2, (const nb_tensor *const[]){ t, indices }, (const char *const[]){ "t", "indices" }))
+    if (!nbi_check_device(op, 2, (const nb_tensor *const[]){t, indices}, (const char *const[]){"t", "indices"}))
         return NULL;
     if (indices->dtype != NB_INT64)
         return nbi_fail(NB_ERR_DTYPE, "%s: indices must be int64, got %s", op, nb_dtype_name(indices->dtype));
     if (indices->ndim != t->ndim)
-        return nbi_fail(NB_ERR_SHAPE, "%s: t and indices must have the same number of dims, got %d and %d", op,
-                        t->ndim, indices->ndim);
+        return nbi_fail(NB_ERR_SHAPE, "%s: t and indices must have the same number of dims, got %d and %d", op, t->ndim,
+                        indices->ndim);
     if (t->ndim == 0) return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dim);
     int d = nbi_wrap_dim(dim, t->ndim, op);
     if (d < 0) return NULL;

@@ -83,8 +83,8 @@ nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims)
     if (!nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_CAST, (int)t->dtype, t->dtype, op)) return NULL;
     nb_tensor *out = nbi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
     if (out == NULL) return NULL;
-    nb_tensor backwards = { .storage = t->storage, .offset = t->offset, .ndim = t->ndim, .dtype = t->dtype,
-                            .numel = t->numel };
+    nb_tensor backwards = {
+        .storage = t->storage, .offset = t->offset, .ndim = t->ndim, .dtype = t->dtype, .numel = t->numel};
     for (int d = 0; d < t->ndim; d++) {
         backwards.shape[d]  = t->shape[d];
         backwards.stride[d] = t->stride[d];
@@ -102,8 +102,8 @@ nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims)
  * to the front. */
 static nb_tensor *roll_dim(const nb_tensor *x, int d, int64_t shift)
 {
-    int64_t size = x->shape[d];
-    nb_tensor *parts[2] = { nb_narrow(x, d, size - shift, shift), nb_narrow(x, d, 0, size - shift) };
+    int64_t    size     = x->shape[d];
+    nb_tensor *parts[2] = {nb_narrow(x, d, size - shift, shift), nb_narrow(x, d, 0, size - shift)};
     nb_tensor *out      = parts[0] && parts[1] ? nb_cat(parts, 2, d) : NULL;
     nb_free(parts[0]);
     nb_free(parts[1]);
@@ -126,8 +126,8 @@ nb_tensor *nb_roll(const nb_tensor *t, nb_shape shifts, nb_dims dims)
         return nbi_fail(NB_ERR_ARG, "%s: dims lists %d dims; 0 to %d are allowed", op, dims.n, NB_MAX_DIMS);
     if (shifts.ndim < 0 || shifts.ndim > NB_MAX_DIMS || (dims.n == 0 ? shifts.ndim != 1 : shifts.ndim != dims.n))
         return nbi_fail(NB_ERR_ARG, "%s: shifts and dims must align (%d shifts, %d dims)", op, shifts.ndim, dims.n);
-    nb_dims  wrapped = { .n = dims.n };
-    nb_shape normal  = { .ndim = shifts.ndim };
+    nb_dims  wrapped = {.n = dims.n};
+    nb_shape normal  = {.ndim = shifts.ndim};
     for (int i = 0; i < dims.n; i++) {
         if (t->ndim == 0)
             return nbi_fail(NB_ERR_INDEX, "%s: dim %d was given but t is 0-d (it has no dims)", op, dims.dims[i]);
@@ -177,7 +177,7 @@ static nb_tensor *movedim(const nb_tensor *t, nb_dims source, nb_dims destinatio
     /* order[k] = the dim of t that lands at k: the moved ones first, then
      * the rest of t's dims, in order, into the free places. */
     int  order[NB_MAX_DIMS];
-    bool placed[NB_MAX_DIMS] = { false }, moved[NB_MAX_DIMS] = { false };
+    bool placed[NB_MAX_DIMS] = {false}, moved[NB_MAX_DIMS] = {false};
     for (int i = 0; i < src.n; i++) {
         order[dst.dims[i]]  = src.dims[i];
         placed[dst.dims[i]] = true;
@@ -185,11 +185,13 @@ static nb_tensor *movedim(const nb_tensor *t, nb_dims source, nb_dims destinatio
     }
     for (int k = 0, next = 0; k < t->ndim; k++) {
         if (placed[k]) continue;
-        while (moved[next]) next++;
+        while (moved[next])
+            next++;
         order[k] = next++;
     }
-    nb_dims permutation = { .n = t->ndim };
-    for (int k = 0; k < t->ndim; k++) permutation.dims[k] = order[k];
+    nb_dims permutation = {.n = t->ndim};
+    for (int k = 0; k < t->ndim; k++)
+        permutation.dims[k] = order[k];
     return nb_permute(t, permutation);
 }
 
@@ -311,14 +313,15 @@ nb_status nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing
                  tensors == NULL ? " (tensors is NULL)" : "");
         return nb_last_status();
     }
-    for (int i = 0; i < count; i++) out[i] = NULL;
+    for (int i = 0; i < count; i++)
+        out[i] = NULL;
     bool xy = indexing != NULL && strcmp(indexing, "xy") == 0;
     if (indexing == NULL || (!xy && strcmp(indexing, "ij") != 0)) {
         nbi_fail(NB_ERR_ARG, "%s: indexing must be \"ij\" or \"xy\", got %s%s%s", op, indexing ? "\"" : "",
                  indexing ? indexing : "NULL", indexing ? "\"" : "");
         return nb_last_status();
     }
-    nb_shape grid = { .ndim = count };
+    nb_shape grid = {.ndim = count};
     for (int i = 0; i < count; i++) {
         const nb_tensor *t = tensors[i];
         char             name[32];
@@ -333,24 +336,26 @@ nb_status nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing
                      op, i, nb_dtype_name(t->dtype), nb_dtype_name(tensors[0]->dtype));
             return nb_last_status();
         }
-        if (!nbi_check_device(op, 2, (const nb_tensor *const[]){ tensors[0], t },
-                              (const char *const[]){ "tensors[0]", name }))
+        if (!nbi_check_device(op, 2, (const nb_tensor *const[]){tensors[0], t},
+                              (const char *const[]){"tensors[0]", name}))
             return nb_last_status();
         grid.dims[i] = t->numel;
     }
     /* "xy": the first two tensors vary along dims 1 and 0. */
     int axis[NB_MAX_DIMS];
-    for (int i = 0; i < count; i++) axis[i] = i;
+    for (int i = 0; i < count; i++)
+        axis[i] = i;
     if (xy && count >= 2) {
-        axis[0] = 1;
-        axis[1] = 0;
+        axis[0]       = 1;
+        axis[1]       = 0;
         int64_t first = grid.dims[0];
         grid.dims[0]  = grid.dims[1];
         grid.dims[1]  = first;
     }
     for (int i = 0; i < count; i++) {
-        nb_shape line = { .ndim = count };
-        for (int k = 0; k < count; k++) line.dims[k] = k == axis[i] ? grid.dims[k] : 1;
+        nb_shape line = {.ndim = count};
+        for (int k = 0; k < count; k++)
+            line.dims[k] = k == axis[i] ? grid.dims[k] : 1;
         nb_tensor *viewed = nb_reshape(tensors[i], line);
         out[i]            = viewed ? nb_expand(viewed, grid) : NULL;
         nb_free(viewed);
@@ -376,13 +381,13 @@ static nb_tensor *triangle(const nb_tensor *t, int64_t diagonal, bool upper, con
     int64_t k = diagonal < -rows - 1 ? -rows - 1 : diagonal > cols + 1 ? cols + 1 : diagonal;
     nbi_grad_mode_push(false);
     /* keep[i][j]: j - i <= k (tril) or >= k (triu). */
-    nb_tensor *rank  = index_range(t, 0, (double)rows, 1);
-    nb_tensor *row   = rank ? nb_reshape(rank, NB_SHAPE(rows, 1)) : NULL;
-    nb_tensor *col   = index_range(t, 0, (double)cols, 1);
-    nb_tensor *diff  = row && col ? nb_sub(col, row) : NULL;
-    nb_tensor *keep  = diff ? (upper ? nb_ge_scalar(diff, (double)k) : nb_le_scalar(diff, (double)k)) : NULL;
-    nb_tensor *zero  = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = t->dtype, .device = t->storage->device));
-    nb_tensor *out   = keep && zero ? nb_where(keep, t, zero) : NULL;
+    nb_tensor *rank = index_range(t, 0, (double)rows, 1);
+    nb_tensor *row  = rank ? nb_reshape(rank, NB_SHAPE(rows, 1)) : NULL;
+    nb_tensor *col  = index_range(t, 0, (double)cols, 1);
+    nb_tensor *diff = row && col ? nb_sub(col, row) : NULL;
+    nb_tensor *keep = diff ? (upper ? nb_ge_scalar(diff, (double)k) : nb_le_scalar(diff, (double)k)) : NULL;
+    nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = t->dtype, .device = t->storage->device));
+    nb_tensor *out  = keep && zero ? nb_where(keep, t, zero) : NULL;
     nb_free(rank);
     nb_free(row);
     nb_free(col);
@@ -420,7 +425,7 @@ static nb_tensor *repeat_dim(const nb_tensor *x, int d, int64_t r)
     nb_shape target = nb_shape_of(x);
     target.dims[d] *= r;
     if (x->ndim < NB_MAX_DIMS) { /* (.., 1, s, ..) expanded to (.., r, s, ..), merged */
-        nb_shape wide = { .ndim = x->ndim + 1 };
+        nb_shape wide = {.ndim = x->ndim + 1};
         for (int k = 0, j = 0; k < x->ndim; k++) {
             if (k == d) wide.dims[j++] = r;
             wide.dims[j++] = x->shape[k];
@@ -436,7 +441,8 @@ static nb_tensor *repeat_dim(const nb_tensor *x, int d, int64_t r)
     if (r == 0) return nb_empty(target, NB_OPTS(.dtype = x->dtype, .device = x->storage->device));
     nb_tensor **copies = nbi_host_alloc((size_t)r * sizeof *copies);
     if (copies == NULL) return nbi_fail(NB_ERR_OOM, "nb_repeat: out of memory for %lld pieces", (long long)r);
-    for (int64_t i = 0; i < r; i++) copies[i] = (nb_tensor *)x;
+    for (int64_t i = 0; i < r; i++)
+        copies[i] = (nb_tensor *)x;
     nb_tensor *out = r <= INT32_MAX ? nb_cat(copies, (int)r, d) : nbi_fail(NB_ERR_SHAPE, "nb_repeat: too many repeats");
     nbi_host_release(copies, (size_t)r * sizeof *copies);
     return out;
@@ -448,7 +454,7 @@ static nb_tensor *repeat(const nb_tensor *t, nb_shape sizes, const char *op)
     if (sizes.ndim < t->ndim || sizes.ndim > NB_MAX_DIMS)
         return nbi_fail(NB_ERR_SHAPE, "%s: %d repeat sizes for a %d-d tensor (need %d to %d)", op, sizes.ndim, t->ndim,
                         t->ndim, NB_MAX_DIMS);
-    nb_shape padded = { .ndim = sizes.ndim };
+    nb_shape padded = {.ndim = sizes.ndim};
     int64_t  numel  = 1;
     for (int i = 0; i < sizes.ndim; i++) {
         int src        = i - (sizes.ndim - t->ndim);
@@ -469,12 +475,13 @@ static nb_tensor *repeat(const nb_tensor *t, nb_shape sizes, const char *op)
     /* The dims that repeat, each as a (repeats, size) pair: one copy when
      * they fit in a tensor's dims, else one copy per repeated dim. */
     int paired = sizes.ndim;
-    for (int i = 0; i < sizes.ndim; i++) paired += sizes.dims[i] != 1;
+    for (int i = 0; i < sizes.ndim; i++)
+        paired += sizes.dims[i] != 1;
     nbi_grad_mode_push(false);
     nb_tensor *cur = nb_reshape(t, padded);
     bool       ok  = cur != NULL;
     if (ok && paired <= NB_MAX_DIMS) {
-        nb_shape lifted = { .ndim = 0 }, wide = { .ndim = 0 }, target = { .ndim = sizes.ndim };
+        nb_shape lifted = {.ndim = 0}, wide = {.ndim = 0}, target = {.ndim = sizes.ndim};
         for (int i = 0; i < sizes.ndim; i++) {
             if (sizes.dims[i] != 1) {
                 lifted.dims[lifted.ndim++] = 1;
@@ -511,8 +518,9 @@ nb_tensor *nb_tile(const nb_tensor *t, nb_shape sizes)
         return nbi_fail(NB_ERR_SHAPE, "nb_tile: %d sizes; 0 to %d are allowed", sizes.ndim, NB_MAX_DIMS);
     if (sizes.ndim < t->ndim) { /* leading 1s: sizes count from the last dim */
         int      missing = t->ndim - sizes.ndim;
-        nb_shape full    = { .ndim = t->ndim };
-        for (int i = 0; i < t->ndim; i++) full.dims[i] = i < missing ? 1 : sizes.dims[i - missing];
+        nb_shape full    = {.ndim = t->ndim};
+        for (int i = 0; i < t->ndim; i++)
+            full.dims[i] = i < missing ? 1 : sizes.dims[i - missing];
         sizes = full;
     }
     return repeat(t, sizes, "nb_tile");
@@ -527,7 +535,8 @@ static nb_tensor *interleave(const nb_tensor *t, int d, const int64_t *counts, i
     if (index == NULL) return NULL;
     int64_t *at = nb_data(index);
     for (int64_t i = 0, k = 0; i < size; i++)
-        for (int64_t r = 0, n = counts[ncounts == 1 ? 0 : i]; r < n; r++) at[k++] = i;
+        for (int64_t r = 0, n = counts[ncounts == 1 ? 0 : i]; r < n; r++)
+            at[k++] = i;
     nb_tensor *moved = index;
     if (t->storage->device.type != NB_CPU) {
         moved = nb_to(index, t->storage->device);
@@ -574,7 +583,7 @@ nb_tensor *nb_repeat_interleave(const nb_tensor *t, int64_t repeats, int dim)
     if (t->ndim == NB_MAX_DIMS) return interleave(t, d, &repeats, 1, total); /* no room for the repeat dim */
     /* (.., s, ..) -> (.., s, 1, ..) expanded to (.., s, r, ..) and merged:
      * one copy, where an index_select would gather element by element. */
-    nb_shape wide = { .ndim = t->ndim + 1 }, merged = nb_shape_of(t);
+    nb_shape wide = {.ndim = t->ndim + 1}, merged = nb_shape_of(t);
     for (int k = 0, j = 0; k < t->ndim; k++) {
         wide.dims[j++] = t->shape[k];
         if (k == d) wide.dims[j++] = repeats;
@@ -603,8 +612,9 @@ nb_tensor *nb_repeat_interleave_tensor(const nb_tensor *t, const nb_tensor *repe
     if (d < 0) return NULL;
     int64_t size = t->ndim > 0 ? t->shape[d] : 1;
     if (repeats->ndim > 1 || (repeats->numel != 1 && repeats->numel != size))
-        return nbi_fail(NB_ERR_SHAPE, "%s: repeats (%d-d, %lld values) must have the same size as t along dim %d (%lld)",
-                        op, repeats->ndim, (long long)repeats->numel, d, (long long)size);
+        return nbi_fail(NB_ERR_SHAPE,
+                        "%s: repeats (%d-d, %lld values) must have the same size as t along dim %d (%lld)", op,
+                        repeats->ndim, (long long)repeats->numel, d, (long long)size);
     nb_tensor *wide = nb_to_dtype(repeats, NB_INT64);
     nb_tensor *host = wide ? nbi_host_contiguous(wide) : NULL;
     nb_free(wide);
@@ -644,7 +654,7 @@ nb_tensor *nb_diag(const nb_tensor *t, int64_t diagonal)
     if (t->ndim == 1) {
         int64_t side = embedded_side(t->shape[0], diagonal, op);
         if (side < 0) return NULL;
-        int64_t shape[2] = { side, side };
+        int64_t shape[2] = {side, side};
         return nbi_embed_diagonal(t, 2, shape, diagonal, 0, 1, "DiagBackward0");
     }
     if (t->ndim != 2) return nbi_fail(NB_ERR_SHAPE, "%s: expected a matrix or a vector, got %d dims", op, t->ndim);
@@ -679,7 +689,8 @@ nb_tensor *nb_diag_embed(const nb_tensor *t, int64_t offset, int dim1, int dim2)
     if (side < 0) return NULL;
     /* out: t's leading dims in order, with side at d1 and d2. */
     int64_t shape[NB_MAX_DIMS];
-    for (int k = 0, j = 0; k < ndim; k++) shape[k] = k == d1 || k == d2 ? side : t->shape[j++];
+    for (int k = 0, j = 0; k < ndim; k++)
+        shape[k] = k == d1 || k == d2 ? side : t->shape[j++];
     return nbi_embed_diagonal(t, ndim, shape, offset, d1, d2, "DiagEmbedBackward0");
 }
 
@@ -695,7 +706,7 @@ static nb_tensor *at_least(const nb_tensor *t, int rank, const char *op)
     if (!nbi_check_tensor(t, op, "t")) return NULL;
     if (t->ndim >= rank) return nbi_alias_recorded(t, op);
     if (t->ndim == 0) {
-        nb_shape ones = { .ndim = rank, .dims = { 1, 1, 1 } };
+        nb_shape ones = {.ndim = rank, .dims = {1, 1, 1}};
         return nb_reshape(t, ones);
     }
     if (t->ndim == 2) return nb_unsqueeze(t, -1); /* rank 3 */
@@ -731,7 +742,8 @@ static nb_tensor *stack_at_least(nb_tensor *const *tensors, int count, int rank,
         if (dim < 0) dim = lifted[0]->ndim == 1 ? 0 : 1;
         out = nb_cat(lifted, count, dim);
     }
-    for (int k = 0; k < made; k++) nb_free(lifted[k]);
+    for (int k = 0; k < made; k++)
+        nb_free(lifted[k]);
     nbi_host_release(lifted, (size_t)count * sizeof *lifted);
     return out;
 }
@@ -741,12 +753,6 @@ nb_tensor *nb_hstack(nb_tensor *const *tensors, int count)
     return stack_at_least(tensors, count, 1, -1, "nb_hstack");
 }
 
-nb_tensor *nb_vstack(nb_tensor *const *tensors, int count)
-{
-    return stack_at_least(tensors, count, 2, 0, "nb_vstack");
-}
+nb_tensor *nb_vstack(nb_tensor *const *tensors, int count) { return stack_at_least(tensors, count, 2, 0, "nb_vstack"); }
 
-nb_tensor *nb_dstack(nb_tensor *const *tensors, int count)
-{
-    return stack_at_least(tensors, count, 3, 2, "nb_dstack");
-}
+nb_tensor *nb_dstack(nb_tensor *const *tensors, int count) { return stack_at_least(tensors, count, 3, 2, "nb_dstack"); }
