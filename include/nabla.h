@@ -698,6 +698,136 @@ NB_API nb_tensor *nb_sort(const nb_tensor *t, int dim, bool descending, nb_tenso
 NB_API nb_tensor *nb_topk(const nb_tensor *t, int64_t k, int dim, bool largest, nb_tensor **indices); /* not bool */
 
 /* ------------------------------------------------------------------------ */
+/* Shape and index ops (issue 13): flip, roll, movedim, unbind, tril/triu,   */
+/* trace, repeat, tile, repeat_interleave, tensor_split, meshgrid, diag,     */
+/* diag_embed, atleast_Nd, h/v/dstack, take_along_dim, index_add / _copy /   */
+/* _fill                                                                     */
+/* ------------------------------------------------------------------------ */
+/* PyTorch 1.13 semantics. Views where torch returns views (movedim,
+ * swapaxes, unbind, tensor_split, meshgrid, atleast_Nd: they share t's
+ * storage, as the views above); every other op here returns a new tensor. All take every
+ * dtype unless said otherwise. Dims wrap as usual (NB_ERR_INDEX when out of
+ * range); a NULL tensor is NB_ERR_ARG (an error already pending is kept), a
+ * freed one NB_ERR_STATE; inputs on different devices are NB_ERR_DEVICE.
+ * Results are new handles the caller owns; inputs are borrowed. The
+ * gradients and grad_fn names are torch's, except that each piece of
+ * nb_unbind is its own select view (SelectBackward0, torch UnbindBackward0). */
+
+/* t reversed along each of dims (a copy, as torch.flip). A repeated dim is
+ * NB_ERR_ARG. */
+NB_API nb_tensor *nb_flip(const nb_tensor *t, nb_dims dims);
+/* t rolled by shifts.dims[i] along dims.dims[i] (elements leaving the end
+ * come back at the start; negative shifts roll the other way). dims.n == 0
+ * rolls the flattened tensor by the one shift and restores the shape.
+ * shifts.ndim != dims.n (or != 1 with no dims) is NB_ERR_ARG. A copy. */
+NB_API nb_tensor *nb_roll(const nb_tensor *t, nb_shape shifts, nb_dims dims);
+/* A view with dims source.dims[i] moved to destination.dims[i], the others
+ * in their order (torch.movedim). Lists of unequal length or with a
+ * repeated dim are NB_ERR_ARG. nb_moveaxis is the same function. */
+NB_API nb_tensor *nb_movedim(const nb_tensor *t, nb_dims source, nb_dims destination);
+NB_API nb_tensor *nb_moveaxis(const nb_tensor *t, nb_dims source, nb_dims destination);
+/* nb_transpose under numpy's names (torch.swapaxes / swapdims): a view. */
+NB_API nb_tensor *nb_swapaxes(const nb_tensor *t, int dim0, int dim1);
+NB_API nb_tensor *nb_swapdims(const nb_tensor *t, int dim0, int dim1);
+/* The views t[.., i, ..] along dim, i = 0 .. size - 1, as torch.unbind.
+ * Same return rule as nb_split: writes up to capacity views to out and
+ * returns the size of dim, or -1 on error (a 0-d t: NB_ERR_SHAPE). */
+NB_API int64_t    nb_unbind(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity);
+/* The lower (tril: j - i <= diagonal) or upper (triu: j - i >= diagonal)
+ * triangle of the last two dims, zeros elsewhere; batched over the leading
+ * dims. Fewer than 2 dims: NB_ERR_SHAPE. */
+NB_API nb_tensor *nb_tril(const nb_tensor *t, int64_t diagonal);
+NB_API nb_tensor *nb_triu(const nb_tensor *t, int64_t diagonal);
+/* The sum of a matrix's main diagonal, 0-d; integer dtypes give int64 as
+ * torch.trace. Not 2-d: NB_ERR_SHAPE; bool: NB_ERR_DTYPE. */
+NB_API nb_tensor *nb_trace(const nb_tensor *t);
+/* t repeated sizes.dims[i] times along dim i (torch's Tensor.repeat):
+ * sizes may have more dims than t (t gets leading size-1 dims), not fewer
+ * (NB_ERR_SHAPE); a negative size is NB_ERR_SHAPE. A copy. */
+NB_API nb_tensor *nb_repeat(const nb_tensor *t, nb_shape sizes);
+/* As nb_repeat, but sizes shorter than t's dims count from the last dim
+ * (leading 1s are added), as torch.tile. */
+NB_API nb_tensor *nb_tile(const nb_tensor *t, nb_shape sizes);
+/* Each slice of t along dim repeated `repeats` times in place (torch.
+ * repeat_interleave): [a, b] -> [a, a, b, b]. repeats < 0: NB_ERR_ARG.
+ * torch's dim=None is nb_repeat_interleave(nb_flatten(t, 0, -1), r, 0). */
+NB_API nb_tensor *nb_repeat_interleave(const nb_tensor *t, int64_t repeats, int dim);
+/* The same with a repeat count per slice: repeats is an int64 or int32
+ * tensor of 0 or 1 dims holding one count (used for every slice) or one
+ * per slice of dim (NB_ERR_SHAPE otherwise); a negative count is NB_ERR_ARG.
+ * output_size is the total length when known (-1: computed); a different
+ * total is NB_ERR_SHAPE. repeats is read on the host. */
+NB_API nb_tensor *nb_repeat_interleave_tensor(const nb_tensor *t, const nb_tensor *repeats, int dim,
+                                              int64_t output_size);
+/* Views of t split along dim into `sections` pieces whose sizes differ by
+ * at most one (the first size % sections are one longer), as torch.
+ * tensor_split; sections < 1 is NB_ERR_ARG. Same return rule as nb_split
+ * (returns sections). A 0-d t is NB_ERR_SHAPE. */
+NB_API int64_t    nb_tensor_split(const nb_tensor *t, int64_t sections, int dim, nb_tensor **out,
+                                  int64_t capacity);
+/* Views of t cut before each of indices[0 .. count) along dim: count + 1
+ * pieces t[:i0], t[i0:i1], .., t[i_last:], with Python's slice rules
+ * (negative indices count from the end, out of range clamps, a piece whose
+ * end comes before its start is empty). Returns count + 1 (same rule). */
+NB_API int64_t    nb_tensor_split_indices(const nb_tensor *t, const int64_t *indices, int count, int dim,
+                                          nb_tensor **out, int64_t capacity);
+/* count 0-d or 1-d tensors (same dtype and device) expanded to one grid:
+ * out[i] (count handles, views of tensors[i]) has shape (n0, n1, ..) with
+ * tensors[i]'s values along dim i. indexing "ij" as above, "xy" swaps the
+ * first two dims (numpy's default); anything else is NB_ERR_ARG. At most
+ * NB_MAX_DIMS tensors. On error out[0 .. count) are NULL (out is not
+ * touched when count itself is wrong). */
+NB_API nb_status  nb_meshgrid(nb_tensor *const *tensors, int count, const char *indexing, nb_tensor **out);
+/* torch.diag: a 1-d t gives the square matrix with t on diagonal `diagonal`
+ * (> 0 above the main one); a 2-d t gives a copy of that diagonal. Other
+ * ranks: NB_ERR_SHAPE. */
+NB_API nb_tensor *nb_diag(const nb_tensor *t, int64_t diagonal);
+/* torch.diag_embed: t's last dim placed on the diagonal (offset) of dims
+ * dim1 and dim2 of a new tensor of one more dim (dims counted in the
+ * result; equal dims: NB_ERR_ARG), zeros elsewhere. */
+NB_API nb_tensor *nb_diag_embed(const nb_tensor *t, int64_t offset, int dim1, int dim2);
+/* Views of t with at least 1, 2 or 3 dims, as torch.atleast_1d/2d/3d: a
+ * 0-d t becomes (1), (1, 1) or (1, 1, 1); a 1-d (n) becomes (1, n) or
+ * (1, n, 1); a 2-d (m, n) becomes (m, n, 1); a t with enough dims is
+ * returned as a new handle to itself. */
+NB_API nb_tensor *nb_atleast_1d(const nb_tensor *t);
+NB_API nb_tensor *nb_atleast_2d(const nb_tensor *t);
+NB_API nb_tensor *nb_atleast_3d(const nb_tensor *t);
+/* torch.hstack / vstack / dstack: nb_cat of the tensors made at least 1-d
+ * (along dim 0 when they are 1-d, else 1), at least 2-d (dim 0), at least
+ * 3-d (dim 2). nb_cat's rules and errors apply; an empty list is NB_ERR_ARG. */
+NB_API nb_tensor *nb_hstack(nb_tensor *const *tensors, int count);
+NB_API nb_tensor *nb_vstack(nb_tensor *const *tensors, int count);
+NB_API nb_tensor *nb_dstack(nb_tensor *const *tensors, int count);
+/* torch.take_along_dim: t and indices (int64, same number of dims, else
+ * NB_ERR_SHAPE / NB_ERR_DTYPE) broadcast together outside dim, then
+ * gathered along dim. An index outside [0, size) is NB_ERR_INDEX. */
+NB_API nb_tensor *nb_take_along_dim(const nb_tensor *t, const nb_tensor *indices, int dim);
+/* A copy of t with alpha * source[.., i, ..] added to t[.., index[i], ..]
+ * along dim (torch.index_add); repeated indices all add, in order (the
+ * result is deterministic). index: int64 or int32, 0-d or 1-d, each in
+ * [0, size) (else NB_ERR_INDEX); source: t's dtype (NB_ERR_DTYPE) and
+ * shape except along dim, where it has index's length (NB_ERR_SHAPE). For
+ * integer t, alpha is truncated to an integer as torch does. */
+NB_API nb_tensor *nb_index_add(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source,
+                               double alpha);
+/* A copy of t with source's slices written at index along dim (torch.
+ * index_copy); index is int64 only. Same checks as nb_index_add. With a
+ * repeated index the last slice written wins. */
+NB_API nb_tensor *nb_index_copy(const nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source);
+/* A copy of t with the slices at index along dim set to value (torch.
+ * index_fill): index is int64, 0-d or 1-d, in [-size, size) (negative ones
+ * count from the end, as torch's index_fill); value converts as in
+ * nb_masked_fill (NB_ERR_ARG where it overflows t's dtype). */
+NB_API nb_tensor *nb_index_fill(const nb_tensor *t, int dim, const nb_tensor *index, double value);
+/* In-place forms: write into t and return t itself; t unchanged on error.
+ * An expanded t (elements sharing memory) is NB_ERR_ARG. */
+NB_API nb_tensor *nb_index_add_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source,
+                                double alpha);
+NB_API nb_tensor *nb_index_copy_(nb_tensor *t, int dim, const nb_tensor *index, const nb_tensor *source);
+NB_API nb_tensor *nb_index_fill_(nb_tensor *t, int dim, const nb_tensor *index, double value);
+
+/* ------------------------------------------------------------------------ */
 /* Conversion and devices                                                    */
 /* ------------------------------------------------------------------------ */
 

@@ -543,6 +543,51 @@ TORCH.update({
     "kl_div": lambda x, p: F.kl_div(x[0], x[1], reduction=RED_NAME[p["i"][0]], log_target=p["flag"]),
 })
 
+
+# ---------------------------------------------------------------- shape and index ops (issue 13)
+
+
+def pick(pieces, k):
+    return pieces[k] if k < len(pieces) else torch.zeros(0)
+
+
+def ri_tensor(x, p):
+    out = None if p["i"][2] == -1 else p["i"][2]
+    return torch.repeat_interleave(x[0], x[1], dim=p["i"][1], output_size=out)
+
+
+TORCH.update({
+    "flip": lambda x, p: torch.flip(x[0], tuple(p["dims"])),
+    "roll": lambda x, p: torch.roll(x[0], tuple(p["shape"]), tuple(p["dims"])),
+    "movedim": lambda x, p: torch.movedim(x[0], tuple(p["dims"]), tuple(p["i"][1:1 + p["i"][0]])),
+    "moveaxis": lambda x, p: torch.moveaxis(x[0], tuple(p["dims"]), tuple(p["i"][1:1 + p["i"][0]])),
+    "swapaxes": lambda x, p: torch.swapaxes(x[0], p["i"][0], p["i"][1]),
+    "swapdims": lambda x, p: torch.swapdims(x[0], p["i"][0], p["i"][1]),
+    "unbind": lambda x, p: pick(torch.unbind(x[0], p["i"][0]), p["i"][1]),
+    "tril": lambda x, p: torch.tril(x[0], p["i"][0]), "triu": lambda x, p: torch.triu(x[0], p["i"][0]),
+    "trace": lambda x, p: torch.trace(x[0]),
+    "repeat": lambda x, p: x[0].repeat(*p["shape"]) if p["shape"] else x[0].repeat(()),
+    "tile": lambda x, p: torch.tile(x[0], tuple(p["shape"])),
+    "repeat_interleave": lambda x, p: torch.repeat_interleave(x[0], p["i"][0], dim=p["i"][1]),
+    "repeat_interleave_tensor": ri_tensor,
+    "tensor_split": lambda x, p: pick(torch.tensor_split(x[0], p["i"][0], p["i"][1]), p["i"][2]),
+    "tensor_split_indices": lambda x, p: pick(torch.tensor_split(x[0], list(p["shape"]), p["i"][1]), p["i"][2]),
+    "meshgrid": lambda x, p: pick(torch.meshgrid(*x[:p["i"][0]], indexing="xy" if p["flag"] else "ij"), p["i"][2]),
+    "diag": lambda x, p: torch.diag(x[0], p["i"][0]),
+    "diag_embed": lambda x, p: torch.diag_embed(x[0], p["i"][0], p["i"][1], p["i"][2]),
+    "atleast_1d": lambda x, p: torch.atleast_1d(x[0]), "atleast_2d": lambda x, p: torch.atleast_2d(x[0]),
+    "atleast_3d": lambda x, p: torch.atleast_3d(x[0]),
+    "hstack": lambda x, p: torch.hstack(x[:p["i"][0]]), "vstack": lambda x, p: torch.vstack(x[:p["i"][0]]),
+    "dstack": lambda x, p: torch.dstack(x[:p["i"][0]]),
+    "take_along_dim": lambda x, p: torch.take_along_dim(x[0], x[1], p["i"][0]),
+    "index_add": lambda x, p: torch.index_add(x[0], p["i"][0], x[1], x[2], alpha=py_scalar(p["d"][0])),
+    "index_copy": lambda x, p: torch.index_copy(x[0], p["i"][0], x[1], x[2]),
+    "index_fill": lambda x, p: torch.index_fill(x[0], p["i"][0], x[1], py_scalar(p["d"][0])),
+    "index_add_": lambda x, p: x[0].index_add_(p["i"][0], x[1], x[2], alpha=py_scalar(p["d"][0])),
+    "index_copy_": lambda x, p: x[0].index_copy_(p["i"][0], x[1], x[2]),
+    "index_fill_": lambda x, p: x[0].index_fill_(p["i"][0], x[1], py_scalar(p["d"][0])),
+})
+
 # ---------------------------------------------------------------- samples
 
 
@@ -972,6 +1017,198 @@ def gen_index(op, row):
         case(op, "float", P(i=(3,)), I("float32", (2,), values=[0.0, 1.0]))
 
 
+
+# Shape and index ops (issue 13). Single-input rows: (tag, params, shape,
+# layout), run for both float dtypes, the first case for every other dtype.
+SHAPE_CASES = {
+    "flip": [("", P(dims=(0,)), (3, 4), "C"), ("two", P(dims=(0, -1)), (2, 3, 4), "T"), ("none", P(dims=()), (3, 4), "S"),
+             ("E", P(dims=(0, 1)), (4, 3), "E"), ("0-d", P(dims=(0,)), (), "C"), ("empty", P(dims=(1,)), (0, 3), "C"),
+             ("repeated", P(dims=(0, 0)), (3, 4), "C"), ("bad", P(dims=(2,)), (3, 4), "C")],
+    "roll": [("", P(shape=(1,), dims=(0,)), (3, 4), "C"), ("neg", P(shape=(-5, 2), dims=(1, 0)), (3, 4), "T"),
+             ("flat", P(shape=(5,), dims=()), (3, 4), "S"), ("E", P(shape=(1,), dims=(0,)), (4, 3), "E"),
+             ("0-d", P(shape=(1,), dims=()), (), "C"), ("empty", P(shape=(2,), dims=(0,)), (0, 3), "C"),
+             ("same dim", P(shape=(1, 1), dims=(1, 1)), (3, 4), "C"),
+             ("misaligned", P(shape=(1, 2), dims=(0,)), (3, 4), "C"), ("flat 2", P(shape=(1, 2), dims=()), (3, 4), "C"),
+             ("bad", P(shape=(1,), dims=(2,)), (3, 4), "C")],
+    "movedim": [("", P(dims=(0,), i=(1, 2)), (2, 3, 4), "C"), ("two", P(dims=(0, 1), i=(2, 2, 0)), (2, 3, 4), "T"),
+                ("neg", P(dims=(-1,), i=(1, 0)), (3, 4), "S"), ("E", P(dims=(1,), i=(1, 0)), (4, 3), "E"),
+                ("0-d", P(dims=(0,), i=(1, 0)), (), "C"), ("none", P(dims=(), i=(0,)), (3, 4), "C"),
+                ("repeated", P(dims=(0, 1), i=(2, 2, 2)), (2, 3, 4), "C"),
+                ("unequal", P(dims=(0, 1), i=(1, 0)), (2, 3, 4), "C"), ("bad", P(dims=(3,), i=(1, 0)), (2, 3, 4), "C")],
+    "swapaxes": [("", P(i=(0, 2)), (2, 3, 4), "C"), ("neg", P(i=(-1, 0)), (3, 4), "T"), ("same", P(i=(1, 1)), (3, 4), "S"),
+                 ("0-d", P(i=(0, -1)), (), "C"), ("bad", P(i=(0, 2)), (3, 4), "C")],
+    "unbind": [("", P(i=(0, 1)), (3, 4), "C"), ("dim 1", P(i=(1, 3)), (3, 4), "T"), ("neg", P(i=(-1, 0)), (2, 3, 4), "S"),
+               ("E", P(i=(0, 2)), (4, 3), "E"), ("empty", P(i=(1, 0)), (0, 3), "C"), ("0-d", P(i=(0, 0)), (), "C"),
+               ("bad", P(i=(2, 0)), (3, 4), "C")],
+    "tril": [("", P(i=(0,)), (3, 4), "C"), ("k=1", P(i=(1,)), (3, 4), "T"), ("k=-2", P(i=(-2,)), (4, 3), "S"),
+             ("batch", P(i=(0,)), (2, 3, 4), "T"), ("E", P(i=(-1,)), (3, 3), "E"), ("big k", P(i=(100,)), (3, 4), "C"),
+             ("small k", P(i=(-100,)), (3, 4), "C"), ("empty", P(i=(0,)), (0, 3), "C"), ("1-d", P(i=(0,)), (4,), "C"),
+             ("0-d", P(i=(0,)), (), "C")],
+    "trace": [("", P(), (3, 4), "C"), ("T", P(), (4, 3), "T"), ("S", P(), (3, 3), "S"), ("E", P(), (3, 3), "E"),
+              ("empty", P(), (0, 3), "C"), ("1-d", P(), (3,), "C"), ("3-d", P(), (2, 3, 4), "C"), ("0-d", P(), (), "C")],
+    "repeat": [("", P(shape=(2, 1)), (3, 4), "C"), ("more", P(shape=(2, 1, 3)), (3, 4), "T"), ("zero", P(shape=(0, 2)), (3, 4), "S"),
+               ("E", P(shape=(1, 2)), (4, 3), "E"), ("0-d", P(shape=(2, 3)), (), "C"), ("0-d none", P(shape=()), (), "C"),
+               ("ones", P(shape=(1, 1)), (3, 4), "C"), ("empty", P(shape=(2, 2)), (0, 3), "C"),
+               ("fewer", P(shape=(2,)), (3, 4), "C"), ("negative", P(shape=(-1, 2)), (3, 4), "C")],
+    "tile": [("", P(shape=(2,)), (3, 4), "C"), ("more", P(shape=(2, 1, 2)), (3, 4), "T"), ("none", P(shape=()), (3, 4), "S"),
+             ("0-d", P(shape=(3,)), (), "C"), ("zero", P(shape=(0,)), (3, 4), "C"), ("negative", P(shape=(-1,)), (3, 4), "C")],
+    "repeat_interleave": [("", P(i=(2, 0)), (3, 4), "C"), ("dim 1", P(i=(3, 1)), (3, 4), "T"), ("neg dim", P(i=(2, -1)), (2, 3, 4), "S"),
+                          ("E", P(i=(2, 0)), (4, 3), "E"), ("zero", P(i=(0, 0)), (3, 4), "C"), ("0-d", P(i=(2, 0)), (), "C"),
+                          ("negative", P(i=(-1, 0)), (3, 4), "C"), ("bad dim", P(i=(2, 2)), (3, 4), "C")],
+    "tensor_split": [("", P(i=(3, 1, 0)), (3, 7), "C"), ("last", P(i=(3, 1, 2)), (3, 7), "T"),
+                     ("more than size", P(i=(5, 0, 4)), (3, 4), "S"), ("neg dim", P(i=(2, -1, 1)), (2, 3, 5), "C"),
+                     ("E", P(i=(2, 0, 1)), (4, 3), "E"), ("zero", P(i=(0, 0, 0)), (3, 4), "C"), ("0-d", P(i=(2, 0, 0)), (), "C")],
+    "tensor_split_indices": [("", P(shape=(1, 3), i=(0, 1, 1)), (3, 7), "C"), ("clamp", P(shape=(3, 1, 7), i=(0, 0, 2)), (5, 2), "T"),
+                             ("neg", P(shape=(-1,), i=(0, 0, 1)), (5, 3), "S"), ("empty piece", P(shape=(3, 1, 7), i=(0, 0, 1)), (5, 2), "C"),
+                             ("none", P(shape=(), i=(0, 1, 0)), (3, 4), "E"), ("0-d", P(shape=(1,), i=(0, 0, 0)), (), "C")],
+    "diag": [("vector", P(i=(0,)), (3,), "C"), ("vector k", P(i=(2,)), (3,), "S"), ("vector neg", P(i=(-1,)), (3,), "E"),
+             ("matrix", P(i=(0,)), (3, 4), "C"), ("matrix k", P(i=(1,)), (3, 4), "T"), ("matrix neg", P(i=(-2,)), (4, 3), "S"),
+             ("past", P(i=(5,)), (3, 4), "C"), ("E", P(i=(0,)), (3, 3), "E"), ("empty vector", P(i=(0,)), (0,), "C"),
+             ("empty matrix", P(i=(1,)), (0, 3), "C"), ("0-d", P(i=(0,)), (), "C"), ("3-d", P(i=(0,)), (2, 3, 4), "C")],
+    "diag_embed": [("", P(i=(0, -2, -1)), (2, 3), "C"), ("offset", P(i=(1, 0, 2)), (2, 3), "T"), ("neg", P(i=(-1, -1, -3)), (2, 3), "S"),
+                   ("E", P(i=(0, 0, 1)), (3, 2), "E"), ("1-d", P(i=(0, -2, -1)), (3,), "C"), ("empty", P(i=(1, 0, 1)), (2, 0), "C"),
+                   ("same", P(i=(0, 1, 1)), (2, 3), "C"), ("0-d", P(i=(0, -2, -1)), (), "C"), ("bad", P(i=(0, 0, 3)), (2, 3), "C")],
+}
+for _op in ["atleast_1d", "atleast_2d", "atleast_3d"]:
+    SHAPE_CASES[_op] = [("0-d", P(), (), "C"), ("1-d", P(), (3,), "S"), ("2-d", P(), (3, 4), "T"), ("3-d", P(), (2, 3, 4), "E"),
+                        ("empty", P(), (0,), "C"), ("empty 2-d", P(), (0, 2), "C")]
+SHAPE_CASES["moveaxis"] = SHAPE_CASES["movedim"]
+SHAPE_CASES["swapdims"] = SHAPE_CASES["swapaxes"]
+SHAPE_CASES["triu"] = SHAPE_CASES["tril"]
+
+
+def gen_shape(op, row):
+    fl = FLOATS
+    if op == "repeat_interleave_tensor":
+        for dt in fl:
+            case(op, "", P(i=(0, 0, -1)), I(dt, (3, 4), "T"), idx([1, 0, 2], (3,)))
+            case(op, "one count", P(i=(0, 1, -1)), I(dt, (3, 4), "S"), idx([2], (1,)))
+            case(op, "0-d count", P(i=(0, 1, -1)), I(dt, (3, 4)), idx([2], ()))
+            case(op, "output_size", P(i=(0, 0, 4)), I(dt, (3, 4), "E"), idx([1, 0, 3], (3,)))
+            case(op, "wrong output_size", P(i=(0, 0, 5)), I(dt, (3, 4)), idx([1, 0, 3], (3,)))
+            case(op, "empty", P(i=(0, 0, -1)), I(dt, (0, 4)), idx([], (0,)))
+            case(op, "negative", P(i=(0, 0, -1)), I(dt, (3, 4)), idx([1, -1, 2], (3,)))
+            case(op, "count mismatch", P(i=(0, 0, -1)), I(dt, (3, 4)), idx([1, 2], (2,)))
+            case(op, "int32", P(i=(0, 0, -1)), I(dt, (3, 4)), I("int32", (3,), values=[2.0, 1.0, 0.0]))
+            case(op, "float counts", P(i=(0, 0, -1)), I(dt, (3, 4)), I("float32", (3,), values=[2.0, 1.0, 0.0]))
+        for dt in DTYPES[2:]:
+            case(op, "dtype", P(i=(0, 0, -1)), I(dt, (3, 4)), idx([1, 0, 2], (3,)))
+        return
+    if op == "meshgrid":
+        for dt in fl:
+            for xy in (False, True):
+                for k in range(2):
+                    case(op, "xy" if xy else "ij", P(i=(2, 0, k), flag=xy), I(dt, (3,), "S"), I(dt, (4,)))
+                case(op, "three", P(i=(3, 0, 2), flag=xy), I(dt, (2,)), I(dt, (3,), "E"), I(dt, (4,)))
+            case(op, "0-d", P(i=(2, 0, 0)), I(dt, ()), I(dt, (2,)))
+            case(op, "one", P(i=(1, 0, 0), flag=True), I(dt, (3,)))
+            case(op, "empty", P(i=(2, 0, 1)), I(dt, (0,)), I(dt, (2,)))
+            case(op, "2-d", P(i=(2, 0, 0)), I(dt, (2, 2)), I(dt, (2,)))
+        case(op, "mixed dtypes", P(i=(2, 0, 0)), I("float32", (2,)), I("float64", (3,)))
+        for dt in DTYPES[2:]:
+            case(op, "dtype", P(i=(2, 0, 1)), I(dt, (3,)), I(dt, (2,)))
+        return
+    for tag, prm, shape, lay in SHAPE_CASES[op]:
+        for dt in fl:
+            case(op, tag, prm, I(dt, shape, lay))
+    tag, prm, shape, lay = SHAPE_CASES[op][0]
+    for dt in DTYPES[2:]:
+        case(op, "dtype", prm, I(dt, shape, "T" if len(shape) >= 2 else "C"))
+
+
+def gen_stacks(op, row):
+    """hstack, vstack, dstack: p.i[0] tensors."""
+    f, d = "float32", "float64"
+    for dt in FLOATS:
+        case(op, "1-d", P(i=(2,)), I(dt, (3,), "S"), I(dt, (3,)))
+        case(op, "1-d sizes", P(i=(3,)), I(dt, (2,)), I(dt, (3,), "E"), I(dt, (1,)))
+        case(op, "0-d", P(i=(2,)), I(dt, ()), I(dt, ()))
+        case(op, "2-d", P(i=(2,)), I(dt, (2, 3), "T"), I(dt, (2, 3)))
+        case(op, "3-d", P(i=(2,)), I(dt, (2, 3, 1), "C"), I(dt, (2, 3, 2), "S"))
+        case(op, "1-d and 2-d", P(i=(2,)), I(dt, (3,)), I(dt, (2, 3)))
+        case(op, "mismatch", P(i=(2,)), I(dt, (2, 3)), I(dt, (3, 4)))
+        case(op, "one", P(i=(1,)), I(dt, (2, 3), "T"))
+        case(op, "empty", P(i=(2,)), I(dt, (0,)), I(dt, (2,)))
+    for dt in DTYPES[2:]:
+        case(op, "dtype", P(i=(2,)), I(dt, (2, 3)), I(dt, (2, 3)))
+    for a, b in [(f, d), ("int64", f), ("bool", "int32")]:
+        case(op, "mixed", P(i=(2,)), I(a, (2, 3)), I(b, (2, 3)))
+
+
+def gen_index_put(op, row):
+    fl = FLOATS
+    base = op.rstrip("_")
+    if base == "take_along_dim":
+        for dt in fl:
+            case(op, "", P(i=(1,)), I(dt, (3, 4), "T"), idx([0, 3, 1], (3, 1)))
+            case(op, "dim 0", P(i=(0,)), I(dt, (3, 4), "S"), idx([2, 0], (2, 1)))
+            case(op, "t grows", P(i=(1,)), I(dt, (1, 4), "E"), idx([3, 0, 1, 1, 2, 2], (3, 2)))
+            case(op, "neg dim", P(i=(-1,)), I(dt, (2, 3, 4)), idx([3, 2, 1, 0, 0, 1], (2, 3, 1)))
+            case(op, "0-d", P(i=(0,)), I(dt, ()), idx([0], ()))
+            case(op, "empty", P(i=(1,)), I(dt, (3, 4)), idx([], (3, 0)))
+            case(op, "out of range", P(i=(1,)), I(dt, (3, 4)), idx([4, 0, 0], (3, 1)))
+            case(op, "negative", P(i=(1,)), I(dt, (3, 4)), idx([-1, 0, 0], (3, 1)))
+            case(op, "rank", P(i=(1,)), I(dt, (3, 4)), idx([0, 1], (2,)))
+            case(op, "no broadcast", P(i=(0,)), I(dt, (3, 4)), idx([0, 1], (1, 2)))
+        case(op, "int32", P(i=(1,)), I("float32", (3, 4)), I("int32", (3, 1), values=[0.0, 1.0, 2.0]))
+        for dt in DTYPES[2:]:
+            case(op, "dtype", P(i=(1,)), I(dt, (3, 4)), idx([0, 3, 1], (3, 1)))
+        return
+    fill = base == "index_fill"
+    for dt in fl:
+        other = "float64" if dt == "float32" else "float32"
+        if fill:
+            case(op, "", P(i=(0,), d=(-1.5,)), I(dt, (3, 4), "T"), idx([0, 2], (2,)))
+            case(op, "neg index", P(i=(1,), d=(2.0,)), I(dt, (3, 4), "S"), idx([-1, 1], (2,)))
+            case(op, "0-d index", P(i=(-1,), d=(0.5,)), I(dt, (3, 4)), idx([1], ()))
+            case(op, "nan", P(i=(1,), d=(math.nan,)), I(dt, (3, 4)), idx([3, 3], (2,)))
+            case(op, "0-d", P(i=(0,), d=(2.0,)), I(dt, ()), idx([0], (1,)))
+            case(op, "empty index", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([], (0,)))
+            # nabla refuses to write in place into an expanded t (elements
+            # sharing memory), as its other in-place ops; torch's index_fill_
+            # writes through the aliases (deprecated there: "please clone() the
+            # tensor before performing this operation").
+            case(op, "E", P(i=(1,), d=(2.0,), refuse=op.endswith("_")), I(dt, (3, 4), "E"), idx([0], (1,)))
+            case(op, "out of range", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([3], (1,)))
+            case(op, "too negative", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([-4], (1,)))
+            case(op, "2-d index", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), idx([0, 1], (1, 2)))
+            case(op, "int32 index", P(i=(0,), d=(2.0,)), I(dt, (3, 4)), I("int32", (1,), values=[1.0]))
+            continue
+        add = base == "index_add"
+        a = (1.0,) if add else ()
+        case(op, "", P(i=(0,), d=a), I(dt, (3, 4), "T"), idx([2, 0], (2,)), I(dt, (2, 4)))
+        case(op, "dim 1", P(i=(1,), d=(2.5,) if add else ()), I(dt, (3, 4), "S"), idx([1, 3, 0], (3,)), I(dt, (3, 3), "T"))
+        if add:
+            case(op, "dup", P(i=(1,), d=(-1.0,)), I(dt, (3, 4)), idx([1, 1, 3], (3,)), I(dt, (3, 3), "S"))
+        case(op, "0-d index", P(i=(-1,), d=a), I(dt, (3, 4)), idx([2], ()), I(dt, (3, 1)))
+        case(op, "0-d", P(i=(0,), d=a), I(dt, ()), idx([0], (1,)), I(dt, ()))
+        case(op, "empty index", P(i=(0,), d=a), I(dt, (3, 4)), idx([], (0,)), I(dt, (0, 4)))
+        case(op, "E", P(i=(0,), d=a), I(dt, (3, 4), "E"), idx([1], (1,)), I(dt, (1, 4)))
+        case(op, "source E", P(i=(0,), d=a), I(dt, (3, 4)), idx([1, 2], (2,)), I(dt, (2, 4), "E"))
+        case(op, "out of range", P(i=(0,), d=a), I(dt, (3, 4)), idx([3], (1,)), I(dt, (1, 4)))
+        case(op, "negative", P(i=(0,), d=a), I(dt, (3, 4)), idx([-1], (1,)), I(dt, (1, 4)))
+        case(op, "count mismatch", P(i=(0,), d=a), I(dt, (3, 4)), idx([1, 0], (2,)), I(dt, (1, 4)))
+        case(op, "shape mismatch", P(i=(0,), d=a), I(dt, (3, 4)), idx([1], (1,)), I(dt, (1, 3)))
+        case(op, "rank mismatch", P(i=(0,), d=a), I(dt, (3, 4)), idx([1], (1,)), I(dt, (4,)))
+        case(op, "2-d index", P(i=(0,), d=a), I(dt, (3, 4)), idx([1], (1, 1)), I(dt, (1, 4)))
+        case(op, "dtype mismatch", P(i=(0,), d=a), I(dt, (3, 4)), idx([1], (1,)), I(other, (1, 4)))
+        case(op, "int32 index", P(i=(0,), d=a), I(dt, (3, 4)), I("int32", (2,), values=[2.0, 0.0]), I(dt, (2, 4)))
+        case(op, "float index", P(i=(0,), d=a), I(dt, (3, 4)), I(dt, (1,), values=[1.0]), I(dt, (1, 4)))
+    for dt in DTYPES[2:]:
+        if fill:
+            case(op, "dtype", P(i=(0,), d=(2.5,) if dt != "bool" else (1.0,)), I(dt, (3, 4)), idx([0, 2], (2,)))
+        else:
+            case(op, "dtype", P(i=(0,), d=(2.5,) if base == "index_add" else ()), I(dt, (3, 4)), idx([2, 0], (2,)),
+                 I(dt, (2, 4)))
+    if fill:
+        case(op, "uint8 -1", P(i=(0,), d=(-1.0,)), I("uint8", (3, 4)), idx([1], (1,)))
+        case(op, "uint8 300", P(i=(0,), d=(300.0,)), I("uint8", (3, 4)), idx([1], (1,)))
+        case(op, "int inf", P(i=(0,), d=(math.inf,)), I("int64", (3, 4)), idx([1], (1,)))
+
+
+SHAPE_GENERATORS = {"SHAPE": gen_shape, "STACKS": gen_stacks, "INDEX_PUT": gen_index_put}
+
+
 def gen_nn(op, row):
     fl = FLOATS
     if op == "linear":
@@ -1220,6 +1457,8 @@ GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_una
               "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss}
 
 # ---------------------------------------------------------------- running torch
+
+GENERATORS.update(SHAPE_GENERATORS)  # issue 13's shape and index ops (their block above)
 
 
 def weights(out):

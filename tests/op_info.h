@@ -22,7 +22,7 @@
  *           (tensor and a number p->d[0]), TERNARY, REDUCE (whole tensor),
  *           REDUCE_DIMS (p->dims, p->flag = keepdim), DIM (p->i[0] = dim,
  *           p->flag = keepdim), VIEW, CAST, MATMUL, JOIN, INDEX, SORT, NN,
- *           LOSS; the in-place kinds INPLACE_UNARY / INPLACE_BINARY /
+ *           LOSS, SHAPE, STACKS, INDEX_PUT; the in-place kinds INPLACE_UNARY / INPLACE_BINARY /
  *           INPLACE_SCALAR (the fixture's output is x[0]'s whole base after
  *           the call, made on a clone of the leaf)
  *   dtypes  what nabla documents it takes for x[0] (for elementwise ops:
@@ -109,6 +109,45 @@ static inline nb_tensor *op_max_pool2d_indices(nb_tensor *const *x, const op_par
     nb_tensor *indices = NULL;
     nb_tensor *values  = nb_max_pool2d(x[0], op_pool_opts(p), &indices);
     return op_second(values, &indices);
+}
+/* Shape and index ops (issue 13): piece p->i[2] of a multi-output op, or
+ * (as op_piece) a [0] tensor when there is no such piece. */
+static inline nb_tensor *op_pick(nb_tensor **pieces, int64_t n, int64_t want)
+{
+    nb_tensor *out = NULL;
+    for (int64_t k = 0; k < n && k < 16; k++) {
+        if (k == want) out = pieces[k];
+        else nb_free(pieces[k]);
+    }
+    if (n >= 0 && out == NULL) out = nb_zeros(NB_SHAPE(0), NB_OPTS());
+    return out;
+}
+static inline nb_tensor *op_unbind(nb_tensor *const *x, const op_params *p)
+{
+    nb_tensor *pieces[16] = { NULL };
+    return op_pick(pieces, nb_unbind(x[0], (int)p->i[0], pieces, 16), p->i[1]);
+}
+/* sections p->i[0] (or the indices in p->shape), dim p->i[1]. */
+static inline nb_tensor *op_tensor_split(nb_tensor *const *x, const op_params *p, bool indices)
+{
+    nb_tensor *pieces[16] = { NULL };
+    int64_t    n = indices ? nb_tensor_split_indices(x[0], p->shape.dims, p->shape.ndim, (int)p->i[1], pieces, 16)
+                           : nb_tensor_split(x[0], p->i[0], (int)p->i[1], pieces, 16);
+    return op_pick(pieces, n, p->i[2]);
+}
+/* p->i[0] tensors, "xy" when p->flag. */
+static inline nb_tensor *op_meshgrid(nb_tensor *const *x, const op_params *p)
+{
+    nb_tensor *grids[NB_MAX_DIMS] = { NULL };
+    if (nb_meshgrid(x, (int)p->i[0], p->flag ? "xy" : "ij", grids) != NB_OK) return NULL;
+    return op_pick(grids, p->i[0], p->i[2]);
+}
+/* movedim's destination: p->i[0] dims in p->i[1..]. */
+static inline nb_dims op_destination(const op_params *p)
+{
+    nb_dims d = { .n = (int)p->i[0] };
+    for (int k = 0; k < d.n && k < 9; k++) d.dims[k] = (int)p->i[1 + k];
+    return d;
 }
 /* Piece p->i[2] of nb_split / nb_chunk (p->i[0] size or count, p->i[1] dim). */
 static inline nb_tensor *op_piece(nb_tensor *const *x, const op_params *p, bool chunk)
@@ -412,5 +451,38 @@ OP(kl_div,        2, LOSS, FLOAT, ANY, DIFF,  nb_kl_div(x[0], x[1], (nb_reductio
 OP(logical_and_scalar,  1, SCALAR, ALL,     ANY, NONDIFF, nb_logical_and_scalar(x[0], p->d[0]))
 OP(logical_or_scalar,   1, SCALAR, ALL,     ANY, NONDIFF, nb_logical_or_scalar(x[0], p->d[0]))
 OP(erf_,            1, INPLACE_UNARY, FLOAT,   ANY, DIFF,  nb_erf_(x[0]))
+/* Shape and index ops (issue 13) */
+OP(flip,            1, SHAPE, ALL,     ANY, DIFF, nb_flip(x[0], p->dims))
+OP(roll,            1, SHAPE, ALL,     ANY, DIFF, nb_roll(x[0], p->shape, p->dims))
+OP(movedim,         1, SHAPE, ALL,     ANY, DIFF, nb_movedim(x[0], p->dims, op_destination(p)))
+OP(moveaxis,        1, SHAPE, ALL,     ANY, DIFF, nb_moveaxis(x[0], p->dims, op_destination(p)))
+OP(swapaxes,        1, SHAPE, ALL,     ANY, DIFF, nb_swapaxes(x[0], (int)p->i[0], (int)p->i[1]))
+OP(swapdims,        1, SHAPE, ALL,     ANY, DIFF, nb_swapdims(x[0], (int)p->i[0], (int)p->i[1]))
+OP(unbind,          1, SHAPE, ALL,     ANY, DIFF, op_unbind(x, p))
+OP(tril,            1, SHAPE, ALL,     ANY, DIFF, nb_tril(x[0], p->i[0]))
+OP(triu,            1, SHAPE, ALL,     ANY, DIFF, nb_triu(x[0], p->i[0]))
+OP(trace,           1, SHAPE, NUMERIC, ANY, DIFF, nb_trace(x[0]))
+OP(repeat,          1, SHAPE, ALL,     ANY, DIFF, nb_repeat(x[0], p->shape))
+OP(tile,            1, SHAPE, ALL,     ANY, DIFF, nb_tile(x[0], p->shape))
+OP(repeat_interleave, 1, SHAPE, ALL,   ANY, DIFF, nb_repeat_interleave(x[0], p->i[0], (int)p->i[1]))
+OP(repeat_interleave_tensor, 2, SHAPE, ALL, ANY, DIFF, nb_repeat_interleave_tensor(x[0], x[1], (int)p->i[1], p->i[2]))
+OP(tensor_split,    1, SHAPE, ALL,     ANY, DIFF, op_tensor_split(x, p, false))
+OP(tensor_split_indices, 1, SHAPE, ALL, ANY, DIFF, op_tensor_split(x, p, true))
+OP(meshgrid,        3, SHAPE, ALL,     ANY, DIFF, op_meshgrid(x, p))
+OP(diag,            1, SHAPE, ALL,     ANY, DIFF, nb_diag(x[0], p->i[0]))
+OP(diag_embed,      1, SHAPE, ALL,     ANY, DIFF, nb_diag_embed(x[0], p->i[0], (int)p->i[1], (int)p->i[2]))
+OP(atleast_1d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_1d(x[0]))
+OP(atleast_2d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_2d(x[0]))
+OP(atleast_3d,      1, SHAPE, ALL,     ANY, DIFF, nb_atleast_3d(x[0]))
+OP(hstack,          3, STACKS, ALL,    ANY, DIFF, nb_hstack(x, (int)p->i[0]))
+OP(vstack,          3, STACKS, ALL,    ANY, DIFF, nb_vstack(x, (int)p->i[0]))
+OP(dstack,          3, STACKS, ALL,    ANY, DIFF, nb_dstack(x, (int)p->i[0]))
+OP(take_along_dim,  2, INDEX_PUT, ALL, ANY, DIFF, nb_take_along_dim(x[0], x[1], (int)p->i[0]))
+OP(index_add,       3, INDEX_PUT, ALL, ANY, DIFF, nb_index_add(x[0], (int)p->i[0], x[1], x[2], p->d[0]))
+OP(index_copy,      3, INDEX_PUT, ALL, ANY, DIFF, nb_index_copy(x[0], (int)p->i[0], x[1], x[2]))
+OP(index_fill,      2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill(x[0], (int)p->i[0], x[1], p->d[0]))
+OP(index_add_,      3, INDEX_PUT, ALL, ANY, DIFF, nb_index_add_(x[0], (int)p->i[0], x[1], x[2], p->d[0]))
+OP(index_copy_,     3, INDEX_PUT, ALL, ANY, DIFF, nb_index_copy_(x[0], (int)p->i[0], x[1], x[2]))
+OP(index_fill_,     2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill_(x[0], (int)p->i[0], x[1], p->d[0]))
 /* clang-format on */
 #endif /* OP */

@@ -699,6 +699,7 @@ static void run_memory(void)
 }
 
 #include "misuse_tensor_ops.h" /* views, reductions, joining, conversion */
+#include "misuse_shape_ops.h"  /* issue 13: shape and index ops */
 
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
@@ -839,6 +840,8 @@ int main(void)
     GROUP(run_statistics);
     GROUP(run_index_expressions);
     GROUP(run_joining);
+    GROUP(run_shape_ops);
+    GROUP(run_index_put);
     GROUP(run_conversion_and_printing);
     GROUP(run_autograd);
     GROUP(run_files);

@@ -141,7 +141,6 @@ static struct {
     { "forward:*median_dim*[dim] * E", "torch 1.13's median / nanmedian along a dim of an expanded (stride 0) input reads garbage (values like 6.9e-310); nabla gives the median", "F21 median of expanded input", 0 },
     /* index expressions */
     { "*:index_put_[expanded target] *", "writing into an expanded view: nabla refuses (its elements share memory), as its other in-place ops; torch 1.13's index_put_ writes through", "F23 index_put_ into an expanded view", 0 },
-    { "*/no_grad:index[expr 11 *", "t[...] under no_grad: torch returns t's leaf itself (requires_grad, is_leaf); nabla a view made without recording", "F24 torch's no_grad alias", 0 },
     { "*/no_grad:index[0-d index] *", "0-d index tensors under no_grad: torch returns a view that still requires grad; nabla a tensor made without recording", "F24 torch's no_grad alias", 0 },
     /* not differentiable */
     { "*:unique*[*", "unique: torch records Unique2Backward0 / UniqueConsecutiveBackward0 whose backward is not implemented; nabla records nothing (the result does not require grad)", "F22 unique records a node", 0 },
@@ -172,6 +171,7 @@ static struct {
     { "embedding", "ViewBackward0", "EmbeddingBackward0", "index_select of the rows, then a view to the indices' shape", 0 },
     { "linear", "AddmmBackward0", "AddBackward0", "N-d input: nabla flattens to addmm; torch's matmul then add", 0 },
     { "linear", "MmBackward0", "UnsafeViewBackward0", "N-d input without bias: nabla's mm, torch's matmul folds to mm then _unsafe_view", 0 },
+    { "unbind", "SelectBackward0", "UnbindBackward0", "each piece is its own select view; torch's pieces share one multi-output node", 0 },
     { "split", "SliceBackward0", "SplitBackward0", "each piece is its own narrow view; torch's pieces share one multi-output node", 0 },
     { "chunk", "SliceBackward0", "SplitBackward0", "as split", 0 },
     { "index", "*", "*", "picked by index_select on the flattened block (ViewBackward0 / ReshapeAliasBackward0 last), torch's one IndexBackward0; basic items only: the view's own node", 0 },
