@@ -6,8 +6,8 @@
  * iterator's geometry: shape and byte strides per operand, as on the CPU).
  *
  * Launches are asynchronous on the device's stream. Integer division by
- * zero is the one error a kernel can find: the integer floor_divide and
- * remainder kernels write a flag in device memory, which the host reads
+ * zero is the one error a kernel can find: the integer floor_divide,
+ * remainder and fmod kernels write a flag in device memory, which the host reads
  * (waiting for the kernel) only for those ops.
  */
 #include "../core/formulas.h"
@@ -193,6 +193,7 @@ extern "C" void nbi_cuda_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dty
     if (params != nullptr) {
         p.a    = params->a;
         p.b    = params->b;
+        p.c    = params->c;
         p.flag = params->flag;
     }
     unary_dispatch(op, dtype, it, p, true);
@@ -201,7 +202,7 @@ extern "C" void nbi_cuda_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dty
 extern "C" int nbi_cuda_binary(const nbi_iter *it, nbi_binary_op op, nb_dtype dtype)
 {
     nbi_params p{};
-    bool integer_division = (op == NBI_BINARY_floor_divide || op == NBI_BINARY_remainder)
+    bool integer_division = (op == NBI_BINARY_floor_divide || op == NBI_BINARY_remainder || op == NBI_BINARY_fmod)
                          && dtype != NB_FLOAT32 && dtype != NB_FLOAT64;
     if (!integer_division) {
         binary_dispatch(op, dtype, it, p, true);
