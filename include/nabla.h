@@ -507,7 +507,7 @@ NB_API nb_tensor *nb_mish(const nb_tensor *t);
 NB_API nb_tensor *nb_softsign(const nb_tensor *t);
 NB_API nb_tensor *nb_logsigmoid(const nb_tensor *t);
 /* x > 0 ? x : weight * x, weight of 1 element or one per channel (dim 1 of
- * x; dim 0 of a 1-d x); gradients to both. x and weight must be floats of
+ * x; a 0-d or 1-d x is one channel, as torch); gradients to both. x and weight must be floats of
  * one dtype (NB_ERR_DTYPE); a weight of another size or more than 1 dim is
  * NB_ERR_SHAPE. A composite: its node is not torch's PreluBackward0. */
 NB_API nb_tensor *nb_prelu(const nb_tensor *x, const nb_tensor *weight);

@@ -192,11 +192,20 @@ static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
  * saves is the row's saves column: a formula that reads the output saves
  * the output, not the input (an in-place change of the input afterwards is
  * then fine, as in PyTorch). */
-static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_op_params *params)
+static nb_tensor *record_unary(nbi_unary_op op, const char *name, nb_tensor *out, const nb_tensor *t,
+                               const nbi_op_params *params)
 {
     if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
     saves_kind  saves     = unary_info[op].saves;
     const char *node_name = unary_node_name[op] ? unary_node_name[op] : unary_info[op].name;
+    /* torch's in-place elu_ (selu_), celu_, leaky_relu_, asinh_, acosh_ and
+     * atanh_ are the ...Backward1 overloads; name is the public function's. */
+    static const char *const in_place_node_name[NBI_NUM_UNARY] = {
+        [NBI_UNARY_elu] = "EluBackward1",       [NBI_UNARY_celu] = "CeluBackward1",
+        [NBI_UNARY_leaky_relu] = "LeakyReluBackward1", [NBI_UNARY_asinh] = "AsinhBackward1",
+        [NBI_UNARY_acosh] = "AcoshBackward1",   [NBI_UNARY_atanh] = "AtanhBackward1",
+    };
+    if (name[strlen(name) - 1] == '_' && in_place_node_name[op] != NULL) node_name = in_place_node_name[op];
     nbi_node   *node      = nbi_record(out, node_name, nbi_unary_backward[op], 1, &t,
                                        saves == SAVES_INPUT ? NBI_SAVES(0) : 0);
     if (node == NULL || (saves == SAVES_OUTPUT && !nbi_save_output(node, out))) {
@@ -240,7 +249,7 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
         nbi_bump_version(out);
         return out;
     }
-    return record_unary(op, out, t, params);
+    return record_unary(op, name, out, t, params);
 }
 
 nb_tensor *nbi_run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_op_params *params,

@@ -165,8 +165,10 @@ nb_tensor *nb_nan_to_num_(nb_tensor *t, double nan, double posinf, double neginf
 nb_tensor *nb_softsign(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_softsign", "t")) return NULL;
-    nb_tensor *denominator = nb_add_scalar(nb_abs(t), 1);
+    nb_tensor *magnitude   = nb_abs(t);
+    nb_tensor *denominator = nb_add_scalar(magnitude, 1);
     nb_tensor *out         = nb_div(t, denominator);
+    nb_free(magnitude);
     nb_free(denominator);
     return out;
 }
@@ -198,7 +200,7 @@ nb_tensor *nb_glu(const nb_tensor *t, int dim)
 }
 
 /* x where x > 0, else weight * x; weight has 1 element or one per channel
- * (dim 1 of x, or dim 0 of a 1-d x). */
+ * (dim 1 of x). */
 nb_tensor *nb_prelu(const nb_tensor *x, const nb_tensor *weight)
 {
     const char *name = "nb_prelu";
@@ -210,14 +212,14 @@ nb_tensor *nb_prelu(const nb_tensor *x, const nb_tensor *weight)
                         name, nb_dtype_name(x->dtype), nb_dtype_name(weight->dtype));
     if (weight->ndim > 1)
         return nbi_fail(NB_ERR_SHAPE, "%s: weight must be 1-d or 0-d, got %d dims", name, weight->ndim);
-    int64_t channels = x->ndim >= 2 ? x->shape[1] : (x->ndim == 1 ? x->shape[0] : 1);
+    int64_t channels = x->ndim >= 2 ? x->shape[1] : 1; /* a 1-d x is one channel, as torch */
     if (weight->numel != 1 && weight->numel != channels)
         return nbi_fail(NB_ERR_SHAPE, "%s: weight has %lld elements; expected 1 or the %lld channels of x", name,
                         (long long)weight->numel, (long long)channels);
     /* A per-channel weight as (C, 1, ..., 1) against x's dims 1.. */
     nb_tensor *w;
-    if (weight->numel == 1 || x->ndim <= 1) {
-        w = weight->numel == 1 ? nb_reshape(weight, NB_SCALAR_SHAPE) : nbi_alias(weight);
+    if (weight->numel == 1) {
+        w = nb_reshape(weight, NB_SCALAR_SHAPE);
     } else {
         nb_shape shape = { .ndim = x->ndim - 1 };
         shape.dims[0]  = channels;
@@ -252,9 +254,11 @@ static nb_tensor *isclose(const char *name, const nb_tensor *a, const nb_tensor 
     if (equal_nan && nb_dtype_is_floating(a->dtype))
         close = nb_logical_or(close, nb_logical_and(nb_isnan(a), nb_isnan(b)));
     if (rtol != 0 || atol != 0) {
-        /* As torch: bool becomes float32; integers subtract in their dtype. */
-        const nb_tensor *ca = a->dtype == NB_BOOL ? nb_to_dtype(a, NB_FLOAT32) : a;
-        const nb_tensor *cb = b->dtype == NB_BOOL ? nb_to_dtype(b, NB_FLOAT32) : b;
+        /* As torch 1.13 (measured): integer and bool tensors are compared in
+         * float32, so uint8 4 and 6 differ by 2 (no wrap) and int64 values
+         * beyond 2^24 round first. */
+        const nb_tensor *ca = nb_dtype_is_floating(a->dtype) ? a : nb_to_dtype(a, NB_FLOAT32);
+        const nb_tensor *cb = nb_dtype_is_floating(b->dtype) ? b : nb_to_dtype(b, NB_FLOAT32);
         nb_tensor *allowed  = nb_add_scalar(nb_abs(nb_mul_scalar(cb, rtol)), atol);
         nb_tensor *actual   = nb_abs(nb_sub(ca, cb));
         close = nb_logical_or(close, nb_logical_and(nb_isfinite(actual), nb_le(actual, allowed)));
