@@ -33,7 +33,7 @@
 /* Bookkeeping: the function under test, the calls made, the names covered  */
 /* ------------------------------------------------------------------------ */
 
-enum { MAX_NAMES = 512 };
+enum { MAX_NAMES = 1024 };
 static const char *covered[MAX_NAMES];
 static int         covered_count;
 static const char *current = "?";
@@ -702,6 +702,7 @@ static void run_memory(void)
 
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
+#include "misuse_elementwise13.h" /* issue 13: more elementwise ops */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -823,6 +824,7 @@ int main(void)
 {
     int64_t live = nb_live_tensors();
     GROUP(run_unary);
+    GROUP(run_elementwise13);
     GROUP(run_inplace);
     GROUP(run_binary);
     GROUP(run_scalar);
