@@ -270,4 +270,33 @@ static void run_elementwise13(void)
     FAILS("expanded view", nb_fmod_scalar_(nb_expand(s, NB_SHAPE(3, 3)), 2));
     FAILS("int64 by 0", nb_fmod_scalar_(nb_clone(i64), 0));
     FAILS("int64 by 2.5", nb_fmod_scalar_(nb_clone(i64), 2.5));
+
+    /* The modules (nn.h). */
+    begin("nb_leaky_relu_new");
+    FAILS_M("NaN slope", nb_leaky_relu_new(NAN));
+    ALLOWED_M("slope -1", nb_leaky_relu_new(-1));
+    begin("nb_elu_new");
+    FAILS_M("NaN alpha", nb_elu_new(NAN));
+    FAILS_M("infinite alpha", nb_elu_new(INFINITY));
+    begin("nb_celu_new");
+    FAILS_M("alpha 0", nb_celu_new(0));
+    FAILS_M("NaN alpha", nb_celu_new(NAN));
+    begin("nb_hardtanh_new");
+    FAILS_M("min == max", nb_hardtanh_new(1, 1));
+    FAILS_M("min > max", nb_hardtanh_new(2, 1));
+    FAILS_M("NaN min", nb_hardtanh_new(NAN, 1));
+    begin("nb_glu_new");
+    nb_module *glu = nb_glu_new(INT_MIN);
+    ALLOWED("dim INT_MIN (checked when run)", glu);
+    if (glu) FAILS("its forward", nb_module_forward(glu, f));
+    nb_module_free(glu);
+    begin("nb_prelu_new");
+    FAILS_M("0 parameters", nb_prelu_new(0, 0.25));
+    FAILS_M("-1 parameters", nb_prelu_new(-1, 0.25));
+    FAILS_M("NaN init", nb_prelu_new(1, NAN));
+    FAILS_M("2^62 parameters", nb_prelu_new((int64_t)1 << 62, 0.25));
+    nb_module *prelu = nb_prelu_new(2, 0.25);
+    ALLOWED("2 parameters", prelu);
+    if (prelu) FAILS("its forward with 3 channels", nb_module_forward(prelu, f));
+    nb_module_free(prelu);
 }

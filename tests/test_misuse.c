@@ -737,6 +737,13 @@ static const struct {
     { "nb_sigmoid_new", "no arguments" },
     { "nb_silu_new", "no arguments" },
     { "nb_gelu_new", "a bool: both values valid" },
+    { "nb_selu_new", "no arguments" },
+    { "nb_relu6_new", "no arguments" },
+    { "nb_hardswish_new", "no arguments" },
+    { "nb_hardsigmoid_new", "no arguments" },
+    { "nb_mish_new", "no arguments" },
+    { "nb_softsign_new", "no arguments" },
+    { "nb_logsigmoid_new", "no arguments" },
 };
 
 static bool is_covered(const char *name)
