@@ -6,6 +6,7 @@
  * gradients at the exact kinks (values read from torch 1.13), prelu and glu
  * through gradcheck, and the activation modules of nn.h.
  */
+#include "cpu/vecmath.h"
 #include "nb_test.h"
 
 #include <float.h>
@@ -244,8 +245,38 @@ static void test_modules(void)
     nb_scope_end();
 }
 
+/* vecmath.h's expm1 and log1p (mish, logsigmoid, elu and celu run on them
+ * in float32) against double libm over a sweep of magnitudes and signs. */
+static void test_vectorizable_expm1_and_log1p(void)
+{
+    double worst_expm1 = 0, worst_log1p = 0;
+    for (double magnitude = 1e-30; magnitude < 1e30; magnitude *= 1.0137) {
+        for (int sign = -1; sign <= 1; sign += 2) {
+            float x = (float)(sign * magnitude);
+            if (fabs(x) < 88) {
+                double want = expm1((double)x), got = nbi_expm1f(x);
+                double err  = fabs(got - want) / fmax(fabs(want), 1e-37);
+                worst_expm1 = fmax(worst_expm1, err);
+            }
+            if (x > -1) {
+                double want = log1p((double)x), got = nbi_log1pf(x);
+                double err  = fabs(got - want) / fmax(fabs(want), 1e-37);
+                worst_log1p = fmax(worst_log1p, err);
+            }
+        }
+    }
+    NBT_CHECK(worst_expm1 < 4e-7);
+    NBT_CHECK(worst_log1p < 4e-7);
+    if (worst_expm1 >= 4e-7 || worst_log1p >= 4e-7)
+        fprintf(stderr, "  worst relative error: expm1 %g, log1p %g\n", worst_expm1, worst_log1p);
+    NBT_CHECK(nbi_expm1f(-INFINITY) == -1 && nbi_expm1f(INFINITY) == INFINITY && isnan(nbi_expm1f(NAN)));
+    NBT_CHECK(nbi_log1pf(-1) == -INFINITY && isnan(nbi_log1pf(-2)) && nbi_log1pf(INFINITY) == INFINITY);
+    NBT_CHECK(isnan(nbi_log1pf(NAN)) && nbi_log1pf(0) == 0 && nbi_log1pf(1e-30f) == 1e-30f);
+}
+
 int main(void)
 {
+    NBT_RUN(test_vectorizable_expm1_and_log1p);
     NBT_RUN(test_gradients_at_kinks);
     NBT_RUN(test_values_torch_gives);
     NBT_RUN(test_fmod_and_remainder);

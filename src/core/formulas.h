@@ -9,8 +9,8 @@
  *
  * A plain C header that nvcc also compiles as C++: NBI_HOST_DEVICE marks
  * each function for both sides there. Float formulas take the elementary
- * functions (exp, tanh, sigmoid, libm-style names) as macro arguments: the
- * CPU passes its vectorizable float32 versions (vecmath.h), CUDA its own,
+ * functions (exp, tanh, sigmoid, expm1, log1p; libm-style names) as macro
+ * arguments: the CPU passes its vectorizable float32 versions (vecmath.h), CUDA its own,
  * so the two may differ by an ulp in those functions, never in the formula.
  */
 #ifndef NABLA_FORMULAS_H
@@ -75,7 +75,7 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
 
 /* One formula for both float types where the math is the same; f32 calls
  * the vectorizable functions of vecmath.h, f64 calls libm. */
-#define NBI_FLOAT_FORMULAS(sfx, T, EXP, TANH, SIGMOID, FUN)                                        \
+#define NBI_FLOAT_FORMULAS(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)                                        \
     NBI_FORMULA T neg_##sfx(T x, const nbi_params *p) { (void)p; return -x; }                \
     NBI_FORMULA T abs_##sfx(T x, const nbi_params *p) { (void)p; return FUN(fabs)(x); }      \
     /* NOTE: torch gives sign(NaN) = 0, not NaN. */                                            \
@@ -151,13 +151,13 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
         (void)p;                                                                               \
         return a != a ? a : (b != b ? b : (a < b ? a : b));                                    \
     } \
-    NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, FUN)
+    NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)
 
 /* Issue 13's float formulas (float math, rounding, activations, fmod and
  * friends), kept apart so NBI_FLOAT_FORMULAS stays readable. Each follows
  * torch 1.13's CPU kernel, NaN included: "x < 0 ? a : b" forms are chosen
  * so that NaN falls where torch's does. */
-#define NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, FUN)                                \
+#define NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)                                \
     NBI_FORMULA T tan_##sfx(T x, const nbi_params *p) { (void)p; return FUN(tan)(x); }       \
     NBI_FORMULA T asin_##sfx(T x, const nbi_params *p) { (void)p; return FUN(asin)(x); }     \
     NBI_FORMULA T acos_##sfx(T x, const nbi_params *p) { (void)p; return FUN(acos)(x); }     \
@@ -209,18 +209,25 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
         r   = r > 6 ? (T)6 : r;                                                                \
         return r / 6;                                                                          \
     }                                                                                          \
-    NBI_FORMULA T mish_##sfx(T x, const nbi_params *p) { (void)p; return x * TANH(FUN(log1p)(EXP(x))); } \
+    NBI_FORMULA T mish_##sfx(T x, const nbi_params *p) { (void)p; return x * TANH(LOG1P(EXP(x))); } \
     /* min(x, 0) - log1p(exp(-|x|)): no overflow for large |x|. */                             \
     NBI_FORMULA T logsigmoid_##sfx(T x, const nbi_params *p)                                 \
     {                                                                                          \
         (void)p;                                                                               \
-        return (x < 0 ? x : (T)0) - FUN(log1p)(EXP(-FUN(fabs)(x)));                            \
+        return (x < 0 ? x : (T)0) - LOG1P(EXP(-FUN(fabs)(x)));                            \
     }                                                                                          \
-    NBI_FORMULA T leaky_relu_##sfx(T x, const nbi_params *p) { return x > 0 ? x : x * (T)p->a; } \
+    /* NOTE: the product is computed unconditionally so that the loop is a  \
+     * select the compiler vectorizes (a branch here costs 20x). */            \
+    NBI_FORMULA T leaky_relu_##sfx(T x, const nbi_params *p)                                 \
+    {                                                                                          \
+        T scaled = x * (T)p->a;                                                                \
+        return x > 0 ? x : scaled;                                                             \
+    }                                                                                          \
     /* x <= 0: alpha scale (exp(x input_scale) - 1); else scale x. */                          \
     NBI_FORMULA T elu_##sfx(T x, const nbi_params *p)                                        \
     {                                                                                          \
-        return x <= 0 ? FUN(expm1)(x * (T)p->c) * (T)(p->a * p->b) : x * (T)p->b;              \
+        T negative = EXPM1(x * (T)p->c) * (T)(p->a * p->b); /* unconditional: a select */    \
+        return x <= 0 ? negative : x * (T)p->b;              \
     }                                                                                          \
     NBI_FORMULA T celu_##sfx(T x, const nbi_params *p) { return elu_##sfx(x, p); }           \
     /* clamp's order (min first, then max): hardtanh(x, 2, 1) is 1, as torch. */               \

@@ -21,8 +21,8 @@
  * vectorizable exp/tanh for float32; results may differ by an ulp). */
 static __host__ __device__ inline float  sigmoid_cuda_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
 static __host__ __device__ inline double sigmoid_cuda_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
-NBI_FLOAT_FORMULAS(f32, float, expf, tanhf, sigmoid_cuda_f32, NBI_FUN_F32)
-NBI_FLOAT_FORMULAS(f64, double, exp, tanh, sigmoid_cuda_f64, NBI_FUN_F64)
+NBI_FLOAT_FORMULAS(f32, float, expf, tanhf, sigmoid_cuda_f32, expm1f, log1pf, NBI_FUN_F32)
+NBI_FLOAT_FORMULAS(f64, double, exp, tanh, sigmoid_cuda_f64, expm1, log1p, NBI_FUN_F64)
 
 namespace {
 
