@@ -592,6 +592,8 @@ NB_API nb_tensor *nb_hardsigmoid_(nb_tensor *t);
 NB_API nb_tensor *nb_mish_(nb_tensor *t);
 NB_API nb_tensor *nb_nan_to_num_(nb_tensor *t, double nan, double posinf, double neginf);
 NB_API nb_tensor *nb_bitwise_not_(nb_tensor *t);
+/* An integer division by zero in nb_fmod_ may leave a partly written (as
+ * torch's fmod_); nb_fmod_scalar_(a, 0) fails before writing anything. */
 NB_API nb_tensor *nb_fmod_(nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_fmod_scalar_(nb_tensor *a, double s);
 

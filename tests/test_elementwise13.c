@@ -126,6 +126,11 @@ static void test_fmod_and_remainder(void)
     NBT_CHECK(nb_fmod(a, nb_zeros_like(b)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_fmod: integer division by zero");
     nb_clear_error();
+    nb_tensor *kept = nb_clone(a);
+    NBT_CHECK(nb_fmod_scalar_(kept, 0) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_fmod_scalar_: integer division by zero");
+    nb_clear_error();
+    NBT_CHECK_TENSOR_IS(kept, NB_INT64, NB_SHAPE(4), (int64_t[]){ 7, -7, 7, -7 });
 
     nb_tensor *x = nbt_tensor(NB_SHAPE(3), NB_FLOAT64, (const double[]){ -3.5, 3.5, 2 });
     nb_tensor *y = nbt_tensor(NB_SHAPE(3), NB_FLOAT64, (const double[]){ 2, -2, INFINITY });

@@ -502,6 +502,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
     nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
+    /* Checked before any element is written, so that an in-place a keeps its
+     * values (torch checks a number divisor up front too). */
+    bool divides = op == NBI_BINARY_fmod || op == NBI_BINARY_remainder || op == NBI_BINARY_floor_divide;
+    if (divides && s == 0 && nbi_is_integral(compute) && dtype_allowed(binary_info[op].dtypes, compute))
+        return fail_kernel_error(NBI_KERNEL_DIV_BY_ZERO, name);
     nb_tensor *scalar = nbi_empty(0, NULL, compute, a->storage->device);
     if (scalar == NULL) return NULL;
     nbi_store_f64(nbi_ptr(scalar), compute, s);
