@@ -596,6 +596,20 @@ NB_API nb_tensor *nb_bitwise_not_(nb_tensor *t);
  * torch's fmod_); nb_fmod_scalar_(a, 0) fails before writing anything. */
 NB_API nb_tensor *nb_fmod_(nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_fmod_scalar_(nb_tensor *a, double s);
+/* atan2_ / copysign_ on an integer a are NB_ERR_DTYPE (the float result
+ * cannot be written into it, as torch). */
+NB_API nb_tensor *nb_atan2_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_atan2_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_copysign_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_copysign_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_hypot_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_hypot_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_and_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_and_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_or_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_or_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_xor_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_xor_scalar_(nb_tensor *a, double s);
 
 /* ------------------------------------------------------------------------ */
 /* Reductions                                                                */

@@ -475,6 +475,12 @@ TORCH.update({
     "isclose": lambda x, p: torch.isclose(x[0], x[1], rtol=p["d"][0], atol=p["d"][1], equal_nan=p["flag"]),
     "fmod_": lambda x, p: x[0].fmod_(x[1]), "fmod_scalar_": lambda x, p: x[0].fmod_(S(p)),
 })
+for _b in ["atan2", "copysign", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor"]:
+    TORCH[_b + "_"] = (lambda m: lambda x, p: getattr(x[0], m)(x[1]))(_b + "_")
+    if _b in ("copysign", "bitwise_and", "bitwise_or", "bitwise_xor"):
+        TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(S(p)))(_b + "_")
+    else:
+        TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(torch.tensor(S(p))))(_b + "_")
 
 # ---------------------------------------------------------------- samples
 
@@ -1051,6 +1057,8 @@ SCALARS.update({
     "fmod_scalar": [2.0, -1.5, 0.0], "fmod_scalar_": [2.0, -1.5, 0.0],
     "bitwise_and_scalar": [3.0, -1.0, 2.5], "bitwise_or_scalar": [3.0, -1.0, 2.5],
     "bitwise_xor_scalar": [3.0, -1.0, 2.5], "logical_xor_scalar": [0.0, 2.5, 1.0],
+    "bitwise_and_scalar_": [3.0, -1.0, 2.5], "bitwise_or_scalar_": [3.0, -1.0, 2.5],
+    "bitwise_xor_scalar_": [3.0, -1.0, 2.5],
 })
 
 

@@ -416,5 +416,17 @@ OP(nan_to_num_,     1, INPLACE_UNARY, ALL,     ANY,     DIFF,  nb_nan_to_num_(x[
 OP(bitwise_not_,    1, INPLACE_UNARY, ALL,     ANY,     NONDIFF, nb_bitwise_not_(x[0]))
 OP(fmod_,           2, INPLACE_BINARY, NUMERIC, NZ, FIRST, nb_fmod_(x[0], x[1]))
 OP(fmod_scalar_,    1, INPLACE_SCALAR, NUMERIC, ANY, FIRST, nb_fmod_scalar_(x[0], p->d[0]))
+OP(atan2_,          2, INPLACE_BINARY, ALL,   ANY, DIFF,    nb_atan2_(x[0], x[1]))
+OP(atan2_scalar_,   1, INPLACE_SCALAR, ALL,   ANY, DIFF,    nb_atan2_scalar_(x[0], p->d[0]))
+OP(copysign_,       2, INPLACE_BINARY, ALL,   ANY, FIRST,   nb_copysign_(x[0], x[1]))
+OP(copysign_scalar_, 1, INPLACE_SCALAR, ALL,  ANY, FIRST,   nb_copysign_scalar_(x[0], p->d[0]))
+OP(hypot_,          2, INPLACE_BINARY, FLOAT, ANY, DIFF,    nb_hypot_(x[0], x[1]))
+OP(hypot_scalar_,   1, INPLACE_SCALAR, FLOAT, ANY, DIFF,    nb_hypot_scalar_(x[0], p->d[0]))
+OP(bitwise_and_,    2, INPLACE_BINARY, ALL,   ANY, NONDIFF, nb_bitwise_and_(x[0], x[1]))
+OP(bitwise_and_scalar_, 1, INPLACE_SCALAR, ALL, ANY, NONDIFF, nb_bitwise_and_scalar_(x[0], p->d[0]))
+OP(bitwise_or_,     2, INPLACE_BINARY, ALL,   ANY, NONDIFF, nb_bitwise_or_(x[0], x[1]))
+OP(bitwise_or_scalar_, 1, INPLACE_SCALAR, ALL, ANY, NONDIFF, nb_bitwise_or_scalar_(x[0], p->d[0]))
+OP(bitwise_xor_,    2, INPLACE_BINARY, ALL,   ANY, NONDIFF, nb_bitwise_xor_(x[0], x[1]))
+OP(bitwise_xor_scalar_, 1, INPLACE_SCALAR, ALL, ANY, NONDIFF, nb_bitwise_xor_scalar_(x[0], p->d[0]))
 /* clang-format on */
 #endif /* OP */

@@ -565,6 +565,12 @@ IN_PLACE_FRONT_DOOR(sub)
 IN_PLACE_FRONT_DOOR(mul)
 IN_PLACE_FRONT_DOOR(div)
 IN_PLACE_FRONT_DOOR(fmod)
+IN_PLACE_FRONT_DOOR(atan2)
+IN_PLACE_FRONT_DOOR(copysign)
+IN_PLACE_FRONT_DOOR(hypot)
+IN_PLACE_FRONT_DOOR(bitwise_and)
+IN_PLACE_FRONT_DOOR(bitwise_or)
+IN_PLACE_FRONT_DOOR(bitwise_xor)
 
 /* ------------------------------------------------------------------------ */
 /* where                                                                     */
