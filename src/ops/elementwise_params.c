@@ -24,14 +24,15 @@ static nb_tensor *square(nb_tensor *t, bool in_place)
 {
     const char         *name   = in_place ? "nb_square_" : "nb_square";
     const nbi_op_params params = { 0 };
-    if (!in_place && nbi_check_tensor(t, name, "t") && t->dtype == NB_BOOL) {
+    if (!nbi_check_tensor(t, name, "t")) return NULL;
+    if (t->dtype == NB_BOOL && in_place)
+        return nbi_fail(NB_ERR_DTYPE, "%s: the result type int64 can't be written into a bool tensor (as torch)", name);
+    if (t->dtype == NB_BOOL) {
         nb_tensor *widened = nb_to_dtype(t, NB_INT64);
         nb_tensor *out     = widened ? nbi_run_unary(NBI_UNARY_square, name, widened, &params, false) : NULL;
         nb_free(widened);
         return out;
     }
-    if (in_place && nbi_check_tensor(t, name, "t") && t->dtype == NB_BOOL)
-        return nbi_fail(NB_ERR_DTYPE, "%s: the result type int64 can't be written into a bool tensor (as torch)", name);
     return nbi_run_unary(NBI_UNARY_square, name, t, &params, in_place);
 }
 nb_tensor *nb_square(const nb_tensor *t) { return square((nb_tensor *)t, false); }
