@@ -42,7 +42,9 @@ typedef enum {
     CASE_TINY_ADD_STEP,   /* scope_begin; nb_add; scope_end (scope frees)   */
 } case_kind;
 
-typedef enum { OP_NONE, OP_ADD, OP_MUL, OP_EXP, OP_RELU } case_op;
+/* Issue 13's ops sample the new rows: a rounding op, two activations,
+ * a libm-bound function and a binary op with an exact formula. */
+typedef enum { OP_NONE, OP_ADD, OP_MUL, OP_EXP, OP_RELU, OP_FLOOR, OP_HARDSWISH, OP_LEAKY_RELU, OP_TAN, OP_FMOD } case_op;
 
 typedef struct {
     const char *name;
@@ -72,6 +74,16 @@ static const bench_case cases[] = {
     { "relu_1e3", CASE_UNARY, OP_RELU, 0, 0, 1000, 0, 0 },
     { "relu_1e5", CASE_UNARY, OP_RELU, 0, 0, 100000, 0, 0 },
     { "relu_1e7", CASE_UNARY, OP_RELU, 0, 0, 10000000, 0, 0 },
+    { "floor_1e5", CASE_UNARY, OP_FLOOR, 0, 0, 100000, 0, 0 },
+    { "floor_1e7", CASE_UNARY, OP_FLOOR, 0, 0, 10000000, 0, 0 },
+    { "hardswish_1e5", CASE_UNARY, OP_HARDSWISH, 0, 0, 100000, 0, 0 },
+    { "hardswish_1e7", CASE_UNARY, OP_HARDSWISH, 0, 0, 10000000, 0, 0 },
+    { "leaky_relu_1e5", CASE_UNARY, OP_LEAKY_RELU, 0, 0, 100000, 0, 0 },
+    { "leaky_relu_1e7", CASE_UNARY, OP_LEAKY_RELU, 0, 0, 10000000, 0, 0 },
+    { "tan_1e5", CASE_UNARY, OP_TAN, 0, 0, 100000, 0, 0 },
+    { "tan_1e7", CASE_UNARY, OP_TAN, 0, 0, 10000000, 0, 0 },
+    { "fmod_1e5", CASE_BINARY, OP_FMOD, 0, 0, 100000, 0, 0 },
+    { "fmod_1e7", CASE_BINARY, OP_FMOD, 0, 0, 10000000, 0, 0 },
 
     { "add_inplace_1e3", CASE_BINARY_INPLACE, OP_ADD, 0, 0, 1000, 0, 0 },
     { "add_inplace_1e5", CASE_BINARY_INPLACE, OP_ADD, 0, 0, 100000, 0, 0 },
@@ -144,6 +156,11 @@ static nb_tensor *allocating_op(case_op op, const operands *ops)
     case OP_MUL: return nb_mul(ops->a, ops->b);
     case OP_EXP: return nb_exp(ops->a);
     case OP_RELU: return nb_relu(ops->a);
+    case OP_FLOOR: return nb_floor(ops->a);
+    case OP_HARDSWISH: return nb_hardswish(ops->a);
+    case OP_LEAKY_RELU: return nb_leaky_relu(ops->a, 0.01);
+    case OP_TAN: return nb_tan(ops->a);
+    case OP_FMOD: return nb_fmod(ops->a, ops->b);
     case OP_NONE: break;
     }
     return NULL;
@@ -156,6 +173,11 @@ static nb_tensor *inplace_op(case_op op, const operands *ops)
     case OP_MUL: return nb_mul_(ops->a, ops->b);
     case OP_EXP: return nb_exp_(ops->a);
     case OP_RELU: return nb_relu_(ops->a);
+    case OP_FLOOR: return nb_floor_(ops->a);
+    case OP_HARDSWISH: return nb_hardswish_(ops->a);
+    case OP_LEAKY_RELU: return nb_leaky_relu_(ops->a, 0.01);
+    case OP_TAN: return nb_tan_(ops->a);
+    case OP_FMOD: return nb_fmod_(ops->a, ops->b);
     case OP_NONE: break;
     }
     return NULL;

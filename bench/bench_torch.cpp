@@ -66,6 +66,10 @@ std::vector<BenchCase> all_cases()
                 std::string name = std::string(op) + (kind == BenchCase::Inplace ? "_inplace_" : "_") + s.first;
                 cases.push_back({ name, kind, op, 0, 0, s.second, 0, 0 });
             }
+    // Issue 13's sample of the new elementwise ops (allocating, 1e5 and 1e7).
+    for (const char *op : { "floor", "hardswish", "leaky_relu", "tan", "fmod" })
+        for (const auto &s : sizes)
+            if (s.second > 1000) cases.push_back({ std::string(op) + "_" + s.first, BenchCase::Alloc, op, 0, 0, s.second, 0, 0 });
     for (const auto &s : sizes) cases.push_back({ std::string("sum_") + s.first, BenchCase::Sum, "", 0, 0, s.second, 0, 0 });
     for (const char *name : { "add_4x3", "add_4x3_scoped", "add_4x3_scope_step" })
         cases.push_back({ name, BenchCase::Tiny, "add", 4, 0, 3, 0, 0 });
@@ -94,6 +98,11 @@ std::function<void()> make_op(const BenchCase &c)
         if (c.op == "add") return [a, b] { at::add(a, b); };
         if (c.op == "mul") return [a, b] { at::mul(a, b); };
         if (c.op == "exp") return [a] { at::exp(a); };
+        if (c.op == "floor") return [a] { at::floor(a); };
+        if (c.op == "hardswish") return [a] { at::hardswish(a); };
+        if (c.op == "leaky_relu") return [a] { at::leaky_relu(a, 0.01); };
+        if (c.op == "tan") return [a] { at::tan(a); };
+        if (c.op == "fmod") return [a, b] { at::fmod(a, b); };
         return [a] { at::relu(a); };
     }
     case BenchCase::Inplace: {

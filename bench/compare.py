@@ -46,6 +46,10 @@ for kind in ("alloc", "inplace"):
         for label, size in (("1e3", 1000), ("1e5", 100_000), ("1e7", 10_000_000)):
             name = f"{op}_{label}" if kind == "alloc" else f"{op}_inplace_{label}"
             CASES.append((name, kind, op, (0, 0, size), None, None))
+# Issue 13's sample of the new elementwise ops (allocating, 1e5 and 1e7).
+for op in ("floor", "hardswish", "leaky_relu", "tan", "fmod"):
+    for label, size in (("1e5", 100_000), ("1e7", 10_000_000)):
+        CASES.append((f"{op}_{label}", "alloc", op, (0, 0, size), None, None))
 for label, size in (("1e3", 1000), ("1e5", 100_000), ("1e7", 10_000_000)):
     CASES.append((f"sum_{label}", "sum", None, (0, 0, size), None, None))
 # nabla's three tiny-add variants differ in scope handling; Python frees by
@@ -73,7 +77,10 @@ def torch_case(kind, op, dims):
     if kind == "sum":
         return "a.sum()", names
     if kind == "alloc":
-        return {"add": "a + b", "mul": "a * b", "exp": "torch.exp(a)", "relu": "torch.relu(a)"}[op], names
+        return {"add": "a + b", "mul": "a * b", "exp": "torch.exp(a)", "relu": "torch.relu(a)",
+                "floor": "torch.floor(a)", "hardswish": "torch.nn.functional.hardswish(a)",
+                "leaky_relu": "torch.nn.functional.leaky_relu(a, 0.01)", "tan": "torch.tan(a)",
+                "fmod": "torch.fmod(a, b)"}[op], names
     # In place: the result goes to a preallocated c (out=); torch.relu takes
     # no out=, so relu is torch.relu_ on a itself.
     return {
@@ -104,7 +111,9 @@ def numpy_case(kind, op, dims):
         return "a.sum()", names
     if kind == "alloc":
         return {"add": "np.add(a, b)", "mul": "np.multiply(a, b)", "exp": "np.exp(a)",
-                "relu": "np.maximum(a, zero)"}[op], names
+                "relu": "np.maximum(a, zero)", "floor": "np.floor(a)",
+                "hardswish": "a * np.clip(a + 3, 0, 6) / 6", "leaky_relu": "np.where(a > 0, a, a * np.float32(0.01))",
+                "tan": "np.tan(a)", "fmod": "np.fmod(a, b)"}[op], names
     return {
         "add": "np.add(a, b, out=c)",
         "mul": "np.multiply(a, b, out=c)",

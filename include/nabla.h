@@ -440,6 +440,177 @@ NB_API nb_tensor *nb_silu_(nb_tensor *t);
 NB_API nb_tensor *nb_erf_(nb_tensor *t);
 NB_API nb_tensor *nb_clamp_(nb_tensor *t, double min, double max);
 
+/* ---- Issue 13: more elementwise math, rounding, activations, bitwise ---- */
+/* Errors common to all of these: a NULL or freed tensor returns NULL
+ * (keeping the first error); a dtype the op does not take is NB_ERR_DTYPE;
+ * tensors on different devices are NB_ERR_DEVICE; shapes that do not
+ * broadcast are NB_ERR_SHAPE. (float) ops refuse integer and bool tensors
+ * where torch would compute in float32: convert with nb_to_dtype. Results
+ * are new tensors the caller owns; in-place forms return t itself. */
+
+/* Float math (float): derivatives as torch's; outside a function's domain
+ * the value is NaN (asin(2)), at a pole inf (atanh(1)). */
+NB_API nb_tensor *nb_tan(const nb_tensor *t);
+NB_API nb_tensor *nb_asin(const nb_tensor *t);
+NB_API nb_tensor *nb_acos(const nb_tensor *t);
+NB_API nb_tensor *nb_atan(const nb_tensor *t);
+NB_API nb_tensor *nb_sinh(const nb_tensor *t);
+NB_API nb_tensor *nb_cosh(const nb_tensor *t);
+NB_API nb_tensor *nb_asinh(const nb_tensor *t);
+NB_API nb_tensor *nb_acosh(const nb_tensor *t);
+NB_API nb_tensor *nb_atanh(const nb_tensor *t);
+NB_API nb_tensor *nb_log2(const nb_tensor *t);
+NB_API nb_tensor *nb_log10(const nb_tensor *t);
+NB_API nb_tensor *nb_exp2(const nb_tensor *t);
+NB_API nb_tensor *nb_reciprocal(const nb_tensor *t); /* 1 / x; nabla refuses integers (torch: float32) */
+NB_API nb_tensor *nb_sinc(const nb_tensor *t);       /* sin(pi x) / (pi x), 1 at 0 */
+/* x * x; integer dtypes stay (wrapping), bool becomes int64, as torch's
+ * square (pow(x, 2): node PowBackward0). In place, bool is NB_ERR_DTYPE. */
+NB_API nb_tensor *nb_square(const nb_tensor *t);
+
+/* Rounding. floor, ceil, round (half to even) and trunc return integer
+ * tensors unchanged (same dtype), refuse bool; their gradient is zero.
+ * frac is x - trunc(x) (float), gradient 1. */
+NB_API nb_tensor *nb_floor(const nb_tensor *t);
+NB_API nb_tensor *nb_ceil(const nb_tensor *t);
+NB_API nb_tensor *nb_round(const nb_tensor *t);
+NB_API nb_tensor *nb_trunc(const nb_tensor *t);
+NB_API nb_tensor *nb_frac(const nb_tensor *t);
+/* torch.round(t, decimals=d) (float): rint(x * 10^d) / 10^d, or for d < 0
+ * rint(x / 10^-d) * 10^-d, in t's dtype. |decimals| > 400 is NB_ERR_ARG. */
+NB_API nb_tensor *nb_round_decimals(const nb_tensor *t, int64_t decimals);
+
+/* Activations (float unless said), values and gradients at the kinks as
+ * torch 1.13 (in brackets: the gradient at the kink, then at NaN). */
+NB_API nb_tensor *nb_leaky_relu(const nb_tensor *t, double negative_slope); /* [slope; slope] NaN slope: NB_ERR_ARG */
+/* elu: x > 0 ? x : alpha (exp(x) - 1) [alpha at 0; 1]; alpha must be
+ * finite (NB_ERR_ARG). selu: scale * elu(x, 1.6732...) with scale
+ * 1.0507... (node EluBackward0, as torch). celu: x > 0 ? x : alpha
+ * (exp(x / alpha) - 1); alpha 0 is NB_ERR_ARG. */
+NB_API nb_tensor *nb_elu(const nb_tensor *t, double alpha);
+NB_API nb_tensor *nb_selu(const nb_tensor *t);
+NB_API nb_tensor *nb_celu(const nb_tensor *t, double alpha);
+/* Clamp into [min, max] (min first: min > max gives max, as torch);
+ * gradient 1 strictly inside, 0 at and beyond the bounds, 1 at NaN.
+ * Integer tensors are accepted (bounds truncated toward zero), bool is
+ * NB_ERR_DTYPE; NaN bounds, and negative bounds for uint8, NB_ERR_ARG.
+ * relu6 is hardtanh(t, 0, 6) (node HardtanhBackward0, as torch). */
+NB_API nb_tensor *nb_hardtanh(const nb_tensor *t, double min, double max);
+NB_API nb_tensor *nb_relu6(const nb_tensor *t);
+/* x * relu6(x + 3) / 6 [-1/2 at -3, 3/2 at 3; 1]; relu6(x + 3) / 6
+ * [0 at both ends; 0]; x * tanh(softplus(x)); x / (1 + |x|) (a composite:
+ * integers give float32 and the node is DivBackward0, as torch);
+ * log(sigmoid(x)) computed without overflow. */
+NB_API nb_tensor *nb_hardswish(const nb_tensor *t);
+NB_API nb_tensor *nb_hardsigmoid(const nb_tensor *t);
+NB_API nb_tensor *nb_mish(const nb_tensor *t);
+NB_API nb_tensor *nb_softsign(const nb_tensor *t);
+NB_API nb_tensor *nb_logsigmoid(const nb_tensor *t);
+/* x > 0 ? x : weight * x, weight of 1 element or one per channel (dim 1 of
+ * x; a 0-d or 1-d x is one channel, as torch); gradients to both. x and weight must be floats of
+ * one dtype (NB_ERR_DTYPE); a weight of another size or more than 1 dim is
+ * NB_ERR_SHAPE. A composite: its node is not torch's PreluBackward0. */
+NB_API nb_tensor *nb_prelu(const nb_tensor *x, const nb_tensor *weight);
+/* First half of t along dim times sigmoid of the second half (float). An
+ * odd size or 0-d t is NB_ERR_SHAPE; a dim out of range NB_ERR_ARG. A
+ * composite: its node is MulBackward0, not torch's GluBackward0. */
+NB_API nb_tensor *nb_glu(const nb_tensor *t, int dim);
+
+/* NaN -> nan, +inf -> posinf, -inf -> neginf; pass NAN for posinf / neginf
+ * to get the dtype's largest / lowest finite value (torch's None). Any
+ * dtype; integer and bool tensors come back unchanged. Gradient: g where
+ * x is finite, else 0. */
+NB_API nb_tensor *nb_nan_to_num(const nb_tensor *t, double nan, double posinf, double neginf);
+
+/* Bitwise ops: integers and bool only (floats are NB_ERR_DTYPE, as torch);
+ * bool works as logical. */
+NB_API nb_tensor *nb_bitwise_not(const nb_tensor *t);
+NB_API nb_tensor *nb_bitwise_and(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_or(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_xor(const nb_tensor *a, const nb_tensor *b);
+/* Binary float and integer math. fmod: C's fmod, the sign of a (remainder
+ * is Python's %, the sign of b); integers and floats, not bool; integer
+ * division by zero is NB_ERR_ARG. atan2 and copysign: integers promote to
+ * float32 (as torch). hypot: floats only (as torch). Gradients as torch:
+ * fmod's b gets -g trunc(a / b); copysign's b gets zeros. */
+NB_API nb_tensor *nb_fmod(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_atan2(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_copysign(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_hypot(const nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_logical_xor(const nb_tensor *a, const nb_tensor *b); /* any dtypes; bool result */
+/* With a Python-style number for b (as the _scalar forms above). torch has
+ * no atan2 / hypot / logical_xor with a number: these are as with a 0-d
+ * tensor of s. */
+NB_API nb_tensor *nb_fmod_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_atan2_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_copysign_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_hypot_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_logical_xor_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_and_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_or_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_xor_scalar(const nb_tensor *a, double s);
+
+/* torch.isclose: a == b, or |a - b| <= atol + rtol |b| (finite); NaNs are
+ * equal only when equal_nan. a and b must have one dtype (NB_ERR_DTYPE, as
+ * torch); negative or NaN rtol / atol is NB_ERR_ARG. A bool tensor. */
+NB_API nb_tensor *nb_isclose(const nb_tensor *a, const nb_tensor *b, double rtol, double atol, bool equal_nan);
+/* torch.allclose: *result = every element isclose. Returns NB_OK, or the
+ * error isclose gives (then *result is false); NULL result is NB_ERR_ARG. */
+NB_API nb_status nb_allclose(const nb_tensor *a, const nb_tensor *b, double rtol, double atol, bool equal_nan,
+                             bool *result);
+
+/* In-place forms (torch's x.op_() or F.op(inplace=True)): t itself. */
+NB_API nb_tensor *nb_tan_(nb_tensor *t);
+NB_API nb_tensor *nb_asin_(nb_tensor *t);
+NB_API nb_tensor *nb_acos_(nb_tensor *t);
+NB_API nb_tensor *nb_atan_(nb_tensor *t);
+NB_API nb_tensor *nb_sinh_(nb_tensor *t);
+NB_API nb_tensor *nb_cosh_(nb_tensor *t);
+NB_API nb_tensor *nb_asinh_(nb_tensor *t);
+NB_API nb_tensor *nb_acosh_(nb_tensor *t);
+NB_API nb_tensor *nb_atanh_(nb_tensor *t);
+NB_API nb_tensor *nb_log2_(nb_tensor *t);
+NB_API nb_tensor *nb_log10_(nb_tensor *t);
+NB_API nb_tensor *nb_exp2_(nb_tensor *t);
+NB_API nb_tensor *nb_reciprocal_(nb_tensor *t);
+NB_API nb_tensor *nb_sinc_(nb_tensor *t);
+NB_API nb_tensor *nb_square_(nb_tensor *t);
+NB_API nb_tensor *nb_floor_(nb_tensor *t);
+NB_API nb_tensor *nb_ceil_(nb_tensor *t);
+NB_API nb_tensor *nb_round_(nb_tensor *t);
+NB_API nb_tensor *nb_trunc_(nb_tensor *t);
+NB_API nb_tensor *nb_frac_(nb_tensor *t);
+NB_API nb_tensor *nb_round_decimals_(nb_tensor *t, int64_t decimals);
+NB_API nb_tensor *nb_leaky_relu_(nb_tensor *t, double negative_slope);
+NB_API nb_tensor *nb_elu_(nb_tensor *t, double alpha);
+NB_API nb_tensor *nb_selu_(nb_tensor *t);
+NB_API nb_tensor *nb_celu_(nb_tensor *t, double alpha);
+NB_API nb_tensor *nb_hardtanh_(nb_tensor *t, double min, double max);
+NB_API nb_tensor *nb_relu6_(nb_tensor *t);
+NB_API nb_tensor *nb_hardswish_(nb_tensor *t);
+NB_API nb_tensor *nb_hardsigmoid_(nb_tensor *t);
+NB_API nb_tensor *nb_mish_(nb_tensor *t);
+NB_API nb_tensor *nb_nan_to_num_(nb_tensor *t, double nan, double posinf, double neginf);
+NB_API nb_tensor *nb_bitwise_not_(nb_tensor *t);
+/* An integer division by zero in nb_fmod_ may leave a partly written (as
+ * torch's fmod_); nb_fmod_scalar_(a, 0) fails before writing anything. */
+NB_API nb_tensor *nb_fmod_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_fmod_scalar_(nb_tensor *a, double s);
+/* atan2_ / copysign_ on an integer a are NB_ERR_DTYPE (the float result
+ * cannot be written into it, as torch). */
+NB_API nb_tensor *nb_atan2_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_atan2_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_copysign_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_copysign_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_hypot_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_hypot_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_and_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_and_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_or_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_or_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_bitwise_xor_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_bitwise_xor_scalar_(nb_tensor *a, double s);
+
 /* ------------------------------------------------------------------------ */
 /* Reductions                                                                */
 /* ------------------------------------------------------------------------ */

@@ -116,6 +116,8 @@ def draw(dtype, n, domain):
             pool = [k / 64 for k in range(3, 62)]
         elif domain == "SMALL":
             pool = [k / 64 for k in range(-128, 129) if k != 0]
+        elif domain in ("UNIT", "GT1", "OFFGRID"):  # issue 13's domains (op_info.h)
+            pool = ISSUE13_POOLS[domain]
         else:
             pool = [k / 32 for k in range(-96, 97) if abs(k) >= 2]
         if n <= len(pool):
@@ -587,6 +589,43 @@ TORCH.update({
     "index_copy_": lambda x, p: x[0].index_copy_(p["i"][0], x[1], x[2]),
     "index_fill_": lambda x, p: x[0].index_fill_(p["i"][0], x[1], py_scalar(p["d"][0])),
 })
+# ---- issue 13: elementwise math, rounding, activations, bitwise: torch references
+for _u in ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2",
+           "reciprocal", "sinc", "square", "floor", "ceil", "round", "trunc", "frac", "bitwise_not"]:
+    TORCH[_u] = (lambda m: lambda x, p: getattr(torch, m)(x[0]))(_u)
+    TORCH[_u + "_"] = (lambda m: lambda x, p: getattr(x[0], m)())(_u + "_")
+for _u in ["hardswish", "hardsigmoid", "mish", "softsign", "logsigmoid", "selu", "relu6"]:
+    TORCH[_u] = (lambda m: lambda x, p: getattr(F, m)(x[0]))(_u)
+for _u in ["hardswish", "hardsigmoid", "mish", "selu", "relu6"]:
+    TORCH[_u + "_"] = (lambda m: lambda x, p: getattr(F, m)(x[0], inplace=True))(_u)
+for _b in ["fmod", "atan2", "copysign", "hypot", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"]:
+    TORCH[_b] = (lambda m: lambda x, p: getattr(torch, m)(x[0], x[1]))(_b)
+    if _b in ("fmod", "copysign", "bitwise_and", "bitwise_or", "bitwise_xor"):  # torch takes a Number
+        TORCH[_b + "_scalar"] = (lambda m: lambda x, p: getattr(torch, m)(x[0], S(p)))(_b)
+    else:  # no Number overload in torch: nabla's is as with a 0-d tensor
+        TORCH[_b + "_scalar"] = (lambda m: lambda x, p: getattr(torch, m)(x[0], torch.tensor(S(p))))(_b)
+TORCH.update({
+    "round_decimals": lambda x, p: torch.round(x[0], decimals=int(p["i"][0])),
+    "round_decimals_": lambda x, p: x[0].round_(decimals=int(p["i"][0])),
+    "leaky_relu": lambda x, p: F.leaky_relu(x[0], p["d"][0]),
+    "leaky_relu_": lambda x, p: F.leaky_relu_(x[0], p["d"][0]),
+    "elu": lambda x, p: F.elu(x[0], p["d"][0]), "elu_": lambda x, p: F.elu_(x[0], p["d"][0]),
+    "celu": lambda x, p: F.celu(x[0], p["d"][0]), "celu_": lambda x, p: F.celu_(x[0], p["d"][0]),
+    "hardtanh": lambda x, p: F.hardtanh(x[0], p["d"][0], p["d"][1]),
+    "hardtanh_": lambda x, p: F.hardtanh_(x[0], p["d"][0], p["d"][1]),
+    "nan_to_num": lambda x, p: torch.nan_to_num(x[0], p["d"][0], none_if_nan(p["d"][1]), none_if_nan(p["d"][2])),
+    "nan_to_num_": lambda x, p: x[0].nan_to_num_(p["d"][0], none_if_nan(p["d"][1]), none_if_nan(p["d"][2])),
+    "prelu": lambda x, p: F.prelu(x[0], x[1]),
+    "glu": lambda x, p: F.glu(x[0], int(p["i"][0])),
+    "isclose": lambda x, p: torch.isclose(x[0], x[1], rtol=p["d"][0], atol=p["d"][1], equal_nan=p["flag"]),
+    "fmod_": lambda x, p: x[0].fmod_(x[1]), "fmod_scalar_": lambda x, p: x[0].fmod_(S(p)),
+})
+for _b in ["atan2", "copysign", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor"]:
+    TORCH[_b + "_"] = (lambda m: lambda x, p: getattr(x[0], m)(x[1]))(_b + "_")
+    if _b in ("copysign", "bitwise_and", "bitwise_or", "bitwise_xor"):
+        TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(S(p)))(_b + "_")
+    else:
+        TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(torch.tensor(S(p))))(_b + "_")
 
 # ---------------------------------------------------------------- samples
 
@@ -1449,12 +1488,110 @@ def gen_index_expr(op, row):
     add("mask shape", 0, "float32", I("float32", (3, 4, 5)), mask([1, 0], (2,)), None, vshape=(1, 4, 5))
     add("no broadcast", 2, "float32", I("float32", (3, 4, 5)), idx([0, 1, 2], (3,)), idx([0, 1], (2,)), vshape=(3, 5))
     add("too many", 13, "float32", I("float32", (3, 4, 5)), i4, j21, vshape=())
+# ---- issue 13: sample generators and parameters
+ISSUE13_POOLS = {
+    "UNIT": [k / 32 for k in range(-30, 31) if k != 0],  # asin, acos, atanh: |x| < 1
+    "GT1": [1 + k / 32 for k in range(1, 97)],  # acosh
+    # Never an integer, a half-integer, 0 or a kink (+-1, +-3, 6): the
+    # rounding ops and the piecewise activations get finite differences.
+    "OFFGRID": [(k + 0.37) / 32 for k in range(-110, 110)],
+}
+# Exact kinks, ties and large magnitudes (gradients compared with torch,
+# finite differences skipped).
+EDGES = [-6.0, -3.0, -1.0, -0.5, 0.5, 1.0, 2.5, 3.0, 6.0, -2.5, 1e30, -1e30, 88.5, -104.0, 0.0, -0.0]
+UNARY_PARAMS.update({
+    "round_decimals": [P(i=(1,)), P(i=(-1,)), P(i=(2,)), P(i=(0,))],
+    "round_decimals_": [P(i=(1,)), P(i=(-1,))],
+    "leaky_relu": [P(d=(0.01,)), P(d=(0.2,)), P(d=(-0.5,))], "leaky_relu_": [P(d=(0.01,))],
+    "elu": [P(d=(1.0,)), P(d=(0.5,)), P(d=(-0.5,))], "elu_": [P(d=(1.0,))],
+    "celu": [P(d=(1.0,)), P(d=(2.0,)), P(d=(0.0,))], "celu_": [P(d=(1.5,))],
+    "hardtanh": [P(d=(-1, 1)), P(d=(0, 6)), P(d=(-0.5, 2.5)), P(d=(2, 1))],
+    "hardtanh_": [P(d=(-1, 1)), P(d=(0, 6))],
+    "nan_to_num": [P(d=(0, math.nan, math.nan)), P(d=(1.5, 100, -100)), P(d=(-2, 1e300, -1e300))],
+    "nan_to_num_": [P(d=(0, math.nan, math.nan)), P(d=(1.5, 100, -100))],
+})
+SCALARS.update({
+    "fmod_scalar": [2.0, -1.5, 0.0], "fmod_scalar_": [2.0, -1.5, 0.0],
+    "bitwise_and_scalar": [3.0, -1.0, 2.5], "bitwise_or_scalar": [3.0, -1.0, 2.5],
+    "bitwise_xor_scalar": [3.0, -1.0, 2.5], "logical_xor_scalar": [0.0, 2.5, 1.0],
+    "bitwise_and_scalar_": [3.0, -1.0, 2.5], "bitwise_or_scalar_": [3.0, -1.0, 2.5],
+    "bitwise_xor_scalar_": [3.0, -1.0, 2.5],
+})
+
+
+def gen_unary_edges(op, row):
+    gen_unary(op, row)
+    params = UNARY_PARAMS.get(op, [P()])
+    for prm in params[:2]:
+        prm = dict(prm, nogc=True)
+        for dt in FLOATS:
+            case(op, "edges", prm, I(dt, (len(EDGES),), values=EDGES))
+        case(op, "special", prm, I("float64", (8,), values=SPECIAL))
+    case(op, "int edges", params[0], I("int64", (6,), values=[-7.0, -1.0, 0.0, 1.0, 6.0, 100.0]))
+    case(op, "uint8", params[0], I("uint8", (4,), values=[0.0, 1.0, 6.0, 255.0]))
+
+
+def gen_binary_edges(op, row):
+    gen_binary(op, row)
+    ints = [7.0, -7.0, 5.0, -5.0, 0.0, 3.0]
+    for dt in ["int64", "int32"]:
+        case(op, "int signs", P(), I(dt, (6,), values=ints), I(dt, (6,), values=[2.0, 2.0, -3.0, -3.0, 4.0, -1.0]))
+        case(op, "int by zero", P(), I(dt, (3,), values=[5.0, -5.0, 3.0]), I(dt, (3,), values=[2.0, 0.0, -1.0]))
+    case(op, "float signs", P(nogc=True), I("float64", (6,), values=[7.5, -7.5, 5.0, -5.0, -0.0, 1e300]),
+         I("float64", (6,), values=[2.0, 2.0, -3.0, -3.0, 4.0, 1e-300]))
+
+
+def gen_act2(op, row):  # prelu(x, weight)
+    for dt in FLOATS:
+        case(op, "per channel", P(), I(dt, (2, 3, 4), "T"), I(dt, (3,)))
+        case(op, "one weight", P(), I(dt, (3, 5), "S"), I(dt, (1,)))
+        case(op, "0-d weight", P(), I(dt, (4, 3), "E"), I(dt, ()))
+        case(op, "1-d x", P(), I(dt, (5,)), I(dt, (1,)))
+        case(op, "0-d x", P(), I(dt, ()), I(dt, (1,)))
+        case(op, "empty", P(), I(dt, (0, 3)), I(dt, (3,)))
+        case(op, "kinks", P(nogc=True), I(dt, (8,), values=SPECIAL), I(dt, (1,)))
+        case(op, "wrong count", P(), I(dt, (2, 3)), I(dt, (2,)))
+        case(op, "2-d weight", P(), I(dt, (2, 3)), I(dt, (1, 1)))
+    case(op, "mixed", P(), I("float64", (2, 3)), I("float32", (1,)))
+    case(op, "int", P(), I("int64", (2, 3)), I("int64", (1,)))
+
+
+def gen_glu(op, row):
+    for dt in DTYPES:
+        case(op, "dtype", P(i=(1,)), I(dt, (3, 4)))
+    for dt in FLOATS:
+        case(op, "dim", P(i=(-1,)), I(dt, (2, 3, 4), "T"))
+        case(op, "dim", P(i=(0,)), I(dt, (4, 6), "S"))
+        case(op, "dim", P(i=(1,)), I(dt, (4, 6), "E"))
+        case(op, "empty", P(i=(1,)), I(dt, (0, 4)))
+        case(op, "odd", P(i=(0,)), I(dt, (3, 4)))
+        case(op, "0-d", P(i=(0,)), I(dt, ()))
+        case(op, "bad dim", P(i=(2,)), I(dt, (2, 4)))
+
+
+def gen_isclose(op, row):
+    a = [1.0, 1.0, 2.0, -3.0, math.nan, math.inf, math.inf, 0.0, 1e-9, 100.0]
+    b = [1.0, 1.0 + 1e-6, 2.1, -3.0, math.nan, math.inf, -math.inf, -0.0, 0.0, 100.001]
+    for dt in DTYPES:
+        for prm in (P(d=(1e-5, 1e-8)), P(d=(0.5, 0.0)), P(d=(0.0, 0.0)), P(d=(0.0, 1.0))):
+            case(op, "dtype", prm, I(dt, (3, 4)), I(dt, (3, 4), "T"))
+    for dt in FLOATS:
+        for prm in (P(d=(1e-5, 1e-8)), P(d=(1e-5, 1e-8), flag=True), P(d=(0.0, 0.0), flag=True)):
+            case(op, "special", prm, I(dt, (10,), values=a), I(dt, (10,), values=b))
+        case(op, "bcast", P(d=(0.1, 0.1)), I(dt, (3, 1)), I(dt, (1, 4)))
+        case(op, "0-d", P(d=(0.1, 0.1)), I(dt, ()), I(dt, (3,)))
+        case(op, "empty", P(d=(0.1, 0.1)), I(dt, (0, 3)), I(dt, (3,)))
+    case(op, "uint8 wrap", P(d=(0.0, 1.0)), I("uint8", (2,), values=[1.0, 2.0]), I("uint8", (2,), values=[3.0, 1.0]))
+    case(op, "mixed", P(d=(1e-5, 1e-8)), I("float32", (3,)), I("float64", (3,)))
+    case(op, "negative rtol", P(d=(-1.0, 0.0)), I("float32", (3,)), I("float32", (3,)))
 
 
 GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_unary, "INPLACE_SCALAR": gen_scalar,
               "BINARY": gen_binary, "INPLACE_BINARY": gen_binary, "TERNARY": gen_ternary, "REDUCE": gen_reduce,
               "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "QUANTILE": gen_quantile, "COUNT": gen_count, "INDEX_EXPR": gen_index_expr, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
               "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss}
+GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_glu, "ISCLOSE": gen_isclose,
+                   "BINARY_EDGES": gen_binary_edges})  # issue 13
 
 # ---------------------------------------------------------------- running torch
 
@@ -1724,7 +1861,7 @@ def main():
             if inp is not None:
                 inp.realize(dom)
         assert len(inputs) <= 8
-        if op.startswith(("floor_divide", "remainder")) and jumps_near(op, params, inputs):
+        if op.startswith(("floor_divide", "remainder", "fmod")) and jumps_near(op, params, inputs):
             params = dict(params, nogc=True)
         res = run_case(op, row, params, inputs)
         res["runs"] = status_runs(op, params, inputs, res)

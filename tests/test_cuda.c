@@ -55,9 +55,11 @@ static nb_tensor *sample(nb_shape shape, nb_dtype dtype, bool divisor)
 static const nb_dtype float_dtypes[]   = { NB_FLOAT32, NB_FLOAT64 };
 static const nb_dtype numeric_dtypes[] = { NB_FLOAT32, NB_FLOAT64, NB_INT64, NB_INT32, NB_UINT8 };
 static const nb_dtype all_dtypes[]     = { NB_FLOAT32, NB_FLOAT64, NB_INT64, NB_INT32, NB_UINT8, NB_BOOL };
+static const nb_dtype integral_dtypes[] = { NB_INT64, NB_INT32, NB_UINT8, NB_BOOL };
 #define DTYPES_FLOAT   float_dtypes, 2
 #define DTYPES_NUMERIC numeric_dtypes, 5
 #define DTYPES_ALL     all_dtypes, 6
+#define DTYPES_INTEGRAL integral_dtypes, 4
 
 typedef nb_tensor *(*unary_fn)(const nb_tensor *);
 typedef nb_tensor *(*binary_fn)(const nb_tensor *, const nb_tensor *);
@@ -134,7 +136,8 @@ static void test_binary_ops_match_the_cpu(void)
 {
     nb_scope_begin();
     for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++) {
-        bool divides = strcmp(binary_ops[i].name, "floor_divide") == 0 || strcmp(binary_ops[i].name, "remainder") == 0;
+        bool divides = strcmp(binary_ops[i].name, "floor_divide") == 0 || strcmp(binary_ops[i].name, "remainder") == 0
+                       || strcmp(binary_ops[i].name, "fmod") == 0;
         for (int k = 0; k < binary_ops[i].ndtypes; k++) {
             nb_dtype   dtype = binary_ops[i].dtypes[k];
             nb_tensor *a     = sample(NB_SHAPE(5, 1, 17), dtype, false);        /* broadcast */
@@ -224,6 +227,20 @@ static void test_parametrised_ops_and_where(void)
     NBT_CHECK(same_values(nb_gelu(x, true), nb_gelu(g, true), 2e-6));
     NBT_CHECK(same_values(nb_gelu(x, false), nb_gelu(g, false), 2e-6));
     NBT_CHECK(same_values(nb_softplus(x, 2.0, 20.0), nb_softplus(g, 2.0, 20.0), 2e-6));
+    /* Issue 13's parametrised rows. */
+    NBT_CHECK(same_values(nb_square(x), nb_square(g), 0));
+    NBT_CHECK(same_values(nb_logsigmoid(x), nb_logsigmoid(g), 2e-6));
+    NBT_CHECK(same_values(nb_round_decimals(x, 2), nb_round_decimals(g, 2), 0));
+    NBT_CHECK(same_values(nb_round_decimals(x, -1), nb_round_decimals(g, -1), 0));
+    NBT_CHECK(same_values(nb_leaky_relu(x, 0.1), nb_leaky_relu(g, 0.1), 0));
+    NBT_CHECK(same_values(nb_elu(x, 0.7), nb_elu(g, 0.7), 2e-6));
+    NBT_CHECK(same_values(nb_selu(x), nb_selu(g), 2e-6));
+    NBT_CHECK(same_values(nb_celu(x, 2.0), nb_celu(g, 2.0), 2e-6));
+    NBT_CHECK(same_values(nb_hardtanh(x, -0.5, 0.7), nb_hardtanh(g, -0.5, 0.7), 0));
+    NBT_CHECK(same_values(nb_nan_to_num(nb_log(x), 1, NAN, NAN), nb_nan_to_num(nb_log(g), 1, NAN, NAN), 2e-6));
+    nb_tensor *ints = nb_randint(-50, 50, NB_SHAPE(1000), NB_OPTS(.dtype = NB_INT32));
+    NBT_CHECK(same_values(nb_hardtanh(ints, -7.5, 9.9), nb_hardtanh(nb_to(ints, cuda0), -7.5, 9.9), 0));
+    NBT_CHECK(same_values(nb_square(ints), nb_square(nb_to(ints, cuda0)), 0));
     nb_tensor *cond = nb_gt_scalar(x, 0);
     NBT_CHECK(same_values(nb_where(cond, x, nb_neg(x)), nb_where(nb_to(cond, cuda0), g, nb_neg(g)), 0));
     nb_scope_end();

@@ -33,7 +33,7 @@
 /* Bookkeeping: the function under test, the calls made, the names covered  */
 /* ------------------------------------------------------------------------ */
 
-enum { MAX_NAMES = 512 };
+enum { MAX_NAMES = 1024 };
 static const char *covered[MAX_NAMES];
 static int         covered_count;
 static const char *current = "?";
@@ -703,6 +703,7 @@ static void run_memory(void)
 
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
+#include "misuse_elementwise13.h" /* issue 13: more elementwise ops */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -737,6 +738,13 @@ static const struct {
     { "nb_sigmoid_new", "no arguments" },
     { "nb_silu_new", "no arguments" },
     { "nb_gelu_new", "a bool: both values valid" },
+    { "nb_selu_new", "no arguments" },
+    { "nb_relu6_new", "no arguments" },
+    { "nb_hardswish_new", "no arguments" },
+    { "nb_hardsigmoid_new", "no arguments" },
+    { "nb_mish_new", "no arguments" },
+    { "nb_softsign_new", "no arguments" },
+    { "nb_logsigmoid_new", "no arguments" },
 };
 
 static bool is_covered(const char *name)
@@ -824,6 +832,7 @@ int main(void)
 {
     int64_t live = nb_live_tensors();
     GROUP(run_unary);
+    GROUP(run_elementwise13);
     GROUP(run_inplace);
     GROUP(run_binary);
     GROUP(run_scalar);

@@ -129,6 +129,21 @@ static struct {
     { "grad:masked_select[T] *", "torch 1.13 scatters the gradient in memory order (wrong); nabla in the view's order", "F8 masked_select view (torch's bug)", 0 },
     { "grad:var[0-d] *", "var of one element with correction 1 (N - correction = 0): NaN gradient, torch -inf", "F13 var N-correction<=0", 0 },
     { "grad:var_dims[0-d] *", "as above", "F13 var N-correction<=0", 0 },
+    /* Issue 13. Deliberate: torch 1.13's float64 vectorized backward
+     * kernels give another gradient at NaN than its float32 ones (and than
+     * its scalar loops); nabla gives the float32 one for both dtypes. */
+    { "grad:elu*[special] f64 C", "gradient at NaN: torch float64 NaN, torch float32 and nabla scale (g)", "I13 NaN kink f64", 0 },
+    { "grad:selu*[special] f64 C", "as above", "I13 NaN kink f64", 0 },
+    { "grad:celu*[special] f64 C", "as above", "I13 NaN kink f64", 0 },
+    { "grad:hardswish*[special] f64 C", "as above (torch float64 NaN, float32 and nabla g)", "I13 NaN kink f64", 0 },
+    { "grad:hardtanh*[special] f64 C", "as above (torch float64 0, float32 and nabla g)", "I13 NaN kink f64", 0 },
+    { "grad:relu6*[special] f64 C", "as above (torch float64 0, float32 and nabla g)", "I13 NaN kink f64", 0 },
+    /* Deliberate: torch's hardsigmoid_backward multiplies by 1.0f / 6.0f,
+     * a float32 constant, also for float64 (rel. error 3e-8). */
+    { "grad:hardsigmoid*[*] f64 *", "torch's float64 gradient uses the float32 constant 1/6; nabla's the float64 one", "I13 hardsigmoid f64", 0 },
+    /* Deliberate: torch's atan2 backward negates a uint8 input in uint8
+     * (-a wraps to 256 - a) before promoting. */
+    { "grad:atan2[pair] u8,f* C,C", "d/db = -g a / (a^2 + b^2): torch wraps -a in uint8; nabla promotes a first", "I13 atan2 uint8", 0 },
     /* autograd status (issue 8): requires_grad and is_leaf, each a bug */
     /* autograd status: grad_fn names */
     { "grad_fn/no_grad*:*_[*] f* T*", "an in-place op on a view under no_grad: torch regenerates the view's grad_fn from its base (AsStridedBackward0, the base's version changed); nabla keeps the view's old node (TransposeBackward0)", "F20 view grad_fn after no_grad in-place", 0 },
@@ -178,6 +193,8 @@ static struct {
     { "index_put*", "*", "IndexPutBackward0", "a scatter into a flat view of a copy (CopySlices); torch's one IndexPutBackward0", 0 },
     { "*quantile*", "*", "*", "composed of sort, gather and a lerp (where, mul, add) as torch's, but torch ends on a squeeze or a view of its own", 0 },
     { "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", "MeanBackward1", "output (1, 1): torch dispatches to mean(-1, -2), nabla keeps its one node", 0 },
+    { "glu", "MulBackward0", "GluBackward0", "issue 13: composed of narrow, sigmoid and mul", 0 },
+    { "prelu", "WhereBackward0", "PreluBackward0", "issue 13: composed of gt, mul and where", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };
 
@@ -316,8 +333,11 @@ static const char *row_dtypes(const op_row *row)
 static bool accepts(const op_row *row, nb_dtype d)
 {
     const char *dtypes = row_dtypes(row);
+    /* square's row is NUMERIC, but its front door widens bool to int64 first (torch.square). */
+    if (strcmp(row->name, "square") == 0) return true;
     if (strcmp(dtypes, "FLOAT") == 0) return nb_dtype_is_floating(d);
     if (strcmp(dtypes, "NUMERIC") == 0) return d != NB_BOOL;
+    if (strcmp(dtypes, "INTEGRAL") == 0) return !nb_dtype_is_floating(d);
     return true;
 }
 

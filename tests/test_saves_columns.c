@@ -98,6 +98,14 @@ static nb_tensor *call_unary(nbi_unary_op op, const nb_tensor *x, int variant)
     case NBI_UNARY_gelu: return nb_gelu(x, odd);
     case NBI_UNARY_softplus: return nb_softplus(x, odd ? 2 : 1, odd ? 2.5 : 20);
     case NBI_UNARY_clamp: return nb_clamp(x, 0.9, odd ? NAN : 1.6);
+    case NBI_UNARY_square: return nb_square(x);
+    case NBI_UNARY_logsigmoid: return nb_logsigmoid(x);
+    case NBI_UNARY_round_decimals: return nb_round_decimals(x, odd ? -1 : 1);
+    case NBI_UNARY_leaky_relu: return nb_leaky_relu(x, odd ? 0.2 : 0.01);
+    case NBI_UNARY_elu: return odd ? nb_selu(x) : nb_elu(x, 1);
+    case NBI_UNARY_celu: return nb_celu(x, odd ? 2 : 1);
+    case NBI_UNARY_hardtanh: return nb_hardtanh(x, 0.9, odd ? 1.6 : 1.9);
+    case NBI_UNARY_nan_to_num: return nb_nan_to_num(x, 0, odd ? 7 : NAN, NAN);
     case NBI_NUM_UNARY: break;
     }
     return NULL;
@@ -182,6 +190,11 @@ static double *values_of(const nb_tensor *t)
     return buf;
 }
 
+/* NOTE: nan_to_num's formula reads only whether x is finite, which the
+ * usual perturbation (finite to finite) cannot change: its row overwrites
+ * every other element with NaN instead. */
+static bool perturb_to_nan;
+
 /* The gradients of sum(op(leaves)) for fresh leaves holding values (needs:
  * which of them require grad), into grads[k] (NULL for a leaf that does
  * not). Before backward, the tensor perturbed names (-1 none, 0 .. count-1
@@ -196,7 +209,7 @@ static void gradients(const op_call *c, int count, nb_tensor *const *values, con
     nb_tensor *target = perturbed < 0 ? NULL : perturbed < count ? leaves[perturbed] : out;
     if (target != NULL) {
         double *v = nb_data(target);
-        for (int64_t i = 0; i < nb_numel(target); i++) v[i] = -2 * v[i] - 1.3;
+        for (int64_t i = 0; i < nb_numel(target); i++) v[i] = perturb_to_nan && i % 2 ? NAN : -2 * v[i] - 1.3;
     }
     NBT_CHECK(nb_backward(nb_sum(out)) == NB_OK);
     for (int k = 0; k < count; k++) grads[k] = needs[k] ? values_of(nb_grad(leaves[k])) : NULL;
@@ -262,7 +275,11 @@ static void test_unary_rows(void)
     nb_scope_begin();
     nb_tensor *values[2];
     smooth_values(values);
-    for (int op = 0; op < NBI_NUM_UNARY; op++) check_one_input_row("ops.def", &unary_rows[op], UNARY, op, values);
+    for (int op = 0; op < NBI_NUM_UNARY; op++) {
+        perturb_to_nan = op == NBI_UNARY_nan_to_num;
+        check_one_input_row("ops.def", &unary_rows[op], UNARY, op, values);
+    }
+    perturb_to_nan = false;
     nb_scope_end();
 }
 

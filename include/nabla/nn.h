@@ -189,6 +189,25 @@ NB_API nb_module *nb_tanh_new(void);
 NB_API nb_module *nb_sigmoid_new(void);
 NB_API nb_module *nb_silu_new(void);
 NB_API nb_module *nb_softmax_new(int dim);
+/* Issue 13's activations: the functional ops of nabla.h as modules (same
+ * errors at forward). Bad parameters fail here with NB_ERR_ARG: a NaN
+ * slope, a non-finite alpha (celu: or 0), max <= min (as torch's
+ * Hardtanh). PReLU owns "weight", (num_parameters,) float32 filled with
+ * init (torch: 1 and 0.25); num_parameters < 1 or a non-finite init is
+ * NB_ERR_ARG. GLU's dim is checked at forward. */
+NB_API nb_module *nb_leaky_relu_new(double negative_slope);
+NB_API nb_module *nb_elu_new(double alpha);
+NB_API nb_module *nb_selu_new(void);
+NB_API nb_module *nb_celu_new(double alpha);
+NB_API nb_module *nb_hardtanh_new(double min, double max);
+NB_API nb_module *nb_relu6_new(void);
+NB_API nb_module *nb_hardswish_new(void);
+NB_API nb_module *nb_hardsigmoid_new(void);
+NB_API nb_module *nb_mish_new(void);
+NB_API nb_module *nb_softsign_new(void);
+NB_API nb_module *nb_logsigmoid_new(void);
+NB_API nb_module *nb_glu_new(int dim);
+NB_API nb_module *nb_prelu_new(int64_t num_parameters, double init);
 /* Children run in order, named "0", "1", ...; takes over the modules (they
  * are freed with the Sequential, also when it fails). */
 NB_API nb_module *nb_sequential_new(nb_module *const *modules, int count);

@@ -128,6 +128,128 @@ static nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
     NBI_FORMULA_END(status);
 }
 
+/* Issue 13's unary rows. Forms follow torch's derivatives.yaml, so kinks,
+ * NaN and the edges of domains get torch's values. */
+UNARY_FORMULA(tan, nb_mul(g, nb_add_scalar(square(output_of(node, nb_tan)), 1)))
+UNARY_FORMULA(asin, nb_mul(g, nb_rsqrt(nb_rsub_scalar(square(x), 1))))
+UNARY_FORMULA(acos, nb_neg(nb_mul(g, nb_rsqrt(nb_rsub_scalar(square(x), 1)))))
+UNARY_FORMULA(atan, nb_div(g, nb_add_scalar(square(x), 1)))
+UNARY_FORMULA(sinh, nb_mul(g, nb_cosh(x)))
+UNARY_FORMULA(cosh, nb_mul(g, nb_sinh(x)))
+UNARY_FORMULA(asinh, nb_mul(g, nb_rsqrt(nb_add_scalar(square(x), 1))))
+UNARY_FORMULA(acosh, nb_mul(g, nb_rsqrt(nb_sub_scalar(square(x), 1))))
+UNARY_FORMULA(atanh, nb_div(g, nb_rsub_scalar(square(x), 1)))
+UNARY_FORMULA(log2, nb_div(g, nb_mul_scalar(x, 0.6931471805599453)))
+UNARY_FORMULA(log10, nb_div(g, nb_mul_scalar(x, 2.302585092994046)))
+UNARY_FORMULA(exp2, nb_mul(g, nb_mul_scalar(output_of(node, nb_exp2), 0.6931471805599453)))
+/* -g y^2 */
+UNARY_FORMULA(reciprocal, nb_neg(nb_mul(g, square(output_of(node, nb_reciprocal)))))
+UNARY_FORMULA(floor, nb_zeros_like(g))
+UNARY_FORMULA(ceil, nb_zeros_like(g))
+UNARY_FORMULA(round, nb_zeros_like(g))
+UNARY_FORMULA(trunc, nb_zeros_like(g))
+UNARY_FORMULA(round_decimals, nb_zeros_like(g))
+UNARY_FORMULA(frac, nbi_alias_recorded(g, "FracBackward0"))
+UNARY_FORMULA(square, nb_mul(g, nb_mul_scalar(x, 2)))
+/* logsigmoid' = sigmoid(-x) */
+UNARY_FORMULA(logsigmoid, nb_mul(g, nb_sigmoid(nb_neg(x))))
+
+/* g * cond ? then : otherwise, the branches given as factors of g. */
+static nb_tensor *where_scalar_factor(const nb_tensor *cond, const nb_tensor *then, double otherwise)
+{
+    nb_tensor *other = then ? nb_full(NB_SCALAR_SHAPE, otherwise, NB_OPTS(.dtype = then->dtype)) : NULL;
+    return nb_where(cond, then, other);
+}
+
+/* (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x == 0. */
+static nb_status sinc_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    const double pi = 3.14159265358979323846;
+    nb_tensor   *x  = nbi_input(node, 0);
+    nb_tensor   *px = nb_mul_scalar(x, pi);
+    nb_tensor   *d  = nb_div(nb_sub(nb_mul(px, nb_cos(px)), nb_sin(px)), nb_mul(px, x));
+    nb_tensor   *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+    nb_status    status = finish_input_grad(node, 0, nb_mul(g, nb_where(nb_eq_scalar(x, 0), zero, d)), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* 0 below -3, x/3 + 1/2 up to 3 (both ends included, as torch), else 1;
+ * NaN falls in "else". */
+static nb_status hardswish_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *middle = nb_where(nb_le_scalar(x, 3), nb_add_scalar(nb_div_scalar(x, 3), 0.5),
+                                 nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype)));
+    nb_tensor *d      = nb_where(nb_lt_scalar(x, -3), nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype)), middle);
+    nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* 1/6 strictly inside (-3, 3), else 0 (NaN too). */
+static nb_status hardsigmoid_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *inside = nb_logical_and(nb_gt_scalar(x, -3), nb_lt_scalar(x, 3));
+    nb_status  status = finish_input_grad(node, 0, nb_mul_scalar(nb_mul(g, inside), 1.0 / 6), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)). */
+static nb_status mish_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x = nbi_input(node, 0);
+    nb_tensor *t = nb_tanh(nb_softplus(x, 1, 20));
+    nb_tensor *d = nb_add(t, nb_mul(nb_mul(x, nb_sigmoid(x)), nb_rsub_scalar(square(t), 1)));
+    nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* g where x > 0, else g * slope (x == 0 and NaN take the slope, as torch). */
+static nb_status leaky_relu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x      = nbi_input(node, 0);
+    nb_tensor *one    = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
+    nb_tensor *d      = where_scalar_factor(nb_gt_scalar(x, 0), one, node->scalars[0]);
+    nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* elu and celu: alpha scale input_scale exp(x input_scale) where x <= 0
+ * (x == 0 included, as torch), else scale (NaN too). */
+static nb_status elu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x     = nbi_input(node, 0);
+    double     alpha = node->scalars[0], scale = node->scalars[1], input_scale = node->scalars[2];
+    nb_tensor *negative = nb_mul_scalar(nb_exp(nb_mul_scalar(x, input_scale)), alpha * scale * input_scale);
+    nb_tensor *positive = nb_full(NB_SCALAR_SHAPE, scale, NB_OPTS(.dtype = x->dtype));
+    nb_tensor *d        = nb_where(nb_le_scalar(x, 0), negative, positive);
+    nb_status  status   = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+static nb_status celu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    return elu_backward(node, g, grad_inputs);
+}
+
+/* g strictly inside (min, max), else 0; NaN passes g, as torch. */
+static nb_status hardtanh_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *x       = nbi_input(node, 0);
+    nb_tensor *outside = nb_logical_or(nb_le_scalar(x, node->scalars[0]), nb_ge_scalar(x, node->scalars[1]));
+    nb_status  status  = finish_input_grad(node, 0, nb_mul(g, nb_logical_not(outside)), grad_inputs);
+    NBI_FORMULA_END(status);
+}
+
+/* g where x is finite: a replaced value does not depend on x. */
+UNARY_FORMULA(nan_to_num, nb_mul(g, nb_isfinite(x)))
+
 /* ------------------------------------------------------------------------ */
 /* Binary                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -180,6 +302,22 @@ static nb_tensor *extremum_share(const nb_tensor *g, nb_tensor *loses, const nb_
 }
 BINARY_FORMULA(maximum, extremum_share(g, nb_lt(a, b), a, b), extremum_share(g, nb_gt(a, b), a, b))
 BINARY_FORMULA(minimum, extremum_share(g, nb_gt(a, b), a, b), extremum_share(g, nb_lt(a, b), a, b))
+
+/* Issue 13. fmod: d/db = -trunc(a / b), as torch. */
+BINARY_FORMULA(fmod, nbi_alias_recorded(g, "FmodBackward1"), nb_neg(nb_mul(g, nb_trunc(nb_div(a, b)))))
+/* atan2: (g b, -g a) / (a^2 + b^2) */
+BINARY_FORMULA(atan2, nb_mul(g, nb_mul(b, nb_reciprocal(nb_add(square(a), square(b))))),
+               nb_mul(g, nb_mul(nb_neg(a), nb_reciprocal(nb_add(square(a), square(b))))))
+/* copysign: g * copysign(a, b) / a, 0 where a == 0 (torch's masked ratio);
+ * b gets zeros. */
+static nb_tensor *copysign_ratio(const nb_tensor *a, const nb_tensor *b)
+{
+    nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = a->dtype));
+    return nb_where(nb_eq_scalar(a, 0), zero, nb_div(nb_copysign(a, b), a));
+}
+BINARY_FORMULA(copysign, nb_mul(g, copysign_ratio(a, b)), nb_zeros_like(g))
+/* hypot: g a / hypot(a, b), g b / hypot(a, b) */
+BINARY_FORMULA(hypot, nb_mul(g, nb_div(a, nb_hypot(a, b))), nb_mul(g, nb_div(b, nb_hypot(a, b))))
 
 /* where(cond, a, b): inputs (cond, a, b). */
 static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)

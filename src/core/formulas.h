@@ -9,8 +9,8 @@
  *
  * A plain C header that nvcc also compiles as C++: NBI_HOST_DEVICE marks
  * each function for both sides there. Float formulas take the elementary
- * functions (exp, tanh, sigmoid, libm-style names) as macro arguments: the
- * CPU passes its vectorizable float32 versions (vecmath.h), CUDA its own,
+ * functions (exp, tanh, sigmoid, expm1, log1p; libm-style names) as macro
+ * arguments: the CPU passes its vectorizable float32 versions (vecmath.h), CUDA its own,
  * so the two may differ by an ulp in those functions, never in the formula.
  */
 #ifndef NABLA_FORMULAS_H
@@ -30,9 +30,11 @@
 #define NBI_FORMULA static NBI_HOST_DEVICE inline
 
 /* What an op passes to a parametrised kernel: clamp's bounds (NaN for
- * none), softplus's beta and threshold, gelu's tanh-approximation flag. */
+ * none), softplus's beta and threshold, gelu's tanh-approximation flag,
+ * elu's three coefficients, nan_to_num's three replacements (ops.def says
+ * which row reads what). */
 typedef struct {
-    double a, b;
+    double a, b, c;
     int    flag;
 } nbi_op_params;
 
@@ -47,7 +49,7 @@ typedef int nbi_error_flag;
 typedef atomic_int nbi_error_flag;
 #endif
 typedef struct {
-    double          a, b;
+    double          a, b, c;
     int             flag;
     nbi_error_flag *error;
 } nbi_params;
@@ -73,7 +75,7 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
 
 /* One formula for both float types where the math is the same; f32 calls
  * the vectorizable functions of vecmath.h, f64 calls libm. */
-#define NBI_FLOAT_FORMULAS(sfx, T, EXP, TANH, SIGMOID, FUN)                                        \
+#define NBI_FLOAT_FORMULAS(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)                                        \
     NBI_FORMULA T neg_##sfx(T x, const nbi_params *p) { (void)p; return -x; }                \
     NBI_FORMULA T abs_##sfx(T x, const nbi_params *p) { (void)p; return FUN(fabs)(x); }      \
     /* NOTE: torch gives sign(NaN) = 0, not NaN. */                                            \
@@ -148,7 +150,103 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
     {                                                                                          \
         (void)p;                                                                               \
         return a != a ? a : (b != b ? b : (a < b ? a : b));                                    \
-    }
+    } \
+    NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)
+
+/* Issue 13's float formulas (float math, rounding, activations, fmod and
+ * friends), kept apart so NBI_FLOAT_FORMULAS stays readable. Each follows
+ * torch 1.13's CPU kernel, NaN included: "x < 0 ? a : b" forms are chosen
+ * so that NaN falls where torch's does. */
+#define NBI_FLOAT_FORMULAS_ISSUE13(sfx, T, EXP, TANH, SIGMOID, EXPM1, LOG1P, FUN)                                \
+    NBI_FORMULA T tan_##sfx(T x, const nbi_params *p) { (void)p; return FUN(tan)(x); }       \
+    NBI_FORMULA T asin_##sfx(T x, const nbi_params *p) { (void)p; return FUN(asin)(x); }     \
+    NBI_FORMULA T acos_##sfx(T x, const nbi_params *p) { (void)p; return FUN(acos)(x); }     \
+    NBI_FORMULA T atan_##sfx(T x, const nbi_params *p) { (void)p; return FUN(atan)(x); }     \
+    NBI_FORMULA T sinh_##sfx(T x, const nbi_params *p) { (void)p; return FUN(sinh)(x); }     \
+    NBI_FORMULA T cosh_##sfx(T x, const nbi_params *p) { (void)p; return FUN(cosh)(x); }     \
+    NBI_FORMULA T asinh_##sfx(T x, const nbi_params *p) { (void)p; return FUN(asinh)(x); }   \
+    NBI_FORMULA T acosh_##sfx(T x, const nbi_params *p) { (void)p; return FUN(acosh)(x); }   \
+    NBI_FORMULA T atanh_##sfx(T x, const nbi_params *p) { (void)p; return FUN(atanh)(x); }   \
+    NBI_FORMULA T log2_##sfx(T x, const nbi_params *p) { (void)p; return FUN(log2)(x); }     \
+    NBI_FORMULA T log10_##sfx(T x, const nbi_params *p) { (void)p; return FUN(log10)(x); }   \
+    NBI_FORMULA T exp2_##sfx(T x, const nbi_params *p) { (void)p; return FUN(exp2)(x); }     \
+    NBI_FORMULA T reciprocal_##sfx(T x, const nbi_params *p) { (void)p; return 1 / x; }      \
+    /* sin(pi x) / (pi x), 1 at 0 (the product in T, as torch). */                             \
+    NBI_FORMULA T sinc_##sfx(T x, const nbi_params *p)                                       \
+    {                                                                                          \
+        (void)p;                                                                               \
+        if (x == 0) return 1;                                                                  \
+        T product = (T)3.14159265358979323846 * x;                                             \
+        return FUN(sin)(product) / product;                                                    \
+    }                                                                                          \
+    NBI_FORMULA T floor_##sfx(T x, const nbi_params *p) { (void)p; return FUN(floor)(x); }   \
+    NBI_FORMULA T ceil_##sfx(T x, const nbi_params *p) { (void)p; return FUN(ceil)(x); }     \
+    /* Half to even: rint in the default rounding mode, as torch's nearbyint. */               \
+    NBI_FORMULA T round_##sfx(T x, const nbi_params *p) { (void)p; return FUN(rint)(x); }    \
+    NBI_FORMULA T trunc_##sfx(T x, const nbi_params *p) { (void)p; return FUN(trunc)(x); }   \
+    NBI_FORMULA T frac_##sfx(T x, const nbi_params *p) { (void)p; return x - FUN(trunc)(x); } \
+    /* torch.round(decimals=d): a = 10^|d| in T, flag = d < 0. */                              \
+    NBI_FORMULA T round_decimals_##sfx(T x, const nbi_params *p)                             \
+    {                                                                                          \
+        T ten_pow = (T)p->a;                                                                   \
+        return p->flag ? FUN(rint)(x / ten_pow) * ten_pow : FUN(rint)(x * ten_pow) / ten_pow;  \
+    }                                                                                          \
+    NBI_FORMULA T square_##sfx(T x, const nbi_params *p) { (void)p; return x * x; }          \
+    /* x * clip(x + 3, 0, 6) / 6: the comparisons keep NaN, as torch. */                       \
+    NBI_FORMULA T hardswish_##sfx(T x, const nbi_params *p)                                  \
+    {                                                                                          \
+        (void)p;                                                                               \
+        T r = x + 3;                                                                           \
+        r   = r < 0 ? (T)0 : r;                                                                \
+        r   = r > 6 ? (T)6 : r;                                                                \
+        return x * r / 6;                                                                      \
+    }                                                                                          \
+    NBI_FORMULA T hardsigmoid_##sfx(T x, const nbi_params *p)                                \
+    {                                                                                          \
+        (void)p;                                                                               \
+        T r = x + 3;                                                                           \
+        r   = r < 0 ? (T)0 : r;                                                                \
+        r   = r > 6 ? (T)6 : r;                                                                \
+        return r / 6;                                                                          \
+    }                                                                                          \
+    NBI_FORMULA T mish_##sfx(T x, const nbi_params *p) { (void)p; return x * TANH(LOG1P(EXP(x))); } \
+    /* min(x, 0) - log1p(exp(-|x|)): no overflow for large |x|. */                             \
+    NBI_FORMULA T logsigmoid_##sfx(T x, const nbi_params *p)                                 \
+    {                                                                                          \
+        (void)p;                                                                               \
+        return (x < 0 ? x : (T)0) - LOG1P(EXP(-FUN(fabs)(x)));                            \
+    }                                                                                          \
+    /* NOTE: the product is computed unconditionally so that the loop is a  \
+     * select the compiler vectorizes (a branch here costs 20x). */            \
+    NBI_FORMULA T leaky_relu_##sfx(T x, const nbi_params *p)                                 \
+    {                                                                                          \
+        T scaled = x * (T)p->a;                                                                \
+        return x > 0 ? x : scaled;                                                             \
+    }                                                                                          \
+    /* x <= 0: alpha scale (exp(x input_scale) - 1); else scale x. */                          \
+    NBI_FORMULA T elu_##sfx(T x, const nbi_params *p)                                        \
+    {                                                                                          \
+        T negative = EXPM1(x * (T)p->c) * (T)(p->a * p->b); /* unconditional: a select */    \
+        return x <= 0 ? negative : x * (T)p->b;              \
+    }                                                                                          \
+    NBI_FORMULA T celu_##sfx(T x, const nbi_params *p) { return elu_##sfx(x, p); }           \
+    /* clamp's order (min first, then max): hardtanh(x, 2, 1) is 1, as torch. */               \
+    NBI_FORMULA T hardtanh_##sfx(T x, const nbi_params *p)                                   \
+    {                                                                                          \
+        T lo = (T)p->a, hi = (T)p->b;                                                          \
+        x    = x < lo ? lo : x;                                                                \
+        return x > hi ? hi : x;                                                                \
+    }                                                                                          \
+    NBI_FORMULA T nan_to_num_##sfx(T x, const nbi_params *p)                                 \
+    {                                                                                          \
+        if (x != x) return (T)p->a;                                                            \
+        if (x == (T)INFINITY) return (T)p->b;                                                  \
+        return x == -(T)INFINITY ? (T)p->c : x;                                                \
+    }                                                                                          \
+    NBI_FORMULA T fmod_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(fmod)(a, b); } \
+    NBI_FORMULA T atan2_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(atan2)(a, b); } \
+    NBI_FORMULA T copysign_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(copysign)(a, b); } \
+    NBI_FORMULA T hypot_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(hypot)(a, b); }
 
 #define NBI_FUN_F32(name) name##f
 #define NBI_FUN_F64(name) name
@@ -192,7 +290,25 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
             base *= base;                                                                      \
         }                                                                                      \
         return (T)result;                                                                      \
-    }
+    } \
+    /* Issue 13: rounding leaves integers as they are (as torch); hardtanh's  \
+     * bounds arrive as integers (the front door truncates them); C's %.  */ \
+    NBI_FORMULA T floor_##sfx(T x, const nbi_params *p) { (void)p; return x; }               \
+    NBI_FORMULA T ceil_##sfx(T x, const nbi_params *p) { (void)p; return x; }                \
+    NBI_FORMULA T round_##sfx(T x, const nbi_params *p) { (void)p; return x; }               \
+    NBI_FORMULA T trunc_##sfx(T x, const nbi_params *p) { (void)p; return x; }               \
+    NBI_FORMULA T nan_to_num_##sfx(T x, const nbi_params *p) { (void)p; return x; }          \
+    NBI_FORMULA T square_##sfx(T x, const nbi_params *p) { (void)p; return (T)((U)x * (U)x); } \
+    NBI_FORMULA T hardtanh_##sfx(T x, const nbi_params *p)                                   \
+    {                                                                                          \
+        if ((double)x < p->a) x = (T)p->a;                                                     \
+        if ((double)x > p->b) x = (T)p->b;                                                     \
+        return x;                                                                              \
+    }                                                                                          \
+    NBI_FORMULA T bitwise_not_##sfx(T x, const nbi_params *p) { (void)p; return (T)~(U)x; }  \
+    NBI_FORMULA T bitwise_and_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a & (U)b); } \
+    NBI_FORMULA T bitwise_or_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a | (U)b); } \
+    NBI_FORMULA T bitwise_xor_##sfx(T a, T b, const nbi_params *p) { (void)p; return (T)((U)a ^ (U)b); }
 
 #define NBI_SIGNED_FORMULAS(sfx, T, U, MIN)                                                        \
     NBI_INTEGER_FORMULAS(sfx, T, U)                                                                \
@@ -215,6 +331,12 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
         if (b == -1) return 0;                                                                 \
         T r = a % b;                                                                           \
         return (r != 0 && ((r < 0) != (b < 0))) ? (T)(r + b) : r;                              \
+    } \
+    /* C's %: the sign of a. b == -1 is 0 (MIN % -1 would trap; torch's does). */            \
+    NBI_FORMULA T fmod_##sfx(T a, T b, const nbi_params *p)                                  \
+    {                                                                                          \
+        if (b == 0) { nbi_raise(p, NBI_KERNEL_DIV_BY_ZERO); return 0; }               \
+        return b == -1 ? (T)0 : (T)(a % b);                                                    \
     }
 
 NBI_SIGNED_FORMULAS(i64, int64_t, uint64_t, INT64_MIN)
@@ -241,6 +363,7 @@ NBI_FORMULA uint8_t remainder_u8(uint8_t a, uint8_t b, const nbi_params *p)
     }
     return (uint8_t)(a % b);
 }
+NBI_FORMULA uint8_t fmod_u8(uint8_t a, uint8_t b, const nbi_params *p) { return remainder_u8(a, b, p); }
 
 /* Bool: add is or, mul is and, maximum is or, minimum is and (as torch). */
 NBI_FORMULA uint8_t add_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a | b; }
@@ -252,6 +375,11 @@ NBI_FORMULA uint8_t logical_not_b8(uint8_t x, const nbi_params *p) { (void)p; re
 NBI_FORMULA uint8_t isnan_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 0; }
 NBI_FORMULA uint8_t isinf_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 0; }
 NBI_FORMULA uint8_t isfinite_b8(uint8_t x, const nbi_params *p) { (void)p; (void)x; return 1; }
+NBI_FORMULA uint8_t nan_to_num_b8(uint8_t x, const nbi_params *p) { (void)p; return x; }
+NBI_FORMULA uint8_t bitwise_not_b8(uint8_t x, const nbi_params *p) { (void)p; return !x; }
+NBI_FORMULA uint8_t bitwise_and_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a & b; }
+NBI_FORMULA uint8_t bitwise_or_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a | b; }
+NBI_FORMULA uint8_t bitwise_xor_b8(uint8_t a, uint8_t b, const nbi_params *p) { (void)p; return a ^ b; }
 
 /* Comparisons and logical ops, every dtype. */
 #define NBI_COMPARE_FORMULAS(sfx, T)                                                               \
@@ -262,7 +390,8 @@ NBI_FORMULA uint8_t isfinite_b8(uint8_t x, const nbi_params *p) { (void)p; (void
     NBI_FORMULA uint8_t gt_##sfx(T a, T b, const nbi_params *p) { (void)p; return a > b; }   \
     NBI_FORMULA uint8_t ge_##sfx(T a, T b, const nbi_params *p) { (void)p; return a >= b; }  \
     NBI_FORMULA uint8_t logical_and_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != 0 && b != 0; } \
-    NBI_FORMULA uint8_t logical_or_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != 0 || b != 0; }
+    NBI_FORMULA uint8_t logical_or_##sfx(T a, T b, const nbi_params *p) { (void)p; return a != 0 || b != 0; } \
+    NBI_FORMULA uint8_t logical_xor_##sfx(T a, T b, const nbi_params *p) { (void)p; return (a != 0) != (b != 0); }
 NBI_COMPARE_FORMULAS(f32, float)
 NBI_COMPARE_FORMULAS(f64, double)
 NBI_COMPARE_FORMULAS(i64, int64_t)
@@ -277,6 +406,7 @@ NBI_COMPARE_FORMULAS(b8, uint8_t)
 #define NBI_LOOPS_FLOAT_SAME(X_SAME, X_BOOL, name)    NBI_FOR_FLOAT(X_SAME, name)
 #define NBI_LOOPS_NUMERIC_SAME(X_SAME, X_BOOL, name)  NBI_FOR_NUMERIC(X_SAME, name)
 #define NBI_LOOPS_ALL_SAME(X_SAME, X_BOOL, name)      NBI_FOR_ALL(X_SAME, name)
+#define NBI_LOOPS_INTEGRAL_SAME(X_SAME, X_BOOL, name) NBI_FOR_INTEGER(X_SAME, name) X_SAME(name, b8, uint8_t)
 #define NBI_LOOPS_ALL_BOOL(X_SAME, X_BOOL, name)      NBI_FOR_ALL(X_BOOL, name)
 #define NBI_LOOPS_FLOAT_FLOAT_RESULT(X_SAME, X_BOOL, name) NBI_FOR_FLOAT(X_SAME, name)
 

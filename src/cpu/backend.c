@@ -85,7 +85,10 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
 
 static void cpu_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dtype, const nbi_op_params *params)
 {
-    nbi_params p = { .a = params ? params->a : 0, .b = params ? params->b : 0, .flag = params ? params->flag : 0 };
+    nbi_params p = { .a    = params ? params->a : 0,
+                     .b    = params ? params->b : 0,
+                     .c    = params ? params->c : 0,
+                     .flag = params ? params->flag : 0 };
     nbi_iter_run(it, nbi_elementwise()->unary[op][dtype], &p);
 }
 

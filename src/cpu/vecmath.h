@@ -1,5 +1,5 @@
 /*
- * vecmath.h — float32 exp, tanh and sigmoid written so that compilers can
+ * vecmath.h — float32 exp, tanh, sigmoid, expm1 and log1p written so that compilers can
  * vectorize them: no branches (selects only), no libm calls, integer tricks
  * for 2^n. libm's expf is a scalar call, which makes exp over 1e7 floats
  * compute-bound at ~4x the memory time; these run at memory speed in the
@@ -72,5 +72,57 @@ static inline float nbi_tanhf(float x)
 
 /* 1 / (1 + e^-x): exp overflowing to inf gives exactly 0, as it should. */
 static inline float nbi_sigmoidf(float x) { return 1.0f / (1.0f + nbi_expf(-x)); }
+
+/* exp(x) - 1: near 0, where that would cancel, the Taylor polynomial to
+ * x^8 / 8! (truncation below 1e-9 relative for |x| < 0.35); elsewhere the
+ * subtraction loses at most a few ulp. -inf gives -1, NaN NaN. */
+static inline float nbi_expm1f(float x)
+{
+    float p     = 2.4801587302e-5f;
+    p           = p * x + 1.9841269841e-4f;
+    p           = p * x + 1.3888888889e-3f;
+    p           = p * x + 8.3333333333e-3f;
+    p           = p * x + 4.1666666667e-2f;
+    p           = p * x + 1.6666666667e-1f;
+    p           = p * x + 0.5f;
+    float small = x + x * x * p;
+    float large = nbi_expf(x) - 1.0f;
+    return fabsf(x) < 0.35f ? small : large; /* NaN falls to large: NaN */
+}
+
+/* log(1 + y) for y >= 0 and for y > -1 with 1 + y a normal float (what the
+ * elementwise formulas pass: exp's results). u = 1 + y = 2^e m with m in
+ * [sqrt(1/2), sqrt(2)); log(m) by Cephes' logf polynomial; the rounding of
+ * 1 + y is corrected to first order by (y - (u - 1)) / u, so tiny y give
+ * y. y == -1 gives -inf, y < -1 NaN, +inf +inf. */
+static inline float nbi_log1pf(float y)
+{
+    float   u = 1.0f + y;
+    int32_t bits;
+    memcpy(&bits, &u, sizeof bits);
+    int32_t e     = ((bits >> 23) & 0xff) - 127;
+    float   m     = nbi_bits_to_float((bits & 0x007fffff) | 0x3f800000);
+    int32_t above = m > 1.41421356237f;
+    m             = above ? 0.5f * m : m;
+    e             = above ? e + 1 : e;
+    float f       = m - 1.0f;
+    float z       = f * f;
+    float p       = 7.0376836292e-2f;
+    p             = p * f - 1.1514610310e-1f;
+    p             = p * f + 1.1676998740e-1f;
+    p             = p * f - 1.2420140846e-1f;
+    p             = p * f + 1.4249322787e-1f;
+    p             = p * f - 1.6668057665e-1f;
+    p             = p * f + 2.0000714765e-1f;
+    p             = p * f - 2.4999993993e-1f;
+    p             = p * f + 3.3333331174e-1f;
+    float fe      = (float)e;
+    float r       = f * z * p + fe * -2.12194440e-4f - 0.5f * z;
+    r             = f + r + fe * 0.693359375f + (y - (u - 1.0f)) / u;
+    r             = y == -1.0f ? -INFINITY : r;
+    r             = y < -1.0f ? NAN : r;
+    r             = y == INFINITY ? INFINITY : r;
+    return y == y ? r : y;
+}
 
 #endif /* NABLA_VECMATH_H */

@@ -6,8 +6,8 @@
  * iterator's geometry: shape and byte strides per operand, as on the CPU).
  *
  * Launches are asynchronous on the device's stream. Integer division by
- * zero is the one error a kernel can find: the integer floor_divide and
- * remainder kernels write a flag in device memory, which the host reads
+ * zero is the one error a kernel can find: the integer floor_divide,
+ * remainder and fmod kernels write a flag in device memory, which the host reads
  * (waiting for the kernel) only for those ops.
  */
 #include "../core/formulas.h"
@@ -21,8 +21,8 @@
  * vectorizable exp/tanh for float32; results may differ by an ulp). */
 static __host__ __device__ inline float  sigmoid_cuda_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
 static __host__ __device__ inline double sigmoid_cuda_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
-NBI_FLOAT_FORMULAS(f32, float, expf, tanhf, sigmoid_cuda_f32, NBI_FUN_F32)
-NBI_FLOAT_FORMULAS(f64, double, exp, tanh, sigmoid_cuda_f64, NBI_FUN_F64)
+NBI_FLOAT_FORMULAS(f32, float, expf, tanhf, sigmoid_cuda_f32, expm1f, log1pf, NBI_FUN_F32)
+NBI_FLOAT_FORMULAS(f64, double, exp, tanh, sigmoid_cuda_f64, expm1, log1p, NBI_FUN_F64)
 
 namespace {
 
@@ -193,6 +193,7 @@ extern "C" void nbi_cuda_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dty
     if (params != nullptr) {
         p.a    = params->a;
         p.b    = params->b;
+        p.c    = params->c;
         p.flag = params->flag;
     }
     unary_dispatch(op, dtype, it, p, true);
@@ -201,7 +202,7 @@ extern "C" void nbi_cuda_unary(const nbi_iter *it, nbi_unary_op op, nb_dtype dty
 extern "C" int nbi_cuda_binary(const nbi_iter *it, nbi_binary_op op, nb_dtype dtype)
 {
     nbi_params p{};
-    bool integer_division = (op == NBI_BINARY_floor_divide || op == NBI_BINARY_remainder)
+    bool integer_division = (op == NBI_BINARY_floor_divide || op == NBI_BINARY_remainder || op == NBI_BINARY_fmod)
                          && dtype != NB_FLOAT32 && dtype != NB_FLOAT64;
     if (!integer_division) {
         binary_dispatch(op, dtype, it, p, true);

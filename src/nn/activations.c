@@ -1,10 +1,13 @@
 /*
  * activations.c — the built-in modules without tensors: the activations
- * (ReLU, GELU, Tanh, Sigmoid, SiLU, Softmax), Dropout, Flatten, MaxPool2d
- * and AvgPool2d. Each is a type name, a forward that calls the functional
+ * (ReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, and issue 13's LeakyReLU to
+ * GLU), PReLU (its one parameter), Dropout, Flatten, MaxPool2d and
+ * AvgPool2d. Each is a type name, a forward that calls the functional
  * op, and (where the op takes options) a copy of them as user data.
  */
 #include "nn/module.h"
+
+#include <math.h>
 
 
 /* ------------------------------------------------------------------------ */
@@ -86,6 +89,114 @@ nb_module *nb_tanh_new(void) { return activation_new("Tanh", tanh_forward, tanh_
 nb_module *nb_sigmoid_new(void) { return activation_new("Sigmoid", sigmoid_forward, sigmoid_in_place); }
 nb_module *nb_silu_new(void) { return activation_new("SiLU", silu_forward, silu_in_place); }
 nb_module *nb_softmax_new(int dim) { return nbi_module_with_config("Softmax", softmax_forward, &dim, sizeof dim); }
+
+/* ------------------------------------------------------------------------ */
+/* Issue 13's activations: LeakyReLU, ELU, SELU, CELU, Hardtanh, ReLU6,      */
+/* Hardswish, Hardsigmoid, Mish, Softsign, LogSigmoid, GLU, PReLU            */
+/* ------------------------------------------------------------------------ */
+
+/* One forward for the modules whose op takes just x. */
+typedef nb_tensor *(*plain_activation)(const nb_tensor *);
+static nb_tensor *plain_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return (*(const plain_activation *)user)(x);
+}
+static nb_module *plain_new(const char *type, plain_activation op)
+{
+    return nbi_module_with_config(type, plain_forward, &op, sizeof op);
+}
+
+/* The parameters of LeakyReLU (a = slope), ELU / CELU (a = alpha) and
+ * Hardtanh (a = min, b = max). */
+typedef struct {
+    double a, b;
+} activation_params;
+
+static nb_tensor *leaky_relu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_leaky_relu(x, ((const activation_params *)user)->a);
+}
+static nb_tensor *elu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_elu(x, ((const activation_params *)user)->a);
+}
+static nb_tensor *celu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_celu(x, ((const activation_params *)user)->a);
+}
+static nb_tensor *hardtanh_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    const activation_params *params = user;
+    return nb_hardtanh(x, params->a, params->b);
+}
+static nb_tensor *glu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)self;
+    return nb_glu(x, *(const int *)user);
+}
+static nb_tensor *prelu_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    (void)user;
+    return nb_prelu(x, nbi_module_own_parameter(self, 0));
+}
+
+/* Parameters are checked when the module is made, as torch's constructors
+ * (or, where torch checks at forward, as the functional op does). */
+nb_module *nb_leaky_relu_new(double negative_slope)
+{
+    if (isnan(negative_slope)) return nbi_fail(NB_ERR_ARG, "nb_leaky_relu_new: negative_slope must be a number, got NaN");
+    activation_params params = { .a = negative_slope };
+    return nbi_module_with_config("LeakyReLU", leaky_relu_forward, &params, sizeof params);
+}
+nb_module *nb_elu_new(double alpha)
+{
+    if (!isfinite(alpha)) return nbi_fail(NB_ERR_ARG, "nb_elu_new: alpha must be finite, got %g", alpha);
+    activation_params params = { .a = alpha };
+    return nbi_module_with_config("ELU", elu_forward, &params, sizeof params);
+}
+nb_module *nb_celu_new(double alpha)
+{
+    if (!isfinite(alpha) || alpha == 0)
+        return nbi_fail(NB_ERR_ARG, "nb_celu_new: alpha must be finite and nonzero, got %g", alpha);
+    activation_params params = { .a = alpha };
+    return nbi_module_with_config("CELU", celu_forward, &params, sizeof params);
+}
+nb_module *nb_hardtanh_new(double min, double max)
+{
+    /* torch's Hardtanh asserts max_val > min_val at construction. */
+    if (!(max > min)) return nbi_fail(NB_ERR_ARG, "nb_hardtanh_new: max must be greater than min (got %g, %g)", min, max);
+    activation_params params = { .a = min, .b = max };
+    return nbi_module_with_config("Hardtanh", hardtanh_forward, &params, sizeof params);
+}
+nb_module *nb_selu_new(void) { return plain_new("SELU", nb_selu); }
+nb_module *nb_relu6_new(void) { return plain_new("ReLU6", nb_relu6); }
+nb_module *nb_hardswish_new(void) { return plain_new("Hardswish", nb_hardswish); }
+nb_module *nb_hardsigmoid_new(void) { return plain_new("Hardsigmoid", nb_hardsigmoid); }
+nb_module *nb_mish_new(void) { return plain_new("Mish", nb_mish); }
+nb_module *nb_softsign_new(void) { return plain_new("Softsign", nb_softsign); }
+nb_module *nb_logsigmoid_new(void) { return plain_new("LogSigmoid", nb_logsigmoid); }
+nb_module *nb_glu_new(int dim) { return nbi_module_with_config("GLU", glu_forward, &dim, sizeof dim); }
+
+/* weight: (num_parameters,) float32, every element init (torch: 0.25). */
+nb_module *nb_prelu_new(int64_t num_parameters, double init)
+{
+    if (num_parameters < 1)
+        return nbi_fail(NB_ERR_ARG, "nb_prelu_new: num_parameters must be >= 1, got %lld", (long long)num_parameters);
+    if (!isfinite(init)) return nbi_fail(NB_ERR_ARG, "nb_prelu_new: init must be finite, got %g", init);
+    nb_module *m = nbi_module_with_config("PReLU", prelu_forward, NULL, 0);
+    nb_tensor *weight;
+    if (m == NULL || nbi_module_new_parameter(m, "weight", NB_SHAPE(num_parameters), &weight) != NB_OK
+        || nb_init_uniform_(weight, init, init) != NB_OK) {
+        nb_module_free(m);
+        return NULL;
+    }
+    return m;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Dropout                                                                   */

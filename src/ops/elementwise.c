@@ -10,8 +10,9 @@
  */
 #include "autograd/elementwise_derivatives.h"
 #include "core/backend.h"
+#include "ops/elementwise.h"
 
-typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_ALL } dtype_class;
+typedef enum { DTYPES_FLOAT, DTYPES_NUMERIC, DTYPES_INTEGRAL, DTYPES_ALL } dtype_class;
 typedef enum { RESULT_SAME, RESULT_BOOL, RESULT_FLOAT_RESULT } result_kind;
 
 typedef enum { SAVES_NONE, SAVES_INPUT, SAVES_OUTPUT } saves_kind;
@@ -26,6 +27,7 @@ typedef struct {
 
 #define DTYPES_OF_FLOAT   DTYPES_FLOAT
 #define DTYPES_OF_NUMERIC DTYPES_NUMERIC
+#define DTYPES_OF_INTEGRAL DTYPES_INTEGRAL
 #define DTYPES_OF_ALL     DTYPES_ALL
 #define RESULT_OF_SAME         RESULT_SAME
 #define RESULT_OF_BOOL         RESULT_BOOL
@@ -79,6 +81,23 @@ static const char *const unary_node_name[NBI_NUM_UNARY] = {
     [NBI_UNARY_silu] = "SiluBackward0",       [NBI_UNARY_erf] = "ErfBackward0",
     [NBI_UNARY_gelu] = "GeluBackward0",       [NBI_UNARY_softplus] = "SoftplusBackward0",
     [NBI_UNARY_clamp] = "ClampBackward1",
+    /* Issue 13. square is torch's pow(x, 2); selu shares elu's node; relu6
+     * is hardtanh's. */
+    [NBI_UNARY_tan] = "TanBackward0",         [NBI_UNARY_asin] = "AsinBackward0",
+    [NBI_UNARY_acos] = "AcosBackward0",       [NBI_UNARY_atan] = "AtanBackward0",
+    [NBI_UNARY_sinh] = "SinhBackward0",       [NBI_UNARY_cosh] = "CoshBackward0",
+    [NBI_UNARY_asinh] = "AsinhBackward0",     [NBI_UNARY_acosh] = "AcoshBackward0",
+    [NBI_UNARY_atanh] = "AtanhBackward0",     [NBI_UNARY_log2] = "Log2Backward0",
+    [NBI_UNARY_log10] = "Log10Backward0",     [NBI_UNARY_exp2] = "Exp2Backward0",
+    [NBI_UNARY_reciprocal] = "ReciprocalBackward0", [NBI_UNARY_sinc] = "SincBackward0",
+    [NBI_UNARY_floor] = "FloorBackward0",     [NBI_UNARY_ceil] = "CeilBackward0",
+    [NBI_UNARY_round] = "RoundBackward0",     [NBI_UNARY_trunc] = "TruncBackward0",
+    [NBI_UNARY_frac] = "FracBackward0",       [NBI_UNARY_hardswish] = "HardswishBackward0",
+    [NBI_UNARY_hardsigmoid] = "HardsigmoidBackward0", [NBI_UNARY_mish] = "MishBackward0",
+    [NBI_UNARY_square] = "PowBackward0",      [NBI_UNARY_logsigmoid] = "LogSigmoidBackward0",
+    [NBI_UNARY_round_decimals] = "RoundBackward1", [NBI_UNARY_leaky_relu] = "LeakyReluBackward0",
+    [NBI_UNARY_elu] = "EluBackward0",         [NBI_UNARY_celu] = "CeluBackward0",
+    [NBI_UNARY_hardtanh] = "HardtanhBackward0", [NBI_UNARY_nan_to_num] = "NanToNumBackward0",
 };
 
 /* floor_divide is div(rounding_mode="floor") in torch 1.13: DivBackward2,
@@ -89,6 +108,8 @@ static const char *const binary_node_name[NBI_NUM_BINARY] = {
     [NBI_BINARY_floor_divide] = "DivBackward2",
     [NBI_BINARY_remainder] = "RemainderBackward1", [NBI_BINARY_pow] = "PowBackward1",
     [NBI_BINARY_maximum] = "MaximumBackward0",   [NBI_BINARY_minimum] = "MinimumBackward0",
+    [NBI_BINARY_fmod] = "FmodBackward1",         [NBI_BINARY_atan2] = "Atan2Backward0",
+    [NBI_BINARY_copysign] = "CopysignBackward0", [NBI_BINARY_hypot] = "HypotBackward0",
 };
 
 typedef enum { OPERAND_TENSOR, OPERAND_SCALAR, OPERAND_REVERSED_SCALAR } operand_form;
@@ -97,6 +118,8 @@ static const char *binary_node_name_of(nbi_binary_op op, operand_form form)
 {
     if (form == OPERAND_SCALAR && op == NBI_BINARY_pow) return "PowBackward0";
     if (form == OPERAND_SCALAR && op == NBI_BINARY_remainder) return "RemainderBackward0";
+    if (form == OPERAND_SCALAR && op == NBI_BINARY_fmod) return "FmodBackward0";
+    if (form == OPERAND_SCALAR && op == NBI_BINARY_copysign) return "CopysignBackward1";
     if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_sub) return "RsubBackward1";
     if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_div) return "MulBackward0"; /* torch: s * reciprocal(a) */
     return binary_node_name[op] ? binary_node_name[op] : binary_info[op].name;
@@ -111,6 +134,7 @@ static bool dtype_allowed(dtype_class c, nb_dtype d)
     switch (c) {
     case DTYPES_FLOAT: return nb_dtype_is_floating(d);
     case DTYPES_NUMERIC: return d != NB_BOOL;
+    case DTYPES_INTEGRAL: return !nb_dtype_is_floating(d);
     case DTYPES_ALL: return true;
     }
     return false;
@@ -122,6 +146,9 @@ static bool check_dtype(const op_info *info, const char *op, nb_dtype d)
     if (info->dtypes == DTYPES_FLOAT)
         nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float32 or float64), got %s; "
                                "convert it with nb_to_dtype", op, nb_dtype_name(d));
+    else if (info->dtypes == DTYPES_INTEGRAL)
+        nbi_fail(NB_ERR_DTYPE, "%s: expected an integer or bool tensor, got %s (as torch, floating-point "
+                               "tensors are refused)", op, nb_dtype_name(d));
     else
         nbi_fail(NB_ERR_DTYPE, "%s: %s tensors are not supported", op, nb_dtype_name(d));
     return false;
@@ -165,11 +192,20 @@ static nb_tensor *as_dtype(const nb_tensor *t, nb_dtype dtype)
  * saves is the row's saves column: a formula that reads the output saves
  * the output, not the input (an in-place change of the input afterwards is
  * then fine, as in PyTorch). */
-static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor *t, const nbi_op_params *params)
+static nb_tensor *record_unary(nbi_unary_op op, const char *name, nb_tensor *out, const nb_tensor *t,
+                               const nbi_op_params *params)
 {
     if (nbi_unary_backward[op] == NULL || !nbi_should_record(1, &t)) return out;
     saves_kind  saves     = unary_info[op].saves;
     const char *node_name = unary_node_name[op] ? unary_node_name[op] : unary_info[op].name;
+    /* torch's in-place elu_ (selu_), celu_, leaky_relu_, asinh_, acosh_ and
+     * atanh_ are the ...Backward1 overloads; name is the public function's. */
+    static const char *const in_place_node_name[NBI_NUM_UNARY] = {
+        [NBI_UNARY_elu] = "EluBackward1",       [NBI_UNARY_celu] = "CeluBackward1",
+        [NBI_UNARY_leaky_relu] = "LeakyReluBackward1", [NBI_UNARY_asinh] = "AsinhBackward1",
+        [NBI_UNARY_acosh] = "AcoshBackward1",   [NBI_UNARY_atanh] = "AtanhBackward1",
+    };
+    if (name[strlen(name) - 1] == '_' && in_place_node_name[op] != NULL) node_name = in_place_node_name[op];
     nbi_node   *node      = nbi_record(out, node_name, nbi_unary_backward[op], 1, &t,
                                        saves == SAVES_INPUT ? NBI_SAVES(0) : 0);
     if (node == NULL || (saves == SAVES_OUTPUT && !nbi_save_output(node, out))) {
@@ -178,6 +214,7 @@ static nb_tensor *record_unary(nbi_unary_op op, nb_tensor *out, const nb_tensor 
     }
     node->scalars[0] = op == NBI_UNARY_gelu ? params->flag : params->a;
     node->scalars[1] = params->b;
+    node->scalars[2] = params->c;
     return out;
 }
 
@@ -212,7 +249,13 @@ static nb_tensor *run_unary(nbi_unary_op op, const char *name, const nb_tensor *
         nbi_bump_version(out);
         return out;
     }
-    return record_unary(op, out, t, params);
+    return record_unary(op, name, out, t, params);
+}
+
+nb_tensor *nbi_run_unary(nbi_unary_op op, const char *name, const nb_tensor *t, const nbi_op_params *params,
+                         bool in_place)
+{
+    return run_unary(op, name, t, params, in_place);
 }
 
 static const nbi_op_params no_params = { 0 };
@@ -459,6 +502,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
     nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
+    /* Checked before any element is written, so that an in-place a keeps its
+     * values (torch checks a number divisor up front too). */
+    bool divides = op == NBI_BINARY_fmod || op == NBI_BINARY_remainder || op == NBI_BINARY_floor_divide;
+    if (divides && s == 0 && nbi_is_integral(compute) && dtype_allowed(binary_info[op].dtypes, compute))
+        return fail_kernel_error(NBI_KERNEL_DIV_BY_ZERO, name);
     nb_tensor *scalar = nbi_empty(0, NULL, compute, a->storage->device);
     if (scalar == NULL) return NULL;
     nbi_store_f64(nbi_ptr(scalar), compute, s);
@@ -516,6 +564,13 @@ IN_PLACE_FRONT_DOOR(add)
 IN_PLACE_FRONT_DOOR(sub)
 IN_PLACE_FRONT_DOOR(mul)
 IN_PLACE_FRONT_DOOR(div)
+IN_PLACE_FRONT_DOOR(fmod)
+IN_PLACE_FRONT_DOOR(atan2)
+IN_PLACE_FRONT_DOOR(copysign)
+IN_PLACE_FRONT_DOOR(hypot)
+IN_PLACE_FRONT_DOOR(bitwise_and)
+IN_PLACE_FRONT_DOOR(bitwise_or)
+IN_PLACE_FRONT_DOOR(bitwise_xor)
 
 /* ------------------------------------------------------------------------ */
 /* where                                                                     */
