@@ -247,6 +247,10 @@ NB_API nb_tensor *nb_empty(nb_shape shape, nb_opts opts);
 NB_API nb_tensor *nb_zeros(nb_shape shape, nb_opts opts);
 NB_API nb_tensor *nb_ones(nb_shape shape, nb_opts opts);
 NB_API nb_tensor *nb_full(nb_shape shape, double value, nb_opts opts);
+/* nb_full with an int64 value, exact at any size (a double holds integers
+ * only up to 2^53); converted to a float dtype, NB_ERR_ARG if it overflows
+ * an integer one. */
+NB_API nb_tensor *nb_full_i64(nb_shape shape, int64_t value, nb_opts opts);
 /* A 0-d tensor holding value. */
 NB_API nb_tensor *nb_scalar(double value, nb_opts opts);
 /* Copy numel(shape) elements of dtype opts.dtype from data. */
@@ -384,6 +388,7 @@ NB_API nb_tensor *nb_div_scalar_(nb_tensor *a, double s);
  * in-place forms it accepts an expanded view (every element gets the same
  * value), as torch does. */
 NB_API nb_tensor *nb_fill_(nb_tensor *a, double value);
+NB_API nb_tensor *nb_fill_i64_(nb_tensor *a, int64_t value); /* exact int64, as nb_full_i64 */
 /* Copy src into dst (broadcasting src, converting dtype); returns dst itself. */
 NB_API nb_tensor *nb_copy_(nb_tensor *dst, const nb_tensor *src);
 
@@ -439,6 +444,53 @@ NB_API nb_tensor *nb_relu_(nb_tensor *t);
 NB_API nb_tensor *nb_silu_(nb_tensor *t);
 NB_API nb_tensor *nb_erf_(nb_tensor *t);
 NB_API nb_tensor *nb_clamp_(nb_tensor *t, double min, double max);
+
+
+/* ------------------------------------------------------------------------ */
+/* int64 numbers                                                             */
+/* ------------------------------------------------------------------------ */
+/* Every _scalar form has an _i64 twin taking an int64_t, exact beyond 2^53
+ * where a double is not: an int64 tensor + (2^60 + 1) is exact. The number
+ * counts as a Python int in promotion (an integer tensor keeps its dtype;
+ * a narrower one wraps, as torch; a float tensor converts it). */
+NB_API nb_tensor *nb_add_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_sub_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_mul_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_div_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_floor_divide_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_remainder_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_pow_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_maximum_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_minimum_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_eq_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_ne_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_lt_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_le_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_gt_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_ge_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_logical_and_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_logical_or_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_fmod_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_atan2_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_copysign_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_hypot_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_logical_xor_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_and_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_or_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_xor_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_rsub_scalar_i64(const nb_tensor *a, int64_t s);
+/* In place: write into a, return a. */
+NB_API nb_tensor *nb_add_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_sub_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_mul_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_div_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_fmod_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_atan2_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_copysign_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_hypot_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_and_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_or_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_bitwise_xor_scalar_i64_(nb_tensor *a, int64_t s);
 
 /* ---- Issue 13: more elementwise math, rounding, activations, bitwise ---- */
 /* Errors common to all of these: a NULL or freed tensor returns NULL

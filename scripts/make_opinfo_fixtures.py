@@ -472,6 +472,8 @@ TORCH.update({
 })
 
 
+
+
 def all_any(fn, x, p):
     check_dims(x, dimsarg(p, x))
     dims = sorted([d % max(x.dim(), 1) for d in dimsarg(p, x)], reverse=True)
@@ -1586,9 +1588,35 @@ def gen_isclose(op, row):
     case(op, "negative rtol", P(d=(-1.0, 0.0)), I("float32", (3,)), I("float32", (3,)))
 
 
+# ---- int64 numbers: the _scalar_i64 twins, the number in p.i[0] (a Python int)
+def with_int_number(base):
+    return lambda x, p: TORCH[base](x, dict(p, d=[p["i"][0]] + list(p["d"][1:])))
+
+
+for _name in list(TORCH):
+    if _name.endswith("_scalar") or _name.endswith("_scalar_"):
+        _i64 = _name.replace("_scalar", "_scalar_i64")
+        TORCH[_i64] = with_int_number(_name)
+TORCH["fill_i64_"] = with_int_number("fill_")
+
+
+def gen_scalar_i64(op, row):
+    """Integers only, up to beyond 2^53 (exactness itself: test_scalars_i64.c)."""
+    numbers = [3, -2] if "fill" not in op else [1, 0]
+    for dt in DTYPES:
+        for n in numbers:
+            case(op, "dtype n=%d" % n, P(i=(n,)), I(dt, (3, 4), domain=row["domain"]))
+    for n in [0, 2 ** 40 + 3, -(2 ** 60) - 1, 2 ** 62]:
+        for dt in ["int64", "float64", "int32"]:
+            case(op, "n=%d" % n, P(i=(n,), nogc=True), I(dt, (3, 4), "T", domain=row["domain"]))
+    for dt in FLOATS:
+        for shape, lay in layout_shapes():
+            case(op, shape_tag(shape, lay), P(i=(numbers[0],)), I(dt, shape, lay, domain=row["domain"]))
+
+
 GENERATORS = {"UNARY": gen_unary, "SCALAR": gen_scalar, "INPLACE_UNARY": gen_unary, "INPLACE_SCALAR": gen_scalar,
               "BINARY": gen_binary, "INPLACE_BINARY": gen_binary, "TERNARY": gen_ternary, "REDUCE": gen_reduce,
-              "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "QUANTILE": gen_quantile, "COUNT": gen_count, "INDEX_EXPR": gen_index_expr, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
+              "REDUCE_DIMS": gen_reduce_dims, "DIM": gen_dim, "QUANTILE": gen_quantile, "COUNT": gen_count, "INDEX_EXPR": gen_index_expr, "SCALAR_I64": gen_scalar_i64, "INPLACE_SCALAR_I64": gen_scalar_i64, "SORT": gen_sort, "VIEW": gen_view, "CAST": gen_cast,
               "MATMUL": gen_matmul, "JOIN": gen_join, "INDEX": gen_index, "NN": gen_nn, "LOSS": gen_loss}
 GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_glu, "ISCLOSE": gen_isclose,
                    "BINARY_EDGES": gen_binary_edges})  # issue 13
@@ -1837,7 +1865,13 @@ def jumps_near(op, params, inputs):
     if inputs[0].dtype not in FLOATS:
         return False
     _, views = build(inputs)
-    b = views[1].to(torch.float64) if len(inputs) > 1 else torch.tensor(float(params["d"][0]), dtype=torch.float64)
+    if len(inputs) > 1:
+        b = views[1].to(torch.float64)
+    else:
+        numbers = params["i"] if "_i64" in op else params["d"]
+        if not numbers:
+            return False
+        b = torch.tensor(float(numbers[0]), dtype=torch.float64)
     try:
         r = views[0].to(torch.float64) / b
     except RuntimeError:

@@ -399,6 +399,90 @@ static const struct {
 };
 static const double awkward[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 0.0, -0.0, 4.9e-324 };
 
+/* The int64-number twins: NULL, freed, and the extreme int64 values. */
+typedef nb_tensor *(*scalar_i64_fn)(const nb_tensor *, int64_t);
+typedef nb_tensor *(*scalar_i64_inplace_fn)(nb_tensor *, int64_t);
+static const struct {
+    const char   *name;
+    scalar_i64_fn fn;
+} scalar_i64_ops[] = {
+    { "nb_add_scalar_i64", nb_add_scalar_i64 },
+    { "nb_sub_scalar_i64", nb_sub_scalar_i64 },
+    { "nb_mul_scalar_i64", nb_mul_scalar_i64 },
+    { "nb_div_scalar_i64", nb_div_scalar_i64 },
+    { "nb_floor_divide_scalar_i64", nb_floor_divide_scalar_i64 },
+    { "nb_remainder_scalar_i64", nb_remainder_scalar_i64 },
+    { "nb_pow_scalar_i64", nb_pow_scalar_i64 },
+    { "nb_maximum_scalar_i64", nb_maximum_scalar_i64 },
+    { "nb_minimum_scalar_i64", nb_minimum_scalar_i64 },
+    { "nb_eq_scalar_i64", nb_eq_scalar_i64 },
+    { "nb_ne_scalar_i64", nb_ne_scalar_i64 },
+    { "nb_lt_scalar_i64", nb_lt_scalar_i64 },
+    { "nb_le_scalar_i64", nb_le_scalar_i64 },
+    { "nb_gt_scalar_i64", nb_gt_scalar_i64 },
+    { "nb_ge_scalar_i64", nb_ge_scalar_i64 },
+    { "nb_logical_and_scalar_i64", nb_logical_and_scalar_i64 },
+    { "nb_logical_or_scalar_i64", nb_logical_or_scalar_i64 },
+    { "nb_fmod_scalar_i64", nb_fmod_scalar_i64 },
+    { "nb_atan2_scalar_i64", nb_atan2_scalar_i64 },
+    { "nb_copysign_scalar_i64", nb_copysign_scalar_i64 },
+    { "nb_hypot_scalar_i64", nb_hypot_scalar_i64 },
+    { "nb_logical_xor_scalar_i64", nb_logical_xor_scalar_i64 },
+    { "nb_bitwise_and_scalar_i64", nb_bitwise_and_scalar_i64 },
+    { "nb_bitwise_or_scalar_i64", nb_bitwise_or_scalar_i64 },
+    { "nb_bitwise_xor_scalar_i64", nb_bitwise_xor_scalar_i64 },
+    { "nb_rsub_scalar_i64", nb_rsub_scalar_i64 },
+};
+static const struct {
+    const char           *name;
+    scalar_i64_inplace_fn fn;
+} scalar_i64_inplace[] = {
+    { "nb_add_scalar_i64_", nb_add_scalar_i64_ },
+    { "nb_sub_scalar_i64_", nb_sub_scalar_i64_ },
+    { "nb_mul_scalar_i64_", nb_mul_scalar_i64_ },
+    { "nb_div_scalar_i64_", nb_div_scalar_i64_ },
+    { "nb_fmod_scalar_i64_", nb_fmod_scalar_i64_ },
+    { "nb_atan2_scalar_i64_", nb_atan2_scalar_i64_ },
+    { "nb_copysign_scalar_i64_", nb_copysign_scalar_i64_ },
+    { "nb_hypot_scalar_i64_", nb_hypot_scalar_i64_ },
+    { "nb_bitwise_and_scalar_i64_", nb_bitwise_and_scalar_i64_ },
+    { "nb_bitwise_or_scalar_i64_", nb_bitwise_or_scalar_i64_ },
+    { "nb_bitwise_xor_scalar_i64_", nb_bitwise_xor_scalar_i64_ },
+    { "nb_fill_i64_", nb_fill_i64_ },
+};
+static const int64_t extreme_i64[] = { INT64_MIN, INT64_MAX, -1, 0, ((int64_t)1 << 53) + 1 };
+
+static void run_scalar_i64(void)
+{
+    for (size_t k = 0; k < sizeof scalar_i64_ops / sizeof scalar_i64_ops[0]; k++) {
+        begin(scalar_i64_ops[k].name);
+        scalar_i64_fn fn = scalar_i64_ops[k].fn;
+        FAILS("NULL", fn(NULL, 1));
+        PENDING("NULL", fn(NULL, 1));
+        FREED("freed", fn(fresh_gone(), 1));
+        for (size_t v = 0; v < sizeof extreme_i64 / sizeof extreme_i64[0]; v++) {
+            ALLOWED("float32, extreme number", fn(f, extreme_i64[v]));
+            ALLOWED("int64, extreme number", fn(i64, extreme_i64[v]));
+            ALLOWED("bool, extreme number", fn(b, extreme_i64[v]));
+        }
+    }
+    for (size_t k = 0; k < sizeof scalar_i64_inplace / sizeof scalar_i64_inplace[0]; k++) {
+        begin(scalar_i64_inplace[k].name);
+        scalar_i64_inplace_fn fn = scalar_i64_inplace[k].fn;
+        FAILS("NULL", fn(NULL, 1));
+        FREED("freed", fn(fresh_gone(), 1));
+        for (size_t v = 0; v < sizeof extreme_i64 / sizeof extreme_i64[0]; v++) {
+            ALLOWED("int64, extreme number", fn(nb_clone(i64), extreme_i64[v]));
+            ALLOWED("float64, extreme number", fn(nb_clone(d), extreme_i64[v]));
+        }
+    }
+    begin("nb_full_i64");
+    FAILS("int32 overflow", nb_full_i64(NB_SHAPE(2), INT64_MAX, NB_OPTS(.dtype = NB_INT32)));
+    FAILS("uint8 overflow", nb_full_i64(NB_SHAPE(2), 256, NB_OPTS(.dtype = NB_UINT8)));
+    FAILS("negative size", nb_full_i64(NB_SHAPE(-1), 1, NB_OPTS()));
+    ALLOWED("INT64_MIN", nb_full_i64(NB_SHAPE(2), INT64_MIN, NB_OPTS(.dtype = NB_INT64)));
+}
+
 static void run_scalar(void)
 {
     for (size_t k = 0; k < sizeof scalar_ops / sizeof scalar_ops[0]; k++) {
@@ -847,6 +931,7 @@ int main(void)
     GROUP(run_elementwise_extras);
     GROUP(run_reductions_extras);
     GROUP(run_statistics);
+    GROUP(run_scalar_i64);
     GROUP(run_index_expressions);
     GROUP(run_joining);
     GROUP(run_shape_ops);

@@ -152,3 +152,18 @@ bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op)
                  nb_dtype_name(dtype));
     return fits;
 }
+
+bool nbi_check_fill_number(nbi_number n, nb_dtype dtype, const char *op)
+{
+    if (!n.integral) return nbi_check_fill_value(n.d, dtype, op);
+    bool fits = true;
+    switch (dtype) {
+    case NB_INT32: fits = n.i >= INT32_MIN && n.i <= INT32_MAX; break;
+    case NB_UINT8: fits = n.i >= -255 && n.i <= 255; break;
+    default: fits = true; break; /* int64 holds it; floats and bool convert */
+    }
+    if (!fits)
+        nbi_fail(NB_ERR_ARG, "%s: value %lld cannot be converted to %s without overflow", op, (long long)n.i,
+                 nb_dtype_name(dtype));
+    return fits;
+}

@@ -55,6 +55,28 @@ int64_t nbi_load_i64(const void *p, nb_dtype dtype);
  * does not fit. */
 bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op);
 
+/* A number argument as the caller gave it: an int64 (the _i64 forms, exact
+ * at any size) or a double. */
+typedef struct {
+    bool    integral; /* i holds it; else d */
+    int64_t i;
+    double  d;
+} nbi_number;
+static inline nbi_number nbi_number_f64(double d) { return (nbi_number){ .integral = false, .d = d }; }
+static inline nbi_number nbi_number_i64(int64_t i) { return (nbi_number){ .integral = true, .i = i }; }
+static inline double     nbi_number_as_f64(nbi_number n) { return n.integral ? (double)n.i : n.d; }
+/* n in dtype's bytes: an int64 into an integer dtype exactly (wrapping into
+ * a narrower one, as torch), otherwise through double. */
+static inline void nbi_store_number(void *p, nb_dtype dtype, nbi_number n)
+{
+    if (n.integral && dtype != NB_FLOAT32 && dtype != NB_FLOAT64)
+        nbi_store_i64(p, dtype, n.i);
+    else
+        nbi_store_f64(p, dtype, nbi_number_as_f64(n));
+}
+/* nbi_check_fill_value for either kind of number. */
+bool nbi_check_fill_number(nbi_number n, nb_dtype dtype, const char *op);
+
 /* ------------------------------------------------------------------------ */
 /* Storage and tensor                                                        */
 /* ------------------------------------------------------------------------ */

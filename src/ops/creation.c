@@ -72,11 +72,11 @@ static bool check_kernel(nb_device device, nbi_family family, int kernel, nb_dty
  * strides, with the fill kernel of t's device (already checked).
  * NOTE: expanded dims (stride 0) are cut to size 1 first: they alias one
  * element, and letting two threads write it would be a race. */
-static void fill_tensor(nb_tensor *t, double value)
+static void fill_tensor(nb_tensor *t, nbi_number value)
 {
     if (t->numel == 0) return;
     nbi_element bits = {{0}};
-    nbi_store_f64(bits.bytes, t->dtype, value);
+    nbi_store_number(bits.bytes, t->dtype, value);
     nbi_iter it;
     if (nb_is_contiguous(t)) {
         /* Field by field: zeroing all of nbi_iter costs more than a small
@@ -107,9 +107,9 @@ static void fill_tensor(nb_tensor *t, double value)
 /* empty, zeros, ones, full, scalar, from_data                               */
 /* ------------------------------------------------------------------------ */
 
-static nb_tensor *full(nb_shape shape, double value, nb_opts opts, const char *op)
+static nb_tensor *full(nb_shape shape, nbi_number value, nb_opts opts, const char *op)
 {
-    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !nbi_check_fill_value(value, opts.dtype, op) ||
+    if (!nbi_check_shape(shape, op) || !check_opts(opts, op) || !nbi_check_fill_number(value, opts.dtype, op) ||
         !check_kernel(opts.device, NBI_FAMILY_FILL, 0, opts.dtype, op))
         return NULL;
     nb_tensor *t = make(shape, opts, op);
@@ -118,10 +118,20 @@ static nb_tensor *full(nb_shape shape, double value, nb_opts opts, const char *o
 }
 
 nb_tensor *nb_empty(nb_shape shape, nb_opts opts) { return make(shape, opts, "nb_empty"); }
-nb_tensor *nb_zeros(nb_shape shape, nb_opts opts) { return full(shape, 0.0, opts, "nb_zeros"); }
-nb_tensor *nb_ones(nb_shape shape, nb_opts opts) { return full(shape, 1.0, opts, "nb_ones"); }
-nb_tensor *nb_full(nb_shape shape, double value, nb_opts opts) { return full(shape, value, opts, "nb_full"); }
-nb_tensor *nb_scalar(double value, nb_opts opts) { return full(NB_SCALAR_SHAPE, value, opts, "nb_scalar"); }
+nb_tensor *nb_zeros(nb_shape shape, nb_opts opts) { return full(shape, nbi_number_i64(0), opts, "nb_zeros"); }
+nb_tensor *nb_ones(nb_shape shape, nb_opts opts) { return full(shape, nbi_number_i64(1), opts, "nb_ones"); }
+nb_tensor *nb_full(nb_shape shape, double value, nb_opts opts)
+{
+    return full(shape, nbi_number_f64(value), opts, "nb_full");
+}
+nb_tensor *nb_full_i64(nb_shape shape, int64_t value, nb_opts opts)
+{
+    return full(shape, nbi_number_i64(value), opts, "nb_full_i64");
+}
+nb_tensor *nb_scalar(double value, nb_opts opts)
+{
+    return full(NB_SCALAR_SHAPE, nbi_number_f64(value), opts, "nb_scalar");
+}
 
 nb_tensor *nb_from_data(const void *data, nb_shape shape, nb_opts opts)
 {
@@ -268,7 +278,7 @@ nb_tensor *nb_eye(int64_t n, int64_t m, nb_opts opts)
 {
     if (n < 0) return nbi_fail(NB_ERR_ARG, "nb_eye: n must be greater or equal to 0, got %lld", (long long)n);
     if (m < 0) return nbi_fail(NB_ERR_ARG, "nb_eye: m must be greater or equal to 0, got %lld", (long long)m);
-    nb_tensor *t = full(NB_SHAPE(n, m), 0.0, opts, "nb_eye");
+    nb_tensor *t = full(NB_SHAPE(n, m), nbi_number_i64(0), opts, "nb_eye");
     if (t == NULL || t->numel == 0) return t;
     /* The diagonal: min(n, m) elements, m + 1 apart, filled with 1. */
     nbi_element one = {{0}};
@@ -393,19 +403,19 @@ nb_tensor *nb_empty_like(const nb_tensor *t)
 nb_tensor *nb_zeros_like(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_zeros_like", "t")) return NULL;
-    return full(nb_shape_of(t), 0.0, like_opts(t), "nb_zeros_like");
+    return full(nb_shape_of(t), nbi_number_i64(0), like_opts(t), "nb_zeros_like");
 }
 
 nb_tensor *nb_ones_like(const nb_tensor *t)
 {
     if (!nbi_check_tensor(t, "nb_ones_like", "t")) return NULL;
-    return full(nb_shape_of(t), 1.0, like_opts(t), "nb_ones_like");
+    return full(nb_shape_of(t), nbi_number_i64(1), like_opts(t), "nb_ones_like");
 }
 
 nb_tensor *nb_full_like(const nb_tensor *t, double value)
 {
     if (!nbi_check_tensor(t, "nb_full_like", "t")) return NULL;
-    return full(nb_shape_of(t), value, like_opts(t), "nb_full_like");
+    return full(nb_shape_of(t), nbi_number_f64(value), like_opts(t), "nb_full_like");
 }
 
 nb_tensor *nb_rand_like(const nb_tensor *t)
@@ -424,24 +434,27 @@ nb_tensor *nb_randn_like(const nb_tensor *t)
 /* fill_                                                                     */
 /* ------------------------------------------------------------------------ */
 
-nb_tensor *nb_fill_(nb_tensor *a, double value)
+static nb_tensor *fill(nb_tensor *a, nbi_number value, const char *op)
 {
-    if (!nbi_check_tensor(a, "nb_fill_", "a")) return NULL;
-    if (!nbi_check_device1("nb_fill_", a, "a") || !nbi_check_fill_value(value, a->dtype, "nb_fill_") ||
-        !nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_FILL, 0, a->dtype, "nb_fill_"))
+    if (!nbi_check_tensor(a, op, "a")) return NULL;
+    if (!nbi_check_device1(op, a, "a") || !nbi_check_fill_number(value, a->dtype, op) ||
+        !nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_FILL, 0, a->dtype, op))
         return NULL;
     if (nbi_in_place_records(a, NULL)) {
         /* The new value is a constant; a still requires grad (its gradient
          * is zero), as in PyTorch, and a view's base is rebased. */
-        nb_tensor *old = nbi_begin_in_place(a, "nb_fill_");
+        nb_tensor *old = nbi_begin_in_place(a, op);
         if (old == NULL) return NULL;
         nbi_grad_mode_push(false);
         nb_tensor *result = nbi_empty(a->ndim, a->shape, a->dtype, a->storage->device);
         if (result) fill_tensor(result, value);
         nbi_grad_mode_pop();
-        return nbi_finish_in_place(a, old, nbi_record_overwrite(result, old, "FillBackward2"), "nb_fill_");
+        return nbi_finish_in_place(a, old, nbi_record_overwrite(result, old, "FillBackward2"), op);
     }
     fill_tensor(a, value);
     nbi_bump_version(a);
     return a;
 }
+
+nb_tensor *nb_fill_(nb_tensor *a, double value) { return fill(a, nbi_number_f64(value), "nb_fill_"); }
+nb_tensor *nb_fill_i64_(nb_tensor *a, int64_t value) { return fill(a, nbi_number_i64(value), "nb_fill_i64_"); }

@@ -485,31 +485,41 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
 /* a op s (or s op a when reversed), s taking part in promotion as a Python
  * number: it can raise the category (int tensor * 0.5 is float32) but not
  * widen within one (float32 + 1e300 stays float32). In C a double carries
- * no int/float distinction, so an integral value counts as an int. */
-static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_tensor *a, double s, bool reversed,
+ * no int/float distinction, so an integral value counts as an int; an
+ * int64 (the _i64 forms) is one exactly, at any size. */
+static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_tensor *a, nbi_number s, bool reversed,
                                 bool in_place)
 {
     if (!nbi_check_tensor(a, name, "a") || !nbi_check_device1(name, a, "a")) return NULL;
     if (!check_bool_subtraction(op, name, a->dtype, NB_FLOAT64)) return NULL;
+    bool   integral = s.integral || is_integral_value(s.d);
+    double value    = nbi_number_as_f64(s);
     /* torch: an integer tensor to a negative integer (Python int) power is
      * refused, since the result is not an integer; a tensor exponent is
      * not (it truncates, 2 ** -1 == 0). */
-    if (op == NBI_BINARY_pow && !reversed && !nb_dtype_is_floating(a->dtype) && a->dtype != NB_BOOL
-        && is_integral_value(s) && s < 0)
+    if (op == NBI_BINARY_pow && !reversed && !nb_dtype_is_floating(a->dtype) && integral &&
+        (s.integral ? s.i < 0 : value < 0))
         return nbi_fail(NB_ERR_ARG, "%s: integers to negative integer powers are not allowed (as in torch): "
                                     "%s tensor to the power %g; convert it with nb_to_dtype or use a float exponent",
-                        name, nb_dtype_name(a->dtype), s);
-    nb_dtype promoted = nbi_result_type(1, &a, true, !is_integral_value(s) || isnan(s));
+                        name, nb_dtype_name(a->dtype), value);
+    nb_dtype promoted = nbi_result_type(1, &a, true, !integral || (!s.integral && isnan(s.d)));
     nb_dtype compute  = in_place ? a->dtype : compute_dtype_of(&binary_info[op], promoted);
+    /* torch converts an integer exponent to the tensor's integer dtype with
+     * an overflow check (the other ops wrap it) */
+    if (op == NBI_BINARY_pow && !reversed && integral && nbi_is_integral(compute) && compute != NB_BOOL &&
+        !nbi_check_fill_number(s.integral ? s : nbi_number_i64((int64_t)fmax(fmin(value, 9.2e18), -9.2e18)), compute,
+                               name))
+        return NULL;
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
     /* Checked before any element is written, so that an in-place a keeps its
      * values (torch checks a number divisor up front too). */
     bool divides = op == NBI_BINARY_fmod || op == NBI_BINARY_remainder || op == NBI_BINARY_floor_divide;
-    if (divides && s == 0 && nbi_is_integral(compute) && dtype_allowed(binary_info[op].dtypes, compute))
+    bool zero    = s.integral ? s.i == 0 : s.d == 0;
+    if (divides && zero && nbi_is_integral(compute) && dtype_allowed(binary_info[op].dtypes, compute))
         return fail_kernel_error(NBI_KERNEL_DIV_BY_ZERO, name);
     nb_tensor *scalar = nbi_empty(0, NULL, compute, a->storage->device);
     if (scalar == NULL) return NULL;
-    nbi_store_f64(nbi_ptr(scalar), compute, s);
+    nbi_store_number(nbi_ptr(scalar), compute, s);
     nb_tensor *out;
     if (in_place && nbi_in_place_records(a, NULL)) {
         nb_tensor *old = check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)
@@ -532,7 +542,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     }                                                                                          \
     nb_tensor *nb_##name##_scalar(const nb_tensor *a, double s)                                \
     {                                                                                          \
-        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar", a, s, false, false);    \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar", a, nbi_number_f64(s), false, false); \
+    }                                                                                          \
+    nb_tensor *nb_##name##_scalar_i64(const nb_tensor *a, int64_t s)                           \
+    {                                                                                          \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar_i64", a, nbi_number_i64(s), false, false); \
     }
 #define NBI_UNARY(name, dtypes, result, grad, saves)
 #define NBI_UNARY_WITH_PARAMS(name, dtypes, result, grad, saves)
@@ -544,11 +558,15 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
 
 nb_tensor *nb_rsub_scalar(const nb_tensor *a, double s)
 {
-    return binary_scalar(NBI_BINARY_sub, "nb_rsub_scalar", a, s, true, false);
+    return binary_scalar(NBI_BINARY_sub, "nb_rsub_scalar", a, nbi_number_f64(s), true, false);
+}
+nb_tensor *nb_rsub_scalar_i64(const nb_tensor *a, int64_t s)
+{
+    return binary_scalar(NBI_BINARY_sub, "nb_rsub_scalar_i64", a, nbi_number_i64(s), true, false);
 }
 nb_tensor *nb_rdiv_scalar(const nb_tensor *a, double s)
 {
-    return binary_scalar(NBI_BINARY_div, "nb_rdiv_scalar", a, s, true, false);
+    return binary_scalar(NBI_BINARY_div, "nb_rdiv_scalar", a, nbi_number_f64(s), true, false);
 }
 
 #define IN_PLACE_FRONT_DOOR(name)                                                              \
@@ -558,7 +576,11 @@ nb_tensor *nb_rdiv_scalar(const nb_tensor *a, double s)
     }                                                                                          \
     nb_tensor *nb_##name##_scalar_(nb_tensor *a, double s)                                     \
     {                                                                                          \
-        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar_", a, s, false, true);    \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar_", a, nbi_number_f64(s), false, true); \
+    }                                                                                          \
+    nb_tensor *nb_##name##_scalar_i64_(nb_tensor *a, int64_t s)                                \
+    {                                                                                          \
+        return binary_scalar(NBI_BINARY_##name, "nb_" #name "_scalar_i64_", a, nbi_number_i64(s), false, true); \
     }
 IN_PLACE_FRONT_DOOR(add)
 IN_PLACE_FRONT_DOOR(sub)
