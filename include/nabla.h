@@ -521,9 +521,10 @@ NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b);
 /* Composites of the ops above (every device, every dtype they take):
  * beta * input + alpha * (m1 @ m2), input broadcast to the product's shape;
  * m1 (n, k) and m2 (k, p) for addmm, (b, n, k) and (b, k, p) for baddbmm.
- * All three of one dtype (NB_ERR_DTYPE otherwise, as torch); integer
- * tensors need whole alpha and beta (NB_ERR_ARG). beta = 0 ignores input
- * (its NaNs do not propagate), as torch. */
+ * m1 and m2 of one dtype, and input too for addmm (NB_ERR_DTYPE otherwise);
+ * baddbmm converts input to m1's dtype, as torch 1.13 does. Integer
+ * tensors truncate alpha and beta to integers, as torch. beta = 0 ignores
+ * input (its NaNs do not propagate), as torch. */
 NB_API nb_tensor *nb_addmm(const nb_tensor *input, const nb_tensor *m1, const nb_tensor *m2, double beta, double alpha);
 NB_API nb_tensor *nb_baddbmm(const nb_tensor *input, const nb_tensor *b1, const nb_tensor *b2, double beta,
                              double alpha);
@@ -531,8 +532,8 @@ NB_API nb_tensor *nb_baddbmm(const nb_tensor *input, const nb_tensor *b1, const 
  * 1s; result dim i is a.shape[i] * b.shape[i]; dtypes promote. */
 NB_API nb_tensor *nb_kron(const nb_tensor *a, const nb_tensor *b);
 /* torch.linalg.cross: 3-vectors along dim (negative counts from the end)
- * of a and b broadcast together; dtypes promote. Size != 3 at dim is
- * NB_ERR_SHAPE; a bad dim NB_ERR_INDEX. */
+ * of a and b broadcast together (same number of dims and one dtype, as
+ * torch). Size != 3 at dim is NB_ERR_SHAPE; a bad dim NB_ERR_INDEX. */
 NB_API nb_tensor *nb_linalg_cross(const nb_tensor *a, const nb_tensor *b, int dim);
 /* torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) over dims (empty: all),
  * INFINITY / -INFINITY max / min of |x|, 0 the count of nonzeros; float
@@ -579,8 +580,8 @@ NB_API nb_tensor *nb_linalg_inv(const nb_tensor *A);
  * at a singular A backward fails (NB_ERR_ARG), where torch 1.13 goes
  * through an SVD. */
 NB_API nb_tensor *nb_linalg_det(const nb_tensor *A);
-/* Sign (*) returned (no gradient), log|det| (*) in *logabsdet (a new
- * handle; gradient A^-T). Singular: sign 0, logabsdet -inf. */
+/* Sign (*) returned, log|det| (*) in *logabsdet (a new handle; gradient
+ * A^-T; none flows through the sign). Singular: sign 0, logabsdet -inf. */
 NB_API nb_tensor *nb_linalg_slogdet(const nb_tensor *A, nb_tensor **logabsdet);
 /* L (lower) with A = L L^T, from A's lower triangle; upper: U = L^T from A's
  * upper triangle. Not positive-definite: NB_ERR_ARG, naming the minor. */
@@ -601,7 +602,8 @@ NB_API nb_tensor *nb_linalg_eigvalsh(const nb_tensor *A, bool upper);
  * gradient of U and Vh infinite, as torch. */
 NB_API nb_tensor *nb_linalg_svd(const nb_tensor *A, bool full_matrices, nb_tensor **S, nb_tensor **Vh);
 NB_API nb_tensor *nb_linalg_svdvals(const nb_tensor *A);
-/* The least-squares solution X (*, n, k) of A X = B, B (*, m, k), of least
+/* The least-squares solution X (*, n, k) of A X = B, B (*, m, k) with as
+ * many dims as A (batch dims broadcast) or a batch of vectors (*, m), of least
  * norm (LAPACK gelsd; singular values below eps * max(m, n) * the largest
  * count as zero, torch's default). Only the solution (torch's residuals,
  * rank and singular values are not returned), and no gradient yet:

@@ -185,7 +185,7 @@ static bool contract(labelled *left, labelled *right, const bool *needed, const 
     for (int i = 0; i < nb; i++) out_shape.dims[out_shape.ndim++] = sizes[batch[i]];
     for (int i = 0; i < nl; i++) out_shape.dims[out_shape.ndim++] = shape_left.dims[nb + i];
     for (int i = 0; i < nr; i++) out_shape.dims[out_shape.ndim++] = shape_right.dims[nb + ns + i];
-    left->t    = nb_reshape(product, out_shape);
+    left->t    = nb_view(product, out_shape); /* a fresh contiguous product: a view, as torch's */
     left->ndim = 0;
     for (int i = 0; i < nb; i++) left->labels[left->ndim++] = batch[i];
     for (int i = 0; i < nl; i++) left->labels[left->ndim++] = free_left[i];

@@ -44,7 +44,9 @@ static nb_tensor *add_scaled(const nb_tensor *input, const nb_tensor *m1, const 
     if (!nbi_check_tensor(input, op, "input") || !nbi_check_tensor(m1, op, "m1") || !nbi_check_tensor(m2, op, "m2")
         || !nbi_check_device(op, 3, operands, names))
         return NULL;
-    if (input->dtype != m1->dtype || m1->dtype != m2->dtype)
+    /* NOTE: torch 1.13's baddbmm converts input to the product's dtype;
+     * addmm refuses a different one. */
+    if ((!batched && input->dtype != m1->dtype) || m1->dtype != m2->dtype)
         return nbi_fail(NB_ERR_DTYPE, "%s: input, m1 and m2 must have one dtype, got %s, %s and %s", op,
                         nb_dtype_name(input->dtype), nb_dtype_name(m1->dtype), nb_dtype_name(m2->dtype));
     if (nb_scope_begin() != NB_OK) return NULL;
@@ -60,8 +62,9 @@ static nb_tensor *add_scaled(const nb_tensor *input, const nb_tensor *m1, const 
                      nbi_shape_str(input->ndim, input->shape, buf_i, sizeof buf_i),
                      nbi_shape_str(shape.ndim, shape.dims, buf_p, sizeof buf_p));
         } else {
-            bool       integer = !nb_dtype_is_floating(input->dtype);
+            bool       integer = !nb_dtype_is_floating(product->dtype);
             nb_tensor *scaled  = scale_by(product, integer ? (double)(int64_t)alpha : alpha);
+            if (input->dtype != product->dtype) input = nb_to_dtype(input, product->dtype);
             /* NOTE: beta == 0 leaves input out entirely: 0 * NaN would be NaN. */
             out = beta == 0 || (integer && (int64_t)beta == 0)
                       ? scaled
@@ -136,6 +139,9 @@ nb_tensor *nb_linalg_cross(const nb_tensor *a, const nb_tensor *b, int dim)
         return nbi_fail(NB_ERR_DTYPE, "%s: a and b must have one dtype, got %s and %s", op, nb_dtype_name(a->dtype),
                         nb_dtype_name(b->dtype));
     if (a->dtype == NB_BOOL) return nbi_fail(NB_ERR_DTYPE, "%s: bool tensors are not supported", op);
+    if (a->ndim != b->ndim)
+        return nbi_fail(NB_ERR_SHAPE, "%s: a and b must have the same number of dims, got %d and %d (as torch)", op,
+                        a->ndim, b->ndim);
     nb_shape shape;
     if (nb_broadcast_shapes(nb_shape_of(a), nb_shape_of(b), &shape) != NB_OK) {
         char buf_a[NBI_SHAPE_STR_SIZE], buf_b[NBI_SHAPE_STR_SIZE];
@@ -183,13 +189,26 @@ nb_tensor *nb_linalg_vector_norm(const nb_tensor *t, double ord, nb_dims dims, b
     return out;
 }
 
+/* The max (min) of t along dim, kept, with torch's amax gradient: shared
+ * evenly among the elements equal to it. The value is the detached extreme
+ * plus a sum of zeros, (t - extreme) over the ties, so it is exact. */
+static nb_tensor *extreme_shared(const nb_tensor *t, int dim, bool largest)
+{
+    nb_dims    along = { .n = 1, .dims = { dim } };
+    nb_tensor *flat  = nb_detach(t);
+    nb_tensor *best  = largest ? nb_max_dim(flat, dim, true, NULL) : nb_min_dim(flat, dim, true, NULL);
+    nb_tensor *ties  = best ? nb_to_dtype(nb_eq(flat, best), t->dtype) : NULL;
+    nb_tensor *count = ties ? nb_sum_dims(ties, along, true) : NULL;
+    nb_tensor *zero  = count ? nb_div(nb_sum_dims(nb_mul(nb_sub(t, best), ties), along, true), count) : NULL;
+    return zero ? nb_add(best, zero) : NULL;
+}
+
 /* The two reductions of the induced norms: the sum of |x| along sum_dim,
  * then the max (min) along pick_dim, both kept. */
 static nb_tensor *induced_norm(const nb_tensor *t, int sum_dim, int pick_dim, bool largest)
 {
     nb_tensor *sums = nb_sum_dims(nb_abs(t), (nb_dims){ .n = 1, .dims = { sum_dim } }, true);
-    if (sums == NULL) return NULL;
-    return largest ? nb_max_dim(sums, pick_dim, true, NULL) : nb_min_dim(sums, pick_dim, true, NULL);
+    return sums ? extreme_shared(sums, pick_dim, largest) : NULL;
 }
 
 /* The singular values' sum, largest or smallest, with t's dims d0, d1
@@ -206,7 +225,7 @@ static nb_tensor *spectral_norm(const nb_tensor *t, int d0, int d1, nb_matrix_no
     if (S == NULL) return NULL;
     nb_tensor *out;
     if (ord == NB_NORM_NUC) out = nb_sum_dims(S, NB_DIMS(-1), false);
-    else out = ord == NB_NORM_TWO ? nb_max_dim(S, -1, false, NULL) : nb_min_dim(S, -1, false, NULL);
+    else out = nb_squeeze_dim(extreme_shared(S, S->ndim - 1, ord == NB_NORM_TWO), -1);
     int lo = d0 < d1 ? d0 : d1, hi = d0 < d1 ? d1 : d0;
     return nb_unsqueeze(nb_unsqueeze(out, lo), hi);
 }

@@ -330,8 +330,10 @@ static nb_status slogdet_forward(nb_function_ctx *ctx, nb_tensor *const *inputs,
     nb_tensor *sign, *logabs, *det;
     if (!lu_det(inputs[0], &sign, &logabs, &det, "nb_linalg_slogdet")) return nb_last_status();
     nb_free(det);
+    /* NOTE: sign stays an output of the node, as torch's (it requires grad
+     * and its grad_fn is LinalgSlogdetBackward0); the formula ignores its
+     * gradient. */
     nb_status status = nb_ctx_save_for_backward(ctx, (nb_tensor *const[]){ inputs[0] }, 1);
-    if (status == NB_OK) status = nb_ctx_mark_non_differentiable(ctx, sign);
     if (status != NB_OK) {
         nb_free(sign);
         nb_free(logabs);
@@ -428,8 +430,10 @@ static nb_tensor *eye_batch(const nb_tensor *t, int64_t m, int64_t cols)
     for (int d = 0; d < t->ndim - 2; d++) shape.dims[d] = t->shape[d];
     shape.dims[t->ndim - 2] = m;
     shape.dims[t->ndim - 1] = cols;
-    nb_tensor *out          = identity ? nb_contiguous(nb_expand(identity, shape)) : NULL;
+    nb_tensor *expanded     = identity ? nb_expand(identity, shape) : NULL;
+    nb_tensor *out          = expanded ? nb_contiguous(expanded) : NULL;
     nb_free(identity);
+    nb_free(expanded);
     return out;
 }
 
@@ -684,12 +688,26 @@ nb_tensor *nb_linalg_svdvals(const nb_tensor *A)
 /* lstsq and pinv                                                            */
 /* ------------------------------------------------------------------------ */
 
+static nb_status lstsq_matrices(const nb_tensor *A, const nb_tensor *B_given, nb_tensor **out);
+
 static nb_status lstsq_forward(nb_function_ctx *ctx, nb_tensor *const *inputs, int n_inputs, nb_tensor **outputs,
                                int n_outputs)
 {
     (void)ctx, (void)n_inputs, (void)n_outputs;
-    const char      *op = "nb_linalg_lstsq";
-    const nb_tensor *A = inputs[0], *B = inputs[1];
+    if (nb_scope_begin() != NB_OK) return nb_last_status();
+    nb_status status = lstsq_matrices(inputs[0], inputs[1], outputs);
+    nb_scope_end();
+    return status;
+}
+
+/* X (*, n, k) into *out (kept), for A (*, m, n), B (*, m, k) or a batch of
+ * vectors (*, m). */
+static nb_status lstsq_matrices(const nb_tensor *A, const nb_tensor *B_given, nb_tensor **out)
+{
+    const char      *op     = "nb_linalg_lstsq";
+    bool             vector = solve_rhs_is_vector(A, B_given);
+    const nb_tensor *B      = vector ? nb_unsqueeze(B_given, -1) : B_given;
+    if (B == NULL) return nb_last_status();
     int64_t          m = A->shape[A->ndim - 2], n = A->shape[A->ndim - 1], k = B->shape[B->ndim - 1];
     nb_shape         batch_a = { .ndim = A->ndim - 2 }, batch_b = { .ndim = B->ndim - 2 }, batch;
     for (int d = 0; d < batch_a.ndim; d++) batch_a.dims[d] = A->shape[d];
@@ -727,11 +745,9 @@ static nb_status lstsq_forward(nb_function_ctx *ctx, nb_tensor *const *inputs, i
             ok = false;
         }
     }
-    if (!ok) {
-        nb_free(X);
-        return nb_last_status();
-    }
-    outputs[0] = X;
+    if (ok && vector) X = nb_squeeze_dim(X, -1);
+    if (!ok || X == NULL) return nb_last_status();
+    *out = nb_keep(X);
     return NB_OK;
 }
 
@@ -741,9 +757,12 @@ nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B)
 {
     const char *op = "nb_linalg_lstsq";
     if (!check_matrices(A, false, NBI_LAPACK_LSTSQ, op, "A") || !check_pair(A, B, op)) return NULL;
-    if (B->ndim < 2 || B->shape[B->ndim - 2] != A->shape[A->ndim - 2]) {
+    /* As torch: B (*, m, k) with as many dims as A, or a batch of vectors. */
+    bool vector = solve_rhs_is_vector(A, B);
+    if (vector ? B->shape[B->ndim - 1] != A->shape[A->ndim - 2]
+               : B->ndim != A->ndim || B->shape[B->ndim - 2] != A->shape[A->ndim - 2]) {
         char buf_a[NBI_SHAPE_STR_SIZE], buf_b[NBI_SHAPE_STR_SIZE];
-        return nbi_fail(NB_ERR_SHAPE, "%s: B %s must be (*, m, k) with A %s (*, m, n)", op,
+        return nbi_fail(NB_ERR_SHAPE, "%s: B %s must be (*, m, k) with as many dims as A %s (*, m, n), or (*, m)", op,
                         nbi_shape_str(B->ndim, B->shape, buf_b, sizeof buf_b),
                         nbi_shape_str(A->ndim, A->shape, buf_a, sizeof buf_a));
     }
@@ -761,7 +780,7 @@ nb_tensor *nb_linalg_pinv(const nb_tensor *A)
     nb_tensor *S = NULL, *Vh = NULL, *out = NULL;
     nb_tensor *U = nb_linalg_svd(A, false, &S, &Vh);
     if (U != NULL && (m == 0 || n == 0)) {
-        out = nb_contiguous(nb_transpose(A, -1, -2));
+        out = nb_mul_scalar(nb_transpose(A, -1, -2), 0); /* empty: a new tensor, with A's graph */
     } else if (U != NULL) {
         double     eps    = A->dtype == NB_FLOAT32 ? FLT_EPSILON : DBL_EPSILON;
         nb_tensor *largest = nb_narrow(S, -1, 0, 1); /* descending */
