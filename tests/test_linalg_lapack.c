@@ -142,7 +142,10 @@ static void test_factorizations(void)
     NBT_CHECK_TENSOR(nb_linalg_svdvals(diag), NB_SHAPE(3), 1e-12, 3, 2, 1);
 
     /* lstsq of a tall full-rank system: the normal equations' solution. */
-    nb_tensor *B  = nb_reshape(nb_arange(0, 10, 1, NB_OPTS(.dtype = NB_FLOAT64)), NB_SHAPE(5, 2));
+    nb_tensor *B2 = nb_reshape(nb_arange(0, 10, 1, NB_OPTS(.dtype = NB_FLOAT64)), NB_SHAPE(5, 2));
+    NBT_CHECK(nb_linalg_lstsq(G, B2) == NULL); /* fewer dims than A, as torch refuses */
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "as many dims as A");
+    nb_tensor *B  = nb_expand(B2, NB_SHAPE(2, 5, 2));
     nb_tensor *X  = nb_linalg_lstsq(G, B);
     nb_tensor *Gt = nb_transpose(G, -1, -2);
     NBT_CHECK(X && max_abs_diff(X, nb_linalg_solve(nb_matmul(Gt, G), nb_matmul(Gt, B))) < 1e-10);
