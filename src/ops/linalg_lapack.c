@@ -39,9 +39,9 @@ static bool check_lapack(const nb_tensor *t, nbi_lapack_op lapack_op, const char
     return nbi_check_supported(backend, NBI_FAMILY_LAPACK, (int)lapack_op, t->dtype, op);
 }
 
-/* t: a float32/float64 batch of matrices (*, m, n), square if asked, on a
- * device with the LAPACK op. */
-static bool check_matrices(const nb_tensor *t, bool square, nbi_lapack_op lapack_op, const char *op, const char *name)
+/* t: a float32/float64 batch of matrices (*, m, n), square if asked; the
+ * device's LAPACK op is checked after every argument (check_matrices). */
+static bool check_matrix_args(const nb_tensor *t, bool square, const char *op, const char *name)
 {
     char buf[NBI_SHAPE_STR_SIZE];
     if (!nbi_check_tensor(t, op, name) || !nbi_check_device1(op, t, name)) return false;
@@ -66,7 +66,12 @@ static bool check_matrices(const nb_tensor *t, bool square, nbi_lapack_op lapack
                  nbi_shape_str(t->ndim, t->shape, buf, sizeof buf));
         return false;
     }
-    return check_lapack(t, lapack_op, op);
+    return true;
+}
+
+static bool check_matrices(const nb_tensor *t, bool square, nbi_lapack_op lapack_op, const char *op, const char *name)
+{
+    return check_matrix_args(t, square, op, name) && check_lapack(t, lapack_op, op);
 }
 
 /* A second operand B: same dtype and device as A. */
@@ -254,7 +259,7 @@ static nb_tensor *apply1(const nb_function_def *def, nb_tensor *const *inputs, i
 nb_tensor *nb_linalg_solve(const nb_tensor *A, const nb_tensor *B)
 {
     const char *op = "nb_linalg_solve";
-    if (!check_matrices(A, true, NBI_LAPACK_SOLVE, op, "A") || !check_pair(A, B, op)) return NULL;
+    if (!check_matrix_args(A, true, op, "A") || !check_pair(A, B, op)) return NULL;
     if (B->ndim == 0)
         return nbi_fail(NB_ERR_SHAPE, "%s: B must have at least 1 dim, got a 0-d tensor", op);
     if (solve_rhs_is_vector(A, B) ? B->shape[B->ndim - 1] != A->shape[A->ndim - 1]
@@ -264,6 +269,7 @@ nb_tensor *nb_linalg_solve(const nb_tensor *A, const nb_tensor *B)
                         nbi_shape_str(A->ndim, A->shape, buf_a, sizeof buf_a),
                         nbi_shape_str(B->ndim, B->shape, buf_b, sizeof buf_b));
     }
+    if (!check_lapack(A, NBI_LAPACK_SOLVE, op)) return NULL;
     return apply1(&solve_def, (nb_tensor *const[]){ (nb_tensor *)A, (nb_tensor *)B }, 2, NULL);
 }
 
@@ -756,7 +762,7 @@ static const nb_function_def lstsq_def = { "LinalgLstsqBackward0", lstsq_forward
 nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B)
 {
     const char *op = "nb_linalg_lstsq";
-    if (!check_matrices(A, false, NBI_LAPACK_LSTSQ, op, "A") || !check_pair(A, B, op)) return NULL;
+    if (!check_matrix_args(A, false, op, "A") || !check_pair(A, B, op)) return NULL;
     /* As torch: B (*, m, k) with as many dims as A, or a batch of vectors. */
     bool vector = solve_rhs_is_vector(A, B);
     if (vector ? B->shape[B->ndim - 1] != A->shape[A->ndim - 2]
@@ -766,6 +772,7 @@ nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B)
                         nbi_shape_str(B->ndim, B->shape, buf_b, sizeof buf_b),
                         nbi_shape_str(A->ndim, A->shape, buf_a, sizeof buf_a));
     }
+    if (!check_lapack(A, NBI_LAPACK_LSTSQ, op)) return NULL;
     return apply1(&lstsq_def, (nb_tensor *const[]){ (nb_tensor *)A, (nb_tensor *)B }, 2, NULL);
 }
 
