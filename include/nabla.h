@@ -606,8 +606,8 @@ NB_API nb_tensor *nb_linalg_svdvals(const nb_tensor *A);
  * many dims as A (batch dims broadcast) or a batch of vectors (*, m), of least
  * norm (LAPACK gelsd; singular values below eps * max(m, n) * the largest
  * count as zero, torch's default). Only the solution (torch's residuals,
- * rank and singular values are not returned), and no gradient yet:
- * backward fails with NB_ERR_UNSUPPORTED. */
+ * rank and singular values are not returned); gradient as torch's, through
+ * pinv(A). */
 NB_API nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B);
 /* Moore-Penrose pseudo-inverse (*, n, m), through svd (torch's default
  * cutoff: singular values up to eps * max(m, n) * the largest are dropped). */

@@ -1166,6 +1166,7 @@ def gen_linalg(op, row):
             case(op, "tall", P(), lin(dt, (4, 3)), lin(dt, (4, 2), "C", "any"))
             case(op, "square batch", P(), lin(dt, (2, 3, 3), "T"), lin(dt, (3, 1), "S", "any"))
             case(op, "wide", P(), lin(dt, (2, 4)), lin(dt, (2, 2), "C", "any"))
+            case(op, "vector", P(), lin(dt, (2, 4, 3), "S"), lin(dt, (2, 4), "C", "any"))
             case(op, "rows", P(), lin(dt, (4, 3)), lin(dt, (3, 2), "C", "any"))
         case(op, "int", P(), I("int64", (2, 2)), I("int64", (2, 1)))
     elif op == "linalg_matrix_norm":

@@ -429,7 +429,7 @@ OP(linalg_eigvalsh,        1, LINALG, FLOAT,   ANY, LDIFF,    op_on_symmetric(x,
 OP(linalg_svd,             1, LINALG, FLOAT,   ANY, LDIFF,    op_svd(x, p, false))
 OP(linalg_svd_values,      1, LINALG, FLOAT,   ANY, LDIFF,    op_svd(x, p, true))
 OP(linalg_svdvals,         1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_svdvals(x[0]))
-OP(linalg_lstsq,           2, LINALG, FLOAT,   ANY, LNONDIFF, nb_linalg_lstsq(x[0], x[1]))
+OP(linalg_lstsq,           2, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_lstsq(x[0], x[1]))
 OP(linalg_pinv,            1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_pinv(x[0]))
 /* clang-format on */
 #endif /* OP */

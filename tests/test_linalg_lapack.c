@@ -247,6 +247,7 @@ static nb_tensor *f_svd(nb_tensor *const *x, int n, void *u)
     return U ? joined(S, nb_matmul(U, Vh)) : NULL; /* U Vh: each pair's signs cancel */
 }
 static nb_tensor *f_svdvals(nb_tensor *const *x, int n, void *u) { (void)n, (void)u; return nb_linalg_svdvals(x[0]); }
+static nb_tensor *f_lstsq(nb_tensor *const *x, int n, void *u) { (void)n, (void)u; return nb_linalg_lstsq(x[0], x[1]); }
 static nb_tensor *f_pinv(nb_tensor *const *x, int n, void *u) { (void)n, (void)u; return nb_linalg_pinv(x[0]); }
 static nb_tensor *f_nuc(nb_tensor *const *x, int n, void *u)
 {
@@ -304,10 +305,10 @@ static void test_gradients(void)
     nb_tensor *R = NULL, *Q = nb_linalg_qr(T, true, &R);
     NBT_CHECK(nb_backward(nb_sum(Q)) != NB_OK);
     NBT_CHECK_ERROR(NB_ERR_UNSUPPORTED, "not defined");
-    /* lstsq has no gradient yet: backward says so. */
-    nb_tensor *X = nb_linalg_lstsq(T, leaf(general(1, 4, 2)));
-    NBT_CHECK(X != NULL && nb_backward(nb_sum(X)) != NB_OK);
-    NBT_CHECK_ERROR(NB_ERR_UNSUPPORTED, "not implemented");
+    nb_tensor *Bt = leaf(general(1, 4, 2)), *Bw = leaf(general(1, 3, 2)), *bt = leaf(nb_arange(1, 5, 1, NB_OPTS(.dtype = NB_FLOAT64)));
+    gradchecks("lstsq tall", f_lstsq, (nb_tensor *[]){ T, Bt }, 2, NULL);
+    gradchecks("lstsq wide", f_lstsq, (nb_tensor *[]){ W, Bw }, 2, NULL);
+    gradchecks("lstsq vector", f_lstsq, (nb_tensor *[]){ nb_squeeze_dim(T, 0), bt }, 2, NULL);
     nb_scope_end();
 }
 

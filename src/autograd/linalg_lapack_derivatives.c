@@ -306,12 +306,48 @@ nb_status nbi_svd_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs,
     return set_grad(&grad_inputs[0], gA);
 }
 
-/* lstsq: no formula yet. */
-nb_status nbi_no_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
-                          nb_tensor **grad_inputs, int n_inputs)
+/* ------------------------------------------------------------------------ */
+/* lstsq                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The gradient of P = pinv(A) (torch's pinv_backward), for g = dL/dP:
+ * m <= n: K = g^T P,  gA = -(P K)^T + K P^T - A P K P^T + P^T P (g^T - K A);
+ * m > n:  K = P g^T,  gA = -(K P)^T + (g^T - A K) P P^T + P^T K - P^T K P A. */
+static nb_tensor *pinv_backward(nb_tensor *g, nb_tensor *P, nb_tensor *A)
 {
-    (void)ctx, (void)grad_outputs, (void)n_outputs, (void)grad_inputs, (void)n_inputs;
-    return nbi_fail_status(NB_ERR_UNSUPPORTED,
-                           "nb_linalg_lstsq backward: the gradient of lstsq is not implemented in nabla (use "
-                           "nb_linalg_pinv(A) @ B, or nb_linalg_solve for a square A)");
+    nb_tensor *Pt = T(P), *gt = T(g);
+    if (size_at(A, -2) <= size_at(A, -1)) {
+        nb_tensor *K   = nb_matmul(gt, P);
+        nb_tensor *KPt = nb_matmul(K, Pt);
+        nb_tensor *sum = nb_add(nb_neg(T(nb_matmul(P, K))), KPt);
+        sum            = nb_sub(sum, nb_matmul(nb_matmul(A, P), KPt));
+        return nb_add(sum, nb_matmul(nb_matmul(Pt, P), nb_sub(gt, nb_matmul(K, A))));
+    }
+    nb_tensor *K   = nb_matmul(P, gt);
+    nb_tensor *PtK = nb_matmul(Pt, K);
+    nb_tensor *sum = nb_add(nb_neg(T(nb_matmul(K, P))), nb_matmul(nb_matmul(nb_sub(gt, nb_matmul(A, K)), P), Pt));
+    return nb_sub(nb_add(sum, PtK), nb_matmul(nb_matmul(PtK, P), A));
+}
+
+/* X = pinv(A) B, as torch's linalg_lstsq_backward:
+ *   gA = pinv_backward(gX B^T),  gB = pinv(A)^T gX,
+ * B and gX taken as matrices (a batch of vectors gains a last dim). */
+nb_status nbi_lstsq_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
+                             nb_tensor **grad_inputs, int n_inputs)
+{
+    (void)n_outputs, (void)n_inputs;
+    nb_tensor *A = nb_ctx_saved(ctx, 0), *B = nb_ctx_saved(ctx, 1), *gX = grad_outputs[0];
+    bool       vector = rhs_is_vector(A, B);
+    nb_tensor *Bm = vector ? nb_unsqueeze(B, -1) : B, *gXm = vector ? nb_unsqueeze(gX, -1) : gX;
+    nb_tensor *P  = nb_linalg_pinv(A);
+    if (P == NULL || Bm == NULL || gXm == NULL) return nb_last_status();
+    nb_status status = NB_OK;
+    if (nb_ctx_needs_input_grad(ctx, 0))
+        status = set_grad(&grad_inputs[0], sum_to_like(pinv_backward(nb_matmul(gXm, T(Bm)), P, A), A));
+    if (status == NB_OK && nb_ctx_needs_input_grad(ctx, 1)) {
+        nb_tensor *gB = nb_matmul(T(P), gXm);
+        if (gB != NULL && vector) gB = nb_squeeze_dim(gB, -1);
+        status = set_grad(&grad_inputs[1], sum_to_like(gB, B));
+    }
+    return status;
 }

@@ -699,9 +699,10 @@ static nb_status lstsq_matrices(const nb_tensor *A, const nb_tensor *B_given, nb
 static nb_status lstsq_forward(nb_function_ctx *ctx, nb_tensor *const *inputs, int n_inputs, nb_tensor **outputs,
                                int n_outputs)
 {
-    (void)ctx, (void)n_inputs, (void)n_outputs;
-    if (nb_scope_begin() != NB_OK) return nb_last_status();
-    nb_status status = lstsq_matrices(inputs[0], inputs[1], outputs);
+    (void)n_inputs, (void)n_outputs;
+    nb_status status = nb_ctx_save_for_backward(ctx, inputs, 2);
+    if (status != NB_OK || nb_scope_begin() != NB_OK) return nb_last_status();
+    status = lstsq_matrices(inputs[0], inputs[1], outputs);
     nb_scope_end();
     return status;
 }
@@ -757,7 +758,7 @@ static nb_status lstsq_matrices(const nb_tensor *A, const nb_tensor *B_given, nb
     return NB_OK;
 }
 
-static const nb_function_def lstsq_def = { "LinalgLstsqBackward0", lstsq_forward, nbi_no_backward };
+static const nb_function_def lstsq_def = { "LinalgLstsqBackward0", lstsq_forward, nbi_lstsq_backward };
 
 nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B)
 {

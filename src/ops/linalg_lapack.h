@@ -32,7 +32,7 @@ nb_status nbi_qr_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, 
                           nb_tensor **grad_inputs, int n_inputs);
 nb_status nbi_svd_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
                            nb_tensor **grad_inputs, int n_inputs);
-nb_status nbi_no_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
-                          nb_tensor **grad_inputs, int n_inputs);
+nb_status nbi_lstsq_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
+                             nb_tensor **grad_inputs, int n_inputs);
 
 #endif /* NABLA_LINALG_LAPACK_H */
