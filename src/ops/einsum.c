@@ -250,7 +250,7 @@ static nb_tensor *einsum(const char *equation, nb_tensor *const *operands, int c
         size_t end = start;
         while (end < lhs_length && equation[end] != ',') end++;
         if (n_terms == MAX_OPERANDS) return nbi_fail(NB_ERR_ARG, "%s: more than %d operands", op, MAX_OPERANDS);
-        char what[32];
+        char what[48];
         snprintf(what, sizeof what, "the subscripts of operand %d", n_terms);
         if (!parse_term(equation + start, end - start, &terms[n_terms++], op, what)) return NULL;
         if (end >= lhs_length) break;
