@@ -576,12 +576,13 @@ NB_API nb_tensor *nb_einsum(const char *equation, nb_tensor *const *operands, in
 NB_API nb_tensor *nb_linalg_solve(const nb_tensor *A, const nb_tensor *B);
 /* A^-1; singular: NB_ERR_ARG. */
 NB_API nb_tensor *nb_linalg_inv(const nb_tensor *A);
-/* Determinant (*); 0 for a singular A (no error). Its gradient inverts A:
- * at a singular A backward fails (NB_ERR_ARG), where torch 1.13 goes
- * through an SVD. */
+/* Determinant (*); 0 for a singular A (no error). Gradient det(A) A^-T;
+ * at an exactly singular A it is 0, as torch 1.13 gives (not the cofactor
+ * matrix). */
 NB_API nb_tensor *nb_linalg_det(const nb_tensor *A);
 /* Sign (*) returned, log|det| (*) in *logabsdet (a new handle; gradient
- * A^-T; none flows through the sign). Singular: sign 0, logabsdet -inf. */
+ * A^-T; none flows through the sign). Singular: sign 0, logabsdet -inf;
+ * its backward then fails (NB_ERR_ARG, singular) where torch gives +-inf. */
 NB_API nb_tensor *nb_linalg_slogdet(const nb_tensor *A, nb_tensor **logabsdet);
 /* L (lower) with A = L L^T, from A's lower triangle; upper: U = L^T from A's
  * upper triangle. Not positive-definite: NB_ERR_ARG, naming the minor. */

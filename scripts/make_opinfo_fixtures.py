@@ -1128,7 +1128,9 @@ def gen_linalg(op, row):
             case(op, "singular batch", P(), fixed("float64", (2, 2, 2), [2, 0, 0, 2] + singular))
         if op in ("linalg_det", "linalg_slogdet_sign", "linalg_slogdet"):
             for dt in FLOATS:
-                case(op, "singular", P(nogc=True), fixed(dt, (2, 2), singular, grad=False))
+                # det's gradient there is 0 in torch 1.13 (compared); slogdet's is +-inf (nabla refuses)
+                case(op, "singular", P(nogc=True), fixed(dt, (2, 2), singular, grad=op == "linalg_det"))
+                case(op, "singular in batch", P(nogc=True), fixed(dt, (2, 2, 2), singular + [2, 1, 1, 3], grad=op == "linalg_det"))
                 case(op, "negative", P(), fixed(dt, (2, 2), [0, 1, 1, 0]))
         if op == "linalg_cholesky":
             case(op, "not pd", P(), fixed("float64", (2, 2), [1, 2, 2, 1]))

@@ -102,17 +102,22 @@ nb_status nbi_inv_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs,
     return set_grad(&grad_inputs[0], nb_neg(nb_matmul(nb_matmul(Xt, grad_outputs[0]), Xt)));
 }
 
-/* d det(A) = det(A) A^-T: needs A invertible (a singular A fails here,
- * where torch 1.13 goes through an SVD). */
+/* d det(A) = det(A) A^-T. NOTE: an exactly singular matrix of the batch
+ * gets a zero gradient, as torch 1.13 gives (the true derivative there is
+ * the cofactor matrix): it is replaced by I before the inverse, so that
+ * the others still invert, and det(A) = 0 zeroes its term. */
 nb_status nbi_det_backward(nb_function_ctx *ctx, nb_tensor *const *grad_outputs, int n_outputs,
                            nb_tensor **grad_inputs, int n_inputs)
 {
     (void)n_outputs, (void)n_inputs;
     nb_tensor *A = nb_ctx_saved(ctx, 0), *det = nb_ctx_saved(ctx, 1);
     if (nbi_grad_enabled()) det = nb_linalg_det(A);
-    nb_tensor *scale = nb_mul(grad_outputs[0], det);
-    nb_tensor *scale2 = scale ? nb_unsqueeze(nb_unsqueeze(scale, -1), -1) : NULL;
-    return set_grad(&grad_inputs[0], nb_mul(scale2, T(nb_linalg_inv(A))));
+    int64_t    n        = size_at(A, -1);
+    nb_tensor *singular = det ? nb_unsqueeze(nb_unsqueeze(nb_eq_scalar(det, 0), -1), -1) : NULL;
+    nb_tensor *safe     = singular ? nb_where(singular, nb_eye(n, n, NB_OPTS(.dtype = nb_dtype_of(A))), A) : NULL;
+    nb_tensor *scale    = nb_mul(grad_outputs[0], det);
+    nb_tensor *scale2   = scale ? nb_unsqueeze(nb_unsqueeze(scale, -1), -1) : NULL;
+    return set_grad(&grad_inputs[0], nb_mul(scale2, T(nb_linalg_inv(safe))));
 }
 
 /* d log|det(A)| = A^-T. */
