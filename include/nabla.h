@@ -822,6 +822,105 @@ NB_API nb_tensor *nb_dot(const nb_tensor *a, const nb_tensor *b);   /* 1-D only 
 NB_API nb_tensor *nb_outer(const nb_tensor *a, const nb_tensor *b);
 
 /* ------------------------------------------------------------------------ */
+/* Linear algebra: products, norms, einsum and torch.linalg (issue 13)       */
+/* ------------------------------------------------------------------------ */
+/* Composites of the ops above (every device, every dtype they take):
+ * beta * input + alpha * (m1 @ m2), input broadcast to the product's shape;
+ * m1 (n, k) and m2 (k, p) for addmm, (b, n, k) and (b, k, p) for baddbmm.
+ * m1 and m2 of one dtype, and input too for addmm (NB_ERR_DTYPE otherwise);
+ * baddbmm converts input to m1's dtype, as torch 1.13 does. Integer
+ * tensors truncate alpha and beta to integers, as torch. beta = 0 ignores
+ * input (its NaNs do not propagate), as torch. */
+NB_API nb_tensor *nb_addmm(const nb_tensor *input, const nb_tensor *m1, const nb_tensor *m2, double beta, double alpha);
+NB_API nb_tensor *nb_baddbmm(const nb_tensor *input, const nb_tensor *b1, const nb_tensor *b2, double beta,
+                             double alpha);
+/* Kronecker product (torch.kron): the shorter shape is padded with leading
+ * 1s; result dim i is a.shape[i] * b.shape[i]; dtypes promote. */
+NB_API nb_tensor *nb_kron(const nb_tensor *a, const nb_tensor *b);
+/* torch.linalg.cross: 3-vectors along dim (negative counts from the end)
+ * of a and b broadcast together (same number of dims and one dtype, as
+ * torch). Size != 3 at dim is NB_ERR_SHAPE; a bad dim NB_ERR_INDEX. */
+NB_API nb_tensor *nb_linalg_cross(const nb_tensor *a, const nb_tensor *b, int dim);
+/* torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) over dims (empty: all),
+ * INFINITY / -INFINITY max / min of |x|, 0 the count of nonzeros; float
+ * tensors only (NB_ERR_DTYPE), NaN ord NB_ERR_ARG. */
+NB_API nb_tensor *nb_linalg_vector_norm(const nb_tensor *t, double ord, nb_dims dims, bool keepdim);
+/* torch.linalg.matrix_norm over the two dims (NB_DIMS(-2, -1) as torch's
+ * default): Frobenius, nuclear (sum of singular values), 1 / -1 (max / min
+ * column sum of |x|), INF / NEG_INF (max / min row sum), 2 / -2 (largest /
+ * smallest singular value). NUC, 2 and -2 need LAPACK (NB_ERR_UNSUPPORTED
+ * without). max / min over an empty dim is NB_ERR_SHAPE, as torch. */
+typedef enum {
+    NB_NORM_FRO,
+    NB_NORM_NUC,
+    NB_NORM_ONE,
+    NB_NORM_NEG_ONE,
+    NB_NORM_TWO,
+    NB_NORM_NEG_TWO,
+    NB_NORM_INF,
+    NB_NORM_NEG_INF
+} nb_matrix_norm_ord;
+NB_API nb_tensor *nb_linalg_matrix_norm(const nb_tensor *t, nb_matrix_norm_ord ord, nb_dims dims, bool keepdim);
+/* torch.einsum: "ij,jk->ik", or the implicit output "ij,jk" (the labels
+ * seen once, sorted); a label repeated within one operand takes its
+ * diagonal ("ii->i", "ii" is the trace); "..." stands for the same
+ * broadcast dims in every operand. Lowercase and uppercase letters are
+ * labels. Contracts pairwise, left to right, each pair one nb_matmul; all
+ * operands of one dtype (NB_ERR_DTYPE). A malformed equation, a wrong
+ * operand count or mismatched label sizes: NB_ERR_ARG / NB_ERR_SHAPE. */
+NB_API nb_tensor *nb_einsum(const char *equation, nb_tensor *const *operands, int count);
+
+/* torch.linalg through LAPACK (OpenBLAS's), float32 and float64 only
+ * (NB_ERR_DTYPE), batched over leading dims: A is (*, m, n), square where
+ * named so (NB_ERR_SHAPE otherwise). CPU only: a build without OpenBLAS,
+ * or a CUDA tensor, gives NB_ERR_UNSUPPORTED (the message says why; move
+ * the tensor with nb_to). Gradients as torch 1.13's formulas, recorded so
+ * that second derivatives work. */
+/* X with A X = B: B (*, n, k), or a batch of vectors (B 1-D, or B shaped as
+ * A without its last dim); batch dims broadcast; dtypes must match. A
+ * singular A is NB_ERR_ARG ("... is singular"), as torch raises. */
+NB_API nb_tensor *nb_linalg_solve(const nb_tensor *A, const nb_tensor *B);
+/* A^-1; singular: NB_ERR_ARG. */
+NB_API nb_tensor *nb_linalg_inv(const nb_tensor *A);
+/* Determinant (*); 0 for a singular A (no error). Gradient det(A) A^-T;
+ * at an exactly singular A it is 0, as torch 1.13 gives (not the cofactor
+ * matrix). */
+NB_API nb_tensor *nb_linalg_det(const nb_tensor *A);
+/* Sign (*) returned, log|det| (*) in *logabsdet (a new handle; gradient
+ * A^-T; none flows through the sign). Singular: sign 0, logabsdet -inf;
+ * its backward then fails (NB_ERR_ARG, singular) where torch gives +-inf. */
+NB_API nb_tensor *nb_linalg_slogdet(const nb_tensor *A, nb_tensor **logabsdet);
+/* L (lower) with A = L L^T, from A's lower triangle; upper: U = L^T from A's
+ * upper triangle. Not positive-definite: NB_ERR_ARG, naming the minor. */
+NB_API nb_tensor *nb_linalg_cholesky(const nb_tensor *A, bool upper);
+/* Q returned, R in *R: reduced (Q (*, m, k), R (*, k, n), k = min(m, n)) or
+ * complete (Q (*, m, m), R (*, m, n)). LAPACK's signs (geqrf), as torch.
+ * No gradient for complete with m > n (NB_ERR_UNSUPPORTED in backward, as
+ * torch). */
+NB_API nb_tensor *nb_linalg_qr(const nb_tensor *A, bool complete, nb_tensor **R);
+/* Eigenvalues (*, n) ascending, of the symmetric matrix in A's lower
+ * triangle (upper: its upper one); eigenvectors (may be NULL) as columns
+ * (*, n, n), each up to sign: a loss should not depend on the signs. */
+NB_API nb_tensor *nb_linalg_eigh(const nb_tensor *A, bool upper, nb_tensor **eigenvectors);
+NB_API nb_tensor *nb_linalg_eigvalsh(const nb_tensor *A, bool upper);
+/* U returned, S (*, k) descending in *S, Vh in *Vh, with A = U diag(S) Vh:
+ * U (*, m, k), Vh (*, k, n), or (*, m, m) and (*, n, n) with full_matrices.
+ * Singular vectors are up to sign; repeated singular values make the
+ * gradient of U and Vh infinite, as torch. */
+NB_API nb_tensor *nb_linalg_svd(const nb_tensor *A, bool full_matrices, nb_tensor **S, nb_tensor **Vh);
+NB_API nb_tensor *nb_linalg_svdvals(const nb_tensor *A);
+/* The least-squares solution X (*, n, k) of A X = B, B (*, m, k) with as
+ * many dims as A (batch dims broadcast) or a batch of vectors (*, m), of least
+ * norm (LAPACK gelsd; singular values below eps * max(m, n) * the largest
+ * count as zero, torch's default). Only the solution (torch's residuals,
+ * rank and singular values are not returned); gradient as torch's, through
+ * pinv(A). */
+NB_API nb_tensor *nb_linalg_lstsq(const nb_tensor *A, const nb_tensor *B);
+/* Moore-Penrose pseudo-inverse (*, n, m), through svd (torch's default
+ * cutoff: singular values up to eps * max(m, n) * the largest are dropped). */
+NB_API nb_tensor *nb_linalg_pinv(const nb_tensor *A);
+
+/* ------------------------------------------------------------------------ */
 /* Joining, splitting and indexing                                           */
 /* ------------------------------------------------------------------------ */
 /* Index tensors are int64. As in torch.gather / index_select / scatter, an

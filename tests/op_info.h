@@ -53,10 +53,15 @@ typedef struct {
     bool     flag2;
 } op_params;
 
-enum { OP_DIFF = 1, OP_FIRST = 2, OP_NONDIFF = 0 };
+enum { OP_DIFF = 1, OP_FIRST = 2, OP_NONDIFF = 0, OP_LAPACK = 4 };
 #define DIFF OP_DIFF
 #define FIRST (OP_DIFF | OP_FIRST)
 #define NONDIFF OP_NONDIFF
+/* The same for ops that need LAPACK: in a build without it (no OpenBLAS)
+ * the test expects NB_ERR_UNSUPPORTED wherever torch succeeds. */
+#define LDIFF (OP_DIFF | OP_LAPACK)
+#define LFIRST (OP_DIFF | OP_FIRST | OP_LAPACK)
+#define LNONDIFF OP_LAPACK
 
 static inline nb_conv_opts op_conv_opts(const op_params *p)
 {
@@ -213,6 +218,82 @@ static inline nb_index_list op_index_expr(nb_tensor *const *x, int64_t id)
     case 13: return NB_INDEX(NB_AT(1), NB_AT(-1), NB_AT(2), NB_AT(0));
     default: return NB_INDEX(NB_AT(0));
     }
+}
+
+/* Linear algebra (issue 13). Symmetric inputs as torch's OpInfos make them
+ * for cholesky and eigh: (x + x^T) / 2, so that finite differences move
+ * both triangles. Eigenvectors and singular vectors are known up to sign:
+ * the rows compare V * V and U Vh, which do not depend on it. */
+static inline nb_tensor *op_symmetric(const nb_tensor *x)
+{
+    if (!nb_dtype_is_floating(nb_dtype_of(x))) return nb_clone(x); /* for the dtype refusal */
+    nb_tensor *t = nb_transpose(x, -1, -2), *sum = t ? nb_add(x, t) : NULL;
+    nb_tensor *out = sum ? nb_mul_scalar(sum, 0.5) : NULL;
+    nb_free(t);
+    nb_free(sum);
+    return out;
+}
+/* which: 0 cholesky, 1 eigh's values, 2 eigvalsh, 3 eigh's V * V. */
+static inline nb_tensor *op_on_symmetric(nb_tensor *const *x, const op_params *p, int which)
+{
+    nb_tensor *a = op_symmetric(x[0]), *out = NULL, *V = NULL, *w = NULL;
+    if (a == NULL) return NULL;
+    switch (which) {
+    case 0: out = nb_linalg_cholesky(a, p->flag); break;
+    case 1: out = nb_linalg_eigh(a, p->flag, NULL); break;
+    case 2: out = nb_linalg_eigvalsh(a, p->flag); break;
+    default:
+        w   = nb_linalg_eigh(a, p->flag, &V);
+        out = w ? nb_mul(V, V) : NULL;
+        nb_free(w);
+        nb_free(V);
+    }
+    nb_free(a);
+    return out;
+}
+static inline nb_tensor *op_slogdet(nb_tensor *const *x, bool sign)
+{
+    nb_tensor *logabs = NULL, *s = nb_linalg_slogdet(x[0], &logabs);
+    if (sign) return op_second(logabs, &s);
+    return op_second(s, &logabs);
+}
+static inline nb_tensor *op_qr(nb_tensor *const *x, const op_params *p, bool r)
+{
+    nb_tensor *R = NULL, *Q = nb_linalg_qr(x[0], p->flag, &R);
+    return r ? op_second(Q, &R) : op_second(R, &Q);
+}
+static inline nb_tensor *op_svd(nb_tensor *const *x, const op_params *p, bool values)
+{
+    nb_tensor *S = NULL, *Vh = NULL, *U = nb_linalg_svd(x[0], p->flag, &S, &Vh);
+    if (U == NULL) return NULL;
+    if (values) {
+        nb_free(U);
+        nb_free(Vh);
+        return S;
+    }
+    nb_free(S);
+    if (p->flag) { /* full matrices: U Vh needs the reduced parts */
+        int64_t m = nb_size(U, -2), n = nb_size(Vh, -1), k = m < n ? m : n;
+        nb_tensor *u = nb_narrow(U, -1, 0, k), *vh = nb_narrow(Vh, -2, 0, k);
+        nb_free(U);
+        nb_free(Vh);
+        U = u, Vh = vh;
+    }
+    nb_tensor *out = nb_matmul(U, Vh);
+    nb_free(U);
+    nb_free(Vh);
+    return out;
+}
+/* p->i[0] indexes these; the script reads the list from here. */
+static const char *const op_einsum_equations[] = {
+    "ij,jk->ik", "ij,jk", "ii", "ii->i", "ij->ji", "bij,bjk->bik", "i,j->ij", "i,i", "ij,ij->", "ijk->kji",
+    "...ij,...jk->...ik", "ij,jk,kl->il", "bn,anm,bm->ba", "ji", "iij->ji", "ab,ba", "i,i->i", "ik,jk",
+};
+static inline nb_tensor *op_einsum(nb_tensor *const *x, const op_params *p)
+{
+    int count = 0;
+    while (count < 3 && x[count] != NULL) count++;
+    return nb_einsum(op_einsum_equations[p->i[0]], x, count);
 }
 
 #endif /* OP_INFO_H */
@@ -628,5 +709,32 @@ OP(bitwise_or_,     2, INPLACE_BINARY, ALL,   ANY, NONDIFF, nb_bitwise_or_(x[0],
 OP(bitwise_or_scalar_, 1, INPLACE_SCALAR, ALL, ANY, NONDIFF, nb_bitwise_or_scalar_(x[0], p->d[0]))
 OP(bitwise_xor_,    2, INPLACE_BINARY, ALL,   ANY, NONDIFF, nb_bitwise_xor_(x[0], x[1]))
 OP(bitwise_xor_scalar_, 1, INPLACE_SCALAR, ALL, ANY, NONDIFF, nb_bitwise_xor_scalar_(x[0], p->d[0]))
+/* Linear algebra: products, norms, einsum and torch.linalg (issue 13).
+ * p->d[0], p->d[1]: beta, alpha; p->i[0]: cross's dim, matrix_norm's ord,
+ * einsum's equation; p->flag: keepdim, upper, complete, full_matrices. */
+OP(addmm,                  3, LINALG, NUMERIC, ANY, DIFF,     nb_addmm(x[0], x[1], x[2], p->d[0], p->d[1]))
+OP(baddbmm,                3, LINALG, NUMERIC, ANY, DIFF,     nb_baddbmm(x[0], x[1], x[2], p->d[0], p->d[1]))
+OP(kron,                   2, LINALG, ALL,     ANY, DIFF,     nb_kron(x[0], x[1]))
+OP(linalg_cross,           2, LINALG, NUMERIC, ANY, DIFF,     nb_linalg_cross(x[0], x[1], (int)p->i[0]))
+OP(linalg_vector_norm,     1, LINALG, FLOAT,   ANY, FIRST,    nb_linalg_vector_norm(x[0], p->d[0], p->dims, p->flag))
+OP(linalg_matrix_norm,     1, LINALG, FLOAT,   ANY, FIRST,    nb_linalg_matrix_norm(x[0], (nb_matrix_norm_ord)p->i[0], NB_DIMS((int)p->i[1], (int)p->i[2]), p->flag))
+OP(linalg_matrix_norm_svd, 1, LINALG, FLOAT,   ANY, LFIRST,   nb_linalg_matrix_norm(x[0], (nb_matrix_norm_ord)p->i[0], NB_DIMS((int)p->i[1], (int)p->i[2]), p->flag))
+OP(einsum,                 3, LINALG, NUMERIC, ANY, DIFF,     op_einsum(x, p))
+OP(linalg_solve,           2, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_solve(x[0], x[1]))
+OP(linalg_inv,             1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_inv(x[0]))
+OP(linalg_det,             1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_det(x[0]))
+OP(linalg_slogdet,         1, LINALG, FLOAT,   ANY, LDIFF,    op_slogdet(x, false))
+OP(linalg_slogdet_sign,    1, LINALG, FLOAT,   ANY, LNONDIFF, op_slogdet(x, true))
+OP(linalg_cholesky,        1, LINALG, FLOAT,   ANY, LDIFF,    op_on_symmetric(x, p, 0))
+OP(linalg_qr,              1, LINALG, FLOAT,   ANY, LDIFF,    op_qr(x, p, false))
+OP(linalg_qr_r,            1, LINALG, FLOAT,   ANY, LDIFF,    op_qr(x, p, true))
+OP(linalg_eigh,            1, LINALG, FLOAT,   ANY, LDIFF,    op_on_symmetric(x, p, 1))
+OP(linalg_eigh_vectors,    1, LINALG, FLOAT,   ANY, LDIFF,    op_on_symmetric(x, p, 3))
+OP(linalg_eigvalsh,        1, LINALG, FLOAT,   ANY, LDIFF,    op_on_symmetric(x, p, 2))
+OP(linalg_svd,             1, LINALG, FLOAT,   ANY, LDIFF,    op_svd(x, p, false))
+OP(linalg_svd_values,      1, LINALG, FLOAT,   ANY, LDIFF,    op_svd(x, p, true))
+OP(linalg_svdvals,         1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_svdvals(x[0]))
+OP(linalg_lstsq,           2, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_lstsq(x[0], x[1]))
+OP(linalg_pinv,            1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_pinv(x[0]))
 /* clang-format on */
 #endif /* OP */

@@ -788,6 +788,7 @@ static void run_memory(void)
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
 #include "misuse_elementwise13.h" /* issue 13: more elementwise ops */
+#include "misuse_linalg.h" /* linear algebra (issue 13) */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -943,6 +944,7 @@ int main(void)
     GROUP(run_modules);
     GROUP(run_optim);
     GROUP(run_data);
+    GROUP(run_linalg);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());

@@ -33,6 +33,7 @@
 #include "index_args.h"
 #include "internal.h"
 #include "iter.h"
+#include "lapack_args.h"
 #include "loss_args.h"
 #include "matmul_args.h"
 #include "norm_args.h"
@@ -65,6 +66,7 @@ typedef enum {
     NBI_FAMILY_CONV,       /* op: nbi_conv_op, dtype: of the data           */
     NBI_FAMILY_POOL,       /* op: nbi_pool_op, dtype: of the data           */
     NBI_FAMILY_BATCH_NORM, /* op: 0 (all four bn_ entries), dtype: of x     */
+    NBI_FAMILY_LAPACK,     /* op: nbi_lapack_op, dtype: of the matrices    */
 
     /* ---- optimizer steps and fused losses ---- */
     NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
@@ -176,6 +178,10 @@ typedef struct nbi_backend {
     /* dx = a[c] * g + b[c] * x + c[c]. */
     void (*bn_grad_input)(const nbi_bn_shape *shape, const void *x, const void *g, const double *a, const double *b,
                           const double *c, void *dx);
+
+    /* Factorizations and solves over a batch of matrices (lapack_args.h);
+     * the CPU's calls LAPACK, and exists only in builds with it. */
+    nb_status (*lapack)(const nbi_lapack_args *args);
 
     /* ---- optimizer steps and fused losses ---- */
     /* One parameter's update in place (optim_args.h); a NULL buffer is an

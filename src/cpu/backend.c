@@ -16,6 +16,7 @@
 /* ---- matmul, convolution, pooling, normalisation ---- */
 #include "gemm.h"
 #include "im2col.h"
+#include "lapack.h"
 #include "norm_kernels.h"
 #include "pool_kernels.h"
 
@@ -73,6 +74,8 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && nb_dtype_is_floating(dtype);
     case NBI_FAMILY_POOL: return (unsigned)op < NBI_NUM_POOL_OPS && nb_dtype_is_floating(dtype);
     case NBI_FAMILY_BATCH_NORM: return op == 0 && nb_dtype_is_floating(dtype);
+    case NBI_FAMILY_LAPACK:
+        return NBI_CPU_HAS_LAPACK && (unsigned)op < NBI_NUM_LAPACK_OPS && nb_dtype_is_floating(dtype);
 
     /* ---- optimizer steps and fused losses ---- */
     case NBI_FAMILY_OPTIM_STEP:
@@ -151,6 +154,9 @@ const nbi_backend nbi_cpu_backend = {
     .bn_affine           = nbi_bn_affine,
     .bn_grad_sums        = nbi_bn_grad_sums,
     .bn_grad_input       = nbi_bn_grad_input,
+#if NBI_CPU_HAS_LAPACK
+    .lapack              = nbi_cpu_lapack, /* without LAPACK: NULL, and supports() says no */
+#endif
 
     /* ---- optimizer steps and fused losses ---- */
     .sgd_step               = nbi_cpu_sgd_step,
