@@ -703,6 +703,7 @@ static void run_memory(void)
 
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
+#include "misuse_rnn.h" /* issue 14: recurrent layers */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -849,6 +850,7 @@ int main(void)
     GROUP(run_modules);
     GROUP(run_optim);
     GROUP(run_data);
+    GROUP(run_recurrent);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());
