@@ -127,10 +127,121 @@ static void test_against_torch(void)
             snprintf(what, sizeof what, "grad params[%lld]", (long long)i);
             check_close(c->name, what, nb_grad(params[i]), get(f, c->name, key));
         }
+        /* float32, the training dtype (vectorized exp and tanh): the same
+         * values to 1e-5. */
+        nb_tensor *x32 = nb_to_dtype(x, NB_FLOAT32), *h32 = h0 ? nb_to_dtype(h0, NB_FLOAT32) : NULL;
+        nb_tensor *c32 = c0 ? nb_to_dtype(c0, NB_FLOAT32) : NULL, *p32[16], *h_n32 = NULL, *c_n32 = NULL;
+        for (int64_t i = 0; i < n; i++)
+            p32[i] = nb_detach(nb_to_dtype(params[i], NB_FLOAT32));
+        nb_tensor *out32 = run_case(c, nb_detach(x32), h32 ? nb_detach(h32) : NULL, c32 ? nb_detach(c32) : NULL, p32,
+                                    n, lengths, has_h_n ? &h_n32 : NULL, has_c_n ? &c_n32 : NULL);
+        double e32 = max_abs_difference(nb_to_dtype(out32, NB_FLOAT64), get(f, c->name, "out"));
+        if (has_h_n) e32 = fmax(e32, max_abs_difference(nb_to_dtype(h_n32, NB_FLOAT64), get(f, c->name, "h_n")));
+        if (has_c_n) e32 = fmax(e32, max_abs_difference(nb_to_dtype(c_n32, NB_FLOAT64), get(f, c->name, "c_n")));
+        NBT_CHECK(e32 <= 1e-5);
+        if (!(e32 <= 1e-5)) fprintf(stderr, "  %s float32: max |nabla - torch| = %g\n", c->name, e32);
         nb_clear_error();
         nb_scope_end();
     }
     nb_safetensors_free(f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Modules                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_module_parameters_as_torch(void)
+{
+    nb_module *lstm = nb_lstm_new(3, 4, NB_RNN_OPTS(.num_layers = 2, .bidirectional = true));
+    const char *names[16];
+    nb_tensor  *params[16];
+    NBT_CHECK(nb_module_parameters(lstm, params, names, 16) == 16);
+    NBT_CHECK(strcmp(nb_module_type(lstm), "LSTM") == 0);
+    const char *want[16] = { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                             "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+                             "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1",
+                             "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse" };
+    for (int i = 0; i < 16; i++) NBT_CHECK(strcmp(names[i], want[i]) == 0);
+    NBT_CHECK(nbt_has_shape(params[0], NB_SHAPE(16, 3)));
+    NBT_CHECK(nbt_has_shape(params[1], NB_SHAPE(16, 4)));
+    NBT_CHECK(nbt_has_shape(params[8], NB_SHAPE(16, 8))); /* layer 1 reads both directions */
+    NBT_CHECK(nbt_has_shape(params[15], NB_SHAPE(16)));
+    /* torch's init: uniform in +-1/sqrt(hidden) = +-0.5, every parameter */
+    nb_scope_begin();
+    for (int i = 0; i < 16; i++) {
+        double largest = nb_item(nb_max(nb_abs(params[i])));
+        NBT_CHECK(largest <= 0.5 && largest > 0.3);
+    }
+    nb_scope_end();
+    nb_module_free(lstm);
+
+    nb_module *gru = nb_gru_new(5, 3, NB_RNN_OPTS(.no_bias = true));
+    NBT_CHECK(nb_module_parameters(gru, params, names, 16) == 2);
+    NBT_CHECK(strcmp(names[1], "weight_hh_l0") == 0 && nbt_has_shape(params[1], NB_SHAPE(9, 3)));
+    nb_module_free(gru);
+    nb_module *rnn = nb_rnn_new(5, 3, NB_RNN_OPTS(.nonlinearity = NB_RNN_RELU));
+    NBT_CHECK(nb_module_parameters(rnn, params, names, 16) == 4 && nbt_has_shape(params[0], NB_SHAPE(3, 5)));
+    NBT_CHECK(strcmp(nb_module_type(rnn), "RNN") == 0);
+    nb_module_free(rnn);
+
+    nb_module *cell = nb_lstm_cell_new(3, 2, true);
+    NBT_CHECK(nb_module_parameters(cell, params, names, 16) == 4);
+    NBT_CHECK(strcmp(names[0], "weight_ih") == 0 && strcmp(names[3], "bias_hh") == 0);
+    NBT_CHECK(nbt_has_shape(params[0], NB_SHAPE(8, 3)) && strcmp(nb_module_type(cell), "LSTMCell") == 0);
+    nb_module_free(cell);
+    cell = nb_gru_cell_new(3, 2, false);
+    NBT_CHECK(nb_module_parameters(cell, params, names, 16) == 2 && nbt_has_shape(params[1], NB_SHAPE(6, 2)));
+    nb_module_free(cell);
+}
+
+/* The module runs the functional form on its own parameters; states and
+ * lengths through nb_recurrent_forward; module forward = zero states. */
+static void test_module_forward(void)
+{
+    nb_module *lstm = nb_lstm_new(3, 4, NB_RNN_OPTS(.num_layers = 2, .batch_first = true));
+    nb_scope_begin();
+    nb_tensor *params[8];
+    nb_module_parameters(lstm, params, NULL, 8);
+    nb_tensor *x  = nb_randn(NB_SHAPE(2, 5, 3), NB_OPTS());
+    nb_tensor *h0 = nb_randn(NB_SHAPE(2, 2, 4), NB_OPTS()), *c0 = nb_randn(NB_SHAPE(2, 2, 4), NB_OPTS());
+    nb_tensor *lengths = nbt_int64_tensor(NB_SHAPE(2), (int64_t[]){ 2, 5 });
+    nb_tensor *h_n, *c_n, *h_n2, *c_n2;
+    nb_tensor *y  = nb_recurrent_forward(lstm, x, h0, c0, lengths, &h_n, &c_n);
+    nb_tensor *y2 = nb_lstm(x, h0, c0, params, 8, lengths, NB_RNN_OPTS(.num_layers = 2, .batch_first = true), true,
+                            &h_n2, &c_n2);
+    NBT_CHECK(max_abs_difference(y, y2) == 0 && max_abs_difference(h_n, h_n2) == 0 && max_abs_difference(c_n, c_n2) == 0);
+    NBT_CHECK(nbt_has_shape(y, NB_SHAPE(2, 5, 4)) && nbt_has_shape(h_n, NB_SHAPE(2, 2, 4)));
+    /* past its length a sequence's output is 0 */
+    NBT_CHECK(nb_item(nb_max(nb_abs(nb_narrow(nb_select(y, 0, 0), 0, 2, 3)))) == 0);
+    nb_tensor *zeros = nb_zeros(NB_SHAPE(2, 2, 4), NB_OPTS());
+    NBT_CHECK(max_abs_difference(nb_module_forward(lstm, x), nb_recurrent_forward(lstm, x, zeros, zeros, NULL, NULL, NULL)) == 0);
+    nb_scope_end();
+    nb_module_free(lstm);
+
+    nb_module *cell = nb_gru_cell_new(3, 2, true);
+    nb_scope_begin();
+    nb_module_parameters(cell, params, NULL, 4);
+    nb_tensor *xc = nb_randn(NB_SHAPE(4, 3), NB_OPTS()), *hc = nb_randn(NB_SHAPE(4, 2), NB_OPTS());
+    NBT_CHECK(max_abs_difference(nb_recurrent_cell_forward(cell, xc, hc, NULL, NULL),
+                                 nb_gru_cell(xc, hc, params[0], params[1], params[2], params[3])) == 0);
+    NBT_CHECK(max_abs_difference(nb_module_forward(cell, xc),
+                                 nb_gru_cell(xc, NULL, params[0], params[1], params[2], params[3])) == 0);
+    nb_scope_end();
+    nb_module_free(cell);
+}
+
+/* Dropout acts between layers, in training only: with p = 1 the last
+ * layer sees zeros, so its output no longer depends on x. */
+static void test_dropout_between_layers(void)
+{
+    nb_module *gru = nb_gru_new(3, 4, NB_RNN_OPTS(.num_layers = 2, .dropout = 1.0));
+    nb_scope_begin();
+    nb_tensor *x = nb_randn(NB_SHAPE(5, 2, 3), NB_OPTS()), *x2 = nb_mul_scalar(x, 2.0);
+    NBT_CHECK(max_abs_difference(nb_module_forward(gru, x), nb_module_forward(gru, x2)) == 0);
+    nb_module_train(gru, false);
+    NBT_CHECK(max_abs_difference(nb_module_forward(gru, x), nb_module_forward(gru, x2)) > 1e-3);
+    nb_scope_end();
+    nb_module_free(gru);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -282,6 +393,9 @@ static void test_create_graph_gradients_match(void)
 int main(void)
 {
     NBT_RUN(test_against_torch);
+    NBT_RUN(test_module_parameters_as_torch);
+    NBT_RUN(test_module_forward);
+    NBT_RUN(test_dropout_between_layers);
     NBT_RUN(test_gradcheck_every_configuration);
     NBT_RUN(test_gradgradcheck);
     NBT_RUN(test_create_graph_gradients_match);
