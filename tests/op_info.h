@@ -484,5 +484,12 @@ OP(index_fill,      2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill(x[0], (int)p->i[
 OP(index_add_,      3, INDEX_PUT, ALL, ANY, DIFF, nb_index_add_(x[0], (int)p->i[0], x[1], x[2], p->d[0]))
 OP(index_copy_,     3, INDEX_PUT, ALL, ANY, DIFF, nb_index_copy_(x[0], (int)p->i[0], x[1], x[2]))
 OP(index_fill_,     2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill_(x[0], (int)p->i[0], x[1], p->d[0]))
+/* Recurrent layers (issue 14): i[0] = 1 for relu, flag = batch_first */
+OP(rnn_cell,        6, RNN, FLOAT,     ANY, DIFF, nb_rnn_cell(x[0], x[1], x[2], x[3], x[4], x[5], (nb_rnn_nonlinearity)p->i[0]))
+OP(lstm_cell,       7, RNN, FLOAT,     ANY, DIFF, nb_lstm_cell(x[0], x[1], x[2], x[3], x[4], x[5], x[6], NULL))
+OP(gru_cell,        6, RNN, FLOAT,     ANY, DIFF, nb_gru_cell(x[0], x[1], x[2], x[3], x[4], x[5]))
+OP(lstm,            7, RNN, FLOAT,     ANY, DIFF, nb_lstm(x[0], x[1], x[2], x + 3, x[5] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag), true, NULL, NULL))
+OP(gru,             6, RNN, FLOAT,     ANY, DIFF, nb_gru(x[0], x[1], x + 2, x[4] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag), true, NULL))
+OP(rnn,             6, RNN, FLOAT,     ANY, DIFF, nb_rnn(x[0], x[1], x + 2, x[4] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag, .nonlinearity = (nb_rnn_nonlinearity)p->i[0]), true, NULL))
 /* clang-format on */
 #endif /* OP */

@@ -64,6 +64,11 @@ static nb_tensor *state_or_zeros(const nb_tensor *s, const nb_tensor *x, int64_t
                         : nb_zeros(NB_SHAPE(H), NB_OPTS(.dtype = x->dtype));
 }
 
+/* An unbatched step (x (I), states (H)) runs as a batch of one, squeezed
+ * after, as torch.nn.RNNCell & co. do (the result's grad_fn is then
+ * SqueezeBackward1, as torch's). */
+static nb_tensor *batch_of_one(const nb_tensor *t) { return t ? nb_unsqueeze(t, 0) : NULL; }
+
 /* x W_ih^T + b_ih and h W_hh^T + b_hh. */
 static nb_tensor *both_sides(const nb_tensor *x, const nb_tensor *h, const nb_tensor *w_ih, const nb_tensor *w_hh,
                              const nb_tensor *b_ih, const nb_tensor *b_hh)
@@ -80,6 +85,13 @@ nb_tensor *nb_rnn_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *
     if (nonlinearity != NB_RNN_TANH && nonlinearity != NB_RNN_RELU)
         return nbi_fail(NB_ERR_ARG, "%s: unknown nonlinearity %d (NB_RNN_TANH or NB_RNN_RELU)", op, (int)nonlinearity);
     if (nb_scope_begin() != NB_OK) return NULL;
+    if (x->ndim == 1) {
+        nb_tensor *out = nb_squeeze_dim(nb_rnn_cell(batch_of_one(x), batch_of_one(h), w_ih, w_hh, b_ih, b_hh,
+                                                    nonlinearity), 0);
+        if (out) nb_keep(out);
+        nb_scope_end();
+        return out;
+    }
     nb_tensor *pre = both_sides(x, state_or_zeros(h, x, H), w_ih, w_hh, b_ih, b_hh);
     nb_tensor *out = nonlinearity == NB_RNN_RELU ? nb_relu(pre) : nb_tanh(pre);
     if (out) nb_keep(out);
@@ -95,6 +107,20 @@ nb_tensor *nb_lstm_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor 
     if (c_out) *c_out = NULL;
     if (!check_step(op, 4, x, h, c, w_ih, w_hh, b_ih, b_hh, &H)) return NULL;
     if (nb_scope_begin() != NB_OK) return NULL;
+    if (x->ndim == 1) {
+        nb_tensor *c_new = NULL;
+        nb_tensor *h_new = nb_squeeze_dim(nb_lstm_cell(batch_of_one(x), batch_of_one(h), batch_of_one(c), w_ih, w_hh,
+                                                       b_ih, b_hh, &c_new), 0);
+        if (h_new && c_out) c_new = nb_squeeze_dim(c_new, 0);
+        if (h_new && (c_out == NULL || c_new)) {
+            nb_keep(h_new);
+            if (c_out) *c_out = nb_keep(c_new);
+        } else {
+            h_new = NULL;
+        }
+        nb_scope_end();
+        return h_new;
+    }
     int        last  = x->ndim - 1;
     nb_tensor *gates = both_sides(x, state_or_zeros(h, x, H), w_ih, w_hh, b_ih, b_hh);
     nb_tensor *i = nb_sigmoid(nb_narrow(gates, last, 0, H)), *f = nb_sigmoid(nb_narrow(gates, last, H, H));
@@ -116,6 +142,12 @@ nb_tensor *nb_gru_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *
     int64_t     H;
     if (!check_step(op, 3, x, h, NULL, w_ih, w_hh, b_ih, b_hh, &H)) return NULL;
     if (nb_scope_begin() != NB_OK) return NULL;
+    if (x->ndim == 1) {
+        nb_tensor *out = nb_squeeze_dim(nb_gru_cell(batch_of_one(x), batch_of_one(h), w_ih, w_hh, b_ih, b_hh), 0);
+        if (out) nb_keep(out);
+        nb_scope_end();
+        return out;
+    }
     int        last = x->ndim - 1;
     nb_tensor *hs = state_or_zeros(h, x, H);
     nb_tensor *gi = nb_linear(x, w_ih, b_ih), *gh = nb_linear(hs, w_hh, b_hh);
