@@ -211,6 +211,9 @@ static void test_module_forward(void)
                             &h_n2, &c_n2);
     NBT_CHECK(max_abs_difference(y, y2) == 0 && max_abs_difference(h_n, h_n2) == 0 && max_abs_difference(c_n, c_n2) == 0);
     NBT_CHECK(nbt_has_shape(y, NB_SHAPE(2, 5, 4)) && nbt_has_shape(h_n, NB_SHAPE(2, 2, 4)));
+    /* lengths of any stride: every other element of (2, 9, 5, 9) */
+    nb_tensor *stepped = nb_slice(nbt_int64_tensor(NB_SHAPE(4), (int64_t[]){ 2, 9, 5, 9 }), 0, 0, 4, 2);
+    NBT_CHECK(max_abs_difference(nb_recurrent_forward(lstm, x, h0, c0, stepped, NULL, NULL), y) == 0);
     /* past its length a sequence's output is 0 */
     NBT_CHECK(nb_item(nb_max(nb_abs(nb_narrow(nb_select(y, 0, 0), 0, 2, 3)))) == 0);
     nb_tensor *zeros = nb_zeros(NB_SHAPE(2, 2, 4), NB_OPTS());

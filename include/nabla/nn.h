@@ -265,7 +265,7 @@ NB_API void    nb_module_free(nb_module *m);
  * same way), differentiable twice (under create_graph the backward runs as
  * public ops). CPU only (NB_ERR_UNSUPPORTED on CUDA), float32 / float64.
  *
- * lengths: NULL, or int64 (B) on the CPU, contiguous, each in [1, T]: the
+ * lengths: NULL, or int64 (B) on the CPU, each in [1, T]: the
  * sequences' lengths, in any order, as torch's pack_padded_sequence(x,
  * lengths, enforce_sorted=False) -> RNN -> pad_packed_sequence(total_length
  * = T): the output is 0 past each sequence's length, the final states are

@@ -207,18 +207,23 @@ static nb_tensor *recurrent(const char *op, nbi_rnn_cell cell, const nb_tensor *
     if (c_n) *c_n = NULL;
     rnn_geometry g;
     if (!check_call(op, cell, x, h0, c0, params, n_params, lengths, opts, &g)) return NULL;
-    if (lengths != NULL && lengths->stride[0] != 1 && g.batch > 1)
-        return nbi_fail(NB_ERR_ARG, "%s: lengths must be contiguous", op);
     if (cell == NBI_RNN_TANH && opts.nonlinearity == NB_RNN_RELU) g.cell = cell = NBI_RNN_RELU;
-    if (nb_scope_begin() != NB_OK) return NULL;
+    /* The lengths as host values for the kernels (any stride). */
+    int64_t *steps = lengths ? malloc((size_t)g.batch * sizeof *steps + 1) : NULL;
+    if (lengths && steps == NULL) return nbi_fail(NB_ERR_OOM, "%s: out of memory", op);
+    for (int64_t b = 0; lengths && b < g.batch; b++)
+        steps[b] = nbi_load_i64(nbi_ptr(lengths) + b * lengths->stride[0] * (int64_t)sizeof(int64_t), NB_INT64);
+    if (nb_scope_begin() != NB_OK) {
+        free(steps);
+        return NULL;
+    }
     nb_tensor *x3  = g.unbatched ? nb_unsqueeze(x, 1) : g.batch_first ? nb_transpose(x, 0, 1) : (nb_tensor *)x;
     nb_tensor *h03 = h0 && g.unbatched ? nb_unsqueeze(h0, 1) : (nb_tensor *)h0;
     nb_tensor *c03 = c0 && g.unbatched ? nb_unsqueeze(c0, 1) : (nb_tensor *)c0;
     nb_tensor *out = NULL, *hn = NULL, *cn = NULL;
     nb_status  status = x3 && (h0 == NULL || h03) && (c0 == NULL || c03) ? NB_OK : nb_last_status();
     if (status == NB_OK)
-        status = run_stack(&g, x3, h03, c03, params, lengths ? (const int64_t *)(const void *)nbi_ptr(lengths) : NULL,
-                           opts, training, &out, &hn, cell == NBI_RNN_LSTM ? &cn : NULL);
+        status = run_stack(&g, x3, h03, c03, params, steps, opts, training, &out, &hn, cell == NBI_RNN_LSTM ? &cn : NULL);
     if (status == NB_OK) {
         out = g.unbatched ? nb_squeeze_dim(out, 1) : g.batch_first ? nb_transpose(out, 0, 1) : out;
         if (g.unbatched) {
@@ -233,6 +238,7 @@ static nb_tensor *recurrent(const char *op, nbi_rnn_cell cell, const nb_tensor *
         if (c_n && cn) *c_n = nb_keep(cn);
     }
     nb_scope_end();
+    free(steps);
     return status == NB_OK ? out : NULL;
 }
 
