@@ -789,6 +789,7 @@ static void run_memory(void)
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
 #include "misuse_elementwise13.h" /* issue 13: more elementwise ops */
 #include "misuse_linalg.h" /* linear algebra (issue 13) */
+#include "misuse_rnn.h" /* issue 14: recurrent layers */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -945,6 +946,7 @@ int main(void)
     GROUP(run_optim);
     GROUP(run_data);
     GROUP(run_linalg);
+    GROUP(run_recurrent);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());

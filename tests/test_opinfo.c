@@ -103,6 +103,8 @@ static const struct {
     { "module_tensor", "module accessor" },
     { "safetensors_get", "file I/O (test_safetensors.c)" },
     { "ctx_saved", "custom-function context accessor, valid only inside a backward" },
+    { "recurrent_forward", "RNN / LSTM / GRU modules run nb_rnn / nb_lstm / nb_gru, rows here (test_rnn.c)" },
+    { "recurrent_cell_forward", "the cell modules run the cell ops, rows here (test_rnn.c)" },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -153,6 +155,12 @@ static struct {
     { "grad_fn:sum_dims[*", "over every dim: nabla SumBackward0, torch SumBackward1 (sum.dim_IntList)", "F16 grad_fn names", 0 },
     { "grad_fn:mean_dims[*", "over every dim: nabla MeanBackward0, torch MeanBackward1", "F16 grad_fn names", 0 },
     { "grad_fn:prod_dims[*", "over several dims: nabla ProdBackward0, torch (one dim at a time) ProdBackward1", "F16 grad_fn names", 0 },
+    /* Deliberate (issue 14): a recurrent layer-direction is one fused node
+     * (torch's CPU path stacks per-step results); batch_first then
+     * transposes it back, with nb_transpose's node name. */
+    { "grad_fn:lstm[*", "the output of nabla's fused sequence op: LstmSequenceBackward (torch StackBackward0)", "I14 fused RNN node names", 0 },
+    { "grad_fn:gru[*", "as above: GruSequenceBackward; batch_first TransposeBackward0 (torch TransposeBackward1)", "I14 fused RNN node names", 0 },
+    { "grad_fn:rnn[*", "as above: RnnTanh/RnnReluSequenceBackward", "I14 fused RNN node names", 0 },
     /* torch's bugs */
     { "forward:*median_dim*[dim] * E", "torch 1.13's median / nanmedian along a dim of an expanded (stride 0) input reads garbage (values like 6.9e-310); nabla gives the median", "F21 median of expanded input", 0 },
     /* int64 numbers */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *model;     /* "cnn" or "mlp" */
+    const char *model;     /* "cnn", "mlp" or "lstm" */
     int         epochs;
     int64_t     batch_size;
     double      lr;        /* 0: the optimizer's usual rate for the model */

@@ -263,6 +263,94 @@ NB_API nb_status nb_module_to(nb_module *m, nb_device device);
 NB_API void    nb_module_free(nb_module *m);
 
 /* ------------------------------------------------------------------------ */
+/* Recurrent layers: RNN, LSTM, GRU and their cells                          */
+/* ------------------------------------------------------------------------ */
+/* As torch.nn.RNN / LSTM / GRU (torch 1.13): T steps, B batch, I input
+ * features, H hidden, L layers, D directions (2 when bidirectional).
+ * Parameters in torch's names, shapes and order (the state_dict of a torch
+ * module loads with nb_module_load): for each layer l and direction
+ * (suffix "_reverse" for the second) weight_ih_l{l} (G*H, I; layers above
+ * the first take D*H inputs), weight_hh_l{l} (G*H, H), bias_ih_l{l} and
+ * bias_hh_l{l} (G*H), with G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3
+ * (GRU, gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+ * Initialised uniform in +-1/sqrt(H) as torch.
+ *
+ * x: (T, B, I), (B, T, I) with batch_first, or (T, I) unbatched. h0, c0:
+ * (L*D, B, H) ((L*D, H) unbatched), or NULL for zeros. Returns the output
+ * (T, B, D*H) (batch_first: (B, T, D*H); unbatched (T, D*H)); *h_n and *c_n
+ * (may be NULL: not wanted) receive the final states (L*D, B, H). Each
+ * layer-direction runs as one fused op (an input GEMM for all steps, then
+ * one GEMM and one elementwise pass per step; backward through time the
+ * same way), differentiable twice (under create_graph the backward runs as
+ * public ops). CPU only (NB_ERR_UNSUPPORTED on CUDA), float32 / float64.
+ *
+ * lengths: NULL, or int64 (B) on the CPU, each in [1, T]: the
+ * sequences' lengths, in any order, as torch's pack_padded_sequence(x,
+ * lengths, enforce_sorted=False) -> RNN -> pad_packed_sequence(total_length
+ * = T): the output is 0 past each sequence's length, the final states are
+ * those at each sequence's last valid step, and the reversed direction
+ * starts at that step. (nabla takes the lengths instead of a packed
+ * sequence; a length outside [1, T] is NB_ERR_ARG, as torch refuses 0.)
+ *
+ * Errors: T = 0 or a shape that does not fit (x, h0, c0, a parameter, the
+ * lengths) NB_ERR_SHAPE naming it; a parameter count other than L*D*4 (L*D*2
+ * without biases) NB_ERR_ARG; dtypes that differ NB_ERR_DTYPE; hidden size 0
+ * or num_layers < 0 or dropout outside [0, 1] NB_ERR_ARG. */
+typedef enum { NB_RNN_TANH = 0, NB_RNN_RELU } nb_rnn_nonlinearity;
+typedef struct {
+    int                 reserved_;    /* lets NB_RNN_OPTS() be empty; leave it zero */
+    int64_t             num_layers;   /* 0 means 1 */
+    bool                no_bias;      /* torch's bias=False */
+    bool                batch_first;
+    bool                bidirectional;
+    double              dropout;      /* on each layer's output but the last, in training */
+    nb_rnn_nonlinearity nonlinearity; /* nb_rnn / nb_rnn_new only */
+} nb_rnn_opts;
+#define NB_RNN_OPTS(...) ((nb_rnn_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* Functional forms: params is torch's flat list (_flat_weights): for each
+ * layer and direction w_ih, w_hh, b_ih, b_hh (no biases with no_bias;
+ * n_params = L*D*4 or L*D*2; borrowed). training switches the dropout. */
+NB_API nb_tensor *nb_rnn(const nb_tensor *x, const nb_tensor *h0, nb_tensor *const *params, int64_t n_params,
+                         const nb_tensor *lengths, nb_rnn_opts opts, bool training, nb_tensor **h_n);
+NB_API nb_tensor *nb_lstm(const nb_tensor *x, const nb_tensor *h0, const nb_tensor *c0, nb_tensor *const *params,
+                          int64_t n_params, const nb_tensor *lengths, nb_rnn_opts opts, bool training,
+                          nb_tensor **h_n, nb_tensor **c_n);
+NB_API nb_tensor *nb_gru(const nb_tensor *x, const nb_tensor *h0, nb_tensor *const *params, int64_t n_params,
+                         const nb_tensor *lengths, nb_rnn_opts opts, bool training, nb_tensor **h_n);
+/* Modules (types "RNN", "LSTM", "GRU"). nb_module_forward(m, x) returns the
+ * output from zero states; nb_recurrent_forward gives the states too
+ * (c0 / c_n: LSTM only, else NB_ERR_ARG). Dropout follows nb_module_train.
+ * hidden_size < 1 or more than 64 layers: NB_ERR_ARG. */
+NB_API nb_module *nb_rnn_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_module *nb_lstm_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_module *nb_gru_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_tensor *nb_recurrent_forward(nb_module *m, const nb_tensor *x, const nb_tensor *h0, const nb_tensor *c0,
+                                       const nb_tensor *lengths, nb_tensor **h_n, nb_tensor **c_n);
+
+/* One step, as torch.nn.RNNCell / LSTMCell / GRUCell: x (B, I) or (I);
+ * h, c (B, H) or (H), or NULL for zeros; w_ih (G*H, I), w_hh (G*H, H),
+ * b_ih, b_hh (G*H) or NULL. Returns h' (and c' in *c_out for LSTM; c_out
+ * may be NULL). Composed of public ops (autograd differentiates them, any
+ * device). Shape errors NB_ERR_SHAPE naming the argument. */
+NB_API nb_tensor *nb_rnn_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *w_ih, const nb_tensor *w_hh,
+                              const nb_tensor *b_ih, const nb_tensor *b_hh, nb_rnn_nonlinearity nonlinearity);
+NB_API nb_tensor *nb_lstm_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *c, const nb_tensor *w_ih,
+                               const nb_tensor *w_hh, const nb_tensor *b_ih, const nb_tensor *b_hh,
+                               nb_tensor **c_out);
+NB_API nb_tensor *nb_gru_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *w_ih, const nb_tensor *w_hh,
+                              const nb_tensor *b_ih, const nb_tensor *b_hh);
+/* Cell modules ("RNNCell", "LSTMCell", "GRUCell"; parameters weight_ih,
+ * weight_hh, bias_ih, bias_hh). nb_module_forward(m, x) steps from zero
+ * states; nb_recurrent_cell_forward takes h and c (NULL: zeros; c for
+ * LSTMCell only) and returns h', with c' in *c_out (LSTMCell; may be NULL). */
+NB_API nb_module *nb_rnn_cell_new(int64_t input_size, int64_t hidden_size, bool bias, nb_rnn_nonlinearity nonlinearity);
+NB_API nb_module *nb_lstm_cell_new(int64_t input_size, int64_t hidden_size, bool bias);
+NB_API nb_module *nb_gru_cell_new(int64_t input_size, int64_t hidden_size, bool bias);
+NB_API nb_tensor *nb_recurrent_cell_forward(nb_module *m, const nb_tensor *x, const nb_tensor *h, const nb_tensor *c,
+                                            nb_tensor **c_out);
+
+/* ------------------------------------------------------------------------ */
 /* Initialisation (in place, under no-grad; return NB_OK or the error)       */
 /* ------------------------------------------------------------------------ */
 

@@ -41,6 +41,7 @@
 #include "optim_args.h"
 #include "pool_args.h"
 #include "reduce_args.h"
+#include "rnn_args.h"
 #include "sort_args.h"
 
 typedef enum {
@@ -71,6 +72,9 @@ typedef enum {
     /* ---- optimizer steps and fused losses ---- */
     NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
     NBI_FAMILY_CROSS_ENTROPY, /* op: 0, dtype: the logits'                 */
+
+    /* ---- recurrent sequences ---- */
+    NBI_FAMILY_RNN, /* op: nbi_rnn_cell, dtype: of every array */
 
     NBI_NUM_FAMILIES
 } nbi_family;
@@ -197,6 +201,12 @@ typedef struct nbi_backend {
     /* grad_logits (R, C) of rows.dtype: scale_i (softmax(logits_i) - onehot(t_i)). */
     void (*cross_entropy_backward)(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
                                    void *grad_logits);
+
+    /* ---- recurrent sequences (rnn_args.h) ---- */
+    /* One layer and direction over every step; the arrays a backward needs
+     * are written into a. Fail only for scratch memory. */
+    nb_status (*rnn_forward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a);
+    nb_status (*rnn_backward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a, const nbi_rnn_grads *grads);
 
 } nbi_backend;
 

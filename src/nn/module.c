@@ -627,3 +627,6 @@ nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const
     }
     return nb_module_new(type, forward, copy, size > 0 ? free : NULL);
 }
+
+nb_forward_fn nbi_module_forward_fn(const nb_module *m) { return m->forward; }
+void         *nbi_module_user(const nb_module *m) { return m->user; }
