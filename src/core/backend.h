@@ -27,6 +27,7 @@
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
 
+#include "attention_args.h"
 #include "conv_args.h"
 #include "creation_args.h"
 #include "formulas.h"
@@ -69,6 +70,9 @@ typedef enum {
     /* ---- optimizer steps and fused losses ---- */
     NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
     NBI_FAMILY_CROSS_ENTROPY, /* op: 0, dtype: the logits'                 */
+
+    /* ---- fused attention ---- */
+    NBI_FAMILY_ATTENTION, /* op: 0 (both attention_ entries), dtype: of q */
 
     NBI_NUM_FAMILIES
 } nbi_family;
@@ -191,6 +195,19 @@ typedef struct nbi_backend {
     /* grad_logits (R, C) of rows.dtype: scale_i (softmax(logits_i) - onehot(t_i)). */
     void (*cross_entropy_backward)(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
                                    void *grad_logits);
+
+    /* ---- fused attention (attention_args.h) ---- */
+    /* out = softmax(scale q k^T + mask) v and lse = its rows' log-sum-exp,
+     * computed tile by tile (online softmax): no more than one tile of the
+     * score matrix exists per thread. A fully masked row gives NaN (out and
+     * lse), as the composite's softmax does. Fails only for scratch memory. */
+    nb_status (*attention_forward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                   void *out, void *lse);
+    /* The gradients of q, k, v (all written) from grad_out, recomputing the
+     * probability tiles from q, k and lse. Fails only for scratch memory. */
+    nb_status (*attention_backward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                    const void *out, const void *lse, const void *grad_out, void *grad_q,
+                                    void *grad_k, void *grad_v);
 
 } nbi_backend;
 

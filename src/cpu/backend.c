@@ -23,6 +23,9 @@
 #include "loss_kernels.h"
 #include "optim_kernels.h"
 
+/* ---- fused attention ---- */
+#include "attention_kernels.h"
+
 static void *cpu_alloc(size_t bytes, int index)
 {
     (void)index;
@@ -78,6 +81,9 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_OPTIM_STEP:
         return (unsigned)op < NBI_NUM_STEP_RULES && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
     case NBI_FAMILY_CROSS_ENTROPY: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
+
+    /* ---- fused attention ---- */
+    case NBI_FAMILY_ATTENTION: return op == 0 && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
 
     default: return false;
     }
@@ -155,5 +161,9 @@ const nbi_backend nbi_cpu_backend = {
     .rmsprop_step           = nbi_cpu_rmsprop_step,
     .cross_entropy_forward  = nbi_cpu_cross_entropy_forward,
     .cross_entropy_backward = nbi_cpu_cross_entropy_backward,
+
+    /* ---- fused attention ---- */
+    .attention_forward  = nbi_cpu_attention_forward,
+    .attention_backward = nbi_cpu_attention_backward,
 
 };
