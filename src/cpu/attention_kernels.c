@@ -15,38 +15,36 @@
  * summed by one thread in a fixed order: results do not depend on the
  * thread count.
  *
- * The tile loops are in attention_tiles.inc, once per dtype. The reference
+ * The tile loops are in attention_tiles.inc, once per dtype and
+ * instruction set (attention_isa_*.c). The reference
  * they are tested against is the composite of nn/attention.c.
  */
 #include "attention_kernels.h"
 #include "cpu.h"
-#include "vecmath.h"
 
-#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Query rows and key columns of a tile: a 64 x 64 float tile is 16 KiB,
- * so a tile, its dP twin and the packed key / value tiles stay in L2. */
-#define ROWS 64
-#define COLS 64
+#define ROWS NBI_ATTENTION_ROWS
+#define COLS NBI_ATTENTION_COLS
 
-#define REAL     float
-#define EXP(x)   nbi_expf(x)
-#define TILED(n) n##_f32
-#include "attention_tiles.inc"
-#undef REAL
-#undef EXP
-#undef TILED
+extern const nbi_attention_tiles nbi_attention_tiles_baseline;
+#if NB_HAVE_X86_ISAS
+extern const nbi_attention_tiles nbi_attention_tiles_avx2;
+extern const nbi_attention_tiles nbi_attention_tiles_avx512;
+#endif
 
-#define REAL     double
-#define EXP(x)   exp(x)
-#define TILED(n) n##_f64
-#include "attention_tiles.inc"
-#undef REAL
-#undef EXP
-#undef TILED
+/* The tile loops of the instruction set the elementwise kernels chose. */
+static const nbi_attention_tiles *tiles(void)
+{
+#if NB_HAVE_X86_ISAS
+    const char *isa = nbi_elementwise_isa();
+    if (strcmp(isa, "avx512") == 0) return &nbi_attention_tiles_avx512;
+    if (strcmp(isa, "avx2") == 0) return &nbi_attention_tiles_avx2;
+#endif
+    return &nbi_attention_tiles_baseline;
+}
 
 /* Scratch elements per thread. */
 static size_t forward_scratch(const nbi_attention_shape *s)
@@ -77,18 +75,11 @@ static void forward_range(int64_t begin, int64_t end, void *ctx)
         atomic_store(&job->out_of_memory, true);
         return;
     }
-    const int64_t L = s->q_len, S = s->kv_len, E = s->qk_dim, V = s->v_dim;
+    nbi_attention_forward_fn forward = tiles()->forward[s->dtype == NB_FLOAT64];
     for (int64_t w = begin; w < end; w++) {
         int64_t b = w / job->row_tiles, row0 = w % job->row_tiles * ROWS;
-        int64_t rows = L - row0 < ROWS ? L - row0 : ROWS;
-        if (s->dtype == NB_FLOAT32)
-            forward_rows_f32(s, b, (const float *)job->q + b * L * E, (const float *)job->k + b * S * E,
-                             (const float *)job->v + b * S * V, (float *)job->dst_out + b * L * V,
-                             (float *)job->dst_lse + b * L, row0, rows, scratch);
-        else
-            forward_rows_f64(s, b, (const double *)job->q + b * L * E, (const double *)job->k + b * S * E,
-                             (const double *)job->v + b * S * V, (double *)job->dst_out + b * L * V,
-                             (double *)job->dst_lse + b * L, row0, rows, scratch);
+        int64_t rows = s->q_len - row0 < ROWS ? s->q_len - row0 : ROWS;
+        forward(s, b, job->q, job->k, job->v, job->dst_out, job->dst_lse, row0, rows, scratch);
     }
     free(scratch);
 }
@@ -115,21 +106,9 @@ static void backward_range(int64_t begin, int64_t end, void *ctx)
         atomic_store(&job->out_of_memory, true);
         return;
     }
-    const int64_t L = s->q_len, S = s->kv_len, E = s->qk_dim, V = s->v_dim;
-    for (int64_t b = begin; b < end; b++) {
-        if (s->dtype == NB_FLOAT32)
-            backward_batch_f32(s, b, (const float *)job->q + b * L * E, (const float *)job->k + b * S * E,
-                               (const float *)job->v + b * S * V, (const float *)job->out + b * L * V,
-                               (const float *)job->lse + b * L, (const float *)job->dout + b * L * V,
-                               (float *)job->dq + b * L * E, (float *)job->dk + b * S * E,
-                               (float *)job->dv + b * S * V, scratch);
-        else
-            backward_batch_f64(s, b, (const double *)job->q + b * L * E, (const double *)job->k + b * S * E,
-                               (const double *)job->v + b * S * V, (const double *)job->out + b * L * V,
-                               (const double *)job->lse + b * L, (const double *)job->dout + b * L * V,
-                               (double *)job->dq + b * L * E, (double *)job->dk + b * S * E,
-                               (double *)job->dv + b * S * V, scratch);
-    }
+    nbi_attention_backward_fn backward = tiles()->backward[s->dtype == NB_FLOAT64];
+    for (int64_t b = begin; b < end; b++)
+        backward(s, b, job->q, job->k, job->v, job->out, job->lse, job->dout, job->dq, job->dk, job->dv, scratch);
     free(scratch);
 }
 
