@@ -306,12 +306,13 @@ NB_API nb_module *nb_multihead_attention_new(int64_t embed_dim, int64_t num_head
  *   per_head_weights  return the weights per head (torch's
  *                     average_attn_weights=False), else averaged. */
 typedef struct {
+    int              reserved_;
     const nb_tensor *attn_mask;
     const nb_tensor *key_padding_mask;
     bool             is_causal;
     bool             per_head_weights;
 } nb_attention_opts;
-#define NB_ATTENTION_OPTS(...) ((nb_attention_opts){ .attn_mask = NULL, __VA_ARGS__ })
+#define NB_ATTENTION_OPTS(...) ((nb_attention_opts){ .reserved_ = 0, __VA_ARGS__ })
 
 /* MultiheadAttention's forward: query (L, N, E) ((N, L, E) with
  * batch_first; (L, E) unbatched), key and value (S, N, E) likewise ->

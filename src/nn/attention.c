@@ -27,6 +27,7 @@
  * Letters: L query positions, S key positions, E q/k width, V v width.
  */
 #include "core/backend.h"
+#include "nn/attention.h"
 #include "nn/functional_args.h"
 
 #include <math.h>
@@ -137,11 +138,6 @@ static nb_tensor *masked_scores(const nb_tensor *q, const nb_tensor *k, const nb
     return scores;
 }
 
-/* The composite, with the attention probabilities (after dropout) in
- * *weights when weights is not NULL (for MultiheadAttention's
- * need_weights). Checked arguments; a new tensor in the caller's scope. */
-nb_tensor *nbf_attention_composite(const nb_tensor *q, const nb_tensor *k, const nb_tensor *v, const nb_tensor *mask,
-                                   double dropout_p, bool is_causal, double scale, nb_tensor **weights);
 nb_tensor *nbf_attention_composite(const nb_tensor *q, const nb_tensor *k, const nb_tensor *v, const nb_tensor *mask,
                                    double dropout_p, bool is_causal, double scale, nb_tensor **weights)
 {

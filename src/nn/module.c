@@ -627,3 +627,8 @@ nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const
     }
     return nb_module_new(type, forward, copy, size > 0 ? free : NULL);
 }
+
+void *nbi_module_config_of(const nb_module *m, nb_forward_fn forward)
+{
+    return m->forward == forward ? m->user : NULL;
+}

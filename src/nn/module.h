@@ -47,4 +47,9 @@ bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x);
  * when size is 0), freed with the module. */
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size);
 
+/* m's user data when m was made with this forward function (so its user
+ * data is the config that function expects), else NULL: how a module-
+ * specific entry point (nb_multihead_attention) recognises its module. */
+void *nbi_module_config_of(const nb_module *m, nb_forward_fn forward);
+
 #endif /* NABLA_NN_MODULE_H */
