@@ -10,6 +10,7 @@
  * random shifts and label smoothing the CNN passes 98% on the 2,000 test
  * digits for every seed tried, the MLP 96.5%.
  *   mlp: Flatten Linear(784, 256) ReLU Linear(256, 10)      (~203k parameters)
+ *   vit: a small vision transformer on 7x7 patches (vit.c)  (~77k parameters)
  */
 #include "train.h"
 
@@ -17,6 +18,7 @@
 
 nb_module *build_model(const char *name)
 {
+    if (strcmp(name, "vit") == 0) return build_vit(); /* vit.c */
     if (strcmp(name, "mlp") == 0) {
         nb_module *layers[] = { nb_flatten_new(1, -1), nb_linear_new(784, 256, true), nb_relu_new(),
                                 nb_linear_new(256, 10, true) };
