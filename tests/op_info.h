@@ -484,5 +484,11 @@ OP(index_fill,      2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill(x[0], (int)p->i[
 OP(index_add_,      3, INDEX_PUT, ALL, ANY, DIFF, nb_index_add_(x[0], (int)p->i[0], x[1], x[2], p->d[0]))
 OP(index_copy_,     3, INDEX_PUT, ALL, ANY, DIFF, nb_index_copy_(x[0], (int)p->i[0], x[1], x[2]))
 OP(index_fill_,     2, INDEX_PUT, ALL, ANY, DIFF, nb_index_fill_(x[0], (int)p->i[0], x[1], p->d[0]))
+/* issue 14: attention. x[3] the mask (or NULL); p->d[0] scale, p->d[1]
+ * dropout_p, p->flag is_causal. */
+OP(scaled_dot_product_attention, 4, ATTENTION, FLOAT, ANY, DIFF,
+   nb_scaled_dot_product_attention(x[0], x[1], x[2], x[3], p->d[1], p->flag, p->d[0]))
+OP(scaled_dot_product_attention_composite, 4, ATTENTION, FLOAT, ANY, DIFF,
+   nb_scaled_dot_product_attention_composite(x[0], x[1], x[2], x[3], p->d[1], p->flag, p->d[0]))
 /* clang-format on */
 #endif /* OP */

@@ -703,6 +703,7 @@ static void run_memory(void)
 
 #include "misuse_autograd_files.h" /* autograd and files */
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
+#include "misuse_attention.h" /* issue 14: attention and transformers */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -737,6 +738,7 @@ static const struct {
     { "nb_sigmoid_new", "no arguments" },
     { "nb_silu_new", "no arguments" },
     { "nb_gelu_new", "a bool: both values valid" },
+    { "nb_transformer_layer_defaults", "returns a value struct; the constructors check it (nb_transformer_encoder_new cases)" },
 };
 
 static bool is_covered(const char *name)
@@ -849,6 +851,7 @@ int main(void)
     GROUP(run_modules);
     GROUP(run_optim);
     GROUP(run_data);
+    GROUP(run_attention);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());

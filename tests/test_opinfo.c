@@ -102,6 +102,9 @@ static const struct {
     { "module_tensor", "module accessor" },
     { "safetensors_get", "file I/O (test_safetensors.c)" },
     { "ctx_saved", "custom-function context accessor, valid only inside a backward" },
+    { "multihead_attention", "a module's forward (test_attention.c: torch fixtures, gradients)" },
+    { "transformer_forward", "a module's forward (test_attention.c: torch encoders loaded from safetensors)" },
+    { "sinusoidal_positions", "creation (test_attention.c)" },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -178,6 +181,7 @@ static struct {
     { "index_put*", "*", "IndexPutBackward0", "a scatter into a flat view of a copy (CopySlices); torch's one IndexPutBackward0", 0 },
     { "*quantile*", "*", "*", "composed of sort, gather and a lerp (where, mul, add) as torch's, but torch ends on a squeeze or a view of its own", 0 },
     { "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", "MeanBackward1", "output (1, 1): torch dispatches to mean(-1, -2), nabla keeps its one node", 0 },
+    { "scaled_dot_product_attention*", "*", "*", "torch 1.13 has no public SDPA: the reference is its documented formula (matmul last: UnsafeViewBackward0 / BmmBackward0 / MmBackward0); nabla's fused path is ScaledDotProductFlashAttentionForCpuBackward0 (torch 2.x's CPU flash node), its composite ends on its own matmul's node", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };
 
