@@ -1958,6 +1958,59 @@ GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_
 GENERATORS.update(SHAPE_GENERATORS)  # issue 13's shape and index ops (their block above)
 GENERATORS.update(RNN_GENERATORS)  # issue 14's recurrent layers (their block above)
 
+# ---------------------------------------------------------------- issue 14: attention
+# torch 1.13 has no public scaled_dot_product_attention: the reference is the
+# formula PyTorch 2.x documents for it, with 2.x's argument checks (a mask
+# must broadcast to the scores without growing them, bool or of q's dtype;
+# no mask with is_causal). p: d[0] scale (0: 1/sqrt(E)), d[1] dropout_p
+# (always 0 here: dropout draws nabla's own stream), flag is_causal.
+
+
+def sdpa_ref(x, p):
+    q, k, v, mask = x[0], x[1], x[2], x[3]
+    if q.dtype != k.dtype or q.dtype != v.dtype:
+        raise RuntimeError("query, key and value must have the same dtype")
+    scale = p["d"][0] or 1.0 / math.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-2, -1) * scale
+    if mask is not None:
+        if mask.dtype != torch.bool and mask.dtype != q.dtype:
+            raise RuntimeError("attn_mask must be bool or of the query's dtype")
+        if torch.broadcast_shapes(mask.shape, scores.shape) != scores.shape:
+            raise RuntimeError("attn_mask does not broadcast to the scores")
+        if p["flag"]:
+            raise RuntimeError("attn_mask with is_causal")
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    if p["flag"]:
+        allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+TORCH.update({"scaled_dot_product_attention": sdpa_ref, "scaled_dot_product_attention_composite": sdpa_ref})
+
+
+def gen_attention(op, row):
+    for dt in FLOATS:
+        case(op, "", P(d=(0, 0)), I(dt, (2, 3, 4), "T"), I(dt, (2, 5, 4)), I(dt, (2, 5, 3), "S"), None)
+        case(op, "heads", P(d=(0, 0)), I(dt, (2, 2, 3, 4)), I(dt, (2, 2, 5, 4), "S"), I(dt, (2, 2, 5, 2), "T"), None)
+        case(op, "broadcast", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4), "E"), I(dt, (1, 5, 3)), None)
+        case(op, "causal", P(d=(0, 0), flag=True), I(dt, (2, 4, 3)), I(dt, (2, 3, 3)), I(dt, (2, 3, 2)), None)
+        case(op, "scale", P(d=(0.7, 0)), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 2)), None)
+        case(op, "bool mask", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)),
+             mask([1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1], (3, 5)))
+        case(op, "float mask", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)),
+             I(dt, (1, 3, 5), "E"))
+        case(op, "empty", P(d=(0, 0)), I(dt, (2, 0, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)), None)
+        case(op, "bad E", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 3)), I(dt, (2, 5, 3)), None)
+        case(op, "mask grows", P(d=(0, 0)), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 3)), I(dt, (2, 3, 5), grad=False))
+        case(op, "mask causal", P(d=(0, 0), flag=True), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 3)),
+             mask([1] * 15, (3, 5)))
+    case(op, "mixed", P(d=(0, 0)), I("float32", (3, 4)), I("float64", (5, 4)), I("float32", (5, 3)), None)
+    case(op, "int", P(d=(0, 0)), I("int64", (3, 4)), I("int64", (5, 4)), I("int64", (5, 3)), None)
+
+
+GENERATORS.update({"ATTENTION": gen_attention})
+
 
 def weights(out):
     n = out.numel()

@@ -105,6 +105,9 @@ static const struct {
     { "ctx_saved", "custom-function context accessor, valid only inside a backward" },
     { "recurrent_forward", "RNN / LSTM / GRU modules run nb_rnn / nb_lstm / nb_gru, rows here (test_rnn.c)" },
     { "recurrent_cell_forward", "the cell modules run the cell ops, rows here (test_rnn.c)" },
+    { "multihead_attention", "a module's forward (test_attention.c: torch fixtures, gradients)" },
+    { "transformer_forward", "a module's forward (test_attention.c: torch encoders loaded from safetensors)" },
+    { "sinusoidal_positions", "creation (test_attention.c)" },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -212,6 +215,7 @@ static struct {
     { "einsum", "*", "*Backward?", "composed of views, diagonals, sums and matmul in an order of its own; torch's own composite ends in other nodes", 0 },
     { "linalg_matrix_norm*", "*", "*Backward?", "composed of abs, sum, a shared-gradient max/min (torch: amax/amin) and squeezes, or of svdvals", 0 },
     { "linalg_pinv", "*", "LinalgPinvBackward0", "composed of svd, where and matmul (torch has its own node)", 0 },
+    { "scaled_dot_product_attention*", "*", "*", "torch 1.13 has no public SDPA: the reference is its documented formula (matmul last: UnsafeViewBackward0 / BmmBackward0 / MmBackward0); nabla's fused path is ScaledDotProductFlashAttentionForCpuBackward0 (torch 2.x's CPU flash node), its composite ends on its own matmul's node", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };
 

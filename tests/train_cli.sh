@@ -48,6 +48,8 @@ if [ ! -s "$work/run1/model.safetensors" ] || ! grep -q "<svg" "$work/run1/curve
     echo "FAILED: the run did not write model.safetensors and curves.svg"
     failures=$((failures + 1))
 fi
+# The vision transformer (issue 14) trains too, and names itself.
+expect "a one-epoch ViT run trains and evaluates" 0 "nabla-train: vit on cpu" -- "$train" --model vit --epochs 1 --batch-size 128 --threads 1 --data "$data" --out "$work/vit"
 # A classes.txt beside the data names the classes in the report.
 mkdir -p "$work/named"
 for f in "$data"/*-ubyte*; do ln -s "$f" "$work/named/"; done

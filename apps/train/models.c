@@ -1,5 +1,5 @@
 /*
- * models.c — the two networks of nabla-train, as torch would write them:
+ * models.c — the networks of nabla-train, as torch would write them:
  *
  *   cnn: Conv2d(1, 16, 3, padding 1) ReLU MaxPool2d(2)
  *        Conv2d(16, 32, 3, padding 1) ReLU MaxPool2d(2)
@@ -15,6 +15,7 @@
  *         last step's output                              (~82k parameters)
  *         State-dict names lstm.weight_ih_l0, ..., fc.weight, fc.bias, as
  *         scripts/train_lstm_torch.py's module has them.
+ *   vit: a small vision transformer on 7x7 patches (vit.c)  (~77k parameters)
  */
 #include "train.h"
 
@@ -46,6 +47,7 @@ static nb_module *lstm_classifier_new(void)
 nb_module *build_model(const char *name)
 {
     if (strcmp(name, "lstm") == 0) return lstm_classifier_new();
+    if (strcmp(name, "vit") == 0) return build_vit(); /* vit.c */
     if (strcmp(name, "mlp") == 0) {
         nb_module *layers[] = { nb_flatten_new(1, -1), nb_linear_new(784, 256, true), nb_relu_new(),
                                 nb_linear_new(256, 10, true) };

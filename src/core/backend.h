@@ -27,6 +27,7 @@
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
 
+#include "attention_args.h"
 #include "conv_args.h"
 #include "creation_args.h"
 #include "formulas.h"
@@ -75,6 +76,8 @@ typedef enum {
 
     /* ---- recurrent sequences ---- */
     NBI_FAMILY_RNN, /* op: nbi_rnn_cell, dtype: of every array */
+    /* ---- fused attention ---- */
+    NBI_FAMILY_ATTENTION, /* op: 0 (both attention_ entries), dtype: of q */
 
     NBI_NUM_FAMILIES
 } nbi_family;
@@ -207,6 +210,18 @@ typedef struct nbi_backend {
      * are written into a. Fail only for scratch memory. */
     nb_status (*rnn_forward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a);
     nb_status (*rnn_backward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a, const nbi_rnn_grads *grads);
+    /* ---- fused attention (attention_args.h) ---- */
+    /* out = softmax(scale q k^T + mask) v and lse = its rows' log-sum-exp,
+     * computed tile by tile (online softmax): no more than one tile of the
+     * score matrix exists per thread. A fully masked row gives NaN (out and
+     * lse), as the composite's softmax does. Fails only for scratch memory. */
+    nb_status (*attention_forward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                   void *out, void *lse);
+    /* The gradients of q, k, v (all written) from grad_out, recomputing the
+     * probability tiles from q, k and lse. Fails only for scratch memory. */
+    nb_status (*attention_backward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                    const void *out, const void *lse, const void *grad_out, void *grad_q,
+                                    void *grad_k, void *grad_v);
 
 } nbi_backend;
 

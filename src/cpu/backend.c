@@ -26,6 +26,8 @@
 
 /* ---- recurrent sequences ---- */
 #include "rnn_kernels.h"
+/* ---- fused attention ---- */
+#include "attention_kernels.h"
 
 static void *cpu_alloc(size_t bytes, int index)
 {
@@ -87,6 +89,8 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
 
     /* ---- recurrent sequences ---- */
     case NBI_FAMILY_RNN: return (unsigned)op < NBI_NUM_RNN_CELLS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    /* ---- fused attention ---- */
+    case NBI_FAMILY_ATTENTION: return op == 0 && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
 
     default: return false;
     }
@@ -174,5 +178,8 @@ const nbi_backend nbi_cpu_backend = {
     /* ---- recurrent sequences ---- */
     .rnn_forward  = nbi_cpu_rnn_forward,
     .rnn_backward = nbi_cpu_rnn_backward,
+    /* ---- fused attention ---- */
+    .attention_forward  = nbi_cpu_attention_forward,
+    .attention_backward = nbi_cpu_attention_backward,
 
 };
