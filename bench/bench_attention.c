@@ -79,12 +79,7 @@ static double time_batch(void *ctx, int64_t calls)
 int main(int argc, char **argv)
 {
     bench_options o;
-    bench_options_init(&o);
-    for (int i = 1; i < argc; i++)
-        if (bench_parse_option(&o, argc, argv, &i) != 1) {
-            fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", argv[0]);
-            return 2;
-        }
+    if (!bench_parse_options(&o, argc, argv)) return 2;
     nb_set_allocator(counting_alloc, counting_release, NULL);
     nb_manual_seed(0);
     nb_shape       shape = NB_SHAPE(B, H, L, D);

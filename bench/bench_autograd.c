@@ -304,21 +304,10 @@ static bool run_memory(void)
     return live_after == live_before && live_end == live_start;
 }
 
-static void usage(const char *program)
-{
-    fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", program);
-}
-
 int main(int argc, char **argv)
 {
     bench_options opt;
-    bench_options_init(&opt);
-    for (int i = 1; i < argc; i++) {
-        if (bench_parse_option(&opt, argc, argv, &i) != 1) {
-            usage(argv[0]);
-            return 2;
-        }
-    }
+    if (!bench_parse_options(&opt, argc, argv)) return 2;
     int reps = opt.reps > 0 ? opt.reps : BENCH_DEFAULT_REPS;
 
     nb_manual_seed(0);

@@ -141,6 +141,19 @@ static inline int bench_parse_option(bench_options *o, int argc, char **argv, in
     return 0;
 }
 
+/* Initialises o from a command line of the common options alone; false
+ * (with the usage on stderr) for anything else. */
+static inline bool bench_parse_options(bench_options *o, int argc, char **argv)
+{
+    bench_options_init(o);
+    for (int i = 1; i < argc; i++)
+        if (bench_parse_option(o, argc, argv, &i) != 1) {
+            fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", argv[0]);
+            return false;
+        }
+    return true;
+}
+
 /* Whether the filter selects the case `name`. */
 static inline bool bench_selected(const bench_options *o, const char *name)
 {

@@ -244,21 +244,10 @@ static bool run_case(const bench_case *c, int threads, int reps_override)
     return ok;
 }
 
-static void usage(const char *program)
-{
-    fprintf(stderr, "usage: %s [--threads N] [--filter SUBSTRING] [--reps N]\n", program);
-}
-
 int main(int argc, char **argv)
 {
     bench_options opt;
-    bench_options_init(&opt);
-    for (int i = 1; i < argc; i++) {
-        if (bench_parse_option(&opt, argc, argv, &i) != 1) {
-            usage(argv[0]);
-            return 2;
-        }
-    }
+    if (!bench_parse_options(&opt, argc, argv)) return 2;
 
     nb_manual_seed(0);
     printf("# nabla bench_core: gemm=%s elementwise_isa=%s default_threads=%d\n", nb_gemm_backend(),

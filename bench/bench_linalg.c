@@ -55,12 +55,7 @@ static double time_batch(void *opaque, int64_t calls)
 int main(int argc, char **argv)
 {
     bench_options o;
-    bench_options_init(&o);
-    for (int i = 1; i < argc; i++)
-        if (bench_parse_option(&o, argc, argv, &i) != 1) {
-            fprintf(stderr, "usage: %s [--threads N] [--filter S] [--reps N]\n", argv[0]);
-            return 2;
-        }
+    if (!bench_parse_options(&o, argc, argv)) return 2;
     nb_manual_seed(0);
     nb_tensor *R = nb_randn(NB_SHAPE(N, N), NB_OPTS(.dtype = NB_FLOAT64));
     nb_tensor *A = nb_add(nb_div_scalar(nb_matmul(R, nb_t(R)), N), nb_eye(N, N, NB_OPTS(.dtype = NB_FLOAT64)));

@@ -64,23 +64,22 @@ static nb_status add_biases(nb_dtype dtype, void *rows, int64_t R, int64_t C, co
     size_t item = nb_dtype_size(dtype);
     void  *sum  = malloc((size_t)C * item + 1);
     if (sum == NULL) return nbi_fail_status(NB_ERR_OOM, "out of memory for the recurrent step's scratch");
-    if (dtype == NB_FLOAT32) {
-        const float *ba = bias_a, *bb = bias_b;
-        float       *b  = sum, *x = rows;
-        for (int64_t j = 0; j < C; j++)
-            b[j] = (ba ? ba[j] : 0.0f) + (bb && j < b_columns ? bb[j] : 0.0f);
-        for (int64_t r = 0; r < R; r++, x += C)
-            for (int64_t j = 0; j < C; j++)
-                x[j] += b[j];
-    } else {
-        const double *ba = bias_a, *bb = bias_b;
-        double       *b  = sum, *x = rows;
-        for (int64_t j = 0; j < C; j++)
-            b[j] = (ba ? ba[j] : 0.0) + (bb && j < b_columns ? bb[j] : 0.0);
-        for (int64_t r = 0; r < R; r++, x += C)
-            for (int64_t j = 0; j < C; j++)
-                x[j] += b[j];
-    }
+    /* sum = bias_a + bias_b once, then added to every row */
+#define ADD_BIASES(T)                                                   \
+    do {                                                                \
+        const T *ba = bias_a, *bb = bias_b;                             \
+        T       *b = sum, *x = rows;                                    \
+        for (int64_t j = 0; j < C; j++)                                 \
+            b[j] = (ba ? ba[j] : (T)0) + (bb && j < b_columns ? bb[j] : (T)0); \
+        for (int64_t r = 0; r < R; r++, x += C)                         \
+            for (int64_t j = 0; j < C; j++)                             \
+                x[j] += b[j];                                           \
+    } while (0)
+    if (dtype == NB_FLOAT32)
+        ADD_BIASES(float);
+    else
+        ADD_BIASES(double);
+#undef ADD_BIASES
     free(sum);
     return NB_OK;
 }
