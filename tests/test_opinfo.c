@@ -722,6 +722,8 @@ static bool gradcheck_wanted(const op_row *row, const fx_case *c, int *budget)
     return true;
 }
 
+#include "opinfo_tiled.h" /* the elementwise rows at a size of their vector and parallel paths */
+
 /* ------------------------------------------------------------------------ */
 /* The tests                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -774,6 +776,9 @@ static void test_opinfo_table(void)
         live = nb_live_tensors();
         if (gradcheck_wanted(row, &c, budget[row - rows])) run_gradchecks(row, &c);
         if (nb_live_tensors() != live) mismatch("leak", "%lld tensors alive after the gradchecks", (long long)(nb_live_tensors() - live));
+        live = nb_live_tensors();
+        check_tiled(row, &c);
+        if (nb_live_tensors() != live) mismatch("leak", "%lld tensors alive after the tiled checks", (long long)(nb_live_tensors() - live));
         nb_clear_error();
         free_case(&c);
     }
@@ -857,8 +862,10 @@ int main(void)
         }
     }
     printf("opinfo: %d cases over %d rows, %d gradchecks, %d autograd status runs (%d grad_fn names as torch's by "
-           "design), %d checks skipped as known differences (%d entries, %d stale), %.1f s\n",
-           cases_run, NUM_ROWS, gradchecks_run, status_runs_checked, deliberate, checks_skipped_known, NUM_KNOWN, stale,
+           "design), %d elementwise cases tiled past %d elements (%d past %d), %d checks skipped as known differences (%d entries, "
+           "%d stale), %.1f s\n",
+           cases_run, NUM_ROWS, gradchecks_run, status_runs_checked, deliberate, tiled_cases_run, TILED_MIN_ELEMENTS, tiled_parallel_run, TILED_PARALLEL_ELEMENTS,
+           checks_skipped_known, NUM_KNOWN, stale,
            (double)(clock() - start) / CLOCKS_PER_SEC);
     return nbt_finish();
 }

@@ -1,0 +1,184 @@
+/* opinfo_tiled.h — the elementwise rows of the op table again at a size
+ * where the kernels take their other paths. Included by test_opinfo.c
+ * after its helpers.
+ *
+ * The fixtures are small (a dozen elements), so they test the scalar tail
+ * of a vectorised loop and never the vector body, a parallel split (above
+ * NBI_PARALLEL_GRAIN elements) or the strided walk of a large view. An
+ * elementwise op's output at one position depends only on its inputs at
+ * that position: an input made of `reps` copies of the case's input (as
+ * the op saw it) must give `reps` copies of torch's output, and with the
+ * loss weights copied too, `reps` copies of torch's gradients. So each
+ * case runs once more on (reps, n) inputs, contiguous and as the transpose
+ * of (n, reps) storage, and is compared with the copied fixture: past a
+ * thousand elements (the vector body and its tail), and the first case of
+ * each row and floating dtype past the parallel grain as well (few, to
+ * keep the sanitizer builds' run short). */
+#ifndef OPINFO_TILED_H
+#define OPINFO_TILED_H
+
+enum { TILED_MIN_ELEMENTS = 1000, TILED_PARALLEL_ELEMENTS = 40000 /* above NBI_PARALLEL_GRAIN (32768) */ };
+
+static bool is_elementwise_kind(const char *kind)
+{
+    static const char *const kinds[] = { "UNARY", "UNARY_EDGES", "SCALAR", "SCALAR_I64", "BINARY", "BINARY_EDGES",
+                                         "TERNARY", "ISCLOSE", "INPLACE_UNARY", "INPLACE_SCALAR",
+                                         "INPLACE_SCALAR_I64", "INPLACE_BINARY" };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (strcmp(kind, kinds[k]) == 0) return true;
+    return false;
+}
+
+/* Whether a known difference covers the case as the fixture has it. */
+static bool tiled_known(void)
+{
+    static const char *const checks[] = { "forward", "grad", "inplace", "error" };
+    char                     id[320];
+    for (size_t c = 0; c < sizeof checks / sizeof checks[0]; c++) {
+        snprintf(id, sizeof id, "%s:%s", checks[c], current_label);
+        for (int k = 0; k < NUM_KNOWN; k++)
+            if (glob_match(known_differences[k].pattern, id)) return true;
+    }
+    return false;
+}
+
+/* Every input has the output's shape (no broadcast) and is not expanded:
+ * then each output element pairs with one element of each input. */
+static bool tiled_applies(const op_row *row, const fx_case *c)
+{
+    if (!is_elementwise_kind(row->kind) || c->raises || documented_refusal(row, c)) return false;
+    if (numel_of(c->out_shape) == 0) return false;
+    for (int k = 0; k < c->n_inputs; k++) {
+        if (!c->in[k].present) continue;
+        if (c->in[k].layout == 'E' || !same_shape(c->in[k].shape, c->out_shape)) return false;
+    }
+    return !tiled_known();
+}
+
+/* The values of a base-layout array (base shape, dtype) as the op's view of
+ * it reads them, row-major: the case's input, or its gradient. */
+static double *view_values(const fx_input *in, const double *base_values, int64_t *n)
+{
+    nb_scope_begin();
+    nb_tensor *base = nbt_tensor(in->base, NB_FLOAT64, base_values);
+    double    *out  = values_of(nb_contiguous(make_view(base, in)), n);
+    nb_scope_end();
+    return out;
+}
+
+/* (reps, n) of dtype holding reps copies of v (n values): contiguous, or
+ * (transposed) the transpose of (n, reps) storage. */
+static nb_tensor *tiled_tensor(const double *v, int64_t n, int64_t reps, nb_dtype dtype, bool transposed)
+{
+    double *buf = malloc((size_t)(n * reps) * sizeof *buf);
+    if (buf == NULL) return NULL;
+    for (int64_t r = 0; r < reps; r++)
+        for (int64_t j = 0; j < n; j++)
+            buf[transposed ? j * reps + r : r * n + j] = v[j];
+    nb_tensor *t = nbt_tensor(transposed ? NB_SHAPE(n, reps) : NB_SHAPE(reps, n), dtype, buf);
+    free(buf);
+    return t;
+}
+
+/* expected (reps * n) row-major for a (reps, n) result: reps copies of v. */
+static double *tiled_values(const double *v, int64_t n, int64_t reps)
+{
+    double *out = malloc((size_t)(n * reps) * sizeof *out + 1);
+    for (int64_t i = 0; out && i < n * reps; i++) out[i] = v[i % n];
+    return out;
+}
+
+static void check_tiled_layout(const op_row *row, const fx_case *c, bool transposed, int64_t elements)
+{
+    int64_t n = numel_of(c->out_shape), reps = elements / n + 1;
+    bool    with_grads = c->has_grads;
+    nb_scope_begin();
+    nb_tensor *leaves[MAX_INPUTS] = { NULL }, *x[MAX_INPUTS] = { NULL };
+    double    *grads_seen[MAX_INPUTS] = { NULL };
+    for (int k = 0; k < c->n_inputs; k++) {
+        if (!c->in[k].present) continue;
+        int64_t m;
+        double *v = view_values(&c->in[k], c->in[k].values, &m);
+        bool    wants_grad = with_grads && c->in[k].requires_grad && c->grads[k] != NULL;
+        leaves[k] = tiled_tensor(v, m, reps, c->in[k].dtype, transposed);
+        free(v);
+        if (leaves[k] && wants_grad) {
+            nb_requires_grad_(leaves[k], true);
+            grads_seen[k] = view_values(&c->in[k], c->grads[k], &m);
+        }
+        /* in place: into a copy, never the leaf */
+        nb_tensor *operand = k == 0 && is_inplace(row) ? nb_clone(leaves[k]) : leaves[k];
+        x[k] = transposed ? nb_transpose(operand, 0, 1) : operand;
+    }
+    nb_tensor *out = row->call(x, &c->p);
+    if (out == NULL) {
+        mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+        nb_clear_error();
+    } else {
+        double *expected = tiled_values(c->out, n, reps);
+        compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
+        free(expected);
+    }
+    bool any_grad = false;
+    for (int k = 0; k < c->n_inputs; k++) any_grad = any_grad || grads_seen[k] != NULL;
+    if (out != NULL && any_grad) {
+        /* loss_weights' pattern over the result, which for an in-place row
+         * check_gradients takes as the whole base written into: then the
+         * weights the view's elements met are the view's of the base's. */
+        int64_t m = is_inplace(row) ? numel_of(c->in[0].base) : n;
+        double *w = malloc((size_t)m * sizeof *w + 1);
+        for (int64_t j = 0; j < m; j++) w[j] = (double)((7 * j) % 11 - 5) / 4;
+        if (is_inplace(row)) {
+            double *seen = view_values(&c->in[0], w, &m);
+            free(w);
+            w = seen;
+        }
+        nb_tensor *weights = tiled_tensor(w, n, reps, nb_dtype_of(out), false);
+        free(w);
+        nb_tensor *loss = nb_sum(nb_mul(out, weights));
+        if (loss == NULL || nb_backward(loss) != NB_OK) {
+            mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+            nb_clear_error();
+        }
+        for (int k = 0; k < c->n_inputs && loss != NULL; k++) {
+            if (grads_seen[k] == NULL) continue;
+            nb_tensor *g = nb_grad(leaves[k]);
+            if (g == NULL) g = nb_zeros_like(leaves[k]);
+            if (transposed) g = nb_transpose(g, 0, 1); /* back to (reps, n) */
+            double *expected = tiled_values(grads_seen[k], n, reps);
+            char    what[40];
+            snprintf(what, sizeof what, "grad of input %d", k);
+            nb_dtype d = c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
+            compare_values("grad", what, g, expected, n * reps, d, true);
+            free(expected);
+        }
+    }
+    for (int k = 0; k < c->n_inputs; k++) free(grads_seen[k]);
+    nb_scope_end();
+}
+
+static int  tiled_cases_run, tiled_parallel_run;
+static bool tiled_parallel_done[NUM_ROWS][NB_NUM_DTYPES];
+
+/* The case again as (reps, n) inputs, contiguous and transposed. */
+static void check_tiled(const op_row *row, const fx_case *c)
+{
+    if (!tiled_applies(row, c)) return;
+    char label[sizeof current_label];
+    memcpy(label, current_label, sizeof label);
+    nb_dtype dtype    = c->in[0].present ? c->in[0].dtype : c->out_dtype;
+    bool     parallel = nb_dtype_is_floating(dtype) && !tiled_parallel_done[row - rows][dtype];
+    if (parallel) {
+        tiled_parallel_done[row - rows][dtype] = true;
+        tiled_parallel_run++;
+    }
+    for (int transposed = 0; transposed < 2; transposed++) {
+        snprintf(current_label, sizeof current_label, "%.240s tiled %s", label, transposed ? "T" : "C");
+        check_tiled_layout(row, c, transposed, TILED_MIN_ELEMENTS);
+        if (parallel) check_tiled_layout(row, c, transposed, TILED_PARALLEL_ELEMENTS);
+    }
+    memcpy(current_label, label, sizeof label);
+    tiled_cases_run++;
+}
+
+#endif /* OPINFO_TILED_H */
