@@ -113,12 +113,14 @@ int main(int argc, char **argv)
     const char *path = NULL;
     long        steps = 150;
     double      temperature = 0.8;
+    bool        bad_option = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--temperature") == 0 && i + 1 < argc) temperature = strtod(argv[++i], NULL);
+        else if (argv[i][0] == '-' || path != NULL) bad_option = true; /* --help lands here too */
         else path = argv[i];
     }
-    if (steps < 1 || !(temperature > 0)) {
+    if (bad_option || steps < 1 || !(temperature > 0)) {
         fprintf(stderr, "usage: %s [FILE] [--steps N >= 1] [--temperature T > 0]\n", argv[0]);
         return 2;
     }
