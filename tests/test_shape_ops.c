@@ -157,6 +157,44 @@ static void test_index_add_is_deterministic(void)
     nb_scope_end();
 }
 
+/* index_add / index_copy of whole slices (the CPU kernel's slice form, in
+ * parallel past its grain) against loops over elements: repeated indices
+ * in order, contiguous and strided slices, every dtype it takes. */
+static void test_index_slices_against_loops(void)
+{
+    const nb_dtype dtypes[] = { NB_FLOAT32, NB_FLOAT64, NB_INT32, NB_INT64, NB_UINT8 };
+    for (int copy = 0; copy < 2; copy++)
+        for (size_t k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
+            for (int strided = 0; strided < 2; strided++) {
+                nb_scope_begin();
+                const int64_t N = 50, C = 700, K = 120; /* K * C past the parallel grain */
+                nb_dtype      dt = dtypes[k];
+                nb_tensor    *t  = nb_to_dtype(nb_mul_scalar(nb_randn(NB_SHAPE(N, C), NB_OPTS()), 8), dt);
+                nb_tensor    *src = nb_to_dtype(nb_mul_scalar(nb_randn(NB_SHAPE(K, strided ? 2 * C : C), NB_OPTS()), 8), dt);
+                if (strided) src = nb_slice(src, 1, 0, NB_END, 2);
+                nb_tensor *index = nb_randint(0, N, NB_SHAPE(K), NB_OPTS(.dtype = NB_INT64));
+                nb_tensor *out   = copy ? nb_index_copy(t, 0, index, src) : nb_index_add(t, 0, index, src, 1);
+                double    *want  = malloc((size_t)(N * C) * sizeof *want), *s = malloc((size_t)(K * C) * sizeof *s);
+                int64_t   *at    = malloc((size_t)K * sizeof *at);
+                nb_copy_to_buffer(nb_to_dtype(t, NB_FLOAT64), want, (size_t)(N * C) * sizeof *want);
+                nb_copy_to_buffer(nb_to_dtype(src, NB_FLOAT64), s, (size_t)(K * C) * sizeof *s);
+                nb_copy_to_buffer(index, at, (size_t)K * sizeof *at);
+                for (int64_t i = 0; i < K; i++)
+                    for (int64_t c = 0; c < C; c++) {
+                        double *w = &want[at[i] * C + c];
+                        *w        = copy ? s[i * C + c] : *w + s[i * C + c];
+                        if (dt == NB_UINT8) *w = (double)(uint8_t)(int64_t)*w; /* sums wrap */
+                    }
+                nb_tensor *expected = nbt_tensor(NB_SHAPE(N, C), dt, want);
+                NBT_CHECK(out != NULL && nb_item(nb_max(nb_abs(nb_sub(nb_to_dtype(out, NB_FLOAT64),
+                                                                      nb_to_dtype(expected, NB_FLOAT64))))) <= 1e-4);
+                free(want);
+                free(s);
+                free(at);
+                nb_scope_end();
+            }
+}
+
 static nb_tensor *index_ops_f(nb_tensor *const *in, int count, void *user)
 {
     (void)count;
@@ -221,6 +259,7 @@ int main(void)
     NBT_RUN(test_in_place_through_unbind_piece);
     NBT_RUN(test_version_check_through_views);
     NBT_RUN(test_index_add_is_deterministic);
+    NBT_RUN(test_index_slices_against_loops);
     NBT_RUN(test_repeat_interleave_at_most_dims);
     NBT_RUN(test_gradchecks);
     NBT_CHECK(nb_live_tensors() == live);

@@ -240,8 +240,67 @@ static void scatter_add_row(void *ctx, char *const *ptr, const int64_t *step, in
     }
 }
 
+/* Scatter of slices (index_add, index_copy): a 2-d walk (columns, K) whose
+ * index is the same for every column. The row-wise walk would visit each
+ * column's K targets a whole slice apart; here each thread takes a range
+ * of columns and, for k in order, runs along target slice index[k] and
+ * source slice k (contiguous in the usual layouts). Columns stay owned by
+ * one thread and k stays in order, so the results are the row walk's. */
+typedef struct {
+    const nbi_gather_args *s;
+    bool                   accumulate;
+} slice_scatter;
+
+#define SLICE_LOOP(T, WRITE)                                                                                           \
+    do {                                                                                                               \
+        if (target_step == (int64_t)sizeof(T) && source_step == (int64_t)sizeof(T)) {                                  \
+            T *dst = (T *)target;                                                                                      \
+            const T *src = (const T *)source;                                                                          \
+            for (int64_t c = 0; c < n; c++) WRITE(dst[c], src[c]);                                                    \
+        } else {                                                                                                       \
+            for (int64_t c = 0; c < n; c++)                                                                            \
+                WRITE(*(T *)(target + c * target_step), *(const T *)(source + c * source_step));                       \
+        }                                                                                                              \
+    } while (0)
+#define SLICE_SET(d, v) ((d) = (v))
+#define SLICE_ADD(d, v) ((d) += (v))
+
+static void slice_scatter_columns(int64_t begin, int64_t end, void *arg)
+{
+    const slice_scatter *job = arg;
+    const nbi_walk      *w   = &job->s->walk;
+    int64_t target_step = w->stride[0][0], source_step = w->stride[1][0], n = end - begin;
+    for (int64_t k = 0; k < w->shape[1]; k++) {
+        int64_t     at     = *(const int64_t *)(w->base[2] + k * w->stride[2][1]);
+        char       *target = w->base[0] + at * job->s->dim_step + begin * target_step;
+        const char *source = w->base[1] + k * w->stride[1][1] + begin * source_step;
+        /* integer sums wrap: computed unsigned, as scatter_add_row */
+        if (!job->accumulate && element_width(job->s->dtype) == 4) SLICE_LOOP(uint32_t, SLICE_SET);
+        else if (!job->accumulate) SLICE_LOOP(uint64_t, SLICE_SET);
+        else if (job->s->dtype == NB_FLOAT32) SLICE_LOOP(float, SLICE_ADD);
+        else if (job->s->dtype == NB_FLOAT64) SLICE_LOOP(double, SLICE_ADD);
+        else if (job->s->dtype == NB_INT32) SLICE_LOOP(uint32_t, SLICE_ADD);
+        else SLICE_LOOP(uint64_t, SLICE_ADD);
+    }
+}
+
+/* Whether the slice form applies: two dims, an index constant along the
+ * first, several columns, and a dtype its loops know. */
+static bool slices_apply(const nbi_gather_args *s)
+{
+    const nbi_walk *w = &s->walk;
+    if (w->ndim != 2 || w->stride[2][0] != 0 || w->shape[0] < 4) return false;
+    return s->dtype == NB_FLOAT32 || s->dtype == NB_FLOAT64 || s->dtype == NB_INT32 || s->dtype == NB_INT64;
+}
+
 void nbi_cpu_scatter(const nbi_gather_args *args, bool accumulate)
 {
+    if (args->walk.numel > 0 && slices_apply(args)) {
+        slice_scatter job   = {args, accumulate};
+        int64_t       grain = NBI_PARALLEL_GRAIN / args->walk.shape[1];
+        nbi_parallel_for(args->walk.shape[0], grain > 0 ? grain : 1, slice_scatter_columns, &job);
+        return;
+    }
     walk_run(&args->walk, true, accumulate ? scatter_add_row : scatter_row, (void *)args);
 }
 
