@@ -10,7 +10,8 @@
  * the op saw it) must give `reps` copies of torch's output, and with the
  * loss weights copied too, `reps` copies of torch's gradients. So each
  * case runs once more on (reps, n) inputs, contiguous and as the transpose
- * of (n, reps) storage, and is compared with the copied fixture: past a
+ * of (n, reps) storage, both starting at an offset into their storage
+ * (which no fixture layout does), and is compared with the copied fixture: past a
  * thousand elements (the vector body and its tail), and the first case of
  * each row and floating dtype past the parallel grain as well (few, to
  * keep the sanitizer builds' run short). */
@@ -66,18 +67,29 @@ static double *view_values(const fx_input *in, const double *base_values, int64_
     return out;
 }
 
-/* (reps, n) of dtype holding reps copies of v (n values): contiguous, or
- * (transposed) the transpose of (n, reps) storage. */
-static nb_tensor *tiled_tensor(const double *v, int64_t n, int64_t reps, nb_dtype dtype, bool transposed)
+/* Storage for (reps, n) of dtype holding reps copies of v (n values), with
+ * one more copy first so that the operand starts at an offset: (reps + 1,
+ * n), or (transposed) (n, reps + 1) whose transpose the operand is. */
+static nb_tensor *tiled_storage(const double *v, int64_t n, int64_t reps, nb_dtype dtype, bool transposed)
 {
-    double *buf = malloc((size_t)(n * reps) * sizeof *buf);
+    int64_t rows = reps + 1;
+    double *buf  = malloc((size_t)(n * rows) * sizeof *buf);
     if (buf == NULL) return NULL;
-    for (int64_t r = 0; r < reps; r++)
+    for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < n; j++)
-            buf[transposed ? j * reps + r : r * n + j] = v[j];
-    nb_tensor *t = nbt_tensor(transposed ? NB_SHAPE(n, reps) : NB_SHAPE(reps, n), dtype, buf);
+            buf[transposed ? j * rows + r : r * n + j] = v[j];
+    nb_tensor *t = nbt_tensor(transposed ? NB_SHAPE(n, rows) : NB_SHAPE(rows, n), dtype, buf);
     free(buf);
     return t;
+}
+
+/* The (reps, n) operand in storage made by tiled_storage (or its gradient,
+ * of the same shape). */
+static nb_tensor *tiled_operand(nb_tensor *storage, bool transposed)
+{
+    if (storage == NULL) return NULL;
+    int64_t reps = nb_shape_of(storage).dims[transposed ? 1 : 0] - 1;
+    return transposed ? nb_transpose(nb_narrow(storage, 1, 1, reps), 0, 1) : nb_narrow(storage, 0, 1, reps);
 }
 
 /* expected (reps * n) row-major for a (reps, n) result: reps copies of v. */
@@ -100,7 +112,7 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
         int64_t m;
         double *v = view_values(&c->in[k], c->in[k].values, &m);
         bool    wants_grad = with_grads && c->in[k].requires_grad && c->grads[k] != NULL;
-        leaves[k] = tiled_tensor(v, m, reps, c->in[k].dtype, transposed);
+        leaves[k] = tiled_storage(v, m, reps, c->in[k].dtype, transposed);
         free(v);
         if (leaves[k] && wants_grad) {
             nb_requires_grad_(leaves[k], true);
@@ -108,7 +120,7 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
         }
         /* in place: into a copy, never the leaf */
         nb_tensor *operand = k == 0 && is_inplace(row) ? nb_clone(leaves[k]) : leaves[k];
-        x[k] = transposed ? nb_transpose(operand, 0, 1) : operand;
+        x[k] = tiled_operand(operand, transposed);
     }
     nb_tensor *out = row->call(x, &c->p);
     if (out == NULL) {
@@ -133,7 +145,7 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
             free(w);
             w = seen;
         }
-        nb_tensor *weights = tiled_tensor(w, n, reps, nb_dtype_of(out), false);
+        nb_tensor *weights = tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false);
         free(w);
         nb_tensor *loss = nb_sum(nb_mul(out, weights));
         if (loss == NULL || nb_backward(loss) != NB_OK) {
@@ -144,7 +156,7 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
             if (grads_seen[k] == NULL) continue;
             nb_tensor *g = nb_grad(leaves[k]);
             if (g == NULL) g = nb_zeros_like(leaves[k]);
-            if (transposed) g = nb_transpose(g, 0, 1); /* back to (reps, n) */
+            g = tiled_operand(g, transposed); /* the operand's part, as (reps, n) */
             double *expected = tiled_values(grads_seen[k], n, reps);
             char    what[40];
             snprintf(what, sizeof what, "grad of input %d", k);
