@@ -1,20 +1,23 @@
-/* opinfo_tiled.h — the elementwise rows of the op table again at a size
- * where the kernels take their other paths. Included by test_opinfo.c
- * after its helpers.
+/* opinfo_tiled.h — the elementwise rows and the rows along dims of the op
+ * table again at a size where the kernels take their other paths.
+ * Included by test_opinfo.c after its helpers.
  *
  * The fixtures are small (a dozen elements), so they test the scalar tail
  * of a vectorised loop and never the vector body, a parallel split (above
- * NBI_PARALLEL_GRAIN elements) or the strided walk of a large view. An
- * elementwise op's output at one position depends only on its inputs at
- * that position: an input made of `reps` copies of the case's input (as
- * the op saw it) must give `reps` copies of torch's output, and with the
- * loss weights copied too, `reps` copies of torch's gradients. So each
- * case runs once more on (reps, n) inputs, contiguous and as the transpose
- * of (n, reps) storage, both starting at an offset into their storage
- * (which no fixture layout does), and is compared with the copied fixture: past a
- * thousand elements (the vector body and its tail), and the first case of
- * each row and floating dtype past the parallel grain as well (few, to
- * keep the sanitizer builds' run short). */
+ * NBI_PARALLEL_GRAIN elements), many rows of a reduction or the strided
+ * walk of a large view. An elementwise op's output at one position depends
+ * only on its inputs there, and an op along dims (a reduction over a dims
+ * list, softmax, cumsum, sort, topk, median along a dim...) only on its
+ * row: inputs made of `reps` copies of the case's inputs (as the op saw
+ * them) along a new leading dim, the op's dims shifted past it, must give
+ * `reps` copies of torch's output, and with the loss weights copied too,
+ * `reps` copies of torch's gradients. So each case runs once more on
+ * (reps, ...) inputs, contiguous and as the transpose of (n, reps)
+ * storage, both starting at an offset into their storage (which no
+ * fixture layout does), and is compared with the copied fixture: past a
+ * thousand elements, and the first case of each row and floating dtype
+ * past the parallel grain as well (few, to keep the sanitizer builds' run
+ * short). */
 #ifndef OPINFO_TILED_H
 #define OPINFO_TILED_H
 
@@ -43,17 +46,58 @@ static bool tiled_known(void)
     return false;
 }
 
-/* Every input has the output's shape (no broadcast) and is not expanded:
- * then each output element pairs with one element of each input. */
+/* The ops along dims (reductions over dim lists, ops along one dim, sort
+ * and topk): with a new leading dim of copies and their dims shifted past
+ * it, each copy gives the case's result. Their dim parameter: */
+static int batched_dim_param(const op_row *row)
+{
+    if (strcmp(row->kind, "DIM") == 0) return 0;
+    if (strcmp(row->kind, "SORT") == 0) return strncmp(row->name, "topk", 4) == 0 ? 1 : 0;
+    return -1; /* REDUCE_DIMS: the dims list */
+}
+
+static bool is_batched_kind(const char *kind)
+{
+    return strcmp(kind, "DIM") == 0 || strcmp(kind, "REDUCE_DIMS") == 0 || strcmp(kind, "SORT") == 0;
+}
+
+/* Elementwise: every input has the output's shape (no broadcast), so each
+ * output element pairs with one element of each input. Batched: no 0-d
+ * input (a dim of it would name the copies' dim) and an explicit dims list
+ * (an empty one reduces every dim). Neither takes expanded inputs, whose
+ * gradient sums over the copies. */
 static bool tiled_applies(const op_row *row, const fx_case *c)
 {
-    if (!is_elementwise_kind(row->kind) || c->raises || documented_refusal(row, c)) return false;
+    bool batched = is_batched_kind(row->kind);
+    if ((!batched && !is_elementwise_kind(row->kind)) || c->raises || documented_refusal(row, c)) return false;
     if (numel_of(c->out_shape) == 0) return false;
+    if (batched && batched_dim_param(row) < 0 && c->p.dims.n == 0) return false;
     for (int k = 0; k < c->n_inputs; k++) {
         if (!c->in[k].present) continue;
-        if (c->in[k].layout == 'E' || !same_shape(c->in[k].shape, c->out_shape)) return false;
+        if (c->in[k].layout == 'E' || numel_of(c->in[k].shape) == 0) return false;
+        if (batched ? c->in[k].shape.ndim == 0 : !same_shape(c->in[k].shape, c->out_shape)) return false;
     }
     return !tiled_known();
+}
+
+/* The case's parameters for inputs with a leading dim of copies. */
+static op_params batched_params(const op_row *row, const op_params *p)
+{
+    op_params q     = *p;
+    int       which = batched_dim_param(row);
+    if (which >= 0 && q.i[which] >= 0) q.i[which]++;
+    for (int k = 0; which < 0 && k < q.dims.n; k++)
+        if (q.dims.dims[k] >= 0) q.dims.dims[k]++;
+    return q;
+}
+
+/* shape with a leading dim of size reps. */
+static nb_shape with_copies(int64_t reps, nb_shape shape)
+{
+    nb_shape out = {.ndim = shape.ndim + 1};
+    out.dims[0]  = reps;
+    for (int d = 0; d < shape.ndim; d++) out.dims[d + 1] = shape.dims[d];
+    return out;
 }
 
 /* The values of a base-layout array (base shape, dtype) as the op's view of
@@ -102,9 +146,14 @@ static double *tiled_values(const double *v, int64_t n, int64_t reps)
 
 static void check_tiled_layout(const op_row *row, const fx_case *c, bool transposed, int64_t elements)
 {
-    int64_t n = numel_of(c->out_shape), reps = elements / n + 1;
+    int64_t n = numel_of(c->out_shape), widest = n;
+    for (int k = 0; k < c->n_inputs; k++)
+        if (c->in[k].present && numel_of(c->in[k].shape) > widest) widest = numel_of(c->in[k].shape);
+    int64_t reps = elements / widest + 1;
     bool    with_grads = c->has_grads;
     nb_scope_begin();
+    bool       batched = is_batched_kind(row->kind);
+    op_params  params  = batched ? batched_params(row, &c->p) : c->p;
     nb_tensor *leaves[MAX_INPUTS] = { NULL }, *x[MAX_INPUTS] = { NULL };
     double    *grads_seen[MAX_INPUTS] = { NULL };
     for (int k = 0; k < c->n_inputs; k++) {
@@ -121,11 +170,16 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
         /* in place: into a copy, never the leaf */
         nb_tensor *operand = k == 0 && is_inplace(row) ? nb_clone(leaves[k]) : leaves[k];
         x[k] = tiled_operand(operand, transposed);
+        x[k] = nb_reshape(x[k], with_copies(reps, c->in[k].shape)); /* a view: the copies' dim is uniform */
     }
-    nb_tensor *out = row->call(x, &c->p);
+    nb_tensor *out = row->call(x, &params);
     if (out == NULL) {
         mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
         nb_clear_error();
+    } else if (!same_shape(nb_shape_of(out), with_copies(reps, c->out_shape))) {
+        mismatch("forward", "a (%lld, ...) result of %d dims where the case gives %d", (long long)reps,
+                 nb_shape_of(out).ndim, c->out_shape.ndim);
+        out = NULL;
     } else {
         double *expected = tiled_values(c->out, n, reps);
         compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
@@ -145,7 +199,8 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
             free(w);
             w = seen;
         }
-        nb_tensor *weights = tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false);
+        nb_tensor *weights = nb_reshape(tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false),
+                                        nb_shape_of(out));
         free(w);
         nb_tensor *loss = nb_sum(nb_mul(out, weights));
         if (loss == NULL || nb_backward(loss) != NB_OK) {
@@ -157,11 +212,12 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
             nb_tensor *g = nb_grad(leaves[k]);
             if (g == NULL) g = nb_zeros_like(leaves[k]);
             g = tiled_operand(g, transposed); /* the operand's part, as (reps, n) */
-            double *expected = tiled_values(grads_seen[k], n, reps);
+            int64_t m        = numel_of(c->in[k].shape);
+            double *expected = tiled_values(grads_seen[k], m, reps);
             char    what[40];
             snprintf(what, sizeof what, "grad of input %d", k);
             nb_dtype d = c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
-            compare_values("grad", what, g, expected, n * reps, d, true);
+            compare_values("grad", what, g, expected, m * reps, d, true);
             free(expected);
         }
     }

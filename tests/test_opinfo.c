@@ -722,7 +722,7 @@ static bool gradcheck_wanted(const op_row *row, const fx_case *c, int *budget)
     return true;
 }
 
-#include "opinfo_tiled.h" /* the elementwise rows at a size of their vector and parallel paths */
+#include "opinfo_tiled.h" /* elementwise and along-dims rows at the size of their vector and parallel paths */
 
 /* ------------------------------------------------------------------------ */
 /* The tests                                                                 */
@@ -862,7 +862,7 @@ int main(void)
         }
     }
     printf("opinfo: %d cases over %d rows, %d gradchecks, %d autograd status runs (%d grad_fn names as torch's by "
-           "design), %d elementwise cases tiled past %d elements (%d past %d), %d checks skipped as known differences (%d entries, "
+           "design), %d cases tiled past %d elements (%d past %d), %d checks skipped as known differences (%d entries, "
            "%d stale), %.1f s\n",
            cases_run, NUM_ROWS, gradchecks_run, status_runs_checked, deliberate, tiled_cases_run, TILED_MIN_ELEMENTS, tiled_parallel_run, TILED_PARALLEL_ELEMENTS,
            checks_skipped_known, NUM_KNOWN, stale,
