@@ -87,21 +87,20 @@ static nb_status add_biases(nb_dtype dtype, void *rows, int64_t R, int64_t C, co
 /* sums (C) = the column sums of rows (R, C), row by row. */
 static void column_sums(nb_dtype dtype, const void *rows, int64_t R, int64_t C, void *sums)
 {
-    if (dtype == NB_FLOAT32) {
-        const float *x = rows;
-        float       *s = sums;
-        memset(s, 0, (size_t)C * sizeof *s);
-        for (int64_t r = 0; r < R; r++, x += C)
-            for (int64_t j = 0; j < C; j++)
-                s[j] += x[j];
-    } else {
-        const double *x = rows;
-        double       *s = sums;
-        memset(s, 0, (size_t)C * sizeof *s);
-        for (int64_t r = 0; r < R; r++, x += C)
-            for (int64_t j = 0; j < C; j++)
-                s[j] += x[j];
-    }
+#define COLUMN_SUMS(T)                                                  \
+    do {                                                                \
+        const T *x = rows;                                              \
+        T       *s = sums;                                              \
+        memset(s, 0, (size_t)C * sizeof *s);                            \
+        for (int64_t r = 0; r < R; r++, x += C)                         \
+            for (int64_t j = 0; j < C; j++)                             \
+                s[j] += x[j];                                           \
+    } while (0)
+    if (dtype == NB_FLOAT32)
+        COLUMN_SUMS(float);
+    else
+        COLUMN_SUMS(double);
+#undef COLUMN_SUMS
 }
 
 /* grad_w (GH, K) = d^T v over R rows: d (R, GH), v (R, K). Computed as its
