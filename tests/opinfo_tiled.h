@@ -1,5 +1,6 @@
-/* opinfo_tiled.h — the elementwise rows and the rows along dims of the op
- * table again at a size where the kernels take their other paths.
+/* opinfo_tiled.h — the elementwise rows, the rows along dims and the
+ * per-sample layers and losses of the op table again at a size where the
+ * kernels take their other paths.
  * Included by test_opinfo.c after its helpers.
  *
  * The fixtures are small (a dozen elements), so they test the scalar tail
@@ -225,13 +226,143 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
     nb_scope_end();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Per-sample rows: copies along the batch dim                               */
+/* ------------------------------------------------------------------------ */
+
+/* The layers and losses (reduction none) whose result for a sample depends
+ * only on that sample: a batch of `reps` copies of the case's batch gives
+ * `reps` copies of its result, the per-sample inputs' gradients copies of
+ * theirs, and the shared inputs' (weights, biases) reps times theirs. In
+ * training, batch norm's batch statistics of copies are the case's. The
+ * per-sample inputs as a bit set (bit k: input k), or 0 where the form
+ * does not apply (unbatched shapes, reductions over the batch). */
+static unsigned per_sample_inputs(const op_row *row, const fx_case *c)
+{
+    static const char *const images[] = { "conv2d", "conv_transpose2d", "max_pool2d", "max_pool2d_indices",
+                                          "avg_pool2d", "adaptive_avg_pool2d" };
+    const char *name = row->name;
+    int         rank = c->in[0].present ? c->in[0].shape.ndim : 0;
+    for (size_t k = 0; k < sizeof images / sizeof images[0]; k++)
+        if (strcmp(name, images[k]) == 0) return rank == 4;
+    if (!strcmp(name, "linear") || !strcmp(name, "batch_norm") || !strcmp(name, "group_norm")) return rank >= 2;
+    if (!strcmp(name, "layer_norm")) return rank > c->p.shape.ndim;
+    if (!strcmp(name, "pad")) return rank > c->p.shape.ndim / 2;
+    if (!strcmp(name, "embedding")) return rank >= 1;
+    bool none = c->p.i[0] == NB_REDUCTION_NONE;
+    if (!strcmp(name, "mse_loss") || !strcmp(name, "l1_loss") || !strcmp(name, "smooth_l1_loss") ||
+        !strcmp(name, "kl_div"))
+        return none && rank >= 1 && same_shape(c->in[0].shape, c->in[1].shape) ? 3 : 0;
+    if (!strcmp(name, "cross_entropy") || !strcmp(name, "nll_loss")) return none && rank >= 2 ? 3 : 0;
+    return 0;
+}
+
+static bool per_sample_applies(const op_row *row, const fx_case *c)
+{
+    if (c->raises || documented_refusal(row, c) || numel_of(c->out_shape) == 0) return false;
+    unsigned samples = per_sample_inputs(row, c);
+    if (samples == 0) return false;
+    for (int k = 0; k < c->n_inputs; k++)
+        if (c->in[k].present && (samples >> k & 1) && (c->in[k].layout == 'E' || numel_of(c->in[k].shape) == 0))
+            return false;
+    return !tiled_known();
+}
+
+/* shape with its first dim times reps. */
+static nb_shape batch_times(nb_shape shape, int64_t reps)
+{
+    shape.dims[0] *= reps;
+    return shape;
+}
+
+static void check_per_sample_layout(const op_row *row, const fx_case *c, bool transposed, int64_t elements)
+{
+    unsigned samples = per_sample_inputs(row, c);
+    int64_t  n = numel_of(c->out_shape), widest = n;
+    for (int k = 0; k < c->n_inputs; k++)
+        if (c->in[k].present && numel_of(c->in[k].shape) > widest) widest = numel_of(c->in[k].shape);
+    int64_t reps = elements / widest + 1;
+    nb_scope_begin();
+    nb_tensor *leaves[MAX_INPUTS] = { NULL }, *x[MAX_INPUTS] = { NULL };
+    double    *grads_seen[MAX_INPUTS] = { NULL };
+    for (int k = 0; k < c->n_inputs; k++) {
+        if (!c->in[k].present) continue;
+        bool wants_grad = c->has_grads && c->in[k].requires_grad && c->grads[k] != NULL;
+        if (samples >> k & 1) {
+            int64_t m;
+            double *v = view_values(&c->in[k], c->in[k].values, &m);
+            leaves[k] = tiled_storage(v, m, reps, c->in[k].dtype, transposed);
+            free(v);
+            if (leaves[k] && wants_grad) {
+                nb_requires_grad_(leaves[k], true);
+                grads_seen[k] = view_values(&c->in[k], c->grads[k], &m);
+            }
+            x[k] = nb_reshape(tiled_operand(leaves[k], transposed), batch_times(c->in[k].shape, reps));
+        } else { /* shared: as the fixture has it */
+            leaves[k] = make_base(&c->in[k], wants_grad);
+            x[k]      = make_view(leaves[k], &c->in[k]);
+        }
+    }
+    nb_tensor *out = row->call(x, &c->p);
+    if (out == NULL) {
+        mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+        nb_clear_error();
+    } else if (!same_shape(nb_shape_of(out), batch_times(c->out_shape, reps))) {
+        mismatch("forward", "the batch of %lld copies gave a result of another shape", (long long)reps);
+        out = NULL;
+    } else {
+        double *expected = tiled_values(c->out, n, reps);
+        compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
+        free(expected);
+    }
+    bool any_grad = false;
+    for (int k = 0; k < c->n_inputs; k++)
+        any_grad = any_grad || (c->has_grads && c->in[k].present && c->in[k].requires_grad && c->grads[k]);
+    if (out != NULL && any_grad) {
+        double *w = malloc((size_t)n * sizeof *w + 1);
+        for (int64_t j = 0; j < n; j++) w[j] = (double)((7 * j) % 11 - 5) / 4; /* loss_weights' pattern */
+        nb_tensor *weights = nb_reshape(tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false),
+                                        nb_shape_of(out));
+        free(w);
+        nb_tensor *loss = nb_sum(nb_mul(out, weights));
+        if (loss == NULL || nb_backward(loss) != NB_OK) {
+            mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+            nb_clear_error();
+            loss = NULL;
+        }
+        for (int k = 0; k < c->n_inputs && loss != NULL; k++) {
+            if (!(c->has_grads && c->in[k].present && c->in[k].requires_grad && c->grads[k])) continue;
+            nb_tensor *g = nb_grad(leaves[k]);
+            if (g == NULL) g = nb_zeros_like(leaves[k]);
+            char what[40];
+            snprintf(what, sizeof what, "grad of input %d", k);
+            nb_dtype d = c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
+            if (samples >> k & 1) {
+                int64_t m        = numel_of(c->in[k].shape);
+                double *expected = tiled_values(grads_seen[k], m, reps);
+                compare_values("grad", what, tiled_operand(g, transposed), expected, m * reps, d, true);
+                free(expected);
+            } else {
+                int64_t m        = numel_of(c->in[k].base);
+                double *expected = malloc((size_t)m * sizeof *expected + 1);
+                for (int64_t i = 0; i < m; i++) expected[i] = c->grads[k][i] * (double)reps;
+                compare_values("grad", what, g, expected, m, d, true);
+                free(expected);
+            }
+        }
+    }
+    for (int k = 0; k < c->n_inputs; k++) free(grads_seen[k]);
+    nb_scope_end();
+}
+
 static int  tiled_cases_run, tiled_parallel_run;
 static bool tiled_parallel_done[NUM_ROWS][NB_NUM_DTYPES];
 
-/* The case again as (reps, n) inputs, contiguous and transposed. */
+/* The case again as (reps, ...) inputs, contiguous and transposed. */
 static void check_tiled(const op_row *row, const fx_case *c)
 {
-    if (!tiled_applies(row, c)) return;
+    bool per_sample = per_sample_applies(row, c);
+    if (!per_sample && !tiled_applies(row, c)) return;
     char label[sizeof current_label];
     memcpy(label, current_label, sizeof label);
     nb_dtype dtype    = c->in[0].present ? c->in[0].dtype : c->out_dtype;
@@ -240,10 +371,13 @@ static void check_tiled(const op_row *row, const fx_case *c)
         tiled_parallel_done[row - rows][dtype] = true;
         tiled_parallel_run++;
     }
+    void (*check)(const op_row *, const fx_case *, bool, int64_t) =
+        per_sample ? check_per_sample_layout : check_tiled_layout;
     for (int transposed = 0; transposed < 2; transposed++) {
-        snprintf(current_label, sizeof current_label, "%.240s tiled %s", label, transposed ? "T" : "C");
-        check_tiled_layout(row, c, transposed, TILED_MIN_ELEMENTS);
-        if (parallel) check_tiled_layout(row, c, transposed, TILED_PARALLEL_ELEMENTS);
+        snprintf(current_label, sizeof current_label, "%.240s %s %s", label, per_sample ? "batched" : "tiled",
+                 transposed ? "T" : "C");
+        check(row, c, transposed, TILED_MIN_ELEMENTS);
+        if (parallel) check(row, c, transposed, TILED_PARALLEL_ELEMENTS);
     }
     memcpy(current_label, label, sizeof label);
     tiled_cases_run++;
