@@ -11,7 +11,9 @@
 #include "cpu/gemm.h"
 #include "nb_test.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -645,6 +647,56 @@ static void test_gemm_library_backend(void)
     nb_set_num_threads(saved);
 }
 
+/* The bfloat16 GEMM against double sums of the same bfloat16 values, over
+ * shapes that cut every block (k past 256, odd k, edges of the 12 x 32
+ * tile), at one and two threads; the two agree to the bit. */
+static void check_bf16(int64_t m, int64_t n, int64_t k)
+{
+    uint16_t *a = malloc((size_t)(m * k + 1) * 2), *b = malloc((size_t)(k * n + 1) * 2);
+    float    *c = malloc((size_t)(m * n + 1) * sizeof *c), *c2 = malloc((size_t)(m * n + 1) * sizeof *c2);
+    for (int64_t i = 0; i < m * k; i++) a[i] = (uint16_t)(0x3f80 + (i * 37 % 200) - 100 + (i % 3 == 0 ? 0x8000 : 0));
+    for (int64_t i = 0; i < k * n; i++) b[i] = (uint16_t)(0x3f00 + (i * 53 % 300) - 150);
+    NBT_CHECK(nbi_gemm_bf16(m, n, k, a, k, b, n, c, n) == NB_OK);
+    double worst = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double sum = 0, size = 0;
+            for (int64_t p = 0; p < k; p++) {
+                uint32_t x = (uint32_t)a[i * k + p] << 16, y = (uint32_t)b[p * n + j] << 16;
+                float    fx, fy;
+                memcpy(&fx, &x, 4);
+                memcpy(&fy, &y, 4);
+                sum += (double)fx * fy;
+                size += fabs((double)fx * fy);
+            }
+            double error = fabs(c[i * n + j] - sum) / (size + 1e-30);
+            if (error > worst) worst = error;
+        }
+    NBT_CHECK(worst < 1e-5); /* float32 sums of k terms, relative to the terms' size */
+    int saved = nb_get_num_threads();
+    if (nb_set_num_threads(2) == NB_OK) {
+        NBT_CHECK(nbi_gemm_bf16(m, n, k, a, k, b, n, c2, n) == NB_OK);
+        NBT_CHECK(memcmp(c, c2, (size_t)(m * n) * sizeof *c) == 0);
+    }
+    nb_clear_error();
+    nb_set_num_threads(saved);
+    free(a);
+    free(b);
+    free(c);
+    free(c2);
+}
+
+static void test_gemm_bf16(void)
+{
+    if (!nbi_gemm_bf16_available()) {
+        printf("  bfloat16 GEMM: not on this CPU (no AVX-512 BF16)\n");
+        return;
+    }
+    const int64_t shapes[][3] = { { 1, 1, 1 }, { 12, 32, 2 }, { 13, 33, 3 }, { 25, 70, 257 }, { 100, 65, 600 },
+                                  { 37, 5, 513 }, { 200, 300, 64 }, { 7, 7, 0 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) check_bf16(shapes[s][0], shapes[s][1], shapes[s][2]);
+}
+
 int main(void)
 {
     NBT_RUN(test_matmul_2d_hand_values);
@@ -659,6 +711,7 @@ int main(void)
     NBT_RUN(test_gemm_fallback_variants);
     NBT_RUN(test_gemm_direct);
     NBT_RUN(test_gemm_library_backend);
+    NBT_RUN(test_gemm_bf16);
     printf("gemm backend: %s, fallback kernel: %s\n", nb_gemm_backend(), nbi_gemm_fallback_isa());
     return nbt_finish();
 }

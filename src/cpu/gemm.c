@@ -19,6 +19,10 @@
  */
 #include "gemm.h"
 
+#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -332,6 +336,27 @@ bool nbi_gemm_direct_available(void)
         __builtin_cpu_init();
         value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                 __builtin_cpu_supports("avx512dq");
+        atomic_store_explicit(&available, value, memory_order_relaxed);
+    }
+    return value;
+#else
+    return false;
+#endif
+}
+
+bool nbi_gemm_bf16_available(void)
+{
+#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
+    static atomic_int available = -1; /* as nbi_gemm_direct_available's */
+    int               value     = atomic_load_explicit(&available, memory_order_relaxed);
+    if (value < 0) {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        /* CPUID leaf 7 subleaf 1, EAX bit 5: AVX512_BF16 (not every
+         * compiler's __builtin_cpu_supports knows it) */
+        bool bf16 = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax >> 5 & 1);
+        __builtin_cpu_init();
+        value = bf16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl");
         atomic_store_explicit(&available, value, memory_order_relaxed);
     }
     return value;
