@@ -96,8 +96,8 @@ static void test_against_torch(void)
         nb_tensor *lengths = get(f, c->name, "lengths");
         nb_tensor *params[16];
         int64_t    n = 0;
-        char       key[16];
-        for (;; n++) {
+        char       key[32];
+        for (; n < 16; n++) {
             snprintf(key, sizeof key, "p%lld", (long long)n);
             if ((params[n] = get(f, c->name, key)) == NULL) break;
             nb_requires_grad_(params[n], true);
@@ -123,7 +123,7 @@ static void test_against_torch(void)
         if (c0) check_close(c->name, "grad c0", nb_grad(c0), get(f, c->name, "gc0"));
         for (int64_t i = 0; i < n; i++) {
             snprintf(key, sizeof key, "gp%lld", (long long)i);
-            char what[32];
+            char what[48];
             snprintf(what, sizeof what, "grad params[%lld]", (long long)i);
             check_close(c->name, what, nb_grad(params[i]), get(f, c->name, key));
         }
