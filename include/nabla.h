@@ -93,6 +93,13 @@ typedef enum {
     NB_INT32,
     NB_UINT8,
     NB_BOOL,
+    /* Issue 13: appended (the codes above are stored in files). float16 and
+     * bfloat16 compute in float32 and store back (as torch's CPU kernels);
+     * int8 and int16 wrap as torch. */
+    NB_FLOAT16,
+    NB_BFLOAT16,
+    NB_INT16,
+    NB_INT8,
     NB_NUM_DTYPES
 } nb_dtype;
 

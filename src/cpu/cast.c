@@ -26,11 +26,14 @@ NBI_FOR_EACH_CAST(CAST_LOOP)
 #define ROW(sfx)                                                                               \
     { [NB_FLOAT32] = cast_##sfx##_to_f32, [NB_FLOAT64] = cast_##sfx##_to_f64,                  \
       [NB_INT64] = cast_##sfx##_to_i64,   [NB_INT32] = cast_##sfx##_to_i32,                    \
-      [NB_UINT8] = cast_##sfx##_to_u8,    [NB_BOOL] = cast_##sfx##_to_b8 }
+      [NB_UINT8] = cast_##sfx##_to_u8,    [NB_BOOL] = cast_##sfx##_to_b8,                      \
+      [NB_INT16] = cast_##sfx##_to_i16,   [NB_INT8] = cast_##sfx##_to_i8,                      \
+      [NB_FLOAT16] = cast_##sfx##_to_f16, [NB_BFLOAT16] = cast_##sfx##_to_bf16 }
 
 static const nbi_loop_fn cast_table[NB_NUM_DTYPES][NB_NUM_DTYPES] = {
     [NB_FLOAT32] = ROW(f32), [NB_FLOAT64] = ROW(f64), [NB_INT64] = ROW(i64),
     [NB_INT32] = ROW(i32),   [NB_UINT8] = ROW(u8),    [NB_BOOL] = ROW(b8),
+    [NB_INT16] = ROW(i16),   [NB_INT8] = ROW(i8),     [NB_FLOAT16] = ROW(f16), [NB_BFLOAT16] = ROW(bf16),
 };
 
 nbi_loop_fn nbi_cast_loop(nb_dtype src, nb_dtype dst) { return cast_table[src][dst]; }
