@@ -41,6 +41,14 @@
  *                        sum(y * r)). Before timing, one iteration's three
  *                        gradients must exist and be finite.
  *
+ * The LSTM case (issue 14): nb_lstm_new(28, 128, batch_first), x (64, 28,
+ * 28) and r (64, 28, 128) standard normal; one iteration is
+ * nb_module_zero_grad, then in one scope out = nb_module_forward(lstm, x)
+ * and nb_backward_with(out, r):
+ *   lstm_fwd_bwd   forward and backward through time of one LSTM layer,
+ *                  input 28, hidden 128, 28 steps, batch 64
+ * Before timing, one iteration must leave finite gradients.
+ *
  * After each case's line, a comment line
  *
  *   # cpu case threads iterations wall_us cpu_us
@@ -256,6 +264,37 @@ static bool check_finite_grads(const char *name, case_state *s)
     return finite;
 }
 
+/* nn.LSTM(28, 128, batch_first=True) with x (64, 28, 28), r (64, 28, 128). */
+static bool make_lstm(case_state *s)
+{
+    s->model       = nb_lstm_new(28, 128, NB_RNN_OPTS(.batch_first = true));
+    s->x           = nb_randn(NB_SHAPE(64, 28, 28), NB_OPTS());
+    s->grad_output = nb_randn(NB_SHAPE(64, 28, 128), NB_OPTS());
+    return s->model && s->x && s->grad_output;
+}
+
+static bool lstm_step(case_state *s)
+{
+    nb_module_zero_grad(s->model);
+    if (nb_scope_begin() != NB_OK) return false;
+    nb_tensor *out = nb_module_forward(s->model, s->x);
+    bool       ok  = out && nb_backward_with(out, s->grad_output, NB_GRAD_OPTS()) == NB_OK;
+    if (nb_scope_end() != NB_OK) ok = false;
+    return ok;
+}
+
+static bool check_lstm_grads(const char *name, case_state *s)
+{
+    if (!lstm_step(s)) return false;
+    nb_tensor *params[4];
+    if (nb_module_parameters(s->model, params, NULL, 4) != 4 || nb_scope_begin() != NB_OK) return false;
+    bool finite = true;
+    for (int i = 0; i < 4; i++) finite = finite && nb_grad(params[i]) && nb_item(nb_all(nb_isfinite(nb_grad(params[i])))) != 0;
+    if (nb_scope_end() != NB_OK) return false;
+    if (!finite) fprintf(stderr, "bench_train: %s: a gradient is missing or not finite\n", name);
+    return finite;
+}
+
 typedef struct {
     const char *name;
     bool (*make)(case_state *s);
@@ -270,6 +309,7 @@ static const step_case step_cases[] = {
     { "cnnbn_step_b128", make_cnnbn_b128, check_descends, train_step },
     { "cnn_nobn_step_b128", make_cnn_nobn_b128, check_descends, train_step },
     { "batchnorm2d_fwd_bwd", make_batchnorm2d, check_finite_grads, batchnorm2d_step },
+    { "lstm_fwd_bwd", make_lstm, check_lstm_grads, lstm_step },
 };
 
 /* What time_batch runs: a case and its state, and how many iterations it ran. */

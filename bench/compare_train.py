@@ -38,6 +38,11 @@ Before timing, 20 steps on the case's batch must lower its loss.
                  Y.backward(R)
                  with X (128, 64, 14, 14) standard normal requiring grad, W
                  ones and B zeros (64) requiring grad, RM zeros and RV ones
+                 (see the rest below)
+
+  lstm_fwd_bwd   nn.LSTM(28, 128, batch_first=True), X (64, 28, 28), R (64,
+                 28, 128): the parameters' grads set to None, Y, _ = model(X),
+                 Y.backward(R) (issue 14's target: <= 0.5x this time)
                  (updated in place), R a fixed standard normal tensor like X
                  (the gradient of (Y * R).sum()). Before timing, one
                  iteration's three gradients must be finite.
@@ -71,7 +76,7 @@ import timeit
 import compare  # bench/compare.py: calibrate, time_batch
 
 CASE_NAMES = ("mlp_step_b64", "mlp_step_b256", "cnn_step_b64", "cnnbn_step_b128", "cnn_nobn_step_b128",
-              "batchnorm2d_fwd_bwd")
+              "batchnorm2d_fwd_bwd", "lstm_fwd_bwd")
 SGD_LR = 0.01
 STARTUP_RUNS = 5
 
@@ -82,6 +87,12 @@ loss.backward()
 opt.step()
 """
 
+TORCH_LSTM = """
+for p in model.parameters():
+    p.grad = None
+Y, _ = model(X)
+Y.backward(R)
+"""
 TORCH_BATCHNORM = """
 X.grad = W.grad = B.grad = None
 Y = F.batch_norm(X, RM, RV, W, B, training=True, momentum=0.1, eps=1e-5)
@@ -107,6 +118,9 @@ def make_case(name):
     from torch import nn
 
     torch.manual_seed(0)
+    if name == "lstm_fwd_bwd":
+        model = nn.LSTM(28, 128, batch_first=True)
+        return {"model": model, "X": torch.randn(64, 28, 28), "R": torch.randn(64, 28, 128)}, TORCH_LSTM
     if name == "batchnorm2d_fwd_bwd":
         X = torch.randn(128, 64, 14, 14, requires_grad=True)
         return {
@@ -173,7 +187,10 @@ def run_child(threads, case_filter, reps):
         if case_filter and case_filter not in name:
             continue
         names, statement = make_case(name)
-        (check_finite_grads if statement is TORCH_BATCHNORM else check_descends)(name, names)
+        if statement is TORCH_LSTM:
+            exec(compile(statement, name, "exec"), names)
+        else:
+            (check_finite_grads if statement is TORCH_BATCHNORM else check_descends)(name, names)
         timer = timeit.Timer(statement, timer=time.perf_counter, globals=names)
         calls = compare.calibrate(timer, None)
         cpu_start, wall_start = time.process_time(), time.perf_counter()

@@ -59,7 +59,7 @@ static bool one_of(const char *s, const char *const *choices)
 
 static void check_accepted(const train_options *o, int argc, char **argv)
 {
-    static const char *const models[] = { "cnn", "mlp", NULL }, *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL },
+    static const char *const models[] = { "cnn", "mlp", "vit", NULL }, *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL },
                              *const devices[] = { "auto", "cpu", "cuda", NULL }, *const data[] = { "data", NULL },
                              *const out[] = { "nabla-out", NULL };
     if (!from_argv_or(o->model, argc, argv, models) || !one_of(o->model, models)) abort();

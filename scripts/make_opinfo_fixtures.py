@@ -700,6 +700,52 @@ TORCH.update({
     "linalg_pinv": lambda x, p: torch.linalg.pinv(x[0]),
 })
 
+# ---------------------------------------------------------------- recurrent layers (issue 14)
+
+
+def rnn_state(x, p, k, hidden_from):
+    """x[k], or zeros where nabla is given NULL (torch's cells want a state)."""
+    if x[k] is not None:
+        return x[k]
+    inp, hidden = x[0], x[hidden_from].shape[1]
+    return torch.zeros(inp.shape[:-1] + (hidden,), dtype=inp.dtype)
+
+
+def rnn_sequence(kind, x, p, first):
+    """torch._VF's one-layer sequence ops on the flat parameters x[first:]."""
+    params = [t for t in x[first:] if t is not None]
+    bias, batch_first = len(params) == 4, p["flag"]
+    batch = x[0].shape[0 if batch_first else 1]
+    hidden = params[1].shape[1]
+    h0 = x[1] if x[1] is not None else torch.zeros(1, batch, hidden, dtype=x[0].dtype)
+    if kind == "lstm":
+        c0 = x[2] if x[2] is not None else torch.zeros(1, batch, hidden, dtype=x[0].dtype)
+        return torch._VF.lstm(x[0], (h0, c0), params, bias, 1, 0.0, True, False, batch_first)[0]
+    fn = torch._VF.gru if kind == "gru" else torch._VF.rnn_relu if p["i"][0] == 1 else torch._VF.rnn_tanh
+    return fn(x[0], h0, params, bias, 1, 0.0, True, False, batch_first)[0]
+
+
+def rnn_cell(fn, x, n_states):
+    """torch's cell ops as torch.nn.RNNCell & co. call them: 1-d input (and
+    states) as a batch of one."""
+    one = x[0].dim() == 1
+    args = [t.unsqueeze(0) if one and t is not None and k <= n_states else t for k, t in enumerate(x)]
+    out = fn(args)
+    return out.squeeze(0) if one else out
+
+
+TORCH.update({
+    "rnn_cell": lambda x, p: rnn_cell(lambda a: (torch.rnn_relu_cell if p["i"][0] == 1 else torch.rnn_tanh_cell)(
+        a[0], rnn_state(a, p, 1, 3), a[2], a[3], a[4], a[5]), x, 1),
+    "lstm_cell": lambda x, p: rnn_cell(lambda a: torch.lstm_cell(
+        a[0], (rnn_state(a, p, 1, 4), rnn_state(a, p, 2, 4)), a[3], a[4], a[5], a[6])[0], x, 2),
+    "gru_cell": lambda x, p: rnn_cell(lambda a: torch.gru_cell(a[0], rnn_state(a, p, 1, 3), a[2], a[3], a[4], a[5]),
+                                      x, 1),
+    "lstm": lambda x, p: rnn_sequence("lstm", x, p, 3),
+    "gru": lambda x, p: rnn_sequence("gru", x, p, 2),
+    "rnn": lambda x, p: rnn_sequence("rnn", x, p, 2),
+})
+
 # ---------------------------------------------------------------- samples
 
 
@@ -1321,6 +1367,41 @@ def gen_index_put(op, row):
 SHAPE_GENERATORS = {"SHAPE": gen_shape, "STACKS": gen_stacks, "INDEX_PUT": gen_index_put}
 
 
+# Recurrent layers (issue 14): cells and one-layer sequences, x (T, B, I) =
+# (3, 2, 4) or (B, I) = (2, 4), hidden 3. params: i[0] = 1 for relu, flag =
+# batch_first.
+def gen_rnn(op, row):
+    gates = {"rnn_cell": 1, "lstm_cell": 4, "gru_cell": 3, "rnn": 1, "lstm": 4, "gru": 3}[op]
+    G, H = gates * 3, 3
+    lstm = op.startswith("lstm")
+    for dt in FLOATS:
+        weights = [I(dt, (G, 4), "T"), I(dt, (G, H), "S"), I(dt, (G,)), I(dt, (G,), "S")]
+        if op.endswith("_cell"):
+            states = [I(dt, (2, H), "T")] + ([I(dt, (2, H))] if lstm else [])
+            no_states = [None] * len(states)
+            for relu in ((0, 1) if op == "rnn_cell" else (0,)):
+                case(op, "relu" if relu else "", P(i=(relu,)), I(dt, (2, 4), "T"), *states, *weights)
+            case(op, "no state", P(i=(0,)), I(dt, (2, 4)), *no_states, *weights)
+            case(op, "no bias", P(i=(0,)), I(dt, (2, 4), "S"), *states, *weights[:2], None, None)
+            case(op, "1-d", P(i=(0,)), I(dt, (4,)), *[I(dt, (H,)) for _ in states], *weights)
+            case(op, "empty batch", P(i=(0,)), I(dt, (0, 4)), *[I(dt, (0, H)) for _ in states], *weights)
+            case(op, "bad w_ih", P(i=(0,)), I(dt, (2, 4)), *states, I(dt, (G, 5)), *weights[1:])
+        else:
+            states = [I(dt, (1, 2, H), "T")] + ([I(dt, (1, 2, H))] if lstm else [])
+            no_states = [None] * len(states)
+            for relu in ((0, 1) if op == "rnn" else (0,)):
+                case(op, "relu" if relu else "", P(i=(relu,)), I(dt, (3, 2, 4), "T"), *states, *weights)
+            case(op, "batch_first", P(i=(0,), flag=True), I(dt, (2, 3, 4), "S"), *states, *weights)
+            case(op, "no state no bias", P(i=(0,)), I(dt, (3, 2, 4)), *no_states, *weights[:2], None, None)
+            case(op, "bad h0", P(i=(0,)), I(dt, (3, 2, 4)), I(dt, (1, 3, H)), *no_states[1:], *weights)
+    first = 3 if op == "lstm" else 2 if op in ("rnn", "gru") else 3 if op == "lstm_cell" else 2
+    case(op, "int", P(i=(0,)), I("int64", (2, 4) if op.endswith("_cell") else (3, 2, 4)), *[None] * (first - 1),
+         I("int64", (G, 4)), I("int64", (G, H)), None, None)
+
+
+RNN_GENERATORS = {"RNN": gen_rnn}
+
+
 def gen_nn(op, row):
     fl = FLOATS
     if op == "linear":
@@ -1875,6 +1956,60 @@ GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_
 # ---------------------------------------------------------------- running torch
 
 GENERATORS.update(SHAPE_GENERATORS)  # issue 13's shape and index ops (their block above)
+GENERATORS.update(RNN_GENERATORS)  # issue 14's recurrent layers (their block above)
+
+# ---------------------------------------------------------------- issue 14: attention
+# torch 1.13 has no public scaled_dot_product_attention: the reference is the
+# formula PyTorch 2.x documents for it, with 2.x's argument checks (a mask
+# must broadcast to the scores without growing them, bool or of q's dtype;
+# no mask with is_causal). p: d[0] scale (0: 1/sqrt(E)), d[1] dropout_p
+# (always 0 here: dropout draws nabla's own stream), flag is_causal.
+
+
+def sdpa_ref(x, p):
+    q, k, v, mask = x[0], x[1], x[2], x[3]
+    if q.dtype != k.dtype or q.dtype != v.dtype:
+        raise RuntimeError("query, key and value must have the same dtype")
+    scale = p["d"][0] or 1.0 / math.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-2, -1) * scale
+    if mask is not None:
+        if mask.dtype != torch.bool and mask.dtype != q.dtype:
+            raise RuntimeError("attn_mask must be bool or of the query's dtype")
+        if torch.broadcast_shapes(mask.shape, scores.shape) != scores.shape:
+            raise RuntimeError("attn_mask does not broadcast to the scores")
+        if p["flag"]:
+            raise RuntimeError("attn_mask with is_causal")
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    if p["flag"]:
+        allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+TORCH.update({"scaled_dot_product_attention": sdpa_ref, "scaled_dot_product_attention_composite": sdpa_ref})
+
+
+def gen_attention(op, row):
+    for dt in FLOATS:
+        case(op, "", P(d=(0, 0)), I(dt, (2, 3, 4), "T"), I(dt, (2, 5, 4)), I(dt, (2, 5, 3), "S"), None)
+        case(op, "heads", P(d=(0, 0)), I(dt, (2, 2, 3, 4)), I(dt, (2, 2, 5, 4), "S"), I(dt, (2, 2, 5, 2), "T"), None)
+        case(op, "broadcast", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4), "E"), I(dt, (1, 5, 3)), None)
+        case(op, "causal", P(d=(0, 0), flag=True), I(dt, (2, 4, 3)), I(dt, (2, 3, 3)), I(dt, (2, 3, 2)), None)
+        case(op, "scale", P(d=(0.7, 0)), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 2)), None)
+        case(op, "bool mask", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)),
+             mask([1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1], (3, 5)))
+        case(op, "float mask", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)),
+             I(dt, (1, 3, 5), "E"))
+        case(op, "empty", P(d=(0, 0)), I(dt, (2, 0, 4)), I(dt, (2, 5, 4)), I(dt, (2, 5, 3)), None)
+        case(op, "bad E", P(d=(0, 0)), I(dt, (2, 3, 4)), I(dt, (2, 5, 3)), I(dt, (2, 5, 3)), None)
+        case(op, "mask grows", P(d=(0, 0)), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 3)), I(dt, (2, 3, 5), grad=False))
+        case(op, "mask causal", P(d=(0, 0), flag=True), I(dt, (3, 4)), I(dt, (5, 4)), I(dt, (5, 3)),
+             mask([1] * 15, (3, 5)))
+    case(op, "mixed", P(d=(0, 0)), I("float32", (3, 4)), I("float64", (5, 4)), I("float32", (5, 3)), None)
+    case(op, "int", P(d=(0, 0)), I("int64", (3, 4)), I("int64", (5, 4)), I("int64", (5, 3)), None)
+
+
+GENERATORS.update({"ATTENTION": gen_attention})
 
 
 def weights(out):

@@ -736,5 +736,18 @@ OP(linalg_svd_values,      1, LINALG, FLOAT,   ANY, LDIFF,    op_svd(x, p, true)
 OP(linalg_svdvals,         1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_svdvals(x[0]))
 OP(linalg_lstsq,           2, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_lstsq(x[0], x[1]))
 OP(linalg_pinv,            1, LINALG, FLOAT,   ANY, LDIFF,    nb_linalg_pinv(x[0]))
+/* Recurrent layers (issue 14): i[0] = 1 for relu, flag = batch_first */
+OP(rnn_cell,        6, RNN, FLOAT,     ANY, DIFF, nb_rnn_cell(x[0], x[1], x[2], x[3], x[4], x[5], (nb_rnn_nonlinearity)p->i[0]))
+OP(lstm_cell,       7, RNN, FLOAT,     ANY, DIFF, nb_lstm_cell(x[0], x[1], x[2], x[3], x[4], x[5], x[6], NULL))
+OP(gru_cell,        6, RNN, FLOAT,     ANY, DIFF, nb_gru_cell(x[0], x[1], x[2], x[3], x[4], x[5]))
+OP(lstm,            7, RNN, FLOAT,     ANY, DIFF, nb_lstm(x[0], x[1], x[2], x + 3, x[5] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag), true, NULL, NULL))
+OP(gru,             6, RNN, FLOAT,     ANY, DIFF, nb_gru(x[0], x[1], x + 2, x[4] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag), true, NULL))
+OP(rnn,             6, RNN, FLOAT,     ANY, DIFF, nb_rnn(x[0], x[1], x + 2, x[4] ? 4 : 2, NULL, NB_RNN_OPTS(.batch_first = p->flag, .nonlinearity = (nb_rnn_nonlinearity)p->i[0]), true, NULL))
+/* issue 14: attention. x[3] the mask (or NULL); p->d[0] scale, p->d[1]
+ * dropout_p, p->flag is_causal. */
+OP(scaled_dot_product_attention, 4, ATTENTION, FLOAT, ANY, DIFF,
+   nb_scaled_dot_product_attention(x[0], x[1], x[2], x[3], p->d[1], p->flag, p->d[0]))
+OP(scaled_dot_product_attention_composite, 4, ATTENTION, FLOAT, ANY, DIFF,
+   nb_scaled_dot_product_attention_composite(x[0], x[1], x[2], x[3], p->d[1], p->flag, p->d[0]))
 /* clang-format on */
 #endif /* OP */

@@ -3,7 +3,8 @@
  * that scripts/make_interop_fixture.py wrote as safetensors files load with
  * nb_module_load into the same architectures built from nabla modules, and
  * in eval mode give PyTorch's outputs (the NAME_expected.npy files there)
- * to 1e-5. Saving the loaded models again gives the very bytes the script
+ * to 1e-5 (an MLP, a CNN with batch norm, a 2-layer bidirectional LSTM).
+ * Saving the loaded models again gives the very bytes the script
  * wrote, laid out as the reference safetensors library does.
  */
 #include "nb_test.h"
@@ -87,6 +88,24 @@ static void test_cnn_from_torch(void)
     nb_module_free(cnn);
 }
 
+/* A 2-layer bidirectional LSTM (batch_first) trained 5 steps in PyTorch
+ * (scripts/make_rnn_fixtures.py): its state_dict (weight_ih_l0, ...,
+ * bias_hh_l1_reverse) loads, and output and final states match torch's. */
+static void test_lstm_from_torch(void)
+{
+    nb_module *lstm = nb_lstm_new(5, 6, NB_RNN_OPTS(.num_layers = 2, .bidirectional = true, .batch_first = true));
+    check_model(lstm, "lstm");
+    nb_tensor *input = nb_load_npy(INTEROP_DIR "lstm_input.npy"), *h_n = NULL, *c_n = NULL;
+    nb_tensor *out   = nb_recurrent_forward(lstm, input, NULL, NULL, NULL, &h_n, &c_n);
+    nb_tensor *want_h = nb_load_npy(INTEROP_DIR "lstm_h_n.npy"), *want_c = nb_load_npy(INTEROP_DIR "lstm_c_n.npy");
+    NBT_CHECK(out != NULL);
+    NBT_CHECK(max_abs_difference(h_n, want_h) <= 1e-5);
+    NBT_CHECK(max_abs_difference(c_n, want_c) <= 1e-5);
+    NBT_CHECK(nb_module_tensor(lstm, "bias_hh_l1_reverse") != NULL);
+    nb_free(input), nb_free(out), nb_free(h_n), nb_free(c_n), nb_free(want_h), nb_free(want_c);
+    nb_module_free(lstm);
+}
+
 static void test_torch_file_into_wrong_architecture(void)
 {
     /* The MLP file into a model with a different hidden width: the error
@@ -112,6 +131,7 @@ int main(void)
 {
     NBT_RUN(test_mlp_from_torch);
     NBT_RUN(test_cnn_from_torch);
+    NBT_RUN(test_lstm_from_torch);
     NBT_RUN(test_torch_file_into_wrong_architecture);
     return nbt_finish();
 }

@@ -789,6 +789,8 @@ static void run_memory(void)
 #include "misuse_nn.h" /* the cases of nabla/nn.h */
 #include "misuse_elementwise13.h" /* issue 13: more elementwise ops */
 #include "misuse_linalg.h" /* linear algebra (issue 13) */
+#include "misuse_rnn.h" /* issue 14: recurrent layers */
+#include "misuse_attention.h" /* issue 14: attention and transformers */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -830,6 +832,7 @@ static const struct {
     { "nb_mish_new", "no arguments" },
     { "nb_softsign_new", "no arguments" },
     { "nb_logsigmoid_new", "no arguments" },
+    { "nb_transformer_layer_defaults", "returns a value struct; the constructors check it (nb_transformer_encoder_new cases)" },
 };
 
 static bool is_covered(const char *name)
@@ -945,6 +948,8 @@ int main(void)
     GROUP(run_optim);
     GROUP(run_data);
     GROUP(run_linalg);
+    GROUP(run_recurrent);
+    GROUP(run_attention);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());

@@ -103,6 +103,11 @@ static const struct {
     { "module_tensor", "module accessor" },
     { "safetensors_get", "file I/O (test_safetensors.c)" },
     { "ctx_saved", "custom-function context accessor, valid only inside a backward" },
+    { "recurrent_forward", "RNN / LSTM / GRU modules run nb_rnn / nb_lstm / nb_gru, rows here (test_rnn.c)" },
+    { "recurrent_cell_forward", "the cell modules run the cell ops, rows here (test_rnn.c)" },
+    { "multihead_attention", "a module's forward (test_attention.c: torch fixtures, gradients)" },
+    { "transformer_forward", "a module's forward (test_attention.c: torch encoders loaded from safetensors)" },
+    { "sinusoidal_positions", "creation (test_attention.c)" },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -153,6 +158,12 @@ static struct {
     { "grad_fn:sum_dims[*", "over every dim: nabla SumBackward0, torch SumBackward1 (sum.dim_IntList)", "F16 grad_fn names", 0 },
     { "grad_fn:mean_dims[*", "over every dim: nabla MeanBackward0, torch MeanBackward1", "F16 grad_fn names", 0 },
     { "grad_fn:prod_dims[*", "over several dims: nabla ProdBackward0, torch (one dim at a time) ProdBackward1", "F16 grad_fn names", 0 },
+    /* Deliberate (issue 14): a recurrent layer-direction is one fused node
+     * (torch's CPU path stacks per-step results); batch_first then
+     * transposes it back, with nb_transpose's node name. */
+    { "grad_fn:lstm[*", "the output of nabla's fused sequence op: LstmSequenceBackward (torch StackBackward0)", "I14 fused RNN node names", 0 },
+    { "grad_fn:gru[*", "as above: GruSequenceBackward; batch_first TransposeBackward0 (torch TransposeBackward1)", "I14 fused RNN node names", 0 },
+    { "grad_fn:rnn[*", "as above: RnnTanh/RnnReluSequenceBackward", "I14 fused RNN node names", 0 },
     /* torch's bugs */
     { "forward:*median_dim*[dim] * E", "torch 1.13's median / nanmedian along a dim of an expanded (stride 0) input reads garbage (values like 6.9e-310); nabla gives the median", "F21 median of expanded input", 0 },
     /* int64 numbers */
@@ -204,6 +215,7 @@ static struct {
     { "einsum", "*", "*Backward?", "composed of views, diagonals, sums and matmul in an order of its own; torch's own composite ends in other nodes", 0 },
     { "linalg_matrix_norm*", "*", "*Backward?", "composed of abs, sum, a shared-gradient max/min (torch: amax/amin) and squeezes, or of svdvals", 0 },
     { "linalg_pinv", "*", "LinalgPinvBackward0", "composed of svd, where and matmul (torch has its own node)", 0 },
+    { "scaled_dot_product_attention*", "*", "*", "torch 1.13 has no public SDPA: the reference is its documented formula (matmul last: UnsafeViewBackward0 / BmmBackward0 / MmBackward0); nabla's fused path is ScaledDotProductFlashAttentionForCpuBackward0 (torch 2.x's CPU flash node), its composite ends on its own matmul's node", 0 },
 };
 enum { NUM_DELIBERATE = sizeof deliberate_names / sizeof deliberate_names[0] };
 

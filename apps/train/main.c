@@ -180,15 +180,23 @@ static bool load_split(const char *dir, const char *images_name, const char *lab
 
 /* images (B, H, W) as the model's input: float32 intensities in [0, 1]
  * (integer pixels / 255; float pixels as they are, check_split saw them in
- * [0, 1]), normalised, and (B, 1, H, W) for the CNN or (B, H*W) for the MLP.
- * In the current scope. */
-static nb_tensor *model_input(const nb_tensor *images, bool flat)
+ * [0, 1]), normalised, and (B, 1, H, W) for the CNN, (B, H*W) for the MLP,
+ * (B, H, W) for the LSTM (rows as steps). In the current scope. */
+typedef enum { INPUT_IMAGE, INPUT_FLAT, INPUT_ROWS } input_layout;
+
+static input_layout layout_of(const char *model)
+{
+    return strcmp(model, "mlp") == 0 ? INPUT_FLAT : strcmp(model, "lstm") == 0 ? INPUT_ROWS : INPUT_IMAGE;
+}
+
+static nb_tensor *model_input(const nb_tensor *images, input_layout flat)
 {
     int64_t    b = nb_size(images, 0), h = nb_size(images, 1), w = nb_size(images, 2);
     nb_tensor *pixels = nb_to_dtype(images, NB_FLOAT32);
     if (!nb_dtype_is_floating(nb_dtype_of(images))) pixels = nb_div_scalar(pixels, 255.0);
     nb_tensor *normal = nb_div_scalar(nb_sub_scalar(pixels, PIXEL_MEAN), PIXEL_STD);
-    return flat ? nb_reshape(normal, NB_SHAPE(b, h * w)) : nb_reshape(normal, NB_SHAPE(b, 1, h, w));
+    if (flat == INPUT_ROWS) return normal;
+    return flat == INPUT_FLAT ? nb_reshape(normal, NB_SHAPE(b, h * w)) : nb_reshape(normal, NB_SHAPE(b, 1, h, w));
 }
 
 static nb_optim *make_optimizer(const train_options *o, nb_module *model)
@@ -254,7 +262,7 @@ static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *s
             return nb_loader_ended(loader) ? EPOCH_DONE : EPOCH_FAILED;
         }
         t->step++;
-        bool       flat   = strcmp(o->model, "mlp") == 0;
+        input_layout flat = layout_of(o->model);
         nb_tensor *images = augment_shift(batch[0], o->augment, o->seed, (uint64_t)epoch << 32 | (uint64_t)t->seen);
         nb_tensor *logits = nb_module_forward(model, model_input(images, flat));
         nb_tensor *loss   = nb_cross_entropy(logits, batch[1],
@@ -291,7 +299,7 @@ static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *s
 
 /* Accuracy on a split in eval mode into *accuracy; fills
  * confusion[true][predicted]. false when an op failed (nb_last_error). */
-static bool evaluate(nb_module *model, const split *s, bool flat, int64_t confusion[10][10], double *accuracy)
+static bool evaluate(nb_module *model, const split *s, input_layout flat, int64_t confusion[10][10], double *accuracy)
 {
     int64_t n = nb_size(s->labels, 0), correct = 0;
     bool    ok = true;
@@ -379,7 +387,7 @@ int main(int argc, char **argv)
            nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed,
            o.detect_anomaly ? ", anomaly detection on" : "");
 
-    bool  flat = strcmp(o.model, "mlp") == 0;
+    input_layout flat = layout_of(o.model);
     split train, test;
     if (!load_split(o.data_dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &train, error, sizeof error))
         return fail("training data", error);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *model;     /* "cnn" or "mlp" */
+    const char *model;     /* "cnn", "mlp", "lstm" or "vit" */
     int         epochs;
     int64_t     batch_size;
     double      lr;        /* 0: the optimizer's usual rate for the model */
@@ -44,8 +44,10 @@ void print_usage(FILE *f, const char *program);
  * depend only on (seed, counter + i). */
 nb_tensor *augment_shift(nb_tensor *images, int max_shift, uint64_t seed, uint64_t counter);
 
-/* The two models, built with nabla's modules (torch's default init). */
+/* The models, built with nabla's modules (torch's default init). */
 nb_module *build_model(const char *name);
+/* The vision transformer (vit.c). */
+nb_module *build_vit(void);
 
 /* Progress of one epoch: a live bar on a terminal, plain lines otherwise. */
 typedef struct {

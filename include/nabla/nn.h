@@ -263,6 +263,212 @@ NB_API nb_status nb_module_to(nb_module *m, nb_device device);
 NB_API void    nb_module_free(nb_module *m);
 
 /* ------------------------------------------------------------------------ */
+/* Recurrent layers: RNN, LSTM, GRU and their cells                          */
+/* ------------------------------------------------------------------------ */
+/* As torch.nn.RNN / LSTM / GRU (torch 1.13): T steps, B batch, I input
+ * features, H hidden, L layers, D directions (2 when bidirectional).
+ * Parameters in torch's names, shapes and order (the state_dict of a torch
+ * module loads with nb_module_load): for each layer l and direction
+ * (suffix "_reverse" for the second) weight_ih_l{l} (G*H, I; layers above
+ * the first take D*H inputs), weight_hh_l{l} (G*H, H), bias_ih_l{l} and
+ * bias_hh_l{l} (G*H), with G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3
+ * (GRU, gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+ * Initialised uniform in +-1/sqrt(H) as torch.
+ *
+ * x: (T, B, I), (B, T, I) with batch_first, or (T, I) unbatched. h0, c0:
+ * (L*D, B, H) ((L*D, H) unbatched), or NULL for zeros. Returns the output
+ * (T, B, D*H) (batch_first: (B, T, D*H); unbatched (T, D*H)); *h_n and *c_n
+ * (may be NULL: not wanted) receive the final states (L*D, B, H). Each
+ * layer-direction runs as one fused op (an input GEMM for all steps, then
+ * one GEMM and one elementwise pass per step; backward through time the
+ * same way), differentiable twice (under create_graph the backward runs as
+ * public ops). CPU only (NB_ERR_UNSUPPORTED on CUDA), float32 / float64.
+ *
+ * lengths: NULL, or int64 (B) on the CPU, each in [1, T]: the
+ * sequences' lengths, in any order, as torch's pack_padded_sequence(x,
+ * lengths, enforce_sorted=False) -> RNN -> pad_packed_sequence(total_length
+ * = T): the output is 0 past each sequence's length, the final states are
+ * those at each sequence's last valid step, and the reversed direction
+ * starts at that step. (nabla takes the lengths instead of a packed
+ * sequence; a length outside [1, T] is NB_ERR_ARG, as torch refuses 0.)
+ *
+ * Errors: T = 0 or a shape that does not fit (x, h0, c0, a parameter, the
+ * lengths) NB_ERR_SHAPE naming it; a parameter count other than L*D*4 (L*D*2
+ * without biases) NB_ERR_ARG; dtypes that differ NB_ERR_DTYPE; hidden size 0
+ * or num_layers < 0 or dropout outside [0, 1] NB_ERR_ARG. */
+typedef enum { NB_RNN_TANH = 0, NB_RNN_RELU } nb_rnn_nonlinearity;
+typedef struct {
+    int                 reserved_;    /* lets NB_RNN_OPTS() be empty; leave it zero */
+    int64_t             num_layers;   /* 0 means 1 */
+    bool                no_bias;      /* torch's bias=False */
+    bool                batch_first;
+    bool                bidirectional;
+    double              dropout;      /* on each layer's output but the last, in training */
+    nb_rnn_nonlinearity nonlinearity; /* nb_rnn / nb_rnn_new only */
+} nb_rnn_opts;
+#define NB_RNN_OPTS(...) ((nb_rnn_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* Functional forms: params is torch's flat list (_flat_weights): for each
+ * layer and direction w_ih, w_hh, b_ih, b_hh (no biases with no_bias;
+ * n_params = L*D*4 or L*D*2; borrowed). training switches the dropout. */
+NB_API nb_tensor *nb_rnn(const nb_tensor *x, const nb_tensor *h0, nb_tensor *const *params, int64_t n_params,
+                         const nb_tensor *lengths, nb_rnn_opts opts, bool training, nb_tensor **h_n);
+NB_API nb_tensor *nb_lstm(const nb_tensor *x, const nb_tensor *h0, const nb_tensor *c0, nb_tensor *const *params,
+                          int64_t n_params, const nb_tensor *lengths, nb_rnn_opts opts, bool training,
+                          nb_tensor **h_n, nb_tensor **c_n);
+NB_API nb_tensor *nb_gru(const nb_tensor *x, const nb_tensor *h0, nb_tensor *const *params, int64_t n_params,
+                         const nb_tensor *lengths, nb_rnn_opts opts, bool training, nb_tensor **h_n);
+/* Modules (types "RNN", "LSTM", "GRU"). nb_module_forward(m, x) returns the
+ * output from zero states; nb_recurrent_forward gives the states too
+ * (c0 / c_n: LSTM only, else NB_ERR_ARG). Dropout follows nb_module_train.
+ * hidden_size < 1 or more than 64 layers: NB_ERR_ARG. */
+NB_API nb_module *nb_rnn_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_module *nb_lstm_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_module *nb_gru_new(int64_t input_size, int64_t hidden_size, nb_rnn_opts opts);
+NB_API nb_tensor *nb_recurrent_forward(nb_module *m, const nb_tensor *x, const nb_tensor *h0, const nb_tensor *c0,
+                                       const nb_tensor *lengths, nb_tensor **h_n, nb_tensor **c_n);
+
+/* One step, as torch.nn.RNNCell / LSTMCell / GRUCell: x (B, I) or (I);
+ * h, c (B, H) or (H), or NULL for zeros; w_ih (G*H, I), w_hh (G*H, H),
+ * b_ih, b_hh (G*H) or NULL. Returns h' (and c' in *c_out for LSTM; c_out
+ * may be NULL). Composed of public ops (autograd differentiates them, any
+ * device). Shape errors NB_ERR_SHAPE naming the argument. */
+NB_API nb_tensor *nb_rnn_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *w_ih, const nb_tensor *w_hh,
+                              const nb_tensor *b_ih, const nb_tensor *b_hh, nb_rnn_nonlinearity nonlinearity);
+NB_API nb_tensor *nb_lstm_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *c, const nb_tensor *w_ih,
+                               const nb_tensor *w_hh, const nb_tensor *b_ih, const nb_tensor *b_hh,
+                               nb_tensor **c_out);
+NB_API nb_tensor *nb_gru_cell(const nb_tensor *x, const nb_tensor *h, const nb_tensor *w_ih, const nb_tensor *w_hh,
+                              const nb_tensor *b_ih, const nb_tensor *b_hh);
+/* Cell modules ("RNNCell", "LSTMCell", "GRUCell"; parameters weight_ih,
+ * weight_hh, bias_ih, bias_hh). nb_module_forward(m, x) steps from zero
+ * states; nb_recurrent_cell_forward takes h and c (NULL: zeros; c for
+ * LSTMCell only) and returns h', with c' in *c_out (LSTMCell; may be NULL). */
+NB_API nb_module *nb_rnn_cell_new(int64_t input_size, int64_t hidden_size, bool bias, nb_rnn_nonlinearity nonlinearity);
+NB_API nb_module *nb_lstm_cell_new(int64_t input_size, int64_t hidden_size, bool bias);
+NB_API nb_module *nb_gru_cell_new(int64_t input_size, int64_t hidden_size, bool bias);
+NB_API nb_tensor *nb_recurrent_cell_forward(nb_module *m, const nb_tensor *x, const nb_tensor *h, const nb_tensor *c,
+                                            nb_tensor **c_out);
+/* Attention and transformers                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Scaled dot-product attention as PyTorch 2.x's
+ * torch.nn.functional.scaled_dot_product_attention documents it:
+ *   out = dropout(softmax(scale * query key^T + bias), dropout_p) value
+ * query (..., L, E), key (..., S, E), value (..., S, V) -> (..., L, V); the
+ * batch dims (heads included) broadcast. attn_mask (may be NULL)
+ * broadcasts to the scores (..., L, S): bool (true = may attend, false =
+ * score -inf) or of query's dtype (added). is_causal: query i attends to
+ * keys j <= i (the mask tril(ones(L, S)), top-left aligned); it excludes
+ * attn_mask. scale 0 means 1/sqrt(E). Dropout acts whenever dropout_p > 0
+ * (no training flag, as torch; pass 0 in eval), with the library's
+ * generator. A row that may attend to nothing gives NaN, as the formula
+ * does (torch 2.5+'s math kernel gives 0 there).
+ *
+ * Without dropout, with q, k and v sharing their batch dims and a mask
+ * that needs no gradient, this runs a fused flash-attention kernel
+ * (grad_fn "ScaledDotProductFlashAttentionForCpuBackward0"): the (L, S)
+ * scores are never stored, only one tile per thread; its backward
+ * recomputes them (its gradient for a fully masked row is 0, the
+ * composite's NaN). A double backward (create_graph) differentiates the
+ * composite's formulas. Otherwise, and always in the _composite form, it
+ * is the formula in public ops (matmul, masked_fill / add, softmax,
+ * dropout, matmul), which stores the scores.
+ *
+ * Errors: NB_ERR_DTYPE for non-floating or mixed q/k/v dtypes, or a mask
+ * neither bool nor of q's dtype; NB_ERR_SHAPE for fewer than 2 dims,
+ * mismatched E or S, batch dims or a mask that do not broadcast;
+ * NB_ERR_ARG for a mask with is_causal, dropout_p outside [0, 1]. */
+NB_API nb_tensor *nb_scaled_dot_product_attention(const nb_tensor *query, const nb_tensor *key,
+                                                  const nb_tensor *value, const nb_tensor *attn_mask,
+                                                  double dropout_p, bool is_causal, double scale);
+NB_API nb_tensor *nb_scaled_dot_product_attention_composite(const nb_tensor *query, const nb_tensor *key,
+                                                            const nb_tensor *value, const nb_tensor *attn_mask,
+                                                            double dropout_p, bool is_causal, double scale);
+
+/* torch.nn.MultiheadAttention(embed_dim, num_heads, dropout, bias,
+ * batch_first=...) with kdim = vdim = embed_dim: parameters in_proj_weight
+ * (3E, E) (xavier uniform), in_proj_bias (3E) (zeros), out_proj.weight
+ * (E, E) (Linear's init), out_proj.bias (E) (zeros), so that a torch
+ * state_dict loads. NB_ERR_ARG when embed_dim is not divisible by
+ * num_heads, num_heads < 1, embed_dim < 1, dropout outside [0, 1).
+ * nb_module_forward(m, x) is self-attention on x without masks. */
+NB_API nb_module *nb_multihead_attention_new(int64_t embed_dim, int64_t num_heads, double dropout, bool bias,
+                                             bool batch_first);
+
+/* The masks of nb_multihead_attention and nb_transformer_forward, with
+ * torch's MultiheadAttention meaning (NOTE: the opposite of the bool mask
+ * of nb_scaled_dot_product_attention):
+ *   attn_mask         (L, S) or (N * num_heads, L, S): bool, true = may NOT
+ *                     attend; or float, added to the scores.
+ *   key_padding_mask  (N, S) ((S) unbatched): bool, true = padding, ignored;
+ *                     or float, added.
+ *   is_causal         apply the causal mask (query i sees keys j <= i).
+ *                     Unlike torch 2.x, where it is only a hint about
+ *                     attn_mask, it needs no attn_mask (and refuses one:
+ *                     NB_ERR_ARG); with no other mask it takes the fused
+ *                     causal path.
+ *   per_head_weights  return the weights per head (torch's
+ *                     average_attn_weights=False), else averaged. */
+typedef struct {
+    int              reserved_;
+    const nb_tensor *attn_mask;
+    const nb_tensor *key_padding_mask;
+    bool             is_causal;
+    bool             per_head_weights;
+} nb_attention_opts;
+#define NB_ATTENTION_OPTS(...) ((nb_attention_opts){ .reserved_ = 0, __VA_ARGS__ })
+
+/* MultiheadAttention's forward: query (L, N, E) ((N, L, E) with
+ * batch_first; (L, E) unbatched), key and value (S, N, E) likewise ->
+ * (L, N, E). attn_weights (may be NULL: torch's need_weights=False, which
+ * takes the fused path) receives the attention probabilities after dropout,
+ * (N, L, S) averaged over heads or (N, num_heads, L, S), a new tensor.
+ * Dropout acts in training mode only. NB_ERR_ARG when m is not a
+ * MultiheadAttention; NB_ERR_SHAPE for inputs of the wrong rank or width,
+ * batch sizes that differ, masks of the wrong shape; NB_ERR_DTYPE for a
+ * mask neither bool nor floating. */
+NB_API nb_tensor *nb_multihead_attention(nb_module *m, const nb_tensor *query, const nb_tensor *key,
+                                         const nb_tensor *value, nb_attention_opts opts, nb_tensor **attn_weights);
+
+/* torch.nn.TransformerEncoderLayer's arguments; take torch's defaults from
+ * nb_transformer_layer_defaults(d_model, nhead) (dim_feedforward 2048,
+ * dropout 0.1, relu, layer_norm_eps 1e-5, batch_first false, norm_first
+ * false) and adjust fields. */
+typedef enum { NB_ACTIVATION_RELU = 0, NB_ACTIVATION_GELU } nb_activation;
+typedef struct {
+    int64_t       d_model, nhead, dim_feedforward;
+    double        dropout, layer_norm_eps;
+    nb_activation activation;
+    bool          batch_first, norm_first;
+} nb_transformer_layer_opts;
+NB_API nb_transformer_layer_opts nb_transformer_layer_defaults(int64_t d_model, int64_t nhead);
+/* Children in torch's order and names: self_attn (MultiheadAttention),
+ * linear1, dropout, linear2, norm1, norm2, dropout1, dropout2. Post-norm:
+ *   x = norm1(x + dropout1(self_attn(x))); x = norm2(x + dropout2(ff(x)))
+ * pre-norm (norm_first): x = x + dropout1(self_attn(norm1(x))); x = x +
+ * dropout2(ff(norm2(x))), with ff(x) = linear2(dropout(activation(linear1(x)))).
+ * Errors as nb_multihead_attention_new, and NB_ERR_ARG for
+ * dim_feedforward < 1, layer_norm_eps < 0 or an unknown activation. */
+NB_API nb_module *nb_transformer_encoder_layer_new(nb_transformer_layer_opts opts);
+/* torch.nn.TransformerEncoder(layer, num_layers, norm): num_layers >= 1
+ * layers named layers.0, layers.1, ... (each initialised on its own, where
+ * torch deep-copies one layer: load a state_dict to match torch), and with
+ * final_norm a LayerNorm named norm after them. */
+NB_API nb_module *nb_transformer_encoder_new(nb_transformer_layer_opts opts, int num_layers, bool final_norm);
+/* Run a TransformerEncoderLayer or TransformerEncoder on src ((S, N, E),
+ * or (N, S, E) with batch_first, or (S, E)) with masks (per_head_weights
+ * is ignored); nb_module_forward(m, src) is the same without masks. */
+NB_API nb_tensor *nb_transformer_forward(nb_module *m, const nb_tensor *src, nb_attention_opts masks);
+
+/* The sinusoidal position table of "Attention is all you need": (length,
+ * dim) float32 with pe[p, 2i] = sin(p / 10000^(2i/dim)) and pe[p, 2i+1] =
+ * cos(p / 10000^(2i/dim)). Learned positions need no helper: a parameter
+ * (1, length, dim) added to the embeddings (apps/train's vit does that).
+ * NB_ERR_ARG for length < 0 or dim < 1. */
+NB_API nb_tensor *nb_sinusoidal_positions(int64_t length, int64_t dim);
+
+/* ------------------------------------------------------------------------ */
 /* Initialisation (in place, under no-grad; return NB_OK or the error)       */
 /* ------------------------------------------------------------------------ */
 

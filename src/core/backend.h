@@ -27,6 +27,7 @@
 #ifndef NABLA_BACKEND_H
 #define NABLA_BACKEND_H
 
+#include "attention_args.h"
 #include "conv_args.h"
 #include "creation_args.h"
 #include "formulas.h"
@@ -41,6 +42,7 @@
 #include "optim_args.h"
 #include "pool_args.h"
 #include "reduce_args.h"
+#include "rnn_args.h"
 #include "sort_args.h"
 
 typedef enum {
@@ -71,6 +73,11 @@ typedef enum {
     /* ---- optimizer steps and fused losses ---- */
     NBI_FAMILY_OPTIM_STEP,    /* op: nbi_step_rule, dtype: the parameter's */
     NBI_FAMILY_CROSS_ENTROPY, /* op: 0, dtype: the logits'                 */
+
+    /* ---- recurrent sequences ---- */
+    NBI_FAMILY_RNN, /* op: nbi_rnn_cell, dtype: of every array */
+    /* ---- fused attention ---- */
+    NBI_FAMILY_ATTENTION, /* op: 0 (both attention_ entries), dtype: of q */
 
     NBI_NUM_FAMILIES
 } nbi_family;
@@ -197,6 +204,24 @@ typedef struct nbi_backend {
     /* grad_logits (R, C) of rows.dtype: scale_i (softmax(logits_i) - onehot(t_i)). */
     void (*cross_entropy_backward)(const nbi_cross_entropy_rows *rows, const nbi_loss_grad *grad_loss,
                                    void *grad_logits);
+
+    /* ---- recurrent sequences (rnn_args.h) ---- */
+    /* One layer and direction over every step; the arrays a backward needs
+     * are written into a. Fail only for scratch memory. */
+    nb_status (*rnn_forward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a);
+    nb_status (*rnn_backward)(const nbi_rnn_shape *shape, const nbi_rnn_arrays *a, const nbi_rnn_grads *grads);
+    /* ---- fused attention (attention_args.h) ---- */
+    /* out = softmax(scale q k^T + mask) v and lse = its rows' log-sum-exp,
+     * computed tile by tile (online softmax): no more than one tile of the
+     * score matrix exists per thread. A fully masked row gives NaN (out and
+     * lse), as the composite's softmax does. Fails only for scratch memory. */
+    nb_status (*attention_forward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                   void *out, void *lse);
+    /* The gradients of q, k, v (all written) from grad_out, recomputing the
+     * probability tiles from q, k and lse. Fails only for scratch memory. */
+    nb_status (*attention_backward)(const nbi_attention_shape *shape, const void *q, const void *k, const void *v,
+                                    const void *out, const void *lse, const void *grad_out, void *grad_q,
+                                    void *grad_k, void *grad_v);
 
 } nbi_backend;
 

@@ -24,6 +24,11 @@
 #include "loss_kernels.h"
 #include "optim_kernels.h"
 
+/* ---- recurrent sequences ---- */
+#include "rnn_kernels.h"
+/* ---- fused attention ---- */
+#include "attention_kernels.h"
+
 static void *cpu_alloc(size_t bytes, int index)
 {
     (void)index;
@@ -81,6 +86,11 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_OPTIM_STEP:
         return (unsigned)op < NBI_NUM_STEP_RULES && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
     case NBI_FAMILY_CROSS_ENTROPY: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
+
+    /* ---- recurrent sequences ---- */
+    case NBI_FAMILY_RNN: return (unsigned)op < NBI_NUM_RNN_CELLS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    /* ---- fused attention ---- */
+    case NBI_FAMILY_ATTENTION: return op == 0 && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
 
     default: return false;
     }
@@ -164,5 +174,12 @@ const nbi_backend nbi_cpu_backend = {
     .rmsprop_step           = nbi_cpu_rmsprop_step,
     .cross_entropy_forward  = nbi_cpu_cross_entropy_forward,
     .cross_entropy_backward = nbi_cpu_cross_entropy_backward,
+
+    /* ---- recurrent sequences ---- */
+    .rnn_forward  = nbi_cpu_rnn_forward,
+    .rnn_backward = nbi_cpu_rnn_backward,
+    /* ---- fused attention ---- */
+    .attention_forward  = nbi_cpu_attention_forward,
+    .attention_backward = nbi_cpu_attention_backward,
 
 };

@@ -47,4 +47,13 @@ bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x);
  * when size is 0), freed with the module. */
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size);
 
+/* The forward function and user data m was made with (the recurrent
+ * layers' own entry points find their configuration through them). */
+nb_forward_fn nbi_module_forward_fn(const nb_module *m);
+void         *nbi_module_user(const nb_module *m);
+/* m's user data when m was made with this forward function (so its user
+ * data is the config that function expects), else NULL: how a module-
+ * specific entry point (nb_multihead_attention) recognises its module. */
+void *nbi_module_config_of(const nb_module *m, nb_forward_fn forward);
+
 #endif /* NABLA_NN_MODULE_H */

@@ -10,6 +10,7 @@
  */
 #include "autograd/autograd.h"
 #include "core/backend.h"
+#include "pieces.h"
 
 #include <stdio.h>
 
@@ -177,9 +178,7 @@ nb_tensor *nb_stack(nb_tensor *const *tensors, int count, int dim)
 /* Splitting into views                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Check t and the out/capacity pair shared by nb_split and nb_chunk; the
- * wrapped dim, or -1 with the error recorded. */
-static int check_split(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity, const char *op)
+int nbi_check_pieces(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity, const char *op)
 {
     if (!nbi_check_tensor(t, op, "t")) return -1;
     if (capacity < 0) {
@@ -191,7 +190,7 @@ static int check_split(const nb_tensor *t, int dim, nb_tensor **out, int64_t cap
         return -1;
     }
     if (t->ndim == 0) {
-        nbi_fail(NB_ERR_SHAPE, "%s: a 0-d tensor cannot be split (it needs at least 1 dim)", op);
+        nbi_fail(NB_ERR_SHAPE, "%s: a 0-d tensor cannot be split into pieces (it needs at least 1 dim)", op);
         return -1;
     }
     return nbi_wrap_dim(dim, t->ndim, op);
@@ -225,7 +224,7 @@ static int64_t make_pieces(const nb_tensor *t, int d, int64_t piece_size, int64_
 
 int64_t nb_split(const nb_tensor *t, int64_t split_size, int dim, nb_tensor **out, int64_t capacity)
 {
-    int d = check_split(t, dim, out, capacity, "nb_split");
+    int d = nbi_check_pieces(t, dim, out, capacity, "nb_split");
     if (d < 0) return -1;
     int64_t size = t->shape[d];
     if (split_size < 0) {
@@ -244,7 +243,7 @@ int64_t nb_split(const nb_tensor *t, int64_t split_size, int dim, nb_tensor **ou
 
 int64_t nb_chunk(const nb_tensor *t, int64_t chunks, int dim, nb_tensor **out, int64_t capacity)
 {
-    int d = check_split(t, dim, out, capacity, "nb_chunk");
+    int d = nbi_check_pieces(t, dim, out, capacity, "nb_chunk");
     if (d < 0) return -1;
     if (chunks <= 0) {
         nbi_fail(NB_ERR_ARG, "nb_chunk: chunks must be at least 1, got %lld", (long long)chunks);

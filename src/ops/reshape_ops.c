@@ -14,6 +14,7 @@
  */
 #include "autograd/shape_derivatives.h"
 #include "core/backend.h"
+#include "pieces.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -215,26 +216,6 @@ static nb_tensor *swap(const nb_tensor *t, int dim0, int dim1, const char *op)
 nb_tensor *nb_swapaxes(const nb_tensor *t, int dim0, int dim1) { return swap(t, dim0, dim1, "nb_swapaxes"); }
 nb_tensor *nb_swapdims(const nb_tensor *t, int dim0, int dim1) { return swap(t, dim0, dim1, "nb_swapdims"); }
 
-/* The checks of the ops that write pieces to (out, capacity); the wrapped
- * dim or -1. */
-static int check_pieces(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity, const char *op)
-{
-    if (!nbi_check_tensor(t, op, "t")) return -1;
-    if (capacity < 0) {
-        nbi_fail(NB_ERR_ARG, "%s: capacity %lld is negative", op, (long long)capacity);
-        return -1;
-    }
-    if (out == NULL && capacity > 0) {
-        nbi_fail(NB_ERR_ARG, "%s: out is NULL but capacity is %lld", op, (long long)capacity);
-        return -1;
-    }
-    if (t->ndim == 0) {
-        nbi_fail(NB_ERR_SHAPE, "%s: expected a tensor with at least 1 dim, got a 0-d tensor", op);
-        return -1;
-    }
-    return nbi_wrap_dim(dim, t->ndim, op);
-}
-
 /* Free out[0 .. count) after a failure; -1. */
 static int64_t free_pieces(nb_tensor **out, int64_t count)
 {
@@ -247,7 +228,7 @@ static int64_t free_pieces(nb_tensor **out, int64_t count)
 
 int64_t nb_unbind(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity)
 {
-    int d = check_pieces(t, dim, out, capacity, "nb_unbind");
+    int d = nbi_check_pieces(t, dim, out, capacity, "nb_unbind");
     if (d < 0) return -1;
     int64_t size = t->shape[d];
     for (int64_t i = 0; i < size && i < capacity; i++) {
@@ -264,7 +245,7 @@ int64_t nb_unbind(const nb_tensor *t, int dim, nb_tensor **out, int64_t capacity
 int64_t nb_tensor_split(const nb_tensor *t, int64_t sections, int dim, nb_tensor **out, int64_t capacity)
 {
     const char *op = "nb_tensor_split";
-    int         d  = check_pieces(t, dim, out, capacity, op);
+    int         d  = nbi_check_pieces(t, dim, out, capacity, op);
     if (d < 0) return -1;
     if (sections < 1) {
         nbi_fail(NB_ERR_ARG, "%s: the number of sections must be at least 1, got %lld", op, (long long)sections);
@@ -285,7 +266,7 @@ int64_t nb_tensor_split_indices(const nb_tensor *t, const int64_t *indices, int 
                                 int64_t capacity)
 {
     const char *op = "nb_tensor_split_indices";
-    int         d  = check_pieces(t, dim, out, capacity, op);
+    int         d  = nbi_check_pieces(t, dim, out, capacity, op);
     if (d < 0) return -1;
     if (count < 0 || (indices == NULL && count > 0)) {
         nbi_fail(NB_ERR_ARG, "%s: indices is %s with count %d", op, indices ? "given" : "NULL", count);

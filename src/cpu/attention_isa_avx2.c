@@ -1,0 +1,5 @@
+/* The fused attention's tile loops compiled for the avx2 instruction set
+ * (CMake adds the matching -m flags to this file alone); see
+ * attention_isa.inc. */
+#define NBI_ATTENTION_TABLE nbi_attention_tiles_avx2
+#include "attention_isa.inc"
