@@ -235,6 +235,16 @@ static void scatter_add_row(void *ctx, char *const *ptr, const int64_t *step, in
         SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
     case NB_BOOL:
         SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst | val)) break;
+    case NB_INT16:
+        SCATTER_LOOP(uint16_t, *dst = (uint16_t)(*dst + val)) break;
+    case NB_INT8:
+        SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
+    /* halves add in float32 and round once per add (torch's index_add_
+     * on Half does the same) */
+    case NB_FLOAT16:
+        SCATTER_LOOP(uint16_t, *dst = nbi_f32_to_f16(nbi_f16_to_f32(*dst) + nbi_f16_to_f32(val))) break;
+    case NB_BFLOAT16:
+        SCATTER_LOOP(uint16_t, *dst = nbi_f32_to_bf16(nbi_bf16_to_f32(*dst) + nbi_bf16_to_f32(val))) break;
     default:
         break;
     }
@@ -365,6 +375,11 @@ static bool element_is_nonzero(const char *p, nb_dtype dtype)
         return *(const int64_t *)p != 0;
     case NB_INT32:
         return *(const int32_t *)p != 0;
+    case NB_INT16:
+        return *(const int16_t *)p != 0;
+    case NB_FLOAT16:
+    case NB_BFLOAT16:
+        return (*(const uint16_t *)p & 0x7FFFu) != 0; /* all but +-0 */
     default:
         return *(const uint8_t *)p != 0;
     }

@@ -357,6 +357,22 @@ static void integer_bounds(nb_dtype dtype, int64_t *min, int64_t *max)
         *min = 0;
         *max = 255;
         break;
+    case NB_INT16:
+        *min = INT16_MIN;
+        *max = INT16_MAX;
+        break;
+    case NB_INT8:
+        *min = INT8_MIN;
+        *max = INT8_MAX;
+        break;
+    case NB_FLOAT16: /* 11 significant bits */
+        *min = -(INT64_C(1) << 11);
+        *max = INT64_C(1) << 11;
+        break;
+    case NB_BFLOAT16: /* 8 significant bits */
+        *min = -(INT64_C(1) << 8);
+        *max = INT64_C(1) << 8;
+        break;
     case NB_BOOL:
         *min = 0;
         *max = 1;
