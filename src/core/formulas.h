@@ -466,7 +466,9 @@ NBI_FORMULA float nbi_bits_float(uint32_t u)
 NBI_FORMULA float nbi_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
-    if (exponent == 0x1F) return nbi_bits_float(sign | 0x7F800000u | (mantissa << 13));
+    /* NaN comes back quiet with its payload (as the F16C instruction torch's
+     * conversion uses) */
+    if (exponent == 0x1F) return nbi_bits_float(sign | 0x7F800000u | (mantissa ? 0x400000u : 0u) | (mantissa << 13));
     if (exponent != 0) return nbi_bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
     float magnitude = (float)mantissa * 5.9604644775390625e-8f; /* subnormal: mantissa 2^-24, exact */
     return sign ? -magnitude : magnitude;
@@ -486,14 +488,22 @@ NBI_FORMULA uint16_t nbi_f32_to_f16(float f)
     return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
 }
 NBI_FORMULA float nbi_bf16_to_f32(uint16_t b) { return nbi_bits_float((uint32_t)b << 16); }
+/* float32 to bfloat16 as torch's tensor kernels round (its vectorized
+ * conversion, which every float32 copy and every bfloat16 op result takes):
+ * a NaN becomes 0xFFFF. */
 NBI_FORMULA uint16_t nbi_f32_to_bf16(float f)
 {
-    if (f != f) return 0x7FC0;
+    if (f != f) return 0xFFFF;
     uint32_t u = nbi_float_bits(f);
     return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
 }
+/* Anything else to bfloat16 goes through c10::BFloat16's constructor
+ * (float64 and float16 sources, fills): the same rounding, but a NaN
+ * becomes 0x7FC0. */
+NBI_FORMULA uint16_t nbi_scalar_to_bf16(float f) { return f != f ? (uint16_t)0x7FC0 : nbi_f32_to_bf16(f); }
 #define NBI_CONVERT_TO_f16(x)  nbi_f32_to_f16((float)(x))
-#define NBI_CONVERT_TO_bf16(x) nbi_f32_to_bf16((float)(x))
+#define NBI_CONVERT_TO_bf16(x) nbi_scalar_to_bf16((float)(x))
+#define NBI_F32_TO_bf16(x)     nbi_f32_to_bf16(x)
 #define NBI_CONVERT_TO_f32(x) ((float)(x))
 #define NBI_CONVERT_TO_f64(x) ((double)(x))
 #define NBI_CONVERT_TO_b8(x)  ((uint8_t)((x) != 0))
@@ -502,7 +512,8 @@ NBI_FORMULA uint16_t nbi_f32_to_bf16(float f)
 #define NBI_WRAP_TO_u8(x)     ((uint8_t)(uint64_t)(int64_t)(x))
 #define NBI_FLOAT_TO_i64(x)   nbi_f64_to_i64((double)(x))
 #define NBI_FLOAT_TO_i32(x)   nbi_f64_to_i32((double)(x))
-#define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint32_t)nbi_f64_to_i32((double)(x)))
+/* torch truncates a float to uint8 through int64 (x86: cvttsd2si, 64-bit) */
+#define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint64_t)nbi_f64_to_i64((double)(x)))
 #define NBI_WRAP_TO_i16(x)    ((int16_t)(uint16_t)(uint64_t)(int64_t)(x))
 #define NBI_WRAP_TO_i8(x)     ((int8_t)(uint8_t)(uint64_t)(int64_t)(x))
 #define NBI_FLOAT_TO_i16(x)   ((int16_t)(uint16_t)(uint32_t)nbi_f64_to_i32((double)(x)))
@@ -546,7 +557,7 @@ NBI_FORMULA void nbi_store_f64(void *p, nb_dtype dtype, double value)
 #define NBI_CASTS_FROM_ANY_TO_HALF(X, sfx, T, WIDEN)                                           \
     X(sfx, T, f16, uint16_t, WIDEN##_TO_f16)                                                   \
     X(sfx, T, bf16, uint16_t, WIDEN##_TO_bf16)
-#define NBI_CASTS_FROM_FLOAT(X, sfx, T)                                                        \
+#define NBI_CASTS_FROM_FLOAT(X, sfx, T, TO_BF16)                                                      \
     X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
     X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
     X(sfx, T, i64, int64_t, NBI_FLOAT_TO_i64)                                                  \
@@ -555,7 +566,8 @@ NBI_FORMULA void nbi_store_f64(void *p, nb_dtype dtype, double value)
     X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)                                                  \
     X(sfx, T, i16, int16_t, NBI_FLOAT_TO_i16)                                                  \
     X(sfx, T, i8, int8_t, NBI_FLOAT_TO_i8)                                                     \
-    NBI_CASTS_FROM_ANY_TO_HALF(X, sfx, T, NBI_CONVERT)
+    X(sfx, T, f16, uint16_t, NBI_CONVERT_TO_f16)                                               \
+    X(sfx, T, bf16, uint16_t, TO_BF16)
 #define NBI_CASTS_FROM_INTEGER(X, sfx, T)                                                      \
     X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
     X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
@@ -600,8 +612,8 @@ NBI_FORMULA void nbi_store_f64(void *p, nb_dtype dtype, double value)
     X(sfx, uint16_t, f16, uint16_t, PREFIX##_TO_f16)                                           \
     X(sfx, uint16_t, bf16, uint16_t, PREFIX##_TO_bf16)
 #define NBI_FOR_EACH_CAST(X)                                                                   \
-    NBI_CASTS_FROM_FLOAT(X, f32, float)                                                        \
-    NBI_CASTS_FROM_FLOAT(X, f64, double)                                                       \
+    NBI_CASTS_FROM_FLOAT(X, f32, float, NBI_F32_TO_bf16)                                       \
+    NBI_CASTS_FROM_FLOAT(X, f64, double, NBI_CONVERT_TO_bf16)                                  \
     NBI_CASTS_FROM_INTEGER(X, i64, int64_t)                                                    \
     NBI_CASTS_FROM_INTEGER(X, i32, int32_t)                                                    \
     NBI_CASTS_FROM_INTEGER(X, u8, uint8_t)                                                     \

@@ -36,7 +36,7 @@ void nbi_cast_buffer(void *dst, nb_dtype to, const void *src, nb_dtype from, int
     nbi_iter it = {.ndim = 1, .noperands = 2, .device = device.index, .numel = count};
     it.shape[0]      = count;
     it.strides[0][0] = (int64_t)nb_dtype_size(to);
-    it.strides[1][0] = (int64_t)nb_dtype_size(from);
+    it.strides[0][1] = (int64_t)nb_dtype_size(from);
     it.base[0]       = dst;
     it.base[1]       = (void *)src;
     nbi_backend_for(device.type)->cast(&it, from, to);
