@@ -1411,8 +1411,10 @@ NB_API nb_status nb_graph_dot(const nb_tensor *t, FILE *f);
 /* ------------------------------------------------------------------------ */
 
 /* NumPy .npy files: versions 1.0, 2.0 and 3.0, C or Fortran order, little- or
- * big-endian. Any dtype above (float16 and others are NB_ERR_DTYPE).
- * Malformed files are NB_ERR_IO with the reason. */
+ * big-endian. Any dtype above but bfloat16 (f2, f4, f8, i1, i2, i4, i8, u1,
+ * b1); others are NB_ERR_DTYPE. numpy has no bfloat16: nb_save_npy of one is
+ * NB_ERR_DTYPE (convert to float32, which holds it exactly, or use
+ * safetensors). Malformed files are NB_ERR_IO with the reason. */
 NB_API nb_tensor *nb_load_npy(const char *path);
 NB_API nb_status  nb_save_npy(const nb_tensor *t, const char *path);
 

@@ -393,6 +393,60 @@ static void test_autograd(void)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void test_files_native(void)
+{
+    const uint16_t f16[] = {0x3C00, 0x8001, 0x7BFF, 0xFC00};
+    const uint16_t bf16[] = {0x3F80, 0x0001, 0x7F7F, 0xFF80};
+    const int16_t  i16[] = {INT16_MIN, -1, 300, INT16_MAX};
+    const int8_t   i8[] = {INT8_MIN, -1, 100, INT8_MAX};
+    nb_tensor     *t[4] = {nb_from_data(f16, NB_SHAPE(2, 2), NB_OPTS(.dtype = NB_FLOAT16)),
+                           nb_from_data(bf16, NB_SHAPE(4), NB_OPTS(.dtype = NB_BFLOAT16)),
+                           nb_from_data(i16, NB_SHAPE(4), NB_OPTS(.dtype = NB_INT16)),
+                           nb_from_data(i8, NB_SHAPE(4, 1), NB_OPTS(.dtype = NB_INT8))};
+    const char *names[4] = {"h", "b", "s", "c"};
+    NBT_CHECK(nb_save_safetensors("test_half.safetensors", names, t, 4, NULL, NULL, 0) == NB_OK);
+    size_t         size = 0;
+    unsigned char *bytes = nbt_read_file("test_half.safetensors", &size);
+    /* the reference's layout: BF16, F16, I16, I8 (its dtype order) */
+    const char *header = "{\"b\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,8]},"
+                         "\"h\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[8,16]},"
+                         "\"s\":{\"dtype\":\"I16\",\"shape\":[4],\"data_offsets\":[16,24]},"
+                         "\"c\":{\"dtype\":\"I8\",\"shape\":[4,1],\"data_offsets\":[24,28]}}";
+    NBT_CHECK(bytes && size > 8 + strlen(header) && memcmp(bytes + 8, header, strlen(header)) == 0);
+    free(bytes);
+    nb_safetensors *f = nb_safetensors_load("test_half.safetensors");
+    nb_tensor      *back[4];
+    for (int i = 0; i < 4; i++) back[i] = f ? nb_safetensors_get(f, names[i]) : NULL;
+    NBT_CHECK_TENSOR_IS(back[0], NB_FLOAT16, NB_SHAPE(2, 2), f16);
+    NBT_CHECK_TENSOR_IS(back[1], NB_BFLOAT16, NB_SHAPE(4), bf16);
+    NBT_CHECK_TENSOR_IS(back[2], NB_INT16, NB_SHAPE(4), i16);
+    NBT_CHECK_TENSOR_IS(back[3], NB_INT8, NB_SHAPE(4, 1), i8);
+    nb_safetensors_free(f);
+    remove("test_half.safetensors");
+
+    /* .npy: float16, int16 and int8 round trip; bfloat16 is refused */
+    for (int i = 0; i < 4; i++) {
+        nb_status status = nb_save_npy(t[i], "test_half.npy");
+        if (i == 1) {
+            NBT_CHECK(status == NB_ERR_DTYPE);
+            NBT_CHECK_ERROR(NB_ERR_DTYPE, "numpy has no bfloat16");
+            continue;
+        }
+        NBT_CHECK(status == NB_OK);
+        nb_tensor *again = nb_load_npy("test_half.npy");
+        nb_tensor *same = again ? nb_eq(again, t[i]) : NULL;
+        nb_tensor *all = same ? nb_all(same) : NULL;
+        NBT_CHECK(again && nb_dtype_of(again) == nb_dtype_of(t[i]) && all && nb_item(all) == 1.0);
+        nb_free(again), nb_free(same), nb_free(all);
+    }
+    remove("test_half.npy");
+    for (int i = 0; i < 4; i++) nb_free(t[i]), nb_free(back[i]);
+}
+
 int main(void)
 {
     NBT_RUN(test_casts_match_torch);
@@ -401,5 +455,6 @@ int main(void)
     NBT_RUN(test_ops_round_once);
     NBT_RUN(test_small_integers);
     NBT_RUN(test_autograd);
+    NBT_RUN(test_files_native);
     return nbt_finish();
 }
