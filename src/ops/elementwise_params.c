@@ -144,7 +144,11 @@ static nb_tensor *nan_to_num(nb_tensor *t, double nan, double posinf, double neg
 {
     const char *name = in_place ? "nb_nan_to_num_" : "nb_nan_to_num";
     if (!nbi_check_tensor(t, name, "t")) return NULL;
-    double largest = t->dtype == NB_FLOAT32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+    /* the dtype's largest finite value (the halves': 65504 and 0x7F7F) */
+    double largest = t->dtype == NB_FLOAT32    ? 3.4028234663852886e38
+                     : t->dtype == NB_FLOAT16  ? 65504.0
+                     : t->dtype == NB_BFLOAT16 ? 3.3895313892515355e38
+                                               : 1.7976931348623157e308;
     nbi_op_params params = { .a = nan, .b = isnan(posinf) ? largest : posinf, .c = isnan(neginf) ? -largest : neginf };
     return nbi_run_unary(NBI_UNARY_nan_to_num, name, t, &params, in_place);
 }
