@@ -317,6 +317,20 @@ static void test_ops_round_once(void)
         nb_tensor *all[] = {base, x, xf, xt, xft, ones, onesf, lt, ltf, eq, alleq, am, amf, ameq, amall};
         for (size_t i = 0; i < sizeof all / sizeof *all; i++) nb_free(all[i]);
     }
+    /* convolution and pooling: float32 kernels on the widened inputs */
+    for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
+        nb_scope_begin();
+        nb_tensor *x = nb_to_dtype(nb_randn(NB_SHAPE(2, 3, 7, 6), NB_OPTS()), half);
+        nb_tensor *w = nb_to_dtype(nb_randn(NB_SHAPE(4, 3, 3, 3), NB_OPTS()), half);
+        nb_tensor *b = nb_to_dtype(nb_randn(NB_SHAPE(4), NB_OPTS()), half);
+        nb_tensor *xf = nb_to_dtype(x, NB_FLOAT32), *wf = nb_to_dtype(w, NB_FLOAT32), *bf = nb_to_dtype(b, NB_FLOAT32);
+        nb_conv_opts co = NB_CONV_OPTS(.padding = {1, 0}, .stride = {2, 1});
+        nb_pool_opts po = NB_POOL_OPTS(.kernel = {2, 3});
+        NBT_CHECK(same_as_float32_rounded(nb_conv2d(x, w, b, co), nb_conv2d(xf, wf, bf, co), half));
+        NBT_CHECK(same_as_float32_rounded(nb_max_pool2d(x, po, NULL), nb_max_pool2d(xf, po, NULL), half));
+        NBT_CHECK(same_as_float32_rounded(nb_avg_pool2d(x, po), nb_avg_pool2d(xf, po), half));
+        nb_scope_end();
+    }
     /* torch: sum of float16 accumulates in float32: 4096 ones and 1e-3 each
      * would stall at 2048 + ... if accumulated in half */
     nb_tensor *ones = nb_full(NB_SHAPE(4096), 1.0, NB_OPTS(.dtype = NB_FLOAT16));
