@@ -463,15 +463,16 @@ NBI_FORMULA float nbi_bits_float(uint32_t u)
     memcpy(&f, &u, sizeof f);
     return f;
 }
+/* Maratyszcza's FP16 (what c10::Half uses), without branches so that
+ * loops of it vectorize: the exponent is rebiased by a multiply (which
+ * also quiets a NaN, keeping its payload, as the F16C instruction torch's
+ * conversions use), subnormals come from a magic subtraction. */
 NBI_FORMULA float nbi_f16_to_f32(uint16_t h)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
-    /* NaN comes back quiet with its payload (as the F16C instruction torch's
-     * conversion uses) */
-    if (exponent == 0x1F) return nbi_bits_float(sign | 0x7F800000u | (mantissa ? 0x400000u : 0u) | (mantissa << 13));
-    if (exponent != 0) return nbi_bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
-    float magnitude = (float)mantissa * 5.9604644775390625e-8f; /* subnormal: mantissa 2^-24, exact */
-    return sign ? -magnitude : magnitude;
+    uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+    float    normalized   = nbi_bits_float((two_w >> 4) + (0xE0u << 23)) * 1.925929944387236e-34f; /* 2^-112 */
+    float    denormalized = nbi_bits_float((two_w >> 17) | (126u << 23)) - 0.5f;
+    return nbi_bits_float(sign | (two_w < (1u << 27) ? nbi_float_bits(denormalized) : nbi_float_bits(normalized)));
 }
 /* Maratyszcza's FP16 (what c10::Half uses): the float unit does the
  * rounding by adding a power of two that pushes the dropped bits out. */
@@ -493,9 +494,9 @@ NBI_FORMULA float nbi_bf16_to_f32(uint16_t b) { return nbi_bits_float((uint32_t)
  * a NaN becomes 0xFFFF. */
 NBI_FORMULA uint16_t nbi_f32_to_bf16(float f)
 {
-    if (f != f) return 0xFFFF;
-    uint32_t u = nbi_float_bits(f);
-    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    uint32_t u       = nbi_float_bits(f);
+    uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (uint16_t)(f != f ? 0xFFFFu : rounded); /* a select, not a branch: loops vectorize */
 }
 /* Anything else to bfloat16 goes through c10::BFloat16's constructor
  * (float64 and float16 sources, fills): the same rounding, but a NaN
