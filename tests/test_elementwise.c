@@ -679,7 +679,7 @@ static void test_errors(void)
     NBT_CHECK(nb_sub(nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL)), nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL))) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_sub: subtraction with two bool tensors is not supported");
     NBT_CHECK(nb_log(nb_ones(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64))) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_log: expected a floating-point tensor (float32 or float64), got int64");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_log: expected a floating-point tensor (float16, bfloat16, float32 or float64), got int64");
     /* NULL in: NULL out, the first error kept. */
     NBT_CHECK(nb_exp(NULL) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_exp: argument 't' is NULL");

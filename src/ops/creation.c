@@ -302,7 +302,7 @@ static nb_tensor *run_random(nbi_random_kind kind, nbi_random_args *args, nb_sha
 {
     if (!nbi_check_shape(shape, op) || !check_opts(opts, op)) return NULL;
     if (kind != NBI_RANDOM_INTEGER && !nb_dtype_is_floating(opts.dtype))
-        return nbi_fail(NB_ERR_DTYPE, "%s: needs a floating dtype (float32 or float64), not %s", op,
+        return nbi_fail(NB_ERR_DTYPE, "%s: needs a floating dtype (float16, bfloat16, float32 or float64), not %s", op,
                         nb_dtype_name(opts.dtype));
     if (!check_kernel(opts.device, NBI_FAMILY_RANDOM, kind, opts.dtype, op)) return NULL;
     nb_tensor *out = make(shape, opts, op);

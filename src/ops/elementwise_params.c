@@ -191,7 +191,7 @@ nb_tensor *nb_glu(const nb_tensor *t, int dim)
         return nbi_fail(NB_ERR_SHAPE, "%s: halving dimension must be even, but dimension %d is size %lld", name, d,
                         (long long)t->shape[d]);
     if (!nb_dtype_is_floating(t->dtype))
-        return nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float32 or float64), got %s", name,
+        return nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float16, bfloat16, float32 or float64), got %s", name,
                         nb_dtype_name(t->dtype));
     int64_t    half   = t->shape[d] / 2;
     nb_tensor *first  = nb_narrow(t, d, 0, half);
