@@ -1969,6 +1969,8 @@ GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_
 # those), so the half cases check values, dtypes, errors and node names.
 NARROW_KINDS = ("UNARY", "INPLACE_UNARY", "SCALAR", "INPLACE_SCALAR", "BINARY", "INPLACE_BINARY", "REDUCE",
                 "REDUCE_DIMS", "DIM", "MATMUL", "UNARY_EDGES", "BINARY_EDGES", "ACT2")
+NARROW_OPS = ("linear", "conv2d", "conv_transpose2d", "max_pool2d", "max_pool2d_indices", "avg_pool2d",
+              "adaptive_avg_pool2d", "layer_norm")  # NN rows widened to float32 too
 NARROW_PAIRS = [("float16", "bfloat16"), ("float16", "float32"), ("bfloat16", "float64"), ("float16", "int64"),
                 ("bfloat16", "uint8"), ("int8", "uint8"), ("int8", "int16"), ("int16", "int32"), ("bool", "int8"),
                 ("int16", "float16")]
@@ -1977,7 +1979,7 @@ NARROW_PAIRS = [("float16", "bfloat16"), ("float16", "float32"), ("bfloat16", "f
 def add_narrow_cases(rows):
     new = []
     for op, tag, params, inputs in CASES:
-        if rows[op]["kind"] not in NARROW_KINDS:
+        if rows[op]["kind"] not in NARROW_KINDS and op not in NARROW_OPS:
             continue
         present = [inp for inp in inputs if inp is not None]
         if not present:
