@@ -119,7 +119,8 @@ typedef enum {
  * bfloat16 rounds once. LAPACK ops refuse the halves (as torch), and the
  * CUDA backend has no kernels for the four new dtypes yet: every op on them
  * there fails with NB_ERR_UNSUPPORTED. int8 and int16 run the integer
- * kernels and wrap as torch. */
+ * kernels and wrap as torch. nb_from_data and nb_data see a float16 or
+ * bfloat16 element as its 16 bits (a uint16_t). */
 
 NB_API const char *nb_dtype_name(nb_dtype dtype);      /* "float32", ...       */
 NB_API size_t      nb_dtype_size(nb_dtype dtype);      /* bytes per element    */

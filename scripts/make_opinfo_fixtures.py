@@ -1965,8 +1965,9 @@ GENERATORS.update({"UNARY_EDGES": gen_unary_edges, "ACT2": gen_act2, "GLU": gen_
 # int16 and int8 (tag "<dtype> <tag>"), and mixed pairs for promotion. Where
 # torch 1.13's CPU kernels refuse Half ("not implemented for 'Half'"), the
 # fixture says torch raised and tests/test_opinfo.c lists nabla's result as
-# a known difference. Gradients stay float32 / float64 (run_case only takes
-# those), so the half cases check values, dtypes, errors and node names.
+# a known difference. Gradients of float16 / bfloat16 inputs are compared
+# where torch computes them (its Half backward mostly raises: then none);
+# nb_gradcheck stays float64.
 NARROW_KINDS = ("UNARY", "INPLACE_UNARY", "SCALAR", "INPLACE_SCALAR", "BINARY", "INPLACE_BINARY", "REDUCE",
                 "REDUCE_DIMS", "DIM", "MATMUL", "UNARY_EDGES", "BINARY_EDGES", "ACT2")
 NARROW_OPS = ("linear", "conv2d", "conv_transpose2d", "max_pool2d", "max_pool2d_indices", "avg_pool2d",
@@ -2124,7 +2125,7 @@ def run_case(op, row, params, inputs):
     res["grad_set"] = []
     if row["flags"].endswith("NONDIFF") or not out.dtype.is_floating_point:
         return res
-    cands = [k for k, inp in enumerate(inputs) if inp is not None and inp.dtype in FLOATS and inp.grad]
+    cands = [k for k, inp in enumerate(inputs) if inp is not None and inp.dtype in FLOATS + HALVES and inp.grad]
     for grad_set in (cands, [k for k in cands if k == 0]):
         if not grad_set:
             break
@@ -2186,7 +2187,7 @@ def status_runs(op, params, inputs, res):
     if res["status"]:
         return []
     fn, params, inplace = TORCH[op], padded(params), op.endswith("_")
-    cands = tuple(k for k, inp in enumerate(inputs) if inp is not None and inp.dtype in FLOATS and inp.grad)
+    cands = tuple(k for k, inp in enumerate(inputs) if inp is not None and inp.dtype in FLOATS + HALVES and inp.grad)
     plan = [(MODE_GRAD, ())]
     if res.get("grads"):
         plan.append((MODE_GRAD, tuple(res["grad_set"])))

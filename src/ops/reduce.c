@@ -177,9 +177,6 @@ static bool check_not_empty(const nb_tensor *t, const bool *mask, const char *op
 /* Running a reduction                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Plan the marked dims of t and run job on t's device. When the reduced
- * dims do not merge into one run, they are first copied to the end of a
- * contiguous block. */
 static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job);
 
 /* The dtype the kernels compute a narrow dtype in: float16 / bfloat16 in
@@ -221,6 +218,9 @@ static bool run_widened(const nb_tensor *t, const bool *mask, bool allow_reorder
     return ok;
 }
 
+/* Plan the marked dims of t and run job on t's device. When the reduced
+ * dims do not merge into one run, they are first copied to the end of a
+ * contiguous block. */
 static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job)
 {
     if (computing_dtype(t->dtype) != t->dtype) return run_widened(t, mask, allow_reorder, job);
