@@ -372,6 +372,76 @@ static void test_small_integers(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Ops that move elements: exact in every narrow dtype                       */
+/* ------------------------------------------------------------------------ */
+
+/* got (any dtype) converted to float64 equals want's values exactly. */
+static int same_values(nb_tensor *got, nb_tensor *want)
+{
+    nb_tensor *g = got ? nb_to_dtype(got, NB_FLOAT64) : NULL, *w = want ? nb_to_dtype(want, NB_FLOAT64) : NULL;
+    nb_tensor *eq = g && w ? nb_eq(g, w) : NULL;
+    nb_tensor *all = eq ? nb_all(eq) : NULL;
+    int ok = all && nb_numel(g) == nb_numel(w) && nb_item(all) == 1.0;
+    nb_free(g), nb_free(w), nb_free(eq), nb_free(all);
+    return ok;
+}
+
+static void test_moving_ops(void)
+{
+    static const nb_dtype narrow[] = {NB_FLOAT16, NB_BFLOAT16, NB_INT16, NB_INT8};
+    int64_t index_values[] = {2, 0, 1, 1, 3, 0};
+    for (size_t k = 0; k < sizeof narrow / sizeof *narrow; k++) {
+        nb_dtype dt = narrow[k];
+        nb_scope_begin();
+        /* distinct values every dtype holds exactly */
+        nb_tensor *base = nb_sub_scalar(nb_arange(0, 20, 1, NB_OPTS(.dtype = NB_FLOAT64)), 9);
+        nb_tensor *wide = nb_transpose(nb_reshape(nb_mul_scalar(base, 3), NB_SHAPE(4, 5)), 0, 1); /* (5, 4) strided */
+        nb_tensor *x = nb_to_dtype(wide, dt);
+        nb_tensor *xt = nb_transpose(x, 0, 1), *wt = nb_transpose(wide, 0, 1);
+        nb_tensor *index = nb_from_data(index_values, NB_SHAPE(3, 2), NB_OPTS(.dtype = NB_INT64));
+        nb_tensor *flat_index = nb_reshape(index, NB_SHAPE(6));
+        nb_tensor *mask = nb_gt(wide, nb_zeros_like(wide));
+        nb_tensor *src = nb_mul_scalar(nb_ones_like(wide), -1);
+        nb_tensor *xs[2] = {x, x}, *ws[2] = {wide, wide};
+        nb_tensor *values = NULL, *wvalues = NULL;
+        struct { const char *name; nb_tensor *got, *want; } cases[] = {
+            {"index_select", nb_index_select(x, 0, flat_index), nb_index_select(wide, 0, flat_index)},
+            {"gather", nb_gather(xt, 1, index), nb_gather(wt, 1, index)},
+            {"scatter", nb_scatter(x, 0, index, nb_to_dtype(src, dt)), nb_scatter(wide, 0, index, src)},
+            {"scatter_add", nb_scatter_add(x, 0, index, nb_to_dtype(src, dt)), nb_scatter_add(wide, 0, index, src)},
+            {"masked_fill", nb_masked_fill(x, mask, 7), nb_masked_fill(wide, mask, 7)},
+            {"masked_select", nb_masked_select(x, mask), nb_masked_select(wide, mask)},
+            {"where", nb_where(mask, x, xt ? nb_contiguous(x) : NULL), nb_where(mask, wide, wide)},
+            {"cat", nb_cat(xs, 2, 1), nb_cat(ws, 2, 1)},
+            {"stack", nb_stack(xs, 2, 0), nb_stack(ws, 2, 0)},
+            {"flip", nb_flip(x, NB_DIMS(0, 1)), nb_flip(wide, NB_DIMS(0, 1))},
+            {"roll", nb_roll(x, NB_SHAPE(2), NB_DIMS(0)), nb_roll(wide, NB_SHAPE(2), NB_DIMS(0))},
+            {"tril", nb_tril(x, 0), nb_tril(wide, 0)},
+            {"repeat_interleave", nb_repeat_interleave(x, 2, 1), nb_repeat_interleave(wide, 2, 1)},
+            {"take_along_dim", nb_take_along_dim(xt, nb_narrow(index, 0, 0, 1), 1), nb_take_along_dim(wt, nb_narrow(index, 0, 0, 1), 1)},
+            {"pad", nb_pad(x, (const int64_t[]){1, 2}, 2, 5), nb_pad(wide, (const int64_t[]){1, 2}, 2, 5)},
+            {"sort", nb_sort(x, 0, true, NULL), nb_sort(wide, 0, true, NULL)},
+            {"topk", nb_topk(x, 2, 1, false, NULL), nb_topk(wide, 2, 1, false, NULL)},
+            {"median", nb_median(x), nb_median(wide)},
+            {"max_dim", nb_max_dim(x, 1, false, &values), nb_max_dim(wide, 1, false, &wvalues)},
+            {"argmin", nb_argmin_dim(x, 0, true), nb_argmin_dim(wide, 0, true)},
+            {"cummax", nb_cummax(x, 0, NULL), nb_cummax(wide, 0, NULL)},
+            {"nonzero", nb_nonzero(x), nb_nonzero(wide)},
+            {"unique", nb_unique(x, NULL, NULL), nb_unique(wide, NULL, NULL)},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            int ok = same_values(cases[i].got, cases[i].want);
+            if (!ok) fprintf(stderr, "  %s(%s) differs from float64's (%s)\n", cases[i].name, nb_dtype_name(dt),
+                             cases[i].got ? "" : nb_last_error());
+            NBT_CHECK(ok);
+            nb_clear_error();
+        }
+        NBT_CHECK(same_values(values, wvalues)); /* max_dim's indices */
+        nb_scope_end();
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Autograd in the half dtypes                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -468,6 +538,7 @@ int main(void)
     NBT_RUN(test_creation_and_printing);
     NBT_RUN(test_ops_round_once);
     NBT_RUN(test_small_integers);
+    NBT_RUN(test_moving_ops);
     NBT_RUN(test_autograd);
     NBT_RUN(test_files_native);
     return nbt_finish();

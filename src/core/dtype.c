@@ -208,7 +208,10 @@ bool nbi_check_fill_number(nbi_number n, nb_dtype dtype, const char *op)
     switch (dtype) {
     case NB_INT32: fits = n.i >= INT32_MIN && n.i <= INT32_MAX; break;
     case NB_UINT8: fits = n.i >= -255 && n.i <= 255; break;
-    default: fits = true; break; /* int64 holds it; floats and bool convert */
+    case NB_INT16: fits = n.i >= INT16_MIN && n.i <= INT16_MAX; break;
+    case NB_INT8: fits = n.i >= INT8_MIN && n.i <= INT8_MAX; break;
+    case NB_FLOAT16: fits = n.i >= -65504 && n.i <= 65504; break;
+    default: fits = true; break; /* int64 holds it; the wider floats and bool convert */
     }
     if (!fits)
         nbi_fail(NB_ERR_ARG, "%s: value %lld cannot be converted to %s without overflow", op, (long long)n.i,
