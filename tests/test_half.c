@@ -317,6 +317,26 @@ static void test_ops_round_once(void)
         nb_tensor *all[] = {base, x, xf, xt, xft, ones, onesf, lt, ltf, eq, alleq, am, amf, ameq, amall};
         for (size_t i = 0; i < sizeof all / sizeof *all; i++) nb_free(all[i]);
     }
+    /* NaNs with payloads, infinities, subnormals and ties through the
+     * vector conversions of the elementwise kernels (runs of 16 and 8 and a
+     * tail): the same bits as the casts, which match torch's */
+    for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
+        static const uint16_t f16_bits[] = {0x7C01, 0xFE00, 0x7D00, 0xFFFF, 0x3C00, 0x0001, 0x83FF, 0x7C00,
+                                            0xFC00, 0x7BFF, 0x8000, 0x3555, 0x0400, 0x7E01, 0xC000, 0x1234};
+        static const uint16_t bf16_bits[] = {0x7F81, 0xFFC0, 0x7FFF, 0xFF80, 0x3F80, 0x0001, 0x807F, 0x7F80,
+                                             0x7F7F, 0x8000, 0x3EAB, 0x0080, 0xFFC1, 0xC000, 0x1234, 0x4049};
+        nb_scope_begin();
+        uint16_t bits[75];
+        for (int i = 0; i < 75; i++) bits[i] = (half == NB_FLOAT16 ? f16_bits : bf16_bits)[(i * 7) % 16];
+        nb_tensor *h = nb_from_data(bits, NB_SHAPE(75), NB_OPTS(.dtype = half));
+        nb_tensor *f = nb_to_dtype(h, NB_FLOAT32);
+        nb_tensor *third = nb_full(NB_SHAPE(1), 1.0 / 3, NB_OPTS(.dtype = half));
+        nb_tensor *third_f = nb_to_dtype(third, NB_FLOAT32);
+        NBT_CHECK(same_as_float32_rounded(nb_mul(h, third), nb_mul(f, third_f), half));
+        NBT_CHECK(same_as_float32_rounded(nb_abs(h), nb_abs(f), half));
+        NBT_CHECK(same_as_float32_rounded(nb_mul_scalar(h, 1.0), nb_mul_scalar(f, 1.0), half));
+        nb_scope_end();
+    }
     /* convolution and pooling: float32 kernels on the widened inputs */
     for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
         nb_scope_begin();
