@@ -93,8 +93,34 @@ typedef enum {
     NB_INT32,
     NB_UINT8,
     NB_BOOL,
+    /* Issue 13: appended (the codes above are stored in files). */
+    NB_FLOAT16,
+    NB_BFLOAT16,
+    NB_INT16,
+    NB_INT8,
     NB_NUM_DTYPES
 } nb_dtype;
+/* float16 (IEEE binary16) and bfloat16 are full dtypes on the CPU: creation,
+ * printing, nb_item, casts, type promotion (torch.promote_types: float16 with
+ * bfloat16 is float32, int8 with uint8 int16; a float16 tensor with a number
+ * stays float16), .npy (float16; numpy has no bfloat16) and safetensors.
+ * Casts round to nearest even and follow torch 1.13 bit for bit, NaN bits
+ * included (float32 -> bfloat16 NaN is 0xFFFF as torch's tensor conversion,
+ * float64 / float16 -> bfloat16 NaN 0x7FC0 as c10::BFloat16). Ops compute in
+ * float32 and round the result once: elementwise ops, reductions (a float16
+ * sum is float16, accumulated in float32), cumulative ops, softmax, matmul /
+ * mm / bmm (a float32 GEMM of the widened operands), conv2d and pooling;
+ * gradients of float16 / bfloat16 tensors are in their dtype. Deliberate
+ * differences from torch 1.13: nabla computes the many ops torch's CPU
+ * kernels refuse for Half ("not implemented for 'Half'": exp, tanh, mm,
+ * softmax, cumsum, ...) and a few for BFloat16 (prod, mish, quantile); its
+ * bfloat16 matmul accumulates in float32 where torch 1.13's rounds the
+ * running sum to bfloat16 after every product; round(decimals) on
+ * bfloat16 rounds once. LAPACK ops refuse the halves (as torch), and the
+ * CUDA backend has no kernels for the four new dtypes yet: every op on them
+ * there fails with NB_ERR_UNSUPPORTED. int8 and int16 run the integer
+ * kernels and wrap as torch. nb_from_data and nb_data see a float16 or
+ * bfloat16 element as its 16 bits (a uint16_t). */
 
 NB_API const char *nb_dtype_name(nb_dtype dtype);      /* "float32", ...       */
 NB_API size_t      nb_dtype_size(nb_dtype dtype);      /* bytes per element    */
@@ -1404,8 +1430,10 @@ NB_API nb_status nb_graph_dot(const nb_tensor *t, FILE *f);
 /* ------------------------------------------------------------------------ */
 
 /* NumPy .npy files: versions 1.0, 2.0 and 3.0, C or Fortran order, little- or
- * big-endian. Any dtype above (float16 and others are NB_ERR_DTYPE).
- * Malformed files are NB_ERR_IO with the reason. */
+ * big-endian. Any dtype above but bfloat16 (f2, f4, f8, i1, i2, i4, i8, u1,
+ * b1); others are NB_ERR_DTYPE. numpy has no bfloat16: nb_save_npy of one is
+ * NB_ERR_DTYPE (convert to float32, which holds it exactly, or use
+ * safetensors). Malformed files are NB_ERR_IO with the reason. */
 NB_API nb_tensor *nb_load_npy(const char *path);
 NB_API nb_status  nb_save_npy(const nb_tensor *t, const char *path);
 

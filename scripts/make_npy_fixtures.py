@@ -55,6 +55,11 @@ def main():
     save("scalar_f32.npy", np.array(3.5, dtype="<f4"))
     save("empty_0x3.npy", np.zeros((0, 3), dtype="<f4"))
     save("i64_8d.npy", np.arange(16, dtype="<i8").reshape(1, 2, 1, 2, 1, 2, 1, 2))
+    # Issue 13: float16, int16, int8 (numpy has no bfloat16).
+    save("f2_6.npy", np.array([1.5, -0.0, 65504.0, np.inf, 6e-8, -2.0 ** -14], dtype="<f2"))
+    save("i2_4.npy", np.array([-(2**15), -1, 7, 2**15 - 1], dtype="<i2"))
+    save("i1_4.npy", np.array([-128, -1, 7, 127], dtype="i1"))
+    save("be_f2.npy", np.array([1.5, -2.25, 3.0], dtype=">f2"))
     # Big-endian.
     save("be_f4.npy", np.array([1.5, -2.25, 3.0], dtype=">f4"))
     save("be_i8.npy", np.array([1, -2, 2**40], dtype=">i8"))

@@ -473,9 +473,9 @@ static void test_randint(void)
 static void test_random_errors(void)
 {
     NBT_CHECK(nb_rand(NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_rand: needs a floating dtype (float32 or float64), not int64");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_rand: needs a floating dtype (float16, bfloat16, float32 or float64), not int64");
     NBT_CHECK(nb_randn(NB_SHAPE(2), NB_OPTS(.dtype = NB_BOOL)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_randn: needs a floating dtype (float32 or float64), not bool");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_randn: needs a floating dtype (float16, bfloat16, float32 or float64), not bool");
     NBT_CHECK(nb_normal(0, -1, NB_SHAPE(2), NB_OPTS()) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_normal: expects std >= 0.0, but found std -1");
     NBT_CHECK(nb_normal(0, NAN, NB_SHAPE(2), NB_OPTS()) == NULL);
@@ -516,7 +516,7 @@ static void test_like(void)
     NBT_CHECK(r && nb_dtype_of(r) == NB_FLOAT64 && nb_numel(r) == 4 && !nb_requires_grad(r));
     NBT_CHECK(nb_randn_like(g) != NULL && !nb_requires_grad(nb_zeros_like(g)));
     NBT_CHECK(nb_rand_like(t) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_rand_like: needs a floating dtype (float32 or float64), not int32");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_rand_like: needs a floating dtype (float16, bfloat16, float32 or float64), not int32");
     NBT_CHECK(nb_randn_like(t) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_randn_like: needs a floating dtype");
     NBT_CHECK(nb_full_like(nb_zeros(NB_SHAPE(1), NB_OPTS(.dtype = NB_UINT8)), 256) == NULL);

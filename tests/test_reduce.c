@@ -946,7 +946,7 @@ static void test_errors(void)
 
     /* floating point only */
     NBT_CHECK(nb_mean(i) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_mean: expected a floating-point tensor (float32 or float64), got int64");
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_mean: expected a floating-point tensor (float16, bfloat16, float32 or float64), got int64");
     NBT_CHECK(nb_var_dims(i, NB_DIMS(0), 1, false) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_var: expected a floating-point tensor");
     NBT_CHECK(nb_std(i, 1) == NULL);

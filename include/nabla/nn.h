@@ -589,8 +589,9 @@ NB_API nb_status nb_clip_grad_norm(nb_tensor *const *params, int64_t count, doub
 /* The format of the Hugging Face ecosystem: an 8-byte little-endian header
  * length, a JSON header mapping names to {dtype, shape, data_offsets} (and
  * an optional "__metadata__" of strings), then the raw little-endian data.
- * Dtypes F32, F64, I64, I32, U8 and BOOL load as themselves; F16 and BF16
- * load converted to float32; I8, I16 and U16 as int32 and U32 as int64 (the
+ * Dtypes F32, F64, I64, I32, U8, BOOL, F16, BF16, I16 and I8 load as
+ * themselves (float16, bfloat16, int16, int8: their bits, unconverted);
+ * U16 as int32 and U32 as int64 (the
  * format's U64 and F8 types are listed, but nb_safetensors_get refuses
  * them with NB_ERR_DTYPE; a dtype outside the format fails the load with
  * NB_ERR_DTYPE). Malformed files are NB_ERR_IO naming the problem (bad
@@ -620,7 +621,8 @@ NB_API nb_status nb_save_safetensors(const char *path, const char *const *names,
  * stored as F16 (bfloat16 false) or BF16 (true), rounded to nearest even
  * (values beyond F16's range become +-inf, NaN stays NaN; float64 is
  * rounded once, as numpy's astype does); other dtypes are stored as
- * themselves. nb_safetensors_get reads them back as float32.
+ * themselves (float16 and bfloat16 tensors too). nb_safetensors_get reads
+ * them back as float16 / bfloat16.
  * Errors as nb_save_safetensors. */
 NB_API nb_status nb_save_safetensors_half(const char *path, const char *const *names, nb_tensor *const *tensors,
                                           int64_t count, const char *const *metadata_keys,

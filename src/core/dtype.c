@@ -15,6 +15,10 @@ const char *nb_dtype_name(nb_dtype dtype)
     case NB_INT32: return "int32";
     case NB_UINT8: return "uint8";
     case NB_BOOL: return "bool";
+    case NB_FLOAT16: return "float16";
+    case NB_BFLOAT16: return "bfloat16";
+    case NB_INT16: return "int16";
+    case NB_INT8: return "int8";
     default: return "invalid";
     }
 }
@@ -28,11 +32,30 @@ size_t nb_dtype_size(nb_dtype dtype)
     case NB_INT32: return 4;
     case NB_UINT8: return 1;
     case NB_BOOL: return 1;
+    case NB_FLOAT16: return 2;
+    case NB_BFLOAT16: return 2;
+    case NB_INT16: return 2;
+    case NB_INT8: return 1;
     default: return 0;
     }
 }
 
-bool nb_dtype_is_floating(nb_dtype dtype) { return dtype == NB_FLOAT32 || dtype == NB_FLOAT64; }
+bool nb_dtype_is_floating(nb_dtype dtype)
+{
+    return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || dtype == NB_FLOAT16 || dtype == NB_BFLOAT16;
+}
+
+/* The signed integers by width, for promotion. */
+static int signed_rank(nb_dtype d)
+{
+    switch (d) {
+    case NB_INT8: return 1;
+    case NB_INT16: return 2;
+    case NB_INT32: return 3;
+    case NB_INT64: return 4;
+    default: return 0;
+    }
+}
 
 /* Categories order the kinds of number: a higher category always wins. */
 typedef enum { CATEGORY_BOOL, CATEGORY_INTEGRAL, CATEGORY_FLOATING } category;
@@ -48,11 +71,16 @@ nb_dtype nb_promote_types(nb_dtype a, nb_dtype b)
     if (a == b) return a;
     category ca = category_of(a), cb = category_of(b);
     if (ca != cb) return ca > cb ? a : b;
-    if (ca == CATEGORY_FLOATING) return NB_FLOAT64; /* float32 with float64 */
-    /* Integers: uint8 with a signed type gives that type (int32, int64);
-     * int32 with int64 gives int64. */
-    if (a == NB_INT64 || b == NB_INT64) return NB_INT64;
-    return NB_INT32;
+    /* Floats: float64 wins; else float32 (float16 with bfloat16 too: neither
+     * holds the other). */
+    if (ca == CATEGORY_FLOATING) return a == NB_FLOAT64 || b == NB_FLOAT64 ? NB_FLOAT64 : NB_FLOAT32;
+    /* Integers: uint8 with int8 gives int16 (the smallest holding both),
+     * with a wider signed type that type; signed types the wider. */
+    if (a == NB_UINT8 || b == NB_UINT8) {
+        nb_dtype other = a == NB_UINT8 ? b : a;
+        return other == NB_INT8 ? NB_INT16 : other;
+    }
+    return signed_rank(a) > signed_rank(b) ? a : b;
 }
 
 /* torch.result_type: three tiers, each only able to raise the category.
@@ -100,6 +128,10 @@ double nbi_load_f64(const void *p, nb_dtype dtype)
     case NB_INT32: return *(const int32_t *)p;
     case NB_UINT8: return *(const uint8_t *)p;
     case NB_BOOL: return *(const uint8_t *)p != 0;
+    case NB_FLOAT16: return nbi_f16_to_f32(*(const uint16_t *)p);
+    case NB_BFLOAT16: return nbi_bf16_to_f32(*(const uint16_t *)p);
+    case NB_INT16: return *(const int16_t *)p;
+    case NB_INT8: return *(const int8_t *)p;
     default: return NAN;
     }
 }
@@ -113,6 +145,10 @@ int64_t nbi_load_i64(const void *p, nb_dtype dtype)
     case NB_INT32: return *(const int32_t *)p;
     case NB_UINT8: return *(const uint8_t *)p;
     case NB_BOOL: return *(const uint8_t *)p != 0;
+    case NB_FLOAT16: return nbi_f64_to_i64(nbi_f16_to_f32(*(const uint16_t *)p));
+    case NB_BFLOAT16: return nbi_f64_to_i64(nbi_bf16_to_f32(*(const uint16_t *)p));
+    case NB_INT16: return *(const int16_t *)p;
+    case NB_INT8: return *(const int8_t *)p;
     default: return 0;
     }
 }
@@ -140,6 +176,18 @@ bool nbi_check_fill_value(double value, nb_dtype dtype, const char *op)
     case NB_INT32:
         fits = value >= (double)INT32_MIN && value <= (double)INT32_MAX;
         break;
+    case NB_FLOAT16:
+        fits = !isfinite(value) || fabs(value) <= 65504.0;
+        break;
+    case NB_BFLOAT16:
+        fits = !isfinite(value) || fabs(value) <= 3.3895313892515355e38;
+        break;
+    case NB_INT16:
+        fits = value >= (double)INT16_MIN && value <= (double)INT16_MAX;
+        break;
+    case NB_INT8:
+        fits = value >= (double)INT8_MIN && value <= (double)INT8_MAX;
+        break;
     case NB_UINT8:
         fits = value <= 255.0 && (value >= 0.0 || (value >= -255.0 && value == floor(value)));
         break;
@@ -160,7 +208,10 @@ bool nbi_check_fill_number(nbi_number n, nb_dtype dtype, const char *op)
     switch (dtype) {
     case NB_INT32: fits = n.i >= INT32_MIN && n.i <= INT32_MAX; break;
     case NB_UINT8: fits = n.i >= -255 && n.i <= 255; break;
-    default: fits = true; break; /* int64 holds it; floats and bool convert */
+    case NB_INT16: fits = n.i >= INT16_MIN && n.i <= INT16_MAX; break;
+    case NB_INT8: fits = n.i >= INT8_MIN && n.i <= INT8_MAX; break;
+    case NB_FLOAT16: fits = n.i >= -65504 && n.i <= 65504; break;
+    default: fits = true; break; /* int64 holds it; the wider floats and bool convert */
     }
     if (!fits)
         nbi_fail(NB_ERR_ARG, "%s: value %lld cannot be converted to %s without overflow", op, (long long)n.i,

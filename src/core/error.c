@@ -122,7 +122,7 @@ bool nbi_check_floating(const nb_tensor *t, const char *op)
 {
     if (nb_dtype_is_floating(t->dtype)) return true;
     nbi_fail(NB_ERR_DTYPE,
-             "%s: expected a floating-point tensor (float32 or float64), got %s; convert it with nb_to_dtype first", op,
+             "%s: expected a floating-point tensor (float16, bfloat16, float32 or float64), got %s; convert it with nb_to_dtype first", op,
              nb_dtype_name(t->dtype));
     return false;
 }

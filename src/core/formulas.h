@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nabla.h"
 
@@ -65,7 +66,8 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
 
 /* Dtype groups: the suffixes of ops.def's dtype classes, with C types. */
 #define NBI_FOR_FLOAT(X, name)   X(name, f32, float) X(name, f64, double)
-#define NBI_FOR_INTEGER(X, name) X(name, i64, int64_t) X(name, i32, int32_t) X(name, u8, uint8_t)
+#define NBI_FOR_INTEGER(X, name)                                                               \
+    X(name, i64, int64_t) X(name, i32, int32_t) X(name, u8, uint8_t) X(name, i16, int16_t) X(name, i8, int8_t)
 #define NBI_FOR_NUMERIC(X, name) NBI_FOR_FLOAT(X, name) NBI_FOR_INTEGER(X, name)
 #define NBI_FOR_ALL(X, name)     NBI_FOR_NUMERIC(X, name) X(name, b8, uint8_t)
 
@@ -341,6 +343,8 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
 
 NBI_SIGNED_FORMULAS(i64, int64_t, uint64_t, INT64_MIN)
 NBI_SIGNED_FORMULAS(i32, int32_t, uint32_t, INT32_MIN)
+NBI_SIGNED_FORMULAS(i16, int16_t, uint32_t, INT16_MIN)
+NBI_SIGNED_FORMULAS(i8, int8_t, uint32_t, INT8_MIN)
 
 NBI_INTEGER_FORMULAS(u8, uint8_t, uint32_t)
 NBI_FORMULA uint8_t neg_u8(uint8_t x, const nbi_params *p) { (void)p; return (uint8_t)(0u - x); }
@@ -397,6 +401,8 @@ NBI_COMPARE_FORMULAS(f64, double)
 NBI_COMPARE_FORMULAS(i64, int64_t)
 NBI_COMPARE_FORMULAS(i32, int32_t)
 NBI_COMPARE_FORMULAS(u8, uint8_t)
+NBI_COMPARE_FORMULAS(i16, int16_t)
+NBI_COMPARE_FORMULAS(i8, int8_t)
 NBI_COMPARE_FORMULAS(b8, uint8_t)
 
 /* ------------------------------------------------------------------------ */
@@ -416,6 +422,10 @@ NBI_COMPARE_FORMULAS(b8, uint8_t)
 #define NBI_DTYPE_OF_i32 NB_INT32
 #define NBI_DTYPE_OF_u8  NB_UINT8
 #define NBI_DTYPE_OF_b8  NB_BOOL
+#define NBI_DTYPE_OF_i16 NB_INT16
+#define NBI_DTYPE_OF_i8  NB_INT8
+#define NBI_DTYPE_OF_f16 NB_FLOAT16
+#define NBI_DTYPE_OF_bf16 NB_BFLOAT16
 
 /* ------------------------------------------------------------------------ */
 /* Dtype conversions                                                         */
@@ -436,6 +446,65 @@ NBI_FORMULA int32_t nbi_f64_to_i32(double v)
     if (!(v > -2147483649.0 && v < 2147483648.0)) return INT32_MIN;
     return (int32_t)v;
 }
+/* float16 and bfloat16 are stored as their bits (uint16_t) and converted
+ * through float32, as c10::Half and c10::BFloat16: float32 to either
+ * rounds to nearest even, overflows to inf, keeps NaN a NaN (bfloat16's
+ * is 0x7FC0); anything else goes through float32 first (so a float64
+ * rounds twice, as torch's static_cast<Half>(double)). */
+NBI_FORMULA uint32_t nbi_float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+NBI_FORMULA float nbi_bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+/* Maratyszcza's FP16 (what c10::Half uses), without branches so that
+ * loops of it vectorize: the exponent is rebiased by a multiply (which
+ * also quiets a NaN, keeping its payload, as the F16C instruction torch's
+ * conversions use), subnormals come from a magic subtraction. */
+NBI_FORMULA float nbi_f16_to_f32(uint16_t h)
+{
+    uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+    float    normalized   = nbi_bits_float((two_w >> 4) + (0xE0u << 23)) * 1.925929944387236e-34f; /* 2^-112 */
+    float    denormalized = nbi_bits_float((two_w >> 17) | (126u << 23)) - 0.5f;
+    return nbi_bits_float(sign | (two_w < (1u << 27) ? nbi_float_bits(denormalized) : nbi_float_bits(normalized)));
+}
+/* Maratyszcza's FP16 (what c10::Half uses): the float unit does the
+ * rounding by adding a power of two that pushes the dropped bits out. */
+NBI_FORMULA uint16_t nbi_f32_to_f16(float f)
+{
+    const float scale_to_inf = 5.192296858534828e+33f, scale_to_zero = 7.703719777548943e-34f; /* 2^112, 2^-110 */
+    float       base = (fabsf(f) * scale_to_inf) * scale_to_zero;
+    uint32_t    w = nbi_float_bits(f), shl1_w = w + w, sign = w & 0x80000000u;
+    uint32_t    bias = shl1_w & 0xFF000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    base              = nbi_bits_float((bias >> 1) + 0x07800000u) + base;
+    uint32_t bits     = nbi_float_bits(base);
+    uint32_t nonsign  = ((bits >> 13) & 0x7C00u) + (bits & 0x0FFFu);
+    return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+NBI_FORMULA float nbi_bf16_to_f32(uint16_t b) { return nbi_bits_float((uint32_t)b << 16); }
+/* float32 to bfloat16 as torch's tensor kernels round (its vectorized
+ * conversion, which every float32 copy and every bfloat16 op result takes):
+ * a NaN becomes 0xFFFF. */
+NBI_FORMULA uint16_t nbi_f32_to_bf16(float f)
+{
+    uint32_t u       = nbi_float_bits(f);
+    uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (uint16_t)(f != f ? 0xFFFFu : rounded); /* a select, not a branch: loops vectorize */
+}
+/* Anything else to bfloat16 goes through c10::BFloat16's constructor
+ * (float64 and float16 sources, fills): the same rounding, but a NaN
+ * becomes 0x7FC0. */
+NBI_FORMULA uint16_t nbi_scalar_to_bf16(float f) { return f != f ? (uint16_t)0x7FC0 : nbi_f32_to_bf16(f); }
+#define NBI_CONVERT_TO_f16(x)  nbi_f32_to_f16((float)(x))
+#define NBI_CONVERT_TO_bf16(x) nbi_scalar_to_bf16((float)(x))
+#define NBI_F32_TO_bf16(x)     nbi_f32_to_bf16(x)
 #define NBI_CONVERT_TO_f32(x) ((float)(x))
 #define NBI_CONVERT_TO_f64(x) ((double)(x))
 #define NBI_CONVERT_TO_b8(x)  ((uint8_t)((x) != 0))
@@ -444,7 +513,12 @@ NBI_FORMULA int32_t nbi_f64_to_i32(double v)
 #define NBI_WRAP_TO_u8(x)     ((uint8_t)(uint64_t)(int64_t)(x))
 #define NBI_FLOAT_TO_i64(x)   nbi_f64_to_i64((double)(x))
 #define NBI_FLOAT_TO_i32(x)   nbi_f64_to_i32((double)(x))
-#define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint32_t)nbi_f64_to_i32((double)(x)))
+/* torch truncates a float to uint8 through int64 (x86: cvttsd2si, 64-bit) */
+#define NBI_FLOAT_TO_u8(x)    ((uint8_t)(uint64_t)nbi_f64_to_i64((double)(x)))
+#define NBI_WRAP_TO_i16(x)    ((int16_t)(uint16_t)(uint64_t)(int64_t)(x))
+#define NBI_WRAP_TO_i8(x)     ((int8_t)(uint8_t)(uint64_t)(int64_t)(x))
+#define NBI_FLOAT_TO_i16(x)   ((int16_t)(uint16_t)(uint32_t)nbi_f64_to_i32((double)(x)))
+#define NBI_FLOAT_TO_i8(x)    ((int8_t)(uint8_t)(uint32_t)nbi_f64_to_i32((double)(x)))
 
 /* One value into an element of any dtype, by the rules above (the creation
  * kernels of both devices, and the CPU's scalar stores). */
@@ -457,6 +531,10 @@ NBI_FORMULA void nbi_store_i64(void *p, nb_dtype dtype, int64_t value)
     case NB_INT32: *(int32_t *)p = NBI_WRAP_TO_i32(value); break;
     case NB_UINT8: *(uint8_t *)p = NBI_WRAP_TO_u8(value); break;
     case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    case NB_INT16: *(int16_t *)p = NBI_WRAP_TO_i16(value); break;
+    case NB_INT8: *(int8_t *)p = NBI_WRAP_TO_i8(value); break;
+    case NB_FLOAT16: *(uint16_t *)p = NBI_CONVERT_TO_f16(value); break;
+    case NB_BFLOAT16: *(uint16_t *)p = NBI_CONVERT_TO_bf16(value); break;
     default: break;
     }
 }
@@ -466,32 +544,84 @@ NBI_FORMULA void nbi_store_f64(void *p, nb_dtype dtype, double value)
     case NB_FLOAT32: *(float *)p = (float)value; break;
     case NB_FLOAT64: *(double *)p = value; break;
     case NB_BOOL: *(uint8_t *)p = value != 0; break;
+    case NB_FLOAT16: *(uint16_t *)p = NBI_CONVERT_TO_f16(value); break;
+    case NB_BFLOAT16: *(uint16_t *)p = NBI_CONVERT_TO_bf16(value); break;
     default: nbi_store_i64(p, dtype, nbi_f64_to_i64(value)); break;
     }
 }
 
 /* X(src suffix, source type, dst suffix, destination type, CONVERT) for
- * every (source, destination) pair. */
-#define NBI_CASTS_FROM_FLOAT(X, sfx, T)                                                        \
+ * every (source, destination) pair. A half source is first widened to
+ * float32 (exact), then converted as a float32 would be. */
+#define NBI_HALF_TO_FLOAT_f16(x)  nbi_f16_to_f32(x)
+#define NBI_HALF_TO_FLOAT_bf16(x) nbi_bf16_to_f32(x)
+#define NBI_CASTS_FROM_ANY_TO_HALF(X, sfx, T, WIDEN)                                           \
+    X(sfx, T, f16, uint16_t, WIDEN##_TO_f16)                                                   \
+    X(sfx, T, bf16, uint16_t, WIDEN##_TO_bf16)
+#define NBI_CASTS_FROM_FLOAT(X, sfx, T, TO_BF16)                                                      \
     X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
     X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
     X(sfx, T, i64, int64_t, NBI_FLOAT_TO_i64)                                                  \
     X(sfx, T, i32, int32_t, NBI_FLOAT_TO_i32)                                                  \
     X(sfx, T, u8, uint8_t, NBI_FLOAT_TO_u8)                                                    \
-    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)
+    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)                                                  \
+    X(sfx, T, i16, int16_t, NBI_FLOAT_TO_i16)                                                  \
+    X(sfx, T, i8, int8_t, NBI_FLOAT_TO_i8)                                                     \
+    X(sfx, T, f16, uint16_t, NBI_CONVERT_TO_f16)                                               \
+    X(sfx, T, bf16, uint16_t, TO_BF16)
 #define NBI_CASTS_FROM_INTEGER(X, sfx, T)                                                      \
     X(sfx, T, f32, float, NBI_CONVERT_TO_f32)                                                  \
     X(sfx, T, f64, double, NBI_CONVERT_TO_f64)                                                 \
     X(sfx, T, i64, int64_t, NBI_WRAP_TO_i64)                                                   \
     X(sfx, T, i32, int32_t, NBI_WRAP_TO_i32)                                                   \
     X(sfx, T, u8, uint8_t, NBI_WRAP_TO_u8)                                                     \
-    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)
+    X(sfx, T, b8, uint8_t, NBI_CONVERT_TO_b8)                                                  \
+    X(sfx, T, i16, int16_t, NBI_WRAP_TO_i16)                                                   \
+    X(sfx, T, i8, int8_t, NBI_WRAP_TO_i8)                                                      \
+    NBI_CASTS_FROM_ANY_TO_HALF(X, sfx, T, NBI_CONVERT)
+/* From a half: its float32 value, then the float32 rule. */
+#define NBI_HALF_THEN(sfx, RULE, x) RULE(NBI_HALF_TO_FLOAT_##sfx(x))
+#define NBI_F16_TO_f32(x)   NBI_HALF_THEN(f16, NBI_CONVERT_TO_f32, x)
+#define NBI_F16_TO_f64(x)   NBI_HALF_THEN(f16, NBI_CONVERT_TO_f64, x)
+#define NBI_F16_TO_i64(x)   NBI_HALF_THEN(f16, NBI_FLOAT_TO_i64, x)
+#define NBI_F16_TO_i32(x)   NBI_HALF_THEN(f16, NBI_FLOAT_TO_i32, x)
+#define NBI_F16_TO_u8(x)    NBI_HALF_THEN(f16, NBI_FLOAT_TO_u8, x)
+#define NBI_F16_TO_b8(x)    NBI_HALF_THEN(f16, NBI_CONVERT_TO_b8, x)
+#define NBI_F16_TO_i16(x)   NBI_HALF_THEN(f16, NBI_FLOAT_TO_i16, x)
+#define NBI_F16_TO_i8(x)    NBI_HALF_THEN(f16, NBI_FLOAT_TO_i8, x)
+#define NBI_F16_TO_f16(x)   (x)
+#define NBI_F16_TO_bf16(x)  NBI_HALF_THEN(f16, NBI_CONVERT_TO_bf16, x)
+#define NBI_BF16_TO_f32(x)  NBI_HALF_THEN(bf16, NBI_CONVERT_TO_f32, x)
+#define NBI_BF16_TO_f64(x)  NBI_HALF_THEN(bf16, NBI_CONVERT_TO_f64, x)
+#define NBI_BF16_TO_i64(x)  NBI_HALF_THEN(bf16, NBI_FLOAT_TO_i64, x)
+#define NBI_BF16_TO_i32(x)  NBI_HALF_THEN(bf16, NBI_FLOAT_TO_i32, x)
+#define NBI_BF16_TO_u8(x)   NBI_HALF_THEN(bf16, NBI_FLOAT_TO_u8, x)
+#define NBI_BF16_TO_b8(x)   NBI_HALF_THEN(bf16, NBI_CONVERT_TO_b8, x)
+#define NBI_BF16_TO_i16(x)  NBI_HALF_THEN(bf16, NBI_FLOAT_TO_i16, x)
+#define NBI_BF16_TO_i8(x)   NBI_HALF_THEN(bf16, NBI_FLOAT_TO_i8, x)
+#define NBI_BF16_TO_f16(x)  NBI_HALF_THEN(bf16, NBI_CONVERT_TO_f16, x)
+#define NBI_BF16_TO_bf16(x) (x)
+#define NBI_CASTS_FROM_HALF(X, sfx, PREFIX)                                                    \
+    X(sfx, uint16_t, f32, float, PREFIX##_TO_f32)                                              \
+    X(sfx, uint16_t, f64, double, PREFIX##_TO_f64)                                             \
+    X(sfx, uint16_t, i64, int64_t, PREFIX##_TO_i64)                                            \
+    X(sfx, uint16_t, i32, int32_t, PREFIX##_TO_i32)                                            \
+    X(sfx, uint16_t, u8, uint8_t, PREFIX##_TO_u8)                                              \
+    X(sfx, uint16_t, b8, uint8_t, PREFIX##_TO_b8)                                              \
+    X(sfx, uint16_t, i16, int16_t, PREFIX##_TO_i16)                                            \
+    X(sfx, uint16_t, i8, int8_t, PREFIX##_TO_i8)                                               \
+    X(sfx, uint16_t, f16, uint16_t, PREFIX##_TO_f16)                                           \
+    X(sfx, uint16_t, bf16, uint16_t, PREFIX##_TO_bf16)
 #define NBI_FOR_EACH_CAST(X)                                                                   \
-    NBI_CASTS_FROM_FLOAT(X, f32, float)                                                        \
-    NBI_CASTS_FROM_FLOAT(X, f64, double)                                                       \
+    NBI_CASTS_FROM_FLOAT(X, f32, float, NBI_F32_TO_bf16)                                       \
+    NBI_CASTS_FROM_FLOAT(X, f64, double, NBI_CONVERT_TO_bf16)                                  \
     NBI_CASTS_FROM_INTEGER(X, i64, int64_t)                                                    \
     NBI_CASTS_FROM_INTEGER(X, i32, int32_t)                                                    \
     NBI_CASTS_FROM_INTEGER(X, u8, uint8_t)                                                     \
-    NBI_CASTS_FROM_INTEGER(X, b8, uint8_t)
+    NBI_CASTS_FROM_INTEGER(X, b8, uint8_t)                                                     \
+    NBI_CASTS_FROM_INTEGER(X, i16, int16_t)                                                    \
+    NBI_CASTS_FROM_INTEGER(X, i8, int8_t)                                                      \
+    NBI_CASTS_FROM_HALF(X, f16, NBI_F16)                                                       \
+    NBI_CASTS_FROM_HALF(X, bf16, NBI_BF16)
 
 #endif /* NABLA_FORMULAS_H */

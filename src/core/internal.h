@@ -40,9 +40,18 @@
     X(NB_INT64, int64_t, i64)                                                  \
     X(NB_INT32, int32_t, i32)                                                  \
     X(NB_UINT8, uint8_t, u8)                                                   \
-    X(NB_BOOL, uint8_t, b8)
+    X(NB_BOOL, uint8_t, b8)                                                    \
+    X(NB_INT16, int16_t, i16)                                                  \
+    X(NB_INT8, int8_t, i8)                                                     \
+    X(NB_FLOAT16, uint16_t, f16)                                               \
+    X(NB_BFLOAT16, uint16_t, bf16)
 
-static inline bool nbi_is_integral(nb_dtype d) { return d == NB_INT64 || d == NB_INT32 || d == NB_UINT8; }
+static inline bool nbi_is_integral(nb_dtype d)
+{
+    return d == NB_INT64 || d == NB_INT32 || d == NB_UINT8 || d == NB_INT16 || d == NB_INT8;
+}
+/* float16 and bfloat16: stored as their bits, computed in float32. */
+static inline bool nbi_is_half(nb_dtype d) { return d == NB_FLOAT16 || d == NB_BFLOAT16; }
 
 /* Read / write one element of any dtype as double or int64. Slow paths only
  * (printing, item, fills); kernels use typed loops. */
@@ -69,7 +78,7 @@ static inline double     nbi_number_as_f64(nbi_number n) { return n.integral ? (
  * a narrower one, as torch), otherwise through double. */
 static inline void nbi_store_number(void *p, nb_dtype dtype, nbi_number n)
 {
-    if (n.integral && dtype != NB_FLOAT32 && dtype != NB_FLOAT64)
+    if (n.integral && !nb_dtype_is_floating(dtype))
         nbi_store_i64(p, dtype, n.i);
     else
         nbi_store_f64(p, dtype, nbi_number_as_f64(n));
@@ -194,6 +203,12 @@ void       nbi_tensor_release(nb_tensor *t);
 /* Write src into dst elementwise (src broadcast to dst's shape, converted
  * to dst's dtype; dst may be any strided view). The caller checked shapes. */
 void       nbi_copy_into(nb_tensor *dst, const nb_tensor *src);
+/* A contiguous copy of t in dtype, recorded by nothing (kernels that
+ * compute float16 / bfloat16 in float32 widen their inputs with it). */
+nb_tensor *nbi_copy_as(const nb_tensor *t, nb_dtype dtype);
+/* count contiguous elements at src (from) into dst (to), both memory of
+ * device: the device's cast kernel over raw buffers. */
+void       nbi_cast_buffer(void *dst, nb_dtype to, const void *src, nb_dtype from, int64_t count, nb_device device);
 /* t's values where the host can read them: a contiguous CPU tensor (a new
  * handle to t when it already is one), copied from t's device otherwise;
  * never recorded by autograd (ops/copy.c). NULL on error. */

@@ -76,11 +76,13 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
     case NBI_FAMILY_MATMUL: return op == 0 && dtype != NB_BOOL;
-    case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && nb_dtype_is_floating(dtype);
-    case NBI_FAMILY_POOL: return (unsigned)op < NBI_NUM_POOL_OPS && nb_dtype_is_floating(dtype);
-    case NBI_FAMILY_BATCH_NORM: return op == 0 && nb_dtype_is_floating(dtype);
+    /* float32 and float64 kernels only: the ops widen float16 / bfloat16
+     * (or refuse them) before they get here. */
+    case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    case NBI_FAMILY_POOL: return (unsigned)op < NBI_NUM_POOL_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    case NBI_FAMILY_BATCH_NORM: return op == 0 && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
     case NBI_FAMILY_LAPACK:
-        return NBI_CPU_HAS_LAPACK && (unsigned)op < NBI_NUM_LAPACK_OPS && nb_dtype_is_floating(dtype);
+        return NBI_CPU_HAS_LAPACK && (unsigned)op < NBI_NUM_LAPACK_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
 
     /* ---- optimizer steps and fused losses ---- */
     case NBI_FAMILY_OPTIM_STEP:

@@ -34,6 +34,14 @@ static void fill_range(int64_t begin, int64_t end, void *arg)
     case 1:
         memset(p, job->pattern[0], (size_t)n);
         break;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, job->pattern, 2);
+        uint16_t *q = (uint16_t *)(void *)p;
+        for (int64_t i = 0; i < n; i++)
+            q[i] = v;
+        break;
+    }
     case 4: {
         uint32_t v;
         memcpy(&v, job->pattern, 4);
@@ -88,6 +96,14 @@ static void arange_float_range(int64_t begin, int64_t end, void *arg)
         float *out = job->out;
         for (int64_t i = begin; i < end; i++)
             out[i] = (float)(job->start + job->step * (double)i);
+    } else if (job->dtype == NB_FLOAT16 || job->dtype == NB_BFLOAT16) {
+        /* torch computes a half's range in float (its accumulate type). */
+        uint16_t *out = job->out;
+        float     start = (float)job->start, step = (float)job->step;
+        for (int64_t i = begin; i < end; i++) {
+            float v = start + step * (float)i;
+            out[i]  = job->dtype == NB_FLOAT16 ? nbi_f32_to_f16(v) : nbi_f32_to_bf16(v);
+        }
     } else {
         double *out = job->out;
         for (int64_t i = begin; i < end; i++)
@@ -150,6 +166,16 @@ static void uniform_range(int64_t begin, int64_t end, void *arg)
         float *o = job->out;
         for (int64_t i = begin; i < end; i++)
             o[i] = nbi_philox_uniform_f32(job->seed, job->offset, (uint64_t)i);
+    } else if (job->dtype == NB_FLOAT16 || job->dtype == NB_BFLOAT16) {
+        /* The float32 draw rounded; one that rounds up to 1 takes the
+         * largest half below 1 instead, so the range stays [0, 1). */
+        bool      bf16 = job->dtype == NB_BFLOAT16;
+        uint16_t  below_one = bf16 ? 0x3F7Fu : 0x3BFFu, *o = job->out;
+        for (int64_t i = begin; i < end; i++) {
+            float    u = nbi_philox_uniform_f32(job->seed, job->offset, (uint64_t)i);
+            uint16_t h = bf16 ? nbi_f32_to_bf16(u) : nbi_f32_to_f16(u);
+            o[i]       = (bf16 ? nbi_bf16_to_f32(h) : nbi_f16_to_f32(h)) >= 1.0f ? below_one : h;
+        }
     } else {
         double *o = job->out;
         for (int64_t i = begin; i < end; i++)
@@ -162,8 +188,10 @@ static void store_normal(const nbi_random_args *job, int64_t i, double z)
     double v = job->mean + job->std * z;
     if (job->dtype == NB_FLOAT32)
         ((float *)job->out)[i] = (float)v;
-    else
+    else if (job->dtype == NB_FLOAT64)
         ((double *)job->out)[i] = v;
+    else
+        nbi_store_f64((char *)job->out + (size_t)i * 2, job->dtype, v); /* the halves */
 }
 
 /* Whole pairs (2k, 2k+1) share one Philox call; an odd range edge computes

@@ -19,12 +19,25 @@ extern const nbi_elementwise_kernels nbi_elementwise_table_avx512;
  * enough: the tables are constants, nothing else is published with them. */
 static _Atomic(const nbi_elementwise_kernels *) chosen;
 
+#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+/* F16C (CPUID leaf 1, ECX bit 29): the AVX2 and AVX-512 tables convert
+ * float16 with it. (clang's __builtin_cpu_supports has no "f16c".) */
+static bool has_f16c(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+}
+#endif
+
 static const nbi_elementwise_kernels *choose(void)
 {
     const nbi_elementwise_kernels *pick = &nbi_elementwise_table_baseline;
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+    if (!has_f16c()) {
+        /* the baseline table */
+    } else if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
         pick = &nbi_elementwise_table_avx512;
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
@@ -62,11 +75,11 @@ int nbi_elementwise_tables(const nbi_elementwise_kernels **tables, const char **
     }
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (count < capacity && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (count < capacity && has_f16c() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         tables[count]  = &nbi_elementwise_table_avx2;
         names[count++] = "avx2";
     }
-    if (count < capacity && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+    if (count < capacity && has_f16c() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
         tables[count]  = &nbi_elementwise_table_avx512;
         names[count++] = "avx512";

@@ -556,6 +556,8 @@ void nbi_matmul_int(nb_dtype dtype, int64_t m, int64_t n, int64_t k, const void 
     case NB_INT64: NBI_MATMUL_INT_LOOP(int64_t, uint64_t); break;
     case NB_INT32: NBI_MATMUL_INT_LOOP(int32_t, uint32_t); break;
     case NB_UINT8: NBI_MATMUL_INT_LOOP(uint8_t, unsigned); break;
+    case NB_INT16: NBI_MATMUL_INT_LOOP(int16_t, unsigned); break;
+    case NB_INT8: NBI_MATMUL_INT_LOOP(int8_t, unsigned); break;
     default: break; /* the op refused other dtypes */
     }
 }

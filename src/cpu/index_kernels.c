@@ -164,7 +164,17 @@ void nbi_cpu_index_min_max(const nbi_walk *index, int64_t *min, int64_t *max)
 /* nb_dtype_size without a call: these loops ask it once per row. */
 static inline int element_width(nb_dtype dtype)
 {
-    return dtype == NB_UINT8 || dtype == NB_BOOL ? 1 : dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 8;
+    switch (dtype) {
+    case NB_UINT8:
+    case NB_BOOL:
+    case NB_INT8: return 1;
+    case NB_INT16:
+    case NB_FLOAT16:
+    case NB_BFLOAT16: return 2;
+    case NB_FLOAT32:
+    case NB_INT32: return 4;
+    default: return 8;
+    }
 }
 
 /* Walk operands (out, src, index). */
@@ -182,6 +192,8 @@ static void gather_row(void *ctx, char *const *ptr, const int64_t *step, int64_t
     switch (element_width(g->dtype)) {
     case 1:
         GATHER_LOOP(uint8_t) break;
+    case 2:
+        GATHER_LOOP(uint16_t) break;
     case 4:
         GATHER_LOOP(uint32_t) break;
     default:
@@ -208,6 +220,8 @@ static void scatter_row(void *ctx, char *const *ptr, const int64_t *step, int64_
     switch (element_width(s->dtype)) {
     case 1:
         SCATTER_LOOP(uint8_t, *dst = val) break;
+    case 2:
+        SCATTER_LOOP(uint16_t, *dst = val) break;
     case 4:
         SCATTER_LOOP(uint32_t, *dst = val) break;
     default:
@@ -235,6 +249,16 @@ static void scatter_add_row(void *ctx, char *const *ptr, const int64_t *step, in
         SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
     case NB_BOOL:
         SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst | val)) break;
+    case NB_INT16:
+        SCATTER_LOOP(uint16_t, *dst = (uint16_t)(*dst + val)) break;
+    case NB_INT8:
+        SCATTER_LOOP(uint8_t, *dst = (uint8_t)(*dst + val)) break;
+    /* halves add in float32 and round once per add (torch's index_add_
+     * on Half does the same) */
+    case NB_FLOAT16:
+        SCATTER_LOOP(uint16_t, *dst = nbi_f32_to_f16(nbi_f16_to_f32(*dst) + nbi_f16_to_f32(val))) break;
+    case NB_BFLOAT16:
+        SCATTER_LOOP(uint16_t, *dst = nbi_f32_to_bf16(nbi_bf16_to_f32(*dst) + nbi_bf16_to_f32(val))) break;
     default:
         break;
     }
@@ -325,6 +349,12 @@ static void masked_fill_loop_1(char **data, const int64_t *strides, int64_t n, c
     MASKED_FILL_LOOP(uint8_t);
 }
 
+static void masked_fill_loop_2(char **data, const int64_t *strides, int64_t n, const void *ctx)
+{
+    const nbi_element *f = ctx;
+    MASKED_FILL_LOOP(uint16_t);
+}
+
 static void masked_fill_loop_4(char **data, const int64_t *strides, int64_t n, const void *ctx)
 {
     const nbi_element *f = ctx;
@@ -340,7 +370,10 @@ static void masked_fill_loop_8(char **data, const int64_t *strides, int64_t n, c
 void nbi_cpu_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value)
 {
     size_t      size = nb_dtype_size(dtype);
-    nbi_loop_fn loop = size == 1 ? masked_fill_loop_1 : size == 4 ? masked_fill_loop_4 : masked_fill_loop_8;
+    nbi_loop_fn loop = size == 1   ? masked_fill_loop_1
+                       : size == 2 ? masked_fill_loop_2
+                       : size == 4 ? masked_fill_loop_4
+                                   : masked_fill_loop_8;
     nbi_iter_run(it, loop, value);
 }
 
@@ -424,6 +457,11 @@ static bool element_is_nonzero(const char *p, nb_dtype dtype)
         return *(const int64_t *)p != 0;
     case NB_INT32:
         return *(const int32_t *)p != 0;
+    case NB_INT16:
+        return *(const int16_t *)p != 0;
+    case NB_FLOAT16:
+    case NB_BFLOAT16:
+        return (*(const uint16_t *)p & 0x7FFFu) != 0; /* all but +-0 */
     default:
         return *(const uint8_t *)p != 0;
     }

@@ -43,6 +43,14 @@ static uint64_t element_key(const char *p, nb_dtype dtype)
         return (uint64_t) * (const int64_t *)p ^ (UINT64_C(1) << 63);
     case NB_INT32:
         return (uint64_t)(int64_t) * (const int32_t *)p ^ (UINT64_C(1) << 63);
+    case NB_INT16:
+        return (uint64_t)(int64_t) * (const int16_t *)p ^ (UINT64_C(1) << 63);
+    case NB_INT8:
+        return (uint64_t)(int64_t) * (const int8_t *)p ^ (UINT64_C(1) << 63);
+    case NB_FLOAT16:
+        return float_key((double)nbi_f16_to_f32(*(const uint16_t *)p));
+    case NB_BFLOAT16:
+        return float_key((double)nbi_bf16_to_f32(*(const uint16_t *)p));
     default:
         return *(const uint8_t *)p; /* uint8, bool */
     }

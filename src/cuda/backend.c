@@ -49,6 +49,10 @@ static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, 
 static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
 {
     if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
+    /* Issue 13's float16, bfloat16, int8 and int16 have no CUDA kernels
+     * yet: every op on them fails with NB_ERR_UNSUPPORTED here. */
+    if (nbi_is_half(dtype) || dtype == NB_INT8 || dtype == NB_INT16) return false;
+    if (family == NBI_FAMILY_CAST && (nbi_is_half((nb_dtype)op) || op == NB_INT8 || op == NB_INT16)) return false;
     switch (family) {
     case NBI_FAMILY_UNARY: return nbi_cuda_unary_supported(op, dtype);
     case NBI_FAMILY_BINARY: return nbi_cuda_binary_supported(op, dtype);

@@ -263,6 +263,7 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
         nb_dtype    dtype;
     } table[] = {
         {"f4", NB_FLOAT32}, {"f8", NB_FLOAT64}, {"i8", NB_INT64}, {"i4", NB_INT32}, {"u1", NB_UINT8}, {"b1", NB_BOOL},
+        {"f2", NB_FLOAT16}, {"i2", NB_INT16},   {"i1", NB_INT8},
     };
     const char *code   = h->descr;
     size_t      length = h->descr_length;
@@ -281,7 +282,7 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
             return true;
         }
     }
-    nbi_fail(NB_ERR_DTYPE, "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f4, f8, i8, i4, u1 and b1)", name,
+    nbi_fail(NB_ERR_DTYPE, "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f2, f4, f8, i1, i2, i4, i8, u1 and b1)", name,
              nbi_quote(h->descr, h->descr_length, QUOTED_BYTES).text);
     return false;
 }
@@ -441,7 +442,13 @@ static const char *save_descr(nb_dtype dtype)
         return "|u1";
     case NB_BOOL:
         return "|b1";
-    default:
+    case NB_FLOAT16:
+        return "<f2";
+    case NB_INT16:
+        return "<i2";
+    case NB_INT8:
+        return "|i1";
+    default: /* bfloat16: numpy has no such dtype */
         return NULL;
     }
 }
@@ -488,6 +495,11 @@ nb_status nb_save_npy(const nb_tensor *t, const char *path)
 {
     if (!nbi_check_tensor(t, "nb_save_npy", "t")) return NB_ERR_ARG;
     if (path == NULL) return nbi_fail_status(NB_ERR_ARG, "nb_save_npy: argument 'path' is NULL");
+    if (t->dtype == NB_BFLOAT16)
+        return nbi_fail_status(NB_ERR_DTYPE,
+                               "nb_save_npy: %s: numpy has no bfloat16 dtype; convert with nb_to_dtype (float32 "
+                               "holds every bfloat16 exactly) or save it with nb_save_safetensors",
+                               path);
     if (save_descr(t->dtype) == NULL)
         return nbi_fail_status(NB_ERR_DTYPE, "nb_save_npy: %s: dtype %s cannot be saved", path,
                                nb_dtype_name(t->dtype));

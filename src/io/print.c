@@ -314,6 +314,14 @@ static const char *torch_dtype_name(nb_dtype dtype)
         return "torch.uint8";
     case NB_BOOL:
         return "torch.bool";
+    case NB_FLOAT16:
+        return "torch.float16";
+    case NB_BFLOAT16:
+        return "torch.bfloat16";
+    case NB_INT16:
+        return "torch.int16";
+    case NB_INT8:
+        return "torch.int8";
     default:
         return "unknown";
     }

@@ -27,8 +27,8 @@
  * an unknown dtype is NB_ERR_DTYPE naming it.
  *
  * Loading keeps the whole file in memory; nb_safetensors_get copies one
- * tensor out, converting F16 / BF16 to float32 and the small integer types
- * to int32 / int64.
+ * tensor out: F16, BF16, I16 and I8 as nabla's own dtypes of those, U16
+ * and U32 widened to int32 / int64.
  */
 #include "safetensors.h"
 
@@ -194,8 +194,9 @@ static uint64_t load_u64(const unsigned char *p) { return (uint64_t)load_u32(p) 
 static void convert(nbi_st_dtype dtype, const unsigned char *src, void *out, int64_t n)
 {
     size_t size = nbi_st_dtypes[dtype].size;
-    bool   same =
-        dtype == NBI_ST_F64 || dtype == NBI_ST_F32 || dtype == NBI_ST_I64 || dtype == NBI_ST_I32 || dtype == NBI_ST_U8;
+    bool   same = dtype == NBI_ST_F64 || dtype == NBI_ST_F32 || dtype == NBI_ST_I64 || dtype == NBI_ST_I32 ||
+                  dtype == NBI_ST_U8 || dtype == NBI_ST_F16 || dtype == NBI_ST_BF16 || dtype == NBI_ST_I16 ||
+                  dtype == NBI_ST_I8;
     if (same && (size == 1 || nbi_host_is_little_endian())) {
         memcpy(out, src, (size_t)n * size);
         return;
@@ -212,10 +213,8 @@ static void convert(nbi_st_dtype dtype, const unsigned char *src, void *out, int
             ((float *)out)[i] = nbi_bits_to_f32(load_u32(p));
             break;
         case NBI_ST_F16:
-            ((float *)out)[i] = nbi_f16_to_f32(load_u16(p));
-            break;
-        case NBI_ST_BF16:
-            ((float *)out)[i] = nbi_bf16_to_f32(load_u16(p));
+        case NBI_ST_BF16: /* the bits, as stored */
+            ((uint16_t *)out)[i] = load_u16(p);
             break;
         /* NOTE: unsigned -> signed of a value past the signed range is
          * implementation-defined in C; subtract the modulus instead. */
@@ -230,10 +229,10 @@ static void convert(nbi_st_dtype dtype, const unsigned char *src, void *out, int
             break;
         }
         case NBI_ST_I16:
-            ((int32_t *)out)[i] = (int32_t)load_u16(p) - (p[1] & 0x80 ? 65536 : 0);
+            ((int16_t *)out)[i] = (int16_t)((int32_t)load_u16(p) - (p[1] & 0x80 ? 65536 : 0));
             break;
         case NBI_ST_I8:
-            ((int32_t *)out)[i] = (int32_t)p[0] - (p[0] & 0x80 ? 256 : 0);
+            ((int8_t *)out)[i] = (int8_t)((int32_t)p[0] - (p[0] & 0x80 ? 256 : 0));
             break;
         case NBI_ST_U32:
             ((int64_t *)out)[i] = (int64_t)load_u32(p);

@@ -15,8 +15,9 @@
  *     8-aligned.
  *
  * Tensors are written as their own dtype: float32 as F32, float64 as F64,
- * int64 as I64, int32 as I32, uint8 as U8, bool as BOOL.
- * nb_save_safetensors_half writes the floating ones as F16 or BF16
+ * int64 as I64, int32 as I32, uint8 as U8, bool as BOOL, float16 as F16,
+ * bfloat16 as BF16, int16 as I16, int8 as I8.
+ * nb_save_safetensors_half writes the float32 / float64 ones as F16 or BF16
  * instead, converted a chunk at a time while writing (rounded to nearest
  * even; see half.h).
  *
@@ -54,28 +55,40 @@ static nbi_st_dtype stored_dtype(nb_dtype dtype, float_storage floats)
         return NBI_ST_I32;
     case NB_UINT8:
         return NBI_ST_U8;
+    case NB_FLOAT16:
+        return NBI_ST_F16;
+    case NB_BFLOAT16:
+        return NBI_ST_BF16;
+    case NB_INT16:
+        return NBI_ST_I16;
+    case NB_INT8:
+        return NBI_ST_I8;
     default:
         return NBI_ST_BOOL;
     }
 }
 
 /* The reference orders tensors by its Dtype enum, descending: I64 > F64 >
- * F32 > I32 > BF16 > F16 > U8 > BOOL among the dtypes nabla writes (so the
- * widest come first). */
+ * F32 > I32 > BF16 > F16 > I16 > I8 > U8 > BOOL among the dtypes nabla
+ * writes (so the widest come first). */
 static int dtype_rank(nbi_st_dtype dtype)
 {
     switch (dtype) {
     case NBI_ST_I64:
-        return 7;
+        return 9;
     case NBI_ST_F64:
-        return 6;
+        return 8;
     case NBI_ST_F32:
-        return 5;
+        return 7;
     case NBI_ST_I32:
-        return 4;
+        return 6;
     case NBI_ST_BF16:
-        return 3;
+        return 5;
     case NBI_ST_F16:
+        return 4;
+    case NBI_ST_I16:
+        return 3;
+    case NBI_ST_I8:
         return 2;
     case NBI_ST_U8:
         return 1;
@@ -303,7 +316,8 @@ static nb_status write_tensor(nbi_file_writer *w, const nb_tensor *t, float_stor
         t = c_order;
     }
     nbi_st_dtype type = stored_dtype(t->dtype, floats);
-    *io_ok = type == NBI_ST_F16 || type == NBI_ST_BF16 ? write_narrowed(w, t, floats) : nbi_write_little_endian(w, t);
+    bool narrowed = (type == NBI_ST_F16 || type == NBI_ST_BF16) && !nbi_is_half(t->dtype);
+    *io_ok        = narrowed ? write_narrowed(w, t, floats) : nbi_write_little_endian(w, t);
     nb_free(c_order);
     nb_free(host);
     return NB_OK;

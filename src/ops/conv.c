@@ -44,26 +44,36 @@ static nbi_conv_shape conv_shape(const nb_tensor *any, const nbi_conv_geometry *
 
 /* Contiguous copies (or new handles) of up to three tensors, made without
  * recording: the kernels read raw data, the node records the originals. */
+/* float16 / bfloat16 convolve in float32 (widened copies of the inputs, a
+ * float32 result rounded back once), as torch's CPU path for bfloat16. */
+static nb_dtype kernel_dtype(nb_dtype dtype) { return nbi_is_half(dtype) ? NB_FLOAT32 : dtype; }
+
 typedef struct {
     nb_tensor *t[3];
+    nb_tensor *wide_out; /* the float32 result of a half convolution */
 } contiguous_set;
 
 static void release_contiguous(contiguous_set *set)
 {
     for (int i = 0; i < 3; i++)
         nb_free(set->t[i]);
+    nb_free(set->wide_out);
 }
 
-/* False (all released, the copy's error kept) when a copy fails. */
-static bool make_contiguous(contiguous_set *set, const nb_tensor *a, const nb_tensor *b, const nb_tensor *c)
+/* False (all released, the copy's error kept) when a copy fails. For a
+ * half out, the copies are float32 and so is the kernel's output. */
+static bool make_contiguous(contiguous_set *set, const nb_tensor *a, const nb_tensor *b, const nb_tensor *c,
+                            const nb_tensor *out)
 {
     const nb_tensor *in[3] = {a, b, c};
-    bool             ok    = true;
+    bool             ok    = true, half = nbi_is_half(out->dtype);
     nbi_grad_mode_push(false);
     for (int i = 0; i < 3; i++) {
-        set->t[i] = in[i] && ok ? nb_contiguous(in[i]) : NULL;
+        set->t[i] = in[i] && ok ? (half ? nbi_copy_as(in[i], NB_FLOAT32) : nb_contiguous(in[i])) : NULL;
         if (in[i] && set->t[i] == NULL) ok = false;
     }
+    set->wide_out = ok && half ? nbi_empty(out->ndim, out->shape, NB_FLOAT32, out->storage->device) : NULL;
+    if (half && set->wide_out == NULL) ok = false;
     nbi_grad_mode_pop();
     if (!ok) release_contiguous(set);
     return ok;
@@ -71,23 +81,30 @@ static bool make_contiguous(contiguous_set *set, const nb_tensor *a, const nb_te
 
 static const void *data_of(const nb_tensor *t) { return t ? nbi_ptr(t) : NULL; }
 
+/* Where the kernel writes out. */
+static void *out_data(nb_tensor *out, const contiguous_set *set) { return nbi_ptr(set->wide_out ? set->wide_out : out); }
+
 /* Release the copies; free out and fail unless the kernel succeeded (it
  * recorded why). */
 static nb_tensor *finish(nb_tensor *out, contiguous_set *set, nb_status status, const char *op)
 {
+    if (status == NB_OK && set->wide_out) nbi_copy_into(out, set->wide_out);
     release_contiguous(set);
     if (status == NB_OK) return out;
     nb_free(out);
     return nbi_entry_failed(op);
 }
 
-/* a, b and c (may be NULL) on one device, whose backend has the product. */
+/* a, b and c (may be NULL) on one device, whose backend has the product
+ * (and, for the halves, their casts to and from float32). */
 static bool check_runnable(const char *op, nbi_conv_op product, const nb_tensor *a, const nb_tensor *b,
                            const nb_tensor *c, const char *const names[3])
 {
     const nb_tensor *tensors[3] = { a, b, c };
-    return nbi_check_device(op, 3, tensors, names) &&
-           nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_CONV, (int)product, a->dtype, op);
+    if (!nbi_check_device(op, 3, tensors, names)) return false;
+    if (nbi_is_half(a->dtype) && !nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_CAST, (int)a->dtype, NB_FLOAT32, op))
+        return false;
+    return nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_CONV, (int)product, kernel_dtype(a->dtype), op);
 }
 
 static const char *const conv_names[3] = { "x", "weight", "bias" };
@@ -108,10 +125,10 @@ nb_tensor *nbi_conv2d_op(const nb_tensor *x, const nb_tensor *w, const nb_tensor
     nb_tensor *out = nbi_empty(4, out_shape, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     contiguous_set set;
-    if (!make_contiguous(&set, x, w, bias)) return abandon(out);
+    if (!make_contiguous(&set, x, w, bias, out)) return abandon(out);
     nbi_conv_shape s      = conv_shape(x, geom, x->shape, out_shape, w->shape[2], w->shape[3]);
-    nb_status      status = nbi_backend_of(x)->conv_forward(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
-                                                            data_of(set.t[2]), nbi_ptr(out));
+    nb_status      status = nbi_backend_of(x)->conv_forward(kernel_dtype(x->dtype), &s, data_of(set.t[0]),
+                                                            data_of(set.t[1]), data_of(set.t[2]), out_data(out, &set));
     out = finish(out, &set, status, "nb_conv2d");
     return nbi_record_conv2d(out, x, w, bias, geom);
 }
@@ -124,10 +141,10 @@ nb_tensor *nbi_conv_transpose2d_op(const nb_tensor *x, const nb_tensor *w, const
     nb_tensor *out          = nbi_empty(4, out_shape, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     contiguous_set set;
-    if (!make_contiguous(&set, x, w, bias)) return abandon(out);
+    if (!make_contiguous(&set, x, w, bias, out)) return abandon(out);
     nbi_conv_shape s      = conv_shape(x, geom, out_shape, x->shape, w->shape[2], w->shape[3]);
-    nb_status      status = nbi_backend_of(x)->conv_input_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
-                                                               data_of(set.t[2]), nbi_ptr(out));
+    nb_status      status = nbi_backend_of(x)->conv_input_grad(kernel_dtype(x->dtype), &s, data_of(set.t[0]),
+                                                               data_of(set.t[1]), data_of(set.t[2]), out_data(out, &set));
     out = finish(out, &set, status, "nb_conv_transpose2d");
     return nbi_record_conv_transpose2d(out, x, w, bias, geom);
 }
@@ -141,10 +158,10 @@ nb_tensor *nbi_conv2d_weight_op(const nb_tensor *x, const nb_tensor *g, const nb
     nb_tensor *out          = nbi_empty(4, out_shape, x->dtype, x->storage->device);
     if (out == NULL) return NULL;
     contiguous_set set;
-    if (!make_contiguous(&set, x, g, NULL)) return abandon(out);
+    if (!make_contiguous(&set, x, g, NULL, out)) return abandon(out);
     nbi_conv_shape s      = conv_shape(x, geom, x->shape, g->shape, kernel_h, kernel_w);
-    nb_status      status = nbi_backend_of(x)->conv_weight_grad(x->dtype, &s, data_of(set.t[0]), data_of(set.t[1]),
-                                                                nbi_ptr(out));
+    nb_status      status = nbi_backend_of(x)->conv_weight_grad(kernel_dtype(x->dtype), &s, data_of(set.t[0]),
+                                                                data_of(set.t[1]), out_data(out, &set));
     out                   = finish(out, &set, status, "nb_conv2d");
     return nbi_record_conv2d_weight(out, x, g, geom);
 }

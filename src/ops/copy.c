@@ -21,12 +21,25 @@ void nbi_copy_into(nb_tensor *dst, const nb_tensor *src)
 }
 
 /* A contiguous copy of t in dtype, owned by the current scope. */
-static nb_tensor *copy_as(const nb_tensor *t, nb_dtype dtype)
+nb_tensor *nbi_copy_as(const nb_tensor *t, nb_dtype dtype)
 {
     nb_tensor *out = nbi_empty(t->ndim, t->shape, dtype, t->storage->device);
     if (out == NULL) return NULL;
     nbi_copy_into(out, t);
     return out;
+}
+#define copy_as nbi_copy_as
+
+void nbi_cast_buffer(void *dst, nb_dtype to, const void *src, nb_dtype from, int64_t count, nb_device device)
+{
+    if (count == 0) return;
+    nbi_iter it = {.ndim = 1, .noperands = 2, .device = device.index, .numel = count};
+    it.shape[0]      = count;
+    it.strides[0][0] = (int64_t)nb_dtype_size(to);
+    it.strides[0][1] = (int64_t)nb_dtype_size(from);
+    it.base[0]       = dst;
+    it.base[1]       = (void *)src;
+    nbi_backend_for(device.type)->cast(&it, from, to);
 }
 
 nb_tensor *nb_contiguous(const nb_tensor *t)

@@ -302,7 +302,7 @@ static nb_tensor *run_random(nbi_random_kind kind, nbi_random_args *args, nb_sha
 {
     if (!nbi_check_shape(shape, op) || !check_opts(opts, op)) return NULL;
     if (kind != NBI_RANDOM_INTEGER && !nb_dtype_is_floating(opts.dtype))
-        return nbi_fail(NB_ERR_DTYPE, "%s: needs a floating dtype (float32 or float64), not %s", op,
+        return nbi_fail(NB_ERR_DTYPE, "%s: needs a floating dtype (float16, bfloat16, float32 or float64), not %s", op,
                         nb_dtype_name(opts.dtype));
     if (!check_kernel(opts.device, NBI_FAMILY_RANDOM, kind, opts.dtype, op)) return NULL;
     nb_tensor *out = make(shape, opts, op);
@@ -356,6 +356,22 @@ static void integer_bounds(nb_dtype dtype, int64_t *min, int64_t *max)
     case NB_UINT8:
         *min = 0;
         *max = 255;
+        break;
+    case NB_INT16:
+        *min = INT16_MIN;
+        *max = INT16_MAX;
+        break;
+    case NB_INT8:
+        *min = INT8_MIN;
+        *max = INT8_MAX;
+        break;
+    case NB_FLOAT16: /* 11 significant bits */
+        *min = -(INT64_C(1) << 11);
+        *max = INT64_C(1) << 11;
+        break;
+    case NB_BFLOAT16: /* 8 significant bits */
+        *min = -(INT64_C(1) << 8);
+        *max = INT64_C(1) << 8;
         break;
     case NB_BOOL:
         *min = 0;

@@ -144,7 +144,7 @@ static bool check_dtype(const op_info *info, const char *op, nb_dtype d)
 {
     if (dtype_allowed(info->dtypes, d)) return true;
     if (info->dtypes == DTYPES_FLOAT)
-        nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float32 or float64), got %s; "
+        nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float16, bfloat16, float32 or float64), got %s; "
                                "convert it with nb_to_dtype", op, nb_dtype_name(d));
     else if (info->dtypes == DTYPES_INTEGRAL)
         nbi_fail(NB_ERR_DTYPE, "%s: expected an integer or bool tensor, got %s (as torch, floating-point "

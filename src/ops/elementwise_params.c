@@ -144,7 +144,11 @@ static nb_tensor *nan_to_num(nb_tensor *t, double nan, double posinf, double neg
 {
     const char *name = in_place ? "nb_nan_to_num_" : "nb_nan_to_num";
     if (!nbi_check_tensor(t, name, "t")) return NULL;
-    double largest = t->dtype == NB_FLOAT32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+    /* the dtype's largest finite value (the halves': 65504 and 0x7F7F) */
+    double largest = t->dtype == NB_FLOAT32    ? 3.4028234663852886e38
+                     : t->dtype == NB_FLOAT16  ? 65504.0
+                     : t->dtype == NB_BFLOAT16 ? 3.3895313892515355e38
+                                               : 1.7976931348623157e308;
     nbi_op_params params = { .a = nan, .b = isnan(posinf) ? largest : posinf, .c = isnan(neginf) ? -largest : neginf };
     return nbi_run_unary(NBI_UNARY_nan_to_num, name, t, &params, in_place);
 }
@@ -187,7 +191,7 @@ nb_tensor *nb_glu(const nb_tensor *t, int dim)
         return nbi_fail(NB_ERR_SHAPE, "%s: halving dimension must be even, but dimension %d is size %lld", name, d,
                         (long long)t->shape[d]);
     if (!nb_dtype_is_floating(t->dtype))
-        return nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float32 or float64), got %s", name,
+        return nbi_fail(NB_ERR_DTYPE, "%s: expected a floating-point tensor (float16, bfloat16, float32 or float64), got %s", name,
                         nb_dtype_name(t->dtype));
     int64_t    half   = t->shape[d] / 2;
     nb_tensor *first  = nb_narrow(t, d, 0, half);

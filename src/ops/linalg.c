@@ -233,7 +233,21 @@ static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
 {
     /* The forward's internal copies (nb_contiguous) need no graph. */
     nbi_grad_mode_push(false);
-    nb_tensor *out = matmul_forward(a, b, op);
+    nb_tensor *out;
+    if (nbi_is_half(a->dtype)) {
+        /* float16 / bfloat16: a float32 GEMM of the widened operands,
+         * rounded back once (torch's CPU path for bfloat16 rounds once
+         * too). */
+        nb_tensor *wide_a = nbi_copy_as(a, NB_FLOAT32);
+        nb_tensor *wide_b = wide_a ? nbi_copy_as(b, NB_FLOAT32) : NULL;
+        nb_tensor *wide   = wide_b ? matmul_forward(wide_a, wide_b, op) : NULL;
+        out               = wide ? nbi_copy_as(wide, a->dtype) : NULL;
+        nb_free(wide_a);
+        nb_free(wide_b);
+        nb_free(wide);
+    } else {
+        out = matmul_forward(a, b, op);
+    }
     nbi_grad_mode_pop();
     return nbi_record_matmul(out, a, b);
 }

@@ -22,13 +22,37 @@
 /* Shared helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* A contiguous copy (or handle) of t made without recording. */
+/* float16 / bfloat16 pool in float32: widened copies in, a float32 result
+ * rounded back once (exact for max pooling). */
+static nb_dtype kernel_dtype(nb_dtype dtype) { return nbi_is_half(dtype) ? NB_FLOAT32 : dtype; }
+
+/* The backend has the pooling op for t's dtype (a half: in float32, and the
+ * casts). */
+static bool pool_supported(const nb_tensor *t, nbi_pool_op pool, const char *op)
+{
+    if (nbi_is_half(t->dtype) && !nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_CAST, (int)t->dtype, NB_FLOAT32, op))
+        return false;
+    return nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_POOL, pool, kernel_dtype(t->dtype), op);
+}
+
+/* A contiguous copy (or handle) of t made without recording, in the
+ * kernel's dtype. */
 static nb_tensor *contiguous_data(const nb_tensor *t)
 {
+    if (kernel_dtype(t->dtype) != t->dtype) return nbi_copy_as(t, kernel_dtype(t->dtype));
     nbi_grad_mode_push(false);
     nb_tensor *c = nb_contiguous(t);
     nbi_grad_mode_pop();
     return c;
+}
+
+/* The kernel's result out as dtype (out itself unless dtype is a half). */
+static nb_tensor *narrowed(nb_tensor *out, nb_dtype dtype)
+{
+    if (out == NULL || out->dtype == dtype) return out;
+    nb_tensor *half = nbi_copy_as(out, dtype);
+    nb_free(out);
+    return half;
 }
 
 /* A new tensor of t's leading dims followed by (h, w). */
@@ -59,11 +83,11 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
 {
     const char *op = "nb_max_pool2d";
     if (!nbi_check_device1(op, x, "x") ||
-        !nbi_check_supported(nbi_backend_of(x), NBI_FAMILY_POOL, NBI_POOL_MAX, x->dtype, op))
+        !pool_supported(x, NBI_POOL_MAX, op))
         return NULL;
 
     bool       want_indices = indices != NULL || (nbi_should_record(1, &x));
-    nb_tensor *out          = planes_like(x, out_size[0], out_size[1], x->dtype);
+    nb_tensor *out          = planes_like(x, out_size[0], out_size[1], kernel_dtype(x->dtype));
     nb_tensor *positions    = want_indices ? planes_like(x, out_size[0], out_size[1], NB_INT64) : NULL;
     nb_tensor *data         = contiguous_data(x);
     if (out == NULL || data == NULL || (want_indices && positions == NULL)) {
@@ -86,12 +110,17 @@ nb_tensor *nbi_max_pool2d_op(const nb_tensor *x, const nb_pool_opts *opts, const
         .dilation_h = opts->dilation[0],
         .dilation_w = opts->dilation[1],
     };
-    nb_status status = nbi_backend_of(x)->max_pool2d(x->dtype, &s, nbi_ptr(data), nbi_ptr(out),
+    nb_status status = nbi_backend_of(x)->max_pool2d(kernel_dtype(x->dtype), &s, nbi_ptr(data), nbi_ptr(out),
                                                      positions ? (int64_t *)nbi_ptr(positions) : NULL);
     nb_free(data);
     if (status != NB_OK) {
         nb_free(out), nb_free(positions);
         return nbi_entry_failed(op);
+    }
+    out = narrowed(out, x->dtype);
+    if (out == NULL) {
+        nb_free(positions);
+        return NULL;
     }
     out = nbi_record_max_pool2d(out, x, positions);
     if (out != NULL && indices != NULL)
@@ -107,9 +136,9 @@ nb_tensor *nbi_max_unpool_op(const nb_tensor *g, const nb_tensor *indices, int64
     const nb_tensor         *tensors[2] = {g, indices};
     static const char *const names[2]   = {"grad_output", "indices"};
     if (!nbi_check_device(op, 2, tensors, names) ||
-        !nbi_check_supported(nbi_backend_of(g), NBI_FAMILY_POOL, NBI_POOL_MAX_UNPOOL, g->dtype, op))
+        !pool_supported(g, NBI_POOL_MAX_UNPOOL, op))
         return NULL;
-    nb_tensor *out  = planes_like(g, height, width, g->dtype);
+    nb_tensor *out  = planes_like(g, height, width, kernel_dtype(g->dtype));
     nb_tensor *data = contiguous_data(g), *where = contiguous_data(indices);
     if (out == NULL || data == NULL || where == NULL) {
         nb_free(out), nb_free(data), nb_free(where);
@@ -123,9 +152,11 @@ nb_tensor *nbi_max_unpool_op(const nb_tensor *g, const nb_tensor *indices, int64
         .out_h  = g->shape[g->ndim - 2],
         .out_w  = g->shape[g->ndim - 1],
     };
-    nbi_backend_of(g)->max_unpool(g->dtype, &s, nbi_ptr(data), (const int64_t *)nbi_ptr(where), nbi_ptr(out));
+    nbi_backend_of(g)->max_unpool(kernel_dtype(g->dtype), &s, nbi_ptr(data), (const int64_t *)nbi_ptr(where),
+                                  nbi_ptr(out));
     nb_free(data), nb_free(where);
-    return nbi_record_max_unpool(out, g, indices);
+    out = narrowed(out, g->dtype);
+    return out ? nbi_record_max_unpool(out, g, indices) : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -138,10 +169,10 @@ static nb_tensor *window_op(const nb_tensor *t, const nbi_window_spec *spec, boo
 {
     const char *op = "nb_avg_pool2d";
     if (!nbi_check_device1(op, t, adjoint ? "grad_output" : "x") ||
-        !nbi_check_supported(nbi_backend_of(t), NBI_FAMILY_POOL, NBI_POOL_MEAN, t->dtype, op))
+        !pool_supported(t, NBI_POOL_MEAN, op))
         return NULL;
     int64_t    rows = adjoint ? spec->height : spec->out_h, cols = adjoint ? spec->width : spec->out_w;
-    nb_tensor *out  = planes_like(t, rows, cols, t->dtype);
+    nb_tensor *out  = planes_like(t, rows, cols, kernel_dtype(t->dtype));
     nb_tensor *data = contiguous_data(t);
     if (out == NULL || data == NULL) {
         nb_free(out), nb_free(data);
@@ -149,14 +180,16 @@ static nb_tensor *window_op(const nb_tensor *t, const nbi_window_spec *spec, boo
     }
     nbi_mean_pool_shape shape   = {.device = t->storage->device.index, .planes = plane_count(t), .spec = *spec};
     const nbi_backend  *backend = nbi_backend_of(t);
-    nb_status           status  = adjoint ? backend->window_mean_adjoint(t->dtype, &shape, nbi_ptr(data), nbi_ptr(out))
-                                          : backend->window_mean(t->dtype, &shape, nbi_ptr(data), nbi_ptr(out));
+    nb_dtype            kd      = kernel_dtype(t->dtype);
+    nb_status           status  = adjoint ? backend->window_mean_adjoint(kd, &shape, nbi_ptr(data), nbi_ptr(out))
+                                          : backend->window_mean(kd, &shape, nbi_ptr(data), nbi_ptr(out));
     nb_free(data);
     if (status != NB_OK) {
         nb_free(out);
         return nbi_entry_failed(op);
     }
-    return nbi_record_window_mean(out, t, spec, adjoint);
+    out = narrowed(out, t->dtype);
+    return out ? nbi_record_window_mean(out, t, spec, adjoint) : NULL;
 }
 
 nb_tensor *nbi_window_mean_op(const nb_tensor *x, const nbi_window_spec *spec) { return window_op(x, spec, false); }
