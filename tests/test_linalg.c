@@ -656,7 +656,7 @@ static void check_bf16(int64_t m, int64_t n, int64_t k)
     float    *c = malloc((size_t)(m * n + 1) * sizeof *c), *c2 = malloc((size_t)(m * n + 1) * sizeof *c2);
     for (int64_t i = 0; i < m * k; i++) a[i] = (uint16_t)(0x3f80 + (i * 37 % 200) - 100 + (i % 3 == 0 ? 0x8000 : 0));
     for (int64_t i = 0; i < k * n; i++) b[i] = (uint16_t)(0x3f00 + (i * 53 % 300) - 150);
-    NBT_CHECK(nbi_gemm_bf16(m, n, k, a, k, b, n, c, n) == NB_OK);
+    NBT_CHECK(nbi_gemm_bf16(false, false, m, n, k, a, k, b, n, c, n) == NB_OK);
     double worst = 0;
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
@@ -675,7 +675,7 @@ static void check_bf16(int64_t m, int64_t n, int64_t k)
     NBT_CHECK(worst < 1e-5); /* float32 sums of k terms, relative to the terms' size */
     int saved = nb_get_num_threads();
     if (nb_set_num_threads(2) == NB_OK) {
-        NBT_CHECK(nbi_gemm_bf16(m, n, k, a, k, b, n, c2, n) == NB_OK);
+        NBT_CHECK(nbi_gemm_bf16(false, false, m, n, k, a, k, b, n, c2, n) == NB_OK);
         NBT_CHECK(memcmp(c, c2, (size_t)(m * n) * sizeof *c) == 0);
     }
     nb_clear_error();
@@ -695,6 +695,22 @@ static void test_gemm_bf16(void)
     const int64_t shapes[][3] = { { 1, 1, 1 }, { 12, 32, 2 }, { 13, 33, 3 }, { 25, 70, 257 }, { 100, 65, 600 },
                                   { 37, 5, 513 }, { 200, 300, 64 }, { 7, 7, 0 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) check_bf16(shapes[s][0], shapes[s][1], shapes[s][2]);
+    /* nb_matmul of bfloat16 tensors takes the kernel past 2^21 multiply-adds,
+     * transposed operands included: within a bfloat16 rounding of the
+     * float32 product of the same values (the sums' order differs). */
+    for (int layout = 0; layout < 4; layout++) {
+        nb_scope_begin();
+        nb_tensor *a = nb_randn(layout & 1 ? NB_SHAPE(300, 200) : NB_SHAPE(200, 300), NB_OPTS(.dtype = NB_BFLOAT16));
+        nb_tensor *b = nb_randn(layout & 2 ? NB_SHAPE(100, 300) : NB_SHAPE(300, 100), NB_OPTS(.dtype = NB_BFLOAT16));
+        if (layout & 1) a = nb_transpose(a, 0, 1);
+        if (layout & 2) b = nb_transpose(b, 0, 1);
+        nb_tensor *got  = nb_matmul(a, b);
+        nb_tensor *want = nb_matmul(nb_to_dtype(a, NB_FLOAT32), nb_to_dtype(b, NB_FLOAT32));
+        NBT_CHECK(got != NULL && nb_dtype_of(got) == NB_BFLOAT16);
+        nb_tensor *error = nb_div(nb_abs(nb_sub(nb_to_dtype(got, NB_FLOAT32), want)), nb_add_scalar(nb_abs(want), 1));
+        NBT_CHECK(nb_item(nb_max(error)) < 1.0 / 128); /* bfloat16 keeps 8 significant bits */
+        nb_scope_end();
+    }
 }
 
 int main(void)

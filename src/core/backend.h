@@ -64,7 +64,7 @@ typedef enum {
     NBI_FAMILY_LINE,   /* op: nbi_line_op, dtype: the input's             */
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
-    NBI_FAMILY_MATMUL,     /* op: 0, dtype: of both operands                */
+    NBI_FAMILY_MATMUL,     /* op: nbi_matmul_op, dtype: of both operands    */
     NBI_FAMILY_CONV,       /* op: nbi_conv_op, dtype: of the data           */
     NBI_FAMILY_POOL,       /* op: nbi_pool_op, dtype: of the data           */
     NBI_FAMILY_BATCH_NORM, /* op: 0 (all four bn_ entries), dtype: of x     */

@@ -39,6 +39,11 @@
 extern "C" {
 #endif
 
+/* The ops of NBI_FAMILY_MATMUL for supports(): whether the product is
+ * offered for a dtype (float16 / bfloat16 then widened to float32 by the
+ * op), and whether the entry takes a half dtype itself (no widening). */
+typedef enum { NBI_MATMUL_PRODUCT = 0, NBI_MATMUL_HALF_NATIVE = 1 } nbi_matmul_op;
+
 /* One input of the product: A or B. */
 typedef struct {
     const void *data; /* element (0, 0) of batch element 0 */

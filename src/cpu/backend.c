@@ -75,7 +75,11 @@ static bool cpu_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_LINE: return (unsigned)op < NBI_NUM_LINE;
 
     /* ---- matmul, convolution, pooling, normalisation ---- */
-    case NBI_FAMILY_MATMUL: return op == 0 && dtype != NB_BOOL;
+    /* The op widens float16; bfloat16 has a kernel of its own on CPUs with
+     * AVX-512 BF16 (gemm_bf16_avx512.c), else the op widens it too. */
+    case NBI_FAMILY_MATMUL:
+        if (op == NBI_MATMUL_HALF_NATIVE) return dtype == NB_BFLOAT16 && nbi_gemm_bf16_available();
+        return op == NBI_MATMUL_PRODUCT && dtype != NB_BOOL;
     /* float32 and float64 kernels only: the ops widen float16 / bfloat16
      * (or refuse them) before they get here. */
     case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);

@@ -106,13 +106,13 @@ void nbi_matmul_int(nb_dtype dtype, int64_t m, int64_t n, int64_t k, const void 
  * could not get its packing buffers. */
 nb_status nbi_cpu_matmul(const nbi_matmul_args *args);
 
-/* The bfloat16 GEMM (gemm_bf16_avx512.c): C (float32, m x n, ldc) = A B
- * with A (m x k, lda) and B (k x n, ldb) bfloat16 row-major, products
- * exact and sums in float32; on the pool's threads, the result independent
+/* The bfloat16 GEMM (gemm_bf16_avx512.c): C (float32, m x n, ldc) = op(A)
+ * op(B), bfloat16 operands in the layout above, products exact and sums in
+ * float32; on the pool's threads, the result independent
  * of their number. Run only where nbi_gemm_bf16_available() (AVX-512 BF16,
  * x86-64 builds with NB_X86_ISAS). NB_ERR_OOM for its packing buffers. */
 bool      nbi_gemm_bf16_available(void);
-nb_status nbi_gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda, const uint16_t *b,
-                        int64_t ldb, float *c, int64_t ldc);
+nb_status nbi_gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                        const uint16_t *b, int64_t ldb, float *c, int64_t ldc);
 
 #endif /* NABLA_GEMM_H */

@@ -1,6 +1,7 @@
 /*
  * gemm_bf16_avx512.c — bfloat16 GEMM on the AVX-512 BF16 instructions:
- * C (float32) = A B with A (m x k) and B (k x n) bfloat16, row-major.
+ * C (float32) = op(A) op(B), op(A) m x k and op(B) k x n bfloat16 in
+ * gemm.h's layout (row-major, transposed or not).
  *
  * Why its own kernel: widening both operands to float32 and calling the
  * float32 GEMM costs two conversions and runs at float32's rate, while
@@ -30,25 +31,30 @@ enum { MR = 12, NR = 32, KC = 256 };
 
 #define NBI_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-/* kc rows of B (ldb apart) from column j, nr <= NR of them, into pairs. */
-static void pack_b_panel(const uint16_t *b, int64_t ldb, int64_t kc, int64_t nr, uint32_t *out)
+/* kc rows (row_step apart) of nr <= NR columns (column_step apart) of B
+ * into pairs; missing columns 0. */
+static void pack_b_panel(const uint16_t *b, int64_t row_step, int64_t column_step, int64_t kc, int64_t nr,
+                         uint32_t *out)
 {
     for (int64_t p = 0; p < (kc + 1) / 2; p++, out += NR) {
-        const uint16_t *even = b + 2 * p * ldb, *odd = 2 * p + 1 < kc ? even + ldb : NULL;
+        const uint16_t *even = b + 2 * p * row_step, *odd = 2 * p + 1 < kc ? even + row_step : NULL;
         int64_t         j    = 0;
-        for (; j < nr; j++) out[j] = even[j] | (uint32_t)(odd ? odd[j] : 0) << 16;
+        for (; j < nr; j++) out[j] = even[j * column_step] | (uint32_t)(odd ? odd[j * column_step] : 0) << 16;
         for (; j < NR; j++) out[j] = 0;
     }
 }
 
-/* mr <= MR rows of A (lda apart), kc columns, into pairs; missing rows 0. */
-static void pack_a_sliver(const uint16_t *a, int64_t lda, int64_t mr, int64_t kc, uint32_t *out)
+/* mr <= MR rows (row_step apart) of kc columns (column_step apart) of A
+ * into pairs; missing rows 0. */
+static void pack_a_sliver(const uint16_t *a, int64_t row_step, int64_t column_step, int64_t mr, int64_t kc,
+                          uint32_t *out)
 {
     int64_t pairs = (kc + 1) / 2;
     for (int64_t r = 0; r < MR; r++) {
-        const uint16_t *row = a + r * lda;
+        const uint16_t *row = a + r * row_step;
         for (int64_t p = 0; p < pairs; p++) {
-            uint32_t even = r < mr ? row[2 * p] : 0, odd = r < mr && 2 * p + 1 < kc ? row[2 * p + 1] : 0;
+            uint32_t even = r < mr ? row[2 * p * column_step] : 0;
+            uint32_t odd  = r < mr && 2 * p + 1 < kc ? row[(2 * p + 1) * column_step] : 0;
             out[p * MR + r] = even | odd << 16;
         }
     }
@@ -85,7 +91,7 @@ NBI_TARGET_BF16 static void bf16_micro(int64_t pairs, const uint32_t *a, const u
 typedef struct {
     int64_t         m, n, kc, pc, slivers, panels;
     const uint16_t *a, *b;
-    int64_t         lda, ldb, ldc;
+    int64_t         a_row, a_column, b_row, b_column, ldc; /* element steps of op(A) and op(B) */
     uint32_t       *packed_a, *packed_b;
     float          *c;
 } bf16_job;
@@ -97,12 +103,12 @@ static void pack_range(int64_t begin, int64_t end, void *arg)
     for (int64_t u = begin; u < end; u++) {
         if (u < job->panels) {
             int64_t j = u * NR;
-            pack_b_panel(job->b + job->pc * job->ldb + j, job->ldb, job->kc, job->n - j < NR ? job->n - j : NR,
-                         job->packed_b + u * pairs * NR);
+            pack_b_panel(job->b + job->pc * job->b_row + j * job->b_column, job->b_row, job->b_column, job->kc,
+                         job->n - j < NR ? job->n - j : NR, job->packed_b + u * pairs * NR);
         } else {
             int64_t i = (u - job->panels) * MR;
-            pack_a_sliver(job->a + i * job->lda + job->pc, job->lda, job->m - i < MR ? job->m - i : MR, job->kc,
-                          job->packed_a + (u - job->panels) * pairs * MR);
+            pack_a_sliver(job->a + i * job->a_row + job->pc * job->a_column, job->a_row, job->a_column,
+                          job->m - i < MR ? job->m - i : MR, job->kc, job->packed_a + (u - job->panels) * pairs * MR);
         }
     }
 }
@@ -121,15 +127,24 @@ static void tile_range(int64_t begin, int64_t end, void *arg)
     }
 }
 
-nb_status nbi_gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda, const uint16_t *b,
-                        int64_t ldb, float *c, int64_t ldc)
+nb_status nbi_gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                        const uint16_t *b, int64_t ldb, float *c, int64_t ldc)
 {
     if (m == 0 || n == 0) return NB_OK;
     if (k == 0) {
         for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
         return NB_OK;
     }
-    bf16_job job = {.m = m, .n = n, .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c};
+    bf16_job job = {.m        = m,
+                    .n        = n,
+                    .a        = a,
+                    .b        = b,
+                    .a_row    = trans_a ? 1 : lda,
+                    .a_column = trans_a ? lda : 1,
+                    .b_row    = trans_b ? 1 : ldb,
+                    .b_column = trans_b ? ldb : 1,
+                    .ldc      = ldc,
+                    .c        = c};
     job.slivers  = (m + MR - 1) / MR;
     job.panels   = (n + NR - 1) / NR;
     job.packed_a = malloc((size_t)(job.slivers * MR * (KC / 2)) * sizeof(uint32_t));

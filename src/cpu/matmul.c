@@ -11,6 +11,56 @@
  */
 #include "gemm.h"
 
+#include "../core/formulas.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    const float *from;
+    uint16_t    *to;
+} rounding;
+
+static void round_range(int64_t begin, int64_t end, void *arg)
+{
+    const rounding *job = arg;
+    for (int64_t i = begin; i < end; i++) job->to[i] = nbi_f32_to_bf16(job->from[i]);
+}
+
+/* One bfloat16 product C = op(A) op(B) (C m x n, row stride n), summed in
+ * float32 and rounded once: by the AVX-512 BF16 kernel when it is big
+ * enough to repay that kernel's packing, else by the float32 GEMM of the
+ * widened operands. (The backend offers bfloat16 products only on CPUs
+ * with the kernel; without it the op widens the tensors itself.) */
+static nb_status bf16_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                              int64_t lda, const uint16_t *b, int64_t ldb, uint16_t *c)
+{
+    int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    bool    native = (double)m * (double)n * (double)k >= (double)(1 << 21);
+    float  *wide_c = malloc((size_t)(m * n) * sizeof *wide_c + 1);
+    float  *wide_a = native ? NULL : malloc((size_t)(a_rows * a_cols) * sizeof *wide_a + 1);
+    float  *wide_b = native ? NULL : malloc((size_t)(b_rows * b_cols) * sizeof *wide_b + 1);
+    nb_status status = NB_ERR_OOM;
+    if (wide_c != NULL && (native || (wide_a != NULL && wide_b != NULL))) {
+        if (native) {
+            status = nbi_gemm_bf16(trans_a, trans_b, m, n, k, a, lda, b, ldb, wide_c, n);
+        } else {
+            for (int64_t r = 0; r < a_rows; r++)
+                for (int64_t q = 0; q < a_cols; q++) wide_a[r * a_cols + q] = nbi_bf16_to_f32(a[r * lda + q]);
+            for (int64_t r = 0; r < b_rows; r++)
+                for (int64_t q = 0; q < b_cols; q++) wide_b[r * b_cols + q] = nbi_bf16_to_f32(b[r * ldb + q]);
+            status = nbi_gemm_f32(trans_a, trans_b, m, n, k, 1.0f, wide_a, a_cols, wide_b, b_cols, 0.0f, wide_c, n);
+        }
+        if (status == NB_OK) {
+            rounding job = {wide_c, c};
+            nbi_parallel_for(m * n, NBI_PARALLEL_GRAIN, round_range, &job);
+        }
+    }
+    free(wide_a);
+    free(wide_b);
+    free(wide_c);
+    return status;
+}
+
 typedef struct {
     const nbi_matmul_args *args;
     atomic_int             failed; /* a GEMM ran out of memory */
@@ -42,6 +92,10 @@ static void batch_range(int64_t begin, int64_t end, void *ctx)
         case NB_FLOAT64:
             status = nbi_gemm_f64(x->trans, y->trans, args->m, args->n, args->k, 1.0, (const double *)a, x->ld,
                                   (const double *)b, y->ld, 0.0, (double *)c, args->n);
+            break;
+        case NB_BFLOAT16:
+            status = bf16_product(x->trans, y->trans, args->m, args->n, args->k, (const uint16_t *)a, x->ld,
+                                  (const uint16_t *)b, y->ld, (uint16_t *)c);
             break;
         default:
             nbi_matmul_int(args->dtype, args->m, args->n, args->k, a, x->row_stride, x->col_stride, b, y->row_stride,

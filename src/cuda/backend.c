@@ -63,7 +63,7 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
     case NBI_FAMILY_RANGE: return (unsigned)op < NBI_NUM_RANGES && dtype != NB_BOOL;
     case NBI_FAMILY_RANDOM:
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
-    case NBI_FAMILY_MATMUL: return op == 0 && dtype != NB_BOOL;
+    case NBI_FAMILY_MATMUL: return op == NBI_MATMUL_PRODUCT && dtype != NB_BOOL; /* halves widened by the op */
     case NBI_FAMILY_INDEX: return nbi_cuda_index_supported(op, dtype);
     case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
     case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);

@@ -40,7 +40,7 @@ static bool check_operands(const nb_tensor *a, const nb_tensor *b, const char *o
                  nb_dtype_name(a->dtype), nb_dtype_name(b->dtype));
         return false;
     }
-    return nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_MATMUL, 0, a->dtype, op);
+    return nbi_check_supported(nbi_backend_of(a), NBI_FAMILY_MATMUL, NBI_MATMUL_PRODUCT, a->dtype, op);
 }
 
 static bool check_ndim(const nb_tensor *t, int ndim, const char *op, const char *name)
@@ -234,10 +234,10 @@ static nb_tensor *matmul(const nb_tensor *a, const nb_tensor *b, const char *op)
     /* The forward's internal copies (nb_contiguous) need no graph. */
     nbi_grad_mode_push(false);
     nb_tensor *out;
-    if (nbi_is_half(a->dtype)) {
-        /* float16 / bfloat16: a float32 GEMM of the widened operands,
-         * rounded back once (torch's CPU path for bfloat16 rounds once
-         * too). */
+    if (nbi_is_half(a->dtype) && !nbi_backend_of(a)->supports(NBI_FAMILY_MATMUL, NBI_MATMUL_HALF_NATIVE, a->dtype)) {
+        /* float16 / bfloat16 without a kernel of the device's own: a
+         * float32 GEMM of the widened operands, rounded back once (torch's
+         * CPU path for bfloat16 rounds once too). */
         nb_tensor *wide_a = nbi_copy_as(a, NB_FLOAT32);
         nb_tensor *wide_b = wide_a ? nbi_copy_as(b, NB_FLOAT32) : NULL;
         nb_tensor *wide   = wide_b ? matmul_forward(wide_a, wide_b, op) : NULL;
