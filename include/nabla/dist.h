@@ -60,6 +60,11 @@ NB_API nb_status nb_dist_init(void);
  * MPI cannot be started again after it is shut down. */
 NB_API nb_status nb_dist_finalize(void);
 NB_API bool      nb_dist_is_initialized(void);
+/* End every process of the job now with exit status code (MPI_Abort): what
+ * a rank that cannot go on (a failed step, an unreadable file) calls so its
+ * peers do not wait out the timeout. Does not return when initialised;
+ * NB_ERR_STATE otherwise (NB_ERR_UNSUPPORTED without MPI). */
+NB_API nb_status nb_dist_abort(int code);
 /* This process's rank in [0, world size) and the number of processes; -1
  * with NB_ERR_STATE before nb_dist_init (NB_ERR_UNSUPPORTED without MPI). */
 NB_API int       nb_dist_rank(void);

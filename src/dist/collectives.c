@@ -82,6 +82,16 @@ static nb_status agree(local_check *check, int kind, const nb_tensor *t, int64_t
     return status;
 }
 
+/* The group can run a collective; when it cannot, a NULL or freed t is
+ * reported first (the NULL-in rule of nabla.h keeps a pending error). In a
+ * ready group a bad t is a local failure that still takes part in the
+ * agreement. */
+static bool group_ready(const nb_tensor *t, const char *op)
+{
+    if ((!nbi_dist.initialized || nbi_dist.broken) && !nbi_check_tensor(t, op, "t")) return false;
+    return nbi_dist_ready(op);
+}
+
 /* The common local checks of a tensor argument; writes: the collective
  * writes t in place. */
 static bool check_tensor(const nb_tensor *t, bool writes, const char *op)
@@ -142,7 +152,7 @@ static void finish_in_place(nb_tensor *t, nb_tensor *work)
 nb_status nb_dist_all_reduce(nb_tensor *t, nb_reduce_op op)
 {
     const char *name = "nb_dist_all_reduce";
-    if (!nbi_dist_ready(name)) return nb_last_status();
+    if (!group_ready(t, name)) return t ? nb_last_status() : NB_ERR_ARG;
     local_check check = { .valid = true };
     MPI_Op      mpi_op = MPI_OP_NULL;
     if (!check_tensor(t, true, name) || (mpi_op = nbi_dist_mpi_op(op, t->dtype, name)) == MPI_OP_NULL ||
@@ -180,7 +190,7 @@ nb_status nb_dist_all_reduce(nb_tensor *t, nb_reduce_op op)
 nb_status nb_dist_broadcast(nb_tensor *t, int root)
 {
     const char *name = "nb_dist_broadcast";
-    if (!nbi_dist_ready(name)) return nb_last_status();
+    if (!group_ready(t, name)) return t ? nb_last_status() : NB_ERR_ARG;
     local_check check = { .valid = true };
     if (!check_tensor(t, true, name) || !check_count(t->numel, CHUNK * MAX_CHUNKS, name)) {
         local_failed(&check);
@@ -219,7 +229,7 @@ nb_status nb_dist_broadcast(nb_tensor *t, int root)
 nb_tensor *nb_dist_all_gather(const nb_tensor *t)
 {
     const char *name = "nb_dist_all_gather";
-    if (!nbi_dist_ready(name)) return NULL;
+    if (!group_ready(t, name)) return NULL;
     local_check check = { .valid = true };
     if (!check_tensor(t, false, name) || !check_count(t->numel, INT_MAX, name)) {
         local_failed(&check);
@@ -256,7 +266,7 @@ nb_tensor *nb_dist_all_gather(const nb_tensor *t)
 nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
 {
     const char *name = "nb_dist_reduce_scatter";
-    if (!nbi_dist_ready(name)) return NULL;
+    if (!group_ready(t, name)) return NULL;
     local_check check  = { .valid = true };
     MPI_Op      mpi_op = MPI_OP_NULL;
     if (!check_tensor(t, false, name) || (mpi_op = nbi_dist_mpi_op(op, t->dtype, name)) == MPI_OP_NULL ||

@@ -264,6 +264,7 @@ static bool make_buckets(nb_ddp *ddp, size_t bucket_bytes, const char *op)
 nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
 {
     const char *op = "nb_ddp_new";
+    if ((!nbi_dist.initialized || nbi_dist.broken) && !nbi_check_module(module, op, "module")) return NULL;
     if (!nbi_dist_ready(op)) return NULL;
     /* Local checks first; every rank then takes part in the agreement, so
      * one rank's failure reaches all of them. */

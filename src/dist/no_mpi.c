@@ -19,6 +19,7 @@ static nb_status unsupported(const char *op)
 nb_status nb_dist_init(void) { return unsupported("nb_dist_init"); }
 nb_status nb_dist_finalize(void) { return unsupported("nb_dist_finalize"); }
 bool      nb_dist_is_initialized(void) { return false; }
+nb_status nb_dist_abort(int code) { return (void)code, unsupported("nb_dist_abort"); }
 int       nb_dist_rank(void) { return unsupported("nb_dist_rank"), -1; }
 int       nb_dist_world_size(void) { return unsupported("nb_dist_world_size"), -1; }
 nb_status nb_dist_barrier(void) { return unsupported("nb_dist_barrier"); }

@@ -225,6 +225,15 @@ nb_status nb_dist_finalize(void)
 
 bool nb_dist_is_initialized(void) { return nbi_dist.initialized; }
 
+nb_status nb_dist_abort(int code)
+{
+    if (!nbi_dist.initialized) return nbi_fail_status(NB_ERR_STATE, "nb_dist_abort: the process group is not initialised");
+    fflush(stdout);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+    return NB_ERR_DIST; /* MPI_Abort does not return */
+}
+
 int nb_dist_rank(void)
 {
     if (!nbi_dist.initialized) {
