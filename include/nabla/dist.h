@@ -25,9 +25,13 @@
  * NB_ERR_DIST with MPI's error string. Each collective first checks that
  * every rank passed the same dtype and shape (and root, and reduce op); if
  * not, every rank gets NB_ERR_DIST naming both extremes (no hang, nothing
- * exchanged). A collective that does not finish within the timeout
- * (nb_dist_set_timeout; a peer that died, exited or never calls it) is
- * NB_ERR_DIST "timed out" on the ranks that wait. After a timeout or an MPI
+ * exchanged). That check is a small nonblocking all-reduce with a deadline
+ * (nb_dist_set_timeout): a peer that died, exited or never makes the same
+ * call makes it fail with NB_ERR_DIST "timed out" on the ranks that wait.
+ * The data then moves with MPI's blocking collective (its fastest
+ * algorithms); a peer that crashes during the transfer ends the job through
+ * mpirun. nb_ddp's gradient all-reduces are nonblocking (they overlap
+ * backward) and each waits at most the timeout. After a timeout or an MPI
  * error the process group is broken: later collectives fail at once with
  * NB_ERR_DIST, and nb_dist_finalize aborts the whole job (MPI_Abort), since
  * MPI cannot shut down cleanly with a collective left pending.

@@ -10,8 +10,13 @@
  *      root or op). Ranks that differ all fail here with NB_ERR_DIST, and a
  *      rank whose own checks failed still takes part, so its peers learn of
  *      it instead of waiting for data that never comes;
- *   3. the data, through MPI's nonblocking call and nbi_dist_wait (a
- *      deadline instead of a hang).
+ *   3. the data, through MPI's blocking collective. NOTE: the agreement is
+ *      the rendezvous that carries the deadline (nbi_dist_wait): once every
+ *      rank has passed it, all are inside the same call, and the blocking
+ *      form uses OpenMPI's tuned algorithms: its nonblocking MPI_Iallreduce
+ *      (libnbc) took 3.0 ms for 10 MB on 2 local processes where
+ *      MPI_Allreduce took 2.5 ms. A peer that crashes mid-transfer ends the
+ *      job through mpirun; a stalled one is not caught here.
  * Tensors are staged through a contiguous copy when they are not
  * contiguous; MPI reduces in place (MPI_IN_PLACE) otherwise.
  */
@@ -126,7 +131,7 @@ void nbi_dist_divide(void *data, int64_t count, nb_dtype dtype, int divisor)
 }
 
 /* MPI counts are int: a buffer of more elements goes as several calls. */
-enum { MAX_CHUNKS = 64 };
+enum { MAX_CHUNKS = 64 }; /* at most 2^36 elements */
 static const int64_t CHUNK = INT_MAX / 2 + 1; /* 2^30 elements */
 
 static bool check_count(int64_t numel, int64_t per_call_limit, const char *op)
@@ -164,20 +169,13 @@ nb_status nb_dist_all_reduce(nb_tensor *t, nb_reduce_op op)
     nb_tensor *work = contiguous_work(t);
     if (work == NULL) return nb_last_status();
     MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
-    MPI_Request  requests[MAX_CHUNKS];
-    int          nrequests = 0;
     size_t       itemsize  = nbi_itemsize(t);
-    for (int64_t start = 0; start < t->numel; start += CHUNK) {
+    for (int64_t start = 0; status == NB_OK && start < t->numel; start += CHUNK) {
         int64_t count = t->numel - start < CHUNK ? t->numel - start : CHUNK;
-        int     code  = MPI_Iallreduce(MPI_IN_PLACE, nbi_ptr(work) + (size_t)start * itemsize, (int)count, type,
-                                       mpi_op, nbi_dist.comm, &requests[nrequests]);
-        if (code != MPI_SUCCESS) {
-            nb_free(work);
-            return nbi_dist_mpi_fail(code, name, "MPI_Iallreduce");
-        }
-        nrequests++;
+        int     code  = MPI_Allreduce(MPI_IN_PLACE, nbi_ptr(work) + (size_t)start * itemsize, (int)count, type, mpi_op,
+                                      nbi_dist.comm);
+        if (code != MPI_SUCCESS) status = nbi_dist_mpi_fail(code, name, "MPI_Allreduce");
     }
-    status = nbi_dist_wait(requests, nrequests, name, "the all-reduce");
     if (status == NB_OK && op == NB_REDUCE_MEAN) nbi_dist_divide(nbi_ptr(work), t->numel, t->dtype, nbi_dist.size);
     if (status == NB_OK) {
         finish_in_place(t, work);
@@ -204,20 +202,12 @@ nb_status nb_dist_broadcast(nb_tensor *t, int root)
     nb_tensor *work = contiguous_work(t);
     if (work == NULL) return nb_last_status();
     MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
-    MPI_Request  requests[MAX_CHUNKS];
-    int          nrequests = 0;
     size_t       itemsize  = nbi_itemsize(t);
-    for (int64_t start = 0; start < t->numel; start += CHUNK) {
+    for (int64_t start = 0; status == NB_OK && start < t->numel; start += CHUNK) {
         int64_t count = t->numel - start < CHUNK ? t->numel - start : CHUNK;
-        int     code  = MPI_Ibcast(nbi_ptr(work) + (size_t)start * itemsize, (int)count, type, root, nbi_dist.comm,
-                                   &requests[nrequests]);
-        if (code != MPI_SUCCESS) {
-            nb_free(work);
-            return nbi_dist_mpi_fail(code, name, "MPI_Ibcast");
-        }
-        nrequests++;
+        int     code  = MPI_Bcast(nbi_ptr(work) + (size_t)start * itemsize, (int)count, type, root, nbi_dist.comm);
+        if (code != MPI_SUCCESS) status = nbi_dist_mpi_fail(code, name, "MPI_Bcast");
     }
-    status = nbi_dist_wait(requests, nrequests, name, "the broadcast");
     if (status == NB_OK && nbi_dist.rank != root) {
         finish_in_place(t, work);
     } else {
@@ -250,11 +240,8 @@ nb_tensor *nb_dist_all_gather(const nb_tensor *t)
         return NULL;
     }
     MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
-    MPI_Request  request;
-    int code = MPI_Iallgather(nbi_ptr(work), (int)t->numel, type, nbi_ptr(out), (int)t->numel, type, nbi_dist.comm,
-                              &request);
-    nb_status status = code == MPI_SUCCESS ? nbi_dist_wait(&request, 1, name, "the all-gather")
-                                           : nbi_dist_mpi_fail(code, name, "MPI_Iallgather");
+    int code = MPI_Allgather(nbi_ptr(work), (int)t->numel, type, nbi_ptr(out), (int)t->numel, type, nbi_dist.comm);
+    nb_status status = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Allgather");
     nb_free(work);
     if (status != NB_OK) {
         nb_free(out);
@@ -291,11 +278,9 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
         nb_free(out);
         return NULL;
     }
-    MPI_Request request;
-    int code = MPI_Ireduce_scatter_block(nbi_ptr(work), nbi_ptr(out), (int)count, nbi_dist_mpi_type(t->dtype, name),
-                                         mpi_op, nbi_dist.comm, &request);
-    nb_status status = code == MPI_SUCCESS ? nbi_dist_wait(&request, 1, name, "the reduce-scatter")
-                                           : nbi_dist_mpi_fail(code, name, "MPI_Ireduce_scatter_block");
+    int code = MPI_Reduce_scatter_block(nbi_ptr(work), nbi_ptr(out), (int)count, nbi_dist_mpi_type(t->dtype, name),
+                                        mpi_op, nbi_dist.comm);
+    nb_status status = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Reduce_scatter_block");
     nb_free(work);
     if (status != NB_OK) {
         nb_free(out);
