@@ -17,7 +17,9 @@
  *                          per second
  *   mlp_b64_comm_ms        the time per step nb_ddp_sync_grads took (the
  *                          communication backward did not hide)
- *   cnn_b64_samples_per_s, cnn_b64_comm_ms  the same for Conv2d(1, 8, 3,
+ *   mlp_b64_no_overlap_*   the same with NB_DDP_OPTS(.no_overlap = true):
+ *                          every bucket reduced in nb_ddp_sync_grads
+ *   cnn_b64_samples_per_s, cnn_b64_comm_ms (and _no_overlap)  the same for Conv2d(1, 8, 3,
  *                          padding 1) ReLU MaxPool2d(2) Flatten Linear(1568,
  *                          10) on (64, 1, 28, 28)
  *   allreduce_10MB_nabla_GBps  nb_dist_all_reduce (sum) of 2.5M float32
@@ -59,11 +61,11 @@ static nb_module *make_model(bool cnn)
     return nb_sequential_new(layers, 5);
 }
 
-static bool bench_training(bool cnn, int reps, int steps)
+static bool bench_training(bool cnn, bool overlap, int reps, int steps)
 {
     const int64_t batch = 64;
     nb_module    *model = make_model(cnn);
-    nb_ddp       *ddp   = model ? nb_ddp_new(model, NB_DDP_OPTS()) : NULL;
+    nb_ddp       *ddp   = model ? nb_ddp_new(model, NB_DDP_OPTS(.no_overlap = !overlap)) : NULL;
     nb_optim     *opt   = ddp ? nb_sgd_for(model, nb_sgd_defaults(0.01)) : NULL;
     nb_manual_seed(100 + (uint64_t)rank);
     nb_tensor *x = cnn ? nb_randn(NB_SHAPE(batch, 1, 28, 28), NB_OPTS()) : nb_randn(NB_SHAPE(batch, 784), NB_OPTS());
@@ -97,8 +99,11 @@ static bool bench_training(bool cnn, int reps, int steps)
     }
     if (!ok) fprintf(stderr, "bench_dist: step failed: %s\n", nb_last_error());
     if (ok) {
-        report(cnn ? "cnn_b64_samples_per_s" : "mlp_b64_samples_per_s", samples_per_s, reps, "samples/s", true);
-        report(cnn ? "cnn_b64_comm_ms" : "mlp_b64_comm_ms", comm_ms, reps, "ms/step", false);
+        char name[64];
+        snprintf(name, sizeof name, "%s_b64%s_samples_per_s", cnn ? "cnn" : "mlp", overlap ? "" : "_no_overlap");
+        report(name, samples_per_s, reps, "samples/s", true);
+        snprintf(name, sizeof name, "%s_b64%s_comm_ms", cnn ? "cnn" : "mlp", overlap ? "" : "_no_overlap");
+        report(name, comm_ms, reps, "ms/step", false);
     }
     nb_free(x);
     nb_free(y);
@@ -170,7 +175,8 @@ int main(int argc, char **argv)
     world = nb_dist_world_size();
     nb_set_num_threads(1);
     if (rank == 0) printf("# case processes best median unit (1 thread per process; %d reps of %d steps)\n", reps, steps);
-    bool ok = bench_training(false, reps, steps) && bench_training(true, reps, steps);
+    bool ok = bench_training(false, true, reps, steps) && bench_training(false, false, reps, steps) &&
+              bench_training(true, true, reps, steps) && bench_training(true, false, reps, steps);
 #ifdef NB_HAVE_MPI
     ok = ok && bench_allreduce(reps);
 #endif

@@ -61,7 +61,10 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
 nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
 {
     (void)opts;
-    if (module == NULL) return nbi_fail(NB_ERR_ARG, "nb_ddp_new: argument 'module' is NULL");
+    if (module == NULL) { /* the NULL-in rule: a pending error stays */
+        if (nb_last_status() == NB_OK) nbi_fail(NB_ERR_ARG, "nb_ddp_new: argument 'module' is NULL");
+        return NULL;
+    }
     return unsupported("nb_ddp_new"), NULL;
 }
 
