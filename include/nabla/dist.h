@@ -151,11 +151,14 @@ typedef struct {
  * (NB_ERR_UNSUPPORTED). NULL on error. Collective: every rank calls it. */
 NB_API nb_ddp   *nb_ddp_new(nb_module *module, nb_ddp_opts opts);
 /* After backward and before the optimizer step: every parameter's .grad
- * becomes the mean over the ranks of its .grad (a parameter that got no
- * gradient on a rank counts zeros there; one that got none on any rank is
- * left without a .grad). Collective. With hooks (the default), one backward
- * pass per call: a second gradient for a parameter before the call fails
- * that backward with NB_ERR_STATE. */
+ * becomes the mean over the ranks of its .grad (a parameter without one
+ * on a rank counts zeros there, and gets the mean like the others: unlike
+ * torch, an unused parameter ends with a zero .grad, not none). Collective.
+ * With hooks (the default): clear the gradients before each backward
+ * (nb_optim_zero_grad), and run one backward per call; a gradient left from
+ * before, or a second one for a parameter, fails that backward with
+ * NB_ERR_STATE naming the fix. The hooks also see nb_grad_of's gradients
+ * of the parameters: take those with the wrapper freed, or no_overlap. */
 NB_API nb_status nb_ddp_sync_grads(nb_ddp *ddp);
 /* Copy rank 0's buffers (batch norm's running statistics) to every rank,
  * as DDP does before each forward. Collective. */
