@@ -98,7 +98,15 @@ nb_status nbi_dist_wait(MPI_Request *requests, int count, const char *op, const 
                 mark_broken(nb_last_error());
                 return status;
             }
-            sched_yield();
+            /* After ~1 ms of polling, a nap between polls: a peer that is
+             * still computing (or waiting for a core on a busy machine)
+             * then gets this core. */
+            if (spins > 8192) {
+                struct timespec nap = { 0, 20000 };
+                nanosleep(&nap, NULL);
+            } else {
+                sched_yield();
+            }
         }
     }
 }
