@@ -20,6 +20,10 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "nb_test.h"
 
+#ifdef NB_HAVE_MPI
+#include "dist/dist_internal.h" /* nbi_ddp_buckets_started */
+#endif
+
 #include <time.h>
 #include <unistd.h>
 
@@ -361,6 +365,33 @@ static void test_ddp_equals_one_process(void)
     check_ddp_matches_one_process(NB_DDP_OPTS(.no_overlap = true, .bucket_bytes = 1000), "without overlap");
 }
 
+/* With hooks, buckets start during backward: after backward, before the
+ * sync, every bucket of the MLP (300-byte buckets: 3) has started;
+ * without hooks none has. */
+#ifdef NB_HAVE_MPI
+static void test_ddp_overlaps_backward(void)
+{
+    for (int overlap = 0; overlap < 2; overlap++) {
+        nb_module *model = make_mlp(5);
+        nb_ddp    *ddp   = nb_ddp_new(model, NB_DDP_OPTS(.bucket_bytes = 300, .no_overlap = !overlap));
+        nb_tensor *x     = nb_ones(NB_SHAPE(2, FEATURES), NB_OPTS());
+        int        total = 0;
+        nb_scope_begin();
+        NBT_CHECK(nb_backward(nb_sum(nb_module_forward(model, x))) == NB_OK);
+        int started = ddp ? nbi_ddp_buckets_started(ddp, &total) : -1;
+        NBT_CHECK(total >= 3);
+        NBT_CHECK(started == (overlap ? total : 0));
+        NBT_CHECK(nb_ddp_sync_grads(ddp) == NB_OK);
+        NBT_CHECK(nbi_ddp_buckets_started(ddp, &total) == 0);
+        nb_scope_end();
+        if (rank == 0 && overlap) printf("  %d of %d buckets started during backward\n", started, total);
+        nb_ddp_free(ddp);
+        nb_module_free(model);
+        nb_free(x);
+    }
+}
+#endif
+
 /* With hooks, a gradient left over from an earlier backward is refused
  * (the average would drop it); without, gradients accumulate. */
 static void test_ddp_misuse(void)
@@ -551,6 +582,9 @@ int main(int argc, char **argv)
     NBT_RUN(test_collectives_layouts);
     NBT_RUN(test_mismatch_and_misuse);
     NBT_RUN(test_ddp_equals_one_process);
+#ifdef NB_HAVE_MPI
+    NBT_RUN(test_ddp_overlaps_backward);
+#endif
     NBT_RUN(test_ddp_misuse);
     NBT_RUN(test_sampler);
     /* Every rank's verdict: rank 0 fails if any rank failed. */

@@ -346,6 +346,12 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
     return ddp;
 }
 
+int nbi_ddp_buckets_started(const nb_ddp *ddp, int *total)
+{
+    *total = ddp->nbuckets;
+    return ddp->next_launch;
+}
+
 double nb_ddp_comm_seconds(const nb_ddp *ddp)
 {
     if (!check_ddp(ddp, "nb_ddp_comm_seconds")) return -1.0;

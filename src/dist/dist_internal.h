@@ -62,6 +62,10 @@ MPI_Op    nbi_dist_mpi_op(nb_reduce_op op, nb_dtype dtype, const char *name);
 /* x /= divisor over count contiguous elements (floating dtypes; others
  * are left alone). */
 void      nbi_dist_divide(void *data, int64_t count, nb_dtype dtype, int divisor);
+/* How many of ddp's gradient buckets have started their all-reduce in this
+ * step (0 after nb_ddp_sync_grads), and how many it has: the tests' view
+ * of the overlap with backward. */
+int       nbi_ddp_buckets_started(const nb_ddp *ddp, int *total);
 /* Monotonic seconds. */
 double    nbi_dist_now(void);
 #endif
