@@ -33,8 +33,8 @@
  * mpirun. nb_ddp's gradient all-reduces are nonblocking (they overlap
  * backward) and each waits at most the timeout. After a timeout or an MPI
  * error the process group is broken: later collectives fail at once with
- * NB_ERR_DIST, and nb_dist_finalize aborts the whole job (MPI_Abort), since
- * MPI cannot shut down cleanly with a collective left pending.
+ * NB_ERR_DIST, and nb_dist_finalize ends the whole job (as nb_dist_abort),
+ * since MPI cannot shut down cleanly with a collective left pending.
  *
  * Threads: call these functions from the thread that called nb_dist_init
  * or, one call at a time, from others (MPI_THREAD_SERIALIZED). nabla's own
@@ -59,15 +59,18 @@ extern "C" {
  * a build without MPI NB_ERR_UNSUPPORTED; MPI failing to start NB_ERR_DIST. */
 NB_API nb_status nb_dist_init(void);
 /* Leave the group and shut MPI down (if nabla started it). After a failed
- * collective (the group is broken) this aborts every process of the job
- * with MPI_Abort and does not return. NB_ERR_STATE when not initialised.
+ * collective (the group is broken) this ends every process of the job
+ * (nb_dist_abort(1)) and does not return. NB_ERR_STATE when not initialised.
  * MPI cannot be started again after it is shut down. */
 NB_API nb_status nb_dist_finalize(void);
 NB_API bool      nb_dist_is_initialized(void);
-/* End every process of the job now with exit status code (MPI_Abort): what
- * a rank that cannot go on (a failed step, an unreadable file) calls so its
- * peers do not wait out the timeout. Does not return when initialised;
- * NB_ERR_STATE otherwise (NB_ERR_UNSUPPORTED without MPI). */
+/* End the whole job now: this process exits with status code (1 if code
+ * is 0) without finalising MPI, and the launcher (mpirun) then ends the
+ * others. What a rank that cannot go on (a failed step, an unreadable file)
+ * calls so its peers do not wait out the timeout. Does not return when
+ * initialised; NB_ERR_STATE otherwise (NB_ERR_UNSUPPORTED without MPI).
+ * (Not MPI_Abort: with OpenMPI 4.1, ranks aborting at once could leave
+ * mpirun hanging.) */
 NB_API nb_status nb_dist_abort(int code);
 /* This process's rank in [0, world size) and the number of processes; -1
  * with NB_ERR_STATE before nb_dist_init (NB_ERR_UNSUPPORTED without MPI). */

@@ -18,8 +18,10 @@
 #include <math.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 nbi_dist_group nbi_dist;
+static _Noreturn void end_job(int code);
 static double  timeout_seconds = 300.0;
 
 double nbi_dist_now(void)
@@ -214,12 +216,11 @@ nb_status nb_dist_finalize(void)
     if (!nbi_dist.initialized) return nbi_fail_status(NB_ERR_STATE, "%s: the process group is not initialised", op);
     if (nbi_dist.broken) {
         /* NOTE: MPI_Finalize with a collective left pending (a timed-out
-         * one) can wait forever for the peer that is gone; abort instead,
-         * which ends the job on every machine in bounded time. */
-        fprintf(stderr, "nb_dist_finalize: rank %d aborts the job after a failed collective: %s\n", nbi_dist.rank,
+         * one) can wait forever for the peer that is gone: end the job
+         * instead (end_job). */
+        fprintf(stderr, "nb_dist_finalize: rank %d ends the job after a failed collective: %s\n", nbi_dist.rank,
                 nbi_dist.broken_reason);
-        fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        end_job(1);
     }
     MPI_Comm_free(&nbi_dist.comm);
     nbi_dist.initialized = false;
@@ -233,13 +234,23 @@ nb_status nb_dist_finalize(void)
 
 bool nb_dist_is_initialized(void) { return nbi_dist.initialized; }
 
+/* End this process without MPI_Finalize, with a non-zero status: the
+ * launcher (mpirun, srun) then ends every other process of the job.
+ * NOTE: not MPI_Abort: under OpenMPI 4.1.4, two ranks calling MPI_Abort at
+ * once (both timed out on the same missing peer) left mpirun hanging, with
+ * every process gone, in about one run of ten; a plain exit never did. */
+static _Noreturn void end_job(int code)
+{
+    fflush(stdout);
+    fflush(stderr);
+    _exit(code != 0 ? code : 1);
+}
+
 nb_status nb_dist_abort(int code)
 {
     if (!nbi_dist.initialized) return nbi_fail_status(NB_ERR_STATE, "nb_dist_abort: the process group is not initialised");
-    fflush(stdout);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
-    return NB_ERR_DIST; /* MPI_Abort does not return */
+    end_job(code);
+    return NB_ERR_DIST; /* not reached */
 }
 
 int nb_dist_rank(void)
