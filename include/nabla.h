@@ -64,6 +64,8 @@ typedef enum {
     NB_ERR_STATE,       /* the call is not valid in the current state    */
     NB_ERR_INDEX,       /* an index is out of bounds                     */
     NB_ERR_UNSUPPORTED, /* valid request that this build cannot do       */
+    NB_ERR_DIST,        /* a collective failed: MPI error, timeout, peers
+                         * that disagree (nabla/dist.h)                   */
 } nb_status;
 
 /* The status and message of the most recent failure on this thread.
@@ -1443,5 +1445,7 @@ NB_API nb_status  nb_save_npy(const nb_tensor *t, const char *path);
 
 /* Layers, losses, modules, optimizers, model files and data loading. */
 #include "nabla/nn.h"
+/* Processes and collectives (MPI), data-parallel training. */
+#include "nabla/dist.h"
 
 #endif /* NABLA_H */

@@ -1,5 +1,5 @@
 /*
- * test_misuse.c — every public function of nabla.h and nabla/nn.h called
+ * test_misuse.c — every public function of nabla.h, nabla/nn.h and nabla/dist.h called
  * wrongly (issue 9): NULL arguments, freed handles, wrong dtypes, dims and
  * indices out of range, shapes whose element count overflows, negative
  * sizes, bogus enum values. Each call must fail cleanly (NULL or a status,
@@ -791,6 +791,7 @@ static void run_memory(void)
 #include "misuse_linalg.h" /* linear algebra (issue 13) */
 #include "misuse_rnn.h" /* issue 14: recurrent layers */
 #include "misuse_attention.h" /* issue 14: attention and transformers */
+#include "misuse_dist.h" /* issue 15: nabla/dist.h */
 
 /* ------------------------------------------------------------------------ */
 /* Coverage: every public function has cases or a reason                    */
@@ -833,6 +834,8 @@ static const struct {
     { "nb_softsign_new", "no arguments" },
     { "nb_logsigmoid_new", "no arguments" },
     { "nb_transformer_layer_defaults", "returns a value struct; the constructors check it (nb_transformer_encoder_new cases)" },
+    { "nb_dist_init", "no arguments; starts MPI, so test_dist covers it under mpirun (a second call: NB_ERR_STATE)" },
+    { "nb_dist_is_initialized", "no arguments" },
 };
 
 static bool is_covered(const char *name)
@@ -950,12 +953,14 @@ int main(void)
     GROUP(run_linalg);
     GROUP(run_recurrent);
     GROUP(run_attention);
+    GROUP(run_dist);
     /* nb_scope_begin / nb_scope_end themselves. */
     begin("nb_scope_end");
     FAILS_S("without a scope", nb_scope_end());
 
     int declared = check_header(NB_TEST_DATA_DIR "/../../include/nabla.h") +
-                   check_header(NB_TEST_DATA_DIR "/../../include/nabla/nn.h");
+                   check_header(NB_TEST_DATA_DIR "/../../include/nabla/nn.h") +
+                   check_header(NB_TEST_DATA_DIR "/../../include/nabla/dist.h");
     int exempted = (int)(sizeof exempt / sizeof exempt[0]);
     int known_issues = 0;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {

@@ -8,6 +8,12 @@
  *   accuracy, a confusion matrix, the weights as .safetensors and the loss
  *   and accuracy curves as an SVG plot.
  *
+ * With --distributed it is one of mpirun's processes (nabla/dist.h): each
+ * trains a replica on its shard of every epoch, nb_ddp averages the
+ * gradients, the loss shown is the mean over the processes, and rank 0
+ * alone prints and writes files. A failure on any rank ends the job
+ * (nb_dist_abort) instead of leaving the others waiting.
+ *
  * Nothing a user can give it takes it down or writes a wrong result: data
  * files are checked (dtype, pixel range, labels 0-9, no empty split) before
  * training; a NaN or infinite loss stops the run with status 1 and no model
@@ -248,8 +254,22 @@ static int64_t count_correct(const nb_tensor *logits, const nb_tensor *labels)
  * non-finite loss t->last_loss, and the parameters are those that gave it
  * (no step was taken with its gradient). EPOCH_FAILED: nb_last_error() says
  * why (under --detect-anomaly, the backward node that made a NaN). */
+/* The mean over the processes of a local value (itself when not
+ * distributed); false when the collective failed. */
+static bool mean_over_ranks(double *value, nb_ddp *ddp)
+{
+    if (ddp == NULL) return true;
+    nb_tensor *v  = nb_scalar(*value, NB_OPTS(.dtype = NB_FLOAT64));
+    bool       ok = v && nb_dist_all_reduce(v, NB_REDUCE_MEAN) == NB_OK;
+    if (ok) *value = nb_item(v);
+    nb_free(v);
+    return ok;
+}
+
+/* ddp: NULL, or the wrapper whose gradients are averaged over the
+ * processes after each backward. */
 static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *schedule, nb_loader *loader,
-                                const train_options *o, int epoch, progress *p, tally *t)
+                                nb_ddp *ddp, const train_options *o, int epoch, progress *p, tally *t)
 {
     nb_tensor *batch[2];
     *t = (tally){ 0 };
@@ -275,11 +295,18 @@ static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *s
          * stops before its parameters take a NaN step. Under
          * --detect-anomaly backward still runs, to name the op. */
         t->last_loss = nb_item(loss);
+        /* NOTE: distributed, every rank must see the same loss here, or one
+         * would stop for a NaN while the others wait for its gradients. */
+        if (!mean_over_ranks(&t->last_loss, ddp)) {
+            nb_scope_end();
+            return EPOCH_FAILED;
+        }
         if (!isfinite(t->last_loss) && !o->detect_anomaly) {
             nb_scope_end();
             return EPOCH_DIVERGED;
         }
-        if (nb_backward(loss) != NB_OK || nb_optim_step(opt) != NB_OK || nb_scheduler_step(schedule) != NB_OK) {
+        if (nb_backward(loss) != NB_OK || (ddp && nb_ddp_sync_grads(ddp) != NB_OK) || nb_optim_step(opt) != NB_OK ||
+            nb_scheduler_step(schedule) != NB_OK) {
             nb_scope_end();
             return EPOCH_FAILED;
         }
@@ -293,7 +320,8 @@ static epoch_result train_epoch(nb_module *model, nb_optim *opt, nb_scheduler *s
         t->correct += count_correct(logits, batch[1]);
         t->seen += n;
         nb_scope_end();
-        progress_update(p, t->step, t->seen, t->loss / (double)t->seen, (double)t->correct / (double)t->seen);
+        int world = ddp ? nb_dist_world_size() : 1; /* samples of all the processes so far */
+        progress_update(p, t->step, t->seen * world, t->loss / (double)t->seen, (double)t->correct / (double)t->seen);
     }
 }
 
@@ -357,7 +385,28 @@ static const char *non_finite_parameter(nb_module *model)
 static int fail(const char *what, const char *why)
 {
     fprintf(stderr, "nabla-train: %s: %s\n", what, why[0] ? why : "no reason was recorded");
+    /* Distributed, the other processes would wait for this one until the
+     * collectives time out: end the job now. */
+    if (nb_dist_is_initialized()) nb_dist_abort(1);
     return 1;
+}
+
+/* --distributed: join mpirun's job; threads default to this machine's cores
+ * shared among its processes; only rank 0 prints to stdout. */
+static int join_job(train_options *o, int *rank, int *world)
+{
+    if (nb_dist_init() != NB_OK) return fail("--distributed", last_reason());
+    *rank  = nb_dist_rank();
+    *world = nb_dist_world_size();
+    if (o->threads == 0) {
+        const char *local  = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); /* OpenMPI's processes on this machine */
+        int         shared = local && atoi(local) > 0 ? atoi(local) : 1;
+        int         cores  = nb_get_num_threads();
+        o->threads         = cores / shared > 0 ? cores / shared : 1;
+        nb_set_num_threads(o->threads);
+    }
+    if (*rank != 0 && freopen("/dev/null", "w", stdout) == NULL) return fail("--distributed", strerror(errno));
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -375,6 +424,8 @@ int main(int argc, char **argv)
     }
     double started = now_seconds();
     if (o.threads > 0) nb_set_num_threads(o.threads);
+    int rank = 0, world = 1;
+    if (o.distributed && join_job(&o, &rank, &world) != 0) return 1;
     if (o.detect_anomaly) nb_set_detect_anomaly(true);
     /* NOTE: auto means the CPU until every op of a training step has CUDA
      * kernels (issue 12: elementwise ops and moves have them so far). */
@@ -386,6 +437,10 @@ int main(int argc, char **argv)
     printf("nabla-train: %s on %s, %d thread%s, %s, seed %llu%s\n", o.model, cuda ? "cuda:0" : "cpu",
            nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", o.optimizer, (unsigned long long)o.seed,
            o.detect_anomaly ? ", anomaly detection on" : "");
+    if (o.distributed)
+        printf("distributed: %d processes (%d thread%s each), batch %lld per process, %lld per step\n", world,
+               nb_get_num_threads(), nb_get_num_threads() == 1 ? "" : "s", (long long)o.batch_size,
+               (long long)o.batch_size * world);
 
     input_layout flat = layout_of(o.model);
     split train, test;
@@ -413,6 +468,7 @@ int main(int argc, char **argv)
     nb_dataset   *dataset    = nb_tensor_dataset_new(pair, 2);
     nb_loader    *loader     = dataset ? nb_loader_new(dataset, o.batch_size, true, false, o.seed) : NULL;
     nb_scheduler *schedule   = NULL;
+    nb_ddp       *ddp        = NULL;
     double       *train_loss = calloc((size_t)o.epochs, sizeof(double));
     double       *train_acc  = calloc((size_t)o.epochs, sizeof(double));
     double       *test_acc   = calloc((size_t)o.epochs, sizeof(double));
@@ -422,13 +478,20 @@ int main(int argc, char **argv)
         status = fail("setup", last_reason());
         goto done;
     }
+    /* Each process its shard of every epoch's order (the same order on
+     * all: same seed), and rank 0's initial weights everywhere. */
+    if (o.distributed && (nb_loader_shard(loader, rank, world, false) != NB_OK ||
+                          (ddp = nb_ddp_new(model, NB_DDP_OPTS())) == NULL)) {
+        status = fail("--distributed setup", last_reason());
+        goto done;
+    }
     if (train_loss == NULL || train_acc == NULL || test_acc == NULL || weights == NULL || plot == NULL) {
         status = fail("setup", "out of memory");
         goto done;
     }
     /* The output directory now, not after the run: a bad --out costs no
      * training. */
-    if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
+    if (rank == 0 && mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
         status = fail(o.out_dir, strerror(errno));
         goto done;
     }
@@ -449,7 +512,21 @@ int main(int argc, char **argv)
         progress     p;
         tally        t;
         progress_begin(&p, epoch + 1, o.epochs, batches, nb_dataset_size(dataset));
-        epoch_result result = train_epoch(model, opt, schedule, loader, &o, epoch, &p, &t);
+        epoch_result result = train_epoch(model, opt, schedule, loader, ddp, &o, epoch, &p, &t);
+        if (result == EPOCH_DONE && ddp) { /* the epoch's numbers over all the processes */
+            nb_tensor *sums = nb_from_data((double[]){ t.loss, (double)t.correct, (double)t.seen }, NB_SHAPE(3),
+                                           NB_OPTS(.dtype = NB_FLOAT64));
+            double     all[3];
+            if (sums == NULL || nb_dist_all_reduce(sums, NB_REDUCE_SUM) != NB_OK ||
+                nb_copy_to_buffer(sums, all, sizeof all) != NB_OK) {
+                result = EPOCH_FAILED;
+            } else {
+                t.loss    = all[0];
+                t.correct = (int64_t)all[1];
+                t.seen    = (int64_t)all[2];
+            }
+            nb_free(sums);
+        }
         if (result != EPOCH_DONE && p.live) printf("\n"); /* below the progress bar */
         fflush(stdout);
         if (result == EPOCH_DIVERGED) {
@@ -488,6 +565,8 @@ int main(int argc, char **argv)
         snprintf(error, sizeof error, "the parameter %s holds NaN or infinity after the last step; no model written. "
                                       "Try a lower --lr, or rerun with --detect-anomaly", bad);
         status = fail("training diverged", error);
+    } else if (rank != 0) {
+        /* rank 0 writes the files: the replicas are identical */
     } else if (nb_module_save(model, weights) != NB_OK) {
         status = fail("saving weights", last_reason());
     } else if (!write_curves_svg(plot,
@@ -499,8 +578,12 @@ int main(int argc, char **argv)
     } else {
         printf("wrote %s and %s\n", weights, plot);
     }
+    if (ddp) printf("gradient all-reduce time not hidden by backward: %.3f s over %lld steps (%.2f ms per step)\n",
+                    nb_ddp_comm_seconds(ddp), (long long)nb_ddp_sync_count(ddp),
+                    1e3 * nb_ddp_comm_seconds(ddp) / (double)(nb_ddp_sync_count(ddp) > 0 ? nb_ddp_sync_count(ddp) : 1));
     printf("total time %.1f s\n", now_seconds() - started);
 done:
+    nb_ddp_free(ddp);
     free(train_loss);
     free(train_acc);
     free(test_acc);
@@ -513,5 +596,9 @@ done:
     nb_module_free(model);
     free_split(&train);
     free_split(&test);
+    if (o.distributed) {
+        if (status != 0) nb_dist_abort(status);
+        nb_dist_finalize();
+    }
     return status;
 }

@@ -39,13 +39,18 @@ void print_usage(FILE *f, const char *program)
             "  --label-smoothing X    cross-entropy label smoothing in [0, 1) (default 0.1 for cnn, 0 for mlp and lstm)\n"
             "  --detect-anomaly       check every gradient for NaN and infinity (slower): a non-finite\n"
             "                         gradient stops training naming the backward node and its op\n"
+            "  --distributed          data-parallel training, run as mpirun -np N %s --distributed:\n"
+            "                         each process trains on its shard of every epoch with batch\n"
+            "                         --batch-size (N times that per step in all), gradients are\n"
+            "                         averaged over the processes; rank 0 prints and writes the files.\n"
+            "                         Threads per process default to the cores / processes per machine\n"
             "  --help                 this text\n"
             "The images are IDX files of 28x28 images, light on dark as in MNIST (the bundled data are\n"
             "digits): ubyte (or any integer type) pixels from 0 to 255, or float/double intensities from\n"
             "0 to 1 (pixel / 255); labels are class indices from 0 to 9. A file classes.txt in the data\n"
             "folder (one name per line) names the classes in the report. Anything else is refused with\n"
             "the reason. A run whose loss becomes NaN or infinite stops with status 1 and writes no model.\n",
-            program);
+            program, program);
 }
 
 /* A whole-string integer in [min, max]. */
@@ -109,7 +114,7 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
     /* -1 / 0 mark "not given": the end of this function fills them per model. */
     *o = (train_options){ .model = "cnn", .epochs = 0, .batch_size = 0, .lr = 0, .optimizer = "adam",
                           .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out",
-                          .augment = -1, .label_smoothing = -1, .detect_anomaly = false, .help = false };
+                          .augment = -1, .label_smoothing = -1, .detect_anomaly = false, .distributed = false, .help = false };
     static const char *const models[]     = { "cnn", "mlp", "lstm", "vit", NULL };
     static const char *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
     static const char *const devices[]    = { "auto", "cpu", "cuda", NULL };
@@ -122,6 +127,10 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
         }
         if (strcmp(flag, "--detect-anomaly") == 0) {
             o->detect_anomaly = true;
+            continue;
+        }
+        if (strcmp(flag, "--distributed") == 0) {
+            o->distributed = true;
             continue;
         }
         if (strncmp(flag, "--", 2) != 0) {

@@ -24,6 +24,7 @@ typedef struct {
     int         augment;   /* max random shift in pixels, 0 for none */
     double      label_smoothing;
     bool        detect_anomaly; /* nb_set_detect_anomaly(true) for the run */
+    bool        distributed;    /* one of mpirun's processes (nabla/dist.h) */
     bool        help;
 } train_options;
 

@@ -40,6 +40,7 @@ const char *nb_status_name(nb_status status)
     case NB_ERR_STATE: return "NB_ERR_STATE";
     case NB_ERR_INDEX: return "NB_ERR_INDEX";
     case NB_ERR_UNSUPPORTED: return "NB_ERR_UNSUPPORTED";
+    case NB_ERR_DIST: return "NB_ERR_DIST";
     }
     return "NB_ERR_UNKNOWN";
 }

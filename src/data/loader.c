@@ -17,6 +17,7 @@
 #include "dataset.h"
 
 #include "core/random.h"
+#include "dist/dist_internal.h"
 
 #define LOADER_STREAM (UINT64_C(1) << 63)
 
@@ -31,24 +32,40 @@ struct nb_loader {
     int64_t     size;     /* dataset->size when the loader was made */
     int64_t    *order;    /* size sample indices, this epoch's order */
     bool        ended;    /* the last nb_loader_next reported the end of the epoch */
+    /* nb_loader_shard (src/dist/sampler.c): this rank's part of order, or
+     * none (shard_world 1: the loader visits order itself). */
+    int         shard_rank, shard_world;
+    bool        shard_drop_last;
+    int64_t    *shard;
+    int64_t     shard_length;
 };
 
-/* order = 0, 1, ..., n-1, shuffled when the loader shuffles. NOTE: the
- * random index is r mod (i + 1) for a 64-bit r; its bias, under
- * (i + 1) / 2^64, is far below anything a dataset that fits memory shows. */
+/* What this epoch visits, and how many. */
+static const int64_t *visit_order(const nb_loader *l) { return l->shard ? l->shard : l->order; }
+static int64_t        visit_count(const nb_loader *l) { return l->shard ? l->shard_length : l->size; }
+
+/* order = 0, 1, ..., n-1, shuffled when shuffle. NOTE: the random index
+ * is r mod (i + 1) for a 64-bit r; its bias, under (i + 1) / 2^64, is far
+ * below anything a dataset that fits memory shows. */
+void nbi_loader_permutation(int64_t *order, int64_t n, bool shuffle, uint64_t seed, uint64_t epoch)
+{
+    for (int64_t i = 0; i < n; i++)
+        order[i] = i;
+    if (!shuffle) return;
+    for (int64_t i = n - 1; i > 0; i--) {
+        uint64_t r    = nbi_philox_u64(seed, LOADER_STREAM | epoch, (uint64_t)i);
+        int64_t  j    = (int64_t)(r % (uint64_t)(i + 1));
+        int64_t  swap = order[i];
+        order[i]      = order[j];
+        order[j]      = swap;
+    }
+}
+
 static void draw_order(nb_loader *l)
 {
-    int64_t n = l->size;
-    for (int64_t i = 0; i < n; i++)
-        l->order[i] = i;
-    if (!l->shuffle) return;
-    for (int64_t i = n - 1; i > 0; i--) {
-        uint64_t r    = nbi_philox_u64(l->seed, LOADER_STREAM | l->epoch, (uint64_t)i);
-        int64_t  j    = (int64_t)(r % (uint64_t)(i + 1));
-        int64_t  swap = l->order[i];
-        l->order[i]   = l->order[j];
-        l->order[j]   = swap;
-    }
+    nbi_loader_permutation(l->order, l->size, l->shuffle, l->seed, l->epoch);
+    if (l->shard && l->size > 0)
+        nbi_shard_take(l->order, l->size, l->shard_rank, l->shard_world, l->shard_drop_last, l->shard);
 }
 
 nb_loader *nb_loader_new(nb_dataset *d, int64_t batch_size, bool shuffle, bool drop_last, uint64_t seed)
@@ -77,7 +94,7 @@ nb_loader *nb_loader_new(nb_dataset *d, int64_t batch_size, bool shuffle, bool d
 int64_t nb_loader_num_batches(const nb_loader *l)
 {
     if (!nbi_check_object(l, "nb_loader_num_batches", "l")) return -1;
-    int64_t n = l->size, b = l->batch_size;
+    int64_t n = visit_count(l), b = l->batch_size;
     return l->drop_last ? n / b : n / b + (n % b != 0);
 }
 
@@ -120,7 +137,7 @@ bool nb_loader_next(nb_loader *l, nb_tensor **batch)
      * `for batch in loader` does in PyTorch: forgetting nb_loader_reset
      * used to give an empty epoch. */
     if (l->ended) nb_loader_reset(l);
-    int64_t left  = l->size - l->position;
+    int64_t left  = visit_count(l) - l->position;
     int64_t count = left < l->batch_size ? left : l->batch_size;
     if (count == 0 || (l->drop_last && count < l->batch_size)) { /* end of the epoch */
         l->ended = true;
@@ -128,7 +145,7 @@ bool nb_loader_next(nb_loader *l, nb_tensor **batch)
     }
 
     for (int k = 0; k < d->count; k++) {
-        batch[k] = gather_rows(d->tensors[k], l->order + l->position, count);
+        batch[k] = gather_rows(d->tensors[k], visit_order(l) + l->position, count);
         if (batch[k] == NULL) {
             for (int j = 0; j < k; j++) {
                 nb_free(batch[j]);
@@ -159,6 +176,29 @@ bool nb_loader_ended(const nb_loader *l)
 void nb_loader_free(nb_loader *l)
 {
     if (l == NULL) return;
+    if (l->shard) nbi_host_release(l->shard, (size_t)(l->shard_length + 1) * sizeof *l->shard);
     nbi_host_release(l->order, (size_t)l->size * sizeof *l->order);
     nbi_host_release(l, sizeof *l);
+}
+
+nb_status nb_loader_shard(nb_loader *l, int rank, int world_size, bool drop_last)
+{
+    const char *op = "nb_loader_shard";
+    if (!nbi_check_object(l, op, "l")) return NB_ERR_ARG;
+    if (!nbi_shard_check(rank, world_size, op)) return NB_ERR_ARG;
+    if (l->position != 0)
+        return nbi_fail_status(NB_ERR_STATE, "%s: the loader is in the middle of an epoch (%lld samples handed "
+                                             "out); shard it before the first batch or after nb_loader_reset",
+                               op, (long long)l->position);
+    int64_t  length = nbi_shard_length(l->size, world_size, drop_last);
+    int64_t *shard  = nbi_host_alloc((size_t)(length + 1) * sizeof *shard); /* + 1: never 0 bytes */
+    if (shard == NULL) return nbi_fail_status(NB_ERR_OOM, "%s: out of memory for %lld indices", op, (long long)length);
+    if (l->shard) nbi_host_release(l->shard, (size_t)(l->shard_length + 1) * sizeof *l->shard);
+    l->shard           = shard;
+    l->shard_length    = length;
+    l->shard_rank      = rank;
+    l->shard_world     = world_size;
+    l->shard_drop_last = drop_last;
+    draw_order(l);
+    return NB_OK;
 }
