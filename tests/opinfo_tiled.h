@@ -145,6 +145,58 @@ static double *tiled_values(const double *v, int64_t n, int64_t reps)
     return out;
 }
 
+/* out (the op's result, or NULL) against the case: of shape want, holding
+ * reps copies of torch's result. out, or NULL where it failed (reported). */
+static nb_tensor *check_copies_out(nb_tensor *out, nb_shape want, const fx_case *c, int64_t reps)
+{
+    int64_t n = numel_of(c->out_shape);
+    if (out == NULL) {
+        mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+        nb_clear_error();
+        return NULL;
+    }
+    if (!same_shape(nb_shape_of(out), want)) {
+        mismatch("forward", "the %lld copies gave a result of another shape", (long long)reps);
+        return NULL;
+    }
+    double *expected = tiled_values(c->out, n, reps);
+    compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
+    free(expected);
+    return out;
+}
+
+/* Backward of sum(out * w) with w reps copies of weights (n of them, out's
+ * numel / reps): true, or false where it failed (reported). */
+static bool backward_with_copied_weights(nb_tensor *out, const double *weights, int64_t n, int64_t reps)
+{
+    nb_tensor *w    = nb_reshape(tiled_operand(tiled_storage(weights, n, reps, nb_dtype_of(out), false), false),
+                                 nb_shape_of(out));
+    nb_tensor *loss = nb_sum(nb_mul(out, w));
+    if (loss != NULL && nb_backward(loss) == NB_OK) return true;
+    mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
+    nb_clear_error();
+    return false;
+}
+
+/* Input k's gradient g (its operand's part, m * reps values) against reps
+ * copies of expected (m values), at the precision of dtype. */
+static void check_copied_grad(int k, const nb_tensor *g, const double *expected_one, int64_t m, int64_t reps,
+                              nb_dtype dtype)
+{
+    double *expected = tiled_values(expected_one, m, reps);
+    char    what[40];
+    snprintf(what, sizeof what, "grad of input %d", k);
+    compare_values("grad", what, g, expected, m * reps, dtype, true);
+    free(expected);
+}
+
+/* The precision a gradient of input k is compared at: float32 anywhere on
+ * the path bounds it. */
+static nb_dtype grad_precision(const fx_case *c, int k, const nb_tensor *out)
+{
+    return c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
+}
+
 static void check_tiled_layout(const op_row *row, const fx_case *c, bool transposed, int64_t elements)
 {
     int64_t n = numel_of(c->out_shape), widest = n;
@@ -173,20 +225,8 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
         x[k] = tiled_operand(operand, transposed);
         x[k] = nb_reshape(x[k], with_copies(reps, c->in[k].shape)); /* a view: the copies' dim is uniform */
     }
-    nb_tensor *out = row->call(x, &params);
-    if (out == NULL) {
-        mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
-        nb_clear_error();
-    } else if (!same_shape(nb_shape_of(out), with_copies(reps, c->out_shape))) {
-        mismatch("forward", "a (%lld, ...) result of %d dims where the case gives %d", (long long)reps,
-                 nb_shape_of(out).ndim, c->out_shape.ndim);
-        out = NULL;
-    } else {
-        double *expected = tiled_values(c->out, n, reps);
-        compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
-        free(expected);
-    }
-    bool any_grad = false;
+    nb_tensor *out      = check_copies_out(row->call(x, &params), with_copies(reps, c->out_shape), c, reps);
+    bool       any_grad = false;
     for (int k = 0; k < c->n_inputs; k++) any_grad = any_grad || grads_seen[k] != NULL;
     if (out != NULL && any_grad) {
         /* loss_weights' pattern over the result, which for an in-place row
@@ -200,26 +240,14 @@ static void check_tiled_layout(const op_row *row, const fx_case *c, bool transpo
             free(w);
             w = seen;
         }
-        nb_tensor *weights = nb_reshape(tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false),
-                                        nb_shape_of(out));
+        bool done = backward_with_copied_weights(out, w, n, reps);
         free(w);
-        nb_tensor *loss = nb_sum(nb_mul(out, weights));
-        if (loss == NULL || nb_backward(loss) != NB_OK) {
-            mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
-            nb_clear_error();
-        }
-        for (int k = 0; k < c->n_inputs && loss != NULL; k++) {
+        for (int k = 0; k < c->n_inputs && done; k++) {
             if (grads_seen[k] == NULL) continue;
             nb_tensor *g = nb_grad(leaves[k]);
             if (g == NULL) g = nb_zeros_like(leaves[k]);
-            g = tiled_operand(g, transposed); /* the operand's part, as (reps, n) */
-            int64_t m        = numel_of(c->in[k].shape);
-            double *expected = tiled_values(grads_seen[k], m, reps);
-            char    what[40];
-            snprintf(what, sizeof what, "grad of input %d", k);
-            nb_dtype d = c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
-            compare_values("grad", what, g, expected, m * reps, d, true);
-            free(expected);
+            check_copied_grad(k, tiled_operand(g, transposed), grads_seen[k], numel_of(c->in[k].shape), reps,
+                              grad_precision(c, k, out));
         }
     }
     for (int k = 0; k < c->n_inputs; k++) free(grads_seen[k]);
@@ -303,51 +331,28 @@ static void check_per_sample_layout(const op_row *row, const fx_case *c, bool tr
             x[k]      = make_view(leaves[k], &c->in[k]);
         }
     }
-    nb_tensor *out = row->call(x, &c->p);
-    if (out == NULL) {
-        mismatch("forward", "failed where torch succeeds: %s %s", nb_status_name(nb_last_status()), nb_last_error());
-        nb_clear_error();
-    } else if (!same_shape(nb_shape_of(out), batch_times(c->out_shape, reps))) {
-        mismatch("forward", "the batch of %lld copies gave a result of another shape", (long long)reps);
-        out = NULL;
-    } else {
-        double *expected = tiled_values(c->out, n, reps);
-        compare_values("forward", "out", out, expected, n * reps, c->out_dtype, false);
-        free(expected);
-    }
-    bool any_grad = false;
+    nb_tensor *out      = check_copies_out(row->call(x, &c->p), batch_times(c->out_shape, reps), c, reps);
+    bool       any_grad = false;
     for (int k = 0; k < c->n_inputs; k++)
         any_grad = any_grad || (c->has_grads && c->in[k].present && c->in[k].requires_grad && c->grads[k]);
     if (out != NULL && any_grad) {
         double *w = malloc((size_t)n * sizeof *w + 1);
         for (int64_t j = 0; j < n; j++) w[j] = (double)((7 * j) % 11 - 5) / 4; /* loss_weights' pattern */
-        nb_tensor *weights = nb_reshape(tiled_operand(tiled_storage(w, n, reps, nb_dtype_of(out), false), false),
-                                        nb_shape_of(out));
+        bool done = backward_with_copied_weights(out, w, n, reps);
         free(w);
-        nb_tensor *loss = nb_sum(nb_mul(out, weights));
-        if (loss == NULL || nb_backward(loss) != NB_OK) {
-            mismatch("grad", "backward failed: %s %s", nb_status_name(nb_last_status()), nb_last_error());
-            nb_clear_error();
-            loss = NULL;
-        }
-        for (int k = 0; k < c->n_inputs && loss != NULL; k++) {
+        for (int k = 0; k < c->n_inputs && done; k++) {
             if (!(c->has_grads && c->in[k].present && c->in[k].requires_grad && c->grads[k])) continue;
             nb_tensor *g = nb_grad(leaves[k]);
             if (g == NULL) g = nb_zeros_like(leaves[k]);
-            char what[40];
-            snprintf(what, sizeof what, "grad of input %d", k);
-            nb_dtype d = c->in[k].dtype == NB_FLOAT32 || nb_dtype_of(out) == NB_FLOAT32 ? NB_FLOAT32 : c->in[k].dtype;
-            if (samples >> k & 1) {
-                int64_t m        = numel_of(c->in[k].shape);
-                double *expected = tiled_values(grads_seen[k], m, reps);
-                compare_values("grad", what, tiled_operand(g, transposed), expected, m * reps, d, true);
-                free(expected);
-            } else {
-                int64_t m        = numel_of(c->in[k].base);
-                double *expected = malloc((size_t)m * sizeof *expected + 1);
-                for (int64_t i = 0; i < m; i++) expected[i] = c->grads[k][i] * (double)reps;
-                compare_values("grad", what, g, expected, m, d, true);
-                free(expected);
+            if (samples >> k & 1) { /* per sample: copies */
+                check_copied_grad(k, tiled_operand(g, transposed), grads_seen[k], numel_of(c->in[k].shape), reps,
+                                  grad_precision(c, k, out));
+            } else { /* shared: reps times torch's, in the base's layout */
+                int64_t m     = numel_of(c->in[k].base);
+                double *times = malloc((size_t)m * sizeof *times + 1);
+                for (int64_t i = 0; i < m; i++) times[i] = c->grads[k][i] * (double)reps;
+                check_copied_grad(k, g, times, m, 1, grad_precision(c, k, out));
+                free(times);
             }
         }
     }
