@@ -42,16 +42,21 @@ static const nbi_loop_fn cast_table[NB_NUM_DTYPES][NB_NUM_DTYPES] = {
  * the baseline ISA, so the F16C code is a function of its own target. */
 #if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+#include <stdatomic.h>
 #include <immintrin.h>
 
 static bool cpu_has_f16c(void)
 {
-    static int known; /* 0 unknown, 1 no, 2 yes: a benign race, every thread finds the same */
-    if (known == 0) {
+    /* 0 unknown, 1 no, 2 yes; atomic: the pool's threads ask at once (every
+     * one finds the same, but a plain int is a data race all the same) */
+    static atomic_int known;
+    int               value = atomic_load_explicit(&known, memory_order_relaxed);
+    if (value == 0) {
         unsigned eax, ebx, ecx, edx;
-        known = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) && (ecx & (1u << 28)) ? 2 : 1;
+        value = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) && (ecx & (1u << 28)) ? 2 : 1;
+        atomic_store_explicit(&known, value, memory_order_relaxed);
     }
-    return known == 2;
+    return value == 2;
 }
 
 __attribute__((target("avx,f16c"))) static void widen_f16c(float *out, const uint16_t *in, int64_t n)
