@@ -365,6 +365,20 @@ bool nbi_gemm_bf16_available(void)
 #endif
 }
 
+#if !NB_HAVE_X86_ISAS
+/* Builds without the x86 kernels (other CPUs, NB_X86_ISAS=OFF) have no
+ * bfloat16 GEMM: nbi_gemm_bf16_available() is false there, so the backend
+ * never offers the native product and this is not reached; it exists so
+ * that the callers link. */
+nb_status nbi_gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                        const uint16_t *b, int64_t ldb, float *c, int64_t ldc)
+{
+    (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c,
+        (void)ldc;
+    return nbi_fail_status(NB_ERR_UNSUPPORTED, "the bfloat16 GEMM needs the x86-64 AVX-512 kernels, not built here");
+}
+#endif
+
 /* Below this many multiply-adds a product stays on one thread. */
 #define NBI_GEMM_DIRECT_PARALLEL_MACS (1 << 18)
 
