@@ -3,8 +3,19 @@
  * tensor used again or freed twice, a tensor used after its scope ended,
  * one tensor given to two modules, a module's parameter freed by hand.
  * Each gives NB_ERR_STATE / NB_ERR_ARG and leaves every other tensor alone.
+ * Where handles carry generations (core/handles.h), a stale handle is
+ * refused even after its memory holds a new tensor or module; a forked
+ * child's handles are its own.
  */
 #include "nb_test.h"
+
+#include "core/internal.h"
+#include "nn/module.h"
+
+#if defined(__linux__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 static void test_use_after_free(void)
 {
@@ -67,6 +78,95 @@ static void test_caught_across_many_frees(void)
     NBT_CHECK_ERROR(NB_ERR_STATE, "a tensor that was freed");
 }
 
+/* a and b are handles to the same slot of c's region (any generation). */
+static bool same_slot(const nbi_handle_class *c, const void *a, const void *b)
+{
+    uintptr_t within_view = ((uintptr_t)1 << c->view_shift) - 1;
+    return (((uintptr_t)a - c->base) & within_view) == (((uintptr_t)b - c->base) & within_view);
+}
+
+static void test_caught_after_reuse(void)
+{
+    if (!nbi_handle_generations(&nbi_tensor_handles)) {
+        printf("  (this build's tensor handles carry no generation: sanitizer, valgrind or not Linux)\n");
+        return;
+    }
+    int64_t    live  = nb_live_tensors();
+    nb_tensor *stale = nb_full(NB_SHAPE(2), 5, NB_OPTS());
+    nb_free(stale);
+    /* Make and free tensors until one gets the stale handle's memory. */
+    nb_tensor *heir = NULL;
+    for (int i = 0; i < 100000 && heir == NULL; i++) {
+        nb_tensor *t = nb_full(NB_SHAPE(2), 9, NB_OPTS());
+        if (same_slot(&nbi_tensor_handles, t, stale))
+            heir = t;
+        else
+            nb_free(t);
+    }
+    NBT_CHECK(heir != NULL);
+    if (heir == NULL) return;
+    NBT_CHECK(heir != stale); /* the same memory, another generation's address */
+    NBT_CHECK(nb_neg(stale) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_neg: argument 't' is a tensor that was freed");
+    NBT_CHECK(nb_ndim(stale) == -1);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "the tensor was freed");
+    nb_free(stale); /* must not free the heir */
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_free: the tensor was already freed");
+    NBT_CHECK(nb_live_tensors() == live + 1);
+    NBT_CHECK_TENSOR(heir, NB_SHAPE(2), 0, 9, 9);
+    nb_free(heir);
+    NBT_CHECK(nb_live_tensors() == live);
+
+    /* Modules too: a freed module's handle stays refused once its memory
+     * is another module. */
+    nb_module *old = nb_module_new("Old", NULL, NULL, NULL);
+    nb_module_free(old);
+    nb_module *young = NULL;
+    for (int i = 0; i < 20000 && young == NULL; i++) {
+        nb_module *m = nb_module_new("Young", NULL, NULL, NULL);
+        if (same_slot(&nbi_module_handles, m, old))
+            young = m;
+        else
+            nb_module_free(m);
+    }
+    NBT_CHECK(young != NULL);
+    if (young == NULL) return;
+    NBT_CHECK(nb_module_forward(old, NULL) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "argument 'm' is a module that was freed");
+    nb_module_free(old);
+    NBT_CHECK_ERROR(NB_ERR_STATE, "nb_module_free: the module was already freed");
+    nb_clear_error();
+    NBT_CHECK(strcmp(nb_module_type(young), "Young") == 0);
+    nb_module_free(young);
+    NBT_CHECK(nb_last_status() == NB_OK);
+}
+
+#if defined(__linux__)
+/* After fork the child's handles are its own: what it frees stays alive
+ * in the parent. */
+static void test_fork_separates_handles(void)
+{
+    nb_tensor *shared = nb_full(NB_SHAPE(3), 4, NB_OPTS());
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        nb_free(shared);
+        nb_tensor *mine = nb_full(NB_SHAPE(3), 8, NB_OPTS()); /* may take shared's memory */
+        bool ok = nb_neg(shared) == NULL && nb_item(nb_sum(mine)) == 24;
+        _exit(ok ? 0 : 1);
+    }
+    NBT_CHECK(child > 0);
+    int status = -1;
+    NBT_CHECK(waitpid(child, &status, 0) == child);
+    NBT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    NBT_CHECK_TENSOR(shared, NB_SHAPE(3), 0, 4, 4, 4);
+    nb_tensor *twice = nb_add(shared, shared);
+    NBT_CHECK_TENSOR(twice, NB_SHAPE(3), 0, 8, 8, 8);
+    nb_free(twice);
+    nb_free(shared);
+}
+#endif
+
 static void test_one_module_per_tensor(void)
 {
     nb_module *m1 = nb_module_new("A", NULL, NULL, NULL);
@@ -117,6 +217,10 @@ int main(void)
     NBT_RUN(test_double_free);
     NBT_RUN(test_use_after_scope);
     NBT_RUN(test_caught_across_many_frees);
+    NBT_RUN(test_caught_after_reuse);
+#if defined(__linux__)
+    NBT_RUN(test_fork_separates_handles);
+#endif
     NBT_RUN(test_one_module_per_tensor);
     NBT_RUN(test_modules_and_optimizers);
     return nbt_finish();

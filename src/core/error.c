@@ -94,7 +94,7 @@ nb_status nb_set_error(nb_status status, const char *fmt, ...)
 
 bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
 {
-    if (NBI_LIKELY(t != NULL && t->magic == NBI_TENSOR_LIVE)) return true;
+    if (NBI_LIKELY(t != NULL && nbi_tensor_live(t))) return true;
     if (t != NULL)
         nbi_fail(NB_ERR_STATE, "%s: argument '%s' is a tensor that was freed (used after nb_free or after its scope "
                                "ended)", op, name);
@@ -105,7 +105,7 @@ bool nbi_check_tensor(const nb_tensor *t, const char *op, const char *name)
 
 bool nbi_readable_slow(const nb_tensor *t, const char *op)
 {
-    if (t != NULL && t->magic != NBI_TENSOR_LIVE)
+    if (t != NULL && !nbi_tensor_live(t))
         nbi_fail(NB_ERR_STATE, "%s: the tensor was freed (used after nb_free or after its scope ended)", op);
     return false;
 }

@@ -11,6 +11,7 @@
 #include "nabla.h"
 
 #include "formulas.h" /* nbi_f64_to_i64: float to integer as PyTorch on x86 */
+#include "handles.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -104,14 +105,15 @@ typedef struct nbi_storage {
 struct nbi_scope;
 struct nbi_node;
 
-/* A live handle's mark; a released one's is NBI_TENSOR_DEAD, and released
- * handles wait in a quarantine before reuse (tensor.c), so a use after
- * free is caught (NB_ERR_STATE) instead of acting on a recycled tensor. */
+/* A live handle's mark; a released one's is NBI_TENSOR_DEAD. With the
+ * handle's generation (handles.h) it tells a freed handle, even one whose
+ * memory holds another tensor by now, so a use after free is caught
+ * (NB_ERR_STATE) instead of acting on a recycled tensor. */
 #define NBI_TENSOR_LIVE 0x4c54424eu /* "NBTL" */
 #define NBI_TENSOR_DEAD 0x44414544u /* "DEAD" */
 
 struct nb_tensor {
-    uint32_t          magic;
+    nbi_handle_head   head;                   /* the live mark and the generation */
     /* The owner's count (the user's handle, its scope, or a module) is
      * still held: a second nb_free is an error, not a release. */
     bool              handle_open;
@@ -158,6 +160,15 @@ struct nb_tensor {
      * a tensor belongs to one module, and only the module frees it. */
     const void       *module_owner;
 };
+
+/* Tensor headers come from this kind's slots (tensor.c). */
+extern nbi_handle_class nbi_tensor_handles;
+
+/* t is a live tensor: its mark, and a handle of its current generation. */
+static inline bool nbi_tensor_live(const nb_tensor *t)
+{
+    return nbi_handle_live(&nbi_tensor_handles, t, NBI_TENSOR_LIVE);
+}
 
 /* The tensor t stands for in autograd: itself, or the leaf it is a second
  * handle to. */
@@ -279,7 +290,7 @@ bool      nbi_check_floating(const nb_tensor *t, const char *op);
 bool      nbi_readable_slow(const nb_tensor *t, const char *op);
 static inline bool nbi_readable(const nb_tensor *t, const char *op)
 {
-    return NBI_LIKELY(t != NULL && t->magic == NBI_TENSOR_LIVE) || nbi_readable_slow(t, op);
+    return NBI_LIKELY(t != NULL && nbi_tensor_live(t)) || nbi_readable_slow(t, op);
 }
 /* NOTE: errors are sticky until the next failure or nb_clear_error, as
  * errno is; a successful op does not clear them. */

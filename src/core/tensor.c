@@ -26,11 +26,15 @@ static atomic_int_fast64_t live_tensors;
 
 int64_t nb_live_tensors(void) { return (int64_t)atomic_load_explicit(&live_tensors, memory_order_relaxed); }
 
-/* A released header waits in a quarantine (a ring, oldest out first) for
- * QUARANTINE later releases before it can be reused: until then it keeps
- * its dead mark, so a freed handle used again, or freed twice, is caught.
- * NOTE: after that window the header may hold another tensor; catching
- * every stale handle would need handles that are not pointers. */
+/* Tensor headers are slots of one handle kind (handles.h): a freed handle
+ * is refused by its generation even after its slot holds a new tensor. A
+ * released header also waits in a quarantine (a ring, oldest out first) for
+ * QUARANTINE later releases before it can be reused: where handles carry no
+ * generation (handles.h says where) that delay alone catches a freed
+ * handle used again, or freed twice. The quarantine and the free list are
+ * per thread: most headers come and go without a lock. */
+nbi_handle_class nbi_tensor_handles = NBI_HANDLE_CLASS("tensor", sizeof(nb_tensor), 27);
+
 enum { FREE_LIST_MAX = 1024, QUARANTINE = 2048 };
 static _Thread_local nb_tensor   *free_tensors[FREE_LIST_MAX];
 static _Thread_local int          free_tensor_count;
@@ -55,7 +59,8 @@ void nbi_retire(void *object)
 
 static nb_tensor *tensor_header_alloc(void)
 {
-    nb_tensor *t = free_tensor_count > 0 ? free_tensors[--free_tensor_count] : malloc(sizeof *t);
+    nb_tensor *t = free_tensor_count > 0 ? nbi_handle_reissue(&nbi_tensor_handles, free_tensors[--free_tensor_count])
+                                         : nbi_handle_alloc(&nbi_tensor_handles);
     if (t) atomic_fetch_add_explicit(&live_tensors, 1, memory_order_relaxed);
     return t;
 }
@@ -63,7 +68,8 @@ static nb_tensor *tensor_header_alloc(void)
 static void tensor_header_release(nb_tensor *t)
 {
     atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
-    t->magic = NBI_TENSOR_DEAD;
+    t->head.magic = NBI_TENSOR_DEAD;
+    nbi_handle_retire(&nbi_tensor_handles, t);
     if (quarantine_count == 0 && free_tensor_count == 0) nbi_thread_holds_caches();
     if (quarantine_count < QUARANTINE) {
         quarantine[(quarantine_head + quarantine_count++) % QUARANTINE] = t;
@@ -75,7 +81,7 @@ static void tensor_header_release(nb_tensor *t)
     if (free_tensor_count < FREE_LIST_MAX)
         free_tensors[free_tensor_count++] = oldest;
     else
-        free(oldest);
+        nbi_handle_free(&nbi_tensor_handles, oldest);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -136,15 +142,15 @@ static _Thread_local int       scope_depth;
  * tensors: they are the user's). */
 void nbi_tensor_release_thread_cache(void)
 {
-    while (free_tensor_count > 0) free(free_tensors[--free_tensor_count]);
+    while (free_tensor_count > 0) nbi_handle_free(&nbi_tensor_handles, free_tensors[--free_tensor_count]);
+    for (; quarantine_count > 0; quarantine_count--, quarantine_head = (quarantine_head + 1) % QUARANTINE)
+        nbi_handle_free(&nbi_tensor_handles, quarantine[quarantine_head]);
+    quarantine_head = 0;
     for (int i = 0; i < RETIRED; i++) {
         free(retired[i]);
         retired[i] = NULL;
     }
     retired_any = false;
-    for (; quarantine_count > 0; quarantine_count--, quarantine_head = (quarantine_head + 1) % QUARANTINE)
-        free(quarantine[quarantine_head]);
-    quarantine_head = 0;
     while (free_storage_count > 0) free(free_storages[--free_storage_count]);
     for (int d = scope_depth; d < MAX_SCOPE_DEPTH; d++) {
         free(scopes[d].tensors);
@@ -221,7 +227,7 @@ nb_status nb_scope_end(void)
  * module, which frees it). */
 static bool handle_is_users(const nb_tensor *t, const char *op)
 {
-    if (t->magic != NBI_TENSOR_LIVE || !t->handle_open) {
+    if (!nbi_tensor_live(t) || !t->handle_open) {
         nbi_fail(NB_ERR_STATE, "%s: the tensor was already freed (by nb_free, or when its scope ended)", op);
         return false;
     }
@@ -269,7 +275,7 @@ static nb_tensor *tensor_new_in(nbi_scope *scope, nbi_storage *storage, nb_dtype
 {
     nb_tensor *t = tensor_header_alloc();
     if (t == NULL) return nbi_fail(NB_ERR_OOM, "nabla: out of host memory for a tensor header");
-    t->magic         = NBI_TENSOR_LIVE;
+    t->head.magic    = NBI_TENSOR_LIVE;
     t->handle_open   = true;
     t->module_owner  = NULL;
     t->storage       = storage;

@@ -47,7 +47,7 @@ typedef struct {
 } ddp_bucket;
 
 struct nb_ddp {
-    uint32_t    magic;
+    nbi_handle_head head; /* NBI_OBJECT_LIVE; DEAD once freed; the generation (handles.h) */
     nb_module  *module;
     ddp_slot   *slots; /* reverse registration order */
     int64_t     nslots;
@@ -58,10 +58,12 @@ struct nb_ddp {
     int64_t     syncs;
 };
 
+static nbi_handle_class ddp_handles = NBI_HANDLE_CLASS("data-parallel wrapper", sizeof(nb_ddp), 16);
+
 static bool check_ddp(const nb_ddp *ddp, const char *op)
 {
     if (!nbi_check_pointer(ddp, op, "ddp")) return false;
-    if (ddp->magic == NBI_OBJECT_LIVE) return true;
+    if (nbi_handle_live(&ddp_handles, ddp, NBI_OBJECT_LIVE)) return true;
     nbi_fail(NB_ERR_STATE, "%s: argument 'ddp' was freed", op);
     return false;
 }
@@ -229,8 +231,9 @@ static void free_ddp(nb_ddp *ddp)
         free(ddp->buckets[k].data);
     free(ddp->buckets);
     free(ddp->slots);
-    ddp->magic = NBI_OBJECT_DEAD;
-    nbi_retire(ddp); /* a later use reads the dead mark, not freed memory */
+    ddp->head.magic = NBI_OBJECT_DEAD;
+    nbi_handle_retire(&ddp_handles, ddp);
+    nbi_handle_free_later(&ddp_handles, ddp); /* a later use reads the dead mark, not freed memory */
 }
 
 /* Cut the slots (already in order) into buckets. */
@@ -316,14 +319,15 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
     }
     nb_ddp *ddp = NULL;
     if (status == NB_OK) {
-        ddp = calloc(1, sizeof *ddp);
+        ddp = nbi_handle_alloc(&ddp_handles);
         if (ddp == NULL) status = nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
     }
     /* NOTE: from here every rank that got this far runs the same calls;
      * an allocation failure on one rank shows on the others as a
      * disagreement in the broadcasts below or a timeout. */
     if (status == NB_OK) {
-        *ddp        = (nb_ddp){ .magic = NBI_OBJECT_LIVE, .module = module, .nslots = nparams };
+        *ddp        = (nb_ddp){ .head = ddp->head, .module = module, .nslots = nparams };
+        ddp->head.magic = NBI_OBJECT_LIVE;
         ddp->slots  = calloc((size_t)(nparams + 1), sizeof *ddp->slots);
         if (ddp->slots == NULL) status = nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
     }

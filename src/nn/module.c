@@ -44,7 +44,7 @@ typedef struct name_list {
 } name_list;
 
 struct nb_module {
-    uint32_t      magic; /* NBI_OBJECT_LIVE; DEAD once freed (nbi_retire) */
+    nbi_handle_head head; /* NBI_OBJECT_LIVE; DEAD once freed; the generation (handles.h) */
     char         *type;
     nb_forward_fn forward;
     nbi_in_place_fn forward_in_place; /* NULL: none */
@@ -67,10 +67,14 @@ bool nbi_check_pointer(const void *p, const char *op, const char *name)
     return false;
 }
 
+nbi_handle_class nbi_module_handles = NBI_HANDLE_CLASS("module", sizeof(nb_module), 22);
+
+static bool module_live(const nb_module *m) { return nbi_handle_live(&nbi_module_handles, m, NBI_OBJECT_LIVE); }
+
 bool nbi_check_module(const nb_module *m, const char *op, const char *name)
 {
     if (!nbi_check_pointer(m, op, name)) return false;
-    if (m->magic == NBI_OBJECT_LIVE) return true;
+    if (module_live(m)) return true;
     nbi_fail(NB_ERR_STATE, "%s: argument '%s' is a module that was freed", op, name);
     return false;
 }
@@ -89,15 +93,15 @@ static char *copy_string(const char *s)
 
 nb_module *nb_module_new(const char *type, nb_forward_fn forward, void *user, void (*free_user)(void *))
 {
-    nb_module *m = calloc(1, sizeof *m);
+    nb_module *m = nbi_handle_alloc(&nbi_module_handles);
     char      *t = copy_string(type ? type : "Module");
     if (m == NULL || t == NULL) {
-        free(m);
+        if (m != NULL) nbi_handle_free(&nbi_module_handles, m);
         free(t);
         if (free_user) free_user(user); /* taken over, as on success */
         return nbi_fail(NB_ERR_OOM, "nb_module_new: out of memory");
     }
-    m->magic     = NBI_OBJECT_LIVE;
+    m->head.magic = NBI_OBJECT_LIVE;
     m->type      = t;
     m->forward   = forward;
     m->user      = user;
@@ -139,14 +143,15 @@ static void free_subtree(nb_module *m)
     free_name_lists(m->buffer_names);
     if (m->free_user) m->free_user(m->user);
     free(m->type);
-    m->magic = NBI_OBJECT_DEAD;
-    nbi_retire(m);
+    m->head.magic = NBI_OBJECT_DEAD;
+    nbi_handle_retire(&nbi_module_handles, m);
+    nbi_handle_free_later(&nbi_module_handles, m);
 }
 
 void nb_module_free(nb_module *m)
 {
     if (m == NULL) return;
-    if (m->magic != NBI_OBJECT_LIVE) {
+    if (!module_live(m)) {
         nbi_fail(NB_ERR_STATE, "nb_module_free: the module was already freed");
         return;
     }

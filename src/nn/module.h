@@ -13,6 +13,9 @@
  * is not NULL; otherwise NB_ERR_ARG "op: argument 'name' is NULL", recorded
  * only when no error is pending (a NULL is usually a constructor that
  * failed: its error is the one the caller should see). */
+/* Modules come from this kind's slots (core/handles.h). */
+extern nbi_handle_class nbi_module_handles;
+
 bool nbi_check_pointer(const void *p, const char *op, const char *name);
 /* The same for a module, and NB_ERR_STATE when it was freed. */
 bool nbi_check_module(const nb_module *m, const char *op, const char *name);

@@ -69,6 +69,10 @@ nb_status nbi_null_argument(const char *op, const char *name)
 /* ------------------------------------------------------------------------ */
 
 /* params[i] can be optimized; false with the reason recorded. */
+static nbi_handle_class optim_handles = NBI_HANDLE_CLASS("optimizer", sizeof(nb_optim), 20);
+
+static bool optim_live(const nb_optim *o) { return nbi_handle_live(&optim_handles, o, NBI_OBJECT_LIVE); }
+
 static bool check_param(nb_tensor *const *params, int64_t i, const char *op)
 {
     char name[40];
@@ -102,7 +106,7 @@ nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *p
     if (count == 0) return nbi_fail(NB_ERR_ARG, "%s: optimizer got an empty parameter list", op);
     for (int64_t i = 0; i < count; i++)
         if (!check_param(params, i, op)) return NULL;
-    nb_optim *o = calloc(1, sizeof *o);
+    nb_optim *o = nbi_handle_alloc(&optim_handles);
     if (o != NULL) {
         o->params = malloc((size_t)count * sizeof *o->params);
         o->state  = calloc((size_t)count, sizeof *o->state);
@@ -112,10 +116,10 @@ nb_optim *nbi_optim_new(nbi_optim_kind kind, const char *op, nb_tensor *const *p
             free(o->params);
             free(o->state);
         }
-        free(o);
+        if (o != NULL) nbi_handle_free(&optim_handles, o);
         return nbi_fail(NB_ERR_OOM, "%s: out of memory for %lld parameters", op, (long long)count);
     }
-    o->magic      = NBI_OBJECT_LIVE;
+    o->head.magic = NBI_OBJECT_LIVE;
     o->kind       = kind;
     o->count      = count;
     o->lr         = lr;
@@ -194,9 +198,9 @@ nbi_optim_param nbi_optim_param_of(nb_tensor *p)
 static bool optim_usable(const nb_optim *o, const char *op)
 {
     if (o == NULL) return nbi_null_argument(op, "o"), false;
-    if (o->magic != NBI_OBJECT_LIVE) return nbi_fail_status(NB_ERR_STATE, "%s: the optimizer was freed", op), false;
+    if (!optim_live(o)) return nbi_fail_status(NB_ERR_STATE, "%s: the optimizer was freed", op), false;
     for (int64_t i = 0; i < o->count; i++)
-        if (o->params[i]->magic != NBI_TENSOR_LIVE)
+        if (!nbi_tensor_live(o->params[i]))
             return nbi_fail_status(NB_ERR_STATE, "%s: params[%lld] was freed before the optimizer (parameters must "
                                                  "outlive it)", op, (long long)i), false;
     return true;
@@ -283,7 +287,7 @@ void nb_optim_set_lr(nb_optim *o, double lr)
 void nb_optim_free(nb_optim *o)
 {
     if (o == NULL) return;
-    if (o->magic != NBI_OBJECT_LIVE) {
+    if (!optim_live(o)) {
         nbi_fail(NB_ERR_STATE, "nb_optim_free: the optimizer was already freed");
         return;
     }
@@ -292,8 +296,9 @@ void nb_optim_free(nb_optim *o)
             nb_free(o->state[i].buffers[slot]);
     free(o->state);
     free(o->params);
-    o->magic = NBI_OBJECT_DEAD;
-    nbi_retire(o);
+    o->head.magic = NBI_OBJECT_DEAD;
+    nbi_handle_retire(&optim_handles, o);
+    nbi_handle_free_later(&optim_handles, o);
 }
 
 /* ------------------------------------------------------------------------ */

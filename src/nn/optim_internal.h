@@ -39,7 +39,7 @@ typedef struct {
 } nbi_param_state;
 
 struct nb_optim {
-    uint32_t         magic; /* NBI_OBJECT_LIVE; DEAD once freed (nbi_retire) */
+    nbi_handle_head  head;  /* NBI_OBJECT_LIVE; DEAD once freed; the generation (handles.h) */
     nbi_optim_kind   kind;
     int64_t          count;
     nb_tensor      **params; /* borrowed: they must outlive the optimizer */
