@@ -216,9 +216,12 @@ NB_API nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_byt
  * Misuse is caught, not acted on: freeing a handle twice (or after its
  * scope ended), or freeing a module's parameter, records NB_ERR_STATE and
  * frees nothing; any op given a freed handle fails with NB_ERR_STATE
- * ("... a tensor that was freed"). NOTE: freed handles are caught while
- * they wait in a per-thread quarantine of the last 2048 released handles;
- * after that their memory may hold another tensor. */
+ * ("... a tensor that was freed"), even after its memory holds another
+ * tensor: on Linux a handle's address carries a generation (see
+ * src/core/handles.h), so a stale one is told from the new tensor. (Builds
+ * under a sanitizer or valgrind, and other systems, catch a freed handle
+ * only while it waits in a quarantine of the thread's last 2048 releases.)
+ * Modules, optimizers and data-parallel wrappers are checked the same way. */
 NB_API void       nb_free(nb_tensor *t);
 /* Open a scope: tensors made until the matching nb_scope_end belong to it.
  * Scopes nest (up to 64 deep). */
