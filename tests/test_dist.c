@@ -565,6 +565,85 @@ static int fault_exit_early(bool crash)
     return 1;
 }
 
+/* CUDA tensors go through NCCL, one GPU per rank (NCCL refuses two ranks on
+ * one GPU); each result must equal the same collective on the CPU. Runs
+ * where there are at least as many GPUs as ranks (scripts/gpu-check). */
+/* dev (any device) holds exactly host's dtype, shape and values. */
+static bool nbt_equal(const nb_tensor *dev, const nb_tensor *host)
+{
+    nb_tensor *back = nb_to(dev, NB_DEVICE_CPU);
+    bool       same = false;
+    if (back && nb_dtype_of(back) == nb_dtype_of(host) && nb_ndim(back) == nb_ndim(host)) {
+        nb_status status = nb_allclose(back, host, 0.0, 0.0, false, &same);
+        same             = status == NB_OK && same;
+    }
+    nb_free(back);
+    return same;
+}
+
+static void test_collectives_on_cuda(void)
+{
+    int gpus = nb_cuda_device_count();
+    nb_clear_error();
+    if (gpus < world) {
+        if (rank == 0) printf("  (skipped: %d CUDA device(s) for %d rank(s))\n", gpus, world);
+        return;
+    }
+    nb_scope_begin(); /* the views and copies below go with it */
+    nb_device gpu = NB_DEVICE_CUDA(rank);
+    static const nb_dtype dtypes[] = { NB_FLOAT32, NB_FLOAT64, NB_FLOAT16, NB_BFLOAT16, NB_INT64,
+                                       NB_INT32,   NB_INT8,    NB_UINT8,   NB_BOOL };
+    for (size_t k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++) {
+        nb_dtype dt = dtypes[k];
+        for (int reduce = NB_REDUCE_SUM; reduce <= NB_REDUCE_MIN; reduce++) {
+            if (reduce == NB_REDUCE_MEAN && !nb_dtype_is_floating(dt)) continue;
+            nb_tensor *host = rank_tensor(dt, NB_SHAPE(4, 3));
+            nb_tensor *dev  = nb_to(host, gpu);
+            NBT_CHECK(nb_dist_all_reduce(host, (nb_reduce_op)reduce) == NB_OK);
+            NBT_CHECK(nb_dist_all_reduce(dev, (nb_reduce_op)reduce) == NB_OK);
+            NBT_CHECK(nbt_equal(dev, host));
+            nb_free(host);
+            nb_free(dev);
+        }
+        nb_tensor *host = rank_tensor(dt, NB_SHAPE(2, 3)), *dev = nb_to(host, gpu);
+        NBT_CHECK(nb_dist_broadcast(host, world - 1) == NB_OK && nb_dist_broadcast(dev, world - 1) == NB_OK);
+        NBT_CHECK(nbt_equal(dev, host));
+        nb_tensor *all_host = nb_dist_all_gather(host), *all_dev = nb_dist_all_gather(dev);
+        NBT_CHECK(all_dev != NULL && nb_device_of(all_dev).type == NB_CUDA);
+        NBT_CHECK(nbt_equal(all_dev, all_host));
+        nb_tensor *wide = rank_tensor(dt, NB_SHAPE(world * 2, 3)), *wide_dev = nb_to(wide, gpu);
+        nb_tensor *part_host = nb_dist_reduce_scatter(wide, NB_REDUCE_MAX);
+        nb_tensor *part_dev  = nb_dist_reduce_scatter(wide_dev, NB_REDUCE_MAX);
+        NBT_CHECK(part_dev != NULL && nbt_equal(part_dev, part_host));
+        nb_free(host), nb_free(dev), nb_free(all_host), nb_free(all_dev);
+        nb_free(wide), nb_free(wide_dev), nb_free(part_host), nb_free(part_dev);
+    }
+    /* A transposed view is reduced in place through a contiguous copy. */
+    nb_tensor *base = nb_to(rank_tensor(NB_FLOAT32, NB_SHAPE(3, 4)), gpu);
+    nb_tensor *view = nb_transpose(base, 0, 1);
+    NBT_CHECK(nb_dist_all_reduce(view, NB_REDUCE_SUM) == NB_OK);
+    nb_tensor *expected = rank_tensor(NB_FLOAT32, NB_SHAPE(3, 4));
+    nb_dist_all_reduce(expected, NB_REDUCE_SUM);
+    NBT_CHECK(nbt_equal(base, expected));
+    /* int16 has no NCCL type: refused on every rank, the group still usable. */
+    nb_tensor *shorts = nb_to(rank_tensor(NB_INT16, NB_SHAPE(2)), gpu);
+    NBT_CHECK(nb_dist_all_reduce(shorts, NB_REDUCE_SUM) == NB_ERR_DTYPE);
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "NCCL has no int16 type");
+    /* One rank on the CPU, the others on CUDA: every rank fails. */
+    if (world > 1) {
+        nb_tensor *mixed = rank == 0 ? rank_tensor(NB_FLOAT32, NB_SHAPE(2)) : nb_to(rank_tensor(NB_FLOAT32, NB_SHAPE(2)), gpu);
+        NBT_CHECK(nb_dist_all_reduce(mixed, NB_REDUCE_SUM) == NB_ERR_DIST);
+        NBT_CHECK_ERROR(NB_ERR_DIST, "the device type");
+        nb_free(mixed);
+    }
+    nb_clear_error();
+    nb_tensor *after = nb_to(nb_ones(NB_SHAPE(2), NB_OPTS()), gpu);
+    NBT_CHECK(nb_dist_all_reduce(after, NB_REDUCE_SUM) == NB_OK);
+    NBT_CHECK(nb_item(nb_sum(nb_to(after, NB_DEVICE_CPU))) == 2.0 * world);
+    nb_scope_end();
+    nb_clear_error();
+}
+
 int main(int argc, char **argv)
 {
     nb_status init = nb_dist_init();
@@ -588,6 +667,7 @@ int main(int argc, char **argv)
     NBT_RUN(test_collectives_every_dtype);
     NBT_RUN(test_collectives_layouts);
     NBT_RUN(test_mismatch_and_misuse);
+    NBT_RUN(test_collectives_on_cuda);
     NBT_RUN(test_ddp_equals_one_process);
 #ifdef NB_HAVE_MPI
     NBT_RUN(test_ddp_overlaps_backward);

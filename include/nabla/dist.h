@@ -7,8 +7,9 @@
  * mpirun). A build without MPI (NB_MPI=OFF, or no MPI found) keeps these
  * functions: each fails with NB_ERR_UNSUPPORTED ("nabla was built without
  * MPI"), except nb_loader_shard and nb_dist_sampler_indices, which need no
- * other process. CPU tensors only; a CUDA tensor is NB_ERR_UNSUPPORTED
- * (NCCL collectives are not implemented yet: copy to the CPU).
+ * other process. CPU tensors go through MPI; CUDA tensors through NCCL
+ * (builds with the CUDA backend; NCCL is opened at run time, one GPU per
+ * process), else NB_ERR_UNSUPPORTED. nb_ddp_new takes CPU modules only.
  *
  *   nb_dist_init();                       // every process, once
  *   nb_ddp *ddp = nb_ddp_new(model, NB_DDP_OPTS());  // rank 0's weights everywhere

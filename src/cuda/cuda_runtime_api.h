@@ -24,6 +24,12 @@ const char *nbi_cuda_error_string(int code);
 /* Make device the calling thread's current device (and create its stream). */
 int nbi_cuda_use(int device);
 int nbi_cuda_sync(int device);
+/* The device's stream (a cudaStream_t) for libraries that queue work on it
+ * (NCCL); NULL when the device cannot be used. */
+void *nbi_cuda_stream_handle(int device);
+/* Whether the device's stream has finished its work: 0 done, -1 still
+ * running, else the error code. Does not wait. */
+int   nbi_cuda_stream_poll(int device);
 
 /* The caching allocator (allocator.cu). NULL when the device is out of
  * memory even after the cache was given back and the allocation retried. */

@@ -75,6 +75,19 @@ extern "C" int nbi_cuda_use(int device)
     return nbi_cuda_stream(device) != nullptr ? 0 : (int)cudaGetLastError();
 }
 
+extern "C" void *nbi_cuda_stream_handle(int device)
+{
+    return nbi_cuda_use(device) == 0 ? (void *)nbi_cuda_stream(device) : nullptr;
+}
+
+extern "C" int nbi_cuda_stream_poll(int device)
+{
+    int e = nbi_cuda_use(device);
+    if (e != 0) return e;
+    cudaError_t state = cudaStreamQuery(nbi_cuda_stream(device));
+    return state == cudaErrorNotReady ? -1 : (int)state;
+}
+
 extern "C" int nbi_cuda_sync(int device)
 {
     int e = nbi_cuda_use(device);

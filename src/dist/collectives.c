@@ -1,6 +1,6 @@
 /*
  * collectives.c — all_reduce, broadcast, all_gather and reduce_scatter of
- * CPU tensors over MPI.
+ * CPU tensors over MPI, and of CUDA tensors over NCCL (nccl.c).
  *
  * Each collective runs in three steps:
  *   1. local checks (tensor, device, dtype, op, root, shape), which record
@@ -27,12 +27,13 @@
 
 enum { KIND_ALL_REDUCE = 1, KIND_BROADCAST, KIND_ALL_GATHER, KIND_REDUCE_SCATTER };
 
-/* valid, kind, dtype, ndim, numel, 8 sizes, extra (op or root). */
-enum { FINGERPRINT = 5 + NB_MAX_DIMS + 1 };
+/* valid, kind, dtype, device type, ndim, numel, 8 sizes, extra (op or root). */
+enum { FINGERPRINT = 6 + NB_MAX_DIMS + 1 };
 static const char *const fingerprint_names[FINGERPRINT] = {
     "whether the call's arguments are valid (a rank failed its own checks)",
     "which collective is called",
     "the dtype (as nb_dtype)",
+    "the device type (0 CPU through MPI, 1 CUDA through NCCL)",
     "the number of dimensions",
     "the number of elements",
     "size 0",
@@ -70,11 +71,12 @@ static nb_status agree(local_check *check, int kind, const nb_tensor *t, int64_t
     fingerprint[1]                   = kind;
     if (check->valid) {
         fingerprint[2] = (int64_t)t->dtype;
-        fingerprint[3] = t->ndim;
-        fingerprint[4] = t->numel;
+        fingerprint[3] = (int64_t)t->storage->device.type;
+        fingerprint[4] = t->ndim;
+        fingerprint[5] = t->numel;
         for (int d = 0; d < t->ndim; d++)
-            fingerprint[5 + d] = t->shape[d];
-        fingerprint[5 + NB_MAX_DIMS] = extra;
+            fingerprint[6 + d] = t->shape[d];
+        fingerprint[6 + NB_MAX_DIMS] = extra;
     }
     nb_status status = nbi_dist_agree(fingerprint, fingerprint_names, FINGERPRINT, op);
     if (!check->valid) {
@@ -97,22 +99,20 @@ static bool group_ready(const nb_tensor *t, const char *op)
     return nbi_dist_ready(op);
 }
 
+static bool on_cuda(const nb_tensor *t) { return t->storage->device.type == NB_CUDA; }
+
 /* The common local checks of a tensor argument; writes: the collective
  * writes t in place. */
 static bool check_tensor(const nb_tensor *t, bool writes, const char *op)
 {
     if (!nbi_check_tensor(t, op, "t")) return false;
-    if (t->storage->device.type != NB_CPU) {
-        nbi_fail(NB_ERR_UNSUPPORTED,
-                 "%s: collectives on CUDA tensors (NCCL) are not implemented yet; copy the tensor to the CPU", op);
-        return false;
-    }
     if (writes && nbi_has_internal_overlap(t)) {
         nbi_fail(NB_ERR_ARG, "%s: t is an expanded tensor (a stride of 0): its elements share memory and cannot be "
                              "written in place; clone it",
                  op);
         return false;
     }
+    if (on_cuda(t)) return nbi_nccl_check(t, op);
     return nbi_dist_mpi_type(t->dtype, op) != MPI_DATATYPE_NULL;
 }
 
@@ -143,17 +143,21 @@ static bool check_count(int64_t numel, int64_t per_call_limit, const char *op)
 }
 
 /* A contiguous tensor with t's values (t itself, a new handle) for MPI to
- * read and write; NULL on error. */
-static nb_tensor *contiguous_work(const nb_tensor *t) { return nbi_host_contiguous(t); }
+ * read and write (on the host) or NCCL (on t's GPU); NULL on error. */
+static nb_tensor *contiguous_work(const nb_tensor *t)
+{
+    if (!on_cuda(t)) return nbi_host_contiguous(t);
+    return nb_is_contiguous(t) ? nbi_alias(t) : nbi_copy_as(t, t->dtype);
+}
 
 /* The dtype a reduction runs in: float16 and bfloat16 (which MPI cannot
  * add) as float32, rounded back once at the end; else t's own. */
 static nb_dtype reduction_dtype(nb_dtype dtype) { return nbi_is_half(dtype) ? NB_FLOAT32 : dtype; }
 
-/* contiguous_work in the reduction's dtype. */
+/* contiguous_work in the reduction's dtype (NCCL reduces halves itself). */
 static nb_tensor *reduction_work(const nb_tensor *t)
 {
-    return nbi_is_half(t->dtype) ? nbi_copy_as(t, NB_FLOAT32) : contiguous_work(t);
+    return nbi_is_half(t->dtype) && !on_cuda(t) ? nbi_copy_as(t, NB_FLOAT32) : contiguous_work(t);
 }
 
 /* After an in-place collective on work: t gets its values. */
@@ -178,6 +182,14 @@ nb_status nb_dist_all_reduce(nb_tensor *t, nb_reduce_op op)
 
     nb_tensor *work = reduction_work(t);
     if (work == NULL) return nb_last_status();
+    if (on_cuda(t)) {
+        status = nbi_nccl_all_reduce(work, op, name);
+        if (status == NB_OK)
+            finish_in_place(t, work);
+        else
+            nb_free(work);
+        return status;
+    }
     MPI_Datatype type     = nbi_dist_mpi_type(work->dtype, name);
     size_t       itemsize = nbi_itemsize(work);
     for (int64_t start = 0; status == NB_OK && start < t->numel; start += CHUNK) {
@@ -211,12 +223,16 @@ nb_status nb_dist_broadcast(nb_tensor *t, int root)
 
     nb_tensor *work = contiguous_work(t); /* bits, halves included */
     if (work == NULL) return nb_last_status();
-    MPI_Datatype type     = nbi_dist_mpi_type(work->dtype, name);
-    size_t       itemsize = nbi_itemsize(work);
-    for (int64_t start = 0; status == NB_OK && start < t->numel; start += CHUNK) {
-        int64_t count = t->numel - start < CHUNK ? t->numel - start : CHUNK;
-        int     code  = MPI_Bcast(nbi_ptr(work) + (size_t)start * itemsize, (int)count, type, root, nbi_dist.comm);
-        if (code != MPI_SUCCESS) status = nbi_dist_mpi_fail(code, name, "MPI_Bcast");
+    if (on_cuda(t)) {
+        status = nbi_nccl_broadcast(work, root, name);
+    } else {
+        MPI_Datatype type     = nbi_dist_mpi_type(work->dtype, name);
+        size_t       itemsize = nbi_itemsize(work);
+        for (int64_t start = 0; status == NB_OK && start < t->numel; start += CHUNK) {
+            int64_t count = t->numel - start < CHUNK ? t->numel - start : CHUNK;
+            int     code = MPI_Bcast(nbi_ptr(work) + (size_t)start * itemsize, (int)count, type, root, nbi_dist.comm);
+            if (code != MPI_SUCCESS) status = nbi_dist_mpi_fail(code, name, "MPI_Bcast");
+        }
     }
     if (status == NB_OK && nbi_dist.rank != root) {
         finish_in_place(t, work);
@@ -243,15 +259,20 @@ nb_tensor *nb_dist_all_gather(const nb_tensor *t)
     shape[0] = nbi_dist.size;
     for (int d = 0; d < t->ndim; d++)
         shape[d + 1] = t->shape[d];
-    nb_tensor *out  = nbi_empty(t->ndim + 1, shape, t->dtype, NB_DEVICE_CPU);
+    nb_tensor *out  = nbi_empty(t->ndim + 1, shape, t->dtype, t->storage->device);
     nb_tensor *work = out ? contiguous_work(t) : NULL;
     if (work == NULL) {
         nb_free(out);
         return NULL;
     }
-    MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
-    int code = MPI_Allgather(nbi_ptr(work), (int)t->numel, type, nbi_ptr(out), (int)t->numel, type, nbi_dist.comm);
-    nb_status status = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Allgather");
+    nb_status status;
+    if (on_cuda(t)) {
+        status = nbi_nccl_all_gather(work, out, name);
+    } else {
+        MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
+        int code = MPI_Allgather(nbi_ptr(work), (int)t->numel, type, nbi_ptr(out), (int)t->numel, type, nbi_dist.comm);
+        status   = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Allgather");
+    }
     nb_free(work);
     if (status != NB_OK) {
         nb_free(out);
@@ -282,22 +303,27 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
         shape[d] = t->shape[d];
     shape[0] /= nbi_dist.size;
     int64_t    count = t->numel / nbi_dist.size;
-    nb_dtype   dtype = reduction_dtype(t->dtype);
-    nb_tensor *out   = nbi_empty(t->ndim, shape, dtype, NB_DEVICE_CPU);
+    nb_dtype   dtype = on_cuda(t) ? t->dtype : reduction_dtype(t->dtype);
+    nb_tensor *out   = nbi_empty(t->ndim, shape, dtype, t->storage->device);
     nb_tensor *work  = out ? reduction_work(t) : NULL;
     if (work == NULL) {
         nb_free(out);
         return NULL;
     }
-    int code = MPI_Reduce_scatter_block(nbi_ptr(work), nbi_ptr(out), (int)count, nbi_dist_mpi_type(dtype, name),
-                                        mpi_op, nbi_dist.comm);
-    nb_status status = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Reduce_scatter_block");
+    nb_status status;
+    if (on_cuda(t)) {
+        status = nbi_nccl_reduce_scatter(work, out, op, name);
+    } else {
+        int code = MPI_Reduce_scatter_block(nbi_ptr(work), nbi_ptr(out), (int)count, nbi_dist_mpi_type(dtype, name),
+                                            mpi_op, nbi_dist.comm);
+        status   = code == MPI_SUCCESS ? NB_OK : nbi_dist_mpi_fail(code, name, "MPI_Reduce_scatter_block");
+    }
     nb_free(work);
     if (status != NB_OK) {
         nb_free(out);
         return NULL;
     }
-    if (op == NB_REDUCE_MEAN) nbi_dist_divide(nbi_ptr(out), count, dtype, nbi_dist.size);
+    if (op == NB_REDUCE_MEAN && !on_cuda(t)) nbi_dist_divide(nbi_ptr(out), count, dtype, nbi_dist.size);
     if (dtype != t->dtype) { /* a half: rounded back once */
         nb_tensor *rounded = nbi_copy_as(out, t->dtype);
         nb_free(out);

@@ -68,6 +68,24 @@ void      nbi_dist_divide(void *data, int64_t count, nb_dtype dtype, int divisor
 int       nbi_ddp_buckets_started(const nb_ddp *ddp, int *total);
 /* Monotonic seconds. */
 double    nbi_dist_now(void);
+/* The group is broken (the first reason given is the one kept): every
+ * later collective fails at once with NB_ERR_DIST naming it. */
+void      nbi_dist_mark_broken(const char *reason);
+/* nb_dist_set_timeout's seconds (0: wait forever). */
+double    nbi_dist_timeout(void);
+
+/* CUDA tensors' collectives (nccl.c), in builds with the CUDA backend and
+ * NCCL's header. nbi_nccl_check is a local check (collectives.c's step 1):
+ * NCCL can be loaded and takes t's dtype (NB_ERR_UNSUPPORTED, NB_ERR_DTYPE).
+ * The rest run after the agreement, on contiguous work tensors of t's
+ * device, in place (all_reduce, broadcast) or into out. */
+bool      nbi_nccl_check(const nb_tensor *t, const char *op);
+nb_status nbi_nccl_all_reduce(nb_tensor *work, nb_reduce_op reduce, const char *op);
+nb_status nbi_nccl_broadcast(nb_tensor *work, int root, const char *op);
+nb_status nbi_nccl_all_gather(const nb_tensor *work, nb_tensor *out, const char *op);
+nb_status nbi_nccl_reduce_scatter(const nb_tensor *work, nb_tensor *out, nb_reduce_op reduce, const char *op);
+/* At nb_dist_finalize: the communicator goes (no-op without one). */
+void      nbi_nccl_finalize(void);
 #endif
 
 #endif /* NABLA_DIST_INTERNAL_H */

@@ -40,19 +40,21 @@ static void mpi_error_string(int code, char *buf, size_t size)
     snprintf(buf, size, "%s (MPI error %d)", length > 0 ? text : "unknown MPI error", code);
 }
 
-static void mark_broken(const char *fmt_reason)
+void nbi_dist_mark_broken(const char *reason)
 {
     if (nbi_dist.broken) return; /* the first cause is the one to report */
     nbi_dist.broken = true;
-    snprintf(nbi_dist.broken_reason, sizeof nbi_dist.broken_reason, "%s", fmt_reason);
+    snprintf(nbi_dist.broken_reason, sizeof nbi_dist.broken_reason, "%s", reason);
 }
+
+double nbi_dist_timeout(void) { return timeout_seconds; }
 
 nb_status nbi_dist_mpi_fail(int code, const char *op, const char *what)
 {
     char reason[MPI_MAX_ERROR_STRING + 32];
     mpi_error_string(code, reason, sizeof reason);
     nb_status status = nbi_fail_status(NB_ERR_DIST, "%s: %s failed: %s", op, what, reason);
-    mark_broken(nb_last_error());
+    nbi_dist_mark_broken(nb_last_error());
     return status;
 }
 
@@ -97,7 +99,7 @@ nb_status nbi_dist_wait(MPI_Request *requests, int count, const char *op, const 
                     "%s: %s timed out after %g s on rank %d of %d (a peer exited, crashed or did not make the "
                     "same call; see nb_dist_set_timeout)",
                     op, what, timeout_seconds, nbi_dist.rank, nbi_dist.size);
-                mark_broken(nb_last_error());
+                nbi_dist_mark_broken(nb_last_error());
                 return status;
             }
             /* After ~1 ms of polling, a nap between polls: a peer that is
@@ -228,6 +230,7 @@ nb_status nb_dist_finalize(void)
                 nbi_dist.broken_reason);
         end_job(1);
     }
+    nbi_nccl_finalize();
     MPI_Comm_free(&nbi_dist.comm);
     nbi_dist.initialized = false;
     if (nbi_dist.started_mpi) {
