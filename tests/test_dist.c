@@ -644,6 +644,46 @@ static void test_collectives_on_cuda(void)
     nb_clear_error();
 }
 
+/* A module on CUDA: nb_ddp averages its gradients on the device (NCCL);
+ * they must match the same step through the CPU wrapper (MPI). */
+static void test_ddp_on_cuda(void)
+{
+    int gpus = nb_cuda_device_count();
+    nb_clear_error();
+    if (gpus < world) {
+        if (rank == 0) printf("  (skipped: %d CUDA device(s) for %d rank(s))\n", gpus, world);
+        return;
+    }
+    nb_scope_begin();
+    nb_module *model = make_mlp(7);
+    nb_tensor *x     = nb_mul_scalar(nb_ones(NB_SHAPE(3, FEATURES), NB_OPTS()), 0.5 + rank);
+    nb_tensor *grads[6] = { NULL };
+    nb_tensor *params[6];
+    int64_t    count = nb_module_parameters(model, params, NULL, 6);
+    for (int device = 0; device < 2; device++) {
+        if (device == 1) NBT_CHECK(nb_module_to(model, NB_DEVICE_CUDA(rank)) == NB_OK);
+        nb_module_zero_grad(model);
+        nb_ddp    *ddp  = nb_ddp_new(model, NB_DDP_OPTS(.bucket_bytes = 400));
+        nb_tensor *in   = device ? nb_to(x, NB_DEVICE_CUDA(rank)) : x;
+        nb_tensor *loss = nb_sum(nb_module_forward(model, in));
+        NBT_CHECK(ddp != NULL && nb_backward(loss) == NB_OK && nb_ddp_sync_grads(ddp) == NB_OK);
+        nb_module_parameters(model, params, NULL, count);
+        for (int64_t i = 0; i < count; i++) {
+            nb_tensor *g = nb_to(nb_grad(params[i]), NB_DEVICE_CPU);
+            if (device == 0) {
+                grads[i] = g;
+            } else {
+                bool close = false;
+                NBT_CHECK(g && nb_allclose(g, grads[i], 1e-5, 1e-6, false, &close) == NB_OK && close);
+            }
+        }
+        nb_ddp_free(ddp);
+    }
+    nb_scope_end();
+    nb_module_free(model);
+    nb_clear_error();
+}
+
 int main(int argc, char **argv)
 {
     nb_status init = nb_dist_init();
@@ -673,6 +713,7 @@ int main(int argc, char **argv)
     NBT_RUN(test_ddp_overlaps_backward);
 #endif
     NBT_RUN(test_ddp_misuse);
+    NBT_RUN(test_ddp_on_cuda);
     NBT_RUN(test_sampler);
     /* Every rank's verdict: rank 0 fails if any rank failed. */
     nb_tensor *failures = nb_scalar(nbt_failures, NB_OPTS(.dtype = NB_INT64));

@@ -9,7 +9,8 @@
  * MPI"), except nb_loader_shard and nb_dist_sampler_indices, which need no
  * other process. CPU tensors go through MPI; CUDA tensors through NCCL
  * (builds with the CUDA backend; NCCL is opened at run time, one GPU per
- * process), else NB_ERR_UNSUPPORTED. nb_ddp_new takes CPU modules only.
+ * process), else NB_ERR_UNSUPPORTED. A module on CUDA has its gradients
+ * averaged on the device in nb_ddp_sync_grads (no overlap with backward).
  *
  *   nb_dist_init();                       // every process, once
  *   nb_ddp *ddp = nb_ddp_new(model, NB_DDP_OPTS());  // rank 0's weights everywhere

@@ -49,6 +49,7 @@ typedef struct {
 struct nb_ddp {
     nbi_handle_head head; /* NBI_OBJECT_LIVE; DEAD once freed; the generation (handles.h) */
     nb_module  *module;
+    nb_device   device;   /* every parameter's */
     ddp_slot   *slots; /* reverse registration order */
     int64_t     nslots;
     ddp_bucket *buckets;
@@ -157,6 +158,53 @@ static nb_status write_grads(nb_ddp *ddp, const ddp_bucket *b, int index)
     return NB_OK;
 }
 
+/* A CUDA module's bucket k: its gradients gathered into one tensor on the
+ * device, averaged across ranks through NCCL (nb_dist_all_reduce), and
+ * copied back into each parameter's .grad. */
+static nb_status reduce_bucket_on_device(nb_ddp *ddp, int k)
+{
+    ddp_bucket *b      = &ddp->buckets[k];
+    nb_tensor  *bucket = nbi_empty(1, &b->numel, b->dtype, ddp->device);
+    if (bucket == NULL) return nb_last_status();
+    nb_status status = NB_OK;
+    for (int64_t i = 0; status == NB_OK && i < ddp->nslots; i++) {
+        ddp_slot *slot = &ddp->slots[i];
+        if (slot->bucket != k) continue;
+        nb_tensor *t    = nbi_identity(slot->param);
+        nb_tensor *view = nbi_make_view(bucket, 1, &t->numel, (const int64_t[]){ 1 }, slot->offset);
+        nb_tensor *grad = t->grad ? nb_reshape(t->grad, NB_SHAPE(t->numel)) : NULL;
+        if (view == NULL || (t->grad && grad == NULL))
+            status = nb_last_status();
+        else if (grad == NULL)
+            nb_fill_(view, 0.0);
+        else
+            nbi_copy_into(view, grad);
+        nb_free(view);
+        nb_free(grad);
+    }
+    bool floating = nb_dtype_is_floating(b->dtype);
+    if (status == NB_OK) status = nb_dist_all_reduce(bucket, floating ? NB_REDUCE_MEAN : NB_REDUCE_SUM);
+    for (int64_t i = 0; status == NB_OK && i < ddp->nslots; i++) {
+        ddp_slot *slot = &ddp->slots[i];
+        if (slot->bucket != k) continue;
+        nb_tensor *t = nbi_identity(slot->param);
+        int64_t    strides[NB_MAX_DIMS];
+        nbi_contiguous_strides(t->ndim, t->shape, strides);
+        nb_tensor *view = nbi_make_view(bucket, t->ndim, t->shape, strides, slot->offset);
+        nb_tensor *g    = view ? nbi_copy_as(view, t->dtype) : NULL;
+        nb_free(view);
+        if (g == NULL) {
+            status = nb_last_status();
+            break;
+        }
+        nbi_unscope(g);
+        if (t->grad) nbi_tensor_release(t->grad);
+        t->grad = g;
+    }
+    nb_free(bucket);
+    return status;
+}
+
 nb_status nb_ddp_sync_grads(nb_ddp *ddp)
 {
     const char *op = "nb_ddp_sync_grads";
@@ -164,6 +212,13 @@ nb_status nb_ddp_sync_grads(nb_ddp *ddp)
     if (!nbi_dist_ready(op)) return nb_last_status();
     double    start  = nbi_dist_now();
     nb_status status = NB_OK;
+    if (ddp->device.type != NB_CPU) {
+        for (int k = 0; status == NB_OK && k < ddp->nbuckets; k++)
+            status = reduce_bucket_on_device(ddp, k);
+        ddp->comm_seconds += nbi_dist_now() - start;
+        ddp->syncs++;
+        return status;
+    }
     for (int64_t i = 0; status == NB_OK && i < ddp->nslots; i++)
         if (!ddp->slots[i].filled) status = fill_slot(&ddp->slots[i], nbi_identity(ddp->slots[i].param)->grad, op);
     if (status == NB_OK) status = launch_ready(ddp, op);
@@ -258,6 +313,7 @@ static bool make_buckets(nb_ddp *ddp, size_t bucket_bytes, const char *op)
     for (int k = 0; k < ddp->nbuckets; k++) {
         ddp_bucket *b = &ddp->buckets[k];
         b->request    = MPI_REQUEST_NULL;
+        if (ddp->device.type != NB_CPU) continue; /* reduced on the device (reduce_bucket_on_device) */
         b->data       = malloc((size_t)(b->numel > 0 ? b->numel : 1) * nb_dtype_size(b->dtype));
         if (b->data == NULL) return nbi_fail(NB_ERR_OOM, "%s: out of memory for the gradient buckets", op), false;
     }
@@ -287,11 +343,13 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
             nb_module_buffers(module, buffers, NULL, nbuffers);
         }
     }
+    nb_device device = NB_DEVICE_CPU;
     for (int64_t i = 0; valid && i < nparams + nbuffers; i++) {
         nb_tensor *t = i < nparams ? params[i] : buffers[i - nparams];
-        if (t->storage->device.type != NB_CPU) {
-            nbi_fail(NB_ERR_UNSUPPORTED, "%s: the module is on CUDA; data-parallel training over NCCL is not "
-                                         "implemented yet (keep the module on the CPU)",
+        if (i == 0) device = t->storage->device;
+        if (t->storage->device.type != device.type || t->storage->device.index != device.index) {
+            nbi_fail(NB_ERR_DEVICE, "%s: the module's parameters and buffers are on more than one device (move it "
+                                    "with nb_module_to)",
                      op);
             valid = false;
         } else if (i < nparams && t->numel > INT32_MAX) {
@@ -303,16 +361,17 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
     nb_status local_status = nb_last_status();
     char      local_message[512];
     snprintf(local_message, sizeof local_message, "%s", nb_last_error());
-    int64_t fingerprint[4] = { valid, nparams, nbuffers, 0 };
+    int64_t fingerprint[5] = { valid, nparams, nbuffers, 0, (int64_t)device.type };
     if (valid) {
         /* Two halves of the hash: agree compares int64 extremes. */
         uint64_t h     = hash_tensors(params, nparams) ^ (hash_tensors(buffers, nbuffers) * 31u);
         fingerprint[3] = (int64_t)(h >> 1);
     }
-    static const char *const names[4] = { "whether the module is valid (a rank failed its own checks)",
+    static const char *const names[5] = { "whether the module is valid (a rank failed its own checks)",
                                           "the number of parameters", "the number of buffers",
-                                          "the parameters' and buffers' dtypes and shapes (a hash)" };
-    nb_status status = nbi_dist_agree(fingerprint, names, 4, op);
+                                          "the parameters' and buffers' dtypes and shapes (a hash)",
+                                          "the module's device type (0 CPU, 1 CUDA)" };
+    nb_status status = nbi_dist_agree(fingerprint, names, 5, op);
     if (!valid) {
         nb_set_error(local_status, "%s", local_message);
         status = local_status;
@@ -326,7 +385,7 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
      * an allocation failure on one rank shows on the others as a
      * disagreement in the broadcasts below or a timeout. */
     if (status == NB_OK) {
-        *ddp        = (nb_ddp){ .head = ddp->head, .module = module, .nslots = nparams };
+        *ddp        = (nb_ddp){ .head = ddp->head, .module = module, .device = device, .nslots = nparams };
         ddp->head.magic = NBI_OBJECT_LIVE;
         ddp->slots  = calloc((size_t)(nparams + 1), sizeof *ddp->slots);
         if (ddp->slots == NULL) status = nbi_fail_status(NB_ERR_OOM, "%s: out of memory", op);
@@ -337,7 +396,9 @@ nb_ddp *nb_ddp_new(nb_module *module, nb_ddp_opts opts)
         status = nb_last_status();
     for (int64_t i = 0; status == NB_OK && i < nparams + nbuffers; i++)
         status = nb_dist_broadcast(i < nparams ? params[i] : buffers[i - nparams], 0);
-    for (int64_t i = 0; status == NB_OK && !opts.no_overlap && i < nparams; i++) {
+    /* On CUDA the buckets are reduced in nb_ddp_sync_grads (no overlap yet). */
+    bool overlap = !opts.no_overlap && device.type == NB_CPU;
+    for (int64_t i = 0; status == NB_OK && overlap && i < nparams; i++) {
         ddp->slots[i].hook_id = nb_register_hook(ddp->slots[i].param, on_gradient, &ddp->slots[i]);
         if (ddp->slots[i].hook_id < 0) status = nb_last_status();
     }
