@@ -141,6 +141,72 @@ static void test_caught_after_reuse(void)
     NBT_CHECK(nb_last_status() == NB_OK);
 }
 
+/* handles.c on a kind of its own with a one-page view (64 slots of 64
+ * bytes): slots come back oldest first, a retired object's pointer is
+ * stale at once and stays stale until its slot has been freed a multiple
+ * of NBI_HANDLE_VIEWS times (the documented limit), and past the region's
+ * capacity objects come from malloc (no generation, only the mark). */
+typedef struct {
+    nbi_handle_head head;
+    int64_t         payload[6];
+} small_object;
+
+static void test_handle_class_mechanics(void)
+{
+    static nbi_handle_class smalls = NBI_HANDLE_CLASS("small", sizeof(small_object), 12);
+    if (!nbi_handle_generations(&smalls)) {
+        printf("  (this build's handles carry no generation: sanitizer, valgrind or not Linux)\n");
+        return;
+    }
+    enum { LIVE = 0x11223344u, CAPACITY = 64, EXTRA = 6 };
+    NBT_CHECK(smalls.slot_capacity == CAPACITY);
+    small_object *objects[CAPACITY + EXTRA];
+    for (int i = 0; i < CAPACITY + EXTRA; i++) {
+        objects[i] = nbi_handle_alloc(&smalls);
+        NBT_CHECK(objects[i] != NULL && objects[i]->payload[0] == 0 && objects[i]->head.magic == 0);
+        if (objects[i] == NULL) return;
+        objects[i]->head.magic = LIVE;
+        objects[i]->payload[0] = i;
+        NBT_CHECK(nbi_handle_live(&smalls, objects[i], LIVE));
+    }
+    /* The first CAPACITY are slots of the region; the rest come from malloc. */
+    NBT_CHECK((uintptr_t)objects[0] - smalls.base < smalls.bytes);
+    NBT_CHECK((uintptr_t)objects[CAPACITY] - smalls.base >= smalls.bytes);
+    /* Free slots 5 then 9: the next two objects take them in that order,
+     * each at another view, and the old pointers stay refused. */
+    small_object *old5 = objects[5], *old9 = objects[9];
+    for (int k = 0; k < 2; k++) {
+        small_object *o = k == 0 ? old5 : old9;
+        o->head.magic   = 0;
+        nbi_handle_retire(&smalls, o);
+        NBT_CHECK(!nbi_handle_is_current(&smalls, o));
+        nbi_handle_free(&smalls, o);
+    }
+    small_object *first = nbi_handle_alloc(&smalls), *second = nbi_handle_alloc(&smalls);
+    NBT_CHECK(same_slot(&smalls, first, old5) && first != old5);
+    NBT_CHECK(same_slot(&smalls, second, old9) && second != old9);
+    first->head.magic = LIVE;
+    NBT_CHECK(nbi_handle_live(&smalls, first, LIVE) && !nbi_handle_live(&smalls, old5, LIVE));
+    NBT_CHECK(nbi_handle_reissue(&smalls, old5) == first); /* any pointer to the slot finds the current address */
+    /* The limit: after NBI_HANDLE_VIEWS frees of one slot its first pointer is current again. */
+    small_object *cycled = first;
+    for (int i = 0; i < NBI_HANDLE_VIEWS; i++) {
+        nbi_handle_retire(&smalls, cycled);
+        cycled = nbi_handle_reissue(&smalls, cycled);
+        NBT_CHECK(i == NBI_HANDLE_VIEWS - 1 || !nbi_handle_is_current(&smalls, first));
+    }
+    NBT_CHECK(cycled == first && nbi_handle_is_current(&smalls, first));
+    /* malloc'd objects have no generation: their mark alone tells. */
+    small_object *spare = objects[CAPACITY];
+    nbi_handle_retire(&smalls, spare);
+    NBT_CHECK(nbi_handle_is_current(&smalls, spare));
+    objects[5] = first, objects[9] = second;
+    for (int i = 0; i < CAPACITY + EXTRA; i++) {
+        nbi_handle_retire(&smalls, objects[i]);
+        nbi_handle_free(&smalls, nbi_handle_reissue(&smalls, objects[i]));
+    }
+}
+
 #if defined(__linux__)
 /* After fork the child's handles are its own: what it frees stays alive
  * in the parent. */
@@ -218,6 +284,7 @@ int main(void)
     NBT_RUN(test_use_after_scope);
     NBT_RUN(test_caught_across_many_frees);
     NBT_RUN(test_caught_after_reuse);
+    NBT_RUN(test_handle_class_mechanics);
 #if defined(__linux__)
     NBT_RUN(test_fork_separates_handles);
 #endif
