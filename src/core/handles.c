@@ -48,7 +48,11 @@
 #define NB_UNDER_SANITIZER 0
 #endif
 
-enum { SLOT_ALIGN = 64, SETUP_NONE = 0, SETUP_RUNNING = 1, SETUP_READY = 2 };
+enum { SLOT_ALIGN = 64, SETUP_READY = 1 };
+
+/* Held while a kind is set up, and across fork: a child never inherits a
+ * kind half set up by a thread it does not have. */
+static atomic_flag setting_up = ATOMIC_FLAG_INIT;
 
 static void lock(nbi_handle_class *c)
 {
@@ -106,12 +110,15 @@ static _Atomic(nbi_handle_class *) set_up_classes;
  * own and maps that over the views (same addresses: every pointer stays). */
 static void before_fork(void)
 {
+    while (atomic_flag_test_and_set_explicit(&setting_up, memory_order_acquire)) {
+    }
     for (nbi_handle_class *c = atomic_load(&set_up_classes); c; c = c->next_class) lock(c);
 }
 
 static void after_fork_in_parent(void)
 {
     for (nbi_handle_class *c = atomic_load(&set_up_classes); c; c = c->next_class) unlock(c);
+    atomic_flag_clear_explicit(&setting_up, memory_order_release);
 }
 
 static void after_fork_in_child(void)
@@ -135,6 +142,7 @@ static void after_fork_in_child(void)
         if (fd >= 0) close(fd);
         unlock(c);
     }
+    atomic_flag_clear_explicit(&setting_up, memory_order_release);
 }
 
 static void install_fork_hook(void) { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); }
@@ -158,10 +166,6 @@ static void make_region(nbi_handle_class *c)
     close(fd); /* the mappings keep the memory; a process's descriptors are its user's */
     c->base  = (uintptr_t)reserved;
     c->bytes = all_views;
-#if defined(NB_HAVE_PTHREAD)
-    static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
-    pthread_once(&fork_hook_once, install_fork_hook);
-#endif
     nbi_handle_class *first = atomic_load(&set_up_classes);
     do c->next_class = first;
     while (!atomic_compare_exchange_weak(&set_up_classes, &first, c));
@@ -172,16 +176,19 @@ static void make_region(nbi_handle_class *c) { (void)c; }
 
 static void set_up(nbi_handle_class *c)
 {
-    int expected = SETUP_NONE;
-    if (atomic_compare_exchange_strong(&c->state, &expected, SETUP_RUNNING)) {
+#if NB_HANDLE_VIEWS_POSSIBLE && defined(NB_HAVE_PTHREAD)
+    static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_hook_once, install_fork_hook);
+#endif
+    while (atomic_flag_test_and_set_explicit(&setting_up, memory_order_acquire)) {
+    }
+    if (atomic_load_explicit(&c->state, memory_order_acquire) != SETUP_READY) {
         c->slot_bytes    = (c->object_bytes + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
         c->slot_capacity = (int64_t)(((size_t)1 << c->view_shift) / c->slot_bytes);
         make_region(c);
         atomic_store_explicit(&c->state, SETUP_READY, memory_order_release);
-        return;
     }
-    while (atomic_load_explicit(&c->state, memory_order_acquire) != SETUP_READY) {
-    }
+    atomic_flag_clear_explicit(&setting_up, memory_order_release);
 }
 
 void *nbi_handle_alloc(nbi_handle_class *c)

@@ -55,7 +55,7 @@ typedef struct nbi_handle_class {
     size_t      slot_bytes;
     int64_t     slot_capacity;
     int64_t     slots_used;  /* ever handed out; the rest of the view is untouched */
-    atomic_int  state;       /* 0 not set up, 1 setting up, 2 ready */
+    atomic_int  state;       /* 0 not set up, 1 ready (handles.c sets it up under one lock) */
     atomic_flag lock;        /* the free queue and slots_used */
     uint64_t    free_head, free_tail; /* 1 + slot index of the queue's ends; 0: empty */
     struct nbi_handle_class *next_class; /* the kinds set up, for fork */
