@@ -218,7 +218,9 @@ NB_API nb_status nb_copy_to_buffer(const nb_tensor *t, void *buf, size_t buf_byt
  * frees nothing; any op given a freed handle fails with NB_ERR_STATE
  * ("... a tensor that was freed"), even after its memory holds another
  * tensor: on Linux a handle's address carries a generation (see
- * src/core/handles.h), so a stale one is told from the new tensor. (Builds
+ * src/core/handles.h), so a stale one is told from the new tensor (all but
+ * a stale handle whose memory was reused exactly a multiple of 128 times,
+ * freed memory being reused oldest first). (Builds
  * under a sanitizer or valgrind, and other systems, catch a freed handle
  * only while it waits in a quarantine of the thread's last 2048 releases.)
  * Modules, optimizers and data-parallel wrappers are checked the same way. */
