@@ -297,6 +297,33 @@ static void test_dtype_rules(void)
     nb_free(wrap);
     nb_free(i64);
 
+    /* Long integer runs (several leaves): the contiguous sum loop and the
+     * strided path (a column of a transposed copy) give the exact sum. */
+    enum { LONG = 10007 };
+    int64_t *values = malloc(LONG * sizeof *values);
+    int64_t  exact  = 0, flags_set = 0;
+    for (int64_t i = 0; i < LONG; i++) {
+        values[i] = (i * 7919) % 251 - (i % 3 == 0 ? 120 : 0);
+        exact += values[i];
+        flags_set += values[i] != 0;
+    }
+    nb_tensor *column = nb_from_data(values, NB_SHAPE(LONG, 1), NB_OPTS(.dtype = NB_INT64));
+    free(values);
+    static const nb_dtype int_dtypes[] = { NB_INT64, NB_INT32, NB_BOOL };
+    for (size_t k = 0; k < sizeof int_dtypes / sizeof int_dtypes[0]; k++) {
+        nb_tensor *typed   = nb_to_dtype(column, int_dtypes[k]);
+        nb_tensor *spread  = nb_expand(typed, NB_SHAPE(LONG, 3));
+        nb_tensor *wide    = nb_contiguous(spread); /* its columns are strided runs */
+        nb_tensor *sum     = nb_sum(typed);
+        nb_tensor *strided = nb_sum_dims(wide, NB_DIMS(0), false);
+        int64_t    want    = int_dtypes[k] == NB_BOOL ? flags_set : exact;
+        int64_t    got[3]  = { 0, 0, 0 };
+        NBT_CHECK(sum && nb_item_int64(sum) == want);
+        NBT_CHECK(strided && nb_copy_to_buffer(strided, got, sizeof got) == NB_OK && got[0] == want && got[2] == want);
+        nb_free(typed), nb_free(spread), nb_free(wide), nb_free(sum), nb_free(strided);
+    }
+    nb_free(column);
+
     /* float32 stays float32; int32 values stay int32 for max */
     nb_tensor *f = nb_ones(NB_SHAPE(2, 2), NB_OPTS());
     r            = nb_mean(f);
