@@ -150,14 +150,19 @@ static nb_tensor *contiguous_work(const nb_tensor *t)
     return nb_is_contiguous(t) ? nbi_alias(t) : nbi_copy_as(t, t->dtype);
 }
 
-/* The dtype a reduction runs in: float16 and bfloat16 (which MPI cannot
- * add) as float32, rounded back once at the end; else t's own. */
-static nb_dtype reduction_dtype(nb_dtype dtype) { return nbi_is_half(dtype) ? NB_FLOAT32 : dtype; }
+/* The dtype t is reduced in: on the CPU, float16 and bfloat16 (which MPI
+ * cannot add) as float32, rounded back once at the end; else t's own
+ * (NCCL reduces halves itself). */
+static nb_dtype reduction_dtype(const nb_tensor *t)
+{
+    return nbi_is_half(t->dtype) && !on_cuda(t) ? NB_FLOAT32 : t->dtype;
+}
 
-/* contiguous_work in the reduction's dtype (NCCL reduces halves itself). */
+/* contiguous_work in the reduction's dtype. */
 static nb_tensor *reduction_work(const nb_tensor *t)
 {
-    return nbi_is_half(t->dtype) && !on_cuda(t) ? nbi_copy_as(t, NB_FLOAT32) : contiguous_work(t);
+    nb_dtype dtype = reduction_dtype(t);
+    return dtype != t->dtype ? nbi_copy_as(t, dtype) : contiguous_work(t);
 }
 
 /* After an in-place collective on work: t gets its values. */
@@ -303,7 +308,7 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
         shape[d] = t->shape[d];
     shape[0] /= nbi_dist.size;
     int64_t    count = t->numel / nbi_dist.size;
-    nb_dtype   dtype = on_cuda(t) ? t->dtype : reduction_dtype(t->dtype);
+    nb_dtype   dtype = reduction_dtype(t);
     nb_tensor *out   = nbi_empty(t->ndim, shape, dtype, t->storage->device);
     nb_tensor *work  = out ? reduction_work(t) : NULL;
     if (work == NULL) {
