@@ -581,14 +581,20 @@ static bool nbt_equal(const nb_tensor *dev, const nb_tensor *host)
     return same;
 }
 
-static void test_collectives_on_cuda(void)
+/* NCCL takes one GPU per rank: false (and a line from rank 0) where there
+ * are fewer, as on machines without CUDA. */
+static bool gpu_per_rank(void)
 {
     int gpus = nb_cuda_device_count();
     nb_clear_error();
-    if (gpus < world) {
-        if (rank == 0) printf("  (skipped: %d CUDA device(s) for %d rank(s))\n", gpus, world);
-        return;
-    }
+    if (gpus >= world) return true;
+    if (rank == 0) printf("  (skipped: %d CUDA device(s) for %d rank(s))\n", gpus, world);
+    return false;
+}
+
+static void test_collectives_on_cuda(void)
+{
+    if (!gpu_per_rank()) return;
     nb_scope_begin(); /* the views and copies below go with it */
     nb_device gpu = NB_DEVICE_CUDA(rank);
     static const nb_dtype dtypes[] = { NB_FLOAT32, NB_FLOAT64, NB_FLOAT16, NB_BFLOAT16, NB_INT64,
@@ -648,12 +654,7 @@ static void test_collectives_on_cuda(void)
  * they must match the same step through the CPU wrapper (MPI). */
 static void test_ddp_on_cuda(void)
 {
-    int gpus = nb_cuda_device_count();
-    nb_clear_error();
-    if (gpus < world) {
-        if (rank == 0) printf("  (skipped: %d CUDA device(s) for %d rank(s))\n", gpus, world);
-        return;
-    }
+    if (!gpu_per_rank()) return;
     nb_scope_begin();
     nb_module *model = make_mlp(7);
     nb_tensor *x     = nb_mul_scalar(nb_ones(NB_SHAPE(3, FEATURES), NB_OPTS()), 0.5 + rank);
