@@ -25,8 +25,6 @@
 
 #include <limits.h>
 
-enum { KIND_ALL_REDUCE = 1, KIND_BROADCAST, KIND_ALL_GATHER, KIND_REDUCE_SCATTER };
-
 /* valid, kind, dtype, device type, ndim, numel, 8 sizes, extra (op or root). */
 enum { FINGERPRINT = 6 + NB_MAX_DIMS + 1 };
 static const char *const fingerprint_names[FINGERPRINT] = {
@@ -64,7 +62,7 @@ static void local_failed(local_check *check)
 
 /* Steps 1 and 2 shared: t may be NULL (the local checks failed before it
  * was looked at). Returns NB_OK when every rank may go on. */
-static nb_status agree(local_check *check, int kind, const nb_tensor *t, int64_t extra, const char *op)
+static nb_status agree(local_check *check, nbi_collective_kind kind, const nb_tensor *t, int64_t extra, const char *op)
 {
     int64_t fingerprint[FINGERPRINT] = { 0 };
     fingerprint[0]                   = check->valid;
@@ -182,13 +180,13 @@ nb_status nb_dist_all_reduce(nb_tensor *t, nb_reduce_op op)
     if (!check_tensor(t, true, name) || (mpi_op = nbi_dist_mpi_op(op, t->dtype, name)) == MPI_OP_NULL ||
         !check_count(t->numel, CHUNK * MAX_CHUNKS, name))
         local_failed(&check);
-    nb_status status = agree(&check, KIND_ALL_REDUCE, t, (int64_t)op, name);
+    nb_status status = agree(&check, NBI_ALL_REDUCE, t, (int64_t)op, name);
     if (status != NB_OK) return status;
 
     nb_tensor *work = reduction_work(t);
     if (work == NULL) return nb_last_status();
     if (on_cuda(t)) {
-        status = nbi_nccl_all_reduce(work, op, name);
+        status = nbi_nccl_run(NBI_ALL_REDUCE, work, NULL, (int)op, name);
         if (status == NB_OK)
             finish_in_place(t, work);
         else
@@ -223,13 +221,13 @@ nb_status nb_dist_broadcast(nb_tensor *t, int root)
         nbi_fail(NB_ERR_ARG, "%s: root %d is not a rank (the group has %d)", name, root, nbi_dist.size);
         local_failed(&check);
     }
-    nb_status status = agree(&check, KIND_BROADCAST, t, root, name);
+    nb_status status = agree(&check, NBI_BROADCAST, t, root, name);
     if (status != NB_OK) return status;
 
     nb_tensor *work = contiguous_work(t); /* bits, halves included */
     if (work == NULL) return nb_last_status();
     if (on_cuda(t)) {
-        status = nbi_nccl_broadcast(work, root, name);
+        status = nbi_nccl_run(NBI_BROADCAST, work, NULL, root, name);
     } else {
         MPI_Datatype type     = nbi_dist_mpi_type(work->dtype, name);
         size_t       itemsize = nbi_itemsize(work);
@@ -258,7 +256,7 @@ nb_tensor *nb_dist_all_gather(const nb_tensor *t)
         nbi_fail(NB_ERR_SHAPE, "%s: t has %d dims; the result would have more than %d", name, t->ndim, NB_MAX_DIMS);
         local_failed(&check);
     }
-    if (agree(&check, KIND_ALL_GATHER, t, 0, name) != NB_OK) return NULL;
+    if (agree(&check, NBI_ALL_GATHER, t, 0, name) != NB_OK) return NULL;
 
     int64_t shape[NB_MAX_DIMS];
     shape[0] = nbi_dist.size;
@@ -272,7 +270,7 @@ nb_tensor *nb_dist_all_gather(const nb_tensor *t)
     }
     nb_status status;
     if (on_cuda(t)) {
-        status = nbi_nccl_all_gather(work, out, name);
+        status = nbi_nccl_run(NBI_ALL_GATHER, work, out, 0, name);
     } else {
         MPI_Datatype type = nbi_dist_mpi_type(t->dtype, name);
         int code = MPI_Allgather(nbi_ptr(work), (int)t->numel, type, nbi_ptr(out), (int)t->numel, type, nbi_dist.comm);
@@ -301,7 +299,7 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
                  nbi_dist.size, nbi_shape_str(t->ndim, t->shape, shape, sizeof shape));
         local_failed(&check);
     }
-    if (agree(&check, KIND_REDUCE_SCATTER, t, (int64_t)op, name) != NB_OK) return NULL;
+    if (agree(&check, NBI_REDUCE_SCATTER, t, (int64_t)op, name) != NB_OK) return NULL;
 
     int64_t shape[NB_MAX_DIMS];
     for (int d = 0; d < t->ndim; d++)
@@ -317,7 +315,7 @@ nb_tensor *nb_dist_reduce_scatter(const nb_tensor *t, nb_reduce_op op)
     }
     nb_status status;
     if (on_cuda(t)) {
-        status = nbi_nccl_reduce_scatter(work, out, op, name);
+        status = nbi_nccl_run(NBI_REDUCE_SCATTER, work, out, (int)op, name);
     } else {
         int code = MPI_Reduce_scatter_block(nbi_ptr(work), nbi_ptr(out), (int)count, nbi_dist_mpi_type(dtype, name),
                                             mpi_op, nbi_dist.comm);

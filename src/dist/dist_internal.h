@@ -74,16 +74,22 @@ void      nbi_dist_mark_broken(const char *reason);
 /* nb_dist_set_timeout's seconds (0: wait forever). */
 double    nbi_dist_timeout(void);
 
+/* The collectives (collectives.c's fingerprint names them by these). */
+typedef enum {
+    NBI_ALL_REDUCE = 1,
+    NBI_BROADCAST,
+    NBI_ALL_GATHER,
+    NBI_REDUCE_SCATTER
+} nbi_collective_kind;
+
 /* CUDA tensors' collectives (nccl.c), in builds with the CUDA backend and
  * NCCL's header. nbi_nccl_check is a local check (collectives.c's step 1):
  * NCCL can be loaded and takes t's dtype (NB_ERR_UNSUPPORTED, NB_ERR_DTYPE).
- * The rest run after the agreement, on contiguous work tensors of t's
- * device, in place (all_reduce, broadcast) or into out. */
+ * nbi_nccl_run runs kind after the agreement on a contiguous work tensor
+ * of t's device: in place (all_reduce, broadcast; out NULL) or into out;
+ * arg is the nb_reduce_op or the root. */
 bool      nbi_nccl_check(const nb_tensor *t, const char *op);
-nb_status nbi_nccl_all_reduce(nb_tensor *work, nb_reduce_op reduce, const char *op);
-nb_status nbi_nccl_broadcast(nb_tensor *work, int root, const char *op);
-nb_status nbi_nccl_all_gather(const nb_tensor *work, nb_tensor *out, const char *op);
-nb_status nbi_nccl_reduce_scatter(const nb_tensor *work, nb_tensor *out, nb_reduce_op reduce, const char *op);
+nb_status nbi_nccl_run(nbi_collective_kind kind, nb_tensor *work, nb_tensor *out, int arg, const char *op);
 /* At nb_dist_finalize: the communicator goes (no-op without one). */
 void      nbi_nccl_finalize(void);
 #endif

@@ -227,67 +227,41 @@ static nb_status wait_for(int device, const char *op, const char *what)
     }
 }
 
-/* Steps shared by every collective: the communicator, the stream, the type. */
-typedef struct {
-    int            device;
-    cudaStream_t   stream;
-    ncclDataType_t type;
-} launch;
-
-static nb_status prepare(const nb_tensor *work, launch *l, const char *op)
+nb_status nbi_nccl_run(nbi_collective_kind kind, nb_tensor *work, nb_tensor *out, int arg, const char *op)
 {
-    l->device        = work->storage->device.index;
-    nb_status status = ensure_comm(l->device, op);
+    int       device = work->storage->device.index;
+    nb_status status = ensure_comm(device, op);
     if (status != NB_OK) return status;
-    l->stream = (cudaStream_t)nbi_cuda_stream_handle(l->device);
-    if (l->stream == NULL) return nccl_fail(op, "getting the device's stream", "the device cannot be used");
-    nccl_type(work->dtype, &l->type);
-    return NB_OK;
-}
-
-nb_status nbi_nccl_all_reduce(nb_tensor *work, nb_reduce_op reduce, const char *op)
-{
-    launch    l;
-    nb_status status = prepare(work, &l, op);
-    if (status != NB_OK) return status;
-    void *data = nbi_ptr(work);
-    status     = nccl_result(nccl.api.all_reduce(data, data, (size_t)work->numel, l.type, nccl_op(reduce, work->dtype),
-                                                 nccl.comm, l.stream),
-                             op, "ncclAllReduce");
-    return status == NB_OK ? wait_for(l.device, op, "ncclAllReduce") : status;
-}
-
-nb_status nbi_nccl_broadcast(nb_tensor *work, int root, const char *op)
-{
-    launch    l;
-    nb_status status = prepare(work, &l, op);
-    if (status != NB_OK) return status;
-    void *data = nbi_ptr(work);
-    status     = nccl_result(nccl.api.broadcast(data, data, (size_t)work->numel, l.type, root, nccl.comm, l.stream),
-                             op, "ncclBroadcast");
-    return status == NB_OK ? wait_for(l.device, op, "ncclBroadcast") : status;
-}
-
-nb_status nbi_nccl_all_gather(const nb_tensor *work, nb_tensor *out, const char *op)
-{
-    launch    l;
-    nb_status status = prepare(work, &l, op);
-    if (status != NB_OK) return status;
-    status = nccl_result(nccl.api.all_gather(nbi_ptr(work), nbi_ptr(out), (size_t)work->numel, l.type, nccl.comm,
-                                             l.stream),
-                         op, "ncclAllGather");
-    return status == NB_OK ? wait_for(l.device, op, "ncclAllGather") : status;
-}
-
-nb_status nbi_nccl_reduce_scatter(const nb_tensor *work, nb_tensor *out, nb_reduce_op reduce, const char *op)
-{
-    launch    l;
-    nb_status status = prepare(work, &l, op);
-    if (status != NB_OK) return status;
-    status = nccl_result(nccl.api.reduce_scatter(nbi_ptr(work), nbi_ptr(out), (size_t)out->numel, l.type,
-                                                 nccl_op(reduce, work->dtype), nccl.comm, l.stream),
-                         op, "ncclReduceScatter");
-    return status == NB_OK ? wait_for(l.device, op, "ncclReduceScatter") : status;
+    cudaStream_t stream = (cudaStream_t)nbi_cuda_stream_handle(device);
+    if (stream == NULL) return nccl_fail(op, "getting the device's stream", "the device cannot be used");
+    ncclDataType_t type = ncclFloat32;
+    nccl_type(work->dtype, &type); /* nbi_nccl_check took the dtype */
+    void        *data  = nbi_ptr(work);
+    size_t       count = (size_t)work->numel;
+    ncclResult_t result;
+    const char  *what;
+    switch (kind) {
+    case NBI_ALL_REDUCE:
+        what   = "ncclAllReduce";
+        result = nccl.api.all_reduce(data, data, count, type, nccl_op((nb_reduce_op)arg, work->dtype), nccl.comm,
+                                     stream);
+        break;
+    case NBI_BROADCAST:
+        what   = "ncclBroadcast";
+        result = nccl.api.broadcast(data, data, count, type, arg, nccl.comm, stream);
+        break;
+    case NBI_ALL_GATHER:
+        what   = "ncclAllGather";
+        result = nccl.api.all_gather(data, nbi_ptr(out), count, type, nccl.comm, stream);
+        break;
+    default: /* NBI_REDUCE_SCATTER: out holds this rank's share */
+        what   = "ncclReduceScatter";
+        result = nccl.api.reduce_scatter(data, nbi_ptr(out), (size_t)out->numel, type,
+                                         nccl_op((nb_reduce_op)arg, work->dtype), nccl.comm, stream);
+        break;
+    }
+    status = nccl_result(result, op, what);
+    return status == NB_OK ? wait_for(device, op, what) : status;
 }
 
 void nbi_nccl_finalize(void)
@@ -310,33 +284,10 @@ bool nbi_nccl_check(const nb_tensor *t, const char *op)
     return false;
 }
 
-static nb_status not_built(const char *op)
+nb_status nbi_nccl_run(nbi_collective_kind kind, nb_tensor *work, nb_tensor *out, int arg, const char *op)
 {
+    (void)kind, (void)work, (void)out, (void)arg; /* not reached: nbi_nccl_check refused first */
     return nbi_fail_status(NB_ERR_UNSUPPORTED, "%s: this build has no NCCL", op);
-}
-
-nb_status nbi_nccl_all_reduce(nb_tensor *work, nb_reduce_op reduce, const char *op)
-{
-    (void)work, (void)reduce;
-    return not_built(op);
-}
-
-nb_status nbi_nccl_broadcast(nb_tensor *work, int root, const char *op)
-{
-    (void)work, (void)root;
-    return not_built(op);
-}
-
-nb_status nbi_nccl_all_gather(const nb_tensor *work, nb_tensor *out, const char *op)
-{
-    (void)work, (void)out;
-    return not_built(op);
-}
-
-nb_status nbi_nccl_reduce_scatter(const nb_tensor *work, nb_tensor *out, nb_reduce_op reduce, const char *op)
-{
-    (void)work, (void)out, (void)reduce;
-    return not_built(op);
 }
 
 void nbi_nccl_finalize(void) {}
