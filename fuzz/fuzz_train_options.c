@@ -59,9 +59,9 @@ static bool one_of(const char *s, const char *const *choices)
 
 static void check_accepted(const train_options *o, int argc, char **argv)
 {
-    static const char *const models[] = { "cnn", "mlp", "vit", NULL }, *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL },
-                             *const devices[] = { "auto", "cpu", "cuda", NULL }, *const data[] = { "data", NULL },
-                             *const out[] = { "nabla-out", NULL };
+    /* the parser's own lists: a model added there is accepted here too */
+    const char *const *models = train_models, *const *optimizers = train_optimizers, *const *devices = train_devices;
+    static const char *const data[] = { "data", NULL }, *const out[] = { "nabla-out", NULL };
     if (!from_argv_or(o->model, argc, argv, models) || !one_of(o->model, models)) abort();
     if (!from_argv_or(o->optimizer, argc, argv, optimizers) || !one_of(o->optimizer, optimizers)) abort();
     if (!from_argv_or(o->device, argc, argv, devices) || !one_of(o->device, devices)) abort();

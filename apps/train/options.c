@@ -102,6 +102,10 @@ static const char *shown(const char *text, char buffer[SHOWN_SIZE])
     return buffer;
 }
 
+const char *const train_models[]     = { "cnn", "mlp", "lstm", "vit", NULL };
+const char *const train_optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
+const char *const train_devices[]    = { "auto", "cpu", "cuda", NULL };
+
 static bool one_of(const char *value, const char *const *choices)
 {
     for (int i = 0; choices[i]; i++)
@@ -115,9 +119,6 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
     *o = (train_options){ .model = "cnn", .epochs = 0, .batch_size = 0, .lr = 0, .optimizer = "adam",
                           .data_dir = "data", .seed = 0, .threads = 0, .device = "auto", .out_dir = "nabla-out",
                           .augment = -1, .label_smoothing = -1, .detect_anomaly = false, .distributed = false, .help = false };
-    static const char *const models[]     = { "cnn", "mlp", "lstm", "vit", NULL };
-    static const char *const optimizers[] = { "adam", "adamw", "sgd", "rmsprop", NULL };
-    static const char *const devices[]    = { "auto", "cpu", "cuda", NULL };
     char shown_flag[SHOWN_SIZE], shown_value[SHOWN_SIZE];
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -144,13 +145,13 @@ bool parse_options(int argc, char **argv, train_options *o, char *error, size_t 
         const char *value = argv[++i];
         long long   n;
         if (strcmp(flag, "--model") == 0) {
-            if (!one_of(value, models)) goto bad_choice;
+            if (!one_of(value, train_models)) goto bad_choice;
             o->model = value;
         } else if (strcmp(flag, "--optimizer") == 0) {
-            if (!one_of(value, optimizers)) goto bad_choice;
+            if (!one_of(value, train_optimizers)) goto bad_choice;
             o->optimizer = value;
         } else if (strcmp(flag, "--device") == 0) {
-            if (!one_of(value, devices)) goto bad_choice;
+            if (!one_of(value, train_devices)) goto bad_choice;
             o->device = value;
         } else if (strcmp(flag, "--epochs") == 0) {
             if (!parse_int(value, 1, 100000, &n)) goto bad_number;

@@ -33,6 +33,12 @@ typedef struct {
 #define TRAIN_LONGEST_DATA_NAME "train-labels-idx1-ubyte.gz"
 #define TRAIN_LONGEST_OUT_NAME  "model.safetensors"
 
+/* The values --model, --optimizer and --device accept, NULL-terminated;
+ * the first of each is the default. */
+extern const char *const train_models[];
+extern const char *const train_optimizers[];
+extern const char *const train_devices[];
+
 /* Parse argv (argc entries, argv[0] the program); false with a one-line
  * reason in error (always terminated when error_size > 0) on bad arguments.
  * Never exits, prints or allocates; the strings in *o borrow argv. */
