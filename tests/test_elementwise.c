@@ -507,6 +507,91 @@ static void test_isa_tables_agree(void)
     free(got);
 }
 
+/* The half loops (float16, bfloat16) of every instruction-set build
+ * against the baseline's scalar conversions, on the layouts the loops take
+ * apart: contiguous, a broadcast operand (stride 0), strided inputs, a
+ * strided output. A float32 result may differ in its last bit between
+ * builds (the vector exp and friends), so a half result may differ by one
+ * unit in its last place; NaNs must have the same bits (torch's: 0x7E00 with
+ * the sign, 0xFFFF) and bool results must be equal. */
+static float half_value(uint16_t h, bool bf16) { return bf16 ? nbi_bf16_to_f32(h) : nbi_f16_to_f32(h); }
+
+static int half_mismatches(const uint16_t *got, const uint16_t *ref, int64_t n, int64_t step, bool bf16, bool exact)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t g = got[i * step], r = ref[i * step];
+        float    gv = half_value(g, bf16), rv = half_value(r, bf16);
+        float    tol = exact ? 0 : (bf16 ? 0x1p-7f : 0x1p-10f) * fabsf(rv) + (bf16 ? 0x1p-133f : 0x1p-24f);
+        bool     same = isnan(rv) ? g == r : (g == r || fabsf(gv - rv) <= tol);
+        bad += !same;
+    }
+    return bad;
+}
+
+static void test_isa_half_loops_agree(void)
+{
+    const nbi_elementwise_kernels *tables[4];
+    const char                    *names[4];
+    int                            count = nbi_elementwise_tables(tables, names, 4);
+    enum { N = 1031 }; /* vector bodies, chunks of 256 and a remainder */
+    /* inputs with room for a stride of 2 elements; outputs likewise */
+    uint16_t   *a = calloc(2 * N, 2), *b = calloc(2 * N, 2), *ref = calloc(2 * N, 2), *got = calloc(2 * N, 2);
+    nbi_params  params = { .a = 1, .b = 20 };
+    for (int dtype_index = 0; dtype_index < 2; dtype_index++) {
+        bool     bf16  = dtype_index == 1;
+        nb_dtype dtype = bf16 ? NB_BFLOAT16 : NB_FLOAT16;
+        for (int i = 0; i < 2 * N; i++) {
+            float x = (float)((i - N) * 0.0173), y = (float)(1.5 - (i % 97) * 0.031);
+            if (i % 211 == 3) x = NAN;
+            if (i % 307 == 5) x = -INFINITY;
+            if (i % 401 == 7) y = 0.0f;
+            a[i] = bf16 ? nbi_f32_to_bf16(x) : nbi_f32_to_f16(x);
+            b[i] = bf16 ? nbi_f32_to_bf16(y) : nbi_f32_to_f16(y);
+        }
+        /* layouts: strides in bytes of (out, a, b) */
+        static const int64_t layouts[][3] = { { 2, 2, 2 }, { 2, 2, 0 }, { 2, 0, 2 }, { 2, 4, 4 }, { 4, 2, 2 } };
+        for (int arity = 1; arity <= 2; arity++) {
+            int ops = arity == 1 ? NBI_NUM_UNARY : NBI_NUM_BINARY;
+            for (int op = 0; op < ops; op++) {
+                nbi_loop_fn base = arity == 1 ? tables[0]->unary[op][dtype] : tables[0]->binary[op][dtype];
+                if (base == NULL) continue;
+                const row *r         = arity == 1 ? &unary_rows[op] : &binary_rows[op];
+                bool       bool_out  = strcmp(r->result, "BOOL") == 0;
+                /* correctly rounded in float32 on every build: the half
+                 * results must then be equal, bit for bit */
+                char padded[40];
+                snprintf(padded, sizeof padded, " %s ", r->name);
+                bool exact = strstr(" add sub mul div neg abs maximum minimum ", padded) != NULL;
+                for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
+                    int64_t strides[3] = { layouts[l][0], layouts[l][1], layouts[l][2] };
+                    if (arity == 1 && strides[1] == 0) continue;
+                    if (bool_out) strides[0] /= 2; /* uint8 out */
+                    memset(ref, 0, 4 * N);
+                    char *ref_data[3] = { (char *)ref, (char *)a, (char *)b };
+                    base(ref_data, strides, N, &params);
+                    for (int t = 1; t < count; t++) {
+                        nbi_loop_fn loop = arity == 1 ? tables[t]->unary[op][dtype] : tables[t]->binary[op][dtype];
+                        memset(got, 0, 4 * N);
+                        char *data[3] = { (char *)got, (char *)a, (char *)b };
+                        loop(data, strides, N, &params);
+                        int bad = bool_out ? memcmp(got, ref, 4 * N) != 0
+                                           : half_mismatches(got, ref, N, strides[0] / 2, bf16, exact);
+                        NBT_CHECK(bad == 0);
+                        if (bad)
+                            fprintf(stderr, "  %s: nb_%s in %s, layout %zu, differs from baseline at %d points\n",
+                                    names[t], r->name, nb_dtype_name(dtype), l, bad);
+                    }
+                }
+            }
+        }
+    }
+    free(a);
+    free(b);
+    free(ref);
+    free(got);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Semantics the table cannot show                                           */
 /* ------------------------------------------------------------------------ */
@@ -889,6 +974,7 @@ int main(void)
     NBT_RUN(test_unary_table);
     NBT_RUN(test_binary_table);
     NBT_RUN(test_isa_tables_agree);
+    NBT_RUN(test_isa_half_loops_agree);
     NBT_RUN(test_promotion);
     NBT_RUN(test_integer_semantics);
     NBT_RUN(test_float_special_values);

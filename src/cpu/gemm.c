@@ -19,9 +19,7 @@
  */
 #include "gemm.h"
 
-#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#endif
+#include "cpu_features.h"
 
 #include <limits.h>
 #include <stdatomic.h>
@@ -128,29 +126,15 @@ static const gemm_variant variants[] = {
 #endif
 };
 
-/* How many variants of the table this CPU runs (they are ordered by ISA). */
-static int supported_variants(void)
-{
-#if NBI_GEMM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 3;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
-#endif
-    return 1;
-}
-
+/* How many variants of the table this CPU runs: they are ordered by
+ * instruction-set level, one per level of cpu_features.h. */
 int nbi_gemm_fallback_variant_count(void)
 {
-    /* NOTE: atomic: threads that race here all compute the same value, but
-     * a plain int written by one while another reads it is a data race. */
-    static atomic_int count;
-    int               value = atomic_load_explicit(&count, memory_order_relaxed);
-    if (value == 0) {
-        value = supported_variants();
-        atomic_store_explicit(&count, value, memory_order_relaxed);
-    }
-    return value;
+#if NBI_GEMM_X86
+    return (int)nbi_cpu_level_used() + 1;
+#else
+    return 1;
+#endif
 }
 
 static const gemm_variant *variant_at(int variant)
@@ -328,42 +312,14 @@ static void blas_gemm(size_t itemsize, bool trans_a, bool trans_b, int64_t m, in
 
 bool nbi_gemm_direct_available(void)
 {
-#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
-    /* NOTE: atomic, as nbi_gemm_fallback_variant_count's (-1: not known yet). */
-    static atomic_int available = -1;
-    int               value     = atomic_load_explicit(&available, memory_order_relaxed);
-    if (value < 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                __builtin_cpu_supports("avx512dq");
-        atomic_store_explicit(&available, value, memory_order_relaxed);
-    }
-    return value;
+#if NB_HAVE_X86_ISAS
+    return nbi_cpu_level_used() == NBI_CPU_AVX512;
 #else
     return false;
 #endif
 }
 
-bool nbi_gemm_bf16_available(void)
-{
-#if NB_HAVE_X86_ISAS && (defined(__GNUC__) || defined(__clang__))
-    static atomic_int available = -1; /* as nbi_gemm_direct_available's */
-    int               value     = atomic_load_explicit(&available, memory_order_relaxed);
-    if (value < 0) {
-        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-        /* CPUID leaf 7 subleaf 1, EAX bit 5: AVX512_BF16 (not every
-         * compiler's __builtin_cpu_supports knows it) */
-        bool bf16 = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax >> 5 & 1);
-        __builtin_cpu_init();
-        value = bf16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl");
-        atomic_store_explicit(&available, value, memory_order_relaxed);
-    }
-    return value;
-#else
-    return false;
-#endif
-}
+bool nbi_gemm_bf16_available(void) { return nbi_cpu_has_avx512_bf16(); }
 
 #if !NB_HAVE_X86_ISAS
 /* Builds without the x86 kernels (other CPUs, NB_X86_ISAS=OFF) have no
@@ -503,7 +459,7 @@ static bool openblas_has_avx512(void)
  * (bench_gemm, one thread: 256^3 1.76x; the CNN's conv products 64x1568x288
  * 1.63x, 288x1568x64 1.9x, 64x196x288 1.27x), but lost where a side of C is
  * thinner than its register tile (32x9x784: 0.37x). NOTE: decided once;
- * atomic, as nbi_gemm_direct_available's. */
+ * atomic, as cpu_features.c's level. */
 static bool packed_wins(int64_t m, int64_t n, int64_t k)
 {
     static atomic_int ours_is_faster = -1;

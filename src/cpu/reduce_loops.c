@@ -20,6 +20,7 @@
 
 #include "reduce_kernels.h"
 
+#include "cpu_features.h"
 #include "vecmath.h"
 
 #include <stdatomic.h>
@@ -438,8 +439,7 @@ const nbi_reduce_loops *nbi_reduce_loops_get(void)
     if (NBI_UNLIKELY(loops == NULL)) {
         loops = &loops_baseline;
 #if NBI_AVX2_CLONES
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2")) loops = &loops_avx2;
+        if (nbi_cpu_level_used() >= NBI_CPU_AVX2) loops = &loops_avx2;
 #endif
         atomic_store_explicit(&chosen, loops, memory_order_relaxed);
     }
