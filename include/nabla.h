@@ -507,6 +507,7 @@ NB_API nb_tensor *nb_fmod_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_atan2_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_copysign_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_hypot_scalar_i64(const nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_xlogy_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_logical_xor_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_bitwise_and_scalar_i64(const nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_bitwise_or_scalar_i64(const nb_tensor *a, int64_t s);
@@ -521,6 +522,7 @@ NB_API nb_tensor *nb_fmod_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_atan2_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_copysign_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_hypot_scalar_i64_(nb_tensor *a, int64_t s);
+NB_API nb_tensor *nb_xlogy_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_bitwise_and_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_bitwise_or_scalar_i64_(nb_tensor *a, int64_t s);
 NB_API nb_tensor *nb_bitwise_xor_scalar_i64_(nb_tensor *a, int64_t s);
@@ -622,6 +624,10 @@ NB_API nb_tensor *nb_fmod(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_atan2(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_copysign(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_hypot(const nb_tensor *a, const nb_tensor *b);
+/* torch.xlogy: a log(b), 0 where a == 0 (even where b is 0), NaN where b is
+ * NaN; integers promote to float32. Gradients as torch: a gets g log(b),
+ * 0 where a == 0 and b <= 0; b gets g a / b (NaN at a == b == 0). */
+NB_API nb_tensor *nb_xlogy(const nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_logical_xor(const nb_tensor *a, const nb_tensor *b); /* any dtypes; bool result */
 /* With a Python-style number for b (as the _scalar forms above). torch has
  * no atan2 / hypot / logical_xor with a number: these are as with a 0-d
@@ -630,6 +636,7 @@ NB_API nb_tensor *nb_fmod_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_atan2_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_copysign_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_hypot_scalar(const nb_tensor *a, double s);
+NB_API nb_tensor *nb_xlogy_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_logical_xor_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_bitwise_and_scalar(const nb_tensor *a, double s);
 NB_API nb_tensor *nb_bitwise_or_scalar(const nb_tensor *a, double s);
@@ -689,6 +696,8 @@ NB_API nb_tensor *nb_copysign_(nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_copysign_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_hypot_(nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_hypot_scalar_(nb_tensor *a, double s);
+NB_API nb_tensor *nb_xlogy_(nb_tensor *a, const nb_tensor *b);
+NB_API nb_tensor *nb_xlogy_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_bitwise_and_(nb_tensor *a, const nb_tensor *b);
 NB_API nb_tensor *nb_bitwise_and_scalar_(nb_tensor *a, double s);
 NB_API nb_tensor *nb_bitwise_or_(nb_tensor *a, const nb_tensor *b);

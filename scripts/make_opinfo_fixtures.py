@@ -3,6 +3,8 @@
 and what PyTorch 1.13 computes for them, for tests/test_opinfo.c.
 
 Run with the Python that has PyTorch:  /usr/bin/python3 scripts/make_opinfo_fixtures.py
+To add new rows' cases and keep the others' bytes (see main):
+  /usr/bin/python3 scripts/make_opinfo_fixtures.py --append ROW[,ROW...]
 
 The rows come from tests/op_info.h (its OP(...) lines): name, arity, kind,
 dtypes, domain, flags. Each kind has a sample generator below (shapes with
@@ -56,6 +58,7 @@ import math
 import os
 import re
 import struct
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -105,6 +108,11 @@ def accepts(row, dtype):
 # ---------------------------------------------------------------- values
 
 gen = torch.Generator().manual_seed(20240607)
+
+
+# xlogy (kl_div's piece) came later: its rows' own stream.
+OWN_STREAMS = {name: torch.Generator().manual_seed(20261207 + k) for k, name in enumerate(
+    ["xlogy", "xlogy_scalar", "xlogy_", "xlogy_scalar_", "xlogy_scalar_i64", "xlogy_scalar_i64_"])}
 
 
 def randint(lo, hi, n):
@@ -606,9 +614,9 @@ for _u in ["hardswish", "hardsigmoid", "mish", "softsign", "logsigmoid", "selu",
     TORCH[_u] = (lambda m: lambda x, p: getattr(F, m)(x[0]))(_u)
 for _u in ["hardswish", "hardsigmoid", "mish", "selu", "relu6"]:
     TORCH[_u + "_"] = (lambda m: lambda x, p: getattr(F, m)(x[0], inplace=True))(_u)
-for _b in ["fmod", "atan2", "copysign", "hypot", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"]:
+for _b in ["fmod", "atan2", "copysign", "hypot", "xlogy", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"]:
     TORCH[_b] = (lambda m: lambda x, p: getattr(torch, m)(x[0], x[1]))(_b)
-    if _b in ("fmod", "copysign", "bitwise_and", "bitwise_or", "bitwise_xor"):  # torch takes a Number
+    if _b in ("fmod", "copysign", "xlogy", "bitwise_and", "bitwise_or", "bitwise_xor"):  # torch takes a Number
         TORCH[_b + "_scalar"] = (lambda m: lambda x, p: getattr(torch, m)(x[0], S(p)))(_b)
     else:  # no Number overload in torch: nabla's is as with a 0-d tensor
         TORCH[_b + "_scalar"] = (lambda m: lambda x, p: getattr(torch, m)(x[0], torch.tensor(S(p))))(_b)
@@ -628,9 +636,9 @@ TORCH.update({
     "isclose": lambda x, p: torch.isclose(x[0], x[1], rtol=p["d"][0], atol=p["d"][1], equal_nan=p["flag"]),
     "fmod_": lambda x, p: x[0].fmod_(x[1]), "fmod_scalar_": lambda x, p: x[0].fmod_(S(p)),
 })
-for _b in ["atan2", "copysign", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor"]:
+for _b in ["atan2", "copysign", "hypot", "xlogy", "bitwise_and", "bitwise_or", "bitwise_xor"]:
     TORCH[_b + "_"] = (lambda m: lambda x, p: getattr(x[0], m)(x[1]))(_b + "_")
-    if _b in ("copysign", "bitwise_and", "bitwise_or", "bitwise_xor"):
+    if _b in ("copysign", "xlogy", "bitwise_and", "bitwise_or", "bitwise_xor"):
         TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(S(p)))(_b + "_")
     else:
         TORCH[_b + "_scalar_"] = (lambda m: lambda x, p: getattr(x[0], m)(torch.tensor(S(p))))(_b + "_")
@@ -2318,13 +2326,51 @@ def jumps_near(op, params, inputs):
     return bool(((r - torch.round(r)).abs() < 1e-3).any()) if r.numel() else False
 
 
+def read_fixture(path):
+    """The committed fixture: (cases, grad_fn names, the cases' bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"NBOPINFO" or struct.unpack_from("<I", data, 8)[0] != VERSION:
+        raise SystemExit("%s: not a version %d fixture" % (path, VERSION))
+    count = struct.unpack_from("<I", data, 12)[0]
+    pos, names = 17, []
+    for _ in range(data[16]):
+        names.append(data[pos + 1:pos + 1 + data[pos]].decode())
+        pos += 1 + data[pos]
+    return count, names, data[pos:]
+
+
 def main():
+    """With --append ROW[,ROW...]: add those rows' cases to the committed
+    fixture and keep every other case's bytes as they are. torch's answers
+    (half kernels above all) depend on the CPU it runs on, so regenerating
+    everything on another machine changes cases nobody touched."""
     rows = parse_rows()
     missing = [n for n in rows if n not in TORCH or rows[n]["kind"] not in GENERATORS]
     if missing:
         raise SystemExit("rows without a torch reference or generator: %s" % ", ".join(missing))
+    only, kept_count, kept_blob = None, 0, b""
+    if len(sys.argv) == 3 and sys.argv[1] == "--append":
+        only = sys.argv[2].split(",")
+        unknown = [n for n in only if n not in rows]
+        if unknown:
+            raise SystemExit("no such rows: %s" % ", ".join(unknown))
+        kept_count, names, kept_blob = read_fixture(OUT)
+        GRAD_FN_NAMES.extend(names)  # the kept cases refer to them by index
+        # (a case starts with its op's name, length first: a cheap look)
+        present = [op for op in only if enc_str(op) in kept_blob]
+        if present:
+            raise SystemExit("the fixture seems to have cases of %s already" % ", ".join(present))
+    global gen
+    main_stream = gen
     for name, row in rows.items():
+        if only is not None and name not in only:
+            continue
+        # rows added after the fixture settled draw from their own stream, so
+        # that every other row keeps its samples (and torch's answers to them)
+        gen = OWN_STREAMS[name] if name in OWN_STREAMS else main_stream
         GENERATORS[row["kind"]](name, row)
+    gen = main_stream
     add_narrow_cases(rows)  # issue 13
     blob = b""
     stats = dict(ok=0, raises=0, grads=0, runs=0)
@@ -2350,10 +2396,11 @@ def main():
             print("raises %-22s %3d %s: %s" % (op, n, kind, msg))
     with open(OUT, "wb") as f:
         names = struct.pack("<B", len(GRAD_FN_NAMES)) + b"".join(enc_str(n) for n in GRAD_FN_NAMES)
-        f.write(b"NBOPINFO" + struct.pack("<II", VERSION, len(CASES)) + names + blob)
-    print("%s: %d rows, %d cases (%d ok, %d raise, %d with gradients, %d autograd status runs, %d grad_fn names), "
-          "%d bytes" % (os.path.relpath(OUT, ROOT), len(rows), len(CASES), stats["ok"], stats["raises"], stats["grads"],
-                        stats["runs"], len(GRAD_FN_NAMES), 16 + len(names) + len(blob)))
+        f.write(b"NBOPINFO" + struct.pack("<II", VERSION, kept_count + len(CASES)) + names + kept_blob + blob)
+    print("%s: %d rows, %d new cases (%d ok, %d raise, %d with gradients, %d autograd status runs), %d kept, "
+          "%d grad_fn names, %d bytes" % (os.path.relpath(OUT, ROOT), len(rows), len(CASES), stats["ok"],
+                                          stats["raises"], stats["grads"], stats["runs"], kept_count,
+                                          len(GRAD_FN_NAMES), 16 + len(names) + len(kept_blob) + len(blob)))
 
 
 if __name__ == "__main__":

@@ -152,6 +152,8 @@ ROWS = [
     ("nb_copysign", lambda: torch.copysign(x, y)),
     ("nb_copysign_scalar", lambda: torch.copysign(x, -1.0)),
     ("nb_hypot", lambda: torch.hypot(x, y)),
+    ("nb_xlogy", lambda: torch.xlogy(x, y)),
+    ("nb_xlogy_scalar", lambda: torch.xlogy(x, 2.0)),
 ]
 
 COMPOSITE = [

@@ -203,7 +203,7 @@ static void run_elementwise13(void)
         bool        takes_float, takes_int, takes_bool;
     } binary13[] = {
         { "nb_fmod", nb_fmod, 1, 1, 0 },         { "nb_atan2", nb_atan2, 1, 1, 1 },
-        { "nb_copysign", nb_copysign, 1, 1, 1 }, { "nb_hypot", nb_hypot, 1, 0, 0 },
+        { "nb_copysign", nb_copysign, 1, 1, 1 }, { "nb_hypot", nb_hypot, 1, 0, 0 }, { "nb_xlogy", nb_xlogy, 1, 1, 1 },
         { "nb_logical_xor", nb_logical_xor, 1, 1, 1 }, { "nb_bitwise_and", nb_bitwise_and, 0, 1, 1 },
         { "nb_bitwise_or", nb_bitwise_or, 0, 1, 1 }, { "nb_bitwise_xor", nb_bitwise_xor, 0, 1, 1 },
     };
@@ -234,6 +234,7 @@ static void run_elementwise13(void)
     } scalar13[] = {
         { "nb_fmod_scalar", nb_fmod_scalar, 1 },         { "nb_atan2_scalar", nb_atan2_scalar, 1 },
         { "nb_copysign_scalar", nb_copysign_scalar, 1 }, { "nb_hypot_scalar", nb_hypot_scalar, 1 },
+        { "nb_xlogy_scalar", nb_xlogy_scalar, 1 },
         { "nb_logical_xor_scalar", nb_logical_xor_scalar, 1 },
         { "nb_bitwise_and_scalar", nb_bitwise_and_scalar, 0 }, { "nb_bitwise_or_scalar", nb_bitwise_or_scalar, 0 },
         { "nb_bitwise_xor_scalar", nb_bitwise_xor_scalar, 0 },
@@ -275,6 +276,7 @@ static void run_elementwise13(void)
         { "nb_atan2_", "nb_atan2_scalar_", nb_atan2_, nb_atan2_scalar_, 1 },
         { "nb_copysign_", "nb_copysign_scalar_", nb_copysign_, nb_copysign_scalar_, 1 },
         { "nb_hypot_", "nb_hypot_scalar_", nb_hypot_, nb_hypot_scalar_, 1 },
+        { "nb_xlogy_", "nb_xlogy_scalar_", nb_xlogy_, nb_xlogy_scalar_, 1 },
         { "nb_bitwise_and_", "nb_bitwise_and_scalar_", nb_bitwise_and_, nb_bitwise_and_scalar_, 0 },
         { "nb_bitwise_or_", "nb_bitwise_or_scalar_", nb_bitwise_or_, nb_bitwise_or_scalar_, 0 },
         { "nb_bitwise_xor_", "nb_bitwise_xor_scalar_", nb_bitwise_xor_, nb_bitwise_xor_scalar_, 0 },

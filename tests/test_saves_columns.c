@@ -192,8 +192,11 @@ static double *values_of(const nb_tensor *t)
 
 /* NOTE: nan_to_num's formula reads only whether x is finite, which the
  * usual perturbation (finite to finite) cannot change: its row overwrites
- * every other element with NaN instead. */
-static bool perturb_to_nan;
+ * every other element with NaN instead. xlogy's gradient of a reads a only
+ * where b <= 0 (a == 0 there gets 0, not g log b): its row overwrites every
+ * other element with 0, and its b holds zeros (xlogy_values). */
+static bool   perturb_every_other;
+static double perturb_every_other_to;
 
 /* The gradients of sum(op(leaves)) for fresh leaves holding values (needs:
  * which of them require grad), into grads[k] (NULL for a leaf that does
@@ -209,7 +212,7 @@ static void gradients(const op_call *c, int count, nb_tensor *const *values, con
     nb_tensor *target = perturbed < 0 ? NULL : perturbed < count ? leaves[perturbed] : out;
     if (target != NULL) {
         double *v = nb_data(target);
-        for (int64_t i = 0; i < nb_numel(target); i++) v[i] = perturb_to_nan && i % 2 ? NAN : -2 * v[i] - 1.3;
+        for (int64_t i = 0; i < nb_numel(target); i++) v[i] = perturb_every_other && i % 2 ? perturb_every_other_to : -2 * v[i] - 1.3;
     }
     NBT_CHECK(nb_backward(nb_sum(out)) == NB_OK);
     for (int k = 0; k < count; k++) grads[k] = needs[k] ? values_of(nb_grad(leaves[k])) : NULL;
@@ -276,10 +279,11 @@ static void test_unary_rows(void)
     nb_tensor *values[2];
     smooth_values(values);
     for (int op = 0; op < NBI_NUM_UNARY; op++) {
-        perturb_to_nan = op == NBI_UNARY_nan_to_num;
+        perturb_every_other    = op == NBI_UNARY_nan_to_num;
+        perturb_every_other_to = NAN;
         check_one_input_row("ops.def", &unary_rows[op], UNARY, op, values);
     }
-    perturb_to_nan = false;
+    perturb_every_other = false;
     nb_scope_end();
 }
 
@@ -288,10 +292,19 @@ static void test_binary_rows(void)
     static const bool choices[3][2] = { { true, false }, { false, true }, { true, true } };
     static const char *choice_names[3] = { "a", "b", "a and b" };
     nb_scope_begin();
-    nb_tensor *values[2];
+    nb_tensor *values[2], *xlogy_values[2];
     smooth_values(values);
+    /* b with a zero in every third place, where xlogy's mask can act */
+    xlogy_values[0] = values[0];
+    xlogy_values[1] = nb_where(nb_eq_scalar(nb_remainder_scalar(nb_arange(0, 12, 1, NB_OPTS()), 3), 0),
+                               nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_FLOAT64)),
+                               nb_reshape(values[1], NB_SHAPE(12)));
+    xlogy_values[1] = nb_reshape(xlogy_values[1], NB_SHAPE(3, 4));
     for (int op = 0; op < NBI_NUM_BINARY; op++) {
         const row *r = &binary_rows[op];
+        bool       xlogy = op == NBI_BINARY_xlogy;
+        perturb_every_other    = xlogy;
+        perturb_every_other_to = 0;
         if (strcmp(r->grad, "DIFF") != 0) {
             NBT_CHECK(strcmp(r->saves[0], "NONE") == 0 && strcmp(r->saves[1], "NONE") == 0);
             continue;
@@ -306,10 +319,12 @@ static void test_binary_rows(void)
                     listed = listed || (choices[choice][k] && strstr(r->saves[k], letter) != NULL);
                 char what[64];
                 snprintf(what, sizeof what, "input %s (gradient of %s)", letter, choice_names[choice]);
-                check_reads("ops.def", r, what, listed, formula_reads(&c, 2, values, choices[choice], input));
+                check_reads("ops.def", r, what, listed,
+                            formula_reads(&c, 2, xlogy ? xlogy_values : values, choices[choice], input));
             }
         }
     }
+    perturb_every_other = false;
     nb_scope_end();
 }
 

@@ -555,6 +555,49 @@ static void test_grad_fn_names_as_torch(void)
     nb_scope_end();
 }
 
+/* Found by differential runs against torch 1.13: sinc's gradient where x^2
+ * underflows is 0, not 0/0 (torch masks pi x^2 == 0); kl_div's target
+ * gradient is NaN where the target is 0 (torch's xlogy composite), and
+ * xlogy itself. */
+static void test_sinc_and_kl_div_gradients_as_torch(void)
+{
+    nb_scope_begin();
+    const float tiny[] = { 1e-30f, 1e-20f, 1e-3f };
+    nb_tensor  *x      = nb_from_data(tiny, NB_SHAPE(3), NB_OPTS(.requires_grad = true));
+    NBT_CHECK(nb_backward(nb_sum(nb_sinc(x))) == NB_OK);
+    const float *g = nb_data(nb_grad(x));
+    NBT_CHECK(g[0] == 0 && g[1] == 0);
+    NBT_CHECK_NEAR(g[2], -0.0033350526f, 1e-9); /* torch: -0.0033350526355 */
+    const double tiny64[] = { 1e-200 };
+    nb_tensor   *y        = f64(NB_SHAPE(1), tiny64, true);
+    NBT_CHECK(nb_backward(nb_sum(nb_sinc(y))) == NB_OK);
+    NBT_CHECK(((const double *)nb_data(nb_grad(y)))[0] == 0);
+
+    const double input_values[] = { -1.5, -0.5 }, target_values[] = { 0, 0.3 };
+    nb_tensor   *input = f64(NB_SHAPE(2), input_values, true), *target = f64(NB_SHAPE(2), target_values, true);
+    NBT_CHECK(nb_backward(nb_kl_div(input, target, NB_REDUCTION_SUM, false)) == NB_OK);
+    const double *gt = nb_data(nb_grad(target)), *gi = nb_data(nb_grad(input));
+    NBT_CHECK(isnan(gt[0]));
+    NBT_CHECK_NEAR(gt[1], 0.2960271956740639, 1e-12); /* log(0.3) + 1 - input */
+    NBT_CHECK(gi[0] == 0 && gi[1] == -0.3);
+
+    /* xlogy: 0 at a == 0 whatever b (NaN b aside); a's gradient 0 there when b <= 0 */
+    const double a_values[] = { 0, 0, 2, 0 }, b_values[] = { 0, -1, 0.5, NAN };
+    nb_tensor   *a = f64(NB_SHAPE(4), a_values, true), *b = f64(NB_SHAPE(4), b_values, true);
+    nb_tensor   *z = nb_xlogy(a, b);
+    const double *zv = nb_data(z);
+    NBT_CHECK(zv[0] == 0 && zv[1] == 0 && isnan(zv[3]));
+    NBT_CHECK_NEAR(zv[2], 2 * log(0.5), 1e-15);
+    NBT_CHECK(nb_backward(nb_sum(z)) == NB_OK);
+    const double *ga = nb_data(nb_grad(a)), *gb = nb_data(nb_grad(b));
+    NBT_CHECK(ga[0] == 0 && ga[1] == 0 && isnan(ga[3])); /* torch: 0, 0, log 0.5, nan */
+    NBT_CHECK_NEAR(ga[2], log(0.5), 1e-15);
+    NBT_CHECK(isnan(gb[0]) && gb[1] == 0 && gb[2] == 4); /* torch: nan, -0., 4, nan */
+    NBT_CHECK(strcmp(nb_grad_fn_name(z), "XlogyBackward0") == 0);
+    NBT_CHECK(strcmp(nb_grad_fn_name(nb_xlogy_scalar(a, 2)), "XlogyBackward2") == 0);
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -570,5 +613,6 @@ int main(void)
     NBT_RUN(test_dtype_rules_as_torch);
     NBT_RUN(test_refusals_as_torch);
     NBT_RUN(test_grad_fn_names_as_torch);
+    NBT_RUN(test_sinc_and_kl_div_gradients_as_torch);
     return nbt_finish();
 }

@@ -161,16 +161,19 @@ static nb_tensor *where_scalar_factor(const nb_tensor *cond, const nb_tensor *th
     return nb_where(cond, then, other);
 }
 
-/* (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x == 0. */
+/* g (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 where pi x^2 is 0: also
+ * where x^2 underflows (x = 1e-30 in float32), whose quotient would be
+ * 0/0 (torch's mask). */
 static nb_status sinc_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
-    const double pi = 3.14159265358979323846;
-    nb_tensor   *x  = nbi_input(node, 0);
-    nb_tensor   *px = nb_mul_scalar(x, pi);
-    nb_tensor   *d  = nb_div(nb_sub(nb_mul(px, nb_cos(px)), nb_sin(px)), nb_mul(px, x));
-    nb_tensor   *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
-    nb_status    status = finish_input_grad(node, 0, nb_mul(g, nb_where(nb_eq_scalar(x, 0), zero, d)), grad_inputs);
+    const double pi      = 3.14159265358979323846;
+    nb_tensor   *x       = nbi_input(node, 0);
+    nb_tensor   *px      = nb_mul_scalar(x, pi);
+    nb_tensor   *squared = nb_mul_scalar(nb_mul(x, x), pi);
+    nb_tensor   *d       = nb_div(nb_mul(g, nb_sub(nb_mul(px, nb_cos(px)), nb_sin(px))), squared);
+    nb_tensor   *zero    = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = d ? d->dtype : x->dtype));
+    nb_status    status  = finish_input_grad(node, 0, nb_where(nb_eq_scalar(squared, 0), zero, d), grad_inputs);
     NBI_FORMULA_END(status);
 }
 
@@ -318,6 +321,14 @@ static nb_tensor *copysign_ratio(const nb_tensor *a, const nb_tensor *b)
 BINARY_FORMULA(copysign, nb_mul(g, copysign_ratio(a, b)), nb_zeros_like(g))
 /* hypot: g a / hypot(a, b), g b / hypot(a, b) */
 BINARY_FORMULA(hypot, nb_mul(g, nb_div(a, nb_hypot(a, b))), nb_mul(g, nb_div(b, nb_hypot(a, b))))
+/* xlogy, as torch: a gets xlogy(g, b), 0 where a == 0 and b <= 0 (the
+ * limit); b gets g a / b (NaN at a == b == 0, as torch's). */
+static nb_tensor *xlogy_grad_a(const nb_tensor *g, const nb_tensor *a, const nb_tensor *b)
+{
+    nb_tensor *zero = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = g->dtype));
+    return nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_le_scalar(b, 0)), zero, nb_xlogy(g, b));
+}
+BINARY_FORMULA(xlogy, xlogy_grad_a(g, a, b), nb_div(nb_mul(g, a), b))
 
 /* where(cond, a, b): inputs (cond, a, b). */
 static nb_status where_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)

@@ -248,7 +248,13 @@ NBI_FORMULA void nbi_raise(const nbi_params *p, int code)
     NBI_FORMULA T fmod_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(fmod)(a, b); } \
     NBI_FORMULA T atan2_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(atan2)(a, b); } \
     NBI_FORMULA T copysign_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(copysign)(a, b); } \
-    NBI_FORMULA T hypot_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(hypot)(a, b); }
+    NBI_FORMULA T hypot_##sfx(T a, T b, const nbi_params *p) { (void)p; return FUN(hypot)(a, b); } \
+    NBI_FORMULA T xlogy_##sfx(T a, T b, const nbi_params *p)                                 \
+    {                                                                                          \
+        (void)p;                                                                               \
+        if (b != b) return b;                                                                  \
+        return a == 0 ? (T)0 : a * FUN(log)(b);                                                \
+    }
 
 #define NBI_FUN_F32(name) name##f
 #define NBI_FUN_F64(name) name

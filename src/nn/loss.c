@@ -227,10 +227,8 @@ nb_tensor *nb_binary_cross_entropy_with_logits(const nb_tensor *logits, const nb
 /* ------------------------------------------------------------------------ */
 
 /* input: log q; target: p (or log p when log_target). The pointwise loss is
- * p (log p - log q), with 0 log 0 = 0 (torch's xlogy).
- * NOTE: xlogy is t log(t == 0 ? 1 : t), not where(t == 0, 0, t log t): the
- * untaken branch's gradient would be 0 * log(0) = NaN. At t = 0 the target's
- * gradient is then -input (torch gives NaN there). */
+ * xlogy(p, p) - p log q, torch 1.13's composite, with its gradients: the
+ * target's is NaN where it is 0 (xlogy's b gradient 0 / 0). */
 nb_tensor *nb_kl_div(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction, bool log_target)
 {
     const char *op = "nb_kl_div";
@@ -240,9 +238,7 @@ nb_tensor *nb_kl_div(const nb_tensor *input, const nb_tensor *target, nb_reducti
     if (log_target) {
         loss = nb_mul(nb_exp(target), nb_sub(target, input));
     } else {
-        nb_tensor *ones     = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = target->dtype));
-        nb_tensor *safe_log = nb_log(nb_where(nb_eq_scalar(target, 0), ones, target));
-        loss                = nb_sub(nb_mul(target, safe_log), nb_mul(target, input));
+        loss = nb_sub(nb_xlogy(target, target), nb_mul(target, input));
     }
     if (reduction == NB_REDUCTION_BATCHMEAN) {
         nb_tensor *sum = nb_sum(loss);

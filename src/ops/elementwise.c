@@ -110,6 +110,7 @@ static const char *const binary_node_name[NBI_NUM_BINARY] = {
     [NBI_BINARY_maximum] = "MaximumBackward0",   [NBI_BINARY_minimum] = "MinimumBackward0",
     [NBI_BINARY_fmod] = "FmodBackward1",         [NBI_BINARY_atan2] = "Atan2Backward0",
     [NBI_BINARY_copysign] = "CopysignBackward0", [NBI_BINARY_hypot] = "HypotBackward0",
+    [NBI_BINARY_xlogy] = "XlogyBackward0",
 };
 
 typedef enum { OPERAND_TENSOR, OPERAND_SCALAR, OPERAND_REVERSED_SCALAR } operand_form;
@@ -120,6 +121,7 @@ static const char *binary_node_name_of(nbi_binary_op op, operand_form form)
     if (form == OPERAND_SCALAR && op == NBI_BINARY_remainder) return "RemainderBackward0";
     if (form == OPERAND_SCALAR && op == NBI_BINARY_fmod) return "FmodBackward0";
     if (form == OPERAND_SCALAR && op == NBI_BINARY_copysign) return "CopysignBackward1";
+    if (form == OPERAND_SCALAR && op == NBI_BINARY_xlogy) return "XlogyBackward2";
     if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_sub) return "RsubBackward1";
     if (form == OPERAND_REVERSED_SCALAR && op == NBI_BINARY_div) return "MulBackward0"; /* torch: s * reciprocal(a) */
     return binary_node_name[op] ? binary_node_name[op] : binary_info[op].name;
@@ -590,6 +592,7 @@ IN_PLACE_FRONT_DOOR(fmod)
 IN_PLACE_FRONT_DOOR(atan2)
 IN_PLACE_FRONT_DOOR(copysign)
 IN_PLACE_FRONT_DOOR(hypot)
+IN_PLACE_FRONT_DOOR(xlogy)
 IN_PLACE_FRONT_DOOR(bitwise_and)
 IN_PLACE_FRONT_DOOR(bitwise_or)
 IN_PLACE_FRONT_DOOR(bitwise_xor)
