@@ -598,6 +598,36 @@ static void test_sinc_and_kl_div_gradients_as_torch(void)
     nb_scope_end();
 }
 
+/* torch's pow with a number exponent runs sqrt for 0.5 and 1 / sqrt for
+ * -0.5 (float32, float64, bfloat16), in forward and in the backward's
+ * a^(b - 1); they differ from pow at -0 and -inf. A tensor exponent runs
+ * pow. Values printed by torch 1.13. */
+static void test_pow_number_roots_as_torch(void)
+{
+    nb_scope_begin();
+    const float values[] = { -0.0f, -INFINITY, 4.0f }, weights[] = { -1, 1, 1 };
+    nb_tensor  *x = nb_from_data(values, NB_SHAPE(3), NB_OPTS(.requires_grad = true));
+    nb_tensor  *w = nb_from_data(weights, NB_SHAPE(3), NB_OPTS());
+    nb_tensor  *y = nb_pow_scalar(x, 0.5);
+    const float *yv = nb_data(y);
+    NBT_CHECK(yv[0] == 0 && signbit(yv[0]) && isnan(yv[1]) && yv[2] == 2); /* torch: -0., nan, 2. */
+    NBT_CHECK(nb_backward(nb_sum(nb_mul(y, w))) == NB_OK);
+    const float *g = nb_data(nb_grad(x));
+    NBT_CHECK(g[0] == INFINITY && isnan(g[1]) && g[2] == 0.25f); /* torch: inf, nan, 0.25 */
+    nb_tensor *r = nb_pow_scalar(nb_to_dtype(x, NB_FLOAT64), -0.5);
+    const double *rv = nb_data(r);
+    NBT_CHECK(rv[0] == -INFINITY && isnan(rv[1]) && rv[2] == 0.5); /* torch: -inf, nan, 0.5 */
+    nb_tensor *x2 = nb_from_data(values, NB_SHAPE(3), NB_OPTS(.requires_grad = true));
+    NBT_CHECK(nb_backward(nb_sum(nb_pow_scalar(x2, 1.5))) == NB_OK);
+    const float *g2 = nb_data(nb_grad(x2));
+    NBT_CHECK(g2[0] == 0 && signbit(g2[0]) && isnan(g2[1]) && g2[2] == 3); /* torch: -0., nan, 3. */
+    /* a tensor exponent: pow, as torch's tensor-tensor kernel */
+    nb_tensor    *t  = nb_pow(nb_detach(x), nb_full(NB_SCALAR_SHAPE, 0.5, NB_OPTS()));
+    const float  *tv = nb_data(t);
+    NBT_CHECK(tv[0] == 0 && !signbit(tv[0]) && tv[1] == INFINITY); /* torch: 0., inf */
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -614,5 +644,6 @@ int main(void)
     NBT_RUN(test_refusals_as_torch);
     NBT_RUN(test_grad_fn_names_as_torch);
     NBT_RUN(test_sinc_and_kl_div_gradients_as_torch);
+    NBT_RUN(test_pow_number_roots_as_torch);
     return nbt_finish();
 }

@@ -373,8 +373,20 @@ static uint32_t binary_saves(nbi_binary_op op, bool a_needs_grad, bool b_needs_g
 
 /* a op b with the result dtype already decided. When in_place, the output is
  * a itself and the computation runs in a's dtype. */
+/* torch's pow with a number exponent runs sqrt for 0.5 and 1 / sqrt for
+ * -0.5 on float32, float64 and bfloat16 (they differ from pow at -0 and
+ * -inf: -0 and NaN, -inf and NaN); a tensor exponent always runs pow. The
+ * unary op to run instead of pow, or NBI_NUM_UNARY. */
+static nbi_unary_op root_for_number_exponent(double exponent, nb_dtype compute)
+{
+    if (compute != NB_FLOAT32 && compute != NB_FLOAT64 && compute != NB_BFLOAT16) return NBI_NUM_UNARY;
+    return exponent == 0.5 ? NBI_UNARY_sqrt : exponent == -0.5 ? NBI_UNARY_rsqrt : NBI_NUM_UNARY;
+}
+
+/* a op b. number: for the number forms, the value b was made from (pow
+ * needs it, above, and so does its backward); NULL for two tensors. */
 static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b,
-                             nb_dtype promoted, bool in_place, operand_form form)
+                             nb_dtype promoted, bool in_place, operand_form form, const double *number)
 {
     const op_info *info    = &binary_info[op];
     nb_dtype       compute = compute_dtype_of(info, promoted);
@@ -421,8 +433,17 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     if (out->numel > 0) {
         const nb_tensor *operands[3]  = { out, a_cast ? a_cast : a, b_cast ? b_cast : b };
         nbi_iter         it;
-        nbi_iter_init(&it, 3, operands);
-        int code = nbi_backend_of(out)->binary(&it, op, compute);
+        nbi_unary_op     root = op == NBI_BINARY_pow && form == OPERAND_SCALAR && number != NULL
+                                    ? root_for_number_exponent(*number, compute)
+                                    : NBI_NUM_UNARY;
+        int              code = NBI_KERNEL_OK;
+        if (root != NBI_NUM_UNARY) {
+            nbi_iter_init(&it, 2, operands);
+            nbi_backend_of(out)->unary(&it, root, compute, &(nbi_op_params){ 0 });
+        } else {
+            nbi_iter_init(&it, 3, operands);
+            code = nbi_backend_of(out)->binary(&it, op, compute);
+        }
         if (code != NBI_KERNEL_OK) {
             if (!in_place) nb_free(out);
             out = NULL;
@@ -439,10 +460,14 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     const nb_tensor *inputs[2] = { a, b };
     if (nbi_binary_backward[op] != NULL && nbi_should_record(2, inputs)) {
         uint32_t saves = binary_saves(op, nbi_takes_grad(a), nbi_takes_grad(b));
-        if (nbi_record(out, binary_node_name_of(op, form), nbi_binary_backward[op], 2, inputs, saves) == NULL) {
+        nbi_node *node = nbi_record(out, binary_node_name_of(op, form), nbi_binary_backward[op], 2, inputs, saves);
+        if (node == NULL) {
             nb_free(out);
             return NULL;
         }
+        /* pow's backward takes a^(b - 1) as torch does for a number b */
+        node->scalars[0] = number != NULL && form == OPERAND_SCALAR;
+        node->scalars[1] = number != NULL ? *number : 0;
     }
     return out;
 fail:
@@ -481,7 +506,7 @@ static nb_tensor *binary(nbi_binary_op op, const char *name, const nb_tensor *a,
         if (old == NULL) return NULL;
         return nbi_finish_in_place((nb_tensor *)a, old, binary(op, name, old, b, false), name);
     }
-    return run_binary(op, name, a, b, promoted, in_place, OPERAND_TENSOR);
+    return run_binary(op, name, a, b, promoted, in_place, OPERAND_TENSOR, NULL);
 }
 
 /* a op s (or s op a when reversed), s taking part in promotion as a Python
@@ -527,11 +552,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
         nb_tensor *old = check_in_place_target(a, compute_dtype_of(&binary_info[op], promoted), name)
                              ? nbi_begin_in_place((nb_tensor *)a, name)
                              : NULL;
-        out = old ? nbi_finish_in_place((nb_tensor *)a, old, run_binary(op, name, old, scalar, promoted, false, OPERAND_SCALAR), name)
+        out = old ? nbi_finish_in_place((nb_tensor *)a, old, run_binary(op, name, old, scalar, promoted, false, OPERAND_SCALAR, &value), name)
                   : NULL;
     } else {
-        out = reversed ? run_binary(op, name, scalar, a, promoted, false, OPERAND_REVERSED_SCALAR)
-                       : run_binary(op, name, a, scalar, promoted, in_place, OPERAND_SCALAR);
+        out = reversed ? run_binary(op, name, scalar, a, promoted, false, OPERAND_REVERSED_SCALAR, &value)
+                       : run_binary(op, name, a, scalar, promoted, in_place, OPERAND_SCALAR, &value);
     }
     nb_free(scalar);
     return out;
