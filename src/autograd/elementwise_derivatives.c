@@ -292,16 +292,11 @@ BINARY_FORMULA(remainder, nbi_alias_recorded(g, "RemainderBackward1"), nb_neg(nb
 /* d/da a^b = b a^(b-1), 0 where b == 0; d/db a^b = a^b log a, 0 where
  * a == 0 and b >= 0 (the limit, instead of 0 * -inf). */
 /* a^(b - 1) as torch's backward takes it: for a number b (the node's
- * scalars: 1 and b) through pow with a number, which is sqrt or 1 / sqrt
- * for b - 1 = +-0.5 (elementwise.c's root_for_number_exponent). */
+ * scalars: 1 and b) with pow of a number, which runs sqrt or 1 / sqrt for
+ * b - 1 = +-0.5 where torch does. */
 static nb_tensor *pow_less_one(const nbi_node *node, const nb_tensor *a, const nb_tensor *b)
 {
-    if (node->scalars[0] != 0 && (a->dtype == NB_FLOAT32 || a->dtype == NB_FLOAT64 || a->dtype == NB_BFLOAT16)) {
-        double e = node->scalars[1] - 1;
-        if (e == 0.5) return nb_sqrt(a);
-        if (e == -0.5) return nb_rsqrt(a);
-    }
-    return nb_pow(a, nb_sub_scalar(b, 1));
+    return node->scalars[0] != 0 ? nb_pow_scalar(a, node->scalars[1] - 1) : nb_pow(a, nb_sub_scalar(b, 1));
 }
 BINARY_FORMULA(pow,
                nb_where(nb_eq_scalar(b, 0), nb_zeros_like(g), nb_mul(g, nb_mul(b, pow_less_one(node, a, b)))),

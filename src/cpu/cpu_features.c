@@ -1,8 +1,6 @@
 /*
  * cpu_features.c — the instruction-set level (see cpu_features.h).
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include "cpu_features.h"
 
 #include "core/internal.h"
@@ -22,13 +20,14 @@
 /* F16C is CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no
  * "f16c"); AVX512_BF16 leaf 7 subleaf 1, EAX bit 5 (not every compiler's
  * __builtin_cpu_supports knows it). */
+enum { EAX = 0, ECX = 2 }; /* cpuid_bit's reg */
+
 static bool cpuid_bit(unsigned leaf, unsigned subleaf, int reg, int bit)
 {
     unsigned r[4] = { 0 };
     if (!__get_cpuid_count(leaf, subleaf, &r[0], &r[1], &r[2], &r[3])) return false;
     return (r[reg] >> bit) & 1u;
 }
-enum { EAX = 0, ECX = 2 };
 
 static nbi_cpu_level hardware_level(void)
 {
@@ -40,7 +39,6 @@ static nbi_cpu_level hardware_level(void)
         return NBI_CPU_AVX512;
     return NBI_CPU_AVX2;
 }
-#endif
 
 /* The cap NB_CPU_CAPABILITY asks for; AVX-512 (no cap) when it is unset or
  * not one of the names. */
@@ -52,6 +50,7 @@ static nbi_cpu_level requested_cap(void)
     if (strcmp(text, "avx2") == 0) return NBI_CPU_AVX2;
     return NBI_CPU_AVX512;
 }
+#endif
 
 /* -1 until first asked. NOTE: atomic: threads racing here compute the same
  * value, but a plain int written by one while another reads it is a data
@@ -66,7 +65,6 @@ nbi_cpu_level nbi_cpu_level_used(void)
         nbi_cpu_level hardware = hardware_level(), cap = requested_cap();
         level                  = (int)(hardware < cap ? hardware : cap);
 #else
-        (void)requested_cap;
         level = NBI_CPU_BASELINE;
 #endif
         atomic_store_explicit(&level_used, level, memory_order_relaxed);

@@ -409,26 +409,29 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
     return true;
 }
 
-/* The sum of a contiguous integer or bool run, in uint64 (wrapping as
- * leaf_integer does): a typed loop the compiler vectorizes (integer sums
- * may be reordered), where leaf_integer's gather costs 2-3x. */
+/* The sum of a contiguous integer or bool run into *sum, in uint64
+ * (wrapping as leaf_integer does): a typed loop the compiler vectorizes
+ * (integer sums may be reordered), where leaf_integer's gather costs 2-3x.
+ * False for a dtype it has no loop for (leaf_integer sums those). */
 #define SUM_CONTIGUOUS(type, value)                                                                              \
     do {                                                                                                       \
         const type *p   = (const type *)x;                                                                     \
-        uint64_t    sum = 0;                                                                                   \
-        for (int64_t i = 0; i < n; i++) sum += value(p[i]);                                                    \
-        return (int64_t)sum;                                                                                   \
+        uint64_t    acc = 0;                                                                                   \
+        for (int64_t i = 0; i < n; i++) acc += value(p[i]);                                                    \
+        *sum = (int64_t)acc;                                                                                   \
+        return true;                                                                                           \
     } while (0)
 #define AS_U64(v)   ((uint64_t)(int64_t)(v))
 #define AS_FLAG(v)  ((uint64_t)((v) != 0))
 
-static int64_t sum_integer_contiguous(const char *x, int64_t n, nb_dtype dtype)
+static bool sum_integer_contiguous(const char *x, int64_t n, nb_dtype dtype, int64_t *sum)
 {
     switch (dtype) {
     case NB_INT64: SUM_CONTIGUOUS(int64_t, AS_U64);
     case NB_INT32: SUM_CONTIGUOUS(int32_t, AS_U64);
     case NB_UINT8: SUM_CONTIGUOUS(uint8_t, AS_U64);
-    default: SUM_CONTIGUOUS(uint8_t, AS_FLAG); /* bool: any nonzero byte counts one */
+    case NB_BOOL: SUM_CONTIGUOUS(uint8_t, AS_FLAG); /* any nonzero byte counts one */
+    default: return false;
     }
 }
 #undef SUM_CONTIGUOUS
@@ -451,10 +454,7 @@ static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, in
         }
         return leaf_float(ps, x, n, stride, first);
     }
-    if (stride == 1 && ps->kind == PASS_SUM) {
-        r.i = sum_integer_contiguous(x, n, ps->dtype);
-        return r;
-    }
+    if (stride == 1 && ps->kind == PASS_SUM && sum_integer_contiguous(x, n, ps->dtype, &r.i)) return r;
     return leaf_integer(ps, x, n, stride, first);
 }
 

@@ -371,8 +371,6 @@ static uint32_t binary_saves(nbi_binary_op op, bool a_needs_grad, bool b_needs_g
     return (a_needs_grad ? binary_info[op].reads[0] : 0) | (b_needs_grad ? binary_info[op].reads[1] : 0);
 }
 
-/* a op b with the result dtype already decided. When in_place, the output is
- * a itself and the computation runs in a's dtype. */
 /* torch's pow with a number exponent runs sqrt for 0.5 and 1 / sqrt for
  * -0.5 on float32, float64 and bfloat16 (they differ from pow at -0 and
  * -inf: -0 and NaN, -inf and NaN); a tensor exponent always runs pow. The
@@ -383,8 +381,10 @@ static nbi_unary_op root_for_number_exponent(double exponent, nb_dtype compute)
     return exponent == 0.5 ? NBI_UNARY_sqrt : exponent == -0.5 ? NBI_UNARY_rsqrt : NBI_NUM_UNARY;
 }
 
-/* a op b. number: for the number forms, the value b was made from (pow
- * needs it, above, and so does its backward); NULL for two tensors. */
+/* a op b with the result dtype already decided. When in_place, the output is
+ * a itself and the computation runs in a's dtype. number: for the number
+ * forms, the value b was made from (pow needs it, above, and so does its
+ * backward, from the node's scalars); NULL for two tensors. */
 static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor *a, const nb_tensor *b,
                              nb_dtype promoted, bool in_place, operand_form form, const double *number)
 {
@@ -465,7 +465,7 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
             nb_free(out);
             return NULL;
         }
-        /* pow's backward takes a^(b - 1) as torch does for a number b */
+        /* b's number, for pow's backward: torch takes a^(b - 1) with a number */
         node->scalars[0] = number != NULL && form == OPERAND_SCALAR;
         node->scalars[1] = number != NULL ? *number : 0;
     }
