@@ -628,6 +628,33 @@ static void test_pow_number_roots_as_torch(void)
     nb_scope_end();
 }
 
+/* Gradients torch gives as zeros or empty, not none: addmm's input with
+ * beta = 0 (g * 0; its values, NaN included, still left out of the
+ * result) and a legacy (0,) tensor that cat skipped. */
+static void test_zero_gradients_not_none(void)
+{
+    nb_scope_begin();
+    const double values[] = { NAN, 1, 2 };
+    nb_tensor   *input    = f64(NB_SHAPE(3), values, true);
+    nb_tensor   *m1       = nb_ones(NB_SHAPE(2, 4), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor   *m2       = nb_full(NB_SHAPE(4, 3), 0.5, NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor   *out      = nb_addmm(input, m1, m2, 0, 1);
+    NBT_CHECK_TENSOR(out, NB_SHAPE(2, 3), 0, 2, 2, 2, 2, 2, 2);
+    NBT_CHECK(strcmp(nb_grad_fn_name(out), "AddmmBackward0") == 0);
+    NBT_CHECK(nb_backward(nb_sum(out)) == NB_OK);
+    NBT_CHECK(nb_grad(input) != NULL);
+    NBT_CHECK_TENSOR(nb_grad(input), NB_SHAPE(3), 0, 0, 0, 0);
+    NBT_CHECK_TENSOR(nb_grad(m1), NB_SHAPE(2, 4), 0, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5);
+
+    nb_tensor *empty = nb_zeros(NB_SHAPE(0), NB_OPTS(.requires_grad = true));
+    nb_tensor *x     = nb_ones(NB_SHAPE(2, 2), NB_OPTS(.requires_grad = true));
+    nb_tensor *parts[2] = { empty, x };
+    NBT_CHECK(nb_backward(nb_sum(nb_cat(parts, 2, 0))) == NB_OK);
+    NBT_CHECK(nb_grad(empty) != NULL && nb_numel(nb_grad(empty)) == 0 && nb_ndim(nb_grad(empty)) == 1);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2, 2), 0, 1, 1, 1, 1);
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -645,5 +672,6 @@ int main(void)
     NBT_RUN(test_grad_fn_names_as_torch);
     NBT_RUN(test_sinc_and_kl_div_gradients_as_torch);
     NBT_RUN(test_pow_number_roots_as_torch);
+    NBT_RUN(test_zero_gradients_not_none);
     return nbt_finish();
 }

@@ -55,8 +55,12 @@ static nb_status cat_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
     nb_status status = NB_OK;
     for (int i = 0; i < node->ninputs && status == NB_OK; i++) {
         nb_tensor *x = nbi_input(node, i);
-        /* Legacy 1-D empty inputs were skipped by cat. */
-        if (x->ndim == 1 && x->numel == 0 && g->ndim != 1) continue;
+        /* Legacy 1-D empty inputs were skipped by cat; their gradient is
+         * empty too (torch's, not none). */
+        if (x->ndim == 1 && x->numel == 0 && g->ndim != 1) {
+            if (nbi_input_needs_grad(node, i) && (grad_inputs[i] = nb_zeros_like(x)) == NULL) status = nb_last_status();
+            continue;
+        }
         int64_t size = x->shape[dim];
         if (nbi_input_needs_grad(node, i)) {
             grad_inputs[i] = in_dtype_of(nb_narrow(g, dim, offset, size), x);

@@ -65,10 +65,21 @@ static nb_tensor *add_scaled(const nb_tensor *input, const nb_tensor *m1, const 
             bool       integer = !nb_dtype_is_floating(product->dtype);
             nb_tensor *scaled  = scale_by(product, integer ? (double)(int64_t)alpha : alpha);
             if (input->dtype != product->dtype) input = nb_to_dtype(input, product->dtype);
-            /* NOTE: beta == 0 leaves input out entirely: 0 * NaN would be NaN. */
-            out = beta == 0 || (integer && (int64_t)beta == 0)
-                      ? scaled
-                      : nb_add(scale_by(input, integer ? (double)(int64_t)beta : beta), scaled);
+            /* NOTE: beta == 0 leaves input's values out entirely (0 * NaN
+             * would be NaN), but not its gradient: torch gives it g * 0, zeros.
+             * where(true, -0., input) is -0. everywhere, which adds nothing
+             * to any value (x + -0. is x, -0. included), and passes input
+             * zeros. */
+            if (beta == 0 || (integer && (int64_t)beta == 0)) {
+                out = scaled;
+                if (nbi_grad_enabled() && nbi_takes_grad(input)) {
+                    nb_tensor *always   = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_BOOL));
+                    nb_tensor *negative = nb_full(NB_SCALAR_SHAPE, -0.0, NB_OPTS(.dtype = input->dtype));
+                    out = nb_add(scaled, nb_where(always, negative, input));
+                }
+            } else {
+                out = nb_add(scale_by(input, integer ? (double)(int64_t)beta : beta), scaled);
+            }
         }
     }
     if (out != NULL) nb_keep(out);
