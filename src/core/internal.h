@@ -18,14 +18,19 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* NBI_ALWAYS_INLINE: for helpers that vectorize only inside their caller's
+ * loop (or that take constant flags meant to compile away); GCC's inliner
+ * may otherwise give up on them once the file grows. */
 #if defined(__GNUC__)
 #define NBI_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #define NBI_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define NBI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define NBI_PRINTF(fmt_index, first_arg)
 #define NBI_LIKELY(x)   (x)
 #define NBI_UNLIKELY(x) (x)
+#define NBI_ALWAYS_INLINE inline
 #endif
 
 /* ------------------------------------------------------------------------ */

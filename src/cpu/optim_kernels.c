@@ -19,11 +19,6 @@
 /* Each loop takes its options as a bit set `flags`. The loop is forced
  * inline and called with a constant, so every combination compiles to its
  * own loop with no branch in it, which the compiler vectorizes. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 /* clang-format off */
 #define FLAG_CASE(n, kernel, ...)                                                                                      \
     case n:                                                                                                            \
@@ -67,7 +62,7 @@ enum { SGD_WEIGHT_DECAY = 1, SGD_MOMENTUM = 2, SGD_NESTEROV = 4, SGD_FIRST = 8 /
 
 /* Elements [begin, end) in dtype T. */
 #define DEFINE_SGD_KERNEL(T)                                                                                           \
-    static ALWAYS_INLINE void sgd_kernel_##T(const sgd_job *job, int64_t begin, int64_t end, unsigned flags)           \
+    static NBI_ALWAYS_INLINE void sgd_kernel_##T(const sgd_job *job, int64_t begin, int64_t end, unsigned flags)           \
     {                                                                                                                  \
         const nbi_sgd_hyper *h = job->hyper;                                                                           \
         T *restrict p          = (T *)job->param->param;                                                               \
@@ -126,7 +121,7 @@ enum { ADAM_AMSGRAD = 1, ADAM_L2 = 2 /* Adam's weight decay */, ADAM_DECOUPLED =
  * NOTE: the max propagates NaN as torch.maximum does (old > v ? old : v
  * would not), in a form gcc still vectorizes. */
 #define DEFINE_ADAM_KERNEL(T, SQRT)                                                                                    \
-    static ALWAYS_INLINE void adam_kernel_##T(const adam_job *job, int64_t begin, int64_t end, unsigned flags)         \
+    static NBI_ALWAYS_INLINE void adam_kernel_##T(const adam_job *job, int64_t begin, int64_t end, unsigned flags)         \
     {                                                                                                                  \
         const nbi_adam_hyper *h = job->hyper;                                                                          \
         T *restrict p           = (T *)job->param->param;                                                              \
@@ -201,7 +196,7 @@ typedef struct {
 enum { RMSPROP_WEIGHT_DECAY = 1, RMSPROP_CENTERED = 2, RMSPROP_WITH_MOMENTUM = 4 };
 
 #define DEFINE_RMSPROP_KERNEL(T, SQRT)                                                                                 \
-    static ALWAYS_INLINE void rmsprop_kernel_##T(const rmsprop_job *job, int64_t begin, int64_t end, unsigned flags)   \
+    static NBI_ALWAYS_INLINE void rmsprop_kernel_##T(const rmsprop_job *job, int64_t begin, int64_t end, unsigned flags)   \
     {                                                                                                                  \
         const nbi_rmsprop_hyper *h = job->hyper;                                                                       \
         T *restrict p              = (T *)job->param->param;                                                           \

@@ -29,10 +29,7 @@
 #define NBI_AVX2_CLONES 1
 #endif
 #if defined(__GNUC__) || defined(__clang__)
-#define NBI_ALWAYS_INLINE inline __attribute__((always_inline))
 #define NBI_VECTOR_EXT 1
-#else
-#define NBI_ALWAYS_INLINE inline
 #endif
 
 /* ------------------------------------------------------------------------ */
