@@ -74,7 +74,7 @@ static double ref_unary(nbi_unary_op op, double x, const nbi_params *p)
     case NBI_UNARY_logsigmoid: return fmin(x, 0) - log1p(exp(-fabs(x)));
     case NBI_UNARY_leaky_relu: return x > 0 ? x : x * p->a;
     case NBI_UNARY_elu:
-    case NBI_UNARY_celu: return x <= 0 ? p->a * p->b * (exp(x * p->c) - 1) : p->b * x;
+    case NBI_UNARY_celu: return x <= 0 ? p->a * p->b * expm1(x * p->c) : p->b * x; /* expm1: torch's exp - 1 loses tiny x */
     case NBI_UNARY_hardtanh: return isnan(x) ? x : fmin(fmax(x, p->a), p->b);
     case NBI_UNARY_nan_to_num: return isnan(x) ? p->a : (x == INFINITY ? p->b : (x == -INFINITY ? p->c : x));
     case NBI_UNARY_bitwise_not: return (double)~(int64_t)x; /* bool: see check_unary_values */
@@ -532,6 +532,34 @@ static int half_mismatches(const uint16_t *got, const uint16_t *ref, int64_t n, 
     return bad;
 }
 
+/* Odd functions keep the sign of zero: f(-0.) is -0. where the C
+ * reference (and torch) gives it, in float32 and float64, on a single
+ * element and on a vector body (tanh's polynomial gave +0). */
+static void test_signed_zero(void)
+{
+    nbi_params params = { .a = 1, .b = 20 };
+    for (int op = 0; op < NBI_NUM_UNARY; op++) {
+        if (strcmp(unary_rows[op].result, "SAME") != 0 || !takes(&unary_rows[op], NB_FLOAT32)) continue;
+        double want = ref_unary((nbi_unary_op)op, -0.0, &params);
+        if (want != 0) continue;
+        for (int d = 0; d < 2; d++) {
+            nb_dtype dtype = d ? NB_FLOAT64 : NB_FLOAT32;
+            for (int n = 1; n <= 33; n += 32) {
+                nb_scope_begin();
+                nb_tensor *x = nb_full(NB_SHAPE(n), -0.0, NB_OPTS(.dtype = dtype));
+                nb_tensor *y = call_unary((nbi_unary_op)op, x, &params);
+                nb_tensor *w = y ? nb_to_dtype(y, NB_FLOAT64) : NULL;
+                bool same = w != NULL && signbit(((const double *)nb_data(w))[n - 1]) == signbit(want);
+                NBT_CHECK(same);
+                if (!same)
+                    fprintf(stderr, "  nb_%s(-0.) in %s (%d elements): the sign of zero differs from C's\n",
+                            unary_rows[op].name, nb_dtype_name(dtype), n);
+                nb_scope_end();
+            }
+        }
+    }
+}
+
 static void test_isa_half_loops_agree(void)
 {
     const nbi_elementwise_kernels *tables[4];
@@ -978,6 +1006,7 @@ int main(void)
     NBT_RUN(test_binary_table);
     NBT_RUN(test_isa_tables_agree);
     NBT_RUN(test_isa_half_loops_agree);
+    NBT_RUN(test_signed_zero);
     NBT_RUN(test_promotion);
     NBT_RUN(test_integer_semantics);
     NBT_RUN(test_float_special_values);

@@ -71,6 +71,7 @@ NBI_VECMATH float nbi_tanhf(float x)
     small       = small * z + 1.33314422036e-1f;
     small       = small * z - 3.33332819422e-1f;
     small       = x + x * z * small;
+    small       = x == 0 ? x : small; /* -0 stays -0 (-0 + +0 would be +0) */
     float e     = nbi_expf(2.0f * (ax > 9.0f ? 9.0f : ax));
     float large = 1.0f - 2.0f / (e + 1.0f);
     large       = ax > 9.0f ? 1.0f : large;
@@ -94,6 +95,7 @@ NBI_VECMATH float nbi_expm1f(float x)
     p           = p * x + 1.6666666667e-1f;
     p           = p * x + 0.5f;
     float small = x + x * x * p;
+    small       = x == 0 ? x : small; /* -0 stays -0 */
     float large = nbi_expf(x) - 1.0f;
     return fabsf(x) < 0.35f ? small : large; /* NaN falls to large: NaN */
 }
