@@ -621,6 +621,25 @@ static void test_pow_number_roots_as_torch(void)
     NBT_CHECK(nb_backward(nb_sum(nb_pow_scalar(x2, 1.5))) == NB_OK);
     const float *g2 = nb_data(nb_grad(x2));
     NBT_CHECK(g2[0] == 0 && signbit(g2[0]) && isnan(g2[1]) && g2[2] == 3); /* torch: -0., nan, 3. */
+    /* float32 keeps a number exponent in double (std::pow(float, double)):
+     * 16777217 stays odd, 0.1 is not 0.1f; values printed by torch */
+    const float  odd_bases[] = { -1, -1.0000001f }, bases[] = { 0.3f, 1.7f, 123.456f };
+    const float *odd         = nb_data(nb_pow_scalar_i64(nb_from_data(odd_bases, NB_SHAPE(2), NB_OPTS()), 16777217));
+    NBT_CHECK(odd[0] == -1);
+    NBT_CHECK_NEAR(odd[1], -7.389056205749512, 1e-6);
+    nb_tensor   *b     = nb_from_data(bases, NB_SHAPE(3), NB_OPTS(.requires_grad = true));
+    nb_tensor   *tenth = nb_pow_scalar(b, 0.1);
+    NBT_CHECK(strcmp(nb_grad_fn_name(tenth), "PowBackward0") == 0);
+    NBT_CHECK(nb_backward(nb_sum(tenth)) == NB_OK);
+    const float *pv = nb_data(tenth), *tg = nb_data(nb_grad(b));
+    NBT_CHECK(pv[0] == 0.886568129f && pv[1] == 1.05449593f && pv[2] == 1.61864352f);
+    NBT_CHECK(tg[0] == 0.29552272f && tg[1] == 0.0620291717f && tg[2] == 0.00131110975f);
+    /* float16 / bfloat16 take the exponent in their dtype: overflow refused */
+    NBT_CHECK(nb_pow_scalar(nb_to_dtype(b, NB_FLOAT16), 100001) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "cannot be converted to float16 without overflow");
+    NBT_CHECK(nb_pow_scalar(nb_to_dtype(b, NB_BFLOAT16), 1e39) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "without overflow");
+    nb_clear_error();
     /* a tensor exponent: pow, as torch's tensor-tensor kernel */
     nb_tensor    *t  = nb_pow(nb_detach(x), nb_full(NB_SCALAR_SHAPE, 0.5, NB_OPTS()));
     const float  *tv = nb_data(t);

@@ -381,6 +381,52 @@ static nbi_unary_op root_for_number_exponent(double exponent, nb_dtype compute)
     return exponent == 0.5 ? NBI_UNARY_sqrt : exponent == -0.5 ? NBI_UNARY_rsqrt : NBI_NUM_UNARY;
 }
 
+/* torch's float32 pow with a number computes std::pow(float, double):
+ * the exponent stays double (16777217 stays odd, 0.1 is not 0.1f) and the
+ * result is rounded once. An exponent float32 holds exactly gives the same
+ * result as powf; any other runs here, in float64, into out. */
+static bool pow_in_double(nb_tensor *out, const nb_tensor *a, double exponent)
+{
+    nb_tensor *wide_a = nbi_copy_as(a, NB_FLOAT64);
+    nb_tensor *wide_e = nbi_empty(0, NULL, NB_FLOAT64, a->storage->device);
+    nb_tensor *wide   = nbi_empty(out->ndim, out->shape, NB_FLOAT64, a->storage->device);
+    bool       made   = wide_a != NULL && wide_e != NULL && wide != NULL; /* else: out of memory, recorded */
+    if (made) {
+        nbi_store_number(nbi_ptr(wide_e), NB_FLOAT64, nbi_number_f64(exponent));
+        const nb_tensor *operands[3] = { wide, wide_a, wide_e };
+        nbi_iter         it;
+        nbi_iter_init(&it, 3, operands);
+        nbi_backend_of(out)->binary(&it, NBI_BINARY_pow, NB_FLOAT64); /* float pow reports nothing */
+        nbi_copy_into(out, wide);
+    }
+    nb_free(wide_a);
+    nb_free(wide_e);
+    nb_free(wide);
+    return made;
+}
+
+/* What run_kernel answers when its scratch could not be had (the error is
+ * recorded), beside the NBI_KERNEL_* codes. */
+enum { KERNEL_OUT_OF_MEMORY = -1 };
+
+/* op's kernel over operands (out, a, b) in compute; exponent: b's number
+ * when op is pow with a number (NULL otherwise), which picks sqrt, 1 / sqrt
+ * or float64 as torch does (above). An NBI_KERNEL_* code. */
+static int run_kernel(nbi_binary_op op, nb_dtype compute, const double *exponent, const nb_tensor *const operands[3])
+{
+    nbi_iter it;
+    if (exponent != NULL && compute == NB_FLOAT32 && isfinite(*exponent) && (double)(float)*exponent != *exponent)
+        return pow_in_double((nb_tensor *)operands[0], operands[1], *exponent) ? NBI_KERNEL_OK : KERNEL_OUT_OF_MEMORY;
+    nbi_unary_op root = exponent != NULL ? root_for_number_exponent(*exponent, compute) : NBI_NUM_UNARY;
+    if (root != NBI_NUM_UNARY) {
+        nbi_iter_init(&it, 2, operands);
+        nbi_backend_of(operands[0])->unary(&it, root, compute, &(nbi_op_params){ 0 });
+        return NBI_KERNEL_OK;
+    }
+    nbi_iter_init(&it, 3, operands);
+    return nbi_backend_of(operands[0])->binary(&it, op, compute);
+}
+
 /* a op b with the result dtype already decided. When in_place, the output is
  * a itself and the computation runs in a's dtype. number: for the number
  * forms, the value b was made from (pow needs it, above, and so does its
@@ -432,22 +478,12 @@ static nb_tensor *run_binary(nbi_binary_op op, const char *name, const nb_tensor
     }
     if (out->numel > 0) {
         const nb_tensor *operands[3]  = { out, a_cast ? a_cast : a, b_cast ? b_cast : b };
-        nbi_iter         it;
-        nbi_unary_op     root = op == NBI_BINARY_pow && form == OPERAND_SCALAR && number != NULL
-                                    ? root_for_number_exponent(*number, compute)
-                                    : NBI_NUM_UNARY;
-        int              code = NBI_KERNEL_OK;
-        if (root != NBI_NUM_UNARY) {
-            nbi_iter_init(&it, 2, operands);
-            nbi_backend_of(out)->unary(&it, root, compute, &(nbi_op_params){ 0 });
-        } else {
-            nbi_iter_init(&it, 3, operands);
-            code = nbi_backend_of(out)->binary(&it, op, compute);
-        }
+        bool pow_number = op == NBI_BINARY_pow && form == OPERAND_SCALAR && number != NULL;
+        int  code       = run_kernel(op, compute, pow_number ? number : NULL, operands);
         if (code != NBI_KERNEL_OK) {
             if (!in_place) nb_free(out);
             out = NULL;
-            fail_kernel_error(code, name);
+            if (code != KERNEL_OUT_OF_MEMORY) fail_kernel_error(code, name);
             goto fail;
         }
     }
@@ -536,6 +572,11 @@ static nb_tensor *binary_scalar(nbi_binary_op op, const char *name, const nb_ten
     if (op == NBI_BINARY_pow && !reversed && integral && nbi_is_integral(compute) && compute != NB_BOOL &&
         !nbi_check_fill_number(s.integral ? s : nbi_number_i64((int64_t)fmax(fmin(value, 9.2e18), -9.2e18)), compute,
                                name))
+        return NULL;
+    /* and to a float16 / bfloat16 tensor's dtype (torch: "cannot be
+     * converted to type at::Half without overflow"; float32 keeps it in
+     * double, run_binary's pow_in_double) */
+    if (op == NBI_BINARY_pow && !reversed && nbi_is_half(compute) && !nbi_check_fill_number(s, compute, name))
         return NULL;
     if (!dtype_allowed(binary_info[op].dtypes, compute)) compute = promoted; /* run_binary reports it */
     /* Checked before any element is written, so that an in-place a keeps its
