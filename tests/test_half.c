@@ -551,6 +551,70 @@ static void test_files_native(void)
     for (int i = 0; i < 4; i++) nb_free(t[i]), nb_free(back[i]);
 }
 
+/* Reductions read halves and small integers where they lie (no float32 /
+ * int32 copy): every layout the kernels tell apart (contiguous rows,
+ * strided rows, the columns tiles, runs of several leaves, a NaN) gives
+ * float32's result for the same layout, rounded once; int8 / int16 give
+ * int64's. */
+static void test_reductions_read_narrow_dtypes(void)
+{
+    nb_manual_seed(11);
+    for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
+        nb_scope_begin();
+        nb_tensor *x = nb_to_dtype(nb_mul_scalar(nb_randn(NB_SHAPE(40, 3, 170), NB_OPTS()), 3.0), half);
+        nb_tensor *xf = nb_to_dtype(x, NB_FLOAT32);
+        float nan = NAN;
+        nb_tensor *nan_h = nb_from_data(&nan, NB_SHAPE(), NB_OPTS());
+        nb_copy_(nb_select(nb_select(nb_select(x, 0, 17), 0, 1), 0, 33), nan_h);
+        nb_copy_(nb_select(nb_select(nb_select(xf, 0, 17), 0, 1), 0, 33), nan_h);
+        nb_tensor *views[][2] = {{x, xf},
+                                 {nb_transpose(x, 0, 2), nb_transpose(xf, 0, 2)},
+                                 {nb_slice(x, 2, 1, 170, 3), nb_slice(xf, 2, 1, 170, 3)}};
+        nb_dims dim_lists[] = {NB_DIMS(0), NB_DIMS(2), NB_DIMS(0, 2), NB_DIMS(1)};
+        for (size_t v = 0; v < sizeof views / sizeof *views; v++)
+            for (size_t d = 0; d < sizeof dim_lists / sizeof *dim_lists; d++) {
+                nb_tensor *h = views[v][0], *f = views[v][1];
+                nb_dims    dims = dim_lists[d];
+                NBT_CHECK(same_as_float32_rounded(nb_sum_dims(h, dims, false), nb_sum_dims(f, dims, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_mean_dims(h, dims, true), nb_mean_dims(f, dims, true), half));
+                NBT_CHECK(same_as_float32_rounded(nb_prod_dims(h, dims, false), nb_prod_dims(f, dims, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_amax(h, dims, false), nb_amax(f, dims, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_amin(h, dims, false), nb_amin(f, dims, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_var_dims(h, dims, 1, false), nb_var_dims(f, dims, 1, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_norm_dims(h, 3.0, dims, false), nb_norm_dims(f, 3.0, dims, false), half));
+                NBT_CHECK(same_as_float32_rounded(nb_logsumexp(h, dims, false), nb_logsumexp(f, dims, false), half));
+            }
+        /* whole tensors of several leaves, and max with its indices */
+        NBT_CHECK(same_as_float32_rounded(nb_sum(views[1][0]), nb_sum(views[1][1]), half));
+        NBT_CHECK(same_as_float32_rounded(nb_sum(x), nb_sum(xf), half));
+        nb_tensor *at = NULL, *at_f = NULL;
+        NBT_CHECK(same_as_float32_rounded(nb_max_dim(views[1][0], 1, false, &at), nb_max_dim(views[1][1], 1, false, &at_f), half));
+        NBT_CHECK(same_values(at, at_f));
+        NBT_CHECK(same_values(nb_argmin(views[2][0]), nb_argmin(views[2][1])));
+        nb_scope_end();
+    }
+    for (nb_dtype small = NB_INT16; small <= NB_INT8; small++) {
+        nb_scope_begin();
+        double     top = small == NB_INT16 ? 32767 : 127;
+        nb_tensor *x   = nb_to_dtype(nb_randint(-(int64_t)top - 1, (int64_t)top + 1, NB_SHAPE(9000, 2), NB_OPTS()), small);
+        nb_tensor *x64 = nb_to_dtype(x, NB_INT64);
+        nb_tensor *full = nb_full(NB_SHAPE(10000), top, NB_OPTS(.dtype = small)); /* sums past int32's leaf bound */
+        NBT_CHECK(same_values(nb_sum(full), nb_full(NB_SHAPE(), 10000 * top, NB_OPTS(.dtype = NB_INT64))));
+        nb_tensor *views[][2] = {{x, x64}, {nb_transpose(x, 0, 1), nb_transpose(x64, 0, 1)}};
+        for (size_t v = 0; v < 2; v++)
+            for (int d = 0; d < 2; d++) {
+                nb_tensor *h = views[v][0], *w = views[v][1];
+                nb_tensor *sum = nb_sum_dims(h, NB_DIMS(d), false), *max = nb_amax(h, NB_DIMS(d), false);
+                NBT_CHECK(sum && nb_dtype_of(sum) == NB_INT64 && max && nb_dtype_of(max) == small);
+                NBT_CHECK(same_values(sum, nb_sum_dims(w, NB_DIMS(d), false)));
+                NBT_CHECK(same_values(max, nb_amax(w, NB_DIMS(d), false)));
+                NBT_CHECK(same_values(nb_amin(h, NB_DIMS(d), true), nb_amin(w, NB_DIMS(d), true)));
+                NBT_CHECK(same_values(nb_argmax_dim(h, d, false), nb_argmax_dim(w, d, false)));
+            }
+        nb_scope_end();
+    }
+}
+
 int main(void)
 {
     NBT_RUN(test_casts_match_torch);
@@ -559,6 +623,7 @@ int main(void)
     NBT_RUN(test_ops_round_once);
     NBT_RUN(test_small_integers);
     NBT_RUN(test_moving_ops);
+    NBT_RUN(test_reductions_read_narrow_dtypes);
     NBT_RUN(test_autograd);
     NBT_RUN(test_files_native);
     return nbt_finish();

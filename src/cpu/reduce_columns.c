@@ -36,6 +36,57 @@ DEFINE_COLUMN_SUM(f32, float)
 DEFINE_COLUMN_SUM(f64, double)
 #undef DEFINE_COLUMN_SUM
 
+/* float16 / bfloat16 columns: each leaf's rows widened into a float32 tile
+ * (rows TILE apart), then float32's leaf loop, in the same tree: the sums
+ * float32 has for this layout. */
+static void widen_rows(float *tile, const char *x, int64_t rows, int64_t row_stride, int w, nb_dtype dtype)
+{
+    for (int64_t r = 0; r < rows; r++)
+        nbi_reduce_widen_half(tile + r * TILE, x + (size_t)(r * row_stride) * 2, w, 1, dtype);
+}
+
+static void column_sum_half(const char *x, int64_t rows, int64_t row_stride, int w, nb_dtype dtype, float *acc)
+{
+    if (rows <= VLEAF) {
+        float tile[VLEAF * TILE];
+        widen_rows(tile, x, rows, row_stride, w, dtype);
+        nbi_reduce_loops_get()->column_sum_f32(tile, rows, TILE, w, acc);
+        return;
+    }
+    int64_t half = nbi_tree_split(rows, VLEAF);
+    float   right[TILE];
+    column_sum_half(x, half, row_stride, w, dtype, acc);
+    column_sum_half(x + (size_t)(half * row_stride) * 2, rows - half, row_stride, w, dtype, right);
+    for (int j = 0; j < w; j++)
+        acc[j] += right[j];
+}
+
+/* Max / min of half columns, VLEAF widened rows at a time; a NaN, once
+ * seen, stays (as the float32 loop keeps it). */
+static void column_minmax_half(const char *x, int64_t rows, int64_t row_stride, int w, bool is_max, nb_dtype dtype,
+                               float *best)
+{
+    float tile[VLEAF * TILE], part[TILE];
+    for (int64_t r0 = 0; r0 < rows; r0 += VLEAF) {
+        int64_t m = min_i64(VLEAF, rows - r0);
+        widen_rows(tile, x + (size_t)(r0 * row_stride) * 2, m, row_stride, w, dtype);
+        nbi_reduce_loops_get()->column_minmax_f32(tile, m, TILE, w, is_max, r0 == 0 ? best : part);
+        if (r0 == 0) continue;
+        for (int j = 0; j < w; j++) {
+            float a = best[j], b = part[j];
+            if (a == a && (b != b || (is_max ? b > a : b < a))) best[j] = b;
+        }
+    }
+}
+
+/* w float32 results into values (a half dtype) from column o. */
+static void narrow_out(void *values, nb_dtype dtype, int64_t o, const float *v, int w)
+{
+    uint16_t *out = (uint16_t *)values + o;
+    for (int j = 0; j < w; j++)
+        out[j] = dtype == NB_BFLOAT16 ? nbi_f32_to_bf16(v[j]) : nbi_f32_to_f16(v[j]);
+}
+
 /* Integer column sums wrap exactly, so one pass in any order is the answer. */
 #define DEFINE_COLUMN_SUM_INT(suffix, T, LOAD)                                                                         \
     static void column_sum_##suffix(const T *x, int64_t rows, int64_t row_stride, int w, uint64_t *acc)                \
@@ -50,6 +101,8 @@ DEFINE_COLUMN_SUM(f64, double)
 #define LOAD_BOOL(v) ((v) != 0)
 DEFINE_COLUMN_SUM_INT(i64, int64_t, LOAD_SIGNED)
 DEFINE_COLUMN_SUM_INT(i32, int32_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(i16, int16_t, LOAD_SIGNED)
+DEFINE_COLUMN_SUM_INT(i8, int8_t, LOAD_SIGNED)
 DEFINE_COLUMN_SUM_INT(u8, uint8_t, LOAD_SIGNED)
 DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
 #undef DEFINE_COLUMN_SUM_INT
@@ -74,6 +127,8 @@ DEFINE_COLUMN_SUM_INT(b8, uint8_t, LOAD_BOOL)
     }
 DEFINE_COLUMN_MINMAX(i64, int64_t)
 DEFINE_COLUMN_MINMAX(i32, int32_t)
+DEFINE_COLUMN_MINMAX(i16, int16_t)
+DEFINE_COLUMN_MINMAX(i8, int8_t)
 DEFINE_COLUMN_MINMAX(u8, uint8_t)
 #undef DEFINE_COLUMN_MINMAX
 
@@ -121,6 +176,19 @@ static void column_tile(const columns_ctx *c, int64_t item)
         case NB_INT32:
             column_minmax_i32((const int32_t *)x, n, rs, w, is_max, (int32_t *)out);
             break;
+        case NB_INT16:
+            column_minmax_i16((const int16_t *)x, n, rs, w, is_max, (int16_t *)out);
+            break;
+        case NB_INT8:
+            column_minmax_i8((const int8_t *)x, n, rs, w, is_max, (int8_t *)out);
+            break;
+        case NB_FLOAT16:
+        case NB_BFLOAT16: {
+            float best[TILE];
+            column_minmax_half(x, n, rs, w, is_max, plan->dtype, best);
+            narrow_out(job->values, plan->dtype, o, best, w);
+            break;
+        }
         default:
             column_minmax_u8((const uint8_t *)x, n, rs, w, is_max, (uint8_t *)out);
             break;
@@ -140,6 +208,13 @@ static void column_tile(const columns_ctx *c, int64_t item)
         if (mean)
             for (int j = 0; j < w; j++)
                 out[j] /= (double)n;
+    } else if (nbi_is_half(plan->dtype)) {
+        float acc[TILE];
+        column_sum_half(x, n, rs, w, plan->dtype, acc);
+        if (mean)
+            for (int j = 0; j < w; j++)
+                acc[j] /= (float)n;
+        narrow_out(job->values, plan->dtype, o, acc, w);
     } else {
         uint64_t acc[TILE];
         switch (plan->dtype) {
@@ -148,6 +223,12 @@ static void column_tile(const columns_ctx *c, int64_t item)
             break;
         case NB_INT32:
             column_sum_i32((const int32_t *)x, n, rs, w, acc);
+            break;
+        case NB_INT16:
+            column_sum_i16((const int16_t *)x, n, rs, w, acc);
+            break;
+        case NB_INT8:
+            column_sum_i8((const int8_t *)x, n, rs, w, acc);
             break;
         case NB_UINT8:
             column_sum_u8((const uint8_t *)x, n, rs, w, acc);

@@ -74,7 +74,19 @@ typedef struct {
     int64_t index; /* ARGMAX/ARGMIN: position in the run */
 } partial;
 
-static bool is_float(nb_dtype d) { return d == NB_FLOAT32 || d == NB_FLOAT64; }
+/* float16 / bfloat16 are floats reduced in float32: each leaf (and each
+ * column tile) widens its block as it reads it, so no float32 copy of the
+ * tensor is made and the sums are the ones float32 has for that layout. */
+static bool is_float(nb_dtype d) { return d == NB_FLOAT32 || d == NB_FLOAT64 || nbi_is_half(d); }
+/* sums and products of these accumulate in float32 (partial.s) */
+static bool in_float32(nb_dtype d) { return d == NB_FLOAT32 || nbi_is_half(d); }
+
+void nbi_reduce_widen_half(float *out, const char *x, int64_t n, int64_t stride, nb_dtype dtype)
+{
+    char   *data[2]    = {(char *)out, (char *)x};
+    int64_t strides[2] = {(int64_t)sizeof(float), stride * 2};
+    nbi_cast_loop(dtype, NB_FLOAT32)(data, strides, n, NULL);
+}
 
 /* Gather m elements (stride apart) as double / as int64. */
 static void gather_f64(double *buf, const char *x, int m, int64_t stride, nb_dtype dtype)
@@ -101,6 +113,18 @@ static void gather_i64(int64_t *buf, const char *x, int m, int64_t stride, nb_dt
     }
     case NB_INT32: {
         const int32_t *p = (const int32_t *)x;
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
+        break;
+    }
+    case NB_INT16: {
+        const int16_t *p = (const int16_t *)x;
+        for (int i = 0; i < m; i++)
+            buf[i] = p[i * stride];
+        break;
+    }
+    case NB_INT8: {
+        const int8_t *p = (const int8_t *)x;
         for (int i = 0; i < m; i++)
             buf[i] = p[i * stride];
         break;
@@ -421,6 +445,17 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
         *sum = (int64_t)acc;                                                                                   \
         return true;                                                                                           \
     } while (0)
+/* int16 / int8 leaves add in int32, which vectorizes twice as wide as
+ * int64 and cannot overflow within one leaf: */
+_Static_assert((int64_t)NBI_REDUCE_LEAF * 32768 < INT32_MAX, "an int16 leaf's sum fits int32");
+#define SUM_CONTIGUOUS_NARROW(type)                                                                            \
+    do {                                                                                                       \
+        const type *p   = (const type *)x;                                                                     \
+        int32_t     acc = 0;                                                                                   \
+        for (int64_t i = 0; i < n; i++) acc += p[i];                                                           \
+        *sum = acc;                                                                                            \
+        return true;                                                                                           \
+    } while (0)
 #define AS_U64(v)   ((uint64_t)(int64_t)(v))
 #define AS_FLAG(v)  ((uint64_t)((v) != 0))
 
@@ -429,19 +464,38 @@ static bool sum_integer_contiguous(const char *x, int64_t n, nb_dtype dtype, int
     switch (dtype) {
     case NB_INT64: SUM_CONTIGUOUS(int64_t, AS_U64);
     case NB_INT32: SUM_CONTIGUOUS(int32_t, AS_U64);
+    case NB_INT16: SUM_CONTIGUOUS_NARROW(int16_t);
+    case NB_INT8: SUM_CONTIGUOUS_NARROW(int8_t);
     case NB_UINT8: SUM_CONTIGUOUS(uint8_t, AS_U64);
     case NB_BOOL: SUM_CONTIGUOUS(uint8_t, AS_FLAG); /* any nonzero byte counts one */
     default: return false;
     }
 }
 #undef SUM_CONTIGUOUS
+#undef SUM_CONTIGUOUS_NARROW
 #undef AS_U64
 #undef AS_FLAG
+
+static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first);
+
+/* A float16 / bfloat16 leaf: widened into float32, then float32's leaf. */
+static partial leaf_half(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
+{
+    if (ps->kind == PASS_SUM && stride == 1) /* the common case, without the copy */
+        return (partial){.s = nbi_reduce_loops_get()->sum_half((const uint16_t *)x, n, ps->dtype == NB_BFLOAT16)};
+    float wide[NBI_REDUCE_LEAF];
+    nbi_reduce_widen_half(wide, x, n, stride, ps->dtype);
+    pass as_float = *ps;
+    as_float.dtype    = NB_FLOAT32;
+    as_float.itemsize = sizeof(float);
+    return leaf(&as_float, (const char *)wide, n, 1, first);
+}
 
 /* One leaf (1 <= n <= NBI_REDUCE_LEAF). */
 static partial leaf(const pass *ps, const char *x, int64_t n, int64_t stride, int64_t first)
 {
     partial r = {0};
+    if (nbi_is_half(ps->dtype)) return leaf_half(ps, x, n, stride, first);
     if (is_float(ps->dtype)) {
         if (stride == 1 && leaf_contiguous_float(ps, x, n, first, &r)) return r;
         if (ps->kind == PASS_SUM && ps->dtype == NB_FLOAT32) {
@@ -468,7 +522,7 @@ static partial combine(const pass *ps, partial a, partial b)
     bool floating = is_float(ps->dtype);
     switch (ps->kind) {
     case PASS_SUM:
-        if (ps->dtype == NB_FLOAT32)
+        if (in_float32(ps->dtype))
             a.s += b.s;
         else if (floating)
             a.d += b.d;
@@ -476,7 +530,7 @@ static partial combine(const pass *ps, partial a, partial b)
             a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i);
         return a;
     case PASS_PROD:
-        if (ps->dtype == NB_FLOAT32)
+        if (in_float32(ps->dtype))
             a.s *= b.s;
         else if (floating)
             a.d *= b.d;
@@ -572,12 +626,16 @@ static partial run_pass(const pass *ps, const char *x, int64_t n, int64_t stride
 /* Rows: one output                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* v in values' float dtype; halves round through float32 (the float32
+ * result they would have, rounded once more, as torch). */
 static void store_float(void *values, nb_dtype dtype, int64_t o, double v)
 {
-    if (dtype == NB_FLOAT32)
-        ((float *)values)[o] = (float)v;
-    else
-        ((double *)values)[o] = v;
+    switch (dtype) {
+    case NB_FLOAT64: ((double *)values)[o] = v; break;
+    case NB_FLOAT16: ((uint16_t *)values)[o] = nbi_f32_to_f16((float)v); break;
+    case NB_BFLOAT16: ((uint16_t *)values)[o] = nbi_f32_to_bf16((float)v); break;
+    default: ((float *)values)[o] = (float)v; break;
+    }
 }
 
 /* v is in the range of dtype (it came from a tensor of that dtype). */
@@ -589,6 +647,12 @@ static void store_integer(void *values, nb_dtype dtype, int64_t o, int64_t v)
         break;
     case NB_INT32:
         ((int32_t *)values)[o] = (int32_t)v;
+        break;
+    case NB_INT16:
+        ((int16_t *)values)[o] = (int16_t)v;
+        break;
+    case NB_INT8:
+        ((int8_t *)values)[o] = (int8_t)v;
         break;
     default:
         ((uint8_t *)values)[o] = (uint8_t)v;
@@ -670,9 +734,9 @@ static void reduce_one(const rows_ctx *c, const char *x, int64_t o)
         if (n > 0) r = walk(c, PASS_SUM, 0, x);
         if (!floating) {
             ((int64_t *)job->values)[o] = r.i;
-        } else if (dtype == NB_FLOAT32) {
+        } else if (in_float32(dtype)) {
             /* NOTE: mean divides the float32 sum in float32, as torch. */
-            ((float *)job->values)[o] = job->op == NBI_REDUCE_mean ? r.s / (float)n : r.s;
+            store_float(job->values, job->values_dtype, o, job->op == NBI_REDUCE_mean ? r.s / (float)n : r.s);
         } else {
             ((double *)job->values)[o] = job->op == NBI_REDUCE_mean ? r.d / (double)n : r.d;
         }
@@ -683,8 +747,8 @@ static void reduce_one(const rows_ctx *c, const char *x, int64_t o)
         if (n > 0) r = walk(c, PASS_PROD, 0, x);
         if (!floating)
             ((int64_t *)job->values)[o] = r.i;
-        else if (dtype == NB_FLOAT32)
-            ((float *)job->values)[o] = r.s;
+        else if (in_float32(dtype))
+            store_float(job->values, job->values_dtype, o, r.s);
         else
             ((double *)job->values)[o] = r.d;
         break;
@@ -734,7 +798,7 @@ enum { SHORT_RUN = 32 };
 static bool short_run_applies(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
     if (plan->n < 1 || plan->n >= SHORT_RUN) return false;
-    if (is_float(plan->dtype))
+    if (plan->dtype == NB_FLOAT32 || plan->dtype == NB_FLOAT64)
         return job->op == NBI_REDUCE_sum || job->op == NBI_REDUCE_mean || job->op == NBI_REDUCE_max ||
                job->op == NBI_REDUCE_min;
     return job->op == NBI_REDUCE_sum && (plan->dtype == NB_INT64 || plan->dtype == NB_INT32);

@@ -50,6 +50,9 @@ void nbi_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
  * a strided run), else returns false and does nothing. itemsize: of
  * plan->dtype. */
 bool nbi_reduce_columns(const nbi_reduce_plan *plan, const nbi_reduce_job *job, size_t itemsize);
+/* n float16 / bfloat16 (dtype) elements, stride elements apart from x, as
+ * float32 into out: how both layouts read halves. */
+void nbi_reduce_widen_half(float *out, const char *x, int64_t n, int64_t stride, nb_dtype dtype);
 
 /* ------------------------------------------------------------------------ */
 /* Line ops: one output line per input line along dim, same shape           */
@@ -81,6 +84,8 @@ typedef enum {
 typedef struct {
     float (*sum_f32)(const float *x, int64_t n); /* float32 lanes */
     double (*sum_f64)(const double *x, int64_t n);
+    /* float16 (bf16 false) / bfloat16: sum_f32 of the widened values */
+    float (*sum_half)(const uint16_t *x, int64_t n, bool bf16);
     double (*transform_sum_f32)(const float *x, int64_t n, nbi_lane_transform f, double param); /* double lanes */
     double (*transform_sum_f64)(const double *x, int64_t n, nbi_lane_transform f, double param);
     /* max (is_max) or min, n >= 1; *saw_nan tells whether a NaN was seen */

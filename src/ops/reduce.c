@@ -177,53 +177,11 @@ static bool check_not_empty(const nb_tensor *t, const bool *mask, const char *op
 /* Running a reduction                                                       */
 /* ------------------------------------------------------------------------ */
 
-static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job);
-
-/* The dtype the kernels compute a narrow dtype in: float16 / bfloat16 in
- * float32 (torch accumulates halves in float, and rounds once at the end),
- * int8 / int16 in int32 (every result of theirs fits it, and a sum or a
- * product is int64 anyway). */
-static nb_dtype computing_dtype(nb_dtype dtype)
-{
-    if (nbi_is_half(dtype)) return NB_FLOAT32;
-    if (dtype == NB_INT8 || dtype == NB_INT16) return NB_INT32;
-    return dtype;
-}
-
-/* t widened to its computing dtype, the values narrowed back. */
-static bool run_widened(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job)
-{
-    nb_dtype   wide_dtype = computing_dtype(t->dtype);
-    nb_tensor *wide       = nbi_copy_as(t, wide_dtype);
-    if (wide == NULL) return false;
-    int64_t out_numel = 1;
-    for (int d = 0; d < t->ndim; d++)
-        if (!mask[d]) out_numel *= t->shape[d];
-    nbi_reduce_job wide_job = *job;
-    nb_tensor     *values   = NULL;
-    if (job->values != NULL && job->values_dtype == t->dtype) {
-        values = nbi_empty(1, &out_numel, wide_dtype, t->storage->device);
-        if (values == NULL) {
-            nb_free(wide);
-            return false;
-        }
-        wide_job.values       = nbi_ptr(values);
-        wide_job.values_dtype = wide_dtype;
-    }
-    bool ok = run(wide, mask, allow_reorder, &wide_job);
-    if (ok && values != NULL)
-        nbi_cast_buffer(job->values, job->values_dtype, nbi_ptr(values), wide_dtype, out_numel, t->storage->device);
-    nb_free(values);
-    nb_free(wide);
-    return ok;
-}
-
 /* Plan the marked dims of t and run job on t's device. When the reduced
  * dims do not merge into one run, they are first copied to the end of a
  * contiguous block. */
 static bool run(const nb_tensor *t, const bool *mask, bool allow_reorder, const nbi_reduce_job *job)
 {
-    if (computing_dtype(t->dtype) != t->dtype) return run_widened(t, mask, allow_reorder, job);
     nbi_reduce_plan plan;
     if (nbi_reduce_plan_init(&plan, t, mask, allow_reorder)) {
         nbi_backend_of(t)->reduce(&plan, job);
@@ -455,6 +413,17 @@ nb_tensor *nb_argmin_dim(const nb_tensor *t, int dim, bool keepdim)
 /* ------------------------------------------------------------------------ */
 /* Along one dim: the NBI_LINE rows (cumsum, softmax, log_softmax)           */
 /* ------------------------------------------------------------------------ */
+
+/* The dtype the line kernels compute a narrow dtype in: float16 / bfloat16
+ * in float32 (torch accumulates halves in float, and rounds once at the
+ * end), int8 / int16 in int32. (Reductions read narrow dtypes as they are:
+ * the CPU kernels widen each block.) */
+static nb_dtype computing_dtype(nb_dtype dtype)
+{
+    if (nbi_is_half(dtype)) return NB_FLOAT32;
+    if (dtype == NB_INT8 || dtype == NB_INT16) return NB_INT32;
+    return dtype;
+}
 
 /* Run op along dim d of t into out (t's shape); indices for cummax and
  * cummin. Narrow dtypes run in their computing dtype (halves round back
