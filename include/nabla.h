@@ -837,8 +837,9 @@ NB_API nb_tensor *nb_unique(const nb_tensor *t, nb_tensor **inverse, nb_tensor *
 NB_API nb_tensor *nb_unique_consecutive(const nb_tensor *t, nb_tensor **inverse, nb_tensor **counts);
 /* Occurrences of each value 0 .. max(t) of a 1-d tensor of non-negative
  * integers (length at least minlength); with weights (1-d, t's length),
- * their sums instead: float weights keep their dtype, integer weights give
- * float64, as torch. Negative values are NB_ERR_ARG. Not differentiable. */
+ * their sums instead: float32 / float64 weights keep their dtype, any
+ * other (halves, integers, bool) gives float64, and an empty t gives int64
+ * zeros, as torch. Negative values are NB_ERR_ARG. Not differentiable. */
 NB_API nb_tensor *nb_bincount(const nb_tensor *t, const nb_tensor *weights, int64_t minlength);
 /* Histogram of float t in bins equal bins over [min, max] (min == max:
  * the data's range, widened by 1 each way if it is one value); values
@@ -979,6 +980,7 @@ NB_API int64_t    nb_split(const nb_tensor *t, int64_t split_size, int dim,
 /* Split into at most chunks pieces, as torch.chunk. Same return rule. */
 NB_API int64_t    nb_chunk(const nb_tensor *t, int64_t chunks, int dim,
                            nb_tensor **out, int64_t capacity);
+/* The slices of t along dim at index (0-d or 1-d, int64 or int32). */
 NB_API nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index);
 /* out[i][j] = t[index[i][j]][j] for dim 0, and so on (torch.gather). */
 NB_API nb_tensor *nb_gather(const nb_tensor *t, int dim, const nb_tensor *index);

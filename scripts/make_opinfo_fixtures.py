@@ -1128,7 +1128,7 @@ def gen_index(op, row):
             case(op, "negative", P(i=(1,)), I(dt, (3, 4)), idx([-1], (1,)))
         for dt in DTYPES[2:]:
             case(op, "dtype", P(i=(0,)), I(dt, (3, 4)), idx([2, 0], (2,)))
-        case(op, "int32 index", P(i=(0,), refuse=True), I("float32", (3, 4)), I("int32", (2,), values=[2.0, 0.0]))
+        case(op, "int32 index", P(i=(0,)), I("float32", (3, 4)), I("int32", (2,), values=[2.0, 0.0]))
     elif op == "gather":
         for dt in fl:
             case(op, "", P(i=(1,)), I(dt, (3, 4), "T"), idx([0, 3, 3, 1, 2, 0], (3, 2)))

@@ -208,6 +208,28 @@ static void test_fully_masked_row(void)
         const float *d = y ? nb_data(y) : NULL;
         NBT_CHECK(d && !isnan(d[0]) && isnan(d[2]) && isnan(d[3]) && !isnan(d[4]));
     }
+    /* Gradients of a loss that leaves the masked row out: the fused path's
+     * dQ and dK are the composite's (torch's formula), finite, and the
+     * masked row's dQ is 0. (Its D once went NaN and spread into every key
+     * of dK.) dV: the composite's is NaN (0 * NaN), the fused one's 0. */
+    nb_tensor *grads[2][2];
+    for (int path = 0; path < 2; path++) {
+        nb_tensor *qq = nb_detach(q), *kk = nb_detach(k);
+        nb_requires_grad_(qq, true);
+        nb_requires_grad_(kk, true);
+        nb_tensor *y = path ? nb_scaled_dot_product_attention_composite(qq, kk, v, mask, 0, false, 0)
+                            : nb_scaled_dot_product_attention(qq, kk, v, mask, 0, false, 0);
+        nb_tensor *kept = nb_cat((nb_tensor *[]){nb_select(y, 1, 0), nb_select(y, 1, 2)}, 2, 0);
+        NBT_CHECK(nb_backward(nb_sum(kept)) == NB_OK);
+        grads[path][0] = nb_grad(qq);
+        grads[path][1] = nb_grad(kk);
+    }
+    for (int i = 0; i < 2; i++) {
+        nb_tensor *diff = nb_sub(grads[0][i], grads[1][i]);
+        NBT_CHECK(diff && nb_item(nb_max(nb_abs(diff))) < 1e-5);
+    }
+    nb_tensor *masked_dq = nb_select(nb_select(grads[0][0], 0, 0), 0, 1);
+    NBT_CHECK(masked_dq && nb_item(nb_max(nb_abs(masked_dq))) == 0.0);
     nb_scope_end();
 }
 

@@ -161,7 +161,7 @@ static void test_integer_ranges_beyond_int64(void)
     NBT_CHECK(nb_arange(0, 10, 1e19, NB_OPTS(.dtype = NB_INT64)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "must fit int64");
     NBT_CHECK(nb_linspace(-1e19, 0, 3, NB_OPTS(.dtype = NB_INT64)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: the ends -1e+19 and 0 do not fit int64");
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: value -1e+19 cannot be converted to int64 without overflow");
     nb_tensor *edge = nb_arange(9223372036854775807.0 - 4096, 9223372036854775807.0 - 1024, 1024,
                                 NB_OPTS(.dtype = NB_INT64)); /* still inside */
     NBT_CHECK(edge != NULL && nb_numel(edge) == 3);
@@ -240,7 +240,7 @@ static void test_linspace(void)
     NBT_CHECK(nb_linspace(0, 1, 3, NB_OPTS(.dtype = NB_BOOL)) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_linspace: bool tensors are not supported (as in torch)");
     NBT_CHECK(nb_linspace(0, INFINITY, 3, NB_OPTS(.dtype = NB_INT32)) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: the ends 0 and inf do not fit int32");
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_linspace: value inf cannot be converted to int32 without overflow");
     nb_scope_end();
 }
 

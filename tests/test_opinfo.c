@@ -125,8 +125,6 @@ static struct {
 } known_differences[] = {
     /* dtypes */
     /* gradients */
-    /* Deliberate: torch takes log(base) in float32 before promoting. */
-    { "grad:pow[*] *,f64 C,C", "pow(float32/int base, float64 exponent): torch's d/d exponent loses precision (rel. 3e-8: log of the base taken before promotion); nabla computes in float64", "F6 pow mixed dtypes", 0 },
     /* Deliberate: torch 1.13 is wrong here, nabla right. masked_select of a
      * transposed (4,3) arange with mask [[0,1,1,0],[1,0,0,1],[1,1,0,0]] and
      * loss sum(out * arange): out[0] (weight 0) is x[0][1], yet torch puts
@@ -207,9 +205,6 @@ static struct {
      * which promotes a 0-d half to float32; nabla's _scalar forms treat it
      * as a number (torch's own number overloads keep the half). */
     { "forward:*_scalar*[*16 0-d] *16 C", "0-d half with a number: the reference's 0-d float32 tensor promotes; nabla keeps float16 / bfloat16 as for a number", "I13 half 0-d scalar reference", 0 },
-    /* As "grad:pow[*] *,f64 C,C" above: torch takes log(a) / a's terms of
-     * the derivative in bfloat16 before promoting. */
-    { "grad:pow[narrow pair *] bf16,f64 *", "torch computes d/d exponent with log(a) in bfloat16; nabla in float64", "I13 pow/atan2 bf16 gradient", 0 },
     { "grad:atan2[narrow pair *] bf16,f64 *", "torch computes d/db with a in bfloat16; nabla in float64", "I13 pow/atan2 bf16 gradient", 0 },
     /* Deliberate: torch 1.13's kron fails on a transposed input (it views it). */
     { "error:kron[] f*,f* T,C", "torch.kron of a transposed matrix raises (view size is not compatible with the input's strides); nabla computes it", "issue 13 kron of a transposed input (torch's bug)", 0 },

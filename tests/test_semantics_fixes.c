@@ -264,8 +264,8 @@ static void test_mixed_integer_float_binary_gradients(void)
     nb_tensor *ints = nb_from_data((int64_t[]){ 1, 2, 3 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT64));
     const double x[3] = { 0.5, 2, 1 };
     /* torch 1.13: d/dx sum(op(ints, x)) and d/dx sum(op(x, ints)). NOTE:
-     * torch computes pow's log(ints) in float32 (2.7725887298583984); nabla
-     * in the result dtype, float64. */
+     * torch computes pow's log(ints) in float32 (the default float dtype),
+     * and so does nabla: 4 * logf(2) = 2.7725887298583984. */
     struct {
         const char *name;
         binary_op   op;
@@ -276,7 +276,7 @@ static void test_mixed_integer_float_binary_gradients(void)
         { "mul", nb_mul, { 1, 2, 3 }, { 1, 2, 3 } },
         { "div", nb_div, { -4, -0.5, -3 }, { 1, 0.5, 0.3333333333333333 } },
         { "remainder", nb_remainder, { -2, -1, -3 }, { 1, 1, 1 } },
-        { "pow", nb_pow, { 0, 2.772588722239781, 3.295836866004329 }, { 1, 4, 3 } },
+        { "pow", nb_pow, { 0, 4 * (double)logf(2), 3 * (double)logf(3) }, { 1, 4, 3 } },
         { "maximum", nb_maximum, { 0, 0.5, 0 }, { 0, 0.5, 0 } },
         { "minimum", nb_minimum, { 1, 0.5, 1 }, { 1, 0.5, 1 } },
     };
@@ -674,6 +674,51 @@ static void test_zero_gradients_not_none(void)
     nb_scope_end();
 }
 
+/* Found by the differential runs (hunt 6): creation, index and gradient
+ * dtypes where nabla and torch 1.13 differed. */
+static void test_dtypes_of_bincount_linspace_pow_as_torch(void)
+{
+    nb_scope_begin();
+    nb_tensor *values = nb_from_data((int64_t[]){ 0, 3, 3, 1 }, NB_SHAPE(4), NB_OPTS(.dtype = NB_INT64));
+    /* bincount: float32 / float64 weights keep their dtype, halves and bool sum in float64, an empty t counts in int64 */
+    nb_tensor *w_half = nb_to_dtype(nb_full(NB_SHAPE(4), 0.5, NB_OPTS()), NB_FLOAT16);
+    NBT_CHECK_TENSOR_IS(nb_bincount(values, w_half, 0), NB_FLOAT64, NB_SHAPE(4), (double[]){ 0.5, 0.5, 0, 1 });
+    nb_tensor *w_bool = nb_from_data((bool[]){ 1, 1, 0, 1 }, NB_SHAPE(4), NB_OPTS(.dtype = NB_BOOL));
+    NBT_CHECK_TENSOR_IS(nb_bincount(values, w_bool, 0), NB_FLOAT64, NB_SHAPE(4), (double[]){ 1, 1, 0, 1 });
+    nb_tensor *none = nb_zeros(NB_SHAPE(0), NB_OPTS(.dtype = NB_INT64));
+    NBT_CHECK_TENSOR_IS(nb_bincount(none, nb_zeros(NB_SHAPE(0), NB_OPTS()), 2), NB_INT64, NB_SHAPE(2),
+                        (int64_t[]){ 0, 0 });
+    /* linspace: ends that do not fit the dtype are refused; uint8 wraps a negative whole number */
+    NBT_CHECK(nb_linspace(0, 255, 10, NB_OPTS(.dtype = NB_INT8)) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "cannot be converted to int8");
+    NBT_CHECK(nb_linspace(0, 1e10, 4, NB_OPTS(.dtype = NB_FLOAT16)) == NULL);
+    NBT_CHECK(nb_linspace(-10.5, 10.5, 8, NB_OPTS(.dtype = NB_UINT8)) == NULL);
+    NBT_CHECK_TENSOR_IS(nb_linspace(-3, 200, 2, NB_OPTS(.dtype = NB_UINT8)), NB_UINT8, NB_SHAPE(2),
+                        (uint8_t[]){ 253, 200 });
+    /* index_select takes an int32 index */
+    nb_tensor *rows = nb_from_data((int32_t[]){ 2, 0 }, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT32));
+    nb_tensor *t    = nb_reshape(nb_arange(0, 6, 1, NB_OPTS()), NB_SHAPE(3, 2));
+    NBT_CHECK_TENSOR_IS(nb_index_select(t, 0, rows), NB_FLOAT32, NB_SHAPE(2, 2), (float[]){ 4, 5, 0, 1 });
+    /* pow's exponent gradient with an integer base takes log of the base in
+     * float32: torch's 9.887510776519775 for 3 ** 2.0 (float64), and a
+     * float16 result does not overflow in the product (torch -18400) */
+    nb_tensor *three = nb_from_data((int64_t[]){ 3 }, NB_SHAPE(1), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *two   = nb_from_data((double[]){ 2.0 }, NB_SHAPE(1), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    NBT_CHECK(nb_backward(nb_sum(nb_pow(three, two))) == NB_OK);
+    NBT_CHECK(nb_grad(two) && nb_item(nb_grad(two)) == 9.887510776519775);
+    nb_tensor *hundred = nb_from_data((int8_t[]){ 100 }, NB_SHAPE(1), NB_OPTS(.dtype = NB_INT8));
+    nb_tensor *e       = nb_to_dtype(nb_full(NB_SHAPE(1), 2.3, NB_OPTS()), NB_FLOAT16);
+    nb_requires_grad_(e, true);
+    nb_tensor *seed = nb_to_dtype(nb_full(NB_SHAPE(1), -0.1, NB_OPTS()), NB_FLOAT16);
+    NBT_CHECK(nb_backward_with(nb_pow(hundred, e), seed, NB_GRAD_OPTS()) == NB_OK);
+    NBT_CHECK(nb_grad(e) && nb_dtype_of(nb_grad(e)) == NB_FLOAT16 && nb_item(nb_grad(e)) == -18400.0);
+    /* an in-place index_put_ on an expanded view names itself */
+    nb_tensor *expanded = nb_expand(nb_zeros(NB_SHAPE(1, 4), NB_OPTS()), NB_SHAPE(4, 4));
+    NBT_CHECK(nb_index_put_(expanded, NB_INDEX(NB_WITH(values)), nb_ones(NB_SHAPE(4), NB_OPTS()), false) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_index_put_");
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -692,5 +737,6 @@ int main(void)
     NBT_RUN(test_sinc_and_kl_div_gradients_as_torch);
     NBT_RUN(test_pow_number_roots_as_torch);
     NBT_RUN(test_zero_gradients_not_none);
+    NBT_RUN(test_dtypes_of_bincount_linspace_pow_as_torch);
     return nbt_finish();
 }

@@ -298,10 +298,20 @@ static nb_tensor *pow_less_one(const nbi_node *node, const nb_tensor *a, const n
 {
     return node->scalars[0] != 0 ? nb_pow_scalar(a, node->scalars[1] - 1) : nb_pow(a, nb_sub_scalar(b, 1));
 }
+/* log a as torch's backward takes it: of the base in its own dtype (an
+ * integer base in float32, the default float dtype), before the product
+ * a^b log a promotes it with the result's dtype: a float32 base under a
+ * float64 exponent gets float32's log, and a float16 result from an
+ * integer base does not overflow in the product. */
+static nb_tensor *log_of_base(nbi_node *node)
+{
+    const nb_tensor *base = nbi_input(node, 0);
+    return nb_log(nb_dtype_is_floating(base->dtype) ? base : nb_to_dtype(base, NB_FLOAT32));
+}
 BINARY_FORMULA(pow,
                nb_where(nb_eq_scalar(b, 0), nb_zeros_like(g), nb_mul(g, nb_mul(b, pow_less_one(node, a, b)))),
                nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(g),
-                        nb_mul(g, nb_mul(nb_pow(a, b), nb_log(a)))))
+                        nb_mul(g, nb_mul(nb_pow(a, b), log_of_base(node)))))
 /* Ties share the gradient equally, as torch 1.13: g, halved where a == b,
  * zeroed where the other input wins. NOTE: written as "1 - loses - ties/2"
  * rather than "wins + ties/2" so that where a or b is NaN (no comparison

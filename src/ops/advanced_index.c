@@ -289,6 +289,8 @@ static nb_tensor *put(nb_tensor *t, nb_index_list list, const nb_tensor *values,
                       const char *op)
 {
     if (!nbi_check_tensor(t, op, "t") || !check_values(t, values, op)) return NULL;
+    if (in_place && nbi_has_internal_overlap(t))
+        return nbi_fail(NB_ERR_ARG, "%s: t has elements that share memory (an expanded view); clone it first", op);
     if (nb_scope_begin() != NB_OK) return NULL;
     nb_tensor   *out = NULL;
     parsed_index p;

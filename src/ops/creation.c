@@ -251,12 +251,12 @@ nb_tensor *nb_linspace(double start, double end, int64_t steps, nb_opts opts)
         return nbi_fail(NB_ERR_DTYPE, "nb_linspace: bool tensors are not supported (as in torch)");
     if (steps < 0)
         return nbi_fail(NB_ERR_ARG, "nb_linspace: number of steps must be non-negative, got %lld", (long long)steps);
+    /* the ends must fit the dtype (uint8 takes a negative whole number and
+     * wraps it), as torch */
+    if (!nbi_check_fill_value(start, opts.dtype, op) || !nbi_check_fill_value(end, opts.dtype, op)) return NULL;
     if (nbi_is_integral(opts.dtype)) {
         /* Integer dtypes: the ends are converted to the dtype first (uint8
          * wraps -3 to 253), the step stays in double, as in torch. */
-        if (!fits_int64(start) || !fits_int64(end))
-            return nbi_fail(NB_ERR_ARG, "nb_linspace: the ends %g and %g do not fit %s", start, end,
-                            nb_dtype_name(opts.dtype));
         unsigned char buf[8];
         nbi_store_f64(buf, opts.dtype, start);
         start = nbi_load_f64(buf, opts.dtype);

@@ -157,10 +157,22 @@ nb_tensor *nb_gather(const nb_tensor *t, int dim, const nb_tensor *index)
     return nbi_record_gather(out, t, d, index);
 }
 
+static nb_tensor *index_select(const nb_tensor *t, int dim, const nb_tensor *index, const char *op);
+
+/* index may also be int32 (as torch's index_select): widened first. */
 nb_tensor *nb_index_select(const nb_tensor *t, int dim, const nb_tensor *index)
 {
     const char *op = "nb_index_select";
     if (!nbi_check_tensor(t, op, "t") || !nbi_check_tensor(index, op, "index")) return NULL;
+    if (index->dtype != NB_INT32) return index_select(t, dim, index, op);
+    nb_tensor *wide = nbi_copy_as(index, NB_INT64);
+    nb_tensor *out  = wide ? index_select(t, dim, wide, op) : NULL;
+    nb_free(wide);
+    return out;
+}
+
+static nb_tensor *index_select(const nb_tensor *t, int dim, const nb_tensor *index, const char *op)
+{
     if (!nbi_check_device(op, 2, (const nb_tensor *const[]){t, index}, (const char *const[]){"t", "index"}))
         return NULL;
     if (!check_index_dtype(index, op) || !check_index_kernel(t, NBI_INDEX_GATHER, op)) return NULL;

@@ -388,8 +388,6 @@ nb_tensor *nb_bincount(const nb_tensor *t, const nb_tensor *weights, int64_t min
     if (minlength < 0) return nbi_fail(NB_ERR_ARG, "%s: minlength must be >= 0, got %lld", op, (long long)minlength);
     if (weights && (weights->ndim != 1 || weights->shape[0] != t->shape[0]))
         return nbi_fail(NB_ERR_SHAPE, "%s: weights must be 1-d with t's %lld elements", op, (long long)t->shape[0]);
-    if (weights && weights->dtype == NB_BOOL)
-        return nbi_fail(NB_ERR_DTYPE, "%s: bool weights are not supported (as torch)", op);
     if (nb_scope_begin() != NB_OK) return NULL;
     nbi_grad_mode_push(false);
     nb_tensor *out    = NULL;
@@ -403,8 +401,12 @@ nb_tensor *nb_bincount(const nb_tensor *t, const nb_tensor *weights, int64_t min
         }
         if (nb_item_int64(high) + 1 > length) length = nb_item_int64(high) + 1;
     }
-    /* float weights keep their dtype; others count in float64 (torch) */
-    nb_dtype dtype = weights == NULL ? NB_INT64 : (nb_dtype_is_floating(weights->dtype) ? weights->dtype : NB_FLOAT64);
+    /* float32 / float64 weights keep their dtype; any other (halves, integers,
+     * bool) sums in float64; an empty t counts in int64 even with weights
+     * (all three as torch) */
+    nb_dtype dtype = NB_INT64;
+    if (weights && t->shape[0] > 0)
+        dtype = weights->dtype == NB_FLOAT32 || weights->dtype == NB_FLOAT64 ? weights->dtype : NB_FLOAT64;
     nb_opts  opts  = NB_OPTS(.dtype = dtype, .device = nb_device_of(t));
     nb_tensor *add = weights ? nb_to_dtype(weights, dtype) : nb_ones(NB_SHAPE(t->shape[0]), opts);
     out            = nb_scatter_add(nb_zeros(NB_SHAPE(length), opts), 0, nb_to_dtype(t, NB_INT64), add);
