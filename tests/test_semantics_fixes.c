@@ -719,6 +719,49 @@ static void test_dtypes_of_bincount_linspace_pow_as_torch(void)
     nb_scope_end();
 }
 
+/* Hessian of f at x (n elements, float64) equals want (n x n, row-major). */
+static int hessian_is(nb_tensor *(*f)(nb_tensor *), const double *x_values, int n, const double *want)
+{
+    nb_tensor *x = nb_from_data(x_values, NB_SHAPE(n), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *y = f(x), *g = NULL;
+    if (nb_grad_of(&y, 1, &x, 1, NULL, NB_GRAD_OPTS(.create_graph = true, .retain_graph = true), &g) != NB_OK)
+        return 0;
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        double e[8] = { 0 };
+        e[i]        = 1;
+        nb_tensor *row = NULL, *ei = nb_from_data(e, NB_SHAPE(n), NB_OPTS(.dtype = NB_FLOAT64));
+        ok = ok && nb_grad_of(&g, 1, &x, 1, &ei, NB_GRAD_OPTS(.retain_graph = true), &row) == NB_OK &&
+             nbt_tensor_close(row, NB_SHAPE(n), want + i * n, 1e-12, 1e-12);
+    }
+    return ok;
+}
+
+static nb_tensor *product_of_all(nb_tensor *x) { return nb_prod(x); }
+static nb_tensor *sum_of_cumprod(nb_tensor *x) { return nb_sum(nb_cumprod(x, 0)); }
+static nb_tensor *product_over_rows_of_transpose(nb_tensor *x)
+{
+    return nb_sum(nb_prod_dims(nb_transpose(nb_reshape(x, NB_SHAPE(2, 3)), 0, 1), NB_DIMS(1), false));
+}
+
+/* Second derivatives through exact zeros, torch 1.13's
+ * (torch.autograd.functional.hessian): a gradient that is 0 because one
+ * factor is 0 still depends on that factor. */
+static void test_second_derivatives_through_zeros(void)
+{
+    nb_scope_begin();
+    NBT_CHECK(hessian_is(product_of_all, (double[]){ 2, 0, 3 }, 3, (double[]){ 0, 3, 0, 3, 0, 2, 0, 2, 0 }));
+    NBT_CHECK(hessian_is(product_of_all, (double[]){ 2, 0, 0, 3 }, 4,
+                         (double[]){ 0, 0, 0, 0, 0, 0, 6, 0, 0, 6, 0, 0, 0, 0, 0, 0 }));
+    NBT_CHECK(hessian_is(product_of_all, (double[]){ 2, 5, 3 }, 3, (double[]){ 0, 3, 5, 3, 0, 2, 5, 2, 0 }));
+    NBT_CHECK(hessian_is(sum_of_cumprod, (double[]){ 2, 0, 3 }, 3, (double[]){ 0, 4, 0, 4, 0, 2, 0, 2, 0 }));
+    /* x = [[a, b, c], [d, e, f]] = [[2, 0, 3], [5, 7, 0]]: sum of a d + b e + c f's transposed rows' products */
+    NBT_CHECK(hessian_is(product_over_rows_of_transpose, (double[]){ 2, 0, 3, 5, 7, 0 }, 6,
+                         (double[]){ 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,
+                                     1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 }));
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -738,5 +781,6 @@ int main(void)
     NBT_RUN(test_pow_number_roots_as_torch);
     NBT_RUN(test_zero_gradients_not_none);
     NBT_RUN(test_dtypes_of_bincount_linspace_pow_as_torch);
+    NBT_RUN(test_second_derivatives_through_zeros);
     return nbt_finish();
 }

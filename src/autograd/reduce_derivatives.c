@@ -16,6 +16,9 @@
  */
 #include "autograd.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* The reduced dims of t as a bit mask: an empty list means all of them. */
 static int64_t reduced_mask(const nb_tensor *t, nb_dims dims)
 {
@@ -92,29 +95,81 @@ static nb_status mean_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 }
 
 /* ------------------------------------------------------------------------ */
-/* prod: out / x where x != 0; with zeros, the product of the others         */
+/* prod: out / x without zeros; with zeros, the product of the others       */
 /* ------------------------------------------------------------------------ */
+
+/* For each element of x, the product of the other elements of its slice
+ * over dims (mask): the reduced dims moved last and flattened into one run
+ * of R, the product of the elements before (cumprod of [1, x_0..x_{R-2}])
+ * times the product of those after (the same from the end). No division,
+ * so it is exact at zeros, and made of differentiable ops, so its own
+ * derivative is right too (torch's prod_safe_zeros_backward). */
+static nb_tensor *products_of_the_others(const nb_tensor *x, int64_t mask)
+{
+    int     order[NB_MAX_DIMS], inverse[NB_MAX_DIMS], k = 0;
+    int64_t shape[NB_MAX_DIMS], run = 1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int d = 0; d < x->ndim; d++)
+            if (((mask >> d) & 1) == pass) order[k++] = d;
+    nb_dims permutation = {.n = x->ndim};
+    for (int d = 0; d < x->ndim; d++) {
+        permutation.dims[d] = order[d];
+        inverse[order[d]]   = d;
+    }
+    int kept = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        if ((mask >> order[d]) & 1)
+            run *= x->shape[order[d]];
+        else
+            shape[kept++] = x->shape[order[d]];
+    }
+    shape[kept] = run;
+    nb_shape rows_shape = {.ndim = kept + 1}, one_shape;
+    memcpy(rows_shape.dims, shape, sizeof(int64_t) * (size_t)(kept + 1));
+    one_shape                = rows_shape;
+    one_shape.dims[kept]     = 1;
+    nb_tensor *moved         = nb_permute(x, permutation);
+    nb_tensor *rows          = nb_reshape(moved, rows_shape);
+    nb_tensor *ones          = nb_ones(one_shape, NB_OPTS(.dtype = x->dtype, .device = nb_device_of(x)));
+    nb_tensor *first         = nb_narrow(rows, kept, 0, run - 1);
+    nb_tensor *last_reversed = nb_flip(nb_narrow(rows, kept, 1, run - 1), NB_DIMS(kept));
+    nb_tensor *before        = nb_cumprod(nb_cat((nb_tensor *[]){ones, first}, 2, kept), kept);
+    nb_tensor *after = nb_flip(nb_cumprod(nb_cat((nb_tensor *[]){ones, last_reversed}, 2, kept), kept), NB_DIMS(kept));
+    nb_tensor *others = nb_reshape(nb_mul(before, after), nb_shape_of(moved));
+    nb_dims    back   = {.n = x->ndim};
+    for (int d = 0; d < x->ndim; d++) back.dims[d] = inverse[d];
+    return nb_permute(others, back);
+}
+
+static nb_tensor *recompute_prod(nbi_node *node, nb_tensor *x)
+{
+    return nb_prod_dims(x, dims_of_mask(x, node->ints[0]), true);
+}
 
 static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
-    nb_dims    dims   = dims_of_mask(x, node->ints[0]);
-    nb_tensor *is_zero = nb_eq_scalar(x, 0);
-    nb_tensor *one     = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
-    /* Product of the nonzero elements, and how many zeros each slice has. */
-    nb_tensor *nonzero_prod = nb_prod_dims(nb_where(is_zero, one, x), dims, true);
-    nb_tensor *zeros        = nb_sum_dims(is_zero, dims, true);
-    nb_tensor *zero     = nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
-    /* No zero in the slice: prod / x. One zero: the others' product at the
-     * zero, 0 elsewhere. More: 0. NOTE: selected with where, not multiplied
-     * by a mask: the others' product may be inf, and inf * 0 is NaN. */
-    nb_tensor *full_prod = nb_where(nb_eq_scalar(zeros, 0), nonzero_prod, zero);
-    nb_tensor *no_zero   = nb_div(nb_expand(full_prod, nb_shape_of(x)), nb_where(is_zero, one, x));
-    nb_tensor *one_zero  = nb_where(nb_logical_and(is_zero, nb_eq_scalar(zeros, 1)), nonzero_prod, zero);
-    nb_tensor *local    = nb_where(nb_eq_scalar(zeros, 0), no_zero, one_zero);
-    nb_tensor *kept_g   = with_reduced_dims(node, x, g);
-    nb_status  status   = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
+    nb_tensor *kept_g = with_reduced_dims(node, x, g);
+    nb_tensor *local;
+    /* as torch: out / x when x holds no zero anywhere, else the products of
+     * the others; but prod over every dim, not recording, with two zeros or
+     * more: zeros (torch's shortcut, which also keeps an inf or NaN among
+     * the others out of the gradient) */
+    nb_tensor *zeros = nb_sum(nb_eq_scalar(x, 0));
+    if (zeros == NULL) {
+        local = NULL;
+    } else if (x->numel == 0 || x->ndim == 0) {
+        local = nb_ones_like(x);
+    } else if (node->ints[4] && nb_item(zeros) > 1 && !nbi_grad_enabled()) {
+        local = nb_zeros_like(x);
+    } else if (nb_item(zeros) == 0) {
+        nb_tensor *out = output_of(node, recompute_prod);
+        local          = nb_div(with_reduced_dims(node, x, out), x);
+    } else {
+        local = products_of_the_others(x, node->ints[0]);
+    }
+    nb_status status = nbi_keep_grad(nb_mul(local, kept_g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -311,11 +366,46 @@ static nb_tensor *reversed_cumsum(nb_tensor *v, int dim)
  * so the gradient is reversed_cumsum(g out')_z; after z every term holds
  * x_z = 0. Made of differentiable ops, so it differentiates again (torch
  * 1.13's cumprod_backward does the same case split). */
+/* The gradient as torch 1.13 takes it while recording (create_graph) a
+ * line with zeros: element k gets sum_{j >= k} g_j prod_{i <= j, i != k} x_i
+ * from the products of the others (the ones before k times the running
+ * products after it): O(n^2) ops, but no masks, so the second derivative
+ * sees x_z in every term it multiplies (the masked form's zeros after the
+ * first zero are constants). */
+static nb_tensor *cumprod_grad_recorded(nb_tensor *x, nb_tensor *g, int dim)
+{
+    int64_t     n     = x->shape[dim];
+    nb_tensor **parts = malloc((size_t)n * sizeof *parts);
+    if (parts == NULL) return nbi_fail(NB_ERR_OOM, "cumprod backward: out of memory");
+    nb_shape one_shape     = nb_shape_of(x);
+    one_shape.dims[dim]    = 1;
+    nb_tensor *ones        = nb_ones(one_shape, NB_OPTS(.dtype = x->dtype, .device = nb_device_of(x)));
+    for (int64_t k = 0; k < n; k++) {
+        nb_tensor *before  = k == 0 ? ones : nb_prod_dims(nb_narrow(x, dim, 0, k), NB_DIMS(dim), true);
+        nb_tensor *omitted = before;
+        if (k + 1 < n) {
+            nb_tensor *running = nb_mul(before, nb_cumprod(nb_narrow(x, dim, k + 1, n - k - 1), dim));
+            omitted            = nb_cat((nb_tensor *[]){before, running}, 2, dim);
+        }
+        parts[k] = nb_sum_dims(nb_mul(nb_narrow(g, dim, k, n - k), omitted), NB_DIMS(dim), true);
+    }
+    nb_tensor *grad = nb_cat(parts, (int)n, dim);
+    free(parts);
+    return grad;
+}
+
 static nb_status cumprod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     int        dim   = (int)node->ints[0];
     nb_tensor *x     = nbi_input(node, 0);
+    if (nbi_grad_enabled() && x->ndim > 0 && x->shape[dim] > 1 && x->numel > 0) {
+        nb_tensor *any_zero = nb_any(nb_eq_scalar(x, 0));
+        if (any_zero && nb_item(any_zero) != 0) {
+            nb_status status = nbi_keep_grad(cumprod_grad_recorded(x, g, dim), &grad_inputs[0]);
+            NBI_FORMULA_END(status);
+        }
+    }
     nb_tensor *out   = output_of(node, recompute_cumprod);
     nb_tensor *zero  = nb_eq_scalar(x, 0);
     nb_tensor *zeros_so_far = nb_cumsum(zero, dim);
@@ -431,6 +521,7 @@ nb_tensor *nbi_record_reduce(nbi_reduce_op op, nb_tensor *out, const nb_tensor *
         node->ints[1]    = keepdim;
         node->ints[2]    = op;
         node->ints[3]    = correction;
+        node->ints[4]    = dims.n == 0; /* prod() and prod(dims) differ at several zeros */
         node->scalars[0] = p;
     }
     return out;
