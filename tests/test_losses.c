@@ -599,6 +599,58 @@ static void test_cross_entropy_fused_matches_composite(void)
     nb_scope_end();
 }
 
+/* Edge values where nabla and torch 1.13 differed (found by the
+ * differential runs); every expected number is torch's. */
+static void test_edges_as_torch(void)
+{
+    nb_scope_begin();
+    /* the target's logit alone at -inf: +inf on the fused path, as the composite */
+    double     x[6]   = {-INFINITY, 0.0, 1.0, 1.0, 2.0, 3.0};
+    int64_t    t[2]   = {0, 1};
+    nb_tensor *logits = nb_from_data(x, NB_SHAPE(2, 3), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *target = int64_of(t, NB_SHAPE(2));
+    nb_tensor *rows   = nb_cross_entropy(logits, target, NB_CROSS_ENTROPY_OPTS(.reduction = NB_REDUCTION_NONE));
+    const double *r   = rows ? nb_data(rows) : NULL;
+    NBT_CHECK(r && isinf(r[0]) && r[0] > 0 && fabs(r[1] - 1.4076059644443804) < 1e-12);
+
+    /* label smoothing and class weights whose picked ones sum to 0: NaN (the nll term is 0 / 0) */
+    double     wx[12] = {0.1, -0.3, 0.7, 1.2, 0.5, 0.2, -1.0, 0.0, 2.0, 1.0, 0.3, -0.4};
+    int64_t    wt[3]  = {1, 1, 2};
+    nb_tensor *weight = nb_from_data((double[]){1, 0, 0, 1}, NB_SHAPE(4), NB_OPTS(.dtype = NB_FLOAT64));
+    nb_tensor *smoothed =
+        nb_cross_entropy(nb_from_data(wx, NB_SHAPE(3, 4), NB_OPTS(.dtype = NB_FLOAT64)), int64_of(wt, NB_SHAPE(3)),
+                         NB_CROSS_ENTROPY_OPTS(.weight = weight, .label_smoothing = 0.1));
+    NBT_CHECK(smoothed && isnan(nb_item(smoothed)));
+
+    /* smooth_l1's gradient: the sign at an infinite difference, -1 for both
+     * input and target where they are equal and beta = 0 */
+    for (int b = 0; b < 2; b++) {
+        double     beta = b ? 1.0 : 0.0;
+        nb_tensor *in   = nb_from_data((double[]){0, 1, 3, NAN, 2}, NB_SHAPE(5),
+                                       NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        nb_tensor *tg   = nb_from_data((double[]){0, INFINITY, -INFINITY, 0, 0.5}, NB_SHAPE(5),
+                                       NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        NBT_CHECK(nb_backward(nb_smooth_l1_loss(in, tg, NB_REDUCTION_SUM, beta)) == NB_OK);
+        const double *gi = nb_data(nb_grad(in)), *gt = nb_data(nb_grad(tg));
+        double        equal = b ? 0 : -1;
+        NBT_CHECK(gi[0] == equal && gi[1] == -1 && gi[2] == 1 && isnan(gi[3]) && gi[4] == 1);
+        NBT_CHECK(gt[0] == equal && gt[1] == 1 && gt[2] == -1 && isnan(gt[3]) && gt[4] == -1);
+    }
+
+    /* batch norm in training with eps = 0: a constant channel normalises to 0 (torch's invstd is 0 there) */
+    double bx[12];
+    for (int n = 0; n < 3; n++)
+        for (int k = 0; k < 2; k++) {
+            bx[n * 4 + k]     = 1.0;
+            bx[n * 4 + 2 + k] = 0.1 * (n * 2 + k) - 0.2;
+        }
+    nb_tensor *bn_in = nb_from_data(bx, NB_SHAPE(3, 2, 2), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *bn    = nb_batch_norm(bn_in, NULL, NULL, NULL, NULL, true, 0.1, 0.0);
+    NBT_CHECK(bn && all_finite(bn) && nb_item(nb_select(nb_select(nb_select(bn, 0, 1), 0, 0), 0, 1)) == 0.0);
+    NBT_CHECK(nb_backward(nb_sum(nb_mul(bn, bn))) == NB_OK && all_finite(nb_grad(bn_in)));
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_fixtures);
@@ -609,5 +661,6 @@ int main(void)
     NBT_RUN(test_errors_class_losses);
     NBT_RUN(test_strided_targets_and_empty);
     NBT_RUN(test_cross_entropy_fused_matches_composite);
+    NBT_RUN(test_edges_as_torch);
     return nbt_finish();
 }

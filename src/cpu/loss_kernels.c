@@ -65,7 +65,8 @@ static void block_exps(const cross_entropy_job *job, int64_t first, int64_t coun
 }
 
 /* loss_i = (max_i - x[i, t_i]) + log(sum_i): finite for finite logits of any
- * magnitude; NaN for a row holding NaN or an infinity, as log_softmax. */
+ * magnitude; +inf when the target's logit alone is -inf; NaN for a row
+ * holding NaN or +inf, or all -inf (sum_i is NaN then), as log_softmax. */
 static void forward_rows(int64_t begin, int64_t end, void *ctx)
 {
     const cross_entropy_job     *job  = ctx;
@@ -79,7 +80,7 @@ static void forward_rows(int64_t begin, int64_t end, void *ctx)
             double  picked =
                 rows.dtype == NB_FLOAT32 ? ((const float *)rows.logits)[at] : ((const double *)rows.logits)[at];
             double shifted = max[k] - picked;
-            job->loss[i]   = isfinite(shifted) ? shifted + log(sum[k]) : NAN;
+            job->loss[i]   = shifted + log(sum[k]);
         }
     }
 }

@@ -120,6 +120,8 @@ static nb_status composite_backward(nbi_node *node, const bn_saved *saved, nb_te
     if (saved->training) {
         mean   = nb_mean_dims(x, dims, true);
         invstd = nb_rsqrt(nb_add_scalar(nb_var_dims(x, dims, 0, true), saved->eps));
+        if (saved->eps == 0) /* as the forward: 0 where the variance is */
+            invstd = nb_where(nb_isinf(invstd), nb_zeros_like(invstd), invstd);
     } else {
         mean   = channel_constant(x, saved->mean);
         invstd = channel_constant(x, saved->invstd);
@@ -247,7 +249,9 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
                 move_running(running_var, var, momentum, count / (count - 1));
             }
             for (int64_t c = 0; c < C; c++) {
-                saved->invstd[c] = 1 / sqrt(var[c] + eps);
+                /* torch's InvStd: 0 for a constant channel in training
+                 * with eps = 0, not inf (and NaN downstream) */
+                saved->invstd[c] = training && var[c] == 0 && eps == 0 ? 0 : 1 / sqrt(var[c] + eps);
                 scale[c]         = vector_at(weight, c, 1) * saved->invstd[c];
                 shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
             }

@@ -114,6 +114,21 @@ static bool check_class_target(const nb_tensor *input, const nb_tensor *target, 
  * with s the label smoothing and w the class weights (1 without). mean
  * divides sum(L) by the sum of w[t_i] over targets not ignored (their count
  * without weights), as torch does for both terms. */
+/* A per-sample loss reduced as nll_loss reduces: the mean divides by the
+ * picked weights' sum, or by the samples not ignored. */
+static nb_tensor *reduce_class_loss(nb_tensor *loss, nb_reduction reduction, nb_tensor *target_weight,
+                                    nb_tensor *ignored, int64_t counted)
+{
+    switch (reduction) {
+    case NB_REDUCTION_NONE: return loss;
+    case NB_REDUCTION_SUM: return nb_sum(loss);
+    default:
+        if (target_weight != NULL) return nb_div(nb_sum(loss), nb_sum(target_weight));
+        if (ignored != NULL) return nb_div_scalar(nb_sum(loss), (double)counted);
+        return nb_mean(loss);
+    }
+}
+
 static nb_tensor *class_target_loss(const nb_tensor *log_probs, const nb_tensor *target, nb_cross_entropy_opts opts,
                                     int64_t counted)
 {
@@ -135,29 +150,27 @@ static nb_tensor *class_target_loss(const nb_tensor *log_probs, const nb_tensor 
         target_weight          = nb_reshape(flat_weight, nb_shape_of(target));
         loss                   = nb_mul(loss, target_weight);
     }
+    nb_tensor *uniform = NULL; /* label smoothing's term, target's shape */
     if (smoothing > 0) {
         nb_tensor *terms = (nb_tensor *)log_probs;
         if (opts.weight != NULL) {
             nb_shape along = log_probs->ndim == 1 ? NB_SHAPE(classes) : nbf_channel_shape(log_probs->ndim, classes);
             terms          = nb_mul(log_probs, nb_reshape(opts.weight, along));
         }
-        nb_tensor *uniform = nb_neg(nb_sum_dims(terms, NB_DIMS(class_dim), false));
-        loss = nb_add(nb_mul_scalar(loss, 1 - smoothing), nb_mul_scalar(uniform, smoothing / (double)classes));
+        uniform = nb_neg(nb_sum_dims(terms, NB_DIMS(class_dim), false));
     }
     if (ignored != NULL) {
         loss = nb_masked_fill(loss, ignored, 0);
+        if (uniform != NULL) uniform = nb_masked_fill(uniform, ignored, 0);
         if (target_weight != NULL) target_weight = nb_masked_fill(target_weight, ignored, 0);
     }
-    switch (opts.reduction) {
-    case NB_REDUCTION_NONE:
-        return loss;
-    case NB_REDUCTION_SUM:
-        return nb_sum(loss);
-    default:
-        if (target_weight != NULL) return nb_div(nb_sum(loss), nb_sum(target_weight));
-        if (ignored != NULL) return nb_div_scalar(nb_sum(loss), (double)counted);
-        return nb_mean(loss);
-    }
+    /* torch: (1 - s) nll_loss + (s / C) smoothing term, each reduced on its
+     * own (the mean of each divided by the same total: with weights that
+     * sum to 0 the nll term is 0 / 0, NaN, whatever the other) */
+    nb_tensor *reduced = reduce_class_loss(loss, opts.reduction, target_weight, ignored, counted);
+    if (uniform == NULL) return reduced;
+    nb_tensor *smoothed = reduce_class_loss(uniform, opts.reduction, target_weight, ignored, counted);
+    return nb_add(nb_mul_scalar(reduced, 1 - smoothing), nb_mul_scalar(smoothed, smoothing / (double)classes));
 }
 
 /* log_probs and target: (N, C, ...) or (C), target floating class

@@ -84,18 +84,59 @@ nb_tensor *nb_l1_loss(const nb_tensor *input, const nb_tensor *target, nb_reduct
     return nbf_end(reduce(nb_abs(nb_sub(input, target)), reduction));
 }
 
+/* torch's smooth_l1_backward of d: -g where d <= -beta, g where d >= beta,
+ * g d / beta between (so -g at d = 0 when beta = 0, the sign at an
+ * infinite d, NaN at a NaN d). Made of differentiable ops: the second
+ * derivative is 1 / beta in between. */
+static nb_tensor *smooth_l1_grad(nb_tensor *g, nb_tensor *d, double beta)
+{
+    /* between the two: g d / beta, or (beta = 0, only a NaN d is there) NaN */
+    nb_tensor *between = beta > 0 ? nb_mul(g, nb_div_scalar(d, beta)) : nb_full_like(d, NAN);
+    return nb_where(nb_le_scalar(d, -beta), nb_neg(g), nb_where(nb_ge_scalar(d, beta), g, between));
+}
+
+/* input's gradient of d = input - target, target's of target - input (as
+ * torch: both -g where they are equal and beta = 0). */
+static nb_status smooth_l1_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_tensor *input = nbi_input(node, 0), *target = nbi_input(node, 1);
+    double     beta   = node->scalars[0];
+    nb_status  status = NB_OK;
+    if (nbi_input_needs_grad(node, 0)) {
+        nb_tensor *grad = smooth_l1_grad(g, nb_sub(input, target), beta);
+        status          = nbi_keep_grad(grad ? nbi_sum_to(grad, input->ndim, input->shape) : NULL, &grad_inputs[0]);
+    }
+    if (status == NB_OK && nbi_input_needs_grad(node, 1)) {
+        nb_tensor *grad = smooth_l1_grad(g, nb_sub(target, input), beta);
+        status          = nbi_keep_grad(grad ? nbi_sum_to(grad, target->ndim, target->shape) : NULL, &grad_inputs[1]);
+    }
+    NBI_FORMULA_END(status);
+}
+
 /* z = |input - target|: 0.5 z^2 / beta where z < beta, else z - 0.5 beta;
- * beta = 0 is the L1 loss. */
+ * beta = 0 is the L1 loss (with smooth_l1's gradient: see above). */
 nb_tensor *nb_smooth_l1_loss(const nb_tensor *input, const nb_tensor *target, nb_reduction reduction, double beta)
 {
     const char *op = "nb_smooth_l1_loss";
     if (!check_pair(input, target, reduction, false, op, "input")) return NULL;
     if (!(beta >= 0) || isinf(beta)) return nbi_fail(NB_ERR_ARG, "%s: beta must be finite and >= 0, got %g", op, beta);
     if (!nbf_begin()) return NULL;
+    nbi_grad_mode_push(false);
     nb_tensor *z = nb_abs(nb_sub(input, target)), *loss = z;
     if (beta > 0) {
         nb_tensor *quadratic = nb_mul_scalar(nb_mul(z, z), 0.5 / beta);
         loss                 = nb_where(nb_lt_scalar(z, beta), quadratic, nb_sub_scalar(z, 0.5 * beta));
+    }
+    nbi_grad_mode_pop();
+    const nb_tensor *inputs[2] = {input, target};
+    if (loss != NULL && nbi_should_record(2, inputs)) {
+        nbi_node *node = nbi_record(loss, "SmoothL1LossBackward0", smooth_l1_backward, 2, inputs,
+                                    NBI_SAVES(0) | NBI_SAVES(1));
+        if (node == NULL)
+            loss = NULL;
+        else
+            node->scalars[0] = beta;
     }
     return nbf_end(reduce(loss, reduction));
 }
