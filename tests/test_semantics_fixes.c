@@ -762,6 +762,40 @@ static void test_second_derivatives_through_zeros(void)
     nb_scope_end();
 }
 
+/* Reductions' edges as torch 1.13 (found by the differential runs). */
+static void test_reduction_edges_as_torch(void)
+{
+    nb_scope_begin();
+    /* std along a dim of constant columns: exactly 0, gradient 0 (torch's
+     * Welford); over everything: torch's two-pass residue, 1.7e-17 */
+    nb_tensor *x = nb_from_data((double[]){ 0.1, 0.7, 0.1, 0.7, 0.1, 0.7 }, NB_SHAPE(3, 2),
+                                NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *s = nb_std_dims(x, NB_DIMS(0), 1, false);
+    NBT_CHECK_TENSOR_IS(s, NB_FLOAT64, NB_SHAPE(2), (double[]){ 0, 0 });
+    NBT_CHECK(nb_backward(nb_sum(s)) == NB_OK);
+    NBT_CHECK(nb_item(nb_max(nb_abs(nb_grad(x)))) == 0.0);
+    nb_tensor *thirds = nb_full(NB_SHAPE(3), 0.1, NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_item(nb_std(thirds, 1)) == 1.6996749443881478e-17);
+    nb_tensor *huge = nb_from_data((double[]){ -1e308, -1e308, -1e308, 1e308, 1e308, 1e308 }, NB_SHAPE(2, 3),
+                                   NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK_TENSOR_IS(nb_var_dims(huge, NB_DIMS(1), 1, false), NB_FLOAT64, NB_SHAPE(2), (double[]){ 0, 0 });
+    /* nanmean of NaNs only: NaN, and a NaN gradient there (g / 0 times the mask) */
+    nb_tensor *y = nb_from_data((double[]){ NAN, NAN, 1, 2 }, NB_SHAPE(2, 2),
+                                NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    NBT_CHECK(nb_backward(nb_sum(nb_nanmean_dims(y, NB_DIMS(1), false))) == NB_OK);
+    const double *gy = nb_data(nb_grad(y));
+    NBT_CHECK(isnan(gy[0]) && isnan(gy[1]) && gy[2] == 0.5 && gy[3] == 0.5);
+    /* vector_norm: no inf or negative norm of nothing; 2-norm of nothing is 0 */
+    nb_tensor *empty = nb_zeros(NB_SHAPE(3, 0), NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_linalg_vector_norm(empty, INFINITY, NB_DIMS(), false) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "does not have an identity");
+    NBT_CHECK(nb_linalg_vector_norm(empty, -1, NB_DIMS(1), false) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "dimension 1 because this dimension is empty");
+    NBT_CHECK_TENSOR_IS(nb_linalg_vector_norm(empty, INFINITY, NB_DIMS(0), false), NB_FLOAT64, NB_SHAPE(0), (double[]){ 0 });
+    NBT_CHECK_TENSOR_IS(nb_linalg_vector_norm(empty, 2, NB_DIMS(1), false), NB_FLOAT64, NB_SHAPE(3), (double[]){ 0, 0, 0 });
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -782,5 +816,6 @@ int main(void)
     NBT_RUN(test_zero_gradients_not_none);
     NBT_RUN(test_dtypes_of_bincount_linspace_pow_as_torch);
     NBT_RUN(test_second_derivatives_through_zeros);
+    NBT_RUN(test_reduction_edges_as_torch);
     return nbt_finish();
 }

@@ -221,14 +221,17 @@ static nb_status amax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 }
 
 /* ------------------------------------------------------------------------ */
-/* nansum: g where x is not NaN                                              */
+/* nansum: g times (x is not NaN)                                           */
 /* ------------------------------------------------------------------------ */
 
+/* NOTE: multiplied by the mask, not selected, as torch: an infinite g (the
+ * nanmean of NaNs only divides by a count of 0) gives NaN there, not 0. */
 static nb_status nansum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
-    nb_tensor *grad   = nb_where(nb_isnan(x), nb_zeros_like(x), expanded(node, x, g));
+    nb_tensor *kept   = nb_to_dtype(nb_logical_not(nb_isnan(x)), g->dtype);
+    nb_tensor *grad   = nb_mul(expanded(node, x, g), kept);
     nb_status  status = nbi_keep_grad(grad, &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }

@@ -54,6 +54,7 @@ typedef enum {
     PASS_NONZERO_COUNT,
     PASS_ABS_MAX,
     PASS_ABS_MIN,
+    PASS_DEVIATION_SUM,         /* sum (x - param) */
     PASS_SQUARED_DEVIATION_SUM, /* sum (x - param)^2 */
     PASS_EXP_SUM,               /* sum exp(x - param) */
 } pass_kind;
@@ -243,6 +244,11 @@ static partial leaf_float(const pass *ps, const char *x, int64_t n, int64_t stri
                 buf[i] = buf[i] != 0.0;
             add_into(acc, buf, m);
             break;
+        case PASS_DEVIATION_SUM:
+            for (int i = 0; i < m; i++)
+                buf[i] -= ps->param;
+            add_into(acc, buf, m);
+            break;
         case PASS_SQUARED_DEVIATION_SUM:
             for (int i = 0; i < m; i++) {
                 double dev = buf[i] - ps->param;
@@ -422,6 +428,9 @@ static bool leaf_contiguous_float(const pass *ps, const char *x, int64_t n, int6
         break;
     case PASS_SQUARE_SUM:
         f = NBI_LANES_SQUARE;
+        break;
+    case PASS_DEVIATION_SUM:
+        f = NBI_LANES_DEVIATION;
         break;
     case PASS_SQUARED_DEVIATION_SUM:
         f = NBI_LANES_SQUARED_DEVIATION;
@@ -698,12 +707,26 @@ static double norm_of_run(const rows_ctx *c, double p, const char *x)
 }
 
 /* Variance of the run in double: mean first, then squared deviations from
- * it (two passes: no cancellation, unlike sum(x^2) - n mean^2). */
+ * it (two passes: no cancellation, unlike sum(x^2) - n mean^2). When the
+ * reduction has several outputs the mean is the first element plus the
+ * mean deviation from it: a constant run then has exactly its value as
+ * mean and a variance of exactly 0 (no overflow for huge constants
+ * either), as torch's Welford reductions give there; a reduction into one
+ * value keeps sum / n, as torch's std_var_all does (0.1 three times:
+ * 1.7e-17). */
 static double variance_of_run(const rows_ctx *c, int64_t correction, const char *x)
 {
-    int64_t n    = c->plan->n;
-    double  mean = n > 0 ? walk(c, PASS_SUM_DOUBLE, 0, x).d / (double)n : NAN;
-    double  ss   = n > 0 ? walk(c, PASS_SQUARED_DEVIATION_SUM, mean, x).d : 0.0;
+    int64_t n = c->plan->n;
+    double  mean;
+    if (n == 0) {
+        mean = NAN;
+    } else if (c->plan->out_numel > 1) {
+        double first = nbi_load_f64(x, c->plan->dtype);
+        mean         = first + walk(c, PASS_DEVIATION_SUM, first, x).d / (double)n;
+    } else {
+        mean = walk(c, PASS_SUM_DOUBLE, 0, x).d / (double)n;
+    }
+    double ss = n > 0 ? walk(c, PASS_SQUARED_DEVIATION_SUM, mean, x).d : 0.0;
     /* max(0, n - correction) without overflow for extreme corrections */
     double divisor = correction >= n ? 0.0 : (double)n - (double)correction;
     return ss / divisor;

@@ -76,6 +76,7 @@ typedef enum {
     NBI_LANES_PLAIN,             /* x */
     NBI_LANES_ABS,               /* |x| */
     NBI_LANES_SQUARE,            /* x^2 */
+    NBI_LANES_DEVIATION,         /* x - param */
     NBI_LANES_SQUARED_DEVIATION, /* (x - param)^2 */
 } nbi_lane_transform;
 

@@ -148,6 +148,9 @@ __attribute__((target("avx2,f16c"))) static float sum_half_f16c(const uint16_t *
         case NBI_LANES_SQUARE:                                                                                         \
             LANE_LOOP(v *v);                                                                                           \
             break;                                                                                                     \
+        case NBI_LANES_DEVIATION:                                                                                      \
+            LANE_LOOP(v - param);                                                                                      \
+            break;                                                                                                     \
         case NBI_LANES_SQUARED_DEVIATION:                                                                              \
             LANE_LOOP((v - param) * (v - param));                                                                      \
             break;                                                                                                     \

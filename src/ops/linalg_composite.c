@@ -195,6 +195,24 @@ nb_tensor *nb_linalg_vector_norm(const nb_tensor *t, double ord, nb_dims dims, b
 {
     if (!check_float(t, "nb_linalg_vector_norm")) return NULL;
     if (ord != ord) return nbi_fail(NB_ERR_ARG, "nb_linalg_vector_norm: ord is NaN");
+    /* torch: inf and negative orders have no value over no elements (the
+     * max of nothing, 0 to a negative power) */
+    if (t->numel == 0 && (ord < 0 || ord == INFINITY)) {
+        if (dims.n == 0)
+            return nbi_fail(NB_ERR_SHAPE,
+                            "nb_linalg_vector_norm: cannot compute the %g norm on an empty tensor because the "
+                            "operation does not have an identity",
+                            ord);
+        for (int i = 0; i < dims.n; i++) {
+            int d = nbi_wrap_dim(dims.dims[i], t->ndim, "nb_linalg_vector_norm");
+            if (d < 0) return NULL;
+            if (t->shape[d] == 0)
+                return nbi_fail(NB_ERR_SHAPE,
+                                "nb_linalg_vector_norm: cannot compute the %g norm on the dimension %d because this "
+                                "dimension is empty and the operation does not have an identity",
+                                ord, d);
+        }
+    }
     nb_tensor *out = nb_norm_dims(t, ord, dims, keepdim);
     rename_node(out, "LinalgVectorNormBackward0");
     return out;
