@@ -648,6 +648,11 @@ static void test_edges_as_torch(void)
     nb_tensor *bn    = nb_batch_norm(bn_in, NULL, NULL, NULL, NULL, true, 0.1, 0.0);
     NBT_CHECK(bn && all_finite(bn) && nb_item(nb_select(nb_select(nb_select(bn, 0, 1), 0, 0), 0, 1)) == 0.0);
     NBT_CHECK(nb_backward(nb_sum(nb_mul(bn, bn))) == NB_OK && all_finite(nb_grad(bn_in)));
+
+    /* embedding takes int32 indices too */
+    nb_tensor *table = nb_reshape(nb_arange(0, 6, 1, NB_OPTS()), NB_SHAPE(3, 2));
+    nb_tensor *picks = nb_from_data((int32_t[]){2, 0}, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT32));
+    NBT_CHECK_TENSOR_IS(nb_embedding(picks, table), NB_FLOAT32, NB_SHAPE(2, 2), (float[]){4, 5, 0, 1});
     nb_scope_end();
 }
 

@@ -83,7 +83,7 @@ NB_API nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_ten
  * the library's generator (nb_manual_seed); identity when !training. p = 1
  * gives zeros; p outside [0, 1] is NB_ERR_ARG. */
 NB_API nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training);
-/* Rows of weight (num, dim) picked by int64 indices of any shape:
+/* Rows of weight (num, dim) picked by int64 or int32 indices of any shape:
  * (indices..., dim). An index outside [0, num) is NB_ERR_INDEX. */
 NB_API nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight);
 /* Constant padding as torch.nn.functional.pad: pads lists (before, after)

@@ -114,15 +114,15 @@ nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training)
 /* embedding                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* indices: int64 of any shape (0-d included), weight: (num, dim) ->
+/* indices: int64 or int32 (as torch) of any shape (0-d included), weight: (num, dim) ->
  * (indices..., dim): rows of weight by index_select on the flattened
  * indices. Indices are checked here so the error names this op. */
 nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight)
 {
     const char *op = "nb_embedding";
     if (!nbf_check_cpu(indices, op, "indices") || !nbf_check_cpu(weight, op, "weight")) return NULL;
-    if (indices->dtype != NB_INT64)
-        return nbi_fail(NB_ERR_DTYPE, "%s: indices must be int64, got %s", op, nb_dtype_name(indices->dtype));
+    if (indices->dtype != NB_INT64 && indices->dtype != NB_INT32)
+        return nbi_fail(NB_ERR_DTYPE, "%s: indices must be int64 or int32, got %s", op, nb_dtype_name(indices->dtype));
     char buf[NBI_SHAPE_STR_SIZE];
     if (weight->ndim != 2)
         return nbi_fail(NB_ERR_SHAPE, "%s: weight must be 2-d (num_embeddings, embedding_dim), got shape %s", op,
@@ -133,7 +133,7 @@ nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight)
 
     if (!nbf_begin()) return NULL;
     nb_tensor     *flat  = nb_reshape(indices, NB_SHAPE(-1));
-    nb_tensor     *list  = nb_contiguous(flat);
+    nb_tensor     *list  = flat ? nb_contiguous(flat->dtype == NB_INT64 ? flat : nb_to_dtype(flat, NB_INT64)) : NULL;
     const int64_t *index = list ? (const int64_t *)nbi_ptr(list) : NULL;
     int64_t        num   = weight->shape[0];
     for (int64_t i = 0; list && i < list->numel; i++) {
