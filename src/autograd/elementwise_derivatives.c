@@ -229,9 +229,14 @@ static nb_status elu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
     NBI_FORMULA_BEGIN();
     nb_tensor *x     = nbi_input(node, 0);
     double     alpha = node->scalars[0], scale = node->scalars[1], input_scale = node->scalars[2];
-    nb_tensor *negative = nb_mul_scalar(nb_exp(nb_mul_scalar(x, input_scale)), alpha * scale * input_scale);
-    nb_tensor *positive = nb_full(NB_SCALAR_SHAPE, scale, NB_OPTS(.dtype = x->dtype));
-    nb_tensor *d        = nb_where(nb_le_scalar(x, 0), negative, positive);
+    /* NOTE: exp of x where x <= 0 only (0 elsewhere): exp of a large x is
+     * inf, and the second derivative of the untaken branch, 0 * inf, would
+     * be NaN where torch has 0 */
+    nb_tensor *at_most_0 = nb_le_scalar(x, 0);
+    nb_tensor *x_kept    = nb_where(at_most_0, x, nb_zeros_like(x));
+    nb_tensor *negative  = nb_mul_scalar(nb_exp(nb_mul_scalar(x_kept, input_scale)), alpha * scale * input_scale);
+    nb_tensor *positive  = nb_full(NB_SCALAR_SHAPE, scale, NB_OPTS(.dtype = x->dtype));
+    nb_tensor *d         = nb_where(at_most_0, negative, positive);
     nb_status  status   = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
     NBI_FORMULA_END(status);
 }
@@ -286,7 +291,10 @@ static nb_tensor *input_in_result_dtype(nbi_node *node, int i)
 BINARY_FORMULA(add, nbi_alias_recorded(g, "AddBackward0"), nbi_alias_recorded(g, "AddBackward0"))
 BINARY_FORMULA(sub, nbi_alias_recorded(g, "SubBackward0"), nb_neg(g))
 BINARY_FORMULA(mul, nb_mul(g, b), nb_mul(g, a))
-BINARY_FORMULA(div, nb_div(g, b), nb_neg(nb_div(nb_mul(g, a), square(b))))
+/* d/db a / b = -(g (a / b)) / b, as torch: dividing twice, not by b^2,
+ * which overflows or underflows long before a / b / b does (float32
+ * b = 1e20: 0 instead of -1e-40 g a) */
+BINARY_FORMULA(div, nb_div(g, b), nb_neg(nb_div(nb_mul(g, nb_div(a, b)), b)))
 BINARY_FORMULA(floor_divide, nb_zeros_like(g), nb_zeros_like(g))
 BINARY_FORMULA(remainder, nbi_alias_recorded(g, "RemainderBackward1"), nb_neg(nb_mul(g, nb_floor_divide(a, b))))
 /* d/da a^b = b a^(b-1), 0 where b == 0; d/db a^b = a^b log a, 0 where
@@ -308,10 +316,19 @@ static nb_tensor *log_of_base(nbi_node *node)
     const nb_tensor *base = nbi_input(node, 0);
     return nb_log(nb_dtype_is_floating(base->dtype) ? base : nb_to_dtype(base, NB_FLOAT32));
 }
-BINARY_FORMULA(pow,
-               nb_where(nb_eq_scalar(b, 0), nb_zeros_like(g), nb_mul(g, nb_mul(b, pow_less_one(node, a, b)))),
-               nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(g),
-                        nb_mul(g, nb_mul(nb_pow(a, b), log_of_base(node)))))
+/* NOTE: g times the selected factor, not a selection between g * ... and
+ * 0, as torch: the derivative with respect to g is then the factor (0
+ * where it is 0), not 0 * log 0 = NaN. A number exponent of 0 gives zeros
+ * with no graph, as torch's pow_backward. */
+static nb_tensor *pow_grad_base(nbi_node *node, nb_tensor *g, nb_tensor *a, nb_tensor *b)
+{
+    if (node->scalars[0] != 0 && node->scalars[1] == 0) return nb_zeros_like(g);
+    nb_tensor *factor = nb_mul(b, pow_less_one(node, a, b));
+    return nb_mul(g, nb_where(nb_eq_scalar(b, 0), nb_zeros_like(factor), factor));
+}
+BINARY_FORMULA(pow, pow_grad_base(node, g, a, b),
+               nb_mul(g, nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(a),
+                                  nb_mul(nb_pow(a, b), log_of_base(node)))))
 /* Ties share the gradient equally, as torch 1.13: g, halved where a == b,
  * zeroed where the other input wins. NOTE: written as "1 - loses - ties/2"
  * rather than "wins + ties/2" so that where a or b is NaN (no comparison
