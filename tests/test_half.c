@@ -615,6 +615,45 @@ static void test_reductions_read_narrow_dtypes(void)
     }
 }
 
+/* nn ops on halves compute in float32 and round once, as torch's half
+ * kernels (found by the differential runs: means, ranks and range checks
+ * once worked in the half dtype or read it as float64). */
+static void test_nn_ops_on_halves(void)
+{
+    for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
+        nb_scope_begin();
+        nb_tensor *x  = nb_to_dtype(nb_from_data((float[]){100, 100, 100.0625f, 3, -1, 7}, NB_SHAPE(2, 3), NB_OPTS()), half);
+        nb_tensor *xf = nb_to_dtype(x, NB_FLOAT32);
+        NBT_CHECK(same_as_float32_rounded(nb_layer_norm(x, NB_SHAPE(3), NULL, NULL, 1e-5),
+                                          nb_layer_norm(xf, NB_SHAPE(3), NULL, NULL, 1e-5), half));
+        nb_tensor *x4 = nb_reshape(x, NB_SHAPE(2, 3, 1)), *x4f = nb_reshape(xf, NB_SHAPE(2, 3, 1));
+        NBT_CHECK(same_as_float32_rounded(nb_group_norm(nb_reshape(x, NB_SHAPE(1, 6)), 2, NULL, NULL, 1e-5),
+                                          nb_group_norm(nb_reshape(xf, NB_SHAPE(1, 6)), 2, NULL, NULL, 1e-5), half));
+        /* batch norm of a half x with float32 statistics and weights (torch's mixed form): the statistics move in float32 */
+        nb_tensor *mean = nb_zeros(NB_SHAPE(3), NB_OPTS()), *var = nb_ones(NB_SHAPE(3), NB_OPTS());
+        nb_tensor *mean_f = nb_zeros(NB_SHAPE(3), NB_OPTS()), *var_f = nb_ones(NB_SHAPE(3), NB_OPTS());
+        nb_tensor *w = nb_full(NB_SHAPE(3), 1.5, NB_OPTS());
+        nb_tensor *bn = nb_batch_norm(x4, mean, var, w, NULL, true, 0.1, 1e-5);
+        NBT_CHECK(same_as_float32_rounded(bn, nb_batch_norm(x4f, mean_f, var_f, w, NULL, true, 0.1, 1e-5), half));
+        NBT_CHECK(same_values(mean, mean_f) && same_values(var, var_f) && nb_item(nb_select(mean, 0, 0)) != 0);
+        /* quantile: the rank in float32 (in bfloat16 q (n - 1) = 999.4 is 1000) */
+        nb_tensor *steps = nb_to_dtype(nb_cat((nb_tensor *[]){nb_zeros(NB_SHAPE(1000), NB_OPTS()),
+                                                              nb_full(NB_SHAPE(1001), 64, NB_OPTS())}, 2, 0), half);
+        NBT_CHECK(same_as_float32_rounded(nb_quantile(steps, 0.4997, NB_DIMS(), false, NB_QUANTILE_LINEAR),
+                                          nb_quantile(nb_to_dtype(steps, NB_FLOAT32), 0.4997, NB_DIMS(), false,
+                                                      NB_QUANTILE_LINEAR), half));
+        /* binary cross entropy reads half probabilities as what they are */
+        nb_tensor *p = nb_to_dtype(nb_from_data((float[]){0.01f, 0.5f, 0.955f}, NB_SHAPE(3), NB_OPTS()), half);
+        nb_tensor *t = nb_to_dtype(nb_from_data((float[]){0, 1, 1}, NB_SHAPE(3), NB_OPTS()), half);
+        NBT_CHECK(nb_binary_cross_entropy(p, t, NULL, NB_REDUCTION_MEAN) != NULL);
+        nb_tensor *bad = nb_to_dtype(nb_from_data((float[]){0.5f, 1.5f}, NB_SHAPE(2), NB_OPTS()), half);
+        NBT_CHECK(nb_binary_cross_entropy(bad, nb_slice(t, 0, 0, 2, 1), NULL, NB_REDUCTION_MEAN) == NULL);
+        NBT_CHECK_ERROR(NB_ERR_ARG, "element 1 is 1.5");
+        (void)x4f;
+        nb_scope_end();
+    }
+}
+
 int main(void)
 {
     NBT_RUN(test_casts_match_torch);
@@ -624,6 +663,7 @@ int main(void)
     NBT_RUN(test_small_integers);
     NBT_RUN(test_moving_ops);
     NBT_RUN(test_reductions_read_narrow_dtypes);
+    NBT_RUN(test_nn_ops_on_halves);
     NBT_RUN(test_autograd);
     NBT_RUN(test_files_native);
     return nbt_finish();

@@ -185,9 +185,11 @@ static int64_t first_outside_unit(const nb_tensor *p, double *value)
 {
     nb_tensor *c = nbi_host_contiguous(p);
     if (c == NULL) return -2;
-    int64_t found = -1;
+    int64_t     found = -1;
+    const char *data  = nbi_ptr(c);
+    size_t      size  = nb_dtype_size(c->dtype);
     for (int64_t i = 0; i < c->numel && found < 0; i++) {
-        double v = p->dtype == NB_FLOAT32 ? ((const float *)nbi_ptr(c))[i] : ((const double *)nbi_ptr(c))[i];
+        double v = nbi_load_f64(data + (size_t)i * size, c->dtype); /* any float dtype, halves too */
         if (!(v >= 0 && v <= 1)) {
             found  = i;
             *value = v;

@@ -28,6 +28,25 @@ static nb_tensor *normalize(const nb_tensor *x, const nb_tensor *mean, const nb_
     return out;
 }
 
+/* float16 / bfloat16 inputs normalise in float32 and round once (as
+ * torch's half kernels accumulate and normalise in float): in the half
+ * dtype the mean itself rounds, and x - mean loses the deviations (f16
+ * [100, 100, 100.0625] gave [0, 0, 2.11], not [-0.70, -0.70, 1.41]).
+ * t as float32 (a recorded cast, so gradients flow back in t's dtype);
+ * NULL stays NULL. */
+static nb_tensor *as_float32(const nb_tensor *t)
+{
+    return t == NULL || t->dtype == NB_FLOAT32 ? (nb_tensor *)t : nb_to_dtype(t, NB_FLOAT32);
+}
+
+/* t (NULL, or a vector of running statistics) holds x's dtype, or float32
+ * when x is a half (torch's mixed batch norm). */
+static bool check_param_dtype(const nb_tensor *t, const nb_tensor *x, const char *op, const char *name)
+{
+    if (t != NULL && nbi_is_half(x->dtype) && t->dtype == NB_FLOAT32) return nbi_check_tensor(t, op, name);
+    return nbf_check_same_dtype(t, x, op, name, "x");
+}
+
 static bool check_eps(double eps, const char *op)
 {
     if (eps >= 0 && isfinite(eps)) return true;
@@ -52,16 +71,20 @@ static nb_tensor *moved_toward(const nb_tensor *running, const nb_tensor *value,
  * UNBIASED variance (torch's rule). Eval: the running statistics normalise. */
 /* nb_batch_norm; with into (x itself, contiguous, grad mode off) the
  * fused path writes over x and returns it (the others make a new result). */
+static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                                  const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                  double eps);
+
 static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                              const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum, double eps,
                              nb_tensor *into)
 {
     const char *op = "nb_batch_norm";
     if (!nbf_check_float(x, op, "x")) return NULL;
-    if (!nbf_check_same_dtype(running_mean, x, op, "running_mean", "x") ||
-        !nbf_check_same_dtype(running_var, x, op, "running_var", "x") ||
-        !nbf_check_same_dtype(weight, x, op, "weight", "x") || !nbf_check_same_dtype(bias, x, op, "bias", "x"))
+    if (!check_param_dtype(running_mean, x, op, "running_mean") || !check_param_dtype(running_var, x, op, "running_var") ||
+        !check_param_dtype(weight, x, op, "weight") || !check_param_dtype(bias, x, op, "bias"))
         return NULL;
+    if (nbi_is_half(x->dtype)) return batch_norm_half(x, running_mean, running_var, weight, bias, training, momentum, eps);
     char buf[NBI_SHAPE_STR_SIZE];
     if (x->ndim < 2)
         return nbi_fail(NB_ERR_SHAPE, "%s: x must have at least 2 dims (N, C, ...), got shape %s", op,
@@ -125,6 +148,37 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
     return nbf_end(out);
 }
 
+/* A half x in float32 (see as_float32): running statistics of the half
+ * dtype move as float32 copies, written back rounded; float32 ones move in
+ * place. */
+static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                                  const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                                  double eps)
+{
+    if (!nbf_begin()) return NULL;
+    nb_tensor *stats[2] = {running_mean, running_var}, *wide[2] = {running_mean, running_var};
+    bool       ok       = true;
+    for (int k = 0; k < 2; k++)
+        if (stats[k] != NULL && stats[k]->dtype != NB_FLOAT32) {
+            nbi_grad_mode_push(false);
+            wide[k] = nb_to_dtype(stats[k], NB_FLOAT32);
+            nbi_grad_mode_pop();
+            ok = ok && wide[k] != NULL;
+        }
+    nb_tensor *y = ok ? batch_norm(as_float32(x), wide[0], wide[1], as_float32(weight), as_float32(bias), training,
+                                   momentum, eps, NULL)
+                      : NULL;
+    if (y != NULL && training)
+        for (int k = 0; k < 2; k++)
+            if (wide[k] != stats[k]) {
+                nbi_grad_mode_push(false);
+                ok = nb_copy_(stats[k], wide[k]) != NULL;
+                nbi_grad_mode_pop();
+                if (!ok) y = NULL;
+            }
+    return nbf_end(y ? nb_to_dtype(y, x->dtype) : NULL);
+}
+
 nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
                          const nb_tensor *bias, bool training, double momentum, double eps)
 {
@@ -181,6 +235,10 @@ nb_tensor *nb_layer_norm(const nb_tensor *x, nb_shape normalized_shape, const nb
     for (int i = 0; i < k; i++)
         dims.dims[i] = x->ndim - k + i;
     if (!nbf_begin()) return NULL;
+    if (nbi_is_half(x->dtype)) {
+        nb_tensor *y = nb_layer_norm(as_float32(x), normalized_shape, as_float32(weight), as_float32(bias), eps);
+        return nbf_end(y ? nb_to_dtype(y, x->dtype) : NULL);
+    }
     nb_tensor *mean = nb_mean_dims(x, dims, true);
     nb_tensor *var  = nb_var_dims(x, dims, 0, true);
     /* weight and bias already line up with the trailing dims. */
@@ -217,6 +275,10 @@ nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *we
     int64_t  per_group = (channels / groups) * nbi_shape_numel(x->ndim - 2, x->shape + 2);
     nb_shape grouped   = NB_SHAPE(batch, groups, per_group);
     if (!nbf_begin()) return NULL;
+    if (nbi_is_half(x->dtype)) {
+        nb_tensor *y = nb_group_norm(as_float32(x), groups, as_float32(weight), as_float32(bias), eps);
+        return nbf_end(y ? nb_to_dtype(y, x->dtype) : NULL);
+    }
     nb_tensor *xg            = nb_reshape(x, grouped);
     nb_tensor *mean          = nb_mean_dims(xg, NB_DIMS(2), true);
     nb_tensor *var           = nb_var_dims(xg, NB_DIMS(2), 0, true);

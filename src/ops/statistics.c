@@ -224,6 +224,15 @@ static nb_tensor *quantile(const nb_tensor *t, const nb_tensor *q, nb_dims dims,
     if ((unsigned)mode > NB_QUANTILE_NEAREST) return nbi_fail(NB_ERR_ARG, "%s: unknown interpolation %d", op, (int)mode);
     if (nb_scope_begin() != NB_OK) return NULL;
     nb_tensor *out = NULL;
+    if (nbi_is_half(t->dtype)) {
+        /* in float32, rounded once: a rank q (n - 1) or a weight in half
+         * loses whole positions (q = 0.4997 of 2001 values: 999.4 is 1000
+         * in bfloat16) */
+        nb_tensor *wide = quantile(nb_to_dtype(t, NB_FLOAT32), nb_to_dtype(q, NB_FLOAT32), dims, keepdim, mode,
+                                   ignore_nan, op);
+        out = wide ? nb_to_dtype(wide, t->dtype) : NULL;
+        goto done;
+    }
     if (!check_quantile_range(q, op)) goto done;
     /* The slices along a last dim: the flattened tensor, or dim d moved last. */
     int        d      = dims.n == 1 ? nbi_wrap_dim(dims.dims[0], t->ndim, op) : -1;
@@ -281,6 +290,14 @@ static nb_tensor *quantile_number(const nb_tensor *t, double q, nb_dims dims, bo
                                   nb_quantile_interpolation mode, bool ignore_nan, const char *op)
 {
     if (!nbi_check_tensor(t, op, "t")) return NULL;
+    if (nbi_is_half(t->dtype)) {
+        /* q itself in float32 too: 0.4997 is 0.5 in bfloat16 */
+        if (nb_scope_begin() != NB_OK) return NULL;
+        nb_tensor *wide = quantile_number(nb_to_dtype(t, NB_FLOAT32), q, dims, keepdim, mode, ignore_nan, op);
+        nb_tensor *out  = nb_keep(wide ? nb_to_dtype(wide, t->dtype) : NULL);
+        nb_scope_end();
+        return out;
+    }
     nb_dtype   dtype    = nb_dtype_is_floating(t->dtype) ? t->dtype : NB_FLOAT32;
     nb_tensor *q_tensor = nb_full(NB_SCALAR_SHAPE, q, NB_OPTS(.dtype = dtype, .device = nb_device_of(t)));
     nb_tensor *out      = q_tensor ? quantile(t, q_tensor, dims, keepdim, mode, ignore_nan, op) : NULL;
