@@ -649,6 +649,16 @@ static void test_nn_ops_on_halves(void)
         nb_tensor *bad = nb_to_dtype(nb_from_data((float[]){0.5f, 1.5f}, NB_SHAPE(2), NB_OPTS()), half);
         NBT_CHECK(nb_binary_cross_entropy(bad, nb_slice(t, 0, 0, 2, 1), NULL, NB_REDUCTION_MEAN) == NULL);
         NBT_CHECK_ERROR(NB_ERR_ARG, "element 1 is 1.5");
+        /* linear / addmm with a bias, and attention: float32 throughout, rounded once */
+        nb_tensor *a  = nb_to_dtype(nb_randn(NB_SHAPE(5, 7), NB_OPTS()), half), *af = nb_to_dtype(a, NB_FLOAT32);
+        nb_tensor *wt = nb_to_dtype(nb_randn(NB_SHAPE(3, 7), NB_OPTS()), half), *wf = nb_to_dtype(wt, NB_FLOAT32);
+        nb_tensor *b  = nb_to_dtype(nb_mul_scalar(nb_randn(NB_SHAPE(3), NB_OPTS()), 1e-3), half);
+        nb_tensor *bf = nb_to_dtype(b, NB_FLOAT32);
+        NBT_CHECK(same_as_float32_rounded(nb_linear(a, wt, b), nb_linear(af, wf, bf), half));
+        NBT_CHECK(same_as_float32_rounded(nb_addmm(b, a, nb_t(wt), 0.5, 2), nb_addmm(bf, af, nb_t(wf), 0.5, 2), half));
+        nb_tensor *q = nb_to_dtype(nb_randn(NB_SHAPE(2, 4, 8), NB_OPTS()), half), *qf = nb_to_dtype(q, NB_FLOAT32);
+        NBT_CHECK(same_as_float32_rounded(nb_scaled_dot_product_attention(q, q, q, NULL, 0, true, 0),
+                                          nb_scaled_dot_product_attention(qf, qf, qf, NULL, 0, true, 0), half));
         (void)x4f;
         nb_scope_end();
     }

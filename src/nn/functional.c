@@ -67,8 +67,17 @@ nb_tensor *nb_linear(const nb_tensor *x, const nb_tensor *weight, const nb_tenso
 
     if (!nbf_begin()) return NULL;
     nbi_grad_mode_push(false);
-    nb_tensor *out = nb_matmul(x, nb_t(weight));
-    if (out != NULL && bias != NULL) out = nb_add_(out, bias); /* out is fresh: add in place */
+    nb_tensor *out;
+    if (bias != NULL && nbi_is_half(x->dtype)) {
+        /* product and bias in float32, rounded once (as torch's half
+         * addmm): rounding the product first loses the bias's small sums */
+        nb_tensor *wide = nb_matmul(nb_to_dtype(x, NB_FLOAT32), nb_t(nb_to_dtype(weight, NB_FLOAT32)));
+        if (wide != NULL) wide = nb_add_(wide, nb_to_dtype(bias, NB_FLOAT32));
+        out = wide ? nb_to_dtype(wide, x->dtype) : NULL;
+    } else {
+        out = nb_matmul(x, nb_t(weight));
+        if (out != NULL && bias != NULL) out = nb_add_(out, bias); /* out is fresh: add in place */
+    }
     nbi_grad_mode_pop();
     const nb_tensor *inputs[3] = {x, weight, bias};
     if (out != NULL && nbi_should_record(3, inputs) &&

@@ -49,6 +49,16 @@ static nb_tensor *add_scaled(const nb_tensor *input, const nb_tensor *m1, const 
     if ((!batched && input->dtype != m1->dtype) || m1->dtype != m2->dtype)
         return nbi_fail(NB_ERR_DTYPE, "%s: input, m1 and m2 must have one dtype, got %s, %s and %s", op,
                         nb_dtype_name(input->dtype), nb_dtype_name(m1->dtype), nb_dtype_name(m2->dtype));
+    if (nbi_is_half(m1->dtype)) {
+        /* in float32, rounded once, as torch's half addmm: the product
+         * rounded before the sum loses input's small terms */
+        if (nb_scope_begin() != NB_OK) return NULL;
+        nb_tensor *wide = add_scaled(nb_to_dtype(input, NB_FLOAT32), nb_to_dtype(m1, NB_FLOAT32),
+                                     nb_to_dtype(m2, NB_FLOAT32), beta, alpha, batched, op);
+        nb_tensor *out  = nb_keep(wide ? nb_to_dtype(wide, m1->dtype) : NULL);
+        nb_scope_end();
+        return out;
+    }
     if (nb_scope_begin() != NB_OK) return NULL;
     nb_tensor *product = batched ? nb_bmm(m1, m2) : nb_mm(m1, m2);
     nb_tensor *out     = NULL;
