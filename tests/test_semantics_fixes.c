@@ -796,6 +796,43 @@ static void test_reduction_edges_as_torch(void)
     nb_scope_end();
 }
 
+static nb_tensor *relu_of(nb_tensor *x) { return nb_relu(x); }
+static nb_tensor *hardtanh_of(nb_tensor *x) { return nb_hardtanh(x, -1, 1); }
+static nb_tensor *leaky_relu_of(nb_tensor *x) { return nb_leaky_relu(x, 0.1); }
+static nb_tensor *avg_pool_of(nb_tensor *x)
+{
+    return nb_avg_pool2d(nb_reshape(x, NB_SHAPE(1, 1, 2, 3)), NB_POOL_OPTS(.kernel = {2, 2}, .stride = {1, 1}));
+}
+static nb_tensor *max_pool_of(nb_tensor *x)
+{
+    return nb_max_pool2d(nb_reshape(x, NB_SHAPE(1, 1, 2, 3)), NB_POOL_OPTS(.kernel = {2, 2}, .stride = {1, 1}), NULL);
+}
+static nb_tensor *clamp_of(nb_tensor *x) { return nb_clamp(x, -1, 1); }
+
+/* With a constant upstream gradient, the create_graph gradient of ops
+ * whose torch backward is one op taking x (relu, hardtanh, leaky_relu,
+ * the pools) has a graph, and a second backward gives zeros; clamp's (a
+ * where in torch) has none, as torch's. */
+static void test_second_backward_through_masks(void)
+{
+    nb_scope_begin();
+    nb_tensor *(*linked[])(nb_tensor *) = {relu_of, hardtanh_of, leaky_relu_of, avg_pool_of, max_pool_of};
+    const double values[6]               = {-1.5, 0.25, 2, -0.5, 0.75, 3};
+    for (size_t k = 0; k < sizeof linked / sizeof *linked; k++) {
+        nb_tensor *x = nb_from_data(values, NB_SHAPE(6), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+        nb_tensor *y = nb_sum(linked[k](x)), *g = NULL;
+        NBT_CHECK(nb_grad_of(&y, 1, &x, 1, NULL, NB_GRAD_OPTS(.create_graph = true), &g) == NB_OK);
+        NBT_CHECK(g && nb_requires_grad(g));
+        NBT_CHECK(nb_backward(nb_sum(nb_mul(g, g))) == NB_OK);
+        NBT_CHECK(nb_grad(x) && nb_item(nb_max(nb_abs(nb_grad(x)))) == 0.0);
+    }
+    nb_tensor *x = nb_from_data(values, NB_SHAPE(6), NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *y = nb_sum(clamp_of(x)), *g = NULL;
+    NBT_CHECK(nb_grad_of(&y, 1, &x, 1, NULL, NB_GRAD_OPTS(.create_graph = true), &g) == NB_OK);
+    NBT_CHECK(g && !nb_requires_grad(g));
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -817,5 +854,6 @@ int main(void)
     NBT_RUN(test_dtypes_of_bincount_linspace_pow_as_torch);
     NBT_RUN(test_second_derivatives_through_zeros);
     NBT_RUN(test_reduction_edges_as_torch);
+    NBT_RUN(test_second_backward_through_masks);
     return nbt_finish();
 }

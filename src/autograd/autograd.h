@@ -157,6 +157,12 @@ static inline bool nbi_should_record(int count, const nb_tensor *const *inputs)
  * out as requiring grad, and return the node; NULL with NB_ERR_OOM. */
 nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward, int count,
                      const nb_tensor *const *inputs, uint32_t saved_mask);
+/* grad (a formula's result) linked to input i with a zero derivative, by
+ * a node called name (static), when recording (create_graph) and grad has
+ * no graph of its own: for formulas whose torch counterpart is one op that
+ * takes x (relu, hardtanh, pools; zero_link.c). grad itself otherwise;
+ * NULL on failure. */
+nb_tensor *nbi_link_to_input(nbi_node *node, int i, nb_tensor *grad, const char *name);
 /* Keep a detached alias of out for the formula (exp, tanh, sigmoid, ...). */
 bool      nbi_save_output(nbi_node *node, const nb_tensor *out);
 /* The saved output, or NULL when it was not saved. */

@@ -73,7 +73,7 @@ UNARY_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_of(node, nb_tanh)), 1
 UNARY_FORMULA(sigmoid, nb_mul(g, nb_mul(output_of(node, nb_sigmoid), nb_rsub_scalar(output_of(node, nb_sigmoid), 1))))
 /* The mask of !(x <= 0), as a number: relu' (0 at 0, 1 at NaN, as torch's
  * threshold_backward). */
-UNARY_FORMULA(relu, nbi_relu_backward(g, x))
+UNARY_FORMULA(relu, nbi_link_to_input(node, 0, nbi_relu_backward(g, x), "ThresholdBackwardBackward0"))
 /* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
 UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
 /* erf' = 2/sqrt(pi) exp(-x^2) */
@@ -218,7 +218,8 @@ static nb_status leaky_relu_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
     nb_tensor *x      = nbi_input(node, 0);
     nb_tensor *one    = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
     nb_tensor *d      = where_scalar_factor(nb_gt_scalar(x, 0), one, node->scalars[0]);
-    nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    nb_tensor *grad   = nbi_link_to_input(node, 0, nb_mul(g, d), "LeakyReluBackwardBackward0");
+    nb_status  status = finish_input_grad(node, 0, grad, grad_inputs);
     NBI_FORMULA_END(status);
 }
 
@@ -251,7 +252,8 @@ static nb_status hardtanh_backward(nbi_node *node, nb_tensor *g, nb_tensor **gra
     NBI_FORMULA_BEGIN();
     nb_tensor *x       = nbi_input(node, 0);
     nb_tensor *outside = nb_logical_or(nb_le_scalar(x, node->scalars[0]), nb_ge_scalar(x, node->scalars[1]));
-    nb_status  status  = finish_input_grad(node, 0, nb_mul(g, nb_logical_not(outside)), grad_inputs);
+    nb_tensor *grad    = nbi_link_to_input(node, 0, nb_mul(g, nb_logical_not(outside)), "HardtanhBackwardBackward0");
+    nb_status  status  = finish_input_grad(node, 0, grad, grad_inputs);
     NBI_FORMULA_END(status);
 }
 

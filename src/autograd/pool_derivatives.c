@@ -37,6 +37,9 @@ static nb_status window_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_
     NBI_FORMULA_BEGIN();
     const window_params *p    = NBI_NODE_PARAMS(node, window_params);
     nb_tensor           *grad = p->adjoint ? nbi_window_mean_op(g, &p->spec) : nbi_window_mean_adjoint_op(g, &p->spec);
+    if (!p->adjoint) /* torch's avg_pool2d_backward takes x: a zero second derivative through it */
+        grad = nbi_link_to_input(node, 0, grad,
+                                 p->spec.adaptive ? "AdaptiveAvgPool2DBackwardBackward0" : "AvgPool2DBackwardBackward0");
     nb_status            status = nbi_keep_grad(grad, &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
@@ -62,8 +65,9 @@ static nb_status max_pool2d_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
-    nb_status  status = nbi_keep_grad(
-         nbi_max_unpool_op(g, nbi_input(node, 1), x->shape[x->ndim - 2], x->shape[x->ndim - 1]), &grad_inputs[0]);
+    nb_tensor *grad   = nbi_max_unpool_op(g, nbi_input(node, 1), x->shape[x->ndim - 2], x->shape[x->ndim - 1]);
+    nb_status  status = nbi_keep_grad(nbi_link_to_input(node, 0, grad, "MaxPool2DWithIndicesBackwardBackward0"),
+                                      &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
