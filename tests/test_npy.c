@@ -176,6 +176,29 @@ static void test_load_versions_and_spellings(void)
     nb_free(t);
 }
 
+/* numpy's other spellings of the same dtypes (one-letter codes, names) and
+ * Python 2's long sizes, which numpy loads too. */
+static void test_load_dtype_aliases(void)
+{
+    static const struct {
+        const char *descr;
+        nb_dtype    dtype;
+    } spellings[] = {{"<q", NB_INT64}, {"<l", NB_INT64}, {"<d", NB_FLOAT64}, {"<i", NB_INT32}, {"|b", NB_INT8},
+                     {"|B", NB_UINT8}, {"|?", NB_BOOL},  {"<e", NB_FLOAT16}, {"float32", NB_FLOAT32}, {"int16", NB_INT16}};
+    static unsigned char buf[4096];
+    const unsigned char  data[16] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        char header[128];
+        snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (2L,), }", spellings[i].descr);
+        size_t     size = make_npy(buf, 1, header, data, 16);
+        nb_tensor *t    = nbi_load_npy_from_memory(buf, size, "aliases");
+        NBT_CHECK(t && nb_dtype_of(t) == spellings[i].dtype && nb_numel(t) == 2 &&
+                  memcmp(nb_data(t), data, 2 * nb_dtype_size(spellings[i].dtype)) == 0);
+        if (t == NULL) fprintf(stderr, "  %s: %s\n", spellings[i].descr, nb_last_error());
+        nb_free(t);
+    }
+}
+
 /* nb_save_npy writes exactly np.save's bytes: load numpy's file, save it
  * again, compare. */
 static void test_save_matches_numpy_bytes(void)
@@ -498,6 +521,7 @@ int main(void)
     NBT_RUN(test_load_big_endian);
     NBT_RUN(test_load_fortran_order);
     NBT_RUN(test_load_versions_and_spellings);
+    NBT_RUN(test_load_dtype_aliases);
     NBT_RUN(test_save_matches_numpy_bytes);
     NBT_RUN(test_round_trip_every_dtype);
     NBT_RUN(test_round_trip_odd_shapes);

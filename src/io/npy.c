@@ -162,6 +162,7 @@ static bool parse_size(header_parser *p, int64_t *value)
         v = v * 10 + digit;
         p->at++;
     }
+    if (c == 'L' || c == 'l') p->at++; /* a Python 2 long, as numpy reads it: (2L, 3L) */
     *value = v;
     return true;
 }
@@ -273,16 +274,36 @@ static bool descr_to_dtype(const npy_header *h, const char *name, nb_dtype *dtyp
         code++;
         length--;
     }
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (length == 2 && memcmp(code, table[i].code, 2) == 0) {
-            *dtype = table[i].dtype;
-            /* '|' (no byte order) and '=' mean the machine's own. */
-            bool file_little = order == '<' ? true : order == '>' ? false : nbi_host_is_little_endian();
-            *swap            = nb_dtype_size(*dtype) > 1 && file_little != nbi_host_is_little_endian();
-            return true;
-        }
+    /* numpy reads these spellings of the same dtypes too: its one-letter
+     * type codes (on a 64-bit Linux, where 'l' and 'q' are int64) and the
+     * names */
+    static const struct {
+        const char *code;
+        nb_dtype    dtype;
+    } aliases[] = {
+        {"f", NB_FLOAT32},       {"d", NB_FLOAT64},     {"e", NB_FLOAT16},     {"q", NB_INT64},
+        {"l", NB_INT64},         {"i", NB_INT32},       {"h", NB_INT16},       {"b", NB_INT8},
+        {"B", NB_UINT8},         {"?", NB_BOOL},        {"float32", NB_FLOAT32}, {"float64", NB_FLOAT64},
+        {"float16", NB_FLOAT16}, {"int64", NB_INT64},   {"int32", NB_INT32},   {"int16", NB_INT16},
+        {"int8", NB_INT8},       {"uint8", NB_UINT8},   {"bool", NB_BOOL},
+    };
+    int found = -1;
+    for (size_t i = 0; i < sizeof table / sizeof table[0] && found < 0; i++)
+        if (length == 2 && memcmp(code, table[i].code, 2) == 0) found = (int)table[i].dtype;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0] && found < 0; i++)
+        if (length == strlen(aliases[i].code) && memcmp(code, aliases[i].code, length) == 0)
+            found = (int)aliases[i].dtype;
+    if (found >= 0) {
+        *dtype = (nb_dtype)found;
+        /* '|' (no byte order) and '=' mean the machine's own. */
+        bool file_little = order == '<' ? true : order == '>' ? false : nbi_host_is_little_endian();
+        *swap            = nb_dtype_size(*dtype) > 1 && file_little != nbi_host_is_little_endian();
+        return true;
     }
-    nbi_fail(NB_ERR_DTYPE, "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f2, f4, f8, i1, i2, i4, i8, u1 and b1)", name,
+    nbi_fail(NB_ERR_DTYPE,
+             "nb_load_npy: %s: unsupported dtype '%s' (nabla reads f2, f4, f8, i1, i2, i4, i8, u1 and b1, in any of "
+             "numpy's spellings)",
+             name,
              nbi_quote(h->descr, h->descr_length, QUOTED_BYTES).text);
     return false;
 }
