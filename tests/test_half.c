@@ -664,6 +664,44 @@ static void test_nn_ops_on_halves(void)
     }
 }
 
+/* The gradients of activations whose torch backward is one kernel
+ * (tanh_backward, sigmoid_backward, elu_backward, softplus_backward, ...)
+ * compute in float32 from the half inputs (and the half output) and round
+ * once, as torch's bfloat16 kernels: bit for bit. */
+static void test_activation_gradients_round_once(void)
+{
+    nb_manual_seed(5);
+    for (nb_dtype half = NB_FLOAT16; half <= NB_BFLOAT16; half++) {
+        nb_scope_begin();
+        nb_tensor *x  = nb_to_dtype(nb_mul_scalar(nb_randn(NB_SHAPE(300), NB_OPTS()), 3), half);
+        nb_tensor *g  = nb_to_dtype(nb_randn(NB_SHAPE(300), NB_OPTS()), half);
+        nb_tensor *xf = nb_to_dtype(x, NB_FLOAT32), *gf = nb_to_dtype(g, NB_FLOAT32);
+        for (int op = 0; op < 4; op++) {
+            nb_tensor *leaf = nb_detach(x);
+            nb_requires_grad_(leaf, true);
+            nb_tensor *y = op == 0 ? nb_tanh(leaf) : op == 1 ? nb_sigmoid(leaf) : op == 2 ? nb_elu(leaf, 1.0)
+                                                                                            : nb_softplus(leaf, 1, 20);
+            NBT_CHECK(nb_backward_with(y, g, NB_GRAD_OPTS()) == NB_OK);
+            nb_tensor *want;
+            if (op < 2) { /* from the half output, widened: g (1 - y^2), g y (1 - y) */
+                nb_tensor *yf = nb_to_dtype(nb_detach(y), NB_FLOAT32);
+                want = op == 0 ? nb_mul(gf, nb_rsub_scalar(nb_mul(yf, yf), 1))
+                               : nb_mul(gf, nb_mul(yf, nb_rsub_scalar(yf, 1)));
+            } else { /* the float32 op's gradient at the same values */
+                nb_tensor *leaf_f = nb_detach(xf);
+                nb_requires_grad_(leaf_f, true);
+                nb_tensor *yf = op == 2 ? nb_elu(leaf_f, 1.0) : nb_softplus(leaf_f, 1, 20);
+                NBT_CHECK(nb_backward_with(yf, gf, NB_GRAD_OPTS()) == NB_OK);
+                want = nb_grad(leaf_f);
+            }
+            if (!same_as_float32_rounded(nb_grad(leaf), want, half))
+                fprintf(stderr, "  activation %d (%s)\n", op, nb_dtype_name(half));
+            NBT_CHECK(same_as_float32_rounded(nb_grad(leaf), want, half));
+        }
+        nb_scope_end();
+    }
+}
+
 int main(void)
 {
     NBT_RUN(test_casts_match_torch);
@@ -674,6 +712,7 @@ int main(void)
     NBT_RUN(test_moving_ops);
     NBT_RUN(test_reductions_read_narrow_dtypes);
     NBT_RUN(test_nn_ops_on_halves);
+    NBT_RUN(test_activation_gradients_round_once);
     NBT_RUN(test_autograd);
     NBT_RUN(test_files_native);
     return nbt_finish();

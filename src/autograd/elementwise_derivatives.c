@@ -56,6 +56,38 @@ static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
 
 static nb_tensor *square(const nb_tensor *t) { return nb_mul(t, t); }
 
+/* For the ops whose torch backward is one kernel (tanh_backward,
+ * sigmoid_backward, silu_backward, gelu_backward, softplus_backward,
+ * elu_backward, hardswish_backward, mish_backward, log_sigmoid_backward):
+ * on float16 / bfloat16 those compute in float32 and round once, so these
+ * formulas take g and x in float32 (finish_input_grad rounds back; a saved
+ * half output promotes). Composite formulas (sin's g cos x, ...) stay in
+ * the half dtype, rounding per op as torch's do. */
+static void widen_half(nb_tensor **g, nb_tensor **x)
+{
+    if (!nbi_is_half((*x)->dtype)) return;
+    *x = nb_to_dtype(*x, NB_FLOAT32);
+    *g = nb_to_dtype(*g, NB_FLOAT32);
+}
+
+/* output_of, in x's dtype (float32 once widen_half widened x). */
+static nb_tensor *output_as(nbi_node *node, nb_tensor *(*op)(const nb_tensor *), const nb_tensor *x)
+{
+    nb_tensor *y = output_of(node, op);
+    return y != NULL && y->dtype != x->dtype ? nb_to_dtype(y, x->dtype) : y;
+}
+
+/* UNARY_FORMULA for those ops. */
+#define UNARY_KERNEL_FORMULA(name, EXPR)                                                       \
+    static nb_status name##_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)    \
+    {                                                                                          \
+        NBI_FORMULA_BEGIN();                                                                   \
+        nb_tensor *x = nbi_input(node, 0);                                                     \
+        widen_half(&g, &x);                                                                    \
+        nb_status status = finish_input_grad(node, 0, (EXPR), grad_inputs);                    \
+        NBI_FORMULA_END(status);                                                               \
+    }
+
 UNARY_FORMULA(neg, nb_neg(g))
 UNARY_FORMULA(abs, nb_mul(g, nb_sign(x)))
 UNARY_FORMULA(sign, nb_zeros_like(g))
@@ -68,14 +100,15 @@ UNARY_FORMULA(rsqrt, nb_mul(nb_mul_scalar(g, -0.5), nb_pow_scalar(output_of(node
 UNARY_FORMULA(sin, nb_mul(g, nb_cos(x)))
 UNARY_FORMULA(cos, nb_neg(nb_mul(g, nb_sin(x))))
 /* tanh' = 1 - y^2 */
-UNARY_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_of(node, nb_tanh)), 1)))
+UNARY_KERNEL_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_as(node, nb_tanh, x)), 1)))
 /* sigmoid' = y (1 - y) */
-UNARY_FORMULA(sigmoid, nb_mul(g, nb_mul(output_of(node, nb_sigmoid), nb_rsub_scalar(output_of(node, nb_sigmoid), 1))))
+UNARY_KERNEL_FORMULA(sigmoid,
+                     nb_mul(g, nb_mul(output_as(node, nb_sigmoid, x), nb_rsub_scalar(output_as(node, nb_sigmoid, x), 1))))
 /* The mask of !(x <= 0), as a number: relu' (0 at 0, 1 at NaN, as torch's
  * threshold_backward). */
 UNARY_FORMULA(relu, nbi_link_to_input(node, 0, nbi_relu_backward(g, x), "ThresholdBackwardBackward0"))
 /* silu' = s (1 + x (1 - s)), s = sigmoid(x) */
-UNARY_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
+UNARY_KERNEL_FORMULA(silu, nb_mul(g, nb_mul(nb_sigmoid(x), nb_add_scalar(nb_mul(x, nb_rsub_scalar(nb_sigmoid(x), 1)), 1))))
 /* erf' = 2/sqrt(pi) exp(-x^2) */
 UNARY_FORMULA(erf, nb_mul(g, nb_mul_scalar(nb_exp(nb_neg(square(x))), 1.1283791670955126)))
 
@@ -83,6 +116,7 @@ static nb_status gelu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x = nbi_input(node, 0), *derivative;
+    widen_half(&g, &x);
     if (node->scalars[0] != 0) {
         /* tanh form: u = k (x + c x^3), d = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2) */
         const double k = 0.7978845608028654, c = 0.044715;
@@ -107,6 +141,7 @@ static nb_status softplus_backward(nbi_node *node, nb_tensor *g, nb_tensor **gra
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x    = nbi_input(node, 0);
+    widen_half(&g, &x);
     nb_tensor *z    = nb_mul_scalar(x, node->scalars[0]);
     nb_tensor *one  = nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype));
     nb_tensor *mask = nb_where(nb_gt_scalar(z, node->scalars[1]), one, nb_sigmoid(z));
@@ -152,7 +187,7 @@ UNARY_FORMULA(round_decimals, nb_zeros_like(g))
 UNARY_FORMULA(frac, nbi_alias_recorded(g, "FracBackward0"))
 UNARY_FORMULA(square, nb_mul(g, nb_mul_scalar(x, 2)))
 /* logsigmoid' = sigmoid(-x) */
-UNARY_FORMULA(logsigmoid, nb_mul(g, nb_sigmoid(nb_neg(x))))
+UNARY_KERNEL_FORMULA(logsigmoid, nb_mul(g, nb_sigmoid(nb_neg(x))))
 
 /* g * cond ? then : otherwise, the branches given as factors of g. */
 static nb_tensor *where_scalar_factor(const nb_tensor *cond, const nb_tensor *then, double otherwise)
@@ -183,10 +218,13 @@ static nb_status hardswish_backward(nbi_node *node, nb_tensor *g, nb_tensor **gr
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
+    widen_half(&g, &x);
     nb_tensor *middle = nb_where(nb_le_scalar(x, 3), nb_add_scalar(nb_div_scalar(x, 3), 0.5),
                                  nb_ones(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype)));
-    nb_tensor *d      = nb_where(nb_lt_scalar(x, -3), nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype)), middle);
-    nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
+    /* +0 below -3 whatever g's sign, as torch's kernel (g * 0 is -0 for g < 0) */
+    nb_tensor *grad   = nb_where(nb_lt_scalar(x, -3), nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = x->dtype)),
+                                 nb_mul(g, middle));
+    nb_status  status = finish_input_grad(node, 0, grad, grad_inputs);
     NBI_FORMULA_END(status);
 }
 
@@ -205,6 +243,7 @@ static nb_status mish_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x = nbi_input(node, 0);
+    widen_half(&g, &x);
     nb_tensor *t = nb_tanh(nb_softplus(x, 1, 20));
     nb_tensor *d = nb_add(t, nb_mul(nb_mul(x, nb_sigmoid(x)), nb_rsub_scalar(square(t), 1)));
     nb_status  status = finish_input_grad(node, 0, nb_mul(g, d), grad_inputs);
@@ -229,6 +268,7 @@ static nb_status elu_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inp
 {
     NBI_FORMULA_BEGIN();
     nb_tensor *x     = nbi_input(node, 0);
+    widen_half(&g, &x);
     double     alpha = node->scalars[0], scale = node->scalars[1], input_scale = node->scalars[2];
     /* NOTE: exp of x where x <= 0 only (0 elsewhere): exp of a large x is
      * inf, and the second derivative of the untaken branch, 0 * inf, would
