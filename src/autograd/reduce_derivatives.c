@@ -426,14 +426,23 @@ static nb_status cumprod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
 static nb_tensor *recompute_softmax(nbi_node *node, nb_tensor *x) { return nb_softmax(x, (int)node->ints[0]); }
 static nb_tensor *recompute_log_softmax(nbi_node *node, nb_tensor *x) { return nb_log_softmax(x, (int)node->ints[0]); }
 
+/* float16 / bfloat16: g and y in float32, and the gradient rounded back
+ * once, as torch's softmax backward kernels compute halves (rounding the
+ * dot product and each step in half was up to 128 ulps off). */
+static nb_tensor *widened(nb_tensor *t) { return t && nbi_is_half(t->dtype) ? nb_to_dtype(t, NB_FLOAT32) : t; }
+static nb_tensor *narrowed_as(nb_tensor *t, const nb_tensor *like)
+{
+    return t && t->dtype != like->dtype ? nb_to_dtype(t, like->dtype) : t;
+}
+
 /* y (g - sum(g y)) */
 static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
-    nb_tensor *y   = output_of(node, recompute_softmax);
-    nb_tensor *dot = nb_sum_dims(nb_mul(g, y), NB_DIMS(dim), true);
-    nb_status  status = nbi_keep_grad(nb_mul(y, nb_sub(g, dot)), &grad_inputs[0]);
+    nb_tensor *y   = widened(output_of(node, recompute_softmax)), *gw = widened(g);
+    nb_tensor *dot = nb_sum_dims(nb_mul(gw, y), NB_DIMS(dim), true);
+    nb_status  status = nbi_keep_grad(narrowed_as(nb_mul(y, nb_sub(gw, dot)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -442,9 +451,9 @@ static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **
 {
     NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
-    nb_tensor *y   = output_of(node, recompute_log_softmax);
-    nb_tensor *sum = nb_sum_dims(g, NB_DIMS(dim), true);
-    nb_status  status = nbi_keep_grad(nb_sub(g, nb_mul(nb_exp(y), sum)), &grad_inputs[0]);
+    nb_tensor *y   = widened(output_of(node, recompute_log_softmax)), *gw = widened(g);
+    nb_tensor *sum = nb_sum_dims(gw, NB_DIMS(dim), true);
+    nb_status  status = nbi_keep_grad(narrowed_as(nb_sub(gw, nb_mul(nb_exp(y), sum)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
