@@ -111,8 +111,14 @@ typedef enum {
  * float64 / float16 -> bfloat16 NaN 0x7FC0 as c10::BFloat16). Ops compute in
  * float32 and round the result once: elementwise ops, reductions (a float16
  * sum is float16, accumulated in float32), cumulative ops, softmax, matmul /
- * mm / bmm (a float32 GEMM of the widened operands), conv2d and pooling;
- * gradients of float16 / bfloat16 tensors are in their dtype. Deliberate
+ * mm / bmm (a float32 GEMM of the widened operands, or bfloat16's own
+ * AVX-512 BF16 kernel), linear / addmm with their bias, conv2d, pooling,
+ * batch / layer / group norm, quantile and attention. Gradients of float16
+ * / bfloat16 tensors are in their dtype: computed in float32 and rounded
+ * once where torch's backward is one kernel (tanh, sigmoid, silu, gelu,
+ * softplus, elu, hardswish, mish, logsigmoid, softmax, log_softmax, the
+ * norms), op by op in the half dtype where torch's formula is a chain of
+ * ops (sin's g cos x, ...), as torch's are. Deliberate
  * differences from torch 1.13: nabla computes the many ops torch's CPU
  * kernels refuse for Half ("not implemented for 'Half'": exp, tanh, mm,
  * softmax, cumsum, ...) and a few for BFloat16 (prod, mish, quantile); its
