@@ -884,7 +884,9 @@ NB_API nb_tensor *nb_addmm(const nb_tensor *input, const nb_tensor *m1, const nb
 NB_API nb_tensor *nb_baddbmm(const nb_tensor *input, const nb_tensor *b1, const nb_tensor *b2, double beta,
                              double alpha);
 /* Kronecker product (torch.kron): the shorter shape is padded with leading
- * 1s; result dim i is a.shape[i] * b.shape[i]; dtypes promote. */
+ * 1s; result dim i is a.shape[i] * b.shape[i]; dtypes promote. At most 4
+ * dims (NB_ERR_SHAPE past that): the interleaved product it is computed as
+ * has twice as many, and a tensor has at most NB_MAX_DIMS = 8. */
 NB_API nb_tensor *nb_kron(const nb_tensor *a, const nb_tensor *b);
 /* torch.linalg.cross: 3-vectors along dim (negative counts from the end)
  * of a and b broadcast together (same number of dims and one dtype, as

@@ -833,6 +833,32 @@ static void test_second_backward_through_masks(void)
     nb_scope_end();
 }
 
+/* Shapes at the edges (found by the differential runs): quantile of an 8-d
+ * tensor along a dim (its q dim made a 9th inside), a result that would
+ * need 9 dims refused by name, pad with no pads recording, isclose's
+ * broadcast error naming itself. */
+static void test_shape_edges(void)
+{
+    nb_scope_begin();
+    nb_tensor *x    = nb_reshape(nb_arange(0, 12, 1, NB_OPTS(.dtype = NB_FLOAT64)), NB_SHAPE(2, 1, 2, 1, 1, 1, 1, 3));
+    nb_tensor *flat = nb_reshape(x, NB_SHAPE(4, 3));
+    nb_tensor *got  = nb_quantile(x, 0.3, NB_DIMS(7), false, NB_QUANTILE_LINEAR);
+    nb_tensor *want = nb_quantile(flat, 0.3, NB_DIMS(1), false, NB_QUANTILE_LINEAR);
+    NBT_CHECK(got && nb_ndim(got) == 7 && nb_numel(got) == 4);
+    NBT_CHECK(got && want && nb_item(nb_max(nb_abs(nb_sub(nb_reshape(got, NB_SHAPE(4)), want)))) == 0);
+    nb_tensor *by_dim2 = nb_quantile(x, 0.5, NB_DIMS(2), true, NB_QUANTILE_LINEAR);
+    NBT_CHECK(by_dim2 && nb_ndim(by_dim2) == 8 && nb_size(by_dim2, 2) == 1 && nb_size(by_dim2, 7) == 3);
+    nb_tensor *qs = nb_from_data((double[]){0.25, 0.75}, NB_SHAPE(2), NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_quantile_tensor(x, qs, NB_DIMS(), true, NB_QUANTILE_LINEAR) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_quantile_tensor: the result would have more than 8 dims");
+    nb_tensor *leaf = nb_ones(NB_SHAPE(2), NB_OPTS(.requires_grad = true));
+    nb_tensor *same = nb_pad(leaf, NULL, 0, 0);
+    NBT_CHECK(same && nb_backward(nb_sum(same)) == NB_OK);
+    NBT_CHECK(nb_isclose(nb_ones(NB_SHAPE(2), NB_OPTS()), nb_ones(NB_SHAPE(3), NB_OPTS()), 1e-5, 1e-8, false) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_isclose: shapes [2] and [3] do not broadcast");
+    nb_scope_end();
+}
+
 int main(void)
 {
     nb_manual_seed(8);
@@ -855,5 +881,6 @@ int main(void)
     NBT_RUN(test_second_derivatives_through_zeros);
     NBT_RUN(test_reduction_edges_as_torch);
     NBT_RUN(test_second_backward_through_masks);
+    NBT_RUN(test_shape_edges);
     return nbt_finish();
 }

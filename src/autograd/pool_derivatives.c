@@ -130,6 +130,6 @@ nb_tensor *nbi_record_pad(nb_tensor *out, const nb_tensor *x, const int64_t *pad
     if (node == NULL) return NULL;
     pad_params *p = NBI_NODE_PARAMS(node, pad_params);
     p->npads      = npads;
-    memcpy(p->pads, pads, sizeof p->pads[0] * (size_t)npads);
+    if (npads > 0) memcpy(p->pads, pads, sizeof p->pads[0] * (size_t)npads); /* pads may be NULL for none */
     return out;
 }

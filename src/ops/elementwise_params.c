@@ -254,6 +254,13 @@ static nb_tensor *isclose(const char *name, const nb_tensor *a, const nb_tensor 
     if (!(rtol >= 0) || !(atol >= 0))
         return nbi_fail(NB_ERR_ARG, "%s: rtol and atol must be greater than or equal to zero, got %g and %g", name,
                         rtol, atol);
+    nb_shape joined;
+    if (nb_broadcast_shapes(nb_shape_of(a), nb_shape_of(b), &joined) != NB_OK) { /* name this op, not nb_eq */
+        char sa[NBI_SHAPE_STR_SIZE], sb[NBI_SHAPE_STR_SIZE];
+        nb_clear_error();
+        return nbi_fail(NB_ERR_SHAPE, "%s: shapes %s and %s do not broadcast", name,
+                        nbi_shape_str(a->ndim, a->shape, sa, sizeof sa), nbi_shape_str(b->ndim, b->shape, sb, sizeof sb));
+    }
     nb_scope_begin();
     nb_tensor *close = nb_eq(a, b);
     if (equal_nan && nb_dtype_is_floating(a->dtype))

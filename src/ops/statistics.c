@@ -198,6 +198,13 @@ static nb_tensor *round_of(nb_tensor *r)
 
 /* The result's shape: q's dim (if q is 1-d), then t's dims, the reduced
  * one (every one when d < 0) kept as 1 or dropped. */
+static int quantile_ndim(const nb_tensor *t, const nb_tensor *q, int d, bool keepdim)
+{
+    int n = q->ndim == 1;
+    for (int k = 0; k < t->ndim; k++) n += !(d < 0 || k == d) || keepdim;
+    return n;
+}
+
 static nb_shape quantile_shape(const nb_tensor *t, const nb_tensor *q, int d, bool keepdim)
 {
     nb_shape shape = { .ndim = 0 };
@@ -235,24 +242,25 @@ static nb_tensor *quantile(const nb_tensor *t, const nb_tensor *q, nb_dims dims,
     }
     if (!check_quantile_range(q, op)) goto done;
     /* The slices along a last dim: the flattened tensor, or dim d moved last. */
-    int        d      = dims.n == 1 ? nbi_wrap_dim(dims.dims[0], t->ndim, op) : -1;
+    int d = dims.n == 1 ? nbi_wrap_dim(dims.dims[0], t->ndim, op) : -1;
+    if (quantile_ndim(t, q, d, keepdim) > NB_MAX_DIMS) {
+        nbi_fail(NB_ERR_SHAPE, "%s: the result would have more than %d dims (q's dim before t's)", op, NB_MAX_DIMS);
+        goto done;
+    }
     nb_tensor *slices = d < 0 || t->ndim == 0 ? nb_reshape(t, NB_SHAPE(-1)) : nb_transpose(t, d, -1);
-    nb_tensor *sorted = nb_sort(slices, -1, false, NULL);
+    nb_tensor *sorted = slices ? nb_sort(slices, -1, false, NULL) : NULL;
     if (sorted == NULL) goto done;
-    int     last = sorted->ndim - 1;
-    int64_t n    = sorted->shape[last];
-    /* ranks of shape (q's length, the slices' dims, 1) */
-    nb_shape rank_shape = { .ndim = sorted->ndim + 1 };
-    rank_shape.dims[0]  = q->ndim == 1 ? q->shape[0] : 1;
-    for (int k = 0; k < sorted->ndim; k++)
-        rank_shape.dims[k + 1] = k == last ? 1 : sorted->shape[k];
-    nb_shape column = { .ndim = rank_shape.ndim };
-    for (int k = 0; k < column.ndim; k++)
-        column.dims[k] = k == 0 ? rank_shape.dims[0] : 1;
+    /* Worked on as (rows, n), one row per slice, so that q's extra dim fits
+     * even for 8-d t: ranks (Q, rows, 1). */
+    int64_t n = sorted->shape[sorted->ndim - 1], rows = 1;
+    for (int k = 0; k < sorted->ndim - 1; k++) rows *= sorted->shape[k];
+    nb_tensor *table = nb_reshape(sorted, NB_SHAPE(rows, n));
+    int64_t    Q     = q->ndim == 1 ? q->shape[0] : 1;
+    nb_shape   rank_shape = NB_SHAPE(Q, rows, 1);
     /* The ranks follow q with recording on: in linear mode the weight is
      * differentiable in q, as torch's; the positions are not. */
-    nb_tensor *q_column = nb_reshape(q, column);
-    nb_tensor *count    = count_not_nan(sorted, last);
+    nb_tensor *q_column = nb_reshape(q, NB_SHAPE(Q, 1, 1));
+    nb_tensor *count    = count_not_nan(table, 1);
     nb_tensor *ranks;
     if (ignore_nan) {
         ranks = nb_maximum_scalar(nb_mul(q_column, nb_to_dtype(nb_sub_scalar(count, 1), t->dtype)), 0);
@@ -269,14 +277,25 @@ static nb_tensor *quantile(const nb_tensor *t, const nb_tensor *q, nb_dims dims,
     nb_tensor *above_index = nb_to_dtype(ceil_of(ranks), NB_INT64);
     nb_tensor *weights     = mode == NB_QUANTILE_MIDPOINT ? nb_full_like(ranks, 0.5)
                                                           : nb_sub(ranks, nb_to_dtype(below_index, t->dtype));
-    nb_shape slices_shape = rank_shape;
-    slices_shape.dims[rank_shape.ndim - 1] = n;
-    nb_tensor *every_q = nb_expand(nb_unsqueeze(sorted, 0), slices_shape);
-    nb_tensor *result  = nb_gather(every_q, rank_shape.ndim - 1, below_index);
+    nb_tensor *every_q = nb_expand(nb_unsqueeze(table, 0), NB_SHAPE(Q, rows, n));
+    nb_tensor *result  = nb_gather(every_q, 2, below_index);
     if (mode == NB_QUANTILE_LINEAR || mode == NB_QUANTILE_MIDPOINT)
-        result = lerp(result, nb_gather(every_q, rank_shape.ndim - 1, above_index), weights);
-    /* back to t's order of dims: the slice dim returns to d */
-    if (d >= 0 && t->ndim > 0) result = nb_transpose(result, 1 + d, rank_shape.ndim - 1);
+        result = lerp(result, nb_gather(every_q, 2, above_index), weights);
+    /* (Q, the slices' dims): the slice dim of t at d returns from the end,
+     * where the transpose put t's last dim */
+    nb_shape kept = { .ndim = 0 };
+    if (q->ndim == 1) kept.dims[kept.ndim++] = Q;
+    for (int k = 0; k < sorted->ndim - 1; k++) kept.dims[kept.ndim++] = sorted->shape[k];
+    result = nb_reshape(result, kept);
+    if (d >= 0 && t->ndim > 1 && d != t->ndim - 1) {
+        /* kept holds t's dims with the last one at d: move it back last */
+        int     first = q->ndim == 1;
+        nb_dims order = { .n = kept.ndim };
+        for (int k = 0, at = 0; k < kept.ndim; k++)
+            if (k != first + d) order.dims[at++] = k;
+        order.dims[kept.ndim - 1] = first + d;
+        result                    = nb_permute(result, order);
+    }
     out = nb_reshape(result, quantile_shape(t, q, d, keepdim));
     out = out ? nb_contiguous(out) : NULL;
 done:
