@@ -344,8 +344,21 @@ static void test_errors(void)
     NBT_CHECK_ERROR(NB_ERR_SHAPE, "nb_batch_norm: bias has shape [2]; expected [3]");
     NBT_CHECK(nb_batch_norm(x, NULL, NULL, c3_64, NULL, true, 0.1, 1e-5) == NULL);
     NBT_CHECK_ERROR(NB_ERR_DTYPE, "nb_batch_norm: weight is float64 but x is float32");
-    NBT_CHECK(nb_batch_norm(x, c3, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL);
-    NBT_CHECK_ERROR(NB_ERR_ARG, "give both running_mean and running_var, or neither");
+    {   /* training with one running statistic: it moves as with both (torch) */
+        nb_tensor *x4 = nb_randn(NB_SHAPE(4, 3), NB_OPTS());
+        nb_tensor *m1 = nb_zeros(NB_SHAPE(3), NB_OPTS()), *v1 = nb_ones(NB_SHAPE(3), NB_OPTS());
+        nb_tensor *m2 = nb_zeros(NB_SHAPE(3), NB_OPTS()), *v2 = nb_ones(NB_SHAPE(3), NB_OPTS());
+        nb_tensor *both = nb_batch_norm(x4, m1, v1, NULL, NULL, true, 0.1, 1e-5);
+        nb_tensor *only_mean = nb_batch_norm(x4, m2, NULL, NULL, NULL, true, 0.1, 1e-5);
+        nb_tensor *only_var  = nb_batch_norm(x4, NULL, v2, NULL, NULL, true, 0.1, 1e-5);
+        NBT_CHECK(both && only_mean && only_var);
+        NBT_CHECK(memcmp(nb_data(m1), nb_data(m2), 12) == 0 && memcmp(nb_data(v1), nb_data(v2), 12) == 0);
+        NBT_CHECK(memcmp(nb_data(both), nb_data(only_mean), 48) == 0);
+        nb_tensor *all[] = {x4, m1, v1, m2, v2, both, only_mean, only_var};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++) nb_free(all[i]);
+    }
+    NBT_CHECK(nb_batch_norm(x, c3, NULL, NULL, NULL, false, 0.1, 1e-5) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_ARG, "nb_batch_norm: running_mean and running_var are required in eval mode");
     NBT_CHECK(nb_batch_norm(x, NULL, NULL, NULL, NULL, false, 0.1, 1e-5) == NULL);
     NBT_CHECK_ERROR(NB_ERR_ARG, "nb_batch_norm: running_mean and running_var are required in eval mode");
     NBT_CHECK(nb_batch_norm(nb_zeros(NB_SHAPE(1, 3), NB_OPTS()), NULL, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL);

@@ -67,7 +67,8 @@ NB_API nb_tensor *nb_adaptive_avg_pool2d(const nb_tensor *x, int64_t out_h, int6
 /* Batch normalisation over dim 1 of x (N, C, ...). training: normalise with
  * the batch's statistics and update running_mean / running_var in place
  * (momentum as torch, unbiased variance for the running value); eval: use
- * the running statistics. running_* may be NULL in training (no update).
+ * the running statistics. running_* may be NULL in training (no update; one
+ * alone moves, as torch).
  * weight, bias: (C) or NULL. */
 NB_API nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,

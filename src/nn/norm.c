@@ -95,11 +95,22 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
         !nbf_check_vector(weight, channels, op, "weight", "channel") ||
         !nbf_check_vector(bias, channels, op, "bias", "channel") || !check_eps(eps, op))
         return NULL;
-    if ((running_mean == NULL) != (running_var == NULL))
-        return nbi_fail(NB_ERR_ARG, "%s: give both running_mean and running_var, or neither", op);
-    if (!training && running_mean == NULL)
+    if (!training && (running_mean == NULL || running_var == NULL))
         return nbi_fail(NB_ERR_ARG, "%s: running_mean and running_var are required in eval mode", op);
     if (training && isnan(momentum)) return nbi_fail(NB_ERR_ARG, "%s: momentum is NaN", op);
+    if ((running_mean == NULL) != (running_var == NULL)) {
+        /* training with one running statistic: it moves, as torch's; the
+         * other moves in a scratch copy that is dropped (the result is a
+         * new tensor: nbf_batch_norm_in_place copies it back) */
+        if (!nbf_begin()) return NULL;
+        nb_tensor *given   = running_mean ? running_mean : running_var;
+        nb_tensor *scratch = running_mean ? nb_ones_like(given) : nb_zeros_like(given);
+        nb_tensor *y       = scratch ? batch_norm(x, running_mean ? running_mean : scratch,
+                                                  running_var ? running_var : scratch, weight, bias, training,
+                                                  momentum, eps, NULL)
+                                     : NULL;
+        return nbf_end(y);
+    }
 
     /* Fused but for an empty batch, running statistics that are in a graph
      * or cannot take an in-place write (those take the composite and its
