@@ -65,9 +65,8 @@ static nb_tensor *square(const nb_tensor *t) { return nb_mul(t, t); }
  * the half dtype, rounding per op as torch's do. */
 static void widen_half(nb_tensor **g, nb_tensor **x)
 {
-    if (!nbi_is_half((*x)->dtype)) return;
-    *x = nb_to_dtype(*x, NB_FLOAT32);
-    *g = nb_to_dtype(*g, NB_FLOAT32);
+    *x = nbi_float32_if_half(*x);
+    *g = nbi_float32_if_half(*g);
 }
 
 /* output_of, in x's dtype (float32 once widen_half widened x). */

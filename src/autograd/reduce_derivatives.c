@@ -156,14 +156,15 @@ static nb_status prod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
      * the others; but prod over every dim, not recording, with two zeros or
      * more: zeros (torch's shortcut, which also keeps an inf or NaN among
      * the others out of the gradient) */
-    nb_tensor *zeros = nb_sum(nb_eq_scalar(x, 0));
-    if (zeros == NULL) {
+    nb_tensor *zero_count = nb_sum(nb_eq_scalar(x, 0));
+    double     zeros      = zero_count ? nb_item(zero_count) : 0;
+    if (zero_count == NULL) {
         local = NULL;
     } else if (x->numel == 0 || x->ndim == 0) {
         local = nb_ones_like(x);
-    } else if (node->ints[4] && nb_item(zeros) > 1 && !nbi_grad_enabled()) {
+    } else if (node->ints[4] && zeros > 1 && !nbi_grad_enabled()) {
         local = nb_zeros_like(x);
-    } else if (nb_item(zeros) == 0) {
+    } else if (zeros == 0) {
         nb_tensor *out = output_of(node, recompute_prod);
         local          = nb_div(with_reduced_dims(node, x, out), x);
     } else {
@@ -363,12 +364,6 @@ static nb_tensor *reversed_cumsum(nb_tensor *v, int dim)
     return nb_index_select(nb_cumsum(nb_index_select(v, dim, reversed), dim), dim, reversed);
 }
 
-/* d out_j / d x_k = prod_{i <= j, i != k} x_i. Before the line's first zero
- * that is out_j / x_k, so the gradient is reversed_cumsum(g out) / x. At
- * the first zero z it is the running product with x_z taken as 1 (out'),
- * so the gradient is reversed_cumsum(g out')_z; after z every term holds
- * x_z = 0. Made of differentiable ops, so it differentiates again (torch
- * 1.13's cumprod_backward does the same case split). */
 /* The gradient as torch 1.13 takes it while recording (create_graph) a
  * line with zeros: element k gets sum_{j >= k} g_j prod_{i <= j, i != k} x_i
  * from the products of the others (the ones before k times the running
@@ -397,6 +392,13 @@ static nb_tensor *cumprod_grad_recorded(nb_tensor *x, nb_tensor *g, int dim)
     return grad;
 }
 
+/* d out_j / d x_k = prod_{i <= j, i != k} x_i. Before the line's first zero
+ * that is out_j / x_k, so the gradient is reversed_cumsum(g out) / x. At
+ * the first zero z it is the running product with x_z taken as 1 (out'),
+ * so the gradient is reversed_cumsum(g out')_z; after z every term holds
+ * x_z = 0 (torch 1.13's cumprod_backward does the same case split). Its
+ * masks make the terms after z constants, so while recording a line with
+ * a zero takes cumprod_grad_recorded instead. */
 static nb_status cumprod_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
     NBI_FORMULA_BEGIN();
@@ -429,7 +431,6 @@ static nb_tensor *recompute_log_softmax(nbi_node *node, nb_tensor *x) { return n
 /* float16 / bfloat16: g and y in float32, and the gradient rounded back
  * once, as torch's softmax backward kernels compute halves (rounding the
  * dot product and each step in half was up to 128 ulps off). */
-static nb_tensor *widened(nb_tensor *t) { return t && nbi_is_half(t->dtype) ? nb_to_dtype(t, NB_FLOAT32) : t; }
 static nb_tensor *narrowed_as(nb_tensor *t, const nb_tensor *like)
 {
     return t && t->dtype != like->dtype ? nb_to_dtype(t, like->dtype) : t;
@@ -440,7 +441,7 @@ static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
 {
     NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
-    nb_tensor *y   = widened(output_of(node, recompute_softmax)), *gw = widened(g);
+    nb_tensor *y   = nbi_float32_if_half(output_of(node, recompute_softmax)), *gw = nbi_float32_if_half(g);
     nb_tensor *dot = nb_sum_dims(nb_mul(gw, y), NB_DIMS(dim), true);
     nb_status  status = nbi_keep_grad(narrowed_as(nb_mul(y, nb_sub(gw, dot)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
@@ -451,7 +452,7 @@ static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **
 {
     NBI_FORMULA_BEGIN();
     int        dim = (int)node->ints[0];
-    nb_tensor *y   = widened(output_of(node, recompute_log_softmax)), *gw = widened(g);
+    nb_tensor *y   = nbi_float32_if_half(output_of(node, recompute_log_softmax)), *gw = nbi_float32_if_half(g);
     nb_tensor *sum = nb_sum_dims(gw, NB_DIMS(dim), true);
     nb_status  status = nbi_keep_grad(narrowed_as(nb_sub(gw, nb_mul(nb_exp(y), sum)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);

@@ -222,6 +222,13 @@ void       nbi_copy_into(nb_tensor *dst, const nb_tensor *src);
 /* A contiguous copy of t in dtype, recorded by nothing (kernels that
  * compute float16 / bfloat16 in float32 widen their inputs with it). */
 nb_tensor *nbi_copy_as(const nb_tensor *t, nb_dtype dtype);
+/* t itself, or a float16 / bfloat16 t as float32 through nb_to_dtype (a
+ * recorded cast, so gradients flow back in t's dtype); NULL stays NULL. How
+ * ops that compute halves in float32 and round once widen their operands. */
+static inline nb_tensor *nbi_float32_if_half(const nb_tensor *t)
+{
+    return t != NULL && nbi_is_half(t->dtype) ? nb_to_dtype(t, NB_FLOAT32) : (nb_tensor *)t;
+}
 /* count contiguous elements at src (from) into dst (to), both memory of
  * device: the device's cast kernel over raw buffers. */
 void       nbi_cast_buffer(void *dst, nb_dtype to, const void *src, nb_dtype from, int64_t count, nb_device device);

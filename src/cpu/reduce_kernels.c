@@ -103,47 +103,29 @@ static void gather_f64(double *buf, const char *x, int m, int64_t stride, nb_dty
     }
 }
 
+#define GATHER_AS(T, VALUE)                                                                                            \
+    do {                                                                                                               \
+        const T *p = (const T *)x;                                                                                     \
+        for (int i = 0; i < m; i++)                                                                                    \
+            buf[i] = VALUE(p[i * stride]);                                                                             \
+    } while (0)
+#define AS_IS(v)   (v)
+#define AS_FLAG(v) ((v) != 0)
+
 static void gather_i64(int64_t *buf, const char *x, int m, int64_t stride, nb_dtype dtype)
 {
     switch (dtype) {
-    case NB_INT64: {
-        const int64_t *p = (const int64_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride];
-        break;
-    }
-    case NB_INT32: {
-        const int32_t *p = (const int32_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride];
-        break;
-    }
-    case NB_INT16: {
-        const int16_t *p = (const int16_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride];
-        break;
-    }
-    case NB_INT8: {
-        const int8_t *p = (const int8_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride];
-        break;
-    }
-    case NB_UINT8: {
-        const uint8_t *p = (const uint8_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride];
-        break;
-    }
-    default: { /* bool: any nonzero byte is true */
-        const uint8_t *p = (const uint8_t *)x;
-        for (int i = 0; i < m; i++)
-            buf[i] = p[i * stride] != 0;
-        break;
-    }
+    case NB_INT64: GATHER_AS(int64_t, AS_IS); break;
+    case NB_INT32: GATHER_AS(int32_t, AS_IS); break;
+    case NB_INT16: GATHER_AS(int16_t, AS_IS); break;
+    case NB_INT8: GATHER_AS(int8_t, AS_IS); break;
+    case NB_UINT8: GATHER_AS(uint8_t, AS_IS); break;
+    default: GATHER_AS(uint8_t, AS_FLAG); break; /* bool: any nonzero byte is true */
     }
 }
+#undef GATHER_AS
+#undef AS_IS
+#undef AS_FLAG
 
 enum { GATHER = 256 };
 

@@ -361,12 +361,9 @@ nb_tensor *nb_scaled_dot_product_attention(const nb_tensor *query, const nb_tens
          * rounded once (the composite in half rounds the scores and the
          * probabilities, 0.24 for 0.13 on two keys in bfloat16) */
         if (!nbf_begin()) return NULL;
-        const nb_tensor *mask = attn_mask != NULL && nbi_is_half(attn_mask->dtype)
-                                    ? nb_to_dtype(attn_mask, NB_FLOAT32) : attn_mask;
-        nb_tensor       *wide = nb_scaled_dot_product_attention(nb_to_dtype(query, NB_FLOAT32),
-                                                                nb_to_dtype(key, NB_FLOAT32),
-                                                                nb_to_dtype(value, NB_FLOAT32), mask, 0, is_causal,
-                                                                scaling);
+        nb_tensor *wide = nb_scaled_dot_product_attention(nbi_float32_if_half(query), nbi_float32_if_half(key),
+                                                          nbi_float32_if_half(value), nbi_float32_if_half(attn_mask),
+                                                          0, is_causal, scaling);
         return nbf_end(wide ? nb_to_dtype(wide, query->dtype) : NULL);
     }
     if (fused_applies(query, key, value, attn_mask, dropout_p))

@@ -71,8 +71,8 @@ nb_tensor *nb_linear(const nb_tensor *x, const nb_tensor *weight, const nb_tenso
     if (bias != NULL && nbi_is_half(x->dtype)) {
         /* product and bias in float32, rounded once (as torch's half
          * addmm): rounding the product first loses the bias's small sums */
-        nb_tensor *wide = nb_matmul(nb_to_dtype(x, NB_FLOAT32), nb_t(nb_to_dtype(weight, NB_FLOAT32)));
-        if (wide != NULL) wide = nb_add_(wide, nb_to_dtype(bias, NB_FLOAT32));
+        nb_tensor *wide = nb_matmul(nbi_float32_if_half(x), nb_t(nbi_float32_if_half(weight)));
+        if (wide != NULL) wide = nb_add_(wide, nbi_float32_if_half(bias));
         out = wide ? nb_to_dtype(wide, x->dtype) : NULL;
     } else {
         out = nb_matmul(x, nb_t(weight));

@@ -28,17 +28,6 @@ static nb_tensor *normalize(const nb_tensor *x, const nb_tensor *mean, const nb_
     return out;
 }
 
-/* float16 / bfloat16 inputs normalise in float32 and round once (as
- * torch's half kernels accumulate and normalise in float): in the half
- * dtype the mean itself rounds, and x - mean loses the deviations (f16
- * [100, 100, 100.0625] gave [0, 0, 2.11], not [-0.70, -0.70, 1.41]).
- * t as float32 (a recorded cast, so gradients flow back in t's dtype);
- * NULL stays NULL. */
-static nb_tensor *as_float32(const nb_tensor *t)
-{
-    return t == NULL || t->dtype == NB_FLOAT32 ? (nb_tensor *)t : nb_to_dtype(t, NB_FLOAT32);
-}
-
 /* t (NULL, or a vector of running statistics) holds x's dtype, or float32
  * when x is a half (torch's mixed batch norm). */
 static bool check_param_dtype(const nb_tensor *t, const nb_tensor *x, const char *op, const char *name)
@@ -159,9 +148,12 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
     return nbf_end(out);
 }
 
-/* A half x in float32 (see as_float32): running statistics of the half
- * dtype move as float32 copies, written back rounded; float32 ones move in
- * place. */
+/* float16 / bfloat16 inputs of the norms normalise in float32 and round
+ * once (as torch's half kernels accumulate and normalise in float): in the
+ * half dtype the mean itself rounds, and x - mean loses the deviations (f16
+ * [100, 100, 100.0625] gave [0, 0, 2.11], not [-0.70, -0.70, 1.41]). For
+ * batch norm, running statistics of the half dtype move as float32 copies,
+ * written back rounded; float32 ones move in place. */
 static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                   const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
                                   double eps)
@@ -176,7 +168,7 @@ static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, n
             nbi_grad_mode_pop();
             ok = ok && wide[k] != NULL;
         }
-    nb_tensor *y = ok ? batch_norm(as_float32(x), wide[0], wide[1], as_float32(weight), as_float32(bias), training,
+    nb_tensor *y = ok ? batch_norm(nbi_float32_if_half(x), wide[0], wide[1], nbi_float32_if_half(weight), nbi_float32_if_half(bias), training,
                                    momentum, eps, NULL)
                       : NULL;
     if (y != NULL && training)
@@ -247,7 +239,7 @@ nb_tensor *nb_layer_norm(const nb_tensor *x, nb_shape normalized_shape, const nb
         dims.dims[i] = x->ndim - k + i;
     if (!nbf_begin()) return NULL;
     if (nbi_is_half(x->dtype)) {
-        nb_tensor *y = nb_layer_norm(as_float32(x), normalized_shape, as_float32(weight), as_float32(bias), eps);
+        nb_tensor *y = nb_layer_norm(nbi_float32_if_half(x), normalized_shape, nbi_float32_if_half(weight), nbi_float32_if_half(bias), eps);
         return nbf_end(y ? nb_to_dtype(y, x->dtype) : NULL);
     }
     nb_tensor *mean = nb_mean_dims(x, dims, true);
@@ -287,7 +279,7 @@ nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *we
     nb_shape grouped   = NB_SHAPE(batch, groups, per_group);
     if (!nbf_begin()) return NULL;
     if (nbi_is_half(x->dtype)) {
-        nb_tensor *y = nb_group_norm(as_float32(x), groups, as_float32(weight), as_float32(bias), eps);
+        nb_tensor *y = nb_group_norm(nbi_float32_if_half(x), groups, nbi_float32_if_half(weight), nbi_float32_if_half(bias), eps);
         return nbf_end(y ? nb_to_dtype(y, x->dtype) : NULL);
     }
     nb_tensor *xg            = nb_reshape(x, grouped);

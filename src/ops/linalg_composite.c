@@ -53,8 +53,8 @@ static nb_tensor *add_scaled(const nb_tensor *input, const nb_tensor *m1, const 
         /* in float32, rounded once, as torch's half addmm: the product
          * rounded before the sum loses input's small terms */
         if (nb_scope_begin() != NB_OK) return NULL;
-        nb_tensor *wide = add_scaled(nb_to_dtype(input, NB_FLOAT32), nb_to_dtype(m1, NB_FLOAT32),
-                                     nb_to_dtype(m2, NB_FLOAT32), beta, alpha, batched, op);
+        nb_tensor *wide = add_scaled(nbi_float32_if_half(input), nbi_float32_if_half(m1), nbi_float32_if_half(m2), beta,
+                                     alpha, batched, op);
         nb_tensor *out  = nb_keep(wide ? nb_to_dtype(wide, m1->dtype) : NULL);
         nb_scope_end();
         return out;

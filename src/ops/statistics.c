@@ -196,8 +196,7 @@ static nb_tensor *round_of(nb_tensor *r)
     return nb_add(whole, nb_to_dtype(up, r->dtype));
 }
 
-/* The result's shape: q's dim (if q is 1-d), then t's dims, the reduced
- * one (every one when d < 0) kept as 1 or dropped. */
+/* quantile_shape's ndim, which may pass NB_MAX_DIMS. */
 static int quantile_ndim(const nb_tensor *t, const nb_tensor *q, int d, bool keepdim)
 {
     int n = q->ndim == 1;
@@ -205,6 +204,8 @@ static int quantile_ndim(const nb_tensor *t, const nb_tensor *q, int d, bool kee
     return n;
 }
 
+/* The result's shape: q's dim (if q is 1-d), then t's dims, the reduced
+ * one (every one when d < 0) kept as 1 or dropped. */
 static nb_shape quantile_shape(const nb_tensor *t, const nb_tensor *q, int d, bool keepdim)
 {
     nb_shape shape = { .ndim = 0 };
@@ -235,8 +236,7 @@ static nb_tensor *quantile(const nb_tensor *t, const nb_tensor *q, nb_dims dims,
         /* in float32, rounded once: a rank q (n - 1) or a weight in half
          * loses whole positions (q = 0.4997 of 2001 values: 999.4 is 1000
          * in bfloat16) */
-        nb_tensor *wide = quantile(nb_to_dtype(t, NB_FLOAT32), nb_to_dtype(q, NB_FLOAT32), dims, keepdim, mode,
-                                   ignore_nan, op);
+        nb_tensor *wide = quantile(nbi_float32_if_half(t), nbi_float32_if_half(q), dims, keepdim, mode, ignore_nan, op);
         out = wide ? nb_to_dtype(wide, t->dtype) : NULL;
         goto done;
     }
@@ -312,7 +312,7 @@ static nb_tensor *quantile_number(const nb_tensor *t, double q, nb_dims dims, bo
     if (nbi_is_half(t->dtype)) {
         /* q itself in float32 too: 0.4997 is 0.5 in bfloat16 */
         if (nb_scope_begin() != NB_OK) return NULL;
-        nb_tensor *wide = quantile_number(nb_to_dtype(t, NB_FLOAT32), q, dims, keepdim, mode, ignore_nan, op);
+        nb_tensor *wide = quantile_number(nbi_float32_if_half(t), q, dims, keepdim, mode, ignore_nan, op);
         nb_tensor *out  = nb_keep(wide ? nb_to_dtype(wide, t->dtype) : NULL);
         nb_scope_end();
         return out;
