@@ -3,11 +3,13 @@
  * PyTorch 1.13 (tests/data/loss_fixtures.h, normalisation section): batch
  * norm over three training steps with its running statistics, then eval;
  * layer and group norm with and without affine parameters; gradients;
- * gradcheck and gradgradcheck; empty and strided inputs; every error.
+ * gradcheck and gradgradcheck; empty and strided inputs; every error;
+ * batch norm fused with the relu after it against the two ops.
  */
 #include "nb_test.h"
 
 #include "data/loss_fixtures.h"
+#include "nn/functional_args.h"
 
 /* A tensor of dtype from float64 data (in the current scope). */
 static nb_tensor *tensor_of(const double *data, nb_shape shape, nb_dtype dtype)
@@ -404,6 +406,172 @@ static void test_errors(void)
     nb_scope_end();
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Batch norm fused with ReLU                                                */
+/* ------------------------------------------------------------------------ */
+
+/* t, made to require grad. */
+static nb_tensor *as_leaf(nb_tensor *t)
+{
+    nb_requires_grad_(t, true);
+    return t;
+}
+
+/* a and b hold the same float32/float64 values bit for bit (-0 counts),
+ * any NaN matching any NaN (the sign of a NaN made from NaN operands
+ * depends on the operand order), or are both NULL. */
+static void check_same_bits(const nb_tensor *a, const nb_tensor *b, const char *what)
+{
+    nbt_checks++;
+    if (a == NULL && b == NULL) return;
+    bool    same = a != NULL && b != NULL && nb_dtype_of(a) == nb_dtype_of(b) && nb_numel(a) == nb_numel(b);
+    int64_t n    = same ? nb_numel(a) : 0;
+    double *x = malloc(sizeof(double) * (size_t)(n + 1)), *y = malloc(sizeof(double) * (size_t)(n + 1));
+    /* through float64: exact for float32 values, NaN stays NaN */
+    nb_tensor *wide_a = same ? nb_to_dtype(a, NB_FLOAT64) : NULL, *wide_b = same ? nb_to_dtype(b, NB_FLOAT64) : NULL;
+    same = same && x && y && nb_copy_to_buffer(wide_a, x, (size_t)n * sizeof(double)) == NB_OK &&
+           nb_copy_to_buffer(wide_b, y, (size_t)n * sizeof(double)) == NB_OK;
+    for (int64_t i = 0; same && i < n; i++)
+        same = (isnan(x[i]) && isnan(y[i])) || memcmp(&x[i], &y[i], sizeof(double)) == 0;
+    nb_free(wide_a);
+    nb_free(wide_b);
+    free(x);
+    free(y);
+    if (same) return;
+    nbt_failures++;
+    fprintf(stderr, "  fused batch_norm + relu: %s differs from the two ops'\n", what);
+}
+
+/* relu(batch_norm(x)) fused (nbf_batch_norm_relu) against nb_relu of
+ * nb_batch_norm: outputs, running statistics and the gradients of x,
+ * weight and bias, bit for bit, in training and eval; plane tails (S not a
+ * multiple of 16), (N, C) rows, a NaN channel (relu passes NaN and its
+ * gradient, as nb_relu), and weights of both signs. */
+static void fused_relu_case(nb_shape shape, nb_dtype dtype, bool training, bool with_nan)
+{
+    nb_scope_begin();
+    int64_t    C  = shape.dims[1];
+    nb_tensor *x0 = nb_mul_scalar(nb_randn(shape, NB_OPTS(.dtype = dtype)), 1.5);
+    if (with_nan) nb_fill_(nb_select(nb_select(x0, 1, C - 1), 0, 0), NAN);
+    nb_tensor *w0 = nb_randn(NB_SHAPE(C), NB_OPTS(.dtype = dtype)), *b0 = nb_randn(NB_SHAPE(C), NB_OPTS(.dtype = dtype));
+    nb_tensor *g  = nb_randn(shape, NB_OPTS(.dtype = dtype));
+    nb_tensor *out[2], *grads[2][3], *stats[2][2];
+    for (int fused = 0; fused < 2; fused++) {
+        nb_tensor *x = as_leaf(nb_clone(x0)), *w = as_leaf(nb_clone(w0));
+        nb_tensor *b = as_leaf(nb_clone(b0));
+        stats[fused][0] = nb_add_scalar(nb_zeros(NB_SHAPE(C), NB_OPTS(.dtype = dtype)), 0.25);
+        stats[fused][1] = nb_add_scalar(nb_ones(NB_SHAPE(C), NB_OPTS(.dtype = dtype)), 0.5);
+        out[fused] = fused ? nbf_batch_norm_relu(x, stats[fused][0], stats[fused][1], w, b, training, 0.1, 1e-5)
+                           : nb_relu(nb_batch_norm(x, stats[fused][0], stats[fused][1], w, b, training, 0.1, 1e-5));
+        NBT_CHECK(out[fused] != NULL && nb_backward_with(out[fused], g, NB_GRAD_OPTS()) == NB_OK);
+        grads[fused][0] = nb_grad(x), grads[fused][1] = nb_grad(w), grads[fused][2] = nb_grad(b);
+    }
+    NBT_CHECK(strcmp(nb_grad_fn_name(out[1]), "BatchNormReluBackward0") == 0);
+    check_same_bits(out[0], out[1], "the output");
+    check_same_bits(stats[0][0], stats[1][0], "running_mean");
+    check_same_bits(stats[0][1], stats[1][1], "running_var");
+    const char *names[3] = { "grad x", "grad weight", "grad bias" };
+    for (int k = 0; k < 3; k++)
+        check_same_bits(grads[0][k], grads[1][k], names[k]);
+    /* Under create_graph the fused node's backward runs as ops: equal to
+     * the two ops' up to rounding, and differentiable again. */
+    if (!with_nan) {
+        nb_tensor *x = as_leaf(nb_clone(x0)), *dx[2];
+        for (int fused = 0; fused < 2; fused++) {
+            nb_tensor *y = fused ? nbf_batch_norm_relu(x, NULL, NULL, w0, b0, true, 0.1, 1e-5)
+                                 : nb_relu(nb_batch_norm(x, NULL, NULL, w0, b0, true, 0.1, 1e-5));
+            NBT_CHECK(nb_grad_of(&y, 1, &x, 1, &g, NB_GRAD_OPTS(.create_graph = true), &dx[fused]) == NB_OK);
+        }
+        double tol = dtype == NB_FLOAT64 ? 1e-12 : 1e-4;
+        NBT_CHECK_NEAR(nb_item(nb_max(nb_abs(nb_sub(dx[0], dx[1])))), 0, tol);
+        NBT_CHECK(nb_requires_grad(dx[1]));
+    }
+    nb_scope_end();
+}
+
+static void test_batch_norm_relu_fused(void)
+{
+    nb_manual_seed(17);
+    nb_dtype dtypes[2] = { NB_FLOAT32, NB_FLOAT64 };
+    for (int d = 0; d < 2; d++)
+        for (int training = 0; training < 2; training++) {
+            fused_relu_case(NB_SHAPE(4, 3, 5, 7), dtypes[d], training, false);
+            fused_relu_case(NB_SHAPE(3, 5, 40), dtypes[d], training, false);
+            fused_relu_case(NB_SHAPE(6, 5), dtypes[d], training, false);
+            fused_relu_case(NB_SHAPE(4, 3, 5, 7), dtypes[d], training, true);
+        }
+}
+
+/* Sequential runs BatchNorm then ReLU as one fused node: its output,
+ * gradients and running statistics are the separate modules' bit for bit,
+ * in training, and in eval under no-grad (where it works in place). */
+static void test_sequential_fuses_batch_norm_relu(void)
+{
+    nb_scope_begin();
+    nb_manual_seed(3);
+    nb_module *fused = nb_sequential_new((nb_module *[]){ nb_batch_norm2d_new(3, NB_NORM_OPTS()), nb_relu_new() }, 2);
+    nb_module *bn    = nb_batch_norm2d_new(3, NB_NORM_OPTS());
+    nb_module *relu  = nb_relu_new();
+    nb_tensor *w = nb_randn(NB_SHAPE(3), NB_OPTS()), *b = nb_randn(NB_SHAPE(3), NB_OPTS());
+    nb_no_grad_begin();
+    nb_copy_(nb_module_tensor(fused, "0.weight"), w);
+    nb_copy_(nb_module_tensor(fused, "0.bias"), b);
+    nb_copy_(nb_module_tensor(bn, "weight"), w);
+    nb_copy_(nb_module_tensor(bn, "bias"), b);
+    nb_no_grad_end();
+    for (int step = 0; step < 2; step++) {
+        nb_tensor *x  = as_leaf(nb_randn(NB_SHAPE(4, 3, 6, 5), NB_OPTS()));
+        nb_tensor *y1 = nb_module_forward(fused, x);
+        nb_tensor *y0 = nb_module_forward(relu, nb_module_forward(bn, x));
+        NBT_CHECK(y1 != NULL && strcmp(nb_grad_fn_name(y1), "BatchNormReluBackward0") == 0);
+        check_same_bits(y0, y1, "Sequential's output");
+        nb_tensor *g = nb_randn(NB_SHAPE(4, 3, 6, 5), NB_OPTS());
+        nb_tensor *dx0 = NULL, *dx1 = NULL;
+        NBT_CHECK(nb_grad_of(&y0, 1, &x, 1, &g, NB_GRAD_OPTS(), &dx0) == NB_OK);
+        NBT_CHECK(nb_grad_of(&y1, 1, &x, 1, &g, NB_GRAD_OPTS(), &dx1) == NB_OK);
+        check_same_bits(dx0, dx1, "Sequential's grad x");
+    }
+    check_same_bits(nb_module_tensor(bn, "running_mean"), nb_module_tensor(fused, "0.running_mean"), "running_mean");
+    check_same_bits(nb_module_tensor(bn, "running_var"), nb_module_tensor(fused, "0.running_var"), "running_var");
+    check_same_bits(nb_module_tensor(bn, "num_batches_tracked"), nb_module_tensor(fused, "0.num_batches_tracked"),
+                    "num_batches_tracked");
+    nb_module_free(fused);
+    nb_module_free(bn);
+    nb_module_free(relu);
+
+    /* Eval under no-grad: Sequential(BN, BN, ReLU); the first BN makes an
+     * intermediate Sequential holds alone, so the fused pair runs in place
+     * on it. Against the three modules one by one. */
+    nb_module *seq = nb_sequential_new(
+        (nb_module *[]){ nb_batch_norm2d_new(3, NB_NORM_OPTS()), nb_batch_norm2d_new(3, NB_NORM_OPTS()), nb_relu_new() }, 3);
+    nb_module *apart[3] = { nb_batch_norm2d_new(3, NB_NORM_OPTS()), nb_batch_norm2d_new(3, NB_NORM_OPTS()), nb_relu_new() };
+    const char *names[4] = { "weight", "bias", "running_mean", "running_var" };
+    nb_no_grad_begin();
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 4; k++) {
+            char path[32];
+            snprintf(path, sizeof path, "%d.%s", m, names[k]);
+            nb_tensor *value = nb_add_scalar(nb_rand(NB_SHAPE(3), NB_OPTS()), k == 3 ? 0.5 : -0.5);
+            nb_copy_(nb_module_tensor(seq, path), value);
+            nb_copy_(nb_module_tensor(apart[m], names[k]), value);
+        }
+    nb_no_grad_end();
+    nb_module_train(seq, false);
+    for (int m = 0; m < 3; m++)
+        nb_module_train(apart[m], false);
+    nb_tensor *x = nb_randn(NB_SHAPE(4, 3, 6, 5), NB_OPTS());
+    nb_no_grad_begin();
+    nb_tensor *y1 = nb_module_forward(seq, x);
+    nb_tensor *y0 = nb_module_forward(apart[2], nb_module_forward(apart[1], nb_module_forward(apart[0], x)));
+    nb_no_grad_end();
+    check_same_bits(y0, y1, "Sequential's output in eval, in place");
+    nb_module_free(seq);
+    for (int m = 0; m < 3; m++)
+        nb_module_free(apart[m]);
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_batch_norm_against_torch);
@@ -412,5 +580,7 @@ int main(void)
     NBT_RUN(test_batch_norm_out_of_memory);
     NBT_RUN(test_gradcheck);
     NBT_RUN(test_errors);
+    NBT_RUN(test_batch_norm_relu_fused);
+    NBT_RUN(test_sequential_fuses_batch_norm_relu);
     return nbt_finish();
 }

@@ -177,14 +177,16 @@ typedef struct nbi_backend {
      * are host doubles). bn_stats: each channel's mean and biased variance
      * (two passes: squared deviations from the mean, not x^2 - mean^2). */
     void (*bn_stats)(const nbi_bn_shape *shape, const void *x, double *mean, double *var);
-    /* y = x * scale[c] + shift[c]. */
-    void (*bn_affine)(const nbi_bn_shape *shape, const void *x, const double *scale, const double *shift, void *y);
-    /* sum_g[c] = the sum of g, sum_gx[c] = of g * (x - mean[c]), over channel c. */
-    void (*bn_grad_sums)(const nbi_bn_shape *shape, const void *x, const void *g, const double *mean, double *sum_g,
-                         double *sum_gx);
-    /* dx = a[c] * g + b[c] * x + c[c]. */
-    void (*bn_grad_input)(const nbi_bn_shape *shape, const void *x, const void *g, const double *a, const double *b,
-                          const double *c, void *dx);
+    /* y = x * scale[c] + shift[c], clamped at 0 as nb_relu when relu. */
+    void (*bn_affine)(const nbi_bn_shape *shape, const void *x, const double *scale, const double *shift, bool relu,
+                      void *y);
+    /* sum_g[c] = the sum of g, sum_gx[c] = of g * (x - mean[c]), over
+     * channel c; with relu (not NULL), g counts only where it passed. */
+    void (*bn_grad_sums)(const nbi_bn_shape *shape, const void *x, const void *g, const nbi_bn_relu *relu,
+                         const double *mean, double *sum_g, double *sum_gx);
+    /* dx = a[c] * g + b[c] * x + c[c], g masked as in bn_grad_sums. */
+    void (*bn_grad_input)(const nbi_bn_shape *shape, const void *x, const void *g, const nbi_bn_relu *relu,
+                          const double *a, const double *b, const double *c, void *dx);
 
     /* Factorizations and solves over a batch of matrices (lapack_args.h);
      * the CPU's calls LAPACK, and exists only in builds with it. */

@@ -32,6 +32,16 @@ typedef struct {
     int64_t  batch, channels, spatial;
 } nbi_bn_shape;
 
+/* Batch norm fused with the relu after it (nn/batch_norm.c, for
+ * Sequential's BatchNorm-then-ReLU): y = relu(x * scale[c] + shift[c]).
+ * The backward entries count g only where that relu passed it: where
+ * x * scale[c] + shift[c], computed in x's dtype exactly as the forward
+ * computed it, is not <= 0 (nb_relu's gradient rule), so the fused
+ * gradients are bit for bit the unfused ones. NULL: no relu. */
+typedef struct {
+    const double *scale, *shift; /* C host doubles each */
+} nbi_bn_relu;
+
 #ifdef __cplusplus
 }
 #endif

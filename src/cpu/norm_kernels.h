@@ -18,13 +18,14 @@
 /* The mean and the biased variance of each channel (two passes: the
  * variance sums squared deviations from the mean, not x^2 - mean^2). */
 void nbi_bn_stats(const nbi_bn_shape *s, const void *x, double *mean, double *var);
-/* y = x * scale[c] + shift[c]. */
-void nbi_bn_affine(const nbi_bn_shape *s, const void *x, const double *scale, const double *shift, void *y);
-/* sum_g[c] = sum of g; sum_gx[c] = sum of g * (x - mean[c]), over channel c. */
-void nbi_bn_grad_sums(const nbi_bn_shape *s, const void *x, const void *g, const double *mean, double *sum_g,
-                      double *sum_gx);
-/* dx = a[c] * g + b[c] * x + c[c]. */
-void nbi_bn_grad_input(const nbi_bn_shape *s, const void *x, const void *g, const double *a, const double *b,
-                       const double *c, void *dx);
+/* y = x * scale[c] + shift[c], clamped at 0 as nb_relu when relu. */
+void nbi_bn_affine(const nbi_bn_shape *s, const void *x, const double *scale, const double *shift, bool relu, void *y);
+/* sum_g[c] = sum of g; sum_gx[c] = sum of g * (x - mean[c]), over channel
+ * c; with relu, g counts only where the fused relu passed (norm_args.h). */
+void nbi_bn_grad_sums(const nbi_bn_shape *s, const void *x, const void *g, const nbi_bn_relu *relu,
+                      const double *mean, double *sum_g, double *sum_gx);
+/* dx = a[c] * g + b[c] * x + c[c], g masked as in nbi_bn_grad_sums. */
+void nbi_bn_grad_input(const nbi_bn_shape *s, const void *x, const void *g, const nbi_bn_relu *relu, const double *a,
+                       const double *b, const double *c, void *dx);
 
 #endif

@@ -84,6 +84,7 @@ static nb_module *activation_new(const char *type, nb_forward_fn forward, nbi_in
 }
 
 nb_module *nb_relu_new(void) { return activation_new("ReLU", relu_forward, relu_in_place); }
+bool       nbi_module_is_relu(const nb_module *m) { return nbi_module_forward_fn(m) == relu_forward; }
 nb_module *nb_gelu_new(bool tanh_approx) { return nbi_module_with_config("GELU", gelu_forward, &tanh_approx, sizeof tanh_approx); }
 nb_module *nb_tanh_new(void) { return activation_new("Tanh", tanh_forward, tanh_in_place); }
 nb_module *nb_sigmoid_new(void) { return activation_new("Sigmoid", sigmoid_forward, sigmoid_in_place); }

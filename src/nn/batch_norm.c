@@ -32,9 +32,10 @@
  * that normalised x, and how. */
 typedef struct {
     bool    training;
+    bool    relu; /* fused with the relu after it: y = relu(x * scale + shift) */
     double  eps;
     int64_t channels;
-    double *mean, *invstd; /* C each, one allocation */
+    double *mean, *invstd, *scale, *shift; /* C each, one allocation */
 } bn_saved;
 
 static void bn_saved_free(void *state)
@@ -44,16 +45,23 @@ static void bn_saved_free(void *state)
     free(saved);
 }
 
-static bn_saved *bn_saved_new(int64_t channels, bool training, double eps)
+static bn_saved *bn_saved_new(int64_t channels, bool training, bool relu, double eps)
 {
     bn_saved *saved = malloc(sizeof *saved);
-    double   *both  = malloc(2 * (size_t)(channels > 0 ? channels : 1) * sizeof(double));
-    if (saved == NULL || both == NULL) {
+    double   *all   = malloc(4 * (size_t)(channels > 0 ? channels : 1) * sizeof(double));
+    if (saved == NULL || all == NULL) {
         free(saved);
-        free(both);
+        free(all);
         return NULL;
     }
-    *saved = (bn_saved){ .training = training, .eps = eps, .channels = channels, .mean = both, .invstd = both + channels };
+    *saved = (bn_saved){ .training = training,
+                         .relu     = relu,
+                         .eps      = eps,
+                         .channels = channels,
+                         .mean     = all,
+                         .invstd   = all + channels,
+                         .scale    = all + 2 * channels,
+                         .shift    = all + 3 * channels };
     return saved;
 }
 
@@ -126,6 +134,9 @@ static nb_status composite_backward(nbi_node *node, const bn_saved *saved, nb_te
         mean   = channel_constant(x, saved->mean);
         invstd = channel_constant(x, saved->invstd);
     }
+    if (saved->relu) /* the relu's gradient first, masked where its input (x * scale + shift) was <= 0 */
+        g = nb_where(nb_le_scalar(nb_add(nb_mul(x, channel_constant(x, saved->scale)), channel_constant(x, saved->shift)), 0),
+                     nb_zeros_like(g), g);
     nb_tensor *xhat   = nb_mul(nb_sub(x, mean), invstd);
     nb_tensor *dxhat  = weight ? nb_mul(g, nb_reshape(weight, channel_shape)) : g;
     nb_status  status = NB_OK;
@@ -167,7 +178,9 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
     }
     nb_tensor *xc = contiguous_values(x), *gc = contiguous_values(g);
     if (xc == NULL || gc == NULL) status = nb_last_status();
-    if (status == NB_OK) backend->bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), saved->mean, sum_g, sum_gx);
+    nbi_bn_relu        relu  = { .scale = saved->scale, .shift = saved->shift };
+    const nbi_bn_relu *mask  = saved->relu ? &relu : NULL;
+    if (status == NB_OK) backend->bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), mask, saved->mean, sum_g, sum_gx);
     if (status == NB_OK && nbi_input_needs_grad(node, 0)) {
         for (int64_t ch = 0; ch < C; ch++) {
             double invstd = saved->invstd[ch], k = vector_at(weight, ch, 1) * invstd;
@@ -176,7 +189,7 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
             c[ch] = saved->training ? -k * sum_g[ch] / count - b[ch] * saved->mean[ch] : 0;
         }
         nb_tensor *dx = nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device);
-        if (dx != NULL) backend->bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), a, b, c, nbi_ptr(dx));
+        if (dx != NULL) backend->bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), mask, a, b, c, nbi_ptr(dx));
         status = nbi_keep_grad(dx, &grad_inputs[0]);
     }
     if (status == NB_OK && nbi_input_needs_grad(node, 1)) {
@@ -211,7 +224,7 @@ static void move_running(nb_tensor *running, const double *value, double momentu
 
 nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
-                                double eps, nb_tensor *into)
+                                double eps, bool relu, nb_tensor *into)
 {
     const char              *op         = "nb_batch_norm";
     const nb_tensor         *tensors[5] = { x, running_mean, running_var, weight, bias };
@@ -222,14 +235,9 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
     const nbi_backend *backend = nbi_backend_of(x);
     nbi_bn_shape       s       = bn_shape_of(x);
     int64_t            C       = s.channels;
-    bn_saved          *saved   = bn_saved_new(C, training, eps);
-    double      *shift = malloc(2 * (size_t)(C > 0 ? C : 1) * sizeof(double));
-    if (saved == NULL || shift == NULL) {
-        if (saved) bn_saved_free(saved);
-        free(shift);
-        return nbi_fail(NB_ERR_OOM, "nb_batch_norm: out of memory");
-    }
-    double    *scale = shift + C, *var = saved->invstd; /* var first, then turned into invstd */
+    bn_saved          *saved   = bn_saved_new(C, training, relu, eps);
+    if (saved == NULL) return nbi_fail(NB_ERR_OOM, "nb_batch_norm: out of memory");
+    double    *scale = saved->scale, *shift = saved->shift, *var = saved->invstd; /* var first, then turned into invstd */
     nb_tensor *out   = NULL;
     if (nb_scope_begin() == NB_OK) {
         nb_tensor *xc = into ? (nb_tensor *)x : contiguous_values(x); /* into: x itself, contiguous */
@@ -255,16 +263,15 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
                 scale[c]         = vector_at(weight, c, 1) * saved->invstd[c];
                 shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
             }
-            backend->bn_affine(&s, nbi_ptr(xc), scale, shift, nbi_ptr(out));
+            backend->bn_affine(&s, nbi_ptr(xc), scale, shift, relu, nbi_ptr(out));
             if (into) nbi_bump_version(into);
         }
         if (!into) out = nb_keep(out);
         nb_scope_end();
     }
-    free(shift);
     const nb_tensor *inputs[3] = { x, weight, bias };
     if (out != NULL && !into && nbi_should_record(3, inputs)) {
-        nbi_node *node = nbi_record(out, "NativeBatchNormBackward0", batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
+        nbi_node *node = nbi_record(out, relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
         if (node == NULL) {
             nb_free(out);
             out = NULL;

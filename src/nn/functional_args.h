@@ -118,15 +118,25 @@ static inline nb_tensor *nbf_end(nb_tensor *result)
 
 /* nb_batch_norm on checked arguments, x non-empty and the running
  * statistics (if any) not requiring grad: the fused kernels (batch_norm.c).
+ * relu: the result is nb_relu's of it, in the same pass, as one node.
  * into: NULL for a new result; else x itself, contiguous and recorded by
  * no graph (grad mode off), overwritten and returned. */
 nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
-                                double eps, nb_tensor *into);
+                                double eps, bool relu, nb_tensor *into);
+
+/* nb_relu(nb_batch_norm(...)), fused where nb_batch_norm runs fused (one
+ * pass less each way, no intermediate), else the two ops: for BatchNorm
+ * followed by ReLU in Sequential (layers.c). Values and gradients are bit
+ * for bit the two ops'. */
+nb_tensor *nbf_batch_norm_relu(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
+                               const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
+                               double eps);
 
 /* nb_batch_norm written over x (no graph may hold x: grad mode is off),
- * for BatchNorm's in-place forward in Sequential (layers.c). */
+ * for BatchNorm's in-place forward in Sequential (layers.c); relu as in
+ * nbf_batch_norm_relu. */
 bool nbf_batch_norm_in_place(nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
-                             const nb_tensor *bias, bool training, double momentum, double eps);
+                             const nb_tensor *bias, bool training, double momentum, double eps, bool relu);
 
 #endif /* NABLA_NN_FUNCTIONAL_ARGS_H */

@@ -148,29 +148,42 @@ static void count_batch(nb_module *self)
 /* Parameters weight (C), bias (C); buffers running_mean (C), running_var
  * (C), num_batches_tracked (int64 0-d), in torch's order. Training: batch
  * statistics, running stats updated by nb_batch_norm and the batch counted;
- * eval: running statistics. */
-static nb_tensor *batch_norm_forward(nb_module *self, const nb_tensor *x, void *user)
+ * eval: running statistics. in_place: written over x, which is returned;
+ * relu: the ReLU after it in a Sequential, fused in. */
+static nb_tensor *run_batch_norm(nb_module *self, const batch_norm_config *config, const nb_tensor *x, bool in_place,
+                                 bool relu)
 {
-    const batch_norm_config *config = user;
     if (!batch_norm_rank_fits(self, config, x)) return NULL;
     bool       training = nb_module_is_training(self);
-    nb_tensor *y = nb_batch_norm(x, nbi_module_own_buffer(self, 0), nbi_module_own_buffer(self, 1),
-                                 nbi_module_own_parameter(self, 0), nbi_module_own_parameter(self, 1), training,
-                                 config->momentum, config->eps);
+    nb_tensor *running_mean = nbi_module_own_buffer(self, 0), *running_var = nbi_module_own_buffer(self, 1);
+    nb_tensor *weight = nbi_module_own_parameter(self, 0), *bias = nbi_module_own_parameter(self, 1);
+    nb_tensor *y;
+    if (in_place)
+        y = nbf_batch_norm_in_place((nb_tensor *)x, running_mean, running_var, weight, bias, training,
+                                    config->momentum, config->eps, relu)
+                ? (nb_tensor *)x
+                : NULL;
+    else if (relu)
+        y = nbf_batch_norm_relu(x, running_mean, running_var, weight, bias, training, config->momentum, config->eps);
+    else
+        y = nb_batch_norm(x, running_mean, running_var, weight, bias, training, config->momentum, config->eps);
     if (y != NULL && training) count_batch(self);
     return y;
 }
 
+static nb_tensor *batch_norm_forward(nb_module *self, const nb_tensor *x, void *user)
+{
+    return run_batch_norm(self, user, x, false, false);
+}
+
 static bool batch_norm_in_place(nb_module *self, nb_tensor *x, void *user)
 {
-    const batch_norm_config *config = user;
-    if (!batch_norm_rank_fits(self, config, x)) return false;
-    bool training = nb_module_is_training(self);
-    bool done     = nbf_batch_norm_in_place(x, nbi_module_own_buffer(self, 0), nbi_module_own_buffer(self, 1),
-                                            nbi_module_own_parameter(self, 0), nbi_module_own_parameter(self, 1),
-                                            training, config->momentum, config->eps);
-    if (done && training) count_batch(self);
-    return done;
+    return run_batch_norm(self, user, x, true, false) != NULL;
+}
+
+static nb_tensor *batch_norm_then_relu(nb_module *self, const nb_tensor *x, bool in_place, void *user)
+{
+    return run_batch_norm(self, user, x, in_place, true);
 }
 
 static nb_module *batch_norm_new(const char *type, const char *op, int64_t features, double eps, double momentum,
@@ -190,6 +203,7 @@ static nb_module *batch_norm_new(const char *type, const char *op, int64_t featu
         nb_module_add_buffer(m, "num_batches_tracked", nb_zeros(NB_SCALAR_SHAPE, NB_OPTS(.dtype = NB_INT64))) != NB_OK)
         return abandon(m);
     nbi_module_set_in_place(m, batch_norm_in_place);
+    nbi_module_set_then_relu(m, batch_norm_then_relu);
     return m;
 }
 
@@ -295,15 +309,26 @@ static nb_tensor *sequential_forward(nb_module *self, const nb_tensor *x, void *
     nb_tensor *h = NULL;
     for (int64_t i = 0; i < nbi_module_child_count(self); i++) {
         nb_module *child = nbi_module_child_at(self, i);
-        if (h != NULL && nbi_module_has_in_place(child) && held_alone(h)) {
-            if (nbi_module_forward_in_place(child, h)) continue;
+        /* A child that can absorb the ReLU after it (batch norm) runs both
+         * in one pass: same values and gradients, one activation less. */
+        bool then_relu = nbi_module_has_then_relu(child) && i + 1 < nbi_module_child_count(self) &&
+                         nbi_module_is_relu(nbi_module_child_at(self, i + 1));
+        bool in_place  = h != NULL && held_alone(h) && (then_relu || nbi_module_has_in_place(child));
+        if (in_place) {
+            bool done = then_relu ? nbi_module_forward_then_relu(child, h, true) != NULL
+                                  : nbi_module_forward_in_place(child, h);
+            if (!done) {
+                nb_free(h);
+                return NULL;
+            }
+        } else {
+            nb_tensor *next = then_relu ? nbi_module_forward_then_relu(child, h ? h : x, false)
+                                        : nb_module_forward(child, h ? h : x);
             nb_free(h);
-            return NULL;
+            if (next == NULL) return NULL;
+            h = next;
         }
-        nb_tensor *next = nb_module_forward(child, h ? h : x);
-        nb_free(h);
-        if (next == NULL) return NULL;
-        h = next;
+        i += then_relu;
     }
     return h;
 }

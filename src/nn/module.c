@@ -48,6 +48,7 @@ struct nb_module {
     char         *type;
     nb_forward_fn forward;
     nbi_in_place_fn forward_in_place; /* NULL: none */
+    nbi_then_relu_fn forward_then_relu; /* NULL: none */
     void         *user;
     void        (*free_user)(void *);
     bool          training;
@@ -621,6 +622,16 @@ void nbi_module_set_in_place(nb_module *m, nbi_in_place_fn fn)
 
 bool nbi_module_has_in_place(const nb_module *m) { return m != NULL && m->forward_in_place != NULL; }
 bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x) { return m->forward_in_place(m, x, m->user); }
+
+void nbi_module_set_then_relu(nb_module *m, nbi_then_relu_fn fn)
+{
+    if (m != NULL) m->forward_then_relu = fn;
+}
+bool       nbi_module_has_then_relu(const nb_module *m) { return m != NULL && m->forward_then_relu != NULL; }
+nb_tensor *nbi_module_forward_then_relu(nb_module *m, const nb_tensor *x, bool in_place)
+{
+    return m->forward_then_relu(m, x, in_place, m->user);
+}
 
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size)
 {

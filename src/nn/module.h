@@ -46,6 +46,17 @@ bool nbi_module_has_in_place(const nb_module *m);
 /* Run m's in-place forward on x (m has one). */
 bool nbi_module_forward_in_place(nb_module *m, nb_tensor *x);
 
+/* A forward that also applies relu to its result, in the same pass (batch
+ * norm): Sequential calls it for the module followed by a ReLU and skips
+ * the ReLU. in_place: written over x as nbi_in_place_fn, x returned. NULL
+ * with the error recorded. */
+typedef nb_tensor *(*nbi_then_relu_fn)(nb_module *self, const nb_tensor *x, bool in_place, void *user);
+void       nbi_module_set_then_relu(nb_module *m, nbi_then_relu_fn fn);
+bool       nbi_module_has_then_relu(const nb_module *m);
+nb_tensor *nbi_module_forward_then_relu(nb_module *m, const nb_tensor *x, bool in_place);
+/* Whether m is a ReLU made by nb_relu_new (activations.c). */
+bool       nbi_module_is_relu(const nb_module *m);
+
 /* A module whose user data is a malloc'd copy of config (size bytes; none
  * when size is 0), freed with the module. */
 nb_module *nbi_module_with_config(const char *type, nb_forward_fn forward, const void *config, size_t size);
