@@ -334,6 +334,53 @@ static void test_sequential_in_place(void)
     }
 }
 
+
+/* a and b have the same values bit for bit, NaN matching NaN. */
+static bool same_values(const nb_tensor *a, const nb_tensor *b)
+{
+    if (a == NULL || b == NULL || nb_numel(a) != nb_numel(b)) return false;
+    double *x = values_of(a), *y = values_of(b);
+    bool    same = true;
+    for (int64_t i = 0; same && i < nb_numel(a); i++)
+        same = (isnan(x[i]) && isnan(y[i])) || memcmp(&x[i], &y[i], sizeof x[i]) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Sequential runs ReLU then MaxPool2d as the pool then the relu (it reads a
+ * quarter of the values): the output and the input's gradient are those of
+ * the two ops in the written order, bit for bit, for 2x2 windows and for
+ * overlapping padded ones, with NaN, in grad mode and in place under
+ * no-grad. */
+static void test_sequential_pools_before_relu(void)
+{
+    nb_scope_begin();
+    nb_manual_seed(8);
+    nb_pool_opts opts[2] = { NB_POOL_OPTS(.kernel = { 2, 2 }),
+                             NB_POOL_OPTS(.kernel = { 3, 3 }, .stride = { 2, 2 }, .padding = { 1, 1 }) };
+    for (int k = 0; k < 2; k++) {
+        nb_module *seq = nb_sequential_new((nb_module *[]){ nb_relu_new(), nb_max_pool2d_new(opts[k]) }, 2);
+        nb_tensor *x   = nb_randn(NB_SHAPE(2, 3, 6, 7), NB_OPTS());
+        nb_fill_(nb_select(nb_select(nb_select(x, 0, 1), 0, 2), 0, 3), NAN);
+        nb_requires_grad_(x, true);
+        nb_tensor *swapped = nb_module_forward(seq, x);
+        nb_tensor *written = nb_max_pool2d(nb_relu(x), opts[k], NULL);
+        NBT_CHECK(swapped != NULL && strcmp(nb_grad_fn_name(swapped), "ReluBackward0") == 0);
+        NBT_CHECK(same_values(swapped, written));
+        nb_tensor *g = nb_randn(nb_shape_of(written), NB_OPTS()), *dx[2] = { NULL, NULL };
+        NBT_CHECK(nb_grad_of(&swapped, 1, &x, 1, &g, NB_GRAD_OPTS(), &dx[0]) == NB_OK);
+        NBT_CHECK(nb_grad_of(&written, 1, &x, 1, &g, NB_GRAD_OPTS(), &dx[1]) == NB_OK);
+        NBT_CHECK(max_difference(dx[0], dx[1]) == 0);
+        nb_no_grad_begin();
+        nb_tensor *in_place = nb_module_forward(seq, nb_mul_scalar(x, 1)); /* an intermediate held alone */
+        nb_no_grad_end();
+        NBT_CHECK(same_values(in_place, written));
+        nb_module_free(seq);
+    }
+    nb_scope_end();
+}
+
 static void test_batch_norm_modes(void)
 {
     nb_module *bn = nb_batch_norm2d_new(2, NB_NORM_OPTS());
@@ -846,6 +893,7 @@ int main(void)
     NBT_RUN(test_dropout_modes);
     NBT_RUN(test_batch_norm_modes);
     NBT_RUN(test_sequential_in_place);
+    NBT_RUN(test_sequential_pools_before_relu);
     NBT_RUN(test_linear);
     NBT_RUN(test_default_init);
     NBT_RUN(test_parameter_free_layers);

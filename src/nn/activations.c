@@ -278,6 +278,7 @@ nb_module *nb_max_pool2d_new(nb_pool_opts opts)
     if (!check_pool_opts(opts, "nb_max_pool2d_new")) return NULL;
     return nbi_module_with_config("MaxPool2d", max_pool2d_forward, &opts, sizeof opts);
 }
+bool nbi_module_is_max_pool(const nb_module *m) { return nbi_module_forward_fn(m) == max_pool2d_forward; }
 
 nb_module *nb_avg_pool2d_new(nb_pool_opts opts)
 {

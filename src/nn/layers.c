@@ -298,37 +298,55 @@ static bool held_alone(const nb_tensor *h)
            atomic_load(&h->storage->refcount) == 1;
 }
 
+/* Run child on *h (x while *h is NULL), replacing *h; with then_relu the
+ * child absorbs the ReLU after it. In no-grad mode a child that can writes
+ * over an intermediate held alone. False on error (*h freed). */
+static bool run_child(nb_module *child, const nb_tensor *x, nb_tensor **h, bool then_relu)
+{
+    bool in_place = *h != NULL && held_alone(*h) && (then_relu || nbi_module_has_in_place(child));
+    if (in_place) {
+        bool done = then_relu ? nbi_module_forward_then_relu(child, *h, true) != NULL
+                              : nbi_module_forward_in_place(child, *h);
+        if (!done) nb_free(*h);
+        return done;
+    }
+    nb_tensor *next = then_relu ? nbi_module_forward_then_relu(child, *h ? *h : x, false)
+                                : nb_module_forward(child, *h ? *h : x);
+    nb_free(*h);
+    *h = next;
+    return next != NULL;
+}
+
 /* Each child's output is the next one's input; the intermediates are
  * freed here (the autograd graph keeps what backward needs), or, in
  * no-grad mode, overwritten by children that can run in place. No
- * children: x itself, as a new handle in x's graph. */
+ * children: x itself, as a new handle in x's graph.
+ *
+ * Two rewrites save passes over the activations, with the same values and
+ * gradients: a child that can absorb the ReLU after it (batch norm) runs
+ * both in one pass; and ReLU then MaxPool2d of a floating input runs as
+ * MaxPool2d then ReLU (relu is monotone, so it commutes with a max: the
+ * relu then reads and writes a quarter of the values, for 2x2 windows).
+ * NOTE: the one difference of the swap is the sign of a zero: a window of
+ * values <= 0 holding a -0 gives 0 or -0 by order; its gradient is 0
+ * either way. */
 static nb_tensor *sequential_forward(nb_module *self, const nb_tensor *x, void *user)
 {
     (void)user;
-    if (nbi_module_child_count(self) == 0) return nbi_alias_recorded(x, "nb_module_forward");
+    int64_t count = nbi_module_child_count(self);
+    if (count == 0) return nbi_alias_recorded(x, "nb_module_forward");
     nb_tensor *h = NULL;
-    for (int64_t i = 0; i < nbi_module_child_count(self); i++) {
-        nb_module *child = nbi_module_child_at(self, i);
-        /* A child that can absorb the ReLU after it (batch norm) runs both
-         * in one pass: same values and gradients, one activation less. */
-        bool then_relu = nbi_module_has_then_relu(child) && i + 1 < nbi_module_child_count(self) &&
-                         nbi_module_is_relu(nbi_module_child_at(self, i + 1));
-        bool in_place  = h != NULL && held_alone(h) && (then_relu || nbi_module_has_in_place(child));
-        if (in_place) {
-            bool done = then_relu ? nbi_module_forward_then_relu(child, h, true) != NULL
-                                  : nbi_module_forward_in_place(child, h);
-            if (!done) {
-                nb_free(h);
-                return NULL;
-            }
-        } else {
-            nb_tensor *next = then_relu ? nbi_module_forward_then_relu(child, h ? h : x, false)
-                                        : nb_module_forward(child, h ? h : x);
-            nb_free(h);
-            if (next == NULL) return NULL;
-            h = next;
+    for (int64_t i = 0; i < count; i++) {
+        nb_module *child = nbi_module_child_at(self, i), *after = i + 1 < count ? nbi_module_child_at(self, i + 1) : NULL;
+        bool then_relu = after != NULL && nbi_module_has_then_relu(child) && nbi_module_is_relu(after);
+        bool pool_first = after != NULL && nbi_module_is_relu(child) && nbi_module_is_max_pool(after) &&
+                          nb_dtype_is_floating(nb_dtype_of(h ? h : x));
+        if (pool_first) {
+            if (!run_child(after, x, &h, false) || !run_child(child, x, &h, false)) return NULL;
+        } else if (!run_child(child, x, &h, then_relu)) {
+            return NULL;
         }
-        i += then_relu;
+        i += then_relu || pool_first;
     }
     return h;
 }

@@ -54,8 +54,10 @@ typedef nb_tensor *(*nbi_then_relu_fn)(nb_module *self, const nb_tensor *x, bool
 void       nbi_module_set_then_relu(nb_module *m, nbi_then_relu_fn fn);
 bool       nbi_module_has_then_relu(const nb_module *m);
 nb_tensor *nbi_module_forward_then_relu(nb_module *m, const nb_tensor *x, bool in_place);
-/* Whether m is a ReLU made by nb_relu_new (activations.c). */
+/* Whether m is a ReLU made by nb_relu_new, a MaxPool2d made by
+ * nb_max_pool2d_new (activations.c). */
 bool       nbi_module_is_relu(const nb_module *m);
+bool       nbi_module_is_max_pool(const nb_module *m);
 
 /* A module whose user data is a malloc'd copy of config (size bytes; none
  * when size is 0), freed with the module. */
