@@ -8,8 +8,10 @@
  * step and cost a convolutional net more than its convolutions (issue 10).
  * Here the forward is two reading passes (mean, then squared deviations)
  * and one writing pass; the backward one reading pass (two sums per
- * channel) and one writing pass (the bn_* entries of the device's backend,
- * core/norm_args.h), all per-channel arithmetic in double, on the host.
+ * channel) and one writing pass (the bn_* entries of the device's
+ * backend, core/norm_args.h), all per-channel arithmetic in double, on the
+ * host. Followed by a ReLU in a Sequential, the relu joins the writing
+ * passes (nbf_batch_norm_relu).
  *
  * Backward, with xhat = (x - mean) * invstd over the M = N * S values of a
  * channel and k = weight * invstd:
