@@ -210,7 +210,13 @@ NB_API nb_module *nb_logsigmoid_new(void);
 NB_API nb_module *nb_glu_new(int dim);
 NB_API nb_module *nb_prelu_new(int64_t num_parameters, double init);
 /* Children run in order, named "0", "1", ...; takes over the modules (they
- * are freed with the Sequential, also when it fails). */
+ * are freed with the Sequential, also when it fails). Built-in children
+ * are run with fewer passes where the result is the same: BatchNorm then
+ * ReLU as one fused node (grad_fn BatchNormReluBackward0, bit for bit the
+ * two ops), ReLU then MaxPool2d as the pool then the relu (relu commutes
+ * with a max; only the sign of a zero in an all-nonpositive window with a
+ * -0 may differ), and in no-grad mode activations and batch norm in place
+ * on intermediates nothing else holds. */
 NB_API nb_module *nb_sequential_new(nb_module *const *modules, int count);
 
 /* A module of your own: forward(self, x, user) computes the output from x
