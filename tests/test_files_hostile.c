@@ -69,15 +69,21 @@ static void remove_tree(const char *path)
     rmdir(path);
 }
 
-/* The number of names in folder that look like a save's temporary. */
+/* The number of names in folder that look like a temporary of this
+ * process's saves. */
 static int temporaries_in(const char *folder)
 {
+    /* This process's only (".tmp.<pid>."): ctest runs other tests beside
+     * this one, in the same working folder, and their saves make
+     * temporaries there too. */
+    char needle[48];
+    snprintf(needle, sizeof needle, ".tmp.%lu.", (unsigned long)getpid());
     int  count = 0;
     DIR *d     = opendir(folder);
     if (d == NULL) return 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.") != NULL) count++;
+        if (strstr(e->d_name, needle) != NULL) count++;
     closedir(d);
     return count;
 }
