@@ -163,6 +163,12 @@ nbi_node *nbi_record(nb_tensor *out, const char *name, nbi_backward_fn backward,
  * takes x (relu, hardtanh, pools; zero_link.c). grad itself otherwise;
  * NULL on failure. */
 nb_tensor *nbi_link_to_input(nbi_node *node, int i, nb_tensor *grad, const char *name);
+/* t cast to like's dtype (t itself when it has it; NULL stays NULL): how a
+ * formula computed in float32 for a half input rounds back once. */
+static inline nb_tensor *nbi_in_dtype_of(nb_tensor *t, const nb_tensor *like)
+{
+    return t != NULL && t->dtype != like->dtype ? nb_to_dtype(t, like->dtype) : t;
+}
 /* Keep a detached alias of out for the formula (exp, tanh, sigmoid, ...). */
 bool      nbi_save_output(nbi_node *node, const nb_tensor *out);
 /* The saved output, or NULL when it was not saved. */

@@ -72,9 +72,10 @@ static void widen_half(nb_tensor **g, nb_tensor **x)
 /* output_of, in x's dtype (float32 once widen_half widened x). */
 static nb_tensor *output_as(nbi_node *node, nb_tensor *(*op)(const nb_tensor *), const nb_tensor *x)
 {
-    nb_tensor *y = output_of(node, op);
-    return y != NULL && y->dtype != x->dtype ? nb_to_dtype(y, x->dtype) : y;
+    return nbi_in_dtype_of(output_of(node, op), x);
 }
+
+static nb_tensor *sigmoid_slope(const nb_tensor *y) { return nb_mul(y, nb_rsub_scalar(y, 1)); }
 
 /* UNARY_FORMULA for those ops. */
 #define UNARY_KERNEL_FORMULA(name, EXPR)                                                       \
@@ -101,8 +102,7 @@ UNARY_FORMULA(cos, nb_neg(nb_mul(g, nb_sin(x))))
 /* tanh' = 1 - y^2 */
 UNARY_KERNEL_FORMULA(tanh, nb_mul(g, nb_rsub_scalar(square(output_as(node, nb_tanh, x)), 1)))
 /* sigmoid' = y (1 - y) */
-UNARY_KERNEL_FORMULA(sigmoid,
-                     nb_mul(g, nb_mul(output_as(node, nb_sigmoid, x), nb_rsub_scalar(output_as(node, nb_sigmoid, x), 1))))
+UNARY_KERNEL_FORMULA(sigmoid, nb_mul(g, sigmoid_slope(output_as(node, nb_sigmoid, x))))
 /* The mask of !(x <= 0), as a number: relu' (0 at 0, 1 at NaN, as torch's
  * threshold_backward). */
 UNARY_FORMULA(relu, nbi_link_to_input(node, 0, nbi_relu_backward(g, x), "ThresholdBackwardBackward0"))

@@ -429,13 +429,9 @@ static nb_tensor *recompute_softmax(nbi_node *node, nb_tensor *x) { return nb_so
 static nb_tensor *recompute_log_softmax(nbi_node *node, nb_tensor *x) { return nb_log_softmax(x, (int)node->ints[0]); }
 
 /* float16 / bfloat16: g and y in float32, and the gradient rounded back
- * once, as torch's softmax backward kernels compute halves (rounding the
- * dot product and each step in half was up to 128 ulps off). */
-static nb_tensor *narrowed_as(nb_tensor *t, const nb_tensor *like)
-{
-    return t && t->dtype != like->dtype ? nb_to_dtype(t, like->dtype) : t;
-}
-
+ * once (nbi_in_dtype_of), as torch's softmax backward kernels compute
+ * halves (rounding the dot product and each step in half was up to 128
+ * ulps off). */
 /* y (g - sum(g y)) */
 static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
 {
@@ -443,7 +439,7 @@ static nb_status softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad
     int        dim = (int)node->ints[0];
     nb_tensor *y   = nbi_float32_if_half(output_of(node, recompute_softmax)), *gw = nbi_float32_if_half(g);
     nb_tensor *dot = nb_sum_dims(nb_mul(gw, y), NB_DIMS(dim), true);
-    nb_status  status = nbi_keep_grad(narrowed_as(nb_mul(y, nb_sub(gw, dot)), g), &grad_inputs[0]);
+    nb_status  status = nbi_keep_grad(nbi_in_dtype_of(nb_mul(y, nb_sub(gw, dot)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 
@@ -454,7 +450,7 @@ static nb_status log_softmax_backward(nbi_node *node, nb_tensor *g, nb_tensor **
     int        dim = (int)node->ints[0];
     nb_tensor *y   = nbi_float32_if_half(output_of(node, recompute_log_softmax)), *gw = nbi_float32_if_half(g);
     nb_tensor *sum = nb_sum_dims(gw, NB_DIMS(dim), true);
-    nb_status  status = nbi_keep_grad(narrowed_as(nb_sub(gw, nb_mul(nb_exp(y), sum)), g), &grad_inputs[0]);
+    nb_status  status = nbi_keep_grad(nbi_in_dtype_of(nb_sub(gw, nb_mul(nb_exp(y), sum)), g), &grad_inputs[0]);
     NBI_FORMULA_END(status);
 }
 

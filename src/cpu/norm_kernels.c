@@ -27,11 +27,11 @@ static int64_t channel_grain(const nbi_bn_shape *s)
 
 /* One definition per element type; T is float or double. */
 #define DEFINE_PLANE_LOOPS(T, suffix)                                                                                  \
-    /* g where the fused relu passed it, else 0 (nb_relu's rule: 0 where   \
-     * its input is <= 0, so NaN passes). NOTE: written as two selects of  \
-     * values: gcc (12) vectorizes that in the 16-lane sums, while one     \
-     * select whose test is a compare kept 16 scalar compares there. */    \
-    static inline T masked_g_##suffix(T x, T g, T scale, T shift)                                                     \
+    /* g where the fused relu passed it, else 0 (nb_relu's rule: 0 where                                               \
+     * its input is <= 0, so NaN passes). NOTE: written as two selects of                                              \
+     * values: gcc (12) vectorizes that in the 16-lane sums, while one                                                 \
+     * select whose test is a compare kept 16 scalar compares there. */                                                \
+    static inline T masked_g_##suffix(T x, T g, T scale, T shift)                                                      \
     {                                                                                                                  \
         T keep = affine(x, scale, shift) <= 0 ? (T)0 : (T)1;                                                           \
         return keep == 0 ? (T)0 : g;                                                                                   \
@@ -71,9 +71,9 @@ static int64_t channel_grain(const nbi_bn_shape *s)
         return sum;                                                                                                    \
     }                                                                                                                  \
                                                                                                                        \
-    /* The sums of g and of g * (x - mean) over a plane; with masked, g    \
-     * counts only where the fused relu passed (masked_g). */               \
-    static NBI_ALWAYS_INLINE void plane_grad_sums_##suffix(const T *x, const T *g, int64_t n, T mean, bool masked,    \
+    /* The sums of g and of g * (x - mean) over a plane; with masked, g                                                \
+     * counts only where the fused relu passed (masked_g). */                                                          \
+    static NBI_ALWAYS_INLINE void plane_grad_sums_##suffix(const T *x, const T *g, int64_t n, T mean, bool masked,     \
                                                           T scale, T shift, double *sum_g, double *sum_gx)             \
     {                                                                                                                  \
         T       lane_g[LANES] = { 0 }, lane_gx[LANES] = { 0 };                                                         \
@@ -81,7 +81,7 @@ static int64_t channel_grain(const nbi_bn_shape *s)
         if (masked)                                                                                                    \
             for (; i + LANES <= n; i += LANES)                                                                         \
                 for (int l = 0; l < LANES; l++) {                                                                      \
-                    T gm = masked_g_##suffix(x[i + l], g[i + l], scale, shift);                                                 \
+                    T gm = masked_g_##suffix(x[i + l], g[i + l], scale, shift);                                        \
                     lane_g[l] += gm;                                                                                   \
                     lane_gx[l] += gm * (x[i + l] - mean);                                                              \
                 }                                                                                                      \
@@ -97,7 +97,7 @@ static int64_t channel_grain(const nbi_bn_shape *s)
             sgx += lane_gx[l];                                                                                         \
         }                                                                                                              \
         for (; i < n; i++) {                                                                                           \
-            T gm = masked ? masked_g_##suffix(x[i], g[i], scale, shift) : g[i];                                                 \
+            T gm = masked ? masked_g_##suffix(x[i], g[i], scale, shift) : g[i];                                        \
             sg += gm;                                                                                                  \
             sgx += (double)gm * ((double)x[i] - mean);                                                                 \
         }                                                                                                              \
@@ -105,8 +105,8 @@ static int64_t channel_grain(const nbi_bn_shape *s)
         *sum_gx += sgx;                                                                                                \
     }                                                                                                                  \
                                                                                                                        \
-    /* out = a g + b x + c over a plane (no g: b x + c), then relu or the   \
-     * relu mask on g. */                                                   \
+    /* out = a g + b x + c over a plane (no g: b x + c), then relu or the                                              \
+     * relu mask on g. */                                                                                              \
     static NBI_ALWAYS_INLINE void plane_affine_##suffix(const T *x, const T *g, int64_t n, T a, T b, T c, bool relu,   \
                                                        T mask_scale, T mask_shift, T *out)                             \
     {                                                                                                                  \
@@ -120,7 +120,7 @@ static int64_t channel_grain(const nbi_bn_shape *s)
                 out[i] = affine(x[i], b, c);                                                                           \
         else if (relu)                                                                                                 \
             for (int64_t i = 0; i < n; i++) {                                                                          \
-                out[i] = a * masked_g_##suffix(x[i], g[i], mask_scale, mask_shift) + b * x[i] + c;                             \
+                out[i] = a * masked_g_##suffix(x[i], g[i], mask_scale, mask_shift) + b * x[i] + c;                     \
             }                                                                                                          \
         else                                                                                                           \
             for (int64_t i = 0; i < n; i++)                                                                            \

@@ -273,7 +273,8 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
     }
     const nb_tensor *inputs[3] = { x, weight, bias };
     if (out != NULL && !into && nbi_should_record(3, inputs)) {
-        nbi_node *node = nbi_record(out, relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0", batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
+        nbi_node *node = nbi_record(out, relu ? "BatchNormReluBackward0" : "NativeBatchNormBackward0",
+                                    batch_norm_backward, 3, inputs, NBI_SAVES(0) | NBI_SAVES(1));
         if (node == NULL) {
             nb_free(out);
             out = NULL;

@@ -64,18 +64,24 @@ static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, n
                                   const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
                                   double eps);
 
-/* relu: the fused paths apply it too and say so in *relu_done (the
- * others leave that to the caller). */
+/* nb_relu(t) when relu (in the current scope), else t. */
+static nb_tensor *relu_if(nb_tensor *t, bool relu) { return relu && t != NULL ? nb_relu(t) : t; }
+
+/* relu: nb_relu of the result, fused into the pass that writes it where
+ * batch norm runs fused, else the op after it. */
 static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                              const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum, double eps,
-                             nb_tensor *into, bool relu, bool *relu_done)
+                             nb_tensor *into, bool relu)
 {
     const char *op = "nb_batch_norm";
     if (!nbf_check_float(x, op, "x")) return NULL;
     if (!check_param_dtype(running_mean, x, op, "running_mean") || !check_param_dtype(running_var, x, op, "running_var") ||
         !check_param_dtype(weight, x, op, "weight") || !check_param_dtype(bias, x, op, "bias"))
         return NULL;
-    if (nbi_is_half(x->dtype)) return batch_norm_half(x, running_mean, running_var, weight, bias, training, momentum, eps);
+    if (nbi_is_half(x->dtype)) {
+        if (!nbf_begin()) return NULL;
+        return nbf_end(relu_if(batch_norm_half(x, running_mean, running_var, weight, bias, training, momentum, eps), relu));
+    }
     char buf[NBI_SHAPE_STR_SIZE];
     if (x->ndim < 2)
         return nbi_fail(NB_ERR_SHAPE, "%s: x must have at least 2 dims (N, C, ...), got shape %s", op,
@@ -98,7 +104,7 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
         nb_tensor *scratch = running_mean ? nb_ones_like(given) : nb_zeros_like(given);
         nb_tensor *y       = scratch ? batch_norm(x, running_mean ? running_mean : scratch,
                                                   running_var ? running_var : scratch, weight, bias, training,
-                                                  momentum, eps, NULL, false, relu_done)
+                                                  momentum, eps, NULL, relu)
                                      : NULL;
         return nbf_end(y);
     }
@@ -113,14 +119,12 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
                    nbi_memory_overlap(running_mean, running_var) == NBI_OVERLAP_NO));
     nb_shape channel_shape = nbf_channel_shape(x->ndim, channels);
     if (!training) {
-        if (fused) {
-            *relu_done = relu;
+        if (fused)
             return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, relu, into);
-        }
         if (!nbf_begin()) return NULL;
         nb_tensor *mean = nb_reshape(running_mean, channel_shape);
         nb_tensor *var  = nb_reshape(running_var, channel_shape);
-        return nbf_end(normalize(x, mean, var, eps, weight, bias, channel_shape));
+        return nbf_end(relu_if(normalize(x, mean, var, eps, weight, bias, channel_shape), relu));
     }
 
     int64_t per_channel = 1; /* values per channel: N times the trailing dims */
@@ -129,10 +133,8 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
     if (per_channel == 1)
         return nbi_fail(NB_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got x of shape %s", op,
                         nbi_shape_str(x->ndim, x->shape, buf, sizeof buf));
-    if (fused) {
-        *relu_done = relu;
+    if (fused)
         return nbf_fused_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, relu, into);
-    }
     nb_dims dims = {.n = 0};
     for (int d = 0; d < x->ndim; d++)
         if (d != 1) dims.dims[dims.n++] = d;
@@ -153,7 +155,7 @@ static nb_tensor *batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_ten
         nbi_grad_mode_pop();
         if (!ok) out = NULL;
     }
-    return nbf_end(out);
+    return nbf_end(relu_if(out, relu));
 }
 
 /* float16 / bfloat16 inputs of the norms normalise in float32 and round
@@ -176,9 +178,8 @@ static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, n
             nbi_grad_mode_pop();
             ok = ok && wide[k] != NULL;
         }
-    bool       relu_done = false; /* a half result is never relu'd */
-    nb_tensor *y = ok ? batch_norm(nbi_float32_if_half(x), wide[0], wide[1], nbi_float32_if_half(weight), nbi_float32_if_half(bias), training,
-                                   momentum, eps, NULL, false, &relu_done)
+    nb_tensor *y = ok ? batch_norm(nbi_float32_if_half(x), wide[0], wide[1], nbi_float32_if_half(weight),
+                                   nbi_float32_if_half(bias), training, momentum, eps, NULL, false)
                       : NULL;
     if (y != NULL && training)
         for (int k = 0; k < 2; k++)
@@ -194,31 +195,24 @@ static nb_tensor *batch_norm_half(const nb_tensor *x, nb_tensor *running_mean, n
 nb_tensor *nb_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
                          const nb_tensor *bias, bool training, double momentum, double eps)
 {
-    bool relu_done = false;
-    return batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, NULL, false, &relu_done);
+    return batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, NULL, false);
 }
 
 nb_tensor *nbf_batch_norm_relu(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
                                double eps)
 {
-    bool       relu_done = false;
-    nb_tensor *y = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, NULL, true, &relu_done);
-    if (y == NULL || relu_done) return y;
-    nb_tensor *r = nb_relu(y);
-    nb_free(y);
-    return r;
+    return batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, NULL, true);
 }
 
 bool nbf_batch_norm_in_place(nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var, const nb_tensor *weight,
                              const nb_tensor *bias, bool training, double momentum, double eps, bool relu)
 {
-    nb_tensor *into      = nb_is_contiguous(x) ? x : NULL;
-    bool       relu_done = false;
-    nb_tensor *y = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into, relu, &relu_done);
+    nb_tensor *into = nb_is_contiguous(x) ? x : NULL;
+    nb_tensor *y    = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, into, relu);
     bool       done = y != NULL && (y == x || nb_copy_(x, y) != NULL);
     if (y != NULL && y != x) nb_free(y);
-    return done && (relu_done || !relu || nb_relu_(x) != NULL);
+    return done;
 }
 
 /* ------------------------------------------------------------------------ */
