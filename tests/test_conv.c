@@ -8,6 +8,7 @@
 #include "nb_test.h"
 
 #include "cpu/im2col.h"
+#include "cpu/winograd.h"
 #include "data/conv_fixtures.h"
 
 /* ------------------------------------------------------------------------ */
@@ -247,6 +248,82 @@ static void test_conv_threads(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Winograd F(2x2, 3x3)                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* x as dtype, a new leaf that requires grad (NULL stays NULL). */
+static nb_tensor *leaf_as(nb_tensor *x, nb_dtype dtype)
+{
+    if (x == NULL) return NULL;
+    nb_tensor *leaf = nb_detach(nb_to_dtype(x, dtype));
+    nb_requires_grad_(leaf, true);
+    return leaf;
+}
+
+/* max |a - b| / max |b|, b the float64 result. */
+static double relative_error(nb_tensor *a, nb_tensor *b)
+{
+    nb_tensor *diff = nb_max(nb_abs(nb_sub(nb_to_dtype(a, NB_FLOAT64), b)));
+    return nb_item(diff) / nb_item(nb_max(nb_abs(b)));
+}
+
+/* The float32 3x3 stride-1 shapes that take Winograd (winograd.h) against
+ * the same data in float64 (im2col): forward, both gradients and the
+ * transposed convolution, at every padding it takes, odd output sizes
+ * (half-empty tiles), wide images cut into segments, non-contiguous input,
+ * a 1x1 output and blocks that span images. A broken transform or tile
+ * edge is off by O(1); Winograd's rounding is within a few ulp of the
+ * output's scale (im2col's float32 error on these shapes: ~1e-7). */
+static void test_conv_winograd(void)
+{
+    typedef struct {
+        int64_t n, c, h, w, o, pad_h, pad_w;
+        bool    bias, transposed, strided;
+    } wino_case;
+    const wino_case cases[] = {
+        {3, 16, 14, 14, 32, 1, 1, true, false, false},  {2, 32, 7, 9, 16, 1, 1, false, false, true},
+        {2, 16, 6, 5, 16, 0, 0, true, false, false},    {1, 16, 5, 6, 32, 2, 2, true, false, false},
+        {2, 16, 4, 7, 16, 0, 2, false, false, false},   {1, 64, 3, 150, 64, 1, 1, true, false, false},
+        {5, 16, 3, 3, 16, 0, 0, true, false, false},    {2, 16, 9, 8, 32, 1, 1, true, true, false},
+        {1, 32, 6, 7, 16, 2, 0, true, true, true},      {9, 16, 2, 2, 16, 1, 1, false, false, false},
+    };
+    nb_manual_seed(11);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const wino_case *c = &cases[i];
+        nb_scope_begin();
+        nb_tensor   *x    = nb_randn(NB_SHAPE(c->n, c->c, c->h, c->w), NB_OPTS());
+        nb_tensor   *w    = c->transposed ? nb_randn(NB_SHAPE(c->c, c->o, 3, 3), NB_OPTS())
+                                          : nb_randn(NB_SHAPE(c->o, c->c, 3, 3), NB_OPTS());
+        nb_tensor   *b    = c->bias ? nb_randn(NB_SHAPE(c->o), NB_OPTS()) : NULL;
+        nb_conv_opts opts = NB_CONV_OPTS(.padding = {c->pad_h, c->pad_w});
+        if (c->strided) x = nb_permute(nb_contiguous(nb_permute(x, NB_DIMS(0, 2, 3, 1))), NB_DIMS(0, 3, 1, 2));
+        nb_tensor *results[2][4];
+        for (int k = 0; k < 2; k++) {
+            nb_dtype   dtype = k == 0 ? NB_FLOAT32 : NB_FLOAT64;
+            nb_tensor *xk = leaf_as(x, dtype), *wk = leaf_as(w, dtype), *bk = leaf_as(b, dtype);
+            nb_tensor *y  = c->transposed ? nb_conv_transpose2d(xk, wk, bk, opts) : nb_conv2d(xk, wk, bk, opts);
+            nb_manual_seed(7); /* the same weights of the loss in both dtypes */
+            nb_tensor *g = nb_to_dtype(nb_randn(nb_shape_of(y), NB_OPTS()), dtype);
+            NBT_CHECK(nb_backward(nb_sum(nb_mul(y, g))) == NB_OK);
+            results[k][0] = y, results[k][1] = nb_grad(xk), results[k][2] = nb_grad(wk);
+            results[k][3] = bk ? nb_grad(bk) : y;
+        }
+        nbi_conv_shape shape = {.batch = c->n, .groups = 1, .channels = c->c, .height = c->h, .width = c->w,
+                                .out_channels = c->o, .out_h = c->h + 2 * c->pad_h - 2,
+                                .out_w = c->w + 2 * c->pad_w - 2, .kernel_h = 3, .kernel_w = 3, .stride_h = 1,
+                                .stride_w = 1, .pad_h = c->pad_h, .pad_w = c->pad_w, .dilation_h = 1,
+                                .dilation_w = 1};
+        NBT_CHECK(c->transposed || nbi_winograd_applies(NB_FLOAT32, &shape));
+        for (int r = 0; r < 4; r++) {
+            double error = relative_error(results[0][r], results[1][r]);
+            if (error > 2e-6) printf("  case %zu result %d: relative error %.3g\n", i, r, error);
+            NBT_CHECK(error <= 2e-6);
+        }
+        nb_scope_end();
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Gradients                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -435,6 +512,7 @@ int main(void)
     NBT_RUN(test_conv2d_by_hand);
     NBT_RUN(test_im2col_matches_reference);
     NBT_RUN(test_conv_threads);
+    NBT_RUN(test_conv_winograd);
     NBT_RUN(test_conv_gradients);
     NBT_RUN(test_conv_backward_shapes);
     NBT_RUN(test_conv_empty);

@@ -13,6 +13,7 @@
 #include "im2col.h"
 
 #include "gemm.h"
+#include "winograd.h"
 
 /* ------------------------------------------------------------------------ */
 /* im2col / col2im                                                           */
@@ -534,6 +535,7 @@ static int64_t image_grain(const conv_job *job)
 nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *x, const void *w, const void *bias,
                            void *y)
 {
+    if (nbi_winograd_applies(dtype, s)) return nbi_winograd_forward(s, x, w, bias, y);
     conv_job job = job_of(dtype, s);
     job.x = x, job.w = w, job.bias = bias, job.out = y;
     size_t is = job.itemsize, row = (size_t)job.K * is;
@@ -555,6 +557,7 @@ nb_status nbi_conv_forward(nb_dtype dtype, const nbi_conv_shape *s, const void *
 nb_status nbi_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *y, const void *w, const void *bias,
                               void *x)
 {
+    if (nbi_winograd_applies(dtype, s)) return nbi_winograd_input_grad(s, y, w, bias, x);
     conv_job job = job_of(dtype, s);
     job.y = y, job.w = w, job.bias = bias, job.out = x;
     return run(&job, input_grad_share, s->batch, image_grain(&job));
@@ -562,6 +565,7 @@ nb_status nbi_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *s, const voi
 
 nb_status nbi_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *s, const void *x, const void *y, void *w)
 {
+    if (nbi_winograd_applies(dtype, s)) return nbi_winograd_weight_grad(s, x, y, w);
     conv_job job = job_of(dtype, s);
     job.x = x, job.y = y, job.out = w;
     int64_t wsize  = s->out_channels * job.K;
