@@ -270,8 +270,9 @@ static double relative_error(nb_tensor *a, nb_tensor *b)
 /* The float32 3x3 stride-1 shapes that take Winograd (winograd.h) against
  * the same data in float64 (im2col): forward, both gradients and the
  * transposed convolution, at every padding it takes, odd output sizes
- * (half-empty tiles), wide images cut into segments, non-contiguous input,
- * a 1x1 output and blocks that span images. A broken transform or tile
+ * (half-empty tiles), images cut into row groups and wide ones into
+ * segments, non-contiguous input, a 1x1 output, blocks of several images
+ * and a weight gradient summed from several pieces. A broken transform or tile
  * edge is off by O(1); Winograd's rounding is within a few ulp of the
  * output's scale (im2col's float32 error on these shapes: ~1e-7). */
 static void test_conv_winograd(void)
@@ -286,6 +287,7 @@ static void test_conv_winograd(void)
         {2, 16, 4, 7, 16, 0, 2, false, false, false},   {1, 64, 3, 150, 64, 1, 1, true, false, false},
         {5, 16, 3, 3, 16, 0, 0, true, false, false},    {2, 16, 9, 8, 32, 1, 1, true, true, false},
         {1, 32, 6, 7, 16, 2, 0, true, true, true},      {9, 16, 2, 2, 16, 1, 1, false, false, false},
+        {1, 64, 20, 21, 64, 1, 1, true, false, false},  {40, 16, 8, 8, 16, 1, 1, false, false, false},
     };
     nb_manual_seed(11);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
