@@ -325,6 +325,55 @@ static void test_conv_winograd(void)
     }
 }
 
+/* Every instruction set's Winograd lane kernels give the same bits
+ * (winograd_kernels.inc adds in one written order), on pixel runs that end
+ * inside a 16-wide chunk and values of mixed sizes; the copies are the
+ * transposes they claim to be. */
+static void test_winograd_kernels_agree(void)
+{
+    enum { L = NBI_WINOGRAD_LANES, WIDTH = 37, TILES = 9, BAND_W = 2 * TILES + 2, PLANE = 64 };
+    enum { TAP = 2 * L, TAPS = TILES * TAP, OUT = 16 * TAPS };
+    static float planes[L * PLANE], band[4 * BAND_W * L];
+    static float tiles[3][OUT], rows[3][2 * BAND_W * L], pixels[3][WIDTH * L], scattered[3][L * PLANE];
+    float        bias[L];
+    uint32_t     state = 12345;
+    for (int i = 0; i < L * PLANE; i++, state = state * 1664525u + 1013904223u)
+        planes[i] = (float)((int32_t)state >> 8) * 0x1p-20f * (i % 3 == 0 ? 1e3f : 1.0f);
+    for (int i = 0; i < 4 * BAND_W * L; i++)
+        band[i] = planes[(i * 7) % (L * PLANE)];
+    for (int l = 0; l < L; l++)
+        bias[l] = planes[l * 3] * 0.25f;
+    int tables = 0;
+    for (int level = NBI_CPU_BASELINE; level <= NBI_CPU_AVX512; level++) {
+        const nbi_winograd_kernels *k = nbi_winograd_kernels_for((nbi_cpu_level)level);
+        if (k == NULL) continue;
+        k->input_tiles(band, BAND_W, TILES, tiles[tables], TAP, TAPS);
+        k->gradient_tiles(band, BAND_W, TILES, tiles[tables] + L, TAP, TAPS);
+        k->output_tiles(band, TAP, TAPS / 2, TILES / 2, rows[tables], BAND_W);
+        k->gather(planes + 3, PLANE, WIDTH, pixels[tables]);
+        k->scatter(band, WIDTH, bias, scattered[tables], PLANE);
+        k->scatter(band + WIDTH * L, PLANE - WIDTH, NULL, scattered[tables] + WIDTH, PLANE);
+        tables++;
+    }
+    NBT_CHECK(tables >= 1 && nbi_winograd_kernels_for(NBI_CPU_BASELINE) != NULL);
+    for (int i = 1; i < tables; i++) {
+        NBT_CHECK(memcmp(tiles[0], tiles[i], sizeof tiles[0]) == 0);
+        NBT_CHECK(memcmp(rows[0], rows[i], sizeof rows[0]) == 0);
+        NBT_CHECK(memcmp(pixels[0], pixels[i], sizeof pixels[0]) == 0);
+        NBT_CHECK(memcmp(scattered[0], scattered[i], sizeof scattered[0]) == 0);
+    }
+    int wrong = 0;
+    for (int x = 0; x < WIDTH; x++)
+        for (int l = 0; l < L; l++) {
+            wrong += pixels[0][x * L + l] != planes[3 + l * PLANE + x];
+            wrong += scattered[0][l * PLANE + x] != band[x * L + l] + bias[l];
+        }
+    NBT_CHECK(wrong == 0);
+    /* the first tile's V[0] = d00 - d02 - d20 + d22, channel 0 */
+    float d00 = band[0], d02 = band[2 * L], d20 = band[2 * BAND_W * L], d22 = band[2 * BAND_W * L + 2 * L];
+    NBT_CHECK(tiles[0][0] == (d00 - d20) - (d02 - d22));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Gradients                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -515,6 +564,7 @@ int main(void)
     NBT_RUN(test_im2col_matches_reference);
     NBT_RUN(test_conv_threads);
     NBT_RUN(test_conv_winograd);
+    NBT_RUN(test_winograd_kernels_agree);
     NBT_RUN(test_conv_gradients);
     NBT_RUN(test_conv_backward_shapes);
     NBT_RUN(test_conv_empty);

@@ -17,6 +17,7 @@
  */
 #include "winograd.h"
 
+#include "cpu_features.h"
 #include "gemm.h"
 
 #include <stdatomic.h>
@@ -24,21 +25,22 @@
 
 #define L NBI_WINOGRAD_LANES
 
-/* TAPS: the 4x4 positions of a transformed tile. TILE_FLOATS: the target
- * size of a block's V and M together (~512 KiB of float32), which sets the
- * tiles per block. PIECES: the weight gradient's partial sums at most. */
-enum { TAPS = 16, BLOCK_FLOATS = 1 << 17, MIN_BLOCK_TILES = 16, PIECES = 16 };
+/* TAPS: the 4x4 positions of a transformed tile. BLOCK_FLOATS: the target
+ * size of a block's V and M together (512 KiB of float32, half the L2 of a
+ * Zen 4 core), which sets the tiles per block, but at least MIN_BLOCK_TILES
+ * (each GEMM's rows, and the weight gradient's k): with 256 channels each
+ * way the 16-tile blocks of the L2 target made the backward 1.2x slower.
+ * PIECES: the weight gradient's partial sums at most. */
+enum { TAPS = 16, BLOCK_FLOATS = 1 << 17, MIN_BLOCK_TILES = 64, PIECES = 16 };
 
-/* The instruction set of the elementwise kernels (elementwise_dispatch.c
- * made the choice and checked the CPU). */
-static const nbi_winograd_kernels *kernels(void)
+const nbi_winograd_kernels *nbi_winograd_kernels_for(nbi_cpu_level level)
 {
+    if (level > nbi_cpu_level_used()) return NULL;
 #if NB_HAVE_X86_ISAS
-    const char *isa = nbi_elementwise_isa();
-    if (strcmp(isa, "avx512") == 0) return &nbi_winograd_kernels_avx512;
-    if (strcmp(isa, "avx2") == 0) return &nbi_winograd_kernels_avx2;
+    if (level == NBI_CPU_AVX512) return &nbi_winograd_kernels_avx512;
+    if (level == NBI_CPU_AVX2) return &nbi_winograd_kernels_avx2;
 #endif
-    return &nbi_winograd_kernels_baseline;
+    return level == NBI_CPU_BASELINE ? &nbi_winograd_kernels_baseline : NULL;
 }
 
 bool nbi_winograd_applies(nb_dtype dtype, const nbi_conv_shape *s)
@@ -80,7 +82,7 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static tiling tiling_of(int64_t batch, int64_t in_ch, int64_t out_ch, int64_t in_h, int64_t in_w, int64_t out_h,
                         int64_t out_w, int64_t pad_h, int64_t pad_w)
 {
-    tiling g = {.k = kernels(), .batch = batch, .in_ch = in_ch, .out_ch = out_ch, .in_h = in_h, .in_w = in_w,
+    tiling g = {.k = nbi_winograd_kernels_for(nbi_cpu_level_used()), .batch = batch, .in_ch = in_ch, .out_ch = out_ch, .in_h = in_h, .in_w = in_w,
                 .out_h = out_h, .out_w = out_w, .pad_h = pad_h, .pad_w = pad_w};
     g.tiles_h      = (out_h + 1) / 2;
     g.tiles_w      = (out_w + 1) / 2;
@@ -181,22 +183,6 @@ static void load_band(const tiling *g, const float *planes, int64_t height, int6
     }
 }
 
-/* Ask for the L planes (height x width each) of the next load_band while
- * this one runs, when its unit is a whole image: they are then one run of
- * memory, which activations between layers have usually left in L3 or
- * DRAM; streamed in ahead, the copy runs ~2x faster (measured). */
-static void prefetch_planes(const tiling *g, const float *planes, int64_t height, int64_t width)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    if (g->row_groups != 1 || g->segs != 1) return;
-    const char *p = (const char *)planes, *end = p + sizeof(float) * (size_t)(L * height * width);
-    for (; p < end; p += 64)
-        __builtin_prefetch(p, 0, 3);
-#else
-    (void)g, (void)planes, (void)height, (void)width;
-#endif
-}
-
 /* V (TAPS x tiles x in_ch) of the units [first, last) of a block. */
 static void transform_inputs(const tiling *g, int64_t first, int64_t last, int64_t tiles, float *v, float *band)
 {
@@ -205,9 +191,6 @@ static void transform_inputs(const tiling *g, int64_t first, int64_t last, int64
     for (int64_t u = first; u < last; u++) {
         unit t = unit_of(g, u);
         for (int64_t c0 = 0; c0 < g->in_ch; c0 += L) {
-            if (c0 + L < g->in_ch || u + 1 < g->units) /* the next channels, or the next image's first */
-                prefetch_planes(g, g->in + (c0 + L < g->in_ch ? t.n * g->in_ch + c0 + L : (t.n + 1) * g->in_ch) * plane,
-                                g->in_h, g->in_w);
             load_band(g, g->in + (t.n * g->in_ch + c0) * plane, g->in_h, g->in_w, 2 * t.ty - g->pad_h,
                       2 * t.rows + 2, 2 * t.tx - g->pad_w, 2 * t.count + 2, band);
             for (int64_t r = 0; r < t.rows; r++)
@@ -340,9 +323,6 @@ static bool weight_grad_block(const tiling *g, int64_t b, bool first_block, floa
     for (int64_t u = first; u < last; u++) {
         unit t = unit_of(g, u);
         for (int64_t o0 = 0; o0 < g->out_ch; o0 += L) {
-            if (o0 + L < g->out_ch || u + 1 < g->units)
-                prefetch_planes(g, g->grad + (o0 + L < g->out_ch ? t.n * g->out_ch + o0 + L : (t.n + 1) * g->out_ch) * plane,
-                                g->out_h, g->out_w);
             load_band(g, g->grad + (t.n * g->out_ch + o0) * plane, g->out_h, g->out_w, 2 * t.ty, 2 * t.rows, 2 * t.tx,
                       2 * t.count, s->out_band);
             for (int64_t r = 0; r < t.rows; r++)

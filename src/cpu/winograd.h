@@ -35,6 +35,7 @@
 
 #include "../core/conv_args.h"
 #include "cpu.h"
+#include "cpu_features.h"
 
 /* Channels are handled NBI_WINOGRAD_LANES at a time (one AVX-512 vector):
  * the transforms work on channel-interleaved copies of the pixels. */
@@ -76,6 +77,12 @@ typedef struct {
     void (*gradient_tiles)(const float *band, int64_t band_w, int64_t tiles, float *d, int64_t tile_stride,
                            int64_t tap_stride);
 } nbi_winograd_kernels;
+
+/* The table of an instruction-set level, or NULL when the build lacks it
+ * or the CPU (capped by NB_CPU_CAPABILITY) does not run it: the
+ * products use the level of the other kernels (nbi_cpu_level_used); tests
+ * compare the levels. */
+const nbi_winograd_kernels *nbi_winograd_kernels_for(nbi_cpu_level level);
 
 /* The tables (winograd_isa_*.c); the AVX ones exist in x86-64 builds with
  * NB_X86_ISAS only. */
