@@ -1,14 +1,14 @@
 /*
  * winograd.c — the three convolution products by F(2x2, 3x3) (winograd.h
- * says why and what). The output is cut into 2x2 blocks, "tiles", laid out
- * in tile rows (batch image, then row); a block of consecutive tile rows
- * (or a segment of one, for wide images) is the unit of work:
+ * says why and what). The output is cut into 2x2 blocks, "tiles"; a unit
+ * is a rectangle of tiles of one image (the whole image when it is small),
+ * and a block of a few units is what a thread takes:
  *
  *   1. its input tiles are transformed (V, TAPS x tiles x in_ch, channels
- *      innermost), NBI_WINOGRAD_LANES channels at a time from a band of
- *      four input rows copied channel-interleaved;
+ *      innermost), NBI_WINOGRAD_LANES channels at a time, from the unit's
+ *      input rows copied channel-interleaved;
  *   2. one GEMM per tap xi: M[xi] (tiles x out_ch) = V[xi] U[xi];
- *   3. the output transform writes two output rows per tile row.
+ *   3. the output transform writes the unit's output rows.
  *
  * The weight gradient transforms the output's gradient instead of step 3
  * and multiplies the other way (dU[xi] += V[xi]^T D[xi]), summing a fixed
@@ -30,8 +30,9 @@
  * Zen 4 core), which sets the tiles per block, but at least MIN_BLOCK_TILES
  * (each GEMM's rows, and the weight gradient's k): with 256 channels each
  * way the 16-tile blocks of the L2 target made the backward 1.2x slower.
- * PIECES: the weight gradient's partial sums at most. */
-enum { TAPS = 16, BLOCK_FLOATS = 1 << 17, MIN_BLOCK_TILES = 64, PIECES = 16 };
+ * PIECES: the weight gradient's partial sums at most, and PARTIAL_FLOATS
+ * their size together at most (64 MiB: 512 channels each way get 4). */
+enum { TAPS = 16, BLOCK_FLOATS = 1 << 17, MIN_BLOCK_TILES = 64, PIECES = 16, PARTIAL_FLOATS = 1 << 24 };
 
 const nbi_winograd_kernels *nbi_winograd_kernels_for(nbi_cpu_level level)
 {
@@ -82,8 +83,9 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static tiling tiling_of(int64_t batch, int64_t in_ch, int64_t out_ch, int64_t in_h, int64_t in_w, int64_t out_h,
                         int64_t out_w, int64_t pad_h, int64_t pad_w)
 {
-    tiling g = {.k = nbi_winograd_kernels_for(nbi_cpu_level_used()), .batch = batch, .in_ch = in_ch, .out_ch = out_ch, .in_h = in_h, .in_w = in_w,
-                .out_h = out_h, .out_w = out_w, .pad_h = pad_h, .pad_w = pad_w};
+    tiling g = {.k = nbi_winograd_kernels_for(nbi_cpu_level_used()), .batch = batch, .in_ch = in_ch,
+                .out_ch = out_ch, .in_h = in_h, .in_w = in_w, .out_h = out_h, .out_w = out_w, .pad_h = pad_h,
+                .pad_w = pad_w};
     g.tiles_h      = (out_h + 1) / 2;
     g.tiles_w      = (out_w + 1) / 2;
     int64_t target = max64(BLOCK_FLOATS / (TAPS * (in_ch + out_ch)), MIN_BLOCK_TILES);
@@ -139,7 +141,8 @@ static int64_t band_width(const tiling *g) { return 2 * g->seg_w + 2; }
 
 static bool scratch_get(const tiling *g, scratch *s)
 {
-    size_t v_floats = (size_t)(TAPS * g->block_tiles * g->in_ch), m_floats = (size_t)(TAPS * g->block_tiles * g->out_ch);
+    size_t v_floats = (size_t)(TAPS * g->block_tiles * g->in_ch);
+    size_t m_floats = (size_t)(TAPS * g->block_tiles * g->out_ch);
     size_t row      = (size_t)(band_width(g) * L);
     s->bytes        = (v_floats + m_floats + (size_t)(4 * g->unit_rows + 2) * row) * sizeof(float);
     s->v            = nbi_host_alloc(s->bytes);
@@ -387,8 +390,8 @@ nb_status nbi_winograd_weight_grad(const nbi_conv_shape *s, const float *x, cons
     g.in = x, g.grad = y;
     /* NOTE: the pieces depend on the shapes only, so the summed gradient is
      * bit-identical at any number of threads. */
-    g.pieces           = g.blocks < PIECES ? g.blocks : PIECES;
     const int64_t size = TAPS * s->channels * s->out_channels;
+    g.pieces           = min64(min64(g.blocks, PIECES), max64(1, PARTIAL_FLOATS / size));
     size_t        bytes = sizeof(float) * (size_t)(g.pieces * size);
     g.partials          = nbi_host_alloc(bytes);
     if (g.partials == NULL) return out_of_memory();
