@@ -97,6 +97,26 @@ static void test_conv2d_by_hand(void)
 
 /* ------------------------------------------------------------------------ */
 /* Kernels against their references                                          */
+/* A 1x1 kernel at stride 1 whose transposed output is larger than its
+ * input (output_padding under a dilation of 2): pixel (i, j) lands at
+ * (i, j) and the extra row and column stay zero. Values and gradients from
+ * torch 1.13; the 1x1 shortcut once read the input as if it had the
+ * output's size. */
+static void test_conv_transpose_1x1_output_padding(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_from_data((double[]){ 1, 2, 3, 4 }, NB_SHAPE(1, 1, 2, 2),
+                                NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *w = nb_full(NB_SHAPE(1, 1, 1, 1), 10, NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *y = nb_conv_transpose2d(x, w, NULL, NB_CONV_OPTS(.dilation = { 2, 2 }, .output_padding = { 1, 1 }));
+    NBT_CHECK_TENSOR(y, NB_SHAPE(1, 1, 3, 3), 0, 10, 20, 0, 30, 40, 0, 0, 0, 0);
+    nb_tensor *weights = nb_reshape(nb_arange(0, 9, 1, NB_OPTS(.dtype = NB_FLOAT64)), NB_SHAPE(1, 1, 3, 3));
+    NBT_CHECK(nb_backward(nb_sum(nb_mul(y, weights))) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(1, 1, 2, 2), 0, 0, 10, 30, 40);
+    NBT_CHECK_TENSOR(nb_grad(w), NB_SHAPE(1, 1, 1, 1), 0, 27);
+    nb_scope_end();
+}
+
 /* ------------------------------------------------------------------------ */
 
 static void test_im2col_matches_reference(void)
@@ -562,6 +582,7 @@ int main(void)
     NBT_RUN(test_conv2d_fixtures);
     NBT_RUN(test_conv_transpose2d_fixtures);
     NBT_RUN(test_conv2d_by_hand);
+    NBT_RUN(test_conv_transpose_1x1_output_padding);
     NBT_RUN(test_im2col_matches_reference);
     NBT_RUN(test_conv_threads);
     NBT_RUN(test_conv_winograd);

@@ -312,6 +312,135 @@ static void test_reductions_match_the_cpu(void)
     nb_scope_end();
 }
 
+/* Every other reduce.def row, on every dtype the CUDA backend takes, over
+ * a transposed view and over long runs (the block's tree): the CPU's
+ * values, integers exactly. NaN and ties in the data exercise max/argmax's
+ * first NaN and first occurrence. */
+static void test_all_reductions_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (int k = 0; k < 6; k++) {
+        nb_dtype   dtype = all_dtypes[k];
+        bool       fl    = nb_dtype_is_floating(dtype);
+        double     tol   = dtype == NB_FLOAT32 ? 1e-5 : (dtype == NB_FLOAT64 ? 1e-12 : 0);
+        nb_tensor *x     = nb_transpose(sample(NB_SHAPE(4, 700, 3), dtype, false), 0, 2);
+        if (fl) x = nb_where(nb_gt_scalar(nb_abs(x), 2.5), nb_full(NB_SHAPE(1), NAN, NB_OPTS(.dtype = dtype)), x);
+        nb_tensor *g = nb_to(x, cuda0);
+        NBT_CHECK(same_values(nb_sum_dims(x, NB_DIMS(1), false), nb_sum_dims(g, NB_DIMS(1), false), tol));
+        NBT_CHECK(same_values(nb_all_dims(x, NB_DIMS(1), false), nb_all_dims(g, NB_DIMS(1), false), 0));
+        NBT_CHECK(same_values(nb_any_dims(x, NB_DIMS(0), true), nb_any_dims(g, NB_DIMS(0), true), 0));
+        NBT_CHECK(same_values(nb_amax(x, NB_DIMS(1), false), nb_amax(g, NB_DIMS(1), false), 0));
+        nb_tensor *small = nb_narrow(x, 1, 0, 6); /* products that stay in range */
+        NBT_CHECK(same_values(nb_prod_dims(small, NB_DIMS(1), false), nb_prod_dims(nb_to(small, cuda0), NB_DIMS(1), false),
+                              tol));
+        if (dtype != NB_BOOL) {
+            nb_tensor *ci, *gi;
+            NBT_CHECK(same_values(nb_min_dim(x, 1, false, &ci), nb_min_dim(g, 1, false, &gi), 0));
+            NBT_CHECK(same_values(ci, gi, 0));
+            NBT_CHECK(same_values(nb_argmax(x), nb_argmax(g), 0));
+        }
+        if (!fl) continue;
+        nb_tensor *clean = nb_nan_to_num(x, 0.0, 0.0, 0.0), *gc = nb_to(clean, cuda0);
+        for (int64_t correction = 0; correction <= 2; correction++) {
+            NBT_CHECK(same_values(nb_var_dims(clean, NB_DIMS(1), correction, false),
+                                  nb_var_dims(gc, NB_DIMS(1), correction, false), tol));
+            NBT_CHECK(same_values(nb_std(clean, correction), nb_std(gc, correction), tol));
+        }
+        const double ps[] = { 0, 1, 2, 3.5, INFINITY, -INFINITY };
+        for (int i = 0; i < 6; i++)
+            NBT_CHECK(same_values(nb_norm_dims(clean, ps[i], NB_DIMS(1), false), nb_norm_dims(gc, ps[i], NB_DIMS(1), false),
+                                  tol));
+        NBT_CHECK(same_values(nb_logsumexp(clean, NB_DIMS(1), false), nb_logsumexp(gc, NB_DIMS(1), false), tol));
+        NBT_CHECK(same_values(nb_logsumexp(x, NB_DIMS(1), false), nb_logsumexp(g, NB_DIMS(1), false), tol));
+    }
+    nb_scope_end();
+}
+
+/* cumsum, cumprod, cummax, cummin on short lines (one thread each) and long
+ * ones (a block each), every dtype: the CPU's values and positions. */
+static void test_running_ops_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (int k = 0; k < 6; k++) {
+        nb_dtype dtype = all_dtypes[k];
+        double   tol   = dtype == NB_FLOAT32 ? 1e-5 : (dtype == NB_FLOAT64 ? 1e-12 : 0);
+        for (int len = 0; len < 2; len++) {
+            int64_t    n = len == 0 ? 9 : 3000;
+            nb_tensor *x = nb_transpose(sample(NB_SHAPE(n, 5), dtype, false), 0, 1);
+            if (nb_dtype_is_floating(dtype))
+                x = nb_where(nb_gt_scalar(x, 2.5), nb_full(NB_SHAPE(1), NAN, NB_OPTS(.dtype = dtype)), x);
+            nb_tensor *g = nb_to(x, cuda0);
+            NBT_CHECK(same_values(nb_cumsum(x, 1), nb_cumsum(g, 1), tol));
+            nb_tensor *near_one = nb_dtype_is_floating(dtype) ? nb_add_scalar(nb_mul_scalar(x, 0.01), 1.0) : x;
+            NBT_CHECK(same_values(nb_cumprod(near_one, 1), nb_cumprod(nb_to(near_one, cuda0), 1), tol));
+            nb_tensor *ci, *gi;
+            NBT_CHECK(same_values(nb_cummax(x, 1, &ci), nb_cummax(g, 1, &gi), 0));
+            NBT_CHECK(same_values(ci, gi, 0));
+            NBT_CHECK(same_values(nb_cummin(x, 1, &ci), nb_cummin(g, 1, &gi), 0));
+            NBT_CHECK(same_values(ci, gi, 0));
+        }
+    }
+    nb_scope_end();
+}
+
+/* sort and topk (stable: ties, -0.0 against 0.0 and NaNs keep input order
+ * in both directions), masked_select and nonzero: exactly the CPU's. */
+static void test_sort_and_select_match_the_cpu(void)
+{
+    nb_scope_begin();
+    for (int k = 0; k < 6; k++) {
+        nb_dtype   dtype = all_dtypes[k];
+        nb_tensor *x     = sample(NB_SHAPE(7, 300), dtype, false);
+        if (nb_dtype_is_floating(dtype)) {
+            x = nb_round(nb_mul_scalar(x, 2.0)); /* ties, and -0.0 next to 0.0 */
+            x = nb_where(nb_gt_scalar(x, 3.0), nb_full(NB_SHAPE(1), NAN, NB_OPTS(.dtype = dtype)), x);
+        }
+        nb_tensor *xt = nb_transpose(x, 0, 1), *g = nb_to(xt, cuda0);
+        for (int dim = 0; dim < 2; dim++) {
+            for (int descending = 0; descending < 2; descending++) {
+                nb_tensor *ci, *gi;
+                NBT_CHECK(same_values(nb_sort(xt, dim, descending, &ci), nb_sort(g, dim, descending, &gi), 0));
+                NBT_CHECK(same_values(ci, gi, 0));
+                if (dtype == NB_BOOL) continue;
+                NBT_CHECK(same_values(nb_topk(xt, 3, dim, descending, &ci), nb_topk(g, 3, dim, descending, &gi), 0));
+                NBT_CHECK(same_values(ci, gi, 0));
+            }
+        }
+        nb_tensor *mask = nb_gt_scalar(nb_randn(NB_SHAPE(300, 1), NB_OPTS()), 0.0);
+        NBT_CHECK(same_values(nb_masked_select(xt, mask), nb_masked_select(g, nb_to(mask, cuda0)), 0));
+        NBT_CHECK(same_values(nb_nonzero(xt), nb_nonzero(g), 0));
+    }
+    nb_tensor *big = nb_gt_scalar(nb_randn(NB_SHAPE(3, 100000), NB_OPTS()), 1.0); /* many pieces */
+    NBT_CHECK(same_values(nb_nonzero(big), nb_nonzero(nb_to(big, cuda0)), 0));
+    nb_scope_end();
+}
+
+/* nb_embedding on the GPU: the CPU's rows and weight gradient (repeated
+ * indices add up), and an index out of range is the CPU's error. */
+static void test_embedding_matches_the_cpu(void)
+{
+    nb_scope_begin();
+    nb_tensor *index = nb_randint(0, 10, NB_SHAPE(6, 7), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *w[2], *out[2];
+    for (int side = 0; side < 2; side++) {
+        nb_device device = side == 0 ? NB_DEVICE_CPU : cuda0;
+        w[side]          = nb_clone(nb_to(nb_arange(0, 40, 1, NB_OPTS(.dtype = NB_FLOAT64)), device));
+        w[side]          = nb_reshape(w[side], NB_SHAPE(10, 4));
+        w[side]          = nb_contiguous(w[side]);
+        nb_requires_grad_(w[side], true);
+        out[side] = nb_embedding(nb_to(index, device), w[side]);
+        NBT_CHECK(out[side] != NULL && nb_backward(nb_sum(nb_mul(out[side], out[side]))) == NB_OK);
+    }
+    NBT_CHECK(same_values(out[0], out[1], 0));
+    NBT_CHECK(same_values(nb_grad(w[0]), nb_grad(w[1]), 0));
+    nb_tensor *bad = nb_to(nb_from_data((int64_t[]){ 3, 10, -1 }, NB_SHAPE(3), NB_OPTS(.dtype = NB_INT64)), cuda0);
+    NBT_CHECK(nb_embedding(bad, w[1]) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_INDEX, "nb_embedding: index 10 is out of range for 10 embeddings");
+    NBT_CHECK(nb_embedding(index, w[1]) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DEVICE, "nb_embedding: expected all tensors on one device");
+    nb_scope_end();
+}
+
 /* The fused cross-entropy (loss and gradient) and an Adam step on the GPU
  * give the CPU's numbers. */
 static void test_cross_entropy_and_adam_match_the_cpu(void)
@@ -486,8 +615,12 @@ int main(void)
     NBT_RUN(test_random_numbers_match_the_cpu);
     NBT_RUN(test_creation_matches_the_cpu);
     NBT_RUN(test_reductions_match_the_cpu);
+    NBT_RUN(test_all_reductions_match_the_cpu);
+    NBT_RUN(test_running_ops_match_the_cpu);
+    NBT_RUN(test_sort_and_select_match_the_cpu);
     NBT_RUN(test_cross_entropy_and_adam_match_the_cpu);
     NBT_RUN(test_indexing_matches_the_cpu);
+    NBT_RUN(test_embedding_matches_the_cpu);
     NBT_RUN(test_matmul_matches_the_cpu);
     NBT_RUN(test_mlp_training_matches_the_cpu);
     NBT_RUN(test_integer_division_by_zero_is_an_error);

@@ -203,6 +203,29 @@ static void test_pool_backward_by_hand(void)
     nb_scope_end();
 }
 
+/* A window that covers padding only (kernel 2 dilated by 2 over one row
+ * padded by 1) has the maximum -inf and, as in torch 1.13, an index past
+ * its plane (here 4, 3, 4 in a plane of 3). Its gradient is dropped: the
+ * -inf depends on no input. (torch 1.13's CPU kernel adds it into the next
+ * plane, [2, 4, 0] here, and past the tensor for the last plane; nabla's
+ * once did the same.) */
+static void test_max_pool_window_over_padding_only(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_from_data((double[]){ 1, 2, 3, 4, 5, 6 }, NB_SHAPE(1, 2, 1, 3),
+                                NB_OPTS(.dtype = NB_FLOAT64, .requires_grad = true));
+    nb_tensor *indices = NULL;
+    nb_tensor *y = nb_max_pool2d(x, NB_POOL_OPTS(.kernel = { 2, 2 }, .stride = { 1, 1 }, .padding = { 1, 1 },
+                                                 .dilation = { 2, 2 }), &indices);
+    NBT_CHECK_TENSOR(y, NB_SHAPE(1, 2, 1, 3), 0, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY);
+    NBT_CHECK(indices != NULL && nb_item_int64(nb_select(nb_flatten(indices, 0, -1), 0, 0)) == 4);
+    nb_tensor *weights = nb_arange(1, 7, 1, NB_OPTS(.dtype = NB_FLOAT64));
+    NBT_CHECK(nb_backward(nb_sum(nb_mul(nb_flatten(y, 0, -1), weights))) == NB_OK);
+    NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(1, 2, 1, 3), 0, 0, 0, 0, 0, 0, 0);
+    nb_free(indices);
+    nb_scope_end();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Gradients                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -431,6 +454,7 @@ int main(void)
     NBT_RUN(test_max_pool_nan_and_inf);
     NBT_RUN(test_max_pool_kernel_matches_reference);
     NBT_RUN(test_pool_backward_by_hand);
+    NBT_RUN(test_max_pool_window_over_padding_only);
     NBT_RUN(test_pool_gradients);
     NBT_RUN(test_pool_threads);
     NBT_RUN(test_pool_empty);

@@ -32,7 +32,7 @@ void print_usage(FILE *f, const char *program)
             "  --data DIR             IDX files with the standard MNIST names, .gz or plain (default data)\n"
             "  --seed N               seed of initialisation and shuffling (default 0)\n"
             "  --threads N            CPU threads (default: all cores)\n"
-            "  --device auto|cpu|cuda where to train (default auto: the CPU until training runs on CUDA)\n"
+            "  --device auto|cpu|cuda where to train (default auto: the CPU until the CUDA backend has run on a GPU)\n"
             "  --out DIR              where model.safetensors and curves.svg go (default nabla-out)\n"
             "  --augment K            shift each training image by a random offset in [-K, K] pixels\n"
             "                         (default 1; 0 for lstm)\n"

@@ -130,7 +130,8 @@ typedef struct nbi_backend {
     void (*masked_fill)(const nbi_iter *it, nb_dtype dtype, const nbi_element *value);
     /* op NBI_INDEX_MASKED_SELECT or NBI_INDEX_NONZERO: counts (args->out
      * NULL) or writes (after a counting call on the same args); returns
-     * the number of selected elements. */
+     * the number of selected elements; a negative count when the counting
+     * call failed (a device's scratch or error; message recorded). */
     int64_t (*select)(nbi_index_op op, nbi_select_args *args);
     /* out (classes' numel, num_classes) int64, contiguous: every element
      * written, 1 at each class (all in [0, num_classes)), else 0. */
@@ -164,8 +165,10 @@ typedef struct nbi_backend {
     nb_status (*max_pool2d)(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *x, void *y,
                             int64_t *indices);
     /* x (planes, H, W) = zeros with g (planes, out_h, out_w) added at
-     * indices (planes, out_h, out_w), which lie in [0, H * W); only the
-     * plane sizes of shape are read. */
+     * indices (planes, out_h, out_w); only the plane sizes of shape are
+     * read. An index outside [0, H * W) is dropped: max_pool2d gives one
+     * for a window over padding only (a -inf maximum that depends on no
+     * pixel; torch 1.13 writes its gradient into the next plane). */
     void (*max_unpool)(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *g, const int64_t *indices,
                        void *x);
     /* y (planes, out_h, out_w) = the window means of x (planes, H, W), 0 for

@@ -333,8 +333,11 @@ static conv_job job_of(nb_dtype dtype, const nbi_conv_shape *s)
     job.K              = job.group_channels * s->kernel_h * s->kernel_w;
     job.L              = s->out_h * s->out_w;
     job.HW             = s->height * s->width;
-    job.direct =
-        s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+    /* NOTE: the output's size is checked too: conv_transpose2d's
+     * output_padding makes the (P, Q) side larger than (H, W) even for a 1x1
+     * kernel at stride 1 (with a dilation above output_padding). */
+    job.direct = s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 &&
+                 s->pad_w == 0 && s->out_h == s->height && s->out_w == s->width;
     job.span = images_per_gemm(&job);
     atomic_init(&job.failed, 0);
     return job;

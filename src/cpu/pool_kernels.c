@@ -212,7 +212,7 @@ typedef struct {
             for (int64_t i = 0; i < job->plane_size; i++)                                                              \
                 x[i] = 0;                                                                                              \
             for (int64_t i = 0; i < job->count; i++)                                                                   \
-                x[indices[i]] += g[i];                                                                                 \
+                if ((uint64_t)indices[i] < (uint64_t)job->plane_size) x[indices[i]] += g[i];                           \
         }                                                                                                              \
     }
 

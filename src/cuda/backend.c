@@ -8,6 +8,7 @@
 #include "../core/backend.h"
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
+#include "nn_kernels.h"
 
 static void *cuda_alloc(size_t bytes, int index) { return nbi_cuda_alloc(index, bytes); }
 
@@ -46,6 +47,80 @@ static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, 
     return NB_OK;
 }
 
+/* A code from a .cu entry as a recorded message: op's name, the device,
+ * what ran out or failed. */
+static nb_status cuda_failure(int code, const char *op, int device, const char *what)
+{
+    if (code == NBI_CUDA_OUT_OF_MEMORY)
+        return nbi_fail_status(NB_ERR_OOM, "%s: out of cuda:%d memory for %s", op, device, what);
+    if (code == NBI_CUDA_TOO_LARGE)
+        return nbi_fail_status(NB_ERR_UNSUPPORTED, "%s: %s on cuda:%d takes at most 2^31 - 2 elements per slice", op,
+                               what, device);
+    return nbi_fail_status(NB_ERR_DEVICE, "%s: cuda:%d: %s", op, device, nbi_cuda_error_string(code));
+}
+
+static nb_status cuda_sort(const nbi_sort_args *args)
+{
+    int code = nbi_cuda_sort(args);
+    return code == 0 ? NB_OK : cuda_failure(code, args->op, args->device, "sorting");
+}
+
+static int64_t cuda_select(nbi_index_op op, nbi_select_args *args)
+{
+    int64_t count = nbi_cuda_select(op, args);
+    if (count == NBI_CUDA_SELECT_OOM)
+        nbi_fail(NB_ERR_OOM, "out of cuda:%d memory for the selection's counts", args->walk.device);
+    else if (count < 0)
+        nbi_fail(NB_ERR_DEVICE, "cuda:%d failed while counting the selected elements", args->walk.device);
+    return count;
+}
+
+/* A code from a convolution or pooling entry (nn_kernels.h) as a recorded
+ * message, without the op's name: the op puts it in front
+ * (nbi_entry_failed). */
+static nb_status cuda_nn_status(int code, int device, const char *what)
+{
+    if (code == 0) return NB_OK;
+    if (code == NBI_CUDA_OUT_OF_MEMORY)
+        return nbi_fail_status(NB_ERR_OOM, "out of cuda:%d memory for %s", device, what);
+    return nbi_fail_status(NB_ERR_DEVICE, "cuda:%d: %s", device,
+                           code == NBI_CUDA_CUBLAS_FAILED ? "a cuBLAS call failed" : nbi_cuda_error_string(code));
+}
+
+static nb_status cuda_conv_forward(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *w,
+                                   const void *bias, void *y)
+{
+    return cuda_nn_status(nbi_cuda_conv_forward(dtype, shape, x, w, bias, y), shape->device, "the column buffers");
+}
+
+static nb_status cuda_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *shape, const void *y, const void *w,
+                                      const void *bias, void *x)
+{
+    return cuda_nn_status(nbi_cuda_conv_input_grad(dtype, shape, y, w, bias, x), shape->device, "the column buffers");
+}
+
+static nb_status cuda_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *y,
+                                       void *w)
+{
+    return cuda_nn_status(nbi_cuda_conv_weight_grad(dtype, shape, x, y, w), shape->device, "the column buffers");
+}
+
+static nb_status cuda_max_pool2d(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *x, void *y,
+                                 int64_t *indices)
+{
+    return cuda_nn_status(nbi_cuda_max_pool2d(dtype, shape, x, y, indices), shape->device, "max pooling");
+}
+
+static nb_status cuda_window_mean(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *x, void *y)
+{
+    return cuda_nn_status(nbi_cuda_window_mean(dtype, shape, x, y), shape->device, "average pooling");
+}
+
+static nb_status cuda_window_mean_adjoint(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *y, void *x)
+{
+    return cuda_nn_status(nbi_cuda_window_mean_adjoint(dtype, shape, y, x), shape->device, "average pooling");
+}
+
 static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
 {
     if ((unsigned)dtype >= NB_NUM_DTYPES) return false;
@@ -65,10 +140,14 @@ static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
         return (unsigned)op < NBI_NUM_RANDOMS && (op == NBI_RANDOM_INTEGER || nb_dtype_is_floating(dtype));
     case NBI_FAMILY_MATMUL: return op == NBI_MATMUL_PRODUCT && dtype != NB_BOOL; /* halves widened by the op */
     case NBI_FAMILY_INDEX: return nbi_cuda_index_supported(op, dtype);
+    case NBI_FAMILY_SORT: return op == 0 && nbi_cuda_sort_supported(dtype);
     case NBI_FAMILY_REDUCE: return nbi_cuda_reduce_supported(op, dtype);
     case NBI_FAMILY_LINE: return nbi_cuda_line_supported(op, dtype);
     case NBI_FAMILY_CROSS_ENTROPY: return op == 0 && nb_dtype_is_floating(dtype);
     case NBI_FAMILY_OPTIM_STEP: return (unsigned)op < NBI_NUM_STEP_RULES && nb_dtype_is_floating(dtype);
+    case NBI_FAMILY_CONV: return (unsigned)op < NBI_NUM_CONV_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    case NBI_FAMILY_POOL: return (unsigned)op < NBI_NUM_POOL_OPS && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
+    case NBI_FAMILY_BATCH_NORM: return op == 0 && (dtype == NB_FLOAT32 || dtype == NB_FLOAT64);
     /* Families without CUDA kernels yet: no (NB_ERR_UNSUPPORTED). */
     default: return false;
     }
@@ -95,9 +174,22 @@ const nbi_backend nbi_cuda_backend = {
     .scatter       = nbi_cuda_scatter,
     .masked_fill   = nbi_cuda_masked_fill,
     .one_hot       = nbi_cuda_one_hot,
+    .select        = cuda_select,
+    .sort          = cuda_sort,
     .matmul        = cuda_matmul,
     .reduce        = nbi_cuda_reduce,
     .line          = nbi_cuda_line,
+    .conv_forward        = cuda_conv_forward,
+    .conv_input_grad     = cuda_conv_input_grad,
+    .conv_weight_grad    = cuda_conv_weight_grad,
+    .max_pool2d          = cuda_max_pool2d,
+    .max_unpool          = nbi_cuda_max_unpool,
+    .window_mean         = cuda_window_mean,
+    .window_mean_adjoint = cuda_window_mean_adjoint,
+    .bn_stats            = nbi_cuda_bn_stats,
+    .bn_affine           = nbi_cuda_bn_affine,
+    .bn_grad_sums        = nbi_cuda_bn_grad_sums,
+    .bn_grad_input       = nbi_cuda_bn_grad_input,
     .cross_entropy_forward  = cuda_cross_entropy_forward,
     .cross_entropy_backward = nbi_cuda_cross_entropy_backward,
     .sgd_step      = nbi_cuda_sgd_step,

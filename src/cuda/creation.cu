@@ -99,6 +99,7 @@ extern "C" void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_elem
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
     int itemsize = dtype == NB_FLOAT64 || dtype == NB_INT64 ? 8 : (dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 1);
     fill_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, nbi_cuda_stream(it->device)>>>(*it, *value, itemsize);
+    nbi_cuda_note_launch(it->device);
 }
 
 extern "C" void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args)
@@ -109,10 +110,12 @@ extern "C" void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args)
         linspace_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, stream>>>(*args);
     else
         arange_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, stream>>>(*args);
+    nbi_cuda_note_launch(args->device);
 }
 
 extern "C" void nbi_cuda_random(nbi_random_kind kind, const nbi_random_args *args)
 {
     if (args->count == 0 || nbi_cuda_use(args->device) != 0) return;
     random_kernel<<<nbi_cuda_blocks(args->count), nbi_cuda_threads, 0, nbi_cuda_stream(args->device)>>>(kind, *args);
+    nbi_cuda_note_launch(args->device);
 }

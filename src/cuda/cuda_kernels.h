@@ -17,6 +17,7 @@
 #include "../core/matmul_args.h"
 #include "../core/optim_args.h"
 #include "../core/reduce_args.h"
+#include "../core/sort_args.h"
 #include "../core/op_ids.h"
 
 #ifdef __cplusplus
@@ -39,12 +40,30 @@ void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value)
 void nbi_cuda_range(nbi_range_kind kind, const nbi_range_args *args);
 void nbi_cuda_random(nbi_random_kind kind, const nbi_random_args *args);
 
-/* reduce.cu: sum, mean, max, min, argmax, argmin; softmax, log_softmax
- * (float32, float64). */
+/* Codes of the entries below that return int, besides 0 and a
+ * cudaError_t (out of memory is cudaErrorMemoryAllocation): cuBLAS
+ * refused (cudaErrorUnknown's value), and an input larger than a vendor
+ * library takes. */
+enum { NBI_CUDA_OUT_OF_MEMORY = 2 /* cudaErrorMemoryAllocation */, NBI_CUDA_CUBLAS_FAILED = 999,
+       NBI_CUDA_TOO_LARGE = 1000 };
+
+/* reduce.cu: every reduce.def reduction (float32, float64, int64, int32,
+ * uint8, bool; the float-only rows for floats). */
 bool nbi_cuda_reduce_supported(int op, nb_dtype dtype);
-bool nbi_cuda_line_supported(int op, nb_dtype dtype);
 void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
+/* lines.cu: cumsum, cumprod, cummax, cummin (the same dtypes); softmax,
+ * log_softmax (floats). */
+bool nbi_cuda_line_supported(int op, nb_dtype dtype);
 void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op);
+
+/* sort.cu: sort and topk (CUB's segmented radix sort); 0 or a code. */
+bool nbi_cuda_sort_supported(nb_dtype dtype);
+int  nbi_cuda_sort(const nbi_sort_args *args);
+
+/* select.cu: masked_select and nonzero, as the backend's select entry; a
+ * negative count when the counting call failed: */
+enum { NBI_CUDA_SELECT_OOM = -1, NBI_CUDA_SELECT_FAILED = -2 };
+int64_t nbi_cuda_select(nbi_index_op op, nbi_select_args *args);
 
 /* loss.cu: the fused cross-entropy. The forward returns NB_OK, or the
  * status to report (its message is for backend.c to write). */
@@ -62,8 +81,7 @@ void    nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_eleme
 void    nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t num_classes);
 
 /* matmul.cu: the batched product (cuBLAS for floats); 0, a cudaError_t, or
- * NBI_CUDA_CUBLAS_FAILED (cudaErrorUnknown's value) when cuBLAS refused. */
-enum { NBI_CUDA_CUBLAS_FAILED = 999 };
+ * NBI_CUDA_CUBLAS_FAILED when cuBLAS refused. */
 int nbi_cuda_matmul(const nbi_matmul_args *args);
 
 /* optim.cu: the fused optimizer steps. */

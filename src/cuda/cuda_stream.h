@@ -23,6 +23,12 @@ struct nbi_cuda_scratch {
     explicit nbi_cuda_scratch(int device);
 };
 
+/* After a kernel launch on device: a launch that failed (a bad
+ * configuration, too many resources) is kept, and the device's next
+ * synchronization or copy to the host reports it, so the failure reaches
+ * the user as an error where the host next reads, never silently. */
+void nbi_cuda_note_launch(int device);
+
 /* Threads per block of the one-thread-per-element kernels, and blocks for n
  * elements: at most 8 * 65535, each thread looping over the rest
  * (NBI_GRID_STRIDE), so any n launches and the grid stays within limits. */

@@ -69,6 +69,7 @@ template <typename Op> void launch(const nbi_iter *it, const nbi_params &p, Op o
         contiguous_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, stream>>>(*it, p, op);
     else
         strided_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, stream>>>(*it, p, op);
+    nbi_cuda_note_launch(it->device);
 }
 
 #define UNARY_FUNCTOR(name, sfx, TIN, TOUT)                                                    \

@@ -2,8 +2,7 @@
  * index.cu — gathering and scattering on the GPU (core/index_args.h):
  * gather / index_select, scatter and scatter_add, the index range check,
  * the class range of one_hot, one_hot, and masked_fill. (masked_select
- * and nonzero, whose output sizes need a prefix sum, are not here yet:
- * cuda/backend.c's supports says no.)
+ * and nonzero, whose output sizes need a prefix sum, are select.cu.)
  *
  * Determinism: scatter runs one thread per row, the scattered dim walked
  * in order inside it (the walk puts that dim innermost), so repeated
@@ -131,6 +130,10 @@ extern "C" bool nbi_cuda_index_supported(int op, nb_dtype dtype)
     case NBI_INDEX_GATHER:
     case NBI_INDEX_SCATTER:
     case NBI_INDEX_MASKED_FILL: return true;
+    case NBI_INDEX_MASKED_SELECT:
+    case NBI_INDEX_NONZERO: /* select.cu */
+        return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || dtype == NB_INT64 || dtype == NB_INT32 ||
+               dtype == NB_UINT8 || dtype == NB_BOOL;
     case NBI_INDEX_SCATTER_ADD: return dtype != NB_BOOL;
     case NBI_INDEX_ONE_HOT: return dtype == NB_INT64;
     default: return false;
@@ -145,6 +148,7 @@ extern "C" int64_t nbi_cuda_index_check(const nbi_walk *index, int64_t size, int
     cudaStream_t stream = nbi_cuda_stream(index->device);
     cudaMemsetAsync(first, 0xff, sizeof *first, stream); /* ULLONG_MAX: none bad */
     check_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, stream>>>(*index, size, first);
+    nbi_cuda_note_launch(index->device);
     unsigned long long bad = ~0ull;
     read_back(index->device, first, &bad, 1);
     if (bad == ~0ull) return -1;
@@ -168,6 +172,7 @@ extern "C" void nbi_cuda_index_min_max(const nbi_walk *index, int64_t *min, int6
     long long start[2] = {INT64_MAX, INT64_MIN};
     nbi_cuda_copy_to_device(index->device, range, start, sizeof start);
     min_max_kernel<<<nbi_cuda_blocks(index->numel), nbi_cuda_threads, 0, nbi_cuda_stream(index->device)>>>(*index, range);
+    nbi_cuda_note_launch(index->device);
     long long result[2];
     if (read_back(index->device, range, result, 2)) {
         *min = result[0];
@@ -185,6 +190,7 @@ extern "C" void nbi_cuda_gather(const nbi_gather_args *args)
     case 4: gather_kernel<uint32_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
     default: gather_kernel<uint8_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
     }
+    nbi_cuda_note_launch(args->walk.device);
 }
 
 template <bool Add> void scatter_typed(const nbi_gather_args *args, unsigned blocks, int64_t rows, cudaStream_t s)
@@ -208,6 +214,7 @@ extern "C" void nbi_cuda_scatter(const nbi_gather_args *args, bool accumulate)
         scatter_typed<true>(args, nbi_cuda_blocks(rows), rows, stream);
     else
         scatter_typed<false>(args, nbi_cuda_blocks(rows), rows, stream);
+    nbi_cuda_note_launch(args->walk.device);
 }
 
 extern "C" void nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value)
@@ -235,6 +242,7 @@ extern "C" void nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const n
         break;
     }
     }
+    nbi_cuda_note_launch(it->device);
 }
 
 extern "C" void nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t num_classes)
@@ -245,4 +253,5 @@ extern "C" void nbi_cuda_one_hot(const nbi_walk *classes, int64_t *out, int64_t 
     if (total == 0) return;
     one_hot_kernel<<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(*classes, out, num_classes);
     one_hot_set<<<nbi_cuda_blocks(classes->numel), nbi_cuda_threads, 0, stream>>>(*classes, out, num_classes);
+    nbi_cuda_note_launch(classes->device);
 }

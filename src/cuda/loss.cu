@@ -104,6 +104,7 @@ extern "C" nb_status nbi_cuda_cross_entropy_forward(const nbi_cross_entropy_rows
     if (rows->rows > 0) forward_rows<<<blocks_for(rows->rows), threads_per_block, 0, stream>>>(*rows, row_loss);
     unsigned blocks = reduction == NB_REDUCTION_NONE ? (rows->rows > 0 ? blocks_for(rows->rows) : 1) : 1;
     store_losses<<<blocks, threads_per_block, 0, stream>>>(row_loss, rows->rows, reduction, rows->dtype, loss);
+    nbi_cuda_note_launch(rows->device);
     /* Stream order: the block is reused only by work queued after these. */
     nbi_cuda_release(rows->device, row_loss, bytes);
     return NB_OK;
@@ -115,4 +116,5 @@ extern "C" void nbi_cuda_cross_entropy_backward(const nbi_cross_entropy_rows *ro
     if (rows->rows == 0 || nbi_cuda_use(rows->device) != 0) return;
     backward_rows<<<blocks_for(rows->rows), threads_per_block, 0, nbi_cuda_stream(rows->device)>>>(*rows, *grad_loss,
                                                                                                   grad_logits);
+    nbi_cuda_note_launch(rows->device);
 }

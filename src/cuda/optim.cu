@@ -106,6 +106,7 @@ extern "C" void nbi_cuda_sgd_step(const nbi_optim_param *param, void *momentum_b
     else
         sgd_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>((double *)param->param, (const double *)param->grad,
                                                                 (double *)momentum_buffer, param->count, *hyper);
+    nbi_cuda_note_launch(param->device);
 }
 
 extern "C" void nbi_cuda_adam_step(const nbi_optim_param *param, void *exp_avg, void *exp_avg_sq,
@@ -122,6 +123,7 @@ extern "C" void nbi_cuda_adam_step(const nbi_optim_param *param, void *exp_avg, 
         adam_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>(
             (double *)param->param, (const double *)param->grad, (double *)exp_avg, (double *)exp_avg_sq,
             (double *)max_exp_avg_sq, param->count, *hyper);
+    nbi_cuda_note_launch(param->device);
 }
 
 extern "C" void nbi_cuda_rmsprop_step(const nbi_optim_param *param, void *square_avg, void *momentum_buffer,
@@ -138,4 +140,5 @@ extern "C" void nbi_cuda_rmsprop_step(const nbi_optim_param *param, void *square
         rmsprop_kernel<double><<<blocks, nbi_cuda_threads, 0, s>>>(
             (double *)param->param, (const double *)param->grad, (double *)square_avg, (double *)momentum_buffer,
             (double *)grad_avg, param->count, *hyper);
+    nbi_cuda_note_launch(param->device);
 }

@@ -1,15 +1,21 @@
 /*
- * reduce.cu — reductions and softmax-style line ops on the GPU
- * (core/reduce_args.h), for float32 and float64: sum, mean, max, min,
- * argmax, argmin; softmax and log_softmax. (cuda/backend.c's supports says
- * so; the other rows of reduce.def answer NB_ERR_UNSUPPORTED on CUDA.)
+ * reduce.cu — every reduction of reduce.def on the GPU (core/reduce_args.h),
+ * for the dtypes the CUDA backend has (float32, float64, int64, int32,
+ * uint8, bool): sum, mean, prod, max, min, argmax, argmin, all, any, var,
+ * std, norm, logsumexp. The line ops (cumsum, softmax, ...) are lines.cu.
  *
- * One block per output (or line), 256 threads. Thread t takes elements t,
- * t + 256, ... of the run, then the block combines the 256 partials in a
- * fixed tree: the order depends on the run's length alone, so results are
- * the same on every run (reduce_args.h's rule), though the tree differs
- * from the CPU's, so sums may differ from the CPU's in the last bits.
- * float32 sums accumulate in double.
+ * One block per output, 256 threads. Thread t takes elements t, t + 256,
+ * ... of the run; the block then combines the 256 partials in a fixed tree
+ * (block_combine). The order depends on the run's length alone, so results
+ * are the same on every run (reduce_args.h's rule), though the tree differs
+ * from the CPU's: float sums may differ from the CPU's in the last bits.
+ *
+ * What each op computes is the CPU's (cpu/reduce_kernels.c), formula for
+ * formula: float sums and every float statistic accumulate in double
+ * (float32 sums too, which is more accurate than the CPU's float32 lanes);
+ * integer sums and products wrap in int64; max / min / argmax let a NaN win
+ * (argmax's first NaN); var takes the mean first and then the squared
+ * deviations from it; logsumexp subtracts the max.
  */
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
@@ -17,6 +23,7 @@
 
 #include <cuda_runtime.h>
 #include <math.h>
+#include <type_traits>
 
 namespace {
 
@@ -32,131 +39,210 @@ __device__ inline const char *run_start(const nbi_reduce_plan &plan, int64_t o)
     return p;
 }
 
+/* Every thread's v combined by f over the block in a fixed tree; every
+ * thread gets the result. shared holds block values of A. */
+template <typename A, typename F> __device__ A block_combine(A v, A *shared, F f)
+{
+    int t     = threadIdx.x;
+    shared[t] = v;
+    __syncthreads();
+    for (int half = block / 2; half > 0; half /= 2) {
+        if (t < half) shared[t] = f(shared[t], shared[t + half]);
+        __syncthreads();
+    }
+    A r = shared[0];
+    __syncthreads(); /* before the caller reuses shared */
+    return r;
+}
+
 /* A candidate for max/min/argmax/argmin: NaN wins, then the better value,
- * then the earlier index (torch's first occurrence). */
+ * then the earlier index (torch's first occurrence). index < 0: none yet. */
 template <typename T> struct pick {
     T       value;
     int64_t index;
 };
 
+template <typename T> __device__ inline bool is_nan(T v) { return v != v; }
+
 template <typename T> __device__ inline pick<T> better(pick<T> a, pick<T> b, bool want_max)
 {
     if (a.index < 0) return b;
     if (b.index < 0) return a;
-    bool a_nan = a.value != a.value, b_nan = b.value != b.value;
+    bool a_nan = is_nan(a.value), b_nan = is_nan(b.value);
     if (a_nan || b_nan) return a_nan && (!b_nan || a.index < b.index) ? a : b;
     if (a.value == b.value) return a.index < b.index ? a : b;
     return (want_max ? a.value > b.value : a.value < b.value) ? a : b;
 }
 
-template <typename T> __global__ void reduce_kernel(nbi_reduce_plan plan, nbi_reduce_job job)
+/* Scratch for the block's partials, big enough for the widest (pick<double>). */
+struct block_scratch {
+    alignas(16) unsigned char bytes[block * sizeof(pick<double>)];
+    template <typename A> __device__ A *as() { return reinterpret_cast<A *>(bytes); }
+};
+
+/* The reduction of one run: the values of T at x + i * stride, i < n.
+ * flags: T is bool's byte (every nonzero byte counts as 1 in sums). */
+template <typename T> struct run {
+    const char    *x;
+    int64_t        n, stride;
+    bool           flags;
+    block_scratch *scratch;
+
+    __device__ T at(int64_t i) const { return *(const T *)(x + i * stride); }
+
+    /* Sum of f(value as double) in double. */
+    template <typename F> __device__ double sum_double(F f) const
+    {
+        double s = 0;
+        for (int64_t i = threadIdx.x; i < n; i += block)
+            s += f((double)at(i));
+        return block_combine(s, scratch->as<double>(), [](double a, double b) { return a + b; });
+    }
+
+    /* Sum (or product) wrapping in int64, computed in uint64 (no overflow UB). */
+    __device__ uint64_t wrap(T v) const { return flags ? (uint64_t)(v != 0) : (uint64_t)(int64_t)v; }
+    __device__ int64_t  sum_integer(bool multiply) const
+    {
+        uint64_t acc = multiply ? 1 : 0;
+        for (int64_t i = threadIdx.x; i < n; i += block)
+            acc = multiply ? acc * wrap(at(i)) : acc + wrap(at(i));
+        uint64_t r = block_combine(acc, scratch->as<uint64_t>(),
+                                   [multiply](uint64_t a, uint64_t b) { return multiply ? a * b : a + b; });
+        return (int64_t)r;
+    }
+
+    /* Product of floats in T (torch multiplies float32 in float32). */
+    __device__ T product() const
+    {
+        T acc = 1;
+        for (int64_t i = threadIdx.x; i < n; i += block)
+            acc *= at(i);
+        return block_combine(acc, scratch->as<T>(), [](T a, T b) { return a * b; });
+    }
+
+    /* The extreme of g(value) (g: identity or |.|) and its first position. */
+    template <typename G> __device__ pick<T> extreme(bool want_max, G g) const
+    {
+        pick<T> best{(T)0, -1};
+        for (int64_t i = threadIdx.x; i < n; i += block)
+            best = better(best, pick<T>{g(at(i)), i}, want_max);
+        return block_combine(best, scratch->as<pick<T>>(),
+                             [want_max](pick<T> a, pick<T> b) { return better(a, b, want_max); });
+    }
+
+    __device__ bool all_or_any(bool is_all) const
+    {
+        int flag = is_all;
+        for (int64_t i = threadIdx.x; i < n; i += block)
+            flag = is_all ? (flag & (at(i) != 0)) : (flag | (at(i) != 0));
+        return block_combine(flag, scratch->as<int>(), [is_all](int a, int b) { return is_all ? a & b : a | b; });
+    }
+};
+
+/* var / std: the CPU's variance_of_run, step for step. */
+template <typename T> __device__ double variance(const run<T> &r, int64_t correction, bool several_outputs)
 {
-    __shared__ double  sums[block];
-    __shared__ T       values[block];
-    __shared__ int64_t indices[block];
-    int64_t     o = blockIdx.x;
-    const char *x = run_start(plan, o);
-    int         t = threadIdx.x;
-    bool summing  = job.op == NBI_REDUCE_sum || job.op == NBI_REDUCE_mean;
-    bool want_max = job.op == NBI_REDUCE_max || job.op == NBI_REDUCE_argmax;
-    double  s = 0;
-    pick<T> best{(T)0, -1};
-    for (int64_t i = t; i < plan.n; i += block) {
-        T v = *(const T *)(x + i * plan.stride);
-        if (summing)
-            s += (double)v;
-        else
-            best = better(best, pick<T>{v, i}, want_max);
+    double mean;
+    if (r.n == 0) {
+        mean = NAN;
+    } else if (several_outputs) {
+        /* first + the mean deviation from it: a constant run has exactly its
+         * value as mean and variance 0 */
+        double first = (double)r.at(0);
+        mean         = first + r.sum_double([first](double v) { return v - first; }) / (double)r.n;
+    } else {
+        mean = r.sum_double([](double v) { return v; }) / (double)r.n;
     }
-    sums[t]    = s;
-    values[t]  = best.value;
-    indices[t] = best.index;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) {
-            if (summing) {
-                sums[t] += sums[t + half];
-            } else {
-                pick<T> c  = better(pick<T>{values[t], indices[t]}, pick<T>{values[t + half], indices[t + half]}, want_max);
-                values[t]  = c.value;
-                indices[t] = c.index;
-            }
+    double ss      = r.n > 0 ? r.sum_double([mean](double v) { return (v - mean) * (v - mean); }) : 0.0;
+    double divisor = correction >= r.n ? 0.0 : (double)r.n - (double)correction;
+    return ss / divisor;
+}
+
+template <typename T> __device__ double norm(const run<T> &r, double p)
+{
+    if (r.n == 0) return 0.0;
+    if (p == 1.0) return r.sum_double([](double v) { return fabs(v); });
+    if (p == 2.0) return sqrt(r.sum_double([](double v) { return v * v; }));
+    if (p == 0.0) return r.sum_double([](double v) { return v != 0.0 ? 1.0 : 0.0; });
+    if (p == INFINITY || p == -INFINITY) {
+        pick<T> e = r.extreme(p > 0, [](T v) { return (T)fabs((double)v); });
+        return (double)e.value;
+    }
+    return pow(r.sum_double([p](double v) { return pow(fabs(v), p); }), 1.0 / p);
+}
+
+template <typename T> __device__ double logsumexp(const run<T> &r)
+{
+    if (r.n == 0) return -INFINITY;
+    double max = (double)r.extreme(true, [](T v) { return v; }).value;
+    if (max != max) return max;
+    double shift = isinf(max) ? 0.0 : max;
+    return log(r.sum_double([shift](double v) { return exp(v - shift); })) + shift;
+}
+
+template <typename T> __global__ void reduce_kernel(nbi_reduce_plan plan, nbi_reduce_job job, bool flags)
+{
+    __shared__ block_scratch scratch;
+    constexpr bool floating = std::is_floating_point<T>::value;
+    int64_t        o        = blockIdx.x;
+    run<T>         r{run_start(plan, o), plan.n, plan.stride, flags, &scratch};
+    double         value = 0; /* a float op's result, stored as T below */
+    switch (job.op) {
+    case NBI_REDUCE_sum:
+    case NBI_REDUCE_mean:
+        if constexpr (floating) {
+            value = r.sum_double([](double v) { return v; });
+            if (job.op == NBI_REDUCE_mean) value = plan.n > 0 ? value / (double)plan.n : NAN;
+            break;
+        } else {
+            int64_t s = r.sum_integer(false);
+            if (threadIdx.x == 0) ((int64_t *)job.values)[o] = s;
+            return;
         }
-        __syncthreads();
-    }
-    if (t != 0) return;
-    if (summing) {
-        double r = sums[0];
-        if (job.op == NBI_REDUCE_mean) r = plan.n > 0 ? r / (double)plan.n : NAN;
-        ((T *)job.values)[o] = (T)r;
+    case NBI_REDUCE_prod:
+        if constexpr (floating) {
+            value = (double)r.product();
+            break;
+        } else {
+            int64_t p = r.sum_integer(true);
+            if (threadIdx.x == 0) ((int64_t *)job.values)[o] = p;
+            return;
+        }
+    case NBI_REDUCE_max:
+    case NBI_REDUCE_min:
+    case NBI_REDUCE_argmax:
+    case NBI_REDUCE_argmin: {
+        bool    want_max = job.op == NBI_REDUCE_max || job.op == NBI_REDUCE_argmax;
+        pick<T> e        = r.extreme(want_max, [](T v) { return v; });
+        if (threadIdx.x != 0) return;
+        if (job.indices) job.indices[o] = e.index < 0 ? 0 : e.index;
+        if (job.values) ((T *)job.values)[o] = e.value; /* max and min keep the dtype */
         return;
     }
-    if (job.indices) job.indices[o] = indices[0] < 0 ? 0 : indices[0];
-    if (job.values) ((T *)job.values)[o] = values[0];
+    case NBI_REDUCE_all:
+    case NBI_REDUCE_any: {
+        bool flag = r.all_or_any(job.op == NBI_REDUCE_all);
+        if (threadIdx.x == 0) ((uint8_t *)job.values)[o] = flag;
+        return;
+    }
+    case NBI_REDUCE_var:
+    case NBI_REDUCE_std:
+        value = variance(r, job.correction, plan.out_numel > 1);
+        if (job.op == NBI_REDUCE_std) value = sqrt(value);
+        break;
+    case NBI_REDUCE_norm: value = norm(r, job.p); break;
+    case NBI_REDUCE_logsumexp: value = logsumexp(r); break;
+    default: return;
+    }
+    /* the float-valued ops (the float-only rows reach here only for floats) */
+    if (threadIdx.x == 0) ((T *)job.values)[o] = (T)value;
 }
 
-__device__ inline void line_start(const nbi_line_plan &plan, int64_t line, const char **in, char **out)
+template <typename T> void launch(const nbi_reduce_plan *plan, const nbi_reduce_job *job, bool flags)
 {
-    const char *i = plan.in;
-    char       *w = plan.out;
-    for (int d = plan.nouter - 1; d >= 0; d--) {
-        int64_t c = line % plan.outer_size[d];
-        line /= plan.outer_size[d];
-        i += c * plan.outer_in_stride[d];
-        w += c * plan.outer_out_stride[d];
-    }
-    *in  = i;
-    *out = w;
-}
-
-/* An all -inf line gives NaN (-inf - -inf), a NaN anywhere NaN, as torch. */
-template <typename T> __global__ void softmax_kernel(nbi_line_plan plan, bool log_form)
-{
-    __shared__ double partial[block];
-    __shared__ int    nan_seen[block];
-    const char *in;
-    char       *out;
-    line_start(plan, blockIdx.x, &in, &out);
-    int t = threadIdx.x;
-    T   m = -INFINITY;
-    int saw_nan = 0;
-    for (int64_t i = t; i < plan.n; i += block) {
-        T v = *(const T *)(in + i * plan.in_step);
-        saw_nan |= v != v;
-        m = v > m ? v : m;
-    }
-    partial[t]  = (double)m;
-    nan_seen[t] = saw_nan;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) {
-            partial[t]  = partial[t] > partial[t + half] ? partial[t] : partial[t + half];
-            nan_seen[t] = nan_seen[t] | nan_seen[t + half];
-        }
-        __syncthreads();
-    }
-    T max = nan_seen[0] ? (T)NAN : (T)partial[0];
-    __syncthreads();
-    double s = 0;
-    for (int64_t i = t; i < plan.n; i += block) s += (double)exp(*(const T *)(in + i * plan.in_step) - max);
-    partial[t] = s;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) partial[t] += partial[t + half];
-        __syncthreads();
-    }
-    double sum = partial[0];
-    if (log_form) {
-        T log_sum = (T)log(sum);
-        for (int64_t i = t; i < plan.n; i += block) {
-            T v                               = *(const T *)(in + i * plan.in_step);
-            *(T *)(out + i * plan.out_step) = (v - max) - log_sum;
-        }
-    } else {
-        T scale = (T)(1.0 / sum);
-        for (int64_t i = t; i < plan.n; i += block)
-            *(T *)(out + i * plan.out_step) = (T)exp(*(const T *)(in + i * plan.in_step) - max) * scale;
-    }
+    /* NOTE: one block per output; grids past 2^31 - 1 outputs are not
+     * expected of a reduction. */
+    reduce_kernel<T><<<(unsigned)plan->out_numel, block, 0, nbi_cuda_stream(plan->device)>>>(*plan, *job, flags);
 }
 
 } // namespace
@@ -164,35 +250,36 @@ template <typename T> __global__ void softmax_kernel(nbi_line_plan plan, bool lo
 extern "C" bool nbi_cuda_reduce_supported(int op, nb_dtype dtype)
 {
     bool floating = dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
-    return floating && (op == NBI_REDUCE_sum || op == NBI_REDUCE_mean || op == NBI_REDUCE_max ||
-                        op == NBI_REDUCE_min || op == NBI_REDUCE_argmax || op == NBI_REDUCE_argmin);
-}
-
-extern "C" bool nbi_cuda_line_supported(int op, nb_dtype dtype)
-{
-    return (dtype == NB_FLOAT32 || dtype == NB_FLOAT64) && (op == NBI_LINE_softmax || op == NBI_LINE_log_softmax);
+    bool integral = dtype == NB_INT64 || dtype == NB_INT32 || dtype == NB_UINT8 || dtype == NB_BOOL;
+    switch (op) {
+    case NBI_REDUCE_sum:
+    case NBI_REDUCE_prod:
+    case NBI_REDUCE_max:
+    case NBI_REDUCE_min:
+    case NBI_REDUCE_all:
+    case NBI_REDUCE_any: return floating || integral;
+    case NBI_REDUCE_argmax:
+    case NBI_REDUCE_argmin: return floating || (integral && dtype != NB_BOOL);
+    case NBI_REDUCE_mean:
+    case NBI_REDUCE_var:
+    case NBI_REDUCE_std:
+    case NBI_REDUCE_norm:
+    case NBI_REDUCE_logsumexp: return floating;
+    default: return false;
+    }
 }
 
 extern "C" void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
     if (plan->out_numel == 0 || nbi_cuda_use(plan->device) != 0) return;
-    cudaStream_t stream = nbi_cuda_stream(plan->device);
-    /* NOTE: one block per output; grids past 2^31 - 1 outputs are not
-     * expected of a reduction. */
-    unsigned blocks = (unsigned)plan->out_numel;
-    if (plan->dtype == NB_FLOAT32)
-        reduce_kernel<float><<<blocks, block, 0, stream>>>(*plan, *job);
-    else
-        reduce_kernel<double><<<blocks, block, 0, stream>>>(*plan, *job);
-}
-
-extern "C" void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op)
-{
-    if (plan->lines == 0 || plan->n == 0 || nbi_cuda_use(plan->device) != 0) return;
-    cudaStream_t stream = nbi_cuda_stream(plan->device);
-    bool         log_form = op == NBI_LINE_log_softmax;
-    if (plan->in_dtype == NB_FLOAT32)
-        softmax_kernel<float><<<(unsigned)plan->lines, block, 0, stream>>>(*plan, log_form);
-    else
-        softmax_kernel<double><<<(unsigned)plan->lines, block, 0, stream>>>(*plan, log_form);
+    switch (plan->dtype) {
+    case NB_FLOAT32: launch<float>(plan, job, false); break;
+    case NB_FLOAT64: launch<double>(plan, job, false); break;
+    case NB_INT64: launch<int64_t>(plan, job, false); break;
+    case NB_INT32: launch<int32_t>(plan, job, false); break;
+    case NB_UINT8: launch<uint8_t>(plan, job, false); break;
+    case NB_BOOL: launch<uint8_t>(plan, job, true); break;
+    default: break; /* refused by nbi_cuda_reduce_supported */
+    }
+    nbi_cuda_note_launch(plan->device);
 }

@@ -8,6 +8,7 @@
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
 
+#include <atomic>
 #include <cuda_runtime.h>
 #include <mutex>
 
@@ -21,8 +22,25 @@ std::mutex     stream_mutex;
 cudaStream_t   streams[max_devices];
 void          *scratch[max_devices];
 std::mutex     scratch_mutex[max_devices];
+/* The first failed launch on each device not yet reported (0: none). */
+std::atomic<int> launch_error[max_devices];
+
+/* code, else the launch failure kept for device (taken: reported once). */
+int with_launch_error(int device, int code)
+{
+    int kept = launch_error[device].exchange(0);
+    return code != 0 ? code : kept;
+}
 
 } // namespace
+
+void nbi_cuda_note_launch(int device)
+{
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess || device < 0 || device >= max_devices) return;
+    int none = 0;
+    launch_error[device].compare_exchange_strong(none, (int)e);
+}
 
 extern "C" int nbi_cuda_count(void)
 {
@@ -92,7 +110,7 @@ extern "C" int nbi_cuda_sync(int device)
 {
     int e = nbi_cuda_use(device);
     if (e != 0) return e;
-    return (int)cudaStreamSynchronize(nbi_cuda_stream(device));
+    return with_launch_error(device, (int)cudaStreamSynchronize(nbi_cuda_stream(device)));
 }
 
 extern "C" int nbi_cuda_copy_to_device(int device, void *dst, const void *host, size_t bytes)
@@ -111,8 +129,8 @@ extern "C" int nbi_cuda_copy_to_host(int device, void *host, const void *src, si
     int e = nbi_cuda_use(device);
     if (e != 0 || bytes == 0) return e;
     e = (int)cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, nbi_cuda_stream(device));
-    if (e != 0) return e;
-    return (int)cudaStreamSynchronize(nbi_cuda_stream(device));
+    if (e != 0) return with_launch_error(device, e);
+    return with_launch_error(device, (int)cudaStreamSynchronize(nbi_cuda_stream(device)));
 }
 
 extern "C" int nbi_cuda_copy_on_device(int device, void *dst, const void *src, size_t bytes)

@@ -97,17 +97,35 @@ static nb_tensor *contiguous_values(const nb_tensor *t)
     return c;
 }
 
+/* t where the host can read it: t itself on the CPU (or NULL), else a CPU
+ * copy made without recording, in the current scope; NULL, error
+ * recorded, when the copy fails. NOTE: the per-channel arithmetic runs on
+ * the host (norm_args.h), so a GPU's weight, bias and running statistics
+ * are read, and the running statistics moved, through such copies. */
+static nb_tensor *on_host(const nb_tensor *t)
+{
+    if (t == NULL || t->storage->device.type == NB_CPU) return (nb_tensor *)t;
+    nbi_grad_mode_push(false);
+    nb_tensor *copy = nb_to(t, NB_DEVICE_CPU);
+    nbi_grad_mode_pop();
+    return copy;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Backward                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* A new (C) tensor of dtype from C doubles; NULL on OOM. */
+/* A new (C) tensor of dtype on device from C doubles, written on the host
+ * (and moved when device is another); NULL on OOM. */
 static nb_tensor *channel_vector(int64_t channels, nb_dtype dtype, nb_device device, const double *values)
 {
-    nb_tensor *t = nbi_empty(1, &channels, dtype, device);
+    nb_tensor *t = nbi_empty(1, &channels, dtype, NB_DEVICE_CPU);
     for (int64_t c = 0; t != NULL && c < channels; c++)
         nbi_store_f64(nbi_ptr(t) + c * (int64_t)nbi_itemsize(t), dtype, values[c]);
-    return t;
+    if (t == NULL || device.type == NB_CPU) return t;
+    nb_tensor *moved = nb_to(t, device);
+    nb_free(t);
+    return moved;
 }
 
 /* The same lined up with dim 1 of x: (1, C, 1, ...), x's dtype. */
@@ -178,14 +196,14 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
         free(scratch);
         return status;
     }
-    nb_tensor *xc = contiguous_values(x), *gc = contiguous_values(g);
-    if (xc == NULL || gc == NULL) status = nb_last_status();
+    nb_tensor *xc = contiguous_values(x), *gc = contiguous_values(g), *weight_values = on_host(weight);
+    if (xc == NULL || gc == NULL || (weight != NULL && weight_values == NULL)) status = nb_last_status();
     nbi_bn_relu        relu  = { .scale = saved->scale, .shift = saved->shift };
     const nbi_bn_relu *mask  = saved->relu ? &relu : NULL;
     if (status == NB_OK) backend->bn_grad_sums(&s, nbi_ptr(xc), nbi_ptr(gc), mask, saved->mean, sum_g, sum_gx);
     if (status == NB_OK && nbi_input_needs_grad(node, 0)) {
         for (int64_t ch = 0; ch < C; ch++) {
-            double invstd = saved->invstd[ch], k = vector_at(weight, ch, 1) * invstd;
+            double invstd = saved->invstd[ch], k = vector_at(weight_values, ch, 1) * invstd;
             a[ch] = k;
             b[ch] = saved->training ? -k * invstd * invstd * sum_gx[ch] / count : 0;
             c[ch] = saved->training ? -k * sum_g[ch] / count - b[ch] * saved->mean[ch] : 0;
@@ -224,6 +242,25 @@ static void move_running(nb_tensor *running, const double *value, double momentu
     nbi_bump_version(running);
 }
 
+/* The running statistics (mean, var) moved toward the batch's (var biased
+ * over count values: the running one is unbiased, torch's rule): in place
+ * on the CPU, where host holds running itself; else on the host copies,
+ * which then go back, both made on the device before either is written,
+ * so that out of memory leaves the two as they were. False (error
+ * recorded) when that fails. */
+static bool move_running_stats(nb_tensor *const running[2], nb_tensor *const host[2], const double *mean,
+                               const double *var, double momentum, double count)
+{
+    move_running(host[0], mean, momentum, 1);
+    move_running(host[1], var, momentum, count / (count - 1));
+    if (host[0] == running[0]) return true;
+    nbi_grad_mode_push(false);
+    nb_tensor *back[2] = { nb_to(host[0], running[0]->storage->device), nb_to(host[1], running[1]->storage->device) };
+    bool ok = back[0] && back[1] && nb_copy_(running[0], back[0]) && nb_copy_(running[1], back[1]);
+    nbi_grad_mode_pop();
+    return ok;
+}
+
 nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_tensor *running_var,
                                 const nb_tensor *weight, const nb_tensor *bias, bool training, double momentum,
                                 double eps, bool relu, nb_tensor *into)
@@ -242,28 +279,35 @@ nb_tensor *nbf_fused_batch_norm(const nb_tensor *x, nb_tensor *running_mean, nb_
     double    *scale = saved->scale, *shift = saved->shift, *var = saved->invstd; /* var first, then turned into invstd */
     nb_tensor *out   = NULL;
     if (nb_scope_begin() == NB_OK) {
+        /* weight, bias, running mean and var where the host reads them */
+        nb_tensor       *host[4]  = { on_host(weight), on_host(bias), on_host(running_mean), on_host(running_var) };
+        const nb_tensor *given[4] = { weight, bias, running_mean, running_var };
+        bool             readable = true;
+        for (int k = 0; k < 4; k++)
+            readable = readable && (given[k] == NULL || host[k] != NULL);
         nb_tensor *xc = into ? (nb_tensor *)x : contiguous_values(x); /* into: x itself, contiguous */
-        out           = into ? into : xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
-        if (out != NULL) { /* from here on nothing can fail */
+        out = !readable ? NULL : into ? into : xc ? nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device) : NULL;
+        if (out != NULL) {
             if (training) {
                 backend->bn_stats(&s, nbi_ptr(xc), saved->mean, var);
             } else {
                 for (int64_t c = 0; c < C; c++) {
-                    saved->mean[c] = vector_at(running_mean, c, 0);
-                    var[c]         = vector_at(running_var, c, 1);
+                    saved->mean[c] = vector_at(host[2], c, 0);
+                    var[c]         = vector_at(host[3], c, 1);
                 }
             }
-            if (training && running_mean != NULL) { /* torch's rule: the running variance is unbiased */
-                double count = (double)(s.batch * s.spatial);
-                move_running(running_mean, saved->mean, momentum, 1);
-                move_running(running_var, var, momentum, count / (count - 1));
-            }
+            nb_tensor *running[2] = { running_mean, running_var };
+            if (training && running_mean != NULL &&
+                !move_running_stats(running, host + 2, saved->mean, var, momentum, (double)(s.batch * s.spatial)))
+                out = NULL; /* x (into) not yet written */
+        }
+        if (out != NULL) { /* from here on nothing can fail */
             for (int64_t c = 0; c < C; c++) {
                 /* torch's InvStd: 0 for a constant channel in training
                  * with eps = 0, not inf (and NaN downstream) */
                 saved->invstd[c] = training && var[c] == 0 && eps == 0 ? 0 : 1 / sqrt(var[c] + eps);
-                scale[c]         = vector_at(weight, c, 1) * saved->invstd[c];
-                shift[c]         = vector_at(bias, c, 0) - saved->mean[c] * scale[c];
+                scale[c]         = vector_at(host[0], c, 1) * saved->invstd[c];
+                shift[c]         = vector_at(host[1], c, 0) - saved->mean[c] * scale[c];
             }
             backend->bn_affine(&s, nbi_ptr(xc), scale, shift, relu, nbi_ptr(out));
             if (into) nbi_bump_version(into);

@@ -123,13 +123,43 @@ nb_tensor *nb_dropout(const nb_tensor *x, double p, bool training)
 /* embedding                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* Whether every index of list (int64, contiguous) is in [0, num), else
+ * NB_ERR_INDEX naming the first outside. On the CPU a loop; on a device
+ * the ones outside are selected there, and only they cross to the host. */
+static bool embedding_indices_in_range(const nb_tensor *list, int64_t num, const char *op)
+{
+    int64_t first_bad = 0;
+    bool    found     = false;
+    if (list->storage->device.type == NB_CPU) {
+        const int64_t *index = (const int64_t *)nbi_ptr(list);
+        for (int64_t i = 0; i < list->numel && !found; i++)
+            if (index[i] < 0 || index[i] >= num) {
+                first_bad = index[i];
+                found     = true;
+            }
+    } else if (list->numel > 0) {
+        nb_tensor *outside = nb_logical_or(nb_lt_scalar(list, 0), nb_ge_scalar(list, (double)num));
+        nb_tensor *bad     = outside ? nb_masked_select(list, outside) : NULL;
+        if (bad == NULL) return false;
+        found = nb_numel(bad) > 0;
+        if (found) first_bad = nb_item_int64(nb_select(bad, 0, 0));
+    }
+    if (found)
+        nbi_fail(NB_ERR_INDEX, "%s: index %lld is out of range for %lld embeddings", op, (long long)first_bad,
+                 (long long)num);
+    return !found;
+}
+
 /* indices: int64 or int32 (as torch) of any shape (0-d included), weight: (num, dim) ->
  * (indices..., dim): rows of weight by index_select on the flattened
- * indices. Indices are checked here so the error names this op. */
+ * indices, on the device both are on. Indices are checked here so the
+ * error names this op. */
 nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight)
 {
     const char *op = "nb_embedding";
-    if (!nbf_check_cpu(indices, op, "indices") || !nbf_check_cpu(weight, op, "weight")) return NULL;
+    if (!nbi_check_tensor(indices, op, "indices") || !nbi_check_tensor(weight, op, "weight")) return NULL;
+    if (!nbi_check_device(op, 2, (const nb_tensor *const[]){ indices, weight }, (const char *const[]){ "indices", "weight" }))
+        return NULL;
     if (indices->dtype != NB_INT64 && indices->dtype != NB_INT32)
         return nbi_fail(NB_ERR_DTYPE, "%s: indices must be int64 or int32, got %s", op, nb_dtype_name(indices->dtype));
     char buf[NBI_SHAPE_STR_SIZE];
@@ -141,17 +171,9 @@ nb_tensor *nb_embedding(const nb_tensor *indices, const nb_tensor *weight)
                         indices->ndim, NB_MAX_DIMS);
 
     if (!nbf_begin()) return NULL;
-    nb_tensor     *flat  = nb_reshape(indices, NB_SHAPE(-1));
-    nb_tensor     *list  = flat ? nb_contiguous(flat->dtype == NB_INT64 ? flat : nb_to_dtype(flat, NB_INT64)) : NULL;
-    const int64_t *index = list ? (const int64_t *)nbi_ptr(list) : NULL;
-    int64_t        num   = weight->shape[0];
-    for (int64_t i = 0; list && i < list->numel; i++) {
-        if (index[i] < 0 || index[i] >= num) {
-            nbi_fail(NB_ERR_INDEX, "%s: index %lld is out of range for %lld embeddings", op, (long long)index[i],
-                     (long long)num);
-            return nbf_end(NULL);
-        }
-    }
+    nb_tensor *flat = nb_reshape(indices, NB_SHAPE(-1));
+    nb_tensor *list = flat ? nb_contiguous(flat->dtype == NB_INT64 ? flat : nb_to_dtype(flat, NB_INT64)) : NULL;
+    if (list == NULL || !embedding_indices_in_range(list, weight->shape[0], op)) return nbf_end(NULL);
     nb_shape out_shape = {.ndim = indices->ndim + 1};
     for (int d = 0; d < indices->ndim; d++)
         out_shape.dims[d] = indices->shape[d];

@@ -400,8 +400,9 @@ nb_tensor *nb_masked_select(const nb_tensor *t, const nb_tensor *mask)
     walk_init(&args.walk, ndim, shape, 2, t->storage->device.index);
     walk_operand(&args.walk, 0, t, -1);
     walk_operand(&args.walk, 1, mask, -1);
-    int64_t    count = backend->select(NBI_INDEX_MASKED_SELECT, &args);
-    nb_tensor *out   = nbi_empty(1, &count, t->dtype, t->storage->device);
+    int64_t count = backend->select(NBI_INDEX_MASKED_SELECT, &args);
+    if (count < 0) return nbi_entry_failed("nb_masked_select");
+    nb_tensor *out = nbi_empty(1, &count, t->dtype, t->storage->device);
     if (out == NULL) return NULL;
     if (count > 0) {
         args.out = nbi_ptr(out);
@@ -419,7 +420,8 @@ nb_tensor *nb_nonzero(const nb_tensor *t)
     nbi_select_args args;
     select_args_init(&args, t);
     walk_of(&args.walk, t);
-    int64_t    count    = backend->select(NBI_INDEX_NONZERO, &args);
+    int64_t count = backend->select(NBI_INDEX_NONZERO, &args);
+    if (count < 0) return nbi_entry_failed(op);
     int64_t    shape[2] = {count, t->ndim};
     nb_tensor *out      = nbi_empty(2, shape, NB_INT64, t->storage->device);
     if (out == NULL || count == 0 || t->ndim == 0) return out;
