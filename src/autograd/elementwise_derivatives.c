@@ -42,6 +42,14 @@ static nb_tensor *output_of(nbi_node *node, nb_tensor *(*op)(const nb_tensor *))
 /* Unary                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* g with the elements where drop holds set to 0. NOTE: a selection, not
+ * g * !drop: torch's masked_fill / where, so an infinite or NaN g where
+ * the input did not matter gives 0 there, not inf * 0 = NaN. */
+static nb_tensor *masked_out(nb_tensor *g, const nb_tensor *drop)
+{
+    return nb_masked_fill(g, drop, 0.0);
+}
+
 /* Formulas as expressions of g, x and (where saved) y; each defines
  * <name>_backward. */
 #define UNARY_FORMULA(name, EXPR)                                                              \
@@ -154,11 +162,10 @@ static nb_status clamp_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_i
     NBI_FORMULA_BEGIN();
     nb_tensor *x      = nbi_input(node, 0);
     double     lo     = node->scalars[0], hi = node->scalars[1];
-    nb_tensor *inside = nb_ones_like(x);
-    if (inside) inside = nb_to_dtype(inside, NB_BOOL);
+    nb_tensor *inside = nb_ones(nb_shape_of(x), NB_OPTS(.dtype = NB_BOOL, .device = nb_device_of(x)));
     if (!isnan(lo)) inside = nb_logical_and(inside, nb_ge_scalar(x, lo));
     if (!isnan(hi)) inside = nb_logical_and(inside, nb_le_scalar(x, hi));
-    nb_status status = finish_input_grad(node, 0, nb_mul(g, inside), grad_inputs);
+    nb_status status = finish_input_grad(node, 0, masked_out(g, nb_logical_not(inside)), grad_inputs);
     NBI_FORMULA_END(status);
 }
 
@@ -291,7 +298,7 @@ static nb_status hardtanh_backward(nbi_node *node, nb_tensor *g, nb_tensor **gra
     NBI_FORMULA_BEGIN();
     nb_tensor *x       = nbi_input(node, 0);
     nb_tensor *outside = nb_logical_or(nb_le_scalar(x, node->scalars[0]), nb_ge_scalar(x, node->scalars[1]));
-    nb_tensor *grad    = nbi_link_to_input(node, 0, nb_mul(g, nb_logical_not(outside)), "HardtanhBackwardBackward0");
+    nb_tensor *grad    = nbi_link_to_input(node, 0, masked_out(g, outside), "HardtanhBackwardBackward0");
     nb_status  status  = finish_input_grad(node, 0, grad, grad_inputs);
     NBI_FORMULA_END(status);
 }
@@ -371,12 +378,11 @@ BINARY_FORMULA(pow, pow_grad_base(node, g, a, b),
                nb_mul(g, nb_where(nb_logical_and(nb_eq_scalar(a, 0), nb_ge_scalar(b, 0)), nb_zeros_like(a),
                                   nb_mul(nb_pow(a, b), log_of_base(node)))))
 /* Ties share the gradient equally, as torch 1.13: g, halved where a == b,
- * zeroed where the other input wins. NOTE: written as "1 - loses - ties/2"
- * rather than "wins + ties/2" so that where a or b is NaN (no comparison
- * holds) both inputs get g, as torch gives. */
-static nb_tensor *extremum_share(const nb_tensor *g, nb_tensor *loses, const nb_tensor *a, const nb_tensor *b)
+ * zeroed where the other input wins. Where a or b is NaN no comparison
+ * holds, so both inputs get g, as torch gives. */
+static nb_tensor *extremum_share(nb_tensor *g, nb_tensor *loses, const nb_tensor *a, const nb_tensor *b)
 {
-    return nb_mul(g, nb_rsub_scalar(nb_add(loses, nb_mul_scalar(nb_eq(a, b), 0.5)), 1));
+    return masked_out(nb_where(nb_eq(a, b), nb_mul_scalar(g, 0.5), g), loses);
 }
 BINARY_FORMULA(maximum, extremum_share(g, nb_lt(a, b), a, b), extremum_share(g, nb_gt(a, b), a, b))
 BINARY_FORMULA(minimum, extremum_share(g, nb_gt(a, b), a, b), extremum_share(g, nb_lt(a, b), a, b))

@@ -342,18 +342,6 @@ static nb_status norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_in
 /* ------------------------------------------------------------------------ */
 
 /* The reversed cumulative sum of g: sum(g) - cumsum(g) + g. */
-static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
-{
-    NBI_FORMULA_BEGIN();
-    int        dim   = (int)node->ints[0];
-    nb_tensor *total = nb_sum_dims(g, NB_DIMS(dim), true);
-    nb_tensor *grad  = nb_add(nb_sub(total, nb_cumsum(g, dim)), g);
-    nb_status  status = nbi_keep_grad(grad, &grad_inputs[0]);
-    NBI_FORMULA_END(status);
-}
-
-static nb_tensor *recompute_cumprod(nbi_node *node, nb_tensor *x) { return nb_cumprod(x, (int)node->ints[0]); }
-
 /* v's cumulative sum from the end of the line: flipped, summed, flipped
  * back (as torch's reversed_cumsum; sum(v) - cumsum(v) + v would cancel). */
 static nb_tensor *reversed_cumsum(nb_tensor *v, int dim)
@@ -363,6 +351,18 @@ static nb_tensor *reversed_cumsum(nb_tensor *v, int dim)
     nb_tensor *reversed = nb_arange((double)(n - 1), -1, -1, NB_OPTS(.dtype = NB_INT64, .device = nb_device_of(v)));
     return nb_index_select(nb_cumsum(nb_index_select(v, dim, reversed), dim), dim, reversed);
 }
+
+/* Element k of the line gets the sum of g from k to the end. NOTE: not
+ * sum(g) - cumsum(g) + g, which cancels: small gradients next to a large
+ * one lose their bits, and one infinite g makes the whole line NaN. */
+static nb_status cumsum_backward(nbi_node *node, nb_tensor *g, nb_tensor **grad_inputs)
+{
+    NBI_FORMULA_BEGIN();
+    nb_status status = nbi_keep_grad(reversed_cumsum(g, (int)node->ints[0]), &grad_inputs[0]);
+    NBI_FORMULA_END(status);
+}
+
+static nb_tensor *recompute_cumprod(nbi_node *node, nb_tensor *x) { return nb_cumprod(x, (int)node->ints[0]); }
 
 /* The gradient as torch 1.13 takes it while recording (create_graph) a
  * line with zeros: element k gets sum_{j >= k} g_j prod_{i <= j, i != k} x_i

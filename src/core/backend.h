@@ -187,7 +187,8 @@ typedef struct nbi_backend {
      * channel c; with relu (not NULL), g counts only where it passed. */
     void (*bn_grad_sums)(const nbi_bn_shape *shape, const void *x, const void *g, const nbi_bn_relu *relu,
                          const double *mean, double *sum_g, double *sum_gx);
-    /* dx = a[c] * g + b[c] * x + c[c], g masked as in bn_grad_sums. */
+    /* dx = a[c] * g + b[c] * x + c[c], g masked as in bn_grad_sums; b and c
+     * NULL (eval mode): dx = a[c] * g, with no x term (0 * inf is NaN). */
     void (*bn_grad_input)(const nbi_bn_shape *shape, const void *x, const void *g, const nbi_bn_relu *relu,
                           const double *a, const double *b, const double *c, void *dx);
 

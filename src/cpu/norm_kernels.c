@@ -105,10 +105,10 @@ static int64_t channel_grain(const nbi_bn_shape *s)
         *sum_gx += sgx;                                                                                                \
     }                                                                                                                  \
                                                                                                                        \
-    /* out = a g + b x + c over a plane (no g: b x + c), then relu or the                                              \
-     * relu mask on g. */                                                                                              \
-    static NBI_ALWAYS_INLINE void plane_affine_##suffix(const T *x, const T *g, int64_t n, T a, T b, T c, bool relu,   \
-                                                       T mask_scale, T mask_shift, T *out)                             \
+    /* out = a g + b x + c over a plane (no g: b x + c; no x term: a g), then                                          \
+     * relu or the relu mask on g. */                                                                                  \
+    static NBI_ALWAYS_INLINE void plane_affine_##suffix(const T *x, const T *g, int64_t n, T a, T b, T c, bool x_term, \
+                                                       bool relu, T mask_scale, T mask_shift, T *out)                  \
     {                                                                                                                  \
         if (g == NULL && relu)                                                                                         \
             for (int64_t i = 0; i < n; i++) {                                                                          \
@@ -118,10 +118,16 @@ static int64_t channel_grain(const nbi_bn_shape *s)
         else if (g == NULL)                                                                                            \
             for (int64_t i = 0; i < n; i++)                                                                            \
                 out[i] = affine(x[i], b, c);                                                                           \
+        else if (relu && !x_term)                                                                                      \
+            for (int64_t i = 0; i < n; i++)                                                                            \
+                out[i] = a * masked_g_##suffix(x[i], g[i], mask_scale, mask_shift);                                    \
         else if (relu)                                                                                                 \
             for (int64_t i = 0; i < n; i++) {                                                                          \
                 out[i] = a * masked_g_##suffix(x[i], g[i], mask_scale, mask_shift) + b * x[i] + c;                     \
             }                                                                                                          \
+        else if (!x_term)                                                                                              \
+            for (int64_t i = 0; i < n; i++)                                                                            \
+                out[i] = a * g[i];                                                                                     \
         else                                                                                                           \
             for (int64_t i = 0; i < n; i++)                                                                            \
                 out[i] = a * g[i] + b * x[i] + c;                                                                      \
@@ -281,7 +287,7 @@ void nbi_bn_grad_sums(const nbi_bn_shape *s, const void *x, const void *g, const
 typedef struct {
     const nbi_bn_shape *s;
     const void         *x, *g;
-    const double       *a, *b, *c; /* out = a * g + b * x + c; affine: g unused, a NULL */
+    const double       *a, *b, *c; /* out = a * g + b * x + c; affine: g unused, a NULL; b, c NULL: a * g */
     bool                relu;      /* affine: clamp at 0 */
     const nbi_bn_relu  *mask;      /* gradient: g where the forward's relu passed */
     void               *out;
@@ -299,14 +305,16 @@ static void planes_body(int64_t begin, int64_t end, void *ctx)
         int64_t S = row ? 1 : s->spatial, at = row ? item * C : item * S;
         for (int64_t k = 0; k < count; k++) {
             int64_t ch = first + k, base = at + k * S;
-            double  a = job->a ? job->a[ch] : 0, b = job->b[ch], c = job->c[ch];
+            bool    x_term = job->b != NULL; /* NULL: the gradient's eval form, a * g */
+            double  a = job->a ? job->a[ch] : 0, b = x_term ? job->b[ch] : 0, c = x_term ? job->c[ch] : 0;
             double  ms = job->mask ? job->mask->scale[ch] : 0, mt = job->mask ? job->mask->shift[ch] : 0;
             if (s->dtype == NB_FLOAT32)
                 plane_affine_f32((const float *)job->x + base, job->a ? (const float *)job->g + base : NULL, S,
-                                 (float)a, (float)b, (float)c, relu, (float)ms, (float)mt, (float *)job->out + base);
+                                 (float)a, (float)b, (float)c, x_term, relu, (float)ms, (float)mt,
+                                 (float *)job->out + base);
             else
                 plane_affine_f64((const double *)job->x + base, job->a ? (const double *)job->g + base : NULL, S, a,
-                                 b, c, relu, ms, mt, (double *)job->out + base);
+                                 b, c, x_term, relu, ms, mt, (double *)job->out + base);
         }
     }
 }

@@ -146,14 +146,16 @@ template <typename T> __global__ void affine_kernel(nbi_bn_shape s, const T *x, 
 /* dx = a[c] gm + b[c] x + c[c] (coef: a, b, c, then the relu's scale and
  * shift when masked), gm g masked as in grad_sums_kernel. */
 template <typename T>
-__global__ void grad_input_kernel(nbi_bn_shape s, const T *x, const T *g, const double *coef, bool masked_by_relu, T *dx)
+__global__ void grad_input_kernel(nbi_bn_shape s, const T *x, const T *g, const double *coef, bool x_term,
+                                  bool masked_by_relu, T *dx)
 {
     const int64_t C = s.channels;
     NBI_GRID_STRIDE(e, s.batch * C * s.spatial)
     {
         int64_t c  = e / s.spatial % C;
         T       gm = masked_by_relu ? masked(x[e], g[e], (T)coef[3 * C + c], (T)coef[4 * C + c]) : g[e];
-        dx[e]      = gradient((T)coef[c], gm, (T)coef[C + c], x[e], (T)coef[2 * C + c]);
+        /* without the x term (eval mode): a g alone, as the CPU */
+        dx[e] = x_term ? gradient((T)coef[c], gm, (T)coef[C + c], x[e], (T)coef[2 * C + c]) : (T)coef[c] * gm;
     }
 }
 
@@ -278,14 +280,17 @@ extern "C" void nbi_cuda_bn_grad_input(const nbi_bn_shape *shape, const void *x,
     const nbi_bn_shape &s     = *shape;
     int64_t             total = s.batch * s.channels * s.spatial;
     if (total == 0) return;
-    const double   *arrays[5] = {a, b, c, relu ? relu->scale : nullptr, relu ? relu->shift : nullptr};
+    /* b and c NULL: the eval form a g; a stands in for them (unread) */
+    bool            x_term    = b != nullptr;
+    const double   *arrays[5] = {a, x_term ? b : a, x_term ? c : a, relu ? relu->scale : nullptr,
+                                 relu ? relu->shift : nullptr};
     channel_scratch scratch(s.device, s.channels, arrays, relu ? 5 : 3, 0);
     if (scratch.data == nullptr) return poison(s, dx);
     cudaStream_t stream = nbi_cuda_stream(s.device);
     if (s.dtype == NB_FLOAT32)
         grad_input_kernel<float><<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(
-            s, (const float *)x, (const float *)g, scratch.data, relu != nullptr, (float *)dx);
+            s, (const float *)x, (const float *)g, scratch.data, x_term, relu != nullptr, (float *)dx);
     else
         grad_input_kernel<double><<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(
-            s, (const double *)x, (const double *)g, scratch.data, relu != nullptr, (double *)dx);
+            s, (const double *)x, (const double *)g, scratch.data, x_term, relu != nullptr, (double *)dx);
 }

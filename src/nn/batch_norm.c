@@ -209,7 +209,11 @@ static nb_status batch_norm_backward(nbi_node *node, nb_tensor *g, nb_tensor **g
             c[ch] = saved->training ? -k * sum_g[ch] / count - b[ch] * saved->mean[ch] : 0;
         }
         nb_tensor *dx = nbi_empty(x->ndim, x->shape, x->dtype, x->storage->device);
-        if (dx != NULL) backend->bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), mask, a, b, c, nbi_ptr(dx));
+        /* eval: dx = a g alone (b and c are 0), so an infinite x gives
+         * a finite dx, not 0 * inf = NaN (torch's eval formula) */
+        if (dx != NULL)
+            backend->bn_grad_input(&s, nbi_ptr(xc), nbi_ptr(gc), mask, a, saved->training ? b : NULL,
+                                   saved->training ? c : NULL, nbi_ptr(dx));
         status = nbi_keep_grad(dx, &grad_inputs[0]);
     }
     if (status == NB_OK && nbi_input_needs_grad(node, 1)) {

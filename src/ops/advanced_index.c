@@ -84,6 +84,17 @@ static bool check_items(const nb_tensor *t, nb_index_list list, const char *op)
     return true;
 }
 
+/* view's dim d at position i (from the end when negative), or NULL with
+ * torch's message. */
+static nb_tensor *select_checked(nb_tensor *view, int d, int64_t i, const char *op)
+{
+    int64_t size = view->shape[d];
+    if (i < -size || i >= size)
+        return nbi_fail(NB_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld", op,
+                        (long long)i, d, (long long)size);
+    return nb_select(view, d, i);
+}
+
 /* Stage 1, inside the caller's scope (every tensor made belongs to it). */
 static bool parse(const nb_tensor *t, nb_index_list list, const char *op, parsed_index *out)
 {
@@ -96,20 +107,19 @@ static bool parse(const nb_tensor *t, nb_index_list list, const char *op, parsed
     for (int k = 0; k < list.n && view != NULL; k++) {
         const nb_index_item *item = &list.items[k];
         switch (item->kind) {
-        case NB_INDEX_INT: {
-            int64_t size = view->shape[d];
-            if (item->start < -size || item->start >= size)
-                return nbi_fail(NB_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld", op,
-                                (long long)item->start, d, (long long)size),
-                       false;
-            view = nb_select(view, d, item->start);
-            break;
-        }
+        case NB_INDEX_INT: view = select_checked(view, d, item->start, op); break;
         case NB_INDEX_SLICE: view = nb_slice(view, d, item->start, item->stop, item->step); d++; break;
         case NB_INDEX_NONE: view = nb_unsqueeze(view, d); d++; break;
         case NB_INDEX_ELLIPSIS: d += t->ndim - taken; break;
         case NB_INDEX_TENSOR: {
             const nb_tensor *index = item->tensor;
+            if (index->dtype == NB_INT64 && index->ndim == 0) {
+                /* an integer, as torch takes a 0-d integer tensor (a
+                 * select, not a broadcast index that would move the
+                 * advanced dims to the front when not adjacent) */
+                view = select_checked(view, d, nb_item_int64(index), op);
+                break;
+            }
             if (index->dtype == NB_INT64) {
                 out->dim[out->count]     = d++;
                 out->index[out->count++] = (nb_tensor *)index;

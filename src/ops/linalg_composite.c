@@ -229,17 +229,11 @@ nb_tensor *nb_linalg_vector_norm(const nb_tensor *t, double ord, nb_dims dims, b
 }
 
 /* The max (min) of t along dim, kept, with torch's amax gradient: shared
- * evenly among the elements equal to it. The value is the detached extreme
- * plus a sum of zeros, (t - extreme) over the ties, so it is exact. */
+ * evenly among the elements equal to it (an infinite extreme included). */
 static nb_tensor *extreme_shared(const nb_tensor *t, int dim, bool largest)
 {
-    nb_dims    along = { .n = 1, .dims = { dim } };
-    nb_tensor *flat  = nb_detach(t);
-    nb_tensor *best  = largest ? nb_max_dim(flat, dim, true, NULL) : nb_min_dim(flat, dim, true, NULL);
-    nb_tensor *ties  = best ? nb_to_dtype(nb_eq(flat, best), t->dtype) : NULL;
-    nb_tensor *count = ties ? nb_sum_dims(ties, along, true) : NULL;
-    nb_tensor *zero  = count ? nb_div(nb_sum_dims(nb_mul(nb_sub(t, best), ties), along, true), count) : NULL;
-    return zero ? nb_add(best, zero) : NULL;
+    nb_dims along = { .n = 1, .dims = { dim } };
+    return largest ? nb_amax(t, along, true) : nb_amin(t, along, true);
 }
 
 /* The two reductions of the induced norms: the sum of |x| along sum_dim,

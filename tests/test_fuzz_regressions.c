@@ -1,0 +1,130 @@
+/*
+ * test_fuzz_regressions.c — disagreements with PyTorch 1.13 that a random
+ * differential fuzzer found (edge values: infinities and NaN in the
+ * upstream gradient, gradients of very different sizes in one line), each
+ * pinned by the numbers torch 1.13 printed on the CPU, so that a regression
+ * shows as a wrong number. Several were silent wrong gradients.
+ */
+#include "nb_test.h"
+#include "nabla/nn.h"
+
+#include <math.h>
+
+static nb_tensor *f32(nb_shape shape, const float *values, bool requires_grad)
+{
+    return nb_from_data(values, shape, NB_OPTS(.dtype = NB_FLOAT32, .requires_grad = requires_grad));
+}
+
+/* The gradient of sum(y * w) with respect to x, or NULL. */
+static nb_tensor *weighted_grad(nb_tensor *y, const nb_tensor *w, nb_tensor *x)
+{
+    nb_tensor *loss = nb_sum(nb_mul(y, w));
+    if (loss == NULL || nb_backward(loss) != NB_OK) return NULL;
+    return nb_grad(x);
+}
+
+/* cumsum's gradient is the sum of g from each element to the end of its
+ * line. It was sum(g) - cumsum(g) + g: a 1e8 beside ones cancelled the
+ * ones away, and one infinite or NaN g spoilt the whole line. */
+static void test_cumsum_gradient_does_not_cancel(void)
+{
+    nb_scope_begin();
+    const float weights[3][4] = { { 1e8f, 1, 1, 1 }, { 1, INFINITY, 1, 1 }, { 1, 1, NAN, 1 } };
+    const double expected[3][4] = { { 1e8, 3, 2, 1 }, { INFINITY, INFINITY, 2, 1 }, { NAN, NAN, NAN, 1 } };
+    for (int k = 0; k < 3; k++) {
+        nb_tensor *x = f32(NB_SHAPE(4), (const float[]){ 1, 2, 3, 4 }, true);
+        nb_tensor *g = weighted_grad(nb_cumsum(x, 0), f32(NB_SHAPE(4), weights[k], false), x);
+        NBT_CHECK_TENSOR(g, NB_SHAPE(4), 0, expected[k][0], expected[k][1], expected[k][2], expected[k][3]);
+    }
+    nb_scope_end();
+}
+
+/* clamp, hardtanh, relu6, maximum and minimum pass g or 0 by selection
+ * (torch's where / masked_fill), so an infinite or NaN g where the input
+ * did not matter gives 0, not inf * 0 = NaN. */
+static void test_masked_gradients_select(void)
+{
+    nb_scope_begin();
+    const float x_values[5] = { -1, 0.25f, 2, NAN, INFINITY };
+    nb_tensor  *w           = f32(NB_SHAPE(5), (const float[]){ INFINITY, NAN, INFINITY, 1, 1 }, false);
+    nb_tensor  *half        = nb_full(NB_SHAPE(5), 0.5, NB_OPTS());
+    nb_tensor  *x;
+
+    x = f32(NB_SHAPE(5), x_values, true);
+    NBT_CHECK_TENSOR(weighted_grad(nb_clamp(x, -0.5, 0.5), w, x), NB_SHAPE(5), 0, 0, NAN, 0, 0, 0);
+    x = f32(NB_SHAPE(5), x_values, true);
+    NBT_CHECK_TENSOR(weighted_grad(nb_hardtanh(x, -0.5, 0.5), w, x), NB_SHAPE(5), 0, 0, NAN, 0, 1, 0);
+    x = f32(NB_SHAPE(5), x_values, true);
+    NBT_CHECK_TENSOR(weighted_grad(nb_relu6(nb_mul_scalar(x, 8)), w, x), NB_SHAPE(5), 0, 0, NAN, 0, 8, 0);
+    x = f32(NB_SHAPE(5), x_values, true);
+    NBT_CHECK_TENSOR(weighted_grad(nb_maximum_scalar(x, 0.5), w, x), NB_SHAPE(5), 0, 0, 0, INFINITY, 1, 1);
+    x = f32(NB_SHAPE(5), x_values, true);
+    NBT_CHECK_TENSOR(weighted_grad(nb_minimum(x, half), w, x), NB_SHAPE(5), 0, INFINITY, NAN, 0, 1, 0);
+    x = f32(NB_SHAPE(5), x_values, false);
+    nb_tensor *z = nb_full(NB_SHAPE(5), 0.5, NB_OPTS(.requires_grad = true));
+    NBT_CHECK_TENSOR(weighted_grad(nb_maximum(x, z), w, z), NB_SHAPE(5), 0, INFINITY, NAN, 0, 1, 0);
+    nb_scope_end();
+}
+
+/* Batch norm in eval mode: dx = g weight / sqrt(running_var + eps), finite
+ * at an infinite x (the training form's x term gave 0 * inf = NaN). */
+static void test_batch_norm_eval_gradient_at_infinity(void)
+{
+    nb_scope_begin();
+    nb_tensor *x      = f32(NB_SHAPE(2, 2), (const float[]){ 1, INFINITY, 2, 3 }, true);
+    nb_tensor *mean   = f32(NB_SHAPE(2), (const float[]){ 0.5f, 0.1f }, false);
+    nb_tensor *var    = f32(NB_SHAPE(2), (const float[]){ 1, 2 }, false);
+    nb_tensor *weight = f32(NB_SHAPE(2), (const float[]){ 1.5f, 0.5f }, false);
+    nb_tensor *y      = nb_batch_norm(x, mean, var, weight, NULL, false, 0.1, 1e-3);
+    nb_tensor *g      = weighted_grad(y, f32(NB_SHAPE(2, 2), (const float[]){ 1, 2, 3, 4 }, false), x);
+    NBT_CHECK_TENSOR(g, NB_SHAPE(2, 2), 1e-6, 1.4992506504058838, 0.7069300413131714, 4.4977521896362305,
+                     1.4138600826263428);
+    nb_scope_end();
+}
+
+/* The induced matrix norms (1, -1, inf, -inf) with an infinite row or
+ * column sum: torch's value and amax / amin gradient. The value was the
+ * extreme plus a sum of (t - extreme) over the ties: inf - inf = NaN. */
+static void test_matrix_norm_with_infinite_sums(void)
+{
+    nb_scope_begin();
+    const float           rows[2][4] = { { 1, 2, -INFINITY, 3 }, { 1, 2, INFINITY, 3 } };
+    const nb_matrix_norm_ord ords[4] = { NB_NORM_NEG_INF, NB_NORM_INF, NB_NORM_ONE, NB_NORM_NEG_ONE };
+    const double expected[4][5] = { { 3, 1, 1, 0, 0 }, { INFINITY, 0, 0, -1, 1 }, { INFINITY, 1, 0, 1, 0 },
+                                    { 5, 0, 1, 0, 1 } };
+    for (int k = 0; k < 4; k++) {
+        nb_tensor *x = f32(NB_SHAPE(2, 2), rows[k / 2], true);
+        nb_tensor *y = nb_linalg_matrix_norm(x, ords[k], NB_DIMS(0, 1), false);
+        NBT_CHECK_TENSOR(y, NB_SCALAR_SHAPE, 0, expected[k][0]);
+        NBT_CHECK(y != NULL && nb_backward(y) == NB_OK);
+        NBT_CHECK_TENSOR(nb_grad(x), NB_SHAPE(2, 2), 0, expected[k][1], expected[k][2], expected[k][3], expected[k][4]);
+    }
+    nb_scope_end();
+}
+
+/* A 0-d int64 index tensor acts as an integer (torch's indexing selects
+ * with it), so x[i, :, j] keeps the sliced dim first: (3, 2), not the
+ * (2, 3) of a broadcast advanced index moved to the front (numpy's rule). */
+static void test_zero_dim_index_tensor_is_an_integer(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_reshape(nb_arange(1, 25, 1, NB_OPTS(.requires_grad = true)), NB_SHAPE(2, 3, 4));
+    nb_tensor *i = nb_scalar(1, NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *j = nb_from_data((int64_t[]){ 0, 2 }, NB_SHAPE(2), NB_OPTS(.dtype = NB_INT64));
+    nb_tensor *y = nb_index(x, NB_INDEX(NB_WITH(i), NB_ALL, NB_WITH(j)));
+    NBT_CHECK_TENSOR(y, NB_SHAPE(3, 2), 0, 13, 15, 17, 19, 21, 23);
+    nb_tensor *bad = nb_scalar(2, NB_OPTS(.dtype = NB_INT64));
+    NBT_CHECK(nb_index(x, NB_INDEX(NB_WITH(bad))) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_INDEX, "index 2 is out of bounds for dimension 0 with size 2");
+    nb_scope_end();
+}
+
+int main(void)
+{
+    NBT_RUN(test_cumsum_gradient_does_not_cancel);
+    NBT_RUN(test_masked_gradients_select);
+    NBT_RUN(test_batch_norm_eval_gradient_at_infinity);
+    NBT_RUN(test_matrix_norm_with_infinite_sums);
+    NBT_RUN(test_zero_dim_index_tensor_is_an_integer);
+    return nbt_finish();
+}
