@@ -1022,7 +1022,8 @@ NB_API nb_tensor *nb_nonzero(const nb_tensor *t);
  * NB_NEWAXIS (None: a new dim of size 1), NB_ELLIPSIS ("...": the dims no
  * other item takes; at most one), or a tensor (NB_WITH(t)): int64 indices
  * (negative from the end, broadcast together with the other index
- * tensors), or a bool / uint8 mask covering as many dims as it has (its
+ * tensors; a 0-d one acts as an integer, NB_AT, as torch takes it), or a
+ * bool / uint8 mask covering as many dims as it has (its
  * nonzero positions; a 0-d mask adds a dim of size 1 or 0). Example:
  *   nb_index(x, NB_INDEX(NB_SLICE(1, NB_END, 2), NB_ELLIPSIS, NB_WITH(idx)))
  * Index tensors pick elements as numpy and torch do: their broadcast shape
