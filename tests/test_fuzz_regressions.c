@@ -119,6 +119,21 @@ static void test_zero_dim_index_tensor_is_an_integer(void)
     nb_scope_end();
 }
 
+/* Refusals torch 1.13 makes: group norm of one sample with one value per
+ * group (nothing to normalise), and LAPACK ops on halves (a dtype error,
+ * not "no LAPACK in this build"). */
+static void test_refusals_as_torch(void)
+{
+    nb_scope_begin();
+    NBT_CHECK(nb_group_norm(nb_ones(NB_SHAPE(1, 2), NB_OPTS()), 2, NULL, NULL, 1e-5) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "expected more than 1 value per group");
+    NBT_CHECK(nb_group_norm(nb_ones(NB_SHAPE(2, 2), NB_OPTS()), 2, NULL, NULL, 1e-5) != NULL);
+    nb_tensor *half = nb_to_dtype(nb_eye(3, 3, NB_OPTS()), NB_FLOAT16);
+    NBT_CHECK(nb_linalg_inv(half) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_DTYPE, "must be float32 or float64, got float16");
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_cumsum_gradient_does_not_cancel);
@@ -126,5 +141,6 @@ int main(void)
     NBT_RUN(test_batch_norm_eval_gradient_at_infinity);
     NBT_RUN(test_matrix_norm_with_infinite_sums);
     NBT_RUN(test_zero_dim_index_tensor_is_an_integer);
+    NBT_RUN(test_refusals_as_torch);
     return nbt_finish();
 }

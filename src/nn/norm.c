@@ -293,6 +293,11 @@ nb_tensor *nb_group_norm(const nb_tensor *x, int64_t groups, const nb_tensor *we
     int64_t  batch     = x->shape[0];
     int64_t  per_group = (channels / groups) * nbi_shape_numel(x->ndim - 2, x->shape + 2);
     nb_shape grouped   = NB_SHAPE(batch, groups, per_group);
+    /* torch.nn.functional.group_norm's check (_verify_batch_size over
+     * (N C / G, G, ...)): one sample of one value per group is refused */
+    if (batch * per_group == 1)
+        return nbi_fail(NB_ERR_SHAPE, "%s: expected more than 1 value per group, got x of shape %s and %lld groups (as "
+                        "torch)", op, nbi_shape_str(x->ndim, x->shape, buf, sizeof buf), (long long)groups);
     if (!nbf_begin()) return NULL;
     if (nbi_is_half(x->dtype)) {
         nb_tensor *y = nb_group_norm(nbi_float32_if_half(x), groups, nbi_float32_if_half(weight), nbi_float32_if_half(bias), eps);

@@ -56,7 +56,7 @@ static bool check_matrix_args(const nb_tensor *t, bool square, const char *op, c
                  nbi_shape_str(t->ndim, t->shape, buf, sizeof buf));
         return false;
     }
-    if (!nb_dtype_is_floating(t->dtype)) {
+    if (t->dtype != NB_FLOAT32 && t->dtype != NB_FLOAT64) { /* halves too, as torch's CPU LAPACK ops */
         nbi_fail(NB_ERR_DTYPE, "%s: %s must be float32 or float64, got %s", op, name, nb_dtype_name(t->dtype));
         return false;
     }
