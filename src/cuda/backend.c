@@ -29,12 +29,24 @@ static nb_status cuda_copy(void *dst, nb_device to, const void *src, nb_device f
 
 static void cuda_synchronize(int index) { (void)nbi_cuda_sync(index); }
 
+/* A code from a .cu entry (cuda_kernels.h) as a recorded message, without
+ * the op's name: the op puts it in front (nbi_entry_failed). what: what
+ * the scratch was for. */
+static nb_status cuda_status(int code, int device, const char *what)
+{
+    if (code == 0) return NB_OK;
+    if (code == NBI_CUDA_OUT_OF_MEMORY)
+        return nbi_fail_status(NB_ERR_OOM, "out of cuda:%d memory for %s", device, what);
+    if (code == NBI_CUDA_TOO_LARGE)
+        return nbi_fail_status(NB_ERR_UNSUPPORTED, "%s on cuda:%d takes at most 2^31 - 2 elements per slice", what,
+                               device);
+    return nbi_fail_status(NB_ERR_DEVICE, "cuda:%d: %s", device,
+                           code == NBI_CUDA_CUBLAS_FAILED ? "a cuBLAS call failed" : nbi_cuda_error_string(code));
+}
+
 static nb_status cuda_matmul(const nbi_matmul_args *args)
 {
-    int code = nbi_cuda_matmul(args);
-    if (code == 0) return NB_OK;
-    return nbi_fail_status(NB_ERR_DEVICE, "cuda:%d: %s", args->device,
-                           code == NBI_CUDA_CUBLAS_FAILED ? "a cuBLAS call failed" : nbi_cuda_error_string(code));
+    return cuda_status(nbi_cuda_matmul(args), args->device, "the product");
 }
 
 static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, nb_reduction reduction, void *loss)
@@ -47,22 +59,12 @@ static nb_status cuda_cross_entropy_forward(const nbi_cross_entropy_rows *rows, 
     return NB_OK;
 }
 
-/* A code from a .cu entry as a recorded message: op's name, the device,
- * what ran out or failed. */
-static nb_status cuda_failure(int code, const char *op, int device, const char *what)
-{
-    if (code == NBI_CUDA_OUT_OF_MEMORY)
-        return nbi_fail_status(NB_ERR_OOM, "%s: out of cuda:%d memory for %s", op, device, what);
-    if (code == NBI_CUDA_TOO_LARGE)
-        return nbi_fail_status(NB_ERR_UNSUPPORTED, "%s: %s on cuda:%d takes at most 2^31 - 2 elements per slice", op,
-                               what, device);
-    return nbi_fail_status(NB_ERR_DEVICE, "%s: cuda:%d: %s", op, device, nbi_cuda_error_string(code));
-}
-
+/* The sort entry's message carries the op's name (sort_args.h), as the CPU's. */
 static nb_status cuda_sort(const nbi_sort_args *args)
 {
-    int code = nbi_cuda_sort(args);
-    return code == 0 ? NB_OK : cuda_failure(code, args->op, args->device, "sorting");
+    if (cuda_status(nbi_cuda_sort(args), args->device, "sorting") == NB_OK) return NB_OK;
+    nbi_entry_failed(args->op);
+    return nb_last_status();
 }
 
 static int64_t cuda_select(nbi_index_op op, nbi_select_args *args)
@@ -75,50 +77,38 @@ static int64_t cuda_select(nbi_index_op op, nbi_select_args *args)
     return count;
 }
 
-/* A code from a convolution or pooling entry (nn_kernels.h) as a recorded
- * message, without the op's name: the op puts it in front
- * (nbi_entry_failed). */
-static nb_status cuda_nn_status(int code, int device, const char *what)
-{
-    if (code == 0) return NB_OK;
-    if (code == NBI_CUDA_OUT_OF_MEMORY)
-        return nbi_fail_status(NB_ERR_OOM, "out of cuda:%d memory for %s", device, what);
-    return nbi_fail_status(NB_ERR_DEVICE, "cuda:%d: %s", device,
-                           code == NBI_CUDA_CUBLAS_FAILED ? "a cuBLAS call failed" : nbi_cuda_error_string(code));
-}
-
 static nb_status cuda_conv_forward(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *w,
                                    const void *bias, void *y)
 {
-    return cuda_nn_status(nbi_cuda_conv_forward(dtype, shape, x, w, bias, y), shape->device, "the column buffers");
+    return cuda_status(nbi_cuda_conv_forward(dtype, shape, x, w, bias, y), shape->device, "the column buffers");
 }
 
 static nb_status cuda_conv_input_grad(nb_dtype dtype, const nbi_conv_shape *shape, const void *y, const void *w,
                                       const void *bias, void *x)
 {
-    return cuda_nn_status(nbi_cuda_conv_input_grad(dtype, shape, y, w, bias, x), shape->device, "the column buffers");
+    return cuda_status(nbi_cuda_conv_input_grad(dtype, shape, y, w, bias, x), shape->device, "the column buffers");
 }
 
 static nb_status cuda_conv_weight_grad(nb_dtype dtype, const nbi_conv_shape *shape, const void *x, const void *y,
                                        void *w)
 {
-    return cuda_nn_status(nbi_cuda_conv_weight_grad(dtype, shape, x, y, w), shape->device, "the column buffers");
+    return cuda_status(nbi_cuda_conv_weight_grad(dtype, shape, x, y, w), shape->device, "the column buffers");
 }
 
 static nb_status cuda_max_pool2d(nb_dtype dtype, const nbi_max_pool_shape *shape, const void *x, void *y,
                                  int64_t *indices)
 {
-    return cuda_nn_status(nbi_cuda_max_pool2d(dtype, shape, x, y, indices), shape->device, "max pooling");
+    return cuda_status(nbi_cuda_max_pool2d(dtype, shape, x, y, indices), shape->device, "max pooling");
 }
 
 static nb_status cuda_window_mean(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *x, void *y)
 {
-    return cuda_nn_status(nbi_cuda_window_mean(dtype, shape, x, y), shape->device, "average pooling");
+    return cuda_status(nbi_cuda_window_mean(dtype, shape, x, y), shape->device, "average pooling");
 }
 
 static nb_status cuda_window_mean_adjoint(nb_dtype dtype, const nbi_mean_pool_shape *shape, const void *y, void *x)
 {
-    return cuda_nn_status(nbi_cuda_window_mean_adjoint(dtype, shape, y, x), shape->device, "average pooling");
+    return cuda_status(nbi_cuda_window_mean_adjoint(dtype, shape, y, x), shape->device, "average pooling");
 }
 
 static bool cuda_supports(nbi_family family, int op, nb_dtype dtype)
