@@ -12,35 +12,8 @@
  * Without a GPU (or without the CUDA backend in the build) it prints one
  * line saying so and passes, as test_cuda.c.
  */
-#include "nb_test.h"
+#include "cuda_compare.h"
 #include "nabla/nn.h"
-
-static const nb_device cuda0 = { NB_CUDA, 0 };
-
-/* a (CPU) and b (any device) hold the same values, within rtol (and as
- * much absolutely), NaN equal to NaN. (test_cuda.c's.) */
-static int same_values(const nb_tensor *a, const nb_tensor *b, double rtol)
-{
-    nb_tensor *b_host = nb_to(b, NB_DEVICE_CPU);
-    nb_tensor *a64    = nb_to_dtype(a, NB_FLOAT64);
-    nb_tensor *b64    = b_host ? nb_to_dtype(b_host, NB_FLOAT64) : NULL;
-    nb_tensor *ac     = a64 ? nb_contiguous(a64) : NULL;
-    nb_tensor *bc     = b64 ? nb_contiguous(b64) : NULL;
-    int        ok     = ac && bc && nb_numel(ac) == nb_numel(bc) && nb_dtype_of(a) == nb_dtype_of(b);
-    if (ok) {
-        const double *x = nb_data(ac), *y = nb_data(bc);
-        for (int64_t i = 0; ok && i < nb_numel(ac); i++) {
-            ok = nbt_close(y[i], x[i], rtol, rtol);
-            if (!ok) fprintf(stderr, "  element %lld: cpu %.17g, cuda %.17g\n", (long long)i, x[i], y[i]);
-        }
-    }
-    nb_free(b_host);
-    nb_free(a64);
-    nb_free(b64);
-    nb_free(ac);
-    nb_free(bc);
-    return ok;
-}
 
 static const nb_dtype float_dtypes[2] = { NB_FLOAT32, NB_FLOAT64 };
 

@@ -31,17 +31,15 @@
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
+#include "cublas_handle.h"
 #include "nn_kernels.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <mutex>
 
 static_assert(NBI_CUDA_OUT_OF_MEMORY == (int)cudaErrorMemoryAllocation, "the code backend.c reports as OOM");
 
 namespace {
-
-constexpr int max_devices = 64;
 
 /* Bytes of column scratch one call aims at: large enough for GEMMs that
  * fill the GPU, small enough to sit beside a training step's tensors. */
@@ -49,24 +47,6 @@ constexpr int64_t column_budget = int64_t(64) << 20;
 /* Images per strided-batched call at most (cuBLAS's batch is an int). */
 constexpr int64_t most_images = 65535;
 
-std::mutex     handle_mutex;
-cublasHandle_t handles[max_devices];
-
-/* The device's cuBLAS handle for convolutions, on its stream; NULL if
- * cuBLAS cannot start. NOTE: matmul.cu keeps its own; one shared accessor
- * would save a handle per device. */
-cublasHandle_t handle_for(int device)
-{
-    std::lock_guard<std::mutex> lock(handle_mutex);
-    if (handles[device] == nullptr) {
-        cublasHandle_t h;
-        if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return nullptr;
-        cublasSetStream(h, nbi_cuda_stream(device));
-        cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
-        handles[device] = h;
-    }
-    return handles[device];
-}
 
 /* Every size a kernel needs, derived once on the host. */
 struct geometry {
@@ -217,7 +197,7 @@ int context_for(const nbi_conv_shape &shape, const geometry &s, context *ctx)
     if (!fits_cublas(s)) return (int)cudaErrorInvalidValue;
     ctx->device = shape.device;
     ctx->stream = nbi_cuda_stream(shape.device);
-    ctx->handle = handle_for(shape.device);
+    ctx->handle = nbi_cuda_cublas(shape.device);
     return ctx->handle ? 0 : (int)cudaErrorNotSupported;
 }
 
@@ -228,6 +208,24 @@ template <typename T> int finish(const context &ctx, T *scratch, size_t elements
     nbi_cuda_release(ctx.device, scratch, elements * sizeof(T));
     int e = (int)cudaGetLastError();
     return e != 0 ? e : (cublas_failed ? NBI_CUDA_CUBLAS_FAILED : 0);
+}
+
+/* The column scratch of forward and input_grad: chunk images at a time
+ * (elements of T at cols), none when the image is its own column matrix
+ * (direct). cols NULL and not direct: out of memory. */
+template <typename T> struct column_plan {
+    bool    direct;
+    int64_t chunk;
+    size_t  elements;
+    T      *cols;
+};
+template <typename T> column_plan<T> plan_columns(const geometry &s, int device)
+{
+    bool    direct   = is_direct(s);
+    int64_t chunk    = images_per_chunk(s, direct ? 0 : s.K * s.L, sizeof(T));
+    size_t  elements = direct ? 0 : (size_t)(chunk * s.K * s.L);
+    T      *cols     = direct ? nullptr : (T *)nbi_cuda_alloc(device, elements * sizeof(T));
+    return {direct, chunk, elements, cols};
 }
 
 /* y (N, O, P, Q) = conv(x, w) + bias. */
@@ -244,10 +242,7 @@ template <typename T> int forward(const nbi_conv_shape &shape, const T *x, const
         if (!bias) return (int)cudaMemsetAsync(y, 0, (size_t)total * sizeof(T), ctx.stream);
         return (int)cudaGetLastError();
     }
-    bool    direct = is_direct(s);
-    int64_t chunk  = images_per_chunk(s, direct ? 0 : s.K * s.L, sizeof(T));
-    size_t  elements = direct ? 0 : (size_t)(chunk * s.K * s.L);
-    T      *cols     = direct ? nullptr : (T *)nbi_cuda_alloc(ctx.device, elements * sizeof(T));
+    auto [direct, chunk, elements, cols] = plan_columns<T>(s, ctx.device);
     if (!direct && cols == nullptr) return NBI_CUDA_OUT_OF_MEMORY;
     bool failed = false;
     for (int64_t first = 0; first < s.N && !failed; first += chunk) {
@@ -282,10 +277,7 @@ template <typename T> int input_grad(const nbi_conv_shape &shape, const T *y, co
     if (e != 0) return e;
     fill_channels<T><<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, ctx.stream>>>(x, bias, s.C, s.HW, total);
     if (s.L == 0 || s.Og == 0) return (int)cudaGetLastError(); /* nothing reaches the image */
-    bool    direct   = is_direct(s);
-    int64_t chunk    = images_per_chunk(s, direct ? 0 : s.K * s.L, sizeof(T));
-    size_t  elements = direct ? 0 : (size_t)(chunk * s.K * s.L);
-    T      *cols     = direct ? nullptr : (T *)nbi_cuda_alloc(ctx.device, elements * sizeof(T));
+    auto [direct, chunk, elements, cols] = plan_columns<T>(s, ctx.device);
     if (!direct && cols == nullptr) return NBI_CUDA_OUT_OF_MEMORY;
     bool failed = false;
     for (int64_t first = 0; first < s.N && !failed; first += chunk) {

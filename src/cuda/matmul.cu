@@ -16,6 +16,7 @@
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
+#include "cublas_handle.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -27,20 +28,6 @@ constexpr int max_devices = 64;
 
 std::mutex     handle_mutex;
 cublasHandle_t handles[max_devices];
-
-/* The device's cuBLAS handle, on its stream; NULL if cuBLAS cannot start. */
-cublasHandle_t handle_for(int device)
-{
-    std::lock_guard<std::mutex> lock(handle_mutex);
-    if (handles[device] == nullptr) {
-        cublasHandle_t h;
-        if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return nullptr;
-        cublasSetStream(h, nbi_cuda_stream(device));
-        cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
-        handles[device] = h;
-    }
-    return handles[device];
-}
 
 /* Batch index b's element offset of an operand. */
 int64_t batch_offset(const nbi_matmul_args &a, const int64_t *stride, int64_t b)
@@ -97,6 +84,19 @@ template <typename T> void int_batch(const nbi_matmul_args &a, int64_t batch, cu
 
 } // namespace
 
+cublasHandle_t nbi_cuda_cublas(int device)
+{
+    std::lock_guard<std::mutex> lock(handle_mutex);
+    if (handles[device] == nullptr) {
+        cublasHandle_t h;
+        if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return nullptr;
+        cublasSetStream(h, nbi_cuda_stream(device));
+        cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
+        handles[device] = h;
+    }
+    return handles[device];
+}
+
 extern "C" int nbi_cuda_matmul(const nbi_matmul_args *args)
 {
     const nbi_matmul_args &a = *args;
@@ -116,7 +116,7 @@ extern "C" int nbi_cuda_matmul(const nbi_matmul_args *args)
     }
     if (a.m > INT32_MAX || a.n > INT32_MAX || a.k > INT32_MAX || a.a.ld > INT32_MAX || a.b.ld > INT32_MAX)
         return (int)cudaErrorInvalidValue;
-    cublasHandle_t h = handle_for(a.device);
+    cublasHandle_t h = nbi_cuda_cublas(a.device);
     if (h == nullptr) return (int)cudaErrorNotSupported;
     /* Column-major view: C^T (n x m) = B^T (n x k) A^T (k x m). */
     cublasOperation_t op_b = a.b.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
