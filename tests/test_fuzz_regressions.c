@@ -134,6 +134,19 @@ static void test_refusals_as_torch(void)
     nb_scope_end();
 }
 
+/* x[2] = v with v of shape (1, 1, 4) fills a row of 4, as torch's
+ * setitem drops the value's leading size-1 dims; (2, 4) stays an error. */
+static void test_index_put_drops_leading_ones(void)
+{
+    nb_scope_begin();
+    nb_tensor *x = nb_zeros(NB_SHAPE(3, 4), NB_OPTS());
+    nb_tensor *y = nb_index_put(x, NB_INDEX(NB_AT(2)), nb_ones(NB_SHAPE(1, 1, 4), NB_OPTS()), false);
+    NBT_CHECK_TENSOR(y, NB_SHAPE(3, 4), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1);
+    NBT_CHECK(nb_index_put(x, NB_INDEX(NB_AT(2)), nb_ones(NB_SHAPE(2, 4), NB_OPTS()), false) == NULL);
+    NBT_CHECK_ERROR(NB_ERR_SHAPE, "cannot be broadcast to the indexed shape");
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_cumsum_gradient_does_not_cancel);
@@ -142,5 +155,6 @@ int main(void)
     NBT_RUN(test_matrix_norm_with_infinite_sums);
     NBT_RUN(test_zero_dim_index_tensor_is_an_integer);
     NBT_RUN(test_refusals_as_torch);
+    NBT_RUN(test_index_put_drops_leading_ones);
     return nbt_finish();
 }

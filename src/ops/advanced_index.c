@@ -278,9 +278,13 @@ static bool check_values(const nb_tensor *t, const nb_tensor *values, const char
     return nbi_check_device(op, 2, pair, names);
 }
 
-/* values in t's dtype, broadcast to shape (what the index picks). */
+/* values in t's dtype, broadcast to shape (what the index picks). Leading
+ * size-1 dims beyond shape's are dropped first, as torch's x[...] = v does
+ * (x[2] = v of shape (1, n) into a row of n). */
 static nb_tensor *values_for(const nb_tensor *values, const nb_tensor *t, nb_shape shape, const char *op)
 {
+    while (values != NULL && values->ndim > shape.ndim && values->shape[0] == 1) values = nb_squeeze_dim(values, 0);
+    if (values == NULL) return NULL;
     nb_shape joined;
     if (nb_broadcast_shapes(nb_shape_of(values), shape, &joined) != NB_OK || joined.ndim != shape.ndim ||
         memcmp(joined.dims, shape.dims, sizeof(int64_t) * (size_t)shape.ndim) != 0) {
