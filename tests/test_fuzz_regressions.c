@@ -147,6 +147,35 @@ static void test_index_put_drops_leading_ones(void)
     nb_scope_end();
 }
 
+/* The fused attention's dq and dk where the softmax is one-hot (scores in
+ * the thousands): 0, as the composite (and torch's softmax backward) give.
+ * D = rowsum(dO * O) from the rounded O left noise of order 0.1 there. */
+static void test_attention_gradient_when_softmax_saturates(void)
+{
+    nb_scope_begin();
+    nb_manual_seed(72);
+    nb_tensor *in[3], *w = nb_randn(NB_SHAPE(2, 4, 8), NB_OPTS());
+    for (int k = 0; k < 3; k++) in[k] = nb_mul_scalar(nb_randn(NB_SHAPE(2, 4, 8), NB_OPTS()), 1000);
+    nb_tensor *grads[2][3];
+    for (int fused = 0; fused < 2; fused++) {
+        nb_tensor *leaf[3];
+        for (int k = 0; k < 3; k++) {
+            leaf[k] = nb_clone(in[k]);
+            nb_requires_grad_(leaf[k], true);
+        }
+        nb_tensor *out = fused ? nb_scaled_dot_product_attention(leaf[0], leaf[1], leaf[2], NULL, 0, false, 0)
+                               : nb_scaled_dot_product_attention_composite(leaf[0], leaf[1], leaf[2], NULL, 0, false, 0);
+        NBT_CHECK(out != NULL && nb_backward(nb_sum(nb_mul(out, w))) == NB_OK);
+        for (int k = 0; k < 3; k++) grads[fused][k] = nb_grad(leaf[k]);
+    }
+    for (int k = 0; k < 3; k++) {
+        nb_tensor *scale = nb_max(nb_abs(grads[0][2])); /* dv's: of order 1 */
+        nb_tensor *diff  = nb_max(nb_abs(nb_sub(grads[1][k], grads[0][k])));
+        NBT_CHECK(diff != NULL && scale != NULL && nb_item(diff) <= 1e-6 * nb_item(scale));
+    }
+    nb_scope_end();
+}
+
 int main(void)
 {
     NBT_RUN(test_cumsum_gradient_does_not_cancel);
@@ -156,5 +185,6 @@ int main(void)
     NBT_RUN(test_zero_dim_index_tensor_is_an_integer);
     NBT_RUN(test_refusals_as_torch);
     NBT_RUN(test_index_put_drops_leading_ones);
+    NBT_RUN(test_attention_gradient_when_softmax_saturates);
     return nbt_finish();
 }
