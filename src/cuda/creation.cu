@@ -97,7 +97,7 @@ __global__ void random_kernel(nbi_random_kind kind, nbi_random_args a)
 extern "C" void nbi_cuda_fill(const nbi_iter *it, nb_dtype dtype, const nbi_element *value)
 {
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
-    int itemsize = dtype == NB_FLOAT64 || dtype == NB_INT64 ? 8 : (dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 1);
+    int itemsize = (int)nb_dtype_size(dtype);
     fill_kernel<<<nbi_cuda_blocks(it->numel), nbi_cuda_threads, 0, nbi_cuda_stream(it->device)>>>(*it, *value, itemsize);
     nbi_cuda_note_launch(it->device);
 }

@@ -24,6 +24,14 @@
 extern "C" {
 #endif
 
+/* The dtypes CUDA kernels exist for (issue 13's float16, bfloat16, int8
+ * and int16 have none yet). */
+static inline bool nbi_cuda_has_dtype(nb_dtype dtype)
+{
+    return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || dtype == NB_INT64 || dtype == NB_INT32 ||
+           dtype == NB_UINT8 || dtype == NB_BOOL;
+}
+
 /* elementwise.cu: every ops.def row, every dtype its CPU loop takes. The
  * iterator's device field names the GPU. */
 bool nbi_cuda_unary_supported(int op, nb_dtype dtype);
@@ -56,9 +64,9 @@ void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job);
 bool nbi_cuda_line_supported(int op, nb_dtype dtype);
 void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op);
 
-/* sort.cu: sort and topk (CUB's segmented radix sort); 0 or a code. */
-bool nbi_cuda_sort_supported(nb_dtype dtype);
-int  nbi_cuda_sort(const nbi_sort_args *args);
+/* sort.cu: sort and topk (CUB's segmented radix sort) of every dtype the
+ * backend has; 0 or a code. */
+int nbi_cuda_sort(const nbi_sort_args *args);
 
 /* select.cu: masked_select and nonzero, as the backend's select entry; a
  * negative count when the counting call failed: */

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <stdint.h>
 
+#include "nabla.h"
+
 cudaStream_t nbi_cuda_stream(int device);
 /* nbi_cuda_scratch_bytes of device memory for results a kernel hands back
  * to the host (a range check, a division by zero), made with the device's
@@ -38,6 +40,20 @@ inline unsigned nbi_cuda_blocks(int64_t n)
     int64_t blocks = (n + nbi_cuda_threads - 1) / nbi_cuda_threads;
     return (unsigned)(blocks < 1 ? 1 : (blocks < 65535 * 8 ? blocks : 65535 * 8));
 }
+/* f(T()) with T the element type of dtype, one of the dtypes the CUDA
+ * kernels take (nbi_cuda_has_dtype); bool comes as its uint8_t byte, so a
+ * kernel that counts nonzero bytes tells it apart by dtype. */
+template <typename F> auto nbi_cuda_visit_dtype(nb_dtype dtype, F f)
+{
+    switch (dtype) {
+    case NB_FLOAT32: return f(float());
+    case NB_FLOAT64: return f(double());
+    case NB_INT64: return f(int64_t());
+    case NB_INT32: return f(int32_t());
+    default: return f(uint8_t()); /* uint8, bool */
+    }
+}
+
 #define NBI_GRID_STRIDE(i, n)                                                                                          \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 

@@ -111,11 +111,6 @@ template <int Size> __global__ void masked_fill_kernel(nbi_iter it, bytes<Size> 
     }
 }
 
-int size_of(nb_dtype dtype)
-{
-    return dtype == NB_FLOAT64 || dtype == NB_INT64 ? 8 : (dtype == NB_FLOAT32 || dtype == NB_INT32 ? 4 : 1);
-}
-
 /* A scalar result of a kernel, read back (the host waits for the kernel). */
 template <typename T> bool read_back(int device, const T *src, T *dst, size_t count)
 {
@@ -131,9 +126,7 @@ extern "C" bool nbi_cuda_index_supported(int op, nb_dtype dtype)
     case NBI_INDEX_SCATTER:
     case NBI_INDEX_MASKED_FILL: return true;
     case NBI_INDEX_MASKED_SELECT:
-    case NBI_INDEX_NONZERO: /* select.cu */
-        return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || dtype == NB_INT64 || dtype == NB_INT32 ||
-               dtype == NB_UINT8 || dtype == NB_BOOL;
+    case NBI_INDEX_NONZERO: return nbi_cuda_has_dtype(dtype); /* select.cu */
     case NBI_INDEX_SCATTER_ADD: return dtype != NB_BOOL;
     case NBI_INDEX_ONE_HOT: return dtype == NB_INT64;
     default: return false;
@@ -185,7 +178,7 @@ extern "C" void nbi_cuda_gather(const nbi_gather_args *args)
     if (args->walk.numel == 0 || nbi_cuda_use(args->walk.device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(args->walk.device);
     unsigned     blocks = nbi_cuda_blocks(args->walk.numel);
-    switch (size_of(args->dtype)) {
+    switch (nb_dtype_size(args->dtype)) {
     case 8: gather_kernel<uint64_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
     case 4: gather_kernel<uint32_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
     default: gather_kernel<uint8_t><<<blocks, nbi_cuda_threads, 0, stream>>>(*args); break;
@@ -222,7 +215,7 @@ extern "C" void nbi_cuda_masked_fill(const nbi_iter *it, nb_dtype dtype, const n
     if (it->numel == 0 || nbi_cuda_use(it->device) != 0) return;
     cudaStream_t stream = nbi_cuda_stream(it->device);
     unsigned     blocks = nbi_cuda_blocks(it->numel);
-    switch (size_of(dtype)) {
+    switch (nb_dtype_size(dtype)) {
     case 8: {
         bytes<8> v;
         memcpy(v.b, value->bytes, 8);

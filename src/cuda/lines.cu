@@ -15,6 +15,7 @@
  * prefix. The order depends on the line's length alone (deterministic);
  * float sums may differ from the CPU's sequential ones in the last bits.
  */
+#include "block_reduce.h"
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
@@ -24,7 +25,7 @@
 
 namespace {
 
-constexpr int block = 256;
+constexpr int block = nbi_block_threads;
 /* Lines up to this long run one per thread. */
 constexpr int64_t short_line = 64;
 
@@ -163,40 +164,22 @@ template <typename T> void launch_running(const nbi_line_plan *plan, nbi_line_op
 template <typename T> __global__ void softmax_kernel(nbi_line_plan plan, bool log_form)
 {
     __shared__ double partial[block];
-    __shared__ int    nan_seen[block];
     const char       *in;
     char             *out;
     line_start(plan, blockIdx.x, &in, &out);
-    int t       = threadIdx.x;
-    T   m       = -INFINITY;
-    int saw_nan = 0;
+    int    t = threadIdx.x;
+    double m = -INFINITY; /* the thread's max; NaN once it has seen one */
     for (int64_t i = t; i < plan.n; i += block) {
-        T v = *(const T *)(in + i * plan.in_step);
-        saw_nan |= v != v;
-        m = v > m ? v : m;
+        double v = (double)*(const T *)(in + i * plan.in_step);
+        m        = (m != m || v != v) ? NAN : (v > m ? v : m);
     }
-    partial[t]  = (double)m;
-    nan_seen[t] = saw_nan;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) {
-            partial[t]  = partial[t] > partial[t + half] ? partial[t] : partial[t + half];
-            nan_seen[t] = nan_seen[t] | nan_seen[t + half];
-        }
-        __syncthreads();
-    }
-    T max = nan_seen[0] ? (T)NAN : (T)partial[0];
-    __syncthreads();
+    T max = (T)nbi_block_combine(m, partial, [](double a, double b) {
+        return (a != a || b != b) ? (double)NAN : (a > b ? a : b);
+    });
     double s = 0;
     for (int64_t i = t; i < plan.n; i += block)
         s += (double)exp(*(const T *)(in + i * plan.in_step) - max);
-    partial[t] = s;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) partial[t] += partial[t + half];
-        __syncthreads();
-    }
-    double sum = partial[0];
+    double sum = nbi_block_sum(s, partial);
     if (log_form) {
         T log_sum = (T)log(sum);
         for (int64_t i = t; i < plan.n; i += block) {
@@ -214,15 +197,13 @@ template <typename T> __global__ void softmax_kernel(nbi_line_plan plan, bool lo
 
 extern "C" bool nbi_cuda_line_supported(int op, nb_dtype dtype)
 {
-    bool floating = dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
-    bool integral = dtype == NB_INT64 || dtype == NB_INT32 || dtype == NB_UINT8 || dtype == NB_BOOL;
     switch (op) {
     case NBI_LINE_cumsum:
     case NBI_LINE_cumprod:
     case NBI_LINE_cummax:
-    case NBI_LINE_cummin: return floating || integral;
+    case NBI_LINE_cummin: return nbi_cuda_has_dtype(dtype);
     case NBI_LINE_softmax:
-    case NBI_LINE_log_softmax: return floating;
+    case NBI_LINE_log_softmax: return dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
     default: return false;
     }
 }
@@ -238,15 +219,9 @@ extern "C" void nbi_cuda_line(const nbi_line_plan *plan, nbi_line_op op)
         else
             softmax_kernel<double><<<(unsigned)plan->lines, block, 0, stream>>>(*plan, log_form);
     } else {
-        switch (plan->in_dtype) {
-        case NB_FLOAT32: launch_running<float>(plan, op, false, stream); break;
-        case NB_FLOAT64: launch_running<double>(plan, op, false, stream); break;
-        case NB_INT64: launch_running<int64_t>(plan, op, false, stream); break;
-        case NB_INT32: launch_running<int32_t>(plan, op, false, stream); break;
-        case NB_UINT8: launch_running<uint8_t>(plan, op, false, stream); break;
-        case NB_BOOL: launch_running<uint8_t>(plan, op, true, stream); break;
-        default: break; /* refused by nbi_cuda_line_supported */
-        }
+        nbi_cuda_visit_dtype(plan->in_dtype, [&](auto zero) {
+            launch_running<decltype(zero)>(plan, op, plan->in_dtype == NB_BOOL, stream);
+        });
     }
     nbi_cuda_note_launch(plan->device);
 }

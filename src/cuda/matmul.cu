@@ -106,7 +106,7 @@ extern "C" int nbi_cuda_matmul(const nbi_matmul_args *args)
     int64_t      batch  = 1;
     for (int d = 0; d < a.batch_ndim; d++) batch *= a.batch_shape[d];
     if (batch == 0 || a.m == 0 || a.n == 0) return 0;
-    size_t itemsize = a.dtype == NB_FLOAT64 || a.dtype == NB_INT64 ? 8 : (a.dtype == NB_INT32 || a.dtype == NB_FLOAT32 ? 4 : 1);
+    size_t itemsize = nb_dtype_size(a.dtype);
     if (a.k == 0) return (int)cudaMemsetAsync(a.c, 0, (size_t)(batch * a.m * a.n) * itemsize, stream);
     switch (a.dtype) {
     case NB_INT64: int_batch<int64_t>(a, batch, stream); return (int)cudaGetLastError();

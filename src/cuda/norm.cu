@@ -22,6 +22,7 @@
  * entries cannot report failure; if the device or its scratch fails, host
  * results are NaN and device results NaN-filled, never left as they were.
  */
+#include "block_reduce.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
 #include "nn_kernels.h"
@@ -31,7 +32,7 @@
 
 namespace {
 
-constexpr int block = 256;
+constexpr int block = nbi_block_threads;
 
 /* x * scale + shift rounded twice, as the CPU's affine(). */
 __device__ inline float  affine(float x, float scale, float shift) { return __fadd_rn(__fmul_rn(x, scale), shift); }
@@ -70,21 +71,6 @@ template <typename F> __device__ inline void for_channel(const nbi_bn_shape &s, 
     }
 }
 
-/* The block's sum of v, in a fixed tree; every thread gets it. */
-__device__ inline double block_sum(double v, double *partial)
-{
-    int t      = threadIdx.x;
-    partial[t] = v;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) partial[t] += partial[t + half];
-        __syncthreads();
-    }
-    double sum = partial[0];
-    __syncthreads(); /* before partial is written again */
-    return sum;
-}
-
 /* out[c] = channel c's mean, out[C + c] its biased variance. */
 template <typename T> __global__ void stats_kernel(nbi_bn_shape s, const T *x, double *out)
 {
@@ -93,13 +79,13 @@ template <typename T> __global__ void stats_kernel(nbi_bn_shape s, const T *x, d
     const double      count = (double)(s.batch * s.spatial);
     double            sum   = 0;
     for_channel(s, c, [&](int64_t at) { sum += (double)x[at]; });
-    const double mean    = block_sum(sum, partial) / count;
+    const double mean    = nbi_block_sum(sum, partial) / count;
     double       squares = 0;
     for_channel(s, c, [&](int64_t at) {
         double d = (double)x[at] - mean;
         squares += d * d;
     });
-    double var = block_sum(squares, partial) / count;
+    double var = nbi_block_sum(squares, partial) / count;
     if (threadIdx.x == 0) {
         out[c]              = mean;
         out[s.channels + c] = var;
@@ -122,8 +108,8 @@ __global__ void grad_sums_kernel(nbi_bn_shape s, const T *x, const T *g, const d
         sum_g += (double)gm;
         sum_gx += (double)gm * ((double)x[at] - mean);
     });
-    sum_g  = block_sum(sum_g, partial);
-    sum_gx = block_sum(sum_gx, partial);
+    sum_g  = nbi_block_sum(sum_g, partial);
+    sum_gx = nbi_block_sum(sum_gx, partial);
     if (threadIdx.x == 0) {
         out[c]     = sum_g;
         out[C + c] = sum_gx;
@@ -221,6 +207,7 @@ extern "C" void nbi_cuda_bn_stats(const nbi_bn_shape *shape, const void *x, doub
                 stats_kernel<float><<<(unsigned)s.channels, block, 0, stream>>>(s, (const float *)x, scratch.data);
             else
                 stats_kernel<double><<<(unsigned)s.channels, block, 0, stream>>>(s, (const double *)x, scratch.data);
+            nbi_cuda_note_launch(s.device); /* read_results then fails with it */
             if (read_results(scratch, s.channels, 0, mean, var)) return;
         }
     }
@@ -244,6 +231,7 @@ extern "C" void nbi_cuda_bn_affine(const nbi_bn_shape *shape, const void *x, con
     else
         affine_kernel<double><<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(s, (const double *)x,
                                                                                         scratch.data, relu, (double *)y);
+    nbi_cuda_note_launch(s.device);
 }
 
 extern "C" void nbi_cuda_bn_grad_sums(const nbi_bn_shape *shape, const void *x, const void *g, const nbi_bn_relu *relu,
@@ -267,6 +255,7 @@ extern "C" void nbi_cuda_bn_grad_sums(const nbi_bn_shape *shape, const void *x, 
             grad_sums_kernel<double><<<(unsigned)s.channels, block, 0, stream>>>(
                 s, (const double *)x, (const double *)g, scratch.data, relu != nullptr,
                 scratch.data + count * s.channels);
+        nbi_cuda_note_launch(s.device);
         if (read_results(scratch, s.channels, count, sum_g, sum_gx)) return;
     }
     fill_nan(sum_g, s.channels);
@@ -293,4 +282,5 @@ extern "C" void nbi_cuda_bn_grad_input(const nbi_bn_shape *shape, const void *x,
     else
         grad_input_kernel<double><<<nbi_cuda_blocks(total), nbi_cuda_threads, 0, stream>>>(
             s, (const double *)x, (const double *)g, scratch.data, x_term, relu != nullptr, (double *)dx);
+    nbi_cuda_note_launch(s.device);
 }

@@ -193,6 +193,7 @@ template <typename T> void max_unpool(const nbi_max_pool_shape &s, const T *g, c
     if (PQ == 0 || !sortable || !unpool_sorted(s.device, stream, g, indices, s.planes, HW, PQ, x))
         unpool_scan<T><<<nbi_cuda_blocks(s.planes * HW), nbi_cuda_threads, 0, stream>>>(g, indices, s.planes, HW, PQ,
                                                                                         x);
+    nbi_cuda_note_launch(s.device); /* a void entry: reported at the next read */
 }
 
 /* ------------------------------------------------------------------------ */

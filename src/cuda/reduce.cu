@@ -6,7 +6,7 @@
  *
  * One block per output, 256 threads. Thread t takes elements t, t + 256,
  * ... of the run; the block then combines the 256 partials in a fixed tree
- * (block_combine). The order depends on the run's length alone, so results
+ * (block_reduce.h). The order depends on the run's length alone, so results
  * are the same on every run (reduce_args.h's rule), though the tree differs
  * from the CPU's: float sums may differ from the CPU's in the last bits.
  *
@@ -17,6 +17,7 @@
  * (argmax's first NaN); var takes the mean first and then the squared
  * deviations from it; logsumexp subtracts the max.
  */
+#include "block_reduce.h"
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
@@ -27,7 +28,7 @@
 
 namespace {
 
-constexpr int block = 256;
+constexpr int block = nbi_block_threads;
 
 __device__ inline const char *run_start(const nbi_reduce_plan &plan, int64_t o)
 {
@@ -37,22 +38,6 @@ __device__ inline const char *run_start(const nbi_reduce_plan &plan, int64_t o)
         o /= plan.kept_size[d];
     }
     return p;
-}
-
-/* Every thread's v combined by f over the block in a fixed tree; every
- * thread gets the result. shared holds block values of A. */
-template <typename A, typename F> __device__ A block_combine(A v, A *shared, F f)
-{
-    int t     = threadIdx.x;
-    shared[t] = v;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (t < half) shared[t] = f(shared[t], shared[t + half]);
-        __syncthreads();
-    }
-    A r = shared[0];
-    __syncthreads(); /* before the caller reuses shared */
-    return r;
 }
 
 /* A candidate for max/min/argmax/argmin: NaN wins, then the better value,
@@ -96,7 +81,7 @@ template <typename T> struct run {
         double s = 0;
         for (int64_t i = threadIdx.x; i < n; i += block)
             s += f((double)at(i));
-        return block_combine(s, scratch->as<double>(), [](double a, double b) { return a + b; });
+        return nbi_block_sum(s, scratch->as<double>());
     }
 
     /* Sum (or product) wrapping in int64, computed in uint64 (no overflow UB). */
@@ -106,7 +91,7 @@ template <typename T> struct run {
         uint64_t acc = multiply ? 1 : 0;
         for (int64_t i = threadIdx.x; i < n; i += block)
             acc = multiply ? acc * wrap(at(i)) : acc + wrap(at(i));
-        uint64_t r = block_combine(acc, scratch->as<uint64_t>(),
+        uint64_t r = nbi_block_combine(acc, scratch->as<uint64_t>(),
                                    [multiply](uint64_t a, uint64_t b) { return multiply ? a * b : a + b; });
         return (int64_t)r;
     }
@@ -117,7 +102,7 @@ template <typename T> struct run {
         T acc = 1;
         for (int64_t i = threadIdx.x; i < n; i += block)
             acc *= at(i);
-        return block_combine(acc, scratch->as<T>(), [](T a, T b) { return a * b; });
+        return nbi_block_combine(acc, scratch->as<T>(), [](T a, T b) { return a * b; });
     }
 
     /* The extreme of g(value) (g: identity or |.|) and its first position. */
@@ -126,7 +111,7 @@ template <typename T> struct run {
         pick<T> best{(T)0, -1};
         for (int64_t i = threadIdx.x; i < n; i += block)
             best = better(best, pick<T>{g(at(i)), i}, want_max);
-        return block_combine(best, scratch->as<pick<T>>(),
+        return nbi_block_combine(best, scratch->as<pick<T>>(),
                              [want_max](pick<T> a, pick<T> b) { return better(a, b, want_max); });
     }
 
@@ -135,7 +120,7 @@ template <typename T> struct run {
         int flag = is_all;
         for (int64_t i = threadIdx.x; i < n; i += block)
             flag = is_all ? (flag & (at(i) != 0)) : (flag | (at(i) != 0));
-        return block_combine(flag, scratch->as<int>(), [is_all](int a, int b) { return is_all ? a & b : a | b; });
+        return nbi_block_combine(flag, scratch->as<int>(), [is_all](int a, int b) { return is_all ? a & b : a | b; });
     }
 };
 
@@ -250,16 +235,15 @@ template <typename T> void launch(const nbi_reduce_plan *plan, const nbi_reduce_
 extern "C" bool nbi_cuda_reduce_supported(int op, nb_dtype dtype)
 {
     bool floating = dtype == NB_FLOAT32 || dtype == NB_FLOAT64;
-    bool integral = dtype == NB_INT64 || dtype == NB_INT32 || dtype == NB_UINT8 || dtype == NB_BOOL;
     switch (op) {
     case NBI_REDUCE_sum:
     case NBI_REDUCE_prod:
     case NBI_REDUCE_max:
     case NBI_REDUCE_min:
     case NBI_REDUCE_all:
-    case NBI_REDUCE_any: return floating || integral;
+    case NBI_REDUCE_any: return nbi_cuda_has_dtype(dtype);
     case NBI_REDUCE_argmax:
-    case NBI_REDUCE_argmin: return floating || (integral && dtype != NB_BOOL);
+    case NBI_REDUCE_argmin: return nbi_cuda_has_dtype(dtype) && dtype != NB_BOOL;
     case NBI_REDUCE_mean:
     case NBI_REDUCE_var:
     case NBI_REDUCE_std:
@@ -272,14 +256,6 @@ extern "C" bool nbi_cuda_reduce_supported(int op, nb_dtype dtype)
 extern "C" void nbi_cuda_reduce(const nbi_reduce_plan *plan, const nbi_reduce_job *job)
 {
     if (plan->out_numel == 0 || nbi_cuda_use(plan->device) != 0) return;
-    switch (plan->dtype) {
-    case NB_FLOAT32: launch<float>(plan, job, false); break;
-    case NB_FLOAT64: launch<double>(plan, job, false); break;
-    case NB_INT64: launch<int64_t>(plan, job, false); break;
-    case NB_INT32: launch<int32_t>(plan, job, false); break;
-    case NB_UINT8: launch<uint8_t>(plan, job, false); break;
-    case NB_BOOL: launch<uint8_t>(plan, job, true); break;
-    default: break; /* refused by nbi_cuda_reduce_supported */
-    }
+    nbi_cuda_visit_dtype(plan->dtype, [&](auto zero) { launch<decltype(zero)>(plan, job, plan->dtype == NB_BOOL); });
     nbi_cuda_note_launch(plan->device);
 }

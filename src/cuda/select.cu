@@ -11,6 +11,7 @@
  *             sum of the threads' flags: warp ballots, then the 8 warps).
  * Every position is fixed by the data, so the output is the CPU's.
  */
+#include "block_reduce.h"
 #include "cuda_kernels.h"
 #include "cuda_runtime_api.h"
 #include "cuda_stream.h"
@@ -19,7 +20,7 @@
 
 namespace {
 
-constexpr int block = 256;
+constexpr int block = nbi_block_threads;
 constexpr int warps = block / 32;
 
 __device__ inline char *walk_at(const nbi_walk &w, int k, int64_t i)
@@ -62,13 +63,8 @@ __global__ void count_kernel(nbi_select_args a, bool nonzero, int64_t *counts)
     int64_t            count = 0;
     for (int64_t i = first + threadIdx.x; i < last; i += block)
         count += selected(a, nonzero, i);
-    partial[threadIdx.x] = count;
-    __syncthreads();
-    for (int half = block / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) counts[blockIdx.x] = partial[0];
+    count = nbi_block_sum(count, partial);
+    if (threadIdx.x == 0) counts[blockIdx.x] = count;
 }
 
 __global__ void write_kernel(nbi_select_args a, bool nonzero, size_t itemsize)
@@ -118,10 +114,7 @@ extern "C" int64_t nbi_cuda_select(nbi_index_op op, nbi_select_args *args)
     bool         nonzero = op == NBI_INDEX_NONZERO;
     cudaStream_t stream  = nbi_cuda_stream(device);
     if (args->out) {
-        size_t itemsize = args->dtype == NB_FLOAT64 || args->dtype == NB_INT64 ? 8
-                          : args->dtype == NB_FLOAT32 || args->dtype == NB_INT32 ? 4
-                                                                                 : 1;
-        write_kernel<<<(unsigned)args->npieces, block, 0, stream>>>(*args, nonzero, itemsize);
+        write_kernel<<<(unsigned)args->npieces, block, 0, stream>>>(*args, nonzero, nb_dtype_size(args->dtype));
         nbi_cuda_note_launch(device);
         return 0; /* the count came from the counting call */
     }

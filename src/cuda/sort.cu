@@ -162,21 +162,9 @@ template <typename K> int sort_typed(const nbi_sort_args *a)
 
 } // namespace
 
-extern "C" bool nbi_cuda_sort_supported(nb_dtype dtype)
-{
-    return dtype == NB_FLOAT32 || dtype == NB_FLOAT64 || dtype == NB_INT64 || dtype == NB_INT32 ||
-           dtype == NB_UINT8 || dtype == NB_BOOL;
-}
-
 extern "C" int nbi_cuda_sort(const nbi_sort_args *args)
 {
     int e = nbi_cuda_use(args->device);
     if (e != 0) return e;
-    switch (args->dtype) {
-    case NB_FLOAT32: return sort_typed<float>(args);
-    case NB_FLOAT64: return sort_typed<double>(args);
-    case NB_INT64: return sort_typed<int64_t>(args);
-    case NB_INT32: return sort_typed<int32_t>(args);
-    default: return sort_typed<uint8_t>(args); /* uint8, bool */
-    }
+    return nbi_cuda_visit_dtype(args->dtype, [&](auto zero) { return sort_typed<decltype(zero)>(args); });
 }
