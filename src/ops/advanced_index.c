@@ -117,7 +117,8 @@ static bool parse(const nb_tensor *t, nb_index_list list, const char *op, parsed
                 /* an integer, as torch takes a 0-d integer tensor (a
                  * select, not a broadcast index that would move the
                  * advanced dims to the front when not adjacent) */
-                view = select_checked(view, d, nb_item_int64(index), op);
+                int64_t at;
+                view = nb_copy_to_buffer(index, &at, sizeof at) == NB_OK ? select_checked(view, d, at, op) : NULL;
                 break;
             }
             if (index->dtype == NB_INT64) {
